@@ -1,0 +1,46 @@
+# lvsd — make targets. Tests that need root (namespaces, the IPVS VM) run as
+# part of `make test`; run it as root (sudo make test).
+GO       ?= go
+BIN      := bin/lvsd
+PREFIX   ?= /usr/local
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+
+.PHONY: all build test unit integration bench fuzz lint install demo clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lvsd
+
+# The whole suite: unit tests with the race detector, then the integration
+# tests (network namespaces, keepalived as a peer, real IPVS in a VM).
+test: lint unit integration
+
+unit:
+	$(GO) test -race -count=1 ./cmd/... ./hcl/... ./vrrp/... ./lvs/... ./checks/... ./examples/...
+
+integration: build
+	$(GO) test -count=1 -timeout 25m -v ./integration/... 2>&1 | tee integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit $${PIPESTATUS[0]}
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./hcl/... ./vrrp/... ./lvs/... ./checks/...
+	LVSD_BENCH=1 $(GO) test -count=1 -timeout 30m -v -run 'Bench' ./integration/...
+
+fuzz:
+	@for t in $$($(GO) test -list 'Fuzz.*' ./... | grep ^Fuzz); do :; done
+	$(GO) test -run '^$$' -fuzz FuzzLoadHCL -fuzztime 30s ./hcl/
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.6.1
+	$$( $(GO) env GOPATH )/bin/staticcheck ./...
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/lvsd
+	install -D -m 0644 examples/lvsd.service $(DESTDIR)/etc/systemd/system/lvsd.service
+	test -e $(DESTDIR)/etc/lvsd/lvsd.hcl || install -D -m 0644 examples/dr-pair.hcl $(DESTDIR)/etc/lvsd/lvsd.hcl
+
+clean:
+	rm -rf bin integration.log

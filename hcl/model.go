@@ -1,0 +1,340 @@
+package hcl
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Config is the validated, defaulted configuration of one director. It is
+// produced by Load (HCL, HCL-JSON) or LoadKeepalived (keepalived.conf) and is
+// never modified afterwards: every consumer treats it as read-only, and a
+// reload builds a new one.
+type Config struct {
+	Global         Global
+	Scripts        []VRRPScript    // vrrp_script "name" {}
+	Instances      []VRRPInstance  // vrrp_instance "name" {}
+	SyncGroups     []SyncGroup     // vrrp_sync_group "name" {}
+	VirtualServers []VirtualServer // virtual_server "ADDR:PORT" / "fwmark N" {}
+
+	// Files lists every file read to build this config, the main file first
+	// and then includes in the order they were read.
+	Files []string
+}
+
+// Pos is a place in a configuration file. Line and Column are 1-based; a
+// zero Column means the reader only knows the line (keepalived.conf).
+type Pos struct {
+	File   string
+	Line   int
+	Column int
+}
+
+func (p Pos) String() string {
+	switch {
+	case p.File == "":
+		return "<unknown>"
+	case p.Column > 0:
+		return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
+	default:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+}
+
+// Positions records where each attribute of a block was written, keyed by
+// the attribute's keepalived name ("priority", "auth_pass", …). Validation
+// and runtime errors use it to name the exact place.
+type Positions map[string]Pos
+
+// Where returns the position of attribute name, or def when it was not written.
+func (p Positions) Where(name string, def Pos) Pos {
+	if pos, ok := p[name]; ok {
+		return pos
+	}
+	return def
+}
+
+// LVSProgram says when virtual services are programmed into the kernel.
+const (
+	// LVSProgramMaster programs a virtual service only while the VRRP
+	// instance that owns it is MASTER (lvsd's default).
+	LVSProgramMaster = "master"
+	// LVSProgramAlways programs every virtual service on both nodes, as
+	// keepalived does; needed for connection sync.
+	LVSProgramAlways = "always"
+)
+
+// Global holds the settings of the global block (keepalived's global_defs).
+type Global struct {
+	RouterID string // router_id, informational (default: hostname)
+	// LVSProgram is LVSProgramMaster or LVSProgramAlways.
+	LVSProgram string
+	// EnableScriptSecurity refuses scripts writable by non-root users
+	// (keepalived's enable_script_security).
+	EnableScriptSecurity bool
+	ScriptUser           string // script_user: user scripts run as (default root)
+	ScriptGroup          string // script_user's optional group
+	// NotifyTimeout bounds every notify script run (lvsd; keepalived has none).
+	NotifyTimeout time.Duration
+	// MetricsListen is the Prometheus listen address; empty means off.
+	MetricsListen string
+	// ControlSocket is the unix socket `lvsd status` talks to.
+	ControlSocket string
+	// ReconcileInterval is how often the IPVS table is compared with the
+	// desired state to undo outside edits.
+	ReconcileInterval time.Duration
+	Pos               Pos
+	Positions         Positions
+}
+
+// VRRPScript is a tracked script (vrrp_script): run every Interval, its exit
+// status moves the priority of the instances tracking it by Weight, or puts
+// them in FAULT when Weight is 0 and the script fails.
+type VRRPScript struct {
+	Name      string
+	Script    string        // command line, split on white space like keepalived
+	Interval  time.Duration // default 1s
+	Timeout   time.Duration // default: Interval
+	Weight    int           // -253..253, default 0 (failure means FAULT)
+	Rise      int           // successes before OK, default 1
+	Fall      int           // failures before KO, default 1
+	User      string        // user to run as (default: global script_user)
+	Pos       Pos
+	Positions Positions
+}
+
+// VRRP instance states as written in the config (initial state).
+const (
+	StateMaster = "MASTER"
+	StateBackup = "BACKUP"
+)
+
+// VRRPInstance is one VRRPv2 virtual router (RFC 3768) on one interface.
+type VRRPInstance struct {
+	Name            string
+	State           string // initial state: StateMaster or StateBackup (default BACKUP)
+	Interface       string
+	VirtualRouterID int           // 1..255
+	Priority        int           // 1..255, default 100 (255 when state MASTER in keepalived.conf without priority)
+	AdvertInt       time.Duration // whole seconds in VRRPv2, default 1s
+	AuthType        string        // "" (none) or "PASS"
+	AuthPass        string        // at most 8 characters (RFC 3768 §5.3.6.1)
+	VirtualIPs      []VIP
+	UnicastSrcIP    netip.Addr   // invalid when unset (primary address of Interface)
+	UnicastPeers    []netip.Addr // empty means multicast to 224.0.0.18
+	NoPreempt       bool
+	PreemptDelay    time.Duration
+	// Gratuitous ARP on becoming MASTER: GarpMasterRepeat messages at once
+	// and again after GarpMasterDelay; every GarpMasterRefresh (if > 0)
+	// GarpMasterRefreshRepeat more while MASTER.
+	GarpMasterDelay         time.Duration // default 5s
+	GarpMasterRepeat        int           // default 5
+	GarpMasterRefresh       time.Duration // default 0 (off)
+	GarpMasterRefreshRepeat int           // default 1
+	TrackInterfaces         []TrackInterface
+	TrackScripts            []TrackScript
+	Notify                  Notify
+	Pos                     Pos
+	Positions               Positions
+}
+
+// VIP is one entry of virtual_ipaddress, written in keepalived's syntax:
+// "192.0.2.100/24 dev eth0 label eth0:1 scope global brd 192.0.2.255".
+type VIP struct {
+	Prefix    netip.Prefix // address with prefix length (default /32, /128)
+	Dev       string       // default: the instance's interface
+	Label     string
+	Scope     string // "", "global", "link", "host", "site" or a number
+	Broadcast netip.Addr
+	Raw       string // as written
+	Pos       Pos
+}
+
+// TrackInterface puts the instance in FAULT when the interface goes down
+// (Weight 0), or moves its priority by Weight.
+type TrackInterface struct {
+	Name   string
+	Weight int
+}
+
+// TrackScript references a vrrp_script; Weight overrides the script's own
+// weight when WeightSet.
+type TrackScript struct {
+	Name      string
+	Weight    int
+	WeightSet bool
+}
+
+// Notify holds the notify scripts of an instance or sync group. Each is a
+// command line; keepalived's arguments are appended when run.
+type Notify struct {
+	Master string // notify_master
+	Backup string // notify_backup
+	Fault  string // notify_fault
+	Stop   string // notify_stop
+	Any    string // notify: called with TYPE NAME STATE PRIORITY
+}
+
+// SyncGroup makes its member instances change state together.
+type SyncGroup struct {
+	Name      string
+	Group     []string // instance names
+	Notify    Notify
+	Pos       Pos
+	Positions Positions
+}
+
+// Protocols of a virtual service.
+const (
+	ProtoTCP  = "TCP"
+	ProtoUDP  = "UDP"
+	ProtoSCTP = "SCTP"
+)
+
+// Forwarding methods (lb_kind).
+const (
+	KindNAT = "NAT"
+	KindDR  = "DR"
+	KindTUN = "TUN"
+)
+
+// Schedulers returns every IPVS scheduler lvsd accepts for lb_algo.
+func Schedulers() []string {
+	return []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf"}
+}
+
+// VirtualServer is one IPVS virtual service and its real servers.
+type VirtualServer struct {
+	// Name is the block label as written ("192.0.2.100:80", "fwmark 1").
+	Name string
+	// Addr is the service address; invalid for fwmark services.
+	Addr netip.AddrPort
+	// FWMark is the firewall mark of a fwmark service, 0 otherwise.
+	FWMark uint32
+	// IPv6 tells the address family of a fwmark service (from its real
+	// servers or ip_family); for address services it follows Addr.
+	IPv6      bool
+	Protocol  string        // ProtoTCP (default in HCL), ProtoUDP or ProtoSCTP
+	DelayLoop time.Duration // default 60s
+	LBAlgo    string        // one of Schedulers, default "wlc"
+	// SchedulerFlags are IPVS scheduler flags: "sh-fallback", "sh-port",
+	// "mh-fallback", "mh-port" (keepalived's hashed/flag-1.. keywords).
+	SchedulerFlags []string
+	LBKind         string // KindNAT (default), KindDR or KindTUN
+	OnePacket      bool   // ops: one-packet scheduling (UDP)
+	// PersistenceTimeout > 0 makes the service persistent.
+	PersistenceTimeout time.Duration
+	// PersistenceGranularity is the persistence netmask as a prefix length
+	// (32/128 when unset).
+	PersistenceGranularity int
+	Quorum                 int // minimum live weight, default 1
+	Hysteresis             int // default 0
+	QuorumUp               string
+	QuorumDown             string
+	// Alpha starts real servers down until their first check succeeds.
+	Alpha bool
+	// Omega runs notify_down scripts and clears the table on shutdown.
+	Omega            bool
+	InhibitOnFailure bool
+	// Virtualhost is the default Host header of HTTP_GET/SSL_GET checks.
+	Virtualhost string
+	SorryServer *SorryServer
+	// VRRPInstance names the instance that owns this service: explicit
+	// (vrrp_instance = "NAME") or the instance whose virtual_ipaddress holds
+	// Addr. Empty only when lvs_program is "always".
+	VRRPInstance string
+	RealServers  []RealServer
+	Pos          Pos
+	Positions    Positions
+}
+
+// Key identifies a virtual service the way the kernel does.
+func (vs *VirtualServer) Key() string {
+	if vs.FWMark != 0 {
+		fam := "inet"
+		if vs.IPv6 {
+			fam = "inet6"
+		}
+		return fmt.Sprintf("FWM:%d:%s", vs.FWMark, fam)
+	}
+	return fmt.Sprintf("%s:%s", vs.Protocol, vs.Addr)
+}
+
+// SorryServer replaces the real servers while the live weight is under quorum.
+type SorryServer struct {
+	Addr   netip.AddrPort
+	LBKind string // sorry_server_lvs_method, default the service's LBKind
+	Pos    Pos
+}
+
+// RealServer is one destination of a virtual service.
+type RealServer struct {
+	Addr             netip.AddrPort // port 0 is allowed for fwmark services
+	Weight           int            // 0..65535, default 1
+	InhibitOnFailure bool           // inherited from the virtual server when set there
+	NotifyUp         string
+	NotifyDown       string
+	UThreshold       uint32 // upper connection threshold, 0 = none
+	LThreshold       uint32 // lower connection threshold, 0 = none
+	Checkers         []Checker
+	Pos              Pos
+	Positions        Positions
+}
+
+// Checker kinds, spelled as keepalived spells the blocks.
+const (
+	CheckTCP  = "TCP_CHECK"
+	CheckHTTP = "HTTP_GET"
+	CheckSSL  = "SSL_GET"
+	CheckMisc = "MISC_CHECK"
+)
+
+// Checker is one health check of a real server. Connect settings default to
+// the real server's address and port.
+type Checker struct {
+	Kind        string         // CheckTCP, CheckHTTP, CheckSSL or CheckMisc
+	Connect     netip.AddrPort // connect_ip/connect_port, defaulted to the real server
+	BindTo      netip.Addr     // bindto, invalid when unset
+	BindPort    uint16         // bind_port, 0 when unset
+	FWMark      uint32         // fwmark set on the probe's socket, 0 when unset
+	DelayLoop   time.Duration  // between rounds; default the virtual server's
+	Warmup      time.Duration  // first check at a random point in [0, Warmup); default DelayLoop
+	Timeout     time.Duration  // connect_timeout: deadline for the whole check, default 5s
+	Retry       int            // retries before down, default 1 (1+Retry failures)
+	RetryDelay  time.Duration  // delay_before_retry: 1s TCP, 3s HTTP/SSL/MISC
+	Rise        int            // successes before up, default 1 (lvsd extension)
+	Alpha       bool           // starts down: inherited from the virtual server
+	URLs        []URL          // HTTP_GET/SSL_GET
+	Virtualhost string         // Host header; default the virtual server's
+	HTTPVersion string         // "1.0" (default) or "1.1"
+	// TLS settings of SSL_GET.
+	EnableSNI   bool
+	VerifyTLS   bool   // verify the server's certificate (lvsd; keepalived does not)
+	CAFile      string // trusted CAs when VerifyTLS
+	MiscPath    string // MISC_CHECK command line
+	MiscTimeout time.Duration
+	// MiscDynamic: exit status 0 up, 1 down, N ≥ 2 up with weight N-2.
+	MiscDynamic bool
+	User        string // MISC_CHECK user (default: global script_user)
+	Pos         Pos
+	Positions   Positions
+}
+
+// StatusRange is an inclusive range of HTTP status codes.
+type StatusRange struct{ Low, High int }
+
+// Contains reports whether code is in the range.
+func (r StatusRange) Contains(code int) bool { return code >= r.Low && code <= r.High }
+
+// URL is one url block of HTTP_GET/SSL_GET. A check passes when every URL
+// passes: status in StatusCodes (default 200-299), body MD5 equal to Digest
+// when set, Regex found in the body when set (absent when RegexNoMatch).
+type URL struct {
+	Path         string
+	StatusCodes  []StatusRange
+	Digest       string // lower-case hex MD5
+	Regex        string
+	RegexNoMatch bool
+	Virtualhost  string // per-URL Host header, overrides the checker's
+	Pos          Pos
+}
