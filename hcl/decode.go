@@ -1,6 +1,711 @@
 package hcl
 
+import (
+	"fmt"
+	"math/big"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	hcl2 "github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// maxIncludeDepth bounds include nesting; cycles are caught before it.
+const maxIncludeDepth = 16
+
+// decoder turns HCL bodies into a Config. It collects diagnostics rather
+// than stopping at the first, so one run of `lvsd check` reports them all.
+type decoder struct {
+	loader *Loader
+	parser *hclparse.Parser
+	ctx    *hcl2.EvalContext
+	cfg    *Config
+	diags  Diagnostics
+	open   map[string]bool // files being decoded, for include cycles
+}
+
 func (l *Loader) parseHCL(path string, src []byte) (*Config, Diagnostics) {
-	_ = src
-	return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "HCL is not read yet"}}
+	d := &decoder{
+		loader: l,
+		parser: hclparse.NewParser(),
+		cfg:    &Config{Global: defaultGlobal()},
+		open:   map[string]bool{},
+	}
+	d.ctx = &hcl2.EvalContext{Functions: functions(l)}
+	d.file(path, src, 0)
+	return d.cfg, d.diags
+}
+
+// file parses and decodes one file, following its includes.
+func (d *decoder) file(path string, src []byte, depth int) {
+	d.cfg.Files = append(d.cfg.Files, path)
+	var f *hcl2.File
+	var diags hcl2.Diagnostics
+	switch Format(path) {
+	case "hcl":
+		f, diags = d.parser.ParseHCL(src, path)
+	case "hcl-json":
+		f, diags = d.parser.ParseJSON(src, path)
+	default:
+		d.diags.errorf(Pos{File: path, Line: 1, Column: 1}, "unsupported include", "an HCL file can include only *.hcl and *.hcl.json files")
+		return
+	}
+	d.addHCL(diags)
+	if f == nil || diags.HasErrors() {
+		return
+	}
+	d.open[path] = true
+	defer delete(d.open, path)
+	content, diags := f.Body.Content(topSchema)
+	d.addHCL(diags)
+	if content == nil {
+		return
+	}
+	if attr, ok := content.Attributes["include"]; ok {
+		d.includes(path, attr, depth)
+	}
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "global":
+			d.global(b)
+		case "vrrp_script":
+			d.script(b)
+		case "vrrp_instance":
+			d.instance(b)
+		case "vrrp_sync_group":
+			d.syncGroup(b)
+		case "virtual_server":
+			d.virtualServer(b)
+		}
+	}
+}
+
+func (d *decoder) includes(from string, attr *hcl2.Attribute, depth int) {
+	pos := posOf(attr.Range)
+	patterns, ok := d.stringList(attr)
+	if !ok {
+		return
+	}
+	if depth >= maxIncludeDepth {
+		d.diags.errorf(pos, "includes nested too deeply", "more than %d levels of include", maxIncludeDepth)
+		return
+	}
+	for _, pattern := range patterns {
+		if !filepath.IsAbs(pattern) {
+			pattern = filepath.Join(filepath.Dir(from), pattern)
+		}
+		matches, err := d.loader.glob(pattern)
+		if err != nil {
+			d.diags.errorf(pos, "bad include pattern", "%q: %v", pattern, err)
+			continue
+		}
+		if len(matches) == 0 {
+			if strings.ContainsAny(pattern, "*?[") {
+				d.diags.warnf(pos, "include matched no file", "%q", pattern)
+			} else {
+				d.diags.errorf(pos, "included file not found", "%q", pattern)
+			}
+			continue
+		}
+		sort.Strings(matches)
+		for _, m := range matches {
+			if d.open[m] {
+				d.diags.errorf(pos, "include cycle", "%q includes itself", m)
+				continue
+			}
+			src, err := d.loader.readFile(m)
+			if err != nil {
+				d.diags.errorf(pos, "cannot read included file", "%v", err)
+				continue
+			}
+			d.file(m, src, depth+1)
+		}
+	}
+}
+
+// addHCL converts HCL's own diagnostics (syntax errors, unsupported
+// arguments with their "Did you mean" suggestion) into ours.
+func (d *decoder) addHCL(diags hcl2.Diagnostics) {
+	for _, hd := range diags {
+		sev := Error
+		if hd.Severity == hcl2.DiagWarning {
+			sev = Warning
+		}
+		var pos Pos
+		if hd.Subject != nil {
+			pos = posOf(*hd.Subject)
+		}
+		d.diags = append(d.diags, Diagnostic{Severity: sev, Pos: pos, Summary: hd.Summary, Detail: hd.Detail})
+	}
+}
+
+func posOf(r hcl2.Range) Pos {
+	return Pos{File: r.Filename, Line: r.Start.Line, Column: r.Start.Column}
+}
+
+// block is one decoded block body: its attributes, with helpers that
+// convert them and remember where each was written.
+type block struct {
+	d     *decoder
+	attrs hcl2.Attributes
+	pos   Positions
+	def   Pos
+	inner []*hcl2.Block
+}
+
+func (d *decoder) openBlock(b *hcl2.Block, schema *hcl2.BodySchema) *block {
+	content, diags := b.Body.Content(schema)
+	d.addHCL(diags)
+	bl := &block{d: d, pos: Positions{}, def: posOf(b.DefRange)}
+	if content != nil {
+		bl.attrs = content.Attributes
+		bl.inner = content.Blocks
+	}
+	return bl
+}
+
+// value evaluates attribute name converted to typ; ok is false when the
+// attribute is absent or wrong (a diagnostic then says why).
+func (b *block) value(name string, typ cty.Type) (cty.Value, bool) {
+	attr, ok := b.attrs[name]
+	if !ok {
+		return cty.NilVal, false
+	}
+	pos := posOf(attr.Expr.Range())
+	b.pos[name] = pos
+	v, diags := attr.Expr.Value(b.d.ctx)
+	b.d.addHCL(diags)
+	if diags.HasErrors() {
+		return cty.NilVal, false
+	}
+	if v.IsNull() {
+		return cty.NilVal, false
+	}
+	if !v.IsWhollyKnown() {
+		b.d.diags.errorf(pos, "value not known", "%s must be known when the file is read", name)
+		return cty.NilVal, false
+	}
+	cv, err := convert.Convert(v, typ)
+	if err != nil {
+		b.d.diags.errorf(pos, fmt.Sprintf("invalid %s", name), "%s must be %s: %v", name, typ.FriendlyName(), err)
+		return cty.NilVal, false
+	}
+	return cv, true
+}
+
+func (b *block) str(name string, dst *string) bool {
+	v, ok := b.value(name, cty.String)
+	if ok {
+		*dst = v.AsString()
+	}
+	return ok
+}
+
+func (b *block) boolean(name string, dst *bool) bool {
+	v, ok := b.value(name, cty.Bool)
+	if ok {
+		*dst = v.True()
+	}
+	return ok
+}
+
+func (b *block) integer(name string, dst *int) bool {
+	v, ok := b.value(name, cty.Number)
+	if !ok {
+		return false
+	}
+	n, acc := v.AsBigFloat().Int64()
+	if acc != big.Exact || n > 1<<31 || n < -(1<<31) {
+		b.d.diags.errorf(b.pos[name], fmt.Sprintf("invalid %s", name), "%s must be a whole number, got %s", name, v.AsBigFloat().Text('g', 10))
+		return false
+	}
+	*dst = int(n)
+	return true
+}
+
+// duration reads seconds as a number (decimals allowed, as keepalived
+// accepts for its timers) or a Go duration string such as "500ms".
+func (b *block) duration(name string, dst *time.Duration) bool {
+	v, ok := b.value(name, cty.DynamicPseudoType)
+	if !ok {
+		return false
+	}
+	pos := b.pos[name]
+	switch v.Type() {
+	case cty.Number:
+		f, _ := v.AsBigFloat().Float64()
+		if f < 0 || f > 1e6 {
+			b.d.diags.errorf(pos, fmt.Sprintf("invalid %s", name), "%s must be between 0 and 1000000 seconds", name)
+			return false
+		}
+		*dst = time.Duration(f * float64(time.Second))
+		return true
+	case cty.String:
+		s := v.AsString()
+		if secs, err := strconv.ParseFloat(s, 64); err == nil && secs >= 0 && secs <= 1e6 {
+			*dst = time.Duration(secs * float64(time.Second))
+			return true
+		}
+		dur, err := time.ParseDuration(s)
+		if err != nil || dur < 0 {
+			b.d.diags.errorf(pos, fmt.Sprintf("invalid %s", name), "%s: %q is not a duration (seconds, or e.g. \"500ms\")", name, s)
+			return false
+		}
+		*dst = dur
+		return true
+	}
+	b.d.diags.errorf(pos, fmt.Sprintf("invalid %s", name), "%s must be a number of seconds or a duration string", name)
+	return false
+}
+
+// strList accepts a single string or a list of strings (or numbers).
+func (b *block) strList(name string) ([]string, bool) {
+	attr, ok := b.attrs[name]
+	if !ok {
+		return nil, false
+	}
+	b.pos[name] = posOf(attr.Expr.Range())
+	return b.d.stringList(attr)
+}
+
+func (d *decoder) stringList(attr *hcl2.Attribute) ([]string, bool) {
+	pos := posOf(attr.Expr.Range())
+	v, diags := attr.Expr.Value(d.ctx)
+	d.addHCL(diags)
+	if diags.HasErrors() || v.IsNull() {
+		return nil, false
+	}
+	if !v.IsWhollyKnown() {
+		d.diags.errorf(pos, "value not known", "%s must be known when the file is read", attr.Name)
+		return nil, false
+	}
+	if s, err := convert.Convert(v, cty.String); err == nil {
+		return []string{s.AsString()}, true
+	}
+	lv, err := convert.Convert(v, cty.List(cty.String))
+	if err != nil {
+		d.diags.errorf(pos, fmt.Sprintf("invalid %s", attr.Name), "%s must be a string or a list of strings", attr.Name)
+		return nil, false
+	}
+	var out []string
+	for _, e := range lv.AsValueSlice() {
+		if e.IsNull() {
+			d.diags.errorf(pos, fmt.Sprintf("invalid %s", attr.Name), "%s holds a null element", attr.Name)
+			return nil, false
+		}
+		out = append(out, e.AsString())
+	}
+	return out, true
+}
+
+func (b *block) addr(name string, dst *netip.Addr) bool {
+	var s string
+	if !b.str(name, &s) {
+		return false
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		b.d.diags.errorf(b.pos[name], fmt.Sprintf("invalid %s", name), "%q is not an IP address", s)
+		return false
+	}
+	*dst = a
+	return true
+}
+
+// blockSchema lists a block's attributes and nested block types.
+func blockSchema(attrs []string, blocks ...hcl2.BlockHeaderSchema) *hcl2.BodySchema {
+	s := &hcl2.BodySchema{Blocks: blocks}
+	for _, a := range attrs {
+		s.Attributes = append(s.Attributes, hcl2.AttributeSchema{Name: a})
+	}
+	return s
+}
+
+var (
+	topSchema = blockSchema([]string{"include"},
+		hcl2.BlockHeaderSchema{Type: "global"},
+		hcl2.BlockHeaderSchema{Type: "vrrp_script", LabelNames: []string{"name"}},
+		hcl2.BlockHeaderSchema{Type: "vrrp_instance", LabelNames: []string{"name"}},
+		hcl2.BlockHeaderSchema{Type: "vrrp_sync_group", LabelNames: []string{"name"}},
+		hcl2.BlockHeaderSchema{Type: "virtual_server", LabelNames: []string{"address"}},
+	)
+	globalSchema = blockSchema([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
+		"notify_timeout", "metrics_listen", "control_socket", "reconcile_interval"})
+	scriptSchema   = blockSchema([]string{"script", "interval", "timeout", "weight", "rise", "fall", "user"})
+	notifyAttrs    = []string{"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}
+	instanceSchema = blockSchema(append([]string{"state", "interface", "virtual_router_id", "priority", "advert_int",
+		"virtual_ipaddress", "unicast_src_ip", "unicast_peer", "nopreempt", "preempt_delay",
+		"garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat",
+		"track_interface", "track_script"}, notifyAttrs...),
+		hcl2.BlockHeaderSchema{Type: "authentication"})
+	authSchema      = blockSchema([]string{"auth_type", "auth_pass"})
+	syncGroupSchema = blockSchema(append([]string{"group"}, notifyAttrs...))
+	vsSchema        = blockSchema([]string{"protocol", "delay_loop", "lb_algo", "lb_kind", "scheduler_flags", "ops",
+		"persistence_timeout", "persistence_granularity", "quorum", "hysteresis", "quorum_up", "quorum_down",
+		"alpha", "omega", "inhibit_on_failure", "virtualhost", "sorry_server", "sorry_server_lvs_method",
+		"vrrp_instance", "ip_family"},
+		hcl2.BlockHeaderSchema{Type: "real_server", LabelNames: []string{"address"}})
+	rsSchema = blockSchema([]string{"weight", "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold"},
+		hcl2.BlockHeaderSchema{Type: CheckTCP}, hcl2.BlockHeaderSchema{Type: CheckHTTP},
+		hcl2.BlockHeaderSchema{Type: CheckSSL}, hcl2.BlockHeaderSchema{Type: CheckMisc})
+	checkCommon = []string{"connect_ip", "connect_port", "bindto", "bind_port", "fwmark", "connect_timeout",
+		"retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "rise"}
+	tcpSchema  = blockSchema(checkCommon)
+	httpSchema = blockSchema(append([]string{"virtualhost", "http_protocol"}, checkCommon...),
+		hcl2.BlockHeaderSchema{Type: "url"})
+	sslSchema = blockSchema(append([]string{"virtualhost", "http_protocol", "enable_sni", "tls_verify", "ca_file"}, checkCommon...),
+		hcl2.BlockHeaderSchema{Type: "url"})
+	miscSchema = blockSchema(append([]string{"misc_path", "misc_timeout", "misc_dynamic", "user"}, checkCommon...))
+	urlSchema  = blockSchema([]string{"path", "status_code", "digest", "regex", "regex_no_match", "virtualhost"})
+)
+
+func (d *decoder) global(b *hcl2.Block) {
+	bl := d.openBlock(b, globalSchema)
+	g := &d.cfg.Global
+	g.Pos = bl.def
+	g.Positions = bl.pos
+	bl.str("router_id", &g.RouterID)
+	bl.str("lvs_program", &g.LVSProgram)
+	bl.boolean("enable_script_security", &g.EnableScriptSecurity)
+	var su string
+	if bl.str("script_user", &su) {
+		f := strings.Fields(su)
+		if len(f) > 0 {
+			g.ScriptUser = f[0]
+		}
+		if len(f) > 1 {
+			g.ScriptGroup = f[1]
+		}
+	}
+	bl.duration("notify_timeout", &g.NotifyTimeout)
+	bl.str("metrics_listen", &g.MetricsListen)
+	bl.str("control_socket", &g.ControlSocket)
+	bl.duration("reconcile_interval", &g.ReconcileInterval)
+}
+
+func (d *decoder) script(b *hcl2.Block) {
+	bl := d.openBlock(b, scriptSchema)
+	s := VRRPScript{Name: b.Labels[0], Interval: defaultScriptInterval, Rise: 1, Fall: 1, Pos: bl.def, Positions: bl.pos}
+	bl.str("script", &s.Script)
+	bl.duration("interval", &s.Interval)
+	s.Timeout = s.Interval
+	bl.duration("timeout", &s.Timeout)
+	bl.integer("weight", &s.Weight)
+	bl.integer("rise", &s.Rise)
+	bl.integer("fall", &s.Fall)
+	bl.str("user", &s.User)
+	d.cfg.Scripts = append(d.cfg.Scripts, s)
+}
+
+func (d *decoder) notify(bl *block, n *Notify) {
+	bl.str("notify_master", &n.Master)
+	bl.str("notify_backup", &n.Backup)
+	bl.str("notify_fault", &n.Fault)
+	bl.str("notify_stop", &n.Stop)
+	bl.str("notify", &n.Any)
+}
+
+func (d *decoder) instance(b *hcl2.Block) {
+	bl := d.openBlock(b, instanceSchema)
+	in := VRRPInstance{
+		Name:                    b.Labels[0],
+		State:                   StateBackup,
+		Priority:                defaultPriority,
+		AdvertInt:               defaultAdvertInt,
+		GarpMasterDelay:         defaultGarpMasterDelay,
+		GarpMasterRepeat:        defaultGarpMasterRepeat,
+		GarpMasterRefreshRepeat: defaultGarpRefreshCount,
+		Pos:                     bl.def,
+		Positions:               bl.pos,
+	}
+	if bl.str("state", &in.State) {
+		in.State = strings.ToUpper(in.State)
+	}
+	bl.str("interface", &in.Interface)
+	bl.integer("virtual_router_id", &in.VirtualRouterID)
+	bl.integer("priority", &in.Priority)
+	bl.duration("advert_int", &in.AdvertInt)
+	for _, inner := range bl.inner {
+		ab := d.openBlock(inner, authSchema)
+		if ab.str("auth_type", &in.AuthType) {
+			in.AuthType = strings.ToUpper(in.AuthType)
+		}
+		ab.str("auth_pass", &in.AuthPass)
+		for k, v := range ab.pos {
+			bl.pos[k] = v
+		}
+	}
+	if vips, ok := bl.strList("virtual_ipaddress"); ok {
+		for _, raw := range vips {
+			vip, err := ParseVIP(raw)
+			if err != nil {
+				d.diags.errorf(bl.pos["virtual_ipaddress"], "invalid virtual_ipaddress", "%v", err)
+				continue
+			}
+			vip.Pos = bl.pos["virtual_ipaddress"]
+			in.VirtualIPs = append(in.VirtualIPs, vip)
+		}
+	}
+	bl.addr("unicast_src_ip", &in.UnicastSrcIP)
+	if peers, ok := bl.strList("unicast_peer"); ok {
+		for _, p := range peers {
+			a, err := netip.ParseAddr(strings.TrimSpace(p))
+			if err != nil {
+				d.diags.errorf(bl.pos["unicast_peer"], "invalid unicast_peer", "%q is not an IP address", p)
+				continue
+			}
+			in.UnicastPeers = append(in.UnicastPeers, a)
+		}
+	}
+	bl.boolean("nopreempt", &in.NoPreempt)
+	bl.duration("preempt_delay", &in.PreemptDelay)
+	bl.duration("garp_master_delay", &in.GarpMasterDelay)
+	bl.integer("garp_master_repeat", &in.GarpMasterRepeat)
+	bl.duration("garp_master_refresh", &in.GarpMasterRefresh)
+	bl.integer("garp_master_refresh_repeat", &in.GarpMasterRefreshRepeat)
+	if list, ok := bl.strList("track_interface"); ok {
+		for _, s := range list {
+			name, weight, _, err := parseNameWeight(s)
+			if err != nil {
+				d.diags.errorf(bl.pos["track_interface"], "invalid track_interface", "%v", err)
+				continue
+			}
+			in.TrackInterfaces = append(in.TrackInterfaces, TrackInterface{Name: name, Weight: weight})
+		}
+	}
+	if list, ok := bl.strList("track_script"); ok {
+		for _, s := range list {
+			name, weight, set, err := parseNameWeight(s)
+			if err != nil {
+				d.diags.errorf(bl.pos["track_script"], "invalid track_script", "%v", err)
+				continue
+			}
+			in.TrackScripts = append(in.TrackScripts, TrackScript{Name: name, Weight: weight, WeightSet: set})
+		}
+	}
+	d.notify(bl, &in.Notify)
+	d.cfg.Instances = append(d.cfg.Instances, in)
+}
+
+func (d *decoder) syncGroup(b *hcl2.Block) {
+	bl := d.openBlock(b, syncGroupSchema)
+	g := SyncGroup{Name: b.Labels[0], Pos: bl.def, Positions: bl.pos}
+	g.Group, _ = bl.strList("group")
+	d.notify(bl, &g.Notify)
+	d.cfg.SyncGroups = append(d.cfg.SyncGroups, g)
+}
+
+func (d *decoder) virtualServer(b *hcl2.Block) {
+	bl := d.openBlock(b, vsSchema)
+	vs := VirtualServer{
+		Name:      b.Labels[0],
+		Protocol:  ProtoTCP,
+		DelayLoop: defaultDelayLoop,
+		LBAlgo:    "wlc",
+		LBKind:    KindNAT,
+		Quorum:    defaultQuorum,
+		Pos:       bl.def,
+		Positions: bl.pos,
+	}
+	labelPos := posOf(b.LabelRanges[0])
+	addr, mark, err := ParseServiceAddress(vs.Name)
+	if err != nil {
+		d.diags.errorf(labelPos, "invalid virtual_server address", "%v", err)
+	}
+	vs.Addr, vs.FWMark = addr, mark
+	vs.IPv6 = addr.IsValid() && addr.Addr().Is6()
+	if bl.str("protocol", &vs.Protocol) {
+		vs.Protocol = strings.ToUpper(vs.Protocol)
+	}
+	bl.duration("delay_loop", &vs.DelayLoop)
+	if bl.str("lb_algo", &vs.LBAlgo) {
+		vs.LBAlgo = strings.ToLower(vs.LBAlgo)
+	}
+	if bl.str("lb_kind", &vs.LBKind) {
+		vs.LBKind = strings.ToUpper(vs.LBKind)
+	}
+	vs.SchedulerFlags, _ = bl.strList("scheduler_flags")
+	bl.boolean("ops", &vs.OnePacket)
+	bl.duration("persistence_timeout", &vs.PersistenceTimeout)
+	var granularity string
+	if bl.str("persistence_granularity", &granularity) {
+		bits, err := parseNetmask(granularity, vs.IPv6)
+		if err != nil {
+			d.diags.errorf(bl.pos["persistence_granularity"], "invalid persistence_granularity", "%v", err)
+		}
+		vs.PersistenceGranularity = bits
+	}
+	bl.integer("quorum", &vs.Quorum)
+	bl.integer("hysteresis", &vs.Hysteresis)
+	bl.str("quorum_up", &vs.QuorumUp)
+	bl.str("quorum_down", &vs.QuorumDown)
+	bl.boolean("alpha", &vs.Alpha)
+	bl.boolean("omega", &vs.Omega)
+	bl.boolean("inhibit_on_failure", &vs.InhibitOnFailure)
+	bl.str("virtualhost", &vs.Virtualhost)
+	var sorry string
+	if bl.str("sorry_server", &sorry) {
+		ap, err := ParseAddrPort(sorry)
+		if err != nil {
+			d.diags.errorf(bl.pos["sorry_server"], "invalid sorry_server", "%v", err)
+		} else {
+			vs.SorryServer = &SorryServer{Addr: ap, Pos: bl.pos["sorry_server"]}
+		}
+	}
+	var sorryKind string
+	if bl.str("sorry_server_lvs_method", &sorryKind) && vs.SorryServer != nil {
+		vs.SorryServer.LBKind = strings.ToUpper(sorryKind)
+	}
+	bl.str("vrrp_instance", &vs.VRRPInstance)
+	var family string
+	if bl.str("ip_family", &family) {
+		switch family {
+		case "inet":
+		case "inet6":
+			vs.IPv6 = true
+		default:
+			d.diags.errorf(bl.pos["ip_family"], "invalid ip_family", "%q: want \"inet\" or \"inet6\"", family)
+		}
+	}
+	for _, inner := range bl.inner {
+		vs.RealServers = append(vs.RealServers, d.realServer(inner, &vs))
+	}
+	if vs.SorryServer != nil && vs.SorryServer.LBKind == "" {
+		vs.SorryServer.LBKind = vs.LBKind
+	}
+	if vs.FWMark != 0 && bl.pos["ip_family"] == (Pos{}) {
+		for _, rs := range vs.RealServers {
+			if rs.Addr.Addr().Is6() {
+				vs.IPv6 = true
+			}
+		}
+	}
+	if vs.PersistenceGranularity == 0 {
+		vs.PersistenceGranularity = 32
+		if vs.IPv6 {
+			vs.PersistenceGranularity = 128
+		}
+	}
+	d.cfg.VirtualServers = append(d.cfg.VirtualServers, vs)
+}
+
+func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer) RealServer {
+	bl := d.openBlock(b, rsSchema)
+	rs := RealServer{Weight: defaultWeight, InhibitOnFailure: vs.InhibitOnFailure, Pos: bl.def, Positions: bl.pos}
+	ap, err := ParseAddrPort(b.Labels[0])
+	if err != nil {
+		d.diags.errorf(posOf(b.LabelRanges[0]), "invalid real_server address", "%v", err)
+	}
+	rs.Addr = ap
+	bl.integer("weight", &rs.Weight)
+	bl.boolean("inhibit_on_failure", &rs.InhibitOnFailure)
+	bl.str("notify_up", &rs.NotifyUp)
+	bl.str("notify_down", &rs.NotifyDown)
+	var n int
+	if bl.integer("uthreshold", &n) {
+		rs.UThreshold = uint32(max(n, 0))
+	}
+	if bl.integer("lthreshold", &n) {
+		rs.LThreshold = uint32(max(n, 0))
+	}
+	for _, inner := range bl.inner {
+		rs.Checkers = append(rs.Checkers, d.checker(inner, vs, &rs))
+	}
+	return rs
+}
+
+func (d *decoder) checker(b *hcl2.Block, vs *VirtualServer, rs *RealServer) Checker {
+	schema := map[string]*hcl2.BodySchema{CheckTCP: tcpSchema, CheckHTTP: httpSchema, CheckSSL: sslSchema, CheckMisc: miscSchema}[b.Type]
+	bl := d.openBlock(b, schema)
+	c := Checker{
+		Kind:        b.Type,
+		Connect:     rs.Addr,
+		DelayLoop:   vs.DelayLoop,
+		Timeout:     defaultConnectTimeout,
+		Retry:       defaultRetry,
+		RetryDelay:  defaultHTTPRetryDelay,
+		Rise:        1,
+		Alpha:       vs.Alpha,
+		Virtualhost: vs.Virtualhost,
+		HTTPVersion: "1.0",
+		Pos:         bl.def,
+		Positions:   bl.pos,
+	}
+	if b.Type == CheckTCP {
+		c.RetryDelay = defaultTCPRetryDelay
+	}
+	var ip netip.Addr
+	if bl.addr("connect_ip", &ip) {
+		c.Connect = netip.AddrPortFrom(ip, c.Connect.Port())
+	}
+	var port int
+	if bl.integer("connect_port", &port) {
+		if port < 1 || port > 65535 {
+			d.diags.errorf(bl.pos["connect_port"], "invalid connect_port", "%d is not a port (1-65535)", port)
+		}
+		c.Connect = netip.AddrPortFrom(c.Connect.Addr(), uint16(port))
+	}
+	bl.addr("bindto", &c.BindTo)
+	if bl.integer("bind_port", &port) {
+		if port < 1 || port > 65535 {
+			d.diags.errorf(bl.pos["bind_port"], "invalid bind_port", "%d is not a port (1-65535)", port)
+		}
+		c.BindPort = uint16(port)
+	}
+	var mark int
+	if bl.integer("fwmark", &mark) {
+		c.FWMark = uint32(mark)
+	}
+	bl.duration("delay_loop", &c.DelayLoop)
+	c.Warmup = c.DelayLoop
+	bl.duration("warmup", &c.Warmup)
+	bl.duration("connect_timeout", &c.Timeout)
+	bl.integer("nb_get_retry", &c.Retry)
+	bl.integer("retry", &c.Retry)
+	bl.duration("delay_before_retry", &c.RetryDelay)
+	bl.integer("rise", &c.Rise)
+	bl.str("virtualhost", &c.Virtualhost)
+	bl.str("http_protocol", &c.HTTPVersion)
+	bl.boolean("enable_sni", &c.EnableSNI)
+	bl.boolean("tls_verify", &c.VerifyTLS)
+	bl.str("ca_file", &c.CAFile)
+	bl.str("misc_path", &c.MiscPath)
+	c.MiscTimeout = c.DelayLoop
+	bl.duration("misc_timeout", &c.MiscTimeout)
+	bl.boolean("misc_dynamic", &c.MiscDynamic)
+	bl.str("user", &c.User)
+	for _, inner := range bl.inner {
+		c.URLs = append(c.URLs, d.url(inner))
+	}
+	return c
+}
+
+func (d *decoder) url(b *hcl2.Block) URL {
+	bl := d.openBlock(b, urlSchema)
+	u := URL{Pos: bl.def}
+	bl.str("path", &u.Path)
+	if codes, ok := bl.strList("status_code"); ok {
+		for _, s := range codes {
+			r, err := ParseStatusRange(s)
+			if err != nil {
+				d.diags.errorf(bl.pos["status_code"], "invalid status_code", "%v", err)
+				continue
+			}
+			u.StatusCodes = append(u.StatusCodes, r)
+		}
+	}
+	if bl.str("digest", &u.Digest) {
+		u.Digest = strings.ToLower(u.Digest)
+	}
+	bl.str("regex", &u.Regex)
+	bl.boolean("regex_no_match", &u.RegexNoMatch)
+	bl.str("virtualhost", &u.Virtualhost)
+	u.Positions = bl.pos
+	return u
 }

@@ -337,4 +337,5 @@ type URL struct {
 	RegexNoMatch bool
 	Virtualhost  string // per-URL Host header, overrides the checker's
 	Pos          Pos
+	Positions    Positions
 }

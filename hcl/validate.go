@@ -1,11 +1,454 @@
 package hcl
 
-// finalize derives what depends on the whole configuration (the owning VRRP
-// instance of each virtual server) and validates cross-references and ranges.
-// Both readers (HCL and keepalived.conf) produce a defaulted Config and call
-// it; it reports each problem at the attribute's position when known.
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agext/levenshtein"
+)
+
+// finalize derives what depends on the whole configuration (VIP devices,
+// real-server and probe ports, the owning VRRP instance of each virtual
+// server) and validates ranges and cross-references. Both readers (HCL and
+// keepalived.conf) produce a defaulted Config and call it; each problem is
+// reported at the attribute's position when known, else at its block.
 func finalize(cfg *Config) Diagnostics {
-	var diags Diagnostics
-	_ = cfg
-	return diags
+	v := &validator{cfg: cfg}
+	v.global()
+	v.scripts()
+	v.instances()
+	v.syncGroups()
+	v.virtualServers()
+	return v.diags
+}
+
+type validator struct {
+	cfg   *Config
+	diags Diagnostics
+}
+
+// at returns the position of attribute name in a block.
+func at(pos Positions, name string, def Pos) Pos { return pos.Where(name, def) }
+
+// suggest returns ` Did you mean "x"?` when a candidate is close to given.
+func suggest(given string, candidates []string) string {
+	for _, c := range candidates {
+		if levenshtein.Distance(given, c, nil) < 3 {
+			return fmt.Sprintf(" Did you mean %q?", c)
+		}
+	}
+	return ""
+}
+
+func (v *validator) global() {
+	g := &v.cfg.Global
+	if g.LVSProgram != LVSProgramMaster && g.LVSProgram != LVSProgramAlways {
+		v.diags.errorf(at(g.Positions, "lvs_program", g.Pos), "invalid lvs_program",
+			"%q: want %q (program a virtual service while its instance is MASTER) or %q (on both nodes, like keepalived)",
+			g.LVSProgram, LVSProgramMaster, LVSProgramAlways)
+	}
+	if g.NotifyTimeout <= 0 {
+		v.diags.errorf(at(g.Positions, "notify_timeout", g.Pos), "invalid notify_timeout", "must be more than 0")
+	}
+	if g.ReconcileInterval < time.Second {
+		v.diags.errorf(at(g.Positions, "reconcile_interval", g.Pos), "invalid reconcile_interval", "must be at least 1s")
+	}
+	if g.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(g.MetricsListen); err != nil {
+			v.diags.errorf(at(g.Positions, "metrics_listen", g.Pos), "invalid metrics_listen", "%q: want HOST:PORT, e.g. \"127.0.0.1:9650\"", g.MetricsListen)
+		}
+	}
+	if g.ControlSocket == "" {
+		v.diags.errorf(at(g.Positions, "control_socket", g.Pos), "invalid control_socket", "must not be empty")
+	}
+}
+
+func (v *validator) scripts() {
+	seen := map[string]bool{}
+	for i := range v.cfg.Scripts {
+		s := &v.cfg.Scripts[i]
+		if seen[s.Name] {
+			v.diags.errorf(s.Pos, "duplicate vrrp_script", "vrrp_script %q is defined twice", s.Name)
+		}
+		seen[s.Name] = true
+		if strings.TrimSpace(s.Script) == "" {
+			v.diags.errorf(s.Pos, "missing script", "vrrp_script %q needs script", s.Name)
+		}
+		if s.Interval <= 0 {
+			v.diags.errorf(at(s.Positions, "interval", s.Pos), "invalid interval", "vrrp_script %q: interval must be more than 0", s.Name)
+		}
+		if s.Timeout <= 0 {
+			v.diags.errorf(at(s.Positions, "timeout", s.Pos), "invalid timeout", "vrrp_script %q: timeout must be more than 0", s.Name)
+		}
+		if s.Weight < -253 || s.Weight > 253 {
+			v.diags.errorf(at(s.Positions, "weight", s.Pos), "invalid weight", "vrrp_script %q: weight %d is outside -253..253", s.Name, s.Weight)
+		}
+		if s.Rise < 1 || s.Fall < 1 {
+			v.diags.errorf(at(s.Positions, "rise", s.Pos), "invalid rise/fall", "vrrp_script %q: rise and fall must be at least 1", s.Name)
+		}
+	}
+}
+
+func (v *validator) instances() {
+	names := map[string]bool{}
+	vrids := map[string]*VRRPInstance{} // "iface/vrid"
+	vips := map[string]string{}         // address -> instance
+	scripts := map[string]bool{}
+	for _, s := range v.cfg.Scripts {
+		scripts[s.Name] = true
+	}
+	for i := range v.cfg.Instances {
+		in := &v.cfg.Instances[i]
+		where := func(attr string) Pos { return at(in.Positions, attr, in.Pos) }
+		if names[in.Name] {
+			v.diags.errorf(in.Pos, "duplicate vrrp_instance", "vrrp_instance %q is defined twice", in.Name)
+		}
+		names[in.Name] = true
+		if in.State != StateMaster && in.State != StateBackup {
+			v.diags.errorf(where("state"), "invalid state", "vrrp_instance %q: state %q: want MASTER or BACKUP", in.Name, in.State)
+		}
+		if in.Interface == "" {
+			v.diags.errorf(in.Pos, "missing interface", "vrrp_instance %q needs interface", in.Name)
+		}
+		if in.VirtualRouterID < 1 || in.VirtualRouterID > 255 {
+			if _, ok := in.Positions["virtual_router_id"]; !ok {
+				v.diags.errorf(in.Pos, "missing virtual_router_id", "vrrp_instance %q needs virtual_router_id (1-255)", in.Name)
+			} else {
+				v.diags.errorf(where("virtual_router_id"), "invalid virtual_router_id", "vrrp_instance %q: %d is outside 1..255 (RFC 3768 §5.3.3)", in.Name, in.VirtualRouterID)
+			}
+		} else if in.Interface != "" {
+			key := fmt.Sprintf("%s/%d", in.Interface, in.VirtualRouterID)
+			if prev, dup := vrids[key]; dup {
+				v.diags.errorf(where("virtual_router_id"), "duplicate virtual_router_id",
+					"vrrp_instance %q and %q (%s) both use VRID %d on %s", in.Name, prev.Name, prev.Pos, in.VirtualRouterID, in.Interface)
+			} else {
+				vrids[key] = in
+			}
+		}
+		if in.Priority < 1 || in.Priority > 255 {
+			v.diags.errorf(where("priority"), "invalid priority", "vrrp_instance %q: priority %d is outside 1..255 (RFC 3768 §5.3.4)", in.Name, in.Priority)
+		} else if in.Priority == 255 && in.State == StateBackup {
+			v.diags.warnf(where("priority"), "priority 255 on a BACKUP", "vrrp_instance %q: priority 255 means address owner and always takes over (RFC 3768 §5.3.4)", in.Name)
+		}
+		if in.AdvertInt < time.Second || in.AdvertInt > 255*time.Second {
+			v.diags.errorf(where("advert_int"), "invalid advert_int", "vrrp_instance %q: advert_int %s is outside 1..255 seconds (VRRPv2, RFC 3768 §5.3.7)", in.Name, in.AdvertInt)
+		} else if in.AdvertInt%time.Second != 0 {
+			rounded := in.AdvertInt.Round(time.Second)
+			v.diags.warnf(where("advert_int"), "advert_int rounded", "vrrp_instance %q: VRRPv2 carries whole seconds (RFC 3768 §5.3.7); %s is used as %s", in.Name, in.AdvertInt, rounded)
+			in.AdvertInt = rounded
+		}
+		switch in.AuthType {
+		case "":
+			if in.AuthPass != "" {
+				v.diags.errorf(where("auth_pass"), "auth_pass without auth_type", "vrrp_instance %q: set auth_type = \"PASS\"", in.Name)
+			}
+		case "PASS":
+			if in.AuthPass == "" {
+				v.diags.errorf(where("auth_type"), "missing auth_pass", "vrrp_instance %q: auth_type PASS needs auth_pass", in.Name)
+			}
+			if len(in.AuthPass) > 8 {
+				v.diags.errorf(where("auth_pass"), "auth_pass too long", "vrrp_instance %q: auth_pass has %d characters; VRRPv2 carries at most 8 (RFC 3768 §5.3.10), and keepalived would silently use only the first 8", in.Name, len(in.AuthPass))
+			}
+		case "AH":
+			v.diags.errorf(where("auth_type"), "unsupported auth_type", "vrrp_instance %q: AH authentication is not supported by lvsd (use PASS or none)", in.Name)
+		default:
+			v.diags.errorf(where("auth_type"), "invalid auth_type", "vrrp_instance %q: %q: want PASS (or leave authentication out)", in.Name, in.AuthType)
+		}
+		if len(in.VirtualIPs) == 0 {
+			v.diags.warnf(in.Pos, "no virtual_ipaddress", "vrrp_instance %q moves no address", in.Name)
+		}
+		for j := range in.VirtualIPs {
+			vip := &in.VirtualIPs[j]
+			if vip.Dev == "" {
+				vip.Dev = in.Interface
+			}
+			if !vip.Prefix.Addr().Is4() {
+				v.diags.errorf(vip.Pos, "IPv6 virtual_ipaddress", "vrrp_instance %q: %s: VRRPv2 (RFC 3768) carries IPv4 addresses only", in.Name, vip.Prefix.Addr())
+			}
+			addr := vip.Prefix.Addr().String()
+			if other, dup := vips[addr]; dup {
+				v.diags.errorf(vip.Pos, "duplicate virtual_ipaddress", "%s is in vrrp_instance %q and %q", addr, other, in.Name)
+			}
+			vips[addr] = in.Name
+		}
+		if in.UnicastSrcIP.IsValid() && !in.UnicastSrcIP.Is4() {
+			v.diags.errorf(where("unicast_src_ip"), "invalid unicast_src_ip", "vrrp_instance %q: VRRPv2 needs an IPv4 unicast_src_ip", in.Name)
+		}
+		for _, p := range in.UnicastPeers {
+			if !p.Is4() {
+				v.diags.errorf(where("unicast_peer"), "invalid unicast_peer", "vrrp_instance %q: %s: VRRPv2 needs IPv4 peers", in.Name, p)
+			}
+		}
+		if in.PreemptDelay < 0 || in.PreemptDelay > 1000*time.Second {
+			v.diags.errorf(where("preempt_delay"), "invalid preempt_delay", "vrrp_instance %q: preempt_delay must be 0..1000 seconds (keepalived's range)", in.Name)
+		}
+		if in.GarpMasterRepeat < 0 || in.GarpMasterRefreshRepeat < 0 {
+			v.diags.errorf(where("garp_master_repeat"), "invalid garp_master_repeat", "vrrp_instance %q: repeat counts must not be negative", in.Name)
+		}
+		for _, ts := range in.TrackScripts {
+			if !scripts[ts.Name] {
+				v.diags.errorf(where("track_script"), "unknown vrrp_script", "vrrp_instance %q tracks %q, which is not defined.%s", in.Name, ts.Name, suggest(ts.Name, keys(scripts)))
+			}
+		}
+	}
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (v *validator) instanceNames() map[string]bool {
+	names := map[string]bool{}
+	for _, in := range v.cfg.Instances {
+		names[in.Name] = true
+	}
+	return names
+}
+
+func (v *validator) syncGroups() {
+	names := v.instanceNames()
+	member := map[string]string{}
+	seen := map[string]bool{}
+	for _, g := range v.cfg.SyncGroups {
+		if seen[g.Name] {
+			v.diags.errorf(g.Pos, "duplicate vrrp_sync_group", "vrrp_sync_group %q is defined twice", g.Name)
+		}
+		seen[g.Name] = true
+		if len(g.Group) == 0 {
+			v.diags.errorf(g.Pos, "empty vrrp_sync_group", "vrrp_sync_group %q needs group = [instances]", g.Name)
+		}
+		for _, m := range g.Group {
+			if !names[m] {
+				v.diags.errorf(at(g.Positions, "group", g.Pos), "unknown vrrp_instance", "vrrp_sync_group %q names %q, which is not defined.%s", g.Name, m, suggest(m, keys(names)))
+				continue
+			}
+			if other, dup := member[m]; dup {
+				v.diags.errorf(at(g.Positions, "group", g.Pos), "instance in two sync groups", "vrrp_instance %q is in vrrp_sync_group %q and %q", m, other, g.Name)
+			}
+			member[m] = g.Name
+		}
+	}
+}
+
+func (v *validator) virtualServers() {
+	instances := v.instanceNames()
+	owner := map[string]string{} // VIP address -> instance
+	for _, in := range v.cfg.Instances {
+		for _, vip := range in.VirtualIPs {
+			owner[vip.Prefix.Addr().String()] = in.Name
+		}
+	}
+	seen := map[string]Pos{}
+	for i := range v.cfg.VirtualServers {
+		vs := &v.cfg.VirtualServers[i]
+		where := func(attr string) Pos { return at(vs.Positions, attr, vs.Pos) }
+		if vs.FWMark == 0 && !vs.Addr.IsValid() {
+			continue // the address error is already reported
+		}
+		key := vs.Key()
+		if prev, dup := seen[key]; dup {
+			v.diags.errorf(vs.Pos, "duplicate virtual_server", "virtual_server %q is also defined at %s", vs.Name, prev)
+		}
+		seen[key] = vs.Pos
+		switch vs.Protocol {
+		case ProtoTCP, ProtoUDP, ProtoSCTP:
+		default:
+			v.diags.errorf(where("protocol"), "invalid protocol", "virtual_server %q: protocol %q: want TCP, UDP or SCTP", vs.Name, vs.Protocol)
+		}
+		if !slices.Contains(Schedulers(), vs.LBAlgo) {
+			v.diags.errorf(where("lb_algo"), "unknown scheduler", "virtual_server %q: lb_algo %q is not an IPVS scheduler (%s).%s",
+				vs.Name, vs.LBAlgo, strings.Join(Schedulers(), " "), suggest(vs.LBAlgo, Schedulers()))
+		}
+		for _, f := range vs.SchedulerFlags {
+			if !slices.Contains([]string{"sh-fallback", "sh-port", "mh-fallback", "mh-port"}, f) {
+				v.diags.errorf(where("scheduler_flags"), "unknown scheduler flag", "virtual_server %q: %q: want sh-fallback, sh-port, mh-fallback or mh-port", vs.Name, f)
+			} else if f[:2] != vs.LBAlgo {
+				v.diags.errorf(where("scheduler_flags"), "scheduler flag for another scheduler", "virtual_server %q: %q needs lb_algo %q", vs.Name, f, f[:2])
+			}
+		}
+		if !validKind(vs.LBKind) {
+			v.diags.errorf(where("lb_kind"), "invalid lb_kind", "virtual_server %q: lb_kind %q: want NAT, DR or TUN", vs.Name, vs.LBKind)
+		}
+		if vs.OnePacket && vs.Protocol != ProtoUDP {
+			v.diags.errorf(where("ops"), "ops needs UDP", "virtual_server %q: one-packet scheduling applies to UDP services only", vs.Name)
+		}
+		if vs.PersistenceTimeout > 0 && vs.PersistenceTimeout < time.Second {
+			v.diags.errorf(where("persistence_timeout"), "invalid persistence_timeout", "virtual_server %q: at least 1 second", vs.Name)
+		}
+		if vs.Quorum < 0 || vs.Hysteresis < 0 {
+			v.diags.errorf(where("quorum"), "invalid quorum", "virtual_server %q: quorum and hysteresis must not be negative", vs.Name)
+		}
+		if vs.DelayLoop <= 0 {
+			v.diags.errorf(where("delay_loop"), "invalid delay_loop", "virtual_server %q: delay_loop must be more than 0", vs.Name)
+		}
+		v.owner(vs, instances, owner)
+		if vs.SorryServer != nil {
+			ss := vs.SorryServer
+			if ss.Addr.Addr().Is6() != vs.IPv6 {
+				v.diags.errorf(ss.Pos, "sorry_server address family", "virtual_server %q: sorry_server %s is not of the service's address family", vs.Name, ss.Addr)
+			}
+			if !validKind(ss.LBKind) {
+				v.diags.errorf(where("sorry_server_lvs_method"), "invalid sorry_server_lvs_method", "virtual_server %q: %q: want NAT, DR or TUN", vs.Name, ss.LBKind)
+			}
+			if ss.Addr.Port() == 0 && vs.FWMark == 0 {
+				ss.Addr = portFrom(ss.Addr, vs.Addr.Port())
+			}
+		}
+		if len(vs.RealServers) == 0 && vs.SorryServer == nil {
+			v.diags.warnf(vs.Pos, "no real_server", "virtual_server %q has no real server and no sorry_server", vs.Name)
+		}
+		rsSeen := map[string]bool{}
+		for j := range vs.RealServers {
+			v.realServer(vs, &vs.RealServers[j], rsSeen)
+		}
+	}
+}
+
+func validKind(k string) bool { return k == KindNAT || k == KindDR || k == KindTUN }
+
+// owner sets the VRRP instance that owns a virtual server.
+func (v *validator) owner(vs *VirtualServer, instances map[string]bool, owner map[string]string) {
+	where := at(vs.Positions, "vrrp_instance", vs.Pos)
+	if vs.VRRPInstance != "" {
+		if !instances[vs.VRRPInstance] {
+			v.diags.errorf(where, "unknown vrrp_instance", "virtual_server %q names vrrp_instance %q, which is not defined.%s", vs.Name, vs.VRRPInstance, suggest(vs.VRRPInstance, keys(instances)))
+		}
+		return
+	}
+	if vs.FWMark == 0 {
+		if name, ok := owner[vs.Addr.Addr().String()]; ok {
+			vs.VRRPInstance = name
+			return
+		}
+	}
+	if v.cfg.Global.LVSProgram == LVSProgramAlways {
+		return
+	}
+	if vs.FWMark != 0 {
+		v.diags.errorf(vs.Pos, "fwmark service without vrrp_instance", "virtual_server %q: set vrrp_instance = \"NAME\" to say which instance's mastership programs it (or lvs_program = \"always\")", vs.Name)
+		return
+	}
+	v.diags.errorf(vs.Pos, "virtual_server outside every vrrp_instance", "virtual_server %q: no vrrp_instance has %s in virtual_ipaddress; add it there, set vrrp_instance = \"NAME\", or set lvs_program = \"always\" in global", vs.Name, vs.Addr.Addr())
+}
+
+func portFrom(ap netip.AddrPort, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr(), port)
+}
+
+func (v *validator) realServer(vs *VirtualServer, rs *RealServer, seen map[string]bool) {
+	where := func(attr string) Pos { return at(rs.Positions, attr, rs.Pos) }
+	if !rs.Addr.IsValid() {
+		return // reported by the reader
+	}
+	if rs.Addr.Port() == 0 && vs.FWMark == 0 {
+		rs.Addr = portFrom(rs.Addr, vs.Addr.Port())
+	}
+	name := rs.Addr.String()
+	if seen[name] {
+		v.diags.errorf(rs.Pos, "duplicate real_server", "virtual_server %q: real_server %s is listed twice", vs.Name, name)
+	}
+	seen[name] = true
+	if rs.Addr.Addr().Is6() != vs.IPv6 {
+		v.diags.errorf(rs.Pos, "real_server address family", "virtual_server %q: real_server %s is not of the service's address family", vs.Name, rs.Addr)
+	}
+	if (vs.LBKind == KindDR || vs.LBKind == KindTUN) && vs.FWMark == 0 && rs.Addr.Port() != vs.Addr.Port() {
+		v.diags.errorf(rs.Pos, "real_server port differs in "+vs.LBKind,
+			"virtual_server %q: real_server %s: with lb_kind %s the kernel cannot rewrite ports, so the real server must listen on %d", vs.Name, rs.Addr, vs.LBKind, vs.Addr.Port())
+	}
+	if rs.Weight < 0 || rs.Weight > 65535 {
+		v.diags.errorf(where("weight"), "invalid weight", "real_server %s: weight %d is outside 0..65535", rs.Addr, rs.Weight)
+	}
+	if rs.UThreshold != 0 && rs.LThreshold > rs.UThreshold {
+		v.diags.errorf(where("lthreshold"), "invalid lthreshold", "real_server %s: lthreshold %d is above uthreshold %d", rs.Addr, rs.LThreshold, rs.UThreshold)
+	}
+	for i := range rs.Checkers {
+		v.checker(vs, rs, &rs.Checkers[i])
+	}
+}
+
+func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
+	where := func(attr string) Pos { return at(c.Positions, attr, c.Pos) }
+	label := fmt.Sprintf("real_server %s %s", rs.Addr, c.Kind)
+	if c.Connect.Port() == 0 {
+		c.Connect = portFrom(c.Connect, rs.Addr.Port())
+	}
+	if !c.Connect.Addr().IsValid() {
+		c.Connect = netip.AddrPortFrom(rs.Addr.Addr(), c.Connect.Port())
+	}
+	if c.Kind != CheckMisc && c.Connect.Port() == 0 {
+		v.diags.errorf(c.Pos, "missing connect_port", "%s: the real server has no port; set connect_port", label)
+	}
+	if c.Timeout <= 0 {
+		v.diags.errorf(where("connect_timeout"), "invalid connect_timeout", "%s: must be more than 0", label)
+	}
+	if c.Retry < 0 {
+		v.diags.errorf(where("retry"), "invalid retry", "%s: retry must not be negative", label)
+	}
+	if c.RetryDelay < 0 || c.DelayLoop <= 0 {
+		v.diags.errorf(where("delay_loop"), "invalid delay", "%s: delay_loop must be more than 0 and delay_before_retry not negative", label)
+	}
+	if c.Rise < 1 {
+		v.diags.errorf(where("rise"), "invalid rise", "%s: rise must be at least 1", label)
+	}
+	switch c.Kind {
+	case CheckHTTP, CheckSSL:
+		if len(c.URLs) == 0 {
+			v.diags.errorf(c.Pos, "missing url", "%s needs at least one url { path = \"/\" }", label)
+		}
+		if c.HTTPVersion != "1.0" && c.HTTPVersion != "1.1" {
+			v.diags.errorf(where("http_protocol"), "invalid http_protocol", "%s: %q: want \"1.0\" or \"1.1\"", label, c.HTTPVersion)
+		}
+		if c.CAFile != "" && !c.VerifyTLS {
+			v.diags.warnf(where("ca_file"), "ca_file without tls_verify", "%s: ca_file is used only with tls_verify = true", label)
+		}
+		for i := range c.URLs {
+			u := &c.URLs[i]
+			uwhere := func(attr string) Pos { return at(u.Positions, attr, u.Pos) }
+			if !strings.HasPrefix(u.Path, "/") {
+				v.diags.errorf(uwhere("path"), "invalid url path", "%s: path %q must start with /", label, u.Path)
+			}
+			if len(u.StatusCodes) == 0 {
+				u.StatusCodes = []StatusRange{{200, 299}}
+			}
+			if u.Digest != "" && !isMD5Hex(u.Digest) {
+				v.diags.errorf(uwhere("digest"), "invalid digest", "%s: digest must be 32 hex digits (an MD5 sum, as genhash prints)", label)
+			}
+			if u.Regex != "" {
+				if _, err := regexp.Compile(u.Regex); err != nil {
+					v.diags.errorf(uwhere("regex"), "invalid regex", "%s: %v", label, err)
+				}
+			} else if u.RegexNoMatch {
+				v.diags.errorf(uwhere("regex_no_match"), "regex_no_match without regex", "%s: set regex too", label)
+			}
+		}
+	case CheckMisc:
+		if strings.TrimSpace(c.MiscPath) == "" {
+			v.diags.errorf(c.Pos, "missing misc_path", "%s needs misc_path", label)
+		}
+		if c.MiscTimeout <= 0 {
+			v.diags.errorf(where("misc_timeout"), "invalid misc_timeout", "%s: must be more than 0", label)
+		}
+	}
+}
+
+func isMD5Hex(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
 }
