@@ -1,0 +1,373 @@
+package vrrp
+
+import (
+	"net/netip"
+	"time"
+)
+
+// State is the state of one VRRP instance (RFC 3768 §6.4, plus keepalived's
+// FAULT).
+type State uint8
+
+// States of an instance.
+const (
+	StateInit   State = iota // RFC 3768 §6.4.1 Initialize
+	StateBackup              // §6.4.2
+	StateMaster              // §6.4.3
+	StateFault               // keepalived: a tracked interface or script failed
+)
+
+func (s State) String() string {
+	switch s {
+	case StateInit:
+		return "INIT"
+	case StateBackup:
+		return "BACKUP"
+	case StateMaster:
+		return "MASTER"
+	case StateFault:
+		return "FAULT"
+	}
+	return "UNKNOWN"
+}
+
+// MachineConfig holds the settings of one instance that the state machine
+// needs. Durations are real durations; AdvertInt is whole seconds on the
+// wire.
+type MachineConfig struct {
+	Priority     int // effective priority at start, 1..255
+	AdvertInt    time.Duration
+	Preempt      bool          // false with nopreempt
+	PreemptDelay time.Duration // keepalived preempt_delay: no preemption this long after start
+	// PrimaryIP is this router's address on the instance's interface (the
+	// advert's IP source); it breaks priority ties (RFC 3768 §6.4.3).
+	PrimaryIP netip.Addr
+	// Gratuitous ARP on takeover: GarpRepeat at once, GarpRepeat again
+	// after GarpDelay, GarpRefreshRepeat every GarpRefresh (if > 0).
+	GarpRepeat        int
+	GarpDelay         time.Duration
+	GarpRefresh       time.Duration
+	GarpRefreshRepeat int
+}
+
+// ActionKind says what the driver must do.
+type ActionKind uint8
+
+// Actions, executed by the driver in the order returned.
+const (
+	// ActTransition: the instance changed state (From, To, Reason). For a
+	// move to MASTER it comes before ActAddVIPs; for a move away from
+	// MASTER after ActRemoveVIPs.
+	ActTransition ActionKind = iota + 1
+	ActSendAdvert            // send an advertisement with Priority
+	ActAddVIPs               // add the virtual addresses
+	ActRemoveVIPs            // remove the virtual addresses
+	ActSendGARP              // send Count gratuitous ARPs for every VIP
+)
+
+// Action is one thing the driver must do.
+type Action struct {
+	Kind     ActionKind
+	Priority int    // ActSendAdvert
+	Count    int    // ActSendGARP
+	From, To State  // ActTransition
+	Reason   string // ActTransition
+}
+
+// Machine is the pure VRRPv2 state machine of one instance (RFC 3768 §6).
+// It never reads a clock, a socket or a file: the driver passes the time
+// with every event and executes the returned actions. It is not safe for
+// concurrent use.
+type Machine struct {
+	cfg      MachineConfig
+	state    State
+	priority int // effective priority
+	fault    bool
+
+	masterDown     time.Time // Master_Down_Timer (BACKUP), zero when off
+	advertAt       time.Time // Adver_Timer (MASTER), zero when off
+	garpAt         time.Time // delayed GARP round (MASTER), zero when off
+	garpRefreshAt  time.Time // periodic GARP (MASTER), zero when off
+	preemptAllowed time.Time // preempt_delay end
+
+	masterIP       netip.Addr
+	masterPriority int
+	since          time.Time
+	reason         string
+}
+
+// NewMachine returns a machine in the Initialize state.
+func NewMachine(cfg MachineConfig) *Machine {
+	if cfg.AdvertInt <= 0 {
+		cfg.AdvertInt = time.Second
+	}
+	return &Machine{cfg: cfg, priority: cfg.Priority}
+}
+
+// State returns the current state.
+func (m *Machine) State() State { return m.state }
+
+// Priority returns the effective priority.
+func (m *Machine) Priority() int { return m.priority }
+
+// Master returns the address and priority of the current master as last
+// heard (our own address when we are master).
+func (m *Machine) Master() (netip.Addr, int) { return m.masterIP, m.masterPriority }
+
+// Since returns when the current state was entered and why.
+func (m *Machine) Since() (time.Time, string) { return m.since, m.reason }
+
+// SkewTime is (256 − Priority)/256 seconds (RFC 3768 §6.1).
+func (m *Machine) SkewTime() time.Duration {
+	return SkewTime(m.priority)
+}
+
+// SkewTime is (256 − priority)/256 seconds (RFC 3768 §6.1).
+func SkewTime(priority int) time.Duration {
+	return time.Duration(256-priority) * time.Second / 256
+}
+
+// MasterDownInterval is 3 × Advertisement_Interval + Skew_Time (RFC 3768 §6.1).
+func MasterDownInterval(advertInt time.Duration, priority int) time.Duration {
+	return 3*advertInt + SkewTime(priority)
+}
+
+// Deadline returns when Tick must next be called; zero means no timer runs.
+func (m *Machine) Deadline() time.Time {
+	var d time.Time
+	for _, t := range []time.Time{m.masterDown, m.advertAt, m.garpAt, m.garpRefreshAt} {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	return d
+}
+
+// Start leaves Initialize (RFC 3768 §6.4.1): the address owner (priority
+// 255) becomes MASTER at once, every other router BACKUP with the
+// Master_Down_Timer running. A machine with a fault pending goes to FAULT.
+func (m *Machine) Start(now time.Time) []Action {
+	if m.state != StateInit {
+		return nil
+	}
+	m.preemptAllowed = now.Add(m.cfg.PreemptDelay)
+	switch {
+	case m.fault:
+		return m.enter(now, StateFault, "fault at start", nil)
+	case m.priority == 255:
+		return m.becomeMaster(now, "address owner (priority 255)")
+	default:
+		return m.becomeBackup(now, "start")
+	}
+}
+
+// Tick fires every timer due at now.
+func (m *Machine) Tick(now time.Time) []Action {
+	var acts []Action
+	switch m.state {
+	case StateBackup:
+		if !m.masterDown.IsZero() && !now.Before(m.masterDown) {
+			// RFC 3768 §6.4.2: Master_Down_Timer fired.
+			return m.becomeMaster(now, "master down timer expired")
+		}
+	case StateMaster:
+		if !m.advertAt.IsZero() && !now.Before(m.advertAt) {
+			// RFC 3768 §6.4.3: Adver_Timer fired. Keep the period
+			// anchored unless we fell more than a period behind.
+			acts = append(acts, m.advert())
+			m.advertAt = m.advertAt.Add(m.cfg.AdvertInt)
+			if !m.advertAt.After(now) {
+				m.advertAt = now.Add(m.cfg.AdvertInt)
+			}
+		}
+		if !m.garpAt.IsZero() && !now.Before(m.garpAt) {
+			// keepalived garp_master_delay: the second round.
+			acts = append(acts, Action{Kind: ActSendGARP, Count: m.cfg.GarpRepeat})
+			m.garpAt = time.Time{}
+		}
+		if !m.garpRefreshAt.IsZero() && !now.Before(m.garpRefreshAt) {
+			acts = append(acts, Action{Kind: ActSendGARP, Count: max(m.cfg.GarpRefreshRepeat, 1)})
+			m.garpRefreshAt = now.Add(m.cfg.GarpRefresh)
+		}
+	}
+	return acts
+}
+
+// Receive handles an advertisement that passed Expect.Check, sent by src.
+func (m *Machine) Receive(now time.Time, src netip.Addr, a Advert) []Action {
+	prio := int(a.Priority)
+	switch m.state {
+	case StateBackup:
+		m.masterIP, m.masterPriority = src, prio
+		switch {
+		case prio == 0:
+			// RFC 3768 §6.4.2: the master resigned; take over after
+			// Skew_Time.
+			m.masterDown = now.Add(m.SkewTime())
+		case !m.cfg.Preempt || prio >= m.priority || now.Before(m.preemptAllowed):
+			// RFC 3768 §6.4.2: reset the Master_Down_Timer. With
+			// nopreempt, or within preempt_delay, a lower priority
+			// master is followed too (keepalived).
+			m.masterDown = now.Add(MasterDownInterval(m.cfg.AdvertInt, m.priority))
+		default:
+			// Preempt: discard, our timer runs out and we take over.
+		}
+	case StateMaster:
+		switch {
+		case prio == 0:
+			// RFC 3768 §6.4.3: a priority-0 advert: advertise at once.
+			m.advertAt = now.Add(m.cfg.AdvertInt)
+			return []Action{m.advert()}
+		case prio > m.priority || (prio == m.priority && addrGreater(src, m.cfg.PrimaryIP)):
+			// RFC 3768 §6.4.3: a better master: step down.
+			m.masterIP, m.masterPriority = src, prio
+			return m.leaveMaster(now, StateBackup, "higher priority advert from "+src.String())
+		default:
+			// A lower priority master exists: RFC 3768 says discard;
+			// keepalived (issue #166) re-advertises at once and
+			// re-sends GARPs so a split brain heals fast.
+			m.advertAt = now.Add(m.cfg.AdvertInt)
+			return []Action{m.advert(), {Kind: ActSendGARP, Count: m.cfg.GarpRepeat}}
+		}
+	}
+	return nil
+}
+
+// SetFault moves the machine into FAULT (a tracked interface or script
+// failed, keepalived) or out of it back to BACKUP.
+func (m *Machine) SetFault(now time.Time, fault bool, reason string) []Action {
+	if m.fault == fault {
+		return nil
+	}
+	m.fault = fault
+	switch {
+	case m.state == StateInit:
+		return nil
+	case fault && m.state == StateMaster:
+		return m.leaveMaster(now, StateFault, reason)
+	case fault:
+		return m.enter(now, StateFault, reason, nil)
+	case m.state == StateFault && m.priority == 255:
+		return m.becomeMaster(now, reason)
+	case m.state == StateFault:
+		return m.becomeBackup(now, reason)
+	}
+	return nil
+}
+
+// SetPriority changes the effective priority (track_interface and
+// track_script weights). A master advertises the new priority at once.
+func (m *Machine) SetPriority(now time.Time, priority int) []Action {
+	if priority == m.priority {
+		return nil
+	}
+	m.priority = priority
+	if m.state == StateMaster {
+		m.masterPriority = priority
+		m.advertAt = now.Add(m.cfg.AdvertInt)
+		return []Action{m.advert()}
+	}
+	return nil
+}
+
+// Force moves the machine to state to (vrrp_sync_group: members follow
+// each other). Forcing MASTER on a faulted machine does nothing.
+func (m *Machine) Force(now time.Time, to State, reason string) []Action {
+	if m.state == to || m.state == StateInit {
+		return nil
+	}
+	switch to {
+	case StateMaster:
+		if m.fault {
+			return nil
+		}
+		return m.becomeMaster(now, reason)
+	case StateBackup:
+		if m.state == StateMaster {
+			return m.leaveMaster(now, StateBackup, reason)
+		}
+		if m.fault {
+			return nil
+		}
+		return m.becomeBackup(now, reason)
+	case StateFault:
+		if m.state == StateMaster {
+			return m.leaveMaster(now, StateFault, reason)
+		}
+		return m.enter(now, StateFault, reason, nil)
+	}
+	return nil
+}
+
+// Shutdown stops the instance (RFC 3768 §6.4.3 Shutdown event): a master
+// sends a priority-0 advert and removes its addresses.
+func (m *Machine) Shutdown(now time.Time) []Action {
+	switch m.state {
+	case StateInit:
+		return nil
+	case StateMaster:
+		return m.leaveMaster(now, StateInit, "shutdown")
+	default:
+		return m.enter(now, StateInit, "shutdown", nil)
+	}
+}
+
+func (m *Machine) advert() Action {
+	return Action{Kind: ActSendAdvert, Priority: m.priority}
+}
+
+func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
+	from := m.state
+	m.clearTimers()
+	m.state, m.since, m.reason = StateMaster, now, reason
+	m.masterIP, m.masterPriority = m.cfg.PrimaryIP, m.priority
+	// RFC 3768 §6.4.2: send an ADVERTISEMENT, broadcast gratuitous ARP,
+	// start the Adver_Timer. The transition comes first so the caller can
+	// program IPVS before the VIPs appear.
+	m.advertAt = now.Add(m.cfg.AdvertInt)
+	if m.cfg.GarpDelay > 0 {
+		m.garpAt = now.Add(m.cfg.GarpDelay)
+	}
+	if m.cfg.GarpRefresh > 0 {
+		m.garpRefreshAt = now.Add(m.cfg.GarpRefresh)
+	}
+	return []Action{
+		{Kind: ActTransition, From: from, To: StateMaster, Reason: reason},
+		{Kind: ActAddVIPs},
+		m.advert(),
+		{Kind: ActSendGARP, Count: m.cfg.GarpRepeat},
+	}
+}
+
+func (m *Machine) becomeBackup(now time.Time, reason string) []Action {
+	return m.enter(now, StateBackup, reason, nil)
+}
+
+// leaveMaster resigns: a priority-0 advert when going down (shutdown,
+// fault; RFC 3768 §6.4.3), the VIPs removed, then the transition.
+func (m *Machine) leaveMaster(now time.Time, to State, reason string) []Action {
+	var acts []Action
+	if to != StateBackup {
+		acts = append(acts, Action{Kind: ActSendAdvert, Priority: 0})
+	}
+	acts = append(acts, Action{Kind: ActRemoveVIPs})
+	return m.enter(now, to, reason, acts)
+}
+
+func (m *Machine) enter(now time.Time, to State, reason string, acts []Action) []Action {
+	from := m.state
+	m.clearTimers()
+	m.state, m.since, m.reason = to, now, reason
+	if to == StateBackup {
+		m.masterDown = now.Add(MasterDownInterval(m.cfg.AdvertInt, m.priority))
+	}
+	return append(acts, Action{Kind: ActTransition, From: from, To: to, Reason: reason})
+}
+
+func (m *Machine) clearTimers() {
+	m.masterDown, m.advertAt, m.garpAt, m.garpRefreshAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+}
+
+// addrGreater compares IPv4 addresses as unsigned integers (RFC 3768
+// §6.4.3: the higher primary IP address wins a tie).
+func addrGreater(a, b netip.Addr) bool { return a.Compare(b) > 0 }
