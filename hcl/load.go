@@ -56,9 +56,11 @@ func (l *Loader) LoadSource(path string, src []byte) (*Config, Diagnostics) {
 	} else {
 		cfg, diags = l.parseHCL(path, src)
 	}
-	if diags.HasErrors() {
+	if cfg == nil {
 		return nil, diags
 	}
+	// Validate even after reader errors so that one run reports every
+	// problem; each finding names its own place.
 	diags = append(diags, finalize(cfg)...)
 	if diags.HasErrors() {
 		return nil, diags

@@ -37,12 +37,16 @@ func at(pos Positions, name string, def Pos) Pos { return pos.Where(name, def) }
 
 // suggest returns ` Did you mean "x"?` when a candidate is close to given.
 func suggest(given string, candidates []string) string {
+	best, bestDist := "", 3 // the threshold HCL uses for its own suggestions
 	for _, c := range candidates {
-		if levenshtein.Distance(given, c, nil) < 3 {
-			return fmt.Sprintf(" Did you mean %q?", c)
+		if d := levenshtein.Distance(given, c, nil); d < bestDist {
+			best, bestDist = c, d
 		}
 	}
-	return ""
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %q?", best)
 }
 
 func (v *validator) global() {

@@ -1,0 +1,330 @@
+package hcl
+
+import (
+	"fmt"
+	"path/filepath"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// memLoader serves files from a map, so tests never touch the disk.
+func memLoader(files map[string]string) *Loader {
+	return &Loader{
+		ReadFile: func(name string) ([]byte, error) {
+			if s, ok := files[name]; ok {
+				return []byte(s), nil
+			}
+			return nil, fmt.Errorf("open %s: no such file", name)
+		},
+		Glob: func(pattern string) ([]string, error) {
+			var out []string
+			for name := range files {
+				if ok, _ := filepath.Match(pattern, name); ok {
+					out = append(out, name)
+				}
+			}
+			return out, nil
+		},
+		Hostname:  func() (string, error) { return "lb1", nil },
+		LookupEnv: func(k string) (string, bool) { v, ok := map[string]string{"VIP": "192.0.2.100"}[k]; return v, ok },
+	}
+}
+
+// stripPositions clears every place so that two readers' models compare.
+func stripPositions(c *Config) {
+	c.Files = nil
+	c.Global.Pos, c.Global.Positions = Pos{}, nil
+	for i := range c.Scripts {
+		c.Scripts[i].Pos, c.Scripts[i].Positions = Pos{}, nil
+	}
+	for i := range c.Instances {
+		in := &c.Instances[i]
+		in.Pos, in.Positions = Pos{}, nil
+		for j := range in.VirtualIPs {
+			in.VirtualIPs[j].Pos = Pos{}
+		}
+	}
+	for i := range c.SyncGroups {
+		c.SyncGroups[i].Pos, c.SyncGroups[i].Positions = Pos{}, nil
+	}
+	for i := range c.VirtualServers {
+		vs := &c.VirtualServers[i]
+		vs.Pos, vs.Positions = Pos{}, nil
+		if vs.SorryServer != nil {
+			vs.SorryServer.Pos = Pos{}
+		}
+		for j := range vs.RealServers {
+			rs := &vs.RealServers[j]
+			rs.Pos, rs.Positions = Pos{}, nil
+			for k := range rs.Checkers {
+				ch := &rs.Checkers[k]
+				ch.Pos, ch.Positions = Pos{}, nil
+				for u := range ch.URLs {
+					ch.URLs[u].Pos, ch.URLs[u].Positions = Pos{}, nil
+				}
+			}
+		}
+	}
+}
+
+func mustLoad(t *testing.T, path string) *Config {
+	t.Helper()
+	cfg, diags := Load(path)
+	if diags.HasErrors() {
+		t.Fatalf("Load(%s):\n%v", path, diags)
+	}
+	return cfg
+}
+
+func TestHCLAndJSONGiveTheSameModel(t *testing.T) {
+	native := mustLoad(t, "testdata/hcl/full.hcl")
+	json := mustLoad(t, "testdata/hcl/full.hcl.json")
+	stripPositions(native)
+	stripPositions(json)
+	if !reflect.DeepEqual(native, json) {
+		t.Errorf("models differ:\nHCL:  %+v\nJSON: %+v", native, json)
+	}
+}
+
+func TestFullConfigValues(t *testing.T) {
+	cfg := mustLoad(t, "testdata/hcl/full.hcl")
+	in := cfg.Instances[0]
+	if in.State != StateMaster || in.Priority != 150 || in.AuthPass != "secret" || !in.NoPreempt || in.PreemptDelay != 30*time.Second {
+		t.Errorf("instance VI_1 = %+v", in)
+	}
+	if got := in.VirtualIPs[1]; got.Prefix != netip.MustParsePrefix("192.0.2.101/32") || got.Dev != "eth0" {
+		t.Errorf("bare VIP = %+v, want /32 on the instance's interface", got)
+	}
+	if in.TrackInterfaces[1] != (TrackInterface{Name: "eth2", Weight: -10}) {
+		t.Errorf("track_interface = %+v", in.TrackInterfaces)
+	}
+	gw := cfg.Instances[1]
+	if gw.State != StateBackup || gw.Priority != 100 || gw.AdvertInt != time.Second || gw.GarpMasterRepeat != 5 || gw.GarpMasterDelay != 5*time.Second {
+		t.Errorf("defaults of VI_GW = %+v", gw)
+	}
+	vs := cfg.VirtualServers[0]
+	if vs.VRRPInstance != "VI_1" || vs.PersistenceGranularity != 24 || vs.PersistenceTimeout != 600*time.Second {
+		t.Errorf("virtual_server = %+v", vs)
+	}
+	ssl := vs.RealServers[0].Checkers[0]
+	if ssl.Connect != netip.MustParseAddrPort("10.0.1.11:9443") || ssl.RetryDelay != 500*time.Millisecond || ssl.Warmup != 5*time.Second {
+		t.Errorf("SSL_GET = %+v", ssl)
+	}
+	if ssl.URLs[0].Digest != "9b3a0c85a887a256d6939da88aabd8cd" || len(ssl.URLs[0].StatusCodes) != 2 || ssl.URLs[1].StatusCodes[0] != (StatusRange{200, 299}) {
+		t.Errorf("urls = %+v", ssl.URLs)
+	}
+	rs2 := vs.RealServers[1]
+	if rs2.Weight != 1 || rs2.InhibitOnFailure {
+		t.Errorf("real_server 2 = %+v", rs2)
+	}
+	misc, tcp, http := rs2.Checkers[0], rs2.Checkers[1], rs2.Checkers[2]
+	if misc.MiscTimeout != 3*time.Second || !misc.MiscDynamic || misc.RetryDelay != 3*time.Second {
+		t.Errorf("MISC_CHECK = %+v", misc)
+	}
+	if tcp.Retry != 2 || tcp.RetryDelay != time.Second || tcp.Timeout != 5*time.Second || tcp.DelayLoop != 10*time.Second || tcp.Connect != netip.MustParseAddrPort("10.0.0.12:8443") {
+		t.Errorf("TCP_CHECK defaults = %+v", tcp)
+	}
+	if http.Virtualhost != "app.example.com" || http.RetryDelay != 3*time.Second || http.HTTPVersion != "1.0" || !http.Alpha {
+		t.Errorf("HTTP_GET defaults = %+v", http)
+	}
+	fw := cfg.VirtualServers[1]
+	if fw.FWMark != 7 || fw.IPv6 || fw.RealServers[0].Checkers[0].Connect != netip.MustParseAddrPort("192.0.2.21:80") {
+		t.Errorf("fwmark service = %+v", fw)
+	}
+	v6 := cfg.VirtualServers[2]
+	if !v6.IPv6 || v6.PersistenceGranularity != 128 || v6.Key() != "UDP:[2001:db8::100]:80" {
+		t.Errorf("IPv6 service = %+v key %s", v6, v6.Key())
+	}
+}
+
+func TestIncludesAndFunctions(t *testing.T) {
+	l := memLoader(map[string]string{
+		"/etc/lvsd/lvsd.hcl": `include = ["conf.d/*.hcl"]
+vrrp_instance "VI_1" {
+  interface = "eth0"
+  virtual_router_id = 51
+  priority = hostname() == "lb1" ? 150 : 100
+  virtual_ipaddress = [env("VIP"), env("MISSING", "192.0.2.101")]
+}`,
+		"/etc/lvsd/conf.d/web.hcl": `virtual_server "192.0.2.100:80" {
+  real_server "192.0.2.11:80" {}
+}`,
+		"/etc/lvsd/conf.d/api.hcl.json": `{"virtual_server": {"192.0.2.101:80": {"lb_algo": "rr"}}}`,
+	})
+	cfg, diags := l.Load("/etc/lvsd/lvsd.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if cfg.Instances[0].Priority != 150 {
+		t.Errorf("priority = %d, want 150 from hostname() == lb1", cfg.Instances[0].Priority)
+	}
+	if got := cfg.Instances[0].VirtualIPs[1].Prefix.Addr().String(); got != "192.0.2.101" {
+		t.Errorf("env default = %s", got)
+	}
+	if len(cfg.VirtualServers) != 1 || cfg.VirtualServers[0].VRRPInstance != "VI_1" {
+		t.Errorf("included virtual servers = %+v", cfg.VirtualServers)
+	}
+	if len(cfg.Files) != 2 || cfg.Files[1] != "/etc/lvsd/conf.d/web.hcl" {
+		t.Errorf("files = %v (only *.hcl matches the glob)", cfg.Files)
+	}
+}
+
+func TestIncludeCycleIsAnError(t *testing.T) {
+	l := memLoader(map[string]string{
+		"/a.hcl": `include = "b.hcl"`,
+		"/b.hcl": `include = ["a.hcl"]`,
+	})
+	_, diags := l.Load("/a.hcl")
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "/b.hcl:1:1: error: include cycle") {
+		t.Errorf("diagnostics = %v", diags)
+	}
+}
+
+// TestBrokenConfigNamesEveryPlace checks that each mistake is reported at
+// its FILE:LINE:COL with a message that says what is wrong.
+func TestBrokenConfigNamesEveryPlace(t *testing.T) {
+	const base = `vrrp_instance "VI_1" {
+  interface = "eth0"
+  virtual_router_id = 51
+  virtual_ipaddress = ["192.0.2.1/24"]
+}
+`
+	tests := []struct {
+		name, src, want string
+	}{
+		{"unknown attribute suggests", `vrrp_instance "VI_1" {
+  interface = "eth0"
+  priorty = 100
+}`, `t.hcl:3:3: error: Unsupported argument; An argument named "priorty" is not expected here. Did you mean "priority"?`},
+		{"syntax error", `vrrp_instance "VI_1" {`, `t.hcl:1:22: error: Unclosed configuration block`},
+		{"duplicate vrid", base + `vrrp_instance "VI_2" {
+  interface = "eth0"
+  virtual_router_id = 51
+}`, `t.hcl:8:23: error: duplicate virtual_router_id`},
+		{"priority out of range", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  priority = 256
+}`, `t.hcl:4:14: error: invalid priority`},
+		{"auth_pass over 8", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  authentication {
+    auth_type = "PASS"
+    auth_pass = "123456789"
+  }
+}`, `t.hcl:6:17: error: auth_pass too long`},
+		{"unknown scheduler", base + `virtual_server "192.0.2.1:80" {
+  lb_algo = "wrrr"
+}`, `t.hcl:7:13: error: unknown scheduler; virtual_server "192.0.2.1:80": lb_algo "wrrr" is not an IPVS scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf). Did you mean "wrr"?`},
+		{"orphan virtual server", base + `virtual_server "192.0.2.9:80" {}`, `t.hcl:6:1: error: virtual_server outside every vrrp_instance`},
+		{"DR port differs", base + `virtual_server "192.0.2.1:80" {
+  lb_kind = "DR"
+  real_server "10.0.0.1:8080" {}
+}`, `t.hcl:8:3: error: real_server port differs in DR`},
+		{"weight out of range", base + `virtual_server "192.0.2.1:80" {
+  real_server "10.0.0.1:80" { weight = 65536 }
+}`, `t.hcl:7:40: error: invalid weight`},
+		{"bad VIP", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  virtual_ipaddress = ["192.0.2.300/24"]
+}`, `t.hcl:4:23: error: invalid virtual_ipaddress`},
+		{"wrong type", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = "x"
+}`, `t.hcl:3:23: error: invalid virtual_router_id`},
+		{"unknown track_script", `vrrp_script "chk_web" { script = "true" }
+vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  track_script = ["chk_wbe"]
+}`, `t.hcl:5:18: error: unknown vrrp_script; vrrp_instance "V" tracks "chk_wbe", which is not defined. Did you mean "chk_web"?`},
+		{"fwmark without owner", base + `virtual_server "fwmark 3" {}`, `t.hcl:6:1: error: fwmark service without vrrp_instance`},
+		{"bad status code", base + `virtual_server "192.0.2.1:80" {
+  real_server "10.0.0.1:80" {
+    HTTP_GET {
+      url {
+        path = "/"
+        status_code = ["200-99"]
+      }
+    }
+  }
+}`, `t.hcl:11:23: error: invalid status_code`},
+		{"bad regex", base + `virtual_server "192.0.2.1:80" {
+  real_server "10.0.0.1:80" {
+    HTTP_GET {
+      url {
+        path = "/"
+        regex = "("
+      }
+    }
+  }
+}`, `t.hcl:11:17: error: invalid regex`},
+		{"unknown function", `vrrp_instance "V" {
+  interface = nodename()
+}`, `t.hcl:2:15: error: Call to unknown function`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := memLoader(map[string]string{"t.hcl": tt.src})
+			cfg, diags := l.Load("t.hcl")
+			if cfg != nil || !diags.HasErrors() {
+				t.Fatalf("loaded a broken config; diagnostics: %v", diags)
+			}
+			if !strings.Contains(diags.Error(), tt.want) {
+				t.Errorf("diagnostics:\n%v\nwant a line containing:\n%s", diags, tt.want)
+			}
+		})
+	}
+}
+
+func TestLVSProgramAlwaysAllowsOrphans(t *testing.T) {
+	l := memLoader(map[string]string{"t.hcl": `global { lvs_program = "always" }
+virtual_server "192.0.2.9:80" {
+  real_server "10.0.0.1:80" {}
+}`})
+	cfg, diags := l.Load("t.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if cfg.VirtualServers[0].VRRPInstance != "" {
+		t.Errorf("owner = %q", cfg.VirtualServers[0].VRRPInstance)
+	}
+}
+
+func TestParseAddrPort(t *testing.T) {
+	good := map[string]string{
+		"192.0.2.1:80":      "192.0.2.1:80",
+		"192.0.2.1 80":      "192.0.2.1:80",
+		"[2001:db8::1]:443": "[2001:db8::1]:443",
+		"2001:db8::1 443":   "[2001:db8::1]:443",
+		"192.0.2.1":         "192.0.2.1:0",
+	}
+	for in, want := range good {
+		got, err := ParseAddrPort(in)
+		if err != nil || got.String() != want {
+			t.Errorf("ParseAddrPort(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "host:80", "192.0.2.1:99999", "[192.0.2.1:80", "192.0.2.1:x"} {
+		if _, err := ParseAddrPort(bad); err == nil {
+			t.Errorf("ParseAddrPort(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseVIP(t *testing.T) {
+	v, err := ParseVIP("192.0.2.100/24 dev eth0 label eth0:1 scope global brd 192.0.2.255")
+	if err != nil || v.Dev != "eth0" || v.Label != "eth0:1" || v.Scope != "global" || v.Broadcast.String() != "192.0.2.255" || v.Prefix.Bits() != 24 {
+		t.Errorf("ParseVIP = %+v, %v", v, err)
+	}
+	for _, bad := range []string{"", "192.0.2.1 dev", "192.0.2.1 colour red", "192.0.2.1 scope wide"} {
+		if _, err := ParseVIP(bad); err == nil {
+			t.Errorf("ParseVIP(%q) accepted", bad)
+		}
+	}
+}
