@@ -1,0 +1,44 @@
+package checks
+
+import (
+	"context"
+	"net"
+	"net/netip"
+)
+
+// Endpoint is where a probe connects and from where: connect_ip/connect_port,
+// bindto/bind_port, and the fwmark set on the socket (SO_MARK) so policy
+// routing can steer probes, as keepalived's fwmark checker option does.
+type Endpoint struct {
+	Addr     netip.AddrPort
+	BindTo   netip.Addr // invalid: the kernel chooses
+	BindPort uint16
+	FWMark   uint32
+}
+
+// Dialer opens the TCP connection of a probe. The Linux implementation is
+// NetDialer; unit tests inject a fake.
+type Dialer interface {
+	DialTCP(ctx context.Context, ep Endpoint) (net.Conn, error)
+}
+
+// NetDialer dials with the operating system's sockets.
+type NetDialer struct{}
+
+// DialTCP connects to ep.Addr before ctx's deadline, bound to ep.BindTo and
+// ep.BindPort when set, with SO_MARK ep.FWMark when non-zero.
+func (NetDialer) DialTCP(ctx context.Context, ep Endpoint) (net.Conn, error) {
+	d := net.Dialer{}
+	if ep.BindTo.IsValid() || ep.BindPort != 0 {
+		local := &net.TCPAddr{Port: int(ep.BindPort)}
+		if ep.BindTo.IsValid() {
+			local.IP = ep.BindTo.AsSlice()
+			local.Zone = ep.BindTo.Zone()
+		}
+		d.LocalAddr = local
+	}
+	if ep.FWMark != 0 {
+		d.Control = markControl(ep.FWMark)
+	}
+	return d.DialContext(ctx, "tcp", ep.Addr.String())
+}

@@ -1,0 +1,27 @@
+// Package checks owns the health checks of real servers: TCP_CHECK,
+// HTTP_GET, SSL_GET and MISC_CHECK with keepalived's meaning of every
+// setting, one schedule for all of them, and the verdicts they reach as a
+// stream of up/down events per (virtual service, real server).
+//
+// The pieces:
+//
+//   - probe.go, tcp.go, http.go, misc.go: one attempt of one check, bounded by
+//     its deadline (connect_timeout is a deadline for the whole attempt, as
+//     keepalived #2351 asks), returning a Result with a reason a human reads.
+//   - verdict.go: the pure per-check state machine (retry, delay_before_retry,
+//     rise, alpha) and the real-server aggregate (up when every checker is up).
+//   - schedule.go: a single heap of deadlines computed from the plan
+//     (next = planned + delay_loop), so the rhythm holds under load instead of
+//     drifting like keepalived's "thread timer expired" (#2271).
+//   - manager.go: the edge that runs the schedule with an injected Clock and
+//     Dialer, shares one probe between every virtual service that checks the
+//     same target with the same settings (keepalived #2358, #2111, #1495), and
+//     emits Events.
+//   - script.go: running scripts (MISC_CHECK, notify_up/notify_down, and the
+//     VRRP side's scripts) with keepalived's enable_script_security rules,
+//     script_user, a timeout and a process-group kill.
+//
+// The package never touches IPVS, never decides what a verdict does to the
+// kernel table (that is the consumer of Events), and never parses
+// configuration: it reads the hcl.Config it is given.
+package checks

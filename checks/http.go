@@ -1,0 +1,250 @@
+package checks
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// DefaultMaxBody bounds how much of a response body HTTP_GET/SSL_GET reads
+// for digest and regex: an endless body must not stall a check or grow
+// memory. A body longer than this fails the check.
+const DefaultMaxBody = 1 << 20
+
+// maxHeaderBytes bounds the status line and headers of a response.
+const maxHeaderBytes = 64 << 10
+
+// httpProber is HTTP_GET and SSL_GET: every url block must pass. Each URL is
+// fetched on its own connection (like keepalived) with "Connection: close";
+// the whole attempt, all URLs included, has connect_timeout as deadline.
+type httpProber struct {
+	dialer   Dialer
+	endpoint Endpoint
+	timeout  time.Duration
+	version  string // "1.0" or "1.1"
+	urls     []httpURL
+	tls      *tls.Config // nil for HTTP_GET
+	maxBody  int64
+}
+
+type httpURL struct {
+	path     string
+	host     string // Host header
+	statuses []hcl.StatusRange
+	digest   string // lower-case hex MD5, "" when unchecked
+	regex    *regexp.Regexp
+	noMatch  bool
+}
+
+func (u *httpURL) needsBody() bool { return u.digest != "" || u.regex != nil }
+
+// newHTTPProber builds HTTP_GET/SSL_GET from the checker's settings.
+func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
+	p := &httpProber{
+		dialer:   d,
+		endpoint: endpointOf(c),
+		timeout:  c.Timeout,
+		version:  c.HTTPVersion,
+		maxBody:  maxBody,
+	}
+	if p.version != "1.1" {
+		p.version = "1.0"
+	}
+	urls := c.URLs
+	if len(urls) == 0 {
+		urls = []hcl.URL{{Path: "/"}}
+	}
+	for _, u := range urls {
+		hu := httpURL{path: u.Path, statuses: u.StatusCodes, digest: strings.ToLower(u.Digest), noMatch: u.RegexNoMatch}
+		if hu.path == "" {
+			hu.path = "/"
+		}
+		if len(hu.statuses) == 0 {
+			hu.statuses = []hcl.StatusRange{{Low: 200, High: 299}} // keepalived's default
+		}
+		vhost := u.Virtualhost
+		if vhost == "" {
+			vhost = c.Virtualhost
+		}
+		hu.host = hostHeader(vhost, c.Connect, c.Kind == hcl.CheckSSL)
+		if u.Regex != "" {
+			re, err := regexp.Compile(u.Regex)
+			if err != nil {
+				return nil, fmt.Errorf("url %s: regex: %w", u.Path, err)
+			}
+			hu.regex = re
+		}
+		p.urls = append(p.urls, hu)
+	}
+	if c.Kind == hcl.CheckSSL {
+		tc := &tls.Config{InsecureSkipVerify: !c.VerifyTLS} //nolint:gosec // keepalived's SSL_GET does not verify unless asked
+		vhost := c.Virtualhost
+		if vhost == "" && len(c.URLs) > 0 {
+			vhost = c.URLs[0].Virtualhost
+		}
+		if c.EnableSNI && vhost != "" {
+			tc.ServerName = vhost
+		}
+		if c.VerifyTLS {
+			if tc.ServerName == "" {
+				if vhost != "" {
+					tc.ServerName = vhost
+				} else {
+					tc.ServerName = c.Connect.Addr().String()
+				}
+			}
+			if c.CAFile != "" {
+				pem, err := os.ReadFile(c.CAFile)
+				if err != nil {
+					return nil, fmt.Errorf("ca_file: %w", err)
+				}
+				pool := x509.NewCertPool()
+				if !pool.AppendCertsFromPEM(pem) {
+					return nil, fmt.Errorf("ca_file %s: no PEM certificates", c.CAFile)
+				}
+				tc.RootCAs = pool
+			}
+		}
+		if !c.EnableSNI && !c.VerifyTLS {
+			// No SNI: send none, even though Go would otherwise use
+			// ServerName for it.
+			tc.ServerName = ""
+		}
+		p.tls = tc
+	}
+	return p, nil
+}
+
+// hostHeader is the Host header: the virtualhost, or the address connected
+// to (keepalived); the port is added when it is not the scheme's default.
+func hostHeader(vhost string, connect netip.AddrPort, secure bool) string {
+	if vhost != "" {
+		return vhost
+	}
+	def := uint16(80)
+	if secure {
+		def = 443
+	}
+	if connect.Port() == def {
+		if connect.Addr().Is6() {
+			return "[" + connect.Addr().String() + "]"
+		}
+		return connect.Addr().String()
+	}
+	return connect.String()
+}
+
+func (p *httpProber) probe(ctx context.Context) Result {
+	var last string
+	for i := range p.urls {
+		ok, reason := p.fetch(ctx, &p.urls[i])
+		if !ok {
+			if len(p.urls) > 1 {
+				reason += " for " + p.urls[i].path
+			}
+			return Result{Weight: -1, Reason: reason}
+		}
+		last = reason
+	}
+	return Result{OK: true, Weight: -1, Reason: last}
+}
+
+// fetch gets one URL and says whether it passed, and why not.
+func (p *httpProber) fetch(ctx context.Context, u *httpURL) (bool, string) {
+	conn, err := p.dialer.DialTCP(ctx, p.endpoint)
+	if err != nil {
+		return false, describeError(ctx, p.timeout, "connect", err)
+	}
+	defer conn.Close()
+	// The deadline bounds every read and write; closing on ctx's end
+	// covers a conn that ignores deadlines.
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	if p.tls != nil {
+		tc := tls.Client(conn, p.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return false, describeError(ctx, p.timeout, "tls", err)
+		}
+		conn = tc
+	}
+
+	req := "GET " + u.path + " HTTP/" + p.version + "\r\n" +
+		"Host: " + u.host + "\r\n" +
+		"User-Agent: lvsd-health-check\r\n" +
+		"Connection: close\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		return false, describeError(ctx, p.timeout, "write", err)
+	}
+
+	// Never read more than headers plus the body cap, whatever the server
+	// sends, and never past the deadline.
+	limited := io.LimitReader(conn, maxHeaderBytes+p.maxBody+1)
+	resp, err := http.ReadResponse(bufio.NewReader(limited), nil)
+	if err != nil {
+		return false, describeError(ctx, p.timeout, "read response", err)
+	}
+	defer resp.Body.Close()
+	if !statusAllowed(resp.StatusCode, u.statuses) {
+		return false, "status " + strconv.Itoa(resp.StatusCode)
+	}
+	if !u.needsBody() {
+		return true, "status " + strconv.Itoa(resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, p.maxBody+1))
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return false, describeError(ctx, p.timeout, "read body", err)
+	}
+	if int64(len(body)) > p.maxBody {
+		return false, fmt.Sprintf("body longer than %d bytes", p.maxBody)
+	}
+	if u.digest != "" {
+		sum := md5.Sum(body)
+		if hex.EncodeToString(sum[:]) != u.digest {
+			return false, "digest mismatch"
+		}
+	}
+	if u.regex != nil {
+		found := u.regex.Match(body)
+		if found && u.noMatch {
+			return false, "regex matched"
+		}
+		if !found && !u.noMatch {
+			return false, "regex did not match"
+		}
+	}
+	return true, "status " + strconv.Itoa(resp.StatusCode)
+}
+
+func statusAllowed(code int, ranges []hcl.StatusRange) bool {
+	for _, r := range ranges {
+		if r.Contains(code) {
+			return true
+		}
+	}
+	return false
+}
+
+// endpointOf is where checker c connects from and to.
+func endpointOf(c hcl.Checker) Endpoint {
+	return Endpoint{Addr: c.Connect, BindTo: c.BindTo, BindPort: c.BindPort, FWMark: c.FWMark}
+}
+

@@ -1,0 +1,614 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// Event is a verdict about one real server of one virtual service. The
+// Manager emits one Event per (service, real server) when it starts (and
+// when a reload adds one), then one per transition.
+type Event struct {
+	Service string         // hcl.VirtualServer.Key()
+	Real    netip.AddrPort // hcl.RealServer.Addr
+	Up      bool
+	// Weight is -1 for the configured weight; MISC_CHECK with
+	// misc_dynamic sets it.
+	Weight int
+	// Reason says why: "connect: connection refused", "status 503",
+	// "digest mismatch", "timeout after 5s", "connected", …
+	Reason string
+	// Initial marks the baseline event (start, or new in a reload).
+	Initial bool
+	At      time.Time
+}
+
+// RealServerStatus is the state of one real server of one virtual service.
+type RealServerStatus struct {
+	Service   string
+	Real      netip.AddrPort
+	Up        bool
+	Weight    int // -1 configured
+	Reason    string
+	LastCheck time.Time     // most recent attempt of any of its checkers
+	Latency   time.Duration // of that attempt
+	Checkers  []CheckerStatus
+}
+
+// CheckerStatus is the state of one check (possibly shared by several
+// virtual services).
+type CheckerStatus struct {
+	Kind       string
+	Target     netip.AddrPort // connect_ip:connect_port
+	Up         bool
+	LastOK     bool
+	LastReason string
+	LastCheck  time.Time
+	Latency    time.Duration
+	NextCheck  time.Time
+	SharedBy   int // real servers (across virtual services) using this check
+}
+
+// Options are the edges of a Manager; zero values pick the real ones.
+type Options struct {
+	Logger *slog.Logger
+	Clock  Clock
+	Dialer Dialer
+	// Scripts runs MISC_CHECK and notify_up/notify_down; default an
+	// ExecRunner with the config's global script settings.
+	Scripts ScriptRunner
+	// Concurrency bounds the attempts in flight (default 1024). Attempts
+	// that are due while the bound is reached wait for a free slot; their
+	// planned rounds do not move.
+	Concurrency int
+	// MaxBody bounds a response body read by HTTP_GET/SSL_GET
+	// (default DefaultMaxBody).
+	MaxBody int64
+	// Rand returns a uniform value in [0, n); it spreads first checks over
+	// warmup. Default math/rand/v2.
+	Rand func(n int64) int64
+}
+
+// maxNotifyScripts bounds notify_up/notify_down scripts running at once.
+const maxNotifyScripts = 32
+
+// Manager runs every checker of a config on one schedule and reports
+// verdicts per (virtual service, real server).
+type Manager struct {
+	opts    Options
+	log     *slog.Logger
+	events  chan Event
+	results chan completion
+	reload  chan struct{}
+	notify  chan struct{} // semaphore of notify scripts
+
+	mu       sync.Mutex
+	cfg      *hcl.Config // latest config given
+	applied  *hcl.Config // config the state reflects
+	probes   map[string]*probe
+	reals    map[realKey]*realServer
+	sched    schedule
+	inflight int
+
+	qmu     sync.Mutex
+	pending []Event
+	qsignal chan struct{}
+}
+
+type realKey struct {
+	service string
+	addr    netip.AddrPort
+}
+
+// realServer is one real server of one virtual service and the checks
+// that decide it.
+type realServer struct {
+	service    string
+	addr       netip.AddrPort
+	notifyUp   string
+	notifyDown string
+	probes     []*probe
+	emitted    bool // the baseline event went out
+	up         bool
+	weight     int
+	reason     string
+}
+
+// probe is one distinct check: every real server whose checker has the
+// same settings and target shares it (keepalived #2358, #2111, #1495).
+type probe struct {
+	key     string
+	name    string // "TCP_CHECK 10.0.0.1:80"
+	kind    string
+	target  netip.AddrPort
+	rules   verdictRules
+	timeout time.Duration // deadline of one attempt
+	prober  prober
+
+	verdict verdict
+	due     time.Time // next attempt
+	round   time.Time // planned start of the current round
+	index   int       // in the schedule heap, -1 when not in it
+	running bool
+	cancel  context.CancelFunc
+	removed bool
+
+	subscribers []*realServer
+	last        Result
+	lastAt      time.Time
+	checked     bool
+}
+
+type completion struct {
+	p    *probe
+	r    Result
+	done time.Time
+}
+
+// NewManager returns a Manager for cfg; nothing runs before Run.
+func NewManager(cfg *hcl.Config, opts Options) *Manager {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = SystemClock{}
+	}
+	if opts.Dialer == nil {
+		opts.Dialer = NetDialer{}
+	}
+	if opts.Scripts == nil {
+		opts.Scripts = NewExecRunner(cfg.Global)
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 1024
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Int64N
+	}
+	return &Manager{
+		opts:    opts,
+		log:     opts.Logger,
+		events:  make(chan Event, 1024),
+		results: make(chan completion, opts.Concurrency),
+		reload:  make(chan struct{}, 1),
+		notify:  make(chan struct{}, maxNotifyScripts),
+		cfg:     cfg,
+		probes:  map[string]*probe{},
+		reals:   map[realKey]*realServer{},
+		qsignal: make(chan struct{}, 1),
+	}
+}
+
+// Events delivers verdicts in order. It is closed when Run returns. Events
+// are queued without bound, so a slow reader never stalls the checks.
+func (m *Manager) Events() <-chan Event { return m.events }
+
+// Reload replaces the configuration. Checks whose settings and target did
+// not change keep their verdicts and their schedule; new ones start (after
+// their warmup); removed ones stop. A real server that appears gets a
+// baseline Event; one whose aggregate changes (a checker was removed) gets
+// a transition.
+func (m *Manager) Reload(cfg *hcl.Config) {
+	m.mu.Lock()
+	m.cfg = cfg
+	m.mu.Unlock()
+	select {
+	case m.reload <- struct{}{}:
+	default:
+	}
+}
+
+// Run checks until ctx is done, then returns nil. It must be called once.
+func (m *Manager) Run(ctx context.Context) error {
+	defer close(m.events)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var fwd sync.WaitGroup
+	fwd.Go(func() { m.forward(ctx) })
+	defer fwd.Wait()
+
+	m.mu.Lock()
+	m.applyLocked(ctx)
+	m.mu.Unlock()
+
+	timer := m.opts.Clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		m.mu.Lock()
+		now := m.opts.Clock.Now()
+		for m.inflight < m.opts.Concurrency {
+			p := m.sched.popDue(now)
+			if p == nil {
+				break
+			}
+			m.launchLocked(ctx, p)
+		}
+		wait := time.Hour
+		if next := m.sched.next(); m.inflight < m.opts.Concurrency && !next.IsZero() {
+			wait = max(next.Sub(now), 0)
+		}
+		m.mu.Unlock()
+		timer.Reset(wait)
+
+		select {
+		case <-ctx.Done():
+			m.mu.Lock()
+			for _, p := range m.probes {
+				if p.cancel != nil {
+					p.cancel()
+				}
+			}
+			m.mu.Unlock()
+			return nil
+		case <-timer.C():
+		case <-m.reload:
+			m.mu.Lock()
+			m.applyLocked(ctx)
+			m.mu.Unlock()
+		case c := <-m.results:
+			m.mu.Lock()
+			m.completeLocked(ctx, c)
+			// Take whatever else finished meanwhile in the same pass.
+			for drained := false; !drained; {
+				select {
+				case c := <-m.results:
+					m.completeLocked(ctx, c)
+				default:
+					drained = true
+				}
+			}
+			m.mu.Unlock()
+		}
+	}
+}
+
+// launchLocked starts one attempt of p in its own goroutine, bounded by the
+// attempt's deadline.
+func (m *Manager) launchLocked(ctx context.Context, p *probe) {
+	pctx, cancel := context.WithTimeout(ctx, p.timeout)
+	p.running, p.cancel = true, cancel
+	m.inflight++
+	go func() {
+		start := time.Now()
+		r := p.prober.probe(pctx)
+		r.Latency = time.Since(start)
+		cancel()
+		m.results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
+	}()
+}
+
+// completeLocked folds an attempt's result into its check, plans the next
+// attempt and re-evaluates the real servers that use the check.
+func (m *Manager) completeLocked(ctx context.Context, c completion) {
+	p := c.p
+	m.inflight--
+	p.running, p.cancel = false, nil
+	if p.removed {
+		return
+	}
+	p.last, p.lastAt, p.checked = c.r, c.done, true
+	s := p.verdict.apply(p.rules, c.r)
+	due, round := nextAttempt(p.rules, s, p.round, c.done)
+	p.round = round
+	m.sched.add(p, due)
+	if s.Changed {
+		m.log.Debug("check verdict", "check", p.name, "up", p.verdict.Up, "reason", c.r.Reason)
+		for _, r := range p.subscribers {
+			m.evaluateLocked(ctx, r, p, c.done)
+		}
+	}
+}
+
+// applyLocked makes the state match the latest config.
+func (m *Manager) applyLocked(ctx context.Context) {
+	cfg := m.cfg
+	if cfg == m.applied {
+		return
+	}
+	m.applied = cfg
+	now := m.opts.Clock.Now()
+	probes := map[string]*probe{}
+	reals := map[realKey]*realServer{}
+	var order []*realServer
+	for vi := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[vi]
+		service := vs.Key()
+		for ri := range vs.RealServers {
+			rs := &vs.RealServers[ri]
+			rk := realKey{service, rs.Addr}
+			r := &realServer{service: service, addr: rs.Addr, notifyUp: rs.NotifyUp, notifyDown: rs.NotifyDown}
+			if old := m.reals[rk]; old != nil {
+				r.emitted, r.up, r.weight, r.reason = old.emitted, old.up, old.weight, old.reason
+			}
+			for ci := range rs.Checkers {
+				c := normalizeChecker(rs.Checkers[ci], vs, rs)
+				key := checkerKey(c)
+				p := probes[key]
+				if p == nil {
+					if old := m.probes[key]; old != nil {
+						p = old
+						p.subscribers = nil
+					} else {
+						p = m.newProbe(c, key, now)
+					}
+					probes[key] = p
+				}
+				p.subscribers = append(p.subscribers, r)
+				r.probes = append(r.probes, p)
+			}
+			if _, dup := reals[rk]; !dup {
+				order = append(order, r)
+			}
+			reals[rk] = r
+		}
+	}
+	for key, p := range m.probes {
+		if probes[key] == nil {
+			m.sched.remove(p)
+			p.removed = true
+			if p.cancel != nil {
+				p.cancel()
+			}
+		}
+	}
+	m.probes, m.reals = probes, reals
+	for _, r := range order {
+		m.evaluateLocked(ctx, r, nil, now)
+	}
+}
+
+// newProbe builds and schedules a check; its first attempt falls at a
+// random point of [0, warmup) so that a large config does not check every
+// real server in the same instant.
+func (m *Manager) newProbe(c hcl.Checker, key string, now time.Time) *probe {
+	p := &probe{
+		key:     key,
+		kind:    c.Kind,
+		target:  c.Connect,
+		timeout: c.Timeout,
+		index:   -1,
+		rules:   verdictRules{Retry: c.Retry, RetryDelay: c.RetryDelay, Rise: c.Rise, DelayLoop: c.DelayLoop},
+		verdict: verdict{Up: !c.Alpha, Weight: -1},
+	}
+	p.name = fmt.Sprintf("%s %s", c.Kind, c.Connect)
+	var err error
+	switch c.Kind {
+	case hcl.CheckTCP:
+		p.prober = &tcpProber{dialer: m.opts.Dialer, endpoint: endpointOf(c), timeout: c.Timeout}
+	case hcl.CheckHTTP, hcl.CheckSSL:
+		p.prober, err = newHTTPProber(c, m.opts.Dialer, m.opts.MaxBody)
+	case hcl.CheckMisc:
+		p.name = fmt.Sprintf("%s %q", c.Kind, c.MiscPath)
+		p.timeout = miscTimeout(c.MiscTimeout, c.DelayLoop)
+		p.prober = &miscProber{scripts: m.opts.Scripts, dynamic: c.MiscDynamic, script: Script{
+			Name:    fmt.Sprintf("MISC_CHECK for %s", c.Connect),
+			Command: c.MiscPath,
+			User:    c.User,
+			Timeout: p.timeout,
+		}}
+		// The script gets its own timeout; the attempt's deadline leaves
+		// room for the kill.
+		p.timeout += 2 * time.Second
+	default:
+		err = fmt.Errorf("unknown checker kind %q", c.Kind)
+	}
+	if err != nil {
+		m.log.Error("checker cannot run; it stays failed", "check", p.name, "pos", c.Pos.String(), "err", err)
+		p.prober = failedProber{reason: "config: " + err.Error()}
+	}
+	first := now
+	if c.Warmup > 0 {
+		first = now.Add(time.Duration(m.opts.Rand(int64(c.Warmup))))
+	}
+	p.round = first
+	m.sched.add(p, first)
+	return p
+}
+
+// evaluateLocked recomputes r's aggregate (up when every checker is up) and
+// emits its baseline or a transition. trigger is the check whose verdict
+// changed, nil on (re)configuration.
+func (m *Manager) evaluateLocked(ctx context.Context, r *realServer, trigger *probe, at time.Time) {
+	up, weight, reason := true, -1, ""
+	for _, p := range r.probes {
+		if p.verdict.Weight >= 0 {
+			weight = p.verdict.Weight
+		}
+		if !p.verdict.Up && up {
+			up = false
+			reason = p.name + ": " + p.reasonText()
+		}
+	}
+	if up {
+		switch {
+		case trigger != nil:
+			reason = trigger.name + ": " + trigger.reasonText()
+		case len(r.probes) == 0:
+			reason = "no checkers"
+		default:
+			reason = "checks pass"
+		}
+	}
+	if r.emitted && up == r.up && weight == r.weight {
+		return
+	}
+	ev := Event{Service: r.service, Real: r.addr, Up: up, Weight: weight, Reason: reason, Initial: !r.emitted, At: at}
+	wasUp, initial := r.up, !r.emitted
+	r.emitted, r.up, r.weight, r.reason = true, up, weight, reason
+	m.enqueue(ev)
+	if initial {
+		return
+	}
+	if up == wasUp {
+		m.log.Info("real server weight", "service", r.service, "real", r.addr.String(), "weight", weight, "reason", reason)
+		return
+	}
+	state, script := "down", r.notifyDown
+	if up {
+		state, script = "up", r.notifyUp
+	}
+	m.log.Info("real server "+state, "service", r.service, "real", r.addr.String(), "reason", reason)
+	if script != "" {
+		go m.runNotify(ctx, Script{
+			Name:    fmt.Sprintf("notify_%s of real server %s in %s", state, r.addr, r.service),
+			Command: script,
+			Timeout: m.notifyTimeout(),
+		})
+	}
+}
+
+func (m *Manager) notifyTimeout() time.Duration {
+	if m.applied != nil && m.applied.Global.NotifyTimeout > 0 {
+		return m.applied.Global.NotifyTimeout
+	}
+	return 30 * time.Second
+}
+
+// runNotify runs a notify script off the scheduler's goroutine.
+func (m *Manager) runNotify(ctx context.Context, s Script) {
+	select {
+	case m.notify <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-m.notify }()
+	res, err := m.opts.Scripts.Run(ctx, s)
+	switch {
+	case err != nil:
+		m.log.Error("notify script not run", "script", s.Name, "err", err)
+	case res.TimedOut:
+		m.log.Warn("notify script timed out", "script", s.Name, "timeout", s.Timeout)
+	case res.ExitCode != 0:
+		m.log.Warn("notify script failed", "script", s.Name, "exit", res.ExitCode, "output", strings.TrimSpace(string(res.Output)))
+	}
+}
+
+func (p *probe) reasonText() string {
+	if !p.checked {
+		if p.verdict.Up {
+			return "not checked yet"
+		}
+		return "alpha: down until the first successful check"
+	}
+	return p.last.Reason
+}
+
+// enqueue appends to the unbounded event queue read by forward.
+func (m *Manager) enqueue(ev Event) {
+	m.qmu.Lock()
+	m.pending = append(m.pending, ev)
+	m.qmu.Unlock()
+	select {
+	case m.qsignal <- struct{}{}:
+	default:
+	}
+}
+
+// forward moves queued events to the Events channel.
+func (m *Manager) forward(ctx context.Context) {
+	for {
+		m.qmu.Lock()
+		batch := m.pending
+		m.pending = nil
+		m.qmu.Unlock()
+		for _, ev := range batch {
+			select {
+			case m.events <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-m.qsignal:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Status returns the state of every (virtual service, real server), sorted
+// by service and address.
+func (m *Manager) Status() []RealServerStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]RealServerStatus, 0, len(m.reals))
+	for _, r := range m.reals {
+		st := RealServerStatus{Service: r.service, Real: r.addr, Up: r.up, Weight: r.weight, Reason: r.reason}
+		for _, p := range r.probes {
+			st.Checkers = append(st.Checkers, CheckerStatus{
+				Kind: p.kind, Target: p.target, Up: p.verdict.Up,
+				LastOK: p.last.OK, LastReason: p.last.Reason, LastCheck: p.lastAt,
+				Latency: p.last.Latency, NextCheck: p.due, SharedBy: len(p.subscribers),
+			})
+			if p.lastAt.After(st.LastCheck) {
+				st.LastCheck, st.Latency = p.lastAt, p.last.Latency
+			}
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		return out[i].Real.Compare(out[j].Real) < 0
+	})
+	return out
+}
+
+// normalizeChecker fills what the loader may leave to the virtual and real
+// server: connect address and port, delay_loop, connect_timeout, rise,
+// alpha, virtualhost.
+func normalizeChecker(c hcl.Checker, vs *hcl.VirtualServer, rs *hcl.RealServer) hcl.Checker {
+	if !c.Connect.Addr().IsValid() {
+		c.Connect = netip.AddrPortFrom(rs.Addr.Addr(), c.Connect.Port())
+	}
+	if c.Connect.Port() == 0 {
+		c.Connect = netip.AddrPortFrom(c.Connect.Addr(), rs.Addr.Port())
+	}
+	if c.DelayLoop <= 0 {
+		c.DelayLoop = vs.DelayLoop
+	}
+	if c.DelayLoop <= 0 {
+		c.DelayLoop = 60 * time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Second
+	}
+	c.Rise = max(c.Rise, 1)
+	c.Alpha = c.Alpha || vs.Alpha
+	if c.Virtualhost == "" {
+		c.Virtualhost = vs.Virtualhost
+	}
+	return c
+}
+
+// checkerKey identifies a check by everything that decides its verdict and
+// schedule, and nothing else (not where it was written), so that the same
+// check of the same target behind many virtual services runs once and a
+// reload keeps what did not change.
+func checkerKey(c hcl.Checker) string {
+	urls := c.URLs
+	c.URLs, c.Pos, c.Positions = nil, hcl.Pos{}, nil
+	var b strings.Builder
+	fmt.Fprintf(&b, "%+v", c)
+	for _, u := range urls {
+		fmt.Fprintf(&b, "|url path=%q codes=%v digest=%q regex=%q nomatch=%t vhost=%q",
+			u.Path, u.StatusCodes, strings.ToLower(u.Digest), u.Regex, u.RegexNoMatch, u.Virtualhost)
+	}
+	return b.String()
+}

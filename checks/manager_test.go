@@ -1,0 +1,357 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+func tcpChecker(retry int, retryDelay, timeout, delayLoop time.Duration) hcl.Checker {
+	return hcl.Checker{Kind: hcl.CheckTCP, Retry: retry, RetryDelay: retryDelay, Timeout: timeout, DelayLoop: delayLoop, Rise: 1}
+}
+
+func service(addr string, reals ...hcl.RealServer) hcl.VirtualServer {
+	return hcl.VirtualServer{Name: addr, Addr: netip.MustParseAddrPort(addr), Protocol: hcl.ProtoTCP, DelayLoop: 6 * time.Second, RealServers: reals}
+}
+
+func real(addr string, checkers ...hcl.Checker) hcl.RealServer {
+	return hcl.RealServer{Addr: netip.MustParseAddrPort(addr), Weight: 1, Checkers: checkers}
+}
+
+// switchable answers per address: refused, hang (the attempt's whole budget
+// passes on the fake clock) or connect.
+type switchable struct {
+	clock   *fakeClock
+	budget  time.Duration
+	refused atomic.Bool
+	hang    atomic.Bool
+}
+
+func (s *switchable) answer(Endpoint) error {
+	switch {
+	case s.hang.Load():
+		s.clock.Advance(s.budget)
+		return context.DeadlineExceeded
+	case s.refused.Load():
+		return errRefused
+	}
+	return nil
+}
+
+func newTestManager(cfg *hcl.Config, clock *fakeClock, d Dialer, scripts ScriptRunner) *Manager {
+	return NewManager(cfg, Options{Clock: clock, Dialer: d, Scripts: scripts, Rand: func(int64) int64 { return 0 }})
+}
+
+func TestManagerEmitsBaselineUpUnlessAlpha(t *testing.T) {
+	clock := newFakeClock()
+	d := &fakeDialer{answer: func(Endpoint) error { return nil }}
+	vsAlpha := service("192.0.2.2:80", real("10.0.0.2:80", tcpChecker(1, time.Second, time.Second, 6*time.Second)))
+	vsAlpha.Alpha = true
+	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{
+		service("192.0.2.1:80", real("10.0.0.1:80", tcpChecker(1, time.Second, time.Second, 6*time.Second)), real("10.0.0.9:80")),
+		vsAlpha,
+	}}
+	m := newTestManager(cfg, clock, d, &fakeScripts{})
+	// Before any check runs the baseline must be out: stop the clock at 0
+	// with warmup 0 (first check at once), so read the first three events.
+	h := startHarness(t, m, clock)
+	evs := h.events()
+	if len(evs) < 3 {
+		t.Fatalf("want 3 baseline events, got %+v", evs)
+	}
+	want := map[string]bool{"10.0.0.1:80": true, "10.0.0.9:80": true, "10.0.0.2:80": false}
+	for _, ev := range evs[:3] {
+		if !ev.Initial || ev.Up != want[ev.Real.String()] || ev.Weight != -1 {
+			t.Errorf("baseline %+v: want Initial, Up=%v, Weight -1", ev, want[ev.Real.String()])
+		}
+	}
+	// Then the alpha server's first success brings it up: one transition.
+	if len(evs) != 4 || evs[3].Real.String() != "10.0.0.2:80" || !evs[3].Up || evs[3].Initial {
+		t.Fatalf("want the alpha server to come up after its first check, got %+v", evs)
+	}
+}
+
+func TestManagerDownWithinRetryArithmetic(t *testing.T) {
+	const (
+		retry      = 2
+		retryDelay = 1 * time.Second
+		timeout    = 3 * time.Second
+		delayLoop  = 6 * time.Second
+	)
+	for _, mode := range []string{"refused", "timeout"} {
+		t.Run(mode, func(t *testing.T) {
+			clock := newFakeClock()
+			t0 := clock.Now()
+			sw := &switchable{clock: clock, budget: timeout}
+			d := &fakeDialer{answer: sw.answer}
+			cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{
+				service("192.0.2.1:80", real("10.0.0.1:80", tcpChecker(retry, retryDelay, timeout, delayLoop))),
+			}}
+			h := startHarness(t, newTestManager(cfg, clock, d, &fakeScripts{}), clock)
+			h.runUntil(t0.Add(10 * time.Second)) // rounds at 0 and 6 pass
+			if evs := h.events(); len(evs) != 1 || !evs[0].Up {
+				t.Fatalf("want only the baseline up, got %+v", evs)
+			}
+			// The server fails from 10s; the next round is planned at 12s.
+			if mode == "refused" {
+				sw.refused.Store(true)
+			} else {
+				sw.hang.Store(true)
+			}
+			h.runUntil(t0.Add(60 * time.Second))
+			evs := h.events()
+			if len(evs) != 1 || evs[0].Up {
+				t.Fatalf("want one down transition, got %+v", evs)
+			}
+			// Round at 12s, then retry attempts each retryDelay after the
+			// previous failure; every attempt costs its budget when it
+			// hangs and nothing when refused.
+			cost := time.Duration(0)
+			reason := "connect: connection refused"
+			if mode == "timeout" {
+				cost = timeout
+				reason = fmt.Sprintf("timeout after %s", timeout)
+			}
+			want := t0.Add(12*time.Second + (retry+1)*cost + retry*retryDelay)
+			if !evs[0].At.Equal(want) {
+				t.Errorf("down at %v, want %v (round 12s + %d×%v + %d×%v)", evs[0].At.Sub(t0), want.Sub(t0), retry+1, cost, retry, retryDelay)
+			}
+			if !strings.Contains(evs[0].Reason, reason) {
+				t.Errorf("reason %q, want it to say %q", evs[0].Reason, reason)
+			}
+			// The next rounds keep the 6s rhythm of the plan: 18s, 24s, …
+			// while down there are no retries: one attempt per round.
+			before := d.count("10.0.0.1:80")
+			h.runUntil(t0.Add(60*time.Second + 6*delayLoop))
+			if got := d.count("10.0.0.1:80") - before; got != 6 {
+				t.Errorf("%d attempts in 6 rounds while down, want 6", got)
+			}
+			// One success brings it back at the next round.
+			sw.refused.Store(false)
+			sw.hang.Store(false)
+			now := clock.Now()
+			h.runUntil(now.Add(delayLoop))
+			evs = h.events()
+			if len(evs) != 1 || !evs[0].Up || evs[0].At.Sub(now) > delayLoop {
+				t.Fatalf("want up within one delay_loop, got %+v", evs)
+			}
+			if got := evs[0].At.Sub(t0) % delayLoop; got != 0 {
+				t.Errorf("up at %v: off the 6s rhythm by %v", evs[0].At.Sub(t0), got)
+			}
+		})
+	}
+}
+
+func TestManagerRiseDampsFlaps(t *testing.T) {
+	clock := newFakeClock()
+	t0 := clock.Now()
+	sw := &switchable{clock: clock}
+	sw.refused.Store(true)
+	c := tcpChecker(0, 2*time.Second, time.Second, 10*time.Second)
+	c.Rise = 3
+	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80", c))}}
+	h := startHarness(t, newTestManager(cfg, clock, &fakeDialer{answer: sw.answer}, &fakeScripts{}), clock)
+	h.runUntil(t0.Add(5 * time.Second))
+	if evs := h.events(); len(evs) != 2 || evs[1].Up {
+		t.Fatalf("want baseline up then down at the first failure (retry 0), got %+v", evs)
+	}
+	sw.refused.Store(false)
+	// Successes at 10s, 12s, 14s: up at the third.
+	h.runUntil(t0.Add(13 * time.Second))
+	if evs := h.events(); len(evs) != 0 {
+		t.Fatalf("up before rise successes: %+v", evs)
+	}
+	h.runUntil(t0.Add(30 * time.Second))
+	evs := h.events()
+	if len(evs) != 1 || !evs[0].Up || !evs[0].At.Equal(t0.Add(14*time.Second)) {
+		t.Fatalf("want up at 14s (3 successes spaced by delay_before_retry), got %+v", evs)
+	}
+}
+
+func TestManagerChecksEachTargetOnceForManyServices(t *testing.T) {
+	clock := newFakeClock()
+	t0 := clock.Now()
+	sw := &switchable{clock: clock}
+	d := &fakeDialer{answer: sw.answer}
+	c := tcpChecker(0, time.Second, time.Second, 6*time.Second)
+	var services []hcl.VirtualServer
+	for i := range 5 {
+		services = append(services, service(fmt.Sprintf("192.0.2.%d:80", i+1), real("10.0.0.1:80", c), real("10.0.0.2:80", c)))
+	}
+	cfg := &hcl.Config{VirtualServers: services}
+	h := startHarness(t, newTestManager(cfg, clock, d, &fakeScripts{}), clock)
+	h.runUntil(t0.Add(59 * time.Second))
+	for _, target := range []string{"10.0.0.1:80", "10.0.0.2:80"} {
+		if got := d.count(target); got != 10 {
+			t.Errorf("%s probed %d times in 10 rounds behind 5 services, want 10", target, got)
+		}
+	}
+	if evs := h.events(); len(evs) != 10 {
+		t.Fatalf("want 10 baseline events, got %d", len(evs))
+	}
+	sw.refused.Store(true)
+	h.runUntil(t0.Add(61 * time.Second))
+	evs := h.events()
+	if len(evs) != 10 {
+		t.Fatalf("the shared verdict must reach every service: got %d events", len(evs))
+	}
+	for _, ev := range evs {
+		if ev.Up || !ev.At.Equal(t0.Add(60*time.Second)) {
+			t.Errorf("event %+v: want down at 60s", ev)
+		}
+	}
+	st := h.m.Status()
+	if len(st) != 10 || st[0].Checkers[0].SharedBy != 5 {
+		t.Errorf("status: %d entries, shared by %d; want 10 and 5", len(st), st[0].Checkers[0].SharedBy)
+	}
+}
+
+func TestManagerReloadKeepsUnchangedChecks(t *testing.T) {
+	clock := newFakeClock()
+	t0 := clock.Now()
+	sw := &switchable{clock: clock}
+	sw.refused.Store(true)
+	d := &fakeDialer{answer: sw.answer}
+	c := tcpChecker(0, time.Second, time.Second, 6*time.Second)
+	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80", c))}}
+	m := newTestManager(cfg, clock, d, &fakeScripts{})
+	h := startHarness(t, m, clock)
+	h.runUntil(t0.Add(3 * time.Second))
+	if evs := h.events(); len(evs) != 2 || evs[1].Up {
+		t.Fatalf("want baseline then down, got %+v", evs)
+	}
+	// Reload: the same check now also serves a new service, and a new
+	// real server appears. The known verdict (down) is kept and shared at
+	// once; the schedule does not restart (next attempt still at 6s).
+	cfg2 := &hcl.Config{VirtualServers: []hcl.VirtualServer{
+		service("192.0.2.1:80", real("10.0.0.1:80", c)),
+		service("192.0.2.2:80", real("10.0.0.1:80", c), real("10.0.0.3:80", c)),
+	}}
+	m.Reload(cfg2)
+	h.settle()
+	evs := h.events()
+	// Baselines of the new service, then the new check's first attempt
+	// (warmup 0, the fake dialer refuses everything) takes 10.0.0.3 down.
+	if len(evs) != 3 || evs[2].Real.String() != "10.0.0.3:80" || evs[2].Up {
+		t.Fatalf("want 2 baseline events for the new service and 10.0.0.3 down, got %+v", evs)
+	}
+	for _, ev := range evs[:2] {
+		wantUp := ev.Real.String() == "10.0.0.3:80"
+		if ev.Service != "TCP:192.0.2.2:80" || !ev.Initial || ev.Up != wantUp {
+			t.Errorf("reload event %+v: want Initial in the new service, up=%v", ev, wantUp)
+		}
+	}
+	if got := d.count("10.0.0.1:80"); got != 1 {
+		t.Errorf("reload re-ran the unchanged check: %d attempts", got)
+	}
+	st := m.Status()
+	if next := st[0].Checkers[0].NextCheck; !next.Equal(t0.Add(6 * time.Second)) {
+		t.Errorf("unchanged check rescheduled to %v, want 6s", next.Sub(t0))
+	}
+	// Removing the checker makes the real server up (no checkers left).
+	cfg3 := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80"))}}
+	m.Reload(cfg3)
+	h.settle()
+	evs = h.events()
+	if len(evs) != 1 || !evs[0].Up || evs[0].Initial {
+		t.Fatalf("want an up transition when the failing checker is removed, got %+v", evs)
+	}
+	before := d.count("10.0.0.1:80")
+	h.runUntil(t0.Add(30 * time.Second))
+	if d.count("10.0.0.1:80") != before {
+		t.Error("a removed check kept running")
+	}
+}
+
+func TestManagerMiscDynamicSetsWeight(t *testing.T) {
+	clock := newFakeClock()
+	t0 := clock.Now()
+	var exit atomic.Int32
+	scripts := &fakeScripts{exit: func(Script) (ScriptResult, error) { return ScriptResult{ExitCode: int(exit.Load())}, nil }}
+	c := hcl.Checker{Kind: hcl.CheckMisc, MiscPath: "/usr/local/bin/check-db --fast", MiscDynamic: true, Retry: 0, DelayLoop: 5 * time.Second, MiscTimeout: 2 * time.Second}
+	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80", c))}}
+	h := startHarness(t, newTestManager(cfg, clock, &fakeDialer{}, scripts), clock)
+	steps := []struct {
+		exit       int
+		wantUp     bool
+		wantWeight int
+	}{
+		{12, true, 10}, // N >= 2: up with weight N-2
+		{1, false, -1}, // 1: down
+		{0, true, -1},  // 0: up, configured weight
+		{2, true, 0},   // 2: up with weight 0
+	}
+	for i, s := range steps {
+		exit.Store(int32(s.exit))
+		h.runUntil(t0.Add(time.Duration(i)*5*time.Second + time.Second))
+		evs := h.events()
+		if i == 0 {
+			evs = evs[1:] // baseline
+		}
+		if len(evs) != 1 || evs[0].Up != s.wantUp || evs[0].Weight != s.wantWeight {
+			t.Fatalf("exit %d: got %+v, want up=%v weight=%d", s.exit, evs, s.wantUp, s.wantWeight)
+		}
+	}
+	runs := scripts.ran()
+	if runs[0].Command != "/usr/local/bin/check-db --fast" || runs[0].Timeout != 2*time.Second {
+		t.Errorf("script run as %+v", runs[0])
+	}
+}
+
+func TestManagerRunsNotifyScriptsOnTransitions(t *testing.T) {
+	clock := newFakeClock()
+	t0 := clock.Now()
+	sw := &switchable{clock: clock}
+	scripts := &fakeScripts{}
+	r := real("10.0.0.1:80", tcpChecker(0, time.Second, time.Second, 6*time.Second))
+	r.NotifyUp, r.NotifyDown = "/etc/lvsd/up.sh 10.0.0.1", "/etc/lvsd/down.sh 10.0.0.1"
+	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", r)}}
+	h := startHarness(t, newTestManager(cfg, clock, &fakeDialer{answer: sw.answer}, scripts), clock)
+	h.runUntil(t0.Add(time.Second))
+	sw.refused.Store(true)
+	h.runUntil(t0.Add(7 * time.Second))
+	sw.refused.Store(false)
+	h.runUntil(t0.Add(13 * time.Second))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(scripts.ran()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	runs := scripts.ran()
+	if len(runs) != 2 || runs[0].Command != r.NotifyDown || runs[1].Command != r.NotifyUp {
+		t.Fatalf("want notify_down then notify_up (none for the baseline), got %+v", runs)
+	}
+}
+
+func TestWarmupSpreadsFirstChecks(t *testing.T) {
+	clock := newFakeClock()
+	t0 := clock.Now()
+	var draws []int64
+	c := tcpChecker(0, time.Second, time.Second, 6*time.Second)
+	c.Warmup = 6 * time.Second
+	var reals []hcl.RealServer
+	for i := range 4 {
+		reals = append(reals, real(fmt.Sprintf("10.0.0.%d:80", i+1), c))
+	}
+	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", reals...)}}
+	n := int64(0)
+	m := NewManager(cfg, Options{Clock: clock, Dialer: &fakeDialer{answer: func(Endpoint) error { return nil }}, Scripts: &fakeScripts{},
+		Rand: func(max int64) int64 { draws = append(draws, max); n++; return n * int64(time.Second) }})
+	h := startHarness(t, m, clock)
+	h.settle()
+	for i, st := range m.Status() {
+		if want := t0.Add(time.Duration(i+1) * time.Second); !st.Checkers[0].NextCheck.Equal(want) {
+			t.Errorf("%s first check at %v, want %v", st.Real, st.Checkers[0].NextCheck.Sub(t0), want.Sub(t0))
+		}
+	}
+	for _, d := range draws {
+		if d != int64(6*time.Second) {
+			t.Errorf("warmup drawn from [0, %v), want [0, 6s)", time.Duration(d))
+		}
+	}
+}

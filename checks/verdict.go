@@ -1,0 +1,88 @@
+package checks
+
+import "time"
+
+// verdictRules are the settings that turn attempts into a verdict.
+type verdictRules struct {
+	Retry      int           // retry: 1+Retry consecutive failures take an up check down
+	RetryDelay time.Duration // delay_before_retry between those attempts
+	Rise       int           // consecutive successes that bring a down check up (>= 1)
+	DelayLoop  time.Duration // between rounds
+}
+
+// verdict is the pure state of one check, keepalived's semantics:
+//
+//   - an up check that fails is retried Retry times, RetryDelay after each
+//     failure; the 1+Retry-th consecutive failure takes it down;
+//   - a down check is tried once per round (no retries: it is already down);
+//   - a down check comes up after Rise consecutive successes (keepalived:
+//     Rise = 1, one success), further attempts spaced by RetryDelay;
+//   - with misc_dynamic a success may change the weight of an up check.
+type verdict struct {
+	Up        bool
+	Weight    int // -1 configured, else misc_dynamic's weight
+	failures  int // consecutive failures while up
+	successes int // consecutive successes while down
+}
+
+// step is what applying one Result decided.
+type step struct {
+	Changed bool // Up or Weight changed: subscribers re-evaluate
+	Retry   bool // the next attempt is a retry (RetryDelay), not the next round
+}
+
+// apply folds the Result of one attempt into the verdict.
+func (v *verdict) apply(rules verdictRules, r Result) step {
+	rise := max(rules.Rise, 1)
+	if r.OK {
+		v.failures = 0
+		if v.Up {
+			if r.Weight != v.Weight {
+				v.Weight = r.Weight
+				return step{Changed: true}
+			}
+			return step{}
+		}
+		v.successes++
+		if v.successes < rise {
+			return step{Retry: true}
+		}
+		v.successes = 0
+		v.Up, v.Weight = true, r.Weight
+		return step{Changed: true}
+	}
+	v.successes = 0
+	if !v.Up {
+		return step{}
+	}
+	v.failures++
+	if v.failures <= rules.Retry {
+		return step{Retry: true}
+	}
+	v.failures = 0
+	v.Up, v.Weight = false, -1
+	return step{Changed: true}
+}
+
+// nextAttempt is when to try again after an attempt of the round planned at
+// roundStart ended at done. A retry follows the failure by RetryDelay
+// (keepalived). The next round keeps the schedule's rhythm: it is planned
+// from the previous plan, not from the clock (next = planned + delay_loop),
+// skipping whole rounds only if the check overran them, so load delays a
+// check but never shifts all later ones (keepalived #2271). It returns the
+// time of the next attempt and the planned start of its round.
+func nextAttempt(rules verdictRules, s step, roundStart, done time.Time) (at, round time.Time) {
+	if s.Retry {
+		return done.Add(rules.RetryDelay), roundStart
+	}
+	loop := rules.DelayLoop
+	if loop <= 0 {
+		loop = time.Second
+	}
+	next := roundStart.Add(loop)
+	if next.Before(done) {
+		missed := done.Sub(next)/loop + 1
+		next = next.Add(missed * loop)
+	}
+	return next, next
+}
