@@ -247,4 +247,3 @@ func statusAllowed(code int, ranges []hcl.StatusRange) bool {
 func endpointOf(c hcl.Checker) Endpoint {
 	return Endpoint{Addr: c.Connect, BindTo: c.BindTo, BindPort: c.BindPort, FWMark: c.FWMark}
 }
-
