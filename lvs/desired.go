@@ -1,0 +1,254 @@
+package lvs
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// VerdictKey names one real server of one virtual service.
+type VerdictKey struct {
+	Service string // hcl.VirtualServer.Key()
+	Real    netip.AddrPort
+}
+
+// Verdict is the health of a real server as the checkers see it.
+type Verdict struct {
+	Up bool
+	// Weight is the weight to program while up; -1 means the configured
+	// weight (MISC_CHECK misc_dynamic sets others).
+	Weight int
+	Reason string
+}
+
+// State is everything the desired table is a function of.
+type State struct {
+	Config *hcl.Config
+	// Active holds the mastership of each VRRP instance. An instance that
+	// is absent has not been decided yet: the services it owns are held
+	// (neither programmed nor withdrawn), so a restart drops nothing.
+	Active map[string]bool
+	// Verdicts are the latest health verdicts. A real server without one
+	// starts up, or down when its virtual server has alpha set and it has
+	// checkers (keepalived's alpha mode).
+	Verdicts map[VerdictKey]Verdict
+	// QuorumUp is each service's quorum state after the previous pass,
+	// by service key; a service absent from it starts with quorum up when
+	// its live weight is at least quorum + hysteresis (keepalived's
+	// set_quorum_states).
+	QuorumUp map[string]bool
+}
+
+// Desired is the outcome of Desire: the table to program and what lvsd
+// owns.
+type Desired struct {
+	// Table holds the services to program, in canonical order.
+	Table Table
+	// Owned holds the key of every configured service, programmed or
+	// withdrawn; anything else in the kernel is foreign.
+	Owned map[string]bool
+	// Held holds the keys of services whose VRRP instance is undecided:
+	// they are left exactly as found.
+	Held map[string]bool
+	// Quorum holds each configured service's quorum state and live weight.
+	Quorum map[string]QuorumState
+}
+
+// QuorumState is the quorum bookkeeping of one virtual service.
+type QuorumState struct {
+	Up          bool
+	LiveWeight  int  // sum of the weights of the real servers that are up
+	SorryActive bool // the sorry server stands in for the real servers
+}
+
+// owns reports whether the diff may change the service with this key.
+func (d *Desired) owns(key string) bool { return d.Owned[key] && !d.Held[key] }
+
+// Desire computes the desired table. It is pure: same state, same result.
+func Desire(st State) Desired {
+	d := Desired{
+		Owned:  map[string]bool{},
+		Held:   map[string]bool{},
+		Quorum: map[string]QuorumState{},
+	}
+	if st.Config == nil {
+		return d
+	}
+	always := st.Config.Global.LVSProgram == hcl.LVSProgramAlways
+	for i := range st.Config.VirtualServers {
+		vs := &st.Config.VirtualServers[i]
+		key := vs.Key()
+		if d.Owned[key] {
+			continue // validation rejects duplicates; first one wins
+		}
+		d.Owned[key] = true
+		svc, q := desiredService(vs, st.Verdicts, st.QuorumUp)
+		d.Quorum[key] = q
+		switch active, decided := st.Active[vs.VRRPInstance]; {
+		case always || vs.VRRPInstance == "" || active:
+			d.Table = append(d.Table, svc)
+		case !decided:
+			d.Held[key] = true
+		}
+	}
+	d.Table.Sort()
+	return d
+}
+
+// realServerHealth returns whether a real server is up and the weight it
+// carries when up.
+func realServerHealth(vs *hcl.VirtualServer, rs *hcl.RealServer, verdicts map[VerdictKey]Verdict) (bool, int) {
+	v, ok := verdicts[VerdictKey{Service: vs.Key(), Real: rs.Addr}]
+	if !ok {
+		// keepalived: without alpha a real server starts alive; with
+		// alpha it starts with its checkers failed. A real server with
+		// no checker is never failed.
+		alpha := vs.Alpha
+		for _, c := range rs.Checkers {
+			alpha = alpha || c.Alpha
+		}
+		return !(alpha && len(rs.Checkers) > 0), rs.Weight
+	}
+	if v.Weight < 0 {
+		return v.Up, rs.Weight
+	}
+	return v.Up, v.Weight
+}
+
+// nextQuorum applies keepalived's hysteresis (check/ipwrapper.c
+// update_quorum_state): quorum is gained when the live weight reaches
+// quorum + hysteresis and lost when it falls to zero or below
+// quorum - hysteresis.
+func nextQuorum(prev, seen bool, live, quorum, hysteresis int) bool {
+	switch {
+	case !seen:
+		return live > 0 && live >= quorum+hysteresis
+	case prev:
+		return !(live == 0 || live < quorum-hysteresis)
+	default:
+		return live >= quorum+hysteresis
+	}
+}
+
+func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quorumUp map[string]bool) (Service, QuorumState) {
+	svc := ServiceFromConfig(vs)
+	type real struct {
+		rs     *hcl.RealServer
+		up     bool
+		weight int
+	}
+	reals := make([]real, len(vs.RealServers))
+	live := 0
+	for i := range vs.RealServers {
+		rs := &vs.RealServers[i]
+		up, w := realServerHealth(vs, rs, verdicts)
+		reals[i] = real{rs, up, w}
+		if up {
+			live += w
+		}
+	}
+	prev, seen := quorumUp[vs.Key()]
+	q := QuorumState{LiveWeight: live, Up: nextQuorum(prev, seen, live, vs.Quorum, vs.Hysteresis)}
+	q.SorryActive = !q.Up && vs.SorryServer != nil
+
+	fwd := forwardOf(vs.LBKind)
+	for _, r := range reals {
+		dst := Destination{
+			Addr:           r.rs.Addr,
+			Forward:        fwd,
+			Weight:         r.weight,
+			UpperThreshold: r.rs.UThreshold,
+			LowerThreshold: r.rs.LThreshold,
+		}
+		switch {
+		case q.SorryActive && r.rs.InhibitOnFailure:
+			// keepalived removes the live real servers while the sorry
+			// server serves; an inhibited one stays with weight 0.
+			dst.Weight = 0
+		case q.SorryActive:
+			continue
+		case r.up:
+		case r.rs.InhibitOnFailure:
+			// ldirectord's quiescent: keep it, take no new connections.
+			dst.Weight = 0
+		default:
+			continue
+		}
+		svc.Destinations = append(svc.Destinations, dst)
+	}
+	if q.SorryActive {
+		ss := vs.SorryServer
+		kind := ss.LBKind
+		if kind == "" {
+			kind = vs.LBKind
+		}
+		sorry := Destination{Addr: ss.Addr, Forward: forwardOf(kind), Weight: 1}
+		replaced := false
+		for i := range svc.Destinations {
+			if svc.Destinations[i].Addr == sorry.Addr {
+				svc.Destinations[i] = sorry
+				replaced = true
+			}
+		}
+		if !replaced {
+			svc.Destinations = append(svc.Destinations, sorry)
+		}
+	}
+	sortDestinations(svc.Destinations)
+	return svc, q
+}
+
+// ServiceFromConfig returns the virtual service of vs without destinations.
+func ServiceFromConfig(vs *hcl.VirtualServer) Service {
+	svc := Service{Scheduler: vs.LBAlgo}
+	if vs.FWMark != 0 {
+		svc.FWMark = vs.FWMark
+		svc.IPv6 = vs.IPv6
+	} else {
+		svc.Protocol = vs.Protocol
+		if svc.Protocol == "" {
+			svc.Protocol = hcl.ProtoTCP
+		}
+		svc.Addr = netip.AddrPortFrom(vs.Addr.Addr().Unmap(), vs.Addr.Port())
+		svc.IPv6 = svc.Addr.Addr().Is6()
+	}
+	if svc.Scheduler == "" {
+		svc.Scheduler = "wlc"
+	}
+	if vs.PersistenceTimeout > 0 {
+		svc.Flags |= FlagPersistent
+		svc.Timeout = uint32((vs.PersistenceTimeout + time.Second - 1) / time.Second)
+	}
+	if vs.OnePacket {
+		svc.Flags |= FlagOnePacket
+	}
+	for _, f := range vs.SchedulerFlags {
+		switch f {
+		case "sh-fallback", "mh-fallback", "flag-1":
+			svc.Flags |= FlagSched1
+		case "sh-port", "mh-port", "flag-2":
+			svc.Flags |= FlagSched2
+		case "flag-3":
+			svc.Flags |= FlagSched3
+		}
+	}
+	svc.Netmask = vs.PersistenceGranularity
+	if svc.Netmask <= 0 {
+		svc.Netmask = 32
+		if svc.IPv6 {
+			svc.Netmask = 128
+		}
+	}
+	return svc
+}
+
+func forwardOf(kind string) Forward {
+	switch kind {
+	case hcl.KindDR:
+		return ForwardRoute
+	case hcl.KindTUN:
+		return ForwardTunnel
+	}
+	return ForwardMasq
+}

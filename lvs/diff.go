@@ -1,0 +1,255 @@
+package lvs
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// OpKind is what an operation does.
+type OpKind uint8
+
+// Operation kinds.
+const (
+	OpAddService OpKind = iota + 1
+	OpEditService
+	OpDeleteService
+	OpAddDestination
+	OpEditDestination
+	OpDeleteDestination
+)
+
+func (k OpKind) String() string {
+	switch k {
+	case OpAddService:
+		return "add service"
+	case OpEditService:
+		return "edit service"
+	case OpDeleteService:
+		return "delete service"
+	case OpAddDestination:
+		return "add destination"
+	case OpEditDestination:
+		return "edit destination"
+	case OpDeleteDestination:
+		return "delete destination"
+	}
+	return fmt.Sprintf("op(%d)", uint8(k))
+}
+
+// Op is one IPVS command.
+type Op struct {
+	Kind OpKind
+	// Service is the service acted on (without destinations); for an
+	// edit, its new settings.
+	Service Service
+	// Destination is the destination of destination operations; for an
+	// edit, its new settings.
+	Destination Destination
+	// Prev holds the old settings of an edited service, PrevDestination
+	// those of an edited destination.
+	Prev            Service
+	PrevDestination Destination
+}
+
+// String renders the operation the way `lvsd plan` prints it:
+// "+ add service TCP 192.0.2.100:80 wlc",
+// "~ edit destination 10.0.0.1:80 of TCP 192.0.2.100:80: weight 1 -> 3".
+func (op Op) String() string {
+	s, d := &op.Service, &op.Destination
+	switch op.Kind {
+	case OpAddService:
+		return "+ add service " + s.label() + " " + serviceSettings(s)
+	case OpEditService:
+		return "~ edit service " + s.label() + ": " + serviceChanges(&op.Prev, s)
+	case OpDeleteService:
+		return "- delete service " + s.label()
+	case OpAddDestination:
+		return fmt.Sprintf("+ add destination %s to %s %s", d.Addr, s.label(), destinationSettings(d))
+	case OpEditDestination:
+		return fmt.Sprintf("~ edit destination %s of %s: %s", d.Addr, s.label(), destinationChanges(&op.PrevDestination, d))
+	case OpDeleteDestination:
+		return fmt.Sprintf("- delete destination %s of %s", d.Addr, s.label())
+	}
+	return op.Kind.String()
+}
+
+func serviceSettings(s *Service) string {
+	out := s.Scheduler
+	if s.Flags&FlagPersistent != 0 {
+		out += fmt.Sprintf(" persistent %ds netmask /%d", s.Timeout, s.Netmask)
+	}
+	if f := s.Flags &^ FlagPersistent & userFlags; f != 0 {
+		out += " flags " + f.String()
+	}
+	return out
+}
+
+func serviceChanges(old, s *Service) string {
+	var ch []string
+	if old.Scheduler != s.Scheduler {
+		ch = append(ch, fmt.Sprintf("scheduler %s -> %s", old.Scheduler, s.Scheduler))
+	}
+	if old.Flags&userFlags != s.Flags&userFlags {
+		ch = append(ch, fmt.Sprintf("flags %s -> %s", old.Flags&userFlags, s.Flags&userFlags))
+	}
+	if old.Timeout != s.Timeout {
+		ch = append(ch, fmt.Sprintf("persistence timeout %ds -> %ds", old.Timeout, s.Timeout))
+	}
+	if old.Netmask != s.Netmask {
+		ch = append(ch, fmt.Sprintf("netmask /%d -> /%d", old.Netmask, s.Netmask))
+	}
+	return strings.Join(ch, ", ")
+}
+
+func destinationSettings(d *Destination) string {
+	out := fmt.Sprintf("%s weight %d", d.Forward, d.Weight)
+	if d.UpperThreshold != 0 {
+		out += fmt.Sprintf(" uthreshold %d", d.UpperThreshold)
+	}
+	if d.LowerThreshold != 0 {
+		out += fmt.Sprintf(" lthreshold %d", d.LowerThreshold)
+	}
+	return out
+}
+
+func destinationChanges(old, d *Destination) string {
+	var ch []string
+	if old.Forward != d.Forward && old.Forward != ForwardLocal && d.Forward != ForwardLocal {
+		ch = append(ch, fmt.Sprintf("forward %s -> %s", old.Forward, d.Forward))
+	}
+	if old.Weight != d.Weight {
+		ch = append(ch, fmt.Sprintf("weight %d -> %d", old.Weight, d.Weight))
+	}
+	if old.UpperThreshold != d.UpperThreshold {
+		ch = append(ch, fmt.Sprintf("uthreshold %d -> %d", old.UpperThreshold, d.UpperThreshold))
+	}
+	if old.LowerThreshold != d.LowerThreshold {
+		ch = append(ch, fmt.Sprintf("lthreshold %d -> %d", old.LowerThreshold, d.LowerThreshold))
+	}
+	return strings.Join(ch, ", ")
+}
+
+// Diff returns the operations that turn current into desired, touching
+// only services for which owns returns true (services in desired must be
+// owned). Nothing that is already right is touched.
+//
+// Order: new services are added and changed services edited first, then
+// destinations are added and edited, then destinations deleted, then
+// services deleted. So a service exists before its destinations, a
+// destination is deleted before its service, and a pool whose members are
+// swapped (sorry server in, real servers out) is never empty in between.
+func Diff(desired, current Table, owns func(key string) bool) []Op {
+	cur := make(map[string]*Service, len(current))
+	for i := range current {
+		cur[current[i].Key()] = &current[i]
+	}
+	des := make(map[string]*Service, len(desired))
+	for i := range desired {
+		des[desired[i].Key()] = &desired[i]
+	}
+	var addSvc, editSvc, addDst, editDst, delDst, delSvc []Op
+
+	for i := range desired {
+		d := &desired[i]
+		c := cur[d.Key()]
+		if c == nil {
+			addSvc = append(addSvc, Op{Kind: OpAddService, Service: d.withoutDestinations()})
+			for _, dst := range d.Destinations {
+				addDst = append(addDst, Op{Kind: OpAddDestination, Service: d.withoutDestinations(), Destination: dst})
+			}
+			continue
+		}
+		if !d.settingsEqual(c) {
+			editSvc = append(editSvc, Op{Kind: OpEditService, Service: d.withoutDestinations(), Prev: c.withoutDestinations()})
+		}
+		have := make(map[string]*Destination, len(c.Destinations))
+		for j := range c.Destinations {
+			have[c.Destinations[j].Addr.String()] = &c.Destinations[j]
+		}
+		for _, dst := range d.Destinations {
+			old := have[dst.Addr.String()]
+			switch {
+			case old == nil:
+				addDst = append(addDst, Op{Kind: OpAddDestination, Service: d.withoutDestinations(), Destination: dst})
+			case !dst.settingsEqual(old):
+				editDst = append(editDst, Op{Kind: OpEditDestination, Service: d.withoutDestinations(), Destination: dst, PrevDestination: *old})
+			}
+		}
+	}
+
+	for i := range current {
+		c := &current[i]
+		key := c.Key()
+		if !owns(key) {
+			continue
+		}
+		d := des[key]
+		if d == nil {
+			for _, dst := range c.Destinations {
+				delDst = append(delDst, Op{Kind: OpDeleteDestination, Service: c.withoutDestinations(), Destination: dst})
+			}
+			delSvc = append(delSvc, Op{Kind: OpDeleteService, Service: c.withoutDestinations()})
+			continue
+		}
+		want := make(map[string]bool, len(d.Destinations))
+		for _, dst := range d.Destinations {
+			want[dst.Addr.String()] = true
+		}
+		for _, dst := range c.Destinations {
+			if !want[dst.Addr.String()] {
+				delDst = append(delDst, Op{Kind: OpDeleteDestination, Service: d.withoutDestinations(), Destination: dst})
+			}
+		}
+	}
+
+	n := len(addSvc) + len(editSvc) + len(addDst) + len(editDst) + len(delDst) + len(delSvc)
+	if n == 0 {
+		return nil
+	}
+	ops := make([]Op, 0, n)
+	for _, group := range [][]Op{addSvc, editSvc, addDst, editDst, delDst, delSvc} {
+		ops = append(ops, group...)
+	}
+	return ops
+}
+
+// Plan returns the operations that bring current to desired, leaving
+// alone every service of current that desired does not name.
+func Plan(desired, current Table) []Op {
+	keys := make(map[string]bool, len(desired))
+	for i := range desired {
+		keys[desired[i].Key()] = true
+	}
+	return Diff(desired, current, func(k string) bool { return keys[k] })
+}
+
+// PlanConfig is what `lvsd plan -f FILE` prints: the operations that would
+// bring the live table to cfg as if this node were MASTER of every
+// instance and every real server passed its checks (alpha servers count as
+// down, as they would on start), plus the foreign services that would be
+// left alone. It changes nothing.
+func PlanConfig(cfg *hcl.Config, current Table) (ops []Op, foreign []string) {
+	active := map[string]bool{}
+	for _, inst := range cfg.Instances {
+		active[inst.Name] = true
+	}
+	for _, vs := range cfg.VirtualServers {
+		active[vs.VRRPInstance] = true
+	}
+	d := Desire(State{Config: cfg, Active: active})
+	return Diff(d.Table, current, d.owns), Foreign(current, d.Owned)
+}
+
+// Foreign returns, in table order, the keys of services in current that
+// lvsd does not own.
+func Foreign(current Table, owned map[string]bool) []string {
+	var out []string
+	for i := range current {
+		if k := current[i].Key(); !owned[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -1,0 +1,136 @@
+package lvs
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"syscall"
+)
+
+// FakeKernel is an in-memory IPVS table for tests of code that drives a
+// Kernel. It answers like ip_vs_ctl.c: EEXIST for a duplicate, ESRCH for a
+// missing service, ENOENT for a missing destination or an unknown
+// scheduler.
+type FakeKernel struct {
+	mu    sync.Mutex
+	table Table
+	// Schedulers lists the schedulers whose module is "loaded"; nil means
+	// all of them.
+	Schedulers []string
+	// Refuse, when set, is asked before each operation; a non-nil error
+	// fails it.
+	Refuse func(Op) error
+	// Applied records every operation that succeeded, in order.
+	Applied []Op
+}
+
+// NewFakeKernel returns a fake holding a copy of initial.
+func NewFakeKernel(initial Table) *FakeKernel {
+	t := initial.Clone()
+	t.Sort()
+	return &FakeKernel{table: t}
+}
+
+// Table implements Kernel.
+func (f *FakeKernel) Table() (Table, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.table.Clone(), nil
+}
+
+// Close implements Kernel.
+func (f *FakeKernel) Close() error { return nil }
+
+// Edit changes the table behind lvsd's back, as ipvsadm would.
+func (f *FakeKernel) Edit(edit func(*Table)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	edit(&f.table)
+	f.table.Sort()
+}
+
+// ResetApplied forgets the recorded operations.
+func (f *FakeKernel) ResetApplied() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Applied = nil
+}
+
+// Apply implements Kernel.
+func (f *FakeKernel) Apply(ops []Op) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var errs []error
+	applied := 0
+	for _, op := range ops {
+		if err := f.apply(op); err != nil {
+			errs = append(errs, &OpError{Op: op, Err: err})
+			continue
+		}
+		applied++
+		f.Applied = append(f.Applied, op)
+	}
+	f.table.Sort()
+	return applied, errors.Join(errs...)
+}
+
+func (f *FakeKernel) apply(op Op) error {
+	if f.Refuse != nil {
+		if err := f.Refuse(op); err != nil {
+			return err
+		}
+	}
+	key := op.Service.Key()
+	i := slices.IndexFunc(f.table, func(s Service) bool { return s.Key() == key })
+	switch op.Kind {
+	case OpAddService, OpEditService:
+		if f.Schedulers != nil && !slices.Contains(f.Schedulers, op.Service.Scheduler) {
+			return syscall.ENOENT
+		}
+		if op.Kind == OpAddService {
+			if i >= 0 {
+				return syscall.EEXIST
+			}
+			f.table = append(f.table, op.Service.withoutDestinations())
+			return nil
+		}
+		if i < 0 {
+			return syscall.ESRCH
+		}
+		dests := f.table[i].Destinations
+		f.table[i] = op.Service.withoutDestinations()
+		f.table[i].Destinations = dests
+		return nil
+	case OpDeleteService:
+		if i < 0 {
+			return syscall.ESRCH
+		}
+		f.table = slices.Delete(f.table, i, i+1)
+		return nil
+	}
+	if i < 0 {
+		return syscall.ESRCH
+	}
+	s := &f.table[i]
+	j := slices.IndexFunc(s.Destinations, func(d Destination) bool { return d.Addr == op.Destination.Addr })
+	switch op.Kind {
+	case OpAddDestination:
+		if j >= 0 {
+			return syscall.EEXIST
+		}
+		s.Destinations = append(s.Destinations, op.Destination)
+	case OpEditDestination:
+		if j < 0 {
+			return syscall.ENOENT
+		}
+		s.Destinations[j] = op.Destination
+	case OpDeleteDestination:
+		if j < 0 {
+			return syscall.ENOENT
+		}
+		s.Destinations = slices.Delete(s.Destinations, j, j+1)
+	default:
+		return syscall.EINVAL
+	}
+	return nil
+}

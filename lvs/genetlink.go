@@ -1,0 +1,277 @@
+package lvs
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"syscall"
+)
+
+// The IPVS generic-netlink protocol (linux/ip_vs.h, "IPVS" family,
+// version 1). Only what lvsd writes is spelled out here; reads go through
+// github.com/moby/ipvs.
+const (
+	ipvsGenlVersion = 1
+
+	ipvsCmdNewService = 1
+	ipvsCmdSetService = 2
+	ipvsCmdDelService = 3
+	ipvsCmdNewDest    = 5
+	ipvsCmdSetDest    = 6
+	ipvsCmdDelDest    = 7
+
+	ipvsCmdAttrService = 1 // nested IPVS_SVC_ATTR_*
+	ipvsCmdAttrDest    = 2 // nested IPVS_DEST_ATTR_*
+
+	ipvsSvcAttrAF        = 1 // u16
+	ipvsSvcAttrProtocol  = 2 // u16
+	ipvsSvcAttrAddr      = 3 // 4 or 16 bytes
+	ipvsSvcAttrPort      = 4 // be16
+	ipvsSvcAttrFWMark    = 5 // u32
+	ipvsSvcAttrSchedName = 6 // NUL-terminated string
+	ipvsSvcAttrFlags     = 7 // struct ip_vs_flags {flags, mask u32}
+	ipvsSvcAttrTimeout   = 8 // u32 seconds
+	ipvsSvcAttrNetmask   = 9 // be32 mask (IPv4) or prefix length (IPv6)
+
+	ipvsDestAttrAddr      = 1 // 4 or 16 bytes
+	ipvsDestAttrPort      = 2 // be16
+	ipvsDestAttrFwdMethod = 3 // u32
+	ipvsDestAttrWeight    = 4 // u32
+	ipvsDestAttrUThresh   = 5 // u32
+	ipvsDestAttrLThresh   = 6 // u32
+
+	genlCtrlID            = 0x10
+	genlCtrlCmdGetFamily  = 3
+	genlCtrlAttrFamilyID  = 1
+	genlCtrlAttrFamilyNam = 2
+
+	nlmsgHdrLen   = 16
+	genlHdrLen    = 4
+	nlmsgError    = 2
+	nlmsgDone     = 3
+	nlmFRequest   = 0x1
+	nlmFAck       = 0x4
+	afInet        = 2
+	afInet6       = 10
+	attrHeaderLen = 4
+)
+
+var native = binary.NativeEndian
+
+func align4(n int) int { return (n + 3) &^ 3 }
+
+// appendAttr appends one netlink attribute.
+func appendAttr(b []byte, typ uint16, payload []byte) []byte {
+	b = native.AppendUint16(b, uint16(attrHeaderLen+len(payload)))
+	b = native.AppendUint16(b, typ)
+	b = append(b, payload...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func appendU16(b []byte, typ, v uint16) []byte {
+	return appendAttr(b, typ, native.AppendUint16(nil, v))
+}
+
+func appendU32(b []byte, typ uint16, v uint32) []byte {
+	return appendAttr(b, typ, native.AppendUint32(nil, v))
+}
+
+// beginNest starts a nested attribute and returns where its header is.
+func beginNest(b []byte, typ uint16) ([]byte, int) {
+	at := len(b)
+	b = native.AppendUint16(b, 0)
+	b = native.AppendUint16(b, typ)
+	return b, at
+}
+
+func endNest(b []byte, at int) []byte {
+	native.PutUint16(b[at:], uint16(len(b)-at))
+	return b
+}
+
+// netmaskValue encodes a persistence granularity the way ip_vs_ctl.c
+// reads it: an IPv4 netmask in network byte order, or an IPv6 prefix
+// length as a plain number.
+func netmaskValue(prefix int, ipv6 bool) uint32 {
+	if ipv6 {
+		return uint32(prefix)
+	}
+	var mask uint32
+	if prefix > 0 {
+		mask = ^uint32(0) << (32 - min(prefix, 32))
+	}
+	return native.Uint32(binary.BigEndian.AppendUint32(nil, mask))
+}
+
+// netmaskPrefix decodes what netmaskValue encodes.
+func netmaskPrefix(v uint32, ipv6 bool) int {
+	if ipv6 {
+		return int(v)
+	}
+	return bits.OnesCount32(binary.BigEndian.Uint32(native.AppendUint32(nil, v)))
+}
+
+func appendServiceAttrs(b []byte, s *Service, full bool) []byte {
+	b, at := beginNest(b, ipvsCmdAttrService)
+	ipv6 := s.isIPv6()
+	af := uint16(afInet)
+	if ipv6 {
+		af = afInet6
+	}
+	b = appendU16(b, ipvsSvcAttrAF, af)
+	if s.FWMark != 0 {
+		b = appendU32(b, ipvsSvcAttrFWMark, s.FWMark)
+	} else {
+		b = appendU16(b, ipvsSvcAttrProtocol, protocolNumber(s.Protocol))
+		b = appendAttr(b, ipvsSvcAttrAddr, s.Addr.Addr().Unmap().AsSlice())
+		b = appendAttr(b, ipvsSvcAttrPort, binary.BigEndian.AppendUint16(nil, s.Addr.Port()))
+	}
+	if full {
+		b = appendAttr(b, ipvsSvcAttrSchedName, append([]byte(s.Scheduler), 0))
+		flags := native.AppendUint32(nil, uint32(s.Flags&userFlags))
+		flags = native.AppendUint32(flags, ^uint32(0))
+		b = appendAttr(b, ipvsSvcAttrFlags, flags)
+		b = appendU32(b, ipvsSvcAttrTimeout, s.Timeout)
+		b = appendU32(b, ipvsSvcAttrNetmask, netmaskValue(s.Netmask, ipv6))
+	}
+	return endNest(b, at)
+}
+
+func appendDestAttrs(b []byte, d *Destination, full bool) []byte {
+	b, at := beginNest(b, ipvsCmdAttrDest)
+	b = appendAttr(b, ipvsDestAttrAddr, d.Addr.Addr().Unmap().AsSlice())
+	b = appendAttr(b, ipvsDestAttrPort, binary.BigEndian.AppendUint16(nil, d.Addr.Port()))
+	if full {
+		b = appendU32(b, ipvsDestAttrFwdMethod, uint32(d.Forward))
+		b = appendU32(b, ipvsDestAttrWeight, uint32(d.Weight))
+		b = appendU32(b, ipvsDestAttrUThresh, d.UpperThreshold)
+		b = appendU32(b, ipvsDestAttrLThresh, d.LowerThreshold)
+	}
+	return endNest(b, at)
+}
+
+// appendOpMessage appends one complete netlink message carrying op.
+func appendOpMessage(b []byte, family uint16, seq uint32, flags uint16, op *Op) ([]byte, error) {
+	var cmd uint8
+	switch op.Kind {
+	case OpAddService:
+		cmd = ipvsCmdNewService
+	case OpEditService:
+		cmd = ipvsCmdSetService
+	case OpDeleteService:
+		cmd = ipvsCmdDelService
+	case OpAddDestination:
+		cmd = ipvsCmdNewDest
+	case OpEditDestination:
+		cmd = ipvsCmdSetDest
+	case OpDeleteDestination:
+		cmd = ipvsCmdDelDest
+	default:
+		return b, fmt.Errorf("unknown IPVS operation %d", op.Kind)
+	}
+	start := len(b)
+	b = native.AppendUint32(b, 0) // length, patched below
+	b = native.AppendUint16(b, family)
+	b = native.AppendUint16(b, flags)
+	b = native.AppendUint32(b, seq)
+	b = native.AppendUint32(b, 0) // port id: the kernel fills it in
+	b = append(b, cmd, ipvsGenlVersion, 0, 0)
+	switch op.Kind {
+	case OpAddService, OpEditService:
+		b = appendServiceAttrs(b, &op.Service, true)
+	case OpDeleteService:
+		b = appendServiceAttrs(b, &op.Service, false)
+	default:
+		b = appendServiceAttrs(b, &op.Service, false)
+		b = appendDestAttrs(b, &op.Destination, op.Kind != OpDeleteDestination)
+	}
+	native.PutUint32(b[start:], uint32(len(b)-start))
+	return b, nil
+}
+
+// ack is the kernel's answer to one request: errno 0 is success.
+type ack struct {
+	seq   uint32
+	errno syscall.Errno
+}
+
+var errShortMessage = errors.New("netlink: truncated message")
+
+// parseAcks decodes the NLMSG_ERROR (and NLMSG_DONE) messages in one
+// datagram read from a netlink socket. Other message types are skipped.
+func parseAcks(b []byte) ([]ack, error) {
+	var acks []ack
+	for len(b) > 0 {
+		if len(b) < nlmsgHdrLen {
+			return acks, errShortMessage
+		}
+		n := int(native.Uint32(b))
+		if n < nlmsgHdrLen || n > len(b) {
+			return acks, errShortMessage
+		}
+		typ := native.Uint16(b[4:])
+		seq := native.Uint32(b[8:])
+		switch typ {
+		case nlmsgError:
+			if n < nlmsgHdrLen+4 {
+				return acks, errShortMessage
+			}
+			code := int32(native.Uint32(b[nlmsgHdrLen:]))
+			acks = append(acks, ack{seq: seq, errno: syscall.Errno(-code)})
+		case nlmsgDone:
+			acks = append(acks, ack{seq: seq})
+		}
+		b = b[min(align4(n), len(b)):]
+	}
+	return acks, nil
+}
+
+// parseFamilyID finds CTRL_ATTR_FAMILY_ID in a CTRL_CMD_NEWFAMILY answer.
+func parseFamilyID(b []byte) (uint16, error) {
+	for len(b) >= nlmsgHdrLen {
+		n := int(native.Uint32(b))
+		if n < nlmsgHdrLen || n > len(b) {
+			return 0, errShortMessage
+		}
+		typ := native.Uint16(b[4:])
+		if typ == nlmsgError {
+			if n >= nlmsgHdrLen+4 {
+				if code := int32(native.Uint32(b[nlmsgHdrLen:])); code != 0 {
+					return 0, syscall.Errno(-code)
+				}
+			}
+		} else if typ == genlCtrlID && n >= nlmsgHdrLen+genlHdrLen {
+			attrs := b[nlmsgHdrLen+genlHdrLen : n]
+			for len(attrs) >= attrHeaderLen {
+				l := int(native.Uint16(attrs))
+				t := native.Uint16(attrs[2:]) & 0x3fff
+				if l < attrHeaderLen || l > len(attrs) {
+					return 0, errShortMessage
+				}
+				if t == genlCtrlAttrFamilyID && l >= attrHeaderLen+2 {
+					return native.Uint16(attrs[attrHeaderLen:]), nil
+				}
+				attrs = attrs[min(align4(l), len(attrs)):]
+			}
+		}
+		b = b[min(align4(n), len(b)):]
+	}
+	return 0, errors.New("netlink: no family id in answer")
+}
+
+// familyRequest builds CTRL_CMD_GETFAMILY for name.
+func familyRequest(seq uint32, name string) []byte {
+	b := native.AppendUint32(nil, 0)
+	b = native.AppendUint16(b, genlCtrlID)
+	b = native.AppendUint16(b, nlmFRequest) // the answer is the ack
+	b = native.AppendUint32(b, seq)
+	b = native.AppendUint32(b, 0)
+	b = append(b, genlCtrlCmdGetFamily, 1, 0, 0)
+	b = appendAttr(b, genlCtrlAttrFamilyNam, append([]byte(name), 0))
+	native.PutUint32(b, uint32(len(b)))
+	return b
+}

@@ -1,0 +1,213 @@
+package lvs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// batchWriter writes IPVS commands over one generic-netlink socket, many
+// per sendmsg. Only the last message of a batch asks for an ack; the
+// kernel processes a batch's messages in order inside the sendmsg and
+// answers each failure with its own NLMSG_ERROR, so once the last one is
+// answered every failure of the batch has been read. ipvsadm and
+// keepalived instead pay one round trip per command.
+type batchWriter struct {
+	fd     int
+	family uint16
+	seq    uint32
+	// maxBatch bounds the bytes sent per sendmsg (kept under the default
+	// socket send buffer).
+	maxBatch int
+	buf      []byte
+	rbuf     []byte
+}
+
+const (
+	defaultMaxBatch = 128 << 10
+	netlinkCapAck   = 10 // NETLINK_CAP_ACK: errors without the request echoed
+	ackTimeout      = 30 * time.Second
+)
+
+// openGenetlink opens a NETLINK_GENERIC socket in the network namespace
+// at netnsPath ("" = the current one).
+func openGenetlink(netnsPath string) (int, error) {
+	if netnsPath == "" {
+		return unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_GENERIC)
+	}
+	type result struct {
+		fd  int
+		err error
+	}
+	ch := make(chan result, 1)
+	// A fresh locked goroutine: if switching back fails, its thread dies
+	// with it instead of serving other goroutines in the wrong namespace.
+	go func() {
+		runtime.LockOSThread()
+		fd, err := socketInNamespace(netnsPath)
+		if err == nil || !errors.Is(err, errRestoreNamespace) {
+			runtime.UnlockOSThread()
+		}
+		ch <- result{fd, err}
+	}()
+	r := <-ch
+	return r.fd, r.err
+}
+
+var errRestoreNamespace = errors.New("cannot return to the original network namespace")
+
+func socketInNamespace(netnsPath string) (int, error) {
+	orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+	if err != nil {
+		return -1, err
+	}
+	defer orig.Close()
+	target, err := os.Open(netnsPath)
+	if err != nil {
+		return -1, fmt.Errorf("network namespace %s: %w", netnsPath, err)
+	}
+	defer target.Close()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+		return -1, fmt.Errorf("entering network namespace %s: %w", netnsPath, err)
+	}
+	fd, serr := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_GENERIC)
+	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+		if serr == nil {
+			unix.Close(fd)
+		}
+		return -1, fmt.Errorf("%w: %v", errRestoreNamespace, err)
+	}
+	return fd, serr
+}
+
+func newBatchWriter(netnsPath string) (*batchWriter, error) {
+	fd, err := openGenetlink(netnsPath)
+	if err != nil {
+		return nil, fmt.Errorf("generic netlink socket: %w", err)
+	}
+	w := &batchWriter{fd: fd, maxBatch: defaultMaxBatch, rbuf: make([]byte, 1<<20)}
+	// Room for many error answers at once; FORCE needs CAP_NET_ADMIN,
+	// which programming IPVS needs anyway.
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 8<<20)
+	}
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 1<<20) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 1<<20)
+	}
+	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, netlinkCapAck, 1)
+	tv := unix.NsecToTimeval(ackTimeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	if err := w.resolveFamily(); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *batchWriter) Close() error { return unix.Close(w.fd) }
+
+func (w *batchWriter) resolveFamily() error {
+	w.seq++
+	if err := unix.Sendto(w.fd, familyRequest(w.seq, "IPVS"), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return fmt.Errorf("asking for the IPVS netlink family: %w", err)
+	}
+	n, _, err := unix.Recvfrom(w.fd, w.rbuf, 0)
+	if err != nil {
+		return fmt.Errorf("asking for the IPVS netlink family: %w", err)
+	}
+	id, err := parseFamilyID(w.rbuf[:n])
+	if errors.Is(err, syscall.ENOENT) {
+		return errors.New("IPVS is not available in this kernel: kernel module ip_vs not loaded")
+	}
+	if err != nil {
+		return fmt.Errorf("IPVS netlink family: %w", err)
+	}
+	w.family = id
+	return nil
+}
+
+// Apply sends ops in batches and returns how many succeeded and every
+// failure as an *OpError.
+func (w *batchWriter) Apply(ops []Op) (int, error) {
+	var errs []error
+	applied := 0
+	for start := 0; start < len(ops); {
+		w.buf = w.buf[:0]
+		first := w.seq + 1
+		end := start
+		lastAt := 0
+		for end < len(ops) && (end == start || len(w.buf) < w.maxBatch) {
+			w.seq++
+			lastAt = len(w.buf)
+			var err error
+			w.buf, err = appendOpMessage(w.buf, w.family, w.seq, nlmFRequest, &ops[end])
+			if err != nil {
+				return applied, err
+			}
+			end++
+		}
+		// Ask for an ack on the last message only.
+		native.PutUint16(w.buf[lastAt+6:], nlmFRequest|nlmFAck)
+		last := w.seq
+		if err := unix.Sendto(w.fd, w.buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+			return applied, fmt.Errorf("sending %d IPVS commands: %w", end-start, err)
+		}
+		failed, err := w.readAcks(first, last)
+		if err != nil {
+			return applied, err
+		}
+		for seq := first; seq <= last; seq++ {
+			if errno, ok := failed[seq]; ok {
+				errs = append(errs, &OpError{Op: ops[start+int(seq-first)], Err: errno})
+			}
+		}
+		applied += end - start - len(failed)
+		start = end
+	}
+	return applied, errors.Join(errs...)
+}
+
+// readAcks reads answers until the one for last, and returns the failures
+// among first..last by sequence number.
+func (w *batchWriter) readAcks(first, last uint32) (map[uint32]syscall.Errno, error) {
+	failed := map[uint32]syscall.Errno{}
+	for {
+		n, _, err := unix.Recvfrom(w.fd, w.rbuf, 0)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if errors.Is(err, unix.ENOBUFS) {
+				return nil, errors.New("IPVS answers lost (socket buffer overrun): table state unknown, re-read needed")
+			}
+			return nil, fmt.Errorf("reading IPVS answers: %w", err)
+		}
+		acks, err := parseAcks(w.rbuf[:n])
+		if err != nil {
+			return nil, fmt.Errorf("reading IPVS answers: %w", err)
+		}
+		for _, a := range acks {
+			if a.seq < first || a.seq > last {
+				continue // a late answer to something earlier
+			}
+			if a.errno != 0 {
+				failed[a.seq] = a.errno
+			}
+			if a.seq == last {
+				return failed, nil
+			}
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package lvs
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+)
+
+// Kernel is the IPVS table of one network namespace.
+type Kernel interface {
+	// Table reads the whole table, counters included.
+	Table() (Table, error)
+	// Apply executes ops in order. It goes on past a failed operation
+	// (later ones may not depend on it) and returns how many succeeded
+	// and every failure, each an *OpError naming its service and real
+	// server.
+	Apply(ops []Op) (applied int, err error)
+	Close() error
+}
+
+// OpError is the kernel's refusal of one operation.
+type OpError struct {
+	Op  Op
+	Err error // usually a syscall.Errno
+}
+
+func (e *OpError) Unwrap() error { return e.Err }
+
+func (e *OpError) Error() string {
+	op := &e.Op
+	svc := op.Service.Key()
+	var errno syscall.Errno
+	isErrno := errors.As(e.Err, &errno)
+	switch op.Kind {
+	case OpAddService, OpEditService:
+		if isErrno && errno == syscall.ENOENT {
+			// The kernel asks for ip_vs_<scheduler> with request_module
+			// and answers ENOENT when it is not there.
+			return fmt.Sprintf("service %s: scheduler %q refused by kernel: kernel module ip_vs_%s not loaded",
+				svc, op.Service.Scheduler, op.Service.Scheduler)
+		}
+		return fmt.Sprintf("%s %s refused by kernel (%v)", op.Kind, svc, e.Err)
+	case OpDeleteService:
+		return fmt.Sprintf("delete service %s refused by kernel (%v)", svc, e.Err)
+	case OpAddDestination, OpEditDestination:
+		if isErrno && errno == syscall.EINVAL {
+			// ip_vs_ctl.c refuses a destination whose address is not
+			// unicast or local as seen from the namespace's routes.
+			return fmt.Sprintf("real server %s of %s refused by kernel (%v): is there a unicast route to it?",
+				op.Destination.Addr, svc, e.Err)
+		}
+		return fmt.Sprintf("real server %s of %s: %s refused by kernel (%v)", op.Destination.Addr, svc, op.Kind, e.Err)
+	case OpDeleteDestination:
+		return fmt.Sprintf("real server %s of %s: delete refused by kernel (%v)", op.Destination.Addr, svc, e.Err)
+	}
+	return fmt.Sprintf("%s %s: %v", op.Kind, svc, e.Err)
+}

@@ -1,0 +1,218 @@
+package lvs
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/moby/ipvs"
+	"golang.org/x/sys/unix"
+)
+
+// KernelOptions configure OpenKernelWith.
+type KernelOptions struct {
+	// NetnsPath is the network namespace to program ("" = the current
+	// one), e.g. /run/netns/director.
+	NetnsPath string
+	// OneByOne writes each operation with its own moby/ipvs round trip
+	// instead of the batched writer (the way ipvsadm and keepalived do);
+	// kept for comparison in benchmarks.
+	OneByOne bool
+}
+
+// linuxKernel reads with moby/ipvs and writes with the batched writer.
+type linuxKernel struct {
+	handle *ipvs.Handle
+	writer *batchWriter // nil when OneByOne
+}
+
+// OpenKernel opens the IPVS table of the network namespace at netnsPath
+// ("" = the current namespace): moby/ipvs reads plus the batched writer.
+func OpenKernel(netnsPath string) (Kernel, error) {
+	return OpenKernelWith(KernelOptions{NetnsPath: netnsPath})
+}
+
+// OpenKernelWith is OpenKernel with options.
+func OpenKernelWith(opts KernelOptions) (Kernel, error) {
+	var h *ipvs.Handle
+	var err error
+	if opts.NetnsPath == "" {
+		h, err = ipvs.New("")
+	} else {
+		h, err = ipvs.New(opts.NetnsPath)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
+	}
+	k := &linuxKernel{handle: h}
+	if !opts.OneByOne {
+		k.writer, err = newBatchWriter(opts.NetnsPath)
+		if err != nil {
+			h.Close()
+			return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
+		}
+	}
+	return k, nil
+}
+
+func (k *linuxKernel) Close() error {
+	k.handle.Close()
+	if k.writer != nil {
+		return k.writer.Close()
+	}
+	return nil
+}
+
+// Table implements Kernel.
+func (k *linuxKernel) Table() (Table, error) {
+	svcs, err := k.handle.GetServices()
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("IPVS is not available in this kernel: kernel module ip_vs not loaded (%w)", err)
+		}
+		return nil, err
+	}
+	t := make(Table, 0, len(svcs))
+	for _, ms := range svcs {
+		s, err := fromMobyService(ms)
+		if err != nil {
+			return nil, err
+		}
+		dests, err := k.handle.GetDestinations(ms)
+		if err != nil {
+			return nil, fmt.Errorf("reading real servers of %s: %w", s.Key(), err)
+		}
+		for _, md := range dests {
+			d, err := fromMobyDestination(md, s.Addr.Port())
+			if err != nil {
+				return nil, fmt.Errorf("real server of %s: %w", s.Key(), err)
+			}
+			s.Destinations = append(s.Destinations, d)
+		}
+		t = append(t, s)
+	}
+	t.Sort()
+	return t, nil
+}
+
+// Apply implements Kernel.
+func (k *linuxKernel) Apply(ops []Op) (int, error) {
+	if k.writer != nil {
+		return k.writer.Apply(ops)
+	}
+	var errs []error
+	applied := 0
+	for i := range ops {
+		if err := k.applyOne(&ops[i]); err != nil {
+			errs = append(errs, &OpError{Op: ops[i], Err: err})
+			continue
+		}
+		applied++
+	}
+	return applied, errors.Join(errs...)
+}
+
+func (k *linuxKernel) applyOne(op *Op) error {
+	s := toMobyService(&op.Service)
+	switch op.Kind {
+	case OpAddService:
+		return k.handle.NewService(s)
+	case OpEditService:
+		return k.handle.UpdateService(s)
+	case OpDeleteService:
+		return k.handle.DelService(s)
+	case OpAddDestination:
+		return k.handle.NewDestination(s, toMobyDestination(&op.Destination))
+	case OpEditDestination:
+		return k.handle.UpdateDestination(s, toMobyDestination(&op.Destination))
+	case OpDeleteDestination:
+		return k.handle.DelDestination(s, toMobyDestination(&op.Destination))
+	}
+	return fmt.Errorf("unknown IPVS operation %d", op.Kind)
+}
+
+func toMobyService(s *Service) *ipvs.Service {
+	ms := &ipvs.Service{
+		SchedName:     s.Scheduler,
+		Flags:         uint32(s.Flags & userFlags),
+		Timeout:       s.Timeout,
+		Netmask:       netmaskValue(s.Netmask, s.isIPv6()),
+		AddressFamily: afInet,
+	}
+	if s.isIPv6() {
+		ms.AddressFamily = afInet6
+	}
+	if s.FWMark != 0 {
+		ms.FWMark = s.FWMark
+	} else {
+		ms.Address = net.IP(s.Addr.Addr().Unmap().AsSlice())
+		ms.Protocol = protocolNumber(s.Protocol)
+		ms.Port = s.Addr.Port()
+	}
+	return ms
+}
+
+func toMobyDestination(d *Destination) *ipvs.Destination {
+	fam := uint16(afInet)
+	if d.Addr.Addr().Is6() && !d.Addr.Addr().Is4In6() {
+		fam = afInet6
+	}
+	return &ipvs.Destination{
+		Address:         net.IP(d.Addr.Addr().Unmap().AsSlice()),
+		Port:            d.Addr.Port(),
+		Weight:          d.Weight,
+		ConnectionFlags: uint32(d.Forward),
+		AddressFamily:   fam,
+		UpperThreshold:  d.UpperThreshold,
+		LowerThreshold:  d.LowerThreshold,
+	}
+}
+
+func fromMobyService(ms *ipvs.Service) (Service, error) {
+	s := Service{
+		FWMark:    ms.FWMark,
+		IPv6:      ms.AddressFamily == afInet6,
+		Scheduler: ms.SchedName,
+		Flags:     ServiceFlags(ms.Flags),
+		Timeout:   ms.Timeout,
+		Netmask:   netmaskPrefix(ms.Netmask, ms.AddressFamily == afInet6),
+		Stats:     statsOf(ipvs.DstStats(ms.Stats)),
+	}
+	if ms.FWMark == 0 {
+		a, ok := netip.AddrFromSlice(ms.Address)
+		if !ok {
+			return s, fmt.Errorf("IPVS service with unreadable address %v", ms.Address)
+		}
+		s.Protocol = protocolName(ms.Protocol)
+		s.Addr = netip.AddrPortFrom(a.Unmap(), ms.Port)
+	}
+	return s, nil
+}
+
+func fromMobyDestination(md *ipvs.Destination, _ uint16) (Destination, error) {
+	a, ok := netip.AddrFromSlice(md.Address)
+	if !ok {
+		return Destination{}, fmt.Errorf("unreadable address %v", md.Address)
+	}
+	return Destination{
+		Addr:           netip.AddrPortFrom(a.Unmap(), md.Port),
+		Forward:        Forward(md.ConnectionFlags & 0x7),
+		Weight:         md.Weight,
+		UpperThreshold: md.UpperThreshold,
+		LowerThreshold: md.LowerThreshold,
+		ActiveConns:    uint32(md.ActiveConnections),
+		InactiveConns:  uint32(md.InactiveConnections),
+		Stats:          statsOf(md.Stats),
+	}, nil
+}
+
+func statsOf(st ipvs.DstStats) Stats {
+	return Stats{
+		Conns:      uint64(st.Connections),
+		PacketsIn:  uint64(st.PacketsIn),
+		PacketsOut: uint64(st.PacketsOut),
+		BytesIn:    st.BytesIn,
+		BytesOut:   st.BytesOut,
+	}
+}

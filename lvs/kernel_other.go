@@ -1,0 +1,21 @@
+//go:build !linux
+
+package lvs
+
+import "errors"
+
+// KernelOptions configure OpenKernelWith.
+type KernelOptions struct {
+	NetnsPath string
+	OneByOne  bool
+}
+
+// OpenKernel fails: IPVS exists only on Linux.
+func OpenKernel(netnsPath string) (Kernel, error) {
+	return OpenKernelWith(KernelOptions{NetnsPath: netnsPath})
+}
+
+// OpenKernelWith fails: IPVS exists only on Linux.
+func OpenKernelWith(KernelOptions) (Kernel, error) {
+	return nil, errors.New("IPVS is only available on Linux")
+}

@@ -1,0 +1,375 @@
+package lvs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// ManagerOptions configure a Manager.
+type ManagerOptions struct {
+	Logger *slog.Logger
+	// Interval is how often Run re-reads the kernel and repairs outside
+	// edits; zero means the config's reconcile_interval, or 10s.
+	Interval time.Duration
+	// OnQuorum, when set, is called (outside the Manager's lock) each time
+	// a virtual service gains or loses quorum, for quorum_up/quorum_down.
+	OnQuorum func(vs hcl.VirtualServer, up bool)
+}
+
+// Manager keeps the kernel table equal to the desired state. All methods
+// are safe for concurrent use; kernel writes are serialised.
+type Manager struct {
+	kernel   Kernel
+	log      *slog.Logger
+	interval time.Duration
+	onQuorum func(hcl.VirtualServer, bool)
+
+	mu       sync.Mutex
+	cfg      *hcl.Config
+	byKey    map[string]*hcl.VirtualServer
+	active   map[string]bool
+	verdicts map[VerdictKey]Verdict
+	quorumUp map[string]bool
+	// retired holds keys of services dropped from the configuration by a
+	// reload: still lvsd's to delete.
+	retired map[string]bool
+	// cache is the kernel table as last read plus what lvsd applied since;
+	// nil when unknown (after a failure).
+	cache        map[string]Service
+	foreignSeen  map[string]bool
+	lastReadErr  error
+	lastReadTime time.Time
+}
+
+type quorumEvent struct {
+	vs hcl.VirtualServer
+	up bool
+}
+
+// NewManager returns a Manager driving k. It changes nothing until
+// SetConfig.
+func NewManager(k Kernel, opts ManagerOptions) *Manager {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{
+		kernel:      k,
+		log:         log,
+		interval:    opts.Interval,
+		onQuorum:    opts.OnQuorum,
+		byKey:       map[string]*hcl.VirtualServer{},
+		active:      map[string]bool{},
+		verdicts:    map[VerdictKey]Verdict{},
+		quorumUp:    map[string]bool{},
+		retired:     map[string]bool{},
+		foreignSeen: map[string]bool{},
+	}
+}
+
+// SetConfig installs a new configuration (start or reload) and applies the
+// difference at once. Services the old configuration had and the new one
+// lacks are deleted; services of undecided VRRP instances are left as
+// found until SetActive.
+func (m *Manager) SetConfig(cfg *hcl.Config) {
+	m.mu.Lock()
+	if m.cfg != nil {
+		for i := range m.cfg.VirtualServers {
+			m.retired[m.cfg.VirtualServers[i].Key()] = true
+		}
+	}
+	m.cfg = cfg
+	m.byKey = map[string]*hcl.VirtualServer{}
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		if _, dup := m.byKey[vs.Key()]; !dup {
+			m.byKey[vs.Key()] = vs
+		}
+		delete(m.retired, vs.Key())
+	}
+	for k := range m.verdicts {
+		if m.byKey[k.Service] == nil {
+			delete(m.verdicts, k)
+		}
+	}
+	_, events, err := m.reconcileLocked(nil, true)
+	m.mu.Unlock()
+	m.notify(events)
+	if err != nil {
+		m.log.Error("applying configuration", "err", err)
+	}
+}
+
+// SetActive records the mastership of a VRRP instance and programs or
+// withdraws the services it owns before returning. With lvs_program
+// "always" services do not depend on it.
+func (m *Manager) SetActive(instance string, active bool) error {
+	m.mu.Lock()
+	prev, known := m.active[instance]
+	m.active[instance] = active
+	var err error
+	var events []quorumEvent
+	if !known || prev != active {
+		m.log.Info("vrrp instance mastership", "instance", instance, "active", active)
+		var keys []string
+		for k, vs := range m.byKey {
+			if vs.VRRPInstance == instance {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) > 0 {
+			_, events, err = m.reconcileLocked(keys, true)
+		}
+	}
+	m.mu.Unlock()
+	m.notify(events)
+	if err != nil {
+		return fmt.Errorf("vrrp instance %s: %w", instance, err)
+	}
+	return nil
+}
+
+// SetVerdict records a real server's health and reconciles its service.
+// Only that service is compared, against lvsd's view of the kernel, so a
+// health event costs the operations it causes and no table read.
+func (m *Manager) SetVerdict(k VerdictKey, v Verdict) {
+	m.mu.Lock()
+	old, had := m.verdicts[k]
+	m.verdicts[k] = v
+	var err error
+	var events []quorumEvent
+	if !had || old.Up != v.Up || old.Weight != v.Weight {
+		if m.byKey[k.Service] != nil {
+			m.log.Info("real server health", "service", k.Service, "real_server", k.Real, "up", v.Up, "reason", v.Reason)
+			_, events, err = m.reconcileLocked([]string{k.Service}, false)
+		}
+	}
+	m.mu.Unlock()
+	m.notify(events)
+	if err != nil {
+		m.log.Error("applying health verdict", "service", k.Service, "real_server", k.Real, "err", err)
+	}
+}
+
+// Reconcile re-reads the kernel and applies the difference for every
+// service lvsd owns: the periodic repair of outside edits.
+func (m *Manager) Reconcile(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	n, events, err := m.reconcileLocked(nil, true)
+	m.mu.Unlock()
+	m.notify(events)
+	return n, err
+}
+
+// Run repairs the table every interval until ctx is done. On the way out
+// it withdraws the services that have omega set and leaves everything else
+// in place, so a restart drops no connection.
+func (m *Manager) Run(ctx context.Context) error {
+	for {
+		timer := time.NewTimer(m.currentInterval())
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return m.shutdown()
+		case <-timer.C:
+		}
+		if n, err := m.Reconcile(ctx); err != nil {
+			m.log.Error("periodic IPVS repair", "applied", n, "err", err)
+		} else if n > 0 {
+			m.log.Warn("periodic IPVS repair undid outside edits", "applied", n)
+		}
+	}
+}
+
+func (m *Manager) currentInterval() time.Duration {
+	if m.interval > 0 {
+		return m.interval
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cfg != nil && m.cfg.Global.ReconcileInterval > 0 {
+		return m.cfg.Global.ReconcileInterval
+	}
+	return 10 * time.Second
+}
+
+// shutdown deletes the programmed services whose virtual server has omega
+// set (keepalived clears them on exit).
+func (m *Manager) shutdown() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cfg == nil {
+		return nil
+	}
+	omega := map[string]bool{}
+	for _, vs := range m.byKey {
+		if vs.Omega {
+			omega[vs.Key()] = true
+		}
+	}
+	if len(omega) == 0 {
+		return nil
+	}
+	cur, err := m.kernel.Table()
+	if err != nil {
+		return fmt.Errorf("omega: reading IPVS table: %w", err)
+	}
+	ops := Diff(nil, cur, func(k string) bool { return omega[k] })
+	m.logOps(ops)
+	_, err = m.kernel.Apply(ops)
+	m.cache = nil
+	if err != nil {
+		return fmt.Errorf("omega: %w", err)
+	}
+	return nil
+}
+
+// reconcileLocked brings the services named by keys (all when nil) to
+// their desired state. fresh re-reads the kernel; otherwise lvsd's cached
+// view is used when it has one.
+func (m *Manager) reconcileLocked(keys []string, fresh bool) (int, []quorumEvent, error) {
+	if m.cfg == nil {
+		return 0, nil, nil
+	}
+	cfg := m.cfg
+	only := func(string) bool { return true }
+	if keys != nil {
+		// Compute the desired state of just these services: a health
+		// event on a large table costs what its own service costs.
+		sub := &hcl.Config{Global: m.cfg.Global}
+		set := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			set[k] = true
+			if vs := m.byKey[k]; vs != nil {
+				sub.VirtualServers = append(sub.VirtualServers, *vs)
+			}
+		}
+		cfg = sub
+		only = func(k string) bool { return set[k] }
+	}
+	d := Desire(State{Config: cfg, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
+	events := m.quorumTransitions(d.Quorum, keys != nil)
+
+	if fresh || m.cache == nil {
+		if err := m.readKernel(); err != nil {
+			return 0, events, err
+		}
+	}
+	var current Table
+	if keys == nil {
+		current = make(Table, 0, len(m.cache))
+		for _, s := range m.cache {
+			current = append(current, s)
+		}
+	} else {
+		for _, k := range keys {
+			if s, ok := m.cache[k]; ok {
+				current = append(current, s)
+			}
+		}
+	}
+	current.Sort()
+	owns := func(k string) bool { return only(k) && (d.owns(k) || m.retired[k]) }
+	ops := Diff(d.Table, current, owns)
+	if len(ops) == 0 {
+		m.forgetRetired(only)
+		return 0, events, nil
+	}
+	m.logOps(ops)
+	n, err := m.kernel.Apply(ops)
+	if err != nil {
+		m.cache = nil // unknown: re-read next time
+		return n, events, err
+	}
+	for _, op := range ops {
+		if op.Kind == OpDeleteService {
+			delete(m.cache, op.Service.Key())
+		}
+	}
+	for _, s := range d.Table {
+		m.cache[s.Key()] = s
+	}
+	m.forgetRetired(only)
+	return n, events, nil
+}
+
+func (m *Manager) forgetRetired(only func(string) bool) {
+	for k := range m.retired {
+		if only(k) {
+			delete(m.retired, k)
+		}
+	}
+}
+
+// readKernel refreshes the cache and reports foreign services once each.
+func (m *Manager) readKernel() error {
+	t, err := m.kernel.Table()
+	m.lastReadErr = err
+	if err != nil {
+		m.cache = nil
+		return fmt.Errorf("reading IPVS table: %w", err)
+	}
+	m.lastReadTime = time.Now()
+	m.cache = make(map[string]Service, len(t))
+	for _, s := range t {
+		k := s.Key()
+		m.cache[k] = s
+		if m.byKey[k] == nil && !m.retired[k] && !m.foreignSeen[k] {
+			m.foreignSeen[k] = true
+			m.log.Info("leaving foreign IPVS service alone (not in configuration)", "service", k)
+		}
+	}
+	return nil
+}
+
+// quorumTransitions records the new quorum states and returns the changes.
+// partial means q holds only some services.
+func (m *Manager) quorumTransitions(q map[string]QuorumState, partial bool) []quorumEvent {
+	var events []quorumEvent
+	for k, st := range q {
+		prev, seen := m.quorumUp[k]
+		m.quorumUp[k] = st.Up
+		if seen && prev != st.Up {
+			vs := m.byKey[k]
+			m.log.Warn("virtual service quorum", "service", k, "up", st.Up, "live_weight", st.LiveWeight,
+				"quorum", vs.Quorum, "hysteresis", vs.Hysteresis, "sorry_server", st.SorryActive)
+			events = append(events, quorumEvent{vs: *vs, up: st.Up})
+		}
+	}
+	for k := range m.quorumUp {
+		if _, ok := q[k]; !ok && !partial {
+			delete(m.quorumUp, k)
+		}
+	}
+	return events
+}
+
+func (m *Manager) notify(events []quorumEvent) {
+	if m.onQuorum == nil {
+		return
+	}
+	for _, e := range events {
+		m.onQuorum(e.vs, e.up)
+	}
+}
+
+// logOps logs each operation when there are few, a summary otherwise.
+func (m *Manager) logOps(ops []Op) {
+	const few = 32
+	if len(ops) > few {
+		m.log.Info("applying IPVS operations", "count", len(ops))
+		return
+	}
+	for _, op := range ops {
+		m.log.Info("ipvs", "op", op.String())
+	}
+}
+

@@ -1,0 +1,152 @@
+package lvs
+
+import "net/netip"
+
+// Service states in ServiceStatus.State.
+const (
+	StateProgrammed = "programmed" // should be in the kernel
+	StateWithdrawn  = "withdrawn"  // owned, its VRRP instance is not MASTER here
+	StateHeld       = "held"       // owned, mastership not decided yet: left as found
+	StateForeign    = "foreign"    // in the kernel, not in the configuration: left alone
+)
+
+// ServiceStatus is one virtual service as `lvsd status` shows it.
+type ServiceStatus struct {
+	Key         string // "TCP:192.0.2.100:80", "FWM:1:inet"
+	Name        string // as written in the configuration
+	Instance    string // owning VRRP instance
+	State       string // StateProgrammed, StateWithdrawn, StateHeld, StateForeign
+	InKernel    bool
+	Scheduler   string // in the kernel, else configured
+	Quorum      int
+	Hysteresis  int
+	LiveWeight  int
+	QuorumUp    bool
+	SorryActive bool
+	Stats       Stats // kernel counters
+	// Destinations lists configured real servers, the sorry server, and
+	// anything else the kernel holds for the service.
+	Destinations []DestinationStatus
+	// ReadError is set when the kernel could not be read; kernel fields
+	// are then empty.
+	ReadError string
+}
+
+// DestinationStatus is one real server of a ServiceStatus.
+type DestinationStatus struct {
+	Addr             netip.AddrPort
+	Sorry            bool // the sorry server
+	Configured       bool // named in the configuration
+	ConfiguredWeight int
+	Up               bool // health (true for destinations lvsd does not check)
+	Reason           string
+	InKernel         bool
+	Weight           int // in the kernel
+	Forward          Forward
+	ActiveConns      uint32
+	InactiveConns    uint32
+	Stats            Stats
+}
+
+// Status reads the kernel and describes every configured service and
+// every foreign one.
+func (m *Manager) Status() []ServiceStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	kt, err := m.kernel.Table()
+	readErr := ""
+	if err != nil {
+		readErr = "reading IPVS table: " + err.Error()
+	}
+	kernel := make(map[string]*Service, len(kt))
+	for i := range kt {
+		kernel[kt[i].Key()] = &kt[i]
+	}
+	var out []ServiceStatus
+	if m.cfg != nil {
+		d := Desire(State{Config: m.cfg, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
+		programmed := map[string]bool{}
+		for _, s := range d.Table {
+			programmed[s.Key()] = true
+		}
+		for i := range m.cfg.VirtualServers {
+			vs := &m.cfg.VirtualServers[i]
+			key := vs.Key()
+			q := d.Quorum[key]
+			st := ServiceStatus{
+				Key: key, Name: vs.Name, Instance: vs.VRRPInstance,
+				Scheduler: vs.LBAlgo, Quorum: vs.Quorum, Hysteresis: vs.Hysteresis,
+				LiveWeight: q.LiveWeight, QuorumUp: q.Up, SorryActive: q.SorryActive,
+				ReadError: readErr,
+			}
+			switch {
+			case programmed[key]:
+				st.State = StateProgrammed
+			case d.Held[key]:
+				st.State = StateHeld
+			default:
+				st.State = StateWithdrawn
+			}
+			ks := kernel[key]
+			delete(kernel, key)
+			if ks != nil {
+				st.InKernel, st.Scheduler, st.Stats = true, ks.Scheduler, ks.Stats
+			}
+			seen := map[netip.AddrPort]bool{}
+			for j := range vs.RealServers {
+				rs := &vs.RealServers[j]
+				up, _ := realServerHealth(vs, rs, m.verdicts)
+				ds := DestinationStatus{
+					Addr: rs.Addr, Configured: true, ConfiguredWeight: rs.Weight, Up: up,
+					Reason: m.verdicts[VerdictKey{Service: key, Real: rs.Addr}].Reason,
+				}
+				fillKernelDestination(&ds, ks)
+				seen[rs.Addr] = true
+				st.Destinations = append(st.Destinations, ds)
+			}
+			if ss := vs.SorryServer; ss != nil && !seen[ss.Addr] {
+				ds := DestinationStatus{Addr: ss.Addr, Sorry: true, Configured: true, ConfiguredWeight: 1, Up: true}
+				fillKernelDestination(&ds, ks)
+				seen[ss.Addr] = true
+				st.Destinations = append(st.Destinations, ds)
+			}
+			if ks != nil {
+				for _, kd := range ks.Destinations {
+					if !seen[kd.Addr] {
+						ds := DestinationStatus{Addr: kd.Addr, Up: true}
+						fillKernelDestination(&ds, ks)
+						st.Destinations = append(st.Destinations, ds)
+					}
+				}
+			}
+			out = append(out, st)
+		}
+	}
+	for i := range kt {
+		ks := &kt[i]
+		if kernel[ks.Key()] == nil {
+			continue // configured, shown above
+		}
+		st := ServiceStatus{Key: ks.Key(), State: StateForeign, InKernel: true, Scheduler: ks.Scheduler, Stats: ks.Stats}
+		for _, kd := range ks.Destinations {
+			ds := DestinationStatus{Addr: kd.Addr, Up: true}
+			fillKernelDestination(&ds, ks)
+			st.Destinations = append(st.Destinations, ds)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func fillKernelDestination(ds *DestinationStatus, ks *Service) {
+	if ks == nil {
+		return
+	}
+	for _, kd := range ks.Destinations {
+		if kd.Addr == ds.Addr {
+			ds.InKernel, ds.Weight, ds.Forward = true, kd.Weight, kd.Forward
+			ds.ActiveConns, ds.InactiveConns, ds.Stats = kd.ActiveConns, kd.InactiveConns, kd.Stats
+			return
+		}
+	}
+}

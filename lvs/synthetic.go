@@ -1,0 +1,45 @@
+package lvs
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// SyntheticConfig builds the benchmark configuration: services TCP
+// virtual services on port 80, 198.18.0.1 upwards (RFC 2544 benchmarking
+// space), each with reals direct-routing real servers at weight 1:
+// real j of service i is 10.(i/256).(i%256).(j+1). The namespace that loads
+// it needs a route to 10.0.0.0/8. lvs_program is "always", so no VRRP
+// instance is needed. SyntheticConfig(2000, 16) is the 34,000-object table.
+func SyntheticConfig(services, reals int) *hcl.Config {
+	cfg := &hcl.Config{Global: hcl.Global{LVSProgram: hcl.LVSProgramAlways, ReconcileInterval: time.Minute}}
+	cfg.VirtualServers = make([]hcl.VirtualServer, 0, services)
+	for i := range services {
+		n := 198<<24 | 18<<16 | uint32(i+1)
+		vip := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+		vs := hcl.VirtualServer{
+			Name:      fmt.Sprintf("%s:80", vip),
+			Addr:      netip.AddrPortFrom(vip, 80),
+			Protocol:  hcl.ProtoTCP,
+			DelayLoop: 60 * time.Second,
+			LBAlgo:    "wlc",
+			LBKind:    hcl.KindDR,
+			Quorum:    1,
+		}
+		vs.RealServers = make([]hcl.RealServer, reals)
+		for j := range reals {
+			rip := netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), byte(j + 1)})
+			vs.RealServers[j] = hcl.RealServer{Addr: netip.AddrPortFrom(rip, 80), Weight: 1}
+		}
+		cfg.VirtualServers = append(cfg.VirtualServers, vs)
+	}
+	return cfg
+}
+
+// SyntheticTable is the desired table of SyntheticConfig.
+func SyntheticTable(services, reals int) Table {
+	return Desire(State{Config: SyntheticConfig(services, reals)}).Table
+}
