@@ -39,9 +39,10 @@ func appletsShadowed() map[string]bool {
 // dynamically linked host programs (copied with their libraries too).
 func baseArchive(k Kernel, programs []string) (*archive, error) {
 	a := newArchive()
-	for _, d := range []string{"proc", "sys", "dev", "tmp", "run", "root", "etc", "var", "usr/bin", "usr/sbin", "sbin", "bin"} {
+	for _, d := range []string{"proc", "sys", "dev", "tmp", "run", "root", "etc", "usr/bin", "usr/sbin", "sbin", "bin"} {
 		a.mkdirAll(d)
 	}
+	a.symlink("/var/run", "/run") // iproute2 keeps named netns in /var/run/netns
 	a.charDev("/dev/console", 5, 1)
 	a.charDev("/dev/null", 1, 3)
 	a.file("/init", 0o755, initScript)

@@ -1,0 +1,33 @@
+package integration
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/integration/vm"
+)
+
+// TestIPVSInVM runs, in one boot of the IPVS test VM, the kernel tests of
+// package lvs (LVSD_IPVS_KERNEL=1, tests named *Kernel*) and the scenarios
+// of integration/vm/scenarios (namespaces, real servers, a client, traffic
+// through DR, NAT and TUN VIPs). Each inner test shows up as a subtest:
+// TestIPVSInVM/lvs/TestKernel…, TestIPVSInVM/scenarios/Test….
+func TestIPVSInVM(t *testing.T) {
+	vm.Require(t)
+	var suites []vm.Suite
+	var bin string
+	// A build failure of lvs fails its own subtest; the scenarios still run.
+	t.Run("build-lvs", func(t *testing.T) { bin = vm.BuildTestBinary(t, "./lvs") })
+	if bin != "" {
+		suites = append(suites, vm.Suite{
+			Name: "lvs", Binary: bin, Run: "Kernel",
+			Env: map[string]string{"LVSD_IPVS_KERNEL": "1"},
+		})
+	} else {
+		t.Log("package lvs has no tests yet")
+	}
+	suites = append(suites, vm.Suite{
+		Name: "scenarios", Binary: vm.BuildTestBinary(t, "./integration/vm/scenarios"),
+	})
+	vm.RunGoTests(t, vm.Spec{Timeout: 6 * time.Minute}, suites...)
+}
