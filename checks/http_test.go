@@ -359,4 +359,3 @@ func TestTCPCheckOnLoopback(t *testing.T) {
 		t.Fatalf("connect from 127.0.0.3 to %s: %+v", addr, r)
 	}
 }
-
