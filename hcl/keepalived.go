@@ -1,7 +1,981 @@
 package hcl
 
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// keepalived's own defaults (keepalived 2.2.7; the shared ones are in
+// defaults.go).
+const (
+	kaDefaultScheduler      = "wlc"    // IPVS_DEF_SCHED, ipvswrapper.h
+	kaDefaultProtocol       = ProtoUDP // check_data.c: "no protocol set - defaulting to UDP"
+	kaDefaultKind           = KindNAT  // check_data.c: "no forwarding method set, setting default NAT"
+	kaMiscRetry             = 0        // check_misc.c: default_retry = 0
+	kaOwnerPriority         = 255      // vrrp.c: state MASTER without priority is the address owner
+	kaDefaultHTTPStatus     = 200      // HTTP_DEFAULT_STATUS_CODE_MIN..MAX
+	kaDefaultHTTPStatusHigh = 299
+)
+
 // parseKeepalived reads keepalived.conf syntax into a defaulted Config.
+// keepalived's defaults are applied, including the surprising ones, each
+// with the warning keepalived itself logs; keywords outside lvsd's scope
+// are reported with their place (a warning when keepalived would behave the
+// same without them, an error when dropping them would change what the pair
+// does).
 func (l *Loader) parseKeepalived(path string, src []byte) (*Config, Diagnostics) {
-	_ = src
-	return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "keepalived.conf is not read yet"}}
+	var diags Diagnostics
+	cfg := &Config{Global: defaultGlobal()}
+	// keepalived programs IPVS on both nodes.
+	cfg.Global.LVSProgram = LVSProgramAlways
+	cfg.Global.Pos = Pos{File: path, Line: 1}
+	cfg.Global.Positions = Positions{}
+	lx := &kaLexer{l: l, diags: &diags, files: &cfg.Files, defs: map[string]string{}}
+	lx.readFile(path, src)
+	tree := &kaTree{lines: lx.out, diags: &diags}
+	nodes := tree.body(nil, 0)
+	r := &kaReader{cfg: cfg, diags: &diags}
+	r.top(nodes)
+	r.finish()
+	return cfg, diags
+}
+
+// kaReader turns keyword nodes into the model.
+type kaReader struct {
+	cfg   *Config
+	diags *Diagnostics
+
+	// global_defs values that instances inherit (global_data.c).
+	garpDelay, garpRefresh        opt[time.Duration]
+	garpRepeat, garpRefreshRepeat opt[int]
+	defaultInterface              opt[string]
+	instanceExplicit              []kaInstanceSet
+}
+
+// opt is a value that may not have been written.
+type opt[T any] struct {
+	v   T
+	set bool
+}
+
+func (o *opt[T]) put(v T) { o.v, o.set = v, true }
+
+func (o opt[T]) or(def T) T {
+	if o.set {
+		return o.v
+	}
+	return def
+}
+
+// kaInstanceSet records which inheritable instance settings were written.
+type kaInstanceSet struct {
+	index                                                                         int
+	state, priority, garpDelay, garpRepeat, garpRefresh, garpRefreshRepeat, iface bool
+}
+
+func (r *kaReader) errf(pos Pos, summary string, detail string, args ...any) {
+	r.diags.errorf(pos, summary, detail, args...)
+}
+
+func (r *kaReader) warnf(pos Pos, summary string, detail string, args ...any) {
+	r.diags.warnf(pos, summary, detail, args...)
+}
+
+// unknown reports a keyword keepalived does not know either ("Unknown
+// keyword" in keepalived's log); lvsd refuses it rather than guess.
+func (r *kaReader) unknown(n *kaNode, in string) {
+	r.errf(n.pos, fmt.Sprintf("unknown keyword %s", n.name), "in %s", in)
+}
+
+// kaScope says what happens to a keepalived keyword lvsd does not implement.
+type kaScope struct {
+	sev Severity
+	why string
+}
+
+func warnOnly(why string) kaScope { return kaScope{Warning, why} }
+func refuse(why string) kaScope   { return kaScope{Error, why} }
+
+// outOfScope reports n if the table lists it, and says whether it did.
+func (r *kaReader) outOfScope(n *kaNode, table map[string]kaScope) bool {
+	s, ok := table[n.name]
+	if !ok {
+		return false
+	}
+	summary := fmt.Sprintf("keyword %s is not supported by lvsd", n.name)
+	if s.sev == Warning {
+		r.warnf(n.pos, summary, "ignored: %s", s.why)
+	} else {
+		r.errf(n.pos, summary, "%s", s.why)
+	}
+	return true
+}
+
+// --- argument helpers ---------------------------------------------------
+
+func (r *kaReader) noBlock(n *kaNode) bool {
+	if n.hasBlock {
+		r.errf(n.pos, fmt.Sprintf("keyword %s takes no block", n.name), "remove the { }")
+		return false
+	}
+	return true
+}
+
+func (r *kaReader) block(n *kaNode) bool {
+	if !n.hasBlock {
+		r.errf(n.pos, fmt.Sprintf("keyword %s needs a { } block", n.name), "")
+		return false
+	}
+	return true
+}
+
+// one returns the single argument of n.
+func (r *kaReader) one(n *kaNode) (string, bool) {
+	if !r.noBlock(n) {
+		return "", false
+	}
+	if len(n.args) != 1 {
+		r.errf(n.pos, fmt.Sprintf("keyword %s needs one value", n.name), "got %d", len(n.args))
+		return "", false
+	}
+	return n.args[0].text, true
+}
+
+// none checks that a flag keyword has no argument.
+func (r *kaReader) none(n *kaNode) bool {
+	if !r.noBlock(n) {
+		return false
+	}
+	if len(n.args) != 0 {
+		r.errf(n.pos, fmt.Sprintf("keyword %s takes no value", n.name), "got %q", n.args[0].text)
+		return false
+	}
+	return true
+}
+
+func (r *kaReader) integer(n *kaNode, lo, hi int64) (int64, bool) {
+	s, ok := r.one(n)
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < lo || v > hi {
+		r.errf(n.pos, fmt.Sprintf("invalid %s %q", n.name, s), "want a whole number from %d to %d", lo, hi)
+		return 0, false
+	}
+	return v, true
+}
+
+// seconds reads a time in seconds; keepalived's read_timer() takes up to
+// six decimals for the keywords where decimals is true.
+func (r *kaReader) seconds(n *kaNode, decimals bool) (time.Duration, bool) {
+	s, ok := r.one(n)
+	if !ok {
+		return 0, false
+	}
+	d, err := kaSeconds(s, decimals)
+	if err != nil {
+		r.errf(n.pos, fmt.Sprintf("invalid %s %q", n.name, s), "%v", err)
+		return 0, false
+	}
+	return d, true
+}
+
+func kaSeconds(s string, decimals bool) (time.Duration, error) {
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	if hasFrac && !decimals {
+		return 0, fmt.Errorf("want whole seconds")
+	}
+	if whole == "" || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" || len(frac) > 6 || (hasFrac && frac == "") {
+		if decimals {
+			return 0, fmt.Errorf("want seconds, e.g. 3 or 1.5")
+		}
+		return 0, fmt.Errorf("want whole seconds")
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || w > math.MaxInt64/int64(time.Second)-1 {
+		return 0, fmt.Errorf("too large")
+	}
+	d := time.Duration(w) * time.Second
+	if frac != "" {
+		f, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+		d += time.Duration(f) * time.Microsecond
+	}
+	return d, nil
+}
+
+// flag reads keepalived's optional boolean (check_true_false()): no value
+// means true.
+func (r *kaReader) flag(n *kaNode) (bool, bool) {
+	if !r.noBlock(n) {
+		return false, false
+	}
+	switch len(n.args) {
+	case 0:
+		return true, true
+	case 1:
+		switch strings.ToLower(n.args[0].text) {
+		case "true", "on", "yes":
+			return true, true
+		case "false", "off", "no":
+			return false, true
+		}
+	}
+	r.errf(n.pos, fmt.Sprintf("invalid %s value", n.name), "want true or false, or nothing")
+	return false, false
+}
+
+// command returns a script command line: a single (quoted) word as is,
+// several words joined by spaces, quoting those that hold white space.
+func (r *kaReader) command(n *kaNode) (string, bool) {
+	if !r.noBlock(n) {
+		return "", false
+	}
+	if len(n.args) == 0 {
+		r.errf(n.pos, fmt.Sprintf("keyword %s needs a command", n.name), "")
+		return "", false
+	}
+	if len(n.args) == 1 {
+		return n.args[0].text, true
+	}
+	words := make([]string, len(n.args))
+	for i, a := range n.args {
+		words[i] = a.text
+		if a.quoted && strings.ContainsAny(a.text, " \t") {
+			words[i] = `"` + a.text + `"`
+		}
+	}
+	return strings.Join(words, " "), true
+}
+
+func (r *kaReader) addr(n *kaNode) (netip.Addr, bool) {
+	s, ok := r.one(n)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		r.errf(n.pos, fmt.Sprintf("invalid %s %q", n.name, s), "want an IP address")
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// addrPort reads keepalived's "ADDRESS [PORT]" arguments.
+func (r *kaReader) addrPort(n *kaNode, args []kaToken) (netip.AddrPort, bool) {
+	if len(args) < 1 || len(args) > 2 {
+		r.errf(n.pos, fmt.Sprintf("invalid %s", n.name), "want ADDRESS PORT")
+		return netip.AddrPort{}, false
+	}
+	a, err := netip.ParseAddr(args[0].text)
+	if err != nil || a.Zone() != "" {
+		r.errf(n.pos, fmt.Sprintf("invalid %s address %q", n.name, args[0].text), "want an IP address")
+		return netip.AddrPort{}, false
+	}
+	var port uint16
+	if len(args) == 2 {
+		p, err := strconv.ParseUint(args[1].text, 10, 16)
+		if err != nil {
+			r.errf(n.pos, fmt.Sprintf("invalid %s port %q", n.name, args[1].text), "want 0-65535")
+			return netip.AddrPort{}, false
+		}
+		port = uint16(p)
+	}
+	return netip.AddrPortFrom(a, port), true
+}
+
+// --- top level ----------------------------------------------------------
+
+// kaTopScope lists root keywords lvsd does not implement.
+var kaTopScope = map[string]kaScope{
+	"virtual_server_group":     refuse("lvsd has no virtual server groups; write one virtual_server per address"),
+	"static_ipaddress":         refuse("lvsd does not manage static addresses; configure them with the system's network tools"),
+	"static_routes":            refuse("lvsd does not manage static routes; configure them with the system's network tools"),
+	"static_rules":             refuse("lvsd does not manage routing rules; configure them with the system's network tools"),
+	"vrrp_track_process":       refuse("lvsd tracks interfaces and scripts only; use a vrrp_script that checks the process"),
+	"vrrp_track_file":          refuse("lvsd tracks interfaces and scripts only; use a vrrp_script that reads the file"),
+	"track_file":               refuse("lvsd tracks interfaces and scripts only; use a vrrp_script that reads the file"),
+	"track_group":              refuse("lvsd has no track groups"),
+	"garp_group":               refuse("lvsd has no garp groups; set garp_master_* per instance"),
+	"bfd_instance":             refuse("lvsd does not speak BFD"),
+	"SSL":                      refuse("lvsd's SSL_GET does not present a client certificate"),
+	"net_namespace":            refuse("lvsd runs in the network namespace it is started in"),
+	"net_namespace_ipvs":       refuse("lvsd runs in the network namespace it is started in"),
+	"namespace_with_ipsets":    warnOnly("lvsd does not use ipsets"),
+	"linkbeat_interfaces":      warnOnly("lvsd follows link state through netlink"),
+	"linkbeat_use_polling":     warnOnly("lvsd follows link state through netlink"),
+	"interface_up_down_delays": refuse("lvsd acts on interface changes at once"),
+	"use_pid_dir":              warnOnly("lvsd is one process; systemd tracks it"),
+	"instance":                 warnOnly("lvsd is one process; systemd tracks it"),
+	"child_wait_time":          warnOnly("lvsd is one process"),
+}
+
+func (r *kaReader) top(nodes []*kaNode) {
+	for _, n := range nodes {
+		switch n.name {
+		case "global_defs":
+			r.global(n)
+		case "vrrp_script":
+			r.script(n)
+		case "vrrp_instance":
+			r.instance(n)
+		case "vrrp_sync_group":
+			r.syncGroup(n)
+		case "virtual_server":
+			r.virtualServer(n)
+		default:
+			if !r.outOfScope(n, kaTopScope) {
+				r.unknown(n, "the top level")
+			}
+		}
+	}
+}
+
+// name returns the single label of a named root block.
+func (r *kaReader) name(n *kaNode) (string, bool) {
+	if !r.block(n) {
+		return "", false
+	}
+	if len(n.args) != 1 {
+		r.errf(n.pos, fmt.Sprintf("%s needs one name", n.name), "got %d words", len(n.args))
+		return "", false
+	}
+	return n.args[0].text, true
+}
+
+// --- global_defs --------------------------------------------------------
+
+var kaGlobalScope = func() map[string]kaScope {
+	m := map[string]kaScope{
+		"lvs_sync_daemon":                  refuse("lvsd does not run the IPVS connection sync daemon; start it with ipvsadm --start-daemon"),
+		"lvs_timeouts":                     refuse("lvsd does not set IPVS timeouts; set them with ipvsadm --set"),
+		"lvs_flush":                        warnOnly("lvsd reconciles the IPVS table instead of flushing it"),
+		"lvs_flush_on_stop":                warnOnly("lvsd leaves the IPVS table as it is on stop"),
+		"lvs_flush_onstop":                 warnOnly("lvsd leaves the IPVS table as it is on stop"),
+		"vrrp_mcast_group4":                refuse("lvsd sends adverts to 224.0.0.18 (RFC 3768 §5.2.2) or to unicast peers"),
+		"vrrp_mcast_group6":                refuse("lvsd speaks VRRPv2 over IPv4 only"),
+		"vrrp_strict":                      warnOnly("lvsd follows RFC 3768 without keepalived's strict-mode firewall rules"),
+		"vrrp_iptables":                    warnOnly("lvsd installs no firewall rules"),
+		"vrrp_ipsets":                      warnOnly("lvsd installs no firewall rules"),
+		"vrrp_check_unicast_src":           warnOnly("lvsd accepts adverts from any source"),
+		"vrrp_skip_check_adv_addr":         warnOnly("lvsd checks advert addresses"),
+		"vrrp_garp_lower_prio_delay":       warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
+		"vrrp_garp_lower_prio_repeat":      warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
+		"vrrp_garp_interval":               warnOnly("lvsd paces gratuitous ARPs itself"),
+		"vrrp_gna_interval":                warnOnly("lvsd speaks IPv4 only"),
+		"vrrp_min_garp":                    warnOnly("lvsd sends the configured garp_master_repeat"),
+		"vrrp_garp_extra_if":               warnOnly("lvsd sends gratuitous ARP on the VIP's interface only"),
+		"vrrp_vmac_garp_intvl":             warnOnly("lvsd has no VMAC"),
+		"vrrp_down_timer_adverts":          refuse("lvsd uses Master_Down_Interval = 3 × advert_int + skew (RFC 3768 §6.1)"),
+		"vrrp_lower_prio_no_advert":        warnOnly("lvsd answers lower-priority adverts as RFC 3768 §6.4.3 says"),
+		"vrrp_higher_prio_send_advert":     warnOnly("lvsd answers higher-priority adverts as RFC 3768 §6.4.3 says"),
+		"vrrp_startup_delay":               refuse("lvsd starts VRRP at once"),
+		"vrrp_notify_priority_changes":     warnOnly("lvsd notifies state changes only"),
+		"notify_fifo":                      refuse("lvsd has no notify FIFO; use notify scripts or `lvsd status`"),
+		"notify_fifo_script":               refuse("lvsd has no notify FIFO; use notify scripts"),
+		"vrrp_notify_fifo":                 refuse("lvsd has no notify FIFO; use notify scripts"),
+		"vrrp_notify_fifo_script":          refuse("lvsd has no notify FIFO; use notify scripts"),
+		"lvs_notify_fifo":                  refuse("lvsd has no notify FIFO; use notify_up/notify_down scripts"),
+		"lvs_notify_fifo_script":           refuse("lvsd has no notify FIFO; use notify_up/notify_down scripts"),
+		"fifo_write_vrrp_states_on_reload": warnOnly("lvsd has no notify FIFO"),
+		"startup_script":                   refuse("lvsd runs no startup script; use systemd ExecStartPre"),
+		"startup_script_timeout":           refuse("lvsd runs no startup script"),
+		"shutdown_script":                  refuse("lvsd runs no shutdown script; use systemd ExecStopPost"),
+		"shutdown_script_timeout":          refuse("lvsd runs no shutdown script"),
+		"net_namespace":                    refuse("lvsd runs in the network namespace it is started in"),
+		"net_namespace_ipvs":               refuse("lvsd runs in the network namespace it is started in"),
+		"vrrp_version":                     refuse("lvsd speaks VRRPv2 only"),
+		"max_auto_priority":                warnOnly("lvsd does not raise its scheduling priority"),
+		"min_auto_priority_delay":          warnOnly("lvsd does not raise its scheduling priority"),
+		"dynamic_interfaces":               refuse("lvsd needs the interfaces to exist"),
+		"disable_local_igmp":               warnOnly("lvsd leaves IGMP to the kernel"),
+		"rs_init_notifies":                 warnOnly("lvsd notifies changes only"),
+		"vmac_prefix":                      warnOnly("lvsd has no VMAC"),
+		"vmac_addr_prefix":                 warnOnly("lvsd has no VMAC"),
+		"include_check":                    warnOnly("lvsd reports every include problem"),
+		"checker_log_all_failures":         warnOnly("lvsd logs every state change"),
+		"log_unknown_vrids":                warnOnly("lvsd counts adverts for unknown VRIDs in its metrics"),
+		"umask":                            warnOnly("lvsd creates no files but its control socket"),
+		"random_seed":                      warnOnly("lvsd needs no random seed"),
+		"instance":                         warnOnly("lvsd is one process"),
+		"use_pid_dir":                      warnOnly("lvsd is one process"),
+		"child_wait_time":                  warnOnly("lvsd is one process"),
+		"linkbeat_use_polling":             warnOnly("lvsd follows link state through netlink"),
+		"data_use_instance":                warnOnly("lvsd is one process"),
+		"config_save_dir":                  warnOnly("lvsd keeps no config copy"),
+		"tmp_config_directory":             warnOnly("lvsd keeps no config copy"),
+		"no_checker_emails":                warnOnly("lvsd sends no e-mail"),
+		"no_email_faults":                  warnOnly("lvsd sends no e-mail"),
+		"enable_dbus":                      warnOnly("lvsd has no D-Bus interface; use `lvsd status`"),
+		"dbus_service_name":                warnOnly("lvsd has no D-Bus interface"),
+		"enable_traps":                     warnOnly("lvsd has no SNMP agent; use its Prometheus metrics"),
+		"snmp_socket":                      warnOnly("lvsd has no SNMP agent; use its Prometheus metrics"),
+		"default_interface":                {}, // handled
+	}
+	for _, k := range []string{"notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",
+		"smtp_connect_timeout", "smtp_alert", "smtp_alert_vrrp", "smtp_alert_checker"} {
+		m[k] = warnOnly("lvsd sends no e-mail; use notify scripts")
+	}
+	for _, k := range []string{"enable_snmp_vrrp", "enable_snmp_keepalived", "enable_snmp_rfc", "enable_snmp_rfcv2",
+		"enable_snmp_rfcv3", "enable_snmp_checker"} {
+		m[k] = warnOnly("lvsd has no SNMP agent; use its Prometheus metrics")
+	}
+	for _, p := range []string{"vrrp", "checker", "bfd"} {
+		for _, s := range []string{"_priority", "_no_swap", "_rt_priority", "_cpu_affinity", "_rlimit_rttime", "_rlimit_rtime"} {
+			m[p+s] = warnOnly("lvsd runs with the priority and limits systemd gives it")
+		}
+	}
+	for _, k := range []string{"process_names", "process_name", "vrrp_process_name", "checker_process_name",
+		"lvs_process_name", "bfd_process_name"} {
+		m[k] = warnOnly("lvsd is one process named lvsd")
+	}
+	for _, p := range []string{"vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs", "process_monitor_rcv_bufs",
+		"lvs_netlink_cmd_rcv_bufs", "lvs_netlink_monitor_rcv_bufs"} {
+		m[p] = warnOnly("lvsd sizes its netlink buffers itself")
+		m[p+"_force"] = warnOnly("lvsd sizes its netlink buffers itself")
+	}
+	for _, k := range []string{"vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier"} {
+		m[k] = warnOnly("lvsd sizes its socket buffers itself")
+	}
+	for _, k := range []string{"reload_check_config", "reload_time_file", "reload_repeat", "reload_file"} {
+		m[k] = warnOnly("lvsd checks the new configuration on every reload")
+	}
+	for _, k := range []string{"nftables", "nftables_priority", "nftables_ifindex", "nftables_ipvs",
+		"nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "nftables_counters"} {
+		m[k] = warnOnly("lvsd installs no firewall rules")
+	}
+	delete(m, "default_interface")
+	return m
+}()
+
+func (r *kaReader) global(n *kaNode) {
+	if !r.block(n) {
+		return
+	}
+	g := &r.cfg.Global
+	g.Pos = n.pos
+	for _, c := range n.block {
+		switch c.name {
+		case "router_id":
+			if v, ok := r.one(c); ok {
+				g.RouterID = v
+				g.Positions[c.name] = c.pos
+			}
+		case "enable_script_security":
+			if r.none(c) {
+				g.EnableScriptSecurity = true
+				g.Positions[c.name] = c.pos
+			}
+		case "script_user":
+			if !r.noBlock(c) {
+				continue
+			}
+			if len(c.args) < 1 || len(c.args) > 2 {
+				r.errf(c.pos, "invalid script_user", "want USER [GROUP]")
+				continue
+			}
+			g.ScriptUser = c.args[0].text
+			if len(c.args) == 2 {
+				g.ScriptGroup = c.args[1].text
+			}
+			g.Positions[c.name] = c.pos
+		case "vrrp_garp_master_delay":
+			if v, ok := r.seconds(c, false); ok {
+				r.garpDelay.put(v)
+				g.Positions[c.name] = c.pos
+			}
+		case "vrrp_garp_master_repeat":
+			if v, ok := r.integer(c, 0, math.MaxInt32); ok {
+				if v == 0 {
+					r.warnf(c.pos, "vrrp_garp_master_repeat must be greater than 0, setting to 1", "as keepalived does")
+					v = 1
+				}
+				r.garpRepeat.put(int(v))
+				g.Positions[c.name] = c.pos
+			}
+		case "vrrp_garp_master_refresh":
+			if v, ok := r.seconds(c, false); ok {
+				r.garpRefresh.put(v)
+				g.Positions[c.name] = c.pos
+			}
+		case "vrrp_garp_master_refresh_repeat":
+			if v, ok := r.integer(c, 0, math.MaxInt32); ok {
+				if v == 0 {
+					r.warnf(c.pos, "vrrp_garp_master_refresh_repeat must be greater than 0, setting to 1", "as keepalived does")
+					v = 1
+				}
+				r.garpRefreshRepeat.put(int(v))
+				g.Positions[c.name] = c.pos
+			}
+		case "default_interface":
+			if v, ok := r.one(c); ok {
+				r.defaultInterface.put(v)
+				g.Positions[c.name] = c.pos
+			}
+		default:
+			if !r.outOfScope(c, kaGlobalScope) {
+				r.unknown(c, "global_defs")
+			}
+		}
+	}
+}
+
+// --- vrrp_script --------------------------------------------------------
+
+func (r *kaReader) script(n *kaNode) {
+	name, ok := r.name(n)
+	if !ok {
+		return
+	}
+	s := VRRPScript{Name: name, Interval: defaultScriptInterval, Rise: 1, Fall: 1, Pos: n.pos, Positions: Positions{}}
+	for _, c := range n.block {
+		switch c.name {
+		case "script":
+			if v, ok := r.command(c); ok {
+				s.Script = v
+				s.Positions[c.name] = c.pos
+			}
+		case "interval", "timeout":
+			v, ok := r.seconds(c, false)
+			if !ok {
+				continue
+			}
+			if v == 0 {
+				r.warnf(c.pos, fmt.Sprintf("vrrp script %s must be greater than 0, setting to 1", c.name), "vrrp_script %s, as keepalived does", name)
+				v = time.Second
+			}
+			if c.name == "interval" {
+				s.Interval = v
+			} else {
+				s.Timeout = v
+			}
+			s.Positions[c.name] = c.pos
+		case "weight":
+			if !r.noBlock(c) {
+				continue
+			}
+			if len(c.args) == 2 && c.args[1].text == "reverse" {
+				r.errf(c.pos, "keyword weight reverse is not supported by lvsd", "vrrp_script %s: use a script with the opposite exit status", name)
+				continue
+			}
+			if v, ok := r.integer(c, -253, 253); ok {
+				s.Weight = int(v)
+				s.Positions[c.name] = c.pos
+			}
+		case "rise", "fall":
+			if v, ok := r.integer(c, 1, math.MaxInt32); ok {
+				if c.name == "rise" {
+					s.Rise = int(v)
+				} else {
+					s.Fall = int(v)
+				}
+				s.Positions[c.name] = c.pos
+			}
+		case "user":
+			if !r.noBlock(c) {
+				continue
+			}
+			if len(c.args) < 1 || len(c.args) > 2 {
+				r.errf(c.pos, "invalid user", "want USER [GROUP]")
+				continue
+			}
+			s.User = strings.Join(c.argText(), " ")
+			s.Positions[c.name] = c.pos
+		case "init_fail":
+			r.errf(c.pos, "keyword init_fail is not supported by lvsd", "vrrp_script %s: lvsd starts every script as neither failed nor passed until it has run", name)
+		default:
+			r.unknown(c, "vrrp_script "+name)
+		}
+	}
+	if s.Timeout == 0 {
+		// keepalived: a script without timeout times out after interval.
+		s.Timeout = s.Interval
+	}
+	r.cfg.Scripts = append(r.cfg.Scripts, s)
+}
+
+// --- vrrp_instance ------------------------------------------------------
+
+var kaInstanceScope = map[string]kaScope{
+	"use_vmac":                   refuse("lvsd has no VMAC interface; the VIPs move with the node's own MAC and gratuitous ARP"),
+	"use_vmac_addr":              refuse("lvsd has no VMAC interface"),
+	"vmac_xmit_base":             refuse("lvsd has no VMAC interface"),
+	"use_ipvlan":                 refuse("lvsd has no ipvlan interface"),
+	"unicast_fault_no_peer":      warnOnly("lvsd does not enter FAULT for an empty unicast peer list"),
+	"check_unicast_src":          warnOnly("lvsd accepts unicast adverts from any source"),
+	"old_unicast_checksum":       refuse("lvsd computes the RFC 3768 checksum only"),
+	"native_ipv6":                refuse("lvsd speaks VRRPv2 over IPv4 only"),
+	"vrf":                        refuse("lvsd does not bind to a VRF"),
+	"dont_track_primary":         refuse("lvsd always goes to FAULT when the instance's interface goes down"),
+	"track_file":                 refuse("lvsd tracks interfaces and scripts only; use a vrrp_script"),
+	"track_process":              refuse("lvsd tracks interfaces and scripts only; use a vrrp_script"),
+	"track_bfd":                  refuse("lvsd does not speak BFD"),
+	"mcast_dst_ip":               refuse("lvsd sends adverts to 224.0.0.18 (RFC 3768 §5.2.2) or to unicast peers"),
+	"track_src_ip":               warnOnly("lvsd uses the interface's primary address or unicast_src_ip"),
+	"unicast_ttl":                refuse("lvsd sends adverts with TTL 255 (RFC 3768 §5.2.3)"),
+	"virtual_ipaddress_excluded": refuse("lvsd puts every address in the adverts; list them in virtual_ipaddress"),
+	"promote_secondaries":        warnOnly("lvsd leaves promote_secondaries to sysctl"),
+	"linkbeat_use_polling":       warnOnly("lvsd follows link state through netlink"),
+	"virtual_routes":             refuse("lvsd does not add routes with the VIPs"),
+	"virtual_rules":              refuse("lvsd does not add routing rules with the VIPs"),
+	"accept":                     warnOnly("lvsd installs no firewall rules, so VIP traffic is accepted"),
+	"no_accept":                  refuse("lvsd installs no firewall rules to drop VIP traffic"),
+	"skip_check_adv_addr":        warnOnly("lvsd checks advert addresses"),
+	"strict_mode":                warnOnly("lvsd follows RFC 3768 without keepalived's strict-mode firewall rules"),
+	"debug":                      warnOnly("lvsd logs with its own -log-level"),
+	"notify_deleted":             refuse("lvsd has no notify_deleted; use notify_stop"),
+	"notify_master_rx_lower_pri": refuse("lvsd has no notify_master_rx_lower_pri"),
+	"notify_priority_changes":    warnOnly("lvsd notifies state changes only"),
+	"smtp_alert":                 warnOnly("lvsd sends no e-mail; use notify scripts"),
+	"lvs_sync_daemon_interface":  refuse("lvsd does not run the IPVS connection sync daemon; start it with ipvsadm --start-daemon"),
+	"garp_lower_prio_delay":      warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
+	"garp_lower_prio_repeat":     warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
+	"down_timer_adverts":         refuse("lvsd uses Master_Down_Interval = 3 × advert_int + skew (RFC 3768 §6.1)"),
+	"garp_extra_if":              warnOnly("lvsd sends gratuitous ARP on the VIP's interface only"),
+	"vmac_garp_intvl":            warnOnly("lvsd has no VMAC"),
+	"lower_prio_no_advert":       warnOnly("lvsd answers lower-priority adverts as RFC 3768 §6.4.3 says"),
+	"higher_prio_send_advert":    warnOnly("lvsd answers higher-priority adverts as RFC 3768 §6.4.3 says"),
+	"kernel_rx_buf_size":         warnOnly("lvsd sizes its socket buffers itself"),
+}
+
+func (r *kaReader) instance(n *kaNode) {
+	name, ok := r.name(n)
+	if !ok {
+		return
+	}
+	in := VRRPInstance{Name: name, AdvertInt: defaultAdvertInt, Pos: n.pos, Positions: Positions{}}
+	set := kaInstanceSet{index: len(r.cfg.Instances)}
+	mark := func(c *kaNode, key string) { in.Positions[key] = c.pos }
+	for _, c := range n.block {
+		switch c.name {
+		case "state":
+			v, ok := r.one(c)
+			if !ok {
+				continue
+			}
+			switch v {
+			case StateMaster, StateBackup:
+				// keepalived: a later BACKUP does not override MASTER.
+				if set.state && in.State == StateMaster && v == StateBackup {
+					r.warnf(c.pos, "state previously set as MASTER - ignoring BACKUP", "vrrp_instance %s, as keepalived does", name)
+					continue
+				}
+				in.State = v
+				set.state = true
+				mark(c, "state")
+			default:
+				r.errf(c.pos, fmt.Sprintf("invalid state %q", v), "vrrp_instance %s: want MASTER or BACKUP (keepalived would fall back to BACKUP)", name)
+			}
+		case "interface":
+			if v, ok := r.one(c); ok {
+				in.Interface = v
+				set.iface = true
+				mark(c, "interface")
+			}
+		case "virtual_router_id":
+			if v, ok := r.integer(c, 1, 255); ok {
+				in.VirtualRouterID = int(v)
+				mark(c, "virtual_router_id")
+			}
+		case "priority":
+			if v, ok := r.integer(c, 1, 255); ok {
+				in.Priority = int(v)
+				set.priority = true
+				mark(c, "priority")
+			}
+		case "advert_int":
+			if v, ok := r.seconds(c, true); ok {
+				in.AdvertInt = v
+				mark(c, "advert_int")
+			}
+		case "version":
+			if v, ok := r.one(c); ok && v != "2" {
+				r.errf(c.pos, fmt.Sprintf("keyword version %s is not supported by lvsd", v), "vrrp_instance %s: lvsd speaks VRRPv2 (RFC 3768) only", name)
+			}
+		case "authentication":
+			r.authentication(c, &in)
+		case "virtual_ipaddress":
+			if !r.block(c) {
+				continue
+			}
+			mark(c, "virtual_ipaddress")
+			for _, e := range c.block {
+				if e.hasBlock {
+					r.errf(e.pos, "invalid virtual_ipaddress entry", "%s opens a block", e.name)
+					continue
+				}
+				vip, err := ParseVIP(e.line())
+				if err != nil {
+					r.errf(e.pos, "invalid virtual_ipaddress entry", "%v", err)
+					continue
+				}
+				vip.Pos = e.pos
+				in.VirtualIPs = append(in.VirtualIPs, vip)
+			}
+		case "unicast_src_ip", "mcast_src_ip":
+			// keepalived uses both as the advert's source address.
+			if v, ok := r.addr(c); ok {
+				in.UnicastSrcIP = v
+				mark(c, "unicast_src_ip")
+			}
+		case "unicast_peer":
+			if !r.block(c) {
+				continue
+			}
+			mark(c, "unicast_peer")
+			for _, e := range c.block {
+				if e.hasBlock || len(e.args) > 0 {
+					r.errf(e.pos, "invalid unicast_peer entry", "lvsd takes one address per line (min_ttl/max_ttl are not supported)")
+					continue
+				}
+				a, err := netip.ParseAddr(e.name)
+				if err != nil || a.Zone() != "" {
+					r.errf(e.pos, fmt.Sprintf("invalid unicast_peer %q", e.name), "want an IP address")
+					continue
+				}
+				in.UnicastPeers = append(in.UnicastPeers, a)
+			}
+		case "nopreempt":
+			if r.none(c) {
+				in.NoPreempt = true
+				mark(c, "nopreempt")
+			}
+		case "preempt":
+			if r.none(c) {
+				in.NoPreempt = false
+				mark(c, "nopreempt")
+			}
+		case "preempt_delay":
+			if v, ok := r.seconds(c, true); ok {
+				in.PreemptDelay = v
+				mark(c, "preempt_delay")
+			}
+		case "garp_master_delay", "garp_master_refresh":
+			v, ok := r.seconds(c, false)
+			if !ok {
+				continue
+			}
+			if c.name == "garp_master_delay" {
+				in.GarpMasterDelay, set.garpDelay = v, true
+			} else {
+				in.GarpMasterRefresh, set.garpRefresh = v, true
+			}
+			mark(c, c.name)
+		case "garp_master_repeat", "garp_master_refresh_repeat":
+			v, ok := r.integer(c, 0, math.MaxInt32)
+			if !ok {
+				continue
+			}
+			if v == 0 {
+				r.warnf(c.pos, c.name+" must be greater than 0, setting to 1", "vrrp_instance %s, as keepalived does", name)
+				v = 1
+			}
+			if c.name == "garp_master_repeat" {
+				in.GarpMasterRepeat, set.garpRepeat = int(v), true
+			} else {
+				in.GarpMasterRefreshRepeat, set.garpRefreshRepeat = int(v), true
+			}
+			mark(c, c.name)
+		case "track_interface", "track_script":
+			if !r.block(c) {
+				continue
+			}
+			mark(c, c.name)
+			for _, e := range c.block {
+				nm, w, wset, ok := r.tracked(e)
+				if !ok {
+					continue
+				}
+				if c.name == "track_interface" {
+					in.TrackInterfaces = append(in.TrackInterfaces, TrackInterface{Name: nm, Weight: w})
+				} else {
+					in.TrackScripts = append(in.TrackScripts, TrackScript{Name: nm, Weight: w, WeightSet: wset})
+				}
+			}
+		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
+			if v, ok := r.command(c); ok {
+				setNotify(&in.Notify, c.name, v)
+				mark(c, c.name)
+			}
+		default:
+			if !r.outOfScope(c, kaInstanceScope) {
+				r.unknown(c, "vrrp_instance "+name)
+			}
+		}
+	}
+	r.cfg.Instances = append(r.cfg.Instances, in)
+	r.instanceExplicit = append(r.instanceExplicit, set)
+}
+
+func setNotify(n *Notify, key, cmd string) {
+	switch key {
+	case "notify_master":
+		n.Master = cmd
+	case "notify_backup":
+		n.Backup = cmd
+	case "notify_fault":
+		n.Fault = cmd
+	case "notify_stop":
+		n.Stop = cmd
+	case "notify":
+		n.Any = cmd
+	}
+}
+
+// tracked reads a track_interface/track_script entry: "NAME [weight N]".
+func (r *kaReader) tracked(e *kaNode) (string, int, bool, bool) {
+	if e.hasBlock {
+		r.errf(e.pos, "invalid track entry", "%s opens a block", e.name)
+		return "", 0, false, false
+	}
+	args := e.argText()
+	switch {
+	case len(args) == 0:
+		return e.name, 0, false, true
+	case len(args) == 3 && args[0] == "weight" && args[2] == "reverse":
+		r.errf(e.pos, "keyword weight reverse is not supported by lvsd", "%s: give a negative weight instead", e.name)
+		return "", 0, false, false
+	case len(args) == 2 && args[0] == "weight":
+		w, err := strconv.Atoi(args[1])
+		if err != nil || w < -254 || w > 254 {
+			r.errf(e.pos, fmt.Sprintf("invalid weight %q", args[1]), "%s: want a whole number from -254 to 254", e.name)
+			return "", 0, false, false
+		}
+		return e.name, w, true, true
+	}
+	r.errf(e.pos, fmt.Sprintf("invalid track entry %q", e.line()), "want NAME [weight N]")
+	return "", 0, false, false
+}
+
+func (r *kaReader) authentication(n *kaNode, in *VRRPInstance) {
+	if !r.block(n) {
+		return
+	}
+	for _, c := range n.block {
+		switch c.name {
+		case "auth_type":
+			if v, ok := r.one(c); ok {
+				if v == "AH" {
+					r.errf(c.pos, "keyword auth_type AH is not supported by lvsd", "vrrp_instance %s: use PASS or no authentication", in.Name)
+					continue
+				}
+				if v != "PASS" {
+					r.errf(c.pos, fmt.Sprintf("invalid auth_type %q", v), "vrrp_instance %s: want PASS", in.Name)
+					continue
+				}
+				in.AuthType = v
+				in.Positions["auth_type"] = c.pos
+			}
+		case "auth_pass":
+			if v, ok := r.one(c); ok {
+				in.AuthPass = v
+				in.Positions["auth_pass"] = c.pos
+			}
+		default:
+			r.unknown(c, "authentication")
+		}
+	}
+}
+
+// --- vrrp_sync_group ----------------------------------------------------
+
+var kaSyncGroupScope = map[string]kaScope{
+	"track_interface":            refuse("lvsd tracks interfaces per vrrp_instance; move track_interface there"),
+	"track_script":               refuse("lvsd tracks scripts per vrrp_instance; move track_script there"),
+	"track_file":                 refuse("lvsd tracks interfaces and scripts only"),
+	"track_process":              refuse("lvsd tracks interfaces and scripts only"),
+	"track_bfd":                  refuse("lvsd does not speak BFD"),
+	"smtp_alert":                 warnOnly("lvsd sends no e-mail; use notify scripts"),
+	"global_tracking":            warnOnly("lvsd's sync groups always share tracking"),
+	"sync_group_tracking_weight": refuse("lvsd does not move the priority of a whole sync group"),
+	"notify_priority_changes":    warnOnly("lvsd notifies state changes only"),
+}
+
+func (r *kaReader) syncGroup(n *kaNode) {
+	name, ok := r.name(n)
+	if !ok {
+		return
+	}
+	g := SyncGroup{Name: name, Pos: n.pos, Positions: Positions{}}
+	for _, c := range n.block {
+		switch c.name {
+		case "group":
+			if !r.block(c) {
+				continue
+			}
+			g.Positions["group"] = c.pos
+			for _, e := range c.block {
+				if e.hasBlock {
+					r.errf(e.pos, "invalid group entry", "%s opens a block", e.name)
+					continue
+				}
+				g.Group = append(g.Group, e.name)
+				g.Group = append(g.Group, e.argText()...)
+			}
+		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
+			if v, ok := r.command(c); ok {
+				setNotify(&g.Notify, c.name, v)
+				g.Positions[c.name] = c.pos
+			}
+		default:
+			if !r.outOfScope(c, kaSyncGroupScope) {
+				r.unknown(c, "vrrp_sync_group "+name)
+			}
+		}
+	}
+	r.cfg.SyncGroups = append(r.cfg.SyncGroups, g)
+}
+
+// --- finishing ----------------------------------------------------------
+
+// finish applies the defaults that depend on the whole file: global_defs
+// values inherited by instances, and the priority/state pair.
+func (r *kaReader) finish() {
+	for _, set := range r.instanceExplicit {
+		in := &r.cfg.Instances[set.index]
+		if !set.garpDelay {
+			in.GarpMasterDelay = r.garpDelay.or(defaultGarpMasterDelay)
+		}
+		if !set.garpRepeat {
+			in.GarpMasterRepeat = r.garpRepeat.or(defaultGarpMasterRepeat)
+		}
+		if !set.garpRefresh {
+			in.GarpMasterRefresh = r.garpRefresh.or(0)
+		}
+		if !set.garpRefreshRepeat {
+			in.GarpMasterRefreshRepeat = r.garpRefreshRepeat.or(defaultGarpRefreshCount)
+		}
+		if !set.iface && r.defaultInterface.set {
+			in.Interface = r.defaultInterface.v
+		}
+		// vrrp.c vrrp_complete_instance(): no priority means 255 for an
+		// initial MASTER, 100 otherwise; no state means MASTER exactly
+		// when the priority is 255.
+		if !set.priority {
+			in.Priority = defaultPriority
+			if in.State == StateMaster {
+				in.Priority = kaOwnerPriority
+			}
+		}
+		if !set.state {
+			in.State = StateBackup
+			if in.Priority == kaOwnerPriority {
+				in.State = StateMaster
+			}
+		}
+		// vrrp.c: authentication without a password is dropped.
+		if in.AuthType != "" && in.AuthPass == "" {
+			r.warnf(in.Positions.Where("auth_type", in.Pos), "authentication specified but no password given - ignoring", "vrrp_instance %s, as keepalived does", in.Name)
+			in.AuthType = ""
+		}
+		if in.AuthType == "" && in.AuthPass != "" {
+			r.warnf(in.Positions.Where("auth_pass", in.Pos), "auth_pass without auth_type - ignoring", "vrrp_instance %s: keepalived sends no authentication then", in.Name)
+			in.AuthPass = ""
+			delete(in.Positions, "auth_pass")
+		}
+	}
 }

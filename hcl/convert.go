@@ -1,0 +1,372 @@
+package hcl
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ConvertToHCL writes cfg as lvsd HCL that loads back into the same model
+// (`lvsd convert keepalived.conf`). Every value keepalived defaulted is
+// written out, so the result does not depend on either reader's defaults;
+// keepalived.conf input keeps lvs_program = "always". Comments are not
+// carried over.
+func ConvertToHCL(cfg *Config) []byte {
+	root := &hclBody{}
+	convertGlobal(root, cfg.Global)
+	for _, s := range cfg.Scripts {
+		root.newline()
+		b := root.block("vrrp_script", []string{s.Name})
+		setStr(b, "script", s.Script)
+		setDur(b, "interval", s.Interval)
+		setDur(b, "timeout", s.Timeout)
+		setInt(b, "weight", s.Weight)
+		setInt(b, "rise", s.Rise)
+		setInt(b, "fall", s.Fall)
+		setStr(b, "user", s.User)
+	}
+	for _, in := range cfg.Instances {
+		root.newline()
+		convertInstance(root.block("vrrp_instance", []string{in.Name}), in)
+	}
+	for _, g := range cfg.SyncGroups {
+		root.newline()
+		b := root.block("vrrp_sync_group", []string{g.Name})
+		setList(b, "group", g.Group)
+		convertNotify(b, g.Notify)
+	}
+	for _, vs := range cfg.VirtualServers {
+		root.newline()
+		convertVirtualServer(root.block("virtual_server", []string{vs.Name}), vs)
+	}
+	return []byte(root.String())
+}
+
+func convertGlobal(root *hclBody, g Global) {
+	def := defaultGlobal()
+	b := root.block("global", nil)
+	setStr(b, "router_id", g.RouterID)
+	setStr(b, "lvs_program", g.LVSProgram)
+	if g.EnableScriptSecurity {
+		b.attr("enable_script_security", "true")
+	}
+	if g.ScriptUser != "" {
+		u := g.ScriptUser
+		if g.ScriptGroup != "" {
+			u += " " + g.ScriptGroup
+		}
+		setStr(b, "script_user", u)
+	}
+	if g.NotifyTimeout != def.NotifyTimeout {
+		setDur(b, "notify_timeout", g.NotifyTimeout)
+	}
+	setStr(b, "metrics_listen", g.MetricsListen)
+	if g.ControlSocket != def.ControlSocket {
+		setStr(b, "control_socket", g.ControlSocket)
+	}
+	if g.ReconcileInterval != def.ReconcileInterval {
+		setDur(b, "reconcile_interval", g.ReconcileInterval)
+	}
+}
+
+func convertInstance(b *hclBody, in VRRPInstance) {
+	setStr(b, "state", in.State)
+	setStr(b, "interface", in.Interface)
+	setInt(b, "virtual_router_id", in.VirtualRouterID)
+	setInt(b, "priority", in.Priority)
+	setDur(b, "advert_int", in.AdvertInt)
+	if in.AuthType != "" || in.AuthPass != "" {
+		a := b.block("authentication", nil)
+		setStr(a, "auth_type", in.AuthType)
+		setStr(a, "auth_pass", in.AuthPass)
+	}
+	var vips []string
+	for _, v := range in.VirtualIPs {
+		vips = append(vips, v.Raw)
+	}
+	setList(b, "virtual_ipaddress", vips)
+	if in.UnicastSrcIP.IsValid() {
+		setStr(b, "unicast_src_ip", in.UnicastSrcIP.String())
+	}
+	var peers []string
+	for _, p := range in.UnicastPeers {
+		peers = append(peers, p.String())
+	}
+	setList(b, "unicast_peer", peers)
+	if in.NoPreempt {
+		b.attr("nopreempt", "true")
+	}
+	if in.PreemptDelay != 0 {
+		setDur(b, "preempt_delay", in.PreemptDelay)
+	}
+	setDur(b, "garp_master_delay", in.GarpMasterDelay)
+	setInt(b, "garp_master_repeat", in.GarpMasterRepeat)
+	setDur(b, "garp_master_refresh", in.GarpMasterRefresh)
+	setInt(b, "garp_master_refresh_repeat", in.GarpMasterRefreshRepeat)
+	var ifs []string
+	for _, t := range in.TrackInterfaces {
+		s := t.Name
+		if t.Weight != 0 {
+			s += " weight " + strconv.Itoa(t.Weight)
+		}
+		ifs = append(ifs, s)
+	}
+	setList(b, "track_interface", ifs)
+	var scripts []string
+	for _, t := range in.TrackScripts {
+		s := t.Name
+		if t.WeightSet {
+			s += " weight " + strconv.Itoa(t.Weight)
+		}
+		scripts = append(scripts, s)
+	}
+	setList(b, "track_script", scripts)
+	convertNotify(b, in.Notify)
+}
+
+func convertNotify(b *hclBody, n Notify) {
+	setStr(b, "notify_master", n.Master)
+	setStr(b, "notify_backup", n.Backup)
+	setStr(b, "notify_fault", n.Fault)
+	setStr(b, "notify_stop", n.Stop)
+	setStr(b, "notify", n.Any)
+}
+
+func convertVirtualServer(b *hclBody, vs VirtualServer) {
+	setStr(b, "protocol", vs.Protocol)
+	setDur(b, "delay_loop", vs.DelayLoop)
+	setStr(b, "lb_algo", vs.LBAlgo)
+	setStr(b, "lb_kind", vs.LBKind)
+	setList(b, "scheduler_flags", vs.SchedulerFlags)
+	if vs.OnePacket {
+		b.attr("ops", "true")
+	}
+	if vs.PersistenceTimeout != 0 {
+		setDur(b, "persistence_timeout", vs.PersistenceTimeout)
+	}
+	if full := map[bool]int{false: 32, true: 128}[vs.IPv6]; vs.PersistenceGranularity != full && vs.PersistenceGranularity != 0 {
+		setInt(b, "persistence_granularity", vs.PersistenceGranularity)
+	}
+	setInt(b, "quorum", vs.Quorum)
+	setInt(b, "hysteresis", vs.Hysteresis)
+	setStr(b, "quorum_up", vs.QuorumUp)
+	setStr(b, "quorum_down", vs.QuorumDown)
+	setBool(b, "alpha", vs.Alpha)
+	setBool(b, "omega", vs.Omega)
+	setBool(b, "inhibit_on_failure", vs.InhibitOnFailure)
+	setStr(b, "virtualhost", vs.Virtualhost)
+	if ss := vs.SorryServer; ss != nil {
+		setStr(b, "sorry_server", ss.Addr.String())
+		setStr(b, "sorry_server_lvs_method", ss.LBKind)
+	}
+	setStr(b, "vrrp_instance", vs.VRRPInstance)
+	if vs.FWMark != 0 {
+		setStr(b, "ip_family", map[bool]string{false: "inet", true: "inet6"}[vs.IPv6])
+	}
+	for _, rs := range vs.RealServers {
+		b.newline()
+		r := b.block("real_server", []string{rs.Addr.String()})
+		setInt(r, "weight", rs.Weight)
+		setBool(r, "inhibit_on_failure", rs.InhibitOnFailure)
+		setStr(r, "notify_up", rs.NotifyUp)
+		setStr(r, "notify_down", rs.NotifyDown)
+		if rs.UThreshold != 0 {
+			setInt(r, "uthreshold", int(rs.UThreshold))
+		}
+		if rs.LThreshold != 0 {
+			setInt(r, "lthreshold", int(rs.LThreshold))
+		}
+		for _, c := range rs.Checkers {
+			convertChecker(r.block(c.Kind, nil), vs, rs, c)
+		}
+	}
+}
+
+func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
+	web := c.Kind == CheckHTTP || c.Kind == CheckSSL
+	if c.Kind != CheckMisc {
+		if c.Connect.Addr() != rs.Addr.Addr() {
+			setStr(b, "connect_ip", c.Connect.Addr().String())
+		}
+		if c.Connect.Port() != rs.Addr.Port() {
+			setInt(b, "connect_port", int(c.Connect.Port()))
+		}
+		if c.BindTo.IsValid() {
+			setStr(b, "bindto", c.BindTo.String())
+		}
+		if c.BindPort != 0 {
+			setInt(b, "bind_port", int(c.BindPort))
+		}
+		if c.FWMark != 0 {
+			setInt(b, "fwmark", int(c.FWMark))
+		}
+	}
+	setDur(b, "connect_timeout", c.Timeout)
+	setDur(b, "delay_loop", c.DelayLoop)
+	setDur(b, "warmup", c.Warmup)
+	setInt(b, "retry", c.Retry)
+	setDur(b, "delay_before_retry", c.RetryDelay)
+	setInt(b, "rise", c.Rise)
+	if c.Alpha != vs.Alpha {
+		// HCL sets alpha per checker only where it differs from the
+		// virtual server's.
+		setBool(b, "alpha", c.Alpha)
+	}
+	if web {
+		setStr(b, "virtualhost", c.Virtualhost)
+		setStr(b, "http_protocol", c.HTTPVersion)
+		setBool(b, "enable_sni", c.EnableSNI)
+		setBool(b, "tls_verify", c.VerifyTLS)
+		setStr(b, "ca_file", c.CAFile)
+		for _, u := range c.URLs {
+			ub := b.block("url", nil)
+			setStr(ub, "path", u.Path)
+			var codes []string
+			for _, r := range u.StatusCodes {
+				if r.Low == r.High {
+					codes = append(codes, strconv.Itoa(r.Low))
+				} else {
+					codes = append(codes, fmt.Sprintf("%d-%d", r.Low, r.High))
+				}
+			}
+			setList(ub, "status_code", codes)
+			setStr(ub, "digest", u.Digest)
+			setStr(ub, "regex", u.Regex)
+			setBool(ub, "regex_no_match", u.RegexNoMatch)
+			setStr(ub, "virtualhost", u.Virtualhost)
+		}
+	}
+	if c.Kind == CheckMisc {
+		setStr(b, "misc_path", c.MiscPath)
+		setDur(b, "misc_timeout", c.MiscTimeout)
+		setBool(b, "misc_dynamic", c.MiscDynamic)
+		setStr(b, "user", c.User)
+	}
+}
+
+func setStr(b *hclBody, name, v string) {
+	if v != "" {
+		b.attr(name, hclQuote(v))
+	}
+}
+
+func setInt(b *hclBody, name string, v int) {
+	b.attr(name, strconv.Itoa(v))
+}
+
+func setBool(b *hclBody, name string, v bool) {
+	if v {
+		b.attr(name, "true")
+	}
+}
+
+// setDur writes whole seconds as a number and anything finer as a Go
+// duration string ("1.5s"), which both read back exactly.
+func setDur(b *hclBody, name string, d time.Duration) {
+	if d%time.Second == 0 {
+		b.attr(name, strconv.FormatInt(int64(d/time.Second), 10))
+		return
+	}
+	b.attr(name, hclQuote(d.String()))
+}
+
+func setList(b *hclBody, name string, vs []string) {
+	if len(vs) == 0 {
+		return
+	}
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = hclQuote(v)
+	}
+	b.attr(name, "["+strings.Join(q, ", ")+"]")
+}
+
+// hclQuote writes s as an HCL quoted string: escapes as in JSON, and "${"
+// and "%{" doubled so that no template is interpolated.
+func hclQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		case (c == '$' || c == '%') && i+1 < len(s) && s[i+1] == '{':
+			b.WriteByte(c)
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// hclBody is a block body being written: attributes and nested blocks in
+// order.
+type hclBody struct {
+	items []hclItem
+}
+
+type hclItem struct {
+	name, value string   // attribute
+	blockLabels []string // block when body is set
+	body        *hclBody
+	newline     bool
+}
+
+func (b *hclBody) attr(name, value string) {
+	b.items = append(b.items, hclItem{name: name, value: value})
+}
+
+// block adds a nested block and returns its body.
+func (b *hclBody) block(typ string, labels []string) *hclBody {
+	body := &hclBody{}
+	b.items = append(b.items, hclItem{name: typ, blockLabels: labels, body: body})
+	return body
+}
+
+// newline adds an empty line.
+func (b *hclBody) newline() { b.items = append(b.items, hclItem{newline: true}) }
+
+func (b *hclBody) String() string {
+	var sb strings.Builder
+	b.write(&sb, 0)
+	return sb.String()
+}
+
+func (b *hclBody) write(sb *strings.Builder, depth int) {
+	indent := strings.Repeat("  ", depth)
+	width := 0
+	for _, it := range b.items {
+		if it.body == nil && !it.newline {
+			width = max(width, len(it.name))
+		}
+	}
+	for _, it := range b.items {
+		switch {
+		case it.newline:
+			sb.WriteString("\n")
+		case it.body != nil:
+			sb.WriteString(indent + it.name)
+			for _, l := range it.blockLabels {
+				sb.WriteString(" " + hclQuote(l))
+			}
+			sb.WriteString(" {\n")
+			it.body.write(sb, depth+1)
+			sb.WriteString(indent + "}\n")
+		default:
+			fmt.Fprintf(sb, "%s%-*s = %s\n", indent, width, it.name, it.value)
+		}
+	}
+}

@@ -1,0 +1,812 @@
+package hcl
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file reads keepalived's virtual_server blocks (check/check_parser.c,
+// check_data.c, check_api.c, check_http.c, check_misc.c of keepalived 2.2.7)
+// and applies keepalived's defaults and corrections in the order its
+// validate_check_config() does.
+
+// kaInherit holds the checker settings that keepalived lets a virtual
+// server, a real server and a checker each set; the nearest one wins.
+type kaInherit struct {
+	timeout, delayLoop, warmup, retryDelay opt[time.Duration]
+	retry                                  opt[int]
+	alpha                                  opt[bool]
+	virtualhost                            opt[string]
+}
+
+type kaVS struct {
+	vs          VirtualServer
+	inh         kaInherit
+	rss         []*kaRS
+	protocolSet bool
+	algoSet     bool
+	kindSet     bool
+	weight      int
+	flags       []*kaNode
+	family      string
+	inhibit     bool
+}
+
+type kaRS struct {
+	rs         RealServer
+	inh        kaInherit
+	checks     []*kaCheck
+	weightSet  bool
+	inhibitSet bool
+	kind       string
+	kindPos    Pos
+}
+
+type kaCheck struct {
+	c           Checker
+	inh         kaInherit
+	connectIP   opt[netip.Addr]
+	connectPort opt[uint16]
+	miscTimeout opt[time.Duration]
+}
+
+var kaVSScope = map[string]kaScope{
+	"persistence_engine":   refuse("lvsd sets no IPVS persistence engine"),
+	"ha_suspend":           warnOnly("lvsd runs health checks on both nodes all the time"),
+	"smtp_alert":           warnOnly("lvsd sends no e-mail; use notify_up/notify_down"),
+	"snmp_name":            warnOnly("lvsd has no SNMP agent"),
+	"sorry_server_inhibit": refuse("lvsd removes a sorry server that is not needed instead of setting its weight to 0"),
+	"hashed":               warnOnly("keepalived ignores it too"),
+	"flag-3":               refuse("no IPVS scheduler uses flag-3"),
+}
+
+var kaRSScope = map[string]kaScope{
+	"smtp_alert": warnOnly("lvsd sends no e-mail; use notify_up/notify_down"),
+	"snmp_name":  warnOnly("lvsd has no SNMP agent"),
+	"SMTP_CHECK": refuse("lvsd has no SMTP checker; use MISC_CHECK with a script or TCP_CHECK"),
+	"DNS_CHECK":  refuse("lvsd has no DNS checker; use MISC_CHECK with a script"),
+	"UDP_CHECK":  refuse("lvsd has no UDP checker; use MISC_CHECK with a script"),
+	"PING_CHECK": refuse("lvsd has no ICMP checker; use MISC_CHECK with a script"),
+	"FILE_CHECK": refuse("lvsd has no file checker; use MISC_CHECK with a script"),
+	"BFD_CHECK":  refuse("lvsd does not speak BFD"),
+}
+
+var kaCheckScope = map[string]kaScope{
+	"bind_if":          refuse("lvsd binds checks to an address (bindto), not an interface"),
+	"log_all_failures": warnOnly("lvsd logs every state change"),
+	"fast_recovery":    refuse("lvsd retries as keepalived does without fast_recovery"),
+}
+
+var kaURLScope = map[string]kaScope{
+	"regex_options":    refuse("lvsd uses Go regular expressions without PCRE options"),
+	"regex_min_offset": refuse("lvsd searches the whole body"),
+	"regex_max_offset": refuse("lvsd searches the whole body"),
+	"regex_stack":      warnOnly("lvsd uses Go regular expressions"),
+}
+
+func (r *kaReader) virtualServer(n *kaNode) {
+	if !r.block(n) {
+		return
+	}
+	k := &kaVS{weight: defaultWeight}
+	vs := &k.vs
+	vs.Pos, vs.Positions = n.pos, Positions{}
+	vs.DelayLoop, vs.Quorum = defaultDelayLoop, defaultQuorum
+	args := n.argText()
+	switch {
+	case len(args) >= 1 && args[0] == "group":
+		r.errf(n.pos, "keyword virtual_server group is not supported by lvsd", "lvsd has no virtual server groups; write one virtual_server per address")
+		return
+	case len(args) == 2 && args[0] == "fwmark":
+		m, err := strconv.ParseUint(args[1], 10, 32)
+		if err != nil || m == 0 {
+			r.errf(n.pos, fmt.Sprintf("invalid virtual_server fwmark %q", args[1]), "want 1-4294967295")
+			return
+		}
+		vs.FWMark = uint32(m)
+		vs.Name = fmt.Sprintf("fwmark %d", m)
+	default:
+		ap, ok := r.addrPort(n, n.args)
+		if !ok {
+			return
+		}
+		vs.Addr = ap
+		vs.IPv6 = ap.Addr().Is6()
+		vs.Name = ap.String()
+	}
+	for _, c := range n.block {
+		r.vsKeyword(k, c)
+	}
+	if r.vsComplete(k) {
+		r.cfg.VirtualServers = append(r.cfg.VirtualServers, k.vs)
+	}
+}
+
+// inherited reads a keyword every level accepts; it says whether c was one.
+func (r *kaReader) inherited(inh *kaInherit, pos Positions, c *kaNode) bool {
+	switch c.name {
+	case "connect_timeout":
+		if v, ok := r.seconds(c, true); ok {
+			if v == 0 {
+				r.errf(c.pos, "invalid connect_timeout 0", "must be more than 0")
+			} else {
+				inh.timeout.put(v)
+				pos[c.name] = c.pos
+			}
+		}
+	case "delay_loop":
+		if v, ok := r.seconds(c, true); ok {
+			if v == 0 {
+				r.errf(c.pos, "invalid delay_loop 0", "must be more than 0")
+			} else {
+				inh.delayLoop.put(v)
+				pos[c.name] = c.pos
+			}
+		}
+	case "warmup":
+		if v, ok := r.seconds(c, true); ok {
+			inh.warmup.put(v)
+			pos[c.name] = c.pos
+		}
+	case "delay_before_retry":
+		if v, ok := r.seconds(c, true); ok {
+			inh.retryDelay.put(v)
+			pos[c.name] = c.pos
+		}
+	case "retry":
+		if v, ok := r.integer(c, 0, math.MaxInt32); ok {
+			inh.retry.put(int(v))
+			pos[c.name] = c.pos
+		}
+	case "alpha":
+		if v, ok := r.flag(c); ok {
+			inh.alpha.put(v)
+			pos[c.name] = c.pos
+		}
+	case "virtualhost":
+		if v, ok := r.one(c); ok {
+			inh.virtualhost.put(v)
+			pos[c.name] = c.pos
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
+	vs := &k.vs
+	if r.inherited(&k.inh, vs.Positions, c) {
+		return
+	}
+	mark := func(key string) { vs.Positions[key] = c.pos }
+	switch c.name {
+	case "ip_family":
+		if v, ok := r.one(c); ok {
+			if v != "inet" && v != "inet6" {
+				r.errf(c.pos, fmt.Sprintf("invalid ip_family %q", v), "want inet or inet6")
+				return
+			}
+			k.family = v
+			mark("ip_family")
+		}
+	case "protocol":
+		if v, ok := r.one(c); ok {
+			p := strings.ToUpper(v)
+			if p != ProtoTCP && p != ProtoUDP && p != ProtoSCTP {
+				r.errf(c.pos, fmt.Sprintf("invalid protocol %q", v), "want TCP, UDP or SCTP")
+				return
+			}
+			vs.Protocol, k.protocolSet = p, true
+			mark("protocol")
+		}
+	case "lb_algo", "lvs_sched":
+		if v, ok := r.one(c); ok {
+			if !slices.Contains(Schedulers(), v) {
+				r.errf(c.pos, fmt.Sprintf("invalid %s %q", c.name, v), "want one of %s", strings.Join(Schedulers(), ", "))
+				return
+			}
+			vs.LBAlgo, k.algoSet = v, true
+			mark("lb_algo")
+		}
+	case "lb_kind", "lvs_method":
+		if v, ok := r.kind(c); ok {
+			vs.LBKind, k.kindSet = v, true
+			mark("lb_kind")
+		}
+	case "ops":
+		if r.none(c) {
+			vs.OnePacket = true
+			mark("ops")
+		}
+	case "sh-port", "sh-fallback", "mh-port", "mh-fallback", "flag-1", "flag-2":
+		if r.none(c) {
+			k.flags = append(k.flags, c)
+			mark("scheduler_flags")
+		}
+	case "persistence_timeout":
+		if !r.noBlock(c) {
+			return
+		}
+		if len(c.args) == 0 {
+			// check_parser.c pto_handler(): a bare keyword means 360s.
+			vs.PersistenceTimeout = defaultPersistence
+			mark("persistence_timeout")
+			return
+		}
+		if v, ok := r.integer(c, 1, math.MaxInt32); ok {
+			vs.PersistenceTimeout = time.Duration(v) * time.Second
+			mark("persistence_timeout")
+		}
+	case "persistence_granularity":
+		if v, ok := r.one(c); ok {
+			ipv6 := vs.IPv6 || (vs.FWMark != 0 && !strings.Contains(v, "."))
+			bits, err := parseNetmask(v, ipv6)
+			if err != nil {
+				r.errf(c.pos, fmt.Sprintf("invalid persistence_granularity %q", v), "%v", err)
+				return
+			}
+			vs.PersistenceGranularity = bits
+			mark("persistence_granularity")
+			// pgr_handler(): granularity makes the service persistent.
+			if vs.PersistenceTimeout == 0 {
+				vs.PersistenceTimeout = defaultPersistence
+			}
+		}
+	case "quorum":
+		if v, ok := r.integer(c, 1, math.MaxUint32); ok {
+			vs.Quorum = int(v)
+			mark("quorum")
+		}
+	case "hysteresis":
+		if v, ok := r.integer(c, 0, math.MaxUint32); ok {
+			vs.Hysteresis = int(v)
+			mark("hysteresis")
+		}
+	case "quorum_up", "quorum_down":
+		if v, ok := r.command(c); ok {
+			if c.name == "quorum_up" {
+				vs.QuorumUp = v
+			} else {
+				vs.QuorumDown = v
+			}
+			mark(c.name)
+		}
+	case "omega":
+		if r.none(c) {
+			vs.Omega = true
+			mark("omega")
+		}
+	case "inhibit_on_failure":
+		if r.none(c) {
+			k.inhibit = true
+			mark("inhibit_on_failure")
+		}
+	case "weight":
+		if v, ok := r.integer(c, 1, 65535); ok {
+			k.weight = int(v)
+			mark("weight")
+		}
+	case "sorry_server":
+		if !r.noBlock(c) {
+			return
+		}
+		if ap, ok := r.addrPort(c, c.args); ok {
+			vs.SorryServer = &SorryServer{Addr: ap, Pos: c.pos}
+			mark("sorry_server")
+		}
+	case "sorry_server_lvs_method":
+		v, ok := r.kind(c)
+		if !ok {
+			return
+		}
+		if vs.SorryServer == nil {
+			r.warnf(c.pos, "sorry_server forwarding used without sorry_server - ignoring", "as keepalived does")
+			return
+		}
+		vs.SorryServer.LBKind = v
+		mark("sorry_server_lvs_method")
+	case "real_server":
+		r.realServer(k, c)
+	default:
+		if !r.outOfScope(c, kaVSScope) {
+			r.unknown(c, "virtual_server "+vs.Name)
+		}
+	}
+}
+
+// kind reads a forwarding method; keepalived's tunnel options are refused.
+func (r *kaReader) kind(c *kaNode) (string, bool) {
+	if !r.noBlock(c) {
+		return "", false
+	}
+	if len(c.args) == 0 {
+		r.errf(c.pos, fmt.Sprintf("keyword %s needs a value", c.name), "want NAT, DR or TUN")
+		return "", false
+	}
+	v := c.args[0].text
+	if v != KindNAT && v != KindDR && v != KindTUN {
+		r.errf(c.pos, fmt.Sprintf("invalid %s %q", c.name, v), "want NAT, DR or TUN")
+		return "", false
+	}
+	if len(c.args) > 1 {
+		r.errf(c.pos, fmt.Sprintf("keyword %s %s options are not supported by lvsd", c.name, v), "lvsd uses IPIP tunnels without options")
+		return "", false
+	}
+	return v, true
+}
+
+func (r *kaReader) realServer(k *kaVS, n *kaNode) {
+	if !r.block(n) {
+		return
+	}
+	ap, ok := r.addrPort(n, n.args)
+	if !ok {
+		return
+	}
+	rsk := &kaRS{}
+	rs := &rsk.rs
+	rs.Addr, rs.Pos, rs.Positions = ap, n.pos, Positions{}
+	for _, c := range n.block {
+		if r.inherited(&rsk.inh, rs.Positions, c) {
+			continue
+		}
+		switch c.name {
+		case "weight":
+			if v, ok := r.integer(c, 0, 65535); ok {
+				rs.Weight, rsk.weightSet = int(v), true
+				rs.Positions["weight"] = c.pos
+			}
+		case "lvs_method":
+			if v, ok := r.kind(c); ok {
+				rsk.kind, rsk.kindPos = v, c.pos
+			}
+		case "uthreshold", "lthreshold":
+			if v, ok := r.integer(c, 0, math.MaxUint32); ok {
+				if c.name == "uthreshold" {
+					rs.UThreshold = uint32(v)
+				} else {
+					rs.LThreshold = uint32(v)
+				}
+				rs.Positions[c.name] = c.pos
+			}
+		case "inhibit_on_failure":
+			if v, ok := r.flag(c); ok {
+				rs.InhibitOnFailure, rsk.inhibitSet = v, true
+				rs.Positions["inhibit_on_failure"] = c.pos
+			}
+		case "notify_up", "notify_down":
+			if v, ok := r.command(c); ok {
+				if c.name == "notify_up" {
+					rs.NotifyUp = v
+				} else {
+					rs.NotifyDown = v
+				}
+				rs.Positions[c.name] = c.pos
+			}
+		case CheckTCP, CheckHTTP, CheckSSL, CheckMisc:
+			if ck := r.checker(c, rs.Addr.String()); ck != nil {
+				rsk.checks = append(rsk.checks, ck)
+			}
+		default:
+			if !r.outOfScope(c, kaRSScope) {
+				r.unknown(c, "real_server "+rs.Addr.String())
+			}
+		}
+	}
+	k.rss = append(k.rss, rsk)
+}
+
+func (r *kaReader) checker(n *kaNode, rsName string) *kaCheck {
+	if !r.block(n) {
+		return nil
+	}
+	if len(n.args) > 0 {
+		r.errf(n.pos, fmt.Sprintf("%s takes no value", n.name), "got %q", n.args[0].text)
+	}
+	ck := &kaCheck{}
+	c := &ck.c
+	c.Kind, c.Pos, c.Positions = n.name, n.pos, Positions{}
+	c.Rise = 1
+	web := n.name == CheckHTTP || n.name == CheckSSL
+	c.HTTPVersion = "1.0" // keepalived's HTTP_PROTOCOL_1_0
+	in := fmt.Sprintf("%s of real_server %s", n.name, rsName)
+	for _, e := range n.block {
+		if r.inherited(&ck.inh, c.Positions, e) {
+			continue
+		}
+		mark := func() { c.Positions[e.name] = e.pos }
+		switch {
+		case e.name == "connect_ip" && n.name != CheckMisc:
+			if v, ok := r.addr(e); ok {
+				ck.connectIP.put(v)
+				mark()
+			}
+		case e.name == "connect_port" && n.name != CheckMisc:
+			if v, ok := r.integer(e, 1, 65535); ok {
+				ck.connectPort.put(uint16(v))
+				mark()
+			}
+		case e.name == "bindto" && n.name != CheckMisc:
+			if v, ok := r.addr(e); ok {
+				c.BindTo = v
+				mark()
+			}
+		case e.name == "bind_port" && n.name != CheckMisc:
+			if v, ok := r.integer(e, 1, 65535); ok {
+				c.BindPort = uint16(v)
+				mark()
+			}
+		case e.name == "fwmark" && n.name != CheckMisc:
+			if v, ok := r.integer(e, 1, math.MaxUint32); ok {
+				c.FWMark = uint32(v)
+				mark()
+			}
+		case e.name == "nb_get_retry" && web:
+			if v, ok := r.integer(e, 0, math.MaxInt32); ok {
+				r.warnf(e.pos, "nb_get_retry is deprecated - please use 'retry'", "read as retry, as keepalived does")
+				ck.inh.retry.put(int(v))
+				c.Positions["retry"] = e.pos
+			}
+		case e.name == "http_protocol" && web:
+			if v, ok := r.one(e); ok {
+				if v != "1.0" && v != "1.1" {
+					r.errf(e.pos, fmt.Sprintf("invalid http_protocol %q", v), "lvsd speaks HTTP 1.0 or 1.1 (1.0C is not supported)")
+					continue
+				}
+				c.HTTPVersion = v
+				mark()
+			}
+		case e.name == "enable_sni" && web:
+			if v, ok := r.flag(e); ok {
+				c.EnableSNI = v
+				mark()
+			}
+		case e.name == "url" && web:
+			if u, ok := r.url(e, in); ok {
+				c.URLs = append(c.URLs, u)
+			}
+		case e.name == "misc_path" && n.name == CheckMisc:
+			if v, ok := r.command(e); ok {
+				c.MiscPath = v
+				mark()
+			}
+		case e.name == "misc_timeout" && n.name == CheckMisc:
+			if v, ok := r.seconds(e, false); ok {
+				ck.miscTimeout.put(v)
+				mark()
+			}
+		case e.name == "misc_dynamic" && n.name == CheckMisc:
+			if r.none(e) {
+				c.MiscDynamic = true
+				mark()
+			}
+		case e.name == "user" && n.name == CheckMisc:
+			if !r.noBlock(e) {
+				continue
+			}
+			if len(e.args) < 1 || len(e.args) > 2 {
+				r.errf(e.pos, "invalid user", "want USER [GROUP]")
+				continue
+			}
+			c.User = strings.Join(e.argText(), " ")
+			mark()
+		default:
+			if !r.outOfScope(e, kaCheckScope) {
+				r.unknown(e, in)
+			}
+		}
+	}
+	if web && len(c.URLs) == 0 {
+		r.warnf(n.pos, "HTTP/SSL_GET checker has no urls specified - ignoring", "%s is dropped, as keepalived does", in)
+		return nil
+	}
+	if n.name == CheckMisc && c.MiscPath == "" {
+		r.errf(n.pos, "MISC_CHECK needs misc_path", "%s", in)
+		return nil
+	}
+	return ck
+}
+
+func (r *kaReader) url(n *kaNode, in string) (URL, bool) {
+	if !r.block(n) {
+		return URL{}, false
+	}
+	u := URL{Pos: n.pos, Positions: Positions{}}
+	for _, c := range n.block {
+		mark := func() { u.Positions[c.name] = c.pos }
+		switch c.name {
+		case "path":
+			if v, ok := r.one(c); ok {
+				u.Path = v
+				mark()
+			}
+		case "digest":
+			if v, ok := r.one(c); ok {
+				if len(v) != 32 || strings.Trim(strings.ToLower(v), "0123456789abcdef") != "" {
+					r.errf(c.pos, fmt.Sprintf("invalid digest %q", v), "want 32 hexadecimal digits (MD5)")
+					continue
+				}
+				u.Digest = strings.ToLower(v)
+				mark()
+			}
+		case "status_code":
+			if !r.noBlock(c) {
+				continue
+			}
+			if len(c.args) == 0 {
+				r.errf(c.pos, "keyword status_code needs a value", "e.g. 200 or 200-299")
+				continue
+			}
+			for _, a := range c.args {
+				sr, err := ParseStatusRange(a.text)
+				if err != nil {
+					r.errf(c.pos, fmt.Sprintf("invalid status_code %q", a.text), "%v", err)
+					continue
+				}
+				u.StatusCodes = append(u.StatusCodes, sr)
+			}
+			mark()
+		case "virtualhost":
+			if v, ok := r.one(c); ok {
+				u.Virtualhost = v
+				mark()
+			}
+		case "regex":
+			if v, ok := r.one(c); ok {
+				u.Regex = v
+				mark()
+			}
+		case "regex_no_match":
+			if r.none(c) {
+				u.RegexNoMatch = true
+				mark()
+			}
+		default:
+			if !r.outOfScope(c, kaURLScope) {
+				r.unknown(c, "url of "+in)
+			}
+		}
+	}
+	if u.Path == "" {
+		r.warnf(n.pos, "HTTP/SSL_GET checker url has no path - ignoring", "url of %s is dropped, as keepalived does", in)
+		return URL{}, false
+	}
+	if len(u.StatusCodes) == 0 {
+		u.StatusCodes = []StatusRange{{Low: kaDefaultHTTPStatus, High: kaDefaultHTTPStatusHigh}}
+	}
+	if u.RegexNoMatch && u.Regex == "" {
+		r.warnf(u.Positions["regex_no_match"], "regex parameters specified without regex - ignoring", "url of %s, as keepalived does", in)
+		u.RegexNoMatch = false
+	}
+	return u, true
+}
+
+// vsComplete applies keepalived's defaults and corrections
+// (check_data.c validate_check_config()); false drops the service.
+func (r *kaReader) vsComplete(k *kaVS) bool {
+	vs := &k.vs
+	name := vs.Name
+	if len(k.rss) == 0 {
+		r.warnf(vs.Pos, fmt.Sprintf("virtual server %s has no real servers - ignoring", name), "as keepalived does")
+		return false
+	}
+	// Address family: fixed by the address; for fwmark services by
+	// ip_family, else by the sorry and real servers (vs_end_handler()).
+	if vs.FWMark != 0 {
+		switch {
+		case k.family != "":
+			vs.IPv6 = k.family == "inet6"
+		case vs.SorryServer != nil:
+			vs.IPv6 = vs.SorryServer.Addr.Addr().Is6()
+		default:
+			vs.IPv6 = k.rss[0].rs.Addr.Addr().Is6()
+		}
+	} else if k.family != "" && (k.family == "inet6") != vs.IPv6 {
+		r.errf(vs.Positions["ip_family"], fmt.Sprintf("ip_family %s conflicts with the address of virtual server %s", k.family, name), "")
+	}
+	if vs.SorryServer != nil && vs.SorryServer.Addr.Addr().Is6() != vs.IPv6 {
+		r.warnf(vs.SorryServer.Pos, fmt.Sprintf("address family of virtual server and sorry server %s don't match - skipping sorry server", vs.SorryServer.Addr), "as keepalived does")
+		vs.SorryServer = nil
+		delete(vs.Positions, "sorry_server")
+		delete(vs.Positions, "sorry_server_lvs_method")
+	}
+	if vs.FWMark == 0 {
+		if !k.protocolSet {
+			r.warnf(vs.Pos, fmt.Sprintf("virtual server %s: no protocol set - defaulting to UDP", name),
+				"keepalived's default; write protocol TCP if that is what you mean")
+			vs.Protocol = kaDefaultProtocol
+		}
+		if vs.OnePacket && vs.Protocol != ProtoUDP {
+			r.warnf(vs.Positions["ops"], fmt.Sprintf("virtual server %s: one packet scheduling requires UDP - resetting", name), "as keepalived does")
+			vs.OnePacket = false
+			delete(vs.Positions, "ops")
+		}
+		if vs.PersistenceTimeout == 0 && vs.Addr.Port() == 0 {
+			r.warnf(vs.Pos, fmt.Sprintf("virtual server %s: zero port only valid for persistent services - setting", name), "persistence_timeout 360, as keepalived does")
+			vs.PersistenceTimeout = defaultPersistence
+		}
+	} else {
+		if k.protocolSet {
+			r.warnf(vs.Positions["protocol"], fmt.Sprintf("virtual server %s: protocol specified for fwmark - protocol will be ignored", name), "as keepalived does")
+		} else {
+			vs.Protocol = ProtoTCP
+		}
+	}
+	if !k.algoSet {
+		r.warnf(vs.Pos, fmt.Sprintf("virtual server %s: no scheduler set, setting default '%s'", name, kaDefaultScheduler), "keepalived's default")
+		vs.LBAlgo = kaDefaultScheduler
+	}
+	if !k.kindSet {
+		r.warnf(vs.Pos, fmt.Sprintf("virtual server %s: no forwarding method set, setting default NAT", name), "keepalived's default")
+		vs.LBKind = kaDefaultKind
+	}
+	vs.InhibitOnFailure = k.inhibit
+	vs.Alpha = k.inh.alpha.or(false)
+	vs.DelayLoop = k.inh.delayLoop.or(defaultDelayLoop)
+	vs.Virtualhost = k.inh.virtualhost.or("")
+	r.schedulerFlags(k)
+
+	weightSum := 0
+	for i, rsk := range k.rss {
+		rs := &rsk.rs
+		if rs.Addr.Addr().Is6() != vs.IPv6 && rsk.kind != KindTUN && vs.LBKind != KindTUN {
+			r.warnf(rs.Pos, fmt.Sprintf("address family of virtual server and real server %s don't match - skipping real server", rs.Addr), "as keepalived does")
+			continue
+		}
+		if slices.ContainsFunc(k.rss[:i], func(o *kaRS) bool { return o.rs.Addr == rs.Addr }) {
+			r.warnf(rs.Pos, fmt.Sprintf("VS %s: real server %s is duplicated - removing second rs", name, rs.Addr), "as keepalived does")
+			continue
+		}
+		if rsk.kind != "" && rsk.kind != vs.LBKind {
+			r.errf(rsk.kindPos, fmt.Sprintf("keyword lvs_method %s on a real server is not supported by lvsd", rsk.kind), "virtual_server %s uses %s for every real server", name, vs.LBKind)
+		}
+		if !rsk.weightSet {
+			rs.Weight = k.weight
+		}
+		if !rsk.inhibitSet {
+			rs.InhibitOnFailure = k.inhibit
+		}
+		r.fixPort(vs, &rs.Addr, rs.Pos, "real server "+rs.Addr.String())
+		for _, ck := range rsk.checks {
+			rs.Checkers = append(rs.Checkers, r.resolveChecker(k, rsk, ck))
+		}
+		weightSum += rs.Weight
+		vs.RealServers = append(vs.RealServers, *rs)
+	}
+	if vs.SorryServer != nil {
+		if vs.SorryServer.LBKind == "" {
+			vs.SorryServer.LBKind = vs.LBKind
+		}
+		r.fixPort(vs, &vs.SorryServer.Addr, vs.SorryServer.Pos, "sorry server")
+	}
+	if vs.Quorum > weightSum {
+		r.warnf(vs.Positions.Where("quorum", vs.Pos), fmt.Sprintf("quorum %d for %s exceeds total weight of real servers %d, reducing quorum to %d", vs.Quorum, name, weightSum, weightSum), "as keepalived does")
+		vs.Quorum = weightSum
+	}
+	if vs.Hysteresis >= vs.Quorum && vs.Hysteresis > 0 {
+		h := max(vs.Quorum-1, 0)
+		r.warnf(vs.Positions.Where("hysteresis", vs.Pos), fmt.Sprintf("virtual server %s: hysteresis %d >= quorum %d; setting hysteresis to %d", name, vs.Hysteresis, vs.Quorum, h), "as keepalived does")
+		vs.Hysteresis = h
+	}
+	if vs.PersistenceGranularity == 0 {
+		vs.PersistenceGranularity = 32
+		if vs.IPv6 {
+			vs.PersistenceGranularity = 128
+		}
+	}
+	return true
+}
+
+// fixPort applies keepalived's port rules for real and sorry servers: the
+// service's port when none is given; for DR/TUN the service's port (or
+// none for fwmark services) whatever is written.
+func (r *kaReader) fixPort(vs *VirtualServer, ap *netip.AddrPort, pos Pos, what string) {
+	nat := vs.LBKind == KindNAT
+	if vs.FWMark != 0 {
+		if !nat && ap.Port() != 0 {
+			r.warnf(pos, fmt.Sprintf("fwmark virtual server %s, %s has port specified - clearing", vs.Name, what), "as keepalived does")
+			*ap = netip.AddrPortFrom(ap.Addr(), 0)
+		}
+		return
+	}
+	switch {
+	case ap.Port() == 0:
+		*ap = netip.AddrPortFrom(ap.Addr(), vs.Addr.Port())
+	case !nat && ap.Port() != vs.Addr.Port():
+		r.warnf(pos, fmt.Sprintf("virtual server %s and %s ports don't match - resetting", vs.Name, what), "DR and TUN keep the service's port, as keepalived does")
+		*ap = netip.AddrPortFrom(ap.Addr(), vs.Addr.Port())
+	}
+}
+
+// schedulerFlags maps sh-port, flag-1, ... to the model's flag names.
+func (r *kaReader) schedulerFlags(k *kaVS) {
+	vs := &k.vs
+	for _, c := range k.flags {
+		var f string
+		switch c.name {
+		case "flag-1":
+			f = vs.LBAlgo + "-fallback" // IP_VS_SVC_F_SCHED1
+		case "flag-2":
+			f = vs.LBAlgo + "-port" // IP_VS_SVC_F_SCHED2
+		default:
+			f = c.name
+		}
+		if vs.LBAlgo != "sh" && vs.LBAlgo != "mh" || !strings.HasPrefix(f, vs.LBAlgo+"-") {
+			r.warnf(c.pos, fmt.Sprintf("%s only applies to sh scheduler - ignoring", c.name), "virtual server %s uses %s, as keepalived does", vs.Name, vs.LBAlgo)
+			continue
+		}
+		if !slices.Contains(vs.SchedulerFlags, f) {
+			vs.SchedulerFlags = append(vs.SchedulerFlags, f)
+		}
+	}
+	if len(vs.SchedulerFlags) == 0 {
+		delete(vs.Positions, "scheduler_flags")
+	}
+}
+
+// resolveChecker fills a checker's settings from itself, its real server
+// and its virtual server, then keepalived's per-kind defaults
+// (check_data.c, check_api.c, check_http.c, check_misc.c).
+func (r *kaReader) resolveChecker(k *kaVS, rsk *kaRS, ck *kaCheck) Checker {
+	c := ck.c
+	chain := func(get func(*kaInherit) (time.Duration, bool), def time.Duration) time.Duration {
+		for _, in := range []*kaInherit{&ck.inh, &rsk.inh, &k.inh} {
+			if v, ok := get(in); ok {
+				return v
+			}
+		}
+		return def
+	}
+	rs := rsk.rs
+	c.Connect = netip.AddrPortFrom(ck.connectIP.or(rs.Addr.Addr()), ck.connectPort.or(rs.Addr.Port()))
+	c.Timeout = chain(func(i *kaInherit) (time.Duration, bool) { return i.timeout.v, i.timeout.set }, defaultConnectTimeout)
+	c.DelayLoop = chain(func(i *kaInherit) (time.Duration, bool) { return i.delayLoop.v, i.delayLoop.set }, defaultDelayLoop)
+	c.Warmup = chain(func(i *kaInherit) (time.Duration, bool) { return i.warmup.v, i.warmup.set }, c.DelayLoop)
+	retryDelay := defaultTCPRetryDelay
+	retry := defaultRetry
+	switch c.Kind {
+	case CheckHTTP, CheckSSL:
+		retryDelay = defaultHTTPRetryDelay
+	case CheckMisc:
+		retry = kaMiscRetry
+	}
+	c.RetryDelay = chain(func(i *kaInherit) (time.Duration, bool) { return i.retryDelay.v, i.retryDelay.set }, retryDelay)
+	c.Retry = retry
+	for _, in := range []*kaInherit{&ck.inh, &rsk.inh, &k.inh} {
+		if in.retry.set {
+			c.Retry = in.retry.v
+			break
+		}
+	}
+	c.Alpha = false
+	for _, in := range []*kaInherit{&ck.inh, &rsk.inh, &k.inh} {
+		if in.alpha.set {
+			c.Alpha = in.alpha.v
+			break
+		}
+	}
+	// check_http.c: the checker's virtualhost, else the real server's,
+	// else the virtual server's. Other kinds send no Host header.
+	c.Virtualhost = k.vs.Virtualhost
+	if c.Kind == CheckHTTP || c.Kind == CheckSSL {
+		for _, in := range []*kaInherit{&ck.inh, &rsk.inh, &k.inh} {
+			if in.virtualhost.set {
+				c.Virtualhost = in.virtualhost.v
+				break
+			}
+		}
+	}
+	// check_misc.c: no misc_timeout means the service's delay_loop. Other
+	// kinds carry the checker's delay_loop there, as the HCL reader does.
+	c.MiscTimeout = c.DelayLoop
+	if c.Kind == CheckMisc {
+		c.MiscTimeout = ck.miscTimeout.or(k.vs.DelayLoop)
+	}
+	return c
+}
