@@ -73,7 +73,7 @@ func runDaemon(opts runOptions) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	d, err := newDaemon(cfg, opts, log)
+	d, err := newDirector(cfg, opts, log)
 	if err != nil {
 		log.Error("start", "err", err)
 		return 1

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metricsCollector turns a status snapshot into Prometheus metrics at scrape
+// time, so no part of lvsd keeps metric state of its own.
+type metricsCollector struct {
+	d *director
+
+	vrrpState, vrrpPriority, vrrpSent, vrrpReceived, vrrpDrops       *prometheus.Desc
+	vrrpTransitions                                                  *prometheus.Desc
+	realUp, realWeight, checkLatency                                 *prometheus.Desc
+	svcConns, svcPacketsIn, svcPacketsOut, svcBytesIn, svcBytesOut   *prometheus.Desc
+	svcLiveWeight, svcSorry, svcProgrammed, destActive, destInactive *prometheus.Desc
+}
+
+func newMetricsCollector(d *director) *metricsCollector {
+	inst := []string{"instance", "interface", "vrid"}
+	svc := []string{"service"}
+	dst := []string{"service", "real"}
+	return &metricsCollector{
+		d:               d,
+		vrrpState:       prometheus.NewDesc("lvsd_vrrp_state", "VRRP state of an instance: 1 for the current state.", append(inst, "state"), nil),
+		vrrpPriority:    prometheus.NewDesc("lvsd_vrrp_priority", "Effective VRRP priority.", inst, nil),
+		vrrpSent:        prometheus.NewDesc("lvsd_vrrp_adverts_sent_total", "VRRP advertisements sent.", inst, nil),
+		vrrpReceived:    prometheus.NewDesc("lvsd_vrrp_adverts_received_total", "VRRP advertisements accepted.", inst, nil),
+		vrrpDrops:       prometheus.NewDesc("lvsd_vrrp_drops_total", "VRRP packets dropped, by reason.", append(inst, "reason"), nil),
+		vrrpTransitions: prometheus.NewDesc("lvsd_vrrp_state_since_seconds", "Unix time of the instance's last transition.", inst, nil),
+		realUp:          prometheus.NewDesc("lvsd_real_server_up", "Health verdict of a real server (1 up, 0 down).", dst, nil),
+		realWeight:      prometheus.NewDesc("lvsd_real_server_weight", "Weight of a real server in the kernel.", dst, nil),
+		checkLatency:    prometheus.NewDesc("lvsd_check_latency_seconds", "Duration of the last check attempt.", dst, nil),
+		svcConns:        prometheus.NewDesc("lvsd_ipvs_connections_total", "Connections scheduled by a virtual service (kernel counter).", svc, nil),
+		svcPacketsIn:    prometheus.NewDesc("lvsd_ipvs_packets_in_total", "Incoming packets of a virtual service.", svc, nil),
+		svcPacketsOut:   prometheus.NewDesc("lvsd_ipvs_packets_out_total", "Outgoing packets of a virtual service.", svc, nil),
+		svcBytesIn:      prometheus.NewDesc("lvsd_ipvs_bytes_in_total", "Incoming bytes of a virtual service.", svc, nil),
+		svcBytesOut:     prometheus.NewDesc("lvsd_ipvs_bytes_out_total", "Outgoing bytes of a virtual service.", svc, nil),
+		svcLiveWeight:   prometheus.NewDesc("lvsd_ipvs_live_weight", "Sum of the weights of healthy real servers (compared with quorum).", svc, nil),
+		svcSorry:        prometheus.NewDesc("lvsd_ipvs_sorry_server_active", "1 while the sorry server replaces the real servers.", svc, nil),
+		svcProgrammed:   prometheus.NewDesc("lvsd_ipvs_service_programmed", "1 while the virtual service is in the kernel table.", svc, nil),
+		destActive:      prometheus.NewDesc("lvsd_ipvs_active_connections", "Active connections of a real server.", dst, nil),
+		destInactive:    prometheus.NewDesc("lvsd_ipvs_inactive_connections", "Inactive connections of a real server.", dst, nil),
+	}
+}
+
+func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
+	prometheus.DescribeByCollect(c, ch)
+}
+
+func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
+	r := c.d.report()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, in := range r.Instances {
+		l := []string{in.Name, in.Interface, itoa(in.VRID)}
+		for _, st := range []string{"INIT", "BACKUP", "MASTER", "FAULT"} {
+			v := 0.0
+			if in.State == st {
+				v = 1
+			}
+			gauge(c.vrrpState, v, append(l, st)...)
+		}
+		gauge(c.vrrpPriority, float64(in.Priority), l...)
+		counter(c.vrrpSent, in.Sent, l...)
+		counter(c.vrrpReceived, in.Received, l...)
+		for reason, n := range in.Drops {
+			counter(c.vrrpDrops, n, append(l, reason)...)
+		}
+		if !in.Since.IsZero() {
+			gauge(c.vrrpTransitions, float64(in.Since.UnixNano())/1e9, l...)
+		}
+	}
+	for _, h := range r.Health {
+		gauge(c.realUp, b2f(h.Up), h.Service, h.Real)
+		gauge(c.checkLatency, h.LatencyMS/1000, h.Service, h.Real)
+	}
+	for _, s := range r.Services {
+		if s.State == "foreign" {
+			continue
+		}
+		counter(c.svcConns, s.Stats.Conns, s.Key)
+		counter(c.svcPacketsIn, s.Stats.PacketsIn, s.Key)
+		counter(c.svcPacketsOut, s.Stats.PacketsOut, s.Key)
+		counter(c.svcBytesIn, s.Stats.BytesIn, s.Key)
+		counter(c.svcBytesOut, s.Stats.BytesOut, s.Key)
+		gauge(c.svcLiveWeight, float64(s.LiveWeight), s.Key)
+		gauge(c.svcSorry, b2f(s.SorryActive), s.Key)
+		gauge(c.svcProgrammed, b2f(s.InKernel), s.Key)
+		for _, dst := range s.Destinations {
+			if !dst.InKernel {
+				continue
+			}
+			gauge(c.realWeight, float64(dst.Weight), s.Key, dst.Addr.String())
+			gauge(c.destActive, float64(dst.ActiveConns), s.Key, dst.Addr.String())
+			gauge(c.destInactive, float64(dst.InactiveConns), s.Key, dst.Addr.String())
+		}
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// serveMetrics serves /metrics on metrics_listen; nothing when it is empty.
+func (d *director) serveMetrics(ctx context.Context) (io.Closer, error) {
+	addr := d.currentConfig().Global.MetricsListen
+	if addr == "" {
+		return nil, nil
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newMetricsCollector(d), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Warn("metrics server", "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	d.log.Info("metrics", "listen", ln.Addr().String())
+	return srv, nil
+}

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lvsd/lvsd/checks"
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/lvs"
+)
+
+// statusReport is what the control socket answers and `lvsd status` shows.
+type statusReport struct {
+	Version   string                 `json:"version"`
+	File      string                 `json:"file"`
+	PID       int                    `json:"pid"`
+	Started   time.Time              `json:"started"`
+	Now       time.Time              `json:"now"`
+	Instances []instanceReport       `json:"vrrp_instances"`
+	Groups    []groupReport          `json:"vrrp_sync_groups,omitempty"`
+	Services  []lvs.ServiceStatus    `json:"virtual_servers"`
+	Health    []healthReport         `json:"real_servers"`
+	Checks    []checks.CheckerStatus `json:"-"`
+}
+
+type instanceReport struct {
+	Name      string            `json:"name"`
+	Interface string            `json:"interface"`
+	VRID      int               `json:"virtual_router_id"`
+	State     string            `json:"state"`
+	Priority  int               `json:"priority"`
+	Master    string            `json:"master,omitempty"`
+	Since     time.Time         `json:"since"`
+	Reason    string            `json:"reason"`
+	Sent      uint64            `json:"adverts_sent"`
+	Received  uint64            `json:"adverts_received"`
+	Drops     map[string]uint64 `json:"drops,omitempty"`
+}
+
+type groupReport struct {
+	Name      string   `json:"name"`
+	Instances []string `json:"instances"`
+	State     string   `json:"state"`
+}
+
+type healthReport struct {
+	Service   string    `json:"service"`
+	Real      string    `json:"real"`
+	Up        bool      `json:"up"`
+	Reason    string    `json:"reason"`
+	LastCheck time.Time `json:"last_check"`
+	LatencyMS float64   `json:"latency_ms"`
+}
+
+// report takes a snapshot of every part.
+func (d *director) report() statusReport {
+	cfg := d.currentConfig()
+	r := statusReport{Version: version, File: d.opts.file, PID: os.Getpid(), Started: d.started, Now: time.Now()}
+	states := map[string]string{}
+	if d.node != nil {
+		for _, st := range d.node.Status() {
+			ir := instanceReport{
+				Name: st.Name, Interface: st.Interface, VRID: st.VRID, State: st.State.String(),
+				Priority: st.Priority, Since: st.Since, Reason: st.Reason,
+				Sent: st.Counters.AdvertsSent, Received: st.Counters.AdvertsReceived,
+			}
+			if st.MasterIP.IsValid() {
+				ir.Master = st.MasterIP.String()
+			}
+			for reason, n := range st.Counters.Drops {
+				if ir.Drops == nil {
+					ir.Drops = map[string]uint64{}
+				}
+				ir.Drops[string(reason)] = n
+			}
+			states[st.Name] = ir.State
+			r.Instances = append(r.Instances, ir)
+		}
+	}
+	for _, g := range cfg.SyncGroups {
+		gr := groupReport{Name: g.Name, Instances: g.Group}
+		for _, m := range g.Group {
+			if gr.State == "" {
+				gr.State = states[m]
+			} else if gr.State != states[m] {
+				gr.State = "MIXED"
+			}
+		}
+		r.Groups = append(r.Groups, gr)
+	}
+	if d.ipvs != nil {
+		r.Services = d.ipvs.Status()
+	}
+	if d.checker != nil {
+		for _, h := range d.checker.Status() {
+			r.Health = append(r.Health, healthReport{
+				Service: h.Service, Real: h.Real.String(), Up: h.Up, Reason: h.Reason,
+				LastCheck: h.LastCheck, LatencyMS: float64(h.Latency.Microseconds()) / 1000,
+			})
+		}
+	}
+	return r
+}
+
+// serveControl answers `lvsd status` on the unix control socket, readable
+// by root only (0600). One request line per connection: "status".
+func (d *director) serveControl(ctx context.Context) (io.Closer, error) {
+	path := d.currentConfig().Global.ControlSocket
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: another lvsd is answering there", path)
+	}
+	os.Remove(path)
+	old := syscall.Umask(0o177)
+	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go d.answer(c)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	return ln, nil
+}
+
+// answer serves one control connection. The peer is untrusted input: the
+// request is one short line with a deadline, and anything but a known
+// command gets an error reply.
+func (d *director) answer(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(io.LimitReader(c, 128)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return
+	}
+	enc := json.NewEncoder(c)
+	switch strings.TrimSpace(line) {
+	case "status":
+		enc.Encode(d.report())
+	default:
+		enc.Encode(map[string]string{"error": fmt.Sprintf("unknown request %.40q (want \"status\")", strings.TrimSpace(line))})
+	}
+}
+
+// dump writes keepalived's SIGUSR1 data dump or SIGUSR2 statistics as text.
+func (d *director) dump(stats bool) {
+	path := "/tmp/lvsd.data"
+	if stats {
+		path = "/tmp/lvsd.stats"
+	}
+	var b strings.Builder
+	renderStatus(&b, d.report(), stats)
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		d.log.Warn("dump", "file", path, "err", err)
+		return
+	}
+	d.log.Info("dump written", "file", path)
+}
+
+func cmdStatus(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sock := fs.String("socket", "", "control socket (default: control_socket of -f FILE, else /run/lvsd/lvsd.sock)")
+	file := fs.String("f", "", "configuration file to read control_socket from")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	path := *sock
+	if path == "" {
+		path = "/run/lvsd/lvsd.sock"
+		if *file != "" {
+			if cfg, _ := hcl.Load(*file); cfg != nil {
+				path = cfg.Global.ControlSocket
+			}
+		}
+	}
+	raw, err := queryStatus(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "lvsd status: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		stdout.Write(raw)
+		return 0
+	}
+	var r statusReport
+	if err := json.Unmarshal(raw, &r); err != nil {
+		fmt.Fprintf(stderr, "lvsd status: bad answer from %s: %v\n", path, err)
+		return 1
+	}
+	renderStatus(stdout, r, true)
+	return 0
+}
+
+func queryStatus(path string) ([]byte, error) {
+	c, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("is lvsd running? %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "status\n"); err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(c, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	var e struct{ Error string }
+	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+		return nil, errors.New(e.Error)
+	}
+	return raw, nil
+}
+
+// renderStatus prints the screen an operator reads instead of
+// `ipvsadm -Ln` plus the logs.
+func renderStatus(w io.Writer, r statusReport, counters bool) {
+	fmt.Fprintf(w, "lvsd %s  pid %d  up %s  config %s\n", r.Version, r.PID, r.Now.Sub(r.Started).Round(time.Second), r.File)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(r.Instances) > 0 {
+		fmt.Fprintln(w, "\nVRRP")
+		fmt.Fprintln(tw, "  INSTANCE\tIFACE\tVRID\tSTATE\tPRIO\tMASTER\tFOR\tREASON\tSENT\tRECV\tDROPS")
+		for _, in := range r.Instances {
+			drops := 0
+			for _, n := range in.Drops {
+				drops += int(n)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\n", in.Name, in.Interface, in.VRID, in.State, in.Priority,
+				dash(in.Master), r.Now.Sub(in.Since).Round(time.Second), in.Reason, in.Sent, in.Received, drops)
+		}
+		tw.Flush()
+		for _, g := range r.Groups {
+			fmt.Fprintf(w, "  sync group %s [%s]: %s\n", g.Name, strings.Join(g.Instances, " "), g.State)
+		}
+	}
+	health := map[string]healthReport{}
+	for _, h := range r.Health {
+		health[h.Service+" "+h.Real] = h
+	}
+	if len(r.Services) > 0 {
+		fmt.Fprintln(w, "\nVIRTUAL SERVERS")
+		sort.Slice(r.Services, func(i, j int) bool { return r.Services[i].Key < r.Services[j].Key })
+		for _, s := range r.Services {
+			extra := ""
+			if s.SorryActive {
+				extra = "  SORRY SERVER ACTIVE"
+			}
+			fmt.Fprintf(w, "  %s  %s  instance %s  %s  quorum %d/%d%s\n", s.Key, s.Scheduler, dash(s.Instance), s.State, s.LiveWeight, s.Quorum, extra)
+			if counters {
+				fmt.Fprintf(w, "    conns %d  packets in/out %d/%d  bytes in/out %d/%d\n", s.Stats.Conns, s.Stats.PacketsIn, s.Stats.PacketsOut, s.Stats.BytesIn, s.Stats.BytesOut)
+			}
+			if s.ReadError != "" {
+				fmt.Fprintf(w, "    kernel read error: %s\n", s.ReadError)
+			}
+			fmt.Fprintln(tw, "    REAL\tFWD\tWEIGHT\tHEALTH\tLAST CHECK\tREASON\tACTIVE\tINACT\tCONNS")
+			for _, dst := range s.Destinations {
+				h := health[s.Key+" "+dst.Addr.String()]
+				verdict := "up"
+				if !dst.Up {
+					verdict = "DOWN"
+				}
+				if dst.Sorry {
+					verdict = "sorry"
+				}
+				last := "-"
+				if !h.LastCheck.IsZero() {
+					last = fmt.Sprintf("%s ago (%.1f ms)", r.Now.Sub(h.LastCheck).Round(time.Second), h.LatencyMS)
+				}
+				weight := "-"
+				if dst.InKernel {
+					weight = fmt.Sprintf("%d/%d", dst.Weight, dst.ConfiguredWeight)
+				}
+				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", dst.Addr, dst.Forward, weight, verdict, last, dash(dst.Reason), dst.ActiveConns, dst.InactiveConns, dst.Stats.Conns)
+			}
+			tw.Flush()
+		}
+	} else if len(r.Health) > 0 {
+		fmt.Fprintln(w, "\nREAL SERVERS")
+		fmt.Fprintln(tw, "  SERVICE\tREAL\tHEALTH\tREASON")
+		for _, h := range r.Health {
+			fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\n", h.Service, h.Real, h.Up, h.Reason)
+		}
+		tw.Flush()
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
