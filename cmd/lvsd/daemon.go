@@ -77,7 +77,6 @@ func (d *director) openIPVS(cfg *hcl.Config) error {
 // and after an old MASTER removed them, so the IPVS table is ready before
 // traffic arrives and withdrawn after it stopped.
 func (d *director) onTransition(_ context.Context, t vrrp.Transition) error {
-	d.log.Info("vrrp transition", "instance", t.Instance, "from", t.From.String(), "to", t.To.String(), "reason", t.Reason, "priority", t.Priority)
 	if d.ipvs == nil {
 		return nil
 	}
