@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -610,5 +611,7 @@ func checkerKey(c hcl.Checker) string {
 		fmt.Fprintf(&b, "|url path=%q codes=%v digest=%q regex=%q nomatch=%t vhost=%q",
 			u.Path, u.StatusCodes, strings.ToLower(u.Digest), u.Regex, u.RegexNoMatch, u.Virtualhost)
 	}
-	return b.String()
+	// A digest keeps tens of thousands of keys small.
+	sum := sha256.Sum256([]byte(b.String()))
+	return string(sum[:])
 }
