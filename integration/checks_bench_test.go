@@ -153,7 +153,9 @@ func TestBenchChecks37kTargets(t *testing.T) {
 	core := cpu.Seconds() / wall.Seconds()
 	st := figs[0]
 	p50, p99 := time.Duration(st.P50), time.Duration(st.P99)
-	dev := func(d time.Duration) float64 { return 100 * (d.Seconds() - benchDelayLoop.Seconds()) / benchDelayLoop.Seconds() }
+	dev := func(d time.Duration) float64 {
+		return 100 * (d.Seconds() - benchDelayLoop.Seconds()) / benchDelayLoop.Seconds()
+	}
 	steady := figs[1]
 	t.Logf("lvsd checks: %d virtual servers, %d real servers (%d distinct TCP targets), delay_loop %v, run %v",
 		benchVirtualServers, benchRealServers, benchRealServers, benchDelayLoop, wall.Round(time.Millisecond))
