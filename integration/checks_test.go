@@ -1,0 +1,354 @@
+package integration
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+
+	"github.com/lvsd/lvsd/checks"
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// checksLab is one network namespace holding the real servers, joined to
+// the host by a veth pair: host 10.201.N.1/30, namespace 10.201.N.2/30.
+type checksLab struct {
+	t        *testing.T
+	ns       string
+	hostIf   string
+	nsIf     string
+	hostAddr netip.Addr
+	realAddr netip.Addr
+}
+
+func newChecksLab(t *testing.T) *checksLab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for network namespaces")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs iproute2 (ip)")
+	}
+	n := os.Getpid()%250 + 1
+	l := &checksLab{
+		t:        t,
+		ns:       fmt.Sprintf("lvsdchk%d", os.Getpid()),
+		hostIf:   fmt.Sprintf("lvck%dh", os.Getpid()),
+		nsIf:     fmt.Sprintf("lvck%dn", os.Getpid()),
+		hostAddr: netip.AddrFrom4([4]byte{10, 201, byte(n), 1}),
+		realAddr: netip.AddrFrom4([4]byte{10, 201, byte(n), 2}),
+	}
+	t.Cleanup(l.destroy)
+	l.ip("netns", "add", l.ns)
+	l.ip("link", "add", l.hostIf, "type", "veth", "peer", "name", l.nsIf)
+	l.ip("link", "set", l.nsIf, "netns", l.ns)
+	l.ip("addr", "add", l.hostAddr.String()+"/30", "dev", l.hostIf)
+	l.ip("link", "set", l.hostIf, "up")
+	l.ip("-n", l.ns, "addr", "add", l.realAddr.String()+"/30", "dev", l.nsIf)
+	l.ip("-n", l.ns, "link", "set", l.nsIf, "up")
+	l.ip("-n", l.ns, "link", "set", "lo", "up")
+	return l
+}
+
+func (l *checksLab) ip(args ...string) {
+	l.t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		l.t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+func (l *checksLab) destroy() {
+	exec.Command("ip", "link", "del", l.hostIf).Run()
+	exec.Command("ip", "netns", "del", l.ns).Run()
+}
+
+// listen opens a TCP listener inside the namespace. The goroutine's thread
+// stays locked and dies with it, so no pooled thread is left in the
+// namespace.
+func (l *checksLab) listen(port int) net.Listener {
+	l.t.Helper()
+	type result struct {
+		ln  net.Listener
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		h, err := netns.GetFromName(l.ns)
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer h.Close()
+		if err := netns.Set(h); err != nil {
+			ch <- result{err: err}
+			return
+		}
+		ln, err := net.Listen("tcp4", netip.AddrPortFrom(l.realAddr, uint16(port)).String())
+		ch <- result{ln, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		l.t.Fatalf("listen in %s on %d: %v", l.ns, port, r.err)
+	}
+	return r.ln
+}
+
+// tcpServer accepts and closes connections until stopped.
+type tcpServer struct {
+	lab  *checksLab
+	port int
+	mu   sync.Mutex
+	ln   net.Listener
+}
+
+func (s *tcpServer) start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ln = s.lab.listen(s.port)
+	ln := s.ln
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+}
+
+func (s *tcpServer) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		s.ln.Close()
+		s.ln = nil
+	}
+}
+
+// httpServer serves a status (settable) over HTTP or HTTPS.
+type nsHTTPServer struct {
+	lab    *checksLab
+	port   int
+	tls    *tls.Config
+	status atomic.Int32
+	mu     sync.Mutex
+	srv    *http.Server
+}
+
+func (s *nsHTTPServer) start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ln := s.lab.listen(s.port)
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+	}
+	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(int(s.status.Load()))
+		fmt.Fprintf(w, "lvsd integration %s", r.Host)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go s.srv.Serve(ln)
+}
+
+func (s *nsHTTPServer) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		s.srv.Close()
+		s.srv = nil
+	}
+}
+
+func selfSignedTLS(t *testing.T) *tls.Config {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "real.example"}, DNSNames: []string{"real.example"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
+// eventWatcher collects the Manager's events per real server.
+type eventWatcher struct {
+	mu     sync.Mutex
+	events []checks.Event
+	signal chan struct{}
+}
+
+func watchEvents(m *checks.Manager) *eventWatcher {
+	w := &eventWatcher{signal: make(chan struct{}, 1)}
+	go func() {
+		for ev := range m.Events() {
+			w.mu.Lock()
+			w.events = append(w.events, ev)
+			w.mu.Unlock()
+			select {
+			case w.signal <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return w
+}
+
+// await waits up to bound for an event of real that is not a baseline and
+// has the wanted state, reported after since; it returns how long after
+// since it came.
+func (w *eventWatcher) await(t *testing.T, real netip.AddrPort, up bool, since time.Time, bound time.Duration) (checks.Event, time.Duration) {
+	t.Helper()
+	deadline := time.After(bound)
+	for {
+		w.mu.Lock()
+		for _, ev := range w.events {
+			if ev.Real == real && !ev.Initial && ev.Up == up && !ev.At.Before(since) {
+				w.mu.Unlock()
+				return ev, ev.At.Sub(since)
+			}
+		}
+		w.mu.Unlock()
+		select {
+		case <-w.signal:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("%s: no %s event within %v", real, map[bool]string{true: "up", false: "down"}[up], bound)
+		}
+	}
+}
+
+func (w *eventWatcher) baseline(t *testing.T, real netip.AddrPort) checks.Event {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		for _, ev := range w.events {
+			if ev.Real == real && ev.Initial {
+				w.mu.Unlock()
+				return ev
+			}
+		}
+		w.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s: no baseline event", real)
+	return checks.Event{}
+}
+
+// TestChecksFollowRealServersInANamespace runs TCP_CHECK, HTTP_GET and
+// SSL_GET against servers in a network namespace, stops and restarts them,
+// cuts the link, and asserts each verdict changes within the bound the
+// settings give:
+//
+//	down within delay_loop + retry×(delay_before_retry+connect_timeout) + connect_timeout + slack
+//	up   within delay_loop + connect_timeout + slack (one success, keepalived)
+func TestChecksFollowRealServersInANamespace(t *testing.T) {
+	lab := newChecksLab(t)
+	const (
+		delayLoop  = 1 * time.Second
+		timeout    = 1 * time.Second
+		retry      = 1
+		retryDelay = 500 * time.Millisecond
+		slack      = 1500 * time.Millisecond
+	)
+	downBound := delayLoop + retry*(retryDelay+timeout) + timeout + slack
+	upBound := delayLoop + timeout + slack
+
+	tcp := &tcpServer{lab: lab, port: 8080}
+	web := &nsHTTPServer{lab: lab, port: 8081}
+	web.status.Store(200)
+	secure := &nsHTTPServer{lab: lab, port: 8443, tls: selfSignedTLS(t)}
+	secure.status.Store(200)
+	tcp.start()
+	web.start()
+	secure.start()
+	defer tcp.stop()
+	defer web.stop()
+	defer secure.stop()
+
+	at := func(port int) netip.AddrPort { return netip.AddrPortFrom(lab.realAddr, uint16(port)) }
+	checker := func(kind string, port int) hcl.Checker {
+		return hcl.Checker{Kind: kind, Connect: at(port), DelayLoop: delayLoop, Timeout: timeout, Retry: retry, RetryDelay: retryDelay, Rise: 1,
+			URLs:        []hcl.URL{{Path: "/health", StatusCodes: []hcl.StatusRange{{Low: 200, High: 299}}, Regex: "lvsd integration"}},
+			Virtualhost: "real.example", EnableSNI: kind == hcl.CheckSSL}
+	}
+	service := func(vip string, port int, c hcl.Checker) hcl.VirtualServer {
+		return hcl.VirtualServer{Name: vip, Addr: netip.MustParseAddrPort(vip), Protocol: hcl.ProtoTCP, DelayLoop: delayLoop,
+			RealServers: []hcl.RealServer{{Addr: at(port), Weight: 1, Checkers: []hcl.Checker{c}}}}
+	}
+	tcpCheck := checker(hcl.CheckTCP, 8080)
+	tcpCheck.URLs = nil
+	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{
+		service("192.0.2.10:80", 8080, tcpCheck),
+		service("192.0.2.11:80", 8081, checker(hcl.CheckHTTP, 8081)),
+		service("192.0.2.12:443", 8443, checker(hcl.CheckSSL, 8443)),
+	}}
+	m := checks.NewManager(cfg, checks.Options{})
+	w := watchEvents(m)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	for _, p := range []int{8080, 8081, 8443} {
+		if ev := w.baseline(t, at(p)); !ev.Up {
+			t.Fatalf("baseline of %s is down: %+v", at(p), ev)
+		}
+	}
+	time.Sleep(2 * delayLoop) // a few good rounds
+
+	steps := []struct {
+		name   string
+		port   int
+		change func()
+		up     bool
+		reason string
+	}{
+		{"TCP listener closed", 8080, tcp.stop, false, "connection refused"},
+		{"TCP listener back", 8080, tcp.start, true, "connected"},
+		{"HTTP answers 503", 8081, func() { web.status.Store(503) }, false, "status 503"},
+		{"HTTP answers 200", 8081, func() { web.status.Store(200) }, true, "status 200"},
+		{"HTTPS server stopped", 8443, secure.stop, false, "connection refused"},
+		{"HTTPS server back", 8443, secure.start, true, "status 200"},
+		{"link cut", 8080, func() { lab.ip("-n", lab.ns, "link", "set", lab.nsIf, "down") }, false, "timeout after 1s"},
+		{"link back", 8080, func() { lab.ip("-n", lab.ns, "link", "set", lab.nsIf, "up") }, true, "connected"},
+	}
+	for _, s := range steps {
+		bound := upBound
+		if !s.up {
+			bound = downBound
+		}
+		since := time.Now()
+		s.change()
+		ev, took := w.await(t, at(s.port), s.up, since, bound)
+		t.Logf("%s: %s %v after the change (bound %v): %s", s.name, at(s.port), took.Round(time.Millisecond), bound, ev.Reason)
+		if !strings.Contains(ev.Reason, s.reason) {
+			t.Errorf("%s: reason %q, want it to contain %q", s.name, ev.Reason, s.reason)
+		}
+	}
+	for _, st := range m.Status() {
+		if !st.Up {
+			t.Errorf("%s %s still down at the end: %s", st.Service, st.Real, st.Reason)
+		}
+	}
+}
