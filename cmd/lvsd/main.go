@@ -30,6 +30,9 @@ func main() {
 
 // runMain dispatches a command line and returns the exit status.
 func runMain(args []string, stdout, stderr io.Writer) int {
+	if isKeepalivedCommandLine(args) {
+		return runKeepalived(args, stdout, stderr)
+	}
 	if len(args) < 2 {
 		usage(stderr)
 		return 2

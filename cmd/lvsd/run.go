@@ -21,7 +21,7 @@ type runOptions struct {
 	logOut    io.Writer
 	vrrp      bool // run the VRRP side
 	checks    bool // run the checkers and IPVS side
-	pidFile   string
+	pidFiles  []string
 }
 
 func cmdRun(args []string, stderr io.Writer) int {
@@ -31,12 +31,15 @@ func cmdRun(args []string, stderr io.Writer) int {
 	fs.StringVar(&opts.file, "f", defaultConfig, "configuration file")
 	fs.StringVar(&opts.logFormat, "log-format", "text", "log format: text or json")
 	debug := fs.Bool("debug", false, "log debug messages")
-	fs.StringVar(&opts.pidFile, "pid-file", "", "write the process id to this file")
+	pidFile := fs.String("pid-file", "", "write the process id to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *debug {
 		opts.logLevel = slog.LevelDebug
+	}
+	if *pidFile != "" {
+		opts.pidFiles = []string{*pidFile}
 	}
 	return runDaemon(opts)
 }
@@ -64,12 +67,12 @@ func runDaemon(opts runOptions) int {
 		log.Error("configuration refused", "file", opts.file)
 		return 1
 	}
-	if opts.pidFile != "" {
-		if err := os.WriteFile(opts.pidFile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+	for _, p := range opts.pidFiles {
+		if err := os.WriteFile(p, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
 			log.Error("pid file", "err", err)
 			return 1
 		}
-		defer os.Remove(opts.pidFile)
+		defer os.Remove(p)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
