@@ -98,8 +98,12 @@ func Desire(st State) Desired {
 
 // realServerHealth returns whether a real server is up and the weight it
 // carries when up.
-func realServerHealth(vs *hcl.VirtualServer, rs *hcl.RealServer, verdicts map[VerdictKey]Verdict) (bool, int) {
-	v, ok := verdicts[VerdictKey{Service: vs.Key(), Real: rs.Addr}]
+func realServerHealth(vs *hcl.VirtualServer, key string, rs *hcl.RealServer, verdicts map[VerdictKey]Verdict) (bool, int) {
+	var v Verdict
+	ok := false
+	if len(verdicts) > 0 {
+		v, ok = verdicts[VerdictKey{Service: key, Real: rs.Addr}]
+	}
 	if !ok {
 		// keepalived: without alpha a real server starts alive; with
 		// alpha it starts with its checkers failed. A real server with
@@ -133,22 +137,25 @@ func nextQuorum(prev, seen bool, live, quorum, hysteresis int) bool {
 
 func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quorumUp map[string]bool) (Service, QuorumState) {
 	svc := ServiceFromConfig(vs)
+	key := svc.Key()
 	type real struct {
 		rs     *hcl.RealServer
 		up     bool
 		weight int
 	}
-	reals := make([]real, len(vs.RealServers))
+	var small [64]real
+	reals := small[:0]
 	live := 0
 	for i := range vs.RealServers {
 		rs := &vs.RealServers[i]
-		up, w := realServerHealth(vs, rs, verdicts)
-		reals[i] = real{rs, up, w}
+		up, w := realServerHealth(vs, key, rs, verdicts)
+		reals = append(reals, real{rs, up, w})
 		if up {
 			live += w
 		}
 	}
-	prev, seen := quorumUp[vs.Key()]
+	svc.Destinations = make([]Destination, 0, len(reals)+1)
+	prev, seen := quorumUp[key]
 	q := QuorumState{LiveWeight: live, Up: nextQuorum(prev, seen, live, vs.Quorum, vs.Hysteresis)}
 	q.SorryActive = !q.Up && vs.SorryServer != nil
 

@@ -2,6 +2,7 @@ package lvs
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lvsd/lvsd/hcl"
@@ -48,9 +49,9 @@ type Op struct {
 	// edit, its new settings.
 	Destination Destination
 	// Prev holds the old settings of an edited service, PrevDestination
-	// those of an edited destination.
-	Prev            Service
-	PrevDestination Destination
+	// those of an edited destination; nil otherwise.
+	Prev            *Service
+	PrevDestination *Destination
 }
 
 // String renders the operation the way `lvsd plan` prints it:
@@ -62,13 +63,19 @@ func (op Op) String() string {
 	case OpAddService:
 		return "+ add service " + s.label() + " " + serviceSettings(s)
 	case OpEditService:
-		return "~ edit service " + s.label() + ": " + serviceChanges(&op.Prev, s)
+		if op.Prev == nil {
+			return "~ edit service " + s.label() + " " + serviceSettings(s)
+		}
+		return "~ edit service " + s.label() + ": " + serviceChanges(op.Prev, s)
 	case OpDeleteService:
 		return "- delete service " + s.label()
 	case OpAddDestination:
 		return fmt.Sprintf("+ add destination %s to %s %s", d.Addr, s.label(), destinationSettings(d))
 	case OpEditDestination:
-		return fmt.Sprintf("~ edit destination %s of %s: %s", d.Addr, s.label(), destinationChanges(&op.PrevDestination, d))
+		if op.PrevDestination == nil {
+			return fmt.Sprintf("~ edit destination %s of %s %s", d.Addr, s.label(), destinationSettings(d))
+		}
+		return fmt.Sprintf("~ edit destination %s of %s: %s", d.Addr, s.label(), destinationChanges(op.PrevDestination, d))
 	case OpDeleteDestination:
 		return fmt.Sprintf("- delete destination %s of %s", d.Addr, s.label())
 	}
@@ -141,78 +148,107 @@ func destinationChanges(old, d *Destination) string {
 // destination is deleted before its service, and a pool whose members are
 // swapped (sorry server in, real servers out) is never empty in between.
 func Diff(desired, current Table, owns func(key string) bool) []Op {
-	cur := make(map[string]*Service, len(current))
+	cur := make(map[serviceID]*Service, len(current))
 	for i := range current {
-		cur[current[i].Key()] = &current[i]
+		cur[current[i].id()] = &current[i]
 	}
-	des := make(map[string]*Service, len(desired))
-	for i := range desired {
-		des[desired[i].Key()] = &desired[i]
+	des := make(map[serviceID]bool, len(desired))
+	capacity := 16
+	if len(current) == 0 {
+		capacity = desired.Objects()
 	}
-	var addSvc, editSvc, addDst, editDst, delDst, delSvc []Op
+	ops := make([]Op, 0, capacity)
 
+	// 1. services: add, edit.
 	for i := range desired {
 		d := &desired[i]
-		c := cur[d.Key()]
-		if c == nil {
-			addSvc = append(addSvc, Op{Kind: OpAddService, Service: d.withoutDestinations()})
-			for _, dst := range d.Destinations {
-				addDst = append(addDst, Op{Kind: OpAddDestination, Service: d.withoutDestinations(), Destination: dst})
-			}
-			continue
-		}
-		if !d.settingsEqual(c) {
-			editSvc = append(editSvc, Op{Kind: OpEditService, Service: d.withoutDestinations(), Prev: c.withoutDestinations()})
-		}
-		have := make(map[string]*Destination, len(c.Destinations))
-		for j := range c.Destinations {
-			have[c.Destinations[j].Addr.String()] = &c.Destinations[j]
-		}
-		for _, dst := range d.Destinations {
-			old := have[dst.Addr.String()]
-			switch {
-			case old == nil:
-				addDst = append(addDst, Op{Kind: OpAddDestination, Service: d.withoutDestinations(), Destination: dst})
-			case !dst.settingsEqual(old):
-				editDst = append(editDst, Op{Kind: OpEditDestination, Service: d.withoutDestinations(), Destination: dst, PrevDestination: *old})
-			}
+		des[d.id()] = true
+		if c := cur[d.id()]; c == nil {
+			ops = append(ops, Op{Kind: OpAddService, Service: d.withoutDestinations()})
+		} else if !d.settingsEqual(c) {
+			prev := c.withoutDestinations()
+			ops = append(ops, Op{Kind: OpEditService, Service: d.withoutDestinations(), Prev: &prev})
 		}
 	}
-
-	for i := range current {
-		c := &current[i]
-		key := c.Key()
-		if !owns(key) {
-			continue
+	// 2. destinations: add, edit; 3. destinations of kept services: delete.
+	for _, deleting := range []bool{false, true} {
+		for i := range desired {
+			d := &desired[i]
+			svc := d.withoutDestinations()
+			var have []Destination
+			if c := cur[d.id()]; c != nil {
+				have = sortedDestinations(c.Destinations)
+			}
+			ops = appendDestinationOps(ops, &svc, sortedDestinations(d.Destinations), have, deleting)
 		}
-		d := des[key]
-		if d == nil {
+	}
+	// 3. destinations of removed services: delete; 4. the services.
+	for _, services := range []bool{false, true} {
+		for i := range current {
+			c := &current[i]
+			if des[c.id()] || !owns(c.Key()) {
+				continue
+			}
+			svc := c.withoutDestinations()
+			if services {
+				ops = append(ops, Op{Kind: OpDeleteService, Service: svc})
+				continue
+			}
 			for _, dst := range c.Destinations {
-				delDst = append(delDst, Op{Kind: OpDeleteDestination, Service: c.withoutDestinations(), Destination: dst})
-			}
-			delSvc = append(delSvc, Op{Kind: OpDeleteService, Service: c.withoutDestinations()})
-			continue
-		}
-		want := make(map[string]bool, len(d.Destinations))
-		for _, dst := range d.Destinations {
-			want[dst.Addr.String()] = true
-		}
-		for _, dst := range c.Destinations {
-			if !want[dst.Addr.String()] {
-				delDst = append(delDst, Op{Kind: OpDeleteDestination, Service: d.withoutDestinations(), Destination: dst})
+				ops = append(ops, Op{Kind: OpDeleteDestination, Service: svc, Destination: dst})
 			}
 		}
 	}
-
-	n := len(addSvc) + len(editSvc) + len(addDst) + len(editDst) + len(delDst) + len(delSvc)
-	if n == 0 {
+	if len(ops) == 0 {
 		return nil
 	}
-	ops := make([]Op, 0, n)
-	for _, group := range [][]Op{addSvc, editSvc, addDst, editDst, delDst, delSvc} {
-		ops = append(ops, group...)
+	return ops
+}
+
+// appendDestinationOps walks want and have, both sorted by address, side
+// by side, and appends the adds and edits, or (deleting) the deletes.
+func appendDestinationOps(ops []Op, svc *Service, want, have []Destination, deleting bool) []Op {
+	for len(want) > 0 || len(have) > 0 {
+		var order int
+		switch {
+		case len(want) == 0:
+			order = 1
+		case len(have) == 0:
+			order = -1
+		default:
+			order = want[0].Addr.Compare(have[0].Addr)
+		}
+		switch {
+		case order < 0:
+			if !deleting {
+				ops = append(ops, Op{Kind: OpAddDestination, Service: *svc, Destination: want[0]})
+			}
+			want = want[1:]
+		case order > 0:
+			if deleting {
+				ops = append(ops, Op{Kind: OpDeleteDestination, Service: *svc, Destination: have[0]})
+			}
+			have = have[1:]
+		default:
+			if !deleting && !want[0].settingsEqual(&have[0]) {
+				prev := have[0]
+				ops = append(ops, Op{Kind: OpEditDestination, Service: *svc, Destination: want[0], PrevDestination: &prev})
+			}
+			want, have = want[1:], have[1:]
+		}
 	}
 	return ops
+}
+
+// sortedDestinations returns ds sorted by address, copying only when it
+// is not sorted already.
+func sortedDestinations(ds []Destination) []Destination {
+	if slices.IsSortedFunc(ds, compareDestinations) {
+		return ds
+	}
+	ds = slices.Clone(ds)
+	slices.SortFunc(ds, compareDestinations)
+	return ds
 }
 
 // Plan returns the operations that bring current to desired, leaving

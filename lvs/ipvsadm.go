@@ -266,8 +266,8 @@ func parseIPVSADMLine(f []string) (*Service, Destination, bool, error) {
 	if svc.isIPv6() {
 		svc.Netmask = 128
 	}
-	if netmask != "" {
-		if n, err := strconv.Atoi(netmask); err == nil && n >= 0 && n <= 128 {
+	if netmask != "" && svc.Flags&FlagPersistent != 0 { // ipvsadm prints -M only with -p
+		if n, err := strconv.Atoi(netmask); err == nil && n >= 0 && n <= svc.Netmask {
 			svc.Netmask = n
 		} else if m, err := netip.ParseAddr(netmask); err == nil && m.Is4() {
 			b := m.As4()

@@ -372,4 +372,3 @@ func (m *Manager) logOps(ops []Op) {
 		m.log.Info("ipvs", "op", op.String())
 	}
 }
-

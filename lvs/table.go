@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -102,14 +103,33 @@ type Service struct {
 // Key identifies the service the way the kernel does and the way
 // hcl.VirtualServer.Key spells it: "TCP:192.0.2.1:80", "FWM:1:inet".
 func (s *Service) Key() string {
+	b := make([]byte, 0, 64)
 	if s.FWMark != 0 {
-		fam := "inet"
+		b = append(b, "FWM:"...)
+		b = strconv.AppendUint(b, uint64(s.FWMark), 10)
 		if s.IPv6 {
-			fam = "inet6"
+			return string(append(b, ":inet6"...))
 		}
-		return fmt.Sprintf("FWM:%d:%s", s.FWMark, fam)
+		return string(append(b, ":inet"...))
 	}
-	return fmt.Sprintf("%s:%s", s.Protocol, s.Addr)
+	b = append(b, s.Protocol...)
+	b = append(b, ':')
+	return string(s.Addr.AppendTo(b))
+}
+
+// serviceID is Key as a comparable value, for maps.
+type serviceID struct {
+	protocol string
+	addr     netip.AddrPort
+	fwmark   uint32
+	ipv6     bool
+}
+
+func (s *Service) id() serviceID {
+	if s.FWMark != 0 {
+		return serviceID{fwmark: s.FWMark, ipv6: s.IPv6}
+	}
+	return serviceID{protocol: s.Protocol, addr: s.Addr}
 }
 
 // isIPv6 reports the service's address family.
@@ -120,10 +140,16 @@ func (s *Service) isIPv6() bool {
 	return s.Addr.Addr().Is6() && !s.Addr.Addr().Is4In6()
 }
 
-// label is how operations and errors name the service: "TCP 192.0.2.1:80",
-// "FWM 1 inet".
+// label is how `lvsd plan` names the service: "TCP 192.0.2.1:80",
+// "FWM 1", "FWM 1 IPv6".
 func (s *Service) label() string {
-	return strings.Replace(s.Key(), ":", " ", 1)
+	if s.FWMark != 0 {
+		if s.IPv6 {
+			return fmt.Sprintf("FWM %d IPv6", s.FWMark)
+		}
+		return fmt.Sprintf("FWM %d", s.FWMark)
+	}
+	return s.Protocol + " " + s.Addr.String()
 }
 
 // settingsEqual compares what an edit can change.
@@ -170,14 +196,34 @@ type Table []Service
 
 // Sort puts t and every service's destinations in canonical order.
 func (t Table) Sort() {
-	slices.SortFunc(t, func(a, b Service) int { return cmp.Compare(a.Key(), b.Key()) })
+	keys := make([]string, len(t))
+	sorted := true
 	for i := range t {
+		keys[i] = t[i].Key()
+		sorted = sorted && (i == 0 || keys[i-1] <= keys[i])
 		sortDestinations(t[i].Destinations)
 	}
+	if sorted {
+		return
+	}
+	idx := make([]int, len(t))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+	out := make(Table, len(t))
+	for i, j := range idx {
+		out[i] = t[j]
+	}
+	copy(t, out)
 }
 
+func compareDestinations(a, b Destination) int { return a.Addr.Compare(b.Addr) }
+
 func sortDestinations(ds []Destination) {
-	slices.SortFunc(ds, func(a, b Destination) int { return a.Addr.Compare(b.Addr) })
+	if !slices.IsSortedFunc(ds, compareDestinations) {
+		slices.SortFunc(ds, compareDestinations)
+	}
 }
 
 // Find returns the service with the given key, or nil.

@@ -1,0 +1,226 @@
+package lvs
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+var tcpCheck = []hcl.Checker{{Kind: hcl.CheckTCP}}
+
+// testConfig is a DR web service and a persistent NAT fwmark service, both
+// owned by VRRP instance VI_1.
+func testConfig() *hcl.Config {
+	return &hcl.Config{
+		Global:    hcl.Global{LVSProgram: hcl.LVSProgramMaster},
+		Instances: []hcl.VRRPInstance{{Name: "VI_1"}},
+		VirtualServers: []hcl.VirtualServer{
+			{
+				Name: "192.0.2.100:80", Addr: ap("192.0.2.100:80"), Protocol: hcl.ProtoTCP,
+				LBAlgo: "wlc", LBKind: hcl.KindDR, Quorum: 1, VRRPInstance: "VI_1",
+				RealServers: []hcl.RealServer{
+					{Addr: ap("10.0.0.1:80"), Weight: 3, Checkers: tcpCheck},
+					{Addr: ap("10.0.0.2:80"), Weight: 3, Checkers: tcpCheck},
+				},
+			},
+			{
+				Name: "fwmark 1", FWMark: 1, Protocol: hcl.ProtoTCP, LBAlgo: "rr", LBKind: hcl.KindNAT,
+				PersistenceTimeout: 300 * time.Second, PersistenceGranularity: 24, Quorum: 1, VRRPInstance: "VI_1",
+				RealServers: []hcl.RealServer{{Addr: ap("10.0.0.3:0"), Weight: 1}},
+			},
+		},
+	}
+}
+
+// weights returns "addr=weight" for each destination of the service.
+func weights(t Table, key string) []string {
+	s := t.Find(key)
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, d := range s.Destinations {
+		out = append(out, d.Addr.String()+"="+itoa(d.Weight))
+	}
+	return out
+}
+
+func itoa(n int) string { return string(rune('0'+n/10%10)) + string(rune('0'+n%10)) }
+
+const web = "TCP:192.0.2.100:80"
+
+func down(reason string) Verdict { return Verdict{Up: false, Weight: -1, Reason: reason} }
+
+var upVerdict = Verdict{Up: true, Weight: -1}
+
+func TestServiceFromConfigCarriesEveryKernelField(t *testing.T) {
+	vs := hcl.VirtualServer{
+		FWMark: 9, IPv6: true, LBAlgo: "mh", SchedulerFlags: []string{"mh-fallback", "mh-port"},
+		PersistenceTimeout: 90 * time.Second, OnePacket: true,
+	}
+	got := ServiceFromConfig(&vs)
+	want := Service{FWMark: 9, IPv6: true, Scheduler: "mh", Flags: FlagPersistent | FlagOnePacket | FlagSched1 | FlagSched2, Timeout: 90, Netmask: 128}
+	if got.Key() != "FWM:9:inet6" || !got.settingsEqual(&want) || got.Flags != want.Flags {
+		t.Fatalf("got %+v want %+v", got, want)
+	}
+	v6 := hcl.VirtualServer{Addr: ap("[2001:db8::5]:443"), Protocol: hcl.ProtoSCTP, LBAlgo: "lblcr"}
+	s := ServiceFromConfig(&v6)
+	if s.Key() != "SCTP:[2001:db8::5]:443" || s.Netmask != 128 || !s.isIPv6() || s.Flags != 0 {
+		t.Fatalf("IPv6 SCTP service: %+v", s)
+	}
+}
+
+func TestFailedRealServerIsRemoved(t *testing.T) {
+	d := Desire(State{Config: testConfig(), Active: map[string]bool{"VI_1": true},
+		Verdicts: map[VerdictKey]Verdict{{web, ap("10.0.0.1:80")}: down("connection refused")}})
+	if got := weights(d.Table, web); !slices.Equal(got, []string{"10.0.0.2:80=03"}) {
+		t.Fatalf("destinations %v", got)
+	}
+}
+
+func TestInhibitOnFailureKeepsFailedRealServerWithWeightZero(t *testing.T) {
+	cfg := testConfig()
+	cfg.VirtualServers[0].RealServers[0].InhibitOnFailure = true
+	d := Desire(State{Config: cfg, Active: map[string]bool{"VI_1": true},
+		Verdicts: map[VerdictKey]Verdict{{web, ap("10.0.0.1:80")}: down("timeout")}})
+	if got := weights(d.Table, web); !slices.Equal(got, []string{"10.0.0.1:80=00", "10.0.0.2:80=03"}) {
+		t.Fatalf("destinations %v", got)
+	}
+}
+
+func TestDynamicWeightFromVerdict(t *testing.T) {
+	d := Desire(State{Config: testConfig(), Active: map[string]bool{"VI_1": true},
+		Verdicts: map[VerdictKey]Verdict{{web, ap("10.0.0.2:80")}: {Up: true, Weight: 7}}})
+	if got := weights(d.Table, web); !slices.Equal(got, []string{"10.0.0.1:80=03", "10.0.0.2:80=07"}) {
+		t.Fatalf("destinations %v", got)
+	}
+}
+
+func TestAlphaStartsRealServersDownUntilTheirFirstCheckPasses(t *testing.T) {
+	cfg := testConfig()
+	cfg.VirtualServers[0].Alpha = true
+	st := State{Config: cfg, Active: map[string]bool{"VI_1": true}, Verdicts: map[VerdictKey]Verdict{}}
+	if got := weights(Desire(st).Table, web); len(got) != 0 {
+		t.Fatalf("alpha: before any check %v", got)
+	}
+	st.Verdicts[VerdictKey{web, ap("10.0.0.2:80")}] = upVerdict
+	if got := weights(Desire(st).Table, web); !slices.Equal(got, []string{"10.0.0.2:80=03"}) {
+		t.Fatalf("alpha: after 10.0.0.2 passed %v", got)
+	}
+	// A real server without checkers is never failed, alpha or not.
+	if got := weights(Desire(st).Table, "FWM:1:inet"); !slices.Equal(got, []string{"10.0.0.3:0=01"}) {
+		t.Fatalf("alpha without checkers: %v", got)
+	}
+}
+
+func TestWithoutAlphaRealServersStartUp(t *testing.T) {
+	d := Desire(State{Config: testConfig(), Active: map[string]bool{"VI_1": true}})
+	if got := weights(d.Table, web); !slices.Equal(got, []string{"10.0.0.1:80=03", "10.0.0.2:80=03"}) {
+		t.Fatalf("destinations %v", got)
+	}
+}
+
+func TestMastershipProgramsWithdrawsOrHolds(t *testing.T) {
+	tests := []struct {
+		name                string
+		program             string
+		active              map[string]bool
+		programmed, holding bool
+	}{
+		{"master programs", hcl.LVSProgramMaster, map[string]bool{"VI_1": true}, true, false},
+		{"backup withdraws", hcl.LVSProgramMaster, map[string]bool{"VI_1": false}, false, false},
+		{"undecided holds", hcl.LVSProgramMaster, map[string]bool{}, false, true},
+		{"always programs on backup", hcl.LVSProgramAlways, map[string]bool{"VI_1": false}, true, false},
+		{"always programs undecided", hcl.LVSProgramAlways, nil, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Global.LVSProgram = tt.program
+			d := Desire(State{Config: cfg, Active: tt.active})
+			if got := d.Table.Find(web) != nil; got != tt.programmed {
+				t.Errorf("programmed = %v, want %v", got, tt.programmed)
+			}
+			if d.Held[web] != tt.holding {
+				t.Errorf("held = %v, want %v", d.Held[web], tt.holding)
+			}
+			if !d.Owned[web] || !d.Owned["FWM:1:inet"] {
+				t.Errorf("owned = %v", d.Owned)
+			}
+		})
+	}
+}
+
+// TestQuorumSorryServerAndHysteresis walks keepalived's quorum semantics:
+// quorum 4, hysteresis 1, two real servers of weight 3 (live weight 6).
+// Lost below 4-1=3, regained at 4+1=5.
+func TestQuorumSorryServerAndHysteresis(t *testing.T) {
+	cfg := testConfig()
+	vs := &cfg.VirtualServers[0]
+	vs.Quorum, vs.Hysteresis = 4, 1
+	vs.SorryServer = &hcl.SorryServer{Addr: ap("10.9.9.9:80"), LBKind: hcl.KindNAT}
+	r1, r2 := VerdictKey{web, ap("10.0.0.1:80")}, VerdictKey{web, ap("10.0.0.2:80")}
+	st := State{Config: cfg, Active: map[string]bool{"VI_1": true}, Verdicts: map[VerdictKey]Verdict{}, QuorumUp: map[string]bool{}}
+	steps := []struct {
+		name    string
+		verdict map[VerdictKey]Verdict
+		weight  int // r2's dynamic weight when set
+		want    []string
+		up      bool
+	}{
+		{"start: live 6 >= 5, quorum up", nil, 0, []string{"10.0.0.1:80=03", "10.0.0.2:80=03"}, true},
+		{"r1 down: live 3, not < 3, quorum kept", map[VerdictKey]Verdict{r1: down("x")}, 0, []string{"10.0.0.2:80=03"}, true},
+		{"r2 weight 2: live 2 < 3, sorry server in", map[VerdictKey]Verdict{r2: {Up: true, Weight: 2}}, 0, []string{"10.9.9.9:80=01"}, false},
+		{"r2 weight 4: live 4 < 5, still sorry", map[VerdictKey]Verdict{r2: {Up: true, Weight: 4}}, 0, []string{"10.9.9.9:80=01"}, false},
+		{"r1 up: live 7 >= 5, real servers back", map[VerdictKey]Verdict{r1: upVerdict}, 0, []string{"10.0.0.1:80=03", "10.0.0.2:80=04"}, true},
+		{"all down: live 0, sorry server", map[VerdictKey]Verdict{r1: down("x"), r2: down("x")}, 0, []string{"10.9.9.9:80=01"}, false},
+	}
+	for _, step := range steps {
+		for k, v := range step.verdict {
+			st.Verdicts[k] = v
+		}
+		d := Desire(st)
+		q := d.Quorum[web]
+		st.QuorumUp[web] = q.Up
+		if got := weights(d.Table, web); !slices.Equal(got, step.want) || q.Up != step.up {
+			t.Fatalf("%s: destinations %v quorum %v, want %v quorum %v", step.name, got, q.Up, step.want, step.up)
+		}
+		if q.SorryActive {
+			if f := d.Table.Find(web).Destinations[0].Forward; f != ForwardMasq {
+				t.Fatalf("%s: sorry server forward %v, want masq (sorry_server_lvs_method)", step.name, f)
+			}
+		}
+	}
+}
+
+func TestSorryServerKeepsInhibitedRealServersAtWeightZero(t *testing.T) {
+	cfg := testConfig()
+	vs := &cfg.VirtualServers[0]
+	vs.SorryServer = &hcl.SorryServer{Addr: ap("10.9.9.9:80")}
+	vs.RealServers[0].InhibitOnFailure = true
+	d := Desire(State{Config: cfg, Active: map[string]bool{"VI_1": true}, Verdicts: map[VerdictKey]Verdict{
+		{web, ap("10.0.0.1:80")}: down("x"), {web, ap("10.0.0.2:80")}: down("x"),
+	}})
+	if got := weights(d.Table, web); !slices.Equal(got, []string{"10.0.0.1:80=00", "10.9.9.9:80=01"}) {
+		t.Fatalf("destinations %v", got)
+	}
+	if f := d.Table.Find(web).Destinations[1].Forward; f != ForwardRoute {
+		t.Fatalf("sorry server defaults to the service's lb_kind, got %v", f)
+	}
+}
+
+func TestQuorumLossWithoutSorryServerKeepsLiveServers(t *testing.T) {
+	cfg := testConfig()
+	cfg.VirtualServers[0].Quorum = 5
+	d := Desire(State{Config: cfg, Active: map[string]bool{"VI_1": true}, Verdicts: map[VerdictKey]Verdict{
+		{web, ap("10.0.0.1:80")}: down("x"),
+	}, QuorumUp: map[string]bool{web: true}})
+	if d.Quorum[web].Up {
+		t.Fatal("quorum should be lost at live weight 3 < 5")
+	}
+	if got := weights(d.Table, web); !slices.Equal(got, []string{"10.0.0.2:80=03"}) {
+		t.Fatalf("destinations %v", got)
+	}
+}

@@ -1,0 +1,298 @@
+package lvs
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+func opStrings(ops []Op) []string {
+	var out []string
+	for _, op := range ops {
+		out = append(out, op.String())
+	}
+	return out
+}
+
+// programmedTable is what testConfig looks like in the kernel on a MASTER
+// with every real server up.
+func programmedTable() Table {
+	return Desire(State{Config: testConfig(), Active: map[string]bool{"VI_1": true}}).Table
+}
+
+var foreignService = Service{Protocol: "TCP", Addr: ap("203.0.113.9:22"), Scheduler: "rr", Netmask: 32,
+	Destinations: []Destination{{Addr: ap("10.5.5.5:22"), Forward: ForwardMasq, Weight: 1}}}
+
+func TestManagerAdoptsTheTableItFindsAndLeavesForeignServicesAlone(t *testing.T) {
+	k := NewFakeKernel(append(programmedTable(), foreignService))
+	m := NewManager(k, ManagerOptions{})
+	m.SetConfig(testConfig())
+	if err := m.SetActive("VI_1", true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+		t.Fatalf("Reconcile = %d, %v", n, err)
+	}
+	if len(k.Applied) != 0 {
+		t.Fatalf("adopting a correct table applied %v", opStrings(k.Applied))
+	}
+	var foreign []string
+	for _, st := range m.Status() {
+		if st.State == StateForeign {
+			foreign = append(foreign, st.Key)
+		}
+	}
+	if !slices.Equal(foreign, []string{"TCP:203.0.113.9:22"}) {
+		t.Fatalf("foreign services reported: %v", foreign)
+	}
+}
+
+func TestManagerRestartDropsNothingBeforeMastershipIsKnown(t *testing.T) {
+	k := NewFakeKernel(programmedTable())
+	m := NewManager(k, ManagerOptions{})
+	m.SetConfig(testConfig()) // VI_1 undecided: held
+	if _, err := m.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(k.Applied) != 0 {
+		t.Fatalf("undecided instance: applied %v", opStrings(k.Applied))
+	}
+}
+
+func TestManagerProgramsOnMasterAndWithdrawsOnBackup(t *testing.T) {
+	k := NewFakeKernel(Table{foreignService})
+	m := NewManager(k, ManagerOptions{})
+	m.SetConfig(testConfig())
+	if err := m.SetActive("VI_1", true); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := k.Table()
+	want := append(programmedTable(), foreignService)
+	want.Sort()
+	if ops := Plan(want, got); len(ops) != 0 || len(got) != 3 {
+		t.Fatalf("after MASTER the table differs: %v", opStrings(ops))
+	}
+	if err := m.SetActive("VI_1", false); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = k.Table()
+	if len(got) != 1 || got[0].Key() != foreignService.Key() {
+		t.Fatalf("after BACKUP the table holds %v", got)
+	}
+}
+
+func TestManagerRepairsOutsideEditsOnTheNextPass(t *testing.T) {
+	k := NewFakeKernel(nil)
+	m := NewManager(k, ManagerOptions{})
+	cfg := testConfig()
+	cfg.Global.LVSProgram = hcl.LVSProgramAlways
+	m.SetConfig(cfg)
+	k.ResetApplied()
+	// ipvsadm -d -t 192.0.2.100:80 -r 10.0.0.1:80; ipvsadm -e … -w 9
+	k.Edit(func(t *Table) {
+		s := t.Find(web)
+		s.Destinations = s.Destinations[1:]
+		s.Destinations[0].Weight = 9
+	})
+	n, err := m.Reconcile(context.Background())
+	if err != nil || n != 2 {
+		t.Fatalf("Reconcile = %d, %v", n, err)
+	}
+	want := []string{
+		"+ add destination 10.0.0.1:80 to TCP 192.0.2.100:80 route weight 3",
+		"~ edit destination 10.0.0.2:80 of TCP 192.0.2.100:80: weight 9 -> 3",
+	}
+	if got := opStrings(k.Applied); !slices.Equal(got, want) {
+		t.Fatalf("repair:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+func TestManagerRunRepairsPeriodicallyAndNeverFlushesOnExit(t *testing.T) {
+	k := NewFakeKernel(nil)
+	m := NewManager(k, ManagerOptions{Interval: time.Millisecond})
+	cfg := testConfig()
+	cfg.Global.LVSProgram = hcl.LVSProgramAlways
+	m.SetConfig(cfg)
+	k.Edit(func(t *Table) { *t = slices.DeleteFunc(*t, func(s Service) bool { return s.Key() == web }) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tbl, _ := k.Table()
+		if tbl.Find(web) != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not restore the deleted service")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if tbl, _ := k.Table(); len(tbl) != 2 {
+		t.Fatalf("table after exit: %d services, want 2 (no flush)", len(tbl))
+	}
+}
+
+func TestManagerOmegaClearsItsServicesOnExit(t *testing.T) {
+	k := NewFakeKernel(Table{foreignService})
+	m := NewManager(k, ManagerOptions{Interval: time.Hour})
+	cfg := testConfig()
+	cfg.Global.LVSProgram = hcl.LVSProgramAlways
+	cfg.VirtualServers[0].Omega = true
+	m.SetConfig(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tbl, _ := k.Table()
+	var keys []string
+	for _, s := range tbl {
+		keys = append(keys, s.Key())
+	}
+	if !slices.Equal(keys, []string{"FWM:1:inet", "TCP:203.0.113.9:22"}) {
+		t.Fatalf("after omega exit: %v", keys)
+	}
+}
+
+func TestManagerHealthEventCostsOneOperation(t *testing.T) {
+	k := NewFakeKernel(nil)
+	m := NewManager(k, ManagerOptions{})
+	m.SetConfig(testConfig())
+	if err := m.SetActive("VI_1", true); err != nil {
+		t.Fatal(err)
+	}
+	k.ResetApplied()
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("connection refused"))
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("connection refused")) // repeated: nothing
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, Verdict{Up: true, Weight: 5})
+	want := []string{
+		"- delete destination 10.0.0.1:80 of TCP 192.0.2.100:80",
+		"~ edit destination 10.0.0.2:80 of TCP 192.0.2.100:80: weight 3 -> 5",
+	}
+	if got := opStrings(k.Applied); !slices.Equal(got, want) {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}
+
+func TestManagerReportsQuorumChanges(t *testing.T) {
+	k := NewFakeKernel(nil)
+	var mu sync.Mutex
+	var events []string
+	m := NewManager(k, ManagerOptions{OnQuorum: func(vs hcl.VirtualServer, up bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, vs.Key()+map[bool]string{true: " up", false: " down"}[up])
+	}})
+	cfg := testConfig()
+	cfg.VirtualServers[0].SorryServer = &hcl.SorryServer{Addr: ap("10.9.9.9:80")}
+	m.SetConfig(cfg)
+	if err := m.SetActive("VI_1", true); err != nil {
+		t.Fatal(err)
+	}
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("x"))
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, down("x"))
+	tbl, _ := k.Table()
+	if got := weights(tbl, web); !slices.Equal(got, []string{"10.9.9.9:80=01"}) {
+		t.Fatalf("sorry server not in: %v", got)
+	}
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, upVerdict)
+	tbl, _ = k.Table()
+	if got := weights(tbl, web); !slices.Equal(got, []string{"10.0.0.2:80=03"}) {
+		t.Fatalf("sorry server not out: %v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(events, []string{web + " down", web + " up"}) {
+		t.Fatalf("quorum events %v", events)
+	}
+}
+
+func TestManagerReloadDeletesServicesDroppedFromConfiguration(t *testing.T) {
+	k := NewFakeKernel(Table{foreignService})
+	m := NewManager(k, ManagerOptions{})
+	cfg := testConfig()
+	cfg.Global.LVSProgram = hcl.LVSProgramAlways
+	m.SetConfig(cfg)
+	next := testConfig()
+	next.Global.LVSProgram = hcl.LVSProgramAlways
+	next.VirtualServers = next.VirtualServers[:1]
+	next.VirtualServers[0].LBAlgo = "rr"
+	k.ResetApplied()
+	m.SetConfig(next)
+	want := []string{
+		"~ edit service TCP 192.0.2.100:80: scheduler wlc -> rr",
+		"- delete destination 10.0.0.3:0 of FWM 1",
+		"- delete service FWM 1",
+	}
+	if got := opStrings(k.Applied); !slices.Equal(got, want) {
+		t.Fatalf("reload:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+func TestKernelRefusalsNameTheServiceAndRealServer(t *testing.T) {
+	k := NewFakeKernel(nil)
+	k.Schedulers = []string{"wlc", "rr"}
+	k.Refuse = func(op Op) error {
+		if op.Kind == OpAddDestination && op.Destination.Addr == ap("10.0.0.2:80") {
+			return syscall.EINVAL
+		}
+		return nil
+	}
+	m := NewManager(k, ManagerOptions{})
+	cfg := testConfig()
+	cfg.Global.LVSProgram = hcl.LVSProgramAlways
+	cfg.VirtualServers[1].LBAlgo = "mh"
+	m.SetConfig(cfg)
+	_, err := m.Reconcile(context.Background())
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`service FWM:1:inet: scheduler "mh" refused by kernel: kernel module ip_vs_mh not loaded`,
+		"real server 10.0.0.2:80 of TCP:192.0.2.100:80 refused by kernel (invalid argument): is there a unicast route to it?",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q\nlacks %q", err, want)
+		}
+	}
+	var opErr *OpError
+	if !errors.As(err, &opErr) {
+		t.Errorf("error is not an *OpError: %T", err)
+	}
+}
+
+func TestManagerStatusShowsHealthWeightsAndCounters(t *testing.T) {
+	k := NewFakeKernel(nil)
+	m := NewManager(k, ManagerOptions{})
+	m.SetConfig(testConfig())
+	_ = m.SetActive("VI_1", true)
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("connection refused"))
+	k.Edit(func(t *Table) { t.Find(web).Stats.Conns = 42 })
+	st := m.Status()
+	if len(st) != 2 {
+		t.Fatalf("%d services", len(st))
+	}
+	w := st[0]
+	if w.Key != web || w.State != StateProgrammed || !w.InKernel || w.Stats.Conns != 42 || w.LiveWeight != 3 {
+		t.Fatalf("status %+v", w)
+	}
+	r1 := w.Destinations[0]
+	if r1.Up || r1.InKernel || r1.Reason != "connection refused" || r1.ConfiguredWeight != 3 {
+		t.Fatalf("r1 %+v", r1)
+	}
+	if r2 := w.Destinations[1]; !r2.Up || !r2.InKernel || r2.Weight != 3 {
+		t.Fatalf("r2 %+v", r2)
+	}
+}
