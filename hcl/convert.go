@@ -168,7 +168,9 @@ func convertVirtualServer(b *hclBody, vs VirtualServer) {
 		b.newline()
 		r := b.block("real_server", []string{rs.Addr.String()})
 		setInt(r, "weight", rs.Weight)
-		setBool(r, "inhibit_on_failure", rs.InhibitOnFailure)
+		if rs.InhibitOnFailure != vs.InhibitOnFailure {
+			r.attr("inhibit_on_failure", strconv.FormatBool(rs.InhibitOnFailure))
+		}
 		setStr(r, "notify_up", rs.NotifyUp)
 		setStr(r, "notify_down", rs.NotifyDown)
 		if rs.UThreshold != 0 {
@@ -211,7 +213,7 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 	if c.Alpha != vs.Alpha {
 		// HCL sets alpha per checker only where it differs from the
 		// virtual server's.
-		setBool(b, "alpha", c.Alpha)
+		b.attr("alpha", strconv.FormatBool(c.Alpha))
 	}
 	if web {
 		setStr(b, "virtualhost", c.Virtualhost)

@@ -33,6 +33,10 @@ import (
 // cycle is reported before this is reached.
 const kaMaxIncludeDepth = 32
 
+// kaMaxLine bounds a line after parameter expansion (keepalived's MAXBUF
+// is 1 KiB; lvsd is more generous but refuses runaway definitions).
+const kaMaxLine = 64 << 10
+
 // kaToken is one word of a line.
 type kaToken struct {
 	text   string
@@ -73,13 +77,12 @@ func (n *kaNode) line() string {
 
 // kaLexer reads files and includes into lines.
 type kaLexer struct {
-	l       *Loader
-	diags   *Diagnostics
-	files   *[]string
-	stack   []string // files being read, for include cycles
-	defs    map[string]string
-	out     []kaLine
-	refused map[string]bool // one diagnostic per kind of refused syntax per file
+	l     *Loader
+	diags *Diagnostics
+	files *[]string
+	stack []string // files being read, for include cycles
+	defs  map[string]string
+	out   []kaLine
 }
 
 var kaDefName = regexp.MustCompile(`^\$([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$`)
@@ -122,14 +125,23 @@ func (x *kaLexer) line(pos Pos, text string) {
 			break // not a definition: a line starting with a parameter
 		}
 		val := strings.TrimSpace(m[2])
-		if strings.HasSuffix(val, "\\") || strings.Contains(m[1], "(") {
+		if strings.HasSuffix(val, "\\") {
 			x.diags.errorf(pos, fmt.Sprintf("multi-line definition $%s is not supported by lvsd", m[1]), "write the value on one line")
 			return
 		}
-		x.defs[m[1]] = x.expand(val)
+		val = x.expand(val)
+		if len(val) > kaMaxLine {
+			x.diags.errorf(pos, fmt.Sprintf("definition $%s is too long", m[1]), "more than %d bytes after expansion", kaMaxLine)
+			return
+		}
+		x.defs[m[1]] = val
 		return
 	}
 	text = x.expand(text)
+	if len(text) > kaMaxLine {
+		x.diags.errorf(pos, "line too long", "more than %d bytes after parameter expansion", kaMaxLine)
+		return
+	}
 	if strings.Contains(text, "~SEQ") || strings.Contains(text, "~LST") {
 		x.diags.errorf(pos, "keyword ~SEQ/~LST is not supported by lvsd", "write the repeated lines out")
 		return
@@ -176,6 +188,9 @@ func (x *kaLexer) expand(s string) string {
 			continue
 		}
 		b.WriteString(val)
+		if b.Len() > kaMaxLine {
+			return b.String()
+		}
 		if braced {
 			end++
 		}
