@@ -228,31 +228,46 @@ func report(t *testing.T, tests []*testResult) {
 }
 
 // BuildTestBinary compiles the tests of package pkg (a path relative to the
-// module root, "./lvs") into a static binary that runs in the guest as-is.
-// It returns "" when the package has no test files.
+// module root, "./lvs") into a static binary that runs in the guest as-is,
+// failing t if it does not build. It returns "" when the package has no
+// test files.
 func BuildTestBinary(t testing.TB, pkg string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), filepath.Base(pkg)+".test")
-	goBuild(t, "test", "-c", "-o", out, pkg)
-	if _, err := os.Stat(out); err != nil {
-		return ""
+	bin, err := CompileTests(t.TempDir(), pkg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return bin
+}
+
+// CompileTests is BuildTestBinary writing into dir and returning the
+// build failure instead of failing a test.
+func CompileTests(dir, pkg string) (string, error) {
+	out := filepath.Join(dir, filepath.Base(pkg)+".test")
+	if err := goBuild("test", "-c", "-o", out, pkg); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(out); err != nil {
+		return "", nil
+	}
+	return out, nil
 }
 
 // BuildBinary compiles command package pkg ("./cmd/lvsd") statically.
 func BuildBinary(t testing.TB, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	goBuild(t, "build", "-o", out, pkg)
+	if err := goBuild("build", "-o", out, pkg); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 
-func goBuild(t testing.TB, args ...string) {
-	t.Helper()
+// goBuild runs the go command at the module root with CGO_ENABLED=0.
+func goBuild(args ...string) error {
 	root, err := moduleRoot()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	// go test puts its own GOROOT/bin first on the test's PATH.
 	cmd := exec.Command("go", args...)
@@ -260,9 +275,8 @@ func goBuild(t testing.TB, args ...string) {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	t.Logf("vm: go %s (%v)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	return nil
 }
