@@ -1,0 +1,438 @@
+package lvs
+
+// Tests against a real IPVS kernel. They run only with LVSD_IPVS_KERNEL=1
+// (the host kernel of the team has no IPVS; the VM harness sets it and runs
+// `lvs.test -test.run Kernel`), as root, with ipvsadm as the independent
+// reader (/sbin/ipvsadm, or LVSD_IPVSADM). Each test works in a network
+// namespace of its own when /sbin/ip (or LVSD_IP) is there, else in the
+// current one, which it then clears.
+//
+// With LVSD_BENCH=1 as well, TestKernelBenchLoad times loading the
+// 2,000 x 16 table into an empty table, lvsd beside `ipvsadm -R`, and a
+// one-weight change, printing lines that start with "lvsd ".
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+type kernelEnv struct {
+	t       *testing.T
+	netns   string // name, "" for the current namespace
+	nsPath  string
+	ipvsadm string
+	ip      string
+}
+
+func toolPath(env, def string) string {
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	if _, err := os.Stat(def); err == nil {
+		return def
+	}
+	if p, err := exec.LookPath(filepath.Base(def)); err == nil {
+		return p
+	}
+	return ""
+}
+
+// newKernelEnv skips unless the kernel tests are enabled, and prepares a
+// namespace with routes to the real servers' networks.
+func newKernelEnv(t *testing.T) *kernelEnv {
+	t.Helper()
+	if os.Getenv("LVSD_IPVS_KERNEL") != "1" {
+		t.Skip("set LVSD_IPVS_KERNEL=1 to run against a kernel with IPVS (the VM harness does)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	e := &kernelEnv{t: t, ipvsadm: toolPath("LVSD_IPVSADM", "/sbin/ipvsadm"), ip: toolPath("LVSD_IP", "/sbin/ip")}
+	if e.ipvsadm == "" {
+		t.Skip("ipvsadm not found (set LVSD_IPVSADM)")
+	}
+	if e.ip != "" {
+		e.netns = fmt.Sprintf("lvsd-lvs-%d", time.Now().UnixNano()%1_000_000)
+		if out, err := exec.Command(e.ip, "netns", "add", e.netns).CombinedOutput(); err != nil {
+			t.Logf("ip netns add failed (%v: %s); using the current namespace", err, out)
+			e.netns = ""
+		} else {
+			e.nsPath = "/run/netns/" + e.netns
+			t.Cleanup(func() { _ = exec.Command(e.ip, "netns", "del", e.netns).Run() })
+		}
+	}
+	e.setup("link", "set", "lo", "up")
+	// IPVS takes only real servers it can route to as unicast.
+	e.setup("route", "replace", "10.0.0.0/8", "dev", "lo")
+	e.setup("-6", "route", "replace", "2001:db8::/32", "dev", "lo")
+	e.ipvsadmRun("-C")
+	t.Cleanup(func() { _, _ = e.ipvsadmOut("-C") })
+	return e
+}
+
+func (e *kernelEnv) command(tool string, args ...string) *exec.Cmd {
+	if e.netns != "" {
+		return exec.Command(e.ip, append([]string{"netns", "exec", e.netns, tool}, args...)...)
+	}
+	return exec.Command(tool, args...)
+}
+
+func (e *kernelEnv) setup(args ...string) {
+	if e.ip == "" {
+		return
+	}
+	if e.netns != "" {
+		args = append([]string{"-n", e.netns}, args...)
+	}
+	if out, err := exec.Command(e.ip, args...).CombinedOutput(); err != nil {
+		e.t.Logf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+func (e *kernelEnv) ipvsadmOut(args ...string) (string, error) {
+	out, err := e.command(e.ipvsadm, args...).CombinedOutput()
+	return string(out), err
+}
+
+func (e *kernelEnv) ipvsadmRun(args ...string) string {
+	e.t.Helper()
+	out, err := e.ipvsadmOut(args...)
+	if err != nil {
+		e.t.Fatalf("ipvsadm %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// ipvsadmTable reads the table with ipvsadm -S -n.
+func (e *kernelEnv) ipvsadmTable() Table {
+	e.t.Helper()
+	out := e.ipvsadmRun("-S", "-n")
+	t, err := ParseIPVSADMRules(strings.NewReader(out))
+	if err != nil {
+		e.t.Fatalf("parsing ipvsadm -Sn: %v\n%s", err, out)
+	}
+	return t
+}
+
+func (e *kernelEnv) open(opts KernelOptions) Kernel {
+	e.t.Helper()
+	opts.NetnsPath = e.nsPath
+	k, err := OpenKernelWith(opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { k.Close() })
+	return k
+}
+
+// requireTable fails unless ipvsadm and lvsd's own reader both see want
+// (plus the services in extra, by key).
+func (e *kernelEnv) requireTable(k Kernel, want Table, extra ...string) {
+	e.t.Helper()
+	got := e.ipvsadmTable()
+	if ops := Plan(want, got); len(ops) != 0 {
+		e.t.Fatalf("ipvsadm -Sn differs from the desired table:\n%s\nipvsadm:\n%s", strings.Join(opStrings(ops), "\n"), e.ipvsadmRun("-S", "-n"))
+	}
+	if len(got) != len(want)+len(extra) {
+		e.t.Fatalf("ipvsadm shows %d services, want %d + %v", len(got), len(want), extra)
+	}
+	for _, k := range extra {
+		if got.Find(k) == nil {
+			e.t.Fatalf("service %s missing", k)
+		}
+	}
+	own, err := k.Table()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if ops := Plan(want, own); len(ops) != 0 {
+		e.t.Fatalf("lvsd's reader differs from the desired table: %v", opStrings(ops))
+	}
+}
+
+func moduleLoaded(name string) bool {
+	_, err := os.Stat("/sys/module/" + name)
+	return err == nil
+}
+
+// kernelTestConfig covers IPv4, IPv6, UDP, persistence with netmasks,
+// fwmark services of both families, thresholds and every forwarding
+// method, using schedulers that are loaded.
+func kernelTestConfig() *hcl.Config {
+	sched := func(want string) string {
+		if moduleLoaded("ip_vs_" + want) {
+			return want
+		}
+		return "rr"
+	}
+	return &hcl.Config{
+		Global: hcl.Global{LVSProgram: hcl.LVSProgramAlways},
+		VirtualServers: []hcl.VirtualServer{
+			{Addr: ap("192.0.2.100:80"), Protocol: hcl.ProtoTCP, LBAlgo: sched("wlc"), LBKind: hcl.KindDR, Quorum: 1,
+				RealServers: []hcl.RealServer{
+					{Addr: ap("10.0.0.1:80"), Weight: 3},
+					{Addr: ap("10.0.0.2:80"), Weight: 1, UThreshold: 100, LThreshold: 10, InhibitOnFailure: true},
+				}},
+			{Addr: ap("192.0.2.101:8080"), Protocol: hcl.ProtoTCP, LBAlgo: "rr", LBKind: hcl.KindNAT, Quorum: 1,
+				PersistenceTimeout: 600 * time.Second, PersistenceGranularity: 24,
+				RealServers: []hcl.RealServer{{Addr: ap("10.0.1.1:80"), Weight: 1}, {Addr: ap("10.0.1.2:80"), Weight: 2}}},
+			{Addr: ap("[2001:db8::100]:53"), Protocol: hcl.ProtoUDP, LBAlgo: "rr", LBKind: hcl.KindTUN, Quorum: 1,
+				PersistenceTimeout: 60 * time.Second, PersistenceGranularity: 64, OnePacket: true,
+				RealServers: []hcl.RealServer{{Addr: ap("[2001:db8:1::1]:53"), Weight: 1}}},
+			{FWMark: 1, Protocol: hcl.ProtoTCP, LBAlgo: sched("sh"), LBKind: hcl.KindDR, Quorum: 1,
+				RealServers: []hcl.RealServer{{Addr: ap("10.0.2.1:0"), Weight: 1}}},
+			{FWMark: 2, IPv6: true, Protocol: hcl.ProtoTCP, LBAlgo: "rr", LBKind: hcl.KindDR, Quorum: 1,
+				RealServers: []hcl.RealServer{{Addr: ap("[2001:db8:2::1]:0"), Weight: 4}}},
+		},
+	}
+}
+
+func TestKernelProgramsTheTableIpvsadmReads(t *testing.T) {
+	e := newKernelEnv(t)
+	for _, opts := range []KernelOptions{{}, {OneByOne: true}} {
+		e.ipvsadmRun("-C")
+		k := e.open(opts)
+		cfg := kernelTestConfig()
+		m := NewManager(k, ManagerOptions{})
+		m.SetConfig(cfg)
+		want := Desire(State{Config: cfg}).Table
+		e.requireTable(k, want)
+		if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+			t.Fatalf("one-by-one=%v: second pass applied %d, %v", opts.OneByOne, n, err)
+		}
+	}
+}
+
+func TestKernelRepairsIpvsadmEditsAndLeavesForeignServicesAlone(t *testing.T) {
+	e := newKernelEnv(t)
+	e.ipvsadmRun("-A", "-t", "203.0.113.9:22", "-s", "rr")
+	e.ipvsadmRun("-a", "-t", "203.0.113.9:22", "-r", "10.5.5.5:22", "-m")
+	k := e.open(KernelOptions{})
+	cfg := kernelTestConfig()
+	m := NewManager(k, ManagerOptions{})
+	m.SetConfig(cfg)
+	want := Desire(State{Config: cfg}).Table
+	e.requireTable(k, want, "TCP:203.0.113.9:22")
+
+	e.ipvsadmRun("-d", "-t", "192.0.2.100:80", "-r", "10.0.0.1:80")
+	e.ipvsadmRun("-e", "-t", "192.0.2.101:8080", "-r", "10.0.1.2:80", "-m", "-w", "9")
+	e.ipvsadmRun("-E", "-t", "192.0.2.101:8080", "-s", "rr")
+	e.ipvsadmRun("-D", "-f", "1")
+	n, err := m.Reconcile(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// destination back, weight back, persistence back, fwmark service + its real server back
+	if n != 5 {
+		t.Errorf("repair applied %d operations, want 5", n)
+	}
+	e.requireTable(k, want, "TCP:203.0.113.9:22")
+}
+
+func TestKernelFollowsHealthAndMastership(t *testing.T) {
+	e := newKernelEnv(t)
+	k := e.open(KernelOptions{})
+	cfg := kernelTestConfig()
+	cfg.Global.LVSProgram = hcl.LVSProgramMaster
+	cfg.Instances = []hcl.VRRPInstance{{Name: "VI_1"}}
+	for i := range cfg.VirtualServers {
+		cfg.VirtualServers[i].VRRPInstance = "VI_1"
+	}
+	m := NewManager(k, ManagerOptions{})
+	m.SetConfig(cfg)
+	if got := e.ipvsadmTable(); len(got) != 0 {
+		t.Fatalf("undecided instance programmed %d services", len(got))
+	}
+	if err := m.SetActive("VI_1", true); err != nil {
+		t.Fatal(err)
+	}
+	web := "TCP:192.0.2.100:80"
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("connection refused"))
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, down("timeout")) // inhibit_on_failure
+	got := e.ipvsadmTable()
+	if w := weights(got, web); strings.Join(w, " ") != "10.0.0.2:80=00" {
+		t.Fatalf("after failures: %v", w)
+	}
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, upVerdict)
+	if w := weights(e.ipvsadmTable(), web); strings.Join(w, " ") != "10.0.0.1:80=03 10.0.0.2:80=00" {
+		t.Fatalf("after recovery: %v", w)
+	}
+	if err := m.SetActive("VI_1", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.ipvsadmTable(); len(got) != 0 {
+		t.Fatalf("BACKUP still has %d services", len(got))
+	}
+}
+
+func TestKernelEverySchedulerLoadsOrNamesItsModule(t *testing.T) {
+	e := newKernelEnv(t)
+	k := e.open(KernelOptions{})
+	var loaded, missing []string
+	for i, sched := range hcl.Schedulers() {
+		svc := Service{Protocol: "TCP", Addr: ap(fmt.Sprintf("192.0.2.%d:80", 10+i)), Scheduler: sched, Netmask: 32}
+		_, err := k.Apply([]Op{{Kind: OpAddService, Service: svc}})
+		if err != nil {
+			want := fmt.Sprintf("kernel module ip_vs_%s not loaded", sched)
+			if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), sched) {
+				t.Errorf("scheduler %s: error %q lacks %q", sched, err, want)
+			}
+			missing = append(missing, sched)
+			continue
+		}
+		loaded = append(loaded, sched)
+		if _, err := k.Apply([]Op{{Kind: OpDeleteService, Service: svc}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("schedulers loaded: %v; missing (clear error checked): %v", loaded, missing)
+}
+
+func TestKernelRefusalNamesTheRealServer(t *testing.T) {
+	e := newKernelEnv(t)
+	k := e.open(KernelOptions{})
+	svc := Service{Protocol: "TCP", Addr: ap("192.0.2.1:80"), Scheduler: "rr", Netmask: 32}
+	// A multicast address is never a unicast destination: EINVAL.
+	_, err := k.Apply([]Op{
+		{Kind: OpAddService, Service: svc},
+		{Kind: OpAddDestination, Service: svc, Destination: Destination{Addr: ap("224.0.0.5:80"), Forward: ForwardRoute, Weight: 1}},
+		{Kind: OpAddDestination, Service: svc, Destination: Destination{Addr: ap("10.0.0.5:80"), Forward: ForwardRoute, Weight: 1}},
+	})
+	want := "real server 224.0.0.5:80 of TCP:192.0.2.1:80 refused by kernel (invalid argument): is there a unicast route to it?"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v\nwant   %s", err, want)
+	}
+	// The batch went on past the failure.
+	if w := weights(e.ipvsadmTable(), svc.Key()); strings.Join(w, " ") != "10.0.0.5:80=01" {
+		t.Fatalf("after the refusal: %v", w)
+	}
+}
+
+// countingKernel counts the operations that reach the kernel.
+type countingKernel struct {
+	Kernel
+	ops atomic.Int64
+}
+
+func (c *countingKernel) Apply(ops []Op) (int, error) {
+	c.ops.Add(int64(len(ops)))
+	return c.Kernel.Apply(ops)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func TestKernelBenchLoad(t *testing.T) {
+	if os.Getenv("LVSD_BENCH") != "1" {
+		t.Skip("set LVSD_BENCH=1 (with LVSD_IPVS_KERNEL=1) to time the 34,000-object load")
+	}
+	e := newKernelEnv(t)
+	const services, reals = 2000, 16
+	cfg := SyntheticConfig(services, reals)
+	want := SyntheticTable(services, reals)
+	objects := want.Objects()
+
+	// Reference: ipvsadm -R from the equivalent rules file.
+	rules := filepath.Join(t.TempDir(), "rules")
+	var buf bytes.Buffer
+	if err := WriteIPVSADMRules(&buf, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rules, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The cost of starting ipvsadm (in the namespace) without work, to
+	// report beside the load.
+	start := time.Now()
+	e.ipvsadmRun("-v")
+	startup := time.Since(start)
+	e.ipvsadmRun("-C")
+	restore := func() time.Duration {
+		cmd := e.command(e.ipvsadm, "-R")
+		f, err := os.Open(rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd.Stdin = f
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ipvsadm -R: %v: %s", err, out)
+		}
+		return time.Since(start)
+	}
+	ipvsadmLoad := restore()
+	if got := e.ipvsadmTable(); got.Objects() != objects {
+		t.Fatalf("ipvsadm -R loaded %d objects, want %d", got.Objects(), objects)
+	}
+	e.ipvsadmRun("-C")
+
+	// lvsd: start on the empty table (read, desire, diff, batched apply).
+	ck := &countingKernel{Kernel: e.open(KernelOptions{})}
+	m := NewManager(ck, ManagerOptions{})
+	start = time.Now()
+	m.SetConfig(cfg)
+	lvsdLoad := time.Since(start)
+	if n := ck.ops.Load(); n != int64(objects) {
+		t.Fatalf("lvsd issued %d operations for %d objects", n, objects)
+	}
+	e.requireTable(ck, want)
+
+	// lvsd with moby/ipvs one round trip per operation, for comparison.
+	e.ipvsadmRun("-C")
+	one := e.open(KernelOptions{OneByOne: true})
+	start = time.Now()
+	if _, err := one.Apply(Plan(want, nil)); err != nil {
+		t.Fatal(err)
+	}
+	oneByOne := time.Since(start)
+	e.ipvsadmRun("-C")
+	if _, err := ck.Apply(Plan(want, nil)); err != nil {
+		t.Fatal(err)
+	}
+
+	// One changed weight on the full table, as a health event (dynamic
+	// weight) ...
+	ck.ops.Store(0)
+	key := VerdictKey{Service: cfg.VirtualServers[1234].Key(), Real: cfg.VirtualServers[1234].RealServers[7].Addr}
+	start = time.Now()
+	m.SetVerdict(key, Verdict{Up: true, Weight: 5})
+	verdictTime := time.Since(start)
+	verdictOps := ck.ops.Load()
+	// ... and as a reload (re-reads the whole table to compare).
+	next := SyntheticConfig(services, reals)
+	next.VirtualServers[1500].RealServers[3].Weight = 7
+	ck.ops.Store(0)
+	start = time.Now()
+	m.SetConfig(next)
+	reloadTime := time.Since(start)
+	reloadOps := ck.ops.Load()
+	// ipvsadm's one weight change for reference.
+	start = time.Now()
+	e.ipvsadmRun("-e", "-t", next.VirtualServers[99].Addr.String(), "-r", next.VirtualServers[99].RealServers[0].Addr.String(), "-g", "-w", "2")
+	ipvsadmEdit := time.Since(start)
+
+	fmt.Printf("lvsd load: %d objects in %s (batched genetlink)\n", objects, ms(lvsdLoad))
+	fmt.Printf("lvsd reference ipvsadm -R: %d objects in %s (of which %s starting ipvsadm)\n", objects, ms(ipvsadmLoad), ms(startup))
+	fmt.Printf("lvsd ratio lvsd/ipvsadm-R: %.3f (goal <= 0.2)\n", float64(lvsdLoad)/float64(ipvsadmLoad))
+	fmt.Printf("lvsd load one-by-one (moby/ipvs, one round trip per operation): %d objects in %s\n", objects, ms(oneByOne))
+	fmt.Printf("lvsd one weight change (health event): %d operation(s) in %s\n", verdictOps, ms(verdictTime))
+	fmt.Printf("lvsd one weight change (reload, full re-read): %d operation(s) in %s\n", reloadOps, ms(reloadTime))
+	fmt.Printf("lvsd reference ipvsadm -e one weight: %s\n", ms(ipvsadmEdit))
+	if verdictOps != 1 || reloadOps != 1 {
+		t.Fatalf("one weight change issued %d (health) and %d (reload) operations, want exactly 1", verdictOps, reloadOps)
+	}
+	got := e.ipvsadmTable()
+	if w := got.Find(cfg.VirtualServers[1234].Key()).Destinations[7].Weight; w != 5 {
+		t.Fatalf("weight after health event %d, want 5", w)
+	}
+}
