@@ -27,9 +27,14 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./hcl/... ./vrrp/... ./lvs/... ./checks/...
 	LVSD_BENCH=1 $(GO) test -count=1 -timeout 30m -v -run 'Bench' ./integration/...
 
+# Every native fuzz target, FUZZTIME each (seed corpora live in testdata/fuzz).
+FUZZTIME ?= 30s
 fuzz:
-	@for t in $$($(GO) test -list 'Fuzz.*' ./... | grep ^Fuzz); do :; done
-	$(GO) test -run '^$$' -fuzz FuzzLoadHCL -fuzztime 30s ./hcl/
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }

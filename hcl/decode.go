@@ -355,7 +355,7 @@ var (
 		hcl2.BlockHeaderSchema{Type: CheckTCP}, hcl2.BlockHeaderSchema{Type: CheckHTTP},
 		hcl2.BlockHeaderSchema{Type: CheckSSL}, hcl2.BlockHeaderSchema{Type: CheckMisc})
 	checkCommon = []string{"connect_ip", "connect_port", "bindto", "bind_port", "fwmark", "connect_timeout",
-		"retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "rise"}
+		"retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "rise", "alpha"}
 	tcpSchema  = blockSchema(checkCommon)
 	httpSchema = blockSchema(append([]string{"virtualhost", "http_protocol"}, checkCommon...),
 		hcl2.BlockHeaderSchema{Type: "url"})
@@ -670,6 +670,7 @@ func (d *decoder) checker(b *hcl2.Block, vs *VirtualServer, rs *RealServer) Chec
 	bl.integer("retry", &c.Retry)
 	bl.duration("delay_before_retry", &c.RetryDelay)
 	bl.integer("rise", &c.Rise)
+	bl.boolean("alpha", &c.Alpha)
 	bl.str("virtualhost", &c.Virtualhost)
 	bl.str("http_protocol", &c.HTTPVersion)
 	bl.boolean("enable_sni", &c.EnableSNI)

@@ -283,7 +283,7 @@ func (v *validator) virtualServers() {
 		if !validKind(vs.LBKind) {
 			v.diags.errorf(where("lb_kind"), "invalid lb_kind", "virtual_server %q: lb_kind %q: want NAT, DR or TUN", vs.Name, vs.LBKind)
 		}
-		if vs.OnePacket && vs.Protocol != ProtoUDP {
+		if vs.OnePacket && vs.Protocol != ProtoUDP && vs.FWMark == 0 {
 			v.diags.errorf(where("ops"), "ops needs UDP", "virtual_server %q: one-packet scheduling applies to UDP services only", vs.Name)
 		}
 		if vs.PersistenceTimeout > 0 && vs.PersistenceTimeout < time.Second {
