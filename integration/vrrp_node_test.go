@@ -1,0 +1,192 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/vrrp"
+)
+
+// envNode makes TestVRRPNodeHelper act as an lvsd node: the test binary
+// re-executes itself inside a namespace with this variable set to a config
+// file, so the suite needs no lvsd binary. LVSD_BIN=/path/to/lvsd runs the
+// real binary (`lvsd run -f FILE`) instead.
+const envNode = "LVSD_VRRP_NODE_CONFIG"
+
+// TestVRRPNodeHelper is not a test: it is the lvsd node the namespace
+// tests start (see envNode).
+func TestVRRPNodeHelper(t *testing.T) {
+	path := os.Getenv(envNode)
+	if path == "" {
+		t.Skip("helper process for the namespace tests")
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg, diags := hcl.Load(path)
+	if diags.HasErrors() {
+		fmt.Fprintln(os.Stderr, diags.Error())
+		os.Exit(2)
+	}
+	node, err := vrrp.NewNode(cfg, vrrp.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := node.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	log.Info("lvsd node stopped")
+	os.Exit(0)
+}
+
+// speaker is one VRRP node of the lab: lvsd or keepalived.
+type speaker struct {
+	lab      *vrrpLab
+	name     string // "A" or "B"
+	kind     string // "lvsd" or "keepalived"
+	priority int
+	pass     string
+	nopre    bool
+	p        *proc
+	starts   int
+}
+
+func (l *vrrpLab) speaker(name, kind string, priority int) *speaker {
+	return &speaker{lab: l, name: name, kind: kind, priority: priority, pass: "secret"}
+}
+
+func (s *speaker) String() string {
+	return fmt.Sprintf("%s %s (priority %d)", s.kind, s.name, s.priority)
+}
+
+// masterDownInterval is the Master_Down_Interval of this node (advert_int 1).
+func (s *speaker) masterDownInterval() time.Duration {
+	return vrrp.MasterDownInterval(time.Second, s.priority)
+}
+
+func (s *speaker) start() {
+	// Processes belong to the lab's test, not to the subtest that
+	// (re)starts them.
+	t := s.lab.root
+	s.starts++
+	logFile := s.lab.path(fmt.Sprintf("%s-%s.log", s.name, s.kind))
+	switch s.kind {
+	case "lvsd":
+		cfg := s.lab.path(s.name + ".hcl")
+		var extra string
+		if s.nopre {
+			extra = "  nopreempt = true\n"
+		}
+		text := fmt.Sprintf(`vrrp_instance "VI_1" {
+  state             = "BACKUP"
+  interface         = "eth0"
+  virtual_router_id = 51
+  priority          = %d
+  advert_int        = 1
+  authentication {
+    auth_type = "PASS"
+    auth_pass = %q
+  }
+  virtual_ipaddress = ["%s%s dev eth0"]
+%s}
+`, s.priority, s.pass, labVIP, labPrefix, extra)
+		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if bin := os.Getenv("LVSD_BIN"); bin != "" {
+			s.p = startProc(t, s.lab.ns[s.name], logFile, nil, bin, "run", "-f", cfg)
+			return
+		}
+		self, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.p = startProc(t, s.lab.ns[s.name], logFile, []string{envNode + "=" + cfg},
+			self, "-test.run", "^TestVRRPNodeHelper$", "-test.v=false")
+	case "keepalived":
+		dir := s.lab.path("ka-" + s.name)
+		os.MkdirAll(dir, 0o755)
+		cfg := filepath.Join(dir, "keepalived.conf")
+		var extra string
+		if s.nopre {
+			extra = "    nopreempt\n"
+		}
+		text := fmt.Sprintf(`global_defs {
+    router_id ka_%s
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority %d
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass %s
+    }
+    virtual_ipaddress {
+        %s%s dev eth0
+    }
+%s}
+`, s.name, s.priority, s.pass, labVIP, labPrefix, extra)
+		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"keepalived.pid", "vrrp.pid", "checkers.pid"} {
+			os.Remove(filepath.Join(dir, f))
+		}
+		s.p = startProc(t, s.lab.ns[s.name], logFile, nil, "keepalived", "-n", "-l", "-D", "-f", cfg,
+			"-p", filepath.Join(dir, "keepalived.pid"), "-r", filepath.Join(dir, "vrrp.pid"),
+			"-c", filepath.Join(dir, "checkers.pid"))
+	}
+}
+
+// kill9 kills every process of the node at once (no goodbye).
+func (s *speaker) kill9() { s.p.signalGroup(syscall.SIGKILL); s.p.waitExit(5 * time.Second) }
+
+// term asks the node to stop and waits for it.
+func (s *speaker) term() (time.Duration, bool) {
+	s.p.signal(syscall.SIGTERM)
+	return s.p.waitExit(5 * time.Second)
+}
+
+func (s *speaker) stop() { s.p.signalGroup(syscall.SIGSTOP) }
+func (s *speaker) cont() { s.p.signalGroup(syscall.SIGCONT) }
+
+func (s *speaker) holdsVIP() bool { return s.lab.holdsVIP(s.name) }
+
+func (s *speaker) logText() string {
+	if s.p == nil {
+		return ""
+	}
+	return s.p.logText()
+}
+
+// requireKeepalived skips without the keepalived binary.
+func requireKeepalived(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Skip("needs keepalived (Debian package keepalived)")
+	}
+}
+
+// tail returns the last n lines of s, for failure messages.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,177 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// slack is what the namespace tests allow beyond a protocol bound for
+// scheduling and capture (TESTING.md: bounds, not speed).
+const slack = 250 * time.Millisecond
+
+// startPair starts A (priority 150) and B (priority 100) and waits until A
+// holds the VIP and B does not.
+func startPair(t *testing.T, l *vrrpLab, kindA, kindB string) (*speaker, *speaker) {
+	t.Helper()
+	a, b := l.speaker("A", kindA, 150), l.speaker("B", kindB, 100)
+	a.start()
+	b.start()
+	expectMaster(t, a, b, a.masterDownInterval()+3*time.Second)
+	return a, b
+}
+
+// expectMaster waits until master holds the VIP and backup does not.
+func expectMaster(t *testing.T, master, backup *speaker, limit time.Duration) {
+	t.Helper()
+	if !waitFor(limit, func() bool { return master.holdsVIP() && !backup.holdsVIP() }) {
+		dumpGoroutines(master, backup)
+		keepLogs(t, master, backup)
+		t.Fatalf("after %v: %v holds VIP %v, %v holds VIP %v\n--- %v log:\n%s\n--- %v log:\n%s", limit,
+			master, master.holdsVIP(), backup, backup.holdsVIP(),
+			master, tail(master.logText(), 30), backup, tail(backup.logText(), 30))
+	}
+}
+
+// failure is one way the master goes away, and how it comes back.
+type failure struct {
+	name string
+	fail func(l *vrrpLab, a *speaker)
+	heal func(l *vrrpLab, a *speaker)
+	// holdsVIPWhileFailed: a stopped process keeps its addresses.
+	holdsVIPWhileFailed bool
+}
+
+var failures = []failure{
+	{name: "SIGTERM", fail: func(l *vrrpLab, a *speaker) {
+		took, ok := a.term()
+		if !ok {
+			l.t.Fatalf("%v did not exit within 5 s of SIGTERM", a)
+		}
+		if a.kind == "lvsd" && took > time.Second {
+			l.t.Errorf("%v took %v to exit after SIGTERM, want < 1 s", a, took)
+		}
+		if a.kind == "lvsd" && !strings.Contains(a.logText(), "lvsd node stopped") && !strings.Contains(a.logText(), "MASTER") {
+			l.t.Errorf("%v log does not show a clean stop:\n%s", a, tail(a.logText(), 10))
+		}
+	}, heal: func(_ *vrrpLab, a *speaker) { a.start() }},
+	// A killed node leaves its VIP behind; it removes it when it restarts.
+	{name: "kill-9", fail: func(_ *vrrpLab, a *speaker) { a.kill9() }, heal: func(_ *vrrpLab, a *speaker) { a.start() }, holdsVIPWhileFailed: true},
+	{name: "link-cut", fail: func(l *vrrpLab, a *speaker) { l.cutLink(a.name, true) }, heal: func(l *vrrpLab, a *speaker) { l.cutLink(a.name, false) }},
+	{name: "SIGSTOP", fail: func(_ *vrrpLab, a *speaker) { a.stop() }, heal: func(_ *vrrpLab, a *speaker) { a.cont() }, holdsVIPWhileFailed: true},
+}
+
+// failoverChain runs every failure in turn on one pair: the master fails,
+// the backup takes over within its Master_Down_Interval (+ slack) counted
+// from the master's last advert on the wire to the backup's first GARP as
+// the client sees them; the master returns and preempts.
+func failoverChain(t *testing.T, kindA, kindB string) {
+	l := newVRRPLab(t)
+	wire := l.capture("C")
+	a, b := startPair(t, l, kindA, kindB)
+	for _, f := range failures {
+		t.Run(f.name, func(t *testing.T) {
+			l.t = t
+			time.Sleep(300 * time.Millisecond) // let the master advertise in steady state
+			failAt := time.Now()
+			f.fail(l, a)
+			bound := b.masterDownInterval() + slack
+			garp, ok := wire.firstGARP(l.mac["B"], failAt, bound+2*time.Second)
+			if !ok {
+				t.Fatalf("no GARP from %v within %v of %s\n--- %v log:\n%s", b, bound+2*time.Second, f.name, b, tail(b.logText(), 20))
+			}
+			last, ok := wire.lastAdvertBefore(l.ip["A"], garp.at)
+			if !ok {
+				t.Fatal("no advert of the master on the wire")
+			}
+			took := garp.at.Sub(last.at)
+			t.Logf("%s: %v: last advert (priority %d) -> first GARP of %v: %v (bound %v)", f.name, a, last.priority, b, took.Round(time.Millisecond), bound)
+			if took > bound {
+				t.Errorf("takeover took %v, want within Master_Down_Interval + %v = %v", took, slack, bound)
+			}
+			if !waitFor(time.Second, b.holdsVIP) {
+				t.Errorf("%v sent GARP but does not hold the VIP", b)
+			}
+			if !f.holdsVIPWhileFailed && a.holdsVIP() {
+				t.Errorf("failed %v still holds the VIP", a)
+			}
+			f.heal(l, a)
+			// The old master returns with the higher priority and preempts.
+			expectMaster(t, a, b, a.masterDownInterval()+3*time.Second)
+		})
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+func TestVRRPFailoverLvsdPair(t *testing.T) { failoverChain(t, "lvsd", "lvsd") }
+
+func TestVRRPFailoverLvsdMasterKeepalivedBackup(t *testing.T) {
+	requireKeepalived(t)
+	failoverChain(t, "lvsd", "keepalived")
+}
+
+func TestVRRPFailoverKeepalivedMasterLvsdBackup(t *testing.T) {
+	requireKeepalived(t)
+	failoverChain(t, "keepalived", "lvsd")
+}
+
+// TestVRRPNoPreempt: a returning higher-priority node with nopreempt stays
+// BACKUP while the current master advertises.
+func TestVRRPNoPreempt(t *testing.T) {
+	for _, kind := range []string{"lvsd", "keepalived"} {
+		t.Run(kind+"-returns", func(t *testing.T) {
+			if kind == "keepalived" {
+				requireKeepalived(t)
+			}
+			l := newVRRPLab(t)
+			a, b := l.speaker("A", kind, 150), l.speaker("B", "lvsd", 100)
+			a.nopre = true
+			b.start()
+			if !waitFor(b.masterDownInterval()+3*time.Second, b.holdsVIP) {
+				t.Fatalf("%v alone did not become master:\n%s", b, tail(b.logText(), 20))
+			}
+			a.start()
+			time.Sleep(a.masterDownInterval() + time.Second)
+			if a.holdsVIP() || !b.holdsVIP() {
+				t.Fatalf("nopreempt %v took over (A VIP %v, B VIP %v)\n%s", a, a.holdsVIP(), b.holdsVIP(), tail(a.logText(), 20))
+			}
+			// Now the master goes: the nopreempt node takes over.
+			b.term()
+			if !waitFor(a.masterDownInterval()+time.Second, a.holdsVIP) {
+				t.Fatalf("%v did not take over after the master stopped", a)
+			}
+		})
+	}
+}
+
+// dumpGoroutines makes lvsd nodes print their goroutines into their logs
+// (SIGQUIT), for failure messages.
+func dumpGoroutines(nodes ...*speaker) {
+	for _, n := range nodes {
+		if n.kind == "lvsd" && n.p != nil {
+			n.p.signal(syscall.SIGQUIT)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+}
+
+// keepLogs copies the nodes' logs to $LVSD_KEEP_LOGS, when set, for a
+// failure to be looked at after the lab is gone.
+func keepLogs(t *testing.T, nodes ...*speaker) {
+	dir := os.Getenv("LVSD_KEEP_LOGS")
+	if dir == "" {
+		return
+	}
+	os.MkdirAll(dir, 0o755)
+	for _, n := range nodes {
+		if n.p != nil {
+			os.WriteFile(filepath.Join(dir, filepath.Base(n.p.log)), []byte(n.logText()), 0o644)
+		}
+	}
+	t.Logf("logs kept in %s", dir)
+}
