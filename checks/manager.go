@@ -215,10 +215,12 @@ func (m *Manager) Reload(cfg *hcl.Config) {
 func (m *Manager) Run(ctx context.Context) error {
 	defer close(m.events)
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var fwd sync.WaitGroup
 	fwd.Go(func() { m.forward(ctx) })
-	defer fwd.Wait()
+	defer func() {
+		cancel()
+		fwd.Wait()
+	}()
 
 	m.mu.Lock()
 	m.applyLocked(ctx)

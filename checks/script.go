@@ -253,19 +253,22 @@ func SplitCommand(line string) ([]string, error) {
 		words   []string
 		cur     strings.Builder
 		inWord  bool
-		quote   rune
+		quote   byte
 		escaped bool
 	)
-	for _, c := range line {
+	// Byte by byte: every special character is ASCII, so multi-byte
+	// characters (and invalid UTF-8) pass through untouched.
+	for i := 0; i < len(line); i++ {
+		c := line[i]
 		switch {
 		case escaped:
-			cur.WriteRune(c)
+			cur.WriteByte(c)
 			escaped = false
 		case quote == '\'':
 			if c == '\'' {
 				quote = 0
 			} else {
-				cur.WriteRune(c)
+				cur.WriteByte(c)
 			}
 		case quote == '"':
 			switch c {
@@ -274,20 +277,20 @@ func SplitCommand(line string) ([]string, error) {
 			case '\\':
 				escaped = true
 			default:
-				cur.WriteRune(c)
+				cur.WriteByte(c)
 			}
 		case c == '\\':
 			escaped, inWord = true, true
 		case c == '\'' || c == '"':
 			quote, inWord = c, true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case isCommandSpace(c):
 			if inWord {
 				words = append(words, cur.String())
 				cur.Reset()
 				inWord = false
 			}
 		default:
-			cur.WriteRune(c)
+			cur.WriteByte(c)
 			inWord = true
 		}
 	}
@@ -301,6 +304,11 @@ func SplitCommand(line string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// isCommandSpace is C's isspace in the C locale, which keepalived uses.
+func isCommandSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
 // cappedBuffer keeps the first limit bytes written and discards the rest.

@@ -1,0 +1,90 @@
+package checks
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// FuzzSplitCommand: any command line either splits or is refused, and a
+// line of plain words splits to exactly those words.
+func FuzzSplitCommand(f *testing.F) {
+	for _, s := range []string{"/bin/check -a b", `/bin/x "a b" 'c d' e\ f`, `"unterminated`, `\`, "", "\t \n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		words, err := SplitCommand(line)
+		if err != nil {
+			return
+		}
+		if !strings.ContainsAny(line, `"'\`) {
+			want := strings.FieldsFunc(line, func(r rune) bool { return r < 0x80 && isCommandSpace(byte(r)) })
+			if len(want) == 0 {
+				want = nil
+			}
+			if strings.Join(words, "\x00") != strings.Join(want, "\x00") {
+				t.Fatalf("SplitCommand(%q) = %q, want %q", line, words, want)
+			}
+		}
+	})
+}
+
+// pipeDialer answers every dial with a conn whose peer reads the request,
+// writes response and closes.
+type pipeDialer struct{ response []byte }
+
+func (d pipeDialer) DialTCP(context.Context, Endpoint) (net.Conn, error) {
+	client, server := net.Pipe()
+	go func() {
+		defer server.Close()
+		buf := make([]byte, 4096)
+		server.SetReadDeadline(time.Now().Add(time.Second))
+		server.Read(buf) // the request
+		server.SetWriteDeadline(time.Now().Add(time.Second))
+		server.Write(d.response)
+	}()
+	return client, nil
+}
+
+// FuzzHTTPResponse: whatever a server answers, HTTP_GET returns a verdict
+// with a reason before its deadline and never passes a response whose
+// status is outside the accepted codes.
+func FuzzHTTPResponse(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"HTTP/1.1 503 Busy\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\nshort",
+		"garbage\r\n\r\n",
+		"HTTP/1.1 2000 OK\r\n\r\n",
+		"",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, response []byte) {
+		c := hcl.Checker{Kind: hcl.CheckHTTP, Connect: netip.MustParseAddrPort("192.0.2.1:80"), Timeout: 200 * time.Millisecond,
+			URLs: []hcl.URL{{Path: "/", Regex: "ok", StatusCodes: []hcl.StatusRange{{Low: 200, High: 200}}}}}
+		p, err := newHTTPProber(c, pipeDialer{response: response}, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
+		defer cancel()
+		start := time.Now()
+		r := p.probe(ctx)
+		if took := time.Since(start); took > c.Timeout+time.Second {
+			t.Fatalf("check took %v past its %v deadline", took, c.Timeout)
+		}
+		if r.Reason == "" {
+			t.Fatal("verdict without a reason")
+		}
+		if r.OK && !strings.HasPrefix(string(response), "HTTP/") {
+			t.Fatalf("passed a response that is not HTTP: %q", response)
+		}
+	})
+}
