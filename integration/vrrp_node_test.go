@@ -190,3 +190,8 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+func haveKeepalived() bool {
+	_, err := exec.LookPath("keepalived")
+	return err == nil
+}
