@@ -117,6 +117,7 @@ type realServer struct {
 	addr       netip.AddrPort
 	notifyUp   string
 	notifyDown string
+	omega      bool // the virtual server's omega: notify_down on shutdown
 	probes     []*probe
 	emitted    bool // the baseline event went out
 	up         bool
@@ -254,6 +255,7 @@ func (m *Manager) Run(ctx context.Context) error {
 				}
 			}
 			m.mu.Unlock()
+			m.runOmega()
 			return nil
 		case <-timer.C():
 		case <-m.reload:
@@ -331,7 +333,7 @@ func (m *Manager) applyLocked(ctx context.Context) {
 		for ri := range vs.RealServers {
 			rs := &vs.RealServers[ri]
 			rk := realKey{service, rs.Addr}
-			r := &realServer{service: service, addr: rs.Addr, notifyUp: rs.NotifyUp, notifyDown: rs.NotifyDown}
+			r := &realServer{service: service, addr: rs.Addr, notifyUp: rs.NotifyUp, notifyDown: rs.NotifyDown, omega: vs.Omega}
 			if old := m.reals[rk]; old != nil {
 				r.emitted, r.up, r.weight, r.reason = old.emitted, old.up, old.weight, old.reason
 			}
@@ -496,6 +498,30 @@ func (m *Manager) runNotify(ctx context.Context, s Script) {
 	case res.ExitCode != 0:
 		m.log.Warn("notify script failed", "script", s.Name, "exit", res.ExitCode, "output", strings.TrimSpace(string(res.Output)))
 	}
+}
+
+// runOmega runs, on shutdown, the notify_down script of every real server
+// that is up in a virtual server with omega set (keepalived's omega). The
+// scripts run together, each bounded by the notify timeout, since the
+// context of Run is already done.
+func (m *Manager) runOmega() {
+	m.mu.Lock()
+	var scripts []Script
+	for _, r := range m.reals {
+		if r.omega && r.up && r.notifyDown != "" {
+			scripts = append(scripts, Script{
+				Name:    fmt.Sprintf("notify_down (omega) of real server %s in %s", r.addr, r.service),
+				Command: r.notifyDown,
+				Timeout: m.notifyTimeout(),
+			})
+		}
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range scripts {
+		wg.Go(func() { m.runNotify(context.Background(), s) })
+	}
+	wg.Wait()
 }
 
 func (p *probe) reasonText() string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -354,4 +355,60 @@ func TestWarmupSpreadsFirstChecks(t *testing.T) {
 			t.Errorf("warmup drawn from [0, %v), want [0, 6s)", time.Duration(d))
 		}
 	}
+}
+
+func TestManagerWithRealScripts(t *testing.T) {
+	// MISC_CHECK decides by a flag file; notify_up/notify_down append to a
+	// log; omega runs notify_down on shutdown. Real ExecRunner, real clock.
+	dir := t.TempDir()
+	flag, logFile := dir+"/healthy", dir+"/notify.log"
+	_, check := writeScript(t, "test -e "+flag)
+	_, notify := writeScript(t, `echo "$1 $2" >> `+logFile)
+	os.WriteFile(flag, nil, 0o644)
+	r := real("127.0.0.1:80", hcl.Checker{Kind: hcl.CheckMisc, MiscPath: check, DelayLoop: 100 * time.Millisecond,
+		MiscTimeout: 2 * time.Second, Retry: 1, RetryDelay: 50 * time.Millisecond, Rise: 1})
+	r.NotifyUp, r.NotifyDown = notify+" up 127.0.0.1", notify+" down 127.0.0.1"
+	vs := service("192.0.2.1:80", r)
+	vs.Omega = true
+	cfg := &hcl.Config{Global: hcl.Global{EnableScriptSecurity: os.Geteuid() == 0}, VirtualServers: []hcl.VirtualServer{vs}}
+	m := NewManager(cfg, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	next := func(want bool) Event {
+		t.Helper()
+		for {
+			select {
+			case ev := <-m.Events():
+				if ev.Up == want {
+					return ev
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no event up=%v", want)
+			}
+		}
+	}
+	next(true) // baseline
+	os.Remove(flag)
+	if ev := next(false); ev.Reason != `MISC_CHECK "`+check+`": exit status 1` {
+		t.Errorf("down reason %q", ev.Reason)
+	}
+	os.WriteFile(flag, nil, 0o644)
+	next(true)
+	waitLog := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if b, _ := os.ReadFile(logFile); string(b) == want {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		b, _ := os.ReadFile(logFile)
+		t.Fatalf("notify log %q, want %q", b, want)
+	}
+	waitLog("down 127.0.0.1\nup 127.0.0.1\n")
+	cancel()
+	<-done
+	waitLog("down 127.0.0.1\nup 127.0.0.1\ndown 127.0.0.1\n") // omega
 }
