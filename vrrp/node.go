@@ -625,7 +625,16 @@ func (n *Node) apply(ctx context.Context, now time.Time, in *instance, acts []Ac
 			}
 		case ActTransition:
 			n.transition(ctx, in, a)
-			if in.group != nil && !forced && a.To != StateInit {
+			switch {
+			case in.group == nil || forced || a.To == StateInit:
+			case a.From == StateInit && a.To == StateBackup:
+				// A member starting as BACKUP joins the group's state
+				// rather than imposing its own.
+				if g := in.group; g.state == StateMaster || g.state == StateFault {
+					reason := fmt.Sprintf("sync group %s is %s", g.cfg.Name, g.state)
+					n.apply(ctx, now, in, in.m.Force(now, g.state, reason), true)
+				}
+			default:
 				n.syncGroup(ctx, now, in, a.To)
 			}
 		}
