@@ -171,12 +171,6 @@ func (e *events) snapshot() []string {
 	return slices.Clone(e.log)
 }
 
-func (e *events) add(s string) {
-	e.mu.Lock()
-	e.log = append(e.log, s)
-	e.mu.Unlock()
-}
-
 func instanceCfg(name string, vrid, prio int, vip string) hcl.VRRPInstance {
 	return hcl.VRRPInstance{Name: name, Interface: "eth0", VirtualRouterID: vrid, Priority: prio, AdvertInt: time.Second,
 		AuthType: "PASS", AuthPass: "secret", GarpMasterRepeat: 5, GarpMasterDelay: 5 * time.Second,
@@ -223,8 +217,6 @@ func stateOf(n *Node, name string) State {
 	}
 	return StateInit
 }
-
-func index(log []string, entry string) int { return slices.Index(log, entry) }
 
 func notifyScript(t *testing.T) (cmdline, out string) {
 	dir := t.TempDir()
