@@ -1,0 +1,63 @@
+package integration
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/integration/vm"
+)
+
+// lvsdGuestPath is where the VM tests put the lvsd binary in the guest.
+const lvsdGuestPath = "/usr/local/bin/lvsd"
+
+// TestPairInVM boots one IPVS test VM and runs the director pair
+// scenarios of integration/vm/scenarios (TestPair*) in it: two lvsd
+// directors in namespaces, real servers, a client sending a request every
+// 50 ms through the VIP while the master is killed, stopped, reloaded and
+// restarted. The inner tests narrate with lines starting "▶" (make demo
+// prints them).
+func TestPairInVM(t *testing.T) {
+	vm.Require(t)
+	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
+	vm.RunGoTests(t, vm.Spec{
+		Files:   map[string]string{lvsdGuestPath: lvsd},
+		Timeout: 5 * time.Minute,
+	}, vm.Suite{
+		Name:   "scenarios",
+		Binary: vm.BuildTestBinary(t, "./integration/vm/scenarios"),
+		Run:    "^TestPair",
+		Env:    map[string]string{"LVSD_BIN": lvsdGuestPath},
+	})
+}
+
+// TestBenchPairFailover measures, in one VM run, the failover gap a client
+// sees (kill -9 and SIGTERM of the master's daemon) for an lvsd pair and
+// for a keepalived pair (the host's /usr/sbin/keepalived, copied into the
+// guest with its libraries). LVSD_BENCH=1 only; the figures are printed
+// as "BENCH failover gap ..." lines.
+func TestBenchPairFailover(t *testing.T) {
+	if os.Getenv("LVSD_BENCH") != "1" {
+		t.Skip("benchmark: set LVSD_BENCH=1")
+	}
+	vm.Require(t)
+	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
+	spec := vm.Spec{
+		Files:   map[string]string{lvsdGuestPath: lvsd},
+		Timeout: 8 * time.Minute,
+	}
+	env := map[string]string{"LVSD_BIN": lvsdGuestPath, "LVSD_BENCH": "1"}
+	const keepalived = "/usr/sbin/keepalived"
+	if _, err := os.Stat(keepalived); err == nil {
+		spec.Programs = []string{keepalived}
+		env["KEEPALIVED_BIN"] = keepalived
+	} else {
+		t.Logf("no reference: %v (apt-get install keepalived)", err)
+	}
+	vm.RunGoTests(t, spec, vm.Suite{
+		Name:   "scenarios",
+		Binary: vm.BuildTestBinary(t, "./integration/vm/scenarios"),
+		Run:    "^TestBenchFailover$",
+		Env:    env,
+	})
+}
