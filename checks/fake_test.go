@@ -168,7 +168,7 @@ func (h *harness) settle() {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		h.m.mu.Lock()
-		idle := h.m.applied != nil && h.m.applied == h.m.cfg && h.m.inflight == 0 && len(h.m.results) == 0 &&
+		idle := h.m.waiting && h.m.applied != nil && h.m.applied == h.m.cfg && h.m.inflight == 0 && len(h.m.results) == 0 &&
 			(h.m.sched.next().IsZero() || h.m.sched.next().After(h.clock.Now()))
 		h.m.mu.Unlock()
 		if idle && !h.clock.pendingFires() && len(h.m.reload) == 0 {

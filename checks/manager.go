@@ -99,6 +99,7 @@ type Manager struct {
 	reals    map[realKey]*realServer
 	sched    schedule
 	inflight int
+	waiting  bool // the loop is armed and waiting in select
 
 	qmu     sync.Mutex
 	pending []Event
@@ -231,6 +232,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		m.mu.Lock()
+		m.waiting = false
 		now := m.opts.Clock.Now()
 		for m.inflight < m.opts.Concurrency {
 			p := m.sched.popDue(now)
@@ -243,8 +245,11 @@ func (m *Manager) Run(ctx context.Context) error {
 		if next := m.sched.next(); m.inflight < m.opts.Concurrency && !next.IsZero() {
 			wait = max(next.Sub(now), 0)
 		}
-		m.mu.Unlock()
+		// Armed under the lock: whoever sees waiting also sees the timer
+		// armed from the same instant (a fake clock relies on it).
 		timer.Reset(wait)
+		m.waiting = true
+		m.mu.Unlock()
 
 		select {
 		case <-ctx.Done():

@@ -274,6 +274,7 @@ func TestManagerMiscDynamicSetsWeight(t *testing.T) {
 	clock := newFakeClock()
 	t0 := clock.Now()
 	var exit atomic.Int32
+	exit.Store(12) // before Run: the first attempt is at once
 	scripts := &fakeScripts{exit: func(Script) (ScriptResult, error) { return ScriptResult{ExitCode: int(exit.Load())}, nil }}
 	c := hcl.Checker{Kind: hcl.CheckMisc, MiscPath: "/usr/local/bin/check-db --fast", MiscDynamic: true, Retry: 0, DelayLoop: 5 * time.Second, MiscTimeout: 2 * time.Second}
 	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80", c))}}
