@@ -15,8 +15,10 @@
 //     drifting like keepalived's "thread timer expired" (#2271).
 //   - manager.go: the edge that runs the schedule with an injected Clock and
 //     Dialer, shares one probe between every virtual service that checks the
-//     same target with the same settings (keepalived #2358, #2111, #1495), and
-//     emits Events.
+//     same target with the same settings (keepalived #2358, #2111, #1495),
+//     emits Events (a baseline per real server, then transitions), logs one
+//     line per transition with its reason, and runs notify_up/notify_down
+//     (and omega's notify_down on shutdown) off the scheduler's goroutine.
 //   - script.go: running scripts (MISC_CHECK, notify_up/notify_down, and the
 //     VRRP side's scripts) with keepalived's enable_script_security rules,
 //     script_user, a timeout and a process-group kill.

@@ -338,9 +338,14 @@ func (m *Manager) applyLocked(ctx context.Context) {
 		for ri := range vs.RealServers {
 			rs := &vs.RealServers[ri]
 			rk := realKey{service, rs.Addr}
-			r := &realServer{service: service, addr: rs.Addr, notifyUp: rs.NotifyUp, notifyDown: rs.NotifyDown, omega: vs.Omega}
-			if old := m.reals[rk]; old != nil {
-				r.emitted, r.up, r.weight, r.reason = old.emitted, old.up, old.weight, old.reason
+			r := reals[rk] // written twice: one server, every checker must pass
+			if r == nil {
+				r = &realServer{service: service, addr: rs.Addr, notifyUp: rs.NotifyUp, notifyDown: rs.NotifyDown, omega: vs.Omega}
+				if old := m.reals[rk]; old != nil {
+					r.emitted, r.up, r.weight, r.reason = old.emitted, old.up, old.weight, old.reason
+				}
+				reals[rk] = r
+				order = append(order, r)
 			}
 			for ci := range rs.Checkers {
 				c := normalizeChecker(rs.Checkers[ci], vs, rs)
@@ -358,10 +363,6 @@ func (m *Manager) applyLocked(ctx context.Context) {
 				p.subscribers = append(p.subscribers, r)
 				r.probes = append(r.probes, p)
 			}
-			if _, dup := reals[rk]; !dup {
-				order = append(order, r)
-			}
-			reals[rk] = r
 		}
 	}
 	for key, p := range m.probes {
