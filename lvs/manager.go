@@ -97,7 +97,10 @@ func (m *Manager) SetConfig(cfg *hcl.Config) {
 			delete(m.verdicts, k)
 		}
 	}
-	_, events, err := m.reconcileLocked(nil, true)
+	// Compared with lvsd's view of the kernel (read on first use): a
+	// reload costs its own operations; outside edits are the periodic
+	// pass's business.
+	_, events, err := m.reconcileLocked(nil, false)
 	m.mu.Unlock()
 	m.notify(events)
 	if err != nil {
