@@ -59,6 +59,7 @@ type speaker struct {
 	priority int
 	pass     string
 	nopre    bool
+	unicast  bool // unicast_src_ip = own address, unicast_peer = the other director
 	p        *proc
 	starts   int
 }
@@ -88,6 +89,9 @@ func (s *speaker) start() {
 		var extra string
 		if s.nopre {
 			extra = "  nopreempt = true\n"
+		}
+		if s.unicast {
+			extra += fmt.Sprintf("  unicast_src_ip = %q\n  unicast_peer = [%q]\n", s.lab.ip[s.name], s.lab.ip[s.other()])
 		}
 		text := fmt.Sprintf(`vrrp_instance "VI_1" {
   state             = "BACKUP"
@@ -122,6 +126,9 @@ func (s *speaker) start() {
 		var extra string
 		if s.nopre {
 			extra = "    nopreempt\n"
+		}
+		if s.unicast {
+			extra += fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", s.lab.ip[s.name], s.lab.ip[s.other()])
 		}
 		text := fmt.Sprintf(`global_defs {
     router_id ka_%s
@@ -194,4 +201,12 @@ func tail(s string, n int) string {
 func haveKeepalived() bool {
 	_, err := exec.LookPath("keepalived")
 	return err == nil
+}
+
+// other names the other director.
+func (s *speaker) other() string {
+	if s.name == "A" {
+		return "B"
+	}
+	return "A"
 }

@@ -175,3 +175,48 @@ func keepLogs(t *testing.T, nodes ...*speaker) {
 	}
 	t.Logf("logs kept in %s", dir)
 }
+
+// TestVRRPUnicast: unicast_peer/unicast_src_ip instead of multicast, lvsd
+// with lvsd and with keepalived in both roles: election, takeover after
+// SIGTERM and after kill -9, preemption on return.
+func TestVRRPUnicast(t *testing.T) {
+	for _, kinds := range [][2]string{{"lvsd", "lvsd"}, {"lvsd", "keepalived"}, {"keepalived", "lvsd"}} {
+		t.Run(kinds[0]+"-"+kinds[1], func(t *testing.T) {
+			if kinds[0] == "keepalived" || kinds[1] == "keepalived" {
+				requireKeepalived(t)
+			}
+			l := newVRRPLab(t)
+			wire := l.capture("C")
+			a, b := l.speaker("A", kinds[0], 150), l.speaker("B", kinds[1], 100)
+			a.unicast, b.unicast = true, true
+			a.start()
+			b.start()
+			expectMaster(t, a, b, a.masterDownInterval()+3*time.Second)
+			for _, f := range []struct {
+				name  string
+				fail  func()
+				bound time.Duration
+			}{
+				// Unicast adverts do not reach the client once the bridge
+				// has learnt the MACs: measure from the moment of failure.
+				{"SIGTERM", func() { a.term() }, b.masterDownInterval() + slack},
+				{"kill-9", a.kill9, b.masterDownInterval() + time.Second + slack},
+			} {
+				time.Sleep(300 * time.Millisecond)
+				at := time.Now()
+				f.fail()
+				garp, ok := wire.firstGARP(l.mac["B"], at, f.bound+2*time.Second)
+				if !ok {
+					t.Fatalf("%s: no GARP from %v\n%s", f.name, b, tail(b.logText(), 20))
+				}
+				took := garp.at.Sub(at)
+				t.Logf("%s: failure -> first GARP of %v: %v", f.name, b, took.Round(time.Millisecond))
+				if took > f.bound {
+					t.Errorf("%s: takeover took %v, want within %v", f.name, took, f.bound)
+				}
+				a.start()
+				expectMaster(t, a, b, a.masterDownInterval()+3*time.Second)
+			}
+		})
+	}
+}
