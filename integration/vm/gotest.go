@@ -44,13 +44,22 @@ func RunGoTests(t *testing.T, spec Spec, suites ...Suite) Result {
 	if spec.Files == nil {
 		spec.Files = map[string]string{}
 	}
+	if spec.Timeout == 0 {
+		spec.Timeout = defaultTimeout
+	}
+	// Each binary panics with its goroutines' stacks before the VM's
+	// deadline, so a hung inner test is reported as itself.
+	innerTimeout := spec.Timeout - 30*time.Second
+	if innerTimeout < spec.Timeout/2 {
+		innerTimeout = spec.Timeout / 2
+	}
 	var script strings.Builder
 	script.WriteString(spec.Script)
 	script.WriteString("\nexport LVSD_VM_GUEST=1\nrc=0\n")
 	for _, s := range suites {
 		guest := "/opt/lvsd-vm/" + s.Name + ".test"
 		spec.Files[guest] = s.Binary
-		args := []string{guest, "-test.v"}
+		args := []string{guest, "-test.v", "-test.timeout", innerTimeout.String()}
 		if s.Run != "" {
 			args = append(args, "-test.run", s.Run)
 		}

@@ -143,3 +143,10 @@ func TestArchiveIsReadableByCpio(t *testing.T) {
 		t.Error("different archives share a cache key")
 	}
 }
+
+func TestStripTerminalCodesLeavesText(t *testing.T) {
+	in := "\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2)"
+	if got := stripTerminalCodes(in); got != "SeaBIOS (version 1.16.2)" {
+		t.Errorf("stripTerminalCodes = %q", got)
+	}
+}

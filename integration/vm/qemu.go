@@ -24,6 +24,9 @@ const (
 	markerInsmod = "LVSD-VM-INSMOD-FAILED"
 )
 
+// defaultTimeout bounds a VM run whose Spec sets no Timeout.
+const defaultTimeout = 5 * time.Minute
+
 // Spec describes one VM run.
 type Spec struct {
 	// Files are copied into the guest: guest path -> host path. Mode bits
@@ -89,7 +92,7 @@ func Run(t testing.TB, spec Spec) Result {
 	t.Helper()
 	k := Require(t)
 	if spec.Timeout == 0 {
-		spec.Timeout = 5 * time.Minute
+		spec.Timeout = defaultTimeout
 	}
 	if spec.MemoryMB == 0 {
 		spec.MemoryMB = 1024
@@ -125,8 +128,9 @@ func Run(t testing.TB, spec Spec) Result {
 		"-append", "console=ttyS0 quiet panic=-1 oops=panic",
 		"-no-reboot",
 	)
-	// qemu in its own process group, killed whole on timeout or cleanup.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// qemu in its own process group, killed whole on timeout or cleanup,
+	// and by the kernel if the test process dies first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
@@ -172,7 +176,7 @@ func readConsole(r io.Reader, start time.Time, line func(string)) (res Result, s
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	for sc.Scan() {
-		l := strings.TrimRight(sc.Text(), "\r")
+		l := stripTerminalCodes(strings.TrimRight(sc.Text(), "\r"))
 		line(l)
 		switch {
 		case strings.HasPrefix(l, markerReady):
@@ -180,8 +184,14 @@ func readConsole(r io.Reader, start time.Time, line func(string)) (res Result, s
 			res.Boot = time.Since(start)
 			res.GuestBoot = parseUptime(strings.TrimPrefix(l, markerReady))
 			continue
-		case strings.HasPrefix(l, markerExit) && !sawExit:
-			if code, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(l, markerExit))); err == nil {
+		case ready && !sawExit && strings.Contains(l, markerExit+" "):
+			// The script's last output may lack a newline: the marker
+			// can follow it on the same line.
+			i := strings.LastIndex(l, markerExit+" ")
+			if code, err := strconv.Atoi(strings.TrimSpace(l[i+len(markerExit):])); err == nil {
+				if i > 0 {
+					out.WriteString(l[:i] + "\n")
+				}
 				res.ExitCode = code
 				sawExit = true
 				continue
@@ -194,6 +204,30 @@ func readConsole(r io.Reader, start time.Time, line func(string)) (res Result, s
 	}
 	res.Output = out.String()
 	return res, sawExit
+}
+
+// stripTerminalCodes removes the ANSI escape sequences SeaBIOS writes to
+// the serial console (ESC [ params letter, and ESC c).
+func stripTerminalCodes(s string) string {
+	if !strings.Contains(s, "\x1b") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != 0x1b {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '[' {
+			i += 2
+			for i < len(s) && (s[i] < '@' || s[i] > '~') {
+				i++
+			}
+			continue
+		}
+		i++ // two-byte sequence such as ESC c
+	}
+	return b.String()
 }
 
 func parseUptime(s string) time.Duration {
