@@ -2,6 +2,7 @@ package lvs
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -276,6 +277,36 @@ func PlanConfig(cfg *hcl.Config, current Table) (ops []Op, foreign []string) {
 	}
 	d := Desire(State{Config: cfg, Active: active})
 	return Diff(d.Table, current, d.owns), Foreign(current, d.Owned)
+}
+
+// WritePlan prints ops one per line, then the foreign services left alone
+// and a summary ("Plan: 2 to add, 1 to change, 1 to delete."), or "No
+// changes." when there is nothing to do.
+func WritePlan(w io.Writer, ops []Op, foreign []string) error {
+	var b strings.Builder
+	add, change, del := 0, 0, 0
+	for _, op := range ops {
+		b.WriteString(op.String())
+		b.WriteByte('\n')
+		switch op.Kind {
+		case OpAddService, OpAddDestination:
+			add++
+		case OpEditService, OpEditDestination:
+			change++
+		default:
+			del++
+		}
+	}
+	for _, k := range foreign {
+		fmt.Fprintf(&b, "  leave foreign service %s alone (not in the configuration)\n", k)
+	}
+	if len(ops) == 0 {
+		b.WriteString("No changes: the IPVS table matches the configuration.\n")
+	} else {
+		fmt.Fprintf(&b, "Plan: %d to add, %d to change, %d to delete.\n", add, change, del)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // Foreign returns, in table order, the keys of services in current that

@@ -188,3 +188,23 @@ func TestPlanOutputReadsLikeTerraform(t *testing.T) {
 		t.Errorf("foreign = %v", foreign)
 	}
 }
+
+func TestWritePlanSummarises(t *testing.T) {
+	var b strings.Builder
+	ops := Plan(baseTable(), nil)
+	if err := WritePlan(&b, ops[:2], []string{"TCP:203.0.113.9:22"}); err != nil {
+		t.Fatal(err)
+	}
+	want := "+ add service FWM 7 sh flags flag-1,flag-2\n" +
+		"+ add service TCP 192.0.2.100:80 wlc\n" +
+		"  leave foreign service TCP:203.0.113.9:22 alone (not in the configuration)\n" +
+		"Plan: 2 to add, 0 to change, 0 to delete.\n"
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	_ = WritePlan(&b, nil, nil)
+	if !strings.HasPrefix(b.String(), "No changes") {
+		t.Fatalf("empty plan: %q", b.String())
+	}
+}

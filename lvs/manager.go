@@ -126,7 +126,9 @@ func (m *Manager) SetActive(instance string, active bool) error {
 			}
 		}
 		if len(keys) > 0 {
-			_, events, err = m.reconcileLocked(keys, true)
+			// lvsd's view of the kernel is enough (a takeover should
+			// not wait for a full read); a refusal re-reads and retries.
+			_, events, err = m.reconcileLocked(keys, false)
 		}
 	}
 	m.mu.Unlock()
@@ -260,10 +262,25 @@ func (m *Manager) reconcileLocked(keys []string, fresh bool) (int, []quorumEvent
 	}
 	d := Desire(State{Config: cfg, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
 	events := m.quorumTransitions(d.Quorum, keys != nil)
+	usedCache := !fresh && m.cache != nil
+	n, err := m.applyDesired(&d, keys, only, fresh)
+	if err != nil && usedCache {
+		// lvsd's view may be stale (an outside edit since the last
+		// read): read the kernel and try once more.
+		m.log.Warn("IPVS refused an operation; re-reading the table and retrying", "err", err)
+		var again int
+		again, err = m.applyDesired(&d, keys, only, true)
+		n += again
+	}
+	return n, events, err
+}
 
+// applyDesired diffs the desired services selected by keys/only against
+// the kernel (re-read when fresh or unknown) and applies the operations.
+func (m *Manager) applyDesired(d *Desired, keys []string, only func(string) bool, fresh bool) (int, error) {
 	if fresh || m.cache == nil {
 		if err := m.readKernel(); err != nil {
-			return 0, events, err
+			return 0, err
 		}
 	}
 	var current Table
@@ -284,13 +301,13 @@ func (m *Manager) reconcileLocked(keys []string, fresh bool) (int, []quorumEvent
 	ops := Diff(d.Table, current, owns)
 	if len(ops) == 0 {
 		m.forgetRetired(only)
-		return 0, events, nil
+		return 0, nil
 	}
 	m.logOps(ops)
 	n, err := m.kernel.Apply(ops)
 	if err != nil {
 		m.cache = nil // unknown: re-read next time
-		return n, events, err
+		return n, err
 	}
 	for _, op := range ops {
 		if op.Kind == OpDeleteService {
@@ -301,7 +318,7 @@ func (m *Manager) reconcileLocked(keys []string, fresh bool) (int, []quorumEvent
 		m.cache[s.Key()] = s
 	}
 	m.forgetRetired(only)
-	return n, events, nil
+	return n, nil
 }
 
 func (m *Manager) forgetRetired(only func(string) bool) {

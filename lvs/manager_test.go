@@ -296,3 +296,20 @@ func TestManagerStatusShowsHealthWeightsAndCounters(t *testing.T) {
 		t.Fatalf("r2 %+v", r2)
 	}
 }
+
+func TestManagerRetriesWithAFreshReadWhenItsViewWasStale(t *testing.T) {
+	k := NewFakeKernel(nil)
+	m := NewManager(k, ManagerOptions{})
+	m.SetConfig(testConfig())
+	if err := m.SetActive("VI_1", true); err != nil {
+		t.Fatal(err)
+	}
+	// ipvsadm -D -t 192.0.2.100:80 behind lvsd's back; then a health event
+	// whose edit the kernel refuses (no such service).
+	k.Edit(func(t *Table) { *t = slices.DeleteFunc(*t, func(s Service) bool { return s.Key() == web }) })
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, Verdict{Up: true, Weight: 5})
+	got, _ := k.Table()
+	if w := weights(got, web); !slices.Equal(w, []string{"10.0.0.1:80=03", "10.0.0.2:80=05"}) {
+		t.Fatalf("after retry: %v", w)
+	}
+}
