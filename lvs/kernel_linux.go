@@ -23,8 +23,9 @@ type KernelOptions struct {
 
 // linuxKernel reads with moby/ipvs and writes with the batched writer.
 type linuxKernel struct {
-	handle *ipvs.Handle
-	writer *batchWriter // nil when OneByOne
+	handle   *ipvs.Handle
+	writer   *batchWriter
+	oneByOne bool
 }
 
 // OpenKernel opens the IPVS table of the network namespace at netnsPath
@@ -45,23 +46,19 @@ func OpenKernelWith(opts KernelOptions) (Kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
 	}
-	k := &linuxKernel{handle: h}
-	if !opts.OneByOne {
-		k.writer, err = newBatchWriter(opts.NetnsPath)
-		if err != nil {
-			h.Close()
-			return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
-		}
+	// The writer is opened in any case: resolving the IPVS family is the
+	// check that IPVS exists (moby/ipvs goes on silently without it).
+	w, err := newBatchWriter(opts.NetnsPath)
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
 	}
-	return k, nil
+	return &linuxKernel{handle: h, writer: w, oneByOne: opts.OneByOne}, nil
 }
 
 func (k *linuxKernel) Close() error {
 	k.handle.Close()
-	if k.writer != nil {
-		return k.writer.Close()
-	}
-	return nil
+	return k.writer.Close()
 }
 
 // Table implements Kernel.
@@ -98,7 +95,7 @@ func (k *linuxKernel) Table() (Table, error) {
 
 // Apply implements Kernel.
 func (k *linuxKernel) Apply(ops []Op) (int, error) {
-	if k.writer != nil {
+	if !k.oneByOne {
 		return k.writer.Apply(ops)
 	}
 	var errs []error
