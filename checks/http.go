@@ -92,42 +92,61 @@ func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
 		p.urls = append(p.urls, hu)
 	}
 	if c.Kind == hcl.CheckSSL {
-		tc := &tls.Config{InsecureSkipVerify: !c.VerifyTLS} //nolint:gosec // keepalived's SSL_GET does not verify unless asked
-		vhost := c.Virtualhost
-		if vhost == "" && len(c.URLs) > 0 {
-			vhost = c.URLs[0].Virtualhost
-		}
-		if c.EnableSNI && vhost != "" {
-			tc.ServerName = vhost
-		}
-		if c.VerifyTLS {
-			if tc.ServerName == "" {
-				if vhost != "" {
-					tc.ServerName = vhost
-				} else {
-					tc.ServerName = c.Connect.Addr().String()
-				}
-			}
-			if c.CAFile != "" {
-				pem, err := os.ReadFile(c.CAFile)
-				if err != nil {
-					return nil, fmt.Errorf("ca_file: %w", err)
-				}
-				pool := x509.NewCertPool()
-				if !pool.AppendCertsFromPEM(pem) {
-					return nil, fmt.Errorf("ca_file %s: no PEM certificates", c.CAFile)
-				}
-				tc.RootCAs = pool
-			}
-		}
-		if !c.EnableSNI && !c.VerifyTLS {
-			// No SNI: send none, even though Go would otherwise use
-			// ServerName for it.
-			tc.ServerName = ""
+		tc, err := sslConfig(c)
+		if err != nil {
+			return nil, err
 		}
 		p.tls = tc
 	}
 	return p, nil
+}
+
+// sslConfig is the TLS side of SSL_GET. Like keepalived it neither sends
+// SNI nor verifies the certificate unless asked: enable_sni sends the
+// virtualhost as server name; verify (lvsd) checks the chain against
+// ca_file (or the system roots) and the name (virtualhost, else the
+// address), with or without SNI.
+func sslConfig(c hcl.Checker) (*tls.Config, error) {
+	vhost := c.Virtualhost
+	if vhost == "" && len(c.URLs) > 0 {
+		vhost = c.URLs[0].Virtualhost
+	}
+	// Verification is done here, not by crypto/tls, so that it does not
+	// depend on ServerName, which is also what Go sends as SNI.
+	tc := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // verified below when asked
+	if c.EnableSNI {
+		tc.ServerName = vhost
+	}
+	if !c.VerifyTLS {
+		return tc, nil
+	}
+	var roots *x509.CertPool
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificates", c.CAFile)
+		}
+	}
+	name := vhost
+	if name == "" {
+		name = c.Connect.Addr().String()
+	}
+	tc.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("server sent no certificate")
+		}
+		opts := x509.VerifyOptions{DNSName: name, Roots: roots, Intermediates: x509.NewCertPool()}
+		for _, cert := range cs.PeerCertificates[1:] {
+			opts.Intermediates.AddCert(cert)
+		}
+		_, err := cs.PeerCertificates[0].Verify(opts)
+		return err
+	}
+	return tc, nil
 }
 
 // hostHeader is the Host header: the virtualhost, or the address connected

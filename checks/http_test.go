@@ -327,6 +327,8 @@ func TestSSLGetSNIAndVerification(t *testing.T) {
 		{"verified against ca_file", hcl.Checker{Virtualhost: "www.example.com", EnableSNI: true, VerifyTLS: true, CAFile: caFile}, true, "www.example.com"},
 		{"verification fails for a wrong name", hcl.Checker{Virtualhost: "other.example.com", EnableSNI: true, VerifyTLS: true, CAFile: caFile}, false, "other.example.com"},
 		{"verification fails without the CA", hcl.Checker{Virtualhost: "www.example.com", EnableSNI: true, VerifyTLS: true}, false, "www.example.com"},
+		{"verified without SNI", hcl.Checker{Virtualhost: "www.example.com", VerifyTLS: true, CAFile: caFile}, true, ""},
+		{"verification without SNI fails for a wrong name", hcl.Checker{Virtualhost: "other.example.com", VerifyTLS: true, CAFile: caFile}, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
