@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -412,4 +413,29 @@ func TestManagerWithRealScripts(t *testing.T) {
 	cancel()
 	<-done
 	waitLog("down 127.0.0.1\nup 127.0.0.1\ndown 127.0.0.1\n") // omega
+}
+
+func TestConcurrencyBoundDelaysAttemptsButNotTheirRounds(t *testing.T) {
+	clock := newFakeClock()
+	t0 := clock.Now()
+	// Every attempt takes 1s of the fake clock; one attempt at a time.
+	slow := &fakeDialer{answer: func(Endpoint) error { clock.Advance(time.Second); return nil }}
+	c := tcpChecker(0, time.Second, 5*time.Second, 6*time.Second)
+	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80", c), real("10.0.0.2:80", c), real("10.0.0.3:80", c))}}
+	m := NewManager(cfg, Options{Clock: clock, Dialer: slow, Scripts: &fakeScripts{}, Concurrency: 1, Rand: func(int64) int64 { return 0 }})
+	h := startHarness(t, m, clock)
+	h.runUntil(t0.Add(3 * time.Second))
+	// The three attempts planned at 0 ran at 0, 1s and 2s; all three next
+	// rounds stay planned at 6s.
+	var ends []time.Duration
+	for _, st := range m.Status() {
+		ends = append(ends, st.LastCheck.Sub(t0))
+		if next := st.Checkers[0].NextCheck; !next.Equal(t0.Add(6 * time.Second)) {
+			t.Errorf("%s next round at %v, want 6s", st.Real, next.Sub(t0))
+		}
+	}
+	slices.Sort(ends)
+	if want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}; !slices.Equal(ends, want) {
+		t.Errorf("attempts ended at %v, want one after the other %v", ends, want)
+	}
 }
