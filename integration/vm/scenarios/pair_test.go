@@ -41,13 +41,14 @@ const (
 // pairDirector is one director namespace and the daemon running in it.
 type pairDirector struct {
 	name string // namespace and router_id
+	ext  string // of the configuration file: ".hcl" or ".conf"
 	ip   string
 	prio int
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-func (d *pairDirector) cfgPath() string  { return filepath.Join(pairDir, d.name+".hcl") }
+func (d *pairDirector) cfgPath() string  { return filepath.Join(pairDir, d.name+d.ext) }
 func (d *pairDirector) logPath() string  { return filepath.Join(pairDir, d.name+".log") }
 func (d *pairDirector) sockPath() string { return filepath.Join(pairDir, d.name+".sock") }
 
@@ -85,6 +86,12 @@ func newPairLab(t *testing.T, daemon, bin string) *pairLab {
 		}}
 	t.Cleanup(l.close)
 	t.Cleanup(p.stopAll)
+	for _, d := range p.dirs {
+		d.ext = ".hcl"
+		if daemon == "keepalived" {
+			d.ext = ".conf"
+		}
+	}
 	os.RemoveAll(pairDir)
 	if err := os.MkdirAll(pairDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -560,7 +567,10 @@ func TestPairDR(t *testing.T) {
 
 	t.Run("StatusAndMetrics", func(t *testing.T) {
 		out := p.in(d1.name, p.bin, "status", "--socket", d1.sockPath())
-		t.Logf("▶ lvsd status on %s:\n%s", d1.name, out)
+		t.Logf("▶ lvsd status on %s:", d1.name)
+		for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+			t.Logf("▶   %s", line)
+		}
 		if !strings.Contains(out, "MASTER") || !strings.Contains(out, pairVIP+":80") {
 			t.Errorf("lvsd status shows no MASTER or no virtual server %s:80:\n%s", pairVIP, out)
 		}
@@ -609,7 +619,7 @@ func TestPairDR(t *testing.T) {
 			if log := p.logOf(d1); strings.Contains(log, "reload refused by vrrp") {
 				// Put the running configuration back for the next steps.
 				p.writeConfig(d1, 2)
-				t.Skipf("lvsd refuses every reload of a file with a vrrp_instance, even unchanged (vrrp.Node.Reload is not implemented; cmd/lvsd's reload gives up when it errs): %s",
+				t.Skipf("▶ skipped: lvsd refuses every reload of a file with a vrrp_instance, even unchanged (vrrp.Node.Reload is not implemented; cmd/lvsd's reload gives up when it errs): %s",
 					log[strings.LastIndex(log, "time="):])
 			}
 			t.Fatalf("after reload ipvsadm -Ln on the master:\n%s\nwant:\n%s\nlog:\n%s", got, want3, p.logOf(d1))
@@ -707,7 +717,7 @@ func TestPairDR(t *testing.T) {
 			if i := strings.LastIndex(log, "IPVS table adopted"); i > 0 {
 				log = log[i:]
 			}
-			t.Skipf("IPVS kept, but the restart is not hitless: %d requests failed (first: %s), longest gap %v. The restarted lvsd removes the VIP it finds on eth0 as stale (vrrp.Node setup, as keepalived does at start) while the client's ARP entry still points at %s, and takes the VIP back only when its Master_Down_Timer fires; log of %s:\n%s",
+			t.Skipf("▶ skipped: IPVS kept, but the restart is not hitless: %d requests failed (first: %s), longest gap %v. The restarted lvsd removes the VIP it finds on eth0 as stale (vrrp.Node setup, as keepalived does at start) while the client's ARP entry still points at %s, and takes the VIP back only when its Master_Down_Timer fires; log of %s:\n%s",
 				w.failed, w.firstErr, w.gap.Round(time.Millisecond), d1.name, d1.name, log)
 		}
 	})
