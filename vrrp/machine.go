@@ -371,3 +371,18 @@ func (m *Machine) clearTimers() {
 // addrGreater compares IPv4 addresses as unsigned integers (RFC 3768
 // §6.4.3: the higher primary IP address wins a tie).
 func addrGreater(a, b netip.Addr) bool { return a.Compare(b) > 0 }
+
+// Reconfigure takes new settings (a reload) without changing state or
+// running timers; the effective priority moves only through SetPriority.
+func (m *Machine) Reconfigure(cfg MachineConfig) {
+	if cfg.AdvertInt <= 0 {
+		cfg.AdvertInt = time.Second
+	}
+	if !cfg.PrimaryIP.IsValid() {
+		cfg.PrimaryIP = m.cfg.PrimaryIP
+	}
+	m.cfg = cfg
+	if m.state == StateMaster {
+		m.masterIP = cfg.PrimaryIP
+	}
+}

@@ -2,7 +2,6 @@ package vrrp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -72,7 +71,16 @@ type Node struct {
 	groups []*syncGroup
 
 	inbox chan func(now time.Time)
-	notes *notifier // set by Run
+
+	// Set by Run, used only by its goroutine.
+	notes      *notifier
+	workers    context.Context // cancelled when Run stops
+	conns      []*sharedConn
+	scriptStop map[string]context.CancelFunc
+	results    chan scriptResult
+	stopped    chan struct{} // closed when Run returns
+
+	running bool // under mu
 
 	mu     sync.Mutex
 	status []InstanceStatus
@@ -124,7 +132,7 @@ func NewNode(cfg *hcl.Config, opts Options) (*Node, error) {
 		opts.StopGrace = 500 * time.Millisecond
 	}
 	n := &Node{cfg: cfg, opts: opts, log: opts.Logger, net: opts.Network, byName: map[string]*instance{},
-		inbox: make(chan func(time.Time), 1024)}
+		inbox: make(chan func(time.Time), 1024), stopped: make(chan struct{})}
 	scripts := map[string]hcl.VRRPScript{}
 	for _, s := range cfg.Scripts {
 		scripts[s.Name] = s
@@ -229,12 +237,6 @@ func (n *Node) Status() []InstanceStatus {
 	return out
 }
 
-// Reload is not implemented yet: lvsd must be restarted to apply VRRP
-// changes.
-func (n *Node) Reload(cfg *hcl.Config) error {
-	return errors.New("vrrp: reload of vrrp_instance blocks is not implemented; restart lvsd to apply VRRP changes")
-}
-
 func (n *Node) publish() {
 	st := make([]InstanceStatus, len(n.insts))
 	for i, in := range n.insts {
@@ -272,25 +274,21 @@ func (n *Node) Run(ctx context.Context) error {
 	n.notes = newNotifier(timeout, n.log)
 	go n.notes.run(notifyCtx)
 
-	conns, err := n.setup()
+	workers, cancelWorkers := context.WithCancel(ctx)
+	defer cancelWorkers()
+	n.workers = workers
+	n.scriptStop = map[string]context.CancelFunc{}
+	n.results = make(chan scriptResult)
 	defer func() {
-		for _, c := range conns {
+		for _, c := range n.conns {
 			c.conn.Close()
 		}
 	}()
-	if err != nil {
-		n.notes.close(0)
-		return err
-	}
-	workers, cancelWorkers := context.WithCancel(ctx)
-	defer cancelWorkers()
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n.readLoop(workers, c)
-		}()
+	for _, in := range n.insts {
+		if err := n.setupInstance(in); err != nil {
+			n.notes.close(0)
+			return err
+		}
 	}
 	go func() {
 		err := n.net.WatchLinks(workers, func(name string, up bool) {
@@ -300,23 +298,22 @@ func (n *Node) Run(ctx context.Context) error {
 			n.log.Error("link watcher stopped; tracked interfaces are no longer followed", "err", err)
 		}
 	}()
-	results := make(chan scriptResult)
-	for _, s := range n.cfg.Scripts {
-		if !n.scriptUsed(s.Name) {
-			continue
-		}
-		go trackScript(workers, s.Name, s.Script, s.Interval, s.Timeout, s.Rise, s.Fall, results)
-	}
+	n.startScripts(nil)
 
 	now := time.Now()
 	for _, in := range n.insts {
-		n.refreshTracking(now, in)
-		if in.pending == 0 {
-			in.started = true
-			n.apply(ctx, now, in, in.m.Start(now), false)
-		}
+		n.startInstance(ctx, now, in)
 	}
 	n.publish()
+	n.mu.Lock()
+	n.running = true
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.running = false
+		n.mu.Unlock()
+		close(n.stopped)
+	}()
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -335,9 +332,16 @@ func (n *Node) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			n.shutdown()
+			for _, in := range n.insts {
+				n.stopInstance(in)
+			}
+			for _, g := range n.groups {
+				n.notes.queue(notifyJob{what: "notify_stop of group " + g.cfg.Name, cmdline: g.cfg.Notify.Stop})
+				n.notes.queue(notifyJob{what: "notify of group " + g.cfg.Name, cmdline: g.cfg.Notify.Any,
+					args: []string{"GROUP", g.cfg.Name, "STOP", "0"}})
+			}
 			cancelWorkers()
-			for _, c := range conns {
+			for _, c := range n.conns {
 				c.conn.Close()
 			}
 			n.notes.close(n.opts.StopGrace)
@@ -345,7 +349,7 @@ func (n *Node) Run(ctx context.Context) error {
 			return nil
 		case f := <-n.inbox:
 			f(time.Now())
-		case r := <-results:
+		case r := <-n.results:
 			n.scriptChanged(ctx, time.Now(), r)
 		case <-timer.C:
 			now := time.Now()
@@ -357,6 +361,55 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 		n.publish()
 	}
+}
+
+// startInstance leaves Initialize once every tracked script has reported.
+func (n *Node) startInstance(ctx context.Context, now time.Time, in *instance) {
+	n.refreshTracking(now, in)
+	if in.pending == 0 && !in.started {
+		in.started = true
+		n.apply(ctx, now, in, in.m.Start(now), false)
+	}
+}
+
+// startScripts starts the tracker of every used vrrp_script that is not
+// running with the same definition (old: the definitions running now).
+func (n *Node) startScripts(old map[string]hcl.VRRPScript) {
+	for _, s := range n.cfg.Scripts {
+		if !n.scriptUsed(s.Name) {
+			continue
+		}
+		if prev, ok := old[s.Name]; ok && scriptEqual(prev, s) {
+			if _, running := n.scriptStop[s.Name]; running {
+				continue
+			}
+		}
+		if stop, ok := n.scriptStop[s.Name]; ok {
+			stop()
+		}
+		ctx, cancel := context.WithCancel(n.workers)
+		n.scriptStop[s.Name] = cancel
+		go trackScript(ctx, s.Name, s.Script, s.Interval, s.Timeout, s.Rise, s.Fall, n.results)
+	}
+	for name, stop := range n.scriptStop {
+		if !n.scriptUsed(name) || !n.scriptDefined(name) {
+			stop()
+			delete(n.scriptStop, name)
+		}
+	}
+}
+
+func scriptEqual(a, b hcl.VRRPScript) bool {
+	return a.Script == b.Script && a.Interval == b.Interval && a.Timeout == b.Timeout && a.Rise == b.Rise && a.Fall == b.Fall
+}
+
+func (n *Node) scriptDefined(name string) bool {
+	for _, s := range n.cfg.Scripts {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *Node) post(ctx context.Context, f func(time.Time)) {
@@ -375,77 +428,97 @@ func (n *Node) scriptUsed(name string) bool {
 	return false
 }
 
-// setup resolves addresses, removes stale VIPs of ours (like keepalived at
-// start) and opens the advert sockets.
-func (n *Node) setup() ([]*sharedConn, error) {
-	var conns []*sharedConn
-	for _, in := range n.insts {
-		c := in.cfg
-		var vips []netip.Addr
-		for _, v := range c.VirtualIPs {
-			vips = append(vips, v.Prefix.Addr())
-		}
-		src := c.UnicastSrcIP
-		if !src.IsValid() {
-			var err error
-			if src, err = n.net.PrimaryAddr(c.Interface, vips); err != nil {
-				return conns, fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
-			}
-		}
-		in.src = src
-		in.expect.Self = src
-		multicast := len(c.UnicastPeers) == 0
-		if multicast {
-			in.dsts = []netip.Addr{MulticastGroup}
-		} else {
-			in.dsts = c.UnicastPeers
-		}
-		in.m = NewMachine(MachineConfig{
-			Priority:          c.Priority,
-			AdvertInt:         time.Duration(in.expect.AdvertInt) * time.Second,
-			Preempt:           !c.NoPreempt,
-			PreemptDelay:      c.PreemptDelay,
-			PrimaryIP:         src,
-			GarpRepeat:        c.GarpMasterRepeat,
-			GarpDelay:         c.GarpMasterDelay,
-			GarpRefresh:       c.GarpMasterRefresh,
-			GarpRefreshRepeat: c.GarpMasterRefreshRepeat,
-		})
-		for _, v := range c.VirtualIPs {
-			has, err := n.net.HasVIP(v)
-			if err != nil {
-				return conns, fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
-			}
-			if has {
-				in.log.Info("removing stale VIP", "vip", v.Prefix, "dev", v.Dev)
-				if err := n.net.RemoveVIP(v); err != nil {
-					return conns, fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
-				}
-			}
-		}
-		var sc *sharedConn
-		for _, x := range conns {
-			if x.ifname == c.Interface && x.multicast == multicast {
-				sc = x
-			}
-		}
-		if sc == nil {
-			conn, err := n.net.Listen(c.Interface, multicast)
-			if err != nil {
-				return conns, fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
-			}
-			sc = &sharedConn{conn: conn, ifname: c.Interface, multicast: multicast}
-			conns = append(conns, sc)
-		}
-		for _, o := range sc.insts {
-			if o.expect.VRID == in.expect.VRID {
-				return conns, fmt.Errorf("vrrp_instance %s: virtual_router_id %d already used by %s on %s", c.Name, o.expect.VRID, o.cfg.Name, c.Interface)
-			}
-		}
-		sc.insts = append(sc.insts, in)
-		in.conn = sc
+func (in *instance) machineConfig() MachineConfig {
+	c := in.cfg
+	return MachineConfig{
+		Priority:          c.Priority,
+		AdvertInt:         time.Duration(in.expect.AdvertInt) * time.Second,
+		Preempt:           !c.NoPreempt,
+		PreemptDelay:      c.PreemptDelay,
+		PrimaryIP:         in.src,
+		GarpRepeat:        c.GarpMasterRepeat,
+		GarpDelay:         c.GarpMasterDelay,
+		GarpRefresh:       c.GarpMasterRefresh,
+		GarpRefreshRepeat: c.GarpMasterRefreshRepeat,
 	}
-	return conns, nil
+}
+
+// setupInstance resolves the instance's source address, removes stale VIPs
+// of ours (like keepalived at start) and attaches it to an advert socket.
+func (n *Node) setupInstance(in *instance) error {
+	c := in.cfg
+	var vips []netip.Addr
+	for _, v := range c.VirtualIPs {
+		vips = append(vips, v.Prefix.Addr())
+	}
+	src := c.UnicastSrcIP
+	if !src.IsValid() {
+		var err error
+		if src, err = n.net.PrimaryAddr(c.Interface, vips); err != nil {
+			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+		}
+	}
+	in.src = src
+	in.expect.Self = src
+	multicast := len(c.UnicastPeers) == 0
+	if multicast {
+		in.dsts = []netip.Addr{MulticastGroup}
+	} else {
+		in.dsts = c.UnicastPeers
+	}
+	in.m = NewMachine(in.machineConfig())
+	for _, v := range c.VirtualIPs {
+		has, err := n.net.HasVIP(v)
+		if err != nil {
+			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+		}
+		if has {
+			in.log.Info("removing stale VIP", "vip", v.Prefix, "dev", v.Dev)
+			if err := n.net.RemoveVIP(v); err != nil {
+				return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+			}
+		}
+	}
+	var sc *sharedConn
+	for _, x := range n.conns {
+		if x.ifname == c.Interface && x.multicast == multicast {
+			sc = x
+		}
+	}
+	if sc == nil {
+		conn, err := n.net.Listen(c.Interface, multicast)
+		if err != nil {
+			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+		}
+		sc = &sharedConn{conn: conn, ifname: c.Interface, multicast: multicast}
+		n.conns = append(n.conns, sc)
+		go n.readLoop(n.workers, sc)
+	}
+	for _, o := range sc.insts {
+		if o.expect.VRID == in.expect.VRID {
+			return fmt.Errorf("vrrp_instance %s: virtual_router_id %d already used by %s on %s", c.Name, o.expect.VRID, o.cfg.Name, c.Interface)
+		}
+	}
+	sc.insts = append(sc.insts, in)
+	in.conn = sc
+	return nil
+}
+
+// stopInstance shuts one instance down: priority-0 advert from a master,
+// VIPs removed, notify_stop and notify ... STOP queued.
+func (n *Node) stopInstance(in *instance) {
+	if in.m == nil {
+		return
+	}
+	now := time.Now()
+	n.apply(context.Background(), now, in, in.m.Shutdown(now), true)
+	// Remove VIPs even when not master: nothing of ours stays behind.
+	for _, v := range in.cfg.VirtualIPs {
+		_ = n.net.RemoveVIP(v)
+	}
+	n.notes.queue(notifyJob{what: "notify_stop of " + in.cfg.Name, cmdline: in.cfg.Notify.Stop})
+	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
+		args: []string{"INSTANCE", in.cfg.Name, "STOP", strconv.Itoa(in.m.Priority())}})
 }
 
 func (n *Node) readLoop(ctx context.Context, c *sharedConn) {
@@ -543,8 +616,8 @@ func (n *Node) scriptChanged(ctx context.Context, now time.Time, r scriptResult)
 // down; a positive weight is added while up/OK, a negative one while
 // down/KO; the owner's 255 never moves).
 func (n *Node) refreshTracking(now time.Time, in *instance) {
-	if len(in.linkUp) == 0 {
-		for _, name := range append([]string{in.cfg.Interface}, trackNames(in.cfg.TrackInterfaces)...) {
+	for _, name := range append([]string{in.cfg.Interface}, trackNames(in.cfg.TrackInterfaces)...) {
+		if _, known := in.linkUp[name]; !known {
 			up, err := n.net.LinkUp(name)
 			if err != nil {
 				in.log.Warn("tracked interface", "interface", name, "err", err)
@@ -721,31 +794,6 @@ func (n *Node) syncGroup(ctx context.Context, now time.Time, in *instance, to St
 	n.notes.queue(notifyJob{what: "notify_" + lower(state) + " of group " + g.cfg.Name, cmdline: script})
 	n.notes.queue(notifyJob{what: "notify of group " + g.cfg.Name, cmdline: g.cfg.Notify.Any,
 		args: []string{"GROUP", g.cfg.Name, state, strconv.Itoa(in.m.Priority())}})
-}
-
-// shutdown stops every instance: priority-0 adverts from masters, VIPs
-// removed, then notify_stop and notify ... STOP.
-func (n *Node) shutdown() {
-	now := time.Now()
-	ctx := context.Background()
-	for _, in := range n.insts {
-		if in.m == nil {
-			continue
-		}
-		n.apply(ctx, now, in, in.m.Shutdown(now), true)
-		// Remove VIPs even when not master: nothing of ours stays behind.
-		for _, v := range in.cfg.VirtualIPs {
-			_ = n.net.RemoveVIP(v)
-		}
-		n.notes.queue(notifyJob{what: "notify_stop of " + in.cfg.Name, cmdline: in.cfg.Notify.Stop})
-		n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
-			args: []string{"INSTANCE", in.cfg.Name, "STOP", strconv.Itoa(in.m.Priority())}})
-	}
-	for _, g := range n.groups {
-		n.notes.queue(notifyJob{what: "notify_stop of group " + g.cfg.Name, cmdline: g.cfg.Notify.Stop})
-		n.notes.queue(notifyJob{what: "notify of group " + g.cfg.Name, cmdline: g.cfg.Notify.Any,
-			args: []string{"GROUP", g.cfg.Name, "STOP", "0"}})
-	}
 }
 
 func lower(s string) string {

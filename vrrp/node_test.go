@@ -411,3 +411,48 @@ func TestNewNodeRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestNodeReloadKeepsStateAndAppliesDifferences(t *testing.T) {
+	ev := &events{}
+	hub := &fakeHub{}
+	fa := newFakeNet(hub, "A", 1, &ev.log, &ev.mu)
+	script, out := notifyScript(t)
+	v1 := instanceCfg("VI_1", 51, 255, "192.0.2.100")
+	v1.Notify.Any = script
+	na, _, _ := startNode(t, &hcl.Config{Instances: []hcl.VRRPInstance{v1}}, fa, ev)
+	waitUntil(t, 2*time.Second, "MASTER", func() bool { return stateOf(na, "VI_1") == StateMaster })
+	waitUntil(t, 2*time.Second, "notify", func() bool { return len(readLines(out)) == 1 })
+
+	// VI_1 gets a second VIP; VI_2 is new.
+	v1b := v1
+	v1b.VirtualIPs = append(slices.Clone(v1.VirtualIPs), hcl.VIP{Prefix: netip.MustParsePrefix("192.0.2.101/24")})
+	v2 := instanceCfg("VI_2", 52, 255, "198.51.100.100")
+	mark := len(ev.snapshot())
+	if err := na.Reload(&hcl.Config{Instances: []hcl.VRRPInstance{v1b, v2}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 2*time.Second, "VI_2 MASTER", func() bool { return stateOf(na, "VI_2") == StateMaster })
+	log := ev.snapshot()[mark:]
+	if slices.Contains(log, "A transition VI_1 MASTER->INIT") || slices.Contains(log, "A remove 192.0.2.100") {
+		t.Fatalf("VI_1 flapped on reload: %q", log)
+	}
+	if !fa.holds("192.0.2.100") || !fa.holds("192.0.2.101") || !fa.holds("198.51.100.100") {
+		t.Fatalf("VIPs after reload: %q", log)
+	}
+	if got := readLines(out); len(got) != 1 {
+		t.Fatalf("VI_1 notified on reload: %q", got)
+	}
+
+	// VI_2 goes away: it resigns and its VIP goes.
+	mark = len(ev.snapshot())
+	if err := na.Reload(&hcl.Config{Instances: []hcl.VRRPInstance{v1b}}); err != nil {
+		t.Fatal(err)
+	}
+	log = ev.snapshot()[mark:]
+	if !slices.Contains(log, "A advert 0") || fa.holds("198.51.100.100") || len(na.Status()) != 1 {
+		t.Fatalf("removing VI_2: %q, status %+v", log, na.Status())
+	}
+	if stateOf(na, "VI_1") != StateMaster {
+		t.Fatal("VI_1 left MASTER")
+	}
+}
