@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 
 	"github.com/moby/ipvs"
 	"golang.org/x/sys/unix"
@@ -23,6 +24,7 @@ type KernelOptions struct {
 
 // linuxKernel reads with moby/ipvs and writes with the batched writer.
 type linuxKernel struct {
+	mu       sync.Mutex // one command stream at a time on each socket
 	handle   *ipvs.Handle
 	writer   *batchWriter
 	oneByOne bool
@@ -63,6 +65,8 @@ func (k *linuxKernel) Close() error {
 
 // Table implements Kernel.
 func (k *linuxKernel) Table() (Table, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	svcs, err := k.handle.GetServices()
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -95,6 +99,8 @@ func (k *linuxKernel) Table() (Table, error) {
 
 // Apply implements Kernel.
 func (k *linuxKernel) Apply(ops []Op) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if !k.oneByOne {
 		return k.writer.Apply(ops)
 	}

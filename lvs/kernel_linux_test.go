@@ -314,6 +314,13 @@ func TestKernelEverySchedulerLoadsOrNamesItsModule(t *testing.T) {
 		}
 	}
 	t.Logf("schedulers loaded: %v; missing (clear error checked): %v", loaded, missing)
+	// A scheduler no kernel has: the kernel's own answer, named.
+	svc := Service{Protocol: "TCP", Addr: ap("192.0.2.99:80"), Scheduler: "nosuch", Netmask: 32}
+	_, err := k.Apply([]Op{{Kind: OpAddService, Service: svc}})
+	want := `service TCP:192.0.2.99:80: scheduler "nosuch" refused by kernel: kernel module ip_vs_nosuch not loaded`
+	if err == nil || err.Error() != want {
+		t.Errorf("unknown scheduler: error %v\nwant %s", err, want)
+	}
 }
 
 func TestKernelRefusalNamesTheRealServer(t *testing.T) {
