@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 //go:embed init.sh
@@ -173,8 +174,11 @@ func archiveKey(a *archive) string {
 func cachedBase(cacheDir string, a *archive) (string, bool, error) {
 	path := filepath.Join(cacheDir, "initramfs-base-"+archiveKey(a)+".cpio.gz")
 	if _, err := os.Stat(path); err == nil {
+		now := time.Now()
+		os.Chtimes(path, now, now) // in use: keep it from pruning
 		return path, true, nil
 	}
+	pruneCache(cacheDir, 14*24*time.Hour)
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", false, err
 	}
@@ -203,6 +207,17 @@ func cachedBase(cacheDir string, a *archive) (string, bool, error) {
 		return "", false, err
 	}
 	return path, false, os.Rename(tmp.Name(), path)
+}
+
+// pruneCache removes base archives unused for longer than age (each
+// kernel, busybox or ipvsadm upgrade leaves one behind).
+func pruneCache(cacheDir string, age time.Duration) {
+	old, _ := filepath.Glob(filepath.Join(cacheDir, "initramfs-base-*.cpio.gz"))
+	for _, p := range old {
+		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > age {
+			os.Remove(p)
+		}
+	}
 }
 
 // writeInitrd writes the initrd qemu loads: the cached compressed base,
