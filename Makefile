@@ -47,5 +47,10 @@ install: build
 	install -D -m 0644 examples/lvsd.service $(DESTDIR)/etc/systemd/system/lvsd.service
 	test -e $(DESTDIR)/etc/lvsd/lvsd.hcl || install -D -m 0644 examples/dr-pair.hcl $(DESTDIR)/etc/lvsd/lvsd.hcl
 
+# A two-director DR pair, two real servers and a client in a VM (installs
+# what it needs with apt-get); kills the master and shows the gap.
+demo:
+	sh scripts/demo.sh
+
 clean:
 	rm -rf bin integration.log
