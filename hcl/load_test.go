@@ -2,8 +2,8 @@ package hcl
 
 import (
 	"fmt"
-	"path/filepath"
 	"net/netip"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
