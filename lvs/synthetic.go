@@ -1,7 +1,9 @@
 package lvs
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net/netip"
 	"time"
 
@@ -42,4 +44,38 @@ func SyntheticConfig(services, reals int) *hcl.Config {
 // SyntheticTable is the desired table of SyntheticConfig.
 func SyntheticTable(services, reals int) Table {
 	return Desire(State{Config: SyntheticConfig(services, reals)}).Table
+}
+
+// WriteKeepalivedVirtualServers writes cfg's virtual servers as
+// keepalived.conf virtual_server blocks without checkers (keepalived then
+// counts every real server alive at once), so keepalived can load the same
+// table as a reference in benchmarks.
+func WriteKeepalivedVirtualServers(w io.Writer, cfg *hcl.Config) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	fmt.Fprintf(bw, "global_defs {\n    router_id lvsd_bench\n}\n")
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		if vs.FWMark != 0 {
+			fmt.Fprintf(bw, "virtual_server fwmark %d {\n", vs.FWMark)
+			if vs.IPv6 {
+				fmt.Fprintf(bw, "    ip_family inet6\n")
+			}
+		} else {
+			fmt.Fprintf(bw, "virtual_server %s %d {\n    protocol %s\n", vs.Addr.Addr(), vs.Addr.Port(), vs.Protocol)
+		}
+		fmt.Fprintf(bw, "    delay_loop %d\n    lb_algo %s\n    lb_kind %s\n",
+			max(1, int(vs.DelayLoop/time.Second)), vs.LBAlgo, vs.LBKind)
+		if vs.PersistenceTimeout > 0 {
+			fmt.Fprintf(bw, "    persistence_timeout %d\n", int(vs.PersistenceTimeout/time.Second))
+		}
+		for _, rs := range vs.RealServers {
+			if rs.Addr.Port() == 0 { // fwmark services: no port
+				fmt.Fprintf(bw, "    real_server %s {\n        weight %d\n    }\n", rs.Addr.Addr(), rs.Weight)
+				continue
+			}
+			fmt.Fprintf(bw, "    real_server %s %d {\n        weight %d\n    }\n", rs.Addr.Addr(), rs.Addr.Port(), rs.Weight)
+		}
+		fmt.Fprintf(bw, "}\n")
+	}
+	return bw.Flush()
 }
