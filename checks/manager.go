@@ -135,6 +135,7 @@ type probe struct {
 	target  netip.AddrPort
 	rules   verdictRules
 	timeout time.Duration // deadline of one attempt
+	warmup  time.Duration
 	prober  prober
 
 	verdict verdict
@@ -332,6 +333,7 @@ func (m *Manager) applyLocked(ctx context.Context) {
 	probes := map[string]*probe{}
 	reals := map[realKey]*realServer{}
 	var order []*realServer
+	var fresh []*probe
 	for vi := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[vi]
 		service := vs.Key()
@@ -356,7 +358,8 @@ func (m *Manager) applyLocked(ctx context.Context) {
 						p = old
 						p.subscribers = nil
 					} else {
-						p = m.newProbe(c, key, now)
+						p = m.newProbe(c, key)
+						fresh = append(fresh, p)
 					}
 					probes[key] = p
 				}
@@ -375,17 +378,30 @@ func (m *Manager) applyLocked(ctx context.Context) {
 		}
 	}
 	m.probes, m.reals = probes, reals
+	// New checks are planned from the end of the build, which takes a
+	// while for tens of thousands of checks: planned from its start, the
+	// first rounds would all begin late.
+	start := m.opts.Clock.Now()
+	for _, p := range fresh {
+		first := start
+		if p.warmup > 0 {
+			first = start.Add(time.Duration(m.opts.Rand(int64(p.warmup))))
+		}
+		p.round = first
+		m.sched.add(p, first)
+	}
 	for _, r := range order {
 		m.evaluateLocked(ctx, r, nil, now)
 	}
 }
 
-// newProbe builds and schedules a check; its first attempt falls at a
-// random point of [0, warmup) so that a large config does not check every
-// real server in the same instant.
-func (m *Manager) newProbe(c hcl.Checker, key string, now time.Time) *probe {
+// newProbe builds a check. applyLocked plans its first attempt at a random
+// point of [0, warmup) so that a large config does not check every real
+// server in the same instant.
+func (m *Manager) newProbe(c hcl.Checker, key string) *probe {
 	p := &probe{
 		key:     key,
+		warmup:  c.Warmup,
 		kind:    c.Kind,
 		target:  c.Connect,
 		timeout: c.Timeout,
@@ -419,12 +435,6 @@ func (m *Manager) newProbe(c hcl.Checker, key string, now time.Time) *probe {
 		m.log.Error("checker cannot run; it stays failed", "check", p.name, "pos", c.Pos.String(), "err", err)
 		p.prober = failedProber{reason: "config: " + err.Error()}
 	}
-	first := now
-	if c.Warmup > 0 {
-		first = now.Add(time.Duration(m.opts.Rand(int64(c.Warmup))))
-	}
-	p.round = first
-	m.sched.add(p, first)
 	return p
 }
 
