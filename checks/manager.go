@@ -452,6 +452,9 @@ func (m *Manager) evaluateLocked(ctx context.Context, r *realServer, trigger *pr
 			reason = p.name + ": " + p.reasonText()
 		}
 	}
+	if !up {
+		weight = -1 // a down server has no weight to report
+	}
 	if up {
 		switch {
 		case trigger != nil:

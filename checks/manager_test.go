@@ -287,7 +287,7 @@ func TestManagerMiscDynamicSetsWeight(t *testing.T) {
 	}{
 		{12, true, 10}, // N >= 2: up with weight N-2
 		{1, false, -1}, // 1: down
-		{0, true, -1},  // 0: up, configured weight
+		{0, true, 10},  // 0: up, the weight last set is kept (keepalived)
 		{2, true, 0},   // 2: up with weight 0
 	}
 	for i, s := range steps {

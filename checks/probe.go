@@ -13,8 +13,9 @@ import (
 // Result is the outcome of one attempt of one check.
 type Result struct {
 	OK bool
-	// Weight is the weight the check asks for: -1 keeps the configured
-	// weight; MISC_CHECK with misc_dynamic sets it from the exit status.
+	// Weight is the weight the check asks for: -1 asks nothing (the
+	// configured weight, or the last one misc_dynamic set); MISC_CHECK
+	// with misc_dynamic sets it from the exit status.
 	Weight int
 	// Reason says what happened in words a log reader wants:
 	// "connect: connection refused", "status 503", "digest mismatch",

@@ -17,10 +17,12 @@ type verdictRules struct {
 //   - a down check is tried once per round (no retries: it is already down);
 //   - a down check comes up after Rise consecutive successes (keepalived:
 //     Rise = 1, one success), further attempts spaced by RetryDelay;
-//   - with misc_dynamic a success may change the weight of an up check.
+//   - with misc_dynamic a success may set the weight (Result.Weight >= 0);
+//     a success without a weight (exit status 0) keeps the last one set,
+//     as keepalived keeps the real server's weight; going down keeps it too.
 type verdict struct {
 	Up        bool
-	Weight    int // -1 configured, else misc_dynamic's weight
+	Weight    int // -1 configured, else the last weight misc_dynamic set
 	failures  int // consecutive failures while up
 	successes int // consecutive successes while down
 }
@@ -37,7 +39,7 @@ func (v *verdict) apply(rules verdictRules, r Result) step {
 	if r.OK {
 		v.failures = 0
 		if v.Up {
-			if r.Weight != v.Weight {
+			if r.Weight >= 0 && r.Weight != v.Weight {
 				v.Weight = r.Weight
 				return step{Changed: true}
 			}
@@ -48,7 +50,10 @@ func (v *verdict) apply(rules verdictRules, r Result) step {
 			return step{Retry: true}
 		}
 		v.successes = 0
-		v.Up, v.Weight = true, r.Weight
+		v.Up = true
+		if r.Weight >= 0 {
+			v.Weight = r.Weight
+		}
 		return step{Changed: true}
 	}
 	v.successes = 0
@@ -60,7 +65,7 @@ func (v *verdict) apply(rules verdictRules, r Result) step {
 		return step{Retry: true}
 	}
 	v.failures = 0
-	v.Up, v.Weight = false, -1
+	v.Up = false
 	return step{Changed: true}
 }
 
