@@ -9,9 +9,8 @@ import (
 // miscProber is MISC_CHECK: the script's exit status decides. Without
 // misc_dynamic, 0 is up and anything else down. With misc_dynamic
 // (keepalived): 0 up (the weight unchanged), 1 down, N >= 2 up with weight
-// N-2. A script that
-// outlives misc_timeout is killed (its whole process group) and counts as
-// a failure.
+// N-2. A script that outlives misc_timeout is killed (its whole process
+// group) and counts as a failure.
 type miscProber struct {
 	scripts ScriptRunner
 	script  Script
