@@ -62,9 +62,9 @@ func TestBenchVRRPTakeover(t *testing.T) {
 			}
 		})
 	}
-	lvsdNode := "lvsd (test helper binary)"
-	if os.Getenv("LVSD_BIN") != "" {
-		lvsdNode = "lvsd (" + filepath.Base(os.Getenv("LVSD_BIN")) + ")"
+	lvsdNode := "the in-test helper node (LVSD_BIN=helper or no binary)"
+	if bin := lvsdBinary(t); bin != "" {
+		lvsdNode = bin + " run -f FILE"
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\nVRRP takeover, last master advert -> first backup GARP (median of %d; backup priority 100, advert_int 1)\n", rounds)

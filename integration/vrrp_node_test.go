@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,8 +20,10 @@ import (
 
 // envNode makes TestVRRPNodeHelper act as an lvsd node: the test binary
 // re-executes itself inside a namespace with this variable set to a config
-// file, so the suite needs no lvsd binary. LVSD_BIN=/path/to/lvsd runs the
-// real binary (`lvsd run -f FILE`) instead.
+// file. It is the fallback when no lvsd binary can be had: by default the
+// namespace tests build ./cmd/lvsd once and run `lvsd run -f FILE`;
+// LVSD_BIN=/path/to/lvsd names a binary to use instead, LVSD_BIN=helper
+// forces the in-test node.
 const envNode = "LVSD_VRRP_NODE_CONFIG"
 
 // TestVRRPNodeHelper is not a test: it is the lvsd node the namespace
@@ -109,7 +112,7 @@ func (s *speaker) start() {
 		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if bin := os.Getenv("LVSD_BIN"); bin != "" {
+		if bin := lvsdBinary(t); bin != "" {
 			s.p = startProc(t, s.lab.ns[s.name], logFile, nil, bin, "run", "-f", cfg)
 			return
 		}
@@ -209,4 +212,40 @@ func (s *speaker) other() string {
 		return "B"
 	}
 	return "A"
+}
+
+var lvsdBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// lvsdBinary returns the lvsd binary the namespace tests run: $LVSD_BIN, or
+// ./cmd/lvsd built once per test run; "" means use the in-test helper node.
+func lvsdBinary(t *testing.T) string {
+	switch bin := os.Getenv("LVSD_BIN"); bin {
+	case "helper":
+		return ""
+	case "":
+	default:
+		return bin
+	}
+	lvsdBuild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "lvsd-bin-")
+		if err != nil {
+			lvsdBuild.err = err
+			return
+		}
+		path := filepath.Join(dir, "lvsd")
+		out, err := exec.Command("go", "build", "-o", path, "github.com/lvsd/lvsd/cmd/lvsd").CombinedOutput()
+		if err != nil {
+			lvsdBuild.err = fmt.Errorf("%v: %s", err, out)
+			return
+		}
+		lvsdBuild.path = path
+	})
+	if lvsdBuild.err != nil {
+		t.Logf("building lvsd failed, using the in-test node: %v", lvsdBuild.err)
+	}
+	return lvsdBuild.path
 }
