@@ -207,7 +207,7 @@ func kernelTestConfig() *hcl.Config {
 			{Addr: ap("[2001:db8::100]:53"), Protocol: hcl.ProtoUDP, LBAlgo: "rr", LBKind: hcl.KindTUN, Quorum: 1,
 				PersistenceTimeout: 60 * time.Second, PersistenceGranularity: 64, OnePacket: true,
 				RealServers: []hcl.RealServer{{Addr: ap("[2001:db8:1::1]:53"), Weight: 1}}},
-			{FWMark: 1, Protocol: hcl.ProtoTCP, LBAlgo: sched("sh"), LBKind: hcl.KindDR, Quorum: 1,
+			{FWMark: 1, Protocol: hcl.ProtoTCP, LBAlgo: sched("sh"), SchedulerFlags: []string{"sh-port"}, LBKind: hcl.KindDR, Quorum: 1,
 				RealServers: []hcl.RealServer{{Addr: ap("10.0.2.1:0"), Weight: 1}}},
 			{FWMark: 2, IPv6: true, Protocol: hcl.ProtoTCP, LBAlgo: "rr", LBKind: hcl.KindDR, Quorum: 1,
 				RealServers: []hcl.RealServer{{Addr: ap("[2001:db8:2::1]:0"), Weight: 4}}},
@@ -290,6 +290,26 @@ func TestKernelFollowsHealthAndMastership(t *testing.T) {
 	}
 	if got := e.ipvsadmTable(); len(got) != 0 {
 		t.Fatalf("BACKUP still has %d services", len(got))
+	}
+}
+
+func TestKernelSwapsInTheSorryServerBelowQuorum(t *testing.T) {
+	e := newKernelEnv(t)
+	k := e.open(KernelOptions{})
+	cfg := kernelTestConfig()
+	vs := &cfg.VirtualServers[1] // 192.0.2.101:8080, NAT, weights 1 and 2
+	vs.Quorum, vs.Hysteresis = 2, 0
+	vs.SorryServer = &hcl.SorryServer{Addr: ap("10.0.9.9:8080")}
+	key := vs.Key()
+	m := NewManager(k, ManagerOptions{})
+	m.SetConfig(cfg)
+	m.SetVerdict(VerdictKey{key, ap("10.0.1.2:80")}, down("timeout")) // live 1 < 2
+	if w := weights(e.ipvsadmTable(), key); strings.Join(w, " ") != "10.0.9.9:8080=01" {
+		t.Fatalf("below quorum: %v", w)
+	}
+	m.SetVerdict(VerdictKey{key, ap("10.0.1.2:80")}, upVerdict) // live 3 >= 2
+	if w := weights(e.ipvsadmTable(), key); strings.Join(w, " ") != "10.0.1.1:80=01 10.0.1.2:80=02" {
+		t.Fatalf("quorum back: %v", w)
 	}
 }
 
