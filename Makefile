@@ -1,5 +1,6 @@
 # lvsd — make targets. Tests that need root (namespaces, the IPVS VM) run as
 # part of `make test`; run it as root (sudo make test).
+SHELL    := /bin/bash
 GO       ?= go
 BIN      := bin/lvsd
 PREFIX   ?= /usr/local
