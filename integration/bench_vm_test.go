@@ -10,15 +10,20 @@ import (
 
 // TestBenchIPVSLoadInVM times, in one boot of the IPVS test VM, loading
 // 2,000 virtual services × 16 real servers into an empty table with
-// ipvsadm -R (the reference), with lvs as lvsd does, and with keepalived
-// 2.2.7, and prints them side by side (integration/vm/scenarios
+// ipvsadm -R (the reference), with package lvs, with the lvsd binary and
+// keepalived 2.2.7 on the same keepalived.conf, and prints them side by
+// side (integration/vm/scenarios
 // TestBenchIPVSLoad). Run by make bench (LVSD_BENCH=1).
 func TestBenchIPVSLoadInVM(t *testing.T) {
 	if os.Getenv("LVSD_BENCH") != "1" {
 		t.Skip("benchmark: set LVSD_BENCH=1 (make bench)")
 	}
 	vm.Require(t)
-	spec := vm.Spec{Timeout: 25 * time.Minute}
+	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
+	spec := vm.Spec{
+		Timeout: 25 * time.Minute,
+		Files:   map[string]string{"/usr/local/bin/lvsd": lvsd},
+	}
 	if _, err := os.Stat("/usr/sbin/keepalived"); err == nil {
 		spec.Programs = []string{"/usr/sbin/keepalived"}
 	} else {
@@ -28,6 +33,6 @@ func TestBenchIPVSLoadInVM(t *testing.T) {
 		Name:   "scenarios",
 		Binary: vm.BuildTestBinary(t, "./integration/vm/scenarios"),
 		Run:    "^TestBenchIPVSLoad$",
-		Env:    map[string]string{"LVSD_BENCH": "1"},
+		Env:    map[string]string{"LVSD_BENCH": "1", "LVSD_BIN": "/usr/local/bin/lvsd"},
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,8 +27,9 @@ const (
 // TestBenchIPVSLoad times loading the benchmark table into an empty IPVS
 // table, in one VM boot and one namespace: ipvsadm -R (the reference),
 // lvs with its batched writer (what lvsd does), lvs one round trip per
-// operation (moby/ipvs, the way keepalived and ipvsadm write), and
-// keepalived 2.2.7 when the VM has it. Each load is checked complete by
+// operation (moby/ipvs, the way keepalived and ipvsadm write), the lvsd
+// binary (LVSD_BIN) and keepalived 2.2.7 (when the VM has it) each
+// starting on the same keepalived.conf. Each load is checked complete by
 // counting the objects in /proc/net/ip_vs; the table is flushed between
 // loads. Figures are ratios to ipvsadm -R: TCG makes absolute times
 // meaningless.
@@ -118,8 +120,25 @@ func TestBenchIPVSLoad(t *testing.T) {
 	}
 	t.Logf("%-28s %v (full table read and diff, nothing to do)", "lvsd periodic repair", time.Since(start).Round(time.Millisecond))
 	measure("lvs one-by-one (moby/ipvs)", func() { loadWithLvs(t, lvs.KernelOptions{NetnsPath: nsPath, OneByOne: true}) })
+	conf := "/tmp/keepalived-bench.conf"
+	if err := os.WriteFile(conf, []byte(keepalivedConf()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if bin := os.Getenv("LVSD_BIN"); bin != "" {
+		measure("lvsd run (keepalived.conf)", func() {
+			loadWithDaemon(t, procIPVS, bin, "run", "-f", conf, "--pid-file", "/run/lvsd-bench.pid")
+		})
+	} else {
+		t.Log("LVSD_BIN unset: no figure for the lvsd binary")
+	}
 	if _, err := os.Stat("/usr/sbin/keepalived"); err == nil {
-		measure("keepalived 2.2.7", func() { loadWithKeepalived(t, procIPVS) })
+		os.MkdirAll("/run/keepalived", 0o755)
+		measure("keepalived 2.2.7", func() {
+			// No --log-console: its lines would go out through the
+			// emulated serial port and slow keepalived down.
+			loadWithDaemon(t, procIPVS, "/usr/sbin/keepalived", "--dont-fork", "--check", "--use-file", conf,
+				"--pid", "/run/keepalived/bench.pid", "--checkers_pid", "/run/keepalived/bench-checkers.pid")
+		})
 	} else {
 		t.Log("keepalived not in the VM: no keepalived figure")
 	}
@@ -149,35 +168,38 @@ func loadWithLvs(t *testing.T, opts lvs.KernelOptions) *lvs.Manager {
 	return m
 }
 
-// loadWithKeepalived starts keepalived's checker process on the same
-// table written as keepalived.conf (real servers without checkers are up
-// from the start) and waits until the kernel holds every object.
-func loadWithKeepalived(t *testing.T, procIPVS string) {
+// loadWithDaemon starts a director daemon (keepalived, or lvsd reading
+// the same keepalived.conf) in the bench namespace and waits until the
+// kernel holds every object; the daemon is killed with SIGKILL, which
+// leaves the table in place (a clean stop may withdraw it and take time).
+func loadWithDaemon(t *testing.T, procIPVS string, argv ...string) {
 	t.Helper()
-	conf := "/tmp/keepalived-bench.conf"
-	if err := os.WriteFile(conf, []byte(keepalivedConf()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll("/run/keepalived", 0o755)
-	cmd := exec.Command("/sbin/ip", "netns", "exec", benchNS, "/usr/sbin/keepalived",
-		// No --log-console: its lines would go out through the
-		// emulated serial port and slow keepalived down.
-		"--dont-fork", "--check", "--use-file", conf,
-		"--pid", "/run/keepalived/bench.pid", "--checkers_pid", "/run/keepalived/bench-checkers.pid")
+	cmd := exec.Command("/sbin/ip", append([]string{"netns", "exec", benchNS}, argv...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// Its own process group: keepalived forks its checker child.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		// SIGKILL: a clean stop would withdraw the table (and take time).
-		exec.Command("/bin/busybox", "killall", "-9", "keepalived").Run()
+	exited := make(chan struct{})
+	go func() {
 		cmd.Wait()
+		close(exited)
+	}()
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
 	}()
 	deadline := time.Now().Add(10 * time.Minute)
 	for countObjects(procIPVS) < benchObjects {
+		select {
+		case <-exited:
+			t.Fatalf("%s exited having loaded %d of %d objects:\n%s", argv[0], countObjects(procIPVS), benchObjects, out.String())
+		default:
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("keepalived loaded %d of %d objects in 10 minutes:\n%s", countObjects(procIPVS), benchObjects, out.String())
+			t.Fatalf("%s loaded %d of %d objects in 10 minutes:\n%s", argv[0], countObjects(procIPVS), benchObjects, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
