@@ -38,16 +38,9 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ops, foreign := lvs.PlanConfig(cfg, current)
-	for _, op := range ops {
-		fmt.Fprintln(stdout, op.String())
-	}
-	for _, key := range foreign {
-		fmt.Fprintf(stdout, "  foreign service %s left alone (not in the configuration)\n", key)
-	}
-	if len(ops) == 0 {
-		fmt.Fprintln(stdout, "No changes: the IPVS table matches the configuration.")
-	} else {
-		fmt.Fprintf(stdout, "Plan: %d operation(s).\n", len(ops))
+	if err := lvs.WritePlan(stdout, ops, foreign); err != nil {
+		fmt.Fprintf(stderr, "lvsd plan: %v\n", err)
+		return 1
 	}
 	return 0
 }
