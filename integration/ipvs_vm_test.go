@@ -29,7 +29,9 @@ func TestIPVSInVM(t *testing.T) {
 		t.Log("package lvs has no tests yet")
 	}
 	suites = append(suites, vm.Suite{
-		Name: "scenarios", Binary: vm.BuildTestBinary(t, "./integration/vm/scenarios"),
+		// TestPair* runs in TestPairInVM (it needs the lvsd binary),
+		// TestBench* in the benchmarks.
+		Name: "scenarios", Binary: vm.BuildTestBinary(t, "./integration/vm/scenarios"), Run: "^TestLvsd",
 	})
 	vm.RunGoTests(t, vm.Spec{Timeout: 6 * time.Minute}, suites...)
 }
