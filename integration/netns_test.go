@@ -346,3 +346,9 @@ func waitFor(limit time.Duration, cond func() bool) bool {
 }
 
 func (l *vrrpLab) path(name string) string { return filepath.Join(l.dir, name) }
+
+// output runs a command and returns its combined output.
+func output(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	return string(out), err
+}

@@ -62,7 +62,8 @@ type speaker struct {
 	priority int
 	pass     string
 	nopre    bool
-	unicast  bool // unicast_src_ip = own address, unicast_peer = the other director
+	unicast  bool   // unicast_src_ip = own address, unicast_peer = the other director
+	config   string // lvsd: the whole HCL config instead of the generated one
 	p        *proc
 	starts   int
 }
@@ -109,6 +110,9 @@ func (s *speaker) start() {
   virtual_ipaddress = ["%s%s dev eth0"]
 %s}
 `, s.priority, s.pass, labVIP, labPrefix, extra)
+		if s.config != "" {
+			text = s.config
+		}
 		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
