@@ -235,8 +235,9 @@ func lvsdBinary(t *testing.T) string {
 		return bin
 	}
 	lvsdBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "lvsd-bin-")
-		if err != nil {
+		// One fixed place, overwritten by each run, so runs leave no litter.
+		dir := filepath.Join(os.TempDir(), "lvsd-integration-vrrp")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			lvsdBuild.err = err
 			return
 		}
