@@ -37,7 +37,8 @@ const (
 // RunGoTests boots one VM, runs every suite's binary in it one after the
 // other with -test.v, and reports each inner test as a host subtest
 // t/<suite>/<test>/<subtest> with its own output: an inner FAIL fails the
-// host subtest, an inner SKIP skips it. spec.Script, when set, runs before
+// host subtest, an inner SKIP skips it. LVSD_VM_RUN, when set, replaces
+// every suite's Run (to iterate on one scenario). spec.Script, when set, runs before
 // the suites (shared setup).
 func RunGoTests(t *testing.T, spec Spec, suites ...Suite) Result {
 	t.Helper()
@@ -60,8 +61,14 @@ func RunGoTests(t *testing.T, spec Spec, suites ...Suite) Result {
 		guest := "/opt/lvsd-vm/" + s.Name + ".test"
 		spec.Files[guest] = s.Binary
 		args := []string{guest, "-test.v", "-test.timeout", innerTimeout.String()}
-		if s.Run != "" {
-			args = append(args, "-test.run", s.Run)
+		run := s.Run
+		if env := os.Getenv("LVSD_VM_RUN"); env != "" {
+			// While iterating on one scenario: LVSD_VM_RUN=^TestPairNAT
+			// narrows every suite of this boot to the matching tests.
+			run = env
+		}
+		if run != "" {
+			args = append(args, "-test.run", run)
 		}
 		if testing.Short() {
 			args = append(args, "-test.short")
