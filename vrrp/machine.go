@@ -89,6 +89,7 @@ type Machine struct {
 	garpAt         time.Time // delayed GARP round (MASTER), zero when off
 	garpRefreshAt  time.Time // periodic GARP (MASTER), zero when off
 	preemptAllowed time.Time // preempt_delay end
+	resumeBy       time.Time // Resume: mastership is taken back then, zero when off
 
 	masterIP       netip.Addr
 	masterPriority int
@@ -135,7 +136,7 @@ func MasterDownInterval(advertInt time.Duration, priority int) time.Duration {
 // Deadline returns when Tick must next be called; zero means no timer runs.
 func (m *Machine) Deadline() time.Time {
 	var d time.Time
-	for _, t := range []time.Time{m.masterDown, m.advertAt, m.garpAt, m.garpRefreshAt} {
+	for _, t := range []time.Time{m.masterDown, m.advertAt, m.garpAt, m.garpRefreshAt, m.resumeBy} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -161,10 +162,51 @@ func (m *Machine) Start(now time.Time) []Action {
 	}
 }
 
+// Resume leaves Initialize for an instance whose virtual addresses are
+// still on the interface: the previous run of this director died as
+// MASTER (kill -9, crash) and its kernel kept serving through the VIPs and
+// the IPVS table. keepalived removes such addresses at start and begins as
+// BACKUP, so every connection through the VIP fails until its
+// Master_Down_Timer fires; lvsd keeps them and listens for
+// ResumeInterval. A master heard in that time that a BACKUP would follow
+// (RFC 3768 §6.4.2: higher priority, or any with nopreempt or within
+// preempt_delay) wins: the addresses go and the machine is BACKUP. Silence,
+// or only lower-priority masters that we preempt, and the machine becomes
+// MASTER again (advert, gratuitous ARP) before the peer's own
+// Master_Down_Interval ends, so the peer never takes over.
+func (m *Machine) Resume(now time.Time) []Action {
+	if m.state != StateInit {
+		return nil
+	}
+	m.preemptAllowed = now.Add(m.cfg.PreemptDelay)
+	if m.fault {
+		return m.enter(now, StateFault, "fault at start", []Action{{Kind: ActRemoveVIPs}})
+	}
+	m.resumeBy = now.Add(ResumeInterval(m.cfg.AdvertInt, m.priority))
+	return nil
+}
+
+// Resuming tells whether the machine holds the addresses of a previous
+// run and waits to take mastership back (see Resume).
+func (m *Machine) Resuming() bool { return m.state == StateInit && !m.resumeBy.IsZero() }
+
+// ResumeInterval is how long Resume listens for a master: one
+// Advertisement_Interval, in which any master advertises (RFC 3768 §6.4.3),
+// plus Skew_Time. It is shorter than the peer's Master_Down_Interval
+// (3 × Advertisement_Interval + its Skew_Time) by at least one interval,
+// the margin for the restart itself.
+func ResumeInterval(advertInt time.Duration, priority int) time.Duration {
+	return advertInt + SkewTime(priority)
+}
+
 // Tick fires every timer due at now.
 func (m *Machine) Tick(now time.Time) []Action {
 	var acts []Action
 	switch m.state {
+	case StateInit:
+		if !m.resumeBy.IsZero() && !now.Before(m.resumeBy) {
+			return m.becomeMaster(now, "resumed: our VIPs were held and no master was heard")
+		}
 	case StateBackup:
 		if !m.masterDown.IsZero() && !now.Before(m.masterDown) {
 			// RFC 3768 §6.4.2: Master_Down_Timer fired.
@@ -197,6 +239,20 @@ func (m *Machine) Tick(now time.Time) []Action {
 func (m *Machine) Receive(now time.Time, src netip.Addr, a Advert) []Action {
 	prio := int(a.Priority)
 	switch m.state {
+	case StateInit:
+		if m.resumeBy.IsZero() {
+			return nil
+		}
+		better := prio > m.priority || (prio == m.priority && addrGreater(src, m.cfg.PrimaryIP))
+		if prio != 0 && (better || !m.cfg.Preempt || now.Before(m.preemptAllowed)) {
+			// A master we would follow as BACKUP holds the router: give
+			// the addresses up and follow it.
+			m.masterIP, m.masterPriority = src, prio
+			return m.enter(now, StateBackup, "resume abandoned: master "+src.String()+" heard",
+				[]Action{{Kind: ActRemoveVIPs}})
+		}
+		// A lower-priority master we preempt, or one resigning: keep
+		// listening; at resumeBy we advertise and it steps down.
 	case StateBackup:
 		m.masterIP, m.masterPriority = src, prio
 		switch {
@@ -241,6 +297,8 @@ func (m *Machine) SetFault(now time.Time, fault bool, reason string) []Action {
 	}
 	m.fault = fault
 	switch {
+	case m.state == StateInit && fault && !m.resumeBy.IsZero():
+		return m.enter(now, StateFault, reason, []Action{{Kind: ActRemoveVIPs}})
 	case m.state == StateInit:
 		return nil
 	case fault && m.state == StateMaster:
@@ -365,7 +423,7 @@ func (m *Machine) enter(now time.Time, to State, reason string, acts []Action) [
 }
 
 func (m *Machine) clearTimers() {
-	m.masterDown, m.advertAt, m.garpAt, m.garpRefreshAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	m.masterDown, m.advertAt, m.garpAt, m.garpRefreshAt, m.resumeBy = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 }
 
 // addrGreater compares IPv4 addresses as unsigned integers (RFC 3768

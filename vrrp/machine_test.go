@@ -390,3 +390,98 @@ func TestShutdownFromBackupSendsNothing(t *testing.T) {
 		t.Fatalf("backup shutdown: state %s, sent %d", b.m.State(), len(b.adverts)+len(b.resigned)-n)
 	}
 }
+
+// restart replaces r's machine as a restarted daemon would (kill -9, then
+// start): the kernel kept r's VIPs, so the new machine resumes.
+func (l *lab) restart(r *router, cfg MachineConfig) {
+	cfg.PrimaryIP = r.ip
+	if cfg.AdvertInt == 0 {
+		cfg.AdvertInt = time.Second
+	}
+	if cfg.GarpRepeat == 0 {
+		cfg.GarpRepeat = 5
+	}
+	r.m, r.stopped, r.trans = NewMachine(cfg), false, nil
+	l.apply(r, r.m.Resume(l.now))
+}
+
+func TestResumeAfterKillKeepsOrYieldsTheVIPs(t *testing.T) {
+	cases := []struct {
+		name      string
+		down      time.Duration // how long A's daemon was dead
+		aCfg      MachineConfig // the restarted A
+		bPriority int
+		want      [2]State // A, B after the dust settles
+		bTookOver bool     // B was ever MASTER
+	}{
+		{name: "quick restart: A takes mastership back before B notices",
+			down: 500 * time.Millisecond, aCfg: MachineConfig{Priority: 150, Preempt: true}, bPriority: 100,
+			want: [2]State{StateMaster, StateBackup}},
+		{name: "B took over, A preempts it back at once",
+			down: 10 * time.Second, aCfg: MachineConfig{Priority: 150, Preempt: true}, bPriority: 100,
+			want: [2]State{StateMaster, StateBackup}, bTookOver: true},
+		{name: "B took over, A with nopreempt yields",
+			down: 10 * time.Second, aCfg: MachineConfig{Priority: 150}, bPriority: 100,
+			want: [2]State{StateBackup, StateMaster}, bTookOver: true},
+		{name: "B took over, A within preempt_delay yields",
+			down: 10 * time.Second, aCfg: MachineConfig{Priority: 150, Preempt: true, PreemptDelay: time.Minute}, bPriority: 100,
+			want: [2]State{StateBackup, StateMaster}, bTookOver: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := newLab(t)
+			a := l.add("A", 1, MachineConfig{Priority: 150, Preempt: true})
+			b := l.add("B", 2, MachineConfig{Priority: c.bPriority, Preempt: true})
+			l.start(a)
+			l.start(b)
+			l.run(5 * time.Second)
+			l.expectStates(StateMaster, StateBackup)
+			// kill -9: no priority-0 advert, the VIPs stay.
+			a.stopped = true
+			l.run(c.down)
+			l.restart(a, c.aCfg)
+			if a.m.State() != StateInit || !a.m.Resuming() || !a.vips {
+				t.Fatalf("resuming A: state %s, resuming %v, VIPs %v", a.m.State(), a.m.Resuming(), a.vips)
+			}
+			l.run(10 * time.Second)
+			l.expectStates(c.want[0], c.want[1])
+			tookOver := false
+			for _, tr := range b.trans {
+				tookOver = tookOver || tr.To == StateMaster
+			}
+			if tookOver != c.bTookOver {
+				t.Fatalf("B took over: %v, want %v (B transitions %+v)", tookOver, c.bTookOver, b.trans)
+			}
+		})
+	}
+}
+
+func TestResumeWaitsResumeIntervalThenAdvertises(t *testing.T) {
+	l := newLab(t)
+	a := l.add("A", 1, MachineConfig{Priority: 150, Preempt: true})
+	a.vips = true
+	l.apply(a, a.m.Resume(l.now))
+	l.runUntilMaster(a, 5*time.Second)
+	since, _ := a.m.Since()
+	took := since.Sub(epoch)
+	if want := ResumeInterval(time.Second, 150); took != want {
+		t.Fatalf("resumed after %v, want ResumeInterval %v", took, want)
+	}
+	if want := MasterDownInterval(time.Second, 254) - time.Second; took >= want {
+		t.Fatalf("ResumeInterval %v is not an interval shorter than any peer's Master_Down_Interval (%v)", took, want)
+	}
+	if len(a.adverts) != 1 || len(a.garps) != 1 || !a.vips {
+		t.Fatalf("on resume: adverts %d, GARP rounds %d, VIPs %v", len(a.adverts), len(a.garps), a.vips)
+	}
+}
+
+func TestResumeWithAFaultRemovesTheVIPs(t *testing.T) {
+	l := newLab(t)
+	a := l.add("A", 1, MachineConfig{Priority: 150, Preempt: true})
+	a.vips = true
+	l.apply(a, a.m.Resume(l.now))
+	l.apply(a, a.m.SetFault(l.now, true, "eth1 down"))
+	if a.m.State() != StateFault || a.vips {
+		t.Fatalf("state %s, VIPs %v", a.m.State(), a.vips)
+	}
+}

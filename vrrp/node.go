@@ -98,6 +98,7 @@ type instance struct {
 	log     *slog.Logger
 	ctr     Counters
 	started bool
+	held    bool // every VIP was on its interface at setup: Resume, not Start
 
 	linkUp       map[string]bool
 	scriptOK     map[string]bool
@@ -368,6 +369,12 @@ func (n *Node) startInstance(ctx context.Context, now time.Time, in *instance) {
 	n.refreshTracking(now, in)
 	if in.pending == 0 && !in.started {
 		in.started = true
+		if in.held && in.cfg.Priority < 255 {
+			in.log.Info("VIPs found on the interface: resuming mastership unless a master is heard",
+				"within", ResumeInterval(time.Duration(in.expect.AdvertInt)*time.Second, in.m.Priority()))
+			n.apply(ctx, now, in, in.m.Resume(now), false)
+			return
+		}
 		n.apply(ctx, now, in, in.m.Start(now), false)
 	}
 }
@@ -443,8 +450,9 @@ func (in *instance) machineConfig() MachineConfig {
 	}
 }
 
-// setupInstance resolves the instance's source address, removes stale VIPs
-// of ours (like keepalived at start) and attaches it to an advert socket.
+// setupInstance resolves the instance's source address, finds VIPs of ours
+// left on the interface (held: resume; partial: removed as stale, like
+// keepalived at start) and attaches it to an advert socket.
 func (n *Node) setupInstance(in *instance) error {
 	c := in.cfg
 	var vips []netip.Addr
@@ -467,12 +475,23 @@ func (n *Node) setupInstance(in *instance) error {
 		in.dsts = c.UnicastPeers
 	}
 	in.m = NewMachine(in.machineConfig())
+	// VIPs of ours already on the interface were left by a run of this
+	// director that died as MASTER. All of them: resume (Machine.Resume),
+	// so the kernel keeps serving established and new connections. Only
+	// some: stale, removed as keepalived does at start.
+	var present []hcl.VIP
 	for _, v := range c.VirtualIPs {
 		has, err := n.net.HasVIP(v)
 		if err != nil {
 			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
 		}
 		if has {
+			present = append(present, v)
+		}
+	}
+	in.held = len(present) > 0 && len(present) == len(c.VirtualIPs)
+	if !in.held {
+		for _, v := range present {
 			in.log.Info("removing stale VIP", "vip", v.Prefix, "dev", v.Dev)
 			if err := n.net.RemoveVIP(v); err != nil {
 				return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)

@@ -237,7 +237,7 @@ func TestNodeOwnerProgramsBeforeVIPsAndCleansUpOnStop(t *testing.T) {
 	ev := &events{}
 	hub := &fakeHub{}
 	fn := newFakeNet(hub, "A", 1, &ev.log, &ev.mu)
-	fn.vips[netip.MustParseAddr("192.0.2.100")] = true // stale from a crash
+	fn.vips[netip.MustParseAddr("192.0.2.100")] = true // held since a crash
 	script, out := notifyScript(t)
 	ic := instanceCfg("VI_1", 51, 255, "192.0.2.100")
 	ic.Notify = hcl.Notify{Master: script + " master", Stop: script + " stop", Any: script}
@@ -245,7 +245,8 @@ func TestNodeOwnerProgramsBeforeVIPsAndCleansUpOnStop(t *testing.T) {
 	waitUntil(t, 2*time.Second, "MASTER", func() bool { return stateOf(n, "VI_1") == StateMaster })
 	waitUntil(t, 2*time.Second, "notify", func() bool { return len(readLines(out)) >= 2 })
 	log := ev.snapshot()
-	want := []string{"A remove 192.0.2.100", "A transition VI_1 INIT->MASTER", "A add 192.0.2.100", "A advert 255", "A garp 192.0.2.100 x5"}
+	// The owner keeps the VIP it holds (no remove) and is MASTER at once.
+	want := []string{"A transition VI_1 INIT->MASTER", "A add 192.0.2.100", "A advert 255", "A garp 192.0.2.100 x5"}
 	if !slices.Equal(log[:len(want)], want) {
 		t.Fatalf("start: got %q, want %q", log, want)
 	}
@@ -297,6 +298,59 @@ func TestNodePairElectsOverFakeWire(t *testing.T) {
 	}
 	if !fb.holds("192.0.2.100") || nb.Status()[0].Counters.PriorityZeroRecvd != 1 {
 		t.Fatalf("B holds VIP %v, priority-0 received %d", fb.holds("192.0.2.100"), nb.Status()[0].Counters.PriorityZeroRecvd)
+	}
+}
+
+func TestNodeRestartedMasterResumesWithoutDroppingItsVIP(t *testing.T) {
+	// A died as MASTER (kill -9): its VIP is still on the interface and B,
+	// the BACKUP, is silent. The restarted A keeps the VIP, stays INIT for
+	// ResumeInterval and becomes MASTER again, before B's
+	// Master_Down_Interval could end.
+	ev := &events{}
+	hub := &fakeHub{}
+	fa, fb := newFakeNet(hub, "A", 1, &ev.log, &ev.mu), newFakeNet(hub, "B", 2, &ev.log, &ev.mu)
+	fa.vips[netip.MustParseAddr("192.0.2.100")] = true
+	nb, _, _ := startNode(t, &hcl.Config{Instances: []hcl.VRRPInstance{instanceCfg("VI_1", 51, 100, "192.0.2.100")}}, fb, ev)
+	at := time.Now()
+	na, _, _ := startNode(t, &hcl.Config{Instances: []hcl.VRRPInstance{instanceCfg("VI_1", 51, 150, "192.0.2.100")}}, fa, ev)
+	waitUntil(t, 3*time.Second, "A MASTER", func() bool { return stateOf(na, "VI_1") == StateMaster })
+	took := time.Since(at)
+	if want := ResumeInterval(time.Second, 150); took < want || took > want+500*time.Millisecond {
+		t.Fatalf("A resumed after %v, want ResumeInterval %v", took, want)
+	}
+	if want := MasterDownInterval(time.Second, 100); took >= want {
+		t.Fatalf("A resumed after %v, not before B's Master_Down_Interval %v", took, want)
+	}
+	for _, line := range ev.snapshot() {
+		if line == "A remove 192.0.2.100" {
+			t.Fatalf("A removed its held VIP: %q", ev.snapshot())
+		}
+	}
+	waitUntil(t, 2*time.Second, "B hears A", func() bool { return nb.Status()[0].Counters.AdvertsReceived > 0 })
+	if stateOf(nb, "VI_1") != StateBackup || !fa.holds("192.0.2.100") || fb.holds("192.0.2.100") {
+		t.Fatalf("after resume: B %s, A holds %v, B holds %v", stateOf(nb, "VI_1"), fa.holds("192.0.2.100"), fb.holds("192.0.2.100"))
+	}
+}
+
+func TestNodeRestartedNodeYieldsTheVIPToALiveMaster(t *testing.T) {
+	// A's VIP is left on the interface, but B took over meanwhile and is
+	// MASTER with a higher priority: A hears it, removes the VIP and is
+	// BACKUP.
+	ev := &events{}
+	hub := &fakeHub{}
+	fa, fb := newFakeNet(hub, "A", 1, &ev.log, &ev.mu), newFakeNet(hub, "B", 2, &ev.log, &ev.mu)
+	nb, _, _ := startNode(t, &hcl.Config{Instances: []hcl.VRRPInstance{instanceCfg("VI_1", 51, 255, "192.0.2.100")}}, fb, ev)
+	waitUntil(t, 2*time.Second, "B MASTER", func() bool { return stateOf(nb, "VI_1") == StateMaster })
+	fa.vips[netip.MustParseAddr("192.0.2.100")] = true
+	na, _, _ := startNode(t, &hcl.Config{Instances: []hcl.VRRPInstance{instanceCfg("VI_1", 51, 150, "192.0.2.100")}}, fa, ev)
+	waitUntil(t, 3*time.Second, "A BACKUP", func() bool { return stateOf(na, "VI_1") == StateBackup })
+	if fa.holds("192.0.2.100") || stateOf(nb, "VI_1") != StateMaster {
+		t.Fatalf("A holds the VIP %v, B is %s", fa.holds("192.0.2.100"), stateOf(nb, "VI_1"))
+	}
+	for _, line := range ev.snapshot() {
+		if line == "A advert 150" || strings.HasPrefix(line, "A garp") {
+			t.Fatalf("A advertised or announced while yielding: %q", ev.snapshot())
+		}
 	}
 }
 

@@ -80,13 +80,11 @@ func (d *director) onTransition(_ context.Context, t vrrp.Transition) error {
 	if d.ipvs == nil {
 		return nil
 	}
-	switch {
-	case t.To.String() == "MASTER":
-		return d.ipvs.SetActive(t.Instance, true)
-	case t.From.String() == "MASTER":
-		return d.ipvs.SetActive(t.Instance, false)
-	}
-	return nil
+	// Any state but MASTER owns no service: a node that starts BACKUP,
+	// or gives up resuming a mastership it held before a crash
+	// (vrrp.Machine.Resume), withdraws what the previous run left. Until
+	// the first transition the services are left as found.
+	return d.ipvs.SetActive(t.Instance, t.To == vrrp.StateMaster)
 }
 
 func (d *director) onQuorum(vs hcl.VirtualServer, up bool) {
