@@ -15,19 +15,31 @@ const lvsdGuestPath = "/usr/local/bin/lvsd"
 // scenarios of integration/vm/scenarios (TestPair*) in it: two lvsd
 // directors in namespaces, real servers, a client sending a request every
 // 50 ms through the VIP while the master is killed, stopped, reloaded and
-// restarted. The inner tests narrate with lines starting "▶" (make demo
-// prints them).
+// restarted. The TestPairKeepalived* scenarios run lvsd on unchanged
+// keepalived.conf files and replace a keepalived pair (the host's
+// /usr/sbin/keepalived, copied into the guest with its libraries) by lvsd
+// one node at a time; the ones that need keepalived skip without it. The
+// inner tests narrate with lines starting "▶" (make demo prints them).
 func TestPairInVM(t *testing.T) {
 	vm.Require(t)
 	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
-	vm.RunGoTests(t, vm.Spec{
+	spec := vm.Spec{
 		Files:   map[string]string{lvsdGuestPath: lvsd},
-		Timeout: 5 * time.Minute,
-	}, vm.Suite{
+		Timeout: 8 * time.Minute,
+	}
+	env := map[string]string{"LVSD_BIN": lvsdGuestPath}
+	const keepalived = "/usr/sbin/keepalived"
+	if _, err := os.Stat(keepalived); err == nil {
+		spec.Programs = []string{keepalived}
+		env["KEEPALIVED_BIN"] = keepalived
+	} else {
+		t.Logf("no keepalived: %v (apt-get install keepalived); the rolling replacement skips", err)
+	}
+	vm.RunGoTests(t, spec, vm.Suite{
 		Name:   "scenarios",
 		Binary: vm.BuildTestBinary(t, "./integration/vm/scenarios"),
 		Run:    "^TestPair",
-		Env:    map[string]string{"LVSD_BIN": lvsdGuestPath},
+		Env:    env,
 	})
 }
 

@@ -597,12 +597,15 @@ func TestPairDR(t *testing.T) {
 		resp.Body.Close()
 		var lines []string
 		for _, l := range strings.Split(string(body), "\n") {
-			if strings.HasPrefix(l, "lvsd_vrrp_state{") {
+			if strings.HasPrefix(l, "lvsd_vrrp_state{") && strings.HasSuffix(l, " 1") ||
+				strings.HasPrefix(l, "lvsd_ipvs_operations_total{") || strings.HasPrefix(l, "lvsd_ipvs_reconcile_duration_seconds_count") {
 				lines = append(lines, l)
 			}
 		}
-		if len(lines) == 0 {
-			t.Errorf("no lvsd_vrrp_state in /metrics:\n%s", body)
+		for _, want := range []string{"lvsd_vrrp_state{", "lvsd_ipvs_operations_total{op=\"add_service\"}", "lvsd_ipvs_reconcile_duration_seconds_count"} {
+			if !strings.Contains(strings.Join(lines, "\n"), want) {
+				t.Errorf("no %s in /metrics:\n%s", want, body)
+			}
 		}
 		t.Logf("▶ /metrics on %s: %s", d1.name, strings.Join(lines, " | "))
 	})
