@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"sort"
@@ -57,6 +58,8 @@ type CheckerStatus struct {
 	Latency    time.Duration
 	NextCheck  time.Time
 	SharedBy   int // real servers (across virtual services) using this check
+	Attempts   uint64
+	Failures   map[string]uint64 // failed attempts by reason
 }
 
 // Options are the edges of a Manager; zero values pick the real ones.
@@ -150,7 +153,14 @@ type probe struct {
 	last        Result
 	lastAt      time.Time
 	checked     bool
+	attempts    uint64
+	failures    map[string]uint64 // by Result.Reason, at most maxFailureReasons
 }
+
+// maxFailureReasons bounds the distinct failure reasons counted per check
+// (a reason can carry a server's words, e.g. a TLS alert); the rest are
+// counted as "other".
+const maxFailureReasons = 16
 
 type completion struct {
 	p    *probe
@@ -310,6 +320,17 @@ func (m *Manager) completeLocked(ctx context.Context, c completion) {
 		return
 	}
 	p.last, p.lastAt, p.checked = c.r, c.done, true
+	p.attempts++
+	if !c.r.OK {
+		if p.failures == nil {
+			p.failures = map[string]uint64{}
+		}
+		reason := c.r.Reason
+		if _, seen := p.failures[reason]; !seen && len(p.failures) >= maxFailureReasons {
+			reason = "other"
+		}
+		p.failures[reason]++
+	}
 	s := p.verdict.apply(p.rules, c.r)
 	due, round := nextAttempt(p.rules, s, p.round, c.done)
 	p.round = round
@@ -602,6 +623,7 @@ func (m *Manager) Status() []RealServerStatus {
 				Kind: p.kind, Target: p.target, Up: p.verdict.Up,
 				LastOK: p.last.OK, LastReason: p.last.Reason, LastCheck: p.lastAt,
 				Latency: p.last.Latency, NextCheck: p.due, SharedBy: len(p.subscribers),
+				Attempts: p.attempts, Failures: maps.Clone(p.failures),
 			})
 			if p.lastAt.After(st.LastCheck) {
 				st.LastCheck, st.Latency = p.lastAt, p.last.Latency

@@ -146,6 +146,11 @@ func TestManagerDownWithinRetryArithmetic(t *testing.T) {
 			if got := evs[0].At.Sub(t0) % delayLoop; got != 0 {
 				t.Errorf("up at %v: off the 6s rhythm by %v", evs[0].At.Sub(t0), got)
 			}
+			// Every failed attempt is counted under its reason (metrics).
+			st := h.m.Status()[0].Checkers[0]
+			if failed := st.Failures[reason]; failed == 0 || len(st.Failures) != 1 || st.Attempts <= failed {
+				t.Errorf("attempts %d, failures %v, want them all under %q", st.Attempts, st.Failures, reason)
+			}
 		})
 	}
 }

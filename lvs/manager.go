@@ -44,6 +44,35 @@ type Manager struct {
 	foreignSeen  map[string]bool
 	lastReadErr  error
 	lastReadTime time.Time
+	counters     Counters
+}
+
+// Counters are the Manager's running totals since it started (for
+// metrics; keepalived #1731 asks for them).
+type Counters struct {
+	// Applied counts kernel operations that took effect, by kind
+	// ("add-service", "edit-destination", ...).
+	Applied map[string]uint64
+	// Errors counts refused kernel writes and failed table reads.
+	Errors uint64
+	// Reconciles counts reconcile passes (start, reload, mastership,
+	// health events, the periodic repair); ReconcileTime is their total
+	// duration and LastReconcile the newest one's.
+	Reconciles    uint64
+	ReconcileTime time.Duration
+	LastReconcile time.Duration
+}
+
+// Counters returns a copy of the running totals.
+func (m *Manager) Counters() Counters {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.counters
+	c.Applied = make(map[string]uint64, len(m.counters.Applied))
+	for k, v := range m.counters.Applied {
+		c.Applied[k] = v
+	}
+	return c
 }
 
 type quorumEvent struct {
@@ -244,6 +273,13 @@ func (m *Manager) reconcileLocked(keys []string, fresh bool) (int, []quorumEvent
 	if m.cfg == nil {
 		return 0, nil, nil
 	}
+	start := time.Now()
+	defer func() {
+		took := time.Since(start)
+		m.counters.Reconciles++
+		m.counters.ReconcileTime += took
+		m.counters.LastReconcile = took
+	}()
 	cfg := m.cfg
 	only := func(string) bool { return true }
 	if keys != nil {
@@ -305,7 +341,14 @@ func (m *Manager) applyDesired(d *Desired, keys []string, only func(string) bool
 	}
 	m.logOps(ops)
 	n, err := m.kernel.Apply(ops)
+	if m.counters.Applied == nil {
+		m.counters.Applied = map[string]uint64{}
+	}
+	for _, op := range ops[:min(max(n, 0), len(ops))] {
+		m.counters.Applied[op.Kind.String()]++
+	}
 	if err != nil {
+		m.counters.Errors++
 		m.cache = nil // unknown: re-read next time
 		return n, err
 	}
@@ -334,6 +377,7 @@ func (m *Manager) readKernel() error {
 	t, err := m.kernel.Table()
 	m.lastReadErr = err
 	if err != nil {
+		m.counters.Errors++
 		m.cache = nil
 		return fmt.Errorf("reading IPVS table: %w", err)
 	}

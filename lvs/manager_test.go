@@ -3,6 +3,7 @@ package lvs
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -270,6 +271,34 @@ func TestKernelRefusalsNameTheServiceAndRealServer(t *testing.T) {
 	var opErr *OpError
 	if !errors.As(err, &opErr) {
 		t.Errorf("error is not an *OpError: %T", err)
+	}
+	if c := m.Counters(); c.Errors == 0 || c.Reconciles == 0 {
+		t.Errorf("refusals not counted: %+v", c)
+	}
+}
+
+func TestManagerCountsOperationsByKindAndReconciles(t *testing.T) {
+	k := NewFakeKernel(nil)
+	m := NewManager(k, ManagerOptions{})
+	m.SetConfig(testConfig())
+	if err := m.SetActive("VI_1", true); err != nil {
+		t.Fatal(err)
+	}
+	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("connection refused"))
+	c := m.Counters()
+	want := map[string]uint64{}
+	for _, op := range k.Applied {
+		want[op.Kind.String()]++
+	}
+	if len(want) == 0 || !maps.Equal(c.Applied, want) {
+		t.Fatalf("applied by kind %v, want %v", c.Applied, want)
+	}
+	if c.Applied["delete destination"] != 1 || c.Errors != 0 {
+		t.Fatalf("counters %+v", c)
+	}
+	// SetConfig, SetActive, SetVerdict: three passes.
+	if c.Reconciles != 3 || c.ReconcileTime < c.LastReconcile || c.LastReconcile <= 0 {
+		t.Fatalf("reconciles %d, total %v, last %v", c.Reconciles, c.ReconcileTime, c.LastReconcile)
 	}
 }
 

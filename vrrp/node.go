@@ -55,6 +55,7 @@ type Counters struct {
 	PriorityZeroSent  uint64
 	PriorityZeroRecvd uint64
 	AddressMismatches uint64
+	Transitions       uint64 // state changes, INIT ones included
 	Drops             map[DropReason]uint64
 }
 
@@ -754,6 +755,7 @@ func (n *Node) sendAdvert(in *instance, priority int) {
 }
 
 func (n *Node) transition(ctx context.Context, in *instance, a Action) {
+	in.ctr.Transitions++
 	in.log.Info("VRRP state change", "from", a.From.String(), "to", a.To.String(), "reason", a.Reason,
 		"priority", in.m.Priority())
 	if n.opts.OnTransition != nil {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,8 +21,9 @@ type metricsCollector struct {
 	d *director
 
 	vrrpState, vrrpPriority, vrrpSent, vrrpReceived, vrrpDrops       *prometheus.Desc
-	vrrpTransitions                                                  *prometheus.Desc
-	realUp, realWeight, checkLatency                                 *prometheus.Desc
+	vrrpTransitions, vrrpTransitionsTotal                            *prometheus.Desc
+	realUp, realWeight, checkLatency, checkAttempts, checkFailures   *prometheus.Desc
+	ipvsOps, ipvsErrors, ipvsReconcile, ipvsLastReconcile            *prometheus.Desc
 	svcConns, svcPacketsIn, svcPacketsOut, svcBytesIn, svcBytesOut   *prometheus.Desc
 	svcLiveWeight, svcSorry, svcProgrammed, destActive, destInactive *prometheus.Desc
 }
@@ -31,26 +33,33 @@ func newMetricsCollector(d *director) *metricsCollector {
 	svc := []string{"service"}
 	dst := []string{"service", "real"}
 	return &metricsCollector{
-		d:               d,
-		vrrpState:       prometheus.NewDesc("lvsd_vrrp_state", "VRRP state of an instance: 1 for the current state.", append(inst, "state"), nil),
-		vrrpPriority:    prometheus.NewDesc("lvsd_vrrp_priority", "Effective VRRP priority.", inst, nil),
-		vrrpSent:        prometheus.NewDesc("lvsd_vrrp_adverts_sent_total", "VRRP advertisements sent.", inst, nil),
-		vrrpReceived:    prometheus.NewDesc("lvsd_vrrp_adverts_received_total", "VRRP advertisements accepted.", inst, nil),
-		vrrpDrops:       prometheus.NewDesc("lvsd_vrrp_drops_total", "VRRP packets dropped, by reason.", append(inst, "reason"), nil),
-		vrrpTransitions: prometheus.NewDesc("lvsd_vrrp_state_since_seconds", "Unix time of the instance's last transition.", inst, nil),
-		realUp:          prometheus.NewDesc("lvsd_real_server_up", "Health verdict of a real server (1 up, 0 down).", dst, nil),
-		realWeight:      prometheus.NewDesc("lvsd_real_server_weight", "Weight of a real server in the kernel.", dst, nil),
-		checkLatency:    prometheus.NewDesc("lvsd_check_latency_seconds", "Duration of the last check attempt.", dst, nil),
-		svcConns:        prometheus.NewDesc("lvsd_ipvs_connections_total", "Connections scheduled by a virtual service (kernel counter).", svc, nil),
-		svcPacketsIn:    prometheus.NewDesc("lvsd_ipvs_packets_in_total", "Incoming packets of a virtual service.", svc, nil),
-		svcPacketsOut:   prometheus.NewDesc("lvsd_ipvs_packets_out_total", "Outgoing packets of a virtual service.", svc, nil),
-		svcBytesIn:      prometheus.NewDesc("lvsd_ipvs_bytes_in_total", "Incoming bytes of a virtual service.", svc, nil),
-		svcBytesOut:     prometheus.NewDesc("lvsd_ipvs_bytes_out_total", "Outgoing bytes of a virtual service.", svc, nil),
-		svcLiveWeight:   prometheus.NewDesc("lvsd_ipvs_live_weight", "Sum of the weights of healthy real servers (compared with quorum).", svc, nil),
-		svcSorry:        prometheus.NewDesc("lvsd_ipvs_sorry_server_active", "1 while the sorry server replaces the real servers.", svc, nil),
-		svcProgrammed:   prometheus.NewDesc("lvsd_ipvs_service_programmed", "1 while the virtual service is in the kernel table.", svc, nil),
-		destActive:      prometheus.NewDesc("lvsd_ipvs_active_connections", "Active connections of a real server.", dst, nil),
-		destInactive:    prometheus.NewDesc("lvsd_ipvs_inactive_connections", "Inactive connections of a real server.", dst, nil),
+		d:                    d,
+		vrrpState:            prometheus.NewDesc("lvsd_vrrp_state", "VRRP state of an instance: 1 for the current state.", append(inst, "state"), nil),
+		vrrpPriority:         prometheus.NewDesc("lvsd_vrrp_priority", "Effective VRRP priority.", inst, nil),
+		vrrpSent:             prometheus.NewDesc("lvsd_vrrp_adverts_sent_total", "VRRP advertisements sent.", inst, nil),
+		vrrpReceived:         prometheus.NewDesc("lvsd_vrrp_adverts_received_total", "VRRP advertisements accepted.", inst, nil),
+		vrrpDrops:            prometheus.NewDesc("lvsd_vrrp_drops_total", "VRRP packets dropped, by reason.", append(inst, "reason"), nil),
+		vrrpTransitions:      prometheus.NewDesc("lvsd_vrrp_state_since_seconds", "Unix time of the instance's last transition.", inst, nil),
+		vrrpTransitionsTotal: prometheus.NewDesc("lvsd_vrrp_transitions_total", "VRRP state changes of an instance.", inst, nil),
+		checkAttempts:        prometheus.NewDesc("lvsd_check_attempts_total", "Check attempts against a real server (all its checkers).", dst, nil),
+		checkFailures:        prometheus.NewDesc("lvsd_check_failures_total", "Failed check attempts, by reason.", append(dst, "reason"), nil),
+		ipvsOps:              prometheus.NewDesc("lvsd_ipvs_operations_total", "IPVS operations applied to the kernel, by kind.", []string{"op"}, nil),
+		ipvsErrors:           prometheus.NewDesc("lvsd_ipvs_errors_total", "IPVS writes refused and table reads failed.", nil, nil),
+		ipvsReconcile:        prometheus.NewDesc("lvsd_ipvs_reconcile_duration_seconds", "Duration of reconcile passes (start, reload, mastership, health events, periodic repair).", nil, nil),
+		ipvsLastReconcile:    prometheus.NewDesc("lvsd_ipvs_last_reconcile_duration_seconds", "Duration of the newest reconcile pass.", nil, nil),
+		realUp:               prometheus.NewDesc("lvsd_real_server_up", "Health verdict of a real server (1 up, 0 down).", dst, nil),
+		realWeight:           prometheus.NewDesc("lvsd_real_server_weight", "Weight of a real server in the kernel.", dst, nil),
+		checkLatency:         prometheus.NewDesc("lvsd_check_latency_seconds", "Duration of the last check attempt.", dst, nil),
+		svcConns:             prometheus.NewDesc("lvsd_ipvs_connections_total", "Connections scheduled by a virtual service (kernel counter).", svc, nil),
+		svcPacketsIn:         prometheus.NewDesc("lvsd_ipvs_packets_in_total", "Incoming packets of a virtual service.", svc, nil),
+		svcPacketsOut:        prometheus.NewDesc("lvsd_ipvs_packets_out_total", "Outgoing packets of a virtual service.", svc, nil),
+		svcBytesIn:           prometheus.NewDesc("lvsd_ipvs_bytes_in_total", "Incoming bytes of a virtual service.", svc, nil),
+		svcBytesOut:          prometheus.NewDesc("lvsd_ipvs_bytes_out_total", "Outgoing bytes of a virtual service.", svc, nil),
+		svcLiveWeight:        prometheus.NewDesc("lvsd_ipvs_live_weight", "Sum of the weights of healthy real servers (compared with quorum).", svc, nil),
+		svcSorry:             prometheus.NewDesc("lvsd_ipvs_sorry_server_active", "1 while the sorry server replaces the real servers.", svc, nil),
+		svcProgrammed:        prometheus.NewDesc("lvsd_ipvs_service_programmed", "1 while the virtual service is in the kernel table.", svc, nil),
+		destActive:           prometheus.NewDesc("lvsd_ipvs_active_connections", "Active connections of a real server.", dst, nil),
+		destInactive:         prometheus.NewDesc("lvsd_ipvs_inactive_connections", "Inactive connections of a real server.", dst, nil),
 	}
 }
 
@@ -84,10 +93,23 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		if !in.Since.IsZero() {
 			gauge(c.vrrpTransitions, float64(in.Since.UnixNano())/1e9, l...)
 		}
+		counter(c.vrrpTransitionsTotal, in.Transitions, l...)
 	}
 	for _, h := range r.Health {
 		gauge(c.realUp, b2f(h.Up), h.Service, h.Real)
 		gauge(c.checkLatency, h.LatencyMS/1000, h.Service, h.Real)
+		counter(c.checkAttempts, h.Attempts, h.Service, h.Real)
+		for reason, n := range h.Failures {
+			counter(c.checkFailures, n, h.Service, h.Real, reason)
+		}
+	}
+	if r.IPVS != nil {
+		for op, n := range r.IPVS.Operations {
+			counter(c.ipvsOps, n, strings.ReplaceAll(op, " ", "_"))
+		}
+		counter(c.ipvsErrors, r.IPVS.Errors)
+		ch <- prometheus.MustNewConstSummary(c.ipvsReconcile, r.IPVS.Reconciles, r.IPVS.ReconcileTotalS, nil)
+		gauge(c.ipvsLastReconcile, r.IPVS.LastReconcileS)
 	}
 	for _, s := range r.Services {
 		if s.State == "foreign" {

@@ -34,20 +34,31 @@ type statusReport struct {
 	Services  []lvs.ServiceStatus    `json:"virtual_servers"`
 	Health    []healthReport         `json:"real_servers"`
 	Checks    []checks.CheckerStatus `json:"-"`
+	IPVS      *ipvsReport            `json:"ipvs,omitempty"`
+}
+
+// ipvsReport is the IPVS manager's running totals.
+type ipvsReport struct {
+	Operations      map[string]uint64 `json:"operations"` // applied, by kind
+	Errors          uint64            `json:"errors"`
+	Reconciles      uint64            `json:"reconciles"`
+	ReconcileTotalS float64           `json:"reconcile_seconds_total"`
+	LastReconcileS  float64           `json:"last_reconcile_seconds"`
 }
 
 type instanceReport struct {
-	Name      string            `json:"name"`
-	Interface string            `json:"interface"`
-	VRID      int               `json:"virtual_router_id"`
-	State     string            `json:"state"`
-	Priority  int               `json:"priority"`
-	Master    string            `json:"master,omitempty"`
-	Since     time.Time         `json:"since"`
-	Reason    string            `json:"reason"`
-	Sent      uint64            `json:"adverts_sent"`
-	Received  uint64            `json:"adverts_received"`
-	Drops     map[string]uint64 `json:"drops,omitempty"`
+	Name        string            `json:"name"`
+	Interface   string            `json:"interface"`
+	VRID        int               `json:"virtual_router_id"`
+	State       string            `json:"state"`
+	Priority    int               `json:"priority"`
+	Master      string            `json:"master,omitempty"`
+	Since       time.Time         `json:"since"`
+	Reason      string            `json:"reason"`
+	Sent        uint64            `json:"adverts_sent"`
+	Received    uint64            `json:"adverts_received"`
+	Transitions uint64            `json:"transitions"`
+	Drops       map[string]uint64 `json:"drops,omitempty"`
 }
 
 type groupReport struct {
@@ -63,6 +74,10 @@ type healthReport struct {
 	Reason    string    `json:"reason"`
 	LastCheck time.Time `json:"last_check"`
 	LatencyMS float64   `json:"latency_ms"`
+	// Attempts and Failures (by reason) add up every checker of the
+	// real server.
+	Attempts uint64            `json:"attempts"`
+	Failures map[string]uint64 `json:"failures,omitempty"`
 }
 
 // report takes a snapshot of every part.
@@ -76,6 +91,7 @@ func (d *director) report() statusReport {
 				Name: st.Name, Interface: st.Interface, VRID: st.VRID, State: st.State.String(),
 				Priority: st.Priority, Since: st.Since, Reason: st.Reason,
 				Sent: st.Counters.AdvertsSent, Received: st.Counters.AdvertsReceived,
+				Transitions: st.Counters.Transitions,
 			}
 			if st.MasterIP.IsValid() {
 				ir.Master = st.MasterIP.String()
@@ -103,13 +119,26 @@ func (d *director) report() statusReport {
 	}
 	if d.ipvs != nil {
 		r.Services = d.ipvs.Status()
+		c := d.ipvs.Counters()
+		r.IPVS = &ipvsReport{Operations: c.Applied, Errors: c.Errors, Reconciles: c.Reconciles,
+			ReconcileTotalS: c.ReconcileTime.Seconds(), LastReconcileS: c.LastReconcile.Seconds()}
 	}
 	if d.checker != nil {
 		for _, h := range d.checker.Status() {
-			r.Health = append(r.Health, healthReport{
+			hr := healthReport{
 				Service: h.Service, Real: h.Real.String(), Up: h.Up, Reason: h.Reason,
 				LastCheck: h.LastCheck, LatencyMS: float64(h.Latency.Microseconds()) / 1000,
-			})
+			}
+			for _, c := range h.Checkers {
+				hr.Attempts += c.Attempts
+				for reason, n := range c.Failures {
+					if hr.Failures == nil {
+						hr.Failures = map[string]uint64{}
+					}
+					hr.Failures[reason] += n
+				}
+			}
+			r.Health = append(r.Health, hr)
 		}
 	}
 	return r
@@ -271,6 +300,14 @@ func renderStatus(w io.Writer, r statusReport, counters bool) {
 	}
 	if len(r.Services) > 0 {
 		fmt.Fprintln(w, "\nVIRTUAL SERVERS")
+		if x := r.IPVS; x != nil {
+			var ops uint64
+			for _, n := range x.Operations {
+				ops += n
+			}
+			fmt.Fprintf(w, "  IPVS: %d operations applied, %d errors, %d reconciles (last %s)\n",
+				ops, x.Errors, x.Reconciles, time.Duration(x.LastReconcileS*float64(time.Second)).Round(time.Microsecond))
+		}
 		sort.Slice(r.Services, func(i, j int) bool { return r.Services[i].Key < r.Services[j].Key })
 		for _, s := range r.Services {
 			extra := ""
