@@ -419,6 +419,13 @@ func (c *checksLab) stopDaemon() {
 	c.cmd = nil
 }
 
+func (c *checksLab) chmod(path string, mode os.FileMode) {
+	c.t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
 func (c *checksLab) logText() string {
 	b, _ := os.ReadFile(c.logPath())
 	return string(b)
@@ -562,6 +569,15 @@ func TestPairChecksDR(t *testing.T) {
 			func() { c.stopHTTPD(rs3) }, func() { c.startHTTPD(rs3) })
 	})
 
+	t.Run("MiscScriptSecurity", func(t *testing.T) {
+		// enable_script_security is applied at every run: a script that
+		// becomes writable by everyone is refused, its real server is
+		// down until the mode is safe again.
+		real := rs3.ip + ":80"
+		c.cycle(t, "MISC_CHECK "+real+", script made world-writable (enable_script_security)", svc80, real, ckMiscTimeout, "misc_timeout",
+			func() { c.chmod(c.miscPath(), 0o757) }, func() { c.chmod(c.miscPath(), 0o755) })
+	})
+
 	t.Run("HTTPGetDigest", func(t *testing.T) {
 		c.cycle(t, "HTTP_GET "+rs1.ip+":80/health.html, body changed (digest)", svc80, rs1.ip+":80", ckTimeout, "connect_timeout",
 			func() { c.writePage(rs1, "health.html", "maintenance\n") }, func() { c.writePage(rs1, "health.html", rs1.healthPage()) })
@@ -597,6 +613,15 @@ func TestPairChecksDR(t *testing.T) {
 		t.Logf("▶ all back after %.1f s", took.Seconds())
 	})
 
+	var errs []string
+	for _, line := range strings.Split(c.logText(), "\n") {
+		if strings.Contains(line, "level=ERROR") {
+			errs = append(errs, line)
+		}
+	}
+	if len(errs) > 0 {
+		t.Errorf("lvsd logged %d errors:\n%s", len(errs), strings.Join(errs, "\n"))
+	}
 	if t.Failed() {
 		t.Logf("lvsd log:\n%s", c.logText())
 	}
