@@ -29,9 +29,10 @@ func TestIPVSInVM(t *testing.T) {
 		t.Log("package lvs has no tests yet")
 	}
 	suites = append(suites, vm.Suite{
-		// TestPair* runs in TestPairInVM (it needs the lvsd binary),
-		// TestBench* in the benchmarks.
+		// TestPair* runs in TestPairInVM, TestBench* in the benchmarks.
 		Name: "scenarios", Binary: vm.BuildTestBinary(t, "./integration/vm/scenarios"), Run: "^TestLvsd",
+		Env: map[string]string{"LVSD_BIN": lvsdGuestPath},
 	})
-	vm.RunGoTests(t, vm.Spec{Timeout: 6 * time.Minute}, suites...)
+	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
+	vm.RunGoTests(t, vm.Spec{Files: map[string]string{lvsdGuestPath: lvsd}, Timeout: 6 * time.Minute}, suites...)
 }
