@@ -99,10 +99,10 @@ func TestLvsdPlanShowsTheDiffAgainstTheLiveTable(t *testing.T) {
 	}
 	for _, want := range []string{
 		"10.9.0.12:80", "weight 1 -> 5", // the changed weight
-		"10.9.0.14:80",                  // the added real server
-		"10.9.0.13:80",                  // the dropped one
-		"rr -> wlc",                     // the changed scheduler
-		"UDP 10.9.0.102:53",             // the new service
+		"10.9.0.14:80",      // the added real server
+		"10.9.0.13:80",      // the dropped one
+		"rr -> wlc",         // the changed scheduler
+		"UDP 10.9.0.102:53", // the new service
 		"leave foreign service TCP:10.9.0.200:22 alone",
 		"Plan: 3 to add, 2 to change, 1 to delete.",
 	} {
