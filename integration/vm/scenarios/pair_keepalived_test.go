@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -112,11 +113,11 @@ func TestPairKeepalivedConfRunsAPair(t *testing.T) {
 		p.waitTable(d, pairWant2, 30*time.Second)
 	}
 	t.Logf("▶ ipvsadm -Ln on both directors: %s", strings.ReplaceAll(strings.TrimSpace(pairWant2), "\n", " |"))
-	if log := p.logOf(d2); strings.Contains(log, "control") {
-		for _, l := range strings.Split(log, "\n") {
-			if strings.Contains(l, "control") {
-				t.Logf("▶ %s (second lvsd in the guest, /run/lvsd/lvsd.sock taken): %s", d2.name, strings.TrimSpace(l))
-				break
+	// Whichever lvsd starts second finds the default control socket taken.
+	for _, d := range p.dirs {
+		for _, l := range strings.Split(p.logOf(d), "\n") {
+			if strings.Contains(l, `msg="control socket"`) {
+				t.Logf("▶ %s (second lvsd in the guest, /run/lvsd/lvsd.sock taken) runs on: %s", d.name, strings.TrimSpace(l))
 			}
 		}
 	}
@@ -210,6 +211,7 @@ func TestPairKeepalivedRollingReplacement(t *testing.T) {
 	t.Logf("▶ step 2: SIGTERM of keepalived on the master %s: lvsd on %s took over; client %v%s (reference keepalived -> keepalived: %v, %d failed)",
 		a.name, b.name, w2, firstErr(w2), ref.gap.Round(time.Millisecond), ref.failed)
 
+	bLog = len(p.logOf(b))
 	from = time.Now()
 	a.bin = lvsd
 	p.start(a)
@@ -222,6 +224,17 @@ func TestPairKeepalivedRollingReplacement(t *testing.T) {
 	for _, l := range p.stateLines(a, aLog) {
 		t.Logf("▶   %s: %s", a.name, l)
 	}
+	for _, l := range p.stateLines(b, bLog) {
+		t.Logf("▶   %s: %s", b.name, l)
+	}
+	// A failure here without a gap is direct routing's handover race: a
+	// request whose SYN went through the old master's IPVS just before the
+	// new master's gratuitous ARP moved the client, and whose next
+	// segments reach the new master, which has no IPVS connection for
+	// them (no connection sync) and resets them. keepalived has it too.
+	for _, f := range pr.failures(from) {
+		t.Logf("▶   failed request: %s", f)
+	}
 	p.waitTable(a, pairWant2, 30*time.Second)
 
 	whole := pr.since(start)
@@ -230,4 +243,18 @@ func TestPairKeepalivedRollingReplacement(t *testing.T) {
 	if whole.gap >= bound {
 		t.Errorf("longest gap across the replacement %v, want under Skew_Time + 1 s = %v", whole.gap, bound)
 	}
+}
+
+// failures lists the client's failed requests that ended after from, with
+// their start and end times (to line up with the daemons' logs).
+func (pr *prober) failures(from time.Time) []string {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	var out []string
+	for _, pb := range pr.probes {
+		if !pb.ok && !pb.end.Before(from) {
+			out = append(out, fmt.Sprintf("%s..%s %s", pb.start.Format("15:04:05.000"), pb.end.Format("15:04:05.000"), pb.err))
+		}
+	}
+	return out
 }
