@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,6 +77,28 @@ func (p *pairLab) stateLines(d *pairDirector, from int) []string {
 	var out []string
 	for _, l := range strings.Split(log[from:], "\n") {
 		if strings.Contains(l, "VRRP state change") || strings.Contains(l, "STATE") {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return out
+}
+
+// wireComplaint matches what either daemon logs about a peer's VRRP
+// packets it does not like: lvsd's dropped packets and address-list
+// warning, keepalived's "bogus", "invalid ...", "... mismatch" and
+// "... not present in MASTER advert".
+var wireComplaint = regexp.MustCompile(`(?i)dropped VRRP packet|other virtual addresses|bogus|invalid|mismatch|not present`)
+
+// complaints returns the lines of d's log from byte offset from on that
+// complain about the peer's packets.
+func (p *pairLab) complaints(d *pairDirector, from int) []string {
+	log := p.logOf(d)
+	if from > len(log) {
+		from = len(log)
+	}
+	var out []string
+	for _, l := range strings.Split(log[from:], "\n") {
+		if wireComplaint.MatchString(l) {
 			out = append(out, strings.TrimSpace(l))
 		}
 	}
@@ -199,6 +222,9 @@ func TestPairKeepalivedRollingReplacement(t *testing.T) {
 	if w1.failed > 0 {
 		t.Errorf("step 1: %d requests failed replacing the backup (first: %s)", w1.failed, w1.firstErr)
 	}
+	if c := p.complaints(b, bLog); len(c) > 0 {
+		t.Errorf("lvsd on %s complains about keepalived's adverts from %s: %q", b.name, a.name, c)
+	}
 
 	// Step 2: A, the master: keepalived stops (priority 0), lvsd on B
 	// takes over (the one failover), lvsd on A preempts back.
@@ -257,4 +283,60 @@ func (pr *prober) failures(from time.Time) []string {
 		}
 	}
 	return out
+}
+
+// TestPairKeepalivedBackupOfLvsdMaster is the other half of a mixed pair:
+// lvsd on keepalived.conf as the MASTER, keepalived as its BACKUP. The
+// keepalived backup accepts lvsd's advertisements (stays BACKUP, logs no
+// complaint), takes over when lvsd stops (SIGTERM: priority 0, within
+// Skew_Time + 1 s), and yields to lvsd when it comes back (preemption).
+func TestPairKeepalivedBackupOfLvsdMaster(t *testing.T) {
+	lvsd := requireLvsdBin(t)
+	ka := os.Getenv("KEEPALIVED_BIN")
+	if ka == "" {
+		t.Skip("no keepalived in the guest: KEEPALIVED_BIN unset (apt-get install keepalived on the host)")
+	}
+	p := newPairLab(t, "keepalived", ka)
+	a, b := p.dirs[0], p.dirs[1]
+	a.bin = lvsd
+	pr := p.upPair()
+	// Three advertisements of lvsd's heard by keepalived.
+	time.Sleep(3 * pairAdvert)
+	t.Logf("▶ mixed pair up: lvsd -n -f %s on %s %s (priority %d), keepalived on %s %s (priority %d); client fetching http://%s/ every %v",
+		a.cfgPath(), a.name, p.state(a), a.prio, b.name, p.state(b), b.prio, pairVIP, probeEvery)
+	for _, l := range p.stateLines(b, 0) {
+		t.Logf("▶   %s: %s", b.name, l)
+	}
+	if lines := p.stateLines(b, 0); strings.Contains(strings.Join(lines, "\n"), "MASTER") {
+		t.Errorf("keepalived on %s was MASTER beside the lvsd master %s: %q", b.name, a.name, lines)
+	}
+	for _, d := range p.dirs {
+		if c := p.complaints(d, 0); len(c) > 0 {
+			t.Errorf("%s complains about its peer's adverts: %q", d.name, c)
+		}
+	}
+
+	w := p.failover(pr, syscall.SIGTERM)
+	bound := b.skew() + time.Second
+	t.Logf("▶ SIGTERM of lvsd on the master %s: keepalived on %s took over; client %v%s (bound Skew_Time + 1 s = %v)",
+		a.name, b.name, w, firstErr(w), bound)
+	if w.gap >= bound {
+		t.Errorf("longest gap %v, want under Skew_Time + 1 s = %v", w.gap, bound)
+	}
+	from := time.Now()
+	bLog := len(p.logOf(b))
+	p.comeBack(pr)
+	w = pr.since(from)
+	t.Logf("▶ lvsd on %s restarted and preempted keepalived on %s back to BACKUP; client %v%s", a.name, b.name, w, firstErr(w))
+	for _, l := range p.stateLines(b, bLog) {
+		t.Logf("▶   %s: %s", b.name, l)
+	}
+	if w.gap >= bound {
+		t.Errorf("preemption back: longest gap %v, want under %v", w.gap, bound)
+	}
+	for _, d := range p.dirs {
+		if c := p.complaints(d, 0); len(c) > 0 {
+			t.Errorf("%s complains about its peer's adverts: %q", d.name, c)
+		}
+	}
 }
