@@ -25,9 +25,10 @@ import (
 // with two real servers (keepalived programs IPVS on the backup too).
 const pairWant2 = "TCP " + pairVIP + ":80 rr\n  -> 10.0.0.11:80 Route 1\n  -> 10.0.0.12:80 Route 1\n"
 
-// requireLvsdBin returns LVSD_BIN or skips.
+// requireLvsdBin skips outside the VM, and returns LVSD_BIN or skips.
 func requireLvsdBin(t *testing.T) string {
 	t.Helper()
+	requireGuest(t)
 	bin := os.Getenv("LVSD_BIN")
 	if bin == "" {
 		t.Skip("no lvsd binary in the guest: LVSD_BIN unset (set by integration/pair_vm_test.go)")
