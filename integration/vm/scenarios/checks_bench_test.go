@@ -1,0 +1,448 @@
+package scenarios
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// keepalived's largest reported checker configuration (keepalived #2318):
+// 2,277 virtual servers, 37,205 real servers, one TCP_CHECK each.
+const (
+	cbVirtualServers = 2277
+	cbRealServers    = 37205
+	cbPorts          = 8
+	cbBasePort       = 31000
+	cbDelayLoop      = 6 * time.Second
+	// cbDefaultScale divides the configuration for the VM: TCG runs
+	// 10-30x slower than the host and 37,205 connects every 6 s (6,200/s)
+	// is more than two emulated CPUs can serve for either daemon.
+	cbDefaultScale = 16
+	cbDir          = "/tmp/checks-bench"
+)
+
+// cbTarget is where the i-th real server's check connects: a handful of
+// ports on many 127.x.y.z addresses (lo answers all of 127/8), served by
+// one listener process on 0.0.0.0.
+func cbTarget(i int) netip.AddrPort {
+	idx := i/cbPorts + 1
+	addr := netip.AddrFrom4([4]byte{127, byte(1 + idx>>16), byte(idx >> 8), byte(idx)})
+	return netip.AddrPortFrom(addr, uint16(cbBasePort+i%cbPorts))
+}
+
+// cbRealAddr is the i-th real server's address in IPVS: 10.128/9 behind a
+// dummy link (IPVS wants a route; the checks go to cbTarget through
+// connect_ip/connect_port, the same for both daemons).
+func cbRealAddr(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, byte(128 + i>>16), byte(i >> 8), byte(i)})
+}
+
+// cbKeepalivedConf is the benchmark as keepalived.conf: vs virtual
+// servers sharing rs real servers evenly, DR, one TCP_CHECK per real
+// server pointed at its loopback target, delay_loop 6, warmup 6 (the
+// first check of each comes at a random instant within one delay_loop,
+// in both daemons).
+func cbKeepalivedConf(vs, rs int) string {
+	var b strings.Builder
+	b.WriteString("global_defs {\n  router_id checks-bench\n}\n")
+	per := (rs + vs - 1) / vs
+	for v := range vs {
+		fmt.Fprintf(&b, "virtual_server 10.%d.%d.1 80 {\n  delay_loop %d\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n",
+			v>>8, v&255, int(cbDelayLoop.Seconds()))
+		for i := v * per; i < min((v+1)*per, rs); i++ {
+			t := cbTarget(i)
+			fmt.Fprintf(&b, "  real_server %s 80 {\n    weight 1\n    TCP_CHECK {\n      connect_ip %s\n      connect_port %d\n"+
+				"      connect_timeout 5\n      retry 1\n      delay_before_retry 1\n      warmup %d\n    }\n  }\n",
+				cbRealAddr(i), t.Addr(), t.Port(), int(cbDelayLoop.Seconds()))
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+// cbFigures is what the listener saw in the measurement window; times in
+// nanoseconds.
+type cbFigures struct {
+	Accepts, Targets, Count int
+	Window                  int64
+	P1, P50, P99, Max       int64
+}
+
+// cbResult is one daemon's measurement.
+type cbResult struct {
+	name      string
+	cpu       float64 // fraction of one core over the window
+	rss       int64   // bytes, summed over the daemon's processes
+	procs     int
+	seen      cbFigures
+	noiseP99  time.Duration
+	loadTable time.Duration
+}
+
+// TestBenchChecksVsKeepalived runs keepalived's largest reported checker
+// configuration (scaled by LVSD_BENCH_CHECKS_SCALE, default 1/16, for
+// TCG) in the VM with the lvsd binary and then keepalived 2.2.7 on the
+// same loopback targets, each in a fresh namespace of the same layout
+// with its own listener process, for the same window after the table is
+// loaded and one delay_loop has passed. It prints, for each, CPU as a
+// fraction of a core (utime+stime of every process of the daemon, from
+// /proc/PID/stat), RSS (VmRSS summed), checks per second seen by the
+// listener, and the p50/p99 of the interval between two checks of one
+// target against delay_loop.
+func TestBenchChecksVsKeepalived(t *testing.T) {
+	requireGuest(t)
+	if os.Getenv("LVSD_BENCH") != "1" {
+		t.Skip("benchmark: set LVSD_BENCH=1")
+	}
+	scale := cbDefaultScale
+	if s, err := strconv.Atoi(os.Getenv("LVSD_BENCH_CHECKS_SCALE")); err == nil && s > 0 {
+		scale = s
+	}
+	window := 40 * time.Second
+	if s, err := strconv.Atoi(os.Getenv("LVSD_BENCH_SECONDS")); err == nil && s > 0 {
+		window = time.Duration(s) * time.Second
+	}
+	vs := (cbVirtualServers + scale - 1) / scale
+	rs := (cbRealServers + scale - 1) / scale
+	cbRaiseNofile(t)
+	if err := os.MkdirAll(cbDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll("/run/keepalived", 0o755)
+	conf := filepath.Join(cbDir, "keepalived.conf")
+	if err := os.WriteFile(conf, []byte(cbKeepalivedConf(vs, rs)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// lvsd's own HCL for the same configuration (lvs_program "always",
+	// as the keepalived.conf reader sets it).
+	cfg, diags := hcl.Load(conf)
+	if cfg == nil {
+		t.Fatalf("reading %s: %v", conf, diags)
+	}
+	hclPath := filepath.Join(cbDir, "lvsd.hcl")
+	if err := os.WriteFile(hclPath, hcl.ConvertToHCL(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var results []cbResult
+	if bin := os.Getenv("LVSD_BIN"); bin != "" {
+		results = append(results, cbMeasure(t, "lvsd", 1, vs, rs, window,
+			bin, "run", "-f", hclPath, "--pid-file", "/run/lvsd-checks-bench.pid"))
+	} else {
+		t.Log("LVSD_BIN unset: no figure for lvsd")
+	}
+	if _, err := os.Stat("/usr/sbin/keepalived"); err == nil {
+		results = append(results, cbMeasure(t, "keepalived 2.2.7", 2, vs, rs, window,
+			"/usr/sbin/keepalived", "-n", "-C", "-f", conf,
+			"--pid", "/run/keepalived/checks-bench.pid", "--checkers_pid", "/run/keepalived/checks-bench-checkers.pid"))
+	} else {
+		t.Log("keepalived not in the VM: no keepalived figure")
+	}
+	if len(results) == 0 {
+		t.Skip("neither lvsd nor keepalived to measure")
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "checks: keepalived #2318's config (%d virtual servers, %d real servers, one TCP_CHECK each) scaled 1/%d: %d virtual servers, %d real servers = %d distinct loopback TCP targets\n",
+		cbVirtualServers, cbRealServers, scale, vs, rs, rs)
+	fmt.Fprintf(&b, "checks: delay_loop %v, window %v after the full table + one delay_loop; one VM boot (TCG, 2 vCPUs), each daemon in a fresh namespace with its own listener; want %.1f checks/s\n",
+		cbDelayLoop, window, float64(rs)/cbDelayLoop.Seconds())
+	fmt.Fprintf(&b, "  %-17s %9s %9s %6s %10s %8s %9s %9s %9s %9s %11s\n",
+		"daemon", "CPU core", "RSS MB", "procs", "checks/s", "targets", "p1", "p50", "p99", "max", "noise p99")
+	ms := func(ns int64) string { return fmt.Sprintf("%.3fs", time.Duration(ns).Seconds()) }
+	for _, r := range results {
+		rate := float64(r.seen.Accepts) / time.Duration(r.seen.Window).Seconds()
+		fmt.Fprintf(&b, "  %-17s %9.3f %9.1f %6d %10.1f %8d %9s %9s %9s %9s %11v\n",
+			r.name, r.cpu, float64(r.rss)/(1<<20), r.procs, rate, r.seen.Targets,
+			ms(r.seen.P1), ms(r.seen.P50), ms(r.seen.P99), ms(r.seen.Max), r.noiseP99.Round(time.Millisecond))
+	}
+	for _, r := range results {
+		fmt.Fprintf(&b, "  %s: table of %d objects loaded %v after start; interval p50 %+.2f%%, p99 %+.2f%% vs delay_loop\n",
+			r.name, vs+rs, r.loadTable.Round(time.Millisecond), cbDev(r.seen.P50), cbDev(r.seen.P99))
+	}
+	if len(results) == 2 && results[1].cpu > 0 && results[1].rss > 0 {
+		fmt.Fprintf(&b, "  lvsd/keepalived: CPU %.2fx, RSS %.2fx\n", results[0].cpu/results[1].cpu, float64(results[0].rss)/float64(results[1].rss))
+	}
+	t.Log("\n" + b.String())
+	fmt.Print("BENCH " + strings.ReplaceAll(strings.TrimRight(b.String(), "\n"), "\n", "\nBENCH ") + "\n")
+}
+
+// cbDev is an interval's deviation from delay_loop in percent.
+func cbDev(ns int64) float64 {
+	return 100 * (time.Duration(ns).Seconds() - cbDelayLoop.Seconds()) / cbDelayLoop.Seconds()
+}
+
+// cbMeasure makes a fresh namespace, starts the listener and the daemon in
+// it, waits for the daemon's full IPVS table and one delay_loop, then
+// measures for window.
+func cbMeasure(t *testing.T, name string, seq, vs, rs int, window time.Duration, argv ...string) cbResult {
+	t.Helper()
+	ns := fmt.Sprintf("lvsd-checks-bench-%d", seq)
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("/sbin/ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("netns", "add", ns)
+	defer exec.Command("/sbin/ip", "netns", "del", ns).Run()
+	run("-n", ns, "link", "set", "lo", "up")
+	run("-n", ns, "link", "add", "rs", "type", "dummy")
+	run("-n", ns, "addr", "add", "10.255.255.254/8", "dev", "rs")
+	run("-n", ns, "link", "set", "rs", "up")
+
+	// The listener: this binary again, in the namespace.
+	lst := exec.Command("/sbin/ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestBenchChecksTargetListener$", "-test.v=false")
+	lst.Env = append(os.Environ(), "LVSD_BENCH_CHECK_TARGETS=1")
+	lstIn, _ := lst.StdinPipe()
+	lstOut, _ := lst.StdoutPipe()
+	lst.Stderr = os.Stderr
+	if err := lst.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		lst.Process.Kill()
+		lst.Wait()
+	}()
+	lines := bufio.NewScanner(lstOut)
+	lines.Buffer(make([]byte, 1<<20), 1<<20)
+	expect := func(want string) {
+		t.Helper()
+		if !lines.Scan() || lines.Text() != want {
+			t.Fatalf("%s: listener said %q, want %q (%v)", name, lines.Text(), want, lines.Err())
+		}
+	}
+	expect("READY")
+	procIPVS := fmt.Sprintf("/proc/%d/net/ip_vs", lst.Process.Pid)
+
+	var out bytes.Buffer
+	daemon := exec.Command("/sbin/ip", append([]string{"netns", "exec", ns}, argv...)...)
+	daemon.Stdout, daemon.Stderr = &out, &out
+	// Its own process group: keepalived forks its checker child, and
+	// every process of the group is the daemon's CPU and RSS.
+	daemon.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	start := time.Now()
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		daemon.Wait()
+		close(exited)
+	}()
+	defer func() {
+		syscall.Kill(-daemon.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}()
+	alive := func(what string) {
+		t.Helper()
+		select {
+		case <-exited:
+			t.Fatalf("%s exited %s:\n%s", name, what, cbTail(out.String()))
+		default:
+		}
+	}
+	var loadTable time.Duration
+	for {
+		alive("before loading its table")
+		if countObjects(procIPVS) >= vs+rs {
+			loadTable = time.Since(start)
+			break
+		}
+		if time.Since(start) > 3*time.Minute {
+			t.Fatalf("%s loaded %d of %d IPVS objects in 3 minutes:\n%s", name, countObjects(procIPVS), vs+rs, cbTail(out.String()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(cbDelayLoop)
+	alive("during the warmup")
+
+	// The window: the listener forgets what came before, CPU is sampled
+	// at both ends, a bare goroutine measures the machine's own lateness.
+	if _, err := fmt.Fprintln(lstIn, "MARK"); err != nil {
+		t.Fatal(err)
+	}
+	expect("MARKED")
+	cpu0, _, _ := cbGroupUsage(daemon.Process.Pid)
+	w0 := time.Now()
+	var late []time.Duration
+	planned := w0
+	for time.Since(w0) < window {
+		planned = planned.Add(100 * time.Millisecond)
+		time.Sleep(time.Until(planned))
+		late = append(late, time.Since(planned))
+	}
+	cpu1, rss, procs := cbGroupUsage(daemon.Process.Pid)
+	wall := time.Since(w0)
+	lstIn.Close()
+	if !lines.Scan() {
+		t.Fatalf("%s: no figures from the listener: %v", name, lines.Err())
+	}
+	var fig cbFigures
+	if err := json.Unmarshal(lines.Bytes(), &fig); err != nil {
+		t.Fatalf("%s: listener figures %q: %v", name, lines.Text(), err)
+	}
+	alive("during the window")
+	slices.Sort(late)
+	r := cbResult{name: name, cpu: (cpu1 - cpu0).Seconds() / wall.Seconds(), rss: rss, procs: procs,
+		seen: fig, noiseP99: late[len(late)*99/100], loadTable: loadTable}
+	t.Logf("%s: CPU %.3f core, RSS %.1f MB over %d processes, %d connects to %d of %d targets in %v, intervals p50 %v p99 %v max %v",
+		name, r.cpu, float64(rss)/(1<<20), procs, fig.Accepts, fig.Targets, rs, wall.Round(time.Millisecond),
+		time.Duration(fig.P50).Round(time.Millisecond), time.Duration(fig.P99).Round(time.Millisecond), time.Duration(fig.Max).Round(time.Millisecond))
+	if fig.Targets < rs {
+		t.Logf("%s: only %d of %d targets were checked in the window", name, fig.Targets, rs)
+	}
+	t.Logf("%s output (tail):\n%s", name, cbTail(out.String()))
+	return r
+}
+
+// cbTail is the last lines of a daemon's output.
+func cbTail(s string) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(l[max(0, len(l)-15):], "\n")
+}
+
+// cbGroupUsage sums utime+stime and VmRSS over the live processes of
+// process group pgid (clock ticks at 100 Hz, Linux's USER_HZ).
+func cbGroupUsage(pgid int) (cpu time.Duration, rss int64, procs int) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		// f[0] is field 3 (state), f[2] field 5 (pgrp), f[11] and f[12]
+		// fields 14 and 15 (utime, stime).
+		if len(f) < 13 || f[0] == "Z" || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		cpu += time.Duration(ut+st) * 10 * time.Millisecond
+		procs++
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, line := range strings.Split(string(status), "\n") {
+			if g := strings.Fields(line); len(g) >= 2 && g[0] == "VmRSS:" {
+				kb, _ := strconv.ParseInt(g[1], 10, 64)
+				rss += kb << 10
+			}
+		}
+	}
+	return cpu, rss, procs
+}
+
+// cbRaiseNofile lifts the soft open-files limit to the hard one (children
+// inherit it).
+func cbRaiseNofile(t *testing.T) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	rl.Cur = rl.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Logf("RLIMIT_NOFILE: %v", err)
+	}
+}
+
+// TestBenchChecksTargetListener is the target side of
+// TestBenchChecksVsKeepalived, run as a child process in the bench
+// namespace: it listens on 0.0.0.0 on the bench ports (answering every
+// 127.x.y.z), records when each target was connected to, forgets it all
+// on a "MARK" line on stdin (answering "MARKED"), and when stdin closes
+// prints the window's figures as JSON.
+func TestBenchChecksTargetListener(t *testing.T) {
+	if os.Getenv("LVSD_BENCH_CHECK_TARGETS") != "1" {
+		t.Skip("child process of TestBenchChecksVsKeepalived")
+	}
+	cbRaiseNofile(t)
+	var mu sync.Mutex
+	seen := map[netip.AddrPort][]int64{}
+	accepts := 0
+	epoch := time.Now()
+	var lns []net.Listener
+	for p := range cbPorts {
+		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp4", fmt.Sprintf("0.0.0.0:%d", cbBasePort+p))
+		if err != nil {
+			fmt.Println("listen:", err)
+			os.Exit(1)
+		}
+		lns = append(lns, ln)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					if strings.Contains(err.Error(), "use of closed") {
+						return
+					}
+					continue
+				}
+				local, perr := netip.ParseAddrPort(c.LocalAddr().String())
+				c.Close()
+				if perr != nil {
+					continue
+				}
+				mu.Lock()
+				seen[local] = append(seen[local], int64(time.Since(epoch)))
+				accepts++
+				mu.Unlock()
+			}
+		}()
+	}
+	fmt.Println("READY")
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		if in.Text() == "MARK" {
+			mu.Lock()
+			clear(seen)
+			accepts = 0
+			epoch = time.Now()
+			mu.Unlock()
+			fmt.Println("MARKED")
+		}
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var intervals []int64
+	for _, ts := range seen {
+		slices.Sort(ts)
+		for i := 1; i < len(ts); i++ {
+			intervals = append(intervals, ts[i]-ts[i-1])
+		}
+	}
+	slices.Sort(intervals)
+	pct := func(p float64) int64 {
+		if len(intervals) == 0 {
+			return 0
+		}
+		return intervals[min(len(intervals)-1, int(p*float64(len(intervals))))]
+	}
+	out, _ := json.Marshal(cbFigures{Accepts: accepts, Targets: len(seen), Count: len(intervals), Window: int64(time.Since(epoch)),
+		P1: pct(0.01), P50: pct(0.50), P99: pct(0.99), Max: pct(1)})
+	fmt.Println(string(out))
+	os.Exit(0)
+}
