@@ -26,9 +26,11 @@ import (
 // and VI_INT (eth1, the gateway VIP), in one vrrp_sync_group so the
 // gateway follows the external VIP.
 //
-//	client 10.0.0.2 ── outside ── eth0 10.0.0.3 [pr-nd1] eth1 10.1.0.3 ── inside ── pr-rs-in1 10.1.0.11
-//	  VIP 10.0.0.100 ─┘       └── eth0 10.0.0.4 [pr-nd2] eth1 10.1.0.4 ──┘ └─ pr-rs-in2 10.1.0.12
-//	                                            gateway VIP 10.1.0.1 ─┘      (default via 10.1.0.1)
+//	              outside bridge (pr-nout)                          inside bridge (pr-nin)
+//	client 10.0.0.2 ─┬─ eth0 10.0.0.3 [pr-nd1 prio 150] eth1 10.1.0.3 ─┬─ pr-rs-in1 10.1.0.11
+//	                 └─ eth0 10.0.0.4 [pr-nd2 prio 100] eth1 10.1.0.4 ─┴─ pr-rs-in2 10.1.0.12
+//	VIP 10.0.0.100 on the MASTER's eth0, gateway VIP 10.1.0.1 on its eth1;
+//	the real servers' default route is via 10.1.0.1.
 //
 // The topology reuses pairLab (start, kill, stopAll, the prober and its
 // windows) with its own namespaces; the real servers' namespaces start
@@ -345,8 +347,12 @@ func (n *natLab) checkServedBy(t *testing.T, pr *prober) {
 }
 
 // TestPairNAT runs an lvsd NAT director pair with an inside gateway VIP
-// in a sync group through SIGTERM, restart and kill -9 of the master,
-// with the client fetching a page through the external VIP every 50 ms.
+// in a sync group through SIGTERM (gap under Skew_Time + 1 s), restart
+// and preemption, kill -9 of the master's lvsd and loss of the whole
+// master node (gap under Master_Down_Interval + 1 s), with the client
+// fetching a page through the external VIP every 50 ms; after each
+// takeover it checks that the new master carries the NAT traffic, and
+// a control experiment shows the replies need the moved gateway VIP.
 func TestPairNAT(t *testing.T) {
 	n := newNATLab(t)
 	d1, d2 := n.dirs[0], n.dirs[1]
