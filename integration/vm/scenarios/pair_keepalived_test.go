@@ -254,11 +254,14 @@ func TestPairKeepalivedRollingReplacement(t *testing.T) {
 	for _, l := range p.stateLines(b, bLog) {
 		t.Logf("▶   %s: %s", b.name, l)
 	}
-	// A failure here without a gap is direct routing's handover race: a
-	// request whose SYN went through the old master's IPVS just before the
-	// new master's gratuitous ARP moved the client, and whose next
-	// segments reach the new master, which has no IPVS connection for
-	// them (no connection sync) and resets them. keepalived has it too.
+	// A failed request here is the handover window: the old master drops
+	// the VIP when it hears the new master's advertisement, and until the
+	// new master's gratuitous ARP moves the client a SYN still goes to the
+	// old master and is lost (the request times out), or its handshake
+	// straddles the move and the new master, with no IPVS connection for
+	// it, resets it. A capture in the client namespace showed lvsd's first
+	// GARP 12 ms after its advertisement; keepalived sends its GARPs
+	// first (vrrp_state_master_tx: become_master, then the advert).
 	for _, f := range pr.failures(from) {
 		t.Logf("▶   failed request: %s", f)
 	}
