@@ -54,18 +54,19 @@ func cbRealAddr(i int) netip.Addr {
 }
 
 // cbKeepalivedConf is the benchmark as keepalived.conf: vs virtual
-// servers sharing rs real servers evenly, DR, one TCP_CHECK per real
+// servers sharing rs (>= vs) real servers evenly, DR, one TCP_CHECK per real
 // server pointed at its loopback target, delay_loop 6, warmup 6 (the
 // first check of each comes at a random instant within one delay_loop,
 // in both daemons).
 func cbKeepalivedConf(vs, rs int) string {
 	var b strings.Builder
 	b.WriteString("global_defs {\n  router_id checks-bench\n}\n")
-	per := (rs + vs - 1) / vs
 	for v := range vs {
 		fmt.Fprintf(&b, "virtual_server 10.%d.%d.1 80 {\n  delay_loop %d\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n",
 			v>>8, v&255, int(cbDelayLoop.Seconds()))
-		for i := v * per; i < min((v+1)*per, rs); i++ {
+		// Spread evenly: every virtual server has at least one real
+		// server (an empty one is not programmed by lvsd).
+		for i := v * rs / vs; i < (v+1)*rs/vs; i++ {
 			t := cbTarget(i)
 			fmt.Fprintf(&b, "  real_server %s 80 {\n    weight 1\n    TCP_CHECK {\n      connect_ip %s\n      connect_port %d\n"+
 				"      connect_timeout 5\n      retry 1\n      delay_before_retry 1\n      warmup %d\n    }\n  }\n",
@@ -263,6 +264,7 @@ func cbMeasure(t *testing.T, name string, seq, vs, rs int, window time.Duration,
 		alive("before loading its table")
 		if countObjects(procIPVS) >= vs+rs {
 			loadTable = time.Since(start)
+			t.Logf("%s: %d IPVS objects in %v; warmup %v, then a %v window", name, vs+rs, loadTable.Round(time.Millisecond), cbDelayLoop, window)
 			break
 		}
 		if time.Since(start) > 3*time.Minute {
