@@ -381,7 +381,11 @@ func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
 	m.masterIP, m.masterPriority = m.cfg.PrimaryIP, m.priority
 	// RFC 3768 §6.4.2: send an ADVERTISEMENT, broadcast gratuitous ARP,
 	// start the Adver_Timer. The transition comes first so the caller can
-	// program IPVS before the VIPs appear.
+	// program IPVS before the VIPs appear. The gratuitous ARPs go before
+	// the advertisement, as keepalived sends them: on a preemption the old
+	// master drops the VIPs when it hears the advert, and a client whose
+	// ARP entry still pointed at it would lose its SYNs until the GARP
+	// (seen in the VM's rolling-replacement capture, 12 ms).
 	m.advertAt = now.Add(m.cfg.AdvertInt)
 	if m.cfg.GarpDelay > 0 {
 		m.garpAt = now.Add(m.cfg.GarpDelay)
@@ -392,8 +396,8 @@ func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
 	return []Action{
 		{Kind: ActTransition, From: from, To: StateMaster, Reason: reason},
 		{Kind: ActAddVIPs},
-		m.advert(),
 		{Kind: ActSendGARP, Count: m.cfg.GarpRepeat},
+		m.advert(),
 	}
 }
 

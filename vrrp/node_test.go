@@ -246,7 +246,7 @@ func TestNodeOwnerProgramsBeforeVIPsAndCleansUpOnStop(t *testing.T) {
 	waitUntil(t, 2*time.Second, "notify", func() bool { return len(readLines(out)) >= 2 })
 	log := ev.snapshot()
 	// The owner keeps the VIP it holds (no remove) and is MASTER at once.
-	want := []string{"A transition VI_1 INIT->MASTER", "A add 192.0.2.100", "A advert 255", "A garp 192.0.2.100 x5"}
+	want := []string{"A transition VI_1 INIT->MASTER", "A add 192.0.2.100", "A garp 192.0.2.100 x5", "A advert 255"}
 	if !slices.Equal(log[:len(want)], want) {
 		t.Fatalf("start: got %q, want %q", log, want)
 	}
