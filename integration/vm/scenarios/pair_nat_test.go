@@ -290,18 +290,42 @@ func (n *natLab) counters(d *pairDirector) ipvsCounters {
 	return ipvsCounters{}
 }
 
+// takeover is what one failover left behind: the client's window and
+// where each director's log stood when it began.
+type takeover struct {
+	window
+	from time.Time
+	logs [2]int
+}
+
 // failoverNAT takes d1's lvsd down with sig while the client runs, waits
 // until d2 is MASTER of both instances and the client is served again,
 // and returns what the client saw.
-func (n *natLab) failoverNAT(t *testing.T, pr *prober, sig syscall.Signal) window {
+func (n *natLab) failoverNAT(t *testing.T, pr *prober, sig syscall.Signal) takeover {
 	t.Helper()
 	d1, d2 := n.dirs[0], n.dirs[1]
 	pr.settle(t, 10, 30*time.Second)
-	from := time.Now()
+	to := takeover{from: time.Now(), logs: [2]int{len(n.logOf(d1)), len(n.logOf(d2))}}
 	n.kill(d1, sig)
 	n.waitBoth(t, d2, "MASTER", 30*time.Second)
 	pr.settle(t, 20, 30*time.Second)
-	return pr.since(from)
+	to.window = pr.since(to.from)
+	return to
+}
+
+// evidence is what a failed bound is reported with: the client's failed
+// requests and both directors' logs since the failover began.
+func (n *natLab) evidence(pr *prober, to takeover) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "failover began %s; failed requests:\n  %s\n", to.from.Format("15:04:05.000"), strings.Join(pr.failures(to.from), "\n  "))
+	for i, d := range n.dirs {
+		log := n.logOf(d)
+		if to.logs[i] <= len(log) {
+			log = log[to.logs[i]:]
+		}
+		fmt.Fprintf(&b, "log of %s since:\n%s", d.name, log)
+	}
+	return b.String()
 }
 
 // checkServedBy asserts that the new master d2 carries the NAT traffic:
@@ -394,9 +418,9 @@ func TestPairNAT(t *testing.T) {
 		w := n.failoverNAT(t, pr, syscall.SIGTERM)
 		bound := d2.skew() + time.Second
 		t.Logf("▶ SIGTERM of the master %s: %s MASTER of %s and %s; client %v (bound Skew_Time + 1 s = %v)",
-			d1.name, d2.name, natInstExt, natInstInt, w, bound)
+			d1.name, d2.name, natInstExt, natInstInt, w.window, bound)
 		if w.gap >= bound {
-			t.Errorf("longest gap %v, want under Skew_Time + 1 s = %v", w.gap, bound)
+			t.Errorf("longest gap %v, want under Skew_Time + 1 s = %v; %s", w.gap, bound, n.evidence(pr, w))
 		}
 		// A stopping lvsd gives up both VIPs (priority 0 advert, RFC 3768 §6.4.3).
 		if n.holds(d1, "eth0", pairVIP) || n.holds(d1, "eth1", natGatewayVIP) {
@@ -439,9 +463,9 @@ func TestPairNAT(t *testing.T) {
 		w := n.failoverNAT(t, pr, syscall.SIGKILL)
 		bound := d2.masterDown() + time.Second
 		t.Logf("▶ kill -9 of the master %s: %s MASTER of %s and %s; client %v (bound Master_Down_Interval + 1 s = %v; %s's kernel keeps both VIPs and its table and serves until %s's gratuitous ARPs)",
-			d1.name, d2.name, natInstExt, natInstInt, w, bound, d1.name, d2.name)
+			d1.name, d2.name, natInstExt, natInstInt, w.window, bound, d1.name, d2.name)
 		if w.gap >= bound {
-			t.Errorf("longest gap %v, want under Master_Down_Interval + 1 s = %v", w.gap, bound)
+			t.Errorf("longest gap %v, want under Master_Down_Interval + 1 s = %v; %s", w.gap, bound, n.evidence(pr, w))
 		}
 		t.Logf("▶ %s's namespace after kill -9 still holds %s: %v, %s: %v",
 			d1.name, pairVIP, n.holds(d1, "eth0", pairVIP), natGatewayVIP, n.holds(d1, "eth1", natGatewayVIP))
@@ -533,18 +557,19 @@ func TestPairNAT(t *testing.T) {
 		// is served by nobody until d2's Master_Down_Timer fires
 		// (RFC 3768 §6.4.2) and its gratuitous ARPs move both VIPs.
 		pr.settle(t, 10, 30*time.Second)
-		from := time.Now()
+		to := takeover{from: time.Now(), logs: [2]int{len(n.logOf(d1)), len(n.logOf(d2))}}
 		n.kill(d1, syscall.SIGKILL)
 		n.ip("-n", d1.name, "link", "set", "eth0", "down")
 		n.ip("-n", d1.name, "link", "set", "eth1", "down")
 		n.waitBoth(t, d2, "MASTER", 30*time.Second)
 		pr.settle(t, 20, 30*time.Second)
-		w := pr.since(from)
+		w := pr.since(to.from)
 		bound := d2.masterDown() + time.Second
 		t.Logf("▶ loss of the master node %s (kill -9, eth0 and eth1 down): %s MASTER of both; client %v (bound Master_Down_Interval + 1 s = %v)",
 			d1.name, d2.name, w, bound)
 		if w.gap >= bound {
-			t.Errorf("longest gap %v, want under Master_Down_Interval + 1 s = %v", w.gap, bound)
+			to.window = w
+			t.Errorf("longest gap %v, want under Master_Down_Interval + 1 s = %v; %s", w.gap, bound, n.evidence(pr, to))
 		}
 		n.checkServedBy(t, pr)
 	})
