@@ -2,8 +2,10 @@ package lvs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -50,8 +52,8 @@ type Manager struct {
 // Counters are the Manager's running totals since it started (for
 // metrics; keepalived #1731 asks for them).
 type Counters struct {
-	// Applied counts kernel operations that took effect, by kind
-	// ("add-service", "edit-destination", ...).
+	// Applied counts kernel operations that took effect, by
+	// OpKind.String() ("add service", "edit destination", ...).
 	Applied map[string]uint64
 	// Errors counts refused kernel writes and failed table reads.
 	Errors uint64
@@ -68,10 +70,7 @@ func (m *Manager) Counters() Counters {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.counters
-	c.Applied = make(map[string]uint64, len(m.counters.Applied))
-	for k, v := range m.counters.Applied {
-		c.Applied[k] = v
-	}
+	c.Applied = maps.Clone(m.counters.Applied)
 	return c
 }
 
@@ -341,14 +340,8 @@ func (m *Manager) applyDesired(d *Desired, keys []string, only func(string) bool
 	}
 	m.logOps(ops)
 	n, err := m.kernel.Apply(ops)
-	if m.counters.Applied == nil {
-		m.counters.Applied = map[string]uint64{}
-	}
-	for _, op := range ops[:min(max(n, 0), len(ops))] {
-		m.counters.Applied[op.Kind.String()]++
-	}
+	m.countApplied(ops, n, err)
 	if err != nil {
-		m.counters.Errors++
 		m.cache = nil // unknown: re-read next time
 		return n, err
 	}
@@ -373,6 +366,52 @@ func (m *Manager) forgetRetired(only func(string) bool) {
 }
 
 // readKernel refreshes the cache and reports foreign services once each.
+// countApplied adds to the counters what Apply(ops) did: every refused
+// operation comes back as an *OpError, so the first n+refused operations
+// were tried and all but the refused ones took effect (the batched writer
+// and the one-by-one path both work in order; a lost socket ends the run
+// early and names no operation).
+func (m *Manager) countApplied(ops []Op, n int, err error) {
+	var refused []*OpError
+	var walk func(error)
+	walk = func(e error) {
+		var oe *OpError
+		switch x := e.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		default:
+			if errors.As(e, &oe) {
+				refused = append(refused, oe)
+			}
+		}
+	}
+	walk(err)
+	byKind := map[OpKind]int{}
+	for _, op := range ops[:min(max(n+len(refused), 0), len(ops))] {
+		byKind[op.Kind]++
+	}
+	for _, r := range refused {
+		byKind[r.Op.Kind]--
+	}
+	if m.counters.Applied == nil {
+		m.counters.Applied = map[string]uint64{}
+	}
+	for k, c := range byKind {
+		if c > 0 {
+			m.counters.Applied[k.String()] += uint64(c)
+		}
+	}
+	switch {
+	case len(refused) > 0:
+		m.counters.Errors += uint64(len(refused))
+	case err != nil:
+		m.counters.Errors++
+	}
+}
+
 func (m *Manager) readKernel() error {
 	t, err := m.kernel.Table()
 	m.lastReadErr = err

@@ -275,6 +275,14 @@ func TestKernelRefusalsNameTheServiceAndRealServer(t *testing.T) {
 	if c := m.Counters(); c.Errors == 0 || c.Reconciles == 0 {
 		t.Errorf("refusals not counted: %+v", c)
 	}
+	// Only what took effect is counted as applied, by kind.
+	want := map[string]uint64{}
+	for _, op := range k.Applied {
+		want[op.Kind.String()]++
+	}
+	if c := m.Counters(); !maps.Equal(c.Applied, want) {
+		t.Errorf("applied by kind %v, want %v (the refused operations left out)", c.Applied, want)
+	}
 }
 
 func TestManagerCountsOperationsByKindAndReconciles(t *testing.T) {
