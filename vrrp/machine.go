@@ -178,10 +178,15 @@ func (m *Machine) Resume(now time.Time) []Action {
 	if m.state != StateInit {
 		return nil
 	}
-	m.preemptAllowed = now.Add(m.cfg.PreemptDelay)
 	if m.fault {
+		m.preemptAllowed = now.Add(m.cfg.PreemptDelay)
 		return m.enter(now, StateFault, "fault at start", []Action{{Kind: ActRemoveVIPs}})
 	}
+	if m.priority == 255 {
+		// The address owner does not wait for anyone (as Start).
+		return m.Start(now)
+	}
+	m.preemptAllowed = now.Add(m.cfg.PreemptDelay)
 	m.resumeBy = now.Add(ResumeInterval(m.cfg.AdvertInt, m.priority))
 	return nil
 }

@@ -370,13 +370,16 @@ func (n *Node) startInstance(ctx context.Context, now time.Time, in *instance) {
 	n.refreshTracking(now, in)
 	if in.pending == 0 && !in.started {
 		in.started = true
-		if in.held && in.cfg.Priority < 255 {
-			in.log.Info("VIPs found on the interface: resuming mastership unless a master is heard",
-				"within", ResumeInterval(time.Duration(in.expect.AdvertInt)*time.Second, in.m.Priority()))
-			n.apply(ctx, now, in, in.m.Resume(now), false)
+		if !in.held {
+			n.apply(ctx, now, in, in.m.Start(now), false)
 			return
 		}
-		n.apply(ctx, now, in, in.m.Start(now), false)
+		acts := in.m.Resume(now)
+		if in.m.Resuming() {
+			in.log.Info("VIPs found on the interface: resuming mastership unless a master is heard",
+				"within", in.m.Deadline().Sub(now))
+		}
+		n.apply(ctx, now, in, acts, false)
 	}
 }
 
