@@ -3,10 +3,8 @@ package scenarios
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -14,12 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/integration/checktargets"
 )
 
 // keepalived's largest reported checker configuration (keepalived #2318):
@@ -27,8 +25,6 @@ import (
 const (
 	cbVirtualServers = 2277
 	cbRealServers    = 37205
-	cbPorts          = 8
-	cbBasePort       = 31000
 	cbDelayLoop      = 6 * time.Second
 	// cbDefaultScale divides the configuration for the VM: TCG runs
 	// 10-30x slower than the host and 37,205 connects every 6 s (6,200/s)
@@ -37,17 +33,8 @@ const (
 	cbDir          = "/tmp/checks-bench"
 )
 
-// cbTarget is where the i-th real server's check connects: a handful of
-// ports on many 127.x.y.z addresses (lo answers all of 127/8), served by
-// one listener process on 0.0.0.0.
-func cbTarget(i int) netip.AddrPort {
-	idx := i/cbPorts + 1
-	addr := netip.AddrFrom4([4]byte{127, byte(1 + idx>>16), byte(idx >> 8), byte(idx)})
-	return netip.AddrPortFrom(addr, uint16(cbBasePort+i%cbPorts))
-}
-
 // cbRealAddr is the i-th real server's address in IPVS: 10.128/9 behind a
-// dummy link (IPVS wants a route; the checks go to cbTarget through
+// dummy link (IPVS wants a route; the checks go to checktargets.Target through
 // connect_ip/connect_port, the same for both daemons).
 func cbRealAddr(i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{10, byte(128 + i>>16), byte(i >> 8), byte(i)})
@@ -67,7 +54,7 @@ func cbKeepalivedConf(vs, rs int) string {
 		// Spread evenly: every virtual server has at least one real
 		// server (an empty one is not programmed by lvsd).
 		for i := v * rs / vs; i < (v+1)*rs/vs; i++ {
-			t := cbTarget(i)
+			t := checktargets.Target(i)
 			fmt.Fprintf(&b, "  real_server %s 80 {\n    weight 1\n    TCP_CHECK {\n      connect_ip %s\n      connect_port %d\n"+
 				"      connect_timeout 5\n      retry 1\n      delay_before_retry 1\n      warmup %d\n    }\n  }\n",
 				cbRealAddr(i), t.Addr(), t.Port(), int(cbDelayLoop.Seconds()))
@@ -77,21 +64,13 @@ func cbKeepalivedConf(vs, rs int) string {
 	return b.String()
 }
 
-// cbFigures is what the listener saw in the measurement window; times in
-// nanoseconds.
-type cbFigures struct {
-	Accepts, Targets, Count int
-	Window                  int64
-	P1, P50, P99, Max       int64
-}
-
 // cbResult is one daemon's measurement.
 type cbResult struct {
 	name      string
 	cpu       float64 // fraction of one core over the window
 	rss       int64   // bytes, summed over the daemon's processes
 	procs     int
-	seen      cbFigures
+	seen      checktargets.Figures
 	noiseP99  time.Duration
 	loadTable time.Duration
 }
@@ -121,7 +100,9 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	}
 	vs := (cbVirtualServers + scale - 1) / scale
 	rs := (cbRealServers + scale - 1) / scale
-	cbRaiseNofile(t)
+	if err := checktargets.RaiseNofile(); err != nil {
+		t.Logf("RLIMIT_NOFILE: %v", err)
+	}
 	if err := os.MkdirAll(cbDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +284,7 @@ func cbMeasure(t *testing.T, name string, seq int, env []string, vs, rs int, win
 	if !lines.Scan() {
 		t.Fatalf("%s: no figures from the listener: %v", name, lines.Err())
 	}
-	var fig cbFigures
+	var fig checktargets.Figures
 	if err := json.Unmarshal(lines.Bytes(), &fig); err != nil {
 		t.Fatalf("%s: listener figures %q: %v", name, lines.Text(), err)
 	}
@@ -362,96 +343,32 @@ func cbGroupUsage(pgid int) (cpu time.Duration, rss int64, procs int) {
 	return cpu, rss, procs
 }
 
-// cbRaiseNofile lifts the soft open-files limit to the hard one (children
-// inherit it).
-func cbRaiseNofile(t *testing.T) {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		t.Fatal(err)
-	}
-	rl.Cur = rl.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		t.Logf("RLIMIT_NOFILE: %v", err)
-	}
-}
-
 // TestBenchChecksTargetListener is the target side of
 // TestBenchChecksVsKeepalived, run as a child process in the bench
-// namespace: it listens on 0.0.0.0 on the bench ports (answering every
-// 127.x.y.z), records when each target was connected to, forgets it all
-// on a "MARK" line on stdin (answering "MARKED"), and when stdin closes
-// prints the window's figures as JSON.
+// namespace: it listens on the target ports (answering every 127.x.y.z),
+// records when each target was connected to, forgets it all on a "MARK"
+// line on stdin (answering "MARKED"), and when stdin closes prints the
+// window's figures as JSON.
 func TestBenchChecksTargetListener(t *testing.T) {
 	if os.Getenv("LVSD_BENCH_CHECK_TARGETS") != "1" {
 		t.Skip("child process of TestBenchChecksVsKeepalived")
 	}
-	cbRaiseNofile(t)
-	var mu sync.Mutex
-	seen := map[netip.AddrPort][]int64{}
-	accepts := 0
-	epoch := time.Now()
-	var lns []net.Listener
-	for p := range cbPorts {
-		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp4", fmt.Sprintf("0.0.0.0:%d", cbBasePort+p))
-		if err != nil {
-			fmt.Println("listen:", err)
-			os.Exit(1)
-		}
-		lns = append(lns, ln)
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					if strings.Contains(err.Error(), "use of closed") {
-						return
-					}
-					continue
-				}
-				local, perr := netip.ParseAddrPort(c.LocalAddr().String())
-				c.Close()
-				if perr != nil {
-					continue
-				}
-				mu.Lock()
-				seen[local] = append(seen[local], int64(time.Since(epoch)))
-				accepts++
-				mu.Unlock()
-			}
-		}()
+	checktargets.RaiseNofile()
+	rec, err := checktargets.Listen(1)
+	if err != nil {
+		fmt.Println("listen:", err)
+		os.Exit(1)
 	}
 	fmt.Println("READY")
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		if in.Text() == "MARK" {
-			mu.Lock()
-			clear(seen)
-			accepts = 0
-			epoch = time.Now()
-			mu.Unlock()
+			rec.Mark()
 			fmt.Println("MARKED")
 		}
 	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	var intervals []int64
-	for _, ts := range seen {
-		slices.Sort(ts)
-		for i := 1; i < len(ts); i++ {
-			intervals = append(intervals, ts[i]-ts[i-1])
-		}
-	}
-	slices.Sort(intervals)
-	pct := func(p float64) int64 {
-		if len(intervals) == 0 {
-			return 0
-		}
-		return intervals[min(len(intervals)-1, int(p*float64(len(intervals))))]
-	}
-	out, _ := json.Marshal(cbFigures{Accepts: accepts, Targets: len(seen), Count: len(intervals), Window: int64(time.Since(epoch)),
-		P1: pct(0.01), P50: pct(0.50), P99: pct(0.99), Max: pct(1)})
+	rec.Close()
+	out, _ := json.Marshal(rec.Figures(1))
 	fmt.Println(string(out))
 	os.Exit(0)
 }

@@ -1,0 +1,152 @@
+// Package checktargets is the target side of the health-check benchmarks
+// (integration's TestBenchChecks37kTargets on the host, the VM's
+// TestBenchChecksVsKeepalived): many TCP targets on 127.x.y.z addresses,
+// one listener per port on 0.0.0.0, recording when each target is
+// connected to, and the spread of the interval between two checks of one
+// target. It is a package of its own so both test binaries share it; it
+// owns no lvsd behaviour.
+package checktargets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Ports and BasePort: targets use ports BasePort..BasePort+Ports-1.
+const (
+	Ports    = 8
+	BasePort = 31000
+)
+
+// Target is the address of the i-th target: Ports ports on each of many
+// 127.x.y.z addresses (lo answers all of 127/8).
+func Target(i int) netip.AddrPort {
+	idx := i/Ports + 1
+	addr := netip.AddrFrom4([4]byte{127, byte(1 + idx>>16), byte(idx >> 8), byte(idx)})
+	return netip.AddrPortFrom(addr, uint16(BasePort+i%Ports))
+}
+
+// Figures are what a Recorder saw, times in nanoseconds: the percentiles
+// of the intervals between consecutive connections to one target.
+type Figures struct {
+	Accepts, Targets, Count int
+	Window                  int64 // since Listen or the last Mark
+	P1, P50, P99, Max       int64
+}
+
+// Recorder accepts connections on the target ports and notes, per target,
+// when each arrived.
+type Recorder struct {
+	mu      sync.Mutex
+	seen    map[netip.AddrPort][]int64
+	accepts int
+	epoch   time.Time
+	lns     []net.Listener
+	wg      sync.WaitGroup
+}
+
+// Listen starts a Recorder on 0.0.0.0:BasePort.. with acceptors per port.
+func Listen(acceptors int) (*Recorder, error) {
+	r := &Recorder{seen: map[netip.AddrPort][]int64{}, epoch: time.Now()}
+	for p := range Ports {
+		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp4", fmt.Sprintf("0.0.0.0:%d", BasePort+p))
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.lns = append(r.lns, ln)
+		for range max(acceptors, 1) {
+			r.wg.Add(1)
+			go r.accept(ln)
+		}
+	}
+	return r, nil
+}
+
+func (r *Recorder) accept(ln net.Listener) {
+	defer r.wg.Done()
+	for {
+		c, err := ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			continue
+		}
+		local, perr := netip.ParseAddrPort(c.LocalAddr().String())
+		c.Close()
+		if perr != nil {
+			continue
+		}
+		r.mu.Lock()
+		r.seen[local] = append(r.seen[local], int64(time.Since(r.epoch)))
+		r.accepts++
+		r.mu.Unlock()
+	}
+}
+
+// Mark forgets everything seen so far and starts a new window.
+func (r *Recorder) Mark() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.seen)
+	r.accepts = 0
+	r.epoch = time.Now()
+}
+
+// Close stops accepting.
+func (r *Recorder) Close() {
+	for _, ln := range r.lns {
+		ln.Close()
+	}
+	r.wg.Wait()
+}
+
+// Figures gives the percentiles of the intervals between consecutive
+// connections to each target seen in the window (see Intervals for from).
+func (r *Recorder) Figures(from int) Figures {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return Intervals(r.seen, from, r.accepts, time.Since(r.epoch))
+}
+
+// Intervals sorts each target's instants (nanoseconds) and gives the
+// percentiles of the intervals between consecutive ones, from each
+// target's from-th interval on (0 and 1 both mean all of them; 2 skips
+// the first round, which also carries the checker's start-up).
+func Intervals(seen map[netip.AddrPort][]int64, from, accepts int, window time.Duration) Figures {
+	var intervals []int64
+	for _, ts := range seen {
+		slices.Sort(ts)
+		for i := max(from, 1); i < len(ts); i++ {
+			intervals = append(intervals, ts[i]-ts[i-1])
+		}
+	}
+	slices.Sort(intervals)
+	pct := func(p float64) int64 {
+		if len(intervals) == 0 {
+			return 0
+		}
+		return intervals[min(len(intervals)-1, int(p*float64(len(intervals))))]
+	}
+	return Figures{Accepts: accepts, Targets: len(seen), Count: len(intervals), Window: int64(window),
+		P1: pct(0.01), P50: pct(0.50), P99: pct(0.99), Max: pct(1)}
+}
+
+// RaiseNofile lifts the soft open-files limit to the hard one (children
+// inherit it).
+func RaiseNofile() error {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return err
+	}
+	rl.Cur = rl.Max
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
+}
