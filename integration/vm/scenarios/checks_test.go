@@ -134,13 +134,7 @@ func newChecksLab(t *testing.T) *checksLab {
 		l.veth(d, rs.name+"-p", rs.name, "eth0", true)
 		l.ip("-n", rs.name, "addr", "add", rs.ip+"/24", "dev", "eth0")
 		// DR: the VIP on lo, never announced.
-		for _, k := range []string{
-			"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
-			"net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2",
-		} {
-			l.in(rs.name, "sysctl", "-qw", k)
-		}
-		l.ip("-n", rs.name, "addr", "add", ckVIP+"/32", "dev", "lo")
+		l.hideVIPs(rs.name, ckVIP)
 		dir := "/srv/" + rs.name
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)

@@ -110,34 +110,50 @@ func newLab(t *testing.T) *lab {
 		// NAT: replies must go back through the director.
 		l.ip("-n", rs.name, "route", "add", "default", "via", lanDirector)
 		l.ip("-n", rs.name, "-6", "route", "add", "default", "via", lan6+"1")
-		// DR and TUN: the VIPs on lo, never announced by ARP
-		// (the LVS-DR arp_ignore/arp_announce recipe).
-		for _, k := range []string{
-			"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
-			"net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2",
-		} {
-			l.in(rs.name, "sysctl", "-qw", k)
-		}
-		l.ip("-n", rs.name, "addr", "add", vipDR+"/32", "dev", "lo")
-		l.ip("-n", rs.name, "addr", "add", vipTUN+"/32", "dev", "lo")
+		// DR and TUN: the VIPs on lo, never announced by ARP.
+		l.hideVIPs(rs.name, vipDR, vipTUN)
 		// TUN: decapsulate IP-in-IP on the fallback tunl0.
 		if l.tryIP("-n", rs.name, "link", "set", "tunl0", "up") == nil {
 			l.in(rs.name, "sysctl", "-qw", "net.ipv4.conf.tunl0.rp_filter=0")
 		}
-		if err := os.MkdirAll("/srv/"+rs.name, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile("/srv/"+rs.name+"/index.html", []byte(rs.name), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("/sbin/ip", "netns", "exec", rs.name, "/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/srv/"+rs.name)
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("httpd in %s: %v", rs.name, err)
-		}
-		l.httpds = append(l.httpds, cmd)
+		l.startHTTPD(rs.name)
 	}
 	l.waitHTTP()
 	return l
+}
+
+// hideVIPs puts the VIPs on ns's lo without ever announcing them by ARP
+// (the LVS-DR arp_ignore/arp_announce recipe), as a DR or TUN real server
+// needs.
+func (l *lab) hideVIPs(ns string, vips ...string) {
+	l.t.Helper()
+	for _, k := range []string{
+		"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
+		"net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2",
+	} {
+		l.in(ns, "sysctl", "-qw", k)
+	}
+	for _, vip := range vips {
+		l.ip("-n", ns, "addr", "add", vip+"/32", "dev", "lo")
+	}
+}
+
+// startHTTPD serves /srv/NS/index.html, whose text is the namespace's
+// name, with busybox httpd on port 80 in namespace ns; close stops it.
+func (l *lab) startHTTPD(ns string) {
+	l.t.Helper()
+	dir := "/srv/" + ns
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		l.t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/index.html", []byte(ns), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+	cmd := exec.Command("/sbin/ip", "netns", "exec", ns, "/bin/busybox", "httpd", "-f", "-p", "80", "-h", dir)
+	if err := cmd.Start(); err != nil {
+		l.t.Fatalf("httpd in %s: %v", ns, err)
+	}
+	l.httpds = append(l.httpds, cmd)
 }
 
 // veth links namespace a's interface an with b's bn; a's end joins the

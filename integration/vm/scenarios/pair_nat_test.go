@@ -117,18 +117,7 @@ func newNATLab(t *testing.T) *natLab {
 		// The gateway VIP, never a director's own address: the route
 		// must survive the loss of either director.
 		l.ip("-n", rs.name, "route", "add", "default", "via", natGatewayVIP)
-		dir := "/srv/" + rs.name
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dir+"/index.html", []byte(rs.name), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("/sbin/ip", "netns", "exec", rs.name, "/bin/busybox", "httpd", "-f", "-p", "80", "-h", dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("httpd in %s: %v", rs.name, err)
-		}
-		l.httpds = append(l.httpds, cmd)
+		l.startHTTPD(rs.name)
 	}
 	l.reals = p.reals
 	// The client cannot reach the inside; wait for the httpds from the

@@ -122,26 +122,9 @@ func newPairLab(t *testing.T, daemon, bin string) *pairLab {
 	for i, rs := range p.reals {
 		l.veth(pairSwitch, fmt.Sprintf("rs%d-p", i+1), rs.name, "eth0", true)
 		l.ip("-n", rs.name, "addr", "add", rs.ip+"/24", "dev", "eth0")
-		// DR: the VIP on lo, never announced (arp_ignore/arp_announce).
-		for _, k := range []string{
-			"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
-			"net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2",
-		} {
-			l.in(rs.name, "sysctl", "-qw", k)
-		}
-		l.ip("-n", rs.name, "addr", "add", pairVIP+"/32", "dev", "lo")
-		dir := "/srv/" + rs.name
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dir+"/index.html", []byte(rs.name), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("/sbin/ip", "netns", "exec", rs.name, "/bin/busybox", "httpd", "-f", "-p", "80", "-h", dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("httpd in %s: %v", rs.name, err)
-		}
-		l.httpds = append(l.httpds, cmd)
+		// DR: the VIP on lo, never announced.
+		l.hideVIPs(rs.name, pairVIP)
+		l.startHTTPD(rs.name)
 	}
 	l.reals = p.reals
 	l.waitHTTP()
