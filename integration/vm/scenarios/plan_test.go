@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // planConfig is the configuration `lvsd plan` is asked about: against the
@@ -131,7 +132,7 @@ func TestLvsdPlanShowsTheDiffAgainstTheLiveTable(t *testing.T) {
 		if strings.Contains(again, "No changes") {
 			break
 		}
-		exec.Command("/bin/sleep", "0.1").Run()
+		time.Sleep(100 * time.Millisecond)
 	}
 	if !strings.Contains(again, "No changes: the IPVS table matches the configuration.") ||
 		!strings.Contains(again, "leave foreign service TCP:10.9.0.200:22 alone") {
