@@ -24,7 +24,7 @@ func ConvertToHCL(cfg *Config) []byte {
 		setInt(b, "weight", s.Weight)
 		setInt(b, "rise", s.Rise)
 		setInt(b, "fall", s.Fall)
-		setStr(b, "user", s.User)
+		setStr(b, "user", strings.TrimSpace(s.User+" "+s.Group))
 	}
 	for _, in := range cfg.Instances {
 		root.newline()
@@ -243,7 +243,7 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 		setStr(b, "misc_path", c.MiscPath)
 		setDur(b, "misc_timeout", c.MiscTimeout)
 		setBool(b, "misc_dynamic", c.MiscDynamic)
-		setStr(b, "user", c.User)
+		setStr(b, "user", strings.TrimSpace(c.User+" "+c.Group))
 	}
 }
 

@@ -375,13 +375,7 @@ func (d *decoder) global(b *hcl2.Block) {
 	bl.boolean("enable_script_security", &g.EnableScriptSecurity)
 	var su string
 	if bl.str("script_user", &su) {
-		f := strings.Fields(su)
-		if len(f) > 0 {
-			g.ScriptUser = f[0]
-		}
-		if len(f) > 1 {
-			g.ScriptGroup = f[1]
-		}
+		g.ScriptUser, g.ScriptGroup = userAndGroup(su)
 	}
 	bl.duration("notify_timeout", &g.NotifyTimeout)
 	bl.str("metrics_listen", &g.MetricsListen)
@@ -399,8 +393,23 @@ func (d *decoder) script(b *hcl2.Block) {
 	bl.integer("weight", &s.Weight)
 	bl.integer("rise", &s.Rise)
 	bl.integer("fall", &s.Fall)
-	bl.str("user", &s.User)
+	var user string
+	if bl.str("user", &user) {
+		s.User, s.Group = userAndGroup(user)
+	}
 	d.cfg.Scripts = append(d.cfg.Scripts, s)
+}
+
+// userAndGroup splits keepalived's "USER [GROUP]" (script_user, user).
+func userAndGroup(s string) (user, group string) {
+	f := strings.Fields(s)
+	if len(f) > 0 {
+		user = f[0]
+	}
+	if len(f) > 1 {
+		group = f[1]
+	}
+	return user, group
 }
 
 func (d *decoder) notify(bl *block, n *Notify) {
@@ -680,7 +689,10 @@ func (d *decoder) checker(b *hcl2.Block, vs *VirtualServer, rs *RealServer) Chec
 	c.MiscTimeout = c.DelayLoop
 	bl.duration("misc_timeout", &c.MiscTimeout)
 	bl.boolean("misc_dynamic", &c.MiscDynamic)
-	bl.str("user", &c.User)
+	var user string
+	if bl.str("user", &user) {
+		c.User, c.Group = userAndGroup(user)
+	}
 	for _, inner := range bl.inner {
 		c.URLs = append(c.URLs, d.url(inner))
 	}

@@ -583,7 +583,10 @@ func (r *kaReader) script(n *kaNode) {
 				r.errf(c.pos, "invalid user", "want USER [GROUP]")
 				continue
 			}
-			s.User = strings.Join(c.argText(), " ")
+			s.User = c.args[0].text
+			if len(c.args) == 2 {
+				s.Group = c.args[1].text
+			}
 			s.Positions[c.name] = c.pos
 		case "init_fail":
 			r.errf(c.pos, "keyword init_fail is not supported by lvsd", "vrrp_script %s: lvsd starts every script as neither failed nor passed until it has run", name)

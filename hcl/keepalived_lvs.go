@@ -494,7 +494,10 @@ func (r *kaReader) checker(n *kaNode, rsName string) *kaCheck {
 				r.errf(e.pos, "invalid user", "want USER [GROUP]")
 				continue
 			}
-			c.User = strings.Join(e.argText(), " ")
+			c.User = e.args[0].text
+			if len(e.args) == 2 {
+				c.Group = e.args[1].text
+			}
 			mark()
 		default:
 			if !r.outOfScope(e, kaCheckScope) {

@@ -224,7 +224,7 @@ func TestKeepalivedReadsEveryKeyword(t *testing.T) {
 		{"vs delay_loop inherited", ssl.DelayLoop, 10 * time.Second},
 		{"checker connect_timeout", tcp.Timeout, 2 * time.Second},
 		{"connect defaults to real server", tcp.Connect, netip.MustParseAddrPort("192.0.2.12:80")},
-		{"misc", misc.MiscPath + "|" + misc.User, "/usr/local/bin/check 192.0.2.12|nobody nogroup"},
+		{"misc", misc.MiscPath + "|" + misc.User + " " + misc.Group, "/usr/local/bin/check 192.0.2.12|nobody nogroup"},
 		{"misc_timeout", misc.MiscTimeout, 7 * time.Second},
 		{"misc_dynamic", misc.MiscDynamic, true},
 		{"fwmark", fw.FWMark, uint32(5)},

@@ -99,6 +99,7 @@ type VRRPScript struct {
 	Rise      int           // successes before OK, default 1
 	Fall      int           // failures before KO, default 1
 	User      string        // user to run as (default: global script_user)
+	Group     string        // its group (default: User's primary group)
 	Pos       Pos
 	Positions Positions
 }
@@ -316,6 +317,7 @@ type Checker struct {
 	// MiscDynamic: exit status 0 up, 1 down, N ≥ 2 up with weight N-2.
 	MiscDynamic bool
 	User        string // MISC_CHECK user (default: global script_user)
+	Group       string // its group (default: User's primary group)
 	Pos         Pos
 	Positions   Positions
 }
