@@ -170,7 +170,7 @@ func TestKeepalivedReadsEveryKeyword(t *testing.T) {
 		{"garp_master_refresh", vi1.GarpMasterRefresh, 30 * time.Second},
 		{"garp_master_refresh_repeat", vi1.GarpMasterRefreshRepeat, 1},
 		{"track_interface", vi1.TrackInterfaces, []TrackInterface{{Name: "eth1"}, {Name: "eth2", Weight: -10}}},
-		{"track_script", vi1.TrackScripts, []TrackScript{{Name: "chk_nginx"}, {Name: "chk_plain", Weight: 5, WeightSet: true}}},
+		{"track_script", vi1.TrackScripts, []TrackScript{{Name: "chk_nginx", Weight: -20}, {Name: "chk_plain", Weight: 5, WeightSet: true}}},
 		{"notify", vi1.Notify, Notify{Master: "/usr/local/bin/notify master", Backup: "/usr/local/bin/notify backup",
 			Fault: "/usr/local/bin/notify fault", Stop: "/usr/local/bin/notify stop", Any: "/usr/local/bin/notify"}},
 		{"priority position", vi1.Positions["priority"].Line, 34},

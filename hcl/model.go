@@ -158,8 +158,9 @@ type TrackInterface struct {
 	Weight int
 }
 
-// TrackScript references a vrrp_script; Weight overrides the script's own
-// weight when WeightSet.
+// TrackScript references a vrrp_script. Weight is the one that applies:
+// the track_script's own when WeightSet, else the vrrp_script's (resolved
+// by validation).
 type TrackScript struct {
 	Name      string
 	Weight    int

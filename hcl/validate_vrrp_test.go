@@ -1,0 +1,151 @@
+package hcl
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// vipList returns an HCL list of n addresses.
+func vipList(n int) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := range n {
+		fmt.Fprintf(&b, "%q, ", fmt.Sprintf("10.%d.%d.1/32", i/250, i%250))
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// Every check vrrp.NewNode made on its configuration before issue 11 is
+// made here, at the place of the problem, so that vrrp takes the model as
+// final and cannot fail on it.
+func TestVRRPValidationNamesThePlaceOfWhatNewNodeChecked(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		{"vrid out of range", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 256
+}`, `t.hcl:3:23: error: invalid virtual_router_id`},
+		{"vrid missing", `vrrp_instance "V" {
+  interface = "eth0"
+}`, `t.hcl:1:1: error: missing virtual_router_id`},
+		{"priority zero", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  priority = 0
+}`, `t.hcl:4:14: error: invalid priority`},
+		{"no interface", `vrrp_instance "V" {
+  virtual_router_id = 1
+}`, `t.hcl:1:1: error: missing interface`},
+		{"instance defined twice", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+}
+vrrp_instance "V" {
+  interface = "eth1"
+  virtual_router_id = 2
+}`, `t.hcl:5:1: error: duplicate vrrp_instance`},
+		{"advert_int over 255 s", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  advert_int = "256s"
+}`, `t.hcl:4:16: error: invalid advert_int`},
+		{"auth AH", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  authentication {
+    auth_type = "AH"
+    auth_pass = "x"
+  }
+}`, `t.hcl:5:17: error: unsupported auth_type`},
+		{"auth unknown", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  authentication {
+    auth_type = "MD5"
+    auth_pass = "x"
+  }
+}`, `t.hcl:5:17: error: invalid auth_type`},
+		{"more addresses than an advert carries", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  virtual_ipaddress = ` + vipList(256) + `
+}`, `t.hcl:4:23: error: too many virtual_ipaddress; vrrp_instance "V" has 256 addresses; a VRRPv2 advert carries at most 255`},
+		{"track_script unknown", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  track_script = ["nope"]
+}`, `t.hcl:4:18: error: unknown vrrp_script`},
+		{"track_script twice", `vrrp_script "chk" { script = "true" }
+vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  track_script = ["chk", "chk weight 2"]
+}`, `t.hcl:5:18: error: duplicate track_script`},
+		{"track_script weight out of range", `vrrp_script "chk" { script = "true" }
+vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  track_script = ["chk weight 254"]
+}`, `t.hcl:5:18: error: invalid track_script; "chk weight 254": weight must be a whole number from -253 to 253`},
+		{"sync group names an unknown instance", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+}
+vrrp_sync_group "G" {
+  group = ["V", "W"]
+}`, `t.hcl:6:11: error: unknown vrrp_instance; vrrp_sync_group "G" names "W"`},
+		{"instance in two sync groups", `vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+}
+vrrp_sync_group "G" {
+  group = ["V"]
+}
+vrrp_sync_group "H" {
+  group = ["V"]
+}`, `t.hcl:9:11: error: instance in two sync groups`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, diags := memLoader(map[string]string{"t.hcl": tt.src}).Load("t.hcl")
+			if cfg != nil || !diags.HasErrors() {
+				t.Fatalf("loaded a broken config; diagnostics: %v", diags)
+			}
+			if !strings.Contains(diags.Error(), tt.want) {
+				t.Errorf("diagnostics:\n%v\nwant a line containing:\n%s", diags, tt.want)
+			}
+		})
+	}
+}
+
+// A track_script's weight is resolved once, in the model: its own when
+// written, else its vrrp_script's (keepalived). vrrp reads Weight only.
+func TestTrackScriptWeightIsResolvedInTheModel(t *testing.T) {
+	src := `vrrp_script "chk" {
+  script = "true"
+  weight = -20
+}
+vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  track_script = ["chk"]
+}
+vrrp_instance "W" {
+  interface = "eth0"
+  virtual_router_id = 2
+  track_script = ["chk weight 5"]
+}`
+	cfg, diags := memLoader(map[string]string{"t.hcl": src}).Load("t.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if got := cfg.Instances[0].TrackScripts[0].Weight; got != -20 {
+		t.Errorf("inherited weight %d, want the vrrp_script's -20", got)
+	}
+	if got := cfg.Instances[1].TrackScripts[0].Weight; got != 5 {
+		t.Errorf("own weight %d, want 5", got)
+	}
+}
