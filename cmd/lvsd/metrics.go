@@ -1,9 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,12 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lvsd/lvsd/internal/director"
 )
 
 // metricsCollector turns a status snapshot into Prometheus metrics at scrape
 // time, so no part of lvsd keeps metric state of its own.
 type metricsCollector struct {
-	d *director
+	report func() director.Report
 
 	vrrpState, vrrpPriority, vrrpSent, vrrpReceived, vrrpDrops       *prometheus.Desc
 	vrrpTransitions, vrrpTransitionsTotal                            *prometheus.Desc
@@ -28,12 +30,12 @@ type metricsCollector struct {
 	svcLiveWeight, svcSorry, svcProgrammed, destActive, destInactive *prometheus.Desc
 }
 
-func newMetricsCollector(d *director) *metricsCollector {
+func newMetricsCollector(report func() director.Report) *metricsCollector {
 	inst := []string{"instance", "interface", "vrid"}
 	svc := []string{"service"}
 	dst := []string{"service", "real"}
 	return &metricsCollector{
-		d:                    d,
+		report:               report,
 		vrrpState:            prometheus.NewDesc("lvsd_vrrp_state", "VRRP state of an instance: 1 for the current state.", append(inst, "state"), nil),
 		vrrpPriority:         prometheus.NewDesc("lvsd_vrrp_priority", "Effective VRRP priority.", inst, nil),
 		vrrpSent:             prometheus.NewDesc("lvsd_vrrp_adverts_sent_total", "VRRP advertisements sent.", inst, nil),
@@ -68,7 +70,7 @@ func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
-	r := c.d.report()
+	r := c.report()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
@@ -143,30 +145,36 @@ func b2f(b bool) float64 {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// serveMetrics serves /metrics on metrics_listen; nothing when it is empty.
-func (d *director) serveMetrics(ctx context.Context) (io.Closer, error) {
-	addr := d.currentConfig().Global.MetricsListen
-	if addr == "" {
-		return nil, nil
-	}
+// metricsServer serves /metrics until Close.
+type metricsServer struct {
+	srv  *http.Server
+	done chan struct{}
+}
+
+// serveMetrics serves /metrics on addr (metrics_listen).
+func serveMetrics(addr string, d *director.Director, log *slog.Logger) (io.Closer, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newMetricsCollector(d), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newMetricsCollector(d.Report), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s := &metricsServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, done: make(chan struct{})}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Warn("metrics server", "err", err)
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics server", "err", err)
 		}
 	}()
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	d.log.Info("metrics", "listen", ln.Addr().String())
-	return srv, nil
+	log.Info("metrics", "listen", ln.Addr().String())
+	return s, nil
+}
+
+// Close stops the server and waits for its goroutine.
+func (s *metricsServer) Close() error {
+	err := s.srv.Close()
+	<-s.done
+	return err
 }

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/director"
 	"github.com/lvsd/lvsd/lvs"
 )
 
@@ -29,14 +28,12 @@ virtual_server "192.0.2.10:80" {
 	if cfg == nil {
 		t.Fatal(diags)
 	}
-	d := &director{cfg: cfg, log: slog.New(slog.DiscardHandler)}
-	d.ipvs = lvs.NewManager(lvs.NewFakeKernel(nil), lvs.ManagerOptions{})
-	d.ipvs.SetConfig(cfg)
-	if _, err := d.ipvs.Reconcile(context.Background()); err != nil {
+	d, err := director.New(cfg, director.Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return lvs.NewFakeKernel(nil), nil }})
+	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newMetricsCollector(d))
+	reg.MustRegister(newMetricsCollector(d.Report))
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +59,7 @@ virtual_server "192.0.2.10:80" {
 		"lvsd_ipvs_operations_total,op=add_service":     1,
 		"lvsd_ipvs_operations_total,op=add_destination": 2,
 		"lvsd_ipvs_errors_total":                        0,
-		"lvsd_ipvs_reconcile_duration_seconds,count":    2, // SetConfig, Reconcile
+		"lvsd_ipvs_reconcile_duration_seconds,count":    1, // SetConfig in director.New
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			var names []string

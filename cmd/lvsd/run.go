@@ -8,9 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
+	"github.com/coreos/go-systemd/v22/daemon"
+
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/director"
 )
 
 // runOptions is what `lvsd run` and keepalived's command line both set.
@@ -52,7 +56,10 @@ func newLogger(opts runOptions) *slog.Logger {
 	return slog.New(slog.NewTextHandler(opts.logOut, ho))
 }
 
-// runDaemon loads the configuration and runs until SIGTERM or SIGINT.
+// runDaemon loads the configuration and runs the director until SIGTERM or
+// SIGINT. It owns the process's edges: pid files, signals (SIGHUP reloads,
+// SIGUSR1/SIGUSR2 dump), the control socket, /metrics and sd_notify; the
+// director owns everything else.
 func runDaemon(opts runOptions) int {
 	log := newLogger(opts)
 	cfg, diags := hcl.Load(opts.file)
@@ -74,17 +81,62 @@ func runDaemon(opts runOptions) int {
 		}
 		defer os.Remove(p)
 	}
+	hup := make(chan os.Signal, 1)
+	usr := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	signal.Notify(usr, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(hup)
+	defer signal.Stop(usr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	d, err := newDirector(cfg, opts, log)
+
+	d, err := director.New(cfg, director.Options{
+		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log,
+		OnRunning: func() {
+			if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
+				log.Debug("sd_notify", "err", err)
+			}
+		},
+	})
 	if err != nil {
 		log.Error("start", "err", err)
 		return 1
 	}
-	if err := d.run(ctx); err != nil {
-		log.Error("stopped", "err", err)
-		return 1
+	runtimeDir := filepath.Dir(cfg.Global.ControlSocket)
+	ctl, err := serveControl(cfg.Global.ControlSocket, d, log)
+	if err != nil {
+		log.Warn("control socket", "err", err)
+	} else {
+		defer ctl.Close()
 	}
-	log.Info("stopped")
-	return 0
+	if addr := cfg.Global.MetricsListen; addr != "" {
+		m, err := serveMetrics(addr, d, log)
+		if err != nil {
+			log.Warn("metrics", "err", err)
+		} else {
+			defer m.Close()
+		}
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	stopping := ctx.Done()
+	for {
+		select {
+		case <-stopping:
+			daemon.SdNotify(false, daemon.SdNotifyStopping)
+			stopping = nil
+		case err := <-done:
+			if err != nil {
+				log.Error("stopped", "err", err)
+				return 1
+			}
+			log.Info("stopped")
+			return 0
+		case <-hup:
+			d.Reload()
+		case sig := <-usr:
+			writeDump(runtimeDir, d.Report(), sig == syscall.SIGUSR2, log)
+		}
+	}
 }

@@ -1,44 +1,35 @@
-package main
+package director
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/lvsd/lvsd/checks"
-	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/lvs"
 )
 
-// statusReport is what the control socket answers and `lvsd status` shows.
-type statusReport struct {
+// Report is what the control socket answers and `lvsd status` shows.
+type Report struct {
 	Version   string                 `json:"version"`
 	File      string                 `json:"file"`
 	PID       int                    `json:"pid"`
 	Started   time.Time              `json:"started"`
 	Now       time.Time              `json:"now"`
-	Instances []instanceReport       `json:"vrrp_instances"`
-	Groups    []groupReport          `json:"vrrp_sync_groups,omitempty"`
+	Instances []InstanceReport       `json:"vrrp_instances"`
+	Groups    []GroupReport          `json:"vrrp_sync_groups,omitempty"`
 	Services  []lvs.ServiceStatus    `json:"virtual_servers"`
-	Health    []healthReport         `json:"real_servers"`
+	Health    []HealthReport         `json:"real_servers"`
 	Checks    []checks.CheckerStatus `json:"-"`
-	IPVS      *ipvsReport            `json:"ipvs,omitempty"`
+	IPVS      *IPVSReport            `json:"ipvs,omitempty"`
 }
 
-// ipvsReport is the IPVS manager's running totals.
-type ipvsReport struct {
+// IPVSReport is the IPVS manager's running totals.
+type IPVSReport struct {
 	Operations      map[string]uint64 `json:"operations"` // applied, by kind
 	Errors          uint64            `json:"errors"`
 	Reconciles      uint64            `json:"reconciles"`
@@ -46,7 +37,7 @@ type ipvsReport struct {
 	LastReconcileS  float64           `json:"last_reconcile_seconds"`
 }
 
-type instanceReport struct {
+type InstanceReport struct {
 	Name        string            `json:"name"`
 	Interface   string            `json:"interface"`
 	VRID        int               `json:"virtual_router_id"`
@@ -61,13 +52,13 @@ type instanceReport struct {
 	Drops       map[string]uint64 `json:"drops,omitempty"`
 }
 
-type groupReport struct {
+type GroupReport struct {
 	Name      string   `json:"name"`
 	Instances []string `json:"instances"`
 	State     string   `json:"state"`
 }
 
-type healthReport struct {
+type HealthReport struct {
 	Service   string    `json:"service"`
 	Real      string    `json:"real"`
 	Up        bool      `json:"up"`
@@ -80,14 +71,15 @@ type healthReport struct {
 	Failures map[string]uint64 `json:"failures,omitempty"`
 }
 
-// report takes a snapshot of every part.
-func (d *director) report() statusReport {
-	cfg := d.currentConfig()
-	r := statusReport{Version: version, File: d.opts.file, PID: os.Getpid(), Started: d.started, Now: time.Now()}
+// Report takes a snapshot of every part: what `lvsd status` shows, the
+// SIGUSR1/SIGUSR2 dumps hold and /metrics exports.
+func (d *Director) Report() Report {
+	cfg := d.Config()
+	r := Report{Version: d.opts.Version, File: d.opts.File, PID: os.Getpid(), Started: d.started, Now: time.Now()}
 	states := map[string]string{}
 	if d.node != nil {
 		for _, st := range d.node.Status() {
-			ir := instanceReport{
+			ir := InstanceReport{
 				Name: st.Name, Interface: st.Interface, VRID: st.VRID, State: st.State.String(),
 				Priority: st.Priority, Since: st.Since, Reason: st.Reason,
 				Sent: st.Counters.AdvertsSent, Received: st.Counters.AdvertsReceived,
@@ -107,7 +99,7 @@ func (d *director) report() statusReport {
 		}
 	}
 	for _, g := range cfg.SyncGroups {
-		gr := groupReport{Name: g.Name, Instances: g.Group}
+		gr := GroupReport{Name: g.Name, Instances: g.Group}
 		for _, m := range g.Group {
 			if gr.State == "" {
 				gr.State = states[m]
@@ -117,15 +109,15 @@ func (d *director) report() statusReport {
 		}
 		r.Groups = append(r.Groups, gr)
 	}
-	if d.ipvs != nil {
-		r.Services = d.ipvs.Status()
-		c := d.ipvs.Counters()
-		r.IPVS = &ipvsReport{Operations: c.Applied, Errors: c.Errors, Reconciles: c.Reconciles,
+	if ipvs := d.ipvsManager(); ipvs != nil {
+		r.Services = ipvs.Status()
+		c := ipvs.Counters()
+		r.IPVS = &IPVSReport{Operations: c.Applied, Errors: c.Errors, Reconciles: c.Reconciles,
 			ReconcileTotalS: c.ReconcileTime.Seconds(), LastReconcileS: c.LastReconcile.Seconds()}
 	}
 	if d.checker != nil {
 		for _, h := range d.checker.Status() {
-			hr := healthReport{
+			hr := HealthReport{
 				Service: h.Service, Real: h.Real.String(), Up: h.Up, Reason: h.Reason,
 				LastCheck: h.LastCheck, LatencyMS: float64(h.Latency.Microseconds()) / 1000,
 			}
@@ -144,138 +136,9 @@ func (d *director) report() statusReport {
 	return r
 }
 
-// serveControl answers `lvsd status` on the unix control socket, readable
-// by root only (0600). One request line per connection: "status".
-func (d *director) serveControl(ctx context.Context) (io.Closer, error) {
-	path := d.currentConfig().Global.ControlSocket
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	if c, err := net.Dial("unix", path); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("%s: another lvsd is answering there", path)
-	}
-	os.Remove(path)
-	old := syscall.Umask(0o177)
-	ln, err := net.Listen("unix", path)
-	syscall.Umask(old)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go d.answer(c)
-		}
-	}()
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
-	return ln, nil
-}
-
-// answer serves one control connection. The peer is untrusted input: the
-// request is one short line with a deadline, and anything but a known
-// command gets an error reply.
-func (d *director) answer(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(io.LimitReader(c, 128)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return
-	}
-	enc := json.NewEncoder(c)
-	switch strings.TrimSpace(line) {
-	case "status":
-		enc.Encode(d.report())
-	default:
-		enc.Encode(map[string]string{"error": fmt.Sprintf("unknown request %.40q (want \"status\")", strings.TrimSpace(line))})
-	}
-}
-
-// dump writes keepalived's SIGUSR1 data dump or SIGUSR2 statistics as text.
-func (d *director) dump(stats bool) {
-	path := "/tmp/lvsd.data"
-	if stats {
-		path = "/tmp/lvsd.stats"
-	}
-	var b strings.Builder
-	renderStatus(&b, d.report(), stats)
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		d.log.Warn("dump", "file", path, "err", err)
-		return
-	}
-	d.log.Info("dump written", "file", path)
-}
-
-func cmdStatus(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	sock := fs.String("socket", "", "control socket (default: control_socket of -f FILE, else /run/lvsd/lvsd.sock)")
-	file := fs.String("f", "", "configuration file to read control_socket from")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	path := *sock
-	if path == "" {
-		path = "/run/lvsd/lvsd.sock"
-		if *file != "" {
-			if cfg, _ := hcl.Load(*file); cfg != nil {
-				path = cfg.Global.ControlSocket
-			}
-		}
-	}
-	raw, err := queryStatus(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "lvsd status: %v\n", err)
-		return 1
-	}
-	if *asJSON {
-		stdout.Write(raw)
-		return 0
-	}
-	var r statusReport
-	if err := json.Unmarshal(raw, &r); err != nil {
-		fmt.Fprintf(stderr, "lvsd status: bad answer from %s: %v\n", path, err)
-		return 1
-	}
-	renderStatus(stdout, r, true)
-	return 0
-}
-
-func queryStatus(path string) ([]byte, error) {
-	c, err := net.DialTimeout("unix", path, 2*time.Second)
-	if err != nil {
-		return nil, fmt.Errorf("is lvsd running? %w", err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, "status\n"); err != nil {
-		return nil, err
-	}
-	raw, err := io.ReadAll(io.LimitReader(c, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	var e struct{ Error string }
-	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-		return nil, errors.New(e.Error)
-	}
-	return raw, nil
-}
-
-// renderStatus prints the screen an operator reads instead of
+// Render prints the screen an operator reads instead of
 // `ipvsadm -Ln` plus the logs.
-func renderStatus(w io.Writer, r statusReport, counters bool) {
+func Render(w io.Writer, r Report, counters bool) {
 	fmt.Fprintf(w, "lvsd %s  pid %d  up %s  config %s\n", r.Version, r.PID, r.Now.Sub(r.Started).Round(time.Second), r.File)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(r.Instances) > 0 {
@@ -294,7 +157,7 @@ func renderStatus(w io.Writer, r statusReport, counters bool) {
 			fmt.Fprintf(w, "  sync group %s [%s]: %s\n", g.Name, strings.Join(g.Instances, " "), g.State)
 		}
 	}
-	health := map[string]healthReport{}
+	health := map[string]HealthReport{}
 	for _, h := range r.Health {
 		health[h.Service+" "+h.Real] = h
 	}

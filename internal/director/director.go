@@ -1,0 +1,231 @@
+package director
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lvsd/lvsd/checks"
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/vrrp"
+)
+
+// Options says which parts run and injects the edges; the zero value of an
+// edge means its Linux implementation.
+type Options struct {
+	// File is the configuration file Reload re-reads; it is also shown in
+	// the status report.
+	File string
+	// Version is shown in the status report.
+	Version string
+	// VRRP runs the VRRP side and Checks the checkers and IPVS side;
+	// keepalived's -P and -C set one of them, `lvsd run` both.
+	VRRP, Checks bool
+	Logger       *slog.Logger
+
+	// OnRunning is called once Run has started every part (cmd/lvsd tells
+	// systemd it is ready there).
+	OnRunning func()
+
+	// Load reads a configuration on Reload; nil means hcl.Load.
+	Load func(path string) (*hcl.Config, hcl.Diagnostics)
+	// OpenKernel opens the IPVS table when the configuration has virtual
+	// servers; nil means lvs.OpenKernel in the current namespace.
+	OpenKernel func() (lvs.Kernel, error)
+	// Network is the VRRP node's operating-system edge; nil means Linux.
+	Network vrrp.Network
+	// Scripts runs quorum_up/quorum_down (and is handed to the checkers);
+	// nil means the runner built from the configuration's global block.
+	Scripts checks.ScriptRunner
+}
+
+// Director runs one director: the VRRP node, the checkers and the IPVS
+// manager, wired together. New builds it; Run runs it until its context
+// ends; Reload and Report may be called while Run runs.
+type Director struct {
+	opts    Options
+	log     *slog.Logger
+	started time.Time
+
+	reloadMu sync.Mutex // one reload at a time
+
+	mu  sync.Mutex // guards cfg and the script bookkeeping below
+	cfg *hcl.Config
+	// scriptCtx bounds the quorum scripts: Run cancels it on the way out
+	// and waits for scripts before it returns.
+	scriptCtx     context.Context
+	stopScripts   context.CancelFunc
+	scripts       sync.WaitGroup
+	scriptsClosed bool
+
+	// lateIPVS hands Run an IPVS manager that a reload opened (the first
+	// virtual_server of a running director), so its repair loop runs too.
+	lateIPVS chan *lvs.Manager
+
+	node    *vrrp.Node      // nil with VRRP off (keepalived -C)
+	checker *checks.Manager // nil with Checks off (keepalived -P)
+	ipvs    *lvs.Manager    // nil while the configuration has no virtual_server
+}
+
+// New builds the parts a configuration asks for. cfg is final (hcl has
+// defaulted and validated it); New fails only on the operating system,
+// e.g. when virtual servers are configured and IPVS is absent.
+func New(cfg *hcl.Config, opts Options) (*Director, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Load == nil {
+		opts.Load = hcl.Load
+	}
+	if opts.OpenKernel == nil {
+		opts.OpenKernel = func() (lvs.Kernel, error) { return lvs.OpenKernel("") }
+	}
+	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1)}
+	d.scriptCtx, d.stopScripts = context.WithCancel(context.Background())
+	if opts.Checks {
+		if _, err := d.openIPVS(cfg); err != nil {
+			return nil, err
+		}
+		d.checker = checks.NewManager(cfg, checks.Options{Logger: d.log.With("part", "checks"), Scripts: opts.Scripts})
+	}
+	if opts.VRRP {
+		node, err := vrrp.NewNode(cfg, vrrp.Options{
+			Logger:       d.log.With("part", "vrrp"),
+			OnTransition: d.onTransition,
+			Network:      opts.Network,
+		})
+		if err != nil {
+			return nil, err
+		}
+		d.node = node
+	}
+	return d, nil
+}
+
+// openIPVS opens the kernel's IPVS table once the configuration has virtual
+// servers (a VRRP-only director runs on kernels without IPVS) and returns
+// the manager it opened, or nil.
+func (d *Director) openIPVS(cfg *hcl.Config) (*lvs.Manager, error) {
+	if d.ipvsManager() != nil || len(cfg.VirtualServers) == 0 {
+		return nil, nil
+	}
+	k, err := d.opts.OpenKernel()
+	if err != nil {
+		return nil, fmt.Errorf("IPVS: %w (is the ip_vs kernel module loaded?)", err)
+	}
+	m := lvs.NewManager(k, lvs.ManagerOptions{
+		Logger:   d.log.With("part", "ipvs"),
+		Interval: cfg.Global.ReconcileInterval,
+		OnQuorum: d.onQuorum,
+	})
+	m.SetConfig(cfg)
+	d.mu.Lock()
+	d.ipvs = m
+	d.mu.Unlock()
+	return m, nil
+}
+
+// openIPVSLate is openIPVS on reload: Run starts the new manager's loop.
+func (d *Director) openIPVSLate(cfg *hcl.Config) error {
+	m, err := d.openIPVS(cfg)
+	if m != nil {
+		d.lateIPVS <- m
+	}
+	return err
+}
+
+// Config returns the configuration in force.
+func (d *Director) Config() *hcl.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// Run adopts the IPVS table as found, runs every part until ctx ends or a
+// part fails, then stops them in order: VRRP first (priority-0 adverts,
+// VIPs removed, services withdrawn), then the checkers and the IPVS manager
+// (the table is never flushed on the way out), then the quorum scripts
+// still running. Every goroutine Run started has ended when it returns.
+func (d *Director) Run(ctx context.Context) error {
+	defer d.closeScripts()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	partCtx, stopParts := context.WithCancel(context.Background())
+	defer stopParts()
+	start := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(partCtx); err != nil && !errors.Is(err, context.Canceled) {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+
+	startIPVS := func(ipvs *lvs.Manager) {
+		if n, err := ipvs.Reconcile(ctx); err != nil {
+			d.log.Error("first reconcile", "err", err)
+		} else {
+			d.log.Info("IPVS table adopted", "operations", n)
+		}
+		start("ipvs", ipvs.Run)
+	}
+	ipvsStarted := d.ipvsManager()
+	if ipvsStarted != nil {
+		startIPVS(ipvsStarted)
+	}
+	if d.checker != nil {
+		start("checks", d.checker.Run)
+		start("verdicts", d.forwardVerdicts)
+	}
+	vrrpDone := make(chan struct{})
+	vrrpCtx, stopVRRP := context.WithCancel(context.Background())
+	defer stopVRRP()
+	if d.node != nil {
+		go func() {
+			defer close(vrrpDone)
+			if err := d.node.Run(vrrpCtx); err != nil {
+				errs <- fmt.Errorf("vrrp: %w", err)
+			}
+		}()
+	} else {
+		close(vrrpDone)
+	}
+	if d.opts.OnRunning != nil {
+		d.opts.OnRunning()
+	}
+	cfg := d.Config()
+	d.log.Info("lvsd running", "file", d.opts.File, "vrrp_instances", len(cfg.Instances), "virtual_servers", len(cfg.VirtualServers))
+
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case runErr = <-errs:
+			break loop
+		case m := <-d.lateIPVS:
+			if m != ipvsStarted {
+				startIPVS(m)
+			}
+		}
+	}
+	stopVRRP()
+	<-vrrpDone
+	stopParts()
+	wg.Wait()
+	return runErr
+}
+
+// ipvsManager returns the IPVS manager, which a reload may open late.
+func (d *Director) ipvsManager() *lvs.Manager {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ipvs
+}

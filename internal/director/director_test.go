@@ -1,0 +1,91 @@
+package director
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/internal/hcltest"
+	"github.com/lvsd/lvsd/lvs"
+)
+
+// startRun runs d until the returned stop function is called; stop returns
+// Run's error and may be called again.
+func startRun(t *testing.T, d *Director) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	return sync.OnceValue(func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			panic("Run did not return within 30 s of its context ending")
+		}
+	})
+}
+
+// waitFor polls cond until it holds; the bound only catches a hang.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRunEndsQuorumScriptsBeforeReturning: a quorum_down script still
+// running when the director stops is killed (with its process group) and
+// waited for; Run never leaves it behind (issue 11, defect 7: quorum
+// scripts were started on context.Background and outlived Run).
+func TestRunEndsQuorumScriptsBeforeReturning(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	cfg := hcltest.Load(t, fmt.Sprintf(`
+global {
+  lvs_program = "always"
+}
+virtual_server "192.0.2.10:80" {
+  protocol    = "TCP"
+  quorum      = 2
+  quorum_down = "/bin/sh -c 'echo $$ > %s; exec sleep 60'"
+  real_server "10.0.0.1:80" {}
+  real_server "10.0.0.2:80" {}
+}
+`, pidFile))
+	d, err := New(cfg, Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return lvs.NewFakeKernel(nil), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(t, d)
+	d.onQuorum(cfg.VirtualServers[0], false)
+	var pid int
+	waitFor(t, "the quorum_down script to start", func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil || !strings.HasSuffix(string(b), "\n") {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("quorum_down script (pid %d) outlived Run: kill(pid, 0) = %v", pid, err)
+	}
+}

@@ -1,0 +1,20 @@
+// Package director owns one LVS director's lifecycle and the wiring between
+// lvsd's parts: the VRRP node decides whether this director serves
+// (mastership), the health checkers decide which real servers serve
+// (verdicts), and the IPVS manager turns both into the kernel's table.
+//
+//   - director.go: Options, New and Run: which parts run, the order they
+//     start and stop in, and waiting for every goroutine they started.
+//   - wiring.go: mastership → lvs (services before VIPs), verdicts → lvs,
+//     quorum → quorum_up/quorum_down scripts through the one script runner.
+//   - reload.go: a reload applied in one order: lvs desired state first,
+//     then the checkers, then VRRP.
+//   - status.go: the status snapshot (`lvsd status`, SIGUSR1/SIGUSR2 dumps,
+//     /metrics) and its text rendering.
+//
+// The package never parses flags, handles signals, listens on sockets or
+// writes files: cmd/lvsd does, and calls Run, Reload and Report. The Linux
+// edges (IPVS kernel, VRRP network, script runner) are injected through
+// Options, so the wiring is unit-tested with lvs's fake kernel and fakes of
+// vrrp's network.
+package director

@@ -1,0 +1,114 @@
+package director
+
+import (
+	"context"
+	"time"
+
+	"github.com/lvsd/lvsd/checks"
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/vrrp"
+)
+
+// onTransition runs inside the VRRP node before a new MASTER adds its VIPs
+// and after an old MASTER removed them, so the IPVS table is ready before
+// traffic arrives and withdrawn after it stopped.
+func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
+	ipvs := d.ipvsManager()
+	if ipvs == nil {
+		return nil
+	}
+	// Any state but MASTER owns no service: a node that starts BACKUP,
+	// or gives up resuming a mastership it held before a crash
+	// (vrrp.Machine.Resume), withdraws what the previous run left. Until
+	// the first transition the services are left as found.
+	return ipvs.SetActive(t.Instance, t.To == vrrp.StateMaster)
+}
+
+// forwardVerdicts hands every health verdict to the IPVS manager until ctx
+// ends or the checkers close their stream.
+func (d *Director) forwardVerdicts(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-d.checker.Events():
+			if !ok {
+				return nil
+			}
+			if !ev.Initial {
+				d.log.Info("real server", "service", ev.Service, "real", ev.Real.String(), "up", ev.Up, "reason", ev.Reason)
+			}
+			if ipvs := d.ipvsManager(); ipvs != nil {
+				ipvs.SetVerdict(lvs.VerdictKey{Service: ev.Service, Real: ev.Real}, lvs.Verdict{Up: ev.Up, Weight: ev.Weight, Reason: ev.Reason})
+			}
+		}
+	}
+}
+
+// onQuorum runs a virtual server's quorum_up or quorum_down script
+// (keepalived: when the sum of healthy weights crosses quorum ±
+// hysteresis). The script runs in its own goroutine so the IPVS manager
+// never waits for it, on the director's script context, and Run waits for
+// it (or kills it, with its process group) before returning.
+func (d *Director) onQuorum(vs hcl.VirtualServer, up bool) {
+	command := vs.QuorumDown
+	if up {
+		command = vs.QuorumUp
+	}
+	d.log.Info("quorum", "virtual_server", vs.Name, "up", up)
+	if command == "" {
+		return
+	}
+	cfg := d.Config()
+	runner := d.opts.Scripts
+	if runner == nil {
+		runner = checks.NewExecRunner(cfg.Global)
+	}
+	s := checks.Script{Name: "quorum script of " + vs.Name, Command: command, Timeout: cfg.Global.NotifyTimeout}
+	d.spawnScript(func(ctx context.Context) {
+		res, err := runner.Run(ctx, s)
+		if err != nil || res.ExitCode != 0 {
+			d.log.Warn("quorum script", "virtual_server", vs.Name, "script", command, "exit", res.ExitCode, "timed_out", res.TimedOut, "err", err)
+		}
+	})
+}
+
+// spawnScript runs f on the script context unless Run has already stopped
+// its scripts.
+func (d *Director) spawnScript(f func(ctx context.Context)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.scriptsClosed {
+		return
+	}
+	d.scripts.Add(1)
+	go func() {
+		defer d.scripts.Done()
+		f(d.scriptCtx)
+	}()
+}
+
+// scriptStopGrace is how long Run lets quorum scripts finish on the way
+// out before it kills them (vrrp.Options.StopGrace is its VRRP twin).
+const scriptStopGrace = 500 * time.Millisecond
+
+// closeScripts lets the scripts still running finish for scriptStopGrace,
+// then kills them with their process groups and waits for them.
+func (d *Director) closeScripts() {
+	d.mu.Lock()
+	d.scriptsClosed = true
+	d.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		d.scripts.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(scriptStopGrace):
+		d.log.Warn("quorum scripts still running at exit: killed")
+	}
+	d.stopScripts()
+	<-done
+}
