@@ -10,6 +10,7 @@ import (
 
 	"github.com/lvsd/lvsd/checks"
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/script"
 	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/vrrp"
 )
@@ -40,7 +41,7 @@ type Options struct {
 	Network vrrp.Network
 	// Scripts runs quorum_up/quorum_down (and is handed to the checkers);
 	// nil means the runner built from the configuration's global block.
-	Scripts checks.ScriptRunner
+	Scripts script.Runner
 }
 
 // Director runs one director: the VRRP node, the checkers and the IPVS
@@ -93,15 +94,11 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 		d.checker = checks.NewManager(cfg, checks.Options{Logger: d.log.With("part", "checks"), Scripts: opts.Scripts})
 	}
 	if opts.VRRP {
-		node, err := vrrp.NewNode(cfg, vrrp.Options{
+		d.node = vrrp.NewNode(cfg, vrrp.Options{
 			Logger:       d.log.With("part", "vrrp"),
 			OnTransition: d.onTransition,
 			Network:      opts.Network,
 		})
-		if err != nil {
-			return nil, err
-		}
-		d.node = node
 	}
 	return d, nil
 }
