@@ -371,7 +371,9 @@ func (m *Manager) applyLocked(ctx context.Context) {
 				order = append(order, r)
 			}
 			for ci := range rs.Checkers {
-				c := normalizeChecker(rs.Checkers[ci], vs, rs)
+				// The checker is final: hcl resolved every inherited
+				// setting (alpha, delay_loop, …) nearest block first.
+				c := rs.Checkers[ci]
 				key := checkerKey(c)
 				p := probes[key]
 				if p == nil {
@@ -439,7 +441,7 @@ func (m *Manager) newProbe(c hcl.Checker, key string) *probe {
 		p.prober, err = newHTTPProber(c, m.opts.Dialer, m.opts.MaxBody)
 	case hcl.CheckMisc:
 		p.name = fmt.Sprintf("%s %q", c.Kind, c.MiscPath)
-		p.timeout = miscTimeout(c.MiscTimeout, c.DelayLoop)
+		p.timeout = c.MiscTimeout
 		p.prober = &miscProber{scripts: m.opts.Scripts, dynamic: c.MiscDynamic, script: Script{
 			Name:    fmt.Sprintf("MISC_CHECK for %s", c.Connect),
 			Command: c.MiscPath,
@@ -638,33 +640,6 @@ func (m *Manager) Status() []RealServerStatus {
 		return out[i].Real.Compare(out[j].Real) < 0
 	})
 	return out
-}
-
-// normalizeChecker fills what the loader may leave to the virtual and real
-// server: connect address and port, delay_loop, connect_timeout, rise,
-// alpha, virtualhost.
-func normalizeChecker(c hcl.Checker, vs *hcl.VirtualServer, rs *hcl.RealServer) hcl.Checker {
-	if !c.Connect.Addr().IsValid() {
-		c.Connect = netip.AddrPortFrom(rs.Addr.Addr(), c.Connect.Port())
-	}
-	if c.Connect.Port() == 0 {
-		c.Connect = netip.AddrPortFrom(c.Connect.Addr(), rs.Addr.Port())
-	}
-	if c.DelayLoop <= 0 {
-		c.DelayLoop = vs.DelayLoop
-	}
-	if c.DelayLoop <= 0 {
-		c.DelayLoop = 60 * time.Second
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = 5 * time.Second
-	}
-	c.Rise = max(c.Rise, 1)
-	c.Alpha = c.Alpha || vs.Alpha
-	if c.Virtualhost == "" {
-		c.Virtualhost = vs.Virtualhost
-	}
-	return c
 }
 
 // checkerKey identifies a check by everything that decides its verdict and

@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -12,18 +11,34 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
-func tcpChecker(retry int, retryDelay, timeout, delayLoop time.Duration) hcl.Checker {
-	return hcl.Checker{Kind: hcl.CheckTCP, Retry: retry, RetryDelay: retryDelay, Timeout: timeout, DelayLoop: delayLoop, Rise: 1}
+// The tests build their configurations as HCL text and load it the way
+// lvsd does (hcltest), so every checker carries its final settings.
+
+// load returns the final configuration of the virtual_server blocks,
+// programmed on both nodes so that no vrrp_instance is needed.
+func load(t *testing.T, services ...string) *hcl.Config {
+	t.Helper()
+	return hcltest.Load(t, "global { lvs_program = \"always\" }\n"+strings.Join(services, "\n"))
 }
 
-func service(addr string, reals ...hcl.RealServer) hcl.VirtualServer {
-	return hcl.VirtualServer{Name: addr, Addr: netip.MustParseAddrPort(addr), Protocol: hcl.ProtoTCP, DelayLoop: 6 * time.Second, RealServers: reals}
+// service is a virtual_server block of delay_loop 6s; body holds its
+// attributes and real_server blocks.
+func service(addr string, body ...string) string {
+	return fmt.Sprintf("virtual_server %q {\n  delay_loop = 6\n%s\n}", addr, strings.Join(body, "\n"))
 }
 
-func real(addr string, checkers ...hcl.Checker) hcl.RealServer {
-	return hcl.RealServer{Addr: netip.MustParseAddrPort(addr), Weight: 1, Checkers: checkers}
+// real is a real_server block; body holds its attributes and checkers.
+func real(addr string, body ...string) string {
+	return fmt.Sprintf("real_server %q {\n%s\n}", addr, strings.Join(body, "\n"))
+}
+
+// tcpChecker is a TCP_CHECK block; more holds further attributes.
+func tcpChecker(retry int, retryDelay, timeout, delayLoop time.Duration, more ...string) string {
+	return fmt.Sprintf("TCP_CHECK {\n  retry = %d\n  delay_before_retry = %q\n  connect_timeout = %q\n  delay_loop = %q\n%s\n}",
+		retry, retryDelay, timeout, delayLoop, strings.Join(more, "\n"))
 }
 
 // switchable answers per address: refused, hang (the attempt's whole budget
@@ -53,12 +68,10 @@ func newTestManager(cfg *hcl.Config, clock *fakeClock, d Dialer, scripts ScriptR
 func TestManagerEmitsBaselineUpUnlessAlpha(t *testing.T) {
 	clock := newFakeClock()
 	d := &fakeDialer{answer: func(Endpoint) error { return nil }}
-	vsAlpha := service("192.0.2.2:80", real("10.0.0.2:80", tcpChecker(1, time.Second, time.Second, 6*time.Second)))
-	vsAlpha.Alpha = true
-	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{
+	cfg := load(t,
 		service("192.0.2.1:80", real("10.0.0.1:80", tcpChecker(1, time.Second, time.Second, 6*time.Second)), real("10.0.0.9:80")),
-		vsAlpha,
-	}}
+		service("192.0.2.2:80", "alpha = true", real("10.0.0.2:80", tcpChecker(1, time.Second, time.Second, 6*time.Second))),
+	)
 	m := newTestManager(cfg, clock, d, &fakeScripts{})
 	// Before any check runs the baseline must be out: stop the clock at 0
 	// with warmup 0 (first check at once), so read the first three events.
@@ -92,9 +105,7 @@ func TestManagerDownWithinRetryArithmetic(t *testing.T) {
 			t0 := clock.Now()
 			sw := &switchable{clock: clock, budget: timeout}
 			d := &fakeDialer{answer: sw.answer}
-			cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{
-				service("192.0.2.1:80", real("10.0.0.1:80", tcpChecker(retry, retryDelay, timeout, delayLoop))),
-			}}
+			cfg := load(t, service("192.0.2.1:80", real("10.0.0.1:80", tcpChecker(retry, retryDelay, timeout, delayLoop))))
 			h := startHarness(t, newTestManager(cfg, clock, d, &fakeScripts{}), clock)
 			h.runUntil(t0.Add(10 * time.Second)) // rounds at 0 and 6 pass
 			if evs := h.events(); len(evs) != 1 || !evs[0].Up {
@@ -160,9 +171,8 @@ func TestManagerRiseDampsFlaps(t *testing.T) {
 	t0 := clock.Now()
 	sw := &switchable{clock: clock}
 	sw.refused.Store(true)
-	c := tcpChecker(0, 2*time.Second, time.Second, 10*time.Second)
-	c.Rise = 3
-	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80", c))}}
+	c := tcpChecker(0, 2*time.Second, time.Second, 10*time.Second, "rise = 3")
+	cfg := load(t, service("192.0.2.1:80", real("10.0.0.1:80", c)))
 	h := startHarness(t, newTestManager(cfg, clock, &fakeDialer{answer: sw.answer}, &fakeScripts{}), clock)
 	h.runUntil(t0.Add(5 * time.Second))
 	if evs := h.events(); len(evs) != 2 || evs[1].Up {
@@ -187,11 +197,11 @@ func TestManagerChecksEachTargetOnceForManyServices(t *testing.T) {
 	sw := &switchable{clock: clock}
 	d := &fakeDialer{answer: sw.answer}
 	c := tcpChecker(0, time.Second, time.Second, 6*time.Second)
-	var services []hcl.VirtualServer
+	var services []string
 	for i := range 5 {
 		services = append(services, service(fmt.Sprintf("192.0.2.%d:80", i+1), real("10.0.0.1:80", c), real("10.0.0.2:80", c)))
 	}
-	cfg := &hcl.Config{VirtualServers: services}
+	cfg := load(t, services...)
 	h := startHarness(t, newTestManager(cfg, clock, d, &fakeScripts{}), clock)
 	h.runUntil(t0.Add(59 * time.Second))
 	for _, target := range []string{"10.0.0.1:80", "10.0.0.2:80"} {
@@ -226,7 +236,7 @@ func TestManagerReloadKeepsUnchangedChecks(t *testing.T) {
 	sw.refused.Store(true)
 	d := &fakeDialer{answer: sw.answer}
 	c := tcpChecker(0, time.Second, time.Second, 6*time.Second)
-	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80", c))}}
+	cfg := load(t, service("192.0.2.1:80", real("10.0.0.1:80", c)))
 	m := newTestManager(cfg, clock, d, &fakeScripts{})
 	h := startHarness(t, m, clock)
 	h.runUntil(t0.Add(3 * time.Second))
@@ -236,10 +246,10 @@ func TestManagerReloadKeepsUnchangedChecks(t *testing.T) {
 	// Reload: the same check now also serves a new service, and a new
 	// real server appears. The known verdict (down) is kept and shared at
 	// once; the schedule does not restart (next attempt still at 6s).
-	cfg2 := &hcl.Config{VirtualServers: []hcl.VirtualServer{
+	cfg2 := load(t,
 		service("192.0.2.1:80", real("10.0.0.1:80", c)),
 		service("192.0.2.2:80", real("10.0.0.1:80", c), real("10.0.0.3:80", c)),
-	}}
+	)
 	m.Reload(cfg2)
 	h.settle()
 	evs := h.events()
@@ -262,7 +272,7 @@ func TestManagerReloadKeepsUnchangedChecks(t *testing.T) {
 		t.Errorf("unchanged check rescheduled to %v, want 6s", next.Sub(t0))
 	}
 	// Removing the checker makes the real server up (no checkers left).
-	cfg3 := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80"))}}
+	cfg3 := load(t, service("192.0.2.1:80", real("10.0.0.1:80")))
 	m.Reload(cfg3)
 	h.settle()
 	evs = h.events()
@@ -282,8 +292,14 @@ func TestManagerMiscDynamicSetsWeight(t *testing.T) {
 	var exit atomic.Int32
 	exit.Store(12) // before Run: the first attempt is at once
 	scripts := &fakeScripts{exit: func(Script) (ScriptResult, error) { return ScriptResult{ExitCode: int(exit.Load())}, nil }}
-	c := hcl.Checker{Kind: hcl.CheckMisc, MiscPath: "/usr/local/bin/check-db --fast", MiscDynamic: true, Retry: 0, DelayLoop: 5 * time.Second, MiscTimeout: 2 * time.Second}
-	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80", c))}}
+	c := `MISC_CHECK {
+  misc_path    = "/usr/local/bin/check-db --fast"
+  misc_dynamic = true
+  retry        = 0
+  delay_loop   = 5
+  misc_timeout = 2
+}`
+	cfg := load(t, service("192.0.2.1:80", real("10.0.0.1:80", c)))
 	h := startHarness(t, newTestManager(cfg, clock, &fakeDialer{}, scripts), clock)
 	steps := []struct {
 		exit       int
@@ -317,9 +333,10 @@ func TestManagerRunsNotifyScriptsOnTransitions(t *testing.T) {
 	t0 := clock.Now()
 	sw := &switchable{clock: clock}
 	scripts := &fakeScripts{}
-	r := real("10.0.0.1:80", tcpChecker(0, time.Second, time.Second, 6*time.Second))
-	r.NotifyUp, r.NotifyDown = "/etc/lvsd/up.sh 10.0.0.1", "/etc/lvsd/down.sh 10.0.0.1"
-	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", r)}}
+	const notifyUp, notifyDown = "/etc/lvsd/up.sh 10.0.0.1", "/etc/lvsd/down.sh 10.0.0.1"
+	r := real("10.0.0.1:80", fmt.Sprintf("notify_up = %q\nnotify_down = %q", notifyUp, notifyDown),
+		tcpChecker(0, time.Second, time.Second, 6*time.Second))
+	cfg := load(t, service("192.0.2.1:80", r))
 	h := startHarness(t, newTestManager(cfg, clock, &fakeDialer{answer: sw.answer}, scripts), clock)
 	h.runUntil(t0.Add(time.Second))
 	sw.refused.Store(true)
@@ -331,7 +348,7 @@ func TestManagerRunsNotifyScriptsOnTransitions(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	runs := scripts.ran()
-	if len(runs) != 2 || runs[0].Command != r.NotifyDown || runs[1].Command != r.NotifyUp {
+	if len(runs) != 2 || runs[0].Command != notifyDown || runs[1].Command != notifyUp {
 		t.Fatalf("want notify_down then notify_up (none for the baseline), got %+v", runs)
 	}
 }
@@ -340,13 +357,12 @@ func TestWarmupSpreadsFirstChecks(t *testing.T) {
 	clock := newFakeClock()
 	t0 := clock.Now()
 	var draws []int64
-	c := tcpChecker(0, time.Second, time.Second, 6*time.Second)
-	c.Warmup = 6 * time.Second
-	var reals []hcl.RealServer
+	c := tcpChecker(0, time.Second, time.Second, 6*time.Second, "warmup = 6")
+	var reals []string
 	for i := range 4 {
 		reals = append(reals, real(fmt.Sprintf("10.0.0.%d:80", i+1), c))
 	}
-	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", reals...)}}
+	cfg := load(t, service("192.0.2.1:80", reals...))
 	n := int64(0)
 	m := NewManager(cfg, Options{Clock: clock, Dialer: &fakeDialer{answer: func(Endpoint) error { return nil }}, Scripts: &fakeScripts{},
 		Rand: func(max int64) int64 { draws = append(draws, max); n++; return n * int64(time.Second) }})
@@ -372,12 +388,25 @@ func TestManagerWithRealScripts(t *testing.T) {
 	_, check := writeScript(t, "test -e "+flag)
 	_, notify := writeScript(t, `echo "$1 $2" >> `+logFile)
 	os.WriteFile(flag, nil, 0o644)
-	r := real("127.0.0.1:80", hcl.Checker{Kind: hcl.CheckMisc, MiscPath: check, DelayLoop: 100 * time.Millisecond,
-		MiscTimeout: 2 * time.Second, Retry: 1, RetryDelay: 50 * time.Millisecond, Rise: 1})
-	r.NotifyUp, r.NotifyDown = notify+" up 127.0.0.1", notify+" down 127.0.0.1"
-	vs := service("192.0.2.1:80", r)
-	vs.Omega = true
-	cfg := &hcl.Config{Global: hcl.Global{EnableScriptSecurity: os.Geteuid() == 0}, VirtualServers: []hcl.VirtualServer{vs}}
+	cfg := hcltest.Load(t, fmt.Sprintf(`
+global {
+  lvs_program            = "always"
+  enable_script_security = %t
+}
+virtual_server "192.0.2.1:80" {
+  omega = true
+  real_server "127.0.0.1:80" {
+    notify_up   = "%s up 127.0.0.1"
+    notify_down = "%s down 127.0.0.1"
+    MISC_CHECK {
+      misc_path          = %q
+      delay_loop         = "100ms"
+      misc_timeout       = 2
+      retry              = 1
+      delay_before_retry = "50ms"
+    }
+  }
+}`, os.Geteuid() == 0, notify, notify, check))
 	m := NewManager(cfg, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -426,7 +455,7 @@ func TestConcurrencyBoundDelaysAttemptsButNotTheirRounds(t *testing.T) {
 	// Every attempt takes 1s of the fake clock; one attempt at a time.
 	slow := &fakeDialer{answer: func(Endpoint) error { clock.Advance(time.Second); return nil }}
 	c := tcpChecker(0, time.Second, 5*time.Second, 6*time.Second)
-	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{service("192.0.2.1:80", real("10.0.0.1:80", c), real("10.0.0.2:80", c), real("10.0.0.3:80", c))}}
+	cfg := load(t, service("192.0.2.1:80", real("10.0.0.1:80", c), real("10.0.0.2:80", c), real("10.0.0.3:80", c)))
 	m := NewManager(cfg, Options{Clock: clock, Dialer: slow, Scripts: &fakeScripts{}, Concurrency: 1, Rand: func(int64) int64 { return 0 }})
 	h := startHarness(t, m, clock)
 	h.runUntil(t0.Add(3 * time.Second))
@@ -442,5 +471,87 @@ func TestConcurrencyBoundDelaysAttemptsButNotTheirRounds(t *testing.T) {
 	slices.Sort(ends)
 	if want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}; !slices.Equal(ends, want) {
 		t.Errorf("attempts ended at %v, want one after the other %v", ends, want)
+	}
+}
+
+// The checker's own alpha is final: hcl resolves it once, nearest block
+// first (checker, real server, virtual server), and the Manager starts the
+// real server from it without looking at the virtual server again.
+func TestManagerBaselineFollowsTheNearestAlpha(t *testing.T) {
+	tests := []struct {
+		name       string
+		keepalived bool
+		src        string
+		wantUp     bool
+	}{
+		{"HCL: the checker's alpha = false beats the service's alpha = true", false, `
+global { lvs_program = "always" }
+virtual_server "192.0.2.1:80" {
+  alpha = true
+  real_server "10.0.0.1" {
+    TCP_CHECK { alpha = false }
+  }
+}`, true},
+		{"HCL: the checker's alpha = true beats the service's alpha = false", false, `
+global { lvs_program = "always" }
+virtual_server "192.0.2.1:80" {
+  alpha = false
+  real_server "10.0.0.1" {
+    TCP_CHECK { alpha = true }
+  }
+}`, false},
+		{"HCL: the service's alpha reaches a checker that says nothing", false, `
+global { lvs_program = "always" }
+virtual_server "192.0.2.1:80" {
+  alpha = true
+  real_server "10.0.0.1" {
+    TCP_CHECK {}
+  }
+}`, false},
+		{"keepalived.conf: the checker's alpha no beats the service's alpha", true, `
+virtual_server 192.0.2.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  alpha
+  real_server 10.0.0.1 80 {
+    TCP_CHECK {
+      alpha no
+    }
+  }
+}`, true},
+		{"keepalived.conf: the real server's alpha beats the service's none", true, `
+virtual_server 192.0.2.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.1 80 {
+    alpha
+    TCP_CHECK {
+    }
+  }
+}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cfg *hcl.Config
+			if tt.keepalived {
+				cfg = hcltest.LoadKeepalived(t, tt.src)
+			} else {
+				cfg = hcltest.Load(t, tt.src)
+			}
+			clock := newFakeClock()
+			// Every check fails: only the baseline can say up.
+			d := &fakeDialer{answer: func(Endpoint) error { return errRefused }}
+			h := startHarness(t, newTestManager(cfg, clock, d, &fakeScripts{}), clock)
+			evs := h.events()
+			if len(evs) == 0 || !evs[0].Initial {
+				t.Fatalf("want a baseline event first, got %+v", evs)
+			}
+			if evs[0].Up != tt.wantUp {
+				t.Errorf("baseline of %s up=%v, want up=%v (checker alpha=%v)", evs[0].Real, evs[0].Up, tt.wantUp,
+					cfg.VirtualServers[0].RealServers[0].Checkers[0].Alpha)
+			}
+		})
 	}
 }

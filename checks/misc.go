@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // miscProber is MISC_CHECK: the script's exit status decides. Without
@@ -33,12 +32,4 @@ func (m *miscProber) probe(ctx context.Context) Result {
 	default:
 		return Result{Weight: -1, Reason: fmt.Sprintf("exit status %d", res.ExitCode)}
 	}
-}
-
-// miscTimeout is misc_timeout, defaulting to delay_loop like keepalived.
-func miscTimeout(timeout, delayLoop time.Duration) time.Duration {
-	if timeout > 0 {
-		return timeout
-	}
-	return delayLoop
 }

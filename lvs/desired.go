@@ -30,8 +30,9 @@ type State struct {
 	// (neither programmed nor withdrawn), so a restart drops nothing.
 	Active map[string]bool
 	// Verdicts are the latest health verdicts. A real server without one
-	// starts up, or down when its virtual server has alpha set and it has
-	// checkers (keepalived's alpha mode).
+	// starts up, or down when one of its checkers has alpha set
+	// (keepalived's alpha mode; hcl resolved each checker's alpha from the
+	// nearest block that sets it).
 	Verdicts map[VerdictKey]Verdict
 	// QuorumUp is each service's quorum state after the previous pass,
 	// by service key; a service absent from it starts with quorum up when
@@ -98,21 +99,22 @@ func Desire(st State) Desired {
 
 // realServerHealth returns whether a real server is up and the weight it
 // carries when up.
-func realServerHealth(vs *hcl.VirtualServer, key string, rs *hcl.RealServer, verdicts map[VerdictKey]Verdict) (bool, int) {
+func realServerHealth(key string, rs *hcl.RealServer, verdicts map[VerdictKey]Verdict) (bool, int) {
 	var v Verdict
 	ok := false
 	if len(verdicts) > 0 {
 		v, ok = verdicts[VerdictKey{Service: key, Real: rs.Addr}]
 	}
 	if !ok {
-		// keepalived: without alpha a real server starts alive; with
-		// alpha it starts with its checkers failed. A real server with
-		// no checker is never failed.
-		alpha := vs.Alpha
+		// keepalived: a checker without alpha starts alive, one with
+		// alpha starts failed, and a real server is up while every
+		// checker is. A real server with no checker is never failed.
 		for _, c := range rs.Checkers {
-			alpha = alpha || c.Alpha
+			if c.Alpha {
+				return false, rs.Weight
+			}
 		}
-		return !(alpha && len(rs.Checkers) > 0), rs.Weight
+		return true, rs.Weight
 	}
 	if v.Weight < 0 {
 		return v.Up, rs.Weight
@@ -148,7 +150,7 @@ func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quor
 	live := 0
 	for i := range vs.RealServers {
 		rs := &vs.RealServers[i]
-		up, w := realServerHealth(vs, key, rs, verdicts)
+		up, w := realServerHealth(key, rs, verdicts)
 		reals = append(reals, real{rs, up, w})
 		if up {
 			live += w
@@ -186,11 +188,7 @@ func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quor
 	}
 	if q.SorryActive {
 		ss := vs.SorryServer
-		kind := ss.LBKind
-		if kind == "" {
-			kind = vs.LBKind
-		}
-		sorry := Destination{Addr: ss.Addr, Forward: forwardOf(kind), Weight: 1}
+		sorry := Destination{Addr: ss.Addr, Forward: forwardOf(ss.LBKind), Weight: 1}
 		replaced := false
 		for i := range svc.Destinations {
 			if svc.Destinations[i].Addr == sorry.Addr {
@@ -214,14 +212,8 @@ func ServiceFromConfig(vs *hcl.VirtualServer) Service {
 		svc.IPv6 = vs.IPv6
 	} else {
 		svc.Protocol = vs.Protocol
-		if svc.Protocol == "" {
-			svc.Protocol = hcl.ProtoTCP
-		}
 		svc.Addr = netip.AddrPortFrom(vs.Addr.Addr().Unmap(), vs.Addr.Port())
 		svc.IPv6 = svc.Addr.Addr().Is6()
-	}
-	if svc.Scheduler == "" {
-		svc.Scheduler = "wlc"
 	}
 	if vs.PersistenceTimeout > 0 {
 		svc.Flags |= FlagPersistent
@@ -241,12 +233,6 @@ func ServiceFromConfig(vs *hcl.VirtualServer) Service {
 		}
 	}
 	svc.Netmask = vs.PersistenceGranularity
-	if svc.Netmask <= 0 {
-		svc.Netmask = 32
-		if svc.IPv6 {
-			svc.Netmask = 128
-		}
-	}
 	return svc
 }
 

@@ -1,37 +1,67 @@
 package lvs
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
-var tcpCheck = []hcl.Checker{{Kind: hcl.CheckTCP}}
+// testHCL is a DR web service and a persistent NAT fwmark service, both
+// owned by VRRP instance VI_1 (lvs_program "master" by default). Its three
+// verbs add attributes to the global block, to the web service and to its
+// first real server, 10.0.0.1.
+const testHCL = `
+global {
+  %s
+}
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  virtual_ipaddress = ["192.0.2.100"]
+}
+virtual_server "192.0.2.100:80" {
+  lb_algo = "wlc"
+  lb_kind = "DR"
+  %s
+  real_server "10.0.0.1:80" {
+    weight = 3
+    %s
+    TCP_CHECK {}
+  }
+  real_server "10.0.0.2:80" {
+    weight = 3
+    TCP_CHECK {}
+  }
+}
+virtual_server "fwmark 1" {
+  vrrp_instance           = "VI_1"
+  lb_algo                 = "rr"
+  lb_kind                 = "NAT"
+  persistence_timeout     = 300
+  persistence_granularity = "255.255.255.0"
+  real_server "10.0.0.3" {}
+}
+`
 
-// testConfig is a DR web service and a persistent NAT fwmark service, both
-// owned by VRRP instance VI_1.
+// loadTestConfig loads testHCL with attributes added to the global block,
+// the web service and its first real server.
+func loadTestConfig(t testing.TB, global, web, first string) *hcl.Config {
+	t.Helper()
+	return hcltest.Load(t, fmt.Sprintf(testHCL, global, web, first))
+}
+
+// testConfig is testHCL as written. It panics when testHCL does not load,
+// so that the tests of other files can call it without a testing.TB.
 func testConfig() *hcl.Config {
-	return &hcl.Config{
-		Global:    hcl.Global{LVSProgram: hcl.LVSProgramMaster},
-		Instances: []hcl.VRRPInstance{{Name: "VI_1"}},
-		VirtualServers: []hcl.VirtualServer{
-			{
-				Name: "192.0.2.100:80", Addr: ap("192.0.2.100:80"), Protocol: hcl.ProtoTCP,
-				LBAlgo: "wlc", LBKind: hcl.KindDR, Quorum: 1, VRRPInstance: "VI_1",
-				RealServers: []hcl.RealServer{
-					{Addr: ap("10.0.0.1:80"), Weight: 3, Checkers: tcpCheck},
-					{Addr: ap("10.0.0.2:80"), Weight: 3, Checkers: tcpCheck},
-				},
-			},
-			{
-				Name: "fwmark 1", FWMark: 1, Protocol: hcl.ProtoTCP, LBAlgo: "rr", LBKind: hcl.KindNAT,
-				PersistenceTimeout: 300 * time.Second, PersistenceGranularity: 24, Quorum: 1, VRRPInstance: "VI_1",
-				RealServers: []hcl.RealServer{{Addr: ap("10.0.0.3:0"), Weight: 1}},
-			},
-		},
+	cfg, diags := hcltest.Loader(map[string]string{hcltest.HCLFile: fmt.Sprintf(testHCL, "", "", "")}).Load(hcltest.HCLFile)
+	if diags.HasErrors() {
+		panic(diags.Error())
 	}
+	return cfg
 }
 
 // weights returns "addr=weight" for each destination of the service.
@@ -56,17 +86,27 @@ func down(reason string) Verdict { return Verdict{Up: false, Weight: -1, Reason:
 var upVerdict = Verdict{Up: true, Weight: -1}
 
 func TestServiceFromConfigCarriesEveryKernelField(t *testing.T) {
-	vs := hcl.VirtualServer{
-		FWMark: 9, IPv6: true, LBAlgo: "mh", SchedulerFlags: []string{"mh-fallback", "mh-port"},
-		PersistenceTimeout: 90 * time.Second, OnePacket: true,
-	}
-	got := ServiceFromConfig(&vs)
+	cfg := hcltest.Load(t, `
+global { lvs_program = "always" }
+virtual_server "fwmark 9" {
+  ip_family           = "inet6"
+  lb_algo             = "mh"
+  scheduler_flags     = ["mh-fallback", "mh-port"]
+  persistence_timeout = "90s"
+  ops                 = true
+  real_server "2001:db8::1" {}
+}
+virtual_server "[2001:db8::5]:443" {
+  protocol = "SCTP"
+  lb_algo  = "lblcr"
+  real_server "[2001:db8::2]:443" {}
+}`)
+	got := ServiceFromConfig(&cfg.VirtualServers[0])
 	want := Service{FWMark: 9, IPv6: true, Scheduler: "mh", Flags: FlagPersistent | FlagOnePacket | FlagSched1 | FlagSched2, Timeout: 90, Netmask: 128}
 	if got.Key() != "FWM:9:inet6" || !got.settingsEqual(&want) || got.Flags != want.Flags {
 		t.Fatalf("got %+v want %+v", got, want)
 	}
-	v6 := hcl.VirtualServer{Addr: ap("[2001:db8::5]:443"), Protocol: hcl.ProtoSCTP, LBAlgo: "lblcr"}
-	s := ServiceFromConfig(&v6)
+	s := ServiceFromConfig(&cfg.VirtualServers[1])
 	if s.Key() != "SCTP:[2001:db8::5]:443" || s.Netmask != 128 || !s.isIPv6() || s.Flags != 0 {
 		t.Fatalf("IPv6 SCTP service: %+v", s)
 	}
@@ -81,8 +121,7 @@ func TestFailedRealServerIsRemoved(t *testing.T) {
 }
 
 func TestInhibitOnFailureKeepsFailedRealServerWithWeightZero(t *testing.T) {
-	cfg := testConfig()
-	cfg.VirtualServers[0].RealServers[0].InhibitOnFailure = true
+	cfg := loadTestConfig(t, "", "", "inhibit_on_failure = true")
 	d := Desire(State{Config: cfg, Active: map[string]bool{"VI_1": true},
 		Verdicts: map[VerdictKey]Verdict{{web, ap("10.0.0.1:80")}: down("timeout")}})
 	if got := weights(d.Table, web); !slices.Equal(got, []string{"10.0.0.1:80=00", "10.0.0.2:80=03"}) {
@@ -99,8 +138,7 @@ func TestDynamicWeightFromVerdict(t *testing.T) {
 }
 
 func TestAlphaStartsRealServersDownUntilTheirFirstCheckPasses(t *testing.T) {
-	cfg := testConfig()
-	cfg.VirtualServers[0].Alpha = true
+	cfg := loadTestConfig(t, "", "alpha = true", "")
 	st := State{Config: cfg, Active: map[string]bool{"VI_1": true}, Verdicts: map[VerdictKey]Verdict{}}
 	if got := weights(Desire(st).Table, web); len(got) != 0 {
 		t.Fatalf("alpha: before any check %v", got)
@@ -137,8 +175,7 @@ func TestMastershipProgramsWithdrawsOrHolds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := testConfig()
-			cfg.Global.LVSProgram = tt.program
+			cfg := loadTestConfig(t, fmt.Sprintf("lvs_program = %q", tt.program), "", "")
 			d := Desire(State{Config: cfg, Active: tt.active})
 			if got := d.Table.Find(web) != nil; got != tt.programmed {
 				t.Errorf("programmed = %v, want %v", got, tt.programmed)
@@ -157,10 +194,11 @@ func TestMastershipProgramsWithdrawsOrHolds(t *testing.T) {
 // quorum 4, hysteresis 1, two real servers of weight 3 (live weight 6).
 // Lost below 4-1=3, regained at 4+1=5.
 func TestQuorumSorryServerAndHysteresis(t *testing.T) {
-	cfg := testConfig()
-	vs := &cfg.VirtualServers[0]
-	vs.Quorum, vs.Hysteresis = 4, 1
-	vs.SorryServer = &hcl.SorryServer{Addr: ap("10.9.9.9:80"), LBKind: hcl.KindNAT}
+	cfg := loadTestConfig(t, "", `
+  quorum                  = 4
+  hysteresis              = 1
+  sorry_server            = "10.9.9.9:80"
+  sorry_server_lvs_method = "NAT"`, "")
 	r1, r2 := VerdictKey{web, ap("10.0.0.1:80")}, VerdictKey{web, ap("10.0.0.2:80")}
 	st := State{Config: cfg, Active: map[string]bool{"VI_1": true}, Verdicts: map[VerdictKey]Verdict{}, QuorumUp: map[string]bool{}}
 	steps := []struct {
@@ -196,10 +234,7 @@ func TestQuorumSorryServerAndHysteresis(t *testing.T) {
 }
 
 func TestSorryServerKeepsInhibitedRealServersAtWeightZero(t *testing.T) {
-	cfg := testConfig()
-	vs := &cfg.VirtualServers[0]
-	vs.SorryServer = &hcl.SorryServer{Addr: ap("10.9.9.9:80")}
-	vs.RealServers[0].InhibitOnFailure = true
+	cfg := loadTestConfig(t, "", `sorry_server = "10.9.9.9:80"`, "inhibit_on_failure = true")
 	d := Desire(State{Config: cfg, Active: map[string]bool{"VI_1": true}, Verdicts: map[VerdictKey]Verdict{
 		{web, ap("10.0.0.1:80")}: down("x"), {web, ap("10.0.0.2:80")}: down("x"),
 	}})
@@ -212,8 +247,7 @@ func TestSorryServerKeepsInhibitedRealServersAtWeightZero(t *testing.T) {
 }
 
 func TestQuorumLossWithoutSorryServerKeepsLiveServers(t *testing.T) {
-	cfg := testConfig()
-	cfg.VirtualServers[0].Quorum = 5
+	cfg := loadTestConfig(t, "", "quorum = 5", "")
 	d := Desire(State{Config: cfg, Active: map[string]bool{"VI_1": true}, Verdicts: map[VerdictKey]Verdict{
 		{web, ap("10.0.0.1:80")}: down("x"),
 	}, QuorumUp: map[string]bool{web: true}})
@@ -222,5 +256,68 @@ func TestQuorumLossWithoutSorryServerKeepsLiveServers(t *testing.T) {
 	}
 	if got := weights(d.Table, web); !slices.Equal(got, []string{"10.0.0.2:80=03"}) {
 		t.Fatalf("destinations %v", got)
+	}
+}
+
+// A real server starts from its checkers' own alpha, which hcl resolved
+// nearest block first; the virtual server's alpha is not consulted again.
+func TestFirstTableFollowsTheNearestAlpha(t *testing.T) {
+	tests := []struct {
+		name     string
+		web      string // attributes of the web service
+		first    string // attributes of 10.0.0.1's TCP_CHECK
+		wantIn   bool   // 10.0.0.1 is in the table before any verdict
+		wantKeep bool   // 10.0.0.2 (the service's alpha alone) is in it
+	}{
+		{"checker alpha = false beats the service's alpha = true", "alpha = true", "alpha = false", true, false},
+		{"checker alpha = true beats the service's alpha = false", "alpha = false", "alpha = true", false, true},
+		{"no alpha anywhere", "", "", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(fmt.Sprintf(testHCL, "", tt.web, ""), "TCP_CHECK {}", "TCP_CHECK { "+tt.first+" }", 1)
+			cfg := hcltest.Load(t, src)
+			d := Desire(State{Config: cfg, Active: map[string]bool{"VI_1": true}})
+			got := weights(d.Table, web)
+			if in := slices.Contains(got, "10.0.0.1:80=03"); in != tt.wantIn {
+				t.Errorf("10.0.0.1 with weight 3 in the first table = %v, want %v (destinations %v)", in, tt.wantIn, got)
+			}
+			if in := slices.Contains(got, "10.0.0.2:80=03"); in != tt.wantKeep {
+				t.Errorf("10.0.0.2 with weight 3 in the first table = %v, want %v (destinations %v)", in, tt.wantKeep, got)
+			}
+		})
+	}
+}
+
+// The same rule read from keepalived.conf, where a real server may set
+// alpha for its checkers too.
+func TestFirstTableFollowsTheNearestAlphaInKeepalivedConf(t *testing.T) {
+	cfg := hcltest.LoadKeepalived(t, `
+virtual_server 192.0.2.100 80 {
+  protocol TCP
+  lb_algo wlc
+  lb_kind DR
+  alpha
+  real_server 10.0.0.1 80 {
+    weight 3
+    TCP_CHECK {
+      alpha no
+    }
+  }
+  real_server 10.0.0.2 80 {
+    weight 3
+    TCP_CHECK {
+    }
+  }
+  real_server 10.0.0.3 80 {
+    weight 3
+    alpha off
+    TCP_CHECK {
+    }
+  }
+}`)
+	d := Desire(State{Config: cfg})
+	if got := weights(d.Table, web); !slices.Equal(got, []string{"10.0.0.1:80=03", "10.0.0.3:80=03"}) {
+		t.Fatalf("first table %v, want 10.0.0.1 (checker alpha no) and 10.0.0.3 (real server alpha off), not 10.0.0.2 (service alpha)", got)
 	}
 }

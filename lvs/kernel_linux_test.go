@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
 type kernelEnv struct {
@@ -185,34 +186,80 @@ func moduleLoaded(name string) bool {
 
 // kernelTestConfig covers IPv4, IPv6, UDP, persistence with netmasks,
 // fwmark services of both families, thresholds and every forwarding
-// method, using schedulers that are loaded.
-func kernelTestConfig() *hcl.Config {
+// method, using schedulers that are loaded. global adds attributes to the
+// global block (lvs_program is "always" unless it says otherwise), every to
+// each virtual_server, nat to 192.0.2.101:8080 (NAT, weights 1 and 2).
+func kernelTestConfig(t testing.TB, global, every, nat string) *hcl.Config {
+	t.Helper()
 	sched := func(want string) string {
 		if moduleLoaded("ip_vs_" + want) {
 			return want
 		}
 		return "rr"
 	}
-	return &hcl.Config{
-		Global: hcl.Global{LVSProgram: hcl.LVSProgramAlways},
-		VirtualServers: []hcl.VirtualServer{
-			{Addr: ap("192.0.2.100:80"), Protocol: hcl.ProtoTCP, LBAlgo: sched("wlc"), LBKind: hcl.KindDR, Quorum: 1,
-				RealServers: []hcl.RealServer{
-					{Addr: ap("10.0.0.1:80"), Weight: 3},
-					{Addr: ap("10.0.0.2:80"), Weight: 1, UThreshold: 100, LThreshold: 10, InhibitOnFailure: true},
-				}},
-			{Addr: ap("192.0.2.101:8080"), Protocol: hcl.ProtoTCP, LBAlgo: "rr", LBKind: hcl.KindNAT, Quorum: 1,
-				PersistenceTimeout: 600 * time.Second, PersistenceGranularity: 24,
-				RealServers: []hcl.RealServer{{Addr: ap("10.0.1.1:80"), Weight: 1}, {Addr: ap("10.0.1.2:80"), Weight: 2}}},
-			{Addr: ap("[2001:db8::100]:53"), Protocol: hcl.ProtoUDP, LBAlgo: "rr", LBKind: hcl.KindTUN, Quorum: 1,
-				PersistenceTimeout: 60 * time.Second, PersistenceGranularity: 64, OnePacket: true,
-				RealServers: []hcl.RealServer{{Addr: ap("[2001:db8:1::1]:53"), Weight: 1}}},
-			{FWMark: 1, Protocol: hcl.ProtoTCP, LBAlgo: sched("sh"), SchedulerFlags: []string{"sh-port"}, LBKind: hcl.KindDR, Quorum: 1,
-				RealServers: []hcl.RealServer{{Addr: ap("10.0.2.1:0"), Weight: 1}}},
-			{FWMark: 2, IPv6: true, Protocol: hcl.ProtoTCP, LBAlgo: "rr", LBKind: hcl.KindDR, Quorum: 1,
-				RealServers: []hcl.RealServer{{Addr: ap("[2001:db8:2::1]:0"), Weight: 4}}},
-		},
+	shFlags := ""
+	if sched("sh") == "sh" {
+		shFlags = `scheduler_flags = ["sh-port"]`
 	}
+	if !strings.Contains(global, "lvs_program") {
+		global += "\nlvs_program = \"always\""
+	}
+	return hcltest.Load(t, fmt.Sprintf(`
+global {
+  %[1]s
+}
+vrrp_instance "VI_1" {
+  interface         = "lo"
+  virtual_router_id = 51
+  virtual_ipaddress = ["192.0.2.100"]
+}
+virtual_server "192.0.2.100:80" {
+  %[2]s
+  lb_algo = %[4]q
+  lb_kind = "DR"
+  real_server "10.0.0.1:80" { weight = 3 }
+  real_server "10.0.0.2:80" {
+    weight             = 1
+    uthreshold         = 100
+    lthreshold         = 10
+    inhibit_on_failure = true
+  }
+}
+virtual_server "192.0.2.101:8080" {
+  %[2]s
+  %[3]s
+  lb_algo                 = "rr"
+  lb_kind                 = "NAT"
+  persistence_timeout     = 600
+  persistence_granularity = "24"
+  real_server "10.0.1.1:80" { weight = 1 }
+  real_server "10.0.1.2:80" { weight = 2 }
+}
+virtual_server "[2001:db8::100]:53" {
+  %[2]s
+  protocol                = "UDP"
+  lb_algo                 = "rr"
+  lb_kind                 = "TUN"
+  persistence_timeout     = 60
+  persistence_granularity = "64"
+  ops                     = true
+  real_server "[2001:db8:1::1]:53" { weight = 1 }
+}
+virtual_server "fwmark 1" {
+  %[2]s
+  lb_algo = %[5]q
+  %[6]s
+  lb_kind = "DR"
+  real_server "10.0.2.1" { weight = 1 }
+}
+virtual_server "fwmark 2" {
+  %[2]s
+  ip_family = "inet6"
+  lb_algo   = "rr"
+  lb_kind   = "DR"
+  real_server "2001:db8:2::1" { weight = 4 }
+}
+`, global, every, nat, sched("wlc"), sched("sh"), shFlags))
 }
 
 func TestKernelProgramsTheTableIpvsadmReads(t *testing.T) {
@@ -220,7 +267,7 @@ func TestKernelProgramsTheTableIpvsadmReads(t *testing.T) {
 	for _, opts := range []KernelOptions{{}, {OneByOne: true}} {
 		e.ipvsadmRun("-C")
 		k := e.open(opts)
-		cfg := kernelTestConfig()
+		cfg := kernelTestConfig(t, "", "", "")
 		m := NewManager(k, ManagerOptions{})
 		m.SetConfig(cfg)
 		want := Desire(State{Config: cfg}).Table
@@ -236,7 +283,7 @@ func TestKernelRepairsIpvsadmEditsAndLeavesForeignServicesAlone(t *testing.T) {
 	e.ipvsadmRun("-A", "-t", "203.0.113.9:22", "-s", "rr")
 	e.ipvsadmRun("-a", "-t", "203.0.113.9:22", "-r", "10.5.5.5:22", "-m")
 	k := e.open(KernelOptions{})
-	cfg := kernelTestConfig()
+	cfg := kernelTestConfig(t, "", "", "")
 	m := NewManager(k, ManagerOptions{})
 	m.SetConfig(cfg)
 	want := Desire(State{Config: cfg}).Table
@@ -260,12 +307,7 @@ func TestKernelRepairsIpvsadmEditsAndLeavesForeignServicesAlone(t *testing.T) {
 func TestKernelFollowsHealthAndMastership(t *testing.T) {
 	e := newKernelEnv(t)
 	k := e.open(KernelOptions{})
-	cfg := kernelTestConfig()
-	cfg.Global.LVSProgram = hcl.LVSProgramMaster
-	cfg.Instances = []hcl.VRRPInstance{{Name: "VI_1"}}
-	for i := range cfg.VirtualServers {
-		cfg.VirtualServers[i].VRRPInstance = "VI_1"
-	}
+	cfg := kernelTestConfig(t, `lvs_program = "master"`, `vrrp_instance = "VI_1"`, "")
 	m := NewManager(k, ManagerOptions{})
 	m.SetConfig(cfg)
 	if got := e.ipvsadmTable(); len(got) != 0 {
@@ -296,11 +338,11 @@ func TestKernelFollowsHealthAndMastership(t *testing.T) {
 func TestKernelSwapsInTheSorryServerBelowQuorum(t *testing.T) {
 	e := newKernelEnv(t)
 	k := e.open(KernelOptions{})
-	cfg := kernelTestConfig()
-	vs := &cfg.VirtualServers[1] // 192.0.2.101:8080, NAT, weights 1 and 2
-	vs.Quorum, vs.Hysteresis = 2, 0
-	vs.SorryServer = &hcl.SorryServer{Addr: ap("10.0.9.9:8080")}
-	key := vs.Key()
+	cfg := kernelTestConfig(t, "", "", `
+  quorum       = 2
+  hysteresis   = 0
+  sorry_server = "10.0.9.9:8080"`)
+	key := cfg.VirtualServers[1].Key() // 192.0.2.101:8080, NAT, weights 1 and 2
 	m := NewManager(k, ManagerOptions{})
 	m.SetConfig(cfg)
 	m.SetVerdict(VerdictKey{key, ap("10.0.1.2:80")}, down("timeout")) // live 1 < 2

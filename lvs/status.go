@@ -95,7 +95,7 @@ func (m *Manager) Status() []ServiceStatus {
 			seen := map[netip.AddrPort]bool{}
 			for j := range vs.RealServers {
 				rs := &vs.RealServers[j]
-				up, _ := realServerHealth(vs, key, rs, m.verdicts)
+				up, _ := realServerHealth(key, rs, m.verdicts)
 				ds := DestinationStatus{
 					Addr: rs.Addr, Configured: true, ConfiguredWeight: rs.Weight, Up: up,
 					Reason: m.verdicts[VerdictKey{Service: key, Real: rs.Addr}].Reason,

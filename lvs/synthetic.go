@@ -30,6 +30,8 @@ func SyntheticConfig(services, reals int) *hcl.Config {
 			LBAlgo:    "wlc",
 			LBKind:    hcl.KindDR,
 			Quorum:    1,
+			// A final configuration carries every default (hcl).
+			PersistenceGranularity: 32,
 		}
 		vs.RealServers = make([]hcl.RealServer, reals)
 		for j := range reals {

@@ -63,6 +63,12 @@ func service(addr string, algo, kind string, reals ...hcl.RealServer) hcl.Virtua
 	if ap, err := netip.ParseAddrPort(addr); err == nil {
 		vs.Addr = ap
 	}
+	// A final configuration carries every default (hcl): lvs does not
+	// default the persistence granularity again.
+	vs.PersistenceGranularity = 32
+	if vs.Addr.Addr().Is6() {
+		vs.PersistenceGranularity = 128
+	}
 	return vs
 }
 
