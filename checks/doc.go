@@ -19,9 +19,11 @@
 //     emits Events (a baseline per real server, then transitions), logs one
 //     line per transition with its reason, and runs notify_up/notify_down
 //     (and omega's notify_down on shutdown) off the scheduler's goroutine.
-//   - script.go: running scripts (MISC_CHECK, notify_up/notify_down, and the
-//     VRRP side's scripts) with keepalived's enable_script_security rules,
-//     script_user, a timeout and a process-group kill.
+//     Run returns only when every goroutine it started (attempts, notify
+//     scripts) has ended.
+//
+// Scripts (MISC_CHECK, notify_up/notify_down) run through lvsd's one script
+// runner, internal/script, injected as Options.Scripts.
 //
 // The package never touches IPVS, never decides what a verdict does to the
 // kernel table (that is the consumer of Events), and never parses

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lvsd/lvsd/internal/script"
 )
 
 // fakeClock is a manual clock; timers fire when Advance passes them.
@@ -234,23 +236,23 @@ func (h *harness) events() []Event {
 // fakeScripts records scripts and answers with an exit code per command.
 type fakeScripts struct {
 	mu   sync.Mutex
-	runs []Script
-	exit func(s Script) (ScriptResult, error)
+	runs []script.Script
+	exit func(s script.Script) (script.Result, error)
 }
 
-func (f *fakeScripts) Run(ctx context.Context, s Script) (ScriptResult, error) {
+func (f *fakeScripts) Run(ctx context.Context, s script.Script) (script.Result, error) {
 	f.mu.Lock()
 	f.runs = append(f.runs, s)
 	exit := f.exit
 	f.mu.Unlock()
 	if exit == nil {
-		return ScriptResult{}, nil
+		return script.Result{}, nil
 	}
 	return exit(s)
 }
 
-func (f *fakeScripts) ran() []Script {
+func (f *fakeScripts) ran() []script.Script {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]Script(nil), f.runs...)
+	return append([]script.Script(nil), f.runs...)
 }

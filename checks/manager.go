@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/script"
 )
 
 // Event is a verdict about one real server of one virtual service. The
@@ -67,9 +68,9 @@ type Options struct {
 	Logger *slog.Logger
 	Clock  Clock
 	Dialer Dialer
-	// Scripts runs MISC_CHECK and notify_up/notify_down; default an
-	// ExecRunner with the config's global script settings.
-	Scripts ScriptRunner
+	// Scripts runs MISC_CHECK and notify_up/notify_down; nil means
+	// script.New with the configuration's global block.
+	Scripts script.Runner
 	// Concurrency bounds the attempts in flight (default 1024). Attempts
 	// that are due while the bound is reached wait for a free slot; their
 	// planned rounds do not move.
@@ -94,6 +95,10 @@ type Manager struct {
 	results chan completion
 	reload  chan struct{}
 	notify  chan struct{} // semaphore of notify scripts
+
+	// Run waits for these before it returns.
+	attempts sync.WaitGroup // probe goroutines (launchLocked)
+	notifies sync.WaitGroup // notify script goroutines (evaluateLocked)
 
 	mu       sync.Mutex
 	cfg      *hcl.Config // latest config given
@@ -178,9 +183,6 @@ func NewManager(cfg *hcl.Config, opts Options) *Manager {
 	}
 	if opts.Dialer == nil {
 		opts.Dialer = NetDialer{}
-	}
-	if opts.Scripts == nil {
-		opts.Scripts = NewExecRunner(cfg.Global)
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 1024
@@ -271,7 +273,11 @@ func (m *Manager) Run(ctx context.Context) error {
 				}
 			}
 			m.mu.Unlock()
-			m.runOmega()
+			m.runOmega(ctx)
+			// Cancelled attempts and notify scripts (their process
+			// groups killed) end before Run does.
+			m.attempts.Wait()
+			m.notifies.Wait()
 			return nil
 		case <-timer.C():
 		case <-m.reload:
@@ -301,13 +307,15 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe) {
 	pctx, cancel := context.WithTimeout(ctx, p.timeout)
 	p.running, p.cancel = true, cancel
 	m.inflight++
-	go func() {
+	m.attempts.Go(func() {
 		start := time.Now()
 		r := p.prober.probe(pctx)
 		r.Latency = time.Since(start)
 		cancel()
+		// Never blocks: results holds Concurrency completions and at most
+		// Concurrency attempts are in flight.
 		m.results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
-	}()
+	})
 }
 
 // completeLocked folds an attempt's result into its check, plans the next
@@ -442,10 +450,11 @@ func (m *Manager) newProbe(c hcl.Checker, key string) *probe {
 	case hcl.CheckMisc:
 		p.name = fmt.Sprintf("%s %q", c.Kind, c.MiscPath)
 		p.timeout = c.MiscTimeout
-		p.prober = &miscProber{scripts: m.opts.Scripts, dynamic: c.MiscDynamic, script: Script{
+		p.prober = &miscProber{scripts: m.scripts(), dynamic: c.MiscDynamic, script: script.Script{
 			Name:    fmt.Sprintf("MISC_CHECK for %s", c.Connect),
 			Command: c.MiscPath,
 			User:    c.User,
+			Group:   c.Group,
 			Timeout: p.timeout,
 		}}
 		// The script gets its own timeout; the attempt's deadline leaves
@@ -502,18 +511,29 @@ func (m *Manager) evaluateLocked(ctx context.Context, r *realServer, trigger *pr
 		m.log.Info("real server weight", "service", r.service, "real", r.addr.String(), "weight", weight, "reason", reason)
 		return
 	}
-	state, script := "down", r.notifyDown
+	state, command := "down", r.notifyDown
 	if up {
-		state, script = "up", r.notifyUp
+		state, command = "up", r.notifyUp
 	}
 	m.log.Info("real server "+state, "service", r.service, "real", r.addr.String(), "reason", reason)
-	if script != "" {
-		go m.runNotify(ctx, Script{
+	if command != "" {
+		s := script.Script{
 			Name:    fmt.Sprintf("notify_%s of real server %s in %s", state, r.addr, r.service),
-			Command: script,
+			Command: command,
 			Timeout: m.notifyTimeout(),
-		})
+		}
+		run := m.scripts()
+		m.notifies.Go(func() { m.runNotify(ctx, run, s) })
 	}
+}
+
+// scripts is the script runner: Options.Scripts, or the one of the global
+// block of the configuration applied (a reload may change script_user).
+func (m *Manager) scripts() script.Runner {
+	if m.opts.Scripts != nil {
+		return m.opts.Scripts
+	}
+	return script.New(m.applied.Global)
 }
 
 func (m *Manager) notifyTimeout() time.Duration {
@@ -524,14 +544,14 @@ func (m *Manager) notifyTimeout() time.Duration {
 }
 
 // runNotify runs a notify script off the scheduler's goroutine.
-func (m *Manager) runNotify(ctx context.Context, s Script) {
+func (m *Manager) runNotify(ctx context.Context, run script.Runner, s script.Script) {
 	select {
 	case m.notify <- struct{}{}:
 	case <-ctx.Done():
 		return
 	}
 	defer func() { <-m.notify }()
-	res, err := m.opts.Scripts.Run(ctx, s)
+	res, err := run.Run(ctx, s)
 	switch {
 	case err != nil:
 		m.log.Error("notify script not run", "script", s.Name, "err", err)
@@ -544,14 +564,15 @@ func (m *Manager) runNotify(ctx context.Context, s Script) {
 
 // runOmega runs, on shutdown, the notify_down script of every real server
 // that is up in a virtual server with omega set (keepalived's omega). The
-// scripts run together, each bounded by the notify timeout, since the
-// context of Run is already done.
-func (m *Manager) runOmega() {
+// scripts run together and Run waits for them; each is bounded by the
+// notify timeout alone, since ctx (Run's) is already done.
+func (m *Manager) runOmega(ctx context.Context) {
 	m.mu.Lock()
-	var scripts []Script
+	run := m.scripts()
+	var scripts []script.Script
 	for _, r := range m.reals {
 		if r.omega && r.up && r.notifyDown != "" {
-			scripts = append(scripts, Script{
+			scripts = append(scripts, script.Script{
 				Name:    fmt.Sprintf("notify_down (omega) of real server %s in %s", r.addr, r.service),
 				Command: r.notifyDown,
 				Timeout: m.notifyTimeout(),
@@ -561,7 +582,7 @@ func (m *Manager) runOmega() {
 	m.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, s := range scripts {
-		wg.Go(func() { m.runNotify(context.Background(), s) })
+		wg.Go(func() { m.runNotify(context.WithoutCancel(ctx), run, s) })
 	}
 	wg.Wait()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/hcltest"
+	"github.com/lvsd/lvsd/internal/script"
 )
 
 // The tests build their configurations as HCL text and load it the way
@@ -61,7 +62,7 @@ func (s *switchable) answer(Endpoint) error {
 	return nil
 }
 
-func newTestManager(cfg *hcl.Config, clock *fakeClock, d Dialer, scripts ScriptRunner) *Manager {
+func newTestManager(cfg *hcl.Config, clock *fakeClock, d Dialer, scripts script.Runner) *Manager {
 	return NewManager(cfg, Options{Clock: clock, Dialer: d, Scripts: scripts, Rand: func(int64) int64 { return 0 }})
 }
 
@@ -291,7 +292,7 @@ func TestManagerMiscDynamicSetsWeight(t *testing.T) {
 	t0 := clock.Now()
 	var exit atomic.Int32
 	exit.Store(12) // before Run: the first attempt is at once
-	scripts := &fakeScripts{exit: func(Script) (ScriptResult, error) { return ScriptResult{ExitCode: int(exit.Load())}, nil }}
+	scripts := &fakeScripts{exit: func(script.Script) (script.Result, error) { return script.Result{ExitCode: int(exit.Load())}, nil }}
 	c := `MISC_CHECK {
   misc_path    = "/usr/local/bin/check-db --fast"
   misc_dynamic = true
@@ -382,7 +383,7 @@ func TestWarmupSpreadsFirstChecks(t *testing.T) {
 
 func TestManagerWithRealScripts(t *testing.T) {
 	// MISC_CHECK decides by a flag file; notify_up/notify_down append to a
-	// log; omega runs notify_down on shutdown. Real ExecRunner, real clock.
+	// log; omega runs notify_down on shutdown. Real script runner, real clock.
 	dir := t.TempDir()
 	flag, logFile := dir+"/healthy", dir+"/notify.log"
 	_, check := writeScript(t, "test -e "+flag)

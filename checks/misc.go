@@ -3,6 +3,8 @@ package checks
 import (
 	"context"
 	"fmt"
+
+	"github.com/lvsd/lvsd/internal/script"
 )
 
 // miscProber is MISC_CHECK: the script's exit status decides. Without
@@ -11,8 +13,8 @@ import (
 // N-2. A script that outlives misc_timeout is killed (its whole process
 // group) and counts as a failure.
 type miscProber struct {
-	scripts ScriptRunner
-	script  Script
+	scripts script.Runner
+	script  script.Script
 	dynamic bool
 }
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/lvsd/lvsd/checks"
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/script"
 	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/vrrp"
 )
@@ -63,9 +63,9 @@ func (d *Director) onQuorum(vs hcl.VirtualServer, up bool) {
 	cfg := d.Config()
 	runner := d.opts.Scripts
 	if runner == nil {
-		runner = checks.NewExecRunner(cfg.Global)
+		runner = script.New(cfg.Global)
 	}
-	s := checks.Script{Name: "quorum script of " + vs.Name, Command: command, Timeout: cfg.Global.NotifyTimeout}
+	s := script.Script{Name: "quorum script of " + vs.Name, Command: command, Timeout: cfg.Global.NotifyTimeout}
 	d.spawnScript(func(ctx context.Context) {
 		res, err := runner.Run(ctx, s)
 		if err != nil || res.ExitCode != 0 {
