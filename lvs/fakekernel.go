@@ -1,7 +1,6 @@
 package lvs
 
 import (
-	"errors"
 	"slices"
 	"sync"
 	"syscall"
@@ -57,21 +56,19 @@ func (f *FakeKernel) ResetApplied() {
 }
 
 // Apply implements Kernel.
-func (f *FakeKernel) Apply(ops []Op) (int, error) {
+func (f *FakeKernel) Apply(ops []Op) (int, []Refusal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var errs []error
-	applied := 0
+	var refused []Refusal
 	for _, op := range ops {
 		if err := f.apply(op); err != nil {
-			errs = append(errs, &OpError{Op: op, Err: err})
+			refused = append(refused, Refusal{Op: op, Err: err})
 			continue
 		}
-		applied++
 		f.Applied = append(f.Applied, op)
 	}
 	f.table.Sort()
-	return applied, errors.Join(errs...)
+	return len(ops), refused, nil
 }
 
 func (f *FakeKernel) apply(op Op) error {

@@ -138,11 +138,11 @@ func (w *batchWriter) resolveFamily() error {
 	return nil
 }
 
-// Apply sends ops in batches and returns how many succeeded and every
-// failure as an *OpError.
-func (w *batchWriter) Apply(ops []Op) (int, error) {
-	var errs []error
-	applied := 0
+// Apply sends ops in batches. It returns how many operations the kernel
+// answered, the refused ones among them, and what stopped it early.
+func (w *batchWriter) Apply(ops []Op) (int, []Refusal, error) {
+	var refused []Refusal
+	done := 0
 	for start := 0; start < len(ops); {
 		w.buf = w.buf[:0]
 		first := w.seq + 1
@@ -154,7 +154,7 @@ func (w *batchWriter) Apply(ops []Op) (int, error) {
 			var err error
 			w.buf, err = appendOpMessage(w.buf, w.family, w.seq, nlmFRequest, &ops[end])
 			if err != nil {
-				return applied, err
+				return done, refused, err
 			}
 			end++
 		}
@@ -162,21 +162,21 @@ func (w *batchWriter) Apply(ops []Op) (int, error) {
 		native.PutUint16(w.buf[lastAt+6:], nlmFRequest|nlmFAck)
 		last := w.seq
 		if err := unix.Sendto(w.fd, w.buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-			return applied, fmt.Errorf("sending %d IPVS commands: %w", end-start, err)
+			return done, refused, fmt.Errorf("sending %d IPVS commands: %w", end-start, err)
 		}
 		failed, err := w.readAcks(first, last)
 		if err != nil {
-			return applied, err
+			return done, refused, err
 		}
 		for seq := first; seq <= last; seq++ {
 			if errno, ok := failed[seq]; ok {
-				errs = append(errs, &OpError{Op: ops[start+int(seq-first)], Err: errno})
+				refused = append(refused, Refusal{Op: ops[start+int(seq-first)], Err: errno})
 			}
 		}
-		applied += end - start - len(failed)
+		done = end
 		start = end
 	}
-	return applied, errors.Join(errs...)
+	return done, refused, nil
 }
 
 // readAcks reads answers until the one for last, and returns the failures

@@ -10,23 +10,26 @@ import (
 type Kernel interface {
 	// Table reads the whole table, counters included.
 	Table() (Table, error)
-	// Apply executes ops in order. It goes on past a failed operation
-	// (later ones may not depend on it) and returns how many succeeded
-	// and every failure, each an *OpError naming its service and real
-	// server.
-	Apply(ops []Op) (applied int, err error)
+	// Apply executes ops in order. It goes on past an operation the
+	// kernel refuses (later ones may not depend on it). done is how many
+	// of the first operations the kernel answered: all took effect but
+	// the refused ones. err says why the run stopped before the end (a
+	// lost socket, lost answers); the state of ops[done:] is then
+	// unknown.
+	Apply(ops []Op) (done int, refused []Refusal, err error)
 	Close() error
 }
 
-// OpError is the kernel's refusal of one operation.
-type OpError struct {
+// Refusal is the kernel's refusal of one operation. Its Error names the
+// service and real server and, for the common causes, what to do.
+type Refusal struct {
 	Op  Op
 	Err error // usually a syscall.Errno
 }
 
-func (e *OpError) Unwrap() error { return e.Err }
+func (e *Refusal) Unwrap() error { return e.Err }
 
-func (e *OpError) Error() string {
+func (e *Refusal) Error() string {
 	op := &e.Op
 	svc := op.Service.Key()
 	var errno syscall.Errno

@@ -18,13 +18,16 @@ type KernelOptions struct {
 	NetnsPath string
 	// OneByOne writes each operation with its own moby/ipvs round trip
 	// instead of the batched writer (the way ipvsadm and keepalived do);
-	// kept for comparison in benchmarks.
+	// kept for comparison in benchmarks. Its writes share the reading
+	// socket, so they wait for a dump in progress.
 	OneByOne bool
 }
 
-// linuxKernel reads with moby/ipvs and writes with the batched writer.
+// linuxKernel reads with moby/ipvs and writes with the batched writer, on
+// two sockets: a write never waits for a dump of the table in progress.
 type linuxKernel struct {
-	mu       sync.Mutex // one command stream at a time on each socket
+	readMu   sync.Mutex // one command stream at a time on handle's socket
+	writeMu  sync.Mutex // and on writer's
 	handle   *ipvs.Handle
 	writer   *batchWriter
 	oneByOne bool
@@ -65,8 +68,8 @@ func (k *linuxKernel) Close() error {
 
 // Table implements Kernel.
 func (k *linuxKernel) Table() (Table, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.readMu.Lock()
+	defer k.readMu.Unlock()
 	svcs, err := k.handle.GetServices()
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -98,22 +101,21 @@ func (k *linuxKernel) Table() (Table, error) {
 }
 
 // Apply implements Kernel.
-func (k *linuxKernel) Apply(ops []Op) (int, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+func (k *linuxKernel) Apply(ops []Op) (int, []Refusal, error) {
 	if !k.oneByOne {
+		k.writeMu.Lock()
+		defer k.writeMu.Unlock()
 		return k.writer.Apply(ops)
 	}
-	var errs []error
-	applied := 0
+	k.readMu.Lock()
+	defer k.readMu.Unlock()
+	var refused []Refusal
 	for i := range ops {
 		if err := k.applyOne(&ops[i]); err != nil {
-			errs = append(errs, &OpError{Op: ops[i], Err: err})
-			continue
+			refused = append(refused, Refusal{Op: ops[i], Err: err})
 		}
-		applied++
 	}
-	return applied, errors.Join(errs...)
+	return len(ops), refused, nil
 }
 
 func (k *linuxKernel) applyOne(op *Op) error {

@@ -361,7 +361,7 @@ func TestKernelEverySchedulerLoadsOrNamesItsModule(t *testing.T) {
 	var loaded, missing []string
 	for i, sched := range hcl.Schedulers() {
 		svc := Service{Protocol: "TCP", Addr: ap(fmt.Sprintf("192.0.2.%d:80", 10+i)), Scheduler: sched, Netmask: 32}
-		_, err := k.Apply([]Op{{Kind: OpAddService, Service: svc}})
+		err := apply(k, []Op{{Kind: OpAddService, Service: svc}})
 		if err != nil {
 			want := fmt.Sprintf("kernel module ip_vs_%s not loaded", sched)
 			if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), sched) {
@@ -371,14 +371,14 @@ func TestKernelEverySchedulerLoadsOrNamesItsModule(t *testing.T) {
 			continue
 		}
 		loaded = append(loaded, sched)
-		if _, err := k.Apply([]Op{{Kind: OpDeleteService, Service: svc}}); err != nil {
+		if err := apply(k, []Op{{Kind: OpDeleteService, Service: svc}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Logf("schedulers loaded: %v; missing (clear error checked): %v", loaded, missing)
 	// A scheduler no kernel has: the kernel's own answer, named.
 	svc := Service{Protocol: "TCP", Addr: ap("192.0.2.99:80"), Scheduler: "nosuch", Netmask: 32}
-	_, err := k.Apply([]Op{{Kind: OpAddService, Service: svc}})
+	err := apply(k, []Op{{Kind: OpAddService, Service: svc}})
 	want := `service TCP:192.0.2.99:80: scheduler "nosuch" refused by kernel: kernel module ip_vs_nosuch not loaded`
 	if err == nil || err.Error() != want {
 		t.Errorf("unknown scheduler: error %v\nwant %s", err, want)
@@ -390,7 +390,7 @@ func TestKernelRefusalNamesTheRealServer(t *testing.T) {
 	k := e.open(KernelOptions{})
 	svc := Service{Protocol: "TCP", Addr: ap("192.0.2.1:80"), Scheduler: "rr", Netmask: 32}
 	// A multicast address is never a unicast destination: EINVAL.
-	_, err := k.Apply([]Op{
+	err := apply(k, []Op{
 		{Kind: OpAddService, Service: svc},
 		{Kind: OpAddDestination, Service: svc, Destination: Destination{Addr: ap("224.0.0.5:80"), Forward: ForwardRoute, Weight: 1}},
 		{Kind: OpAddDestination, Service: svc, Destination: Destination{Addr: ap("10.0.0.5:80"), Forward: ForwardRoute, Weight: 1}},
@@ -411,9 +411,16 @@ type countingKernel struct {
 	ops atomic.Int64
 }
 
-func (c *countingKernel) Apply(ops []Op) (int, error) {
+func (c *countingKernel) Apply(ops []Op) (int, []Refusal, error) {
 	c.ops.Add(int64(len(ops)))
 	return c.Kernel.Apply(ops)
+}
+
+// apply applies ops and returns every refusal and what stopped the run
+// as one error.
+func apply(k Kernel, ops []Op) error {
+	_, refused, err := k.Apply(ops)
+	return applyError(refused, err)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
@@ -469,7 +476,7 @@ func TestKernelBenchLoad(t *testing.T) {
 	e.enterNamespace()
 	one := e.open(KernelOptions{OneByOne: true})
 	start = time.Now()
-	if _, err := one.Apply(Plan(want, nil)); err != nil {
+	if err := apply(one, Plan(want, nil)); err != nil {
 		t.Fatal(err)
 	}
 	oneByOne := time.Since(start)
@@ -484,12 +491,12 @@ func TestKernelBenchLoad(t *testing.T) {
 	ops := Plan(want, nil)
 	diffTime := time.Since(start)
 	start = time.Now()
-	if _, err := bk.Apply(ops[:services]); err != nil {
+	if err := apply(bk, ops[:services]); err != nil {
 		t.Fatal(err)
 	}
 	svcTime := time.Since(start)
 	start = time.Now()
-	if _, err := bk.Apply(ops[services:]); err != nil {
+	if err := apply(bk, ops[services:]); err != nil {
 		t.Fatal(err)
 	}
 	dstTime := time.Since(start)

@@ -18,18 +18,43 @@ type ManagerOptions struct {
 	// Interval is how often Run re-reads the kernel and repairs outside
 	// edits; zero means the config's reconcile_interval, or 10s.
 	Interval time.Duration
-	// OnQuorum, when set, is called (outside the Manager's lock) each time
+	// OnQuorum, when set, is called (outside the Manager's locks) each time
 	// a virtual service gains or loses quorum, for quorum_up/quorum_down.
 	OnQuorum func(vs hcl.VirtualServer, up bool)
 }
 
 // Manager keeps the kernel table equal to the desired state. All methods
-// are safe for concurrent use; kernel writes are serialised.
+// are safe for concurrent use.
+//
+// The setters (SetActive, SetConfig, SetVerdict) run on the VRRP and
+// health goroutines, and a takeover must program its services before its
+// VIPs come up, so each setter applies its own change before it returns.
+// What a setter never does is wait for a read of the whole table, which
+// takes seconds on a big one (a /metrics scrape, `lvsd status`, the
+// periodic repair). Three locks, none held by a read of the table:
+//   - mu guards the inputs, lvsd's view of the kernel and the counters. It
+//     is held for computation only, never across kernel I/O.
+//   - writeMu serialises lvsd's writes: compute the operations against the
+//     view, apply them, record the result in the view. A setter waits for
+//     other writes at most. Only a write whose view is unknown (the first
+//     one, or the one after a refusal) reads the table while holding it.
+//   - repairMu lets one periodic repair run at a time. The repair reads the
+//     table holding no lock, then takes writeMu for its diff. Services
+//     written while it was reading (recorded in touched) keep the view
+//     their writer left instead of the older snapshot, so the repair
+//     neither undoes nor repeats a write it raced with.
+//
+// This is simpler than a reconcile goroutine fed by the setters: a takeover
+// would still wait for its own apply, and that goroutine would have to
+// keep its writes apart from the repair's read in the same way.
 type Manager struct {
 	kernel   Kernel
 	log      *slog.Logger
 	interval time.Duration
 	onQuorum func(hcl.VirtualServer, bool)
+
+	repairMu sync.Mutex
+	writeMu  sync.Mutex
 
 	mu       sync.Mutex
 	cfg      *hcl.Config
@@ -42,11 +67,12 @@ type Manager struct {
 	retired map[string]bool
 	// cache is the kernel table as last read plus what lvsd applied since;
 	// nil when unknown (after a failure).
-	cache        map[string]Service
-	foreignSeen  map[string]bool
-	lastReadErr  error
-	lastReadTime time.Time
-	counters     Counters
+	cache map[string]Service
+	// touched collects the services written while a repair reads the
+	// table; nil while no repair is reading.
+	touched     map[string]bool
+	foreignSeen map[string]bool
+	counters    Counters
 }
 
 // Counters are the Manager's running totals since it started (for
@@ -125,43 +151,39 @@ func (m *Manager) SetConfig(cfg *hcl.Config) {
 			delete(m.verdicts, k)
 		}
 	}
+	m.mu.Unlock()
 	// Compared with lvsd's view of the kernel (read on first use): a
 	// reload costs its own operations; outside edits are the periodic
 	// pass's business.
-	_, events, err := m.reconcileLocked(nil, false)
-	m.mu.Unlock()
-	m.notify(events)
-	if err != nil {
+	if _, err := m.write(nil); err != nil {
 		m.log.Error("applying configuration", "err", err)
 	}
 }
 
 // SetActive records the mastership of a VRRP instance and programs or
-// withdraws the services it owns before returning. With lvs_program
-// "always" services do not depend on it.
+// withdraws the services it owns before returning. It waits for other
+// writes but never for a read of the table. With lvs_program "always"
+// services do not depend on it.
 func (m *Manager) SetActive(instance string, active bool) error {
 	m.mu.Lock()
 	prev, known := m.active[instance]
 	m.active[instance] = active
-	var err error
-	var events []quorumEvent
+	var keys []string
 	if !known || prev != active {
 		m.log.Info("vrrp instance mastership", "instance", instance, "active", active)
-		var keys []string
 		for k, vs := range m.byKey {
 			if vs.VRRPInstance == instance {
 				keys = append(keys, k)
 			}
 		}
-		if len(keys) > 0 {
-			// lvsd's view of the kernel is enough (a takeover should
-			// not wait for a full read); a refusal re-reads and retries.
-			_, events, err = m.reconcileLocked(keys, false)
-		}
 	}
 	m.mu.Unlock()
-	m.notify(events)
-	if err != nil {
+	if len(keys) == 0 {
+		return nil
+	}
+	// lvsd's view of the kernel is enough (a takeover should not wait
+	// for a full read); a refusal re-reads and retries.
+	if _, err := m.write(keys); err != nil {
 		return fmt.Errorf("vrrp instance %s: %w", instance, err)
 	}
 	return nil
@@ -174,30 +196,62 @@ func (m *Manager) SetVerdict(k VerdictKey, v Verdict) {
 	m.mu.Lock()
 	old, had := m.verdicts[k]
 	m.verdicts[k] = v
-	var err error
-	var events []quorumEvent
-	if !had || old.Up != v.Up || old.Weight != v.Weight {
-		if m.byKey[k.Service] != nil {
-			m.log.Info("real server health", "service", k.Service, "real_server", k.Real, "up", v.Up, "reason", v.Reason)
-			_, events, err = m.reconcileLocked([]string{k.Service}, false)
-		}
+	changed := (!had || old.Up != v.Up || old.Weight != v.Weight) && m.byKey[k.Service] != nil
+	if changed {
+		m.log.Info("real server health", "service", k.Service, "real_server", k.Real, "up", v.Up, "reason", v.Reason)
 	}
 	m.mu.Unlock()
-	m.notify(events)
-	if err != nil {
+	if !changed {
+		return
+	}
+	if _, err := m.write([]string{k.Service}); err != nil {
 		m.log.Error("applying health verdict", "service", k.Service, "real_server", k.Real, "err", err)
 	}
 }
 
 // Reconcile re-reads the kernel and applies the difference for every
-// service lvsd owns: the periodic repair of outside edits.
+// service lvsd owns: the periodic repair of outside edits. The read holds
+// no lock the setters take.
 func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	m.repairMu.Lock()
+	defer m.repairMu.Unlock()
+	start := time.Now()
 	m.mu.Lock()
-	n, events, err := m.reconcileLocked(nil, true)
+	if m.cfg == nil {
+		m.mu.Unlock()
+		return 0, nil
+	}
+	m.touched = map[string]bool{}
 	m.mu.Unlock()
+
+	t, err := m.kernel.Table()
+
+	m.writeMu.Lock()
+	m.mu.Lock()
+	touched := m.touched
+	m.touched = nil
+	if err == nil && len(touched) > 0 && m.cache == nil {
+		// A write failed while the table was being read: neither the
+		// snapshot nor lvsd's view can be trusted for what it touched.
+		// Read again; writes wait for this rare read.
+		m.mu.Unlock()
+		t, err = m.kernel.Table()
+		m.mu.Lock()
+		touched = nil
+	}
+	if err != nil {
+		m.readFailedLocked()
+		m.mu.Unlock()
+		m.writeMu.Unlock()
+		return 0, fmt.Errorf("reading IPVS table: %w", err)
+	}
+	m.adoptLocked(t, touched)
+	m.mu.Unlock()
+	n, events, err := m.writeLocked(nil, true, start)
+	m.writeMu.Unlock()
 	m.notify(events)
 	return n, err
 }
@@ -237,17 +291,16 @@ func (m *Manager) currentInterval() time.Duration {
 // shutdown deletes the programmed services whose virtual server has omega
 // set (keepalived clears them on exit).
 func (m *Manager) shutdown() error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cfg == nil {
-		return nil
-	}
 	omega := map[string]bool{}
 	for _, vs := range m.byKey {
 		if vs.Omega {
 			omega[vs.Key()] = true
 		}
 	}
+	m.mu.Unlock()
 	if len(omega) == 0 {
 		return nil
 	}
@@ -257,27 +310,44 @@ func (m *Manager) shutdown() error {
 	}
 	ops := Diff(nil, cur, func(k string) bool { return omega[k] })
 	m.logOps(ops)
-	_, err = m.kernel.Apply(ops)
+	done, refused, err := m.kernel.Apply(ops)
+	m.mu.Lock()
+	m.countApplied(ops, done, refused, err)
 	m.cache = nil
-	if err != nil {
+	m.mu.Unlock()
+	if err := applyError(refused, err); err != nil {
 		return fmt.Errorf("omega: %w", err)
 	}
 	return nil
 }
 
-// reconcileLocked brings the services named by keys (all when nil) to
-// their desired state. fresh re-reads the kernel; otherwise lvsd's cached
-// view is used when it has one.
-func (m *Manager) reconcileLocked(keys []string, fresh bool) (int, []quorumEvent, error) {
+// write brings the services named by keys (all when nil) to their desired
+// state, compared with lvsd's view of the kernel, and reports quorum
+// changes.
+func (m *Manager) write(keys []string) (int, error) {
+	start := time.Now()
+	m.writeMu.Lock()
+	n, events, err := m.writeLocked(keys, false, start)
+	m.writeMu.Unlock()
+	m.notify(events)
+	return n, err
+}
+
+// writeLocked is write with writeMu held. fresh says the view was just
+// read, so a refusal is not retried with another read.
+func (m *Manager) writeLocked(keys []string, fresh bool, start time.Time) (int, []quorumEvent, error) {
+	m.mu.Lock()
 	if m.cfg == nil {
+		m.mu.Unlock()
 		return 0, nil, nil
 	}
-	start := time.Now()
 	defer func() {
 		took := time.Since(start)
+		m.mu.Lock()
 		m.counters.Reconciles++
 		m.counters.ReconcileTime += took
 		m.counters.LastReconcile = took
+		m.mu.Unlock()
 	}()
 	cfg := m.cfg
 	only := func(string) bool { return true }
@@ -297,27 +367,33 @@ func (m *Manager) reconcileLocked(keys []string, fresh bool) (int, []quorumEvent
 	}
 	d := Desire(State{Config: cfg, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
 	events := m.quorumTransitions(d.Quorum, keys != nil)
-	usedCache := !fresh && m.cache != nil
-	n, err := m.applyDesired(&d, keys, only, fresh)
-	if err != nil && usedCache {
+	known := m.cache != nil
+	m.mu.Unlock()
+
+	if !known {
+		if err := m.readKernel(); err != nil {
+			return 0, events, err
+		}
+	}
+	n, err := m.applyDesired(&d, keys, only)
+	if err != nil && known && !fresh {
 		// lvsd's view may be stale (an outside edit since the last
 		// read): read the kernel and try once more.
 		m.log.Warn("IPVS refused an operation; re-reading the table and retrying", "err", err)
+		if err = m.readKernel(); err != nil {
+			return n, events, err
+		}
 		var again int
-		again, err = m.applyDesired(&d, keys, only, true)
+		again, err = m.applyDesired(&d, keys, only)
 		n += again
 	}
 	return n, events, err
 }
 
-// applyDesired diffs the desired services selected by keys/only against
-// the kernel (re-read when fresh or unknown) and applies the operations.
-func (m *Manager) applyDesired(d *Desired, keys []string, only func(string) bool, fresh bool) (int, error) {
-	if fresh || m.cache == nil {
-		if err := m.readKernel(); err != nil {
-			return 0, err
-		}
-	}
+// applyDesired (writeMu held) diffs the desired services selected by
+// keys/only against lvsd's view of the kernel and applies the operations.
+func (m *Manager) applyDesired(d *Desired, keys []string, only func(string) bool) (int, error) {
+	m.mu.Lock()
 	var current Table
 	if keys == nil {
 		current = make(Table, 0, len(m.cache))
@@ -336,12 +412,23 @@ func (m *Manager) applyDesired(d *Desired, keys []string, only func(string) bool
 	ops := Diff(d.Table, current, owns)
 	if len(ops) == 0 {
 		m.forgetRetired(only)
+		m.mu.Unlock()
 		return 0, nil
 	}
+	m.mu.Unlock()
+
 	m.logOps(ops)
-	n, err := m.kernel.Apply(ops)
-	m.countApplied(ops, n, err)
-	if err != nil {
+	done, refused, err := m.kernel.Apply(ops)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.countApplied(ops, done, refused, err)
+	if m.touched != nil {
+		for i := range ops {
+			m.touched[ops[i].Service.Key()] = true
+		}
+	}
+	if err := applyError(refused, err); err != nil {
 		m.cache = nil // unknown: re-read next time
 		return n, err
 	}
@@ -365,72 +452,85 @@ func (m *Manager) forgetRetired(only func(string) bool) {
 	}
 }
 
-// readKernel refreshes the cache and reports foreign services once each.
-// countApplied adds to the counters what Apply(ops) did: every refused
-// operation comes back as an *OpError, so the first n+refused operations
-// were tried and all but the refused ones took effect (the batched writer
-// and the one-by-one path both work in order; a lost socket ends the run
-// early and names no operation).
-func (m *Manager) countApplied(ops []Op, n int, err error) {
-	var refused []*OpError
-	var walk func(error)
-	walk = func(e error) {
-		var oe *OpError
-		switch x := e.(type) {
-		case nil:
-		case interface{ Unwrap() []error }:
-			for _, e := range x.Unwrap() {
-				walk(e)
-			}
-		default:
-			if errors.As(e, &oe) {
-				refused = append(refused, oe)
-			}
-		}
-	}
-	walk(err)
+// countApplied adds to the counters (mu held) what Apply did with ops and
+// logs each refusal: the first done operations were answered, all but the
+// refused ones took effect. It returns how many took effect.
+func (m *Manager) countApplied(ops []Op, done int, refused []Refusal, err error) int {
 	byKind := map[OpKind]int{}
-	for _, op := range ops[:min(max(n+len(refused), 0), len(ops))] {
+	for _, op := range ops[:min(max(done, 0), len(ops))] {
 		byKind[op.Kind]++
 	}
 	for _, r := range refused {
 		byKind[r.Op.Kind]--
+		m.log.Error("IPVS refused an operation", "op", r.Op.String(), "err", r.Error())
 	}
 	if m.counters.Applied == nil {
 		m.counters.Applied = map[string]uint64{}
 	}
+	n := 0
 	for k, c := range byKind {
 		if c > 0 {
 			m.counters.Applied[k.String()] += uint64(c)
+			n += c
 		}
 	}
-	switch {
-	case len(refused) > 0:
-		m.counters.Errors += uint64(len(refused))
-	case err != nil:
-		m.counters.Errors++
-	}
-}
-
-func (m *Manager) readKernel() error {
-	t, err := m.kernel.Table()
-	m.lastReadErr = err
+	m.counters.Errors += uint64(len(refused))
 	if err != nil {
 		m.counters.Errors++
-		m.cache = nil
+	}
+	return n
+}
+
+// applyError is one error for what Apply reports: every refusal, then
+// what ended the run early.
+func applyError(refused []Refusal, err error) error {
+	errs := make([]error, 0, len(refused)+1)
+	for i := range refused {
+		errs = append(errs, &refused[i])
+	}
+	return errors.Join(append(errs, err)...)
+}
+
+// readKernel (writeMu held, mu not) replaces lvsd's view with a fresh
+// read of the table.
+func (m *Manager) readKernel() error {
+	t, err := m.kernel.Table()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		m.readFailedLocked()
 		return fmt.Errorf("reading IPVS table: %w", err)
 	}
-	m.lastReadTime = time.Now()
-	m.cache = make(map[string]Service, len(t))
+	m.adoptLocked(t, nil)
+	return nil
+}
+
+func (m *Manager) readFailedLocked() {
+	m.counters.Errors++
+	m.cache = nil
+}
+
+// adoptLocked makes t lvsd's view of the kernel, except for the services
+// in keep, whose entry in the old view is newer than t, and reports
+// foreign services once each.
+func (m *Manager) adoptLocked(t Table, keep map[string]bool) {
+	cache := make(map[string]Service, len(t))
 	for _, s := range t {
 		k := s.Key()
-		m.cache[k] = s
+		cache[k] = s
 		if m.byKey[k] == nil && !m.retired[k] && !m.foreignSeen[k] {
 			m.foreignSeen[k] = true
 			m.log.Info("leaving foreign IPVS service alone (not in configuration)", "service", k)
 		}
 	}
-	return nil
+	for k := range keep {
+		if s, ok := m.cache[k]; ok {
+			cache[k] = s
+		} else {
+			delete(cache, k)
+		}
+	}
+	m.cache = cache
 }
 
 // quorumTransitions records the new quorum states and returns the changes.

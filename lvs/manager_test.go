@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -268,9 +269,9 @@ func TestKernelRefusalsNameTheServiceAndRealServer(t *testing.T) {
 			t.Errorf("error %q\nlacks %q", err, want)
 		}
 	}
-	var opErr *OpError
+	var opErr *Refusal
 	if !errors.As(err, &opErr) {
-		t.Errorf("error is not an *OpError: %T", err)
+		t.Errorf("error is not a *Refusal: %T", err)
 	}
 	if c := m.Counters(); c.Errors == 0 || c.Reconciles == 0 {
 		t.Errorf("refusals not counted: %+v", c)
@@ -348,5 +349,118 @@ func TestManagerRetriesWithAFreshReadWhenItsViewWasStale(t *testing.T) {
 	got, _ := k.Table()
 	if w := weights(got, web); !slices.Equal(w, []string{"10.0.0.1:80=03", "10.0.0.2:80=05"}) {
 		t.Fatalf("after retry: %v", w)
+	}
+}
+
+// slowReadKernel is a kernel whose whole-table reads take their snapshot
+// and then wait for release while blocking is on: a dump of a big table in
+// progress (a /metrics scrape, `lvsd status`, the periodic repair).
+type slowReadKernel struct {
+	Kernel
+	blocking atomic.Bool
+	reading  chan struct{} // one value per blocked read, once its snapshot is taken
+	release  chan struct{} // closed to let blocked reads return
+}
+
+func (k *slowReadKernel) Table() (Table, error) {
+	t, err := k.Kernel.Table()
+	if k.blocking.Load() {
+		k.reading <- struct{}{}
+		<-k.release
+	}
+	return t, err
+}
+
+func TestManagerWritesNeverWaitForASlowKernelRead(t *testing.T) {
+	readers := []struct {
+		name string
+		read func(*Manager)
+	}{
+		{"status", func(m *Manager) { m.Status() }},
+		{"periodic repair", func(m *Manager) { _, _ = m.Reconcile(context.Background()) }},
+	}
+	writers := []struct {
+		name  string
+		write func(*Manager) error
+		// applied reports whether the write reached the kernel.
+		applied func(Table) bool
+	}{
+		{
+			name:    "takeover",
+			write:   func(m *Manager) error { return m.SetActive("VI_1", true) },
+			applied: func(t Table) bool { return t.Find(web) != nil },
+		},
+		{
+			name: "health event",
+			write: func(m *Manager) error {
+				m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, Verdict{Up: true, Weight: 5})
+				return nil
+			},
+			applied: func(t Table) bool { return slices.Contains(weights(t, web), "10.0.0.2:80=05") },
+		},
+		{
+			name: "reload",
+			write: func(m *Manager) error {
+				next := testConfig()
+				next.VirtualServers[0].LBAlgo = "rr"
+				m.SetConfig(next)
+				return nil
+			},
+			applied: func(t Table) bool { s := t.Find(web); return s != nil && s.Scheduler == "rr" },
+		},
+	}
+	for _, r := range readers {
+		for _, w := range writers {
+			t.Run(w.name+" during "+r.name, func(t *testing.T) {
+				fake := NewFakeKernel(nil)
+				k := &slowReadKernel{Kernel: fake, reading: make(chan struct{}, 1), release: make(chan struct{})}
+				m := NewManager(k, ManagerOptions{})
+				m.SetConfig(testConfig())
+				if w.name != "takeover" {
+					if err := m.SetActive("VI_1", true); err != nil {
+						t.Fatal(err)
+					}
+				}
+				k.blocking.Store(true)
+				readDone := make(chan struct{})
+				go func() {
+					defer close(readDone)
+					r.read(m)
+				}()
+				released := false
+				release := func() {
+					if !released {
+						released = true
+						close(k.release)
+						<-readDone
+					}
+				}
+				defer release()
+				<-k.reading // the read has its snapshot and is still going
+
+				wrote := make(chan error, 1)
+				go func() { wrote <- w.write(m) }()
+				select {
+				case err := <-wrote:
+					if err != nil {
+						t.Fatal(err)
+					}
+				case <-time.After(10 * time.Second): // catches a deadlock only
+					t.Fatalf("%s waited for a kernel read that was still in progress", w.name)
+				}
+				if tbl, _ := fake.Table(); !w.applied(tbl) {
+					t.Fatalf("%s returned before reaching the kernel: %v", w.name, weights(tbl, web))
+				}
+				// The read finishes with a snapshot older than the
+				// write; what it does with it must not undo the write.
+				release()
+				if tbl, _ := fake.Table(); !w.applied(tbl) {
+					t.Fatalf("the %s undid the %s: %v", r.name, w.name, weights(tbl, web))
+				}
+				if c := m.Counters(); c.Errors != 0 {
+					t.Fatalf("%d kernel errors: the %s acted on its stale snapshot", c.Errors, r.name)
+				}
+			})
+		}
 	}
 }

@@ -49,11 +49,12 @@ type DestinationStatus struct {
 }
 
 // Status reads the kernel and describes every configured service and
-// every foreign one.
+// every foreign one. The read holds none of the Manager's locks, so a
+// scrape of a big table never delays a takeover or a health event.
 func (m *Manager) Status() []ServiceStatus {
+	kt, err := m.kernel.Table()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	kt, err := m.kernel.Table()
 	readErr := ""
 	if err != nil {
 		readErr = "reading IPVS table: " + err.Error()

@@ -22,7 +22,7 @@ type countingKernel struct {
 	ops []lvs.Op
 }
 
-func (k *countingKernel) Apply(ops []lvs.Op) (int, error) {
+func (k *countingKernel) Apply(ops []lvs.Op) (int, []lvs.Refusal, error) {
 	k.mu.Lock()
 	k.ops = append(k.ops, ops...)
 	k.mu.Unlock()
