@@ -173,8 +173,8 @@ func (v *validator) syncGroups() {
 	}
 }
 
-// trackScripts checks an instance's track_script references and resolves
-// each one's weight: the weight written on the track_script when set, else
+// trackScripts checks an instance's track_script references, keeps the
+// first of a repeated one, and resolves each one's weight: the weight written on the track_script when set, else
 // the vrrp_script's own (keepalived's rule), so that consumers read
 // TrackScript.Weight and nothing else.
 func (v *validator) trackScripts(in *VRRPInstance, scripts map[string]*VRRPScript) {
@@ -182,21 +182,26 @@ func (v *validator) trackScripts(in *VRRPInstance, scripts map[string]*VRRPScrip
 	for name := range scripts {
 		names[name] = true
 	}
+	where := at(in.Positions, "track_script", in.Pos)
 	seen := map[string]bool{}
-	for i := range in.TrackScripts {
-		ts := &in.TrackScripts[i]
-		where := at(in.Positions, "track_script", in.Pos)
+	kept := in.TrackScripts[:0]
+	for _, ts := range in.TrackScripts {
 		s, ok := scripts[ts.Name]
 		if !ok {
 			v.diags.errorf(where, "unknown vrrp_script", "vrrp_instance %q tracks %q, which is not defined.%s", in.Name, ts.Name, suggest(ts.Name, keys(names)))
 			continue
 		}
 		if seen[ts.Name] {
-			v.diags.errorf(where, "duplicate track_script", "vrrp_instance %q tracks %q twice", in.Name, ts.Name)
+			// keepalived runs past a repeated track_script with the
+			// first; so does lvsd, saying so.
+			v.diags.warnf(where, "duplicate track_script", "vrrp_instance %q tracks %q twice; the first is used", in.Name, ts.Name)
+			continue
 		}
 		seen[ts.Name] = true
 		if !ts.WeightSet {
 			ts.Weight = s.Weight
 		}
+		kept = append(kept, ts)
 	}
+	in.TrackScripts = kept
 }

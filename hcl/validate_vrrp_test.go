@@ -78,12 +78,6 @@ vrrp_instance "V" {
   virtual_router_id = 1
   track_script = ["nope"]
 }`, `t.hcl:4:18: error: unknown vrrp_script`},
-		{"track_script twice", `vrrp_script "chk" { script = "true" }
-vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  track_script = ["chk", "chk weight 2"]
-}`, `t.hcl:5:18: error: duplicate track_script`},
 		{"track_script weight out of range", `vrrp_script "chk" { script = "true" }
 vrrp_instance "V" {
   interface = "eth0"
@@ -147,5 +141,27 @@ vrrp_instance "W" {
 	}
 	if got := cfg.Instances[1].TrackScripts[0].Weight; got != 5 {
 		t.Errorf("own weight %d, want 5", got)
+	}
+}
+
+// A repeated track_script is a warning, and the first one is used: before,
+// vrrp waited forever for the second one's first result.
+func TestRepeatedTrackScriptKeepsTheFirst(t *testing.T) {
+	src := `vrrp_script "chk" { script = "true" }
+vrrp_instance "V" {
+  interface = "eth0"
+  virtual_router_id = 1
+  virtual_ipaddress = ["192.0.2.1/32"]
+  track_script = ["chk weight 2", "chk"]
+}`
+	cfg, diags := memLoader(map[string]string{"t.hcl": src}).Load("t.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if want := `t.hcl:6:18: warning: duplicate track_script`; !strings.Contains(diags.Error(), want) {
+		t.Errorf("diagnostics:\n%v\nwant %s", diags, want)
+	}
+	if got := cfg.Instances[0].TrackScripts; len(got) != 1 || got[0].Weight != 2 {
+		t.Errorf("track scripts %+v, want the first one only", got)
 	}
 }
