@@ -129,7 +129,7 @@ func (w *batchWriter) resolveFamily() error {
 	}
 	id, err := parseFamilyID(w.rbuf[:n])
 	if errors.Is(err, syscall.ENOENT) {
-		return errors.New("IPVS is not available in this kernel: kernel module ip_vs not loaded")
+		return errNoIPVS
 	}
 	if err != nil {
 		return fmt.Errorf("IPVS netlink family: %w", err)

@@ -3,8 +3,11 @@ package lvs
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 
 	"github.com/moby/ipvs"
@@ -21,6 +24,9 @@ type KernelOptions struct {
 	// kept for comparison in benchmarks. Its writes share the reading
 	// socket, so they wait for a dump in progress.
 	OneByOne bool
+	// Logger receives what github.com/moby/ipvs logs (see routeMobyLogs);
+	// nil discards it.
+	Logger *slog.Logger
 }
 
 // linuxKernel reads with moby/ipvs and writes with the batched writer, on
@@ -33,6 +39,12 @@ type linuxKernel struct {
 	oneByOne bool
 }
 
+// procIPVS exists in every network namespace while the kernel has IPVS.
+const procIPVS = "/proc/net/ip_vs"
+
+// errNoIPVS says that the kernel has no IPVS loaded.
+var errNoIPVS = errors.New("IPVS is not available in this kernel: kernel module ip_vs not loaded")
+
 // OpenKernel opens the IPVS table of the network namespace at netnsPath
 // ("" = the current namespace): moby/ipvs reads plus the batched writer.
 func OpenKernel(netnsPath string) (Kernel, error) {
@@ -40,22 +52,27 @@ func OpenKernel(netnsPath string) (Kernel, error) {
 }
 
 // OpenKernelWith is OpenKernel with options.
+//
+// It never loads a kernel module. Without IPVS in the kernel it fails
+// before asking netlink for the IPVS family (since Linux 5.16 that request
+// alone makes the kernel load ip_vs) and before moby/ipvs runs `modprobe
+// ip_vs`, which its first ipvs.New does. keepalived does load ip_vs
+// itself; lvsd leaves that to the system (modules-load.d), so that neither
+// `lvsd plan` nor a test changes the kernel it runs on.
 func OpenKernelWith(opts KernelOptions) (Kernel, error) {
-	var h *ipvs.Handle
-	var err error
-	if opts.NetnsPath == "" {
-		h, err = ipvs.New("")
-	} else {
-		h, err = ipvs.New(opts.NetnsPath)
+	routeMobyLogs(opts.Logger)
+	if _, err := os.Stat(procIPVS); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, errNoIPVS)
 	}
+	// The writer first: resolving the IPVS family is also the check that
+	// IPVS exists (moby/ipvs goes on silently without it).
+	w, err := newBatchWriter(opts.NetnsPath)
 	if err != nil {
 		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
 	}
-	// The writer is opened in any case: resolving the IPVS family is the
-	// check that IPVS exists (moby/ipvs goes on silently without it).
-	w, err := newBatchWriter(opts.NetnsPath)
+	h, err := ipvs.New(opts.NetnsPath)
 	if err != nil {
-		h.Close()
+		w.Close()
 		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
 	}
 	return &linuxKernel{handle: h, writer: w, oneByOne: opts.OneByOne}, nil
@@ -73,7 +90,7 @@ func (k *linuxKernel) Table() (Table, error) {
 	svcs, err := k.handle.GetServices()
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
-			return nil, fmt.Errorf("IPVS is not available in this kernel: kernel module ip_vs not loaded (%w)", err)
+			return nil, fmt.Errorf("%w (%w)", errNoIPVS, err)
 		}
 		return nil, err
 	}

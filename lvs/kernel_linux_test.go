@@ -62,6 +62,10 @@ func newKernelEnv(t *testing.T) *kernelEnv {
 	if e.ipvsadm == "" {
 		t.Skip("ipvsadm not found (set LVSD_IPVSADM)")
 	}
+	if _, err := os.Stat(procIPVS); err != nil {
+		t.Skip("IPVS is not loaded (a test loads no module)")
+	}
+	fakeModprobe(t) // moby/ipvs runs modprobe from its first ipvs.New
 	e.enterNamespace()
 	return e
 }

@@ -2,12 +2,16 @@
 
 package lvs
 
-import "errors"
+import (
+	"errors"
+	"log/slog"
+)
 
 // KernelOptions configure OpenKernelWith.
 type KernelOptions struct {
 	NetnsPath string
 	OneByOne  bool
+	Logger    *slog.Logger
 }
 
 // OpenKernel fails: IPVS exists only on Linux.

@@ -83,7 +83,9 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 		opts.Load = hcl.Load
 	}
 	if opts.OpenKernel == nil {
-		opts.OpenKernel = func() (lvs.Kernel, error) { return lvs.OpenKernel("") }
+		opts.OpenKernel = func() (lvs.Kernel, error) {
+			return lvs.OpenKernelWith(lvs.KernelOptions{Logger: opts.Logger.With("part", "ipvs")})
+		}
 	}
 	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1)}
 	d.scriptCtx, d.stopScripts = context.WithCancel(context.Background())
