@@ -39,11 +39,7 @@ func TestVRRPNodeHelper(t *testing.T) {
 		fmt.Fprintln(os.Stderr, diags.Error())
 		os.Exit(2)
 	}
-	node, err := vrrp.NewNode(cfg, vrrp.Options{Logger: log})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
+	node := vrrp.NewNode(cfg, vrrp.Options{Logger: log})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := node.Run(ctx); err != nil {

@@ -7,13 +7,36 @@ import (
 	"github.com/lvsd/lvsd/hcl"
 )
 
-// Network is everything the node needs from the operating system: the
-// advert socket, the interface addresses, gratuitous ARP and link state.
-// LinuxNetwork (network_linux.go) is the real one; tests inject fakes.
-type Network interface {
+// Network is everything a Node needs from the operating system, in four
+// small parts. NewLinuxNetwork (network_linux.go) returns the real ones; a
+// test injects fakes of the parts it cares about. A nil part is taken from
+// NewLinuxNetwork when Run starts.
+type Network struct {
+	Adverts   AdvertListener // advert sockets
+	Addresses Addresses      // the interfaces' addresses and the VIPs
+	Announcer Announcer      // gratuitous ARP
+	Links     Links          // link state of the interfaces
+}
+
+// AdvertListener opens advert sockets.
+type AdvertListener interface {
 	// Listen opens the advert socket of an interface: multicast joins
 	// 224.0.0.18 there; unicast only receives packets sent to this host.
 	Listen(ifname string, multicast bool) (AdvertConn, error)
+}
+
+// AdvertConn is a raw IP protocol-112 socket bound to one interface. The
+// Linux one (NewAdvertConn) is built on an injected net.PacketConn.
+type AdvertConn interface {
+	// Read blocks until a packet arrives or the conn is closed.
+	Read() (Received, error)
+	// Write sends one VRRP payload from src to dst with IP TTL 255.
+	Write(src, dst netip.Addr, payload []byte) error
+	Close() error
+}
+
+// Addresses manages the addresses of the interfaces.
+type Addresses interface {
 	// PrimaryAddr returns the first IPv4 address of ifname that is not in
 	// exclude (our own VIPs): the advert's source (RFC 3768 §5.2.1).
 	PrimaryAddr(ifname string, exclude []netip.Addr) (netip.Addr, error)
@@ -25,22 +48,43 @@ type Network interface {
 	// RemoveVIP removes a virtual address; an absent address is not an
 	// error.
 	RemoveVIP(vip hcl.VIP) error
+}
+
+// Announcer tells the segment where a VIP now lives.
+type Announcer interface {
 	// SendGARP broadcasts count gratuitous ARPs for ip on dev, each in
 	// request and in reply form.
 	SendGARP(dev string, ip netip.Addr, count int) error
-	// LinkUp tells whether the interface is up with carrier.
-	LinkUp(ifname string) (bool, error)
-	// WatchLinks calls fn on every link state change until ctx ends.
-	WatchLinks(ctx context.Context, fn func(ifname string, up bool)) error
-	// Close releases what the network holds (ARP sockets).
+	// Close releases the announcer's sockets.
 	Close() error
 }
 
-// AdvertConn is a raw IP protocol-112 socket bound to one interface.
-type AdvertConn interface {
-	// Read blocks until a packet arrives or the conn is closed.
-	Read() (Received, error)
-	// Write sends one VRRP payload from src to dst with IP TTL 255.
-	Write(src, dst netip.Addr, payload []byte) error
-	Close() error
+// Links reports the link state of interfaces.
+type Links interface {
+	// LinkUp tells whether the interface is up with carrier.
+	LinkUp(ifname string) (bool, error)
+	// WatchLinks calls fn on every link state change until ctx ends; it
+	// returns only then (or on an error).
+	WatchLinks(ctx context.Context, fn func(ifname string, up bool)) error
+}
+
+// orLinux fills the parts a caller left nil with the operating system's.
+func (n Network) orLinux() Network {
+	if n.Adverts != nil && n.Addresses != nil && n.Announcer != nil && n.Links != nil {
+		return n
+	}
+	l := NewLinuxNetwork()
+	if n.Adverts == nil {
+		n.Adverts = l.Adverts
+	}
+	if n.Addresses == nil {
+		n.Addresses = l.Addresses
+	}
+	if n.Announcer == nil {
+		n.Announcer = l.Announcer
+	}
+	if n.Links == nil {
+		n.Links = l.Links
+	}
+	return n
 }

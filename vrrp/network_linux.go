@@ -14,29 +14,30 @@ import (
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
+	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 )
 
-// LinuxNetwork is the Network of the running kernel (of the network
-// namespace the process runs in).
-type LinuxNetwork struct {
-	mu   sync.Mutex
-	arps map[string]*arp.Client
+// NewLinuxNetwork returns the Network of the running kernel (of the
+// network namespace the process runs in): raw IP-112 sockets, netlink
+// addresses and links, gratuitous ARP over AF_PACKET.
+func NewLinuxNetwork() Network {
+	return Network{
+		Adverts:   rawListener{},
+		Addresses: netlinkAddresses{},
+		Announcer: &arpAnnouncer{clients: map[string]*arp.Client{}},
+		Links:     netlinkLinks{},
+	}
 }
 
-// NewLinuxNetwork returns the kernel's Network.
-func NewLinuxNetwork() *LinuxNetwork { return &LinuxNetwork{arps: map[string]*arp.Client{}} }
-
-type rawConn struct {
-	rc  *ipv4.RawConn
-	buf []byte
-}
+// rawListener opens raw IP protocol-112 sockets.
+type rawListener struct{}
 
 // Listen opens a raw IP protocol-112 socket bound to ifname
-// (SO_BINDTODEVICE, like keepalived), with multicast TTL 255 and no loop.
-func (n *LinuxNetwork) Listen(ifname string, multicast bool) (AdvertConn, error) {
+// (SO_BINDTODEVICE, like keepalived) and makes it an AdvertConn.
+func (rawListener) Listen(ifname string, multicast bool) (AdvertConn, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("interface %s: %w", ifname, err)
@@ -54,10 +55,31 @@ func (n *LinuxNetwork) Listen(ifname string, multicast bool) (AdvertConn, error)
 	if err != nil {
 		return nil, fmt.Errorf("raw VRRP socket on %s: %w", ifname, err)
 	}
-	rc, err := ipv4.NewRawConn(pc)
+	c, err := NewAdvertConn(ifi, pc, multicast)
 	if err != nil {
 		pc.Close()
-		return nil, fmt.Errorf("raw VRRP socket on %s: %w", ifname, err)
+		return nil, err
+	}
+	return c, nil
+}
+
+type rawConn struct {
+	rc  *ipv4.RawConn
+	buf []byte
+}
+
+// NewAdvertConn makes an AdvertConn of pc, a raw IPv4 protocol-112 socket
+// (net.ListenPacket("ip4:112", …), *net.IPConn) on ifi, the way
+// mdlayher/arp's New(ifi, conn) takes its socket: multicast joins
+// 224.0.0.18 on ifi with TTL 255 and no loop. The conn owns pc once it
+// is returned; on an error pc stays the caller's to close.
+func NewAdvertConn(ifi *net.Interface, pc net.PacketConn, multicast bool) (AdvertConn, error) {
+	if _, ok := pc.(*net.IPConn); !ok {
+		return nil, fmt.Errorf("advert socket on %s: %T is not a raw IP socket", ifi.Name, pc)
+	}
+	rc, err := ipv4.NewRawConn(pc)
+	if err != nil {
+		return nil, fmt.Errorf("raw VRRP socket on %s: %w", ifi.Name, err)
 	}
 	if multicast {
 		group := &net.IPAddr{IP: net.IP(MulticastGroup.AsSlice())}
@@ -68,8 +90,7 @@ func (n *LinuxNetwork) Listen(ifname string, multicast bool) (AdvertConn, error)
 			func() error { return rc.SetMulticastTTL(TTL) },
 		} {
 			if err := f(); err != nil {
-				rc.Close()
-				return nil, fmt.Errorf("multicast on %s: %w", ifname, err)
+				return nil, fmt.Errorf("multicast on %s: %w", ifi.Name, err)
 			}
 		}
 	}
@@ -107,8 +128,11 @@ func (c *rawConn) Write(src, dst netip.Addr, payload []byte) error {
 
 func (c *rawConn) Close() error { return c.rc.Close() }
 
+// netlinkAddresses manages addresses over rtnetlink.
+type netlinkAddresses struct{}
+
 // PrimaryAddr returns the first primary IPv4 address of ifname not in exclude.
-func (n *LinuxNetwork) PrimaryAddr(ifname string, exclude []netip.Addr) (netip.Addr, error) {
+func (netlinkAddresses) PrimaryAddr(ifname string, exclude []netip.Addr) (netip.Addr, error) {
 	link, err := netlink.LinkByName(ifname)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("interface %s: %w", ifname, err)
@@ -160,7 +184,7 @@ func vipAddr(vip hcl.VIP) (netlink.Link, *netlink.Addr, error) {
 }
 
 // HasVIP tells whether the VIP's address is on its device.
-func (n *LinuxNetwork) HasVIP(vip hcl.VIP) (bool, error) {
+func (netlinkAddresses) HasVIP(vip hcl.VIP) (bool, error) {
 	link, _, err := vipAddr(vip)
 	if err != nil {
 		return false, err
@@ -182,7 +206,7 @@ func (n *LinuxNetwork) HasVIP(vip hcl.VIP) (bool, error) {
 }
 
 // AddVIP adds the address (label, scope, broadcast as configured).
-func (n *LinuxNetwork) AddVIP(vip hcl.VIP) error {
+func (netlinkAddresses) AddVIP(vip hcl.VIP) error {
 	link, a, err := vipAddr(vip)
 	if err != nil {
 		return err
@@ -194,7 +218,7 @@ func (n *LinuxNetwork) AddVIP(vip hcl.VIP) error {
 }
 
 // RemoveVIP removes the address.
-func (n *LinuxNetwork) RemoveVIP(vip hcl.VIP) error {
+func (netlinkAddresses) RemoveVIP(vip hcl.VIP) error {
 	link, a, err := vipAddr(vip)
 	if err != nil {
 		return err
@@ -205,27 +229,42 @@ func (n *LinuxNetwork) RemoveVIP(vip hcl.VIP) error {
 	return nil
 }
 
-func (n *LinuxNetwork) arpClient(dev string) (*arp.Client, error) {
+// arpAnnouncer sends gratuitous ARP with one mdlayher/arp client per
+// device, each built with arp.New on an AF_PACKET socket it opens.
+type arpAnnouncer struct {
+	mu      sync.Mutex
+	clients map[string]*arp.Client
+}
+
+// etherTypeARP is the EtherType of ARP (RFC 826).
+const etherTypeARP = 0x0806
+
+func (n *arpAnnouncer) arpClient(dev string) (*arp.Client, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if c, ok := n.arps[dev]; ok {
+	if c, ok := n.clients[dev]; ok {
 		return c, nil
 	}
 	ifi, err := net.InterfaceByName(dev)
 	if err != nil {
 		return nil, fmt.Errorf("GARP on %s: %w", dev, err)
 	}
-	c, err := arp.Dial(ifi)
+	pc, err := packet.Listen(ifi, packet.Raw, etherTypeARP, nil)
 	if err != nil {
 		return nil, fmt.Errorf("GARP on %s: %w", dev, err)
 	}
-	n.arps[dev] = c
+	c, err := arp.New(ifi, pc)
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("GARP on %s: %w", dev, err)
+	}
+	n.clients[dev] = c
 	return c, nil
 }
 
 // SendGARP broadcasts count gratuitous ARP requests and count replies
 // announcing ip at dev's hardware address (sender = target = ip).
-func (n *LinuxNetwork) SendGARP(dev string, ip netip.Addr, count int) error {
+func (n *arpAnnouncer) SendGARP(dev string, ip netip.Addr, count int) error {
 	if !ip.Is4() {
 		return nil
 	}
@@ -257,8 +296,11 @@ func linkIsUp(l netlink.Link) bool {
 	return a.Flags&net.FlagUp != 0 && a.RawFlags&unix.IFF_RUNNING != 0
 }
 
+// netlinkLinks follows links over rtnetlink.
+type netlinkLinks struct{}
+
 // LinkUp tells whether ifname is administratively up with carrier.
-func (n *LinuxNetwork) LinkUp(ifname string) (bool, error) {
+func (netlinkLinks) LinkUp(ifname string) (bool, error) {
 	l, err := netlink.LinkByName(ifname)
 	if err != nil {
 		return false, fmt.Errorf("interface %s: %w", ifname, err)
@@ -267,7 +309,7 @@ func (n *LinuxNetwork) LinkUp(ifname string) (bool, error) {
 }
 
 // WatchLinks reports link changes from an rtnetlink subscription.
-func (n *LinuxNetwork) WatchLinks(ctx context.Context, fn func(string, bool)) error {
+func (netlinkLinks) WatchLinks(ctx context.Context, fn func(string, bool)) error {
 	ch := make(chan netlink.LinkUpdate, 64)
 	done := make(chan struct{})
 	defer close(done)
@@ -299,12 +341,12 @@ func (n *LinuxNetwork) WatchLinks(ctx context.Context, fn func(string, bool)) er
 }
 
 // Close closes the ARP sockets.
-func (n *LinuxNetwork) Close() error {
+func (n *arpAnnouncer) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for dev, c := range n.arps {
+	for dev, c := range n.clients {
 		c.Close()
-		delete(n.arps, dev)
+		delete(n.clients, dev)
 	}
 	return nil
 }

@@ -15,10 +15,7 @@ import (
 // start; removed ones stop as on shutdown. Before Run, Reload just replaces
 // the configuration.
 func (n *Node) Reload(cfg *hcl.Config) error {
-	next, err := NewNode(cfg, n.opts)
-	if err != nil {
-		return err
-	}
+	next := NewNode(cfg, n.opts)
 	n.mu.Lock()
 	running := n.running
 	n.mu.Unlock()
@@ -93,29 +90,8 @@ func (n *Node) reload(now time.Time, next *Node) error {
 		nin.log.Info("instance added by reload")
 		n.insts = append(n.insts, nin)
 	}
-	n.byName = map[string]*instance{}
-	for _, in := range n.insts {
-		n.byName[in.cfg.Name] = in
-		in.group = nil
-	}
-	oldGroups := map[string]*syncGroup{}
-	for _, g := range n.groups {
-		oldGroups[g.cfg.Name] = g
-	}
-	n.groups = nil
-	for _, gc := range next.cfg.SyncGroups {
-		g := &syncGroup{cfg: gc}
-		if og, ok := oldGroups[gc.Name]; ok {
-			g.state = og.state
-		}
-		for _, name := range gc.Group {
-			if in, ok := n.byName[name]; ok {
-				in.group = g
-				g.members = append(g.members, in)
-			}
-		}
-		n.groups = append(n.groups, g)
-	}
+	n.byName = instancesByName(n.insts)
+	n.groups = newSyncGroups(next.cfg.SyncGroups, n.byName, n.groups)
 	n.startScripts(oldScripts)
 	for _, in := range n.insts {
 		n.startInstance(ctx, now, in)
@@ -166,18 +142,18 @@ func (n *Node) update(o, nin *instance) {
 	}
 	for _, v := range oldVIPs {
 		if !has(o.cfg.VirtualIPs, v) {
-			if err := n.net.RemoveVIP(v); err != nil {
+			if err := n.net.Addresses.RemoveVIP(v); err != nil {
 				o.log.Error("removing VIP failed", "vip", v.Prefix, "err", err)
 			}
 		}
 	}
 	for _, v := range o.cfg.VirtualIPs {
 		if !has(oldVIPs, v) {
-			if err := n.net.AddVIP(v); err != nil {
+			if err := n.net.Addresses.AddVIP(v); err != nil {
 				o.log.Error("adding VIP failed", "vip", v.Prefix, "err", err)
 				continue
 			}
-			if err := n.net.SendGARP(v.Dev, v.Prefix.Addr(), max(o.cfg.GarpMasterRepeat, 1)); err != nil {
+			if err := n.net.Announcer.SendGARP(v.Dev, v.Prefix.Addr(), o.cfg.GarpMasterRepeat); err != nil {
 				o.log.Warn("gratuitous ARP failed", "vip", v.Prefix, "err", err)
 			}
 		}

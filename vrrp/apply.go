@@ -1,0 +1,97 @@
+package vrrp
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// apply executes the actions of one instance, then makes its sync group
+// follow a transition (unless the transition was itself forced).
+func (n *Node) apply(ctx context.Context, now time.Time, in *instance, acts []Action, forced bool) {
+	for _, a := range acts {
+		switch a.Kind {
+		case ActSendAdvert:
+			n.sendAdvert(in, a.Priority)
+		case ActAddVIPs:
+			for _, v := range in.cfg.VirtualIPs {
+				if err := n.net.Addresses.AddVIP(v); err != nil {
+					in.log.Error("adding VIP failed", "vip", v.Prefix, "err", err)
+				}
+			}
+		case ActRemoveVIPs:
+			for _, v := range in.cfg.VirtualIPs {
+				if err := n.net.Addresses.RemoveVIP(v); err != nil {
+					in.log.Error("removing VIP failed", "vip", v.Prefix, "err", err)
+				}
+			}
+		case ActSendGARP:
+			for _, v := range in.cfg.VirtualIPs {
+				if err := n.net.Announcer.SendGARP(v.Dev, v.Prefix.Addr(), a.Count); err != nil {
+					in.log.Warn("gratuitous ARP failed", "vip", v.Prefix, "err", err)
+				}
+			}
+		case ActTransition:
+			n.transition(ctx, in, a)
+			switch {
+			case in.group == nil || forced || a.To == StateInit:
+			case a.From == StateInit && a.To == StateBackup:
+				// A member starting as BACKUP joins the group's state
+				// rather than imposing its own.
+				if g := in.group; g.state == StateMaster || g.state == StateFault {
+					reason := fmt.Sprintf("sync group %s is %s", g.cfg.Name, g.state)
+					n.apply(ctx, now, in, in.m.Force(now, g.state, reason), true)
+				}
+			default:
+				n.syncGroup(ctx, now, in, a.To)
+			}
+		}
+	}
+}
+
+func (n *Node) sendAdvert(in *instance, priority int) {
+	adv := in.advert
+	adv.Priority = uint8(priority)
+	b, err := adv.Marshal()
+	if err != nil {
+		in.log.Error("encoding advert failed", "err", err)
+		return
+	}
+	for _, dst := range in.dsts {
+		if err := in.conn.conn.Write(in.src, dst, b); err != nil {
+			in.log.Warn("sending advert failed", "to", dst, "err", err)
+			continue
+		}
+	}
+	in.ctr.AdvertsSent++
+	if priority == 0 {
+		in.ctr.PriorityZeroSent++
+	}
+}
+
+func (n *Node) transition(ctx context.Context, in *instance, a Action) {
+	in.ctr.Transitions++
+	in.log.Info("VRRP state change", "from", a.From.String(), "to", a.To.String(), "reason", a.Reason,
+		"priority", in.m.Priority())
+	if n.opts.OnTransition != nil {
+		cctx := ctx
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			cctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 300*time.Millisecond)
+			defer cancel()
+		}
+		t := Transition{Instance: in.cfg.Name, From: a.From, To: a.To, Reason: a.Reason, Priority: in.m.Priority()}
+		if err := n.opts.OnTransition(cctx, t); err != nil {
+			in.log.Error("transition hook failed", "to", a.To.String(), "err", err)
+		}
+	}
+	if a.To == StateInit {
+		return
+	}
+	state := a.To.String()
+	n.notes.queue(notifyJob{what: "notify_" + strings.ToLower(state) + " of " + in.cfg.Name, cmdline: notifyFor(in.cfg.Notify, a.To)})
+	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
+		args: []string{"INSTANCE", in.cfg.Name, state, strconv.Itoa(in.m.Priority())}})
+}

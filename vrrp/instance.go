@@ -1,0 +1,204 @@
+package vrrp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// instance is one vrrp_instance: its machine, what it accepts and sends,
+// its socket, and its tracking.
+type instance struct {
+	cfg     hcl.VRRPInstance
+	m       *Machine
+	expect  Expect
+	advert  Advert
+	src     netip.Addr
+	dsts    []netip.Addr
+	conn    *sharedConn
+	group   *syncGroup
+	log     *slog.Logger
+	ctr     Counters
+	started bool
+	held    bool // every VIP was on its interface at setup: Resume, not Start
+
+	linkUp       map[string]bool
+	scriptOK     map[string]bool
+	scriptWeight map[string]int
+	pending      int // tracked scripts without a first result
+	lastDropLog  map[DropReason]time.Time
+	mismatchFrom netip.Addr
+}
+
+// newInstance prepares an instance of a validated vrrp_instance: hcl has
+// checked the VRID, priority, interface, advert_int (whole seconds),
+// authentication, the address count and the track_script references, set
+// every VIP's device and resolved every track_script's weight.
+func newInstance(ic hcl.VRRPInstance, log *slog.Logger) *instance {
+	in := &instance{
+		cfg:          ic,
+		log:          log.With("instance", ic.Name),
+		linkUp:       map[string]bool{},
+		scriptOK:     map[string]bool{},
+		scriptWeight: map[string]int{},
+		lastDropLog:  map[DropReason]time.Time{},
+		ctr:          Counters{Drops: map[DropReason]uint64{}},
+	}
+	var v4 []netip.Addr
+	for _, v := range ic.VirtualIPs {
+		v4 = append(v4, v.Prefix.Addr())
+	}
+	in.expect = Expect{VRID: uint8(ic.VirtualRouterID), AdvertInt: uint8(ic.AdvertInt / time.Second), Addresses: v4, Peers: ic.UnicastPeers}
+	if ic.AuthType == "PASS" {
+		in.expect.AuthType = AuthPassword
+		in.expect.Password = PasswordOf(ic.AuthPass)
+	}
+	in.advert = Advert{VRID: in.expect.VRID, AuthType: in.expect.AuthType, Password: in.expect.Password,
+		AdvertInt: in.expect.AdvertInt, Addresses: v4}
+	for _, ts := range ic.TrackScripts {
+		in.scriptWeight[ts.Name] = ts.Weight
+		in.pending++
+	}
+	return in
+}
+
+func instancesByName(insts []*instance) map[string]*instance {
+	byName := make(map[string]*instance, len(insts))
+	for _, in := range insts {
+		byName[in.cfg.Name] = in
+	}
+	return byName
+}
+
+func (in *instance) machineConfig() MachineConfig {
+	c := in.cfg
+	return MachineConfig{
+		Priority:          c.Priority,
+		AdvertInt:         c.AdvertInt,
+		Preempt:           !c.NoPreempt,
+		PreemptDelay:      c.PreemptDelay,
+		PrimaryIP:         in.src,
+		GarpRepeat:        c.GarpMasterRepeat,
+		GarpDelay:         c.GarpMasterDelay,
+		GarpRefresh:       c.GarpMasterRefresh,
+		GarpRefreshRepeat: c.GarpMasterRefreshRepeat,
+	}
+}
+
+func (in *instance) status() InstanceStatus {
+	s := InstanceStatus{Name: in.cfg.Name, Interface: in.cfg.Interface, VRID: in.cfg.VirtualRouterID, Priority: in.cfg.Priority,
+		Counters: in.ctr}
+	if in.m != nil {
+		s.State, s.Priority = in.m.State(), in.m.Priority()
+		s.MasterIP, _ = in.m.Master()
+		s.Since, s.Reason = in.m.Since()
+	}
+	s.Counters.Drops = cloneDrops(in.ctr.Drops)
+	return s
+}
+
+func cloneDrops(d map[DropReason]uint64) map[DropReason]uint64 {
+	if d == nil {
+		return map[DropReason]uint64{}
+	}
+	return maps.Clone(d)
+}
+
+// setupInstance resolves the instance's source address, finds VIPs of ours
+// left on the interface (held: resume; partial: removed as stale, like
+// keepalived at start) and attaches it to an advert socket. Its errors come
+// from the operating system and name the instance.
+func (n *Node) setupInstance(in *instance) error {
+	c := in.cfg
+	var vips []netip.Addr
+	for _, v := range c.VirtualIPs {
+		vips = append(vips, v.Prefix.Addr())
+	}
+	src := c.UnicastSrcIP
+	if !src.IsValid() {
+		var err error
+		if src, err = n.net.Addresses.PrimaryAddr(c.Interface, vips); err != nil {
+			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+		}
+	}
+	in.src = src
+	in.expect.Self = src
+	multicast := len(c.UnicastPeers) == 0
+	if multicast {
+		in.dsts = []netip.Addr{MulticastGroup}
+	} else {
+		in.dsts = c.UnicastPeers
+	}
+	in.m = NewMachine(in.machineConfig())
+	// VIPs of ours already on the interface were left by a run of this
+	// director that died as MASTER. All of them: resume (Machine.Resume),
+	// so the kernel keeps serving established and new connections. Only
+	// some: stale, removed as keepalived does at start.
+	var present []hcl.VIP
+	for _, v := range c.VirtualIPs {
+		has, err := n.net.Addresses.HasVIP(v)
+		if err != nil {
+			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+		}
+		if has {
+			present = append(present, v)
+		}
+	}
+	in.held = len(present) > 0 && len(present) == len(c.VirtualIPs)
+	if !in.held {
+		for _, v := range present {
+			in.log.Info("removing stale VIP", "vip", v.Prefix, "dev", v.Dev)
+			if err := n.net.Addresses.RemoveVIP(v); err != nil {
+				return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+			}
+		}
+	}
+	sc, err := n.socket(c.Interface, multicast)
+	if err != nil {
+		return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+	}
+	sc.insts = append(sc.insts, in)
+	in.conn = sc
+	return nil
+}
+
+// startInstance leaves Initialize once every tracked script has reported.
+func (n *Node) startInstance(ctx context.Context, now time.Time, in *instance) {
+	n.refreshTracking(now, in)
+	if in.pending == 0 && !in.started {
+		in.started = true
+		if !in.held {
+			n.apply(ctx, now, in, in.m.Start(now), false)
+			return
+		}
+		acts := in.m.Resume(now)
+		if in.m.Resuming() {
+			in.log.Info("VIPs found on the interface: resuming mastership unless a master is heard",
+				"within", in.m.Deadline().Sub(now))
+		}
+		n.apply(ctx, now, in, acts, false)
+	}
+}
+
+// stopInstance shuts one instance down: priority-0 advert from a master,
+// VIPs removed, notify_stop and notify ... STOP queued.
+func (n *Node) stopInstance(in *instance) {
+	if in.m == nil {
+		return
+	}
+	now := n.clock.Now()
+	n.apply(context.Background(), now, in, in.m.Shutdown(now), true)
+	// Remove VIPs even when not master: nothing of ours stays behind.
+	for _, v := range in.cfg.VirtualIPs {
+		_ = n.net.Addresses.RemoveVIP(v)
+	}
+	n.notes.queue(notifyJob{what: "notify_stop of " + in.cfg.Name, cmdline: in.cfg.Notify.Stop})
+	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
+		args: []string{"INSTANCE", in.cfg.Name, "STOP", strconv.Itoa(in.m.Priority())}})
+}
