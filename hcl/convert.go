@@ -236,7 +236,9 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 			setStr(ub, "digest", u.Digest)
 			setStr(ub, "regex", u.Regex)
 			setBool(ub, "regex_no_match", u.RegexNoMatch)
-			setStr(ub, "virtualhost", u.Virtualhost)
+			if u.Virtualhost != c.Virtualhost {
+				setStr(ub, "virtualhost", u.Virtualhost)
+			}
 		}
 	}
 	if c.Kind == CheckMisc {

@@ -304,6 +304,38 @@ func (d *decoder) stringList(attr *hcl2.Attribute) ([]string, bool) {
 	return out, true
 }
 
+// checkerSettings reads the checker settings a virtual_server,
+// real_server or checker block sets (inherit.go); those its schema does not
+// allow are never set. nb_get_retry is keepalived's older name of retry.
+func (b *block) checkerSettings() *checkerSettings {
+	var s checkerSettings
+	var d time.Duration
+	for _, o := range []struct {
+		name string
+		dst  *opt[time.Duration]
+	}{{"connect_timeout", &s.timeout}, {"delay_loop", &s.delayLoop}, {"warmup", &s.warmup}, {"delay_before_retry", &s.retryDelay}} {
+		if b.duration(o.name, &d) {
+			o.dst.put(d)
+		}
+	}
+	var n int
+	if b.integer("nb_get_retry", &n) {
+		s.retry.put(n)
+	}
+	if b.integer("retry", &n) {
+		s.retry.put(n)
+	}
+	var on bool
+	if b.boolean("alpha", &on) {
+		s.alpha.put(on)
+	}
+	var host string
+	if b.str("virtualhost", &host) {
+		s.virtualhost.put(host)
+	}
+	return &s
+}
+
 func (b *block) addr(name string, dst *netip.Addr) bool {
 	var s string
 	if !b.str(name, &s) {
@@ -349,9 +381,10 @@ var (
 	vsSchema        = blockSchema([]string{"protocol", "delay_loop", "lb_algo", "lb_kind", "scheduler_flags", "ops",
 		"persistence_timeout", "persistence_granularity", "quorum", "hysteresis", "quorum_up", "quorum_down",
 		"alpha", "omega", "inhibit_on_failure", "virtualhost", "sorry_server", "sorry_server_lvs_method",
-		"vrrp_instance", "ip_family"},
+		"vrrp_instance", "ip_family", "connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup"},
 		hcl2.BlockHeaderSchema{Type: "real_server", LabelNames: []string{"address"}})
-	rsSchema = blockSchema([]string{"weight", "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold"},
+	rsSchema = blockSchema([]string{"weight", "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold",
+		"connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "alpha", "virtualhost"},
 		hcl2.BlockHeaderSchema{Type: CheckTCP}, hcl2.BlockHeaderSchema{Type: CheckHTTP},
 		hcl2.BlockHeaderSchema{Type: CheckSSL}, hcl2.BlockHeaderSchema{Type: CheckMisc})
 	checkCommon = []string{"connect_ip", "connect_port", "bindto", "bind_port", "fwmark", "connect_timeout",
@@ -385,7 +418,7 @@ func (d *decoder) global(b *hcl2.Block) {
 
 func (d *decoder) script(b *hcl2.Block) {
 	bl := d.openBlock(b, scriptSchema)
-	s := VRRPScript{Name: b.Labels[0], Interval: defaultScriptInterval, Rise: 1, Fall: 1, Pos: bl.def, Positions: bl.pos}
+	s := VRRPScript{Name: b.Labels[0], Interval: defaultScriptInterval, Rise: defaultScriptRise, Fall: defaultScriptFall, Pos: bl.def, Positions: bl.pos}
 	bl.str("script", &s.Script)
 	bl.duration("interval", &s.Interval)
 	s.Timeout = s.Interval
@@ -424,7 +457,7 @@ func (d *decoder) instance(b *hcl2.Block) {
 	bl := d.openBlock(b, instanceSchema)
 	in := VRRPInstance{
 		Name:                    b.Labels[0],
-		State:                   StateBackup,
+		State:                   defaultState,
 		Priority:                defaultPriority,
 		AdvertInt:               defaultAdvertInt,
 		GarpMasterDelay:         defaultGarpMasterDelay,
@@ -514,10 +547,9 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	bl := d.openBlock(b, vsSchema)
 	vs := VirtualServer{
 		Name:      b.Labels[0],
-		Protocol:  ProtoTCP,
-		DelayLoop: defaultDelayLoop,
-		LBAlgo:    "wlc",
-		LBKind:    KindNAT,
+		Protocol:  defaultProtocol,
+		LBAlgo:    defaultScheduler,
+		LBKind:    defaultKind,
 		Quorum:    defaultQuorum,
 		Pos:       bl.def,
 		Positions: bl.pos,
@@ -532,7 +564,12 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	if bl.str("protocol", &vs.Protocol) {
 		vs.Protocol = strings.ToUpper(vs.Protocol)
 	}
-	bl.duration("delay_loop", &vs.DelayLoop)
+	// delay_loop, alpha and virtualhost are the service's own and the
+	// default of its checkers, with the other checker settings.
+	inh := bl.checkerSettings()
+	vs.DelayLoop = inh.delayLoop.or(defaultDelayLoop)
+	vs.Alpha = inh.alpha.or(false)
+	vs.Virtualhost = inh.virtualhost.or("")
 	if bl.str("lb_algo", &vs.LBAlgo) {
 		vs.LBAlgo = strings.ToLower(vs.LBAlgo)
 	}
@@ -554,10 +591,8 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	bl.integer("hysteresis", &vs.Hysteresis)
 	bl.str("quorum_up", &vs.QuorumUp)
 	bl.str("quorum_down", &vs.QuorumDown)
-	bl.boolean("alpha", &vs.Alpha)
 	bl.boolean("omega", &vs.Omega)
 	bl.boolean("inhibit_on_failure", &vs.InhibitOnFailure)
-	bl.str("virtualhost", &vs.Virtualhost)
 	var sorry string
 	if bl.str("sorry_server", &sorry) {
 		ap, err := ParseAddrPort(sorry)
@@ -583,7 +618,7 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 		}
 	}
 	for _, inner := range bl.inner {
-		vs.RealServers = append(vs.RealServers, d.realServer(inner, &vs))
+		vs.RealServers = append(vs.RealServers, d.realServer(inner, &vs, inh))
 	}
 	if vs.SorryServer != nil && vs.SorryServer.LBKind == "" {
 		vs.SorryServer.LBKind = vs.LBKind
@@ -596,15 +631,12 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 		}
 	}
 	if vs.PersistenceGranularity == 0 {
-		vs.PersistenceGranularity = 32
-		if vs.IPv6 {
-			vs.PersistenceGranularity = 128
-		}
+		vs.PersistenceGranularity = defaultGranularity(vs.IPv6)
 	}
 	d.cfg.VirtualServers = append(d.cfg.VirtualServers, vs)
 }
 
-func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer) RealServer {
+func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer, vsInh *checkerSettings) RealServer {
 	bl := d.openBlock(b, rsSchema)
 	rs := RealServer{Weight: defaultWeight, InhibitOnFailure: vs.InhibitOnFailure, Pos: bl.def, Positions: bl.pos}
 	ap, err := ParseAddrPort(b.Labels[0])
@@ -614,6 +646,7 @@ func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer) RealServer {
 	rs.Addr = ap
 	bl.integer("weight", &rs.Weight)
 	bl.boolean("inhibit_on_failure", &rs.InhibitOnFailure)
+	inh := bl.checkerSettings()
 	bl.str("notify_up", &rs.NotifyUp)
 	bl.str("notify_down", &rs.NotifyDown)
 	var n int
@@ -624,30 +657,23 @@ func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer) RealServer {
 		rs.LThreshold = uint32(max(n, 0))
 	}
 	for _, inner := range bl.inner {
-		rs.Checkers = append(rs.Checkers, d.checker(inner, vs, &rs))
+		rs.Checkers = append(rs.Checkers, d.checker(inner, &rs, inheritance{nil, inh, vsInh}))
 	}
 	return rs
 }
 
-func (d *decoder) checker(b *hcl2.Block, vs *VirtualServer, rs *RealServer) Checker {
+// checker reads a checker block; chain holds its real server's and virtual
+// server's settings (chain[0] is filled here).
+func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) Checker {
 	schema := map[string]*hcl2.BodySchema{CheckTCP: tcpSchema, CheckHTTP: httpSchema, CheckSSL: sslSchema, CheckMisc: miscSchema}[b.Type]
 	bl := d.openBlock(b, schema)
 	c := Checker{
 		Kind:        b.Type,
 		Connect:     rs.Addr,
-		DelayLoop:   vs.DelayLoop,
-		Timeout:     defaultConnectTimeout,
-		Retry:       defaultRetry,
-		RetryDelay:  defaultHTTPRetryDelay,
-		Rise:        1,
-		Alpha:       vs.Alpha,
-		Virtualhost: vs.Virtualhost,
-		HTTPVersion: "1.0",
+		Rise:        defaultRise,
+		HTTPVersion: defaultHTTPVersion,
 		Pos:         bl.def,
 		Positions:   bl.pos,
-	}
-	if b.Type == CheckTCP {
-		c.RetryDelay = defaultTCPRetryDelay
 	}
 	var ip netip.Addr
 	if bl.addr("connect_ip", &ip) {
@@ -671,16 +697,9 @@ func (d *decoder) checker(b *hcl2.Block, vs *VirtualServer, rs *RealServer) Chec
 	if bl.integer("fwmark", &mark) {
 		c.FWMark = uint32(mark)
 	}
-	bl.duration("delay_loop", &c.DelayLoop)
-	c.Warmup = c.DelayLoop
-	bl.duration("warmup", &c.Warmup)
-	bl.duration("connect_timeout", &c.Timeout)
-	bl.integer("nb_get_retry", &c.Retry)
-	bl.integer("retry", &c.Retry)
-	bl.duration("delay_before_retry", &c.RetryDelay)
+	chain[0] = bl.checkerSettings()
+	chain.resolve(&c, checkerDefaults{retry: defaultRetry, retryDelay: defaultRetryDelay(c.Kind)})
 	bl.integer("rise", &c.Rise)
-	bl.boolean("alpha", &c.Alpha)
-	bl.str("virtualhost", &c.Virtualhost)
 	bl.str("http_protocol", &c.HTTPVersion)
 	bl.boolean("enable_sni", &c.EnableSNI)
 	bl.boolean("tls_verify", &c.VerifyTLS)

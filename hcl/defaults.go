@@ -2,31 +2,112 @@ package hcl
 
 import "time"
 
-// Defaults shared by both readers. keepalived's own defaults are cited
+// Every default of the model lives in this file; both readers (decode.go
+// for HCL, keepalived*.go for keepalived.conf) take them from here, and no
+// consumer (vrrp, lvs, checks, the director) defaults a value again: the
+// Config that Load returns is final. keepalived's own defaults are cited
 // beside each (keepalived.conf(5)); lvsd-only settings say so.
+//
+// Checker settings (connect_timeout, delay_loop, warmup, retry,
+// delay_before_retry, alpha, virtualhost) may be written in a virtual
+// server, a real server or a checker; the nearest block wins (inherit.go)
+// and these defaults apply only where no block sets one.
 const (
+	defaultState            = StateBackup // RFC 3768 §6.4.1: start as Backup unless the address owner
 	defaultAdvertInt        = time.Second // advert_int 1 (RFC 3768 §5.3.7)
 	defaultPriority         = 100         // RFC 3768 §5.3.4: backups default to 100
 	defaultGarpMasterDelay  = 5 * time.Second
 	defaultGarpMasterRepeat = 5
 	defaultGarpRefreshCount = 1
-	defaultDelayLoop        = 60 * time.Second
-	defaultConnectTimeout   = 5 * time.Second
-	defaultRetry            = 1
-	defaultTCPRetryDelay    = 1 * time.Second
-	defaultHTTPRetryDelay   = 3 * time.Second
-	defaultWeight           = 1
-	defaultQuorum           = 1
-	defaultScriptInterval   = time.Second
-	defaultPersistence      = 360 * time.Second // bare persistence_timeout
+	defaultScriptInterval   = time.Second // vrrp_script interval; timeout defaults to it
+	defaultScriptRise       = 1           // vrrp_script rise
+	defaultScriptFall       = 1           // vrrp_script fall
+
+	defaultProtocol       = ProtoTCP // HCL; keepalived.conf: kaDefaultProtocol
+	defaultScheduler      = "wlc"    // IPVS_DEF_SCHED, ipvswrapper.h
+	defaultKind           = KindNAT  // check_data.c: "setting default NAT"
+	defaultDelayLoop      = 60 * time.Second
+	defaultQuorum         = 1
+	defaultWeight         = 1
+	defaultPersistence    = 360 * time.Second // bare persistence_timeout
+	defaultConnectTimeout = 5 * time.Second
+	defaultRetry          = 1               // keepalived.conf MISC_CHECK: kaMiscRetry
+	defaultTCPRetryDelay  = 1 * time.Second // keepalived.conf MISC_CHECK too
+	defaultHTTPRetryDelay = 3 * time.Second // HTTP_GET, SSL_GET; HCL MISC_CHECK too
+	defaultRise           = 1               // lvsd extension: successes before up
+	defaultHTTPVersion    = "1.0"           // keepalived's HTTP_PROTOCOL_1_0
+	defaultStatusLow      = 200             // HTTP_DEFAULT_STATUS_CODE_MIN
+	defaultStatusHigh     = 299             // HTTP_DEFAULT_STATUS_CODE_MAX
+
+	defaultNotifyTimeout     = 30 * time.Second      // lvsd: keepalived has no notify timeout
+	defaultControlSocket     = "/run/lvsd/lvsd.sock" // lvsd
+	defaultReconcileInterval = 10 * time.Second      // lvsd
 )
+
+// keepalived.conf's own defaults where they differ from HCL's (keepalived
+// 2.2.7), each applied with the warning keepalived itself logs.
+const (
+	kaDefaultProtocol = ProtoUDP // check_data.c: "no protocol set - defaulting to UDP"
+	kaMiscRetry       = 0        // check_misc.c: default_retry = 0
+	kaOwnerPriority   = 255      // vrrp.c: state MASTER without priority is the address owner
+)
+
+// Defaults that follow from other values, applied by the readers and by
+// finalize:
+//   - a vrrp_script's timeout is its interval; its user is script_user;
+//   - a VIP's dev is its instance's interface;
+//   - a real server's port is its service's (none for fwmark services);
+//   - a sorry server's lb_kind is its service's;
+//   - persistence_granularity is the whole address (defaultGranularity);
+//   - a checker connects to its real server's address and port; its
+//     warmup is its delay_loop; misc_timeout is the delay_loop (keepalived:
+//     the virtual server's); delay_before_retry depends on the kind
+//     (defaultRetryDelay);
+//   - a url's status_code is defaultStatusCodes; its virtualhost is its
+//     checker's.
 
 // defaultGlobal returns the global settings before the file is applied.
 func defaultGlobal() Global {
 	return Global{
 		LVSProgram:        LVSProgramMaster,
-		NotifyTimeout:     30 * time.Second,      // lvsd: keepalived has no notify timeout
-		ControlSocket:     "/run/lvsd/lvsd.sock", // lvsd
-		ReconcileInterval: 10 * time.Second,      // lvsd
+		NotifyTimeout:     defaultNotifyTimeout,
+		ControlSocket:     defaultControlSocket,
+		ReconcileInterval: defaultReconcileInterval,
 	}
+}
+
+// defaultRetryDelay is delay_before_retry in HCL when no block sets it:
+// 1s for TCP_CHECK, 3s for the others.
+func defaultRetryDelay(kind string) time.Duration {
+	if kind == CheckTCP {
+		return defaultTCPRetryDelay
+	}
+	return defaultHTTPRetryDelay
+}
+
+// kaCheckerDefaults are keepalived's per-kind checker defaults: retry 1
+// and delay_before_retry 1s (check_api.c), 3s for HTTP_GET and SSL_GET
+// (check_http.c), retry 0 for MISC_CHECK (check_misc.c).
+func kaCheckerDefaults(kind string) checkerDefaults {
+	switch kind {
+	case CheckHTTP, CheckSSL:
+		return checkerDefaults{retry: defaultRetry, retryDelay: defaultHTTPRetryDelay}
+	case CheckMisc:
+		return checkerDefaults{retry: kaMiscRetry, retryDelay: defaultTCPRetryDelay}
+	}
+	return checkerDefaults{retry: defaultRetry, retryDelay: defaultTCPRetryDelay}
+}
+
+// defaultGranularity is the persistence granularity of a service that sets
+// none: the whole address, as a prefix length.
+func defaultGranularity(ipv6 bool) int {
+	if ipv6 {
+		return 128
+	}
+	return 32
+}
+
+// defaultStatusCodes are the status codes a url accepts when it names none.
+func defaultStatusCodes() []StatusRange {
+	return []StatusRange{{Low: defaultStatusLow, High: defaultStatusHigh}}
 }

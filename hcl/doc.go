@@ -1,8 +1,34 @@
 // Package hcl owns lvsd's configuration: it reads HCL, HCL-JSON and
-// keepalived.conf into one immutable, defaulted and validated model (Config)
-// whose every block and attribute remembers its FILE:LINE:COL.
+// keepalived.conf into one immutable model (Config) whose every block and
+// attribute remembers its FILE:LINE:COL.
+//
+// The model is final and trusted. Every default lives in defaults.go, every
+// check in validation, and each inherited setting (a checker's alpha,
+// delay_loop, connect_timeout, retry, delay_before_retry, warmup and
+// virtualhost, written in the checker, its real server or its virtual
+// server) is resolved once, nearest block first. The vrrp, lvs and checks
+// packages read the values as they are: they never default, inherit or
+// validate again.
 //
 // Vocabulary and defaults are keepalived's (keepalived.conf(5)); where lvsd
 // differs it says so beside the field. The package never touches the network
 // or the kernel: it only reads files and, for hostname(), the host name.
+// Tests elsewhere build configurations from text with internal/hcltest.
+//
+// Files:
+//
+//	load.go          Loader, Load, LoadSource: read a file and its includes, pick the reader by name, finalize
+//	model.go         Config and its blocks: the model every consumer reads
+//	defaults.go      every default, with keepalived's where keepalived.conf differs
+//	inherit.go       checker settings inherited from real and virtual servers, nearest block first
+//	decode.go        the HCL and HCL-JSON reader (schemas, conversions, positions)
+//	functions.go     hostname(), env() and the other functions HCL may call
+//	keepalived_lex.go  keepalived.conf lines into keyword trees: comments, quotes, include globs, $NAME definitions
+//	keepalived.go    keepalived.conf global_defs, vrrp_script, vrrp_instance, vrrp_sync_group
+//	keepalived_lvs.go  keepalived.conf virtual_server, real_server and checkers, with keepalived's corrections
+//	validate.go      finalize: derived values and validation of global and the virtual servers
+//	validate_vrrp.go validation of vrrp_script, vrrp_instance and vrrp_sync_group
+//	address.go       addresses, services, VIPs, netmasks and status codes, parsed for both readers
+//	convert.go       ConvertToHCL: a model written back as HCL (lvsd convert)
+//	diagnostic.go    Diagnostic and Diagnostics: errors and warnings with their place
 package hcl

@@ -9,18 +9,6 @@ import (
 	"time"
 )
 
-// keepalived's own defaults (keepalived 2.2.7; the shared ones are in
-// defaults.go).
-const (
-	kaDefaultScheduler      = "wlc"    // IPVS_DEF_SCHED, ipvswrapper.h
-	kaDefaultProtocol       = ProtoUDP // check_data.c: "no protocol set - defaulting to UDP"
-	kaDefaultKind           = KindNAT  // check_data.c: "no forwarding method set, setting default NAT"
-	kaMiscRetry             = 0        // check_misc.c: default_retry = 0
-	kaOwnerPriority         = 255      // vrrp.c: state MASTER without priority is the address owner
-	kaDefaultHTTPStatus     = 200      // HTTP_DEFAULT_STATUS_CODE_MIN..MAX
-	kaDefaultHTTPStatusHigh = 299
-)
-
 // parseKeepalived reads keepalived.conf syntax into a defaulted Config.
 // keepalived's defaults are applied, including the surprising ones, each
 // with the warning keepalived itself logs; keywords outside lvsd's scope
@@ -531,7 +519,7 @@ func (r *kaReader) script(n *kaNode) {
 	if !ok {
 		return
 	}
-	s := VRRPScript{Name: name, Interval: defaultScriptInterval, Rise: 1, Fall: 1, Pos: n.pos, Positions: Positions{}}
+	s := VRRPScript{Name: name, Interval: defaultScriptInterval, Rise: defaultScriptRise, Fall: defaultScriptFall, Pos: n.pos, Positions: Positions{}}
 	for _, c := range n.block {
 		switch c.name {
 		case "script":
@@ -965,7 +953,7 @@ func (r *kaReader) finish() {
 			}
 		}
 		if !set.state {
-			in.State = StateBackup
+			in.State = defaultState
 			if in.Priority == kaOwnerPriority {
 				in.State = StateMaster
 			}

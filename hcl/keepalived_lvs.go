@@ -15,18 +15,9 @@ import (
 // and applies keepalived's defaults and corrections in the order its
 // validate_check_config() does.
 
-// kaInherit holds the checker settings that keepalived lets a virtual
-// server, a real server and a checker each set; the nearest one wins.
-type kaInherit struct {
-	timeout, delayLoop, warmup, retryDelay opt[time.Duration]
-	retry                                  opt[int]
-	alpha                                  opt[bool]
-	virtualhost                            opt[string]
-}
-
 type kaVS struct {
 	vs          VirtualServer
-	inh         kaInherit
+	inh         checkerSettings
 	rss         []*kaRS
 	protocolSet bool
 	algoSet     bool
@@ -39,7 +30,7 @@ type kaVS struct {
 
 type kaRS struct {
 	rs         RealServer
-	inh        kaInherit
+	inh        checkerSettings
 	checks     []*kaCheck
 	weightSet  bool
 	inhibitSet bool
@@ -49,7 +40,7 @@ type kaRS struct {
 
 type kaCheck struct {
 	c           Checker
-	inh         kaInherit
+	inh         checkerSettings
 	connectIP   opt[netip.Addr]
 	connectPort opt[uint16]
 	miscTimeout opt[time.Duration]
@@ -128,7 +119,7 @@ func (r *kaReader) virtualServer(n *kaNode) {
 }
 
 // inherited reads a keyword every level accepts; it says whether c was one.
-func (r *kaReader) inherited(inh *kaInherit, pos Positions, c *kaNode) bool {
+func (r *kaReader) inherited(inh *checkerSettings, pos Positions, c *kaNode) bool {
 	switch c.name {
 	case "connect_timeout":
 		if v, ok := r.seconds(c, true); ok {
@@ -412,9 +403,9 @@ func (r *kaReader) checker(n *kaNode, rsName string) *kaCheck {
 	ck := &kaCheck{}
 	c := &ck.c
 	c.Kind, c.Pos, c.Positions = n.name, n.pos, Positions{}
-	c.Rise = 1
+	c.Rise = defaultRise
 	web := n.name == CheckHTTP || n.name == CheckSSL
-	c.HTTPVersion = "1.0" // keepalived's HTTP_PROTOCOL_1_0
+	c.HTTPVersion = defaultHTTPVersion
 	in := fmt.Sprintf("%s of real_server %s", n.name, rsName)
 	for _, e := range n.block {
 		if r.inherited(&ck.inh, c.Positions, e) {
@@ -581,7 +572,7 @@ func (r *kaReader) url(n *kaNode, in string) (URL, bool) {
 		return URL{}, false
 	}
 	if len(u.StatusCodes) == 0 {
-		u.StatusCodes = []StatusRange{{Low: kaDefaultHTTPStatus, High: kaDefaultHTTPStatusHigh}}
+		u.StatusCodes = defaultStatusCodes()
 	}
 	if u.RegexNoMatch && u.Regex == "" {
 		r.warnf(u.Positions["regex_no_match"], "regex parameters specified without regex - ignoring", "url of %s, as keepalived does", in)
@@ -642,12 +633,12 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 		}
 	}
 	if !k.algoSet {
-		r.warnf(vs.Pos, fmt.Sprintf("virtual server %s: no scheduler set, setting default '%s'", name, kaDefaultScheduler), "keepalived's default")
-		vs.LBAlgo = kaDefaultScheduler
+		r.warnf(vs.Pos, fmt.Sprintf("virtual server %s: no scheduler set, setting default '%s'", name, defaultScheduler), "keepalived's default")
+		vs.LBAlgo = defaultScheduler
 	}
 	if !k.kindSet {
 		r.warnf(vs.Pos, fmt.Sprintf("virtual server %s: no forwarding method set, setting default NAT", name), "keepalived's default")
-		vs.LBKind = kaDefaultKind
+		vs.LBKind = defaultKind
 	}
 	vs.InhibitOnFailure = k.inhibit
 	vs.Alpha = k.inh.alpha.or(false)
@@ -698,10 +689,7 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 		vs.Hysteresis = h
 	}
 	if vs.PersistenceGranularity == 0 {
-		vs.PersistenceGranularity = 32
-		if vs.IPv6 {
-			vs.PersistenceGranularity = 128
-		}
+		vs.PersistenceGranularity = defaultGranularity(vs.IPv6)
 	}
 	return true
 }
@@ -758,53 +746,9 @@ func (r *kaReader) schedulerFlags(k *kaVS) {
 // (check_data.c, check_api.c, check_http.c, check_misc.c).
 func (r *kaReader) resolveChecker(k *kaVS, rsk *kaRS, ck *kaCheck) Checker {
 	c := ck.c
-	chain := func(get func(*kaInherit) (time.Duration, bool), def time.Duration) time.Duration {
-		for _, in := range []*kaInherit{&ck.inh, &rsk.inh, &k.inh} {
-			if v, ok := get(in); ok {
-				return v
-			}
-		}
-		return def
-	}
 	rs := rsk.rs
 	c.Connect = netip.AddrPortFrom(ck.connectIP.or(rs.Addr.Addr()), ck.connectPort.or(rs.Addr.Port()))
-	c.Timeout = chain(func(i *kaInherit) (time.Duration, bool) { return i.timeout.v, i.timeout.set }, defaultConnectTimeout)
-	c.DelayLoop = chain(func(i *kaInherit) (time.Duration, bool) { return i.delayLoop.v, i.delayLoop.set }, defaultDelayLoop)
-	c.Warmup = chain(func(i *kaInherit) (time.Duration, bool) { return i.warmup.v, i.warmup.set }, c.DelayLoop)
-	retryDelay := defaultTCPRetryDelay
-	retry := defaultRetry
-	switch c.Kind {
-	case CheckHTTP, CheckSSL:
-		retryDelay = defaultHTTPRetryDelay
-	case CheckMisc:
-		retry = kaMiscRetry
-	}
-	c.RetryDelay = chain(func(i *kaInherit) (time.Duration, bool) { return i.retryDelay.v, i.retryDelay.set }, retryDelay)
-	c.Retry = retry
-	for _, in := range []*kaInherit{&ck.inh, &rsk.inh, &k.inh} {
-		if in.retry.set {
-			c.Retry = in.retry.v
-			break
-		}
-	}
-	c.Alpha = false
-	for _, in := range []*kaInherit{&ck.inh, &rsk.inh, &k.inh} {
-		if in.alpha.set {
-			c.Alpha = in.alpha.v
-			break
-		}
-	}
-	// check_http.c: the checker's virtualhost, else the real server's,
-	// else the virtual server's. Other kinds send no Host header.
-	c.Virtualhost = k.vs.Virtualhost
-	if c.Kind == CheckHTTP || c.Kind == CheckSSL {
-		for _, in := range []*kaInherit{&ck.inh, &rsk.inh, &k.inh} {
-			if in.virtualhost.set {
-				c.Virtualhost = in.virtualhost.v
-				break
-			}
-		}
-	}
+	inheritance{&ck.inh, &rsk.inh, &k.inh}.resolve(&c, kaCheckerDefaults(c.Kind))
 	// check_misc.c: no misc_timeout means the service's delay_loop. Other
 	// kinds carry the checker's delay_loop there, as the HCL reader does.
 	c.MiscTimeout = c.DelayLoop

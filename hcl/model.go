@@ -217,7 +217,7 @@ type VirtualServer struct {
 	// servers or ip_family); for address services it follows Addr.
 	IPv6      bool
 	Protocol  string        // ProtoTCP (default in HCL), ProtoUDP or ProtoSCTP
-	DelayLoop time.Duration // default 60s
+	DelayLoop time.Duration // default 60s; inherited by the checkers (Checker.DelayLoop is final)
 	LBAlgo    string        // one of Schedulers, default "wlc"
 	// SchedulerFlags are IPVS scheduler flags: "sh-fallback", "sh-port",
 	// "mh-fallback", "mh-port" (keepalived's hashed/flag-1.. keywords).
@@ -233,12 +233,14 @@ type VirtualServer struct {
 	Hysteresis             int // default 0
 	QuorumUp               string
 	QuorumDown             string
-	// Alpha starts real servers down until their first check succeeds.
+	// Alpha is the alpha the service's checkers inherit unless their real
+	// server or they set their own (Checker.Alpha is final; read that).
 	Alpha bool
 	// Omega runs notify_down scripts and clears the table on shutdown.
 	Omega            bool
 	InhibitOnFailure bool
-	// Virtualhost is the default Host header of HTTP_GET/SSL_GET checks.
+	// Virtualhost is the Host header the service's HTTP_GET/SSL_GET checks
+	// inherit (Checker.Virtualhost is final; read that).
 	Virtualhost string
 	SorryServer *SorryServer
 	// VRRPInstance names the instance that owns this service: explicit
@@ -291,30 +293,34 @@ const (
 	CheckMisc = "MISC_CHECK"
 )
 
-// Checker is one health check of a real server. Connect settings default to
-// the real server's address and port.
+// Checker is one health check of a real server, final: every setting
+// holds the value the check runs with. Connect settings default to the real
+// server's address and port. DelayLoop, Warmup, Timeout, Retry, RetryDelay,
+// Alpha and Virtualhost may be written in the checker, its real server or
+// its virtual server; the nearest block that sets one wins, and consumers
+// never look at the virtual server's value again.
 type Checker struct {
 	Kind        string         // CheckTCP, CheckHTTP, CheckSSL or CheckMisc
 	Connect     netip.AddrPort // connect_ip/connect_port, defaulted to the real server
 	BindTo      netip.Addr     // bindto, invalid when unset
 	BindPort    uint16         // bind_port, 0 when unset
 	FWMark      uint32         // fwmark set on the probe's socket, 0 when unset
-	DelayLoop   time.Duration  // between rounds; default the virtual server's
-	Warmup      time.Duration  // first check at a random point in [0, Warmup); default DelayLoop
-	Timeout     time.Duration  // connect_timeout: deadline for the whole check, default 5s
-	Retry       int            // retries before down, default 1 (1+Retry failures)
-	RetryDelay  time.Duration  // delay_before_retry: 1s TCP, 3s HTTP/SSL/MISC
+	DelayLoop   time.Duration  // between rounds; inherited, default 60s
+	Warmup      time.Duration  // first check at a random point in [0, Warmup); inherited, default DelayLoop
+	Timeout     time.Duration  // connect_timeout: deadline for the whole check; inherited, default 5s
+	Retry       int            // retries before down (1+Retry failures); inherited, default 1 (keepalived.conf MISC_CHECK 0)
+	RetryDelay  time.Duration  // delay_before_retry; inherited, default 1s TCP, 3s HTTP/SSL (MISC: 3s HCL, 1s keepalived.conf)
 	Rise        int            // successes before up, default 1 (lvsd extension)
-	Alpha       bool           // starts down: inherited from the virtual server
+	Alpha       bool           // starts down until the first success; inherited, default false
 	URLs        []URL          // HTTP_GET/SSL_GET
-	Virtualhost string         // Host header; default the virtual server's
+	Virtualhost string         // Host header; inherited (TCP/MISC: the virtual server's)
 	HTTPVersion string         // "1.0" (default) or "1.1"
 	// TLS settings of SSL_GET.
 	EnableSNI   bool
-	VerifyTLS   bool   // verify the server's certificate (lvsd; keepalived does not)
-	CAFile      string // trusted CAs when VerifyTLS
-	MiscPath    string // MISC_CHECK command line
-	MiscTimeout time.Duration
+	VerifyTLS   bool          // verify the server's certificate (lvsd; keepalived does not)
+	CAFile      string        // trusted CAs when VerifyTLS
+	MiscPath    string        // MISC_CHECK command line
+	MiscTimeout time.Duration // default DelayLoop (keepalived.conf: the virtual server's delay_loop)
 	// MiscDynamic: exit status 0 up, 1 down, N ≥ 2 up with weight N-2.
 	MiscDynamic bool
 	User        string // MISC_CHECK user (default: global script_user)
@@ -338,7 +344,7 @@ type URL struct {
 	Digest       string // lower-case hex MD5
 	Regex        string
 	RegexNoMatch bool
-	Virtualhost  string // per-URL Host header, overrides the checker's
+	Virtualhost  string // per-URL Host header; default the checker's
 	Pos          Pos
 	Positions    Positions
 }

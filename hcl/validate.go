@@ -267,7 +267,10 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 				v.diags.errorf(uwhere("path"), "invalid url path", "%s: path %q must start with /", label, u.Path)
 			}
 			if len(u.StatusCodes) == 0 {
-				u.StatusCodes = []StatusRange{{200, 299}}
+				u.StatusCodes = defaultStatusCodes()
+			}
+			if u.Virtualhost == "" {
+				u.Virtualhost = c.Virtualhost
 			}
 			if u.Digest != "" && !isMD5Hex(u.Digest) {
 				v.diags.errorf(uwhere("digest"), "invalid digest", "%s: digest must be 32 hex digits (an MD5 sum, as genhash prints)", label)

@@ -1,0 +1,152 @@
+package hcl
+
+import (
+	"testing"
+	"time"
+)
+
+// settings is what a test compares of a final checker.
+type settings struct {
+	Timeout, DelayLoop, Warmup, RetryDelay time.Duration
+	Retry                                  int
+	Alpha                                  bool
+	Virtualhost                            string
+}
+
+func settingsOf(c Checker) settings {
+	return settings{c.Timeout, c.DelayLoop, c.Warmup, c.RetryDelay, c.Retry, c.Alpha, c.Virtualhost}
+}
+
+// Each checker setting comes from the nearest block that sets it (checker,
+// then real server, then virtual server), in both languages, and the model
+// holds the result.
+func TestCheckerSettingsComeFromTheNearestBlock(t *testing.T) {
+	tests := []struct {
+		name, file, src string
+		want            []settings // per checker, in order
+	}{
+		{"HCL", "lvsd.hcl", `
+global { lvs_program = "always" }
+virtual_server "192.0.2.1:80" {
+  alpha              = true
+  delay_loop         = 20
+  connect_timeout    = 7
+  retry              = 4
+  delay_before_retry = 2
+  warmup             = 9
+  virtualhost        = "vs.example"
+  real_server "10.0.0.1" {
+    alpha           = false
+    connect_timeout = 6
+    virtualhost     = "rs.example"
+    HTTP_GET {
+      retry = 2
+      url { path = "/" }
+    }
+    TCP_CHECK {
+      alpha      = true
+      delay_loop = 5
+    }
+  }
+  real_server "10.0.0.2" {
+    TCP_CHECK {}
+  }
+}
+virtual_server "192.0.2.2:80" {
+  real_server "10.0.0.3" {
+    TCP_CHECK { alpha = true }
+    HTTP_GET {
+      url { path = "/" }
+    }
+  }
+}`, []settings{
+			{6 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 2, false, "rs.example"},
+			{6 * time.Second, 5 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
+			{7 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
+			{5 * time.Second, 60 * time.Second, 60 * time.Second, time.Second, 1, true, ""},
+			{5 * time.Second, 60 * time.Second, 60 * time.Second, 3 * time.Second, 1, false, ""},
+		}},
+		{"keepalived.conf", "keepalived.conf", `
+virtual_server 192.0.2.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  alpha
+  delay_loop 20
+  connect_timeout 7
+  retry 4
+  delay_before_retry 2
+  warmup 9
+  virtualhost vs.example
+  real_server 10.0.0.1 80 {
+    alpha no
+    connect_timeout 6
+    virtualhost rs.example
+    HTTP_GET {
+      retry 2
+      url {
+        path /
+      }
+    }
+    TCP_CHECK {
+      alpha
+      delay_loop 5
+    }
+  }
+  real_server 10.0.0.2 80 {
+    TCP_CHECK {
+    }
+  }
+}
+virtual_server 192.0.2.2 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.3 80 {
+    TCP_CHECK {
+      alpha
+    }
+    HTTP_GET {
+      url {
+        path /
+      }
+    }
+  }
+}`, []settings{
+			{6 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 2, false, "rs.example"},
+			{6 * time.Second, 5 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
+			{7 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
+			{5 * time.Second, 60 * time.Second, 60 * time.Second, time.Second, 1, true, ""},
+			{5 * time.Second, 60 * time.Second, 60 * time.Second, 3 * time.Second, 1, false, ""},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, diags := memLoader(map[string]string{tt.file: tt.src}).Load(tt.file)
+			if diags.HasErrors() {
+				t.Fatal(diags.Errors())
+			}
+			var got []settings
+			for _, vs := range cfg.VirtualServers {
+				for _, rs := range vs.RealServers {
+					for _, c := range rs.Checkers {
+						got = append(got, settingsOf(c))
+						for _, u := range c.URLs {
+							if u.Virtualhost != c.Virtualhost {
+								t.Errorf("url %s of %s: virtualhost %q, want its checker's %q", u.Path, rs.Addr, u.Virtualhost, c.Virtualhost)
+							}
+						}
+					}
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("%d checkers, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("checker %d:\n got %+v\nwant %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
