@@ -786,22 +786,32 @@ func TestRunLeavesNoGoroutineBehind(t *testing.T) {
 	}
 	fa := newWire(t).net("A", 1)
 	fa.stopDelay = 300 * time.Millisecond
+	backup := make(chan struct{}, 1)
 	n := NewNode(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Network: fa.network(),
-		StopGrace: 100 * time.Millisecond})
+		StopGrace: 100 * time.Millisecond, OnTransition: func(_ context.Context, tr Transition) error {
+			if tr.To == StateBackup { // the first script result came
+				backup <- struct{}{}
+			}
+			return nil
+		}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	for n.state("VI_1") != StateBackup { // the first script result came
-		runtime.Gosched()
+	select {
+	case <-backup:
+	case err := <-done:
+		t.Fatalf("Run returned before the instance started: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the instance never left INIT")
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	// Polled briefly: the runtime may take a moment to retire a goroutine
-	// that has returned, never the 300 ms the watcher lingers.
+	// Polled briefly: a goroutine that has called WaitGroup.Done may take
+	// a moment to exit, never the 300 ms the watcher lingers.
 	var leaked []string
-	for range 20 {
+	for range 100 {
 		if leaked = vrrpGoroutines(); len(leaked) == 0 {
 			return
 		}
