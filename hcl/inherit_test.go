@@ -21,9 +21,23 @@ func settingsOf(c Checker) settings {
 // then real server, then virtual server), in both languages, and the model
 // holds the result.
 func TestCheckerSettingsComeFromTheNearestBlock(t *testing.T) {
+	// Both files below say the same; each checker gets, in order:
+	want := []settings{
+		// 10.0.0.1 HTTP_GET: retry its own, alpha, connect_timeout and
+		// virtualhost its real server's, the rest the service's.
+		{6 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 2, false, "rs.example"},
+		// 10.0.0.1 TCP_CHECK: alpha and delay_loop its own; virtualhost
+		// of a TCP check is the service's.
+		{6 * time.Second, 5 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
+		// 10.0.0.2 TCP_CHECK: everything the service's.
+		{7 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
+		// 10.0.0.3: nothing set above the checkers, so the defaults but
+		// the TCP_CHECK's own alpha.
+		{5 * time.Second, 60 * time.Second, 60 * time.Second, time.Second, 1, true, ""},
+		{5 * time.Second, 60 * time.Second, 60 * time.Second, 3 * time.Second, 1, false, ""},
+	}
 	tests := []struct {
 		name, file, src string
-		want            []settings // per checker, in order
 	}{
 		{"HCL", "lvsd.hcl", `
 global { lvs_program = "always" }
@@ -59,13 +73,7 @@ virtual_server "192.0.2.2:80" {
       url { path = "/" }
     }
   }
-}`, []settings{
-			{6 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 2, false, "rs.example"},
-			{6 * time.Second, 5 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
-			{7 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
-			{5 * time.Second, 60 * time.Second, 60 * time.Second, time.Second, 1, true, ""},
-			{5 * time.Second, 60 * time.Second, 60 * time.Second, 3 * time.Second, 1, false, ""},
-		}},
+}`},
 		{"keepalived.conf", "keepalived.conf", `
 virtual_server 192.0.2.1 80 {
   protocol TCP
@@ -112,13 +120,7 @@ virtual_server 192.0.2.2 80 {
       }
     }
   }
-}`, []settings{
-			{6 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 2, false, "rs.example"},
-			{6 * time.Second, 5 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
-			{7 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
-			{5 * time.Second, 60 * time.Second, 60 * time.Second, time.Second, 1, true, ""},
-			{5 * time.Second, 60 * time.Second, 60 * time.Second, 3 * time.Second, 1, false, ""},
-		}},
+}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,12 +141,12 @@ virtual_server 192.0.2.2 80 {
 					}
 				}
 			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("%d checkers, want %d", len(got), len(tt.want))
+			if len(got) != len(want) {
+				t.Fatalf("%d checkers, want %d", len(got), len(want))
 			}
 			for i := range got {
-				if got[i] != tt.want[i] {
-					t.Errorf("checker %d:\n got %+v\nwant %+v", i, got[i], tt.want[i])
+				if got[i] != want[i] {
+					t.Errorf("checker %d:\n got %+v\nwant %+v", i, got[i], want[i])
 				}
 			}
 		})
