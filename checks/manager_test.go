@@ -13,6 +13,7 @@ import (
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/hcltest"
 	"github.com/lvsd/lvsd/internal/script"
+	"github.com/lvsd/lvsd/internal/script/scripttest"
 )
 
 // The tests build their configurations as HCL text and load it the way
@@ -386,8 +387,8 @@ func TestManagerWithRealScripts(t *testing.T) {
 	// log; omega runs notify_down on shutdown. Real script runner, real clock.
 	dir := t.TempDir()
 	flag, logFile := dir+"/healthy", dir+"/notify.log"
-	_, check := writeScript(t, "test -e "+flag)
-	_, notify := writeScript(t, `echo "$1 $2" >> `+logFile)
+	_, check := scripttest.Write(t, "test -e "+flag)
+	_, notify := scripttest.Write(t, `echo "$1 $2" >> `+logFile)
 	os.WriteFile(flag, nil, 0o644)
 	cfg := hcltest.Load(t, fmt.Sprintf(`
 global {

@@ -9,7 +9,8 @@
 // instances (instance.go), receiving and drop counting per instance and
 // per socket (receive.go), tracked interfaces and scripts (track.go),
 // carrying out a machine's actions (apply.go), sync groups (syncgroup.go),
-// reload (reload.go), and notify and tracked script runs (script.go).
+// reload (reload.go), and notify and tracked script runs (script.go)
+// through lvsd's one script runner, internal/script (Options.Scripts).
 //
 // The operating system is reached through four small interfaces
 // (network.go): advert sockets, addresses, a gratuitous-ARP announcer and

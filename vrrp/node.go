@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/script"
 )
 
 // Options configure a Node.
@@ -23,6 +24,9 @@ type Options struct {
 	Network Network
 	// Clock drives every protocol timer; nil means SystemClock.
 	Clock Clock
+	// Scripts runs notify scripts and vrrp_script; nil means script.New
+	// with the global block of the configuration in force.
+	Scripts script.Runner
 	// StopGrace bounds how long Run waits for notify_stop scripts after
 	// ctx is cancelled (default 500 ms); scripts still running then are
 	// killed, so Run returns within about a second.
@@ -156,7 +160,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.net = n.net.orLinux()
 	defer n.net.Announcer.Close()
 	notifyCtx, cancelNotify := context.WithCancel(context.WithoutCancel(ctx))
-	n.notes = newNotifier(n.cfg.Global.NotifyTimeout, n.log)
+	n.notes = newNotifier(n.notifySettings, n.log)
 	n.goroutines.Go(func() { n.notes.run(notifyCtx) })
 
 	workers, cancelWorkers := context.WithCancel(ctx)

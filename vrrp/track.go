@@ -25,7 +25,7 @@ func (n *Node) startScripts(old map[string]hcl.VRRPScript) {
 		}
 		ctx, cancel := context.WithCancel(n.workers)
 		n.scriptStop[s.Name] = cancel
-		n.goroutines.Go(func() { trackScript(ctx, s.Name, s.Script, s.Interval, s.Timeout, s.Rise, s.Fall, n.results) })
+		n.goroutines.Go(n.tracker(ctx, s))
 	}
 	for name, stop := range n.scriptStop {
 		if !n.scriptUsed(name) || !n.scriptDefined(name) {
@@ -69,6 +69,10 @@ func (n *Node) linkChanged(now time.Time, name string, up bool) {
 }
 
 func (n *Node) scriptChanged(ctx context.Context, now time.Time, r scriptResult) {
+	if r.disabled {
+		n.scriptDisabled(ctx, now, r.name)
+		return
+	}
 	for _, in := range n.insts {
 		if _, ok := in.scriptWeight[r.name]; !ok {
 			continue

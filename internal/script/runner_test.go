@@ -5,45 +5,16 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lvsd/lvsd/internal/hcltest"
+	"github.com/lvsd/lvsd/internal/script/scripttest"
 )
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (file ownership, script_user)")
-	}
-}
-
-// writeScript writes an executable script in a fresh root-owned 0755
-// directory under the test's temporary directory.
-func writeScript(t *testing.T, body string) (dir, path string) {
-	t.Helper()
-	tmp := t.TempDir()
-	// t.TempDir makes 0700 directories; script_user must traverse them.
-	os.Chmod(tmp, 0o755)
-	os.Chmod(filepath.Dir(tmp), 0o755)
-	dir = filepath.Join(tmp, "scripts")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o755)
-	path = filepath.Join(dir, "check.sh")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(path, 0o755)
-	return dir, path
-}
-
 func TestSecurityRefusesWhatNonRootCanWrite(t *testing.T) {
-	needRoot(t)
+	scripttest.NeedRoot(t)
 	tests := []struct {
 		name    string
 		prepare func(dir, path string)
@@ -60,7 +31,7 @@ func TestSecurityRefusesWhatNonRootCanWrite(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, path := writeScript(t, "exit 0")
+			dir, path := scripttest.Write(t, "exit 0")
 			tt.prepare(dir, path)
 			err := checkSecurity(path)
 			want := strings.ReplaceAll(strings.ReplaceAll(tt.refuse, "%s", path), "%d", dir)
@@ -75,8 +46,8 @@ func TestSecurityRefusesWhatNonRootCanWrite(t *testing.T) {
 }
 
 func TestExecRefusesInsecureScriptWithClearError(t *testing.T) {
-	needRoot(t)
-	dir, path := writeScript(t, "exit 0")
+	scripttest.NeedRoot(t)
+	dir, path := scripttest.Write(t, "exit 0")
 	os.Chmod(dir, 0o777)
 	r := &Exec{Security: true}
 	_, err := r.Run(context.Background(), Script{Name: "MISC_CHECK for 10.0.0.1:80", Command: path})
@@ -90,8 +61,8 @@ func TestExecRefusesInsecureScriptWithClearError(t *testing.T) {
 }
 
 func TestExecProtectsOnlyScriptsRunAsRoot(t *testing.T) {
-	needRoot(t)
-	dir, path := writeScript(t, "exit 0")
+	scripttest.NeedRoot(t)
+	dir, path := scripttest.Write(t, "exit 0")
 	os.Chmod(dir, 0o777)
 	// keepalived: a script run as an unprivileged user cannot gain more
 	// than that user has, so its permissions are not checked.
@@ -105,7 +76,7 @@ func TestExecProtectsOnlyScriptsRunAsRoot(t *testing.T) {
 }
 
 func TestExecExitStatusAndArguments(t *testing.T) {
-	_, path := writeScript(t, `echo "$1|$2|$3"; exit 7`)
+	_, path := scripttest.Write(t, `echo "$1|$2|$3"; exit 7`)
 	res, err := (&Exec{}).Run(context.Background(), Script{Command: path + ` "a b" c`, Args: []string{"d"}})
 	if err != nil || res.ExitCode != 7 || strings.TrimSpace(string(res.Output)) != "a b|c|d" {
 		t.Fatalf("got %+v (%q) %v", res, res.Output, err)
@@ -150,34 +121,9 @@ func TestExecDidNotRunIsAnError(t *testing.T) {
 	}
 }
 
-// waitGone waits until pid has exited (gone or a zombie).
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil || strings.Contains(string(stat), ") Z ") {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	syscall.Kill(pid, syscall.SIGKILL)
-	t.Fatalf("grandchild %d survived", pid)
-}
-
-func readPID(t *testing.T, file string) int {
-	t.Helper()
-	b, _ := os.ReadFile(file)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("child pid: %q", b)
-	}
-	return pid
-}
-
 func TestExecTimeoutKillsTheProcessGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
-	_, path := writeScript(t, "sleep 60 & echo $! > "+pidFile+"; wait")
+	_, path := scripttest.Write(t, "sleep 60 & echo $! > "+pidFile+"; wait")
 	start := time.Now()
 	res, err := (&Exec{}).Run(context.Background(), Script{Command: path, Timeout: 300 * time.Millisecond})
 	if err != nil || !res.TimedOut {
@@ -186,24 +132,24 @@ func TestExecTimeoutKillsTheProcessGroup(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("timeout of 300ms took %v", took)
 	}
-	waitGone(t, readPID(t, pidFile))
+	scripttest.WaitKilled(t, pidFile)
 }
 
 func TestExecCancelKillsTheProcessGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
-	_, path := writeScript(t, "sleep 60 & echo $! > "+pidFile+"; wait")
+	_, path := scripttest.Write(t, "sleep 60 & echo $! > "+pidFile+"; wait")
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	res, err := (&Exec{}).Run(ctx, Script{Name: "notify", Command: path, Timeout: time.Minute})
 	if !errors.Is(err, context.Canceled) || res.TimedOut {
 		t.Fatalf("got %+v %v, want context.Canceled", res, err)
 	}
-	waitGone(t, readPID(t, pidFile))
+	scripttest.WaitKilled(t, pidFile)
 }
 
 func TestExecRunsAsScriptUser(t *testing.T) {
-	needRoot(t)
-	_, path := writeScript(t, "id -u; id -g")
+	scripttest.NeedRoot(t)
+	_, path := scripttest.Write(t, "id -u; id -g")
 	r := &Exec{Security: true, User: "nobody"}
 	res, err := r.Run(context.Background(), Script{Command: path})
 	if err != nil || res.ExitCode != 0 {
