@@ -536,11 +536,10 @@ func (m *Manager) scripts() script.Runner {
 	return script.New(m.applied.Global)
 }
 
+// notifyTimeout bounds a notify script: notify_timeout of the configuration
+// applied (final: hcl defaulted and validated it).
 func (m *Manager) notifyTimeout() time.Duration {
-	if m.applied != nil && m.applied.Global.NotifyTimeout > 0 {
-		return m.applied.Global.NotifyTimeout
-	}
-	return 30 * time.Second
+	return m.applied.Global.NotifyTimeout
 }
 
 // runNotify runs a notify script off the scheduler's goroutine.
