@@ -204,7 +204,10 @@ func runKeepalived(args []string, stdout, stderr io.Writer) int {
 		if path == "" {
 			path = "/tmp/keepalived.log"
 		}
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		// O_NOFOLLOW: the default lies in /tmp, where anyone may plant a
+		// link to a file root should not append to (keepalived
+		// CVE-2018-19044's pattern).
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
 		if err != nil {
 			fmt.Fprintf(stderr, "log file: %v\n", err)
 			return 1

@@ -23,7 +23,7 @@ type metricsCollector struct {
 	report func() director.Report
 
 	vrrpState, vrrpPriority, vrrpSent, vrrpReceived, vrrpDrops       *prometheus.Desc
-	vrrpTransitions, vrrpTransitionsTotal                            *prometheus.Desc
+	vrrpTransitions, vrrpTransitionsTotal, vrrpSocketDrops           *prometheus.Desc
 	realUp, realWeight, checkLatency, checkAttempts, checkFailures   *prometheus.Desc
 	ipvsOps, ipvsErrors, ipvsReconcile, ipvsLastReconcile            *prometheus.Desc
 	svcConns, svcPacketsIn, svcPacketsOut, svcBytesIn, svcBytesOut   *prometheus.Desc
@@ -41,6 +41,7 @@ func newMetricsCollector(report func() director.Report) *metricsCollector {
 		vrrpSent:             prometheus.NewDesc("lvsd_vrrp_adverts_sent_total", "VRRP advertisements sent.", inst, nil),
 		vrrpReceived:         prometheus.NewDesc("lvsd_vrrp_adverts_received_total", "VRRP advertisements accepted.", inst, nil),
 		vrrpDrops:            prometheus.NewDesc("lvsd_vrrp_drops_total", "VRRP packets dropped, by reason.", append(inst, "reason"), nil),
+		vrrpSocketDrops:      prometheus.NewDesc("lvsd_vrrp_socket_drops_total", "VRRP packets an advert socket dropped before any instance saw them (unknown VRID, bad packet), by reason.", []string{"interface", "reason"}, nil),
 		vrrpTransitions:      prometheus.NewDesc("lvsd_vrrp_state_since_seconds", "Unix time of the instance's last transition.", inst, nil),
 		vrrpTransitionsTotal: prometheus.NewDesc("lvsd_vrrp_transitions_total", "VRRP state changes of an instance.", inst, nil),
 		checkAttempts:        prometheus.NewDesc("lvsd_check_attempts_total", "Check attempts against a real server (all its checkers).", dst, nil),
@@ -96,6 +97,17 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.vrrpTransitions, float64(in.Since.UnixNano())/1e9, l...)
 		}
 		counter(c.vrrpTransitionsTotal, in.Transitions, l...)
+	}
+	// A multicast and a unicast socket may share an interface: one series
+	// per interface and reason.
+	socketDrops := map[[2]string]uint64{}
+	for _, so := range r.Sockets {
+		for reason, n := range so.Drops {
+			socketDrops[[2]string{so.Interface, reason}] += n
+		}
+	}
+	for k, n := range socketDrops {
+		counter(c.vrrpSocketDrops, n, k[0], k[1])
 	}
 	for _, h := range r.Health {
 		gauge(c.realUp, b2f(h.Up), h.Service, h.Real)

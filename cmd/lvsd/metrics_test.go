@@ -9,6 +9,7 @@ import (
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/director"
 	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/lvs/lvstest"
 )
 
 // TestMetricsCarryIPVSOperationsAndReconcileDuration scrapes the collector
@@ -28,7 +29,7 @@ virtual_server "192.0.2.10:80" {
 	if cfg == nil {
 		t.Fatal(diags)
 	}
-	d, err := director.New(cfg, director.Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return lvs.NewFakeKernel(nil), nil }})
+	d, err := director.New(cfg, director.Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return lvstest.NewFakeKernel(nil), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

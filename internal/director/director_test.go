@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/internal/hcltest"
+	"github.com/lvsd/lvsd/internal/leakcheck"
 	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/lvs/lvstest"
 )
 
 // startRun runs d until the returned stop function is called; stop returns
@@ -66,7 +68,7 @@ virtual_server "192.0.2.10:80" {
   real_server "10.0.0.2:80" {}
 }
 `, pidFile))
-	d, err := New(cfg, Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return lvs.NewFakeKernel(nil), nil }})
+	d, err := New(cfg, Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return lvstest.NewFakeKernel(nil), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,4 +90,5 @@ virtual_server "192.0.2.10:80" {
 		syscall.Kill(pid, syscall.SIGKILL)
 		t.Fatalf("quorum_down script (pid %d) outlived Run: kill(pid, 0) = %v", pid, err)
 	}
+	leakcheck.None(t, "github.com/lvsd/lvsd/internal/director.", time.Second)
 }

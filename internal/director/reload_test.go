@@ -9,6 +9,7 @@ import (
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/hcltest"
 	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/lvs/lvstest"
 	"github.com/lvsd/lvsd/vrrp"
 )
 
@@ -16,14 +17,14 @@ import (
 // are up, and every VIP added is recorded together with what the IPVS
 // kernel held at that moment.
 type fakeSegment struct {
-	kernel *lvs.FakeKernel
+	kernel *lvstest.FakeKernel
 
 	mu    sync.Mutex
 	added map[netip.Addr]lvs.Table // VIP → the kernel's table when it came up
 	vips  map[netip.Addr]bool
 }
 
-func newFakeSegment(k *lvs.FakeKernel) *fakeSegment {
+func newFakeSegment(k *lvstest.FakeKernel) *fakeSegment {
 	return &fakeSegment{kernel: k, added: map[netip.Addr]lvs.Table{}, vips: map[netip.Addr]bool{}}
 }
 
@@ -141,7 +142,7 @@ virtual_server "192.0.2.11:80" {
 // the VIP never answers without it (issue 11, defect 2: the VIP came up
 // before its service existed).
 func TestReloadProgramsServicesBeforeItAddsTheirVIPs(t *testing.T) {
-	kernel := lvs.NewFakeKernel(nil)
+	kernel := lvstest.NewFakeKernel(nil)
 	seg := newFakeSegment(kernel)
 	after := hcltest.Load(t, reloadAfter)
 	d, err := New(hcltest.Load(t, reloadBefore), Options{

@@ -22,6 +22,7 @@ type Report struct {
 	Now       time.Time              `json:"now"`
 	Instances []InstanceReport       `json:"vrrp_instances"`
 	Groups    []GroupReport          `json:"vrrp_sync_groups,omitempty"`
+	Sockets   []SocketReport         `json:"vrrp_sockets,omitempty"`
 	Services  []lvs.ServiceStatus    `json:"virtual_servers"`
 	Health    []HealthReport         `json:"real_servers"`
 	Checks    []checks.CheckerStatus `json:"-"`
@@ -37,6 +38,7 @@ type IPVSReport struct {
 	LastReconcileS  float64           `json:"last_reconcile_seconds"`
 }
 
+// InstanceReport is one VRRP instance.
 type InstanceReport struct {
 	Name        string            `json:"name"`
 	Interface   string            `json:"interface"`
@@ -52,12 +54,22 @@ type InstanceReport struct {
 	Drops       map[string]uint64 `json:"drops,omitempty"`
 }
 
+// SocketReport is one VRRP advert socket with the packets it dropped
+// before any instance saw them (an unknown VRID, a bad checksum, …).
+type SocketReport struct {
+	Interface string            `json:"interface"`
+	Multicast bool              `json:"multicast"`
+	Drops     map[string]uint64 `json:"drops,omitempty"`
+}
+
+// GroupReport is one vrrp_sync_group: MIXED while its members disagree.
 type GroupReport struct {
 	Name      string   `json:"name"`
 	Instances []string `json:"instances"`
 	State     string   `json:"state"`
 }
 
+// HealthReport is one real server's health in one virtual service.
 type HealthReport struct {
 	Service   string    `json:"service"`
 	Real      string    `json:"real"`
@@ -96,6 +108,16 @@ func (d *Director) Report() Report {
 			}
 			states[st.Name] = ir.State
 			r.Instances = append(r.Instances, ir)
+		}
+		for _, so := range d.node.Sockets() {
+			sr := SocketReport{Interface: so.Interface, Multicast: so.Multicast}
+			for reason, n := range so.Drops {
+				if sr.Drops == nil {
+					sr.Drops = map[string]uint64{}
+				}
+				sr.Drops[string(reason)] = n
+			}
+			r.Sockets = append(r.Sockets, sr)
 		}
 	}
 	for _, g := range cfg.SyncGroups {
@@ -155,6 +177,17 @@ func Render(w io.Writer, r Report, counters bool) {
 		tw.Flush()
 		for _, g := range r.Groups {
 			fmt.Fprintf(w, "  sync group %s [%s]: %s\n", g.Name, strings.Join(g.Instances, " "), g.State)
+		}
+		for _, so := range r.Sockets {
+			if len(so.Drops) == 0 {
+				continue
+			}
+			reasons := make([]string, 0, len(so.Drops))
+			for reason, n := range so.Drops {
+				reasons = append(reasons, fmt.Sprintf("%s %d", reason, n))
+			}
+			sort.Strings(reasons)
+			fmt.Fprintf(w, "  socket %s dropped before any instance: %s\n", so.Interface, strings.Join(reasons, ", "))
 		}
 	}
 	health := map[string]HealthReport{}
