@@ -27,7 +27,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/lvsd/lvsd/checks"
-	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
 // checksLab is one network namespace holding the real servers, joined to
@@ -293,22 +293,41 @@ func TestChecksFollowRealServersInANamespace(t *testing.T) {
 	defer secure.stop()
 
 	at := func(port int) netip.AddrPort { return netip.AddrPortFrom(lab.realAddr, uint16(port)) }
-	checker := func(kind string, port int) hcl.Checker {
-		return hcl.Checker{Kind: kind, Connect: at(port), DelayLoop: delayLoop, Timeout: timeout, Retry: retry, RetryDelay: retryDelay, Rise: 1,
-			URLs:        []hcl.URL{{Path: "/health", StatusCodes: []hcl.StatusRange{{Low: 200, High: 299}}, Regex: "lvsd integration"}},
-			Virtualhost: "real.example", EnableSNI: kind == hcl.CheckSSL}
-	}
-	service := func(vip string, port int, c hcl.Checker) hcl.VirtualServer {
-		return hcl.VirtualServer{Name: vip, Addr: netip.MustParseAddrPort(vip), Protocol: hcl.ProtoTCP, DelayLoop: delayLoop,
-			RealServers: []hcl.RealServer{{Addr: at(port), Weight: 1, Checkers: []hcl.Checker{c}}}}
-	}
-	tcpCheck := checker(hcl.CheckTCP, 8080)
-	tcpCheck.URLs = nil
-	cfg := &hcl.Config{VirtualServers: []hcl.VirtualServer{
-		service("192.0.2.10:80", 8080, tcpCheck),
-		service("192.0.2.11:80", 8081, checker(hcl.CheckHTTP, 8081)),
-		service("192.0.2.12:443", 8443, checker(hcl.CheckSSL, 8443)),
-	}}
+	// warmup 0: every first check at once, as the bounds below assume.
+	common := fmt.Sprintf("delay_loop = %q\nconnect_timeout = %q\nretry = %d\ndelay_before_retry = %q\nwarmup = 0",
+		delayLoop, timeout, retry, retryDelay)
+	webCheck := `virtualhost = "real.example"
+url {
+  path        = "/health"
+  status_code = ["200-299"]
+  regex       = "lvsd integration"
+}`
+	cfg := hcltest.Load(t, fmt.Sprintf(`
+global { lvs_program = "always" }
+virtual_server "192.0.2.10:80" {
+  real_server %[1]q {
+    TCP_CHECK {
+      %[4]s
+    }
+  }
+}
+virtual_server "192.0.2.11:80" {
+  real_server %[2]q {
+    HTTP_GET {
+      %[4]s
+      %[5]s
+    }
+  }
+}
+virtual_server "192.0.2.12:443" {
+  real_server %[3]q {
+    SSL_GET {
+      %[4]s
+      %[5]s
+      enable_sni = true
+    }
+  }
+}`, at(8080), at(8081), at(8443), common, webCheck))
 	m := checks.NewManager(cfg, checks.Options{})
 	w := watchEvents(m)
 	ctx, cancel := context.WithCancel(context.Background())
