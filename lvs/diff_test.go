@@ -9,6 +9,15 @@ import (
 
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
+// opStrings shows operations as `lvsd plan` prints them.
+func opStrings(ops []Op) []string {
+	var out []string
+	for _, op := range ops {
+		out = append(out, op.String())
+	}
+	return out
+}
+
 // baseTable is a small table with every kind of service.
 func baseTable() Table {
 	t := Table{

@@ -1,17 +1,31 @@
 // Package lvs owns the kernel's IPVS virtual-server table.
 //
 // It turns (configuration, VRRP mastership, health verdicts) into a desired
-// Table (Desired), compares it with the table read from the kernel (Diff,
-// Plan) and executes the resulting operations through a small Kernel
-// interface: OpenKernel reads with github.com/moby/ipvs and writes with a
-// batched generic-netlink writer that packs many IPVS commands into one
-// sendmsg. Manager ties these together and keeps the kernel equal to the
-// desired state: on start (adopting what is there), on reload, on health
-// and mastership events, and periodically to undo outside edits.
+// table and keeps the kernel equal to it:
+//
+//   - table.go: Table, Service and Destination, the kernel's objects.
+//   - desired.go: Desire, the desired table of a (config, mastership,
+//     verdicts) state, with quorum and the sorry server.
+//   - diff.go: Diff and Plan, the fewest operations from one table to
+//     another, and WritePlan for `lvsd plan`.
+//   - kernel.go: the Kernel interface (read the table, apply operations,
+//     refusals returned as values); kernel_linux.go opens it: reads with
+//     github.com/moby/ipvs, writes with the batched generic-netlink writer
+//     of genetlink.go (encoding) and genetlink_linux.go (socket), which
+//     packs many IPVS commands into one sendmsg; kernel_other.go fails.
+//     mobylog_linux.go sends moby/ipvs's logrus lines to slog.
+//   - manager.go: Manager keeps the kernel equal to the desired state on
+//     start (adopting what is there), on reload, on health and mastership
+//     events, and periodically to undo outside edits; a takeover never
+//     waits for a read of the table. status.go: what `lvsd status` and
+//     /metrics show.
+//
+// The fixtures for tests that drive a Kernel (a fake kernel, the synthetic
+// benchmark table, ipvsadm's rules format) are in lvs/lvstest.
 //
 // The package reconciles and never flushes: it changes only services that
 // the configuration names ("owned", even while withdrawn) and leaves every
 // other service ("foreign") alone, reporting it. It never decides health
-// (package checks does) or mastership (package vrrp does), and it never
-// touches addresses, routes or ARP.
+// (package checks does) or mastership (package vrrp does), never touches
+// addresses, routes or ARP, and never loads a kernel module.
 package lvs

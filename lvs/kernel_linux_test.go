@@ -1,4 +1,4 @@
-package lvs
+package lvs_test
 
 // Tests against a real IPVS kernel. They run only with LVSD_IPVS_KERNEL=1
 // (the host kernel of the team has no IPVS; the VM harness sets it and runs
@@ -25,6 +25,8 @@ import (
 
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/hcltest"
+	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/lvs/lvstest"
 )
 
 type kernelEnv struct {
@@ -62,10 +64,10 @@ func newKernelEnv(t *testing.T) *kernelEnv {
 	if e.ipvsadm == "" {
 		t.Skip("ipvsadm not found (set LVSD_IPVSADM)")
 	}
-	if _, err := os.Stat(procIPVS); err != nil {
+	if _, err := os.Stat(lvs.ProcIPVS); err != nil {
 		t.Skip("IPVS is not loaded (a test loads no module)")
 	}
-	fakeModprobe(t) // moby/ipvs runs modprobe from its first ipvs.New
+	lvs.FakeModprobe(t) // moby/ipvs runs modprobe from its first ipvs.New
 	e.enterNamespace()
 	return e
 }
@@ -128,20 +130,20 @@ func (e *kernelEnv) ipvsadmRun(args ...string) string {
 }
 
 // ipvsadmTable reads the table with ipvsadm -S -n.
-func (e *kernelEnv) ipvsadmTable() Table {
+func (e *kernelEnv) ipvsadmTable() lvs.Table {
 	e.t.Helper()
 	out := e.ipvsadmRun("-S", "-n")
-	t, err := ParseIPVSADMRules(strings.NewReader(out))
+	t, err := lvstest.ParseIPVSADMRules(strings.NewReader(out))
 	if err != nil {
 		e.t.Fatalf("parsing ipvsadm -Sn: %v\n%s", err, out)
 	}
 	return t
 }
 
-func (e *kernelEnv) open(opts KernelOptions) Kernel {
+func (e *kernelEnv) open(opts lvs.KernelOptions) lvs.Kernel {
 	e.t.Helper()
 	opts.NetnsPath = e.nsPath
-	k, err := OpenKernelWith(opts)
+	k, err := lvs.OpenKernelWith(opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -151,7 +153,7 @@ func (e *kernelEnv) open(opts KernelOptions) Kernel {
 
 // requireTable fails unless ipvsadm and lvsd's own reader both see want
 // (plus the services in extra, by key).
-func (e *kernelEnv) requireTable(k Kernel, want Table, extra ...string) {
+func (e *kernelEnv) requireTable(k lvs.Kernel, want lvs.Table, extra ...string) {
 	e.t.Helper()
 	got := e.ipvsadmTable()
 	// ipvsadm -S does not print thresholds: compare them through lvsd's
@@ -163,8 +165,8 @@ func (e *kernelEnv) requireTable(k Kernel, want Table, extra ...string) {
 			noThresholds[i].Destinations[j].LowerThreshold = 0
 		}
 	}
-	if ops := Plan(noThresholds, got); len(ops) != 0 {
-		e.t.Fatalf("ipvsadm -Sn differs from the desired table:\n%s\nipvsadm:\n%s", strings.Join(opStrings(ops), "\n"), e.ipvsadmRun("-S", "-n"))
+	if ops := lvs.Plan(noThresholds, got); len(ops) != 0 {
+		e.t.Fatalf("ipvsadm -Sn differs from the desired table:\n%s\nipvsadm:\n%s", strings.Join(lvs.OpStrings(ops), "\n"), e.ipvsadmRun("-S", "-n"))
 	}
 	if len(got) != len(want)+len(extra) {
 		e.t.Fatalf("ipvsadm shows %d services, want %d + %v", len(got), len(want), extra)
@@ -178,8 +180,8 @@ func (e *kernelEnv) requireTable(k Kernel, want Table, extra ...string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if ops := Plan(want, own); len(ops) != 0 {
-		e.t.Fatalf("lvsd's reader differs from the desired table: %v", opStrings(ops))
+	if ops := lvs.Plan(want, own); len(ops) != 0 {
+		e.t.Fatalf("lvsd's reader differs from the desired table: %v", lvs.OpStrings(ops))
 	}
 }
 
@@ -268,13 +270,13 @@ virtual_server "fwmark 2" {
 
 func TestKernelProgramsTheTableIpvsadmReads(t *testing.T) {
 	e := newKernelEnv(t)
-	for _, opts := range []KernelOptions{{}, {OneByOne: true}} {
+	for _, opts := range []lvs.KernelOptions{{}, {OneByOne: true}} {
 		e.ipvsadmRun("-C")
 		k := e.open(opts)
 		cfg := kernelTestConfig(t, "", "", "")
-		m := NewManager(k, ManagerOptions{})
+		m := lvs.NewManager(k, lvs.ManagerOptions{})
 		m.SetConfig(cfg)
-		want := Desire(State{Config: cfg}).Table
+		want := lvs.Desire(lvs.State{Config: cfg}).Table
 		e.requireTable(k, want)
 		if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
 			t.Fatalf("one-by-one=%v: second pass applied %d, %v", opts.OneByOne, n, err)
@@ -286,11 +288,11 @@ func TestKernelRepairsIpvsadmEditsAndLeavesForeignServicesAlone(t *testing.T) {
 	e := newKernelEnv(t)
 	e.ipvsadmRun("-A", "-t", "203.0.113.9:22", "-s", "rr")
 	e.ipvsadmRun("-a", "-t", "203.0.113.9:22", "-r", "10.5.5.5:22", "-m")
-	k := e.open(KernelOptions{})
+	k := e.open(lvs.KernelOptions{})
 	cfg := kernelTestConfig(t, "", "", "")
-	m := NewManager(k, ManagerOptions{})
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
 	m.SetConfig(cfg)
-	want := Desire(State{Config: cfg}).Table
+	want := lvs.Desire(lvs.State{Config: cfg}).Table
 	e.requireTable(k, want, "TCP:203.0.113.9:22")
 
 	e.ipvsadmRun("-d", "-t", "192.0.2.100:80", "-r", "10.0.0.1:80")
@@ -310,9 +312,9 @@ func TestKernelRepairsIpvsadmEditsAndLeavesForeignServicesAlone(t *testing.T) {
 
 func TestKernelFollowsHealthAndMastership(t *testing.T) {
 	e := newKernelEnv(t)
-	k := e.open(KernelOptions{})
+	k := e.open(lvs.KernelOptions{})
 	cfg := kernelTestConfig(t, `lvs_program = "master"`, `vrrp_instance = "VI_1"`, "")
-	m := NewManager(k, ManagerOptions{})
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
 	m.SetConfig(cfg)
 	if got := e.ipvsadmTable(); len(got) != 0 {
 		t.Fatalf("undecided instance programmed %d services", len(got))
@@ -320,15 +322,14 @@ func TestKernelFollowsHealthAndMastership(t *testing.T) {
 	if err := m.SetActive("VI_1", true); err != nil {
 		t.Fatal(err)
 	}
-	web := "TCP:192.0.2.100:80"
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("connection refused"))
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, down("timeout")) // inhibit_on_failure
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.1:80")}, lvs.Down("connection refused"))
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.2:80")}, lvs.Down("timeout")) // inhibit_on_failure
 	got := e.ipvsadmTable()
-	if w := weights(got, web); strings.Join(w, " ") != "10.0.0.2:80=00" {
+	if w := lvs.Weights(got, lvs.Web); strings.Join(w, " ") != "10.0.0.2:80=00" {
 		t.Fatalf("after failures: %v", w)
 	}
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, upVerdict)
-	if w := weights(e.ipvsadmTable(), web); strings.Join(w, " ") != "10.0.0.1:80=03 10.0.0.2:80=00" {
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.1:80")}, lvs.UpVerdict)
+	if w := lvs.Weights(e.ipvsadmTable(), lvs.Web); strings.Join(w, " ") != "10.0.0.1:80=03 10.0.0.2:80=00" {
 		t.Fatalf("after recovery: %v", w)
 	}
 	if err := m.SetActive("VI_1", false); err != nil {
@@ -341,31 +342,31 @@ func TestKernelFollowsHealthAndMastership(t *testing.T) {
 
 func TestKernelSwapsInTheSorryServerBelowQuorum(t *testing.T) {
 	e := newKernelEnv(t)
-	k := e.open(KernelOptions{})
+	k := e.open(lvs.KernelOptions{})
 	cfg := kernelTestConfig(t, "", "", `
   quorum       = 2
   hysteresis   = 0
   sorry_server = "10.0.9.9:8080"`)
 	key := cfg.VirtualServers[1].Key() // 192.0.2.101:8080, NAT, weights 1 and 2
-	m := NewManager(k, ManagerOptions{})
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
 	m.SetConfig(cfg)
-	m.SetVerdict(VerdictKey{key, ap("10.0.1.2:80")}, down("timeout")) // live 1 < 2
-	if w := weights(e.ipvsadmTable(), key); strings.Join(w, " ") != "10.0.9.9:8080=01" {
+	m.SetVerdict(lvs.VerdictKey{Service: key, Real: lvs.AP("10.0.1.2:80")}, lvs.Down("timeout")) // live 1 < 2
+	if w := lvs.Weights(e.ipvsadmTable(), key); strings.Join(w, " ") != "10.0.9.9:8080=01" {
 		t.Fatalf("below quorum: %v", w)
 	}
-	m.SetVerdict(VerdictKey{key, ap("10.0.1.2:80")}, upVerdict) // live 3 >= 2
-	if w := weights(e.ipvsadmTable(), key); strings.Join(w, " ") != "10.0.1.1:80=01 10.0.1.2:80=02" {
+	m.SetVerdict(lvs.VerdictKey{Service: key, Real: lvs.AP("10.0.1.2:80")}, lvs.UpVerdict) // live 3 >= 2
+	if w := lvs.Weights(e.ipvsadmTable(), key); strings.Join(w, " ") != "10.0.1.1:80=01 10.0.1.2:80=02" {
 		t.Fatalf("quorum back: %v", w)
 	}
 }
 
 func TestKernelEverySchedulerLoadsOrNamesItsModule(t *testing.T) {
 	e := newKernelEnv(t)
-	k := e.open(KernelOptions{})
+	k := e.open(lvs.KernelOptions{})
 	var loaded, missing []string
 	for i, sched := range hcl.Schedulers() {
-		svc := Service{Protocol: "TCP", Addr: ap(fmt.Sprintf("192.0.2.%d:80", 10+i)), Scheduler: sched, Netmask: 32}
-		err := apply(k, []Op{{Kind: OpAddService, Service: svc}})
+		svc := lvs.Service{Protocol: "TCP", Addr: lvs.AP(fmt.Sprintf("192.0.2.%d:80", 10+i)), Scheduler: sched, Netmask: 32}
+		err := apply(k, []lvs.Op{{Kind: lvs.OpAddService, Service: svc}})
 		if err != nil {
 			want := fmt.Sprintf("kernel module ip_vs_%s not loaded", sched)
 			if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), sched) {
@@ -375,14 +376,14 @@ func TestKernelEverySchedulerLoadsOrNamesItsModule(t *testing.T) {
 			continue
 		}
 		loaded = append(loaded, sched)
-		if err := apply(k, []Op{{Kind: OpDeleteService, Service: svc}}); err != nil {
+		if err := apply(k, []lvs.Op{{Kind: lvs.OpDeleteService, Service: svc}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Logf("schedulers loaded: %v; missing (clear error checked): %v", loaded, missing)
 	// A scheduler no kernel has: the kernel's own answer, named.
-	svc := Service{Protocol: "TCP", Addr: ap("192.0.2.99:80"), Scheduler: "nosuch", Netmask: 32}
-	err := apply(k, []Op{{Kind: OpAddService, Service: svc}})
+	svc := lvs.Service{Protocol: "TCP", Addr: lvs.AP("192.0.2.99:80"), Scheduler: "nosuch", Netmask: 32}
+	err := apply(k, []lvs.Op{{Kind: lvs.OpAddService, Service: svc}})
 	want := `service TCP:192.0.2.99:80: scheduler "nosuch" refused by kernel: kernel module ip_vs_nosuch not loaded`
 	if err == nil || err.Error() != want {
 		t.Errorf("unknown scheduler: error %v\nwant %s", err, want)
@@ -391,40 +392,40 @@ func TestKernelEverySchedulerLoadsOrNamesItsModule(t *testing.T) {
 
 func TestKernelRefusalNamesTheRealServer(t *testing.T) {
 	e := newKernelEnv(t)
-	k := e.open(KernelOptions{})
-	svc := Service{Protocol: "TCP", Addr: ap("192.0.2.1:80"), Scheduler: "rr", Netmask: 32}
+	k := e.open(lvs.KernelOptions{})
+	svc := lvs.Service{Protocol: "TCP", Addr: lvs.AP("192.0.2.1:80"), Scheduler: "rr", Netmask: 32}
 	// A multicast address is never a unicast destination: EINVAL.
-	err := apply(k, []Op{
-		{Kind: OpAddService, Service: svc},
-		{Kind: OpAddDestination, Service: svc, Destination: Destination{Addr: ap("224.0.0.5:80"), Forward: ForwardRoute, Weight: 1}},
-		{Kind: OpAddDestination, Service: svc, Destination: Destination{Addr: ap("10.0.0.5:80"), Forward: ForwardRoute, Weight: 1}},
+	err := apply(k, []lvs.Op{
+		{Kind: lvs.OpAddService, Service: svc},
+		{Kind: lvs.OpAddDestination, Service: svc, Destination: lvs.Destination{Addr: lvs.AP("224.0.0.5:80"), Forward: lvs.ForwardRoute, Weight: 1}},
+		{Kind: lvs.OpAddDestination, Service: svc, Destination: lvs.Destination{Addr: lvs.AP("10.0.0.5:80"), Forward: lvs.ForwardRoute, Weight: 1}},
 	})
 	want := "real server 224.0.0.5:80 of TCP:192.0.2.1:80 refused by kernel (invalid argument): is there a unicast route to it?"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v\nwant   %s", err, want)
 	}
 	// The batch went on past the failure.
-	if w := weights(e.ipvsadmTable(), svc.Key()); strings.Join(w, " ") != "10.0.0.5:80=01" {
+	if w := lvs.Weights(e.ipvsadmTable(), svc.Key()); strings.Join(w, " ") != "10.0.0.5:80=01" {
 		t.Fatalf("after the refusal: %v", w)
 	}
 }
 
 // countingKernel counts the operations that reach the kernel.
 type countingKernel struct {
-	Kernel
+	lvs.Kernel
 	ops atomic.Int64
 }
 
-func (c *countingKernel) Apply(ops []Op) (int, []Refusal, error) {
+func (c *countingKernel) Apply(ops []lvs.Op) (int, []lvs.Refusal, error) {
 	c.ops.Add(int64(len(ops)))
 	return c.Kernel.Apply(ops)
 }
 
 // apply applies ops and returns every refusal and what stopped the run
 // as one error.
-func apply(k Kernel, ops []Op) error {
+func apply(k lvs.Kernel, ops []lvs.Op) error {
 	_, refused, err := k.Apply(ops)
-	return applyError(refused, err)
+	return lvs.ApplyError(refused, err)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
@@ -435,8 +436,8 @@ func TestKernelBenchLoad(t *testing.T) {
 	}
 	e := newKernelEnv(t)
 	const services, reals = 2000, 16
-	cfg := SyntheticConfig(services, reals)
-	want := SyntheticTable(services, reals)
+	cfg := lvstest.SyntheticConfig(services, reals)
+	want := lvstest.SyntheticTable(services, reals)
 	objects := want.Objects()
 
 	// Every load starts in a namespace of its own: IPVS keeps deleted
@@ -449,7 +450,7 @@ func TestKernelBenchLoad(t *testing.T) {
 	// Reference: ipvsadm -R from the equivalent rules file.
 	rules := filepath.Join(t.TempDir(), "rules")
 	var buf bytes.Buffer
-	if err := WriteIPVSADMRules(&buf, want); err != nil {
+	if err := lvstest.WriteIPVSADMRules(&buf, want); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(rules, buf.Bytes(), 0o644); err != nil {
@@ -478,21 +479,21 @@ func TestKernelBenchLoad(t *testing.T) {
 
 	// lvsd with moby/ipvs one round trip per operation, for comparison.
 	e.enterNamespace()
-	one := e.open(KernelOptions{OneByOne: true})
+	one := e.open(lvs.KernelOptions{OneByOne: true})
 	start = time.Now()
-	if err := apply(one, Plan(want, nil)); err != nil {
+	if err := apply(one, lvs.Plan(want, nil)); err != nil {
 		t.Fatal(err)
 	}
 	oneByOne := time.Since(start)
 
 	// Where lvsd's time goes: the pure parts, the read, the write.
 	e.enterNamespace()
-	bk := e.open(KernelOptions{})
+	bk := e.open(lvs.KernelOptions{})
 	start = time.Now()
-	Desire(State{Config: cfg})
+	lvs.Desire(lvs.State{Config: cfg})
 	desireTime := time.Since(start)
 	start = time.Now()
-	ops := Plan(want, nil)
+	ops := lvs.Plan(want, nil)
 	diffTime := time.Since(start)
 	start = time.Now()
 	if err := apply(bk, ops[:services]); err != nil {
@@ -514,8 +515,8 @@ func TestKernelBenchLoad(t *testing.T) {
 
 	// lvsd: start on an empty table (read, desire, diff, batched apply).
 	e.enterNamespace()
-	ck := &countingKernel{Kernel: e.open(KernelOptions{})}
-	m := NewManager(ck, ManagerOptions{})
+	ck := &countingKernel{Kernel: e.open(lvs.KernelOptions{})}
+	m := lvs.NewManager(ck, lvs.ManagerOptions{})
 	start = time.Now()
 	m.SetConfig(cfg)
 	lvsdLoad := time.Since(start)
@@ -527,13 +528,13 @@ func TestKernelBenchLoad(t *testing.T) {
 	// One changed weight on the full table, as a health event (dynamic
 	// weight) ...
 	ck.ops.Store(0)
-	key := VerdictKey{Service: cfg.VirtualServers[1234].Key(), Real: cfg.VirtualServers[1234].RealServers[7].Addr}
+	key := lvs.VerdictKey{Service: cfg.VirtualServers[1234].Key(), Real: cfg.VirtualServers[1234].RealServers[7].Addr}
 	start = time.Now()
-	m.SetVerdict(key, Verdict{Up: true, Weight: 5})
+	m.SetVerdict(key, lvs.Verdict{Up: true, Weight: 5})
 	verdictTime := time.Since(start)
 	verdictOps := ck.ops.Load()
 	// ... and as a reload (compared with lvsd's view of the table).
-	next := SyntheticConfig(services, reals)
+	next := lvstest.SyntheticConfig(services, reals)
 	next.VirtualServers[1500].RealServers[3].Weight = 7
 	ck.ops.Store(0)
 	start = time.Now()

@@ -1,4 +1,4 @@
-package lvs
+package lvs_test
 
 import (
 	"context"
@@ -13,29 +13,23 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/lvs/lvstest"
 )
-
-func opStrings(ops []Op) []string {
-	var out []string
-	for _, op := range ops {
-		out = append(out, op.String())
-	}
-	return out
-}
 
 // programmedTable is what testConfig looks like in the kernel on a MASTER
 // with every real server up.
-func programmedTable() Table {
-	return Desire(State{Config: testConfig(), Active: map[string]bool{"VI_1": true}}).Table
+func programmedTable() lvs.Table {
+	return lvs.Desire(lvs.State{Config: lvs.TestConfig(), Active: map[string]bool{"VI_1": true}}).Table
 }
 
-var foreignService = Service{Protocol: "TCP", Addr: ap("203.0.113.9:22"), Scheduler: "rr", Netmask: 32,
-	Destinations: []Destination{{Addr: ap("10.5.5.5:22"), Forward: ForwardMasq, Weight: 1}}}
+var foreignService = lvs.Service{Protocol: "TCP", Addr: lvs.AP("203.0.113.9:22"), Scheduler: "rr", Netmask: 32,
+	Destinations: []lvs.Destination{{Addr: lvs.AP("10.5.5.5:22"), Forward: lvs.ForwardMasq, Weight: 1}}}
 
 func TestManagerAdoptsTheTableItFindsAndLeavesForeignServicesAlone(t *testing.T) {
-	k := NewFakeKernel(append(programmedTable(), foreignService))
-	m := NewManager(k, ManagerOptions{})
-	m.SetConfig(testConfig())
+	k := lvstest.NewFakeKernel(append(programmedTable(), foreignService))
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	m.SetConfig(lvs.TestConfig())
 	if err := m.SetActive("VI_1", true); err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +37,11 @@ func TestManagerAdoptsTheTableItFindsAndLeavesForeignServicesAlone(t *testing.T)
 		t.Fatalf("Reconcile = %d, %v", n, err)
 	}
 	if len(k.Applied) != 0 {
-		t.Fatalf("adopting a correct table applied %v", opStrings(k.Applied))
+		t.Fatalf("adopting a correct table applied %v", lvs.OpStrings(k.Applied))
 	}
 	var foreign []string
 	for _, st := range m.Status() {
-		if st.State == StateForeign {
+		if st.State == lvs.StateForeign {
 			foreign = append(foreign, st.Key)
 		}
 	}
@@ -57,29 +51,29 @@ func TestManagerAdoptsTheTableItFindsAndLeavesForeignServicesAlone(t *testing.T)
 }
 
 func TestManagerRestartDropsNothingBeforeMastershipIsKnown(t *testing.T) {
-	k := NewFakeKernel(programmedTable())
-	m := NewManager(k, ManagerOptions{})
-	m.SetConfig(testConfig()) // VI_1 undecided: held
+	k := lvstest.NewFakeKernel(programmedTable())
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	m.SetConfig(lvs.TestConfig()) // VI_1 undecided: held
 	if _, err := m.Reconcile(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if len(k.Applied) != 0 {
-		t.Fatalf("undecided instance: applied %v", opStrings(k.Applied))
+		t.Fatalf("undecided instance: applied %v", lvs.OpStrings(k.Applied))
 	}
 }
 
 func TestManagerProgramsOnMasterAndWithdrawsOnBackup(t *testing.T) {
-	k := NewFakeKernel(Table{foreignService})
-	m := NewManager(k, ManagerOptions{})
-	m.SetConfig(testConfig())
+	k := lvstest.NewFakeKernel(lvs.Table{foreignService})
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	m.SetConfig(lvs.TestConfig())
 	if err := m.SetActive("VI_1", true); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := k.Table()
 	want := append(programmedTable(), foreignService)
 	want.Sort()
-	if ops := Plan(want, got); len(ops) != 0 || len(got) != 3 {
-		t.Fatalf("after MASTER the table differs: %v", opStrings(ops))
+	if ops := lvs.Plan(want, got); len(ops) != 0 || len(got) != 3 {
+		t.Fatalf("after MASTER the table differs: %v", lvs.OpStrings(ops))
 	}
 	if err := m.SetActive("VI_1", false); err != nil {
 		t.Fatal(err)
@@ -91,15 +85,15 @@ func TestManagerProgramsOnMasterAndWithdrawsOnBackup(t *testing.T) {
 }
 
 func TestManagerRepairsOutsideEditsOnTheNextPass(t *testing.T) {
-	k := NewFakeKernel(nil)
-	m := NewManager(k, ManagerOptions{})
-	cfg := testConfig()
+	k := lvstest.NewFakeKernel(nil)
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	cfg := lvs.TestConfig()
 	cfg.Global.LVSProgram = hcl.LVSProgramAlways
 	m.SetConfig(cfg)
 	k.ResetApplied()
 	// ipvsadm -d -t 192.0.2.100:80 -r 10.0.0.1:80; ipvsadm -e … -w 9
-	k.Edit(func(t *Table) {
-		s := t.Find(web)
+	k.Edit(func(t *lvs.Table) {
+		s := t.Find(lvs.Web)
 		s.Destinations = s.Destinations[1:]
 		s.Destinations[0].Weight = 9
 	})
@@ -111,25 +105,25 @@ func TestManagerRepairsOutsideEditsOnTheNextPass(t *testing.T) {
 		"+ add destination 10.0.0.1:80 to TCP 192.0.2.100:80 route weight 3",
 		"~ edit destination 10.0.0.2:80 of TCP 192.0.2.100:80: weight 9 -> 3",
 	}
-	if got := opStrings(k.Applied); !slices.Equal(got, want) {
+	if got := lvs.OpStrings(k.Applied); !slices.Equal(got, want) {
 		t.Fatalf("repair:\ngot  %q\nwant %q", got, want)
 	}
 }
 
 func TestManagerRunRepairsPeriodicallyAndNeverFlushesOnExit(t *testing.T) {
-	k := NewFakeKernel(nil)
-	m := NewManager(k, ManagerOptions{Interval: time.Millisecond})
-	cfg := testConfig()
+	k := lvstest.NewFakeKernel(nil)
+	m := lvs.NewManager(k, lvs.ManagerOptions{Interval: time.Millisecond})
+	cfg := lvs.TestConfig()
 	cfg.Global.LVSProgram = hcl.LVSProgramAlways
 	m.SetConfig(cfg)
-	k.Edit(func(t *Table) { *t = slices.DeleteFunc(*t, func(s Service) bool { return s.Key() == web }) })
+	k.Edit(func(t *lvs.Table) { *t = slices.DeleteFunc(*t, func(s lvs.Service) bool { return s.Key() == lvs.Web }) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- m.Run(ctx) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		tbl, _ := k.Table()
-		if tbl.Find(web) != nil {
+		if tbl.Find(lvs.Web) != nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -147,9 +141,9 @@ func TestManagerRunRepairsPeriodicallyAndNeverFlushesOnExit(t *testing.T) {
 }
 
 func TestManagerOmegaClearsItsServicesOnExit(t *testing.T) {
-	k := NewFakeKernel(Table{foreignService})
-	m := NewManager(k, ManagerOptions{Interval: time.Hour})
-	cfg := testConfig()
+	k := lvstest.NewFakeKernel(lvs.Table{foreignService})
+	m := lvs.NewManager(k, lvs.ManagerOptions{Interval: time.Hour})
+	cfg := lvs.TestConfig()
 	cfg.Global.LVSProgram = hcl.LVSProgramAlways
 	cfg.VirtualServers[0].Omega = true
 	m.SetConfig(cfg)
@@ -169,65 +163,65 @@ func TestManagerOmegaClearsItsServicesOnExit(t *testing.T) {
 }
 
 func TestManagerHealthEventCostsOneOperation(t *testing.T) {
-	k := NewFakeKernel(nil)
-	m := NewManager(k, ManagerOptions{})
-	m.SetConfig(testConfig())
+	k := lvstest.NewFakeKernel(nil)
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	m.SetConfig(lvs.TestConfig())
 	if err := m.SetActive("VI_1", true); err != nil {
 		t.Fatal(err)
 	}
 	k.ResetApplied()
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("connection refused"))
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("connection refused")) // repeated: nothing
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, Verdict{Up: true, Weight: 5})
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.1:80")}, lvs.Down("connection refused"))
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.1:80")}, lvs.Down("connection refused")) // repeated: nothing
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.2:80")}, lvs.Verdict{Up: true, Weight: 5})
 	want := []string{
 		"- delete destination 10.0.0.1:80 of TCP 192.0.2.100:80",
 		"~ edit destination 10.0.0.2:80 of TCP 192.0.2.100:80: weight 3 -> 5",
 	}
-	if got := opStrings(k.Applied); !slices.Equal(got, want) {
+	if got := lvs.OpStrings(k.Applied); !slices.Equal(got, want) {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }
 
 func TestManagerReportsQuorumChanges(t *testing.T) {
-	k := NewFakeKernel(nil)
+	k := lvstest.NewFakeKernel(nil)
 	var mu sync.Mutex
 	var events []string
-	m := NewManager(k, ManagerOptions{OnQuorum: func(vs hcl.VirtualServer, up bool) {
+	m := lvs.NewManager(k, lvs.ManagerOptions{OnQuorum: func(vs hcl.VirtualServer, up bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		events = append(events, vs.Key()+map[bool]string{true: " up", false: " down"}[up])
 	}})
-	cfg := testConfig()
-	cfg.VirtualServers[0].SorryServer = &hcl.SorryServer{Addr: ap("10.9.9.9:80")}
+	cfg := lvs.TestConfig()
+	cfg.VirtualServers[0].SorryServer = &hcl.SorryServer{Addr: lvs.AP("10.9.9.9:80")}
 	m.SetConfig(cfg)
 	if err := m.SetActive("VI_1", true); err != nil {
 		t.Fatal(err)
 	}
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("x"))
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, down("x"))
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.1:80")}, lvs.Down("x"))
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.2:80")}, lvs.Down("x"))
 	tbl, _ := k.Table()
-	if got := weights(tbl, web); !slices.Equal(got, []string{"10.9.9.9:80=01"}) {
+	if got := lvs.Weights(tbl, lvs.Web); !slices.Equal(got, []string{"10.9.9.9:80=01"}) {
 		t.Fatalf("sorry server not in: %v", got)
 	}
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, upVerdict)
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.2:80")}, lvs.UpVerdict)
 	tbl, _ = k.Table()
-	if got := weights(tbl, web); !slices.Equal(got, []string{"10.0.0.2:80=03"}) {
+	if got := lvs.Weights(tbl, lvs.Web); !slices.Equal(got, []string{"10.0.0.2:80=03"}) {
 		t.Fatalf("sorry server not out: %v", got)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if !slices.Equal(events, []string{web + " down", web + " up"}) {
+	if !slices.Equal(events, []string{lvs.Web + " down", lvs.Web + " up"}) {
 		t.Fatalf("quorum events %v", events)
 	}
 }
 
 func TestManagerReloadDeletesServicesDroppedFromConfiguration(t *testing.T) {
-	k := NewFakeKernel(Table{foreignService})
-	m := NewManager(k, ManagerOptions{})
-	cfg := testConfig()
+	k := lvstest.NewFakeKernel(lvs.Table{foreignService})
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	cfg := lvs.TestConfig()
 	cfg.Global.LVSProgram = hcl.LVSProgramAlways
 	m.SetConfig(cfg)
-	next := testConfig()
+	next := lvs.TestConfig()
 	next.Global.LVSProgram = hcl.LVSProgramAlways
 	next.VirtualServers = next.VirtualServers[:1]
 	next.VirtualServers[0].LBAlgo = "rr"
@@ -238,22 +232,22 @@ func TestManagerReloadDeletesServicesDroppedFromConfiguration(t *testing.T) {
 		"- delete destination 10.0.0.3:0 of FWM 1",
 		"- delete service FWM 1",
 	}
-	if got := opStrings(k.Applied); !slices.Equal(got, want) {
+	if got := lvs.OpStrings(k.Applied); !slices.Equal(got, want) {
 		t.Fatalf("reload:\ngot  %q\nwant %q", got, want)
 	}
 }
 
 func TestKernelRefusalsNameTheServiceAndRealServer(t *testing.T) {
-	k := NewFakeKernel(nil)
+	k := lvstest.NewFakeKernel(nil)
 	k.Schedulers = []string{"wlc", "rr"}
-	k.Refuse = func(op Op) error {
-		if op.Kind == OpAddDestination && op.Destination.Addr == ap("10.0.0.2:80") {
+	k.Refuse = func(op lvs.Op) error {
+		if op.Kind == lvs.OpAddDestination && op.Destination.Addr == lvs.AP("10.0.0.2:80") {
 			return syscall.EINVAL
 		}
 		return nil
 	}
-	m := NewManager(k, ManagerOptions{})
-	cfg := testConfig()
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	cfg := lvs.TestConfig()
 	cfg.Global.LVSProgram = hcl.LVSProgramAlways
 	cfg.VirtualServers[1].LBAlgo = "mh"
 	m.SetConfig(cfg)
@@ -269,7 +263,7 @@ func TestKernelRefusalsNameTheServiceAndRealServer(t *testing.T) {
 			t.Errorf("error %q\nlacks %q", err, want)
 		}
 	}
-	var opErr *Refusal
+	var opErr *lvs.Refusal
 	if !errors.As(err, &opErr) {
 		t.Errorf("error is not a *Refusal: %T", err)
 	}
@@ -287,13 +281,13 @@ func TestKernelRefusalsNameTheServiceAndRealServer(t *testing.T) {
 }
 
 func TestManagerCountsOperationsByKindAndReconciles(t *testing.T) {
-	k := NewFakeKernel(nil)
-	m := NewManager(k, ManagerOptions{})
-	m.SetConfig(testConfig())
+	k := lvstest.NewFakeKernel(nil)
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	m.SetConfig(lvs.TestConfig())
 	if err := m.SetActive("VI_1", true); err != nil {
 		t.Fatal(err)
 	}
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("connection refused"))
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.1:80")}, lvs.Down("connection refused"))
 	c := m.Counters()
 	want := map[string]uint64{}
 	for _, op := range k.Applied {
@@ -312,18 +306,18 @@ func TestManagerCountsOperationsByKindAndReconciles(t *testing.T) {
 }
 
 func TestManagerStatusShowsHealthWeightsAndCounters(t *testing.T) {
-	k := NewFakeKernel(nil)
-	m := NewManager(k, ManagerOptions{})
-	m.SetConfig(testConfig())
+	k := lvstest.NewFakeKernel(nil)
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	m.SetConfig(lvs.TestConfig())
 	_ = m.SetActive("VI_1", true)
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.1:80")}, down("connection refused"))
-	k.Edit(func(t *Table) { t.Find(web).Stats.Conns = 42 })
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.1:80")}, lvs.Down("connection refused"))
+	k.Edit(func(t *lvs.Table) { t.Find(lvs.Web).Stats.Conns = 42 })
 	st := m.Status()
 	if len(st) != 2 {
 		t.Fatalf("%d services", len(st))
 	}
 	w := st[0]
-	if w.Key != web || w.State != StateProgrammed || !w.InKernel || w.Stats.Conns != 42 || w.LiveWeight != 3 {
+	if w.Key != lvs.Web || w.State != lvs.StateProgrammed || !w.InKernel || w.Stats.Conns != 42 || w.LiveWeight != 3 {
 		t.Fatalf("status %+v", w)
 	}
 	r1 := w.Destinations[0]
@@ -336,18 +330,18 @@ func TestManagerStatusShowsHealthWeightsAndCounters(t *testing.T) {
 }
 
 func TestManagerRetriesWithAFreshReadWhenItsViewWasStale(t *testing.T) {
-	k := NewFakeKernel(nil)
-	m := NewManager(k, ManagerOptions{})
-	m.SetConfig(testConfig())
+	k := lvstest.NewFakeKernel(nil)
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	m.SetConfig(lvs.TestConfig())
 	if err := m.SetActive("VI_1", true); err != nil {
 		t.Fatal(err)
 	}
 	// ipvsadm -D -t 192.0.2.100:80 behind lvsd's back; then a health event
 	// whose edit the kernel refuses (no such service).
-	k.Edit(func(t *Table) { *t = slices.DeleteFunc(*t, func(s Service) bool { return s.Key() == web }) })
-	m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, Verdict{Up: true, Weight: 5})
+	k.Edit(func(t *lvs.Table) { *t = slices.DeleteFunc(*t, func(s lvs.Service) bool { return s.Key() == lvs.Web }) })
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.2:80")}, lvs.Verdict{Up: true, Weight: 5})
 	got, _ := k.Table()
-	if w := weights(got, web); !slices.Equal(w, []string{"10.0.0.1:80=03", "10.0.0.2:80=05"}) {
+	if w := lvs.Weights(got, lvs.Web); !slices.Equal(w, []string{"10.0.0.1:80=03", "10.0.0.2:80=05"}) {
 		t.Fatalf("after retry: %v", w)
 	}
 }
@@ -356,13 +350,13 @@ func TestManagerRetriesWithAFreshReadWhenItsViewWasStale(t *testing.T) {
 // and then wait for release while blocking is on: a dump of a big table in
 // progress (a /metrics scrape, `lvsd status`, the periodic repair).
 type slowReadKernel struct {
-	Kernel
+	lvs.Kernel
 	blocking atomic.Bool
 	reading  chan struct{} // one value per blocked read, once its snapshot is taken
 	release  chan struct{} // closed to let blocked reads return
 }
 
-func (k *slowReadKernel) Table() (Table, error) {
+func (k *slowReadKernel) Table() (lvs.Table, error) {
 	t, err := k.Kernel.Table()
 	if k.blocking.Load() {
 		k.reading <- struct{}{}
@@ -374,48 +368,48 @@ func (k *slowReadKernel) Table() (Table, error) {
 func TestManagerWritesNeverWaitForASlowKernelRead(t *testing.T) {
 	readers := []struct {
 		name string
-		read func(*Manager)
+		read func(*lvs.Manager)
 	}{
-		{"status", func(m *Manager) { m.Status() }},
-		{"periodic repair", func(m *Manager) { _, _ = m.Reconcile(context.Background()) }},
+		{"status", func(m *lvs.Manager) { m.Status() }},
+		{"periodic repair", func(m *lvs.Manager) { _, _ = m.Reconcile(context.Background()) }},
 	}
 	writers := []struct {
 		name  string
-		write func(*Manager) error
+		write func(*lvs.Manager) error
 		// applied reports whether the write reached the kernel.
-		applied func(Table) bool
+		applied func(lvs.Table) bool
 	}{
 		{
 			name:    "takeover",
-			write:   func(m *Manager) error { return m.SetActive("VI_1", true) },
-			applied: func(t Table) bool { return t.Find(web) != nil },
+			write:   func(m *lvs.Manager) error { return m.SetActive("VI_1", true) },
+			applied: func(t lvs.Table) bool { return t.Find(lvs.Web) != nil },
 		},
 		{
 			name: "health event",
-			write: func(m *Manager) error {
-				m.SetVerdict(VerdictKey{web, ap("10.0.0.2:80")}, Verdict{Up: true, Weight: 5})
+			write: func(m *lvs.Manager) error {
+				m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.2:80")}, lvs.Verdict{Up: true, Weight: 5})
 				return nil
 			},
-			applied: func(t Table) bool { return slices.Contains(weights(t, web), "10.0.0.2:80=05") },
+			applied: func(t lvs.Table) bool { return slices.Contains(lvs.Weights(t, lvs.Web), "10.0.0.2:80=05") },
 		},
 		{
 			name: "reload",
-			write: func(m *Manager) error {
-				next := testConfig()
+			write: func(m *lvs.Manager) error {
+				next := lvs.TestConfig()
 				next.VirtualServers[0].LBAlgo = "rr"
 				m.SetConfig(next)
 				return nil
 			},
-			applied: func(t Table) bool { s := t.Find(web); return s != nil && s.Scheduler == "rr" },
+			applied: func(t lvs.Table) bool { s := t.Find(lvs.Web); return s != nil && s.Scheduler == "rr" },
 		},
 	}
 	for _, r := range readers {
 		for _, w := range writers {
 			t.Run(w.name+" during "+r.name, func(t *testing.T) {
-				fake := NewFakeKernel(nil)
+				fake := lvstest.NewFakeKernel(nil)
 				k := &slowReadKernel{Kernel: fake, reading: make(chan struct{}, 1), release: make(chan struct{})}
-				m := NewManager(k, ManagerOptions{})
-				m.SetConfig(testConfig())
+				m := lvs.NewManager(k, lvs.ManagerOptions{})
+				m.SetConfig(lvs.TestConfig())
 				if w.name != "takeover" {
 					if err := m.SetActive("VI_1", true); err != nil {
 						t.Fatal(err)
@@ -449,13 +443,13 @@ func TestManagerWritesNeverWaitForASlowKernelRead(t *testing.T) {
 					t.Fatalf("%s waited for a kernel read that was still in progress", w.name)
 				}
 				if tbl, _ := fake.Table(); !w.applied(tbl) {
-					t.Fatalf("%s returned before reaching the kernel: %v", w.name, weights(tbl, web))
+					t.Fatalf("%s returned before reaching the kernel: %v", w.name, lvs.Weights(tbl, lvs.Web))
 				}
 				// The read finishes with a snapshot older than the
 				// write; what it does with it must not undo the write.
 				release()
 				if tbl, _ := fake.Table(); !w.applied(tbl) {
-					t.Fatalf("the %s undid the %s: %v", r.name, w.name, weights(tbl, web))
+					t.Fatalf("the %s undid the %s: %v", r.name, w.name, lvs.Weights(tbl, lvs.Web))
 				}
 				if c := m.Counters(); c.Errors != 0 {
 					t.Fatalf("%d kernel errors: the %s acted on its stale snapshot", c.Errors, r.name)

@@ -15,10 +15,11 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/lvs/lvstest"
 )
 
 // The benchmark table: 2,000 virtual services × 16 real servers, 34,000
-// IPVS objects (lvs.SyntheticConfig).
+// IPVS objects (lvstest.SyntheticConfig).
 const (
 	benchServices = 2000
 	benchReals    = 16
@@ -124,7 +125,7 @@ func TestBenchIPVSLoad(t *testing.T) {
 	}
 
 	var rules bytes.Buffer
-	if err := lvs.WriteIPVSADMRules(&rules, lvs.SyntheticTable(benchServices, benchReals)); err != nil {
+	if err := lvstest.WriteIPVSADMRules(&rules, lvstest.SyntheticTable(benchServices, benchReals)); err != nil {
 		t.Fatal(err)
 	}
 	type figure struct {
@@ -167,7 +168,7 @@ func TestBenchIPVSLoad(t *testing.T) {
 	t.Logf("%-28s %v (full table read and diff, nothing to do)", "lvsd periodic repair", repair.Round(time.Millisecond))
 	// One changed weight on the full table: one operation (a health
 	// event or a reload that changes one real server).
-	vs := lvs.SyntheticTable(benchServices, benchReals)[benchServices/2]
+	vs := lvstest.SyntheticTable(benchServices, benchReals)[benchServices/2]
 	start = time.Now()
 	m.SetVerdict(lvs.VerdictKey{Service: vs.Key(), Real: vs.Destinations[3].Addr}, lvs.Verdict{Up: true, Weight: 7})
 	oneWeight := time.Since(start)
@@ -177,7 +178,7 @@ func TestBenchIPVSLoad(t *testing.T) {
 	// The same as a reload (SIGHUP) of a file with one changed weight:
 	// the whole configuration is desired and diffed, one operation goes
 	// out.
-	next := lvs.SyntheticConfig(benchServices, benchReals)
+	next := lvstest.SyntheticConfig(benchServices, benchReals)
 	next.VirtualServers[benchServices/4].RealServers[5].Weight = 9
 	start = time.Now()
 	m.SetConfig(next)
@@ -244,7 +245,7 @@ func loadWithLvs(t *testing.T, opts lvs.KernelOptions) (*lvs.Manager, func()) {
 	var log strings.Builder
 	m := lvs.NewManager(k, lvs.ManagerOptions{Interval: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	m.SetConfig(lvs.SyntheticConfig(benchServices, benchReals))
+	m.SetConfig(lvstest.SyntheticConfig(benchServices, benchReals))
 	if c := m.Counters(); c.Errors > 0 {
 		t.Fatalf("loading through lvs: %d errors:\n%s", c.Errors, log.String())
 	}
@@ -288,11 +289,11 @@ func loadWithDaemon(t *testing.T, ns, procIPVS string, argv ...string) {
 	}
 }
 
-// keepalivedConf is lvs.SyntheticConfig written as keepalived.conf.
+// keepalivedConf is lvstest.SyntheticConfig written as keepalived.conf.
 func keepalivedConf() string {
 	var b strings.Builder
 	b.WriteString("global_defs {\n  router_id bench\n}\n")
-	for _, s := range lvs.SyntheticTable(benchServices, benchReals) {
+	for _, s := range lvstest.SyntheticTable(benchServices, benchReals) {
 		fmt.Fprintf(&b, "virtual_server %s %d {\n  delay_loop 60\n  lb_algo %s\n  lb_kind DR\n  protocol TCP\n",
 			s.Addr.Addr(), s.Addr.Port(), s.Scheduler)
 		for _, d := range s.Destinations {

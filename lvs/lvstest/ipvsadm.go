@@ -1,4 +1,4 @@
-package lvs
+package lvstest
 
 import (
 	"bufio"
@@ -9,29 +9,31 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/lvsd/lvsd/lvs"
 )
 
 // WriteIPVSADMRules writes t in the rules format of `ipvsadm -S -n`, which
 // `ipvsadm -R` reads: the reference lvsd's load time is measured against,
 // and a way to hand a table to ipvsadm.
-func WriteIPVSADMRules(w io.Writer, t Table) error {
+func WriteIPVSADMRules(w io.Writer, t lvs.Table) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	for i := range t {
 		s := &t[i]
 		spec := ipvsadmServiceSpec(s)
 		line := "-A " + spec + " -s " + s.Scheduler
-		if s.Flags&FlagPersistent != 0 {
+		if s.Flags&lvs.FlagPersistent != 0 {
 			line += fmt.Sprintf(" -p %d", s.Timeout)
-			if s.isIPv6() && s.Netmask != 128 {
+			if isIPv6(s) && s.Netmask != 128 {
 				line += fmt.Sprintf(" -M %d", s.Netmask)
-			} else if !s.isIPv6() && s.Netmask != 32 {
+			} else if !isIPv6(s) && s.Netmask != 32 {
 				line += " -M " + ipv4Netmask(s.Netmask)
 			}
 		}
-		if s.Flags&FlagOnePacket != 0 {
+		if s.Flags&lvs.FlagOnePacket != 0 {
 			line += " -o"
 		}
-		if f := s.Flags & (FlagSched1 | FlagSched2 | FlagSched3); f != 0 {
+		if f := s.Flags & (lvs.FlagSched1 | lvs.FlagSched2 | lvs.FlagSched3); f != 0 {
 			line += " -b " + f.String()
 		}
 		if _, err := bw.WriteString(line + "\n"); err != nil {
@@ -54,7 +56,7 @@ func WriteIPVSADMRules(w io.Writer, t Table) error {
 	return bw.Flush()
 }
 
-func ipvsadmServiceSpec(s *Service) string {
+func ipvsadmServiceSpec(s *lvs.Service) string {
 	if s.FWMark != 0 {
 		if s.IPv6 {
 			return fmt.Sprintf("-f %d -6", s.FWMark)
@@ -77,11 +79,11 @@ func ipvsadmAddr(a netip.AddrPort) string {
 	return a.String()
 }
 
-func ipvsadmForward(f Forward) string {
+func ipvsadmForward(f lvs.Forward) string {
 	switch f {
-	case ForwardMasq:
+	case lvs.ForwardMasq:
 		return "-m"
-	case ForwardTunnel:
+	case lvs.ForwardTunnel:
 		return "-i"
 	}
 	return "-g"
@@ -98,8 +100,8 @@ func ipv4Netmask(prefix int) string {
 // ParseIPVSADMRules reads the -A and -a lines of `ipvsadm -S -n` output
 // (or an `ipvsadm -R` file) into a Table. Options it does not know are
 // skipped; an -a line for a service not yet defined is an error.
-func ParseIPVSADMRules(r io.Reader) (Table, error) {
-	var t Table
+func ParseIPVSADMRules(r io.Reader) (lvs.Table, error) {
+	var t lvs.Table
 	index := map[string]int{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -139,8 +141,8 @@ func ParseIPVSADMRules(r io.Reader) (Table, error) {
 	return t, nil
 }
 
-func parseIPVSADMLine(f []string) (*Service, Destination, bool, error) {
-	var dst Destination
+func parseIPVSADMLine(f []string) (*lvs.Service, lvs.Destination, bool, error) {
+	var dst lvs.Destination
 	var isDest bool
 	switch f[0] {
 	case "-A", "--add-service":
@@ -149,11 +151,11 @@ func parseIPVSADMLine(f []string) (*Service, Destination, bool, error) {
 	default:
 		return nil, dst, false, nil // other commands are not table content
 	}
-	svc := &Service{}
+	svc := &lvs.Service{}
 	var addr string
 	var netmask string
 	haveProto := false
-	dst.Forward, dst.Weight = ForwardRoute, 1
+	dst.Forward, dst.Weight = lvs.ForwardRoute, 1
 	next := func(i *int) (string, error) {
 		if *i+1 >= len(f) {
 			return "", fmt.Errorf("option %s needs a value", f[*i])
@@ -187,7 +189,7 @@ func parseIPVSADMLine(f []string) (*Service, Destination, bool, error) {
 				return nil, dst, false, err
 			}
 		case "-p", "--persistent":
-			svc.Flags |= FlagPersistent
+			svc.Flags |= lvs.FlagPersistent
 			svc.Timeout = 300 // ipvsadm's default
 			if i+1 < len(f) && !strings.HasPrefix(f[i+1], "-") {
 				i++
@@ -202,7 +204,7 @@ func parseIPVSADMLine(f []string) (*Service, Destination, bool, error) {
 				return nil, dst, false, err
 			}
 		case "-o", "--ops":
-			svc.Flags |= FlagOnePacket
+			svc.Flags |= lvs.FlagOnePacket
 		case "-b", "--sched-flags":
 			if v, err = next(&i); err != nil {
 				return nil, dst, false, err
@@ -210,11 +212,11 @@ func parseIPVSADMLine(f []string) (*Service, Destination, bool, error) {
 			for _, fl := range strings.Split(v, ",") {
 				switch fl {
 				case "flag-1", "sh-fallback", "mh-fallback":
-					svc.Flags |= FlagSched1
+					svc.Flags |= lvs.FlagSched1
 				case "flag-2", "sh-port", "mh-port":
-					svc.Flags |= FlagSched2
+					svc.Flags |= lvs.FlagSched2
 				case "flag-3":
-					svc.Flags |= FlagSched3
+					svc.Flags |= lvs.FlagSched3
 				}
 			}
 		case "-r", "--real-server":
@@ -225,11 +227,11 @@ func parseIPVSADMLine(f []string) (*Service, Destination, bool, error) {
 				return nil, dst, false, fmt.Errorf("bad real server %q", v)
 			}
 		case "-g", "--gatewaying":
-			dst.Forward = ForwardRoute
+			dst.Forward = lvs.ForwardRoute
 		case "-m", "--masquerading":
-			dst.Forward = ForwardMasq
+			dst.Forward = lvs.ForwardMasq
 		case "-i", "--ipip":
-			dst.Forward = ForwardTunnel
+			dst.Forward = lvs.ForwardTunnel
 		case "-w", "--weight", "-x", "--u-threshold", "-y", "--l-threshold":
 			if v, err = next(&i); err != nil {
 				return nil, dst, false, err
@@ -263,10 +265,10 @@ func parseIPVSADMLine(f []string) (*Service, Destination, bool, error) {
 		return nil, dst, false, fmt.Errorf("-a without -r")
 	}
 	svc.Netmask = 32
-	if svc.isIPv6() {
+	if isIPv6(svc) {
 		svc.Netmask = 128
 	}
-	if netmask != "" && svc.Flags&FlagPersistent != 0 { // ipvsadm prints -M only with -p
+	if netmask != "" && svc.Flags&lvs.FlagPersistent != 0 { // ipvsadm prints -M only with -p
 		if n, err := strconv.Atoi(netmask); err == nil && n >= 0 && n <= svc.Netmask {
 			svc.Netmask = n
 		} else if m, err := netip.ParseAddr(netmask); err == nil && m.Is4() {
@@ -291,4 +293,12 @@ func parseIPVSADMAddr(s string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, err
 	}
 	return netip.AddrPortFrom(a.Unmap(), 0), nil
+}
+
+// isIPv6 reports a service's address family.
+func isIPv6(s *lvs.Service) bool {
+	if s.FWMark != 0 {
+		return s.IPv6
+	}
+	return s.Addr.Addr().Is6() && !s.Addr.Addr().Is4In6()
 }

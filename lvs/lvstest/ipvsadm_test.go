@@ -1,28 +1,16 @@
-package lvs
+package lvstest
 
 import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/lvsd/lvsd/lvs"
 )
 
-func TestIPVSADMRulesRoundTrip(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteIPVSADMRules(&buf, baseTable()); err != nil {
-		t.Fatal(err)
-	}
-	back, err := ParseIPVSADMRules(&buf)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, buf.String())
-	}
-	if ops := Plan(baseTable(), back); len(ops) != 0 || len(back) != len(baseTable()) {
-		t.Fatalf("round trip differs: %v", opStrings(ops))
-	}
-}
-
-func TestIPVSADMRulesReadIpvsadmOutput(t *testing.T) {
-	// As printed by `ipvsadm -S -n`.
-	in := `-A -t 192.0.2.100:80 -s wlc -p 300 -M 255.255.255.0
+// ipvsadmSaved is a table with every kind of service as printed by
+// `ipvsadm -S -n`.
+const ipvsadmSaved = `-A -t 192.0.2.100:80 -s wlc -p 300 -M 255.255.255.0
 -a -t 192.0.2.100:80 -r 10.0.0.1:80 -g -w 3
 -a -t 192.0.2.100:80 -r 10.0.0.2:80 -m -w 0 -x 100 -y 10
 -A -u [2001:db8::1]:53 -s sh -b sh-fallback,sh-port
@@ -30,7 +18,29 @@ func TestIPVSADMRulesReadIpvsadmOutput(t *testing.T) {
 -A -f 5 -s rr
 -a -f 5 -r 10.0.0.9:0 -g -w 1
 `
-	tbl, err := ParseIPVSADMRules(strings.NewReader(in))
+
+func TestIPVSADMRulesRoundTrip(t *testing.T) {
+	saved, err := ParseIPVSADMRules(strings.NewReader(ipvsadmSaved))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tbl := range []lvs.Table{saved, SyntheticTable(3, 2)} {
+		var buf bytes.Buffer
+		if err := WriteIPVSADMRules(&buf, tbl); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseIPVSADMRules(&buf)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, buf.String())
+		}
+		if ops := lvs.Plan(tbl, back); len(ops) != 0 || len(back) != len(tbl) {
+			t.Fatalf("round trip differs: %v", ops)
+		}
+	}
+}
+
+func TestIPVSADMRulesReadIpvsadmOutput(t *testing.T) {
+	tbl, err := ParseIPVSADMRules(strings.NewReader(ipvsadmSaved))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,12 +48,12 @@ func TestIPVSADMRulesReadIpvsadmOutput(t *testing.T) {
 		t.Fatalf("table %+v", tbl)
 	}
 	web := tbl.Find("TCP:192.0.2.100:80")
-	if web.Netmask != 24 || web.Timeout != 300 || web.Flags != FlagPersistent || web.Destinations[1].Forward != ForwardMasq ||
+	if web.Netmask != 24 || web.Timeout != 300 || web.Flags != lvs.FlagPersistent || web.Destinations[1].Forward != lvs.ForwardMasq ||
 		web.Destinations[1].UpperThreshold != 100 || web.Destinations[1].LowerThreshold != 10 {
 		t.Fatalf("web %+v", web)
 	}
 	dns := tbl.Find("UDP:[2001:db8::1]:53")
-	if dns.Flags != FlagSched1|FlagSched2 || dns.Netmask != 128 || dns.Destinations[0].Forward != ForwardTunnel {
+	if dns.Flags != lvs.FlagSched1|lvs.FlagSched2 || dns.Netmask != 128 || dns.Destinations[0].Forward != lvs.ForwardTunnel {
 		t.Fatalf("dns %+v", dns)
 	}
 	if _, err := ParseIPVSADMRules(strings.NewReader("-a -t 1.2.3.4:80 -r 10.0.0.1:80\n")); err == nil {
@@ -69,8 +79,8 @@ func FuzzParseIPVSADMRules(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-parse: %v\n%s", err, buf.String())
 		}
-		if ops := Plan(tbl, back); len(ops) != 0 {
-			t.Fatalf("round trip differs: %v\n%s", opStrings(ops), buf.String())
+		if ops := lvs.Plan(tbl, back); len(ops) != 0 {
+			t.Fatalf("round trip differs: %v\n%s", ops, buf.String())
 		}
 	})
 }

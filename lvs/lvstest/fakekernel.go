@@ -1,9 +1,11 @@
-package lvs
+package lvstest
 
 import (
 	"slices"
 	"sync"
 	"syscall"
+
+	"github.com/lvsd/lvsd/lvs"
 )
 
 // FakeKernel is an in-memory IPVS table for tests of code that drives a
@@ -12,26 +14,26 @@ import (
 // scheduler.
 type FakeKernel struct {
 	mu    sync.Mutex
-	table Table
+	table lvs.Table
 	// Schedulers lists the schedulers whose module is "loaded"; nil means
 	// all of them.
 	Schedulers []string
 	// Refuse, when set, is asked before each operation; a non-nil error
 	// fails it.
-	Refuse func(Op) error
+	Refuse func(lvs.Op) error
 	// Applied records every operation that succeeded, in order.
-	Applied []Op
+	Applied []lvs.Op
 }
 
 // NewFakeKernel returns a fake holding a copy of initial.
-func NewFakeKernel(initial Table) *FakeKernel {
+func NewFakeKernel(initial lvs.Table) *FakeKernel {
 	t := initial.Clone()
 	t.Sort()
 	return &FakeKernel{table: t}
 }
 
 // Table implements Kernel.
-func (f *FakeKernel) Table() (Table, error) {
+func (f *FakeKernel) Table() (lvs.Table, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.table.Clone(), nil
@@ -41,7 +43,7 @@ func (f *FakeKernel) Table() (Table, error) {
 func (f *FakeKernel) Close() error { return nil }
 
 // Edit changes the table behind lvsd's back, as ipvsadm would.
-func (f *FakeKernel) Edit(edit func(*Table)) {
+func (f *FakeKernel) Edit(edit func(*lvs.Table)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	edit(&f.table)
@@ -56,13 +58,13 @@ func (f *FakeKernel) ResetApplied() {
 }
 
 // Apply implements Kernel.
-func (f *FakeKernel) Apply(ops []Op) (int, []Refusal, error) {
+func (f *FakeKernel) Apply(ops []lvs.Op) (int, []lvs.Refusal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var refused []Refusal
+	var refused []lvs.Refusal
 	for _, op := range ops {
 		if err := f.apply(op); err != nil {
-			refused = append(refused, Refusal{Op: op, Err: err})
+			refused = append(refused, lvs.Refusal{Op: op, Err: err})
 			continue
 		}
 		f.Applied = append(f.Applied, op)
@@ -71,34 +73,34 @@ func (f *FakeKernel) Apply(ops []Op) (int, []Refusal, error) {
 	return len(ops), refused, nil
 }
 
-func (f *FakeKernel) apply(op Op) error {
+func (f *FakeKernel) apply(op lvs.Op) error {
 	if f.Refuse != nil {
 		if err := f.Refuse(op); err != nil {
 			return err
 		}
 	}
 	key := op.Service.Key()
-	i := slices.IndexFunc(f.table, func(s Service) bool { return s.Key() == key })
+	i := slices.IndexFunc(f.table, func(s lvs.Service) bool { return s.Key() == key })
 	switch op.Kind {
-	case OpAddService, OpEditService:
+	case lvs.OpAddService, lvs.OpEditService:
 		if f.Schedulers != nil && !slices.Contains(f.Schedulers, op.Service.Scheduler) {
 			return syscall.ENOENT
 		}
-		if op.Kind == OpAddService {
+		if op.Kind == lvs.OpAddService {
 			if i >= 0 {
 				return syscall.EEXIST
 			}
-			f.table = append(f.table, op.Service.withoutDestinations())
+			f.table = append(f.table, withoutDestinations(op.Service))
 			return nil
 		}
 		if i < 0 {
 			return syscall.ESRCH
 		}
 		dests := f.table[i].Destinations
-		f.table[i] = op.Service.withoutDestinations()
+		f.table[i] = withoutDestinations(op.Service)
 		f.table[i].Destinations = dests
 		return nil
-	case OpDeleteService:
+	case lvs.OpDeleteService:
 		if i < 0 {
 			return syscall.ESRCH
 		}
@@ -109,19 +111,19 @@ func (f *FakeKernel) apply(op Op) error {
 		return syscall.ESRCH
 	}
 	s := &f.table[i]
-	j := slices.IndexFunc(s.Destinations, func(d Destination) bool { return d.Addr == op.Destination.Addr })
+	j := slices.IndexFunc(s.Destinations, func(d lvs.Destination) bool { return d.Addr == op.Destination.Addr })
 	switch op.Kind {
-	case OpAddDestination:
+	case lvs.OpAddDestination:
 		if j >= 0 {
 			return syscall.EEXIST
 		}
 		s.Destinations = append(s.Destinations, op.Destination)
-	case OpEditDestination:
+	case lvs.OpEditDestination:
 		if j < 0 {
 			return syscall.ENOENT
 		}
 		s.Destinations[j] = op.Destination
-	case OpDeleteDestination:
+	case lvs.OpDeleteDestination:
 		if j < 0 {
 			return syscall.ENOENT
 		}
@@ -130,4 +132,10 @@ func (f *FakeKernel) apply(op Op) error {
 		return syscall.EINVAL
 	}
 	return nil
+}
+
+// withoutDestinations returns a copy of s carrying only the service itself.
+func withoutDestinations(s lvs.Service) lvs.Service {
+	s.Destinations = nil
+	return s
 }

@@ -1,4 +1,4 @@
-package lvs
+package lvstest
 
 import (
 	"bufio"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/lvs"
 )
 
 // SyntheticConfig builds the benchmark configuration: services TCP
@@ -44,8 +45,8 @@ func SyntheticConfig(services, reals int) *hcl.Config {
 }
 
 // SyntheticTable is the desired table of SyntheticConfig.
-func SyntheticTable(services, reals int) Table {
-	return Desire(State{Config: SyntheticConfig(services, reals)}).Table
+func SyntheticTable(services, reals int) lvs.Table {
+	return lvs.Desire(lvs.State{Config: SyntheticConfig(services, reals)}).Table
 }
 
 // WriteKeepalivedVirtualServers writes cfg's virtual servers as

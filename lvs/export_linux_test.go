@@ -1,0 +1,6 @@
+package lvs
+
+// See export_test.go.
+var FakeModprobe = fakeModprobe
+
+const ProcIPVS = procIPVS

@@ -1,0 +1,10 @@
+// Package lvstest holds the fixtures for tests of code that drives package
+// lvs: FakeKernel, an in-memory IPVS table that answers like the kernel
+// (fakekernel.go); the synthetic benchmark configuration and its table,
+// and a keepalived.conf writer for it (synthetic.go); and the rules format
+// of `ipvsadm -S` / `ipvsadm -R`, the independent reader and reference
+// loader of the kernel tests and benchmarks (ipvsadm.go).
+//
+// Only tests import it (imports_test.go checks): nothing here is part of
+// lvsd.
+package lvstest
