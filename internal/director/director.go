@@ -39,8 +39,9 @@ type Options struct {
 	OpenKernel func() (lvs.Kernel, error)
 	// Network is the VRRP node's operating-system edge; nil means Linux.
 	Network vrrp.Network
-	// Scripts runs quorum_up/quorum_down (and is handed to the checkers);
-	// nil means the runner built from the configuration's global block.
+	// Scripts runs every script: quorum_up/quorum_down here, and it is
+	// handed to the checkers (MISC_CHECK, notify_up/down) and the VRRP
+	// node (notify, vrrp_script); nil means script.New of the global block.
 	Scripts script.Runner
 }
 
@@ -100,6 +101,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 			Logger:       d.log.With("part", "vrrp"),
 			OnTransition: d.onTransition,
 			Network:      opts.Network,
+			Scripts:      opts.Scripts,
 		})
 	}
 	return d, nil
