@@ -138,7 +138,7 @@ func nextQuorum(prev, seen bool, live, quorum, hysteresis int) bool {
 }
 
 func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quorumUp map[string]bool) (Service, QuorumState) {
-	svc := ServiceFromConfig(vs)
+	svc := serviceFromConfig(vs)
 	key := svc.Key()
 	type real struct {
 		rs     *hcl.RealServer
@@ -204,8 +204,8 @@ func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quor
 	return svc, q
 }
 
-// ServiceFromConfig returns the virtual service of vs without destinations.
-func ServiceFromConfig(vs *hcl.VirtualServer) Service {
+// serviceFromConfig returns the virtual service of vs without destinations.
+func serviceFromConfig(vs *hcl.VirtualServer) Service {
 	svc := Service{Scheduler: vs.LBAlgo}
 	if vs.FWMark != 0 {
 		svc.FWMark = vs.FWMark

@@ -101,12 +101,12 @@ virtual_server "[2001:db8::5]:443" {
   lb_algo  = "lblcr"
   real_server "[2001:db8::2]:443" {}
 }`)
-	got := ServiceFromConfig(&cfg.VirtualServers[0])
+	got := serviceFromConfig(&cfg.VirtualServers[0])
 	want := Service{FWMark: 9, IPv6: true, Scheduler: "mh", Flags: FlagPersistent | FlagOnePacket | FlagSched1 | FlagSched2, Timeout: 90, Netmask: 128}
 	if got.Key() != "FWM:9:inet6" || !got.settingsEqual(&want) || got.Flags != want.Flags {
 		t.Fatalf("got %+v want %+v", got, want)
 	}
-	s := ServiceFromConfig(&cfg.VirtualServers[1])
+	s := serviceFromConfig(&cfg.VirtualServers[1])
 	if s.Key() != "SCTP:[2001:db8::5]:443" || s.Netmask != 128 || !s.isIPv6() || s.Flags != 0 {
 		t.Fatalf("IPv6 SCTP service: %+v", s)
 	}

@@ -139,7 +139,7 @@ func destinationChanges(old, d *Destination) string {
 	return strings.Join(ch, ", ")
 }
 
-// Diff returns the operations that turn current into desired, touching
+// diff returns the operations that turn current into desired, touching
 // only services for which owns returns true (services in desired must be
 // owned). Nothing that is already right is touched.
 //
@@ -148,7 +148,7 @@ func destinationChanges(old, d *Destination) string {
 // services deleted. So a service exists before its destinations, a
 // destination is deleted before its service, and a pool whose members are
 // swapped (sorry server in, real servers out) is never empty in between.
-func Diff(desired, current Table, owns func(key string) bool) []Op {
+func diff(desired, current Table, owns func(key string) bool) []Op {
 	cur := make(map[serviceID]*Service, len(current))
 	for i := range current {
 		cur[current[i].id()] = &current[i]
@@ -259,7 +259,7 @@ func Plan(desired, current Table) []Op {
 	for i := range desired {
 		keys[desired[i].Key()] = true
 	}
-	return Diff(desired, current, func(k string) bool { return keys[k] })
+	return diff(desired, current, func(k string) bool { return keys[k] })
 }
 
 // PlanConfig is what `lvsd plan -f FILE` prints: the operations that would
@@ -276,7 +276,7 @@ func PlanConfig(cfg *hcl.Config, current Table) (ops []Op, foreign []string) {
 		active[vs.VRRPInstance] = true
 	}
 	d := Desire(State{Config: cfg, Active: active})
-	return Diff(d.Table, current, d.owns), Foreign(current, d.Owned)
+	return diff(d.Table, current, d.owns), foreignKeys(current, d.Owned)
 }
 
 // WritePlan prints ops one per line, then the foreign services left alone
@@ -309,9 +309,9 @@ func WritePlan(w io.Writer, ops []Op, foreign []string) error {
 	return err
 }
 
-// Foreign returns, in table order, the keys of services in current that
+// foreignKeys returns, in table order, the keys of services in current that
 // lvsd does not own.
-func Foreign(current Table, owned map[string]bool) []string {
+func foreignKeys(current Table, owned map[string]bool) []string {
 	var out []string
 	for i := range current {
 		if k := current[i].Key(); !owned[k] {

@@ -119,7 +119,7 @@ func TestDiffAddsServiceBeforeItsDestinationsAndDeletesDestinationsBeforeService
 	}
 	// Now owned: it must be deleted, destinations first.
 	owned := func(string) bool { return true }
-	ops = Diff(desired, base, owned)
+	ops = diff(desired, base, owned)
 	got = nil
 	for _, op := range ops {
 		got = append(got, op.String())
@@ -162,7 +162,7 @@ func TestDiffIgnoresKernelOnlyDetails(t *testing.T) {
 }
 
 func TestForeignListsServicesNotInConfiguration(t *testing.T) {
-	got := Foreign(baseTable(), map[string]bool{"FWM:7:inet": true})
+	got := foreignKeys(baseTable(), map[string]bool{"FWM:7:inet": true})
 	want := []string{"TCP:192.0.2.100:80", "UDP:[2001:db8::1]:53"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v want %v", got, want)

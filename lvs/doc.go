@@ -6,7 +6,7 @@
 //   - table.go: Table, Service and Destination, the kernel's objects.
 //   - desired.go: Desire, the desired table of a (config, mastership,
 //     verdicts) state, with quorum and the sorry server.
-//   - diff.go: Diff and Plan, the fewest operations from one table to
+//   - diff.go: Plan, the fewest operations from one table to
 //     another, and WritePlan for `lvsd plan`.
 //   - kernel.go: the Kernel interface (read the table, apply operations,
 //     refusals returned as values); kernel_linux.go opens it: reads with

@@ -308,7 +308,7 @@ func (m *Manager) shutdown() error {
 	if err != nil {
 		return fmt.Errorf("omega: reading IPVS table: %w", err)
 	}
-	ops := Diff(nil, cur, func(k string) bool { return omega[k] })
+	ops := diff(nil, cur, func(k string) bool { return omega[k] })
 	m.logOps(ops)
 	done, refused, err := m.kernel.Apply(ops)
 	m.mu.Lock()
@@ -409,7 +409,7 @@ func (m *Manager) applyDesired(d *Desired, keys []string, only func(string) bool
 	}
 	current.Sort()
 	owns := func(k string) bool { return only(k) && (d.owns(k) || m.retired[k]) }
-	ops := Diff(d.Table, current, owns)
+	ops := diff(d.Table, current, owns)
 	if len(ops) == 0 {
 		m.forgetRetired(only)
 		m.mu.Unlock()
@@ -452,9 +452,10 @@ func (m *Manager) forgetRetired(only func(string) bool) {
 	}
 }
 
-// countApplied adds to the counters (mu held) what Apply did with ops and
-// logs each refusal: the first done operations were answered, all but the
-// refused ones took effect. It returns how many took effect.
+// countApplied adds to the counters (mu held) what Apply did with ops: the
+// first done operations were answered, all but the refused ones took
+// effect. It returns how many took effect. The refusals reach the log
+// through the caller's error (applyError), one line per write.
 func (m *Manager) countApplied(ops []Op, done int, refused []Refusal, err error) int {
 	byKind := map[OpKind]int{}
 	for _, op := range ops[:min(max(done, 0), len(ops))] {
@@ -462,7 +463,6 @@ func (m *Manager) countApplied(ops []Op, done int, refused []Refusal, err error)
 	}
 	for _, r := range refused {
 		byKind[r.Op.Kind]--
-		m.log.Error("IPVS refused an operation", "op", r.Op.String(), "err", r.Error())
 	}
 	if m.counters.Applied == nil {
 		m.counters.Applied = map[string]uint64{}
