@@ -1,35 +1,14 @@
 package checks
 
-import "time"
+import "github.com/lvsd/lvsd/internal/clock"
 
 // Clock is the time source of the scheduler. The real one is SystemClock; a
 // test injects a fake so that retry and delay arithmetic can be checked
 // without sleeping.
-type Clock interface {
-	Now() time.Time
-	NewTimer(d time.Duration) Timer
-}
+type Clock = clock.Clock
 
 // Timer is the part of *time.Timer the scheduler uses.
-type Timer interface {
-	C() <-chan time.Time
-	// Reset changes the timer to fire after d. The channel must have been
-	// drained or the timer stopped (Go 1.23 timer semantics make this safe).
-	Reset(d time.Duration)
-	Stop() bool
-}
+type Timer = clock.Timer
 
 // SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// NewTimer returns a real timer.
-func (SystemClock) NewTimer(d time.Duration) Timer { return systemTimer{time.NewTimer(d)} }
-
-type systemTimer struct{ t *time.Timer }
-
-func (s systemTimer) C() <-chan time.Time   { return s.t.C }
-func (s systemTimer) Reset(d time.Duration) { s.t.Reset(d) }
-func (s systemTimer) Stop() bool            { return s.t.Stop() }
+type SystemClock = clock.System

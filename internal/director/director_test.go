@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -77,10 +75,10 @@ virtual_server "192.0.2.10:80" {
 	var pid int
 	waitFor(t, "the quorum_down script to start", func() bool {
 		b, err := os.ReadFile(pidFile)
-		if err != nil || !strings.HasSuffix(string(b), "\n") {
+		if err != nil {
 			return false
 		}
-		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		_, err = fmt.Sscanf(string(b), "%d\n", &pid)
 		return err == nil
 	})
 	if err := stop(); err != nil {
