@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,13 +32,14 @@ type ManagerOptions struct {
 // VIPs come up, so each setter applies its own change before it returns.
 // What a setter never does is wait for a read of the whole table, which
 // takes seconds on a big one (a /metrics scrape, `lvsd status`, the
-// periodic repair). Three locks, none held by a read of the table:
+// periodic repair). Three locks, and such a read holds none of them:
 //   - mu guards the inputs, lvsd's view of the kernel and the counters. It
 //     is held for computation only, never across kernel I/O.
 //   - writeMu serialises lvsd's writes: compute the operations against the
 //     view, apply them, record the result in the view. A setter waits for
 //     other writes at most. Only a write whose view is unknown (the first
-//     one, or the one after a refusal) reads the table while holding it.
+//     one, or one to a service the kernel refused a write to) reads the
+//     table while holding it.
 //   - repairMu lets one periodic repair run at a time. The repair reads the
 //     table holding no lock, then takes writeMu for its diff. Services
 //     written while it was reading (recorded in touched) keep the view
@@ -66,8 +68,12 @@ type Manager struct {
 	// reload: still lvsd's to delete.
 	retired map[string]bool
 	// cache is the kernel table as last read plus what lvsd applied since;
-	// nil when unknown (after a failure).
+	// nil when unknown (before the first read, after a failed one).
 	cache map[string]Service
+	// stale holds the services whose entry in cache is unknown: a write to
+	// them was refused or cut short. A write to one of them reads the
+	// table first; writes to other services do not.
+	stale map[string]bool
 	// touched collects the services written while a repair reads the
 	// table; nil while no repair is reading.
 	touched     map[string]bool
@@ -122,6 +128,7 @@ func NewManager(k Kernel, opts ManagerOptions) *Manager {
 		verdicts:    map[VerdictKey]Verdict{},
 		quorumUp:    map[string]bool{},
 		retired:     map[string]bool{},
+		stale:       map[string]bool{},
 		foreignSeen: map[string]bool{},
 	}
 }
@@ -233,7 +240,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	m.mu.Lock()
 	touched := m.touched
 	m.touched = nil
-	if err == nil && len(touched) > 0 && m.cache == nil {
+	if err == nil && len(touched) > 0 && !m.viewKnownLocked(slices.Collect(maps.Keys(touched))) {
 		// A write failed while the table was being read: neither the
 		// snapshot nor lvsd's view can be trusted for what it touched.
 		// Read again; writes wait for this rare read.
@@ -367,7 +374,7 @@ func (m *Manager) writeLocked(keys []string, fresh bool, start time.Time) (int, 
 	}
 	d := Desire(State{Config: cfg, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
 	events := m.quorumTransitions(d.Quorum, keys != nil)
-	known := m.cache != nil
+	known := m.viewKnownLocked(keys)
 	m.mu.Unlock()
 
 	if !known {
@@ -428,20 +435,49 @@ func (m *Manager) applyDesired(d *Desired, keys []string, only func(string) bool
 			m.touched[ops[i].Service.Key()] = true
 		}
 	}
-	if err := applyError(refused, err); err != nil {
-		m.cache = nil // unknown: re-read next time
-		return n, err
+	// A service whose operations all took effect is now as desired; one
+	// with a refused operation, or one the run did not reach, is unknown.
+	unknown := map[string]bool{}
+	for _, r := range refused {
+		unknown[r.Op.Service.Key()] = true
+	}
+	if err != nil {
+		for i := max(done, 0); i < len(ops); i++ {
+			unknown[ops[i].Service.Key()] = true
+		}
 	}
 	for _, op := range ops {
-		if op.Kind == OpDeleteService {
-			delete(m.cache, op.Service.Key())
+		if k := op.Service.Key(); op.Kind == OpDeleteService && !unknown[k] {
+			delete(m.cache, k)
 		}
 	}
 	for _, s := range d.Table {
-		m.cache[s.Key()] = s
+		if k := s.Key(); !unknown[k] {
+			m.cache[k] = s
+		}
 	}
-	m.forgetRetired(only)
-	return n, nil
+	for k := range unknown {
+		m.stale[k] = true
+	}
+	m.forgetRetired(func(k string) bool { return only(k) && !unknown[k] })
+	return n, applyError(refused, err)
+}
+
+// viewKnownLocked reports whether lvsd's view holds the kernel state of
+// the services named by keys (all when nil).
+func (m *Manager) viewKnownLocked(keys []string) bool {
+	if m.cache == nil {
+		return false
+	}
+	if keys == nil {
+		return len(m.stale) == 0
+	}
+	for _, k := range keys {
+		if m.stale[k] {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Manager) forgetRetired(only func(string) bool) {
@@ -511,8 +547,8 @@ func (m *Manager) readFailedLocked() {
 }
 
 // adoptLocked makes t lvsd's view of the kernel, except for the services
-// in keep, whose entry in the old view is newer than t, and reports
-// foreign services once each.
+// in keep, whose entry in the old view is newer than t (and known), and
+// reports foreign services once each.
 func (m *Manager) adoptLocked(t Table, keep map[string]bool) {
 	cache := make(map[string]Service, len(t))
 	for _, s := range t {
@@ -531,6 +567,7 @@ func (m *Manager) adoptLocked(t Table, keep map[string]bool) {
 		}
 	}
 	m.cache = cache
+	m.stale = map[string]bool{}
 }
 
 // quorumTransitions records the new quorum states and returns the changes.

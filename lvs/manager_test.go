@@ -458,3 +458,45 @@ func TestManagerWritesNeverWaitForASlowKernelRead(t *testing.T) {
 		}
 	}
 }
+
+// readCountingKernel counts the reads of the whole table.
+type readCountingKernel struct {
+	lvs.Kernel
+	reads atomic.Int64
+}
+
+func (k *readCountingKernel) Table() (lvs.Table, error) {
+	k.reads.Add(1)
+	return k.Kernel.Table()
+}
+
+func TestManagerRefusalCostsOtherServicesNoTableRead(t *testing.T) {
+	fake := lvstest.NewFakeKernel(nil)
+	// The fwmark service's real server has no route: refused every time.
+	fake.Refuse = func(op lvs.Op) error {
+		if op.Kind == lvs.OpAddDestination && op.Destination.Addr == lvs.AP("10.0.0.3:0") {
+			return syscall.EINVAL
+		}
+		return nil
+	}
+	k := &readCountingKernel{Kernel: fake}
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	m.SetConfig(lvs.TestConfig())
+	if err := m.SetActive("VI_1", true); err == nil {
+		t.Fatal("the refusal was not reported")
+	}
+	k.reads.Store(0)
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.1:80")}, lvs.Down("connection refused"))
+	if n := k.reads.Load(); n != 0 {
+		t.Fatalf("a health event of the web service read the table %d times: the fwmark service's refusal made all of lvsd's view unknown", n)
+	}
+	tbl, _ := fake.Table()
+	if w := lvs.Weights(tbl, lvs.Web); !slices.Equal(w, []string{"10.0.0.2:80=03"}) {
+		t.Fatalf("web after the health event: %v", w)
+	}
+	// A write to the refused service reads first: its state is unknown.
+	m.SetVerdict(lvs.VerdictKey{Service: "FWM:1:inet", Real: lvs.AP("10.0.0.3:0")}, lvs.Down("timeout"))
+	if n := k.reads.Load(); n == 0 {
+		t.Fatal("a write to the service whose write was refused trusted lvsd's view")
+	}
+}
