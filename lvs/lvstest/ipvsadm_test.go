@@ -25,17 +25,24 @@ func TestIPVSADMRulesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tbl := range []lvs.Table{saved, SyntheticTable(3, 2)} {
-		var buf bytes.Buffer
-		if err := WriteIPVSADMRules(&buf, tbl); err != nil {
-			t.Fatal(err)
-		}
-		back, err := ParseIPVSADMRules(&buf)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, buf.String())
-		}
-		if ops := lvs.Plan(tbl, back); len(ops) != 0 || len(back) != len(tbl) {
-			t.Fatalf("round trip differs: %v", ops)
-		}
+		requireRoundTrip(t, tbl)
+	}
+}
+
+// requireRoundTrip fails unless tbl, written in ipvsadm's rules format and
+// read back, is the same table.
+func requireRoundTrip(t *testing.T, tbl lvs.Table) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteIPVSADMRules(&buf, tbl); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseIPVSADMRules(&buf)
+	if err != nil {
+		t.Fatalf("re-parse: %v\n%s", err, buf.String())
+	}
+	if ops := lvs.Plan(tbl, back); len(ops) != 0 || len(back) != len(tbl) {
+		t.Fatalf("round trip differs: %v\n%s", ops, buf.String())
 	}
 }
 
@@ -71,16 +78,6 @@ func FuzzParseIPVSADMRules(f *testing.F) {
 			return
 		}
 		// Whatever parses writes back and parses to the same table.
-		var buf bytes.Buffer
-		if err := WriteIPVSADMRules(&buf, tbl); err != nil {
-			t.Fatal(err)
-		}
-		back, err := ParseIPVSADMRules(&buf)
-		if err != nil {
-			t.Fatalf("re-parse: %v\n%s", err, buf.String())
-		}
-		if ops := lvs.Plan(tbl, back); len(ops) != 0 {
-			t.Fatalf("round trip differs: %v\n%s", ops, buf.String())
-		}
+		requireRoundTrip(t, tbl)
 	})
 }
