@@ -68,7 +68,7 @@ type Manager struct {
 	// reload: still lvsd's to delete.
 	retired map[string]bool
 	// cache is the kernel table as last read plus what lvsd applied since;
-	// nil when unknown (before the first read, after a failed one).
+	// nil before the first read.
 	cache map[string]Service
 	// stale holds the services whose entry in cache is unknown: a write to
 	// them was refused or cut short. A write to one of them reads the
@@ -235,12 +235,19 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	m.mu.Unlock()
 
 	t, err := m.kernel.Table()
+	if err != nil {
+		m.mu.Lock()
+		m.touched = nil
+		m.counters.Errors++
+		m.mu.Unlock()
+		return 0, fmt.Errorf("reading IPVS table: %w", err)
+	}
 
 	m.writeMu.Lock()
 	m.mu.Lock()
 	touched := m.touched
 	m.touched = nil
-	if err == nil && len(touched) > 0 && !m.viewKnownLocked(slices.Collect(maps.Keys(touched))) {
+	if len(touched) > 0 && !m.viewKnownLocked(slices.Collect(maps.Keys(touched))) {
 		// A write failed while the table was being read: neither the
 		// snapshot nor lvsd's view can be trusted for what it touched.
 		// Read again; writes wait for this rare read.
@@ -250,7 +257,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 		touched = nil
 	}
 	if err != nil {
-		m.readFailedLocked()
+		m.counters.Errors++
 		m.mu.Unlock()
 		m.writeMu.Unlock()
 		return 0, fmt.Errorf("reading IPVS table: %w", err)
@@ -534,16 +541,11 @@ func (m *Manager) readKernel() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err != nil {
-		m.readFailedLocked()
+		m.counters.Errors++ // the view stays as unknown as it was
 		return fmt.Errorf("reading IPVS table: %w", err)
 	}
 	m.adoptLocked(t, nil)
 	return nil
-}
-
-func (m *Manager) readFailedLocked() {
-	m.counters.Errors++
-	m.cache = nil
 }
 
 // adoptLocked makes t lvsd's view of the kernel, except for the services
