@@ -56,9 +56,10 @@ func OpenKernel(netnsPath string) (Kernel, error) {
 // It never loads a kernel module. Without IPVS in the kernel it fails
 // before asking netlink for the IPVS family (since Linux 5.16 that request
 // alone makes the kernel load ip_vs) and before moby/ipvs runs `modprobe
-// ip_vs`, which its first ipvs.New does. keepalived does load ip_vs
-// itself; lvsd leaves that to the system (modules-load.d), so that neither
-// `lvsd plan` nor a test changes the kernel it runs on.
+// -va ip_vs`, which its first ipvs.New does; with IPVS there, that
+// modprobe finds nothing to load. keepalived does load ip_vs itself; lvsd
+// leaves that to the system (modules-load.d), so that neither `lvsd plan`
+// nor a test changes the kernel it runs on.
 func OpenKernelWith(opts KernelOptions) (Kernel, error) {
 	routeMobyLogs(opts.Logger)
 	if _, err := os.Stat(procIPVS); errors.Is(err, fs.ErrNotExist) {

@@ -68,7 +68,7 @@ type Manager struct {
 	// reload: still lvsd's to delete.
 	retired map[string]bool
 	// cache is the kernel table as last read plus what lvsd applied since;
-	// nil before the first read.
+	// nil before the first read and after the exit (omega).
 	cache map[string]Service
 	// stale holds the services whose entry in cache is unknown: a write to
 	// them was refused or cut short. A write to one of them reads the
