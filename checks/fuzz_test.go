@@ -3,12 +3,11 @@ package checks
 import (
 	"context"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
 // pipeDialer answers every dial with a conn whose peer reads the request,
@@ -43,9 +42,22 @@ func FuzzHTTPResponse(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	cfg := hcltest.Load(f, `
+global { lvs_program = "always" }
+virtual_server "192.0.2.1:80" {
+  real_server "192.0.2.2:80" {
+    HTTP_GET {
+      connect_timeout = "200ms"
+      url {
+        path        = "/"
+        regex       = "ok"
+        status_code = ["200"]
+      }
+    }
+  }
+}`)
+	c := cfg.VirtualServers[0].RealServers[0].Checkers[0]
 	f.Fuzz(func(t *testing.T, response []byte) {
-		c := hcl.Checker{Kind: hcl.CheckHTTP, Connect: netip.MustParseAddrPort("192.0.2.1:80"), Timeout: 200 * time.Millisecond,
-			URLs: []hcl.URL{{Path: "/", Regex: "ok", StatusCodes: []hcl.StatusRange{{Low: 200, High: 200}}}}}
 		p, err := newHTTPProber(c, pipeDialer{response: response}, 64)
 		if err != nil {
 			t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"os"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
@@ -38,7 +37,6 @@ type httpProber struct {
 	timeout  time.Duration
 	version  string // "1.0" or "1.1"
 	urls     []httpURL
-	tls      *tls.Config // nil for HTTP_GET
 	maxBody  int64
 }
 
@@ -46,14 +44,18 @@ type httpURL struct {
 	path     string
 	host     string // Host header
 	statuses []hcl.StatusRange
-	digest   string // lower-case hex MD5, "" when unchecked
+	digest   string // lower-case hex MD5 (hcl lowers it), "" when unchecked
 	regex    *regexp.Regexp
 	noMatch  bool
+	tls      *tls.Config // nil for HTTP_GET
 }
 
 func (u *httpURL) needsBody() bool { return u.digest != "" || u.regex != nil }
 
-// newHTTPProber builds HTTP_GET/SSL_GET from the checker's settings.
+// newHTTPProber builds HTTP_GET/SSL_GET from the checker's settings as hcl
+// finalised them: http_protocol is "1.0" or "1.1", there is at least one
+// url, each with a path, its status codes and its virtualhost (its own,
+// else the checker's) set.
 func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
 	p := &httpProber{
 		dialer:   d,
@@ -62,26 +64,21 @@ func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
 		version:  c.HTTPVersion,
 		maxBody:  maxBody,
 	}
-	if p.version != "1.1" {
-		p.version = "1.0"
+	var roots *x509.CertPool
+	if c.Kind == hcl.CheckSSL && c.VerifyTLS && c.CAFile != "" {
+		var err error
+		if roots, err = caRoots(c.CAFile); err != nil {
+			return nil, err
+		}
 	}
-	urls := c.URLs
-	if len(urls) == 0 {
-		urls = []hcl.URL{{Path: "/"}}
-	}
-	for _, u := range urls {
-		hu := httpURL{path: u.Path, statuses: u.StatusCodes, digest: strings.ToLower(u.Digest), noMatch: u.RegexNoMatch}
-		if hu.path == "" {
-			hu.path = "/"
+	for _, u := range c.URLs {
+		hu := httpURL{
+			path:     u.Path,
+			host:     hostHeader(u.Virtualhost, c.Connect, c.Kind == hcl.CheckSSL),
+			statuses: u.StatusCodes,
+			digest:   u.Digest,
+			noMatch:  u.RegexNoMatch,
 		}
-		if len(hu.statuses) == 0 {
-			hu.statuses = []hcl.StatusRange{{Low: 200, High: 299}} // keepalived's default
-		}
-		vhost := u.Virtualhost
-		if vhost == "" {
-			vhost = c.Virtualhost
-		}
-		hu.host = hostHeader(vhost, c.Connect, c.Kind == hcl.CheckSSL)
 		if u.Regex != "" {
 			re, err := regexp.Compile(u.Regex)
 			if err != nil {
@@ -89,28 +86,34 @@ func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
 			}
 			hu.regex = re
 		}
-		p.urls = append(p.urls, hu)
-	}
-	if c.Kind == hcl.CheckSSL {
-		tc, err := sslConfig(c)
-		if err != nil {
-			return nil, err
+		if c.Kind == hcl.CheckSSL {
+			hu.tls = sslConfig(c, u.Virtualhost, roots)
 		}
-		p.tls = tc
+		p.urls = append(p.urls, hu)
 	}
 	return p, nil
 }
 
-// sslConfig is the TLS side of SSL_GET. Like keepalived it neither sends
-// SNI nor verifies the certificate unless asked: enable_sni sends the
-// virtualhost as server name; verify (lvsd) checks the chain against
-// ca_file (or the system roots) and the name (virtualhost, else the
-// address), with or without SNI.
-func sslConfig(c hcl.Checker) (*tls.Config, error) {
-	vhost := c.Virtualhost
-	if vhost == "" && len(c.URLs) > 0 {
-		vhost = c.URLs[0].Virtualhost
+// caRoots reads the PEM certificates of ca_file.
+func caRoots(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
 	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s: no PEM certificates", file)
+	}
+	return roots, nil
+}
+
+// sslConfig is the TLS side of SSL_GET for a url whose virtualhost is
+// vhost. Like keepalived it neither sends SNI nor verifies the certificate
+// unless asked: enable_sni sends the url's virtualhost as server name, as
+// keepalived's ssl_connect does per request; verify (lvsd) checks the chain
+// against roots (ca_file, nil for the system roots) and the name
+// (virtualhost, else the address), with or without SNI.
+func sslConfig(c hcl.Checker, vhost string, roots *x509.CertPool) *tls.Config {
 	// Verification is done here, not by crypto/tls, so that it does not
 	// depend on ServerName, which is also what Go sends as SNI.
 	tc := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // verified below when asked
@@ -118,18 +121,7 @@ func sslConfig(c hcl.Checker) (*tls.Config, error) {
 		tc.ServerName = vhost
 	}
 	if !c.VerifyTLS {
-		return tc, nil
-	}
-	var roots *x509.CertPool
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificates", c.CAFile)
-		}
+		return tc
 	}
 	name := vhost
 	if name == "" {
@@ -146,7 +138,7 @@ func sslConfig(c hcl.Checker) (*tls.Config, error) {
 		_, err := cs.PeerCertificates[0].Verify(opts)
 		return err
 	}
-	return tc, nil
+	return tc
 }
 
 // hostHeader is the Host header: the virtualhost, or the address connected
@@ -198,8 +190,8 @@ func (p *httpProber) fetch(ctx context.Context, u *httpURL) (bool, string) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	if p.tls != nil {
-		tc := tls.Client(conn, p.tls)
+	if u.tls != nil {
+		tc := tls.Client(conn, u.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return false, describeError(ctx, p.timeout, "tls", err)
 		}

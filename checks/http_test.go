@@ -97,14 +97,31 @@ func md5hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func runHTTPProbe(t *testing.T, c hcl.Checker) Result {
+// loadChecker returns the only checker of a real server at addr, loaded
+// from block (an HTTP_GET or SSL_GET block) as lvsd loads it, so that it
+// carries hcl's defaults: HTTP/1.0, status 200-299, the url's virtualhost.
+func loadChecker(t *testing.T, addr netip.AddrPort, block string) hcl.Checker {
 	t.Helper()
-	if c.Kind == "" {
-		c.Kind = hcl.CheckHTTP
-	}
-	if c.Timeout == 0 {
-		c.Timeout = 2 * time.Second
-	}
+	cfg := load(t, service("192.0.2.1:80", real(addr.String(), block)))
+	return cfg.VirtualServers[0].RealServers[0].Checkers[0]
+}
+
+// checkerBlock is a kind block (HTTP_GET, SSL_GET); body holds its
+// attributes and url blocks.
+func checkerBlock(kind string, body ...string) string {
+	return kind + " {\n" + strings.Join(body, "\n") + "\n}"
+}
+
+// urlBlock is a url block of path; attrs holds its other attributes.
+func urlBlock(path string, attrs ...string) string {
+	return fmt.Sprintf("url {\n  path = %q\n%s\n}", path, strings.Join(attrs, "\n"))
+}
+
+// probeHTTP runs one attempt of the checker that block loads for a real
+// server at addr, bounded by its connect_timeout, with a 1 KiB body cap.
+func probeHTTP(t *testing.T, addr netip.AddrPort, block string) Result {
+	t.Helper()
+	c := loadChecker(t, addr, block)
 	p, err := newHTTPProber(c, NetDialer{}, 1024)
 	if err != nil {
 		t.Fatal(err)
@@ -120,32 +137,32 @@ func TestHTTPGetMatchRules(t *testing.T) {
 		name    string
 		status  int
 		chunked bool
-		url     hcl.URL
+		url     string // attributes of the url block of path "/"
 		wantOK  bool
 		reason  string
 	}{
-		{"default codes accept 200", 200, false, hcl.URL{Path: "/"}, true, "status 200"},
-		{"default codes accept 204", 204, false, hcl.URL{Path: "/"}, true, "status 204"},
-		{"default codes refuse 503", 503, false, hcl.URL{Path: "/"}, false, "status 503"},
-		{"default codes refuse 301", 301, false, hcl.URL{Path: "/"}, false, "status 301"},
-		{"explicit code", 301, false, hcl.URL{Path: "/", StatusCodes: []hcl.StatusRange{{Low: 301, High: 301}}}, true, "status 301"},
-		{"range 200-299 refuses 404", 404, false, hcl.URL{Path: "/", StatusCodes: []hcl.StatusRange{{Low: 200, High: 299}}}, false, "status 404"},
-		{"several ranges", 404, false, hcl.URL{Path: "/", StatusCodes: []hcl.StatusRange{{Low: 200, High: 299}, {Low: 400, High: 404}}}, true, "status 404"},
-		{"digest match", 200, false, hcl.URL{Path: "/", Digest: md5hex(body)}, true, "status 200"},
-		{"digest match upper-case", 200, false, hcl.URL{Path: "/", Digest: strings.ToUpper(md5hex(body))}, true, "status 200"},
-		{"digest match chunked", 200, true, hcl.URL{Path: "/", Digest: md5hex(body)}, true, "status 200"},
-		{"digest mismatch", 200, false, hcl.URL{Path: "/", Digest: md5hex("other")}, false, "digest mismatch"},
-		{"digest not checked when status fails", 500, false, hcl.URL{Path: "/", Digest: md5hex(body)}, false, "status 500"},
-		{"regex found", 200, false, hcl.URL{Path: "/", Regex: `OK v[0-9]+`}, true, "status 200"},
-		{"regex not found", 200, false, hcl.URL{Path: "/", Regex: `DOWN`}, false, "regex did not match"},
-		{"regex_no_match absent", 200, false, hcl.URL{Path: "/", Regex: `DOWN`, RegexNoMatch: true}, true, "status 200"},
-		{"regex_no_match present", 200, false, hcl.URL{Path: "/", Regex: `OK`, RegexNoMatch: true}, false, "regex matched"},
+		{"default codes accept 200", 200, false, "", true, "status 200"},
+		{"default codes accept 204", 204, false, "", true, "status 204"},
+		{"default codes refuse 503", 503, false, "", false, "status 503"},
+		{"default codes refuse 301", 301, false, "", false, "status 301"},
+		{"explicit code", 301, false, `status_code = ["301"]`, true, "status 301"},
+		{"range 200-299 refuses 404", 404, false, `status_code = ["200-299"]`, false, "status 404"},
+		{"several ranges", 404, false, `status_code = ["200-299", "400-404"]`, true, "status 404"},
+		{"digest match", 200, false, fmt.Sprintf("digest = %q", md5hex(body)), true, "status 200"},
+		{"digest match upper-case", 200, false, fmt.Sprintf("digest = %q", strings.ToUpper(md5hex(body))), true, "status 200"},
+		{"digest match chunked", 200, true, fmt.Sprintf("digest = %q", md5hex(body)), true, "status 200"},
+		{"digest mismatch", 200, false, fmt.Sprintf("digest = %q", md5hex("other")), false, "digest mismatch"},
+		{"digest not checked when status fails", 500, false, fmt.Sprintf("digest = %q", md5hex(body)), false, "status 500"},
+		{"regex found", 200, false, `regex = "OK v[0-9]+"`, true, "status 200"},
+		{"regex not found", 200, false, `regex = "DOWN"`, false, "regex did not match"},
+		{"regex_no_match absent", 200, false, "regex = \"DOWN\"\nregex_no_match = true", true, "status 200"},
+		{"regex_no_match present", 200, false, "regex = \"OK\"\nregex_no_match = true", false, "regex matched"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := &httpServer{status: tt.status, body: body, chunked: tt.chunked}
 			addr := serve(t, srv.handle)
-			r := runHTTPProbe(t, hcl.Checker{Connect: addr, URLs: []hcl.URL{tt.url}})
+			r := probeHTTP(t, addr, checkerBlock(hcl.CheckHTTP, urlBlock("/", tt.url)))
 			if r.OK != tt.wantOK || r.Reason != tt.reason {
 				t.Errorf("got ok=%v reason %q, want ok=%v %q", r.OK, r.Reason, tt.wantOK, tt.reason)
 			}
@@ -156,10 +173,9 @@ func TestHTTPGetMatchRules(t *testing.T) {
 func TestHTTPGetEveryURLMustPass(t *testing.T) {
 	srv := &httpServer{status: 200, body: "a"}
 	addr := serve(t, srv.handle)
-	r := runHTTPProbe(t, hcl.Checker{Connect: addr, URLs: []hcl.URL{
-		{Path: "/one", Digest: md5hex("a")},
-		{Path: "/two", Digest: md5hex("b")},
-	}})
+	r := probeHTTP(t, addr, checkerBlock(hcl.CheckHTTP,
+		urlBlock("/one", fmt.Sprintf("digest = %q", md5hex("a"))),
+		urlBlock("/two", fmt.Sprintf("digest = %q", md5hex("b")))))
 	if r.OK || r.Reason != "digest mismatch for /two" {
 		t.Fatalf("got %+v, want the second URL to fail the check", r)
 	}
@@ -168,22 +184,20 @@ func TestHTTPGetEveryURLMustPass(t *testing.T) {
 func TestHTTPGetRequestHead(t *testing.T) {
 	tests := []struct {
 		name       string
-		checker    hcl.Checker
+		checker    []string // the HTTP_GET block's body
 		wantLine   string
 		wantHost   string
 		portInHost bool
 	}{
-		{"default HTTP/1.0, Host is the address", hcl.Checker{URLs: []hcl.URL{{Path: "/health"}}}, "GET /health HTTP/1.0", "", true},
-		{"http_protocol 1.1 with virtualhost", hcl.Checker{HTTPVersion: "1.1", Virtualhost: "www.example.com", URLs: []hcl.URL{{Path: "/"}}}, "GET / HTTP/1.1", "www.example.com", false},
-		{"per-URL virtualhost wins", hcl.Checker{Virtualhost: "a.example", URLs: []hcl.URL{{Path: "/x?y=1", Virtualhost: "b.example"}}}, "GET /x?y=1 HTTP/1.0", "b.example", false},
+		{"default HTTP/1.0, Host is the address", []string{urlBlock("/health")}, "GET /health HTTP/1.0", "", true},
+		{"http_protocol 1.1 with virtualhost", []string{`http_protocol = "1.1"`, `virtualhost = "www.example.com"`, urlBlock("/")}, "GET / HTTP/1.1", "www.example.com", false},
+		{"per-URL virtualhost wins", []string{`virtualhost = "a.example"`, urlBlock("/x?y=1", `virtualhost = "b.example"`)}, "GET /x?y=1 HTTP/1.0", "b.example", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := &httpServer{status: 200}
 			addr := serve(t, srv.handle)
-			c := tt.checker
-			c.Connect = addr
-			if r := runHTTPProbe(t, c); !r.OK {
+			if r := probeHTTP(t, addr, checkerBlock(hcl.CheckHTTP, tt.checker...)); !r.OK {
 				t.Fatalf("check failed: %+v", r)
 			}
 			head := srv.lastRequest()
@@ -207,7 +221,7 @@ func TestHTTPGetServerThatHangsAfterAcceptTimesOut(t *testing.T) {
 	addr := serve(t, func(c net.Conn) { <-release })
 	const timeout = 300 * time.Millisecond
 	start := time.Now()
-	r := runHTTPProbe(t, hcl.Checker{Connect: addr, Timeout: timeout})
+	r := probeHTTP(t, addr, checkerBlock(hcl.CheckHTTP, `connect_timeout = "300ms"`, urlBlock("/")))
 	took := time.Since(start)
 	if r.OK || r.Reason != "timeout after 300ms" {
 		t.Fatalf("got %+v, want a timeout", r)
@@ -230,7 +244,7 @@ func TestHTTPGetEndlessBodyIsBounded(t *testing.T) {
 	}
 	addr := serve(t, endless)
 	start := time.Now()
-	r := runHTTPProbe(t, hcl.Checker{Connect: addr, Timeout: 5 * time.Second, URLs: []hcl.URL{{Path: "/", Digest: md5hex("x")}}})
+	r := probeHTTP(t, addr, checkerBlock(hcl.CheckHTTP, urlBlock("/", fmt.Sprintf("digest = %q", md5hex("x")))))
 	if r.OK || r.Reason != "body longer than 1024 bytes" {
 		t.Fatalf("got %+v, want the body cap to fail the check", r)
 	}
@@ -238,7 +252,7 @@ func TestHTTPGetEndlessBodyIsBounded(t *testing.T) {
 		t.Errorf("bounded read took %v", took)
 	}
 	// Without digest or regex the body is not read at all.
-	if r := runHTTPProbe(t, hcl.Checker{Connect: addr, Timeout: 5 * time.Second}); !r.OK {
+	if r := probeHTTP(t, addr, checkerBlock(hcl.CheckHTTP, urlBlock("/"))); !r.OK {
 		t.Errorf("status-only check of an endless body: %+v", r)
 	}
 }
@@ -255,7 +269,7 @@ func TestHTTPGetEndlessHeadersAreBounded(t *testing.T) {
 		}
 	})
 	start := time.Now()
-	r := runHTTPProbe(t, hcl.Checker{Connect: addr, Timeout: 5 * time.Second})
+	r := probeHTTP(t, addr, checkerBlock(hcl.CheckHTTP, urlBlock("/")))
 	if r.OK {
 		t.Fatalf("endless header accepted: %+v", r)
 	}
@@ -268,7 +282,7 @@ func TestHTTPGetConnectRefused(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := netip.MustParseAddrPort(ln.Addr().String())
 	ln.Close()
-	r := runHTTPProbe(t, hcl.Checker{Connect: addr})
+	r := probeHTTP(t, addr, checkerBlock(hcl.CheckHTTP, urlBlock("/")))
 	if r.OK || r.Reason != "connect: connection refused" {
 		t.Fatalf("got %+v", r)
 	}
@@ -316,26 +330,27 @@ func TestSSLGetSNIAndVerification(t *testing.T) {
 		}
 		srv.handle(tc)
 	})
+	digest := urlBlock("/", fmt.Sprintf("digest = %q", md5hex("secure")))
 	tests := []struct {
 		name    string
-		checker hcl.Checker
+		checker []string // the SSL_GET block's attributes, before its url
+		url     string
 		wantOK  bool
 		wantSNI string
 	}{
-		{"no SNI, no verification (keepalived)", hcl.Checker{Virtualhost: "www.example.com"}, true, ""},
-		{"SNI from virtualhost", hcl.Checker{Virtualhost: "www.example.com", EnableSNI: true}, true, "www.example.com"},
-		{"verified against ca_file", hcl.Checker{Virtualhost: "www.example.com", EnableSNI: true, VerifyTLS: true, CAFile: caFile}, true, "www.example.com"},
-		{"verification fails for a wrong name", hcl.Checker{Virtualhost: "other.example.com", EnableSNI: true, VerifyTLS: true, CAFile: caFile}, false, "other.example.com"},
-		{"verification fails without the CA", hcl.Checker{Virtualhost: "www.example.com", EnableSNI: true, VerifyTLS: true}, false, "www.example.com"},
-		{"verified without SNI", hcl.Checker{Virtualhost: "www.example.com", VerifyTLS: true, CAFile: caFile}, true, ""},
-		{"verification without SNI fails for a wrong name", hcl.Checker{Virtualhost: "other.example.com", VerifyTLS: true, CAFile: caFile}, false, ""},
+		{"no SNI, no verification (keepalived)", []string{`virtualhost = "www.example.com"`}, digest, true, ""},
+		{"SNI from virtualhost", []string{`virtualhost = "www.example.com"`, "enable_sni = true"}, digest, true, "www.example.com"},
+		{"SNI from the url's own virtualhost", []string{"enable_sni = true"},
+			urlBlock("/", fmt.Sprintf("digest = %q", md5hex("secure")), `virtualhost = "www.example.com"`), true, "www.example.com"},
+		{"verified against ca_file", []string{`virtualhost = "www.example.com"`, "enable_sni = true", "tls_verify = true", fmt.Sprintf("ca_file = %q", caFile)}, digest, true, "www.example.com"},
+		{"verification fails for a wrong name", []string{`virtualhost = "other.example.com"`, "enable_sni = true", "tls_verify = true", fmt.Sprintf("ca_file = %q", caFile)}, digest, false, "other.example.com"},
+		{"verification fails without the CA", []string{`virtualhost = "www.example.com"`, "enable_sni = true", "tls_verify = true"}, digest, false, "www.example.com"},
+		{"verified without SNI", []string{`virtualhost = "www.example.com"`, "tls_verify = true", fmt.Sprintf("ca_file = %q", caFile)}, digest, true, ""},
+		{"verification without SNI fails for a wrong name", []string{`virtualhost = "other.example.com"`, "tls_verify = true", fmt.Sprintf("ca_file = %q", caFile)}, digest, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := tt.checker
-			c.Kind, c.Connect = hcl.CheckSSL, addr
-			c.URLs = []hcl.URL{{Path: "/", Digest: md5hex("secure")}}
-			r := runHTTPProbe(t, c)
+			r := probeHTTP(t, addr, checkerBlock(hcl.CheckSSL, append(tt.checker, tt.url)...))
 			if r.OK != tt.wantOK {
 				t.Fatalf("got %+v, want ok=%v", r, tt.wantOK)
 			}

@@ -483,33 +483,15 @@ func TestManagerBaselineFollowsTheNearestAlpha(t *testing.T) {
 	tests := []struct {
 		name       string
 		keepalived bool
-		src        string
+		src        string // HCL: virtual_server blocks (see load)
 		wantUp     bool
 	}{
-		{"HCL: the checker's alpha = false beats the service's alpha = true", false, `
-global { lvs_program = "always" }
-virtual_server "192.0.2.1:80" {
-  alpha = true
-  real_server "10.0.0.1" {
-    TCP_CHECK { alpha = false }
-  }
-}`, true},
-		{"HCL: the checker's alpha = true beats the service's alpha = false", false, `
-global { lvs_program = "always" }
-virtual_server "192.0.2.1:80" {
-  alpha = false
-  real_server "10.0.0.1" {
-    TCP_CHECK { alpha = true }
-  }
-}`, false},
-		{"HCL: the service's alpha reaches a checker that says nothing", false, `
-global { lvs_program = "always" }
-virtual_server "192.0.2.1:80" {
-  alpha = true
-  real_server "10.0.0.1" {
-    TCP_CHECK {}
-  }
-}`, false},
+		{"HCL: the checker's alpha = false beats the service's alpha = true", false,
+			service("192.0.2.1:80", "alpha = true", real("10.0.0.1", "TCP_CHECK { alpha = false }")), true},
+		{"HCL: the checker's alpha = true beats the service's alpha = false", false,
+			service("192.0.2.1:80", "alpha = false", real("10.0.0.1", "TCP_CHECK { alpha = true }")), false},
+		{"HCL: the service's alpha reaches a checker that says nothing", false,
+			service("192.0.2.1:80", "alpha = true", real("10.0.0.1", "TCP_CHECK {}")), false},
 		{"keepalived.conf: the checker's alpha no beats the service's alpha", true, `
 virtual_server 192.0.2.1 80 {
   protocol TCP
@@ -540,7 +522,7 @@ virtual_server 192.0.2.1 80 {
 			if tt.keepalived {
 				cfg = hcltest.LoadKeepalived(t, tt.src)
 			} else {
-				cfg = hcltest.Load(t, tt.src)
+				cfg = load(t, tt.src)
 			}
 			clock := newFakeClock()
 			// Every check fails: only the baseline can say up.

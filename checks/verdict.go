@@ -2,7 +2,9 @@ package checks
 
 import "time"
 
-// verdictRules are the settings that turn attempts into a verdict.
+// verdictRules are the settings that turn attempts into a verdict, taken
+// from a checker as hcl finalised it (validation holds Rise >= 1 and
+// DelayLoop > 0).
 type verdictRules struct {
 	Retry      int           // retry: 1+Retry consecutive failures take an up check down
 	RetryDelay time.Duration // delay_before_retry between those attempts
@@ -35,7 +37,6 @@ type step struct {
 
 // apply folds the Result of one attempt into the verdict.
 func (v *verdict) apply(rules verdictRules, r Result) step {
-	rise := max(rules.Rise, 1)
 	if r.OK {
 		v.failures = 0
 		if v.Up {
@@ -46,7 +47,7 @@ func (v *verdict) apply(rules verdictRules, r Result) step {
 			return step{}
 		}
 		v.successes++
-		if v.successes < rise {
+		if v.successes < rules.Rise {
 			return step{Retry: true}
 		}
 		v.successes = 0
@@ -81,9 +82,6 @@ func nextAttempt(rules verdictRules, s step, roundStart, done time.Time) (at, ro
 		return done.Add(rules.RetryDelay), roundStart
 	}
 	loop := rules.DelayLoop
-	if loop <= 0 {
-		loop = time.Second
-	}
 	next := roundStart.Add(loop)
 	if next.Before(done) {
 		missed := done.Sub(next)/loop + 1
