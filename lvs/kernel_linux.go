@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 
 	"github.com/moby/ipvs"
@@ -27,6 +29,13 @@ type KernelOptions struct {
 	// Logger receives what github.com/moby/ipvs logs (see routeMobyLogs);
 	// nil discards it.
 	Logger *slog.Logger
+	// LoadModule runs `modprobe ip_vs` when the kernel has no IPVS yet, as
+	// keepalived does when it starts its checker process. Only the daemon
+	// sets it: `lvsd plan` and tests never change the kernel they run on.
+	LoadModule bool
+	// Modprobe is the program LoadModule runs; "" means the kernel's own
+	// helper (/proc/sys/kernel/modprobe, else /sbin/modprobe).
+	Modprobe string
 }
 
 // linuxKernel reads with moby/ipvs and writes with the batched writer, on
@@ -53,17 +62,20 @@ func OpenKernel(netnsPath string) (Kernel, error) {
 
 // OpenKernelWith is OpenKernel with options.
 //
-// It never loads a kernel module. Without IPVS in the kernel it fails
-// before asking netlink for the IPVS family (since Linux 5.16 that request
-// alone makes the kernel load ip_vs) and before moby/ipvs runs `modprobe
-// -va ip_vs`, which its first ipvs.New does; with IPVS there, that
-// modprobe finds nothing to load. keepalived does load ip_vs itself; lvsd
-// leaves that to the system (modules-load.d), so that neither `lvsd plan`
-// nor a test changes the kernel it runs on.
+// Without LoadModule it never loads a kernel module: without IPVS in the
+// kernel it fails before asking netlink for the IPVS family (since Linux
+// 5.16 that request alone makes the kernel load ip_vs) and before
+// moby/ipvs runs `modprobe -va ip_vs`, which its first ipvs.New does; with
+// IPVS there, that modprobe finds nothing to load.
 func OpenKernelWith(opts KernelOptions) (Kernel, error) {
 	routeMobyLogs(opts.Logger)
 	if _, err := os.Stat(procIPVS); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, errNoIPVS)
+		if !opts.LoadModule {
+			return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, errNoIPVS)
+		}
+		if err := loadIPVSModule(opts.Modprobe); err != nil {
+			return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
+		}
 	}
 	// The writer first: resolving the IPVS family is also the check that
 	// IPVS exists (moby/ipvs goes on silently without it).
@@ -77,6 +89,28 @@ func OpenKernelWith(opts KernelOptions) (Kernel, error) {
 		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
 	}
 	return &linuxKernel{handle: h, writer: w, oneByOne: opts.OneByOne}, nil
+}
+
+// loadIPVSModule runs modprobe for ip_vs, by default the kernel's own
+// helper as keepalived's modprobe_ipvs does: the program named in
+// /proc/sys/kernel/modprobe, else /sbin/modprobe.
+func loadIPVSModule(modprobe string) error {
+	if modprobe == "" {
+		modprobe = "/sbin/modprobe"
+		if b, err := os.ReadFile("/proc/sys/kernel/modprobe"); err == nil {
+			if p := strings.TrimSpace(string(b)); p != "" {
+				modprobe = p
+			}
+		}
+	}
+	out, err := exec.Command(modprobe, "-q", "ip_vs").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w; %s -q ip_vs: %v %s(load it at boot: ip_vs in /etc/modules-load.d)", errNoIPVS, modprobe, err, out)
+	}
+	if _, err := os.Stat(procIPVS); err != nil {
+		return fmt.Errorf("%w after %s ip_vs", errNoIPVS, modprobe)
+	}
+	return nil
 }
 
 func (k *linuxKernel) Close() error {

@@ -85,6 +85,40 @@ func TestOpenKernelWithoutIPVSLoadsNoModuleAndSaysWhichIsMissing(t *testing.T) {
 	}
 }
 
+// The daemon asks for keepalived's behaviour (LoadModule): modprobe ip_vs
+// runs once, and when it cannot load the module the error says how to.
+func TestOpenKernelLoadModuleRunsModprobeForIPVS(t *testing.T) {
+	if _, err := os.Stat(procIPVS); err == nil {
+		t.Skip("this kernel has IPVS loaded: nothing to load")
+	}
+	dir := t.TempDir()
+	args := filepath.Join(dir, "args")
+	for _, tc := range []struct {
+		name, exit, want string
+	}{
+		{"modprobe fails", "exit 1", "modules-load.d"},
+		{"modprobe succeeds, still no IPVS", "exit 0", "kernel module ip_vs not loaded after"},
+	} {
+		modprobe := filepath.Join(dir, "modprobe")
+		script := "#!/bin/sh\necho \"$@\" > " + args + "\n" + tc.exit + "\n"
+		if err := os.WriteFile(modprobe, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		k, err := OpenKernelWith(KernelOptions{LoadModule: true, Modprobe: modprobe})
+		if err == nil {
+			k.Close()
+			t.Fatalf("%s: opened IPVS on a kernel without it", tc.name)
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %q, want it to contain %q", tc.name, err, tc.want)
+		}
+		if b, _ := os.ReadFile(args); string(b) != "-q ip_vs\n" {
+			t.Errorf("%s: modprobe ran with %q, want \"-q ip_vs\"", tc.name, b)
+		}
+		os.Remove(args)
+	}
+}
+
 func TestMobyIPVSLogsGoToTheKernelsLoggerNotToStderr(t *testing.T) {
 	fakeModprobe(t)
 	stderr := captureStderr(t)

@@ -9,9 +9,11 @@ import (
 
 // KernelOptions configure OpenKernelWith.
 type KernelOptions struct {
-	NetnsPath string
-	OneByOne  bool
-	Logger    *slog.Logger
+	NetnsPath  string
+	OneByOne   bool
+	Logger     *slog.Logger
+	LoadModule bool
+	Modprobe   string
 }
 
 // OpenKernel fails: IPVS exists only on Linux.

@@ -35,7 +35,8 @@ type Options struct {
 	// Load reads a configuration on Reload; nil means hcl.Load.
 	Load func(path string) (*hcl.Config, hcl.Diagnostics)
 	// OpenKernel opens the IPVS table when the configuration has virtual
-	// servers; nil means lvs.OpenKernel in the current namespace.
+	// servers; nil means the current namespace's, loading ip_vs first if
+	// the kernel lacks it, as keepalived does.
 	OpenKernel func() (lvs.Kernel, error)
 	// Network is the VRRP node's operating-system edge; nil means Linux.
 	Network vrrp.Network
@@ -85,7 +86,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 	}
 	if opts.OpenKernel == nil {
 		opts.OpenKernel = func() (lvs.Kernel, error) {
-			return lvs.OpenKernelWith(lvs.KernelOptions{Logger: opts.Logger.With("part", "ipvs")})
+			return lvs.OpenKernelWith(lvs.KernelOptions{Logger: opts.Logger.With("part", "ipvs"), LoadModule: true})
 		}
 	}
 	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1)}
@@ -116,7 +117,7 @@ func (d *Director) openIPVS(cfg *hcl.Config) (*lvs.Manager, error) {
 	}
 	k, err := d.opts.OpenKernel()
 	if err != nil {
-		return nil, fmt.Errorf("IPVS: %w (is the ip_vs kernel module loaded?)", err)
+		return nil, fmt.Errorf("IPVS: %w", err)
 	}
 	m := lvs.NewManager(k, lvs.ManagerOptions{
 		Logger:   d.log.With("part", "ipvs"),
