@@ -1,8 +1,11 @@
-package hcl
+package hcl_test
 
 import (
 	"testing"
 	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
 // settings is what a test compares of a final checker.
@@ -13,7 +16,7 @@ type settings struct {
 	Virtualhost                            string
 }
 
-func settingsOf(c Checker) settings {
+func settingsOf(c hcl.Checker) settings {
 	return settings{c.Timeout, c.DelayLoop, c.Warmup, c.RetryDelay, c.Retry, c.Alpha, c.Virtualhost}
 }
 
@@ -124,7 +127,7 @@ virtual_server 192.0.2.2 80 {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, diags := memLoader(map[string]string{tt.file: tt.src}).Load(tt.file)
+			cfg, diags := hcltest.Loader(map[string]string{tt.file: tt.src}).Load(tt.file)
 			if diags.HasErrors() {
 				t.Fatal(diags.Errors())
 			}

@@ -1,80 +1,104 @@
-package hcl
+package hcl_test
 
 import (
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
-// memLoader serves files from a map, so tests never touch the disk.
-func memLoader(files map[string]string) *Loader {
-	return &Loader{
-		ReadFile: func(name string) ([]byte, error) {
-			if s, ok := files[name]; ok {
-				return []byte(s), nil
+// loader reads files (name → content) through hcltest, with VIP set in
+// its environment for env().
+func loader(files map[string]string) *hcl.Loader {
+	l := hcltest.Loader(files)
+	l.LookupEnv = func(k string) (string, bool) { v, ok := map[string]string{"VIP": "192.0.2.100"}[k]; return v, ok }
+	return l
+}
+
+// refusal is a configuration t.hcl that must not load, and a line its
+// diagnostics must contain.
+type refusal struct{ name, src, want string }
+
+// testRefusals loads each configuration and wants it refused with its line.
+func testRefusals(t *testing.T, tests []refusal) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, diags := hcltest.Loader(map[string]string{"t.hcl": tt.src}).Load("t.hcl")
+			if cfg != nil || !diags.HasErrors() {
+				t.Fatalf("loaded a broken config; diagnostics: %v", diags)
 			}
-			return nil, fmt.Errorf("open %s: no such file", name)
-		},
-		Glob: func(pattern string) ([]string, error) {
-			var out []string
-			for name := range files {
-				if ok, _ := filepath.Match(pattern, name); ok {
-					out = append(out, name)
-				}
+			if !strings.Contains(diags.Error(), tt.want) {
+				t.Errorf("diagnostics:\n%v\nwant a line containing:\n%s", diags, tt.want)
 			}
-			return out, nil
-		},
-		Hostname:  func() (string, error) { return "lb1", nil },
-		LookupEnv: func(k string) (string, bool) { v, ok := map[string]string{"VIP": "192.0.2.100"}[k]; return v, ok },
+		})
 	}
+}
+
+// instance is vrrp_instance "V" on eth0 with virtual_router_id 1, then
+// attrs, each on its own line from line 4.
+func instance(attrs ...string) string {
+	var b strings.Builder
+	b.WriteString("vrrp_instance \"V\" {\n  interface = \"eth0\"\n  virtual_router_id = 1\n")
+	for _, a := range attrs {
+		b.WriteString("  " + a + "\n")
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// authentication is an authentication block of an instance (see instance).
+func authentication(typ, pass string) string {
+	return fmt.Sprintf("authentication {\n    auth_type = %q\n    auth_pass = %q\n  }", typ, pass)
 }
 
 // stripPositions clears every place so that two readers' models compare.
-func stripPositions(c *Config) {
+func stripPositions(c *hcl.Config) {
 	c.Files = nil
-	c.Global.Pos, c.Global.Positions = Pos{}, nil
+	c.Global.Pos, c.Global.Positions = hcl.Pos{}, nil
 	for i := range c.Scripts {
-		c.Scripts[i].Pos, c.Scripts[i].Positions = Pos{}, nil
+		c.Scripts[i].Pos, c.Scripts[i].Positions = hcl.Pos{}, nil
 	}
 	for i := range c.Instances {
 		in := &c.Instances[i]
-		in.Pos, in.Positions = Pos{}, nil
+		in.Pos, in.Positions = hcl.Pos{}, nil
 		for j := range in.VirtualIPs {
-			in.VirtualIPs[j].Pos = Pos{}
+			in.VirtualIPs[j].Pos = hcl.Pos{}
 		}
 	}
 	for i := range c.SyncGroups {
-		c.SyncGroups[i].Pos, c.SyncGroups[i].Positions = Pos{}, nil
+		c.SyncGroups[i].Pos, c.SyncGroups[i].Positions = hcl.Pos{}, nil
 	}
 	for i := range c.VirtualServers {
 		vs := &c.VirtualServers[i]
-		vs.Pos, vs.Positions = Pos{}, nil
+		vs.Pos, vs.Positions = hcl.Pos{}, nil
 		if vs.SorryServer != nil {
-			vs.SorryServer.Pos = Pos{}
+			vs.SorryServer.Pos = hcl.Pos{}
 		}
 		for j := range vs.RealServers {
 			rs := &vs.RealServers[j]
-			rs.Pos, rs.Positions = Pos{}, nil
+			rs.Pos, rs.Positions = hcl.Pos{}, nil
 			for k := range rs.Checkers {
 				ch := &rs.Checkers[k]
-				ch.Pos, ch.Positions = Pos{}, nil
+				ch.Pos, ch.Positions = hcl.Pos{}, nil
 				for u := range ch.URLs {
-					ch.URLs[u].Pos, ch.URLs[u].Positions = Pos{}, nil
+					ch.URLs[u].Pos, ch.URLs[u].Positions = hcl.Pos{}, nil
 				}
 			}
 		}
 	}
 }
 
-func mustLoad(t *testing.T, path string) *Config {
+func mustLoad(t *testing.T, path string) *hcl.Config {
 	t.Helper()
-	cfg, diags := Load(path)
+	cfg, diags := hcl.Load(path)
 	if diags.HasErrors() {
-		t.Fatalf("Load(%s):\n%v", path, diags)
+		t.Fatalf("hcl.Load(%s):\n%v", path, diags)
 	}
 	return cfg
 }
@@ -92,17 +116,17 @@ func TestHCLAndJSONGiveTheSameModel(t *testing.T) {
 func TestFullConfigValues(t *testing.T) {
 	cfg := mustLoad(t, "testdata/hcl/full.hcl")
 	in := cfg.Instances[0]
-	if in.State != StateMaster || in.Priority != 150 || in.AuthPass != "secret" || !in.NoPreempt || in.PreemptDelay != 30*time.Second {
+	if in.State != hcl.StateMaster || in.Priority != 150 || in.AuthPass != "secret" || !in.NoPreempt || in.PreemptDelay != 30*time.Second {
 		t.Errorf("instance VI_1 = %+v", in)
 	}
 	if got := in.VirtualIPs[1]; got.Prefix != netip.MustParsePrefix("192.0.2.101/32") || got.Dev != "eth0" {
 		t.Errorf("bare VIP = %+v, want /32 on the instance's interface", got)
 	}
-	if in.TrackInterfaces[1] != (TrackInterface{Name: "eth2", Weight: -10}) {
+	if in.TrackInterfaces[1] != (hcl.TrackInterface{Name: "eth2", Weight: -10}) {
 		t.Errorf("track_interface = %+v", in.TrackInterfaces)
 	}
 	gw := cfg.Instances[1]
-	if gw.State != StateBackup || gw.Priority != 100 || gw.AdvertInt != time.Second || gw.GarpMasterRepeat != 5 || gw.GarpMasterDelay != 5*time.Second {
+	if gw.State != hcl.StateBackup || gw.Priority != 100 || gw.AdvertInt != time.Second || gw.GarpMasterRepeat != 5 || gw.GarpMasterDelay != 5*time.Second {
 		t.Errorf("defaults of VI_GW = %+v", gw)
 	}
 	vs := cfg.VirtualServers[0]
@@ -113,7 +137,7 @@ func TestFullConfigValues(t *testing.T) {
 	if ssl.Connect != netip.MustParseAddrPort("10.0.1.11:9443") || ssl.RetryDelay != 500*time.Millisecond || ssl.Warmup != 5*time.Second {
 		t.Errorf("SSL_GET = %+v", ssl)
 	}
-	if ssl.URLs[0].Digest != "9b3a0c85a887a256d6939da88aabd8cd" || len(ssl.URLs[0].StatusCodes) != 2 || ssl.URLs[1].StatusCodes[0] != (StatusRange{200, 299}) {
+	if ssl.URLs[0].Digest != "9b3a0c85a887a256d6939da88aabd8cd" || len(ssl.URLs[0].StatusCodes) != 2 || ssl.URLs[1].StatusCodes[0] != (hcl.StatusRange{200, 299}) {
 		t.Errorf("urls = %+v", ssl.URLs)
 	}
 	rs2 := vs.RealServers[1]
@@ -141,7 +165,7 @@ func TestFullConfigValues(t *testing.T) {
 }
 
 func TestIncludesAndFunctions(t *testing.T) {
-	l := memLoader(map[string]string{
+	l := loader(map[string]string{
 		"/etc/lvsd/lvsd.hcl": `include = ["conf.d/*.hcl"]
 vrrp_instance "VI_1" {
   interface = "eth0"
@@ -173,7 +197,7 @@ vrrp_instance "VI_1" {
 }
 
 func TestIncludeCycleIsAnError(t *testing.T) {
-	l := memLoader(map[string]string{
+	l := loader(map[string]string{
 		"/a.hcl": `include = "b.hcl"`,
 		"/b.hcl": `include = ["a.hcl"]`,
 	})
@@ -192,9 +216,7 @@ func TestBrokenConfigNamesEveryPlace(t *testing.T) {
   virtual_ipaddress = ["192.0.2.1/24"]
 }
 `
-	tests := []struct {
-		name, src, want string
-	}{
+	testRefusals(t, []refusal{
 		{"unknown attribute suggests", `vrrp_instance "VI_1" {
   interface = "eth0"
   priorty = 100
@@ -204,19 +226,9 @@ func TestBrokenConfigNamesEveryPlace(t *testing.T) {
   interface = "eth0"
   virtual_router_id = 51
 }`, `t.hcl:8:23: error: duplicate virtual_router_id`},
-		{"priority out of range", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  priority = 256
-}`, `t.hcl:4:14: error: invalid priority`},
-		{"auth_pass over 8", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  authentication {
-    auth_type = "PASS"
-    auth_pass = "123456789"
-  }
-}`, `t.hcl:6:17: error: auth_pass too long`},
+		{"priority out of range", instance("priority = 256"), `t.hcl:4:14: error: invalid priority`},
+		{"auth_pass over 8", instance(authentication("PASS", "123456789")), `t.hcl:6:17: error: auth_pass too long`},
+		{"garp_master_refresh_repeat zero", instance("garp_master_refresh_repeat = 0"), `t.hcl:4:32: error: invalid garp_master_refresh_repeat`},
 		{"unknown scheduler", base + `virtual_server "192.0.2.1:80" {
   lb_algo = "wrrr"
 }`, `t.hcl:7:13: error: unknown scheduler; virtual_server "192.0.2.1:80": lb_algo "wrrr" is not an IPVS scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf). Did you mean "wrr"?`},
@@ -228,21 +240,13 @@ func TestBrokenConfigNamesEveryPlace(t *testing.T) {
 		{"weight out of range", base + `virtual_server "192.0.2.1:80" {
   real_server "10.0.0.1:80" { weight = 65536 }
 }`, `t.hcl:7:40: error: invalid weight`},
-		{"bad VIP", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  virtual_ipaddress = ["192.0.2.300/24"]
-}`, `t.hcl:4:23: error: invalid virtual_ipaddress`},
+		{"bad VIP", instance(`virtual_ipaddress = ["192.0.2.300/24"]`), `t.hcl:4:23: error: invalid virtual_ipaddress`},
 		{"wrong type", `vrrp_instance "V" {
   interface = "eth0"
   virtual_router_id = "x"
 }`, `t.hcl:3:23: error: invalid virtual_router_id`},
 		{"unknown track_script", `vrrp_script "chk_web" { script = "true" }
-vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  track_script = ["chk_wbe"]
-}`, `t.hcl:5:18: error: unknown vrrp_script; vrrp_instance "V" tracks "chk_wbe", which is not defined. Did you mean "chk_web"?`},
+` + instance(`track_script = ["chk_wbe"]`), `t.hcl:5:18: error: unknown vrrp_script; vrrp_instance "V" tracks "chk_wbe", which is not defined. Did you mean "chk_web"?`},
 		{"fwmark without owner", base + `virtual_server "fwmark 3" {}`, `t.hcl:6:1: error: fwmark service without vrrp_instance`},
 		{"bad status code", base + `virtual_server "192.0.2.1:80" {
   real_server "10.0.0.1:80" {
@@ -267,23 +271,11 @@ vrrp_instance "V" {
 		{"unknown function", `vrrp_instance "V" {
   interface = nodename()
 }`, `t.hcl:2:15: error: Call to unknown function`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l := memLoader(map[string]string{"t.hcl": tt.src})
-			cfg, diags := l.Load("t.hcl")
-			if cfg != nil || !diags.HasErrors() {
-				t.Fatalf("loaded a broken config; diagnostics: %v", diags)
-			}
-			if !strings.Contains(diags.Error(), tt.want) {
-				t.Errorf("diagnostics:\n%v\nwant a line containing:\n%s", diags, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestLVSProgramAlwaysAllowsOrphans(t *testing.T) {
-	l := memLoader(map[string]string{"t.hcl": `global { lvs_program = "always" }
+	l := loader(map[string]string{"t.hcl": `global { lvs_program = "always" }
 virtual_server "192.0.2.9:80" {
   real_server "10.0.0.1:80" {}
 }`})
@@ -305,26 +297,26 @@ func TestParseAddrPort(t *testing.T) {
 		"192.0.2.1":         "192.0.2.1:0",
 	}
 	for in, want := range good {
-		got, err := ParseAddrPort(in)
+		got, err := hcl.ParseAddrPort(in)
 		if err != nil || got.String() != want {
-			t.Errorf("ParseAddrPort(%q) = %v, %v; want %s", in, got, err, want)
+			t.Errorf("hcl.ParseAddrPort(%q) = %v, %v; want %s", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "host:80", "192.0.2.1:99999", "[192.0.2.1:80", "192.0.2.1:x"} {
-		if _, err := ParseAddrPort(bad); err == nil {
-			t.Errorf("ParseAddrPort(%q) accepted", bad)
+		if _, err := hcl.ParseAddrPort(bad); err == nil {
+			t.Errorf("hcl.ParseAddrPort(%q) accepted", bad)
 		}
 	}
 }
 
 func TestParseVIP(t *testing.T) {
-	v, err := ParseVIP("192.0.2.100/24 dev eth0 label eth0:1 scope global brd 192.0.2.255")
+	v, err := hcl.ParseVIP("192.0.2.100/24 dev eth0 label eth0:1 scope global brd 192.0.2.255")
 	if err != nil || v.Dev != "eth0" || v.Label != "eth0:1" || v.Scope != "global" || v.Broadcast.String() != "192.0.2.255" || v.Prefix.Bits() != 24 {
-		t.Errorf("ParseVIP = %+v, %v", v, err)
+		t.Errorf("hcl.ParseVIP = %+v, %v", v, err)
 	}
 	for _, bad := range []string{"", "192.0.2.1 dev", "192.0.2.1 colour red", "192.0.2.1 scope wide"} {
-		if _, err := ParseVIP(bad); err == nil {
-			t.Errorf("ParseVIP(%q) accepted", bad)
+		if _, err := hcl.ParseVIP(bad); err == nil {
+			t.Errorf("hcl.ParseVIP(%q) accepted", bad)
 		}
 	}
 }

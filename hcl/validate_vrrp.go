@@ -141,8 +141,15 @@ func (v *validator) instances() {
 		if in.PreemptDelay < 0 || in.PreemptDelay > 1000*time.Second {
 			v.diags.errorf(where("preempt_delay"), "invalid preempt_delay", "vrrp_instance %q: preempt_delay must be 0..1000 seconds (keepalived's range)", in.Name)
 		}
-		if in.GarpMasterRepeat < 0 || in.GarpMasterRefreshRepeat < 0 {
-			v.diags.errorf(where("garp_master_repeat"), "invalid garp_master_repeat", "vrrp_instance %q: repeat counts must not be negative", in.Name)
+		// keepalived reads a repeat count of 0 as 1 (the keepalived.conf
+		// reader does so with its warning); HCL refuses it.
+		for _, c := range []struct {
+			attr string
+			n    int
+		}{{"garp_master_repeat", in.GarpMasterRepeat}, {"garp_master_refresh_repeat", in.GarpMasterRefreshRepeat}} {
+			if c.n < 1 {
+				v.diags.errorf(where(c.attr), "invalid "+c.attr, "vrrp_instance %q: %s must be at least 1", in.Name, c.attr)
+			}
 		}
 		v.trackScripts(in, scripts)
 	}

@@ -1,9 +1,11 @@
-package hcl
+package hcl_test
 
 import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
 // vipList returns an HCL list of n addresses.
@@ -21,9 +23,7 @@ func vipList(n int) string {
 // made here, at the place of the problem, so that vrrp takes the model as
 // final and cannot fail on it.
 func TestVRRPValidationNamesThePlaceOfWhatNewNodeChecked(t *testing.T) {
-	tests := []struct {
-		name, src, want string
-	}{
+	testRefusals(t, []refusal{
 		{"vrid out of range", `vrrp_instance "V" {
   interface = "eth0"
   virtual_router_id = 256
@@ -31,88 +31,36 @@ func TestVRRPValidationNamesThePlaceOfWhatNewNodeChecked(t *testing.T) {
 		{"vrid missing", `vrrp_instance "V" {
   interface = "eth0"
 }`, `t.hcl:1:1: error: missing virtual_router_id`},
-		{"priority zero", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  priority = 0
-}`, `t.hcl:4:14: error: invalid priority`},
+		{"priority zero", instance("priority = 0"), `t.hcl:4:14: error: invalid priority`},
 		{"no interface", `vrrp_instance "V" {
   virtual_router_id = 1
 }`, `t.hcl:1:1: error: missing interface`},
-		{"instance defined twice", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-}
+		{"instance defined twice", instance() + `
 vrrp_instance "V" {
   interface = "eth1"
   virtual_router_id = 2
 }`, `t.hcl:5:1: error: duplicate vrrp_instance`},
-		{"advert_int over 255 s", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  advert_int = "256s"
-}`, `t.hcl:4:16: error: invalid advert_int`},
-		{"auth AH", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  authentication {
-    auth_type = "AH"
-    auth_pass = "x"
-  }
-}`, `t.hcl:5:17: error: unsupported auth_type`},
-		{"auth unknown", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  authentication {
-    auth_type = "MD5"
-    auth_pass = "x"
-  }
-}`, `t.hcl:5:17: error: invalid auth_type`},
-		{"more addresses than an advert carries", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  virtual_ipaddress = ` + vipList(256) + `
-}`, `t.hcl:4:23: error: too many virtual_ipaddress; vrrp_instance "V" has 256 addresses; a VRRPv2 advert carries at most 255`},
-		{"track_script unknown", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  track_script = ["nope"]
-}`, `t.hcl:4:18: error: unknown vrrp_script`},
+		{"advert_int over 255 s", instance(`advert_int = "256s"`), `t.hcl:4:16: error: invalid advert_int`},
+		{"auth AH", instance(authentication("AH", "x")), `t.hcl:5:17: error: unsupported auth_type`},
+		{"auth unknown", instance(authentication("MD5", "x")), `t.hcl:5:17: error: invalid auth_type`},
+		{"more addresses than an advert carries", instance("virtual_ipaddress = " + vipList(256)),
+			`t.hcl:4:23: error: too many virtual_ipaddress; vrrp_instance "V" has 256 addresses; a VRRPv2 advert carries at most 255`},
+		{"track_script unknown", instance(`track_script = ["nope"]`), `t.hcl:4:18: error: unknown vrrp_script`},
 		{"track_script weight out of range", `vrrp_script "chk" { script = "true" }
-vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-  track_script = ["chk weight 254"]
-}`, `t.hcl:5:18: error: invalid track_script; "chk weight 254": weight must be a whole number from -253 to 253`},
-		{"sync group names an unknown instance", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-}
+` + instance(`track_script = ["chk weight 254"]`),
+			`t.hcl:5:18: error: invalid track_script; "chk weight 254": weight must be a whole number from -253 to 253`},
+		{"sync group names an unknown instance", instance() + `
 vrrp_sync_group "G" {
   group = ["V", "W"]
 }`, `t.hcl:6:11: error: unknown vrrp_instance; vrrp_sync_group "G" names "W"`},
-		{"instance in two sync groups", `vrrp_instance "V" {
-  interface = "eth0"
-  virtual_router_id = 1
-}
+		{"instance in two sync groups", instance() + `
 vrrp_sync_group "G" {
   group = ["V"]
 }
 vrrp_sync_group "H" {
   group = ["V"]
 }`, `t.hcl:9:11: error: instance in two sync groups`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, diags := memLoader(map[string]string{"t.hcl": tt.src}).Load("t.hcl")
-			if cfg != nil || !diags.HasErrors() {
-				t.Fatalf("loaded a broken config; diagnostics: %v", diags)
-			}
-			if !strings.Contains(diags.Error(), tt.want) {
-				t.Errorf("diagnostics:\n%v\nwant a line containing:\n%s", diags, tt.want)
-			}
-		})
-	}
+	})
 }
 
 // A track_script's weight is resolved once, in the model: its own when
@@ -132,7 +80,7 @@ vrrp_instance "W" {
   virtual_router_id = 2
   track_script = ["chk weight 5"]
 }`
-	cfg, diags := memLoader(map[string]string{"t.hcl": src}).Load("t.hcl")
+	cfg, diags := hcltest.Loader(map[string]string{"t.hcl": src}).Load("t.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -154,7 +102,7 @@ vrrp_instance "V" {
   virtual_ipaddress = ["192.0.2.1/32"]
   track_script = ["chk weight 2", "chk"]
 }`
-	cfg, diags := memLoader(map[string]string{"t.hcl": src}).Load("t.hcl")
+	cfg, diags := hcltest.Loader(map[string]string{"t.hcl": src}).Load("t.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
