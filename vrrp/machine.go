@@ -33,10 +33,12 @@ func (s State) String() string {
 
 // MachineConfig holds the settings of one instance that the state machine
 // needs. Durations are real durations; AdvertInt is whole seconds on the
-// wire.
+// wire. vrrp builds it from the final hcl configuration (instance.go), so
+// it is taken as it is: AdvertInt is 1..255 s and the GARP repeat counts are
+// at least 1, as hcl validated them; the Machine defaults nothing again.
 type MachineConfig struct {
-	Priority     int // effective priority at start, 1..255
-	AdvertInt    time.Duration
+	Priority     int           // effective priority at start, 1..255
+	AdvertInt    time.Duration // advert_int, 1..255 s
 	Preempt      bool          // false with nopreempt
 	PreemptDelay time.Duration // keepalived preempt_delay: no preemption this long after start
 	// PrimaryIP is this router's address on the instance's interface (the
@@ -99,9 +101,6 @@ type Machine struct {
 
 // NewMachine returns a machine in the Initialize state.
 func NewMachine(cfg MachineConfig) *Machine {
-	if cfg.AdvertInt <= 0 {
-		cfg.AdvertInt = time.Second
-	}
 	return &Machine{cfg: cfg, priority: cfg.Priority}
 }
 
@@ -233,7 +232,7 @@ func (m *Machine) Tick(now time.Time) []Action {
 			m.garpAt = time.Time{}
 		}
 		if !m.garpRefreshAt.IsZero() && !now.Before(m.garpRefreshAt) {
-			acts = append(acts, Action{Kind: ActSendGARP, Count: max(m.cfg.GarpRefreshRepeat, 1)})
+			acts = append(acts, Action{Kind: ActSendGARP, Count: m.cfg.GarpRefreshRepeat})
 			m.garpRefreshAt = now.Add(m.cfg.GarpRefresh)
 		}
 	}
@@ -442,9 +441,6 @@ func addrGreater(a, b netip.Addr) bool { return a.Compare(b) > 0 }
 // Reconfigure takes new settings (a reload) without changing state or
 // running timers; the effective priority moves only through SetPriority.
 func (m *Machine) Reconfigure(cfg MachineConfig) {
-	if cfg.AdvertInt <= 0 {
-		cfg.AdvertInt = time.Second
-	}
 	if !cfg.PrimaryIP.IsValid() {
 		cfg.PrimaryIP = m.cfg.PrimaryIP
 	}

@@ -32,8 +32,18 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newLab(t *testing.T) *lab { return &lab{t: t, now: epoch} }
 
+// add puts a router named name at 10.0.0.last on the lab's segment.
 func (l *lab) add(name string, last byte, cfg MachineConfig) *router {
 	r := &router{name: name, ip: netip.AddrFrom4([4]byte{10, 0, 0, last})}
+	r.m = NewMachine(r.config(cfg))
+	l.routers = append(l.routers, r)
+	return r
+}
+
+// config is cfg for r: r's address, and what a test leaves zero set as
+// hcl's defaults would (advert_int 1s, garp_master_repeat 5,
+// garp_master_refresh_repeat 1), since a Machine takes its config as final.
+func (r *router) config(cfg MachineConfig) MachineConfig {
 	cfg.PrimaryIP = r.ip
 	if cfg.AdvertInt == 0 {
 		cfg.AdvertInt = time.Second
@@ -41,9 +51,10 @@ func (l *lab) add(name string, last byte, cfg MachineConfig) *router {
 	if cfg.GarpRepeat == 0 {
 		cfg.GarpRepeat = 5
 	}
-	r.m = NewMachine(cfg)
-	l.routers = append(l.routers, r)
-	return r
+	if cfg.GarpRefreshRepeat == 0 {
+		cfg.GarpRefreshRepeat = 1
+	}
+	return cfg
 }
 
 func (l *lab) start(r *router) { l.apply(r, r.m.Start(l.now)) }
@@ -394,14 +405,7 @@ func TestShutdownFromBackupSendsNothing(t *testing.T) {
 // restart replaces r's machine as a restarted daemon would (kill -9, then
 // start): the kernel kept r's VIPs, so the new machine resumes.
 func (l *lab) restart(r *router, cfg MachineConfig) {
-	cfg.PrimaryIP = r.ip
-	if cfg.AdvertInt == 0 {
-		cfg.AdvertInt = time.Second
-	}
-	if cfg.GarpRepeat == 0 {
-		cfg.GarpRepeat = 5
-	}
-	r.m, r.stopped, r.trans = NewMachine(cfg), false, nil
+	r.m, r.stopped, r.trans = NewMachine(r.config(cfg)), false, nil
 	l.apply(r, r.m.Resume(l.now))
 }
 
