@@ -12,7 +12,9 @@
 //
 // The Load functions fail the test on any error diagnostic and log the
 // warnings. The loader reads only the given files, never the disk;
-// hostname() returns Hostname and env() finds no variable.
+// hostname() returns Hostname and env() finds no variable (a test may set
+// the Loader's LookupEnv). hcl's own loader tests use it too, from the
+// external test package hcl_test, since package hcl cannot import it.
 package hcltest
 
 import (
