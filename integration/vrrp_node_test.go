@@ -113,7 +113,7 @@ func (s *speaker) start() {
 			t.Fatal(err)
 		}
 		if bin := lvsdBinary(t); bin != "" {
-			s.p = startProc(t, s.lab.ns[s.name], logFile, nil, bin, "run", "-f", cfg)
+			s.p = startProc(t, s.lab.ns[s.name], logFile, nil, bin, "run", "--debug", "-f", cfg)
 			return
 		}
 		self, err := os.Executable()
