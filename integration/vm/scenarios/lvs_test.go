@@ -2,13 +2,14 @@ package scenarios
 
 import (
 	"context"
-	"net/netip"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/hcltest"
 	"github.com/lvsd/lvsd/lvs"
 )
 
@@ -50,49 +51,58 @@ func (l *lab) openDirector() (*countingKernel, *lvs.Manager) {
 	return ck, lvs.NewManager(ck, lvs.ManagerOptions{Interval: time.Hour})
 }
 
-func service(addr string, algo, kind string, reals ...hcl.RealServer) hcl.VirtualServer {
-	vs := hcl.VirtualServer{
-		Name:        addr,
-		Protocol:    hcl.ProtoTCP,
-		DelayLoop:   time.Minute,
-		LBAlgo:      algo,
-		LBKind:      kind,
-		Quorum:      1,
-		RealServers: reals,
-	}
-	if ap, err := netip.ParseAddrPort(addr); err == nil {
-		vs.Addr = ap
-	}
-	// A final configuration carries every default (hcl): lvs does not
-	// default the persistence granularity again.
-	vs.PersistenceGranularity = 32
-	if vs.Addr.Addr().Is6() {
-		vs.PersistenceGranularity = 128
-	}
-	return vs
-}
-
-func dest(addr string, weight int) hcl.RealServer {
-	return hcl.RealServer{Addr: netip.MustParseAddrPort(addr), Weight: weight}
-}
-
 // labConfig is a configuration with one service of every kind the issue
 // names: DR, NAT, TUN, fwmark and IPv6, on lvs_program "always" (no VRRP
-// instance needed).
-func labConfig() *hcl.Config {
-	fw := service("fwmark 1", "sh", hcl.KindDR, dest("10.0.0.11:0", 1), dest("10.0.0.12:0", 1))
-	fw.FWMark = 1
-	fw.Protocol = ""
-	return &hcl.Config{
-		Global: hcl.Global{LVSProgram: hcl.LVSProgramAlways, ReconcileInterval: time.Hour},
-		VirtualServers: []hcl.VirtualServer{
-			service(vipDR+":80", "rr", hcl.KindDR, dest("10.0.0.11:80", 1), dest("10.0.0.12:80", 1)),
-			service(vipNAT+":80", "wrr", hcl.KindNAT, dest("10.0.0.11:80", 2), dest("10.0.0.12:80", 1)),
-			service(vipTUN+":80", "wlc", hcl.KindTUN, dest("10.0.0.11:80", 3), dest("10.0.0.12:80", 1)),
-			fw,
-			service("["+vip6NAT+"]:80", "lc", hcl.KindNAT, dest("[fd00:10::11]:80", 1), dest("[fd00:10::12]:80", 5)),
-		},
+// instance needed), loaded through hcl as lvsd loads it. reloaded is the
+// same file after an edit that touches each kind of object once: a
+// destination's weight, a service's scheduler, a destination removed, the
+// fwmark service removed, a destination added.
+func labConfig(t testing.TB, reloaded bool) *hcl.Config {
+	drReals := `real_server "10.0.0.11:80" {}
+  real_server "10.0.0.12:80" {}`
+	natWeight, tunAlgo, v6Extra := 1, "wlc", ""
+	fwmark := `virtual_server "fwmark 1" {
+  lb_algo = "sh"
+  lb_kind = "DR"
+  real_server "10.0.0.11" {}
+  real_server "10.0.0.12" {}
+}`
+	if reloaded {
+		drReals = `real_server "10.0.0.11:80" {}`
+		natWeight, tunAlgo, fwmark = 4, "rr", ""
+		v6Extra = `real_server "[fd00:10::13]:80" {}`
 	}
+	return hcltest.Load(t, fmt.Sprintf(`
+global {
+  lvs_program        = "always"
+  reconcile_interval = 3600
+}
+virtual_server "%[1]s:80" {
+  lb_algo = "rr"
+  lb_kind = "DR"
+  %[5]s
+}
+virtual_server "%[2]s:80" {
+  lb_algo = "wrr"
+  lb_kind = "NAT"
+  real_server "10.0.0.11:80" { weight = 2 }
+  real_server "10.0.0.12:80" { weight = %[6]d }
+}
+virtual_server "%[3]s:80" {
+  lb_algo = %[7]q
+  lb_kind = "TUN"
+  real_server "10.0.0.11:80" { weight = 3 }
+  real_server "10.0.0.12:80" {}
+}
+%[8]s
+virtual_server "[%[4]s]:80" {
+  lb_algo = "lc"
+  lb_kind = "NAT"
+  real_server "[fd00:10::11]:80" {}
+  real_server "[fd00:10::12]:80" { weight = 5 }
+  %[9]s
+}
+`, vipDR, vipNAT, vipTUN, vip6NAT, drReals, natWeight, tunAlgo, fwmark, v6Extra))
 }
 
 // labTable is labConfig as ipvsadm -Ln shows it, canonicalised.
@@ -116,7 +126,7 @@ TCP [fd00:1::100]:80 lc
 func TestLvsdProgramsNATDRTUNFwmarkAndIPv6ServicesExactly(t *testing.T) {
 	l := newLab(t)
 	k, m := l.openDirector()
-	m.SetConfig(labConfig())
+	m.SetConfig(labConfig(t, false))
 	if got := l.table(); got != labTable {
 		t.Fatalf("ipvsadm -Ln after SetConfig:\n%s\nwant:\n%s", got, labTable)
 	}
@@ -132,7 +142,7 @@ func TestLvsdProgramsNATDRTUNFwmarkAndIPv6ServicesExactly(t *testing.T) {
 func TestLvsdTrafficFollowsTheScheduler(t *testing.T) {
 	l := newLab(t)
 	_, m := l.openDirector()
-	m.SetConfig(labConfig())
+	m.SetConfig(labConfig(t, false))
 	t.Run("DR rr alternates", func(t *testing.T) { assertAlternates(t, l.pages(vipDR, 80, 6)) })
 	t.Run("NAT wrr 2:1", func(t *testing.T) {
 		counts := map[string]int{}
@@ -169,16 +179,10 @@ func TestLvsdTrafficFollowsTheScheduler(t *testing.T) {
 func TestLvsdReloadChangesOnlyWhatDiffers(t *testing.T) {
 	l := newLab(t)
 	k, m := l.openDirector()
-	m.SetConfig(labConfig())
+	m.SetConfig(labConfig(t, false))
 	k.take()
 
-	cfg := labConfig()
-	cfg.VirtualServers[1].RealServers[1].Weight = 4                                                            // edit destination
-	cfg.VirtualServers[2].LBAlgo = "rr"                                                                        // edit service
-	cfg.VirtualServers[0].RealServers = cfg.VirtualServers[0].RealServers[:1]                                  // delete destination
-	cfg.VirtualServers = append(cfg.VirtualServers[:3], cfg.VirtualServers[4])                                 // delete fwmark service (and its 2 destinations with it)
-	cfg.VirtualServers[3].RealServers = append(cfg.VirtualServers[3].RealServers, dest("[fd00:10::13]:80", 1)) // add destination
-	m.SetConfig(cfg)
+	m.SetConfig(labConfig(t, true))
 	// One operation per difference; lvs deletes a retired service's
 	// destinations before the service itself (2 + 1 for FWM 1).
 	ops := k.take()
@@ -209,7 +213,7 @@ TCP [fd00:1::100]:80 lc
 func TestLvsdRestoresADestinationDeletedByIpvsadm(t *testing.T) {
 	l := newLab(t)
 	k, m := l.openDirector()
-	m.SetConfig(labConfig())
+	m.SetConfig(labConfig(t, false))
 	k.take()
 	l.ipvsadm("-d", "-t", vipNAT+":80", "-r", "10.0.0.12:80")
 	l.ipvsadm("-e", "-t", vipDR+":80", "-r", "10.0.0.11:80", "-g", "-w", "9")
@@ -227,7 +231,7 @@ func TestLvsdLeavesAForeignServiceAlone(t *testing.T) {
 	l.ipvsadm("-A", "-u", "10.0.0.200:53", "-s", "rr")
 	l.ipvsadm("-a", "-u", "10.0.0.200:53", "-r", "10.0.0.11:53", "-m")
 	k, m := l.openDirector()
-	m.SetConfig(labConfig())
+	m.SetConfig(labConfig(t, false))
 	if n, err := m.Reconcile(context.Background()); err != nil || n != 0 {
 		t.Errorf("Reconcile applied %d (err %v), want 0", n, err)
 	}
