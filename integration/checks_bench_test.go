@@ -21,6 +21,7 @@ import (
 	"github.com/lvsd/lvsd/checks"
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/integration/checktargets"
+	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
 // keepalived's largest reported checker config (keepalived #2318).
@@ -69,21 +70,7 @@ func TestBenchChecks37kTargets(t *testing.T) {
 		t.Fatalf("target server did not start: %q", lines.Text())
 	}
 
-	cfg := &hcl.Config{}
-	perService := (benchRealServers + benchVirtualServers - 1) / benchVirtualServers
-	for v := range benchVirtualServers {
-		vs := hcl.VirtualServer{
-			Name: fmt.Sprintf("10.%d.%d.1:80", v>>8, v&255), Protocol: hcl.ProtoTCP, DelayLoop: benchDelayLoop,
-			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(v >> 8), byte(v), 1}), 80),
-		}
-		for i := v * perService; i < min((v+1)*perService, benchRealServers); i++ {
-			vs.RealServers = append(vs.RealServers, hcl.RealServer{Addr: checktargets.Target(i), Weight: 1, Checkers: []hcl.Checker{{
-				Kind: hcl.CheckTCP, Connect: checktargets.Target(i), DelayLoop: benchDelayLoop, Warmup: benchDelayLoop,
-				Timeout: 5 * time.Second, Retry: 1, RetryDelay: time.Second, Rise: 1,
-			}}})
-		}
-		cfg.VirtualServers = append(cfg.VirtualServers, vs)
-	}
+	cfg := benchChecksConfig(t)
 
 	// Reference for the machine's own noise, measured in the same run: a
 	// bare goroutine sleeping to planned instants every 100ms, and how late
@@ -152,7 +139,7 @@ func TestBenchChecks37kTargets(t *testing.T) {
 	}
 	steady := figs[1]
 	t.Logf("lvsd checks: %d virtual servers, %d real servers (%d distinct TCP targets), delay_loop %v, run %v",
-		benchVirtualServers, benchRealServers, benchRealServers, benchDelayLoop, wall.Round(time.Millisecond))
+		len(cfg.VirtualServers), benchRealServers, benchRealServers, benchDelayLoop, wall.Round(time.Millisecond))
 	t.Logf("lvsd checks: CPU %.3f core (%v user+sys), RSS now %.1f MB, peak %.1f MB (ru_maxrss)",
 		core, cpu.Round(time.Millisecond), float64(rss)/(1<<20), float64(after.Maxrss)/1024)
 	t.Logf("lvsd checks: %d connects seen by the targets (%d targets), %d intervals: p1 %v p50 %v (%+.2f%%) p99 %v (%+.2f%%) max %v",
@@ -247,4 +234,29 @@ func currentRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// benchChecksConfig is keepalived #2318's shape as lvsd HCL, loaded as lvsd
+// loads it: benchVirtualServers virtual servers sharing benchRealServers
+// TCP_CHECK targets, the checker settings inherited from the virtual server.
+func benchChecksConfig(t testing.TB) *hcl.Config {
+	var b strings.Builder
+	b.WriteString("global {\n  lvs_program = \"always\"\n}\n")
+	perService := (benchRealServers + benchVirtualServers - 1) / benchVirtualServers
+	// The last few virtual servers of #2318's count would have no real
+	// server left: they hold no check, so they are left out.
+	for v := range min(benchVirtualServers, (benchRealServers+perService-1)/perService) {
+		fmt.Fprintf(&b, `virtual_server "10.%d.%d.1:80" {
+  delay_loop         = %d
+  warmup             = %[3]d
+  connect_timeout    = 5
+  retry              = 1
+  delay_before_retry = 1
+`, v>>8, v&255, int(benchDelayLoop.Seconds()))
+		for i := v * perService; i < min((v+1)*perService, benchRealServers); i++ {
+			fmt.Fprintf(&b, "  real_server %q {\n    TCP_CHECK {}\n  }\n", checktargets.Target(i).String())
+		}
+		b.WriteString("}\n")
+	}
+	return hcltest.Load(t, b.String())
 }
