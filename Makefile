@@ -7,7 +7,7 @@ PREFIX   ?= /usr/local
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test unit integration bench fuzz lint install demo clean
+.PHONY: all build test unit integration bench fuzz lint install demo clean man deb
 
 all: build
 
@@ -47,6 +47,11 @@ install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/lvsd
 	install -D -m 0644 examples/lvsd.service $(DESTDIR)/etc/systemd/system/lvsd.service
 	test -e $(DESTDIR)/etc/lvsd/lvsd.hcl || install -D -m 0644 examples/dr-pair.hcl $(DESTDIR)/etc/lvsd/lvsd.hcl
+
+# The manual pages lvsd(8) and lvsd.hcl(5), rendered from docs/lvsd.md and
+# docs/configuration.md (a test fails when docs/man/ is stale).
+man:
+	$(GO) run ./internal/manpage/genman -docs docs -out docs/man
 
 # A two-director DR pair, two real servers and a client in a VM (installs
 # what it needs with apt-get); kills the master and shows the gap.
