@@ -28,6 +28,11 @@ type Diagnostic struct {
 	Pos      Pos      `json:"-"`
 	Summary  string   `json:"summary"`
 	Detail   string   `json:"detail,omitempty"`
+	// Lenient marks a warning about a keepalived.conf that keepalived
+	// 2.2.7 reports as a configuration error and runs past (its
+	// report_config_error()): lvsd runs past it the same way, keepalived's
+	// -t exits 5 on it, and Loader.Strict makes it an error.
+	Lenient bool `json:"-"`
 }
 
 // String renders "FILE:LINE:COL: error: summary; detail".
@@ -88,6 +93,22 @@ func (ds Diagnostics) Error() string {
 
 func (ds *Diagnostics) errorf(pos Pos, summary, detailFormat string, args ...any) {
 	*ds = append(*ds, Diagnostic{Severity: Error, Pos: pos, Summary: summary, Detail: fmt.Sprintf(detailFormat, args...)})
+}
+
+// lenientf records a Lenient warning.
+func (ds *Diagnostics) lenientf(pos Pos, summary, detailFormat string, args ...any) {
+	*ds = append(*ds, Diagnostic{Severity: Warning, Pos: pos, Summary: summary, Detail: fmt.Sprintf(detailFormat, args...), Lenient: true})
+}
+
+// Lenient returns the Lenient warnings.
+func (ds Diagnostics) Lenient() Diagnostics {
+	var out Diagnostics
+	for _, d := range ds {
+		if d.Lenient && d.Severity == Warning {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func (ds *Diagnostics) warnf(pos Pos, summary, detailFormat string, args ...any) {

@@ -1,6 +1,7 @@
 package hcl
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,8 +12,18 @@ import (
 type Loader struct {
 	ReadFile  func(name string) ([]byte, error) // default os.ReadFile
 	Glob      func(pattern string) ([]string, error)
-	Hostname  func() (string, error)          // for hostname()
-	LookupEnv func(key string) (string, bool) // for env()
+	Hostname  func() (string, error)                 // for hostname()
+	LookupEnv func(key string) (string, bool)        // for env()
+	Stat      func(name string) (fs.FileInfo, error) // default os.Stat: scripts a keepalived.conf names
+
+	// Strict refuses what keepalived's reader runs past (the Lenient
+	// warnings of a keepalived.conf): each becomes an error. HCL input has
+	// none; it is always strict.
+	Strict bool
+	// ConfigID is keepalived's -i/--config-id for "@id" and "@^id" lines
+	// in a keepalived.conf; empty means the host name up to its first dot,
+	// as keepalived defaults it.
+	ConfigID string
 }
 
 // Load reads the configuration at path with the default Loader.
@@ -56,6 +67,13 @@ func (l *Loader) LoadSource(path string, src []byte) (*Config, Diagnostics) {
 	} else {
 		cfg, diags = l.parseHCL(path, src)
 	}
+	if l.Strict {
+		for i := range diags {
+			if diags[i].Lenient {
+				diags[i].Severity = Error
+			}
+		}
+	}
 	if cfg == nil {
 		return nil, diags
 	}
@@ -94,4 +112,25 @@ func (l *Loader) lookupEnv(key string) (string, bool) {
 		return l.LookupEnv(key)
 	}
 	return os.LookupEnv(key)
+}
+
+func (l *Loader) stat(name string) (fs.FileInfo, error) {
+	if l.Stat != nil {
+		return l.Stat(name)
+	}
+	return os.Stat(name)
+}
+
+// configID is keepalived's config id: ConfigID, else the host name up to
+// its first dot (keepalived uses uname's node name).
+func (l *Loader) configID() string {
+	if l.ConfigID != "" {
+		return l.ConfigID
+	}
+	h, err := l.hostname()
+	if err != nil {
+		return ""
+	}
+	id, _, _ := strings.Cut(h, ".")
+	return id
 }
