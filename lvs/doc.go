@@ -14,6 +14,12 @@
 //     of genetlink.go (encoding) and genetlink_linux.go (socket), which
 //     packs many IPVS commands into one sendmsg; kernel_other.go fails.
 //     mobylog_linux.go sends moby/ipvs's logrus lines to slog.
+//   - sync.go: the kernel's connection sync daemons (SyncDaemon, the
+//     SyncKernel side of a Kernel: IPVS_CMD_NEW_DAEMON, DEL_DAEMON and
+//     GET_DAEMON, framed in genetlink.go); Manager.SetSyncDaemons makes
+//     the running daemons the wanted ones with keepalived's EEXIST and
+//     ESRCH handling; SyncStatus counts the connection table, synced
+//     entries apart. sync_linux.go is the Linux edge.
 //   - manager.go: Manager keeps the kernel equal to the desired state on
 //     start (adopting what is there), on reload, on health and mastership
 //     events, and periodically to undo outside edits; a takeover never

@@ -1,16 +1,18 @@
 package lvs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
+	"net/netip"
 	"syscall"
 )
 
-// The IPVS generic-netlink protocol (linux/ip_vs.h, "IPVS" family,
-// version 1). Only what lvsd writes is spelled out here; reads go through
-// github.com/moby/ipvs.
+// The IPVS generic-netlink protocol (include/uapi/linux/ip_vs.h, "IPVS"
+// family, version 1). Only what lvsd writes, and the sync daemons, are
+// spelled out here; reads of the table go through github.com/moby/ipvs.
 const (
 	ipvsGenlVersion = 1
 
@@ -20,9 +22,22 @@ const (
 	ipvsCmdNewDest    = 5
 	ipvsCmdSetDest    = 6
 	ipvsCmdDelDest    = 7
+	ipvsCmdNewDaemon  = 9  // IPVS_CMD_NEW_DAEMON
+	ipvsCmdDelDaemon  = 10 // IPVS_CMD_DEL_DAEMON
+	ipvsCmdGetDaemon  = 11 // IPVS_CMD_GET_DAEMON (a dump of NEW_DAEMON messages)
 
 	ipvsCmdAttrService = 1 // nested IPVS_SVC_ATTR_*
 	ipvsCmdAttrDest    = 2 // nested IPVS_DEST_ATTR_*
+	ipvsCmdAttrDaemon  = 3 // nested IPVS_DAEMON_ATTR_*
+
+	ipvsDaemonAttrState       = 1 // u32 IP_VS_STATE_MASTER / _BACKUP
+	ipvsDaemonAttrMcastIfn    = 2 // NUL-terminated string, IP_VS_IFNAME_MAXLEN 16
+	ipvsDaemonAttrSyncID      = 3 // u32
+	ipvsDaemonAttrSyncMaxlen  = 4 // u16 UDP payload size
+	ipvsDaemonAttrMcastGroup  = 5 // in_addr (network order)
+	ipvsDaemonAttrMcastGroup6 = 6 // in6_addr
+	ipvsDaemonAttrMcastPort   = 7 // u16, host order (ip_vs_ctl.c nla_get_u16)
+	ipvsDaemonAttrMcastTTL    = 8 // u8
 
 	ipvsSvcAttrAF        = 1 // u16
 	ipvsSvcAttrProtocol  = 2 // u16
@@ -52,6 +67,7 @@ const (
 	nlmsgDone     = 3
 	nlmFRequest   = 0x1
 	nlmFAck       = 0x4
+	nlmFDump      = 0x300 // NLM_F_ROOT | NLM_F_MATCH
 	afInet        = 2
 	afInet6       = 10
 	attrHeaderLen = 4
@@ -274,4 +290,150 @@ func familyRequest(seq uint32, name string) []byte {
 	b = appendAttr(b, genlCtrlAttrFamilyNam, append([]byte(name), 0))
 	native.PutUint32(b, uint32(len(b)))
 	return b
+}
+
+// ifNameMax is the longest interface name the kernel takes
+// (IP_VS_IFNAME_MAXLEN 16, NUL included).
+const ifNameMax = 15
+
+// appendGenlHeader appends a netlink and generic-netlink header whose
+// length appendDaemonMessage patches.
+func appendGenlHeader(b []byte, family uint16, seq uint32, flags uint16, cmd uint8) []byte {
+	b = native.AppendUint32(b, 0)
+	b = native.AppendUint16(b, family)
+	b = native.AppendUint16(b, flags)
+	b = native.AppendUint32(b, seq)
+	b = native.AppendUint32(b, 0)
+	return append(b, cmd, ipvsGenlVersion, 0, 0)
+}
+
+// daemonMessage builds IPVS_CMD_NEW_DAEMON (every setting of d; the
+// optional ones only when set, as keepalived's libipvs does),
+// IPVS_CMD_DEL_DAEMON (the state alone is what ip_vs_genl_del_daemon
+// reads) or the IPVS_CMD_GET_DAEMON dump request (no attributes).
+func daemonMessage(family uint16, seq uint32, cmd uint8, d *SyncDaemon) ([]byte, error) {
+	flags := uint16(nlmFRequest | nlmFAck)
+	if cmd == ipvsCmdGetDaemon {
+		flags = nlmFRequest | nlmFDump
+	}
+	b := appendGenlHeader(nil, family, seq, flags, cmd)
+	if cmd != ipvsCmdGetDaemon {
+		b, at := beginNest(b, ipvsCmdAttrDaemon)
+		b = appendU32(b, ipvsDaemonAttrState, uint32(d.State))
+		if cmd == ipvsCmdNewDaemon {
+			if d.Interface == "" || len(d.Interface) > ifNameMax {
+				return nil, fmt.Errorf("sync daemon interface %q: want 1 to %d bytes", d.Interface, ifNameMax)
+			}
+			b = appendAttr(b, ipvsDaemonAttrMcastIfn, append([]byte(d.Interface), 0))
+			b = appendU32(b, ipvsDaemonAttrSyncID, uint32(d.SyncID))
+			if d.MaxLen != 0 {
+				b = appendU16(b, ipvsDaemonAttrSyncMaxlen, d.MaxLen)
+			}
+			if d.Group.IsValid() {
+				if g := d.Group.Unmap(); g.Is4() {
+					b = appendAttr(b, ipvsDaemonAttrMcastGroup, g.AsSlice())
+				} else {
+					b = appendAttr(b, ipvsDaemonAttrMcastGroup6, g.AsSlice())
+				}
+			}
+			if d.Port != 0 {
+				b = appendU16(b, ipvsDaemonAttrMcastPort, d.Port)
+			}
+			if d.TTL != 0 {
+				b = appendAttr(b, ipvsDaemonAttrMcastTTL, []byte{d.TTL})
+			}
+		}
+		b = endNest(b, at)
+		native.PutUint32(b, uint32(len(b)))
+		return b, nil
+	}
+	native.PutUint32(b, uint32(len(b)))
+	return b, nil
+}
+
+// walkAttrs calls f for each attribute of a netlink attribute stream
+// (type without the nested/byte-order flags).
+func walkAttrs(b []byte, f func(typ uint16, payload []byte)) error {
+	for len(b) >= attrHeaderLen {
+		l := int(native.Uint16(b))
+		if l < attrHeaderLen || l > len(b) {
+			return errShortMessage
+		}
+		f(native.Uint16(b[2:])&0x3fff, b[attrHeaderLen:l])
+		b = b[min(align4(l), len(b)):]
+	}
+	return nil
+}
+
+// parseDaemon decodes the attributes of one IPVS_CMD_NEW_DAEMON message
+// of a GET_DAEMON dump (what ip_vs_genl_fill_daemon writes).
+func parseDaemon(genlPayload []byte) (SyncDaemon, bool, error) {
+	var d SyncDaemon
+	found := false
+	err := walkAttrs(genlPayload, func(typ uint16, p []byte) {
+		if typ != ipvsCmdAttrDaemon {
+			return
+		}
+		found = true
+		_ = walkAttrs(p, func(typ uint16, p []byte) {
+			switch {
+			case typ == ipvsDaemonAttrState && len(p) >= 4:
+				d.State = SyncState(native.Uint32(p))
+			case typ == ipvsDaemonAttrMcastIfn:
+				d.Interface = string(bytes.TrimRight(p, "\x00"))
+			case typ == ipvsDaemonAttrSyncID && len(p) >= 4:
+				d.SyncID = uint8(native.Uint32(p))
+			case typ == ipvsDaemonAttrSyncMaxlen && len(p) >= 2:
+				d.MaxLen = native.Uint16(p)
+			case typ == ipvsDaemonAttrMcastGroup && len(p) >= 4:
+				d.Group = netip.AddrFrom4([4]byte(p[:4]))
+			case typ == ipvsDaemonAttrMcastGroup6 && len(p) >= 16:
+				d.Group = netip.AddrFrom16([16]byte(p[:16]))
+			case typ == ipvsDaemonAttrMcastPort && len(p) >= 2:
+				d.Port = native.Uint16(p)
+			case typ == ipvsDaemonAttrMcastTTL && len(p) >= 1:
+				d.TTL = p[0]
+			}
+		})
+	})
+	return d, found, err
+}
+
+// parseDaemonDump decodes one datagram of a GET_DAEMON dump: the daemons
+// it carries, whether the dump is over (NLMSG_DONE, or an error), and the
+// kernel's error.
+func parseDaemonDump(b []byte, family uint16, seq uint32) (daemons []SyncDaemon, done bool, err error) {
+	for len(b) > 0 {
+		if len(b) < nlmsgHdrLen {
+			return daemons, true, errShortMessage
+		}
+		n := int(native.Uint32(b))
+		if n < nlmsgHdrLen || n > len(b) {
+			return daemons, true, errShortMessage
+		}
+		typ, mseq := native.Uint16(b[4:]), native.Uint32(b[8:])
+		if mseq == seq {
+			switch {
+			case typ == nlmsgDone:
+				done = true
+			case typ == nlmsgError:
+				done = true
+				if n >= nlmsgHdrLen+4 {
+					if code := int32(native.Uint32(b[nlmsgHdrLen:])); code != 0 {
+						err = syscall.Errno(-code)
+					}
+				}
+			case typ == family && n >= nlmsgHdrLen+genlHdrLen:
+				d, ok, perr := parseDaemon(b[nlmsgHdrLen+genlHdrLen : n])
+				if perr != nil {
+					return daemons, true, perr
+				}
+				if ok {
+					daemons = append(daemons, d)
+				}
+			}
+		}
+		b = b[min(align4(n), len(b)):]
+	}
+	return daemons, done, err
 }

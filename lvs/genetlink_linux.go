@@ -211,3 +211,51 @@ func (w *batchWriter) readAcks(first, last uint32) (map[uint32]syscall.Errno, er
 		}
 	}
 }
+
+// daemonCommand sends one IPVS_CMD_NEW_DAEMON or IPVS_CMD_DEL_DAEMON and
+// returns the kernel's answer (a syscall.Errno, or nil).
+func (w *batchWriter) daemonCommand(cmd uint8, d *SyncDaemon) error {
+	w.seq++
+	msg, err := daemonMessage(w.family, w.seq, cmd, d)
+	if err != nil {
+		return err
+	}
+	if err := unix.Sendto(w.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return fmt.Errorf("sending an IPVS daemon command: %w", err)
+	}
+	failed, err := w.readAcks(w.seq, w.seq)
+	if err != nil {
+		return err
+	}
+	if errno, ok := failed[w.seq]; ok {
+		return errno
+	}
+	return nil
+}
+
+// daemons dumps the running sync daemons (IPVS_CMD_GET_DAEMON).
+func (w *batchWriter) daemons() ([]SyncDaemon, error) {
+	w.seq++
+	msg, err := daemonMessage(w.family, w.seq, ipvsCmdGetDaemon, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Sendto(w.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, fmt.Errorf("asking for the IPVS sync daemons: %w", err)
+	}
+	var out []SyncDaemon
+	for {
+		n, _, err := unix.Recvfrom(w.fd, w.rbuf, 0)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return nil, fmt.Errorf("reading the IPVS sync daemons: %w", err)
+		}
+		ds, done, err := parseDaemonDump(w.rbuf[:n], w.family, w.seq)
+		out = append(out, ds...)
+		if done {
+			return out, err
+		}
+	}
+}

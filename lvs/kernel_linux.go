@@ -46,6 +46,7 @@ type linuxKernel struct {
 	handle   *ipvs.Handle
 	writer   *batchWriter
 	oneByOne bool
+	netns    string // NetnsPath, for the connection table (sync_linux.go)
 }
 
 // procIPVS exists in every network namespace while the kernel has IPVS.
@@ -88,7 +89,7 @@ func OpenKernelWith(opts KernelOptions) (Kernel, error) {
 		w.Close()
 		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
 	}
-	return &linuxKernel{handle: h, writer: w, oneByOne: opts.OneByOne}, nil
+	return &linuxKernel{handle: h, writer: w, oneByOne: opts.OneByOne, netns: opts.NetnsPath}, nil
 }
 
 // loadIPVSModule runs modprobe for ip_vs, by default the kernel's own

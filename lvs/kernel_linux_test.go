@@ -14,12 +14,15 @@ package lvs_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -568,5 +571,82 @@ func TestKernelBenchLoad(t *testing.T) {
 	got := e.ipvsadmTable()
 	if w := got.Find(cfg.VirtualServers[1234].Key()).Destinations[7].Weight; w != 5 {
 		t.Fatalf("weight after health event %d, want 5", w)
+	}
+}
+
+func TestKernelSyncDaemonsAsIpvsadmReadsThem(t *testing.T) {
+	e := newKernelEnv(t)
+	// A sync daemon needs a multicast-capable interface.
+	e.setup("link", "add", "sync0", "type", "dummy")
+	e.setup("addr", "add", "10.9.9.1/24", "dev", "sync0")
+	e.setup("link", "set", "sync0", "up", "multicast", "on")
+	k := e.open(lvs.KernelOptions{})
+	sk, ok := k.(lvs.SyncKernel)
+	if !ok {
+		t.Fatal("the Linux kernel is no SyncKernel")
+	}
+	t.Cleanup(func() {
+		sk.StopSyncDaemon(lvs.SyncMaster)
+		sk.StopSyncDaemon(lvs.SyncBackup)
+	})
+	master := lvs.SyncDaemon{State: lvs.SyncMaster, Interface: "sync0", SyncID: 51, Port: 8850, TTL: 2}
+	backup := lvs.SyncDaemon{State: lvs.SyncBackup, Interface: "sync0", SyncID: 51, Group: netip.MustParseAddr("239.1.2.3"), Port: 8850}
+	for _, d := range []lvs.SyncDaemon{master, backup} {
+		if err := sk.StartSyncDaemon(d); err != nil {
+			t.Fatalf("starting the %v: %v", d, err)
+		}
+	}
+	out := e.ipvsadmRun("-L", "--daemon")
+	t.Logf("ipvsadm -L --daemon:\n%s", out)
+	for _, want := range []string{"master sync daemon (mcast=sync0, syncid=51", "backup sync daemon (mcast=sync0, syncid=51"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ipvsadm -L --daemon has no %q", want)
+		}
+	}
+	if !strings.Contains(out, "group=239.1.2.3") || !strings.Contains(out, "port=8850") || !strings.Contains(out, "ttl=2") {
+		t.Errorf("ipvsadm -L --daemon lacks the group, port or ttl lvsd set")
+	}
+	ds, err := sk.SyncDaemons()
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("SyncDaemons: %v, %v", ds, err)
+	}
+	for _, d := range ds {
+		want := master
+		if d.State == lvs.SyncBackup {
+			want = backup
+		}
+		if d.Interface != want.Interface || d.SyncID != want.SyncID || d.Port != 8850 ||
+			(want.TTL != 0 && d.TTL != want.TTL) || (want.Group.IsValid() && d.Group != want.Group) || d.MaxLen == 0 {
+			t.Errorf("read back %+v, started %+v", d, want)
+		}
+	}
+	if err := sk.StartSyncDaemon(master); !errors.Is(err, syscall.EEXIST) {
+		t.Errorf("second master daemon: %v, want EEXIST", err)
+	}
+	if err := sk.StopSyncDaemon(lvs.SyncBackup); err != nil {
+		t.Fatal(err)
+	}
+	if err := sk.StopSyncDaemon(lvs.SyncBackup); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("stopping a stopped daemon: %v, want ESRCH", err)
+	}
+	// ipvsadm writes, lvsd reads.
+	e.ipvsadmRun("--stop-daemon", "master")
+	e.ipvsadmRun("--start-daemon", "backup", "--mcast-interface", "sync0", "--syncid", "7")
+	ds, err = sk.SyncDaemons()
+	if err != nil || len(ds) != 1 || ds[0].State != lvs.SyncBackup || ds[0].SyncID != 7 || ds[0].Interface != "sync0" {
+		t.Errorf("after ipvsadm --start-daemon backup: %+v, %v", ds, err)
+	}
+	// Manager.SetSyncDaemons turns that into what lvsd wants.
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	changed, err := m.SetSyncDaemons([]lvs.SyncDaemon{master})
+	t.Logf("SetSyncDaemons: %q", changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := e.ipvsadmRun("-L", "--daemon"); !strings.Contains(out, "master sync daemon (mcast=sync0, syncid=51") || strings.Contains(out, "backup") {
+		t.Errorf("ipvsadm -L --daemon after SetSyncDaemons(master):\n%s", out)
+	}
+	if c, err := sk.Connections(); err != nil || c.Total != 0 {
+		t.Errorf("Connections of an empty table: %+v, %v", c, err)
 	}
 }

@@ -57,6 +57,7 @@ type Manager struct {
 
 	repairMu sync.Mutex
 	writeMu  sync.Mutex
+	syncMu   sync.Mutex // one change of the sync daemons at a time (sync.go)
 
 	mu       sync.Mutex
 	cfg      *hcl.Config

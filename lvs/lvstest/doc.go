@@ -1,6 +1,7 @@
 // Package lvstest holds the fixtures for tests of code that drives package
 // lvs: FakeKernel, an in-memory IPVS table that answers like the kernel
-// (fakekernel.go); the synthetic benchmark configuration and its table,
+// (fakekernel.go), with the kernel's connection sync daemons
+// (fakesync.go); the synthetic benchmark configuration and its table,
 // and a keepalived.conf writer for it (synthetic.go); and the rules format
 // of `ipvsadm -S` / `ipvsadm -R`, the independent reader and reference
 // loader of the kernel tests and benchmarks (ipvsadm.go).

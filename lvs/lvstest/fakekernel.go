@@ -23,6 +23,12 @@ type FakeKernel struct {
 	Refuse func(lvs.Op) error
 	// Applied records every operation that succeeded, in order.
 	Applied []lvs.Op
+
+	daemons []lvs.SyncDaemon    // running sync daemons (fakesync.go)
+	conns   lvs.ConnectionCount // what Connections reports
+	// DaemonLog records every sync daemon started or stopped, in order
+	// ("start master daemon on eth0, sync id 51, …", "stop backup").
+	DaemonLog []string
 }
 
 // NewFakeKernel returns a fake holding a copy of initial.

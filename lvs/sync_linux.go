@@ -1,0 +1,92 @@
+package lvs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// SyncDaemons implements SyncKernel (IPVS_CMD_GET_DAEMON).
+func (k *linuxKernel) SyncDaemons() ([]SyncDaemon, error) {
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
+	return k.writer.daemons()
+}
+
+// StartSyncDaemon implements SyncKernel (IPVS_CMD_NEW_DAEMON).
+func (k *linuxKernel) StartSyncDaemon(d SyncDaemon) error {
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
+	return k.writer.daemonCommand(ipvsCmdNewDaemon, &d)
+}
+
+// StopSyncDaemon implements SyncKernel (IPVS_CMD_DEL_DAEMON).
+func (k *linuxKernel) StopSyncDaemon(st SyncState) error {
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
+	return k.writer.daemonCommand(ipvsCmdDelDaemon, &SyncDaemon{State: st})
+}
+
+// Connections implements SyncKernel. The kernel has no netlink command
+// for the connection table; it lists it in /proc/net/ip_vs_conn_sync
+// (what `ipvsadm -Lnc` reads as /proc/net/ip_vs_conn, plus an Origin
+// column: "Local" or "Sync"), per network namespace.
+func (k *linuxKernel) Connections() (ConnectionCount, error) {
+	var data []byte
+	var err error
+	if k.netns == "" {
+		data, err = os.ReadFile("/proc/net/ip_vs_conn_sync")
+	} else {
+		data, err = readInNamespace(k.netns, "/proc/thread-self/net/ip_vs_conn_sync")
+	}
+	if err != nil {
+		return ConnectionCount{}, err
+	}
+	return countConnections(bytes.NewReader(data))
+}
+
+// readInNamespace reads a file from a thread that entered the network
+// namespace at netnsPath (a fresh locked goroutine, as openGenetlink).
+func readInNamespace(netnsPath, name string) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{nil, err}
+			return
+		}
+		defer orig.Close()
+		target, err := os.Open(netnsPath)
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{nil, err}
+			return
+		}
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{nil, err}
+			return
+		}
+		data, rerr := os.ReadFile(name)
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			// The thread dies with the goroutine, locked.
+			ch <- result{nil, errors.Join(errRestoreNamespace, err)}
+			return
+		}
+		runtime.UnlockOSThread()
+		ch <- result{data, rerr}
+	}()
+	r := <-ch
+	return r.data, r.err
+}
