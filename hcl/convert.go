@@ -68,6 +68,32 @@ func convertGlobal(root *hclBody, g Global) {
 	if g.ReconcileInterval != def.ReconcileInterval {
 		setDur(b, "reconcile_interval", g.ReconcileInterval)
 	}
+	convertSyncDaemon(b, g.LVSSyncDaemon)
+}
+
+// convertSyncDaemon writes lvs_sync_daemon as resolved; off is written
+// too, since HCL's default turns sync on.
+func convertSyncDaemon(g *hclBody, s LVSSyncDaemon) {
+	g.newline()
+	b := g.block("lvs_sync_daemon", nil)
+	if !s.Enabled {
+		b.attr("enabled", "false")
+		return
+	}
+	setStr(b, "interface", s.Interface)
+	setStr(b, "instance", s.Instance)
+	b.attr("id", strconv.Itoa(s.SyncID))
+	for _, kv := range []struct {
+		name string
+		v    int
+	}{{"maxlen", s.MaxLen}, {"port", s.Port}, {"ttl", s.TTL}} {
+		if kv.v != 0 {
+			setInt(b, kv.name, kv.v)
+		}
+	}
+	if s.Group.IsValid() {
+		setStr(b, "group", s.Group.String())
+	}
 }
 
 func convertInstance(b *hclBody, in VRRPInstance) {

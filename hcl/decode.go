@@ -368,10 +368,12 @@ var (
 		hcl2.BlockHeaderSchema{Type: "virtual_server", LabelNames: []string{"address"}},
 	)
 	globalSchema = blockSchema([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
-		"notify_timeout", "metrics_listen", "control_socket", "reconcile_interval"})
-	scriptSchema   = blockSchema([]string{"script", "interval", "timeout", "weight", "rise", "fall", "user"})
-	notifyAttrs    = []string{"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}
-	instanceSchema = blockSchema(append([]string{"state", "interface", "virtual_router_id", "priority", "advert_int",
+		"notify_timeout", "metrics_listen", "control_socket", "reconcile_interval"},
+		hcl2.BlockHeaderSchema{Type: "lvs_sync_daemon"})
+	syncDaemonSchema = blockSchema([]string{"enabled", "interface", "instance", "id", "maxlen", "port", "ttl", "group"})
+	scriptSchema     = blockSchema([]string{"script", "interval", "timeout", "weight", "rise", "fall", "user"})
+	notifyAttrs      = []string{"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}
+	instanceSchema   = blockSchema(append([]string{"state", "interface", "virtual_router_id", "priority", "advert_int",
 		"virtual_ipaddress", "unicast_src_ip", "unicast_peer", "nopreempt", "preempt_delay",
 		"garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat",
 		"track_interface", "track_script"}, notifyAttrs...),
@@ -414,6 +416,27 @@ func (d *decoder) global(b *hcl2.Block) {
 	bl.str("metrics_listen", &g.MetricsListen)
 	bl.str("control_socket", &g.ControlSocket)
 	bl.duration("reconcile_interval", &g.ReconcileInterval)
+	for _, inner := range bl.inner {
+		if inner.Type == "lvs_sync_daemon" {
+			d.syncDaemon(inner)
+		}
+	}
+}
+
+// syncDaemon reads global's lvs_sync_daemon block; finalize defaults the
+// interface and id from the instance and validates the ranges.
+func (d *decoder) syncDaemon(b *hcl2.Block) {
+	bl := d.openBlock(b, syncDaemonSchema)
+	s := &d.cfg.Global.LVSSyncDaemon
+	*s = LVSSyncDaemon{Enabled: true, SyncID: unsetSyncID, Pos: bl.def, Positions: bl.pos}
+	bl.boolean("enabled", &s.Enabled)
+	bl.str("interface", &s.Interface)
+	bl.str("instance", &s.Instance)
+	bl.integer("id", &s.SyncID)
+	bl.integer("maxlen", &s.MaxLen)
+	bl.integer("port", &s.Port)
+	bl.integer("ttl", &s.TTL)
+	bl.addr("group", &s.Group)
 }
 
 func (d *decoder) script(b *hcl2.Block) {

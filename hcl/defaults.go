@@ -73,8 +73,16 @@ func defaultGlobal() Global {
 		NotifyTimeout:     defaultNotifyTimeout,
 		ControlSocket:     defaultControlSocket,
 		ReconcileInterval: defaultReconcileInterval,
+		// lvsd: connection sync on for a pair that programs IPVS; finalize
+		// picks the instance (validate_sync.go) or turns it off.
+		LVSSyncDaemon: LVSSyncDaemon{Enabled: true, SyncID: unsetSyncID},
 	}
 }
+
+// unsetSyncID marks a sync id not written: finalize makes it the
+// instance's virtual_router_id (keepalived: the syncid defaults to the
+// instance's vrid), or 0 without an instance.
+const unsetSyncID = -1
 
 // defaultRetryDelay is delay_before_retry in HCL when no block sets it:
 // 1s for TCP_CHECK, 3s for the others.

@@ -20,6 +20,8 @@ func (l *Loader) parseKeepalived(path string, src []byte) (*Config, Diagnostics)
 	cfg := &Config{Global: defaultGlobal()}
 	// keepalived programs IPVS on both nodes.
 	cfg.Global.LVSProgram = LVSProgramAlways
+	// keepalived runs no sync daemon unless lvs_sync_daemon says so.
+	cfg.Global.LVSSyncDaemon.Enabled = false
 	cfg.Global.Pos = Pos{File: path, Line: 1}
 	cfg.Global.Positions = Positions{}
 	lx := &kaLexer{l: l, diags: &diags, files: &cfg.Files, defs: map[string]string{}}
@@ -339,7 +341,6 @@ func (r *kaReader) name(n *kaNode) (string, bool) {
 
 var kaGlobalScope = func() map[string]kaScope {
 	m := map[string]kaScope{
-		"lvs_sync_daemon":                  refuse("lvsd does not run the IPVS connection sync daemon; start it with ipvsadm --start-daemon"),
 		"lvs_timeouts":                     refuse("lvsd does not set IPVS timeouts; set them with ipvsadm --set"),
 		"lvs_flush":                        warnOnly("lvsd reconciles the IPVS table instead of flushing it"),
 		"lvs_flush_on_stop":                warnOnly("lvsd leaves the IPVS table as it is on stop"),
@@ -504,6 +505,8 @@ func (r *kaReader) global(n *kaNode) {
 				r.defaultInterface.put(v)
 				g.Positions[c.name] = c.pos
 			}
+		case "lvs_sync_daemon":
+			r.lvsSyncDaemon(c) // keepalived_sync.go
 		default:
 			if !r.outOfScope(c, kaGlobalScope) {
 				r.unknown(c, "global_defs")
@@ -622,7 +625,6 @@ var kaInstanceScope = map[string]kaScope{
 	"notify_master_rx_lower_pri": refuse("lvsd has no notify_master_rx_lower_pri"),
 	"notify_priority_changes":    warnOnly("lvsd notifies state changes only"),
 	"smtp_alert":                 warnOnly("lvsd sends no e-mail; use notify scripts"),
-	"lvs_sync_daemon_interface":  refuse("lvsd does not run the IPVS connection sync daemon; start it with ipvsadm --start-daemon"),
 	"garp_lower_prio_delay":      warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
 	"garp_lower_prio_repeat":     warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
 	"down_timer_adverts":         refuse("lvsd uses Master_Down_Interval = 3 × advert_int + skew (RFC 3768 §6.1)"),
@@ -792,6 +794,8 @@ func (r *kaReader) instance(n *kaNode) {
 				setNotify(&in.Notify, c.name, v)
 				mark(c, c.name)
 			}
+		case "lvs_sync_daemon_interface":
+			r.lvsSyncDaemonInterface(c, name) // keepalived_sync.go
 		default:
 			if !r.outOfScope(c, kaInstanceScope) {
 				r.unknown(c, "vrrp_instance "+name)

@@ -56,7 +56,6 @@ func TestKeepalivedCorpusDiagnostics(t *testing.T) {
 			p("unsupported.conf:7: warning: keyword smtp_server is not supported by lvsd"),
 			p("unsupported.conf:8: warning: keyword enable_snmp_vrrp is not supported by lvsd"),
 			p("unsupported.conf:9: warning: keyword vrrp_strict is not supported by lvsd"),
-			p("unsupported.conf:10: error: keyword lvs_sync_daemon is not supported by lvsd"),
 			p("unsupported.conf:11: error: keyword notify_fifo is not supported by lvsd"),
 			p("unsupported.conf:14: error: keyword static_ipaddress is not supported by lvsd"),
 			p("unsupported.conf:22: error: keyword use_vmac is not supported by lvsd"),

@@ -83,8 +83,34 @@ type Global struct {
 	// ReconcileInterval is how often the IPVS table is compared with the
 	// desired state to undo outside edits.
 	ReconcileInterval time.Duration
-	Pos               Pos
-	Positions         Positions
+	// LVSSyncDaemon configures the kernel's IPVS connection sync daemons.
+	LVSSyncDaemon LVSSyncDaemon
+	Pos           Pos
+	Positions     Positions
+}
+
+// LVSSyncDaemon configures the kernel's IPVS connection sync daemons
+// (keepalived's lvs_sync_daemon): the director that is MASTER multicasts
+// its connections, the BACKUP receives them, so a failover keeps the
+// established connections. The director starts and switches the daemons
+// by the mastership of Instance.
+type LVSSyncDaemon struct {
+	// Enabled says whether lvsd runs the daemons. HCL: on by default when
+	// a vrrp_instance owns a virtual_server; off with `enabled = false`.
+	// keepalived.conf: on when lvs_sync_daemon is there.
+	Enabled   bool
+	Interface string // multicast interface (default: Instance's interface)
+	// Instance is the VRRP instance whose mastership switches the daemons
+	// (BACKUP runs the backup daemon, MASTER the master daemon). Empty:
+	// both daemons run all the time, as keepalived does without one.
+	Instance  string
+	SyncID    int        // 0..255, default: Instance's virtual_router_id
+	MaxLen    int        // UDP payload size; 0 leaves it to the kernel (the MTU's)
+	Port      int        // UDP port; 0 leaves it to the kernel (8848)
+	TTL       int        // multicast TTL; 0 leaves it to the kernel (1)
+	Group     netip.Addr // multicast group; invalid leaves it to the kernel (224.0.0.81, ff02::81)
+	Pos       Pos
+	Positions Positions
 }
 
 // VRRPScript is a tracked script (vrrp_script): run every Interval, its exit

@@ -24,6 +24,7 @@ func finalize(cfg *Config) Diagnostics {
 	v.instances()
 	v.syncGroups()
 	v.virtualServers()
+	v.syncDaemon() // validate_sync.go
 	return v.diags
 }
 

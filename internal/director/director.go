@@ -69,6 +69,10 @@ type Director struct {
 	// virtual_server of a running director), so its repair loop runs too.
 	lateIPVS chan *lvs.Manager
 
+	// mastership is each instance's last transition: MASTER or not
+	// (guarded by mu; the sync daemons follow it, sync.go).
+	mastership map[string]bool
+
 	node    *vrrp.Node      // nil with VRRP off (keepalived -C)
 	checker *checks.Manager // nil with Checks off (keepalived -P)
 	ipvs    *lvs.Manager    // nil while the configuration has no virtual_server
@@ -89,7 +93,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 			return lvs.OpenKernelWith(lvs.KernelOptions{Logger: opts.Logger.With("part", "ipvs"), LoadModule: true})
 		}
 	}
-	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1)}
+	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}}
 	d.scriptCtx, d.stopScripts = context.WithCancel(context.Background())
 	if opts.Checks {
 		if _, err := d.openIPVS(cfg); err != nil {
@@ -176,6 +180,7 @@ func (d *Director) Run(ctx context.Context) error {
 			d.log.Info("IPVS table adopted", "operations", n)
 		}
 		start("ipvs", ipvs.Run)
+		d.applySyncDaemons(false)
 	}
 	ipvsStarted := d.ipvsManager()
 	if ipvsStarted != nil {
@@ -220,6 +225,7 @@ loop:
 	}
 	stopVRRP()
 	<-vrrpDone
+	d.applySyncDaemons(true)
 	stopParts()
 	wg.Wait()
 	return runErr

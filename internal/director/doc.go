@@ -7,6 +7,9 @@
 //     start and stop in, and waiting for every goroutine they started.
 //   - wiring.go: mastership → lvs (services before VIPs), verdicts → lvs,
 //     quorum → quorum_up/quorum_down scripts through the one script runner.
+//   - sync.go: mastership → the kernel's IPVS connection sync daemons
+//     (which daemons run is a pure function of the configuration and the
+//     mastership of lvs_sync_daemon's instance; lvs starts and stops them).
 //   - reload.go: a reload applied in one order: lvs desired state first,
 //     then the checkers, then VRRP.
 //   - status.go: the status snapshot (`lvsd status`, SIGUSR1/SIGUSR2 dumps,

@@ -65,6 +65,8 @@ func (d *Director) Reload() error {
 			d.log.Error("reload: vrrp", "err", err)
 		}
 	}
+	// The sync daemons change only if their settings did.
+	d.applySyncDaemons(false)
 	if ipvs != nil {
 		if _, err := ipvs.Reconcile(context.Background()); err != nil {
 			d.log.Error("reconcile after reload", "err", err)

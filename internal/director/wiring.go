@@ -22,7 +22,14 @@ func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	// or gives up resuming a mastership it held before a crash
 	// (vrrp.Machine.Resume), withdraws what the previous run left. Until
 	// the first transition the services are left as found.
-	return ipvs.SetActive(t.Instance, t.To == vrrp.StateMaster)
+	err := ipvs.SetActive(t.Instance, t.To == vrrp.StateMaster)
+	d.mu.Lock()
+	d.mastership[t.Instance] = t.To == vrrp.StateMaster
+	d.mu.Unlock()
+	if d.Config().Global.LVSSyncDaemon.Instance == t.Instance {
+		d.applySyncDaemons(false)
+	}
+	return err
 }
 
 // forwardVerdicts hands every health verdict to the IPVS manager until ctx

@@ -1,0 +1,59 @@
+package director
+
+import (
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/lvs"
+)
+
+// wantedSyncDaemons is the decision of which IPVS connection sync daemons
+// run (the kernel calls are lvs.Manager.SetSyncDaemons'): none with sync
+// off or while stopping; both when no instance is named, as keepalived
+// runs them; else the master daemon while the instance is MASTER and the
+// backup daemon otherwise (keepalived's ipvs_syncd_master and
+// ipvs_syncd_backup on its transitions), so a director that is not MASTER
+// holds the connections the MASTER serves.
+func wantedSyncDaemons(s hcl.LVSSyncDaemon, master, stopping bool) []lvs.SyncDaemon {
+	if !s.Enabled || stopping {
+		return nil
+	}
+	d := lvs.SyncDaemon{
+		Interface: s.Interface, SyncID: uint8(s.SyncID), MaxLen: uint16(s.MaxLen),
+		Group: s.Group, Port: uint16(s.Port), TTL: uint8(s.TTL),
+	}
+	m, b := d, d
+	m.State, b.State = lvs.SyncMaster, lvs.SyncBackup
+	switch {
+	case s.Instance == "":
+		return []lvs.SyncDaemon{m, b}
+	case master:
+		return []lvs.SyncDaemon{m}
+	default:
+		return []lvs.SyncDaemon{b}
+	}
+}
+
+// applySyncDaemons makes the kernel's sync daemons what the configuration
+// and the mastership of its instance ask for, and logs what changed.
+// Until the instance's first transition (a restarted MASTER resumes) the
+// daemons are left as found, like the services.
+func (d *Director) applySyncDaemons(stopping bool) {
+	ipvs := d.ipvsManager()
+	if ipvs == nil {
+		return
+	}
+	cfg := d.Config()
+	s := cfg.Global.LVSSyncDaemon
+	d.mu.Lock()
+	master, known := d.mastership[s.Instance]
+	d.mu.Unlock()
+	if s.Enabled && s.Instance != "" && !known && !stopping {
+		return
+	}
+	changed, err := ipvs.SetSyncDaemons(wantedSyncDaemons(s, master, stopping))
+	for _, c := range changed {
+		d.log.Info("IPVS sync daemon", "change", c, "instance", s.Instance)
+	}
+	if err != nil {
+		d.log.Error("IPVS sync daemons", "err", err, "instance", s.Instance)
+	}
+}

@@ -1,0 +1,118 @@
+package director
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/hcltest"
+	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/lvs/lvstest"
+	"github.com/lvsd/lvsd/vrrp"
+)
+
+func TestWantedSyncDaemonsFollowMastership(t *testing.T) {
+	inst := hcl.LVSSyncDaemon{Enabled: true, Interface: "eth0", Instance: "VI_1", SyncID: 51, TTL: 2}
+	none := inst
+	none.Instance = ""
+	m := lvs.SyncDaemon{State: lvs.SyncMaster, Interface: "eth0", SyncID: 51, TTL: 2}
+	b := m
+	b.State = lvs.SyncBackup
+	for _, tc := range []struct {
+		name             string
+		cfg              hcl.LVSSyncDaemon
+		master, stopping bool
+		want             []lvs.SyncDaemon
+	}{
+		{"BACKUP runs the backup daemon", inst, false, false, []lvs.SyncDaemon{b}},
+		{"MASTER runs the master daemon", inst, true, false, []lvs.SyncDaemon{m}},
+		{"no instance named runs both (keepalived)", none, false, false, []lvs.SyncDaemon{m, b}},
+		{"no instance named runs both while MASTER too", none, true, false, []lvs.SyncDaemon{m, b}},
+		{"sync off runs none", hcl.LVSSyncDaemon{}, true, false, nil},
+		{"shutdown stops them", inst, true, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := wantedSyncDaemons(tc.cfg, tc.master, tc.stopping); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+const syncDirectorHCL = `
+global {
+  lvs_sync_daemon {
+    instance = "VI_1"
+    ttl      = %d
+  }
+}
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  virtual_ipaddress = ["192.0.2.100/24"]
+}
+virtual_server "192.0.2.100:80" {
+  real_server "10.0.0.1:80" {}
+}
+`
+
+// TestMastershipSwitchesTheSyncDaemons drives the director's transition
+// hook as the VRRP node does and reads the fake kernel's daemons.
+func TestMastershipSwitchesTheSyncDaemons(t *testing.T) {
+	fk := lvstest.NewFakeKernel(nil)
+	cfg := hcltest.Load(t, fmt.Sprintf(syncDirectorHCL, 2))
+	d, err := New(cfg, Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return fk, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := func() []string {
+		ds, _ := fk.SyncDaemons()
+		var out []string
+		for _, x := range ds {
+			out = append(out, x.String())
+		}
+		slices.Sort(out)
+		return out
+	}
+	step := func(to vrrp.State, want ...string) {
+		t.Helper()
+		if err := d.onTransition(context.Background(), vrrp.Transition{Instance: "VI_1", To: to}); err != nil {
+			t.Fatal(err)
+		}
+		if got := running(); !slices.Equal(got, want) {
+			t.Fatalf("after %v: %q, want %q", to, got, want)
+		}
+	}
+	backup := "backup daemon on eth0, sync id 51, port 8848, ttl 2, maxlen 1472"
+	master := "master daemon on eth0, sync id 51, port 8848, ttl 2, maxlen 1472"
+	step(vrrp.StateBackup, backup)
+	step(vrrp.StateMaster, master)
+	step(vrrp.StateBackup, backup)
+	fk.TakeDaemonLog()
+	// A reload with the same settings changes nothing; a new ttl
+	// restarts the daemon.
+	d.opts.Load = func(string) (*hcl.Config, hcl.Diagnostics) {
+		return hcltest.Load(t, fmt.Sprintf(syncDirectorHCL, 2)), nil
+	}
+	if err := d.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if l := fk.TakeDaemonLog(); len(l) != 0 {
+		t.Errorf("an unchanged reload touched the daemons: %q", l)
+	}
+	d.opts.Load = func(string) (*hcl.Config, hcl.Diagnostics) {
+		return hcltest.Load(t, fmt.Sprintf(syncDirectorHCL, 3)), nil
+	}
+	if err := d.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := running(); !slices.Equal(got, []string{"backup daemon on eth0, sync id 51, port 8848, ttl 3, maxlen 1472"}) {
+		t.Errorf("after a reload with ttl 3: %q", got)
+	}
+	d.applySyncDaemons(true)
+	if got := running(); len(got) != 0 {
+		t.Errorf("after shutdown: %q", got)
+	}
+}
