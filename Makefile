@@ -53,6 +53,12 @@ install: build
 man:
 	$(GO) run ./internal/manpage/genman -docs docs -out docs/man
 
+# lvsd_VERSION_amd64.deb with dpkg-deb: /usr/sbin/lvsd, the unit, conffiles
+# /etc/lvsd/lvsd.hcl and /etc/default/lvsd, man pages, bash completion and
+# the dependencies' licences; installed disabled (packaging/deb/build.sh).
+deb:
+	GO=$(GO) packaging/deb/build.sh .
+
 # A two-director DR pair, two real servers and a client in a VM (installs
 # what it needs with apt-get); kills the master and shows the gap.
 demo:
