@@ -2,6 +2,7 @@ package hcl
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,12 +23,15 @@ func FuzzLoadKeepalived(f *testing.F) {
 	f.Add([]byte("include /etc/*\n"))
 	f.Add([]byte("virtual_server 1.2.3.4 80 { real_server 1.2.3.5 80 { TCP_CHECK { } } }\n"))
 	f.Add([]byte("$A=${A}${A}\n$B=$A$A\nglobal_defs {\n router_id $B\n}\n"))
+	f.Add([]byte("$M= \\\nfoo ${N} \\\n$M\n$N=1\n$M\n~SEQ(N, 1, 3) $M\n~LST({A,B}, {1,2}) x $A $B\n@fuzz a\n@^fuzz b\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		l := Loader{
-			ReadFile:  func(string) ([]byte, error) { return nil, errors.New("fuzzer reads no file") },
-			Glob:      func(string) ([]string, error) { return nil, nil },
-			Hostname:  func() (string, error) { return "fuzz", nil },
-			LookupEnv: func(string) (string, bool) { return "", false },
+			ReadFile:   func(string) ([]byte, error) { return nil, errors.New("fuzzer reads no file") },
+			Glob:       func(string) ([]string, error) { return nil, nil },
+			Hostname:   func() (string, error) { return "fuzz", nil },
+			LookupEnv:  func(string) (string, bool) { return "", false },
+			Stat:       func(string) (fs.FileInfo, error) { return nil, fs.ErrNotExist },
+			UserExists: func(string) bool { return false },
 		}
 		cfg, diags := l.LoadSource("fuzz.conf", src)
 		for _, d := range diags {

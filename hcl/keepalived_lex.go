@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -16,18 +17,25 @@ import (
 //   - a line ending in '\' continues on the next line;
 //   - words are separated by white space; "a quoted string" is one word
 //     without its quotes (alloc_strvec_r());
-//   - a block opens with '{' at the end of the keyword line or alone at the
-//     start of the next line, and closes with '}' at the start (or, for value
-//     blocks, the end) of a line;
+//   - "@id LINE" keeps LINE only when the config id (-i, else the host name
+//     up to its first dot) is id; "@^id LINE" only when it is not;
+//   - "$NAME=value" defines a parameter that "$NAME" and "${NAME}" expand to
+//     in later lines, recursively and at the time of use; a definition whose
+//     first line ends in '\' spans lines, and its use yields those lines;
+//     ${_PWD}, ${_INSTANCE}, ${_HASH} and ${_BANG} are predefined;
+//   - "~SEQ(VAR, START, STEP, END) LINE", "~SEQx(...)" and
+//     "~LST(VAR, V1, V2...)" / "~LST({A,B}, {1,2}, ...)" repeat LINE with
+//     VAR set to each value;
 //   - "include PATTERN" is replaced by the files the glob matches, read
 //     relative to the including file's directory (keepalived chdir()s into
-//     it); braces {a,b} expand as with GLOB_BRACE;
-//   - "$NAME=value" defines a parameter that "$NAME" and "${NAME}" expand to
-//     in later lines.
-//
-// Conditional lines ("@id ..."), multi-line and parameterised definitions
-// and ~SEQ/~LST are refused with their place: lvsd has no config id and
-// keeps the reader small.
+//     it); braces {a,b} expand as with GLOB_BRACE; a pattern that matches
+//     nothing is skipped with a warning ("Config files missing"), as
+//     keepalived does;
+//   - a block opens with '{' only after a keyword that takes one in its
+//     block (kaBlockKeywords); after any other keyword keepalived logs
+//     "Unexpected '{' - ignoring" and reads the lines that follow at the
+//     same level, so the '}' meant for that block closes the enclosing one;
+//     a '}' at the top level is "Extra '}' found" and skipped.
 
 // kaMaxIncludeDepth bounds nested includes; keepalived has no limit but a
 // cycle is reported before this is reached.
@@ -36,6 +44,9 @@ const kaMaxIncludeDepth = 32
 // kaMaxLine bounds a line after parameter expansion (keepalived's MAXBUF
 // is 1 KiB; lvsd is more generous but refuses runaway definitions).
 const kaMaxLine = 64 << 10
+
+// kaMaxLines bounds the lines that definitions, ~SEQ and ~LST produce.
+const kaMaxLines = 1 << 18
 
 // kaToken is one word of a line.
 type kaToken struct {
@@ -77,19 +88,28 @@ func (n *kaNode) line() string {
 
 // kaLexer reads files and includes into lines.
 type kaLexer struct {
-	l     *Loader
-	diags *Diagnostics
-	files *[]string
-	stack []string // files being read, for include cycles
-	defs  map[string]string
-	out   []kaLine
+	l        *Loader
+	diags    *Diagnostics
+	files    *[]string
+	stack    []string // files being read, for include cycles
+	defs     map[string]string
+	configID string
+	produced int // lines made by definitions, ~SEQ and ~LST
+	out      []kaLine
 }
 
-var kaDefName = regexp.MustCompile(`^\$([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$`)
+var kaDefName = regexp.MustCompile(`(?s)^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
 
 func (x *kaLexer) readFile(path string, src []byte) {
 	x.stack = append(x.stack, filepath.Clean(path))
-	defer func() { x.stack = x.stack[:len(x.stack)-1] }()
+	prevPWD, hadPWD := x.defs["_PWD"]
+	x.defs["_PWD"] = filepath.Dir(path)
+	defer func() {
+		x.stack = x.stack[:len(x.stack)-1]
+		if hadPWD {
+			x.defs["_PWD"] = prevPWD
+		}
+	}()
 	if !slices.Contains(*x.files, path) {
 		*x.files = append(*x.files, path)
 	}
@@ -97,76 +117,252 @@ func (x *kaLexer) readFile(path string, src []byte) {
 	for i := 0; i < len(lines); i++ {
 		pos := Pos{File: path, Line: i + 1}
 		text, cont := kaDecomment(strings.TrimRight(lines[i], "\r"))
+		// A definition whose first line ends in '\' keeps its lines apart:
+		// using it yields them one by one.
+		sep := " "
+		if cont && kaDefName.MatchString(strings.TrimSpace(text)) {
+			sep = "\n"
+		}
 		for cont && i+1 < len(lines) {
 			i++
 			var more string
 			more, cont = kaDecomment(strings.TrimRight(lines[i], "\r"))
-			text += " " + more
+			text += sep + more
 		}
 		text = strings.TrimSpace(text)
 		if text == "" {
 			continue
 		}
-		x.line(pos, text)
+		x.line(pos, text, 0)
 	}
 }
 
-func (x *kaLexer) line(pos Pos, text string) {
-	switch {
-	case text[0] == '@':
-		word, _, _ := strings.Cut(text, " ")
-		word, _, _ = strings.Cut(word, "\t")
-		x.diags.errorf(pos, fmt.Sprintf("conditional configuration (%s) is not supported by lvsd", word),
-			"keepalived keeps this line only when started with -i %s; write one file per node instead", strings.TrimLeft(word, "@^"))
-		return
-	case text[0] == '$':
-		m := kaDefName.FindStringSubmatch(text)
-		if m == nil {
-			break // not a definition: a line starting with a parameter
-		}
-		val := strings.TrimSpace(m[2])
-		if strings.HasSuffix(val, "\\") {
-			x.diags.errorf(pos, fmt.Sprintf("multi-line definition $%s is not supported by lvsd", m[1]), "write the value on one line")
-			return
-		}
-		val = x.expand(val)
-		if len(val) > kaMaxLine {
-			x.diags.errorf(pos, fmt.Sprintf("definition $%s is too long", m[1]), "more than %d bytes after expansion", kaMaxLine)
-			return
-		}
-		x.defs[m[1]] = val
+// line handles one logical line: conditionals, definitions, ~SEQ/~LST,
+// parameter expansion, include, and finally words.
+func (x *kaLexer) line(pos Pos, text string, depth int) {
+	if depth > kaMaxIncludeDepth {
+		x.diags.errorf(pos, "definitions nested too deeply", "more than %d levels", kaMaxIncludeDepth)
 		return
 	}
-	text = x.expand(text)
-	if len(text) > kaMaxLine {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return
+	}
+	if text[0] == '@' {
+		word, rest, _ := strings.Cut(strings.ReplaceAll(text, "\t", " "), " ")
+		id, negate := strings.CutPrefix(word[1:], "^")
+		if (id == x.configID) == negate {
+			return
+		}
+		x.line(pos, rest, depth+1)
+		return
+	}
+	if text[0] == '$' {
+		if m := kaDefName.FindStringSubmatch(text); m != nil {
+			val := strings.TrimSpace(m[2])
+			if first, rest, multi := strings.Cut(val, "\n"); multi && strings.TrimSpace(first) == "" {
+				val = rest
+			}
+			if len(val) > kaMaxLine {
+				x.diags.errorf(pos, fmt.Sprintf("definition $%s is too long", m[1]), "more than %d bytes", kaMaxLine)
+				return
+			}
+			x.defs[m[1]] = val
+			return
+		}
+	}
+	if strings.HasPrefix(text, "~SEQ") || strings.HasPrefix(text, "~LST") {
+		x.repeat(pos, text, depth)
+		return
+	}
+	expanded, ok := x.expand(text)
+	if !ok {
 		x.diags.errorf(pos, "line too long", "more than %d bytes after parameter expansion", kaMaxLine)
 		return
 	}
-	if strings.Contains(text, "~SEQ") || strings.Contains(text, "~LST") {
-		x.diags.errorf(pos, "keyword ~SEQ/~LST is not supported by lvsd", "write the repeated lines out")
+	if strings.Contains(expanded, "\n") {
+		for _, part := range strings.Split(expanded, "\n") {
+			if x.produced++; x.produced > kaMaxLines {
+				x.diags.errorf(pos, "too many lines from definitions", "more than %d", kaMaxLines)
+				return
+			}
+			x.line(pos, part, depth+1)
+		}
 		return
 	}
+	if expanded != text && (expanded[0] == '@' || expanded[0] == '$' || strings.HasPrefix(expanded, "~")) {
+		x.line(pos, expanded, depth+1)
+		return
+	}
+	text = expanded
 	if rest, ok := kaIncludeArg(text); ok {
 		x.include(pos, rest)
 		return
 	}
 	toks, err := kaTokenize(text)
 	if err != nil {
-		x.diags.errorf(pos, "unmatched quote", "%s", text)
-		return
+		x.diags.lenientf(pos, "unmatched quote", "%s", text)
+		toks, _ = kaTokenize(text + `"`)
 	}
 	if len(toks) > 0 {
 		x.out = append(x.out, kaLine{pos: pos, toks: toks})
 	}
 }
 
-// expand replaces $NAME and ${NAME} by their definitions; unknown names are
-// left as written, as keepalived does.
-func (x *kaLexer) expand(s string) string {
-	if len(x.defs) == 0 || !strings.Contains(s, "$") {
-		return s
+// repeat expands "~SEQ(VAR, [START,] [STEP,] END) LINE", "~SEQx(...)" and
+// "~LST(VAR, V...)" / "~LST({A,B}, {1,2}...)": LINE once per value, with
+// VAR (or A and B) defined.
+func (x *kaLexer) repeat(pos Pos, text string, depth int) {
+	open := strings.IndexByte(text, '(')
+	close := strings.IndexByte(text, ')')
+	if open < 0 || close < open {
+		x.diags.lenientf(pos, "invalid ~SEQ/~LST specification", "%s", text)
+		return
 	}
+	kind := text[:open]
+	args := kaSplitTop(text[open+1 : close])
+	rest := text[close+1:]
+	var names []string
+	var values [][]string
+	switch kind {
+	case "~SEQ", "~SEQx":
+		if len(args) < 2 || len(args) > 4 {
+			x.diags.lenientf(pos, "invalid ~SEQ specification", "want ~SEQ(VAR, START, STEP, END)")
+			return
+		}
+		nums := make([]int64, len(args)-1)
+		for i, a := range args[1:] {
+			v, err := strconv.ParseInt(strings.TrimSpace(a), 0, 64)
+			if err != nil {
+				x.diags.lenientf(pos, "invalid ~SEQ specification", "%q is not a number", strings.TrimSpace(a))
+				return
+			}
+			nums[i] = v
+		}
+		var start, step, end int64
+		switch len(nums) {
+		case 1:
+			end, start = nums[0], 1
+			if end < 0 {
+				start = -1
+			}
+		case 2:
+			start, end = nums[0], nums[1]
+		case 3:
+			start, step, end = nums[0], nums[1], nums[2]
+		}
+		if step == 0 {
+			step = 1
+			if end < start {
+				step = -1
+			}
+		}
+		names = []string{strings.TrimSpace(args[0])}
+		for v := start; (step > 0 && v <= end) || (step < 0 && v >= end); v += step {
+			if len(values) > kaMaxLines {
+				break
+			}
+			f := strconv.FormatInt(v, 10)
+			if kind == "~SEQx" {
+				f = strconv.FormatInt(v, 16)
+			}
+			values = append(values, []string{f})
+		}
+	case "~LST":
+		if len(args) < 2 {
+			x.diags.lenientf(pos, "invalid ~LST specification", "want ~LST(VAR, VALUE...)")
+			return
+		}
+		names = kaSplitTop(strings.Trim(strings.TrimSpace(args[0]), "{}"))
+		for _, a := range args[1:] {
+			vs := kaSplitTop(strings.Trim(strings.TrimSpace(a), "{}"))
+			if len(vs) != len(names) {
+				x.diags.lenientf(pos, "invalid ~LST specification", "%d values for %d variables", len(vs), len(names))
+				return
+			}
+			values = append(values, vs)
+		}
+	default:
+		x.diags.lenientf(pos, "invalid ~SEQ/~LST specification", "%s", kind)
+		return
+	}
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	saved := map[string]*string{}
+	for _, n := range names {
+		if v, ok := x.defs[n]; ok {
+			saved[n] = &v
+		} else {
+			saved[n] = nil
+		}
+	}
+	for _, vs := range values {
+		if x.produced += 1; x.produced > kaMaxLines {
+			x.diags.errorf(pos, "too many lines from ~SEQ/~LST", "more than %d", kaMaxLines)
+			break
+		}
+		for i, n := range names {
+			x.defs[n] = strings.TrimSpace(vs[i])
+		}
+		x.line(pos, rest, depth+1)
+	}
+	for n, v := range saved {
+		if v == nil {
+			delete(x.defs, n)
+		} else {
+			x.defs[n] = *v
+		}
+	}
+}
+
+// kaSplitTop splits s at commas outside braces.
+func kaSplitTop(s string) []string {
+	var out []string
+	depth, last := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '{':
+			depth++
+		case '}':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[last:i])
+				last = i + 1
+			}
+		}
+	}
+	return append(out, s[last:])
+}
+
+// expand replaces $NAME (followed by white space or the end) and ${NAME}
+// by their definitions, again in what they expand to; unknown names are
+// left as written, as keepalived does. false means the result grew past
+// kaMaxLine.
+func (x *kaLexer) expand(s string) (string, bool) {
+	for range kaMaxIncludeDepth {
+		if !strings.Contains(s, "$") {
+			return s, true
+		}
+		next, changed := x.expandOnce(s)
+		if len(next) > kaMaxLine {
+			return "", false
+		}
+		// A multi-line definition yields its lines before they are
+		// expanded: each line is expanded when it is read, after the
+		// definitions that precede it.
+		if !changed || strings.Contains(next, "\n") {
+			return next, true
+		}
+		s = next
+	}
+	return s, true
+}
+
+func (x *kaLexer) expandOnce(s string) (string, bool) {
 	var b strings.Builder
+	changed := false
 	for i := 0; i < len(s); i++ {
 		if s[i] != '$' || i+1 >= len(s) {
 			b.WriteByte(s[i])
@@ -183,20 +379,35 @@ func (x *kaLexer) expand(s string) string {
 		}
 		name := s[start:end]
 		val, ok := x.defs[name]
-		if !ok || (braced && (end >= len(s) || s[end] != '}')) {
+		if name == "_INSTANCE" {
+			val, ok = x.configID, true
+		}
+		if name == "_HASH" {
+			val, ok = "#", true
+		}
+		if name == "_BANG" {
+			val, ok = "!", true
+		}
+		if braced {
+			ok = ok && end < len(s) && s[end] == '}'
+		} else {
+			ok = ok && (end == len(s) || s[end] == ' ' || s[end] == '\t')
+		}
+		if !ok {
 			b.WriteByte(s[i])
 			continue
 		}
 		b.WriteString(val)
+		changed = true
 		if b.Len() > kaMaxLine {
-			return b.String()
+			return b.String(), true
 		}
 		if braced {
 			end++
 		}
 		i = end - 1
 	}
-	return b.String()
+	return b.String(), changed
 }
 
 // kaIncludeArg recognises "include PATTERN" (and keepalived's includer,
@@ -228,7 +439,9 @@ func (x *kaLexer) include(pos Pos, pattern string) {
 			p = filepath.Join(dir, p)
 		}
 		if !strings.ContainsAny(p, "*?[") {
-			matches = append(matches, p)
+			if _, err := x.l.readFile(p); err == nil || wildcard {
+				matches = append(matches, p)
+			}
 			continue
 		}
 		m, err := x.l.glob(p)
@@ -240,7 +453,7 @@ func (x *kaLexer) include(pos Pos, pattern string) {
 		matches = append(matches, m...)
 	}
 	if len(matches) == 0 {
-		x.diags.warnf(pos, "include matched no file", "%s", pattern)
+		x.diags.warnf(pos, fmt.Sprintf("Config files missing '%s'", pattern), "skipped, as keepalived does")
 		return
 	}
 	if len(x.stack) >= kaMaxIncludeDepth {
@@ -254,11 +467,7 @@ func (x *kaLexer) include(pos Pos, pattern string) {
 		}
 		src, err := x.l.readFile(m)
 		if err != nil {
-			if wildcard {
-				x.diags.warnf(pos, "cannot read included file, skipping it", "%v", err)
-			} else {
-				x.diags.errorf(pos, "cannot read included file", "%v", err)
-			}
+			x.diags.warnf(pos, "cannot read included file, skipping it", "%v", err)
 			continue
 		}
 		x.readFile(m, src)
@@ -354,6 +563,61 @@ func kaTokenize(s string) ([]kaToken, error) {
 	}
 }
 
+// kaBlockKeywords lists, per enclosing block, the keywords that open a
+// block in keepalived 2.2.7; entries of value blocks (kaValueBlocks) open
+// none. A block missing from this table (one lvsd does not read, such as
+// bfd_instance) lets every keyword open one.
+var kaBlockKeywords = map[string][]string{
+	"": {"global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "virtual_server", "virtual_server_group",
+		"static_ipaddress", "static_routes", "static_rules", "vrrp_track_process", "vrrp_track_file", "track_file",
+		"garp_group", "bfd_instance", "SSL", "linkbeat_interfaces", "track_group", "interface_up_down_delays"},
+	"global_defs": {"notification_email"},
+	"vrrp_instance": {"authentication", "virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes",
+		"virtual_rules", "unicast_peer", "track_interface", "track_script", "track_file", "track_process", "track_bfd"},
+	"vrrp_sync_group":    {"group", "track_interface", "track_script", "track_file", "track_process", "track_bfd"},
+	"vrrp_script":        {},
+	"vrrp_track_process": {},
+	"vrrp_track_file":    {},
+	"track_file":         {},
+	"authentication":     {},
+	"virtual_server":     {"real_server"},
+	"real_server":        {"TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK"},
+	"HTTP_GET":           {"url"},
+	"SSL_GET":            {"url"},
+	"SMTP_CHECK":         {"host"},
+	"TCP_CHECK":          {},
+	"MISC_CHECK":         {},
+	"url":                {},
+	kaValueBlock:         {},
+}
+
+// kaValueBlock is the context of a block whose entries are values, one a
+// line (keepalived's alloc_value_block()).
+const kaValueBlock = "value"
+
+// kaValueBlocks lists, per enclosing block, the blocks whose entries are
+// values.
+var kaValueBlocks = map[string][]string{
+	"":                {"static_ipaddress", "static_routes", "static_rules", "virtual_server_group", "linkbeat_interfaces"},
+	"global_defs":     {"notification_email"},
+	"vrrp_instance":   {"virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes", "virtual_rules", "unicast_peer", "track_interface", "track_script", "track_file", "track_process", "track_bfd"},
+	"vrrp_sync_group": {"group", "track_interface", "track_script", "track_file", "track_process", "track_bfd"},
+}
+
+// kaOpensBlock says whether keyword opens a block inside ctx.
+func kaOpensBlock(ctx, keyword string) bool {
+	list, ok := kaBlockKeywords[ctx]
+	return !ok || slices.Contains(list, keyword)
+}
+
+// kaChildContext is the context of the block keyword opens inside ctx.
+func kaChildContext(ctx, keyword string) string {
+	if slices.Contains(kaValueBlocks[ctx], keyword) {
+		return kaValueBlock
+	}
+	return keyword
+}
+
 // kaTree builds keyword nodes from lines.
 type kaTree struct {
 	lines []kaLine
@@ -362,8 +626,9 @@ type kaTree struct {
 }
 
 // body reads nodes until the closing '}' of a block opened at opener (or
-// the end of input at top level).
-func (t *kaTree) body(opener *kaNode, depth int) []*kaNode {
+// the end of input at top level); ctx names the block for
+// kaBlockKeywords.
+func (t *kaTree) body(opener *kaNode, ctx string, depth int) []*kaNode {
 	var nodes []*kaNode
 	for t.i < len(t.lines) {
 		ln := t.lines[t.i]
@@ -371,19 +636,20 @@ func (t *kaTree) body(opener *kaNode, depth int) []*kaNode {
 		if toks[0].is("}") {
 			t.i++
 			if opener == nil {
-				t.diags.errorf(ln.pos, "unexpected }", "no block is open here")
+				t.diags.lenientf(ln.pos, "Extra '}' found", "skipped, as keepalived does")
 				continue
 			}
 			if len(toks) > 1 {
-				t.diags.errorf(ln.pos, "unexpected text after }", "%s", toks[1].text)
+				t.diags.lenientf(ln.pos, fmt.Sprintf("Unknown keyword '%s'", toks[1].text), "text after } is ignored")
 			}
 			return nodes
 		}
 		if toks[0].is("{") {
-			t.i++
-			t.diags.errorf(ln.pos, "unexpected {", "no keyword opens a block here")
-			if depth < kaMaxIncludeDepth {
-				t.body(&kaNode{name: "{", pos: ln.pos}, depth+1)
+			t.diags.lenientf(ln.pos, "Unexpected '{' - ignoring", "no keyword opens a block here")
+			if len(toks) == 1 {
+				t.i++
+			} else {
+				t.lines[t.i].toks = toks[1:]
 			}
 			continue
 		}
@@ -391,35 +657,51 @@ func (t *kaTree) body(opener *kaNode, depth int) []*kaNode {
 		n := &kaNode{name: toks[0].text, pos: ln.pos}
 		nodes = append(nodes, n)
 		rest := toks[1:]
-		if open := slices.IndexFunc(rest, func(k kaToken) bool { return k.is("{") }); open >= 0 {
-			n.args = rest[:open]
-			t.open(n, rest[open+1:], ln.pos, depth)
-			continue
-		}
-		if t.i < len(t.lines) && t.lines[t.i].toks[0].is("{") {
+		open := slices.IndexFunc(rest, func(k kaToken) bool { return k.is("{") })
+		var after []kaToken
+		openPos := ln.pos
+		switch {
+		case open >= 0:
+			n.args, after = rest[:open], rest[open+1:]
+		case t.i < len(t.lines) && t.lines[t.i].toks[0].is("{"):
 			n.args = rest
 			next := t.lines[t.i]
 			t.i++
-			t.open(n, next.toks[1:], next.pos, depth)
+			open, after, openPos = 0, next.toks[1:], next.pos
+		}
+		if open < 0 {
+			if opener != nil && len(rest) > 0 && rest[len(rest)-1].is("}") {
+				// "entry }" closes a value block, as in keepalived's
+				// alloc_value_block().
+				n.args = rest[:len(rest)-1]
+				return nodes
+			}
+			n.args = rest
 			continue
 		}
-		if opener != nil && len(rest) > 0 && rest[len(rest)-1].is("}") {
-			// "entry }" closes a value block, as in keepalived's
-			// alloc_value_block().
-			n.args = rest[:len(rest)-1]
-			return nodes
+		if !kaOpensBlock(ctx, n.name) {
+			// keepalived: the '{' is dropped and the lines that follow
+			// are read in this block; their '}' closes it.
+			t.diags.lenientf(openPos, "Unexpected '{' - ignoring", "%s opens no block here", n.name)
+			if len(after) > 0 && after[len(after)-1].is("}") {
+				continue
+			}
+			if len(after) > 0 {
+				t.lines = slices.Insert(t.lines, t.i, kaLine{pos: openPos, toks: after})
+			}
+			continue
 		}
-		n.args = rest
+		t.open(n, after, openPos, kaChildContext(ctx, n.name), depth)
 	}
 	if opener != nil {
-		t.diags.errorf(opener.pos, fmt.Sprintf("block %s is not closed", opener.name), "missing }")
+		t.diags.lenientf(opener.pos, fmt.Sprintf("block %s is not closed", opener.name), "missing } at the end of the file")
 	}
 	return nodes
 }
 
 // open reads the block of n; after holds the words that followed '{' on
 // the same line (one entry, possibly ending with '}').
-func (t *kaTree) open(n *kaNode, after []kaToken, pos Pos, depth int) {
+func (t *kaTree) open(n *kaNode, after []kaToken, pos Pos, ctx string, depth int) {
 	n.hasBlock = true
 	closed := false
 	if len(after) > 0 && after[len(after)-1].is("}") {
@@ -441,5 +723,5 @@ func (t *kaTree) open(n *kaNode, after []kaToken, pos Pos, depth int) {
 		t.i = len(t.lines)
 		return
 	}
-	n.block = append(n.block, t.body(n, depth+1)...)
+	n.block = append(n.block, t.body(n, ctx, depth+1)...)
 }

@@ -190,7 +190,7 @@ func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
 		if v, ok := r.one(c); ok {
 			p := strings.ToUpper(v)
 			if p != ProtoTCP && p != ProtoUDP && p != ProtoSCTP {
-				r.errf(c.pos, fmt.Sprintf("invalid protocol %q", v), "want TCP, UDP or SCTP")
+				r.warnf(c.pos, fmt.Sprintf("Unknown protocol %s - ignoring", v), "want TCP, UDP or SCTP")
 				return
 			}
 			vs.Protocol, k.protocolSet = p, true
@@ -199,7 +199,7 @@ func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
 	case "lb_algo", "lvs_sched":
 		if v, ok := r.one(c); ok {
 			if !slices.Contains(Schedulers(), v) {
-				r.errf(c.pos, fmt.Sprintf("invalid %s %q", c.name, v), "want one of %s", strings.Join(Schedulers(), ", "))
+				r.warnf(c.pos, fmt.Sprintf("Invalid lvs_scheduler '%s' - ignoring", v), "want one of %s.%s", strings.Join(Schedulers(), ", "), suggest(v, Schedulers()))
 				return
 			}
 			vs.LBAlgo, k.algoSet = v, true
@@ -446,8 +446,15 @@ func (r *kaReader) checker(n *kaNode, rsName string) *kaCheck {
 			}
 		case e.name == "http_protocol" && web:
 			if v, ok := r.one(e); ok {
+				if v == "1.0C" {
+					// keepalived's 1.0C adds "Connection: close" to an
+					// HTTP/1.0 request, which closes after the answer
+					// anyway.
+					r.notef(e.pos, "http_protocol 1.0C is read as 1.0", "an HTTP/1.0 server closes the connection after its answer without being asked")
+					v = "1.0"
+				}
 				if v != "1.0" && v != "1.1" {
-					r.errf(e.pos, fmt.Sprintf("invalid http_protocol %q", v), "lvsd speaks HTTP 1.0 or 1.1 (1.0C is not supported)")
+					r.warnf(e.pos, fmt.Sprintf("invalid http_protocol %q", v), "want 1.0, 1.0C or 1.1; ignored")
 					continue
 				}
 				c.HTTPVersion = v
@@ -523,7 +530,7 @@ func (r *kaReader) url(n *kaNode, in string) (URL, bool) {
 		case "digest":
 			if v, ok := r.one(c); ok {
 				if len(v) != 32 || strings.Trim(strings.ToLower(v), "0123456789abcdef") != "" {
-					r.errf(c.pos, fmt.Sprintf("invalid digest %q", v), "want 32 hexadecimal digits (MD5)")
+					r.warnf(c.pos, fmt.Sprintf("invalid digest '%s'", v), "want 32 hexadecimal digits (MD5); ignored, as keepalived does")
 					continue
 				}
 				u.Digest = strings.ToLower(v)
@@ -540,7 +547,7 @@ func (r *kaReader) url(n *kaNode, in string) (URL, bool) {
 			for _, a := range c.args {
 				sr, err := ParseStatusRange(a.text)
 				if err != nil {
-					r.errf(c.pos, fmt.Sprintf("invalid status_code %q", a.text), "%v", err)
+					r.warnf(c.pos, fmt.Sprintf("Invalid HTTP_GET status code '%s'", a.text), "%v; ignored, as keepalived does", err)
 					continue
 				}
 				u.StatusCodes = append(u.StatusCodes, sr)
@@ -575,7 +582,7 @@ func (r *kaReader) url(n *kaNode, in string) (URL, bool) {
 		u.StatusCodes = defaultStatusCodes()
 	}
 	if u.RegexNoMatch && u.Regex == "" {
-		r.warnf(u.Positions["regex_no_match"], "regex parameters specified without regex - ignoring", "url of %s, as keepalived does", in)
+		r.notef(u.Positions["regex_no_match"], "regex parameters specified without regex - ignoring", "url of %s, as keepalived does", in)
 		u.RegexNoMatch = false
 	}
 	return u, true
