@@ -73,6 +73,10 @@ type Director struct {
 	// (guarded by mu; the sync daemons follow it, sync.go).
 	mastership map[string]bool
 
+	// events holds the recent VRRP transitions and verdict changes for
+	// the status report.
+	events history
+
 	node    *vrrp.Node      // nil with VRRP off (keepalived -C)
 	checker *checks.Manager // nil with Checks off (keepalived -P)
 	ipvs    *lvs.Manager    // nil while the configuration has no virtual_server

@@ -13,7 +13,9 @@
 //   - reload.go: a reload applied in one order: lvs desired state first,
 //     then the checkers, then VRRP.
 //   - status.go: the status snapshot (`lvsd status`, SIGUSR1/SIGUSR2 dumps,
-//     /metrics) and its text rendering.
+//     /metrics, the status page) and its text rendering.
+//   - history.go: the last VRRP transitions and verdict changes with their
+//     reasons, a bounded ring the snapshot carries.
 //
 // The package never parses flags, handles signals, listens on sockets or
 // writes files: cmd/lvsd does, and calls Run, Reload and Report. The Linux

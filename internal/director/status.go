@@ -27,6 +27,9 @@ type Report struct {
 	Health    []HealthReport         `json:"real_servers"`
 	Checks    []checks.CheckerStatus `json:"-"`
 	IPVS      *IPVSReport            `json:"ipvs,omitempty"`
+	// Events are the last VRRP transitions and real-server verdict
+	// changes with their reasons, newest first (at most 64).
+	Events []Event `json:"events,omitempty"`
 }
 
 // IPVSReport is the IPVS manager's running totals.
@@ -87,7 +90,7 @@ type HealthReport struct {
 // SIGUSR1/SIGUSR2 dumps hold and /metrics exports.
 func (d *Director) Report() Report {
 	cfg := d.Config()
-	r := Report{Version: d.opts.Version, File: d.opts.File, PID: os.Getpid(), Started: d.started, Now: time.Now()}
+	r := Report{Version: d.opts.Version, File: d.opts.File, PID: os.Getpid(), Started: d.started, Now: time.Now(), Events: d.events.newestFirst()}
 	states := map[string]string{}
 	if d.node != nil {
 		for _, st := range d.node.Status() {
@@ -247,7 +250,20 @@ func Render(w io.Writer, r Report, counters bool) {
 		}
 		tw.Flush()
 	}
+	if len(r.Events) > 0 {
+		fmt.Fprintln(w, "\nRECENT EVENTS")
+		for _, e := range r.Events[:min(len(r.Events), renderedEvents)] {
+			fmt.Fprintf(tw, "  %s ago\t%s\t%s\t%s → %s\t%s\n", r.Now.Sub(e.Time).Round(time.Second), e.Kind, e.Subject, e.From, e.To, e.Reason)
+		}
+		tw.Flush()
+		if n := len(r.Events) - renderedEvents; n > 0 {
+			fmt.Fprintf(w, "  … %d older (--json lists them)\n", n)
+		}
+	}
 }
+
+// renderedEvents is how many recent events the text screen shows.
+const renderedEvents = 10
 
 func dash(s string) string {
 	if s == "" {

@@ -14,6 +14,7 @@ import (
 // and after an old MASTER removed them, so the IPVS table is ready before
 // traffic arrives and withdrawn after it stopped.
 func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
+	d.events.add(Event{Time: time.Now(), Kind: EventVRRP, Subject: t.Instance, From: t.From.String(), To: t.To.String(), Reason: t.Reason})
 	ipvs := d.ipvsManager()
 	if ipvs == nil {
 		return nil
@@ -45,6 +46,11 @@ func (d *Director) forwardVerdicts(ctx context.Context) error {
 			}
 			if !ev.Initial {
 				d.log.Info("real server", "service", ev.Service, "real", ev.Real.String(), "up", ev.Up, "reason", ev.Reason)
+				from, to := "up", "down"
+				if ev.Up {
+					from, to = to, from
+				}
+				d.events.add(Event{Time: time.Now(), Kind: EventHealth, Subject: ev.Service + " " + ev.Real.String(), From: from, To: to, Reason: ev.Reason})
 			}
 			if ipvs := d.ipvsManager(); ipvs != nil {
 				ipvs.SetVerdict(lvs.VerdictKey{Service: ev.Service, Real: ev.Real}, lvs.Verdict{Up: ev.Up, Weight: ev.Weight, Reason: ev.Reason})
