@@ -24,20 +24,23 @@ func (l *Loader) parseKeepalived(path string, src []byte) (*Config, Diagnostics)
 	cfg.Global.LVSSyncDaemon.Enabled = false
 	cfg.Global.Pos = Pos{File: path, Line: 1}
 	cfg.Global.Positions = Positions{}
-	lx := &kaLexer{l: l, diags: &diags, files: &cfg.Files, defs: map[string]string{}}
+	lx := &kaLexer{l: l, diags: &diags, files: &cfg.Files, defs: map[string]string{}, configID: l.configID()}
 	lx.readFile(path, src)
 	tree := &kaTree{lines: lx.out, diags: &diags}
-	nodes := tree.body(nil, 0)
-	r := &kaReader{cfg: cfg, diags: &diags}
+	nodes := tree.body(nil, "", 0)
+	r := &kaReader{cfg: cfg, diags: &diags, loader: l}
 	r.top(nodes)
 	r.finish()
+	r.lenientFinish() // keepalived_lenient.go
 	return cfg, diags
 }
 
 // kaReader turns keyword nodes into the model.
 type kaReader struct {
-	cfg   *Config
-	diags *Diagnostics
+	cfg             *Config
+	diags           *Diagnostics
+	loader          *Loader
+	disabledScripts []string // vrrp_script names disabled by lenientFinish
 
 	// global_defs values that instances inherit (global_data.c).
 	garpDelay, garpRefresh        opt[time.Duration]
@@ -71,14 +74,16 @@ func (r *kaReader) errf(pos Pos, summary string, detail string, args ...any) {
 	r.diags.errorf(pos, summary, detail, args...)
 }
 
+// warnf reports what keepalived logs as a configuration error and runs
+// past, the way lvsd runs past it too (a Lenient warning).
 func (r *kaReader) warnf(pos Pos, summary string, detail string, args ...any) {
-	r.diags.warnf(pos, summary, detail, args...)
+	r.diags.lenientf(pos, summary, detail, args...)
 }
 
-// unknown reports a keyword keepalived does not know either ("Unknown
-// keyword" in keepalived's log); lvsd refuses it rather than guess.
-func (r *kaReader) unknown(n *kaNode, in string) {
-	r.errf(n.pos, fmt.Sprintf("unknown keyword %s", n.name), "in %s", in)
+// notef reports what keepalived runs past without counting it as a
+// configuration error (keepalived -t still exits 0).
+func (r *kaReader) notef(pos Pos, summary string, detail string, args ...any) {
+	r.diags.warnf(pos, summary, detail, args...)
 }
 
 // kaScope says what happens to a keepalived keyword lvsd does not implement.
@@ -128,9 +133,13 @@ func (r *kaReader) one(n *kaNode) (string, bool) {
 	if !r.noBlock(n) {
 		return "", false
 	}
-	if len(n.args) != 1 {
-		r.errf(n.pos, fmt.Sprintf("keyword %s needs one value", n.name), "got %d", len(n.args))
+	if len(n.args) == 0 {
+		// keepalived stops: "is missing a parameter after keyword".
+		r.errf(n.pos, fmt.Sprintf("Configuration line starting `%s` is missing a parameter after keyword `%s` at word position 2", n.name, n.name), "keepalived stops on this too")
 		return "", false
+	}
+	if len(n.args) > 1 {
+		r.notef(n.pos, fmt.Sprintf("keyword %s takes one value", n.name), "%q is used and the rest ignored, as keepalived does", n.args[0].text)
 	}
 	return n.args[0].text, true
 }
@@ -141,8 +150,7 @@ func (r *kaReader) none(n *kaNode) bool {
 		return false
 	}
 	if len(n.args) != 0 {
-		r.errf(n.pos, fmt.Sprintf("keyword %s takes no value", n.name), "got %q", n.args[0].text)
-		return false
+		r.notef(n.pos, fmt.Sprintf("keyword %s takes no value", n.name), "%q is ignored, as keepalived does", n.args[0].text)
 	}
 	return true
 }
@@ -154,7 +162,7 @@ func (r *kaReader) integer(n *kaNode, lo, hi int64) (int64, bool) {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < lo || v > hi {
-		r.errf(n.pos, fmt.Sprintf("invalid %s %q", n.name, s), "want a whole number from %d to %d", lo, hi)
+		r.warnf(n.pos, fmt.Sprintf("invalid %s %q", n.name, s), "want a whole number from %d to %d; ignored, as keepalived does", lo, hi)
 		return 0, false
 	}
 	return v, true
@@ -169,7 +177,7 @@ func (r *kaReader) seconds(n *kaNode, decimals bool) (time.Duration, bool) {
 	}
 	d, err := kaSeconds(s, decimals)
 	if err != nil {
-		r.errf(n.pos, fmt.Sprintf("invalid %s %q", n.name, s), "%v", err)
+		r.warnf(n.pos, fmt.Sprintf("invalid %s %q", n.name, s), "%v; ignored, as keepalived does", err)
 		return 0, false
 	}
 	return d, true
@@ -215,7 +223,7 @@ func (r *kaReader) flag(n *kaNode) (bool, bool) {
 			return false, true
 		}
 	}
-	r.errf(n.pos, fmt.Sprintf("invalid %s value", n.name), "want true or false, or nothing")
+	r.warnf(n.pos, fmt.Sprintf("invalid %s value", n.name), "want true or false, or nothing; ignored, as keepalived does")
 	return false, false
 }
 
@@ -249,7 +257,7 @@ func (r *kaReader) addr(n *kaNode) (netip.Addr, bool) {
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" {
-		r.errf(n.pos, fmt.Sprintf("invalid %s %q", n.name, s), "want an IP address")
+		r.warnf(n.pos, fmt.Sprintf("invalid %s %q", n.name, s), "want an IP address; ignored, as keepalived does")
 		return netip.Addr{}, false
 	}
 	return a, true
@@ -661,7 +669,11 @@ func (r *kaReader) instance(n *kaNode) {
 				set.state = true
 				mark(c, "state")
 			default:
-				r.errf(c.pos, fmt.Sprintf("invalid state %q", v), "vrrp_instance %s: want MASTER or BACKUP (keepalived would fall back to BACKUP)", name)
+				r.warnf(c.pos, fmt.Sprintf("(%s) unknown state '%s', defaulting to BACKUP", name, v), "as keepalived does")
+				if !set.state || in.State != StateMaster {
+					in.State, set.state = StateBackup, true
+					mark(c, "state")
+				}
 			}
 		case "interface":
 			if v, ok := r.one(c); ok {
@@ -678,6 +690,10 @@ func (r *kaReader) instance(n *kaNode) {
 			if v, ok := r.integer(c, 1, 255); ok {
 				in.Priority = int(v)
 				set.priority = true
+				mark(c, "priority")
+			} else if len(c.args) > 0 {
+				// vrrp_parser.c: "Priority not valid! ... Using default 100".
+				in.Priority, set.priority = defaultPriority, true
 				mark(c, "priority")
 			}
 		case "advert_int":
@@ -703,7 +719,7 @@ func (r *kaReader) instance(n *kaNode) {
 				}
 				vip, err := ParseVIP(e.line())
 				if err != nil {
-					r.errf(e.pos, "invalid virtual_ipaddress entry", "%v", err)
+					r.warnf(e.pos, fmt.Sprintf("VRRP parsed invalid IP %s. skipping IP...", e.name), "%v", err)
 					continue
 				}
 				vip.Pos = e.pos
@@ -859,7 +875,7 @@ func (r *kaReader) authentication(n *kaNode, in *VRRPInstance) {
 					continue
 				}
 				if v != "PASS" {
-					r.errf(c.pos, fmt.Sprintf("invalid auth_type %q", v), "vrrp_instance %s: want PASS", in.Name)
+					r.warnf(c.pos, fmt.Sprintf("unknown authentication type '%s'", v), "vrrp_instance %s: want PASS; ignored, as keepalived does", in.Name)
 					continue
 				}
 				in.AuthType = v
@@ -867,11 +883,18 @@ func (r *kaReader) authentication(n *kaNode, in *VRRPInstance) {
 			}
 		case "auth_pass":
 			if v, ok := r.one(c); ok {
+				// vrrp_parser.c: the password is cut to the 8 bytes the
+				// VRRPv2 header carries (RFC 3768 §5.3.10), so a pair
+				// with a longer one still authenticates.
+				if len(v) > authPassLen {
+					r.warnf(c.pos, "Truncating auth_pass to 8 characters", "vrrp_instance %s: %q is sent as %q, as keepalived does", in.Name, v, v[:authPassLen])
+					v = v[:authPassLen]
+				}
 				in.AuthPass = v
 				in.Positions["auth_pass"] = c.pos
 			}
 		default:
-			r.unknown(c, "authentication")
+			r.unknown(c, "authentication of vrrp_instance "+in.Name)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package hcl
 import (
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 )
@@ -15,6 +16,9 @@ type Loader struct {
 	Hostname  func() (string, error)                 // for hostname()
 	LookupEnv func(key string) (string, bool)        // for env()
 	Stat      func(name string) (fs.FileInfo, error) // default os.Stat: scripts a keepalived.conf names
+	// UserExists says whether a user is known (default os/user.Lookup):
+	// keepalived runs scripts as keepalived_script when that user exists.
+	UserExists func(name string) bool
 
 	// Strict refuses what keepalived's reader runs past (the Lenient
 	// warnings of a keepalived.conf): each becomes an error. HCL input has
@@ -112,6 +116,14 @@ func (l *Loader) lookupEnv(key string) (string, bool) {
 		return l.LookupEnv(key)
 	}
 	return os.LookupEnv(key)
+}
+
+func (l *Loader) userExists(name string) bool {
+	if l.UserExists != nil {
+		return l.UserExists(name)
+	}
+	_, err := user.Lookup(name)
+	return err == nil
 }
 
 func (l *Loader) stat(name string) (fs.FileInfo, error) {
