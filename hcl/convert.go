@@ -102,6 +102,18 @@ func convertInstance(b *hclBody, in VRRPInstance) {
 	setInt(b, "virtual_router_id", in.VirtualRouterID)
 	setInt(b, "priority", in.Priority)
 	setDur(b, "advert_int", in.AdvertInt)
+	if in.Version != defaultVRRPVersion {
+		setInt(b, "version", in.Version)
+	}
+	if in.IPv6 && len(in.VirtualIPs) == 0 && len(in.UnicastPeers) == 0 && !in.UnicastSrcIP.IsValid() {
+		b.attr("native_ipv6", "true")
+	}
+	if in.V3ChecksumAsV2 {
+		b.attr("v3_checksum_as_v2", "true")
+	}
+	if in.OldUnicastChecksum {
+		b.attr("old_unicast_checksum", "true")
+	}
 	if in.AuthType != "" || in.AuthPass != "" {
 		a := b.block("authentication", nil)
 		setStr(a, "auth_type", in.AuthType)

@@ -368,7 +368,7 @@ var (
 		hcl2.BlockHeaderSchema{Type: "virtual_server", LabelNames: []string{"address"}},
 	)
 	globalSchema = blockSchema([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
-		"notify_timeout", "metrics_listen", "control_socket", "reconcile_interval"},
+		"notify_timeout", "metrics_listen", "control_socket", "reconcile_interval", "vrrp_version"},
 		hcl2.BlockHeaderSchema{Type: "lvs_sync_daemon"})
 	syncDaemonSchema = blockSchema([]string{"enabled", "interface", "instance", "id", "maxlen", "port", "ttl", "group"})
 	scriptSchema     = blockSchema([]string{"script", "interval", "timeout", "weight", "rise", "fall", "user"})
@@ -376,7 +376,7 @@ var (
 	instanceSchema   = blockSchema(append([]string{"state", "interface", "virtual_router_id", "priority", "advert_int",
 		"virtual_ipaddress", "unicast_src_ip", "unicast_peer", "nopreempt", "preempt_delay",
 		"garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat",
-		"track_interface", "track_script"}, notifyAttrs...),
+		"track_interface", "track_script", "version", "native_ipv6", "v3_checksum_as_v2", "old_unicast_checksum"}, notifyAttrs...),
 		hcl2.BlockHeaderSchema{Type: "authentication"})
 	authSchema      = blockSchema([]string{"auth_type", "auth_pass"})
 	syncGroupSchema = blockSchema(append([]string{"group"}, notifyAttrs...))
@@ -416,6 +416,7 @@ func (d *decoder) global(b *hcl2.Block) {
 	bl.str("metrics_listen", &g.MetricsListen)
 	bl.str("control_socket", &g.ControlSocket)
 	bl.duration("reconcile_interval", &g.ReconcileInterval)
+	bl.integer("vrrp_version", &g.VRRPVersion)
 	for _, inner := range bl.inner {
 		if inner.Type == "lvs_sync_daemon" {
 			d.syncDaemon(inner)
@@ -496,6 +497,10 @@ func (d *decoder) instance(b *hcl2.Block) {
 	bl.integer("virtual_router_id", &in.VirtualRouterID)
 	bl.integer("priority", &in.Priority)
 	bl.duration("advert_int", &in.AdvertInt)
+	bl.integer("version", &in.Version)
+	bl.boolean("native_ipv6", &in.IPv6)
+	bl.boolean("v3_checksum_as_v2", &in.V3ChecksumAsV2)
+	bl.boolean("old_unicast_checksum", &in.OldUnicastChecksum)
 	for _, inner := range bl.inner {
 		ab := d.openBlock(inner, authSchema)
 		if ab.str("auth_type", &in.AuthType) {

@@ -14,7 +14,8 @@ import "time"
 // and these defaults apply only where no block sets one.
 const (
 	defaultState            = StateBackup // RFC 3768 §6.4.1: start as Backup unless the address owner
-	defaultAdvertInt        = time.Second // advert_int 1 (RFC 3768 §5.3.7)
+	defaultAdvertInt        = time.Second // advert_int 1 (RFC 3768 §5.3.7, RFC 5798 §5.2.7: 100 cs)
+	defaultVRRPVersion      = 2           // vrrp_version (keepalived's default; IPv6 instances are 3)
 	defaultPriority         = 100         // RFC 3768 §5.3.4: backups default to 100
 	defaultGarpMasterDelay  = 5 * time.Second
 	defaultGarpMasterRepeat = 5
@@ -56,6 +57,7 @@ const (
 // finalize:
 //   - a vrrp_script's timeout is its interval; its user is script_user;
 //   - a VIP's dev is its instance's interface;
+//   - an instance's version is global vrrp_version, 3 when it is IPv6;
 //   - a real server's port is its service's (none for fwmark services);
 //   - a sorry server's lb_kind is its service's;
 //   - persistence_granularity is the whole address (defaultGranularity);
@@ -73,6 +75,7 @@ func defaultGlobal() Global {
 		NotifyTimeout:     defaultNotifyTimeout,
 		ControlSocket:     defaultControlSocket,
 		ReconcileInterval: defaultReconcileInterval,
+		VRRPVersion:       defaultVRRPVersion,
 		// lvsd: connection sync on for a pair that programs IPVS; finalize
 		// picks the instance (validate_sync.go) or turns it off.
 		LVSSyncDaemon: LVSSyncDaemon{Enabled: true, SyncID: unsetSyncID},

@@ -354,7 +354,6 @@ var kaGlobalScope = func() map[string]kaScope {
 		"lvs_flush_on_stop":                warnOnly("lvsd leaves the IPVS table as it is on stop"),
 		"lvs_flush_onstop":                 warnOnly("lvsd leaves the IPVS table as it is on stop"),
 		"vrrp_mcast_group4":                refuse("lvsd sends adverts to 224.0.0.18 (RFC 3768 §5.2.2) or to unicast peers"),
-		"vrrp_mcast_group6":                refuse("lvsd speaks VRRPv2 over IPv4 only"),
 		"vrrp_strict":                      warnOnly("lvsd follows RFC 3768 without keepalived's strict-mode firewall rules"),
 		"vrrp_iptables":                    warnOnly("lvsd installs no firewall rules"),
 		"vrrp_ipsets":                      warnOnly("lvsd installs no firewall rules"),
@@ -363,7 +362,7 @@ var kaGlobalScope = func() map[string]kaScope {
 		"vrrp_garp_lower_prio_delay":       warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
 		"vrrp_garp_lower_prio_repeat":      warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
 		"vrrp_garp_interval":               warnOnly("lvsd paces gratuitous ARPs itself"),
-		"vrrp_gna_interval":                warnOnly("lvsd speaks IPv4 only"),
+		"vrrp_gna_interval":                warnOnly("lvsd paces unsolicited neighbour advertisements itself"),
 		"vrrp_min_garp":                    warnOnly("lvsd sends the configured garp_master_repeat"),
 		"vrrp_garp_extra_if":               warnOnly("lvsd sends gratuitous ARP on the VIP's interface only"),
 		"vrrp_vmac_garp_intvl":             warnOnly("lvsd has no VMAC"),
@@ -385,7 +384,6 @@ var kaGlobalScope = func() map[string]kaScope {
 		"shutdown_script_timeout":          refuse("lvsd runs no shutdown script"),
 		"net_namespace":                    refuse("lvsd runs in the network namespace it is started in"),
 		"net_namespace_ipvs":               refuse("lvsd runs in the network namespace it is started in"),
-		"vrrp_version":                     refuse("lvsd speaks VRRPv2 only"),
 		"max_auto_priority":                warnOnly("lvsd does not raise its scheduling priority"),
 		"min_auto_priority_delay":          warnOnly("lvsd does not raise its scheduling priority"),
 		"dynamic_interfaces":               refuse("lvsd needs the interfaces to exist"),
@@ -513,6 +511,16 @@ func (r *kaReader) global(n *kaNode) {
 				r.defaultInterface.put(v)
 				g.Positions[c.name] = c.pos
 			}
+		case "vrrp_version":
+			if v, ok := r.integer(c, 2, 3); ok {
+				g.VRRPVersion = int(v)
+				g.Positions[c.name] = c.pos
+			}
+		case "vrrp_mcast_group6":
+			// lvsd sends to the RFC's group only; naming it is fine.
+			if v, ok := r.addr(c); ok && v != netip.MustParseAddr("ff02::12") {
+				r.errf(c.pos, "keyword vrrp_mcast_group6 is not supported by lvsd", "lvsd sends IPv6 adverts to ff02::12 (RFC 5798 §5.1.2.2) or to unicast peers")
+			}
 		case "lvs_sync_daemon":
 			r.lvsSyncDaemon(c) // keepalived_sync.go
 		default:
@@ -609,8 +617,6 @@ var kaInstanceScope = map[string]kaScope{
 	"use_ipvlan":                 refuse("lvsd has no ipvlan interface"),
 	"unicast_fault_no_peer":      warnOnly("lvsd does not enter FAULT for an empty unicast peer list"),
 	"check_unicast_src":          warnOnly("lvsd accepts unicast adverts from any source"),
-	"old_unicast_checksum":       refuse("lvsd computes the RFC 3768 checksum only"),
-	"native_ipv6":                refuse("lvsd speaks VRRPv2 over IPv4 only"),
 	"vrf":                        refuse("lvsd does not bind to a VRF"),
 	"dont_track_primary":         refuse("lvsd always goes to FAULT when the instance's interface goes down"),
 	"track_file":                 refuse("lvsd tracks interfaces and scripts only; use a vrrp_script"),
@@ -702,8 +708,29 @@ func (r *kaReader) instance(n *kaNode) {
 				mark(c, "advert_int")
 			}
 		case "version":
-			if v, ok := r.one(c); ok && v != "2" {
-				r.errf(c.pos, fmt.Sprintf("keyword version %s is not supported by lvsd", v), "vrrp_instance %s: lvsd speaks VRRPv2 (RFC 3768) only", name)
+			if v, ok := r.integer(c, 2, 3); ok {
+				in.Version = int(v)
+				mark(c, "version")
+			}
+		case "native_ipv6":
+			if r.none(c) {
+				r.warnf(c.pos, "native_ipv6 is deprecated", "vrrp_instance %s: the instance is IPv6 (keepalived: use an IPv6 virtual_ipaddress or unicast_peer)", name)
+				in.IPv6 = true
+				mark(c, "native_ipv6")
+			}
+		case "v3_checksum_as_v2":
+			if r.none(c) {
+				in.V3ChecksumAsV2 = true
+				mark(c, c.name)
+			}
+		case "old_unicast_checksum":
+			// "never" turns keepalived's automatic detection off; lvsd
+			// then sends the RFC checksum, which is what it sends anyway.
+			if len(c.args) == 1 && c.args[0].text == "never" {
+				mark(c, c.name)
+			} else if r.none(c) {
+				in.OldUnicastChecksum = true
+				mark(c, c.name)
 			}
 		case "authentication":
 			r.authentication(c, &in)
@@ -985,6 +1012,7 @@ func (r *kaReader) finish() {
 				in.State = StateMaster
 			}
 		}
+		r.family(in)
 		// vrrp.c: authentication without a password is dropped.
 		if in.AuthType != "" && in.AuthPass == "" {
 			r.warnf(in.Positions.Where("auth_type", in.Pos), "authentication specified but no password given - ignoring", "vrrp_instance %s, as keepalived does", in.Name)
@@ -995,5 +1023,49 @@ func (r *kaReader) finish() {
 			in.AuthPass = ""
 			delete(in.Positions, "auth_pass")
 		}
+	}
+}
+
+// family applies keepalived's rules for an instance's address family
+// (vrrp_parser.c, vrrp.c vrrp_complete_instance) before validation: an
+// address of the other family than the instance's is ignored with a
+// warning, an IPv6 instance of version 2 becomes version 3, and VRRPv3
+// drops authentication, each as keepalived logs it.
+func (r *kaReader) family(in *VRRPInstance) {
+	ipv6 := instanceFamily(in)
+	vips := in.VirtualIPs[:0]
+	for _, v := range in.VirtualIPs {
+		if v.Prefix.Addr().Is6() != ipv6 {
+			r.warnf(v.Pos, "address family must match VRRP instance - ignoring", "vrrp_instance %s: %s is not %s (keepalived ignores it too)", in.Name, v.Prefix.Addr(), familyName(ipv6))
+			continue
+		}
+		vips = append(vips, v)
+	}
+	in.VirtualIPs = vips
+	peers := in.UnicastPeers[:0]
+	for _, p := range in.UnicastPeers {
+		if p.Is6() != ipv6 {
+			r.warnf(in.Positions.Where("unicast_peer", in.Pos), "address family must match VRRP instance - ignoring", "vrrp_instance %s: unicast_peer %s is not %s", in.Name, p, familyName(ipv6))
+			continue
+		}
+		peers = append(peers, p)
+	}
+	in.UnicastPeers = peers
+	version := in.Version
+	if _, own := in.Positions["version"]; !own {
+		version = r.cfg.Global.VRRPVersion
+	}
+	if ipv6 && version == vrrpVersionV2 {
+		if _, own := in.Positions["version"]; own {
+			r.warnf(in.Positions["version"], "cannot use IPv6 with VRRP version 2; setting version 3", "vrrp_instance %s, as keepalived does", in.Name)
+		}
+		in.Version = vrrpVersionV3
+		in.Positions["version"] = in.Positions.Where("version", in.Pos)
+		version = vrrpVersionV3
+	}
+	if version == vrrpVersionV3 && (in.AuthType != "" || in.AuthPass != "") {
+		r.warnf(in.Positions.Where("auth_type", in.Pos), "VRRP version 3 does not support authentication - ignoring", "vrrp_instance %s, as keepalived does", in.Name)
+		in.AuthType, in.AuthPass = "", ""
+		delete(in.Positions, "auth_pass")
 	}
 }

@@ -83,6 +83,9 @@ type Global struct {
 	// ReconcileInterval is how often the IPVS table is compared with the
 	// desired state to undo outside edits.
 	ReconcileInterval time.Duration
+	// VRRPVersion is the VRRP version of instances that set none
+	// (vrrp_version: 2, RFC 3768, or 3, RFC 5798; default 2 as keepalived).
+	VRRPVersion int
 	// LVSSyncDaemon configures the kernel's IPVS connection sync daemons.
 	LVSSyncDaemon LVSSyncDaemon
 	Pos           Pos
@@ -136,21 +139,38 @@ const (
 	StateBackup = "BACKUP"
 )
 
-// VRRPInstance is one VRRPv2 virtual router (RFC 3768) on one interface.
+// VRRPInstance is one virtual router on one interface: VRRPv2 (RFC 3768,
+// IPv4) or VRRPv3 (RFC 5798, IPv4 or IPv6), one address family per
+// instance as in keepalived.
 type VRRPInstance struct {
 	Name            string
 	State           string // initial state: StateMaster or StateBackup (default BACKUP)
 	Interface       string
-	VirtualRouterID int           // 1..255
-	Priority        int           // 1..255, default 100 (255 when state MASTER in keepalived.conf without priority)
-	AdvertInt       time.Duration // whole seconds in VRRPv2, default 1s
-	AuthType        string        // "" (none) or "PASS"
-	AuthPass        string        // at most 8 characters (RFC 3768 §5.3.6.1)
-	VirtualIPs      []VIP
-	UnicastSrcIP    netip.Addr   // invalid when unset (primary address of Interface)
-	UnicastPeers    []netip.Addr // empty means multicast to 224.0.0.18
-	NoPreempt       bool
-	PreemptDelay    time.Duration
+	VirtualRouterID int // 1..255
+	Priority        int // 1..255, default 100 (255 when state MASTER in keepalived.conf without priority)
+	// Version is 2 (RFC 3768) or 3 (RFC 5798): the instance's version,
+	// else global vrrp_version; an IPv6 instance is always 3.
+	Version int
+	// IPv6 is the instance's address family: its virtual_ipaddress,
+	// unicast peers and unicast_src_ip (or native_ipv6 with none);
+	// validation sets it.
+	IPv6 bool
+	// AdvertInt is whole seconds in VRRPv2 (1..255 s), centiseconds in
+	// VRRPv3 (0.01..40.95 s); default 1s.
+	AdvertInt    time.Duration
+	AuthType     string // "" (none) or "PASS"; VRRPv2 only
+	AuthPass     string // at most 8 characters (RFC 3768 §5.3.6.1)
+	VirtualIPs   []VIP
+	UnicastSrcIP netip.Addr   // invalid when unset (primary address of Interface; IPv6: its link-local)
+	UnicastPeers []netip.Addr // empty means multicast to 224.0.0.18 (IPv6: ff02::12)
+	// VRRPv3 over IPv4 only, for peers that checksum differently
+	// (keepalived): V3ChecksumAsV2 leaves the pseudo-header out of the
+	// checksum; OldUnicastChecksum puts 224.0.0.18 in place of a unicast
+	// destination in it.
+	V3ChecksumAsV2     bool
+	OldUnicastChecksum bool
+	NoPreempt          bool
+	PreemptDelay       time.Duration
 	// Gratuitous ARP on becoming MASTER: GarpMasterRepeat messages at once
 	// and again after GarpMasterDelay; every GarpMasterRefresh (if > 0)
 	// GarpMasterRefreshRepeat more while MASTER.

@@ -11,9 +11,43 @@ import (
 // checked here, with the place of the problem, so that the vrrp package
 // takes the model as final and never fails on it.
 
-// maxAdvertAddresses is the most addresses one VRRPv2 advertisement can
-// carry: its Count IP Addrs field is one octet (RFC 3768 §5.3.5).
+// maxAdvertAddresses is the most addresses one advertisement can carry:
+// its Count IP Addrs field is one octet (RFC 3768 §5.3.5, RFC 5798 §5.2.5).
 const maxAdvertAddresses = 255
+
+// VRRPv3's interval is 12 bits of centiseconds (RFC 5798 §5.2.7).
+const (
+	centisecond    = 10 * time.Millisecond
+	maxAdvertIntV3 = 4095 * centisecond
+	vrrpVersionV2  = 2
+	vrrpVersionV3  = 3
+	familyNameIPv4 = "IPv4"
+	familyNameIPv6 = "IPv6"
+)
+
+func familyName(ipv6 bool) string {
+	if ipv6 {
+		return familyNameIPv6
+	}
+	return familyNameIPv4
+}
+
+// instanceFamily is an instance's address family, as keepalived decides
+// it: native_ipv6, else its first virtual_ipaddress, else its first
+// unicast peer, else unicast_src_ip; IPv4 without any.
+func instanceFamily(in *VRRPInstance) bool {
+	switch {
+	case in.IPv6:
+		return true
+	case len(in.VirtualIPs) > 0:
+		return in.VirtualIPs[0].Prefix.Addr().Is6()
+	case len(in.UnicastPeers) > 0:
+		return in.UnicastPeers[0].Is6()
+	case in.UnicastSrcIP.IsValid():
+		return in.UnicastSrcIP.Is6()
+	}
+	return false
+}
 
 func (v *validator) scripts() {
 	seen := map[string]bool{}
@@ -58,6 +92,7 @@ func (v *validator) instances() {
 			v.diags.errorf(in.Pos, "duplicate vrrp_instance", "vrrp_instance %q is defined twice", in.Name)
 		}
 		names[in.Name] = true
+		v.version(in, where)
 		if in.State != StateMaster && in.State != StateBackup {
 			v.diags.errorf(where("state"), "invalid state", "vrrp_instance %q: state %q: want MASTER or BACKUP", in.Name, in.State)
 		}
@@ -71,10 +106,13 @@ func (v *validator) instances() {
 				v.diags.errorf(where("virtual_router_id"), "invalid virtual_router_id", "vrrp_instance %q: %d is outside 1..255 (RFC 3768 §5.3.3)", in.Name, in.VirtualRouterID)
 			}
 		} else if in.Interface != "" {
-			key := fmt.Sprintf("%s/%d", in.Interface, in.VirtualRouterID)
+			// The same VRID may serve IPv4 and IPv6 in two instances
+			// (RFC 5798 §7.3: separate virtual routers per family;
+			// keepalived #2146).
+			key := fmt.Sprintf("%s/%d/%s", in.Interface, in.VirtualRouterID, familyName(in.IPv6))
 			if prev, dup := vrids[key]; dup {
 				v.diags.errorf(where("virtual_router_id"), "duplicate virtual_router_id",
-					"vrrp_instance %q and %q (%s) both use VRID %d on %s", in.Name, prev.Name, prev.Pos, in.VirtualRouterID, in.Interface)
+					"vrrp_instance %q and %q (%s) both use VRID %d on %s for %s", in.Name, prev.Name, prev.Pos, in.VirtualRouterID, in.Interface, familyName(in.IPv6))
 			} else {
 				vrids[key] = in
 			}
@@ -84,12 +122,23 @@ func (v *validator) instances() {
 		} else if in.Priority == 255 && in.State == StateBackup {
 			v.diags.warnf(where("priority"), "priority 255 on a BACKUP", "vrrp_instance %q: priority 255 means address owner and always takes over (RFC 3768 §5.3.4)", in.Name)
 		}
-		if in.AdvertInt < time.Second || in.AdvertInt > 255*time.Second {
-			v.diags.errorf(where("advert_int"), "invalid advert_int", "vrrp_instance %q: advert_int %s is outside 1..255 seconds (VRRPv2, RFC 3768 §5.3.7)", in.Name, in.AdvertInt)
-		} else if in.AdvertInt%time.Second != 0 {
+		switch {
+		case in.Version == vrrpVersionV3 && (in.AdvertInt < centisecond || in.AdvertInt > maxAdvertIntV3):
+			v.diags.errorf(where("advert_int"), "invalid advert_int", "vrrp_instance %q: advert_int %s is outside 0.01..40.95 seconds (VRRPv3, RFC 5798 §5.2.7)", in.Name, in.AdvertInt)
+		case in.Version == vrrpVersionV3 && in.AdvertInt%centisecond != 0:
+			rounded := max(in.AdvertInt.Round(centisecond), centisecond)
+			v.diags.warnf(where("advert_int"), "advert_int rounded", "vrrp_instance %q: VRRPv3 carries centiseconds (RFC 5798 §5.2.7); %s is used as %s", in.Name, in.AdvertInt, rounded)
+			in.AdvertInt = rounded
+		case in.Version == vrrpVersionV3:
+		case in.AdvertInt < time.Second || in.AdvertInt > 255*time.Second:
+			v.diags.errorf(where("advert_int"), "invalid advert_int", "vrrp_instance %q: advert_int %s is outside 1..255 seconds (VRRPv2, RFC 3768 §5.3.7; fractions need version 3)", in.Name, in.AdvertInt)
+		case in.AdvertInt%time.Second != 0:
 			rounded := in.AdvertInt.Round(time.Second)
 			v.diags.warnf(where("advert_int"), "advert_int rounded", "vrrp_instance %q: VRRPv2 carries whole seconds (RFC 3768 §5.3.7); %s is used as %s", in.Name, in.AdvertInt, rounded)
 			in.AdvertInt = rounded
+		}
+		if in.Version == vrrpVersionV3 && (in.AuthType != "" || in.AuthPass != "") {
+			v.diags.errorf(where("auth_type"), "authentication in VRRPv3", "vrrp_instance %q: VRRPv3 has no authentication (RFC 5798 §9); remove the authentication block or use version 2", in.Name)
 		}
 		switch in.AuthType {
 		case "":
@@ -121,8 +170,8 @@ func (v *validator) instances() {
 			if vip.Dev == "" {
 				vip.Dev = in.Interface
 			}
-			if !vip.Prefix.Addr().Is4() {
-				v.diags.errorf(vip.Pos, "IPv6 virtual_ipaddress", "vrrp_instance %q: %s: VRRPv2 (RFC 3768) carries IPv4 addresses only", in.Name, vip.Prefix.Addr())
+			if vip.Prefix.Addr().Is6() != in.IPv6 {
+				v.diags.errorf(vip.Pos, "mixed address families", "vrrp_instance %q: %s is not %s; an instance carries one address family (RFC 5798 §5.2.9, as keepalived): put the other family in a second instance, with the same VRID if you like, tied by a vrrp_sync_group", in.Name, vip.Prefix.Addr(), familyName(in.IPv6))
 			}
 			addr := vip.Prefix.Addr().String()
 			if other, dup := vips[addr]; dup {
@@ -130,12 +179,20 @@ func (v *validator) instances() {
 			}
 			vips[addr] = in.Name
 		}
-		if in.UnicastSrcIP.IsValid() && !in.UnicastSrcIP.Is4() {
-			v.diags.errorf(where("unicast_src_ip"), "invalid unicast_src_ip", "vrrp_instance %q: VRRPv2 needs an IPv4 unicast_src_ip", in.Name)
+		if in.UnicastSrcIP.IsValid() && in.UnicastSrcIP.Is6() != in.IPv6 {
+			v.diags.errorf(where("unicast_src_ip"), "invalid unicast_src_ip", "vrrp_instance %q: unicast_src_ip %s is not %s, the instance's family", in.Name, in.UnicastSrcIP, familyName(in.IPv6))
 		}
 		for _, p := range in.UnicastPeers {
-			if !p.Is4() {
-				v.diags.errorf(where("unicast_peer"), "invalid unicast_peer", "vrrp_instance %q: %s: VRRPv2 needs IPv4 peers", in.Name, p)
+			if p.Is6() != in.IPv6 {
+				v.diags.errorf(where("unicast_peer"), "invalid unicast_peer", "vrrp_instance %q: unicast_peer %s is not %s, the instance's family", in.Name, p, familyName(in.IPv6))
+			}
+		}
+		for _, knob := range []struct {
+			attr string
+			on   bool
+		}{{"v3_checksum_as_v2", in.V3ChecksumAsV2}, {"old_unicast_checksum", in.OldUnicastChecksum}} {
+			if knob.on && (in.Version != vrrpVersionV3 || in.IPv6) {
+				v.diags.warnf(where(knob.attr), knob.attr+" has no effect", "vrrp_instance %q: %s applies to VRRPv3 over IPv4 only", in.Name, knob.attr)
 			}
 		}
 		if in.PreemptDelay < 0 || in.PreemptDelay > 1000*time.Second {
@@ -152,6 +209,30 @@ func (v *validator) instances() {
 			}
 		}
 		v.trackScripts(in, scripts)
+	}
+}
+
+// version settles an instance's address family and VRRP version: its
+// own, else global vrrp_version; IPv6 needs VRRPv3 (RFC 3768 is IPv4
+// only), so an IPv6 instance without a version of its own is version 3.
+func (v *validator) version(in *VRRPInstance, where func(string) Pos) {
+	in.IPv6 = instanceFamily(in)
+	_, own := in.Positions["version"]
+	if !own {
+		in.Version = v.cfg.Global.VRRPVersion
+		if in.IPv6 {
+			in.Version = vrrpVersionV3
+		}
+	}
+	switch {
+	case in.Version != vrrpVersionV2 && in.Version != vrrpVersionV3:
+		pos := where("version")
+		if !own {
+			pos = at(v.cfg.Global.Positions, "vrrp_version", v.cfg.Global.Pos)
+		}
+		v.diags.errorf(pos, "invalid version", "vrrp_instance %q: VRRP version %d: want 2 (RFC 3768) or 3 (RFC 5798)", in.Name, in.Version)
+	case in.Version == vrrpVersionV2 && in.IPv6:
+		v.diags.errorf(where("version"), "IPv6 with VRRPv2", "vrrp_instance %q: VRRPv2 (RFC 3768) carries IPv4 only; IPv6 needs version 3 (RFC 5798)", in.Name)
 	}
 }
 

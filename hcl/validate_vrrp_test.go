@@ -113,3 +113,116 @@ vrrp_instance "V" {
 		t.Errorf("track scripts %+v, want the first one only", got)
 	}
 }
+
+// VRRPv3 and IPv6 (RFC 5798): one address family per instance, version 3
+// for IPv6, centisecond intervals, no authentication; each refusal names
+// its place.
+func TestVRRPv3ValidationNamesThePlace(t *testing.T) {
+	testRefusals(t, []refusal{
+		{"mixed families", instance(`virtual_ipaddress = ["192.0.2.1/32", "2001:db8::1/64"]`),
+			`t.hcl:4:23: error: mixed address families; vrrp_instance "V": 2001:db8::1 is not IPv4`},
+		{"IPv6 with version 2", instance(`version = 2`, `virtual_ipaddress = ["2001:db8::1/64"]`),
+			`t.hcl:4:13: error: IPv6 with VRRPv2`},
+		{"version 4", instance(`version = 4`), `t.hcl:4:13: error: invalid version`},
+		{"fraction in v2", instance(`advert_int = 0.5`), `t.hcl:4:16: error: invalid advert_int`},
+		{"v3 interval over 40.95 s", instance(`version = 3`, `advert_int = 41`), `t.hcl:5:16: error: invalid advert_int`},
+		{"authentication in v3", instance(`version = 3`, authentication("PASS", "x")), `t.hcl:6:17: error: authentication in VRRPv3`},
+		{"IPv4 peer of an IPv6 instance", instance(`virtual_ipaddress = ["2001:db8::1/64"]`, `unicast_peer = ["10.0.0.2"]`),
+			`t.hcl:5:18: error: invalid unicast_peer; vrrp_instance "V": unicast_peer 10.0.0.2 is not IPv6`},
+	})
+}
+
+func TestVRRPv3InstanceIsFinalInTheModel(t *testing.T) {
+	src := `global { vrrp_version = 3 }
+vrrp_instance "V4" {
+  interface = "eth0"
+  virtual_router_id = 7
+  advert_int = 0.1
+  virtual_ipaddress = ["192.0.2.1/32"]
+}
+vrrp_instance "V6" {
+  interface = "eth0"
+  virtual_router_id = 7
+  advert_int = "250ms"
+  virtual_ipaddress = ["2001:db8::1/64"]
+}
+vrrp_instance "OLD" {
+  interface = "eth0"
+  virtual_router_id = 8
+  version = 2
+}`
+	cfg, diags := hcltest.Loader(map[string]string{"t.hcl": src}).Load("t.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for i, want := range []struct {
+		version int
+		ipv6    bool
+		advert  string
+	}{{3, false, "100ms"}, {3, true, "250ms"}, {2, false, "1s"}} {
+		in := cfg.Instances[i]
+		if in.Version != want.version || in.IPv6 != want.ipv6 || in.AdvertInt.String() != want.advert {
+			t.Errorf("%s: version %d IPv6 %v advert_int %v, want %+v", in.Name, in.Version, in.IPv6, in.AdvertInt, want)
+		}
+	}
+}
+
+// keepalived.conf's VRRPv3 and IPv6 keywords, and keepalived's leniency:
+// an address of the other family is ignored, IPv6 with version 2 becomes
+// version 3, native_ipv6 is deprecated; each warning names its line.
+func TestKeepalivedVRRPv3Keywords(t *testing.T) {
+	src := `global_defs {
+    vrrp_version 3
+    vrrp_mcast_group6 ff02::12
+}
+vrrp_instance V4 {
+    interface eth0
+    virtual_router_id 9
+    advert_int 0.1
+    v3_checksum_as_v2
+    virtual_ipaddress {
+        192.0.2.1/32
+        2001:db8::9/64
+    }
+}
+vrrp_instance V6 {
+    interface eth0
+    virtual_router_id 9
+    version 2
+    unicast_peer {
+        fe80::2
+    }
+    virtual_ipaddress {
+        2001:db8::1/64
+    }
+}
+vrrp_instance N6 {
+    interface eth0
+    virtual_router_id 10
+    native_ipv6
+}
+`
+	cfg, diags := hcltest.Loader(map[string]string{"keepalived.conf": src}).Load("keepalived.conf")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, want := range []string{
+		"keepalived.conf:12: warning: address family must match VRRP instance - ignoring",
+		"keepalived.conf:18: warning: cannot use IPv6 with VRRP version 2; setting version 3",
+		"keepalived.conf:29: warning: native_ipv6 is deprecated",
+	} {
+		if !strings.Contains(diags.Error(), want) {
+			t.Errorf("diagnostics:\n%v\nwant %s", diags, want)
+		}
+	}
+	v4, v6, n6 := cfg.Instances[0], cfg.Instances[1], cfg.Instances[2]
+	if v4.Version != 3 || v4.IPv6 || v4.AdvertInt.String() != "100ms" || !v4.V3ChecksumAsV2 || len(v4.VirtualIPs) != 1 {
+		t.Errorf("V4: %+v", v4)
+	}
+	if v6.Version != 3 || !v6.IPv6 || len(v6.UnicastPeers) != 1 {
+		t.Errorf("V6: %+v", v6)
+	}
+	if n6.Version != 3 || !n6.IPv6 {
+		t.Errorf("N6: %+v", n6)
+	}
+}

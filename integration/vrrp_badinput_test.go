@@ -46,7 +46,7 @@ func craftedAdvert(t *testing.T, mutate func(a *vrrp.Advert), spoil func(b []byt
 	if mutate != nil {
 		mutate(&a)
 	}
-	b, err := a.Marshal()
+	b, err := a.Marshal(vrrp.IPHeader{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,12 +54,14 @@ func (n *Node) apply(ctx context.Context, now time.Time, in *instance, acts []Ac
 func (n *Node) sendAdvert(in *instance, priority int) {
 	adv := in.advert
 	adv.Priority = uint8(priority)
-	b, err := adv.Marshal()
-	if err != nil {
-		in.log.Error("encoding advert failed", "err", err)
-		return
-	}
 	for _, dst := range in.dsts {
+		// A VRRPv3 checksum covers the destination (RFC 5798 §5.2.8):
+		// one encoding per unicast peer.
+		b, err := adv.Marshal(PseudoHeader(in.src, dst, in.cfg.V3ChecksumAsV2, in.cfg.OldUnicastChecksum))
+		if err != nil {
+			in.log.Error("encoding advert failed", "err", err)
+			return
+		}
 		if err := in.conn.conn.Write(in.src, dst, b); err != nil {
 			in.log.Warn("sending advert failed", "to", dst, "err", err)
 			continue

@@ -1,8 +1,11 @@
-// Package vrrp owns lvsd's VRRPv2 speaker (RFC 3768).
+// Package vrrp owns lvsd's VRRP speaker: VRRPv2 (RFC 3768, IPv4) and
+// VRRPv3 (RFC 5798, IPv4 or IPv6, one family per instance).
 //
-// The pure cores: the advertisement codec and its drop reasons (packet.go)
-// and the per-instance state machine (machine.go), which takes the time
-// with every event and returns actions.
+// The pure cores: the advertisement codec of both versions, the VRRPv3
+// checksum over the IPv4/IPv6 pseudo-header and the drop reasons
+// (packet.go), and the per-instance state machine with RFC 3768 and
+// RFC 5798 timers (machine.go), which takes the time with every event and
+// returns actions.
 //
 // Node runs every vrrp_instance and vrrp_sync_group of a configuration:
 // the event loop and the Clock every timer comes from (node.go, clock.go),
@@ -13,10 +16,12 @@
 // through lvsd's one script runner, internal/script (Options.Scripts).
 //
 // The operating system is reached through four small interfaces
-// (network.go): advert sockets, addresses, a gratuitous-ARP announcer and
-// links. network_linux.go implements them with a raw IP-112 socket
-// (NewAdvertConn takes an injected net.PacketConn), netlink, and
-// mdlayher/arp's arp.New on an AF_PACKET socket; tests inject fakes.
+// (network.go): advert sockets, addresses, an announcer (gratuitous ARP
+// for IPv4, unsolicited neighbour advertisements for IPv6) and links.
+// network_linux.go implements them with raw IP-112 sockets (NewAdvertConn
+// and NewAdvertConn6 take an injected net.PacketConn), netlink (IPv6 VIPs
+// with IFA_F_NODAD), mdlayher/arp's arp.New on an AF_PACKET socket and
+// mdlayher/ndp on an ICMPv6 socket; tests inject fakes.
 //
 // The package decides mastership and moves VIPs; it never programs IPVS
 // (the caller does that in Options.OnTransition), never parses, defaults

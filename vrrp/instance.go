@@ -37,9 +37,10 @@ type instance struct {
 }
 
 // newInstance prepares an instance of a validated vrrp_instance: hcl has
-// checked the VRID, priority, interface, advert_int (whole seconds),
-// authentication, the address count and the track_script references, set
-// every VIP's device and resolved every track_script's weight.
+// checked the VRID, priority, interface, version and address family,
+// advert_int (whole seconds in v2, centiseconds in v3), authentication, the
+// address count and the track_script references, set every VIP's device
+// and resolved every track_script's weight.
 func newInstance(ic hcl.VRRPInstance, log *slog.Logger) *instance {
 	in := &instance{
 		cfg:          ic,
@@ -50,17 +51,24 @@ func newInstance(ic hcl.VRRPInstance, log *slog.Logger) *instance {
 		lastDropLog:  map[DropReason]time.Time{},
 		ctr:          Counters{Drops: map[DropReason]uint64{}},
 	}
-	var v4 []netip.Addr
+	var vips []netip.Addr
 	for _, v := range ic.VirtualIPs {
-		v4 = append(v4, v.Prefix.Addr())
+		vips = append(vips, v.Prefix.Addr())
 	}
-	in.expect = Expect{VRID: uint8(ic.VirtualRouterID), AdvertInt: uint8(ic.AdvertInt / time.Second), Addresses: v4, Peers: ic.UnicastPeers}
-	if ic.AuthType == "PASS" {
-		in.expect.AuthType = AuthPassword
-		in.expect.Password = PasswordOf(ic.AuthPass)
+	in.expect = Expect{Version: uint8(ic.Version), VRID: uint8(ic.VirtualRouterID), Addresses: vips, Peers: ic.UnicastPeers,
+		ChecksumAsV2: ic.V3ChecksumAsV2}
+	in.advert = Advert{Version: in.expect.Version, VRID: in.expect.VRID, Addresses: vips}
+	if ic.Version == Version3 {
+		// RFC 5798 §5.2.7: centiseconds.
+		in.advert.MaxAdvertInt = uint16(ic.AdvertInt / (10 * time.Millisecond))
+	} else {
+		in.expect.AdvertInt = uint8(ic.AdvertInt / time.Second)
+		if ic.AuthType == "PASS" {
+			in.expect.AuthType = AuthPassword
+			in.expect.Password = PasswordOf(ic.AuthPass)
+		}
+		in.advert.AuthType, in.advert.Password, in.advert.AdvertInt = in.expect.AuthType, in.expect.Password, in.expect.AdvertInt
 	}
-	in.advert = Advert{VRID: in.expect.VRID, AuthType: in.expect.AuthType, Password: in.expect.Password,
-		AdvertInt: in.expect.AdvertInt, Addresses: v4}
 	for _, ts := range ic.TrackScripts {
 		in.scriptWeight[ts.Name] = ts.Weight
 		in.pending++
@@ -79,6 +87,7 @@ func instancesByName(insts []*instance) map[string]*instance {
 func (in *instance) machineConfig() MachineConfig {
 	c := in.cfg
 	return MachineConfig{
+		Version:           c.Version,
 		Priority:          c.Priority,
 		AdvertInt:         c.AdvertInt,
 		Preempt:           !c.NoPreempt,
@@ -93,7 +102,7 @@ func (in *instance) machineConfig() MachineConfig {
 
 func (in *instance) status() InstanceStatus {
 	s := InstanceStatus{Name: in.cfg.Name, Interface: in.cfg.Interface, VRID: in.cfg.VirtualRouterID, Priority: in.cfg.Priority,
-		Counters: in.ctr}
+		Version: in.cfg.Version, Family: family(in.cfg.IPv6), Counters: in.ctr}
 	if in.m != nil {
 		s.State, s.Priority = in.m.State(), in.m.Priority()
 		s.MasterIP, _ = in.m.Master()
@@ -123,16 +132,19 @@ func (n *Node) setupInstance(in *instance) error {
 	src := c.UnicastSrcIP
 	if !src.IsValid() {
 		var err error
-		if src, err = n.net.Addresses.PrimaryAddr(c.Interface, vips); err != nil {
+		if src, err = n.net.Addresses.PrimaryAddr(c.Interface, c.IPv6, vips); err != nil {
 			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
 		}
 	}
 	in.src = src
 	in.expect.Self = src
 	multicast := len(c.UnicastPeers) == 0
-	if multicast {
+	switch {
+	case multicast && c.IPv6:
+		in.dsts = []netip.Addr{MulticastGroup6}
+	case multicast:
 		in.dsts = []netip.Addr{MulticastGroup}
-	} else {
+	default:
 		in.dsts = c.UnicastPeers
 	}
 	in.m = NewMachine(in.machineConfig())
@@ -159,7 +171,7 @@ func (n *Node) setupInstance(in *instance) error {
 			}
 		}
 	}
-	sc, err := n.socket(c.Interface, multicast)
+	sc, err := n.socket(c.Interface, c.IPv6, multicast)
 	if err != nil {
 		return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
 	}
@@ -201,4 +213,13 @@ func (n *Node) stopInstance(in *instance) {
 	n.notes.queue(notifyJob{what: "notify_stop of " + in.cfg.Name, cmdline: in.cfg.Notify.Stop})
 	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
 		args: []string{"INSTANCE", in.cfg.Name, "STOP", strconv.Itoa(in.m.Priority())}})
+}
+
+// family names an address family in status: "inet" or "inet6", as
+// ip_family and iproute2 name them.
+func family(ipv6 bool) string {
+	if ipv6 {
+		return "inet6"
+	}
+	return "inet"
 }

@@ -33,12 +33,15 @@ func (s State) String() string {
 
 // MachineConfig holds the settings of one instance that the state machine
 // needs. Durations are real durations; AdvertInt is whole seconds on the
-// wire. vrrp builds it from the final hcl configuration (instance.go), so
-// it is taken as it is: AdvertInt is 1..255 s and the GARP repeat counts are
-// at least 1, as hcl validated them; the Machine defaults nothing again.
+// wire in VRRPv2, centiseconds in VRRPv3. vrrp builds it from the final hcl
+// configuration (instance.go), so it is taken as it is: AdvertInt is in
+// range and the GARP repeat counts are at least 1, as hcl validated them;
+// the Machine defaults nothing again.
 type MachineConfig struct {
+	// Version is 2 (RFC 3768 timers) or 3 (RFC 5798 timers); zero is 2.
+	Version      int
 	Priority     int           // effective priority at start, 1..255
-	AdvertInt    time.Duration // advert_int, 1..255 s
+	AdvertInt    time.Duration // advert_int: 1..255 s (v2), 0.01..40.95 s (v3)
 	Preempt      bool          // false with nopreempt
 	PreemptDelay time.Duration // keepalived preempt_delay: no preemption this long after start
 	// PrimaryIP is this router's address on the instance's interface (the
@@ -76,7 +79,9 @@ type Action struct {
 	Reason   string // ActTransition
 }
 
-// Machine is the pure VRRPv2 state machine of one instance (RFC 3768 §6).
+// Machine is the pure VRRP state machine of one instance: RFC 3768 §6
+// (VRRPv2) or RFC 5798 §6 (VRRPv3, same states, the interval of the
+// master adopted and Skew_Time scaled by it).
 // It never reads a clock, a socket or a file: the driver passes the time
 // with every event and executes the returned actions. It is not safe for
 // concurrent use.
@@ -95,14 +100,20 @@ type Machine struct {
 
 	masterIP       netip.Addr
 	masterPriority int
+	// masterAdverInt is RFC 5798's Master_Adver_Interval: our own
+	// AdvertInt, or in VRRPv3 the interval the master advertises
+	// (§6.4.2). VRRPv2 never changes it.
+	masterAdverInt time.Duration
 	since          time.Time
 	reason         string
 }
 
 // NewMachine returns a machine in the Initialize state.
 func NewMachine(cfg MachineConfig) *Machine {
-	return &Machine{cfg: cfg, priority: cfg.Priority}
+	return &Machine{cfg: cfg, priority: cfg.Priority, masterAdverInt: cfg.AdvertInt}
 }
+
+func (m *Machine) v3() bool { return m.cfg.Version == 3 }
 
 // State returns the current state.
 func (m *Machine) State() State { return m.state }
@@ -117,9 +128,41 @@ func (m *Machine) Master() (netip.Addr, int) { return m.masterIP, m.masterPriori
 // Since returns when the current state was entered and why.
 func (m *Machine) Since() (time.Time, string) { return m.since, m.reason }
 
-// SkewTime is (256 − Priority)/256 seconds (RFC 3768 §6.1).
+// SkewTime is the machine's Skew_Time: (256 − Priority)/256 seconds in
+// VRRPv2 (RFC 3768 §6.1), ((256 − Priority) × Master_Adver_Interval)/256 in
+// VRRPv3 (RFC 5798 §6.1).
 func (m *Machine) SkewTime() time.Duration {
+	if m.v3() {
+		return SkewTimeV3(m.priority, m.masterAdverInt)
+	}
 	return SkewTime(m.priority)
+}
+
+// MasterDownInterval is the machine's Master_Down_Interval: 3 ×
+// Advertisement_Interval + Skew_Time in VRRPv2 (RFC 3768 §6.1), 3 ×
+// Master_Adver_Interval + Skew_Time in VRRPv3 (RFC 5798 §6.1).
+func (m *Machine) MasterDownInterval() time.Duration {
+	if m.v3() {
+		return MasterDownIntervalV3(m.masterAdverInt, m.priority)
+	}
+	return MasterDownInterval(m.cfg.AdvertInt, m.priority)
+}
+
+// MasterAdverInterval is RFC 5798's Master_Adver_Interval: the interval
+// the master advertises, adopted by a VRRPv3 Backup (§6.4.2); our own
+// advert_int in VRRPv2 and until a VRRPv3 master is heard.
+func (m *Machine) MasterAdverInterval() time.Duration { return m.masterAdverInt }
+
+// SkewTimeV3 is ((256 − priority) × Master_Adver_Interval)/256 (RFC 5798
+// §6.1): it scales with the master's interval, as keepalived's VRRPv3
+// timers do, so a 0.1 s interval gives a Master_Down_Interval under 0.4 s.
+func SkewTimeV3(priority int, masterAdverInt time.Duration) time.Duration {
+	return time.Duration(256-priority) * masterAdverInt / 256
+}
+
+// MasterDownIntervalV3 is 3 × Master_Adver_Interval + Skew_Time (RFC 5798 §6.1).
+func MasterDownIntervalV3(masterAdverInt time.Duration, priority int) time.Duration {
+	return 3*masterAdverInt + SkewTimeV3(priority, masterAdverInt)
 }
 
 // SkewTime is (256 − priority)/256 seconds (RFC 3768 §6.1).
@@ -186,7 +229,7 @@ func (m *Machine) Resume(now time.Time) []Action {
 		return m.Start(now)
 	}
 	m.preemptAllowed = now.Add(m.cfg.PreemptDelay)
-	m.resumeBy = now.Add(ResumeInterval(m.cfg.AdvertInt, m.priority))
+	m.resumeBy = now.Add(m.cfg.AdvertInt + m.SkewTime())
 	return nil
 }
 
@@ -196,7 +239,8 @@ func (m *Machine) Resuming() bool { return m.state == StateInit && !m.resumeBy.I
 
 // ResumeInterval is how long Resume listens for a master: one
 // Advertisement_Interval, in which any master advertises (RFC 3768 §6.4.3),
-// plus Skew_Time. It is shorter than the peer's Master_Down_Interval
+// plus Skew_Time (VRRPv2's; a VRRPv3 machine uses its own, scaled by the
+// interval). It is shorter than the peer's Master_Down_Interval
 // (3 × Advertisement_Interval + its Skew_Time) by at least one interval,
 // the margin for the restart itself.
 func ResumeInterval(advertInt time.Duration, priority int) time.Duration {
@@ -252,6 +296,7 @@ func (m *Machine) Receive(now time.Time, src netip.Addr, a Advert) []Action {
 			// A master we would follow as BACKUP holds the router: give
 			// the addresses up and follow it.
 			m.masterIP, m.masterPriority = src, prio
+			m.adoptInterval(a)
 			return m.enter(now, StateBackup, "resume abandoned: master "+src.String()+" heard",
 				[]Action{{Kind: ActRemoveVIPs}})
 		}
@@ -261,14 +306,16 @@ func (m *Machine) Receive(now time.Time, src netip.Addr, a Advert) []Action {
 		m.masterIP, m.masterPriority = src, prio
 		switch {
 		case prio == 0:
-			// RFC 3768 §6.4.2: the master resigned; take over after
-			// Skew_Time.
+			// RFC 3768 §6.4.2, RFC 5798 §6.4.2: the master resigned;
+			// take over after Skew_Time.
 			m.masterDown = now.Add(m.SkewTime())
 		case !m.cfg.Preempt || prio >= m.priority || now.Before(m.preemptAllowed):
 			// RFC 3768 §6.4.2: reset the Master_Down_Timer. With
 			// nopreempt, or within preempt_delay, a lower priority
-			// master is followed too (keepalived).
-			m.masterDown = now.Add(MasterDownInterval(m.cfg.AdvertInt, m.priority))
+			// master is followed too (keepalived). RFC 5798 §6.4.2:
+			// a VRRPv3 Backup first adopts the master's interval.
+			m.adoptInterval(a)
+			m.masterDown = now.Add(m.MasterDownInterval())
 		default:
 			// Preempt: discard, our timer runs out and we take over.
 		}
@@ -279,8 +326,10 @@ func (m *Machine) Receive(now time.Time, src netip.Addr, a Advert) []Action {
 			m.advertAt = now.Add(m.cfg.AdvertInt)
 			return []Action{m.advert()}
 		case prio > m.priority || (prio == m.priority && addrGreater(src, m.cfg.PrimaryIP)):
-			// RFC 3768 §6.4.3: a better master: step down.
+			// RFC 3768 §6.4.3: a better master: step down (RFC 5798
+			// §6.4.3: with its Master_Adver_Interval).
 			m.masterIP, m.masterPriority = src, prio
+			m.adoptInterval(a)
 			return m.leaveMaster(now, StateBackup, "higher priority advert from "+src.String())
 		default:
 			// A lower priority master exists: RFC 3768 says discard;
@@ -406,7 +455,17 @@ func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
 }
 
 func (m *Machine) becomeBackup(now time.Time, reason string) []Action {
+	// RFC 5798 §6.4.1: Master_Adver_Interval starts as our own.
+	m.masterAdverInt = m.cfg.AdvertInt
 	return m.enter(now, StateBackup, reason, nil)
+}
+
+// adoptInterval sets Master_Adver_Interval to a VRRPv3 advert's interval
+// (RFC 5798 §6.4.2, §6.4.3); VRRPv2 keeps its own, a zero one is ignored.
+func (m *Machine) adoptInterval(a Advert) {
+	if m.v3() && a.MaxAdvertInt > 0 {
+		m.masterAdverInt = a.AdvertInterval()
+	}
 }
 
 // leaveMaster resigns: a priority-0 advert when going down (shutdown,
@@ -425,7 +484,7 @@ func (m *Machine) enter(now time.Time, to State, reason string, acts []Action) [
 	m.clearTimers()
 	m.state, m.since, m.reason = to, now, reason
 	if to == StateBackup {
-		m.masterDown = now.Add(MasterDownInterval(m.cfg.AdvertInt, m.priority))
+		m.masterDown = now.Add(m.MasterDownInterval())
 	}
 	return append(acts, Action{Kind: ActTransition, From: from, To: to, Reason: reason})
 }
@@ -443,6 +502,9 @@ func addrGreater(a, b netip.Addr) bool { return a.Compare(b) > 0 }
 func (m *Machine) Reconfigure(cfg MachineConfig) {
 	if !cfg.PrimaryIP.IsValid() {
 		cfg.PrimaryIP = m.cfg.PrimaryIP
+	}
+	if m.masterAdverInt == m.cfg.AdvertInt {
+		m.masterAdverInt = cfg.AdvertInt
 	}
 	m.cfg = cfg
 	if m.state == StateMaster {

@@ -83,6 +83,10 @@ func (l *lab) apply(r *router, acts []Action) {
 				continue
 			}
 			adv := Advert{VRID: 1, Priority: uint8(a.Priority), AdvertInt: 1}
+			if r.m.v3() {
+				adv = Advert{Version: Version3, VRID: 1, Priority: uint8(a.Priority),
+					MaxAdvertInt: uint16(r.m.cfg.AdvertInt / (10 * time.Millisecond))}
+			}
 			for _, o := range l.routers {
 				if o != r && !o.cut && !o.stopped {
 					l.apply(o, o.m.Receive(l.now, r.ip, adv))

@@ -14,36 +14,41 @@ import (
 type Network struct {
 	Adverts   AdvertListener // advert sockets
 	Addresses Addresses      // the interfaces' addresses and the VIPs
-	Announcer Announcer      // gratuitous ARP
+	Announcer Announcer      // gratuitous ARP, unsolicited neighbour advertisements
 	Links     Links          // link state of the interfaces
 }
 
 // AdvertListener opens advert sockets.
 type AdvertListener interface {
-	// Listen opens the advert socket of an interface: multicast joins
-	// 224.0.0.18 there; unicast only receives packets sent to this host.
-	Listen(ifname string, multicast bool) (AdvertConn, error)
+	// Listen opens the IPv4 or IPv6 advert socket of an interface:
+	// multicast joins 224.0.0.18 (ff02::12 for IPv6, RFC 5798 §5.1.2.2)
+	// there; unicast only receives packets sent to this host.
+	Listen(ifname string, ipv6, multicast bool) (AdvertConn, error)
 }
 
-// AdvertConn is a raw IP protocol-112 socket bound to one interface. The
-// Linux one (NewAdvertConn) is built on an injected net.PacketConn.
+// AdvertConn is a raw IP protocol-112 socket (IPv4 or IPv6) bound to one
+// interface. The Linux ones (NewAdvertConn, NewAdvertConn6) are built on
+// an injected net.PacketConn.
 type AdvertConn interface {
 	// Read blocks until a packet arrives or the conn is closed.
 	Read() (Received, error)
-	// Write sends one VRRP payload from src to dst with IP TTL 255.
+	// Write sends one VRRP payload from src to dst with IP TTL (IPv6 Hop
+	// Limit) 255.
 	Write(src, dst netip.Addr, payload []byte) error
 	Close() error
 }
 
 // Addresses manages the addresses of the interfaces.
 type Addresses interface {
-	// PrimaryAddr returns the first IPv4 address of ifname that is not in
-	// exclude (our own VIPs): the advert's source (RFC 3768 §5.2.1).
-	PrimaryAddr(ifname string, exclude []netip.Addr) (netip.Addr, error)
+	// PrimaryAddr returns the advert's source on ifname: its first IPv4
+	// address not in exclude (our own VIPs, RFC 3768 §5.2.1), or with
+	// ipv6 its link-local address (RFC 5798 §5.1.2.1).
+	PrimaryAddr(ifname string, ipv6 bool, exclude []netip.Addr) (netip.Addr, error)
 	// HasVIP tells whether the address is configured on its device.
 	HasVIP(vip hcl.VIP) (bool, error)
-	// AddVIP configures a virtual address; an address already there is
-	// not an error.
+	// AddVIP configures a virtual address (an IPv6 one without duplicate
+	// address detection, IFA_F_NODAD, as keepalived); an address already
+	// there is not an error.
 	AddVIP(vip hcl.VIP) error
 	// RemoveVIP removes a virtual address; an absent address is not an
 	// error.
@@ -52,8 +57,10 @@ type Addresses interface {
 
 // Announcer tells the segment where a VIP now lives.
 type Announcer interface {
-	// SendGARP broadcasts count gratuitous ARPs for ip on dev, each in
-	// request and in reply form.
+	// SendGARP announces ip on dev count times: for an IPv4 address a
+	// gratuitous ARP broadcast in request and in reply form, for an IPv6
+	// address an unsolicited neighbour advertisement to ff02::1 (RFC 4861
+	// §7.2.6; Override set, Router where dev forwards, as keepalived).
 	SendGARP(dev string, ip netip.Addr, count int) error
 	// Close releases the announcer's sockets.
 	Close() error

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -14,20 +16,23 @@ import (
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
+	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
 // NewLinuxNetwork returns the Network of the running kernel (of the
-// network namespace the process runs in): raw IP-112 sockets, netlink
-// addresses and links, gratuitous ARP over AF_PACKET.
+// network namespace the process runs in): raw IP-112 sockets (IPv4 and
+// IPv6), netlink addresses and links, gratuitous ARP over AF_PACKET and
+// unsolicited neighbour advertisements over ICMPv6 (mdlayher/ndp).
 func NewLinuxNetwork() Network {
 	return Network{
 		Adverts:   rawListener{},
 		Addresses: netlinkAddresses{},
-		Announcer: &arpAnnouncer{clients: map[string]*arp.Client{}},
+		Announcer: &announcer{arp: map[string]*arp.Client{}, ndp: map[string]*ndp.Conn{}},
 		Links:     netlinkLinks{},
 	}
 }
@@ -35,9 +40,9 @@ func NewLinuxNetwork() Network {
 // rawListener opens raw IP protocol-112 sockets.
 type rawListener struct{}
 
-// Listen opens a raw IP protocol-112 socket bound to ifname
+// Listen opens a raw IP (or IPv6) protocol-112 socket bound to ifname
 // (SO_BINDTODEVICE, like keepalived) and makes it an AdvertConn.
-func (rawListener) Listen(ifname string, multicast bool) (AdvertConn, error) {
+func (rawListener) Listen(ifname string, six, multicast bool) (AdvertConn, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("interface %s: %w", ifname, err)
@@ -51,11 +56,19 @@ func (rawListener) Listen(ifname string, multicast bool) (AdvertConn, error) {
 		}
 		return serr
 	}}
-	pc, err := lc.ListenPacket(context.Background(), "ip4:112", "0.0.0.0")
+	network, any := "ip4:112", "0.0.0.0"
+	if six {
+		network, any = "ip6:112", "::"
+	}
+	pc, err := lc.ListenPacket(context.Background(), network, any)
 	if err != nil {
 		return nil, fmt.Errorf("raw VRRP socket on %s: %w", ifname, err)
 	}
-	c, err := NewAdvertConn(ifi, pc, multicast)
+	newConn := NewAdvertConn
+	if six {
+		newConn = NewAdvertConn6
+	}
+	c, err := newConn(ifi, pc, multicast)
 	if err != nil {
 		pc.Close()
 		return nil, err
@@ -128,14 +141,81 @@ func (c *rawConn) Write(src, dst netip.Addr, payload []byte) error {
 
 func (c *rawConn) Close() error { return c.rc.Close() }
 
+type rawConn6 struct {
+	pc  *ipv6.PacketConn
+	ifi *net.Interface
+	buf []byte
+}
+
+// NewAdvertConn6 makes an AdvertConn of pc, a raw IPv6 protocol-112 socket
+// (net.ListenPacket("ip6:112", …), *net.IPConn) on ifi: adverts go with
+// Hop Limit 255 (RFC 5798 §5.1.2.3); multicast joins ff02::12 on ifi
+// without loop. The hop limit and destination of each packet read come
+// from its control message. The conn owns pc once it is returned; on an
+// error pc stays the caller's to close.
+func NewAdvertConn6(ifi *net.Interface, pc net.PacketConn, multicast bool) (AdvertConn, error) {
+	if _, ok := pc.(*net.IPConn); !ok {
+		return nil, fmt.Errorf("advert socket on %s: %T is not a raw IP socket", ifi.Name, pc)
+	}
+	p := ipv6.NewPacketConn(pc)
+	steps := []func() error{
+		func() error { return p.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst, true) },
+		func() error { return p.SetHopLimit(TTL) },
+	}
+	if multicast {
+		group := &net.IPAddr{IP: net.IP(MulticastGroup6.AsSlice())}
+		steps = append(steps,
+			func() error { return p.JoinGroup(ifi, group) },
+			func() error { return p.SetMulticastInterface(ifi) },
+			func() error { return p.SetMulticastLoopback(false) },
+			func() error { return p.SetMulticastHopLimit(TTL) },
+		)
+	}
+	for _, f := range steps {
+		if err := f(); err != nil {
+			return nil, fmt.Errorf("IPv6 advert socket on %s: %w", ifi.Name, err)
+		}
+	}
+	return &rawConn6{pc: p, ifi: ifi, buf: make([]byte, 65536)}, nil
+}
+
+func (c *rawConn6) Read() (Received, error) {
+	for {
+		n, cm, from, err := c.pc.ReadFrom(c.buf)
+		if err != nil {
+			return Received{}, err
+		}
+		ipa, ok := from.(*net.IPAddr)
+		if cm == nil || !ok {
+			continue
+		}
+		src, _ := netip.AddrFromSlice(ipa.IP)
+		dst, _ := netip.AddrFromSlice(cm.Dst)
+		return Received{Src: src.Unmap(), Dst: dst.Unmap(), TTL: cm.HopLimit, Payload: append([]byte(nil), c.buf[:n]...), At: time.Now()}, nil
+	}
+}
+
+func (c *rawConn6) Write(src, dst netip.Addr, payload []byte) error {
+	cm := &ipv6.ControlMessage{HopLimit: TTL, Src: net.IP(src.AsSlice()), IfIndex: c.ifi.Index}
+	_, err := c.pc.WriteTo(payload, cm, &net.IPAddr{IP: net.IP(dst.AsSlice()), Zone: c.ifi.Name})
+	return err
+}
+
+func (c *rawConn6) Close() error { return c.pc.Close() }
+
 // netlinkAddresses manages addresses over rtnetlink.
 type netlinkAddresses struct{}
 
-// PrimaryAddr returns the first primary IPv4 address of ifname not in exclude.
-func (netlinkAddresses) PrimaryAddr(ifname string, exclude []netip.Addr) (netip.Addr, error) {
+// PrimaryAddr returns the first primary IPv4 address of ifname not in
+// exclude, or its link-local IPv6 address (one past duplicate address
+// detection first).
+func (netlinkAddresses) PrimaryAddr(ifname string, six bool, exclude []netip.Addr) (netip.Addr, error) {
 	link, err := netlink.LinkByName(ifname)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("interface %s: %w", ifname, err)
+	}
+	if six {
+		return linkLocal(link)
 	}
 	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
 	if err != nil {
@@ -150,6 +230,34 @@ func (netlinkAddresses) PrimaryAddr(ifname string, exclude []netip.Addr) (netip.
 	return netip.Addr{}, fmt.Errorf("interface %s has no IPv4 address of its own", ifname)
 }
 
+// linkLocal returns the link-local address of link, the source of IPv6
+// adverts (RFC 5798 §5.1.2.1): a settled one rather than one still in
+// duplicate address detection.
+func linkLocal(link netlink.Link) (netip.Addr, error) {
+	name := link.Attrs().Name
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_V6)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("addresses of %s: %w", name, err)
+	}
+	var tentative netip.Addr
+	for _, a := range addrs {
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if !ok || !ip.IsLinkLocalUnicast() {
+			continue
+		}
+		if a.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0 {
+			return ip, nil
+		}
+		if !tentative.IsValid() {
+			tentative = ip
+		}
+	}
+	if tentative.IsValid() {
+		return tentative, nil
+	}
+	return netip.Addr{}, fmt.Errorf("interface %s has no IPv6 link-local address", name)
+}
+
 func vipAddr(vip hcl.VIP) (netlink.Link, *netlink.Addr, error) {
 	link, err := netlink.LinkByName(vip.Dev)
 	if err != nil {
@@ -161,6 +269,12 @@ func vipAddr(vip hcl.VIP) (netlink.Link, *netlink.Addr, error) {
 	}
 	if vip.Broadcast.IsValid() {
 		a.Broadcast = net.IP(vip.Broadcast.AsSlice())
+	}
+	if vip.Prefix.Addr().Is6() {
+		// keepalived adds IPv6 VIPs without duplicate address detection:
+		// the address serves at once, and the peer that held it a moment
+		// ago must not make it fail.
+		a.Flags |= unix.IFA_F_NODAD
 	}
 	switch vip.Scope {
 	case "", "global", "universe":
@@ -229,20 +343,22 @@ func (netlinkAddresses) RemoveVIP(vip hcl.VIP) error {
 	return nil
 }
 
-// arpAnnouncer sends gratuitous ARP with one mdlayher/arp client per
-// device, each built with arp.New on an AF_PACKET socket it opens.
-type arpAnnouncer struct {
-	mu      sync.Mutex
-	clients map[string]*arp.Client
+// announcer sends gratuitous ARP with one mdlayher/arp client per device,
+// each built with arp.New on an AF_PACKET socket it opens, and unsolicited
+// neighbour advertisements with one mdlayher/ndp conn per device.
+type announcer struct {
+	mu  sync.Mutex
+	arp map[string]*arp.Client
+	ndp map[string]*ndp.Conn
 }
 
 // etherTypeARP is the EtherType of ARP (RFC 826).
 const etherTypeARP = 0x0806
 
-func (n *arpAnnouncer) arpClient(dev string) (*arp.Client, error) {
+func (n *announcer) arpClient(dev string) (*arp.Client, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if c, ok := n.clients[dev]; ok {
+	if c, ok := n.arp[dev]; ok {
 		return c, nil
 	}
 	ifi, err := net.InterfaceByName(dev)
@@ -258,15 +374,16 @@ func (n *arpAnnouncer) arpClient(dev string) (*arp.Client, error) {
 		pc.Close()
 		return nil, fmt.Errorf("GARP on %s: %w", dev, err)
 	}
-	n.clients[dev] = c
+	n.arp[dev] = c
 	return c, nil
 }
 
 // SendGARP broadcasts count gratuitous ARP requests and count replies
-// announcing ip at dev's hardware address (sender = target = ip).
-func (n *arpAnnouncer) SendGARP(dev string, ip netip.Addr, count int) error {
-	if !ip.Is4() {
-		return nil
+// announcing ip at dev's hardware address (sender = target = ip); for an
+// IPv6 address it sends count unsolicited neighbour advertisements.
+func (n *announcer) SendGARP(dev string, ip netip.Addr, count int) error {
+	if ip.Is6() {
+		return n.sendNA(dev, ip, count)
 	}
 	c, err := n.arpClient(dev)
 	if err != nil {
@@ -340,13 +457,84 @@ func (netlinkLinks) WatchLinks(ctx context.Context, fn func(string, bool)) error
 	}
 }
 
-// Close closes the ARP sockets.
-func (n *arpAnnouncer) Close() error {
+// allNodes is the link-local all-nodes group, where unsolicited neighbour
+// advertisements go (RFC 4861 §7.2.6).
+var allNodes = netip.MustParseAddr("ff02::1")
+
+// ndpConn returns the ICMPv6 socket of dev, bound to its link-local
+// address (keepalived's NA source), opening it on first use. It reads
+// nothing: an ICMPv6 filter blocks every type.
+func (n *announcer) ndpConn(dev string) (*ndp.Conn, *net.Interface, error) {
+	ifi, err := net.InterfaceByName(dev)
+	if err != nil {
+		return nil, nil, fmt.Errorf("NA on %s: %w", dev, err)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for dev, c := range n.clients {
+	if c, ok := n.ndp[dev]; ok {
+		return c, ifi, nil
+	}
+	c, _, err := ndp.Listen(ifi, ndp.LinkLocal)
+	if err != nil {
+		return nil, nil, fmt.Errorf("NA on %s: %w", dev, err)
+	}
+	var block ipv6.ICMPFilter
+	block.SetAll(true)
+	if err := c.SetICMPFilter(&block); err != nil {
 		c.Close()
-		delete(n.clients, dev)
+		return nil, nil, fmt.Errorf("NA on %s: %w", dev, err)
+	}
+	n.ndp[dev] = c
+	return c, ifi, nil
+}
+
+// sendNA sends count unsolicited neighbour advertisements for ip to
+// ff02::1 (RFC 4861 §7.2.6): Override set, so neighbours replace the old
+// master's link-layer address; Router set only where dev forwards IPv6,
+// as keepalived; the target link-layer address option carries dev's MAC.
+// A socket that fails is closed, so the next round opens a new one (its
+// link-local address may have been in duplicate address detection).
+func (n *announcer) sendNA(dev string, ip netip.Addr, count int) error {
+	c, ifi, err := n.ndpConn(dev)
+	if err != nil {
+		return err
+	}
+	na := &ndp.NeighborAdvertisement{
+		Router:        forwards(dev),
+		Override:      true,
+		TargetAddress: ip,
+		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: ifi.HardwareAddr}},
+	}
+	for range count {
+		if err := c.WriteTo(na, nil, allNodes); err != nil {
+			n.mu.Lock()
+			delete(n.ndp, dev)
+			n.mu.Unlock()
+			c.Close()
+			return fmt.Errorf("NA %s on %s: %w", ip, dev, err)
+		}
+	}
+	return nil
+}
+
+// forwards tells whether dev forwards IPv6 (its forwarding sysctl), the
+// Router flag of its neighbour advertisements (RFC 4861 §4.4).
+func forwards(dev string) bool {
+	b, err := os.ReadFile("/proc/sys/net/ipv6/conf/" + dev + "/forwarding")
+	return err == nil && strings.TrimSpace(string(b)) == "1"
+}
+
+// Close closes the ARP and ICMPv6 sockets.
+func (n *announcer) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for dev, c := range n.arp {
+		c.Close()
+		delete(n.arp, dev)
+	}
+	for dev, c := range n.ndp {
+		c.Close()
+		delete(n.ndp, dev)
 	}
 	return nil
 }

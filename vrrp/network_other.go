@@ -19,8 +19,8 @@ func NewLinuxNetwork() Network {
 
 type notLinux struct{}
 
-func (notLinux) Listen(string, bool) (AdvertConn, error) { return nil, errNotLinux }
-func (notLinux) PrimaryAddr(string, []netip.Addr) (netip.Addr, error) {
+func (notLinux) Listen(string, bool, bool) (AdvertConn, error) { return nil, errNotLinux }
+func (notLinux) PrimaryAddr(string, bool, []netip.Addr) (netip.Addr, error) {
 	return netip.Addr{}, errNotLinux
 }
 func (notLinux) HasVIP(hcl.VIP) (bool, error)                         { return false, errNotLinux }

@@ -46,6 +46,8 @@ type InstanceStatus struct {
 	Name      string
 	Interface string
 	VRID      int
+	Version   int    // 2 or 3
+	Family    string // "inet" or "inet6"
 	State     State
 	Priority  int // effective
 	MasterIP  netip.Addr

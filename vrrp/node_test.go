@@ -189,7 +189,7 @@ func (f *fakeNet) network() Network { return Network{Adverts: f, Addresses: f, A
 
 func (f *fakeNet) record(format string, args ...any) { f.wire.record(f.name+" "+format, args...) }
 
-func (f *fakeNet) Listen(ifname string, multicast bool) (AdvertConn, error) {
+func (f *fakeNet) Listen(ifname string, ipv6, multicast bool) (AdvertConn, error) {
 	if f.listenErr != nil {
 		return nil, f.listenErr
 	}
@@ -210,7 +210,7 @@ func (c *fakeConn) Read() (Received, error) {
 }
 
 func (c *fakeConn) Write(src, dst netip.Addr, payload []byte) error {
-	if a, drop := Decode(payload); drop == DropNone {
+	if a, drop := Decode(payload, IPHeader{Src: src, Dst: dst}); drop == DropNone {
 		c.net.record("advert %d", a.Priority)
 	}
 	c.net.wire.inject(c.net, Received{Src: src, Dst: dst, TTL: TTL, Payload: payload})
@@ -224,7 +224,7 @@ func (l *wire) inject(from *fakeNet, r Received) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, o := range l.conns {
-		if o.net != from && (r.Dst == MulticastGroup) == o.multicast && (o.multicast || r.Dst == o.net.addr) {
+		if o.net != from && r.Dst.IsMulticast() == o.multicast && (o.multicast || r.Dst == o.net.addr || r.Dst == o.net.linkLocal()) {
 			select {
 			case <-o.closed:
 			case o.in <- r:
@@ -236,7 +236,17 @@ func (l *wire) inject(from *fakeNet, r Received) {
 
 func (c *fakeConn) Close() error { c.once.Do(func() { close(c.closed) }); return nil }
 
-func (f *fakeNet) PrimaryAddr(string, []netip.Addr) (netip.Addr, error) { return f.addr, nil }
+func (f *fakeNet) PrimaryAddr(_ string, ipv6 bool, _ []netip.Addr) (netip.Addr, error) {
+	if ipv6 {
+		return f.linkLocal(), nil
+	}
+	return f.addr, nil
+}
+
+// linkLocal is the node's fe80:: address, the source of its IPv6 adverts.
+func (f *fakeNet) linkLocal() netip.Addr {
+	return netip.AddrFrom16([16]byte{0: 0xfe, 1: 0x80, 15: f.addr.As4()[3]})
+}
 
 func (f *fakeNet) HasVIP(v hcl.VIP) (bool, error) {
 	f.mu.Lock()
@@ -545,7 +555,7 @@ func TestNodeRestartedNodeYieldsTheVIPToALiveMaster(t *testing.T) {
 
 // intruder is a sender on the segment that is not a node.
 func (l *wire) intruder(a Advert, cut int) {
-	b, err := a.Marshal()
+	b, err := a.Marshal(IPHeader{})
 	if err != nil {
 		l.t.Fatal(err)
 	}

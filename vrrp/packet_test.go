@@ -9,6 +9,7 @@ import (
 
 func sampleAdvert() Advert {
 	return Advert{
+		Version:   Version2,
 		VRID:      51,
 		Priority:  150,
 		AuthType:  AuthPassword,
@@ -25,7 +26,7 @@ func sampleExpect() Expect {
 
 func mustMarshal(t testing.TB, a Advert) []byte {
 	t.Helper()
-	b, err := a.Marshal()
+	b, err := a.Marshal(IPHeader{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,14 +36,14 @@ func mustMarshal(t testing.TB, a Advert) []byte {
 func TestAdvertRoundTrips(t *testing.T) {
 	for _, a := range []Advert{
 		sampleAdvert(),
-		{VRID: 1, Priority: 0, AdvertInt: 1, Addresses: []netip.Addr{}},
-		{VRID: 255, Priority: 255, AdvertInt: 255, Addresses: []netip.Addr{netip.MustParseAddr("10.0.0.1")}},
+		{Version: Version2, VRID: 1, Priority: 0, AdvertInt: 1, Addresses: []netip.Addr{}},
+		{Version: Version2, VRID: 255, Priority: 255, AdvertInt: 255, Addresses: []netip.Addr{netip.MustParseAddr("10.0.0.1")}},
 	} {
 		b := mustMarshal(t, a)
 		if want := 16 + 4*len(a.Addresses); len(b) != want {
 			t.Fatalf("length %d, want %d", len(b), want)
 		}
-		got, drop := Decode(b)
+		got, drop := Decode(b, IPHeader{})
 		if drop != DropNone {
 			t.Fatalf("decode of own packet dropped: %s", drop)
 		}
@@ -57,7 +58,7 @@ func TestAdvertRoundTrips(t *testing.T) {
 func TestKeepalivedAdvertDecodes(t *testing.T) {
 	b := []byte{0x21, 0x33, 0x64, 0x01, 0x01, 0x01, 0, 0, 10, 0, 0, 100, 's', 'e', 'c', 'r', 'e', 't', 0, 0}
 	binary.BigEndian.PutUint16(b[6:], checksum(b))
-	a, drop := Decode(b)
+	a, drop := Decode(b, IPHeader{})
 	if drop != DropNone || a.VRID != 51 || a.Priority != 100 || a.Password != PasswordOf("secret") {
 		t.Fatalf("got %+v drop %q", a, drop)
 	}
@@ -146,11 +147,11 @@ func TestAddressMismatchIsLoggedNotDropped(t *testing.T) {
 
 func TestMarshalRefusesIPv6AndTooManyAddresses(t *testing.T) {
 	a := Advert{VRID: 1, AdvertInt: 1, Addresses: []netip.Addr{netip.MustParseAddr("2001:db8::1")}}
-	if _, err := a.Marshal(); err == nil {
+	if _, err := a.Marshal(IPHeader{}); err == nil {
 		t.Fatal("IPv6 address accepted")
 	}
 	a.Addresses = make([]netip.Addr, 256)
-	if _, err := a.Marshal(); err == nil {
+	if _, err := a.Marshal(IPHeader{}); err == nil {
 		t.Fatal("256 addresses accepted")
 	}
 }

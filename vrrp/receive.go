@@ -11,6 +11,7 @@ import (
 // packet too short to name one).
 type SocketStatus struct {
 	Interface string
+	Family    string // "inet" or "inet6"
 	Multicast bool
 	Drops     map[DropReason]uint64
 }
@@ -32,6 +33,7 @@ func (n *Node) Sockets() []SocketStatus {
 type sharedConn struct {
 	conn        AdvertConn
 	ifname      string
+	ipv6        bool
 	multicast   bool
 	insts       []*instance
 	drops       map[DropReason]uint64 // packets no instance owns
@@ -40,23 +42,23 @@ type sharedConn struct {
 }
 
 func (c *sharedConn) status() SocketStatus {
-	return SocketStatus{Interface: c.ifname, Multicast: c.multicast, Drops: cloneDrops(c.drops)}
+	return SocketStatus{Interface: c.ifname, Family: family(c.ipv6), Multicast: c.multicast, Drops: cloneDrops(c.drops)}
 }
 
-// socket returns the advert socket of an interface, opening it (and its
-// reader) on first use.
-func (n *Node) socket(ifname string, multicast bool) (*sharedConn, error) {
+// socket returns the advert socket of an interface and family, opening it
+// (and its reader) on first use.
+func (n *Node) socket(ifname string, ipv6, multicast bool) (*sharedConn, error) {
 	for _, x := range n.conns {
-		if x.ifname == ifname && x.multicast == multicast {
+		if x.ifname == ifname && x.ipv6 == ipv6 && x.multicast == multicast {
 			return x, nil
 		}
 	}
-	conn, err := n.net.Adverts.Listen(ifname, multicast)
+	conn, err := n.net.Adverts.Listen(ifname, ipv6, multicast)
 	if err != nil {
 		return nil, err
 	}
-	sc := &sharedConn{conn: conn, ifname: ifname, multicast: multicast, drops: map[DropReason]uint64{},
-		lastDropLog: map[DropReason]time.Time{}, log: n.log.With("interface", ifname, "multicast", multicast)}
+	sc := &sharedConn{conn: conn, ifname: ifname, ipv6: ipv6, multicast: multicast, drops: map[DropReason]uint64{},
+		lastDropLog: map[DropReason]time.Time{}, log: n.log.With("interface", ifname, "family", family(ipv6), "multicast", multicast)}
 	n.conns = append(n.conns, sc)
 	workers := n.workers
 	n.goroutines.Go(func() { n.readLoop(workers, sc) })
@@ -73,8 +75,9 @@ func (n *Node) readLoop(ctx context.Context, c *sharedConn) {
 			return
 		}
 		// One raw socket sees every protocol-112 packet of the interface:
-		// the multicast one keeps 224.0.0.18, the unicast one the rest.
-		if (r.Dst == MulticastGroup) != c.multicast {
+		// the multicast one keeps 224.0.0.18 (ff02::12), the unicast one
+		// the rest.
+		if (r.Dst == MulticastGroup || r.Dst == MulticastGroup6) != c.multicast {
 			continue
 		}
 		n.post(ctx, func(now time.Time) { n.received(ctx, now, c, r) })
@@ -102,7 +105,7 @@ func (c *sharedConn) unowned(now time.Time, r Received) {
 	drop := DropVRID
 	if r.TTL != TTL {
 		drop = DropTTL
-	} else if _, d := Decode(r.Payload); d != DropNone {
+	} else if _, d := Decode(r.Payload, IPHeader{Src: r.Src, Dst: r.Dst}); d != DropNone {
 		drop = d
 	}
 	c.drops[drop]++

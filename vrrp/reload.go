@@ -9,7 +9,8 @@ import (
 )
 
 // Reload applies a new configuration. Instances are matched by
-// virtual_router_id and interface (and multicast or unicast): a matched
+// virtual_router_id, interface, address family, version (and multicast or
+// unicast): a matched
 // instance keeps its state and timers (no flap, no notify) and takes the new
 // settings; a MASTER adds and removes VIPs by difference. New instances
 // start; removed ones stop as on shutdown. Before Run, Reload just replaces
@@ -46,11 +47,13 @@ func (n *Node) Reload(cfg *hcl.Config) error {
 type instanceKey struct {
 	vrid      int
 	ifname    string
+	ipv6      bool
+	version   int
 	multicast bool
 }
 
 func keyOf(c hcl.VRRPInstance) instanceKey {
-	return instanceKey{c.VirtualRouterID, c.Interface, len(c.UnicastPeers) == 0}
+	return instanceKey{c.VirtualRouterID, c.Interface, c.IPv6, c.Version, len(c.UnicastPeers) == 0}
 }
 
 // reload runs in Run's goroutine.

@@ -32,11 +32,11 @@ func (s *fakeSegment) network() vrrp.Network {
 	return vrrp.Network{Adverts: s, Addresses: s, Announcer: s, Links: s}
 }
 
-func (s *fakeSegment) Listen(string, bool) (vrrp.AdvertConn, error) {
+func (s *fakeSegment) Listen(string, bool, bool) (vrrp.AdvertConn, error) {
 	return &silentConn{closed: make(chan struct{})}, nil
 }
 
-func (s *fakeSegment) PrimaryAddr(string, []netip.Addr) (netip.Addr, error) {
+func (s *fakeSegment) PrimaryAddr(string, bool, []netip.Addr) (netip.Addr, error) {
 	return netip.MustParseAddr("10.0.0.1"), nil
 }
 
