@@ -368,7 +368,7 @@ var (
 		hcl2.BlockHeaderSchema{Type: "virtual_server", LabelNames: []string{"address"}},
 	)
 	globalSchema = blockSchema([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
-		"notify_timeout", "metrics_listen", "control_socket", "reconcile_interval", "vrrp_version"},
+		"notify_timeout", "metrics_listen", "status_page", "control_socket", "reconcile_interval", "vrrp_version"},
 		hcl2.BlockHeaderSchema{Type: "lvs_sync_daemon"})
 	syncDaemonSchema = blockSchema([]string{"enabled", "interface", "instance", "id", "maxlen", "port", "ttl", "group"})
 	scriptSchema     = blockSchema([]string{"script", "interval", "timeout", "weight", "rise", "fall", "user"})
@@ -414,6 +414,7 @@ func (d *decoder) global(b *hcl2.Block) {
 	}
 	bl.duration("notify_timeout", &g.NotifyTimeout)
 	bl.str("metrics_listen", &g.MetricsListen)
+	bl.boolean("status_page", &g.StatusPage)
 	bl.str("control_socket", &g.ControlSocket)
 	bl.duration("reconcile_interval", &g.ReconcileInterval)
 	bl.integer("vrrp_version", &g.VRRPVersion)

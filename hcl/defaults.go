@@ -42,6 +42,7 @@ const (
 
 	defaultNotifyTimeout     = 30 * time.Second      // lvsd: keepalived has no notify timeout
 	defaultControlSocket     = "/run/lvsd/lvsd.sock" // lvsd
+	defaultStatusListen      = "127.0.0.1:9650"      // lvsd: metrics_listen when status_page is on and it is unset
 	defaultReconcileInterval = 10 * time.Second      // lvsd
 )
 

@@ -78,6 +78,9 @@ type Global struct {
 	NotifyTimeout time.Duration
 	// MetricsListen is the Prometheus listen address; empty means off.
 	MetricsListen string
+	// StatusPage serves the read-only status page at "/" on MetricsListen,
+	// which is then a loopback address (defaultStatusListen when unset).
+	StatusPage bool
 	// ControlSocket is the unix socket `lvsd status` talks to.
 	ControlSocket string
 	// ReconcileInterval is how often the IPVS table is compared with the

@@ -63,14 +63,32 @@ func (v *validator) global() {
 	if g.ReconcileInterval < time.Second {
 		v.diags.errorf(at(g.Positions, "reconcile_interval", g.Pos), "invalid reconcile_interval", "must be at least 1s")
 	}
+	if g.StatusPage && g.MetricsListen == "" {
+		g.MetricsListen = defaultStatusListen
+	}
 	if g.MetricsListen != "" {
-		if _, _, err := net.SplitHostPort(g.MetricsListen); err != nil {
+		host, _, err := net.SplitHostPort(g.MetricsListen)
+		if err != nil {
 			v.diags.errorf(at(g.Positions, "metrics_listen", g.Pos), "invalid metrics_listen", "%q: want HOST:PORT, e.g. \"127.0.0.1:9650\"", g.MetricsListen)
+		} else if g.StatusPage && !isLoopback(host) {
+			// The page has no authentication: it is for the director's
+			// own operators (ssh -L), never for the network.
+			v.diags.errorf(at(g.Positions, "metrics_listen", g.Pos), "status page on a non-loopback address",
+				"status_page serves the director's state without authentication, so metrics_listen must be a loopback address (127.0.0.1, ::1 or localhost), not %q; reach the page with ssh -L 9650:127.0.0.1:9650", g.MetricsListen)
 		}
 	}
 	if g.ControlSocket == "" {
 		v.diags.errorf(at(g.Positions, "control_socket", g.Pos), "invalid control_socket", "must not be empty")
 	}
+}
+
+// isLoopback tells whether a listen host is this machine's loopback.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 func keys(m map[string]bool) []string {
