@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +104,7 @@ func (r *kaReader) outOfScope(n *kaNode, table map[string]kaScope) bool {
 	}
 	summary := fmt.Sprintf("keyword %s is not supported by lvsd", n.name)
 	if s.sev == Warning {
-		r.warnf(n.pos, summary, "ignored: %s", s.why)
+		r.notef(n.pos, summary, "ignored: %s", s.why)
 	} else {
 		r.errf(n.pos, summary, "%s", s.why)
 	}
@@ -338,9 +339,13 @@ func (r *kaReader) name(n *kaNode) (string, bool) {
 	if !r.block(n) {
 		return "", false
 	}
-	if len(n.args) != 1 {
-		r.errf(n.pos, fmt.Sprintf("%s needs one name", n.name), "got %d words", len(n.args))
+	if len(n.args) == 0 {
+		// keepalived stops: "is missing a parameter after keyword".
+		r.errf(n.pos, fmt.Sprintf("Configuration line starting `%s` is missing a parameter after keyword `%s` at word position 2", n.name, n.name), "%s needs a name; keepalived stops on this too", n.name)
 		return "", false
+	}
+	if len(n.args) > 1 {
+		r.notef(n.pos, fmt.Sprintf("%s takes one name", n.name), "%q is used and the rest ignored, as keepalived does", n.args[0].text)
 	}
 	return n.args[0].text, true
 }
@@ -750,6 +755,11 @@ func (r *kaReader) instance(n *kaNode) {
 					continue
 				}
 				vip.Pos = e.pos
+				if slices.ContainsFunc(in.VirtualIPs, func(o VIP) bool { return o.Prefix.Addr() == vip.Prefix.Addr() }) {
+					// keepalived keeps one address once, without a word.
+					r.notef(e.pos, fmt.Sprintf("virtual_ipaddress %s is listed twice", vip.Prefix.Addr()), "vrrp_instance %s: the first is used, as keepalived does", name)
+					continue
+				}
 				in.VirtualIPs = append(in.VirtualIPs, vip)
 			}
 		case "unicast_src_ip", "mcast_src_ip":

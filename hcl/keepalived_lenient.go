@@ -171,6 +171,9 @@ func (r *kaReader) lenientFinish() {
 			r.diags.lenientf(in.Pos, fmt.Sprintf("(%s) the virtual router id must be set", in.Name), "the instance is dropped, as keepalived does")
 			continue
 		}
+		if len(in.VirtualIPs) == 0 {
+			r.diags.lenientf(in.Pos, fmt.Sprintf("(%s) No VIP specified; at least one is sensible", in.Name), "keepalived counts it as a configuration error and runs the instance")
+		}
 		in.TrackScripts = slices.DeleteFunc(in.TrackScripts, func(ts TrackScript) bool {
 			if defined[ts.Name] {
 				return false
@@ -222,3 +225,10 @@ const kaDefaultScriptUser = "keepalived_script"
 // authPassLen is the size of VRRPv2's authentication data (RFC 3768
 // §5.3.10); keepalived cuts a longer auth_pass to it.
 const authPassLen = 8
+
+// KeepalivedStops says whether keepalived 2.2.7 stops on the problem d
+// reports instead of running past it: a keyword without its value ends
+// keepalived's reading of the file (its -t exits 2).
+func KeepalivedStops(d Diagnostic) bool {
+	return d.Severity == Error && strings.HasPrefix(d.Summary, "Configuration line starting `")
+}

@@ -462,7 +462,7 @@ func (x *kaLexer) include(pos Pos, pattern string) {
 	}
 	for _, m := range matches {
 		if slices.Contains(x.stack, filepath.Clean(m)) {
-			x.diags.errorf(pos, "include cycle", "%s includes itself through %s", m, strings.Join(x.stack, " -> "))
+			x.diags.warnf(pos, "include cycle, skipping it", "%s includes itself through %s", m, strings.Join(x.stack, " -> "))
 			continue
 		}
 		src, err := x.l.readFile(m)

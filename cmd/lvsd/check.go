@@ -12,12 +12,15 @@ import (
 // jsonDiagnostic is a diagnostic as `lvsd check --json` prints it.
 type jsonDiagnostic struct {
 	Severity string `json:"severity"`
-	File     string `json:"file"`
-	Line     int    `json:"line"`
-	Column   int    `json:"column,omitempty"`
-	Summary  string `json:"summary"`
-	Detail   string `json:"detail,omitempty"`
-	Message  string `json:"message"`
+	// Lenient: keepalived runs past it too, and reports it as a
+	// configuration error (its -t exits 5); --strict refuses it.
+	Lenient bool   `json:"lenient,omitempty"`
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column,omitempty"`
+	Summary string `json:"summary"`
+	Detail  string `json:"detail,omitempty"`
+	Message string `json:"message"`
 }
 
 // checkReport is the whole output of `lvsd check --json`.
@@ -32,6 +35,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	file := fs.String("f", defaultConfig, "configuration file")
 	asJSON := fs.Bool("json", false, "print diagnostics and the resolved model as JSON")
+	var loader hcl.Loader
+	fs.BoolVar(&loader.Strict, "strict", false, "refuse what keepalived would run past in a keepalived.conf (its Lenient warnings)")
+	fs.StringVar(&loader.ConfigID, "config-id", "", "keepalived's config id for @id lines (default: the host name up to its first dot)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -41,12 +47,12 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lvsd check: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	cfg, diags := hcl.Load(*file)
+	cfg, diags := loader.Load(*file)
 	if *asJSON {
 		rep := checkReport{Valid: !diags.HasErrors(), Diagnostics: []jsonDiagnostic{}, Config: cfg}
 		for _, d := range diags {
 			rep.Diagnostics = append(rep.Diagnostics, jsonDiagnostic{
-				Severity: d.Severity.String(), File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Column,
+				Severity: d.Severity.String(), Lenient: d.Lenient, File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Column,
 				Summary: d.Summary, Detail: d.Detail, Message: d.String(),
 			})
 		}

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -14,12 +16,18 @@ import (
 )
 
 // keepalived's exit statuses for --config-test, as keepalived 2.2.7 returns
-// them (keepalived(8) "Exit status"; measured against the Debian package).
+// them (keepalived(8) "Exit status"; measured against the Debian package by
+// integration/keepalived_diff_test.go).
 const (
 	exitOK             = 0
-	exitConfigTest     = 5 // the configuration has errors
-	exitConfigSecurity = 6 // scripts are configured but enable_script_security is off
+	exitConfigStop     = 2 // keepalived stopped reading the file: a keyword without its value
+	exitConfigTest     = 5 // configuration errors were reported; the daemon would still run
+	exitConfigSecurity = 6 // a script would run as root without enable_script_security (wins over 5)
 )
+
+// strictOption is the byte parseKeepalivedArgs records --strict under
+// (lvsd's own option: keepalived has none).
+const strictOption = 2
 
 // keepalivedSignals answers --signum=NAME like keepalived, so units and
 // scripts that do `kill -s $(keepalived --signum=RELOAD)` keep working.
@@ -76,7 +84,7 @@ var keepalivedOptions = map[byte]kaOption{
 	'm': {long: "core-dump", ignored: true},
 	'M': {long: "core-dump-pattern", value: 2, ignored: true},
 	'e': {long: "all-config", ignored: true},
-	'i': {long: "config-id", value: 1, ignored: true},
+	'i': {long: "config-id", value: 1},
 	't': {long: "config-test", value: 2},
 	'v': {long: "version"},
 	'h': {long: "help"},
@@ -87,7 +95,7 @@ var keepalivedOptions = map[byte]kaOption{
 func parseKeepalivedArgs(args []string) (map[byte]string, []string, error) {
 	set := map[byte]string{}
 	var extra []string
-	long := map[string]byte{"all": 0, "signum": 1}
+	long := map[string]byte{"all": 0, "signum": 1, "strict": strictOption}
 	for short, o := range keepalivedOptions {
 		long[o.long] = short
 	}
@@ -108,6 +116,9 @@ func parseKeepalivedArgs(args []string) (map[byte]string, []string, error) {
 					return nil, nil, fmt.Errorf("option '--signum' requires an argument")
 				}
 				set['#'] = val
+				continue
+			case strictOption:
+				set[strictOption] = ""
 				continue
 			}
 			o := keepalivedOptions[short]
@@ -183,14 +194,17 @@ func runKeepalived(args []string, stdout, stderr io.Writer) int {
 	if f, ok := set['f']; ok {
 		file = f
 	}
+	var loader hcl.Loader
+	loader.ConfigID = set['i']
+	_, loader.Strict = set[strictOption]
 	if logFile, ok := set['t']; ok {
-		return configTest(file, logFile, stderr)
+		return configTest(&loader, file, logFile, stderr)
 	}
 	if ns, ok := set['s']; ok {
 		fmt.Fprintf(stderr, "--namespace=%s is not supported by lvsd: run it under `ip netns exec %s`\n", ns, ns)
 		return 1
 	}
-	opts := runOptions{file: file, vrrp: true, checks: true, logOut: stderr, logFormat: "text"}
+	opts := runOptions{file: file, vrrp: true, checks: true, logOut: stderr, logFormat: "text", loader: loader}
 	if _, ok := set['P']; ok {
 		opts.checks = false
 	}
@@ -225,7 +239,7 @@ func runKeepalived(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if _, ok := set['d']; ok {
-		if cfg, _ := hcl.Load(file); cfg != nil {
+		if cfg, _ := loader.Load(file); cfg != nil {
 			stderr.Write(hcl.ConvertToHCL(cfg))
 		}
 	}
@@ -242,8 +256,11 @@ func runKeepalived(args []string, stdout, stderr io.Writer) int {
 }
 
 // configTest is keepalived's -t: report every diagnostic and exit with
-// keepalived's status.
-func configTest(file, logFile string, stderr io.Writer) int {
+// keepalived's status: 6 when a script that exists would run as root
+// without enable_script_security, else 5 when keepalived would have
+// reported configuration errors (lvsd's Lenient warnings, an interface
+// that does not exist, or a file lvsd refuses), else 0.
+func configTest(loader *hcl.Loader, file, logFile string, stderr io.Writer) int {
 	out := stderr
 	if logFile != "" {
 		f, err := os.Create(logFile)
@@ -254,25 +271,61 @@ func configTest(file, logFile string, stderr io.Writer) int {
 		defer f.Close()
 		out = f
 	}
-	cfg, diags := hcl.Load(file)
+	cfg, diags := loader.Load(file)
 	for _, d := range diags {
 		fmt.Fprintln(out, d.String())
 	}
 	if cfg == nil {
+		if slices.ContainsFunc(diags, hcl.KeepalivedStops) {
+			return exitConfigStop
+		}
 		return exitConfigTest
 	}
-	if !cfg.Global.EnableScriptSecurity && hasScripts(cfg) {
+	status := exitOK
+	if len(diags.Lenient()) > 0 {
+		status = exitConfigTest
+	}
+	// vrrp.c: an instance's interface must exist ("Non-existent interface
+	// specified in configuration") unless dynamic_interfaces is set.
+	missing := false
+	for _, in := range cfg.Instances {
+		if _, err := net.InterfaceByName(in.Interface); err != nil {
+			fmt.Fprintf(out, "%s: WARNING - interface %s for vrrp_instance %s doesn't exist\n", in.Positions.Where("interface", in.Pos), in.Interface, in.Name)
+			missing = true
+		}
+	}
+	if missing {
+		fmt.Fprintln(out, "Non-existent interface specified in configuration")
+		status = exitConfigTest
+	}
+	if !cfg.Global.EnableScriptSecurity && rootScripts(cfg) {
 		fmt.Fprintln(out, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
 		return exitConfigSecurity
 	}
-	return exitOK
+	return status
 }
 
-func hasScripts(cfg *hcl.Config) bool {
-	if len(cfg.Scripts) > 0 {
-		return true
+// rootScripts says whether a script that exists would run as root:
+// keepalived checks the scripts it finds at start and leaves out the
+// others (a notify script that is not there never runs).
+func rootScripts(cfg *hcl.Config) bool {
+	root := func(userName, command string) bool {
+		if userName == "" {
+			userName = cfg.Global.ScriptUser
+		}
+		if userName != "" && userName != "root" && userName != "0" {
+			return false
+		}
+		return scriptExists(command)
 	}
-	notify := func(n hcl.Notify) bool { return n.Master+n.Backup+n.Fault+n.Stop+n.Any != "" }
+	notify := func(n hcl.Notify) bool {
+		return slices.ContainsFunc([]string{n.Master, n.Backup, n.Fault, n.Stop, n.Any}, func(c string) bool { return c != "" && root("", c) })
+	}
+	for _, s := range cfg.Scripts {
+		if root(s.User, s.Script) {
+			return true
+		}
+	}
 	for _, in := range cfg.Instances {
 		if notify(in.Notify) {
 			return true
@@ -284,18 +337,38 @@ func hasScripts(cfg *hcl.Config) bool {
 		}
 	}
 	for _, vs := range cfg.VirtualServers {
-		if vs.QuorumUp+vs.QuorumDown != "" {
+		if vs.QuorumUp != "" && root("", vs.QuorumUp) || vs.QuorumDown != "" && root("", vs.QuorumDown) {
 			return true
 		}
 		for _, rs := range vs.RealServers {
-			if rs.NotifyUp+rs.NotifyDown != "" {
+			if rs.NotifyUp != "" && root("", rs.NotifyUp) || rs.NotifyDown != "" && root("", rs.NotifyDown) {
 				return true
 			}
 			for _, c := range rs.Checkers {
-				if c.Kind == hcl.CheckMisc {
+				if c.Kind == hcl.CheckMisc && root(c.User, c.MiscPath) {
 					return true
 				}
 			}
+		}
+	}
+	return false
+}
+
+// scriptExists says whether the first word of a command names a file
+// (a bare name is looked for in the scripts' PATH).
+func scriptExists(command string) bool {
+	words := strings.Fields(command)
+	if len(words) == 0 {
+		return false
+	}
+	name := strings.Trim(words[0], `"'`)
+	if strings.Contains(name, "/") {
+		_, err := os.Stat(name)
+		return err == nil
+	}
+	for _, dir := range []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return true
 		}
 	}
 	return false

@@ -26,6 +26,7 @@ type runOptions struct {
 	vrrp      bool // run the VRRP side
 	checks    bool // run the checkers and IPVS side
 	pidFiles  []string
+	loader    hcl.Loader // Strict and ConfigID; its zero value is hcl.Load
 }
 
 func cmdRun(args []string, stderr io.Writer) int {
@@ -36,6 +37,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 	fs.StringVar(&opts.logFormat, "log-format", "text", "log format: text or json")
 	debug := fs.Bool("debug", false, "log debug messages")
 	pidFile := fs.String("pid-file", "", "write the process id to this file")
+	fs.BoolVar(&opts.loader.Strict, "strict", false, "refuse what keepalived would run past in a keepalived.conf")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,7 +64,7 @@ func newLogger(opts runOptions) *slog.Logger {
 // director owns everything else.
 func runDaemon(opts runOptions) int {
 	log := newLogger(opts)
-	cfg, diags := hcl.Load(opts.file)
+	cfg, diags := opts.loader.Load(opts.file)
 	for _, d := range diags {
 		if d.Severity == hcl.Warning {
 			log.Warn("config", "diagnostic", d.String())
@@ -91,7 +93,7 @@ func runDaemon(opts runOptions) int {
 	defer stop()
 
 	d, err := director.New(cfg, director.Options{
-		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log,
+		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log, Load: opts.loader.Load,
 		OnRunning: func() {
 			if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 				log.Debug("sd_notify", "err", err)
