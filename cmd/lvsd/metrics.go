@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lvsd/lvsd/internal/director"
+	"github.com/lvsd/lvsd/internal/statuspage"
 )
 
 // metricsCollector turns a status snapshot into Prometheus metrics at scrape
@@ -28,6 +29,7 @@ type metricsCollector struct {
 	ipvsOps, ipvsErrors, ipvsReconcile, ipvsLastReconcile            *prometheus.Desc
 	svcConns, svcPacketsIn, svcPacketsOut, svcBytesIn, svcBytesOut   *prometheus.Desc
 	svcLiveWeight, svcSorry, svcProgrammed, destActive, destInactive *prometheus.Desc
+	syncDaemon, syncConns, syncSynced                                *prometheus.Desc
 }
 
 func newMetricsCollector(report func() director.Report) *metricsCollector {
@@ -46,6 +48,9 @@ func newMetricsCollector(report func() director.Report) *metricsCollector {
 		vrrpTransitionsTotal: prometheus.NewDesc("lvsd_vrrp_transitions_total", "VRRP state changes of an instance.", inst, nil),
 		checkAttempts:        prometheus.NewDesc("lvsd_check_attempts_total", "Check attempts against a real server (all its checkers).", dst, nil),
 		checkFailures:        prometheus.NewDesc("lvsd_check_failures_total", "Failed check attempts, by reason.", append(dst, "reason"), nil),
+		syncDaemon:           prometheus.NewDesc("lvsd_ipvs_sync_daemon", "1 for each IPVS connection sync daemon running in the kernel.", []string{"state", "interface", "sync_id"}, nil),
+		syncConns:            prometheus.NewDesc("lvsd_ipvs_connection_entries", "Entries of the kernel's IPVS connection table (ipvsadm -Lnc).", nil, nil),
+		syncSynced:           prometheus.NewDesc("lvsd_ipvs_synced_connection_entries", "Entries of the IPVS connection table received from the other director's sync daemon.", nil, nil),
 		ipvsOps:              prometheus.NewDesc("lvsd_ipvs_operations_total", "IPVS operations applied to the kernel, by kind.", []string{"op"}, nil),
 		ipvsErrors:           prometheus.NewDesc("lvsd_ipvs_errors_total", "IPVS writes refused and table reads failed.", nil, nil),
 		ipvsReconcile:        prometheus.NewDesc("lvsd_ipvs_reconcile_duration_seconds", "Duration of reconcile passes (start, reload, mastership, health events, periodic repair).", nil, nil),
@@ -125,6 +130,15 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstSummary(c.ipvsReconcile, r.IPVS.Reconciles, r.IPVS.ReconcileTotalS, nil)
 		gauge(c.ipvsLastReconcile, r.IPVS.LastReconcileS)
 	}
+	if r.Sync != nil {
+		for _, d := range r.Sync.Daemons {
+			gauge(c.syncDaemon, 1, d.State, d.Interface, strconv.Itoa(d.SyncID))
+		}
+		if r.Sync.ReadError == "" {
+			gauge(c.syncConns, float64(r.Sync.Connections))
+			gauge(c.syncSynced, float64(r.Sync.Synced))
+		}
+	}
 	for _, s := range r.Services {
 		if s.State == "foreign" {
 			continue
@@ -163,12 +177,17 @@ type metricsServer struct {
 	done chan struct{}
 }
 
-// serveMetrics serves /metrics on addr (metrics_listen).
-func serveMetrics(addr string, d *director.Director, log *slog.Logger) (io.Closer, error) {
+// serveMetrics serves /metrics on addr (metrics_listen), and with
+// statusPage (status_page, which hcl allows on loopback only) the status
+// page at "/".
+func serveMetrics(addr string, statusPage bool, d *director.Director, log *slog.Logger) (io.Closer, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newMetricsCollector(d.Report), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if statusPage {
+		mux.Handle("/", statuspage.New(d.Report))
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -180,7 +199,7 @@ func serveMetrics(addr string, d *director.Director, log *slog.Logger) (io.Close
 			log.Warn("metrics server", "err", err)
 		}
 	}()
-	log.Info("metrics", "listen", ln.Addr().String())
+	log.Info("metrics", "listen", ln.Addr().String(), "status_page", statusPage)
 	return s, nil
 }
 

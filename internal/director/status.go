@@ -27,6 +27,7 @@ type Report struct {
 	Health    []HealthReport         `json:"real_servers"`
 	Checks    []checks.CheckerStatus `json:"-"`
 	IPVS      *IPVSReport            `json:"ipvs,omitempty"`
+	Sync      *SyncReport            `json:"ipvs_sync,omitempty"`
 	// Events are the last VRRP transitions and real-server verdict
 	// changes with their reasons, newest first (at most 64).
 	Events []Event `json:"events,omitempty"`
@@ -39,6 +40,23 @@ type IPVSReport struct {
 	Reconciles      uint64            `json:"reconciles"`
 	ReconcileTotalS float64           `json:"reconcile_seconds_total"`
 	LastReconcileS  float64           `json:"last_reconcile_seconds"`
+}
+
+// SyncReport is connection sync: the kernel's running sync daemons (read
+// over generic netlink) and its connection table, synced entries apart.
+type SyncReport struct {
+	Instance    string             `json:"instance,omitempty"` // whose mastership switches the daemons
+	Daemons     []SyncDaemonReport `json:"daemons"`
+	Connections int                `json:"connections"`
+	Synced      int                `json:"synced_connections"` // received from the other director
+	ReadError   string             `json:"read_error,omitempty"`
+}
+
+// SyncDaemonReport is one running sync daemon.
+type SyncDaemonReport struct {
+	State     string `json:"state"` // "master" or "backup"
+	Interface string `json:"interface"`
+	SyncID    int    `json:"sync_id"`
 }
 
 // InstanceReport is one VRRP instance.
@@ -139,6 +157,15 @@ func (d *Director) Report() Report {
 		c := ipvs.Counters()
 		r.IPVS = &IPVSReport{Operations: c.Applied, Errors: c.Errors, Reconciles: c.Reconciles,
 			ReconcileTotalS: c.ReconcileTime.Seconds(), LastReconcileS: c.LastReconcile.Seconds()}
+		if s := d.Config().Global.LVSSyncDaemon; s.Enabled {
+			st := ipvs.SyncStatus()
+			sr := &SyncReport{Instance: s.Instance, Daemons: []SyncDaemonReport{}, Connections: st.Connections.Total,
+				Synced: st.Connections.Synced, ReadError: st.ReadError}
+			for _, x := range st.Daemons {
+				sr.Daemons = append(sr.Daemons, SyncDaemonReport{State: x.State.String(), Interface: x.Interface, SyncID: int(x.SyncID)})
+			}
+			r.Sync = sr
+		}
 	}
 	if d.checker != nil {
 		for _, h := range d.checker.Status() {
@@ -206,6 +233,14 @@ func Render(w io.Writer, r Report, counters bool) {
 			}
 			fmt.Fprintf(w, "  IPVS: %d operations applied, %d errors, %d reconciles (last %s)\n",
 				ops, x.Errors, x.Reconciles, time.Duration(x.LastReconcileS*float64(time.Second)).Round(time.Microsecond))
+		}
+		if x := r.Sync; x != nil {
+			var ds []string
+			for _, dm := range x.Daemons {
+				ds = append(ds, fmt.Sprintf("%s on %s id %d", dm.State, dm.Interface, dm.SyncID))
+			}
+			fmt.Fprintf(w, "  connection sync: %s; %d connections, %d synced from the other director\n",
+				dash(strings.Join(ds, ", ")), x.Connections, x.Synced)
 		}
 		sort.Slice(r.Services, func(i, j int) bool { return r.Services[i].Key < r.Services[j].Key })
 		for _, s := range r.Services {

@@ -91,6 +91,11 @@ func TestMastershipSwitchesTheSyncDaemons(t *testing.T) {
 	step(vrrp.StateMaster, master)
 	step(vrrp.StateBackup, backup)
 	fk.TakeDaemonLog()
+	fk.SetConnections(lvs.ConnectionCount{Total: 12, Synced: 10})
+	if r := d.Report().Sync; r == nil || r.Instance != "VI_1" || r.Connections != 12 || r.Synced != 10 ||
+		len(r.Daemons) != 1 || r.Daemons[0] != (SyncDaemonReport{State: "backup", Interface: "eth0", SyncID: 51}) {
+		t.Errorf("status report of sync: %+v", r)
+	}
 	// A reload with the same settings changes nothing; a new ttl
 	// restarts the daemon.
 	d.opts.Load = func(string) (*hcl.Config, hcl.Diagnostics) {

@@ -49,6 +49,9 @@ type pairDirector struct {
 	// bin, when set, replaces the lab's binary for this director (a
 	// mixed pair: lvsd with keepalived's command line beside keepalived).
 	bin string
+	// globalExtra and instanceExtra are lines added to the global block
+	// and the vrrp_instance of lvsdConfig (connection sync scenarios).
+	globalExtra, instanceExtra string
 }
 
 func (d *pairDirector) cfgPath() string  { return filepath.Join(pairDir, d.name+d.ext) }
@@ -144,7 +147,7 @@ func (p *pairLab) lvsdConfig(d *pairDirector, reals int) string {
   lvs_program    = "master"
   control_socket = %q
   metrics_listen = "127.0.0.1:9650"
-}
+%s}
 
 vrrp_instance %q {
   state             = %q
@@ -153,14 +156,14 @@ vrrp_instance %q {
   priority          = %d
   advert_int        = 1
   virtual_ipaddress = ["%s/24 dev eth0"]
-}
+%s}
 
 virtual_server "%s:80" {
   delay_loop = 2
   lb_algo    = "rr"
   lb_kind    = "DR"
   protocol   = "TCP"
-`, d.name, d.sockPath(), pairInst, state, pairVRID, d.prio, pairVIP, pairVIP)
+`, d.name, d.sockPath(), d.globalExtra, pairInst, state, pairVRID, d.prio, pairVIP, d.instanceExtra, pairVIP)
 	for _, rs := range p.reals[:reals] {
 		fmt.Fprintf(&b, `
   real_server "%s:80" {

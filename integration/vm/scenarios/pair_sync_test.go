@@ -1,0 +1,261 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Connection sync (issue 15). A client holds connections through the VIP
+// in the middle of an HTTP request (the request's final CRLF is sent only
+// after the failover), the master fails over, and each held connection
+// must then complete with a page from a real server. IPVS schedules TCP on
+// SYN only, so the new master forwards a held connection only if its
+// backup sync daemon received the connection from the old master's master
+// daemon; the control run with sync off shows the held connections reset.
+
+const (
+	// heldPerPhase connections are held through each failover.
+	heldPerPhase = 16
+	// syncFlush is a little over the 2 s after which the kernel's master
+	// sync daemon sends a partly filled buffer (IPVS_SYNC_FLUSH_TIME).
+	syncFlush = 3 * time.Second
+	syncOff   = "  lvs_sync_daemon {\n    enabled = false\n  }\n"
+)
+
+// holdConnections opens n connections to the VIP from the client and
+// sends each an HTTP request without its final empty line.
+func (p *pairLab) holdConnections(n int) []net.Conn {
+	p.t.Helper()
+	var conns []net.Conn
+	for i := 0; i < n; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c, err := p.dialFromClient(ctx, "tcp", pairVIP+":80")
+		cancel()
+		if err != nil {
+			p.t.Fatalf("held connection %d: %v", i, err)
+		}
+		p.t.Cleanup(func() { c.Close() })
+		if _, err := io.WriteString(c, "GET / HTTP/1.0\r\nHost: "+pairVIP+"\r\n"); err != nil {
+			p.t.Fatalf("held connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// heldResult counts how the held connections ended.
+type heldResult struct {
+	completed, reset, failed int
+	firstErr                 string
+}
+
+func (r heldResult) String() string {
+	return fmt.Sprintf("%d of %d completed, %d reset, %d failed otherwise", r.completed, r.completed+r.reset+r.failed, r.reset, r.failed)
+}
+
+// finishHeld sends the final CRLF on every held connection and reads the
+// answers.
+func finishHeld(conns []net.Conn) heldResult {
+	var r heldResult
+	type answer struct {
+		body string
+		err  error
+	}
+	answers := make(chan answer, len(conns))
+	for _, c := range conns {
+		go func() {
+			c.SetDeadline(time.Now().Add(15 * time.Second))
+			if _, err := io.WriteString(c, "\r\n"); err != nil {
+				answers <- answer{err: err}
+				return
+			}
+			b, err := io.ReadAll(c)
+			answers <- answer{string(b), err}
+		}()
+	}
+	for range conns {
+		a := <-answers
+		switch {
+		case a.err == nil && strings.HasPrefix(a.body, "HTTP/1.") && strings.Contains(a.body, " 200 ") && strings.Contains(a.body, "pr-rs"):
+			r.completed++
+		case errors.Is(a.err, syscall.ECONNRESET):
+			r.reset++
+		default:
+			r.failed++
+			if r.firstErr == "" {
+				r.firstErr = fmt.Sprintf("%v %q", a.err, a.body)
+			}
+		}
+	}
+	return r
+}
+
+// syncDaemons is `ipvsadm -L --daemon` on d, one line per daemon.
+func (p *pairLab) syncDaemons(d *pairDirector) string {
+	return strings.TrimSpace(p.in(d.name, "/sbin/ipvsadm", "-L", "--daemon"))
+}
+
+// heldEntries counts the held connections that `ipvsadm -Lnc` lists on d.
+func (p *pairLab) heldEntries(d *pairDirector, conns []net.Conn) int {
+	out := p.in(d.name, "/sbin/ipvsadm", "-Lnc")
+	n := 0
+	for _, c := range conns {
+		src := c.LocalAddr().String()
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) >= 6 && f[3] == src && f[4] == pairVIP+":80" {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// waitDaemons waits until `ipvsadm -L --daemon` on d shows want (a
+// substring of each line, in order) and nothing else.
+func (p *pairLab) waitDaemons(d *pairDirector, within time.Duration, want ...string) string {
+	p.t.Helper()
+	var got string
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		got = p.syncDaemons(d)
+		lines := strings.Split(got, "\n")
+		if got == "" {
+			lines = nil
+		}
+		ok := len(lines) == len(want)
+		for i := 0; ok && i < len(want); i++ {
+			ok = strings.Contains(lines[i], want[i])
+		}
+		if ok {
+			return got
+		}
+	}
+	p.t.Errorf("ipvsadm -L --daemon on %s: %q, want %q", d.name, got, want)
+	return got
+}
+
+// TestPairSyncKeepsHeldConnections holds connections through a SIGTERM
+// failover, a preempt-back of the returning master and a node loss (kill
+// -9 plus link down) with lvsd's default connection sync, then through a
+// SIGTERM failover with sync off as the control.
+func TestPairSyncKeepsHeldConnections(t *testing.T) {
+	p := newPairLab(t, "lvsd", os.Getenv("LVSD_BIN"))
+	d1, d2 := p.dirs[0], p.dirs[1]
+	const masterDaemon = "master sync daemon (mcast=eth0, syncid=51"
+	const backupDaemon = "backup sync daemon (mcast=eth0, syncid=51"
+	pr := p.upPair()
+	results := map[string]heldResult{}
+
+	t.Run("SIGTERM", func(t *testing.T) {
+		p.waitDaemons(d1, 10*time.Second, masterDaemon)
+		p.waitDaemons(d2, 10*time.Second, backupDaemon)
+		t.Logf("▶ sync on by default: ipvsadm -L --daemon on %s: %s; on %s: %s", d1.name, p.syncDaemons(d1), d2.name, p.syncDaemons(d2))
+		held := p.holdConnections(heldPerPhase)
+		time.Sleep(syncFlush)
+		synced := p.heldEntries(d2, held)
+		t.Logf("▶ %d connections held mid-request through %s; ipvsadm -Lnc on the backup %s lists %d of them", len(held), d1.name, d2.name, synced)
+		from := time.Now()
+		p.kill(d1, syscall.SIGTERM)
+		p.waitState(d2, "MASTER", 30*time.Second)
+		p.waitDaemons(d2, 10*time.Second, masterDaemon)
+		time.Sleep(time.Second)
+		r := finishHeld(held)
+		results["SIGTERM"] = r
+		pr.settle(t, 10, 30*time.Second)
+		t.Logf("▶ SIGTERM of the master: held connections %v; the 50 ms client meanwhile: %v", r, pr.since(from))
+		if synced != len(held) || r.completed != len(held) {
+			t.Errorf("sync on, SIGTERM: %d of %d held connections synced to the backup, %v (first error: %s)", synced, len(held), r, r.firstErr)
+		}
+	})
+
+	t.Run("PreemptBack", func(t *testing.T) {
+		// The returning master waits 10 s before it preempts, running
+		// its backup daemon; connections made through d2 meanwhile
+		// reach it (keepalived #237, #1966).
+		d1.instanceExtra = "  preempt_delay     = 10\n"
+		p.writeConfig(d1, 2)
+		d1.instanceExtra = ""
+		p.start(d1)
+		p.waitState(d1, "BACKUP", 30*time.Second)
+		p.waitDaemons(d1, 10*time.Second, backupDaemon)
+		held := p.holdConnections(heldPerPhase)
+		time.Sleep(syncFlush)
+		synced := p.heldEntries(d1, held)
+		t.Logf("▶ %s back as BACKUP (preempt_delay 10 s) with %q; %d connections held through %s, %d of them on %s",
+			d1.name, p.syncDaemons(d1), len(held), d2.name, synced, d1.name)
+		p.waitState(d1, "MASTER", 30*time.Second)
+		p.waitState(d2, "BACKUP", 30*time.Second)
+		p.waitDaemons(d1, 10*time.Second, masterDaemon)
+		p.waitDaemons(d2, 10*time.Second, backupDaemon)
+		time.Sleep(time.Second)
+		r := finishHeld(held)
+		results["preempt-back"] = r
+		t.Logf("▶ %s preempted back: held connections %v", d1.name, r)
+		if synced != len(held) || r.completed != len(held) {
+			t.Errorf("sync on, preempt-back: %d of %d synced to the returning master, %v (first error: %s)", synced, len(held), r, r.firstErr)
+		}
+		p.writeConfig(d1, 2)
+	})
+
+	t.Run("NodeLoss", func(t *testing.T) {
+		p.waitState(d1, "MASTER", 30*time.Second)
+		held := p.holdConnections(heldPerPhase)
+		time.Sleep(syncFlush)
+		synced := p.heldEntries(d2, held)
+		p.kill(d1, syscall.SIGKILL)
+		p.ip("-n", pairSwitch, "link", "set", "d1-p", "down")
+		p.waitState(d2, "MASTER", 30*time.Second)
+		time.Sleep(time.Second)
+		r := finishHeld(held)
+		results["node loss"] = r
+		t.Logf("▶ kill -9 of %s's lvsd and its link down: held connections %v (%d synced to %s)", d1.name, r, synced, d2.name)
+		if synced != len(held) || r.completed != len(held) {
+			t.Errorf("sync on, node loss: %d of %d synced, %v (first error: %s)", synced, len(held), r, r.firstErr)
+		}
+		// The dead node's kernel kept the VIP: clear it before it comes
+		// back for the control.
+		p.ip("-n", d1.name, "addr", "del", pairVIP+"/24", "dev", "eth0")
+		p.ip("-n", pairSwitch, "link", "set", "d1-p", "up")
+	})
+
+	t.Run("ControlWithoutSync", func(t *testing.T) {
+		p.stopAll()
+		for _, d := range p.dirs {
+			d.globalExtra = syncOff
+			p.writeConfig(d, 2)
+			d.globalExtra = ""
+			p.start(d)
+		}
+		p.waitState(d1, "MASTER", 60*time.Second)
+		p.waitState(d2, "BACKUP", 30*time.Second)
+		p.waitDaemons(d1, 10*time.Second)
+		p.waitDaemons(d2, 10*time.Second)
+		pr.settle(t, 10, 30*time.Second)
+		held := p.holdConnections(heldPerPhase)
+		time.Sleep(syncFlush)
+		synced := p.heldEntries(d2, held)
+		p.kill(d1, syscall.SIGTERM)
+		p.waitState(d2, "MASTER", 30*time.Second)
+		time.Sleep(time.Second)
+		r := finishHeld(held)
+		results["control, sync off"] = r
+		t.Logf("▶ control, lvs_sync_daemon { enabled = false }: SIGTERM failover, held connections %v (%d known to %s)", r, synced, d2.name)
+		if r.completed == len(held) {
+			t.Errorf("with sync off every held connection survived (%v): the scenario does not show what sync saves", r)
+		}
+	})
+
+	for _, k := range []string{"SIGTERM", "preempt-back", "node loss", "control, sync off"} {
+		if r, ok := results[k]; ok {
+			t.Logf("▶ held connections surviving, %s: %d/%d (reset %d)", k, r.completed, r.completed+r.reset+r.failed, r.reset)
+		}
+	}
+}
