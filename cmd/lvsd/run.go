@@ -112,7 +112,7 @@ func runDaemon(opts runOptions) int {
 		defer ctl.Close()
 	}
 	if addr := cfg.Global.MetricsListen; addr != "" {
-		m, err := serveMetrics(addr, d, log)
+		m, err := serveMetrics(addr, cfg.Global.StatusPage, d, log)
 		if err != nil {
 			log.Warn("metrics", "err", err)
 		} else {
