@@ -285,6 +285,50 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 		setBool(b, "misc_dynamic", c.MiscDynamic)
 		setStr(b, "user", strings.TrimSpace(c.User+" "+c.Group))
 	}
+	switch c.Kind {
+	case CheckUDP:
+		if c.Payload != nil {
+			setStr(b, "payload", hexString(c.Payload, nil))
+		}
+		switch {
+		case c.Reply != nil:
+			setStr(b, "require_reply", hexString(c.Reply, c.ReplyMask))
+		case c.RequireReply:
+			b.attr("require_reply", "true")
+		}
+		setInt(b, "min_reply_length", c.MinReplyLength)
+		setInt(b, "max_reply_length", c.MaxReplyLength)
+	case CheckDNS:
+		setStr(b, "type", c.DNSType)
+		setStr(b, "name", c.DNSName)
+	case CheckSMTP:
+		// A host block was made a checker of its own when read.
+		setStr(b, "helo_name", c.HeloName)
+	}
+}
+
+// hexString writes octets as keepalived's HEX_STR, x where mask hides a
+// nibble.
+func hexString(data, mask []byte) string {
+	const digits = "0123456789abcdef"
+	var sb strings.Builder
+	for i, v := range data {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		var m byte
+		if mask != nil {
+			m = mask[i]
+		}
+		for _, shift := range []uint{4, 0} {
+			if m>>shift&0x0f != 0 {
+				sb.WriteByte('x')
+			} else {
+				sb.WriteByte(digits[v>>shift&0x0f])
+			}
+		}
+	}
+	return sb.String()
 }
 
 func setStr(b *hclBody, name, v string) {

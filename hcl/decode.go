@@ -388,7 +388,9 @@ var (
 	rsSchema = blockSchema([]string{"weight", "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold",
 		"connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "alpha", "virtualhost"},
 		hcl2.BlockHeaderSchema{Type: CheckTCP}, hcl2.BlockHeaderSchema{Type: CheckHTTP},
-		hcl2.BlockHeaderSchema{Type: CheckSSL}, hcl2.BlockHeaderSchema{Type: CheckMisc})
+		hcl2.BlockHeaderSchema{Type: CheckSSL}, hcl2.BlockHeaderSchema{Type: CheckMisc},
+		hcl2.BlockHeaderSchema{Type: CheckUDP}, hcl2.BlockHeaderSchema{Type: CheckDNS},
+		hcl2.BlockHeaderSchema{Type: CheckPing}, hcl2.BlockHeaderSchema{Type: CheckSMTP})
 	checkCommon = []string{"connect_ip", "connect_port", "bindto", "bind_port", "fwmark", "connect_timeout",
 		"retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "rise", "alpha"}
 	tcpSchema  = blockSchema(checkCommon)
@@ -398,6 +400,13 @@ var (
 		hcl2.BlockHeaderSchema{Type: "url"})
 	miscSchema = blockSchema(append([]string{"misc_path", "misc_timeout", "misc_dynamic", "user"}, checkCommon...))
 	urlSchema  = blockSchema([]string{"path", "status_code", "digest", "regex", "regex_no_match", "virtualhost"})
+	udpSchema  = blockSchema(append([]string{"payload", "require_reply", "min_reply_length", "max_reply_length"}, checkCommon...))
+	dnsSchema  = blockSchema(append([]string{"type", "name"}, checkCommon...))
+	pingSchema = blockSchema(checkCommon)
+	smtpSchema = blockSchema(append([]string{"helo_name"}, checkCommon...), hcl2.BlockHeaderSchema{Type: "host"})
+	// smtpHostSchema is SMTP_CHECK's host block: where to connect, as
+	// keepalived's (deprecated) host block has it.
+	smtpHostSchema = blockSchema([]string{"connect_ip", "connect_port", "bindto", "bind_port", "fwmark", "connect_timeout"})
 )
 
 func (d *decoder) global(b *hcl2.Block) {
@@ -686,24 +695,117 @@ func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer, vsInh *checkerSet
 		rs.LThreshold = uint32(max(n, 0))
 	}
 	for _, inner := range bl.inner {
-		rs.Checkers = append(rs.Checkers, d.checker(inner, &rs, inheritance{nil, inh, vsInh}))
+		rs.Checkers = append(rs.Checkers, d.checker(inner, &rs, inheritance{nil, inh, vsInh})...)
 	}
 	return rs
 }
 
 // checker reads a checker block; chain holds its real server's and virtual
-// server's settings (chain[0] is filled here).
-func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) Checker {
-	schema := map[string]*hcl2.BodySchema{CheckTCP: tcpSchema, CheckHTTP: httpSchema, CheckSSL: sslSchema, CheckMisc: miscSchema}[b.Type]
+// server's settings (chain[0] is filled here). It is one checker, or one
+// per host block of an SMTP_CHECK.
+func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) []Checker {
+	schema := map[string]*hcl2.BodySchema{CheckTCP: tcpSchema, CheckHTTP: httpSchema, CheckSSL: sslSchema, CheckMisc: miscSchema,
+		CheckUDP: udpSchema, CheckDNS: dnsSchema, CheckPing: pingSchema, CheckSMTP: smtpSchema}[b.Type]
 	bl := d.openBlock(b, schema)
 	c := Checker{
-		Kind:        b.Type,
-		Connect:     rs.Addr,
-		Rise:        defaultRise,
-		HTTPVersion: defaultHTTPVersion,
-		Pos:         bl.def,
-		Positions:   bl.pos,
+		Kind:           b.Type,
+		Connect:        rs.Addr,
+		Rise:           defaultRise,
+		HTTPVersion:    defaultHTTPVersion,
+		MaxReplyLength: defaultMaxReplyLength,
+		DNSType:        defaultDNSType,
+		DNSName:        defaultDNSName,
+		HeloName:       defaultHeloName,
+		Pos:            bl.def,
+		Positions:      bl.pos,
 	}
+	bl.connect(&c)
+	chain[0] = bl.checkerSettings()
+	chain.resolve(&c, hclCheckerDefaults(c.Kind))
+	bl.integer("rise", &c.Rise)
+	bl.str("http_protocol", &c.HTTPVersion)
+	bl.boolean("enable_sni", &c.EnableSNI)
+	bl.boolean("tls_verify", &c.VerifyTLS)
+	bl.str("ca_file", &c.CAFile)
+	bl.str("misc_path", &c.MiscPath)
+	c.MiscTimeout = c.DelayLoop
+	bl.duration("misc_timeout", &c.MiscTimeout)
+	bl.boolean("misc_dynamic", &c.MiscDynamic)
+	var user string
+	if bl.str("user", &user) {
+		c.User, c.Group = userAndGroup(user)
+	}
+	d.udpSettings(bl, &c)
+	if bl.str("type", &c.DNSType) {
+		c.DNSType = strings.ToUpper(c.DNSType)
+	}
+	bl.str("name", &c.DNSName)
+	bl.str("helo_name", &c.HeloName)
+	var hosts []Checker
+	for _, inner := range bl.inner {
+		switch inner.Type {
+		case "url":
+			c.URLs = append(c.URLs, d.url(inner))
+		case "host":
+			// keepalived's SMTP_CHECK host block: a checker of its own,
+			// connecting where the block says, else where the checker does.
+			hb := d.openBlock(inner, smtpHostSchema)
+			h := c
+			h.Pos, h.Positions = hb.def, hb.pos
+			hb.connect(&h)
+			var timeout time.Duration
+			if hb.duration("connect_timeout", &timeout) {
+				h.Timeout = timeout
+			}
+			hosts = append(hosts, h)
+		}
+	}
+	if len(hosts) == 0 {
+		return []Checker{c}
+	}
+	// check_smtp.c: with host blocks, the checker checks where it says
+	// only when it sets a connection option itself.
+	for _, name := range smtpHostSchema.Attributes {
+		if _, set := bl.pos[name.Name]; set {
+			return append([]Checker{c}, hosts...)
+		}
+	}
+	return hosts
+}
+
+// udpSettings reads UDP_CHECK's payload and reply settings: payload is a
+// hex string; require_reply is true, or the hex string the reply must
+// match (x for a nibble that does not matter).
+func (d *decoder) udpSettings(bl *block, c *Checker) {
+	var hex string
+	if bl.str("payload", &hex) {
+		data, _, err := ParseHexString(hex, false)
+		if err != nil {
+			d.diags.errorf(bl.pos["payload"], "invalid payload", "%v", err)
+		}
+		c.Payload = data
+	}
+	if v, ok := bl.value("require_reply", cty.DynamicPseudoType); ok {
+		switch v.Type() {
+		case cty.Bool:
+			c.RequireReply = v.True()
+		case cty.String:
+			data, mask, err := ParseHexString(v.AsString(), true)
+			if err != nil {
+				d.diags.errorf(bl.pos["require_reply"], "invalid require_reply", "%v", err)
+			}
+			c.RequireReply, c.Reply, c.ReplyMask = true, data, mask
+		default:
+			d.diags.errorf(bl.pos["require_reply"], "invalid require_reply", "want true, or the hex string the reply must match")
+		}
+	}
+	bl.integer("min_reply_length", &c.MinReplyLength)
+	bl.integer("max_reply_length", &c.MaxReplyLength)
+}
+
+// connect reads where a checker (or an SMTP_CHECK host) connects from and to.
+func (bl *block) connect(c *Checker) {
+	d := bl.d
 	var ip netip.Addr
 	if bl.addr("connect_ip", &ip) {
 		c.Connect = netip.AddrPortFrom(ip, c.Connect.Port())
@@ -726,25 +828,6 @@ func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) Chec
 	if bl.integer("fwmark", &mark) {
 		c.FWMark = uint32(mark)
 	}
-	chain[0] = bl.checkerSettings()
-	chain.resolve(&c, checkerDefaults{retry: defaultRetry, retryDelay: defaultRetryDelay(c.Kind)})
-	bl.integer("rise", &c.Rise)
-	bl.str("http_protocol", &c.HTTPVersion)
-	bl.boolean("enable_sni", &c.EnableSNI)
-	bl.boolean("tls_verify", &c.VerifyTLS)
-	bl.str("ca_file", &c.CAFile)
-	bl.str("misc_path", &c.MiscPath)
-	c.MiscTimeout = c.DelayLoop
-	bl.duration("misc_timeout", &c.MiscTimeout)
-	bl.boolean("misc_dynamic", &c.MiscDynamic)
-	var user string
-	if bl.str("user", &user) {
-		c.User, c.Group = userAndGroup(user)
-	}
-	for _, inner := range bl.inner {
-		c.URLs = append(c.URLs, d.url(inner))
-	}
-	return c
 }
 
 func (d *decoder) url(b *hcl2.Block) URL {

@@ -46,6 +46,15 @@ const (
 	defaultReconcileInterval = 10 * time.Second      // lvsd
 )
 
+// The defaults of UDP_CHECK, DNS_CHECK and SMTP_CHECK (keepalived 2.2.7).
+const (
+	defaultDNSRetry       = 3                            // check_dns.h DNS_DEFAULT_RETRY
+	defaultDNSType        = "SOA"                        // check_dns.h DNS_DEFAULT_TYPE
+	defaultDNSName        = "."                          // check_dns.h DNS_DEFAULT_NAME "" (the root)
+	defaultHeloName       = "smtpchecker.keepalived.org" // check_smtp.h SMTP_DEFAULT_HELO
+	defaultMaxReplyLength = 255                          // check_udp.c: max_reply_len = UINT8_MAX
+)
+
 // keepalived.conf's own defaults where they differ from HCL's (keepalived
 // 2.2.7), each applied with the warning keepalived itself logs.
 const (
@@ -78,7 +87,7 @@ func defaultGlobal() Global {
 		ReconcileInterval: defaultReconcileInterval,
 		VRRPVersion:       defaultVRRPVersion,
 		// lvsd: connection sync on for a pair that programs IPVS; finalize
-		// picks the instance (validate_sync.go) or turns it off.
+		// picks the instance (syncDaemonDefaults) or turns it off.
 		LVSSyncDaemon: LVSSyncDaemon{Enabled: true, SyncID: unsetSyncID},
 	}
 }
@@ -88,24 +97,34 @@ func defaultGlobal() Global {
 // instance's vrid), or 0 without an instance.
 const unsetSyncID = -1
 
-// defaultRetryDelay is delay_before_retry in HCL when no block sets it:
-// 1s for TCP_CHECK, 3s for the others.
-func defaultRetryDelay(kind string) time.Duration {
-	if kind == CheckTCP {
-		return defaultTCPRetryDelay
+// hclCheckerDefaults are the per-kind checker defaults in HCL when no
+// block sets them: delay_before_retry 1s for TCP_CHECK, UDP_CHECK,
+// PING_CHECK and SMTP_CHECK (check_api.c), 3s for HTTP_GET, SSL_GET and
+// MISC_CHECK; DNS_CHECK retries 3 times after its delay_loop (check_dns.c).
+func hclCheckerDefaults(kind string) checkerDefaults {
+	switch kind {
+	case CheckTCP, CheckUDP, CheckPing, CheckSMTP:
+		return checkerDefaults{retry: defaultRetry, retryDelay: defaultTCPRetryDelay}
+	case CheckDNS:
+		return checkerDefaults{retry: defaultDNSRetry, retryDelayIsLoop: true}
 	}
-	return defaultHTTPRetryDelay
+	return checkerDefaults{retry: defaultRetry, retryDelay: defaultHTTPRetryDelay}
 }
 
 // kaCheckerDefaults are keepalived's per-kind checker defaults: retry 1
 // and delay_before_retry 1s (check_api.c), 3s for HTTP_GET and SSL_GET
-// (check_http.c), retry 0 for MISC_CHECK (check_misc.c).
+// (check_http.c), retry 0 for MISC_CHECK (check_misc.c), retry 3 and the
+// delay_loop for DNS_CHECK (check_dns.c).
 func kaCheckerDefaults(kind string) checkerDefaults {
 	switch kind {
 	case CheckHTTP, CheckSSL:
 		return checkerDefaults{retry: defaultRetry, retryDelay: defaultHTTPRetryDelay}
 	case CheckMisc:
 		return checkerDefaults{retry: kaMiscRetry, retryDelay: defaultTCPRetryDelay}
+	case CheckDNS:
+		// check_dns.c: default_retry 3, default_delay_before_retry 0,
+		// which check_data.c turns into the checker's delay_loop.
+		return checkerDefaults{retry: defaultDNSRetry, retryDelayIsLoop: true}
 	}
 	return checkerDefaults{retry: defaultRetry, retryDelay: defaultTCPRetryDelay}
 }

@@ -38,6 +38,9 @@ func nearest[T any](chain inheritance, get func(*checkerSettings) opt[T], def T)
 type checkerDefaults struct {
 	retry      int
 	retryDelay time.Duration
+	// retryDelayIsLoop makes delay_before_retry default to the checker's
+	// delay_loop (DNS_CHECK).
+	retryDelayIsLoop bool
 }
 
 // resolve sets c's inherited settings (connect_timeout, delay_loop,
@@ -48,6 +51,9 @@ func (chain inheritance) resolve(c *Checker, def checkerDefaults) {
 	c.DelayLoop = nearest(chain, func(s *checkerSettings) opt[time.Duration] { return s.delayLoop }, defaultDelayLoop)
 	// keepalived: warmup defaults to the checker's delay_loop.
 	c.Warmup = nearest(chain, func(s *checkerSettings) opt[time.Duration] { return s.warmup }, c.DelayLoop)
+	if def.retryDelayIsLoop {
+		def.retryDelay = c.DelayLoop
+	}
 	c.RetryDelay = nearest(chain, func(s *checkerSettings) opt[time.Duration] { return s.retryDelay }, def.retryDelay)
 	c.Retry = nearest(chain, func(s *checkerSettings) opt[int] { return s.retry }, def.retry)
 	c.Alpha = nearest(chain, func(s *checkerSettings) opt[bool] { return s.alpha }, false)

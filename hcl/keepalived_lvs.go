@@ -59,10 +59,6 @@ var kaVSScope = map[string]kaScope{
 var kaRSScope = map[string]kaScope{
 	"smtp_alert": warnOnly("lvsd sends no e-mail; use notify_up/notify_down"),
 	"snmp_name":  warnOnly("lvsd has no SNMP agent"),
-	"SMTP_CHECK": refuse("lvsd has no SMTP checker; use MISC_CHECK with a script or TCP_CHECK"),
-	"DNS_CHECK":  refuse("lvsd has no DNS checker; use MISC_CHECK with a script"),
-	"UDP_CHECK":  refuse("lvsd has no UDP checker; use MISC_CHECK with a script"),
-	"PING_CHECK": refuse("lvsd has no ICMP checker; use MISC_CHECK with a script"),
 	"FILE_CHECK": refuse("lvsd has no file checker; use MISC_CHECK with a script"),
 	"BFD_CHECK":  refuse("lvsd does not speak BFD"),
 }
@@ -380,10 +376,8 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 				}
 				rs.Positions[c.name] = c.pos
 			}
-		case CheckTCP, CheckHTTP, CheckSSL, CheckMisc:
-			if ck := r.checker(c, rs.Addr.String()); ck != nil {
-				rsk.checks = append(rsk.checks, ck)
-			}
+		case CheckTCP, CheckHTTP, CheckSSL, CheckMisc, CheckUDP, CheckDNS, CheckPing, CheckSMTP:
+			rsk.checks = append(rsk.checks, r.checker(c, rs.Addr.String())...)
 		default:
 			if !r.outOfScope(c, kaRSScope) {
 				r.unknown(c, "real_server "+rs.Addr.String())
@@ -393,7 +387,9 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 	k.rss = append(k.rss, rsk)
 }
 
-func (r *kaReader) checker(n *kaNode, rsName string) *kaCheck {
+// checker reads a checker block: one checker, or one per host block of an
+// SMTP_CHECK (keepalived_checkers.go); nil drops it.
+func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 	if !r.block(n) {
 		return nil
 	}
@@ -406,9 +402,11 @@ func (r *kaReader) checker(n *kaNode, rsName string) *kaCheck {
 	c.Rise = defaultRise
 	web := n.name == CheckHTTP || n.name == CheckSSL
 	c.HTTPVersion = defaultHTTPVersion
+	c.MaxReplyLength, c.DNSType, c.DNSName, c.HeloName = defaultMaxReplyLength, defaultDNSType, defaultDNSName, defaultHeloName
 	in := fmt.Sprintf("%s of real_server %s", n.name, rsName)
+	var hosts []*kaSMTPHost
 	for _, e := range n.block {
-		if r.inherited(&ck.inh, c.Positions, e) {
+		if r.inherited(&ck.inh, c.Positions, e) || r.checkerKeyword(ck, e, in, &hosts) {
 			continue
 		}
 		mark := func() { c.Positions[e.name] = e.pos }
@@ -511,7 +509,7 @@ func (r *kaReader) checker(n *kaNode, rsName string) *kaCheck {
 		r.errf(n.pos, "MISC_CHECK needs misc_path", "%s", in)
 		return nil
 	}
-	return ck
+	return r.smtpHosts(ck, hosts)
 }
 
 func (r *kaReader) url(n *kaNode, in string) (URL, bool) {

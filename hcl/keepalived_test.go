@@ -91,8 +91,6 @@ func TestKeepalivedCorpusDiagnostics(t *testing.T) {
 			p("unsupported.conf:24: error: keyword virtual_routes is not supported by lvsd"),
 			p("unsupported.conf:32: error: keyword virtual_server_group is not supported by lvsd"),
 			p("unsupported.conf:40: warning: keyword ha_suspend is not supported by lvsd"),
-			p("unsupported.conf:42: error: keyword SMTP_CHECK is not supported by lvsd"),
-			p("unsupported.conf:45: error: keyword DNS_CHECK is not supported by lvsd"),
 		}},
 		// What keepalived 2.2.7 -t reports for the same file, line by line
 		// (measured): lvsd runs past what keepalived runs past, and stops

@@ -86,13 +86,13 @@ type Global struct {
 	// ReconcileInterval is how often the IPVS table is compared with the
 	// desired state to undo outside edits.
 	ReconcileInterval time.Duration
+	// LVSSyncDaemon configures the kernel's IPVS connection sync daemons.
+	LVSSyncDaemon LVSSyncDaemon
 	// VRRPVersion is the VRRP version of instances that set none
 	// (vrrp_version: 2, RFC 3768, or 3, RFC 5798; default 2 as keepalived).
 	VRRPVersion int
-	// LVSSyncDaemon configures the kernel's IPVS connection sync daemons.
-	LVSSyncDaemon LVSSyncDaemon
-	Pos           Pos
-	Positions     Positions
+	Pos         Pos
+	Positions   Positions
 }
 
 // LVSSyncDaemon configures the kernel's IPVS connection sync daemons
@@ -340,7 +340,23 @@ const (
 	CheckHTTP = "HTTP_GET"
 	CheckSSL  = "SSL_GET"
 	CheckMisc = "MISC_CHECK"
+	CheckUDP  = "UDP_CHECK"
+	CheckDNS  = "DNS_CHECK"
+	CheckPing = "PING_CHECK"
+	CheckSMTP = "SMTP_CHECK"
 )
+
+// CheckerKinds returns every checker kind lvsd runs, as keepalived spells
+// the blocks.
+func CheckerKinds() []string {
+	return []string{CheckTCP, CheckHTTP, CheckSSL, CheckMisc, CheckUDP, CheckDNS, CheckPing, CheckSMTP}
+}
+
+// DNSTypes returns the query types DNS_CHECK sends (keepalived 2.2.7's
+// check_dns.c list).
+func DNSTypes() []string {
+	return []string{"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "RRSIG", "DNSKEY"}
+}
 
 // Checker is one health check of a real server, final: every setting
 // holds the value the check runs with. Connect settings default to the real
@@ -349,7 +365,7 @@ const (
 // its virtual server; the nearest block that sets one wins, and consumers
 // never look at the virtual server's value again.
 type Checker struct {
-	Kind        string         // CheckTCP, CheckHTTP, CheckSSL or CheckMisc
+	Kind        string         // one of CheckerKinds
 	Connect     netip.AddrPort // connect_ip/connect_port, defaulted to the real server
 	BindTo      netip.Addr     // bindto, invalid when unset
 	BindPort    uint16         // bind_port, 0 when unset
@@ -357,8 +373,8 @@ type Checker struct {
 	DelayLoop   time.Duration  // between rounds; inherited, default 60s
 	Warmup      time.Duration  // first check at a random point in [0, Warmup); inherited, default DelayLoop
 	Timeout     time.Duration  // connect_timeout: deadline for the whole check; inherited, default 5s
-	Retry       int            // retries before down (1+Retry failures); inherited, default 1 (keepalived.conf MISC_CHECK 0)
-	RetryDelay  time.Duration  // delay_before_retry; inherited, default 1s TCP, 3s HTTP/SSL (MISC: 3s HCL, 1s keepalived.conf)
+	Retry       int            // retries before down (1+Retry failures); inherited, default 1 (DNS 3; keepalived.conf MISC_CHECK 0)
+	RetryDelay  time.Duration  // delay_before_retry; inherited, default 1s TCP/UDP/PING/SMTP, 3s HTTP/SSL (MISC: 3s HCL, 1s keepalived.conf), DNS its delay_loop
 	Rise        int            // successes before up, default 1 (lvsd extension)
 	Alpha       bool           // starts down until the first success; inherited, default false
 	URLs        []URL          // HTTP_GET/SSL_GET
@@ -374,8 +390,27 @@ type Checker struct {
 	MiscDynamic bool
 	User        string // MISC_CHECK user (default: global script_user)
 	Group       string // its group (default: User's primary group)
-	Pos         Pos
-	Positions   Positions
+	// UDP_CHECK (check_udp.c): Payload is sent (nil: 32 random octets);
+	// with RequireReply a reply must come, MinReplyLength..MaxReplyLength
+	// octets long (default 0..255), matching Reply where ReplyMask has
+	// zero bits (keepalived's hex string, x wildcards a nibble). Without
+	// RequireReply only an ICMP error (port unreachable) fails the check.
+	Payload        []byte
+	RequireReply   bool
+	Reply          []byte
+	ReplyMask      []byte // one octet per Reply octet; set bits are not compared
+	MinReplyLength int
+	MaxReplyLength int
+	// DNS_CHECK (check_dns.c): a query of DNSType (default "SOA") for
+	// DNSName (default ".", the root) passes when its answer has rcode 0.
+	DNSType string
+	DNSName string
+	// HeloName is SMTP_CHECK's HELO argument (default
+	// "smtpchecker.keepalived.org"). A host block becomes a checker of
+	// its own (keepalived does the same).
+	HeloName  string
+	Pos       Pos
+	Positions Positions
 }
 
 // StatusRange is an inclusive range of HTTP status codes.

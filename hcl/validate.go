@@ -253,7 +253,7 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 	if !c.Connect.Addr().IsValid() {
 		c.Connect = netip.AddrPortFrom(rs.Addr.Addr(), c.Connect.Port())
 	}
-	if c.Kind != CheckMisc && c.Connect.Port() == 0 {
+	if c.Kind != CheckMisc && c.Kind != CheckPing && c.Connect.Port() == 0 {
 		v.diags.errorf(c.Pos, "missing connect_port", "%s: the real server has no port; set connect_port", label)
 	}
 	if c.Timeout <= 0 {
@@ -302,6 +302,27 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 				v.diags.errorf(uwhere("regex_no_match"), "regex_no_match without regex", "%s: set regex too", label)
 			}
 		}
+	case CheckUDP:
+		if c.MinReplyLength < 0 || c.MinReplyLength > 65535 || c.MaxReplyLength < 0 || c.MaxReplyLength > 65535 {
+			v.diags.errorf(where("max_reply_length"), "invalid reply length", "%s: min_reply_length and max_reply_length are 0..65535", label)
+		} else if c.MinReplyLength > c.MaxReplyLength {
+			// check_udp.c reports it and runs the check, which fails.
+			v.diags.warnf(where("min_reply_length"), "min_reply_length above max_reply_length", "%s: min_reply_length %d > max_reply_length %d - will always fail", label, c.MinReplyLength, c.MaxReplyLength)
+		}
+		if !c.RequireReply && (c.Positions["min_reply_length"] != Pos{} || c.Positions["max_reply_length"] != Pos{}) {
+			v.diags.warnf(where("min_reply_length"), "reply length without require_reply", "%s: the reply length is checked only with require_reply", label)
+		}
+	case CheckDNS:
+		if !slices.Contains(DNSTypes(), c.DNSType) {
+			v.diags.errorf(where("type"), "invalid DNS type", "%s: type %q: want one of %s.%s", label, c.DNSType, strings.Join(DNSTypes(), " "), suggest(c.DNSType, DNSTypes()))
+		}
+		if err := validDNSName(c.DNSName); err != nil {
+			v.diags.errorf(where("name"), "invalid DNS name", "%s: %v", label, err)
+		}
+	case CheckSMTP:
+		if strings.TrimSpace(c.HeloName) == "" || strings.ContainsAny(c.HeloName, "\r\n") {
+			v.diags.errorf(where("helo_name"), "invalid helo_name", "%s: helo_name must be one line of text", label)
+		}
 	case CheckMisc:
 		if strings.TrimSpace(c.MiscPath) == "" {
 			v.diags.errorf(c.Pos, "missing misc_path", "%s needs misc_path", label)
@@ -310,6 +331,28 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 			v.diags.errorf(where("misc_timeout"), "invalid misc_timeout", "%s: must be more than 0", label)
 		}
 	}
+}
+
+// validDNSName accepts DNS_CHECK's name as keepalived does: "." (the
+// root) or labels with no empty one (check_dns.c dns_name_handler()),
+// each at most 63 octets and the whole at most 253 (RFC 1035 §2.3.4).
+func validDNSName(name string) error {
+	if name == "." {
+		return nil
+	}
+	trimmed := strings.TrimSuffix(name, ".")
+	if trimmed == "" || len(trimmed) > 253 {
+		return fmt.Errorf("%q is not a domain name", name)
+	}
+	for _, label := range strings.Split(trimmed, ".") {
+		if label == "" {
+			return fmt.Errorf("%q has an empty label", name)
+		}
+		if len(label) > 63 {
+			return fmt.Errorf("%q has a label longer than 63 octets", name)
+		}
+	}
+	return nil
 }
 
 func isMD5Hex(s string) bool {

@@ -1,0 +1,212 @@
+package hcl
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loadChecks loads src (HCL when name ends in .hcl, else keepalived.conf)
+// and returns the checkers of its first real server.
+func loadChecks(t *testing.T, name, src string) ([]Checker, Diagnostics) {
+	t.Helper()
+	l := kaTestLoader()
+	cfg, diags := l.LoadSource(name, []byte(src))
+	if cfg == nil {
+		t.Fatalf("refused: %v", diags)
+	}
+	return cfg.VirtualServers[0].RealServers[0].Checkers, diags
+}
+
+const hclNewCheckers = `
+global { lvs_program = "always" }
+virtual_server "192.0.2.1:53" {
+  protocol   = "UDP"
+  delay_loop = 10
+  real_server "10.0.0.1:53" {
+    UDP_CHECK {
+      payload       = "Ab12f 3"
+      require_reply = "0x 12"
+      max_reply_length = 512
+    }
+    UDP_CHECK {}
+    DNS_CHECK {
+      type = "a"
+      name = "www.example.com"
+    }
+    DNS_CHECK {}
+    PING_CHECK {}
+    SMTP_CHECK {
+      connect_port = 25
+      helo_name = "lvsd.example"
+    }
+    SMTP_CHECK {
+      host { connect_ip = "10.0.0.2" }
+      host {
+        connect_port    = 2525
+        connect_timeout = 2
+      }
+    }
+  }
+}`
+
+const kaNewCheckers = `
+virtual_server 192.0.2.1 53 {
+  protocol UDP
+  delay_loop 10
+  real_server 10.0.0.1 53 {
+    UDP_CHECK {
+      payload Ab12f 3
+      require_reply 0x 12
+      max_reply_length 512
+    }
+    UDP_CHECK {
+    }
+    DNS_CHECK {
+      type a
+      name www.example.com
+    }
+    DNS_CHECK {
+    }
+    PING_CHECK {
+    }
+    SMTP_CHECK {
+      connect_port 25
+      helo_name lvsd.example
+    }
+    SMTP_CHECK {
+      host {
+        connect_ip 10.0.0.2
+      }
+      host {
+        connect_port 2525
+        connect_timeout 2
+      }
+    }
+  }
+}`
+
+// TestNewCheckersReadTheSameInHCLAndKeepalivedConf: UDP_CHECK, DNS_CHECK,
+// PING_CHECK and SMTP_CHECK get keepalived's settings and defaults from
+// either language, an SMTP_CHECK host block is a checker of its own.
+func TestNewCheckersReadTheSameInHCLAndKeepalivedConf(t *testing.T) {
+	for _, tc := range []struct{ name, src string }{{"new.hcl", hclNewCheckers}, {"keepalived.conf", kaNewCheckers}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs, _ := loadChecks(t, tc.name, tc.src)
+			kinds := make([]string, len(cs))
+			for i, c := range cs {
+				kinds[i] = c.Kind
+			}
+			want := []string{CheckUDP, CheckUDP, CheckDNS, CheckDNS, CheckPing, CheckSMTP, CheckSMTP, CheckSMTP}
+			if !reflect.DeepEqual(kinds, want) {
+				t.Fatalf("kinds %v, want %v", kinds, want)
+			}
+			udp := cs[0]
+			if !bytes.Equal(udp.Payload, []byte{0xab, 0x12, 0x0f, 0x03}) || !udp.RequireReply ||
+				!bytes.Equal(udp.Reply, []byte{0x00, 0x12}) || !bytes.Equal(udp.ReplyMask, []byte{0x0f, 0}) ||
+				udp.MinReplyLength != 0 || udp.MaxReplyLength != 512 {
+				t.Errorf("UDP_CHECK: %+v", udp)
+			}
+			if d := cs[1]; d.Payload != nil || d.RequireReply || d.MaxReplyLength != 255 || d.Retry != 1 || d.RetryDelay != time.Second {
+				t.Errorf("UDP_CHECK defaults: payload %x require %t max %d retry %d delay %v", d.Payload, d.RequireReply, d.MaxReplyLength, d.Retry, d.RetryDelay)
+			}
+			if d := cs[2]; d.DNSType != "A" || d.DNSName != "www.example.com" {
+				t.Errorf("DNS_CHECK: %q %q", d.DNSType, d.DNSName)
+			}
+			// check_dns.c: SOA of the root, 3 retries, delay_before_retry
+			// the delay_loop.
+			if d := cs[3]; d.DNSType != "SOA" || d.DNSName != "." || d.Retry != 3 || d.RetryDelay != 10*time.Second {
+				t.Errorf("DNS_CHECK defaults: %q %q retry %d delay %v", d.DNSType, d.DNSName, d.Retry, d.RetryDelay)
+			}
+			if p := cs[4]; p.Connect.String() != "10.0.0.1:53" || p.Timeout != 5*time.Second {
+				t.Errorf("PING_CHECK: %s %v", p.Connect, p.Timeout)
+			}
+			if s := cs[5]; s.Connect.String() != "10.0.0.1:25" || s.HeloName != "lvsd.example" {
+				t.Errorf("SMTP_CHECK: %s %q", s.Connect, s.HeloName)
+			}
+			h1, h2 := cs[6], cs[7]
+			if h1.Connect.String() != "10.0.0.2:53" || h1.HeloName != "smtpchecker.keepalived.org" || h1.Timeout != 5*time.Second {
+				t.Errorf("first host: %s %q %v", h1.Connect, h1.HeloName, h1.Timeout)
+			}
+			if h2.Connect.String() != "10.0.0.1:2525" || h2.Timeout != 2*time.Second {
+				t.Errorf("second host: %s %v", h2.Connect, h2.Timeout)
+			}
+		})
+	}
+}
+
+// TestNewCheckersConvertToHCLAndBack: lvsd convert writes them so that
+// the HCL reads back to the same model.
+func TestNewCheckersConvertToHCLAndBack(t *testing.T) {
+	l := kaTestLoader()
+	cfg, diags := l.LoadSource("keepalived.conf", []byte(kaNewCheckers))
+	if cfg == nil {
+		t.Fatalf("refused: %v", diags)
+	}
+	out := ConvertToHCL(cfg)
+	back, diags := l.LoadSource("converted.hcl", out)
+	if back == nil {
+		t.Fatalf("converted HCL does not load: %v\n%s", diags, out)
+	}
+	clearPlaces(reflect.ValueOf(cfg).Elem())
+	clearPlaces(reflect.ValueOf(back).Elem())
+	cfg.Files, back.Files = nil, nil
+	if !reflect.DeepEqual(cfg, back) {
+		var diff []string
+		diffPaths("Config", reflect.ValueOf(*cfg), reflect.ValueOf(*back), &diff)
+		t.Errorf("model differs after conversion:\n%s\n%s", strings.Join(diff, "\n"), out)
+	}
+}
+
+// TestNewCheckersRefuseWhatCannotRun names the place of each bad setting
+// in HCL; keepalived.conf warns and runs past it as keepalived does.
+func TestNewCheckersRefuseWhatCannotRun(t *testing.T) {
+	for _, tc := range []struct{ name, checker, want string }{
+		{"bad payload", `UDP_CHECK { payload = "zz" }`, "invalid payload"},
+		{"bad reply", `UDP_CHECK { require_reply = "1g" }`, "invalid require_reply"},
+		{"reply of a number", `UDP_CHECK { require_reply = 3 }`, "invalid require_reply"},
+		{"bad DNS type", `DNS_CHECK { type = "SRVX" }`, "invalid DNS type"},
+		{"empty label", `DNS_CHECK { name = "a..b" }`, "invalid DNS name"},
+		{"two-line helo", `SMTP_CHECK { helo_name = "a\nb" }`, "invalid helo_name"},
+		{"reply length", `UDP_CHECK { max_reply_length = 70000 }`, "invalid reply length"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := kaTestLoader()
+			src := `global { lvs_program = "always" }
+virtual_server "192.0.2.1:53" {
+  real_server "10.0.0.1:53" {
+    ` + tc.checker + `
+  }
+}`
+			cfg, diags := l.LoadSource("bad.hcl", []byte(src))
+			if cfg != nil || !strings.Contains(diags.Error(), tc.want) || !strings.Contains(diags.Error(), "bad.hcl:4:") {
+				t.Errorf("got %v, want an error %q on line 4", diags, tc.want)
+			}
+		})
+	}
+	cs, diags := loadChecks(t, "keepalived.conf", `
+virtual_server 192.0.2.1 53 {
+  protocol UDP
+  real_server 10.0.0.1 53 {
+    DNS_CHECK {
+      type SRVX
+      name a..b
+    }
+    UDP_CHECK {
+      payload zz
+      min_reply_length 9
+      max_reply_length 3
+    }
+  }
+}`)
+	if cs[0].DNSType != "SOA" || cs[0].DNSName != "." || cs[1].Payload != nil {
+		t.Errorf("keepalived.conf kept bad values: %+v", cs)
+	}
+	for _, want := range []string{"Unknown DNS check type SRVX - ignoring", "has empty label", "Invalid hex string for UDP_CHECK payload", "will always fail"} {
+		if !strings.Contains(diags.Error(), want) {
+			t.Errorf("no %q in %v", want, diags)
+		}
+	}
+}
