@@ -6,7 +6,7 @@ _lvsd() {
     prev=${COMP_WORDS[COMP_CWORD-1]}
     cmd=${COMP_WORDS[1]}
     case $prev in
-        -f|--use-file|--pid-file|--socket|-g|--log-file|-p|--pid|-r|--vrrp_pid|-c|--checkers_pid)
+        -f|--use-file|--pid-file|--socket|--netns|-g|--log-file|-p|--pid|-r|--vrrp_pid|-c|--checkers_pid)
             COMPREPLY=( $(compgen -f -- "$cur") )
             return ;;
         --log-format)
@@ -16,16 +16,16 @@ _lvsd() {
     if [ "$COMP_CWORD" -eq 1 ]; then
         if [[ $cur == -* ]]; then
             # keepalived's command line, which lvsd answers too
-            COMPREPLY=( $(compgen -W '-f --use-file -P --vrrp -C --check -n --dont-fork -l --log-console -D --log-detail -g --log-file -p --pid -r --vrrp_pid -c --checkers_pid -d --dump-conf -t --config-test --signum= -v --version -h --help' -- "$cur") )
+            COMPREPLY=( $(compgen -W '-f --use-file -P --vrrp -C --check -n --dont-fork -l --log-console -D --log-detail -g --log-file -p --pid -r --vrrp_pid -c --checkers_pid -d --dump-conf -i --config-id --strict -t --config-test --signum= -v --version -h --help' -- "$cur") )
         else
             COMPREPLY=( $(compgen -W 'run check plan convert status version help' -- "$cur") )
         fi
         return
     fi
     case $cmd in
-        run)     COMPREPLY=( $(compgen -W '-f --log-format --debug --pid-file' -- "$cur") ) ;;
-        check)   COMPREPLY=( $(compgen -W '-f --json' -- "$cur") ) ;;
-        plan)    COMPREPLY=( $(compgen -W '-f' -- "$cur") ) ;;
+        run)     COMPREPLY=( $(compgen -W '-f --log-format --debug --pid-file --strict' -- "$cur") ) ;;
+        check)   COMPREPLY=( $(compgen -W '-f --json --strict --config-id' -- "$cur") ) ;;
+        plan)    COMPREPLY=( $(compgen -W '-f --netns' -- "$cur") ) ;;
         status)  COMPREPLY=( $(compgen -W '-f --socket --json' -- "$cur") ) ;;
         convert) COMPREPLY=( $(compgen -f -- "$cur") ) ;;
         --signum=*|-*) ;;
