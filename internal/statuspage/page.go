@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lvsd/lvsd/internal/director"
@@ -109,12 +110,14 @@ type instanceView struct {
 }
 
 type serviceView struct {
-	Key, Name, Scheduler, Instance, State, ReadError string
-	Quorum, LiveWeight                               int
-	Sorry, InKernel                                  bool
-	Rates                                            *serviceRates
-	Conns, PacketsIn, PacketsOut, BytesIn, BytesOut  uint64
-	Reals                                            []realView
+	// Alias is the name the configuration gives the service when the key
+	// does not already say it ("fwmark 1" for FWM:1:inet).
+	Key, Alias, Scheduler, Instance, State, ReadError string
+	Quorum, LiveWeight                                int
+	Sorry, InKernel                                   bool
+	Rates                                             *serviceRates
+	Conns, PacketsIn, PacketsOut, BytesIn, BytesOut   uint64
+	Reals                                             []realView
 }
 
 type realView struct {
@@ -165,9 +168,12 @@ func buildView(r director.Report, rt rates, haveRates bool, refresh time.Duratio
 	sort.Slice(services, func(i, j int) bool { return services[i].Key < services[j].Key })
 	for _, s := range services {
 		sv := serviceView{
-			Key: s.Key, Name: s.Name, Scheduler: s.Scheduler, Instance: s.Instance, State: s.State, ReadError: s.ReadError,
+			Key: s.Key, Scheduler: s.Scheduler, Instance: s.Instance, State: s.State, ReadError: s.ReadError,
 			Quorum: s.Quorum, LiveWeight: s.LiveWeight, Sorry: s.SorryActive, InKernel: s.InKernel,
 			Conns: s.Stats.Conns, PacketsIn: s.Stats.PacketsIn, PacketsOut: s.Stats.PacketsOut, BytesIn: s.Stats.BytesIn, BytesOut: s.Stats.BytesOut,
+		}
+		if !strings.HasSuffix(s.Key, ":"+s.Name) {
+			sv.Alias = s.Name
 		}
 		if sr, ok := rt.services[s.Key]; ok && haveRates {
 			sv.Rates = &sr
