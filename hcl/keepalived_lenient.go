@@ -129,6 +129,12 @@ func (r *kaReader) lenientFinish() {
 	}
 	var scripts []VRRPScript
 	for _, s := range r.cfg.Scripts {
+		// keepalived runs a script that starts with a redirection
+		// ("</dev/tcp/127.0.0.1/80", as in its own samples) with /bin/sh
+		// (measured with 2.2.7: Debian's dash then fails it with status 2).
+		if strings.HasPrefix(s.Script, "<") && !strings.Contains(s.Script, "'") {
+			s.Script = "/bin/sh -c '" + s.Script + "'"
+		}
 		switch {
 		case noDefaultUser && s.User == "":
 			r.diags.lenientf(s.Pos, fmt.Sprintf("Unable to set default user for vrrp script %s - removing", s.Name),
