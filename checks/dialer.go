@@ -22,6 +22,13 @@ type Dialer interface {
 	DialTCP(ctx context.Context, ep Endpoint) (net.Conn, error)
 }
 
+// PacketDialer opens the connected UDP socket of a UDP_CHECK or
+// DNS_CHECK. NetDialer implements it; a Dialer that does not is paired
+// with NetDialer's.
+type PacketDialer interface {
+	DialUDP(ctx context.Context, ep Endpoint) (net.Conn, error)
+}
+
 // NetDialer dials with the operating system's sockets.
 type NetDialer struct{}
 
@@ -44,4 +51,23 @@ func (NetDialer) DialTCP(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		d.Control = markControl(ep.FWMark)
 	}
 	return d.DialContext(ctx, "tcp", ep.Addr.String())
+}
+
+// DialUDP connects a UDP socket to ep.Addr, bound and marked as DialTCP's.
+// A connected socket receives the ICMP errors its datagrams cause as
+// errors of its next read (ECONNREFUSED for port unreachable).
+func (NetDialer) DialUDP(ctx context.Context, ep Endpoint) (net.Conn, error) {
+	var d net.Dialer
+	if ep.BindTo.IsValid() || ep.BindPort != 0 {
+		local := &net.UDPAddr{Port: int(ep.BindPort)}
+		if ep.BindTo.IsValid() {
+			local.IP = ep.BindTo.AsSlice()
+			local.Zone = ep.BindTo.Zone()
+		}
+		d.LocalAddr = local
+	}
+	if ep.FWMark != 0 {
+		d.Control = markControl(ep.FWMark)
+	}
+	return d.DialContext(ctx, "udp", ep.Addr.String())
 }

@@ -1,13 +1,20 @@
 // Package checks owns the health checks of real servers: TCP_CHECK,
-// HTTP_GET, SSL_GET and MISC_CHECK with keepalived's meaning of every
-// setting, one schedule for all of them, and the verdicts they reach as a
-// stream of up/down events per (virtual service, real server).
+// HTTP_GET, SSL_GET, MISC_CHECK, UDP_CHECK, DNS_CHECK, PING_CHECK and
+// SMTP_CHECK with keepalived's meaning of every setting, one schedule for
+// all of them, and the verdicts they reach as a stream of up/down events
+// per (virtual service, real server).
 //
 // The pieces:
 //
-//   - probe.go, tcp.go, http.go, misc.go: one attempt of one check, bounded by
-//     its deadline (connect_timeout is a deadline for the whole attempt, as
-//     keepalived #2351 asks), returning a Result with a reason a human reads.
+//   - probe.go, tcp.go, http.go, misc.go, udp.go, dns.go, ping.go, smtp.go:
+//     one attempt of one check, bounded by its deadline (connect_timeout is
+//     a deadline for the whole attempt, as keepalived #2351 asks), returning
+//     a Result with a reason a human reads and the failure metric counts.
+//     DNS_CHECK builds and parses its messages with
+//     golang.org/x/net/dns/dnsmessage, PING_CHECK with golang.org/x/net/icmp,
+//     SMTP_CHECK reads replies with net/textproto.
+//   - dialer.go, sockopt_*.go, ping_linux.go: the sockets (TCP, connected
+//     UDP, ICMP datagram or raw), bound and marked as the checker says.
 //   - verdict.go: the pure per-check state machine (retry, delay_before_retry,
 //     rise, alpha) and the real-server aggregate (up when every checker is up).
 //   - schedule.go: a single heap of deadlines computed from the plan

@@ -460,6 +460,17 @@ func (m *Manager) newProbe(c hcl.Checker, key string) *probe {
 		// The script gets its own timeout; the attempt's deadline leaves
 		// room for the kill.
 		p.timeout += 2 * time.Second
+	case hcl.CheckUDP:
+		p.prober = &udpProber{dialer: m.packetDialer(), endpoint: endpointOf(c), timeout: c.Timeout,
+			payload: c.Payload, requireReply: c.RequireReply, reply: c.Reply, mask: c.ReplyMask,
+			minLen: c.MinReplyLength, maxLen: c.MaxReplyLength}
+	case hcl.CheckDNS:
+		p.prober, err = newDNSProber(m.packetDialer(), endpointOf(c), c.Timeout, c.DNSType, c.DNSName)
+	case hcl.CheckPing:
+		p.name = fmt.Sprintf("%s %s", c.Kind, c.Connect.Addr())
+		p.prober = newPingProber(endpointOf(c), c.Timeout)
+	case hcl.CheckSMTP:
+		p.prober = &smtpProber{dialer: m.opts.Dialer, endpoint: endpointOf(c), timeout: c.Timeout, helo: c.HeloName}
 	default:
 		err = fmt.Errorf("unknown checker kind %q", c.Kind)
 	}
@@ -525,6 +536,15 @@ func (m *Manager) evaluateLocked(ctx context.Context, r *realServer, trigger *pr
 		run := m.scripts()
 		m.notifies.Go(func() { m.runNotify(ctx, run, s) })
 	}
+}
+
+// packetDialer opens UDP_CHECK's and DNS_CHECK's sockets: the Dialer when
+// it can, else the operating system's.
+func (m *Manager) packetDialer() PacketDialer {
+	if pd, ok := m.opts.Dialer.(PacketDialer); ok {
+		return pd
+	}
+	return NetDialer{}
 }
 
 // scripts is the script runner: Options.Scripts, or the one of the global
