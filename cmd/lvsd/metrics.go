@@ -29,6 +29,7 @@ type metricsCollector struct {
 	ipvsOps, ipvsErrors, ipvsReconcile, ipvsLastReconcile            *prometheus.Desc
 	svcConns, svcPacketsIn, svcPacketsOut, svcBytesIn, svcBytesOut   *prometheus.Desc
 	svcLiveWeight, svcSorry, svcProgrammed, destActive, destInactive *prometheus.Desc
+	svcQuorumUp                                                      *prometheus.Desc
 	syncDaemon, syncConns, syncSynced                                *prometheus.Desc
 }
 
@@ -64,6 +65,7 @@ func newMetricsCollector(report func() director.Report) *metricsCollector {
 		svcBytesIn:           prometheus.NewDesc("lvsd_ipvs_bytes_in_total", "Incoming bytes of a virtual service.", svc, nil),
 		svcBytesOut:          prometheus.NewDesc("lvsd_ipvs_bytes_out_total", "Outgoing bytes of a virtual service.", svc, nil),
 		svcLiveWeight:        prometheus.NewDesc("lvsd_ipvs_live_weight", "Sum of the weights of healthy real servers (compared with quorum).", svc, nil),
+		svcQuorumUp:          prometheus.NewDesc("lvsd_ipvs_quorum_up", "1 while the healthy real servers' weights reach quorum (keepalived's quorum_up/quorum_down).", svc, nil),
 		svcSorry:             prometheus.NewDesc("lvsd_ipvs_sorry_server_active", "1 while the sorry server replaces the real servers.", svc, nil),
 		svcProgrammed:        prometheus.NewDesc("lvsd_ipvs_service_programmed", "1 while the virtual service is in the kernel table.", svc, nil),
 		destActive:           prometheus.NewDesc("lvsd_ipvs_active_connections", "Active connections of a real server.", dst, nil),
@@ -150,6 +152,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.svcBytesOut, s.Stats.BytesOut, s.Key)
 		gauge(c.svcLiveWeight, float64(s.LiveWeight), s.Key)
 		gauge(c.svcSorry, b2f(s.SorryActive), s.Key)
+		gauge(c.svcQuorumUp, b2f(s.QuorumUp), s.Key)
 		gauge(c.svcProgrammed, b2f(s.InKernel), s.Key)
 		for _, dst := range s.Destinations {
 			if !dst.InKernel {
