@@ -1,0 +1,263 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/lvsd/lvsd/checks"
+	"github.com/lvsd/lvsd/internal/hcltest"
+)
+
+// listenPacket opens a UDP socket inside the lab's namespace (see listen).
+func (l *checksLab) listenPacket(port int) net.PacketConn {
+	l.t.Helper()
+	type result struct {
+		pc  net.PacketConn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		h, err := netns.GetFromName(l.ns)
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer h.Close()
+		if err := netns.Set(h); err != nil {
+			ch <- result{err: err}
+			return
+		}
+		pc, err := net.ListenPacket("udp4", netip.AddrPortFrom(l.realAddr, uint16(port)).String())
+		ch <- result{pc, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		l.t.Fatalf("listen udp in %s on %d: %v", l.ns, port, r.err)
+	}
+	return r.pc
+}
+
+// udpService answers datagrams in the namespace with answer(query) until
+// stopped; a stopped port answers with ICMP port unreachable.
+type udpService struct {
+	lab    *checksLab
+	port   int
+	answer func([]byte) []byte
+	mu     sync.Mutex
+	pc     net.PacketConn
+}
+
+func (s *udpService) start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pc = s.lab.listenPacket(s.port)
+	pc := s.pc
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if a := s.answer(buf[:n]); a != nil {
+				pc.WriteTo(a, from)
+			}
+		}
+	}()
+}
+
+func (s *udpService) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pc != nil {
+		s.pc.Close()
+		s.pc = nil
+	}
+}
+
+// nsDNSAnswer answers any question with NOERROR and one A record, written
+// with the library DNS_CHECK parses answers with.
+func nsDNSAnswer(query []byte) []byte {
+	var p dnsmessage.Parser
+	h, err := p.Start(query)
+	if err != nil {
+		return nil
+	}
+	q, err := p.Question()
+	if err != nil {
+		return nil
+	}
+	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired})
+	b.StartQuestions()
+	b.Question(q)
+	b.StartAnswers()
+	b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{192, 0, 2, 53}})
+	msg, _ := b.Finish()
+	return msg
+}
+
+// smtpService greets, accepts HELO and QUIT in the namespace.
+func smtpHandle(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 512)
+	c.Write([]byte("220 real ESMTP\r\n"))
+	for _, answer := range []string{"250 hello\r\n", "221 bye\r\n"} {
+		if _, err := c.Read(buf); err != nil {
+			return
+		}
+		c.Write([]byte(answer))
+	}
+}
+
+// TestNewCheckersFollowRealServersInANamespace runs UDP_CHECK, DNS_CHECK,
+// SMTP_CHECK and PING_CHECK against real servers in a network namespace,
+// stops and restarts them, cuts the link, and asserts each verdict
+// changes within the bound the settings give (as
+// TestChecksFollowRealServersInANamespace does for the other checkers).
+func TestNewCheckersFollowRealServersInANamespace(t *testing.T) {
+	lab := newChecksLab(t)
+	const (
+		delayLoop  = 1 * time.Second
+		timeout    = 1 * time.Second
+		retry      = 1
+		retryDelay = 500 * time.Millisecond
+		slack      = 1500 * time.Millisecond
+	)
+	downBound := delayLoop + retry*(retryDelay+timeout) + timeout + slack
+	upBound := delayLoop + timeout + slack
+
+	echo := &udpService{lab: lab, port: 5353, answer: func(b []byte) []byte { return append([]byte(nil), b...) }}
+	dns := &udpService{lab: lab, port: 53, answer: nsDNSAnswer}
+	echo.start()
+	dns.start()
+	defer echo.stop()
+	defer dns.stop()
+	var smtpLn net.Listener
+	smtpUp := func() {
+		smtpLn = lab.listen(25)
+		ln := smtpLn
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go smtpHandle(c)
+			}
+		}()
+	}
+	smtpUp()
+	defer func() { smtpLn.Close() }()
+
+	at := func(port int) netip.AddrPort { return netip.AddrPortFrom(lab.realAddr, uint16(port)) }
+	common := fmt.Sprintf("delay_loop = %q\nconnect_timeout = %q\nretry = %d\ndelay_before_retry = %q\nwarmup = 0",
+		delayLoop, timeout, retry, retryDelay)
+	cfg := hcltest.Load(t, fmt.Sprintf(`
+global { lvs_program = "always" }
+virtual_server "192.0.2.20:5353" {
+  protocol = "UDP"
+  real_server %[1]q {
+    UDP_CHECK {
+      %[5]s
+      payload       = "6c 76 73 64"
+      require_reply = "6c 76 xx 64"
+    }
+  }
+}
+virtual_server "192.0.2.21:53" {
+  protocol = "UDP"
+  real_server %[2]q {
+    DNS_CHECK {
+      %[5]s
+      type = "A"
+      name = "real.example"
+    }
+  }
+}
+virtual_server "192.0.2.22:25" {
+  real_server %[3]q {
+    SMTP_CHECK {
+      %[5]s
+      helo_name = "lvsd.test"
+    }
+  }
+}
+virtual_server "192.0.2.23:80" {
+  real_server %[4]q {
+    PING_CHECK {
+      %[5]s
+    }
+  }
+}`, at(5353), at(53), at(25), at(80), common))
+	m := checks.NewManager(cfg, checks.Options{})
+	w := watchEvents(m)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	for _, p := range []int{5353, 53, 25, 80} {
+		if ev := w.baseline(t, at(p)); !ev.Up {
+			t.Fatalf("baseline of %s is down: %+v", at(p), ev)
+		}
+	}
+	time.Sleep(2 * delayLoop)
+
+	steps := []struct {
+		name   string
+		port   int
+		change func()
+		up     bool
+		reason string
+	}{
+		{"UDP service stopped", 5353, echo.stop, false, "port unreachable"},
+		{"UDP service back", 5353, echo.start, true, "reply of 4 octets"},
+		{"DNS server stopped", 53, dns.stop, false, "port unreachable"},
+		{"DNS server back", 53, dns.start, true, "rcode NOERROR"},
+		{"SMTP listener closed", 25, func() { smtpLn.Close() }, false, "connection refused"},
+		{"SMTP listener back", 25, smtpUp, true, "HELO accepted"},
+		{"link cut", 80, func() { lab.ip("-n", lab.ns, "link", "set", lab.nsIf, "down") }, false, "no echo reply"},
+		{"link back", 80, func() { lab.ip("-n", lab.ns, "link", "set", lab.nsIf, "up") }, true, "echo reply"},
+	}
+	for _, s := range steps {
+		bound := upBound
+		if !s.up {
+			bound = downBound
+		}
+		since := time.Now()
+		s.change()
+		ev, took := w.await(t, at(s.port), s.up, since, bound)
+		t.Logf("%s: %s %v after the change (bound %v): %s", s.name, at(s.port), took.Round(time.Millisecond), bound, ev.Reason)
+		if !strings.Contains(ev.Reason, s.reason) {
+			t.Errorf("%s: reason %q, want it to contain %q", s.name, ev.Reason, s.reason)
+		}
+	}
+	deadline := time.Now().Add(upBound)
+	for {
+		var down []string
+		for _, st := range m.Status() {
+			if !st.Up {
+				down = append(down, fmt.Sprintf("%s %s: %s", st.Service, st.Real, st.Reason))
+			}
+		}
+		if len(down) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still down %v after the link came back: %s", upBound, strings.Join(down, "; "))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
