@@ -212,7 +212,7 @@ func (m *Manager) SyncStatus() SyncStatus {
 
 // countConnections counts the entries of /proc/net/ip_vs_conn_sync: a
 // header line, then one line per connection whose last-but-one field is
-// its origin.
+// its origin, SYNC for an entry a backup daemon received (ip_vs_conn.c).
 func countConnections(r io.Reader) (ConnectionCount, error) {
 	var c ConnectionCount
 	sc := bufio.NewScanner(r)
@@ -227,7 +227,7 @@ func countConnections(r io.Reader) (ConnectionCount, error) {
 			continue
 		}
 		c.Total++
-		if string(f[len(f)-2]) == "Sync" {
+		if bytes.EqualFold(f[len(f)-2], []byte("SYNC")) { // ip_vs_origin_name: "SYNC" or "LOCAL"
 			c.Synced++
 		}
 	}

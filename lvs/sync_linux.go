@@ -34,7 +34,7 @@ func (k *linuxKernel) StopSyncDaemon(st SyncState) error {
 // Connections implements SyncKernel. The kernel has no netlink command
 // for the connection table; it lists it in /proc/net/ip_vs_conn_sync
 // (what `ipvsadm -Lnc` reads as /proc/net/ip_vs_conn, plus an Origin
-// column: "Local" or "Sync"), per network namespace.
+// column: LOCAL or SYNC), per network namespace.
 func (k *linuxKernel) Connections() (ConnectionCount, error) {
 	var data []byte
 	var err error

@@ -151,9 +151,9 @@ func TestSyncDaemonPlanChangesOnlyWhatDiffers(t *testing.T) {
 
 func TestConnectionsAreCountedByOrigin(t *testing.T) {
 	const procConnSync = `Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires
-TCP 0A000002 9C40 0A000064 0050 0A00000B 0050 ESTABLISHED Sync      897
-TCP 0A000002 9C41 0A000064 0050 0A00000C 0050 ESTABLISHED Local     899
-TCP 0A000002 9C42 0A000064 0050 0A00000B 0050 FIN_WAIT    Sync       98
+TCP 0A000002 9C40 0A000064 0050 0A00000B 0050 ESTABLISHED SYNC      897
+TCP 0A000002 9C41 0A000064 0050 0A00000C 0050 ESTABLISHED LOCAL     899
+TCP 0A000002 9C42 0A000064 0050 0A00000B 0050 FIN_WAIT    SYNC       98
 `
 	c, err := countConnections(strings.NewReader(procConnSync))
 	if err != nil || c != (ConnectionCount{Total: 3, Synced: 2}) {

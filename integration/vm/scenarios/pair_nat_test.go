@@ -404,7 +404,17 @@ func TestPairNAT(t *testing.T) {
 	})
 
 	t.Run("SIGTERMFailover", func(t *testing.T) {
+		// Connections held mid-request survive through lvsd's default
+		// connection sync (issue 15): d2's backup daemon has them.
+		held := n.holdConnections(heldPerPhase)
+		time.Sleep(syncFlush)
+		synced := n.heldEntries(d2, held)
 		w := n.failoverNAT(t, pr, syscall.SIGTERM)
+		r := finishHeld(held)
+		t.Logf("▶ NAT, SIGTERM of the master: held connections %v (%d synced to %s)", r, synced, d2.name)
+		if synced != len(held) || r.completed != len(held) {
+			t.Errorf("NAT, SIGTERM: %d of %d held connections synced, %v (first error: %s)", synced, len(held), r, r.firstErr)
+		}
 		bound := d2.skew() + time.Second
 		t.Logf("▶ SIGTERM of the master %s: %s MASTER of %s and %s; client %v (bound Skew_Time + 1 s = %v)",
 			d1.name, d2.name, natInstExt, natInstInt, w.window, bound)
@@ -546,12 +556,20 @@ func TestPairNAT(t *testing.T) {
 		// is served by nobody until d2's Master_Down_Timer fires
 		// (RFC 3768 §6.4.2) and its gratuitous ARPs move both VIPs.
 		pr.settle(t, 10, 30*time.Second)
+		held := n.holdConnections(heldPerPhase)
+		time.Sleep(syncFlush)
+		synced := n.heldEntries(d2, held)
 		to := takeover{from: time.Now(), logs: [2]int{len(n.logOf(d1)), len(n.logOf(d2))}}
 		n.kill(d1, syscall.SIGKILL)
 		n.ip("-n", d1.name, "link", "set", "eth0", "down")
 		n.ip("-n", d1.name, "link", "set", "eth1", "down")
 		n.waitBoth(t, d2, "MASTER", 30*time.Second)
 		pr.settle(t, 20, 30*time.Second)
+		r := finishHeld(held)
+		t.Logf("▶ NAT, node loss: held connections %v (%d synced to %s)", r, synced, d2.name)
+		if synced != len(held) || r.completed != len(held) {
+			t.Errorf("NAT, node loss: %d of %d held connections synced, %v (first error: %s)", synced, len(held), r, r.firstErr)
+		}
 		w := pr.since(to.from)
 		bound := d2.masterDown() + time.Second
 		t.Logf("▶ loss of the master node %s (kill -9, eth0 and eth1 down): %s MASTER of both; client %v (bound Master_Down_Interval + 1 s = %v)",

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -162,6 +163,26 @@ func TestPairSyncKeepsHeldConnections(t *testing.T) {
 		time.Sleep(syncFlush)
 		synced := p.heldEntries(d2, held)
 		t.Logf("▶ %d connections held mid-request through %s; ipvsadm -Lnc on the backup %s lists %d of them", len(held), d1.name, d2.name, synced)
+		// lvsd's own view (netlink for the daemons, the kernel's
+		// connection table for the count), beside ipvsadm's.
+		var st struct {
+			Sync struct {
+				Daemons []struct {
+					State     string `json:"state"`
+					Interface string `json:"interface"`
+					SyncID    int    `json:"sync_id"`
+				} `json:"daemons"`
+				Synced int `json:"synced_connections"`
+			} `json:"ipvs_sync"`
+		}
+		out := p.in(d2.name, p.bin, "status", "--socket", d2.sockPath(), "--json")
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			t.Fatalf("lvsd status --json on %s: %v", d2.name, err)
+		}
+		t.Logf("▶ lvsd status on %s: sync daemons %+v, %d synced connections", d2.name, st.Sync.Daemons, st.Sync.Synced)
+		if len(st.Sync.Daemons) != 1 || st.Sync.Daemons[0].State != "backup" || st.Sync.Daemons[0].SyncID != pairVRID || st.Sync.Synced < len(held) {
+			t.Errorf("lvsd status on the backup: %+v, want its backup daemon (id %d) and at least %d synced connections", st.Sync, pairVRID, len(held))
+		}
 		from := time.Now()
 		p.kill(d1, syscall.SIGTERM)
 		p.waitState(d2, "MASTER", 30*time.Second)
@@ -257,5 +278,61 @@ func TestPairSyncKeepsHeldConnections(t *testing.T) {
 		if r, ok := results[k]; ok {
 			t.Logf("▶ held connections surviving, %s: %d/%d (reset %d)", k, r.completed, r.completed+r.reset+r.failed, r.reset)
 		}
+	}
+}
+
+// TestPairKeepalivedSyncBothWays is a mixed pair with lvs_sync_daemon on
+// both sides: lvsd (on keepalived.conf) as MASTER and keepalived 2.2.7 as
+// BACKUP. Connections held through lvsd survive lvsd's SIGTERM (keepalived's
+// backup daemon received them); then lvsd comes back without preempting,
+// and connections held through keepalived survive keepalived's SIGTERM
+// (lvsd's backup daemon received them).
+func TestPairKeepalivedSyncBothWays(t *testing.T) {
+	lvsd := requireLvsdBin(t)
+	ka := os.Getenv("KEEPALIVED_BIN")
+	if ka == "" {
+		t.Skip("no keepalived in the guest: KEEPALIVED_BIN unset (apt-get install keepalived on the host)")
+	}
+	p := newPairLab(t, "keepalived", ka)
+	a, b := p.dirs[0], p.dirs[1]
+	a.bin = lvsd
+	for _, d := range p.dirs {
+		d.globalExtra = "  lvs_sync_daemon eth0 " + pairInst + "\n"
+	}
+	const masterDaemon = "master sync daemon (mcast=eth0, syncid=51"
+	const backupDaemon = "backup sync daemon (mcast=eth0, syncid=51"
+	pr := p.upPair()
+
+	p.waitDaemons(a, 10*time.Second, masterDaemon)
+	p.waitDaemons(b, 10*time.Second, backupDaemon)
+	held := p.holdConnections(heldPerPhase)
+	time.Sleep(syncFlush)
+	synced := p.heldEntries(b, held)
+	p.kill(a, syscall.SIGTERM)
+	p.waitState(b, "MASTER", 30*time.Second)
+	p.waitDaemons(b, 10*time.Second, masterDaemon)
+	time.Sleep(time.Second)
+	r := finishHeld(held)
+	t.Logf("▶ mixed pair, lvsd %s → keepalived %s (SIGTERM of lvsd): held connections %v (%d synced to keepalived's node)", a.name, b.name, r, synced)
+	if synced != len(held) || r.completed != len(held) {
+		t.Errorf("lvsd → keepalived: %d of %d synced, %v (first error: %s)", synced, len(held), r, r.firstErr)
+	}
+
+	a.state, a.instanceExtra = "BACKUP", "  nopreempt\n"
+	p.writeConfig(a, 2)
+	p.start(a)
+	p.waitDaemons(a, 30*time.Second, backupDaemon)
+	pr.settle(t, 10, 30*time.Second)
+	held = p.holdConnections(heldPerPhase)
+	time.Sleep(syncFlush)
+	synced = p.heldEntries(a, held)
+	p.kill(b, syscall.SIGTERM)
+	p.waitState(a, "MASTER", 30*time.Second)
+	p.waitDaemons(a, 10*time.Second, masterDaemon)
+	time.Sleep(time.Second)
+	r = finishHeld(held)
+	t.Logf("▶ mixed pair, keepalived %s → lvsd %s (SIGTERM of keepalived): held connections %v (%d synced to lvsd's node)", b.name, a.name, r, synced)
+	if synced != len(held) || r.completed != len(held) {
+		t.Errorf("keepalived → lvsd: %d of %d synced, %v (first error: %s)", synced, len(held), r, r.firstErr)
 	}
 }

@@ -50,8 +50,10 @@ type pairDirector struct {
 	// mixed pair: lvsd with keepalived's command line beside keepalived).
 	bin string
 	// globalExtra and instanceExtra are lines added to the global block
-	// and the vrrp_instance of lvsdConfig (connection sync scenarios).
-	globalExtra, instanceExtra string
+	// (global_defs) and the vrrp_instance of the configuration, in its
+	// language (connection sync scenarios); state, when set, replaces the
+	// initial state that follows from the priority.
+	globalExtra, instanceExtra, state string
 }
 
 func (d *pairDirector) cfgPath() string  { return filepath.Join(pairDir, d.name+d.ext) }
@@ -185,9 +187,12 @@ func (p *pairLab) keepalivedConfig(d *pairDirector, reals int) string {
 		state = "MASTER"
 	}
 	var b strings.Builder
+	if d.state != "" {
+		state = d.state
+	}
 	fmt.Fprintf(&b, `global_defs {
   router_id %s
-}
+%s}
 vrrp_instance %s {
   state %s
   interface eth0
@@ -197,13 +202,13 @@ vrrp_instance %s {
   virtual_ipaddress {
     %s/24 dev eth0
   }
-}
+%s}
 virtual_server %s 80 {
   delay_loop 2
   lb_algo rr
   lb_kind DR
   protocol TCP
-`, d.name, pairInst, state, pairVRID, d.prio, pairVIP, pairVIP)
+`, d.name, d.globalExtra, pairInst, state, pairVRID, d.prio, pairVIP, d.instanceExtra, pairVIP)
 	for _, rs := range p.reals[:reals] {
 		fmt.Fprintf(&b, "  real_server %s 80 {\n    weight 1\n    TCP_CHECK {\n      connect_timeout 2\n    }\n  }\n", rs.ip)
 	}
