@@ -112,7 +112,13 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	sock := fs.String("socket", "", "control socket (default: control_socket of -f FILE, else /run/lvsd/lvsd.sock)")
 	file := fs.String("f", "", "configuration file to read control_socket from")
 	asJSON := fs.Bool("json", false, "print JSON")
+	watch := fs.Bool("watch", false, "redraw the screen in place until interrupted (watch.go)")
+	interval := fs.Duration("interval", 2*time.Second, "--watch: time between frames")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *watch && (*asJSON || *interval <= 0) {
+		fmt.Fprintln(stderr, "lvsd status: --watch draws the text screen (no --json) and needs --interval above 0")
 		return 2
 	}
 	path := *sock
@@ -123,6 +129,9 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 				path = cfg.Global.ControlSocket
 			}
 		}
+	}
+	if *watch {
+		return watchStatus(path, *interval, stdout)
 	}
 	raw, err := queryStatus(path)
 	if err != nil {

@@ -26,7 +26,7 @@ _lvsd() {
         run)     COMPREPLY=( $(compgen -W '-f --log-format --debug --pid-file --strict' -- "$cur") ) ;;
         check)   COMPREPLY=( $(compgen -W '-f --json --strict --config-id' -- "$cur") ) ;;
         plan)    COMPREPLY=( $(compgen -W '-f --netns' -- "$cur") ) ;;
-        status)  COMPREPLY=( $(compgen -W '-f --socket --json' -- "$cur") ) ;;
+        status)  COMPREPLY=( $(compgen -W '-f --socket --json --watch --interval' -- "$cur") ) ;;
         convert) COMPREPLY=( $(compgen -f -- "$cur") ) ;;
         --signum=*|-*) ;;
     esac
