@@ -47,6 +47,7 @@ type vrrpLab struct {
 	mac    map[string]net.HardwareAddr
 	swPort map[string]string // "A" → switch-side veth
 	dir    string
+	proto  proto // what the speakers speak (vrrp3_test.go); zero is VRRPv2 over IPv4
 }
 
 const (
@@ -228,6 +229,8 @@ func parseFrame(b []byte) (wireEvent, bool) {
 			return wireEvent{}, false
 		}
 		return wireEvent{src: netip.AddrFrom4([4]byte(ip[12:16])), mac: src, vrid: int(ip[ihl+1]), priority: int(ip[ihl+2])}, true
+	case 0x86dd:
+		return parseFrame6(b[14:], src)
 	case 0x0806:
 		a := b[14:]
 		if len(a) < 28 {

@@ -50,17 +50,19 @@ func TestVRRPNodeHelper(t *testing.T) {
 	os.Exit(0)
 }
 
-// speaker is one VRRP node of the lab: lvsd or keepalived.
+// speaker is one VRRP node of the lab: lvsd, keepalived or FRR's vrrpd
+// (vrrp3_test.go). It speaks the lab's protocol (vrrpLab.proto).
 type speaker struct {
 	lab      *vrrpLab
 	name     string // "A" or "B"
-	kind     string // "lvsd" or "keepalived"
+	kind     string // "lvsd", "keepalived" or "frr"
 	priority int
 	pass     string
 	nopre    bool
 	unicast  bool   // unicast_src_ip = own address, unicast_peer = the other director
 	config   string // lvsd: the whole HCL config instead of the generated one
 	p        *proc
+	zebra    *proc // frr: zebra, started once, kept across vrrpd restarts
 	starts   int
 }
 
@@ -72,9 +74,13 @@ func (s *speaker) String() string {
 	return fmt.Sprintf("%s %s (priority %d)", s.kind, s.name, s.priority)
 }
 
-// masterDownInterval is the Master_Down_Interval of this node (advert_int 1).
+// masterDownInterval is the Master_Down_Interval of this node: RFC 3768's
+// with advert_int 1 s, or RFC 5798's with the lab's interval.
 func (s *speaker) masterDownInterval() time.Duration {
-	return vrrp.MasterDownInterval(time.Second, s.priority)
+	if s.lab.proto.version == 3 {
+		return vrrp.MasterDownIntervalV3(s.lab.proto.interval(), s.priority)
+	}
+	return vrrp.MasterDownInterval(s.lab.proto.interval(), s.priority)
 }
 
 func (s *speaker) start() {
@@ -83,7 +89,10 @@ func (s *speaker) start() {
 	t := s.lab.root
 	s.starts++
 	logFile := s.lab.path(fmt.Sprintf("%s-%s.log", s.name, s.kind))
+	pr := s.lab.proto
 	switch s.kind {
+	case "frr":
+		s.startFRR(logFile)
 	case "lvsd":
 		cfg := s.lab.path(s.name + ".hcl")
 		var extra string
@@ -93,19 +102,19 @@ func (s *speaker) start() {
 		if s.unicast {
 			extra += fmt.Sprintf("  unicast_src_ip = %q\n  unicast_peer = [%q]\n", s.lab.ip[s.name], s.lab.ip[s.other()])
 		}
+		auth := fmt.Sprintf("  authentication {\n    auth_type = \"PASS\"\n    auth_pass = %q\n  }\n", s.pass)
+		if pr.version == 3 || pr.noAuth {
+			auth = fmt.Sprintf("  version           = %d\n", max(pr.version, 2))
+		}
 		text := fmt.Sprintf(`vrrp_instance "VI_1" {
   state             = "BACKUP"
   interface         = "eth0"
   virtual_router_id = 51
   priority          = %d
-  advert_int        = 1
-  authentication {
-    auth_type = "PASS"
-    auth_pass = %q
-  }
-  virtual_ipaddress = ["%s%s dev eth0"]
+  advert_int        = %g
+%s  virtual_ipaddress = ["%s dev eth0"]
 %s}
-`, s.priority, s.pass, labVIP, labPrefix, extra)
+`, s.priority, pr.interval().Seconds(), auth, pr.vipPrefix(), extra)
 		if s.config != "" {
 			text = s.config
 		}
@@ -133,6 +142,10 @@ func (s *speaker) start() {
 		if s.unicast {
 			extra += fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", s.lab.ip[s.name], s.lab.ip[s.other()])
 		}
+		auth := fmt.Sprintf("    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", s.pass)
+		if pr.version == 3 || pr.noAuth {
+			auth = fmt.Sprintf("    version %d\n", max(pr.version, 2))
+		}
 		text := fmt.Sprintf(`global_defs {
     router_id ka_%s
 }
@@ -141,16 +154,12 @@ vrrp_instance VI_1 {
     interface eth0
     virtual_router_id 51
     priority %d
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass %s
-    }
-    virtual_ipaddress {
-        %s%s dev eth0
+    advert_int %g
+%s    virtual_ipaddress {
+        %s dev eth0
     }
 %s}
-`, s.name, s.priority, s.pass, labVIP, labPrefix, extra)
+`, s.name, s.priority, pr.interval().Seconds(), auth, pr.vipPrefix(), extra)
 		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +184,17 @@ func (s *speaker) term() (time.Duration, bool) {
 func (s *speaker) stop() { s.p.signalGroup(syscall.SIGSTOP) }
 func (s *speaker) cont() { s.p.signalGroup(syscall.SIGCONT) }
 
-func (s *speaker) holdsVIP() bool { return s.lab.holdsVIP(s.name) }
+// holdsVIP tells whether the node serves the VIP: the address is on its
+// eth0 (lvsd, keepalived), or FRR's macvlan carrying it is up (vrrp3_test.go).
+func (s *speaker) holdsVIP() bool {
+	switch {
+	case s.kind == "frr":
+		return s.frrServes()
+	case s.lab.proto.ipv6:
+		return s.lab.holdsVIP6(s.name)
+	}
+	return s.lab.holdsVIP(s.name)
+}
 
 func (s *speaker) logText() string {
 	if s.p == nil {

@@ -64,38 +64,63 @@ var failures = []failure{
 	{name: "SIGSTOP", fail: func(_ *vrrpLab, a *speaker) { a.stop() }, heal: func(_ *vrrpLab, a *speaker) { a.cont() }, holdsVIPWhileFailed: true},
 }
 
-// failoverChain runs every failure in turn on one pair: the master fails,
-// the backup takes over within its Master_Down_Interval (+ slack) counted
-// from the master's last advert on the wire to the backup's first GARP as
-// the client sees them; the master returns and preempts.
+// failoverChain runs every failure in turn on one VRRPv2 pair: the master
+// fails, the backup takes over within its Master_Down_Interval (+ slack)
+// counted from the master's last advert on the wire to the backup's first
+// GARP as the client sees them; the master returns and preempts.
 func failoverChain(t *testing.T, kindA, kindB string) {
-	l := newVRRPLab(t)
+	failoverChainOf(t, proto{}, kindA, kindB, failures, slack)
+}
+
+// failoverChainOf is failoverChain for the protocol p (vrrp3_test.go), the
+// failures fs and the margin allowed beyond the backup's
+// Master_Down_Interval. Over IPv6 the announcement is an unsolicited
+// neighbour advertisement, and the client's neighbour entry for the VIP,
+// made by a ping beforehand, must follow it to the new master.
+func failoverChainOf(t *testing.T, p proto, kindA, kindB string, fs []failure, margin time.Duration) {
+	l := newVRRPLabFor(t, p)
 	wire := l.capture("C")
 	a, b := startPair(t, l, kindA, kindB)
-	for _, f := range failures {
+	for _, f := range fs {
 		t.Run(f.name, func(t *testing.T) {
 			l.t = t
 			time.Sleep(300 * time.Millisecond) // let the master advertise in steady state
+			if p.ipv6 {
+				l.resolveVIP("C")
+			}
 			failAt := time.Now()
 			f.fail(l, a)
-			bound := b.masterDownInterval() + slack
-			garp, ok := wire.firstGARP(l.mac["B"], failAt, bound+2*time.Second)
+			bound := b.masterDownInterval() + margin
+			garp, ok := wire.firstAnnounce(p.vip(), b.wireMAC(), failAt, bound+2*time.Second)
 			if !ok {
-				t.Fatalf("no GARP from %v within %v of %s\n--- %v log:\n%s", b, bound+2*time.Second, f.name, b, tail(b.logText(), 20))
+				t.Fatalf("no GARP/NA from %v within %v of %s\n--- %v log:\n%s", b, bound+2*time.Second, f.name, b, tail(b.logText(), 20))
 			}
-			last, ok := wire.lastAdvertBefore(l.ip["A"], garp.at)
+			last, ok := wire.lastAdvertFrom(a.wireMAC(), garp.at)
 			if !ok {
-				t.Fatal("no advert of the master on the wire")
+				t.Fatalf("no advert of the master (%v) on the wire; last events:\n%s", a.wireMAC(), wire.describe(10))
 			}
 			took := garp.at.Sub(last.at)
-			t.Logf("%s: %v: last advert (priority %d) -> first GARP of %v: %v (bound %v)", f.name, a, last.priority, b, took.Round(time.Millisecond), bound)
+			t.Logf("%s %s: %v: last advert (priority %d) -> first GARP/NA of %v: %v (bound %v)", p, f.name, a, last.priority, b, took.Round(time.Millisecond), bound)
 			if took > bound {
-				t.Errorf("takeover took %v, want within Master_Down_Interval + %v = %v", took, slack, bound)
+				t.Errorf("takeover took %v, want within Master_Down_Interval + %v = %v", took, margin, bound)
 			}
 			if !waitFor(time.Second, b.holdsVIP) {
-				t.Errorf("%v sent GARP but does not hold the VIP", b)
+				t.Errorf("%v sent GARP/NA but does not hold the VIP", b)
 			}
-			if !f.holdsVIPWhileFailed && a.holdsVIP() {
+			if p.ipv6 {
+				// The NA overrides the client's entry (RFC 4861 §7.2.6).
+				want := b.wireMAC().String()
+				if !waitFor(200*time.Millisecond, func() bool { return l.neighbourMAC("C") == want }) {
+					t.Errorf("client's neighbour entry for %s is %q, want %v's %s", labVIP6, l.neighbourMAC("C"), b, want)
+				}
+			}
+			released := !a.holdsVIP()
+			if a.kind == "frr" && !released {
+				// FRR's protodown is set by zebra, which may hear
+				// vrrpd's last request after vrrpd has exited.
+				released = waitFor(time.Second, func() bool { return !a.holdsVIP() })
+			}
+			if !f.holdsVIPWhileFailed && !released {
 				t.Errorf("failed %v still holds the VIP", a)
 			}
 			f.heal(l, a)
@@ -104,6 +129,14 @@ func failoverChain(t *testing.T, kindA, kindB string) {
 		})
 		if t.Failed() {
 			return
+		}
+	}
+	if p != (proto{}) {
+		// Both ends agree on the wire: neither dropped the other's adverts.
+		for _, s := range []*speaker{a, b} {
+			if c := s.wireComplaints(); c != "" {
+				t.Errorf("%v dropped its peer's adverts:\n%s", s, c)
+			}
 		}
 	}
 }
