@@ -460,6 +460,11 @@ func (r *kaReader) global(n *kaNode) {
 	g.Pos = n.pos
 	for _, c := range n.block {
 		switch c.name {
+		case "vrrp_mcast_group4":
+			// Naming RFC 3768's own group changes nothing.
+			if v, ok := r.addr(c); ok && v != netip.MustParseAddr("224.0.0.18") {
+				r.outOfScope(c, kaGlobalScope)
+			}
 		case "router_id":
 			if v, ok := r.one(c); ok {
 				g.RouterID = v
@@ -709,6 +714,10 @@ func (r *kaReader) instance(n *kaNode) {
 			}
 		case "advert_int":
 			if v, ok := r.seconds(c, true); ok {
+				if v == 0 {
+					r.warnf(c.pos, fmt.Sprintf("(%s) Advert interval (%s) not valid! Must be > 0 - ignoring", name, c.args[0].text), "as keepalived does")
+					continue
+				}
 				in.AdvertInt = v
 				mark(c, "advert_int")
 			}

@@ -57,6 +57,8 @@ var kaKnownAdverts = map[string]string{
 	"keepalived.conf.vrrp.routes":           "virtual_routes: refused by lvsd (docs/keepalived.md)",
 	"keepalived.conf.vrrp.rules":            "virtual_rules: refused by lvsd (docs/keepalived.md)",
 	"keepalived.conf.vrrp.static_ipaddress": "static_ipaddress: refused by lvsd (docs/keepalived.md)",
+	"owner-and-unicast.conf": "state BACKUP with priority 255: keepalived starts it as BACKUP (MASTER after Master_Down_Interval), " +
+		"lvsd as the address owner at once (RFC 3768 §6.4.1); vrrp's Start, not changed here",
 }
 
 var kaKnownDifferences = map[string]string{
