@@ -4,7 +4,7 @@
 #   /usr/sbin/lvsd                               static, stripped
 #   /lib/systemd/system/lvsd.service             examples/lvsd.service for /usr/sbin
 #   /etc/lvsd/lvsd.hcl, /etc/default/lvsd        conffiles
-#   /usr/share/man/man8/lvsd.8.gz, man5/lvsd.hcl.5.gz   from docs/man (make man)
+#   /usr/share/man/man8/lvsd.8.gz, man5/lvsd.hcl.5.gz   rendered from docs/ (as make man)
 #   /usr/share/bash-completion/completions/lvsd
 #   /usr/share/doc/lvsd/{copyright,changelog.gz,README.md,examples/}
 #   /usr/share/lintian/overrides/lvsd            Go is static by design
@@ -44,8 +44,11 @@ chmod 0755 "$ROOT/usr/sbin/lvsd"
 sed 's#/usr/local/sbin/#/usr/sbin/#g' examples/lvsd.service > "$ROOT/lib/systemd/system/lvsd.service"
 install -m 0644 examples/dr-pair.hcl "$ROOT/etc/lvsd/lvsd.hcl"
 install -m 0644 packaging/deb/lvsd.default "$ROOT/etc/default/lvsd"
-gzip -9n < docs/man/lvsd.8 > "$ROOT/usr/share/man/man8/lvsd.8.gz"
-gzip -9n < docs/man/lvsd.hcl.5 > "$ROOT/usr/share/man/man5/lvsd.hcl.5.gz"
+# The pages are rendered from docs/ here, so the package never ships a
+# stale docs/man (the tests catch that in the tree).
+$GO run ./internal/manpage/genman -docs docs -out "$STAGE/man"
+gzip -9n < "$STAGE/man/lvsd.8" > "$ROOT/usr/share/man/man8/lvsd.8.gz"
+gzip -9n < "$STAGE/man/lvsd.hcl.5" > "$ROOT/usr/share/man/man5/lvsd.hcl.5.gz"
 install -m 0644 packaging/completion/lvsd.bash "$ROOT/usr/share/bash-completion/completions/lvsd"
 install -m 0644 packaging/deb/lintian-overrides "$ROOT/usr/share/lintian/overrides/lvsd"
 install -m 0644 README.md "$ROOT/usr/share/doc/lvsd/README.md"
