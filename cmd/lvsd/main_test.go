@@ -60,9 +60,9 @@ func TestCheckJSONCarriesDiagnosticsAndModel(t *testing.T) {
 }
 
 func TestKeepalivedCommandLine(t *testing.T) {
-	ok := writeFile(t, "keepalived.conf", "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n")
-	bad := writeFile(t, "bad.conf", "vrrp_instance VI_1 {\n interface eth0\n bogus_keyword 1\n virtual_router_id 51\n}\n")
-	sec := writeFile(t, "sec.conf", "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n notify_master /bin/true\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n")
+	ok := writeFile(t, "keepalived.conf", "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n")
+	bad := writeFile(t, "bad.conf", "vrrp_instance VI_1 {\n interface lo\n bogus_keyword 1\n virtual_router_id 51\n}\n")
+	sec := writeFile(t, "sec.conf", "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n notify_master /bin/true\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n")
 	tests := []struct {
 		args []string
 		code int
