@@ -10,7 +10,8 @@ import (
 
 // TestDebianPackageInstallsDisabledAndRemovesCleanly builds the package the
 // way `make deb` does, runs lintian on it, reads its contents, then
-// installs it on this machine with dpkg: lvsd runs from /usr/sbin, the unit
+// installs it on this machine with apt-get install ./FILE (upgrades with
+// dpkg -i): lvsd runs from /usr/sbin, the unit
 // passes systemd-analyze verify, the man pages are found, nothing is
 // enabled by the install, an operator's enablement survives an upgrade,
 // and dpkg -r keeps the conffiles while dpkg -P leaves nothing behind. The
@@ -19,7 +20,7 @@ func TestDebianPackageInstallsDisabledAndRemovesCleanly(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to install a package")
 	}
-	for _, tool := range []string{"dpkg-deb", "dpkg", "lintian", "fakeroot", "systemd-analyze", "man", "deb-systemd-helper"} {
+	for _, tool := range []string{"dpkg-deb", "dpkg", "apt-get", "lintian", "fakeroot", "systemd-analyze", "man", "deb-systemd-helper"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s (.ci/run installs it)", tool)
 		}
@@ -92,7 +93,12 @@ func TestDebianPackageInstallsDisabledAndRemovesCleanly(t *testing.T) {
 	t.Cleanup(func() { exec.Command("dpkg", "--purge", "lvsd").Run() })
 	wants := "/etc/systemd/system/multi-user.target.wants/lvsd.service"
 	t.Run("install", func(t *testing.T) {
-		run(t, "dpkg", "-i", deb)
+		// As the README says: apt installs the file and what it depends on.
+		cmd := exec.Command("apt-get", "install", "-y", "--no-install-recommends", deb)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("apt-get install %s: %v\n%s", deb, err, b)
+		}
 		if got := run(t, "/usr/sbin/lvsd", "version"); got != "lvsd 0~integration1\n" {
 			t.Errorf("lvsd version = %q", got)
 		}

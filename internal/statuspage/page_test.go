@@ -172,3 +172,24 @@ virtual_server "192.0.2.10:80" {
 		}
 	}
 }
+
+// TestARecreatedServiceHasNoRate: a counter that went backwards (the
+// service was deleted and added again) gives no rate rather than a huge one.
+func TestARecreatedServiceHasNoRate(t *testing.T) {
+	r := reportOf(t, sample1)
+	var k rateKeeper
+	k.observe(r)
+	next := reportOf(t, sample1)
+	next.Now = r.Now.Add(2 * time.Second)
+	next.Services[0].Stats.Conns = 10
+	rt, ok := k.observe(next)
+	if !ok {
+		t.Fatal("no rates from two snapshots 2 s apart")
+	}
+	if got := formatRate(rt.services["TCP:192.0.2.1:80"].Conns); got != "–" {
+		t.Errorf("connection rate after a reset = %q, want –", got)
+	}
+	if got := formatRate(rt.services["TCP:192.0.2.1:80"].PacketsIn); got != "0.0/s" {
+		t.Errorf("packet rate = %q, want 0.0/s", got)
+	}
+}
