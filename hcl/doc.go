@@ -23,7 +23,10 @@
 //	inherit.go       checker settings inherited from real and virtual servers, nearest block first
 //	decode.go        the HCL and HCL-JSON reader (schemas, conversions, positions)
 //	functions.go     hostname(), env() and the other functions HCL may call
-//	keepalived_lex.go  keepalived.conf lines into keyword trees: comments, quotes, include globs, $NAME definitions
+//	keepalived_lex.go  keepalived.conf lines into keyword trees: comments, quotes, include globs, @id lines,
+//	                 $NAME definitions (multi-line too), ~SEQ/~LST, and braces as keepalived's parser reads them
+//	keepalived_lenient.go  keepalived's leniency: unknown keywords with suggestions, scripts disabled, undefined
+//	                 references ignored; Lenient diagnostics, which Loader.Strict refuses
 //	keepalived.go    keepalived.conf global_defs, vrrp_script, vrrp_instance, vrrp_sync_group
 //	keepalived_lvs.go  keepalived.conf virtual_server, real_server and checkers, with keepalived's corrections
 //	validate.go      finalize: derived values and validation of global and the virtual servers
