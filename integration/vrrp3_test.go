@@ -24,6 +24,7 @@ type proto struct {
 	version   int  // 0 or 2: VRRPv2; 3: VRRPv3
 	ipv6      bool // VIP fd99::100/64 instead of 10.99.0.100/24 (VRRPv3 only)
 	noAuth    bool // VRRPv2 without authentication (all FRR speaks)
+	unicast   bool // every speaker: unicast_src_ip its address, unicast_peer the other's
 	advertInt time.Duration
 }
 
@@ -59,7 +60,11 @@ func (p proto) String() string {
 	if p.ipv6 {
 		fam = "IPv6"
 	}
-	return fmt.Sprintf("v%d-%s-%v", max(p.version, 2), fam, p.interval())
+	cast := ""
+	if p.unicast {
+		cast = "-unicast"
+	}
+	return fmt.Sprintf("v%d-%s%s-%v", max(p.version, 2), fam, cast, p.interval())
 }
 
 // newVRRPLabFor builds the lab for p. For IPv6 every namespace's eth0
@@ -81,6 +86,15 @@ func newVRRPLabFor(t *testing.T, p proto) *vrrpLab {
 		run(t, "ip", "-n", ns, "addr", "add", "fd99::"+last+labPrefix6, "dev", "eth0", "nodad")
 	}
 	return l
+}
+
+// addrOf is the address of node name in the lab's family: 10.99.0.N or
+// fd99::N.
+func (l *vrrpLab) addrOf(name string) string {
+	if !l.proto.ipv6 {
+		return l.ip[name]
+	}
+	return "fd99::" + l.ip[name][strings.LastIndexByte(l.ip[name], '.')+1:]
 }
 
 // holdsVIP6 tells whether namespace name has the IPv6 VIP on eth0.
@@ -320,6 +334,27 @@ func TestVRRPv3LvsdPair(t *testing.T) {
 		t.Run(p.String(), func(t *testing.T) {
 			failoverChainOf(t, p, "lvsd", "lvsd", v3Failures(), centisecondMargin)
 		})
+	}
+}
+
+// TestVRRPv3Unicast: VRRPv3 with unicast_peer and unicast_src_ip, IPv4
+// (the checksum's pseudo-header names the peer, RFC 5798 §5.2.8) and IPv6,
+// lvsd with lvsd and with keepalived in both roles. Unicast adverts stop
+// reaching the client once the bridge has learnt the MACs: the takeover is
+// measured from the failure.
+func TestVRRPv3Unicast(t *testing.T) {
+	for _, p := range []proto{
+		{version: 3, unicast: true, advertInt: 100 * time.Millisecond},
+		{version: 3, ipv6: true, unicast: true, advertInt: 100 * time.Millisecond},
+	} {
+		for _, kinds := range [][2]string{{"lvsd", "lvsd"}, {"lvsd", "keepalived"}, {"keepalived", "lvsd"}} {
+			t.Run(p.String()+"/"+kinds[0]+"-"+kinds[1], func(t *testing.T) {
+				if kinds[0] == "keepalived" || kinds[1] == "keepalived" {
+					requireKeepalived(t)
+				}
+				failoverChainOf(t, p, kinds[0], kinds[1], v3Failures(), slack)
+			})
+		}
 	}
 }
 

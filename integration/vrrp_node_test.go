@@ -99,8 +99,8 @@ func (s *speaker) start() {
 		if s.nopre {
 			extra = "  nopreempt = true\n"
 		}
-		if s.unicast {
-			extra += fmt.Sprintf("  unicast_src_ip = %q\n  unicast_peer = [%q]\n", s.lab.ip[s.name], s.lab.ip[s.other()])
+		if s.unicast || pr.unicast {
+			extra += fmt.Sprintf("  unicast_src_ip = %q\n  unicast_peer = [%q]\n", s.lab.addrOf(s.name), s.lab.addrOf(s.other()))
 		}
 		auth := fmt.Sprintf("  authentication {\n    auth_type = \"PASS\"\n    auth_pass = %q\n  }\n", s.pass)
 		if pr.version == 3 || pr.noAuth {
@@ -139,8 +139,8 @@ func (s *speaker) start() {
 		if s.nopre {
 			extra = "    nopreempt\n"
 		}
-		if s.unicast {
-			extra += fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", s.lab.ip[s.name], s.lab.ip[s.other()])
+		if s.unicast || pr.unicast {
+			extra += fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", s.lab.addrOf(s.name), s.lab.addrOf(s.other()))
 		}
 		auth := fmt.Sprintf("    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", s.pass)
 		if pr.version == 3 || pr.noAuth {

@@ -224,7 +224,7 @@ type DropReason string
 // RFC 5798 §7.1. VRRPv2 and VRRPv3 share them.
 const (
 	DropNone        DropReason = ""
-	DropTTL         DropReason = "ttl"          // IP TTL or IPv6 Hop Limit not 255 (RFC 3768 §7.1, RFC 5798 §7.1)
+	DropTTL         DropReason = "ttl"          // multicast: IP TTL or IPv6 Hop Limit not 255 (RFC 3768 §7.1, RFC 5798 §7.1)
 	DropLength      DropReason = "length"       // shorter or longer than its address count says
 	DropVersion     DropReason = "version"      // not the instance's VRRP version
 	DropType        DropReason = "type"         // not an ADVERTISEMENT
@@ -387,7 +387,10 @@ func (e *Expect) Check(r Received) Verdict {
 	if e.Self.IsValid() && r.Src == e.Self {
 		return Verdict{Drop: DropOwnAdvert}
 	}
-	if r.TTL != TTL {
+	if r.TTL != TTL && len(e.Peers) == 0 {
+		// keepalived checks TTL/hop limit 255 for multicast only: a
+		// unicast advert may be routed, and keepalived's own IPv6
+		// unicast adverts leave with the default hop limit.
 		return Verdict{Drop: DropTTL}
 	}
 	if len(r.Payload) == 0 {

@@ -112,6 +112,7 @@ func TestCheckDropsWithNamedReason(t *testing.T) {
 		{"other advert_int", 255, mutate(func(a *Advert) { a.AdvertInt = 2 }), nil, DropAdvertInt},
 		{"unknown unicast peer", 255, good, func(e *Expect) { e.Peers = []netip.Addr{netip.MustParseAddr("10.0.0.3")} }, DropUnknownPeer},
 		{"known unicast peer", 255, good, func(e *Expect) { e.Peers = []netip.Addr{src} }, DropNone},
+		{"unicast peer with another ttl (keepalived checks multicast only)", 64, good, func(e *Expect) { e.Peers = []netip.Addr{src} }, DropNone},
 		{"own packet", 255, good, func(e *Expect) { e.Self = src }, DropOwnAdvert},
 	}
 	for _, tt := range tests {
