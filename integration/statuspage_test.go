@@ -118,7 +118,8 @@ func requireAll(t *testing.T, what, dom string, wants ...string) {
 
 // TestStatusPageInChromium loads the status page in a real browser, with
 // JavaScript off. First from `lvsd run` in a namespace of the VRRP lab: its
-// instance is MASTER, with the transition and its reason listed. Then from
+// instance is MASTER, with the transition and its reason listed, and BACKUP
+// once a director with a higher priority joins. Then from
 // a director whose health checks probe real TCP listeners on loopback (its
 // IPVS side on lvs's fake kernel, since this host has no IPVS): a real
 // server is shown going down when its listener closes and up again when it
@@ -140,23 +141,26 @@ func TestStatusPageInChromium(t *testing.T) {
 		t.Fatalf("JavaScript did not run with it enabled:\n%s", dom)
 	}
 
-	t.Run("lvsd run in a namespace shows its MASTER instance", func(t *testing.T) {
+	t.Run("lvsd run in a namespace shows MASTER, then BACKUP under a higher priority", func(t *testing.T) {
 		if lvsdBinary(t) == "" {
 			t.Skip("lvsd did not build")
 		}
 		lab := newVRRPLab(t)
 		s := lab.speaker("A", "lvsd", 150)
-		s.config = fmt.Sprintf(`global {
+		config := func(priority int) string {
+			return fmt.Sprintf(`global {
   status_page = true
 }
 vrrp_instance "VI_WEB" {
   interface         = "eth0"
   virtual_router_id = 51
-  priority          = 150
+  priority          = %d
   advert_int        = 1
   virtual_ipaddress = ["%s%s dev eth0"]
 }
-`, labVIP, labPrefix)
+`, priority, labVIP, labPrefix)
+		}
+		s.config = config(150)
 		s.start()
 		if !waitFor(15*time.Second, s.holdsVIP) {
 			t.Fatalf("lvsd never became MASTER:\n%s", tail(s.logText(), 30))
@@ -169,6 +173,17 @@ vrrp_instance "VI_WEB" {
 				"BACKUP → MASTER", "No virtual server is configured.", `http-equiv="refresh"`)
 		}
 		b.screenshot(t, lab.ns["A"], url, "statuspage-vrrp.png")
+
+		// A director with a higher priority joins: A's page shows it
+		// BACKUP under B's mastership, and why.
+		peer := lab.speaker("B", "lvsd", 200)
+		peer.config = config(200)
+		peer.start()
+		if !waitFor(15*time.Second, func() bool { return peer.holdsVIP() && !s.holdsVIP() }) {
+			t.Fatalf("B never took over:\n%s", tail(peer.logText(), 30))
+		}
+		dom := b.dom(t, lab.ns["A"], url, false)
+		requireAll(t, "after B took over", dom, `class="state state-BACKUP">BACKUP<`, ">"+lab.ip["B"]+"<", "MASTER → BACKUP")
 	})
 
 	t.Run("a real server goes down, then up, as it happens", func(t *testing.T) {
