@@ -2,6 +2,7 @@ package hcl
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +37,68 @@ func ConvertToHCL(cfg *Config) []byte {
 		setList(b, "group", g.Group)
 		convertNotify(b, g.Notify)
 	}
+	for _, g := range cfg.VirtualServerGroups {
+		root.newline()
+		setList(root.block("virtual_server_group", []string{g.Name}), "members", g.Entries)
+	}
+	written := map[string]bool{}
 	for _, vs := range cfg.VirtualServers {
+		if vs.Group != "" {
+			// The group's first member stands for them all: the others
+			// differ only in their address and in carrying no scripts.
+			if written[vs.Group] {
+				continue
+			}
+			written[vs.Group] = true
+			instance := vs.VRRPInstance
+			for _, o := range cfg.VirtualServers {
+				if o.Group == vs.Group && o.VRRPInstance != instance {
+					instance = "" // each member's is found from its address
+				}
+			}
+			vs.VRRPInstance = instance
+			vs.Name = "group " + vs.Group
+			// A real server or sorry server written without a port has
+			// each member's; so has a checker without connect_port.
+			vs.RealServers = append([]RealServer(nil), vs.RealServers...)
+			for i, rs := range vs.RealServers {
+				rs.Checkers = append([]Checker(nil), rs.Checkers...)
+				for j := range rs.Checkers {
+					if !groupDerived(cfg, vs.Group, func(m VirtualServer) (uint16, uint16, bool) {
+						for _, r := range m.RealServers {
+							if r.Addr.Addr() == rs.Addr.Addr() && j < len(r.Checkers) {
+								return r.Checkers[j].Connect.Port(), r.Addr.Port(), true
+							}
+						}
+						return 0, 0, false
+					}) {
+						// connect_port as written: never equal to a port 0.
+						rs.Checkers[j].Positions = Positions{"connect_port": {}}
+					}
+				}
+				if groupDerived(cfg, vs.Group, func(m VirtualServer) (uint16, uint16, bool) {
+					for _, r := range m.RealServers {
+						if r.Addr.Addr() == rs.Addr.Addr() {
+							return r.Addr.Port(), m.Addr.Port(), true
+						}
+					}
+					return 0, 0, false
+				}) {
+					rs.Addr = netip.AddrPortFrom(rs.Addr.Addr(), 0)
+				}
+				vs.RealServers[i] = rs
+			}
+			if ss := vs.SorryServer; ss != nil && groupDerived(cfg, vs.Group, func(m VirtualServer) (uint16, uint16, bool) {
+				if m.SorryServer == nil {
+					return 0, 0, false
+				}
+				return m.SorryServer.Addr.Port(), m.Addr.Port(), true
+			}) {
+				cp := *ss
+				cp.Addr = netip.AddrPortFrom(ss.Addr.Addr(), 0)
+				vs.SorryServer = &cp
+			}
+		}
 		root.newline()
 		convertVirtualServer(root.block("virtual_server", []string{vs.Name}), vs)
 	}
@@ -171,6 +233,22 @@ func convertNotify(b *hclBody, n Notify) {
 	setStr(b, "notify", n.Any)
 }
 
+// groupDerived reports whether, in every member of group, the port that
+// ports returns equals the one it derives from (a real server's and its
+// member's, a checker's and its real server's): then it was written
+// without one and each member has its own.
+func groupDerived(cfg *Config, group string, ports func(VirtualServer) (port, from uint16, ok bool)) bool {
+	for _, vs := range cfg.VirtualServers {
+		if vs.Group != group {
+			continue
+		}
+		if port, from, ok := ports(vs); ok && port != from {
+			return false
+		}
+	}
+	return true
+}
+
 func convertVirtualServer(b *hclBody, vs VirtualServer) {
 	setStr(b, "protocol", vs.Protocol)
 	setDur(b, "delay_loop", vs.DelayLoop)
@@ -199,7 +277,7 @@ func convertVirtualServer(b *hclBody, vs VirtualServer) {
 		setStr(b, "sorry_server_lvs_method", ss.LBKind)
 	}
 	setStr(b, "vrrp_instance", vs.VRRPInstance)
-	if vs.FWMark != 0 {
+	if vs.FWMark != 0 && vs.Group == "" {
 		setStr(b, "ip_family", map[bool]string{false: "inet", true: "inet6"}[vs.IPv6])
 	}
 	for _, rs := range vs.RealServers {
@@ -217,8 +295,14 @@ func convertVirtualServer(b *hclBody, vs VirtualServer) {
 		if rs.LThreshold != 0 {
 			setInt(r, "lthreshold", int(rs.LThreshold))
 		}
+		checked := rs
+		if vs.Group != "" && rs.Addr.Port() == 0 {
+			// Written without a port: each member's checkers connect to
+			// the member's port, the first member's here.
+			checked.Addr = netip.AddrPortFrom(rs.Addr.Addr(), vs.Addr.Port())
+		}
 		for _, c := range rs.Checkers {
-			convertChecker(r.block(c.Kind, nil), vs, rs, c)
+			convertChecker(r.block(c.Kind, nil), vs, checked, c)
 		}
 	}
 }
@@ -229,7 +313,9 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 		if c.Connect.Addr() != rs.Addr.Addr() {
 			setStr(b, "connect_ip", c.Connect.Addr().String())
 		}
-		if c.Connect.Port() != rs.Addr.Port() {
+		// A group's checker marks a connect_port it must write
+		// (ConvertToHCL).
+		if _, written := c.Positions["connect_port"]; c.Connect.Port() != rs.Addr.Port() || (vs.Group != "" && written) {
 			setInt(b, "connect_port", int(c.Connect.Port()))
 		}
 		if c.BindTo.IsValid() {

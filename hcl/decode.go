@@ -39,6 +39,7 @@ func (l *Loader) parseHCL(path string, src []byte) (*Config, Diagnostics) {
 	}
 	d.ctx = &hcl2.EvalContext{Functions: functions(l)}
 	d.file(path, src, 0)
+	d.expandGroups()
 	return d.cfg, d.diags
 }
 
@@ -82,6 +83,8 @@ func (d *decoder) file(path string, src []byte, depth int) {
 			d.syncGroup(b)
 		case "virtual_server":
 			d.virtualServer(b)
+		case "virtual_server_group":
+			d.group(b)
 		}
 	}
 }
@@ -366,7 +369,9 @@ var (
 		hcl2.BlockHeaderSchema{Type: "vrrp_instance", LabelNames: []string{"name"}},
 		hcl2.BlockHeaderSchema{Type: "vrrp_sync_group", LabelNames: []string{"name"}},
 		hcl2.BlockHeaderSchema{Type: "virtual_server", LabelNames: []string{"address"}},
+		hcl2.BlockHeaderSchema{Type: "virtual_server_group", LabelNames: []string{"name"}},
 	)
+	groupSchema  = blockSchema([]string{"members"})
 	globalSchema = blockSchema([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
 		"notify_timeout", "metrics_listen", "status_page", "control_socket", "reconcile_interval", "vrrp_version"},
 		hcl2.BlockHeaderSchema{Type: "lvs_sync_daemon"})
@@ -593,12 +598,17 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 		Positions: bl.pos,
 	}
 	labelPos := posOf(b.LabelRanges[0])
-	addr, mark, err := ParseServiceAddress(vs.Name)
-	if err != nil {
-		d.diags.errorf(labelPos, "invalid virtual_server address", "%v", err)
+	if name, ok := strings.CutPrefix(vs.Name, "group "); ok {
+		// One service per member of the group (expandGroups).
+		vs.Group = strings.TrimSpace(name)
+	} else {
+		addr, mark, err := ParseServiceAddress(vs.Name)
+		if err != nil {
+			d.diags.errorf(labelPos, "invalid virtual_server address", "%v", err)
+		}
+		vs.Addr, vs.FWMark = addr, mark
+		vs.IPv6 = addr.IsValid() && addr.Addr().Is6()
 	}
-	vs.Addr, vs.FWMark = addr, mark
-	vs.IPv6 = addr.IsValid() && addr.Addr().Is6()
 	if bl.str("protocol", &vs.Protocol) {
 		vs.Protocol = strings.ToUpper(vs.Protocol)
 	}
@@ -619,7 +629,7 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	bl.duration("persistence_timeout", &vs.PersistenceTimeout)
 	var granularity string
 	if bl.str("persistence_granularity", &granularity) {
-		bits, err := parseNetmask(granularity, vs.IPv6)
+		bits, err := parseNetmask(granularity, vs.IPv6 || (vs.Group != "" && !strings.Contains(granularity, ".")))
 		if err != nil {
 			d.diags.errorf(bl.pos["persistence_granularity"], "invalid persistence_granularity", "%v", err)
 		}
@@ -668,10 +678,45 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 			}
 		}
 	}
-	if vs.PersistenceGranularity == 0 {
+	if vs.PersistenceGranularity == 0 && vs.Group == "" {
 		vs.PersistenceGranularity = defaultGranularity(vs.IPv6)
 	}
 	d.cfg.VirtualServers = append(d.cfg.VirtualServers, vs)
+}
+
+// group reads a virtual_server_group block: members = ["192.0.2.1 80",
+// "192.0.2.10-12 80", "fwmark 5", "[2001:db8::1]:80"].
+func (d *decoder) group(b *hcl2.Block) {
+	bl := d.openBlock(b, groupSchema)
+	g := VirtualServerGroup{Name: b.Labels[0], Pos: bl.def}
+	for _, prev := range d.cfg.VirtualServerGroups {
+		if prev.Name == g.Name {
+			d.diags.errorf(g.Pos, "duplicate virtual_server_group", "%q is also defined at %s", g.Name, prev.Pos)
+		}
+	}
+	entries, _ := bl.strList("members")
+	for _, e := range entries {
+		members, err := ParseGroupEntry(e)
+		if err != nil {
+			d.diags.errorf(bl.pos["members"], "invalid virtual_server_group member", "%v", err)
+			continue
+		}
+		for i := range members {
+			members[i].Pos = bl.pos["members"]
+		}
+		g.Entries = append(g.Entries, e)
+		g.Members = append(g.Members, members...)
+	}
+	if len(g.Members) == 0 {
+		d.diags.warnf(g.Pos, "empty virtual_server_group", "virtual_server_group %q has no members", g.Name)
+	}
+	d.cfg.VirtualServerGroups = append(d.cfg.VirtualServerGroups, g)
+}
+
+// expandGroups replaces each `virtual_server "group NAME"` by one virtual
+// server per member of the group, wherever the group is defined.
+func (d *decoder) expandGroups() {
+	d.cfg.VirtualServers = expandGroups(d.cfg, &d.diags)
 }
 
 func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer, vsInh *checkerSettings) RealServer {

@@ -29,6 +29,10 @@
 //	                 references ignored; Lenient diagnostics, which Loader.Strict refuses
 //	keepalived.go    keepalived.conf global_defs, vrrp_script, vrrp_instance, vrrp_sync_group
 //	keepalived_lvs.go  keepalived.conf virtual_server, real_server and checkers, with keepalived's corrections
+//	keepalived_checkers.go  keepalived.conf UDP_CHECK, DNS_CHECK and SMTP_CHECK keywords (SMTP host blocks)
+//	keepalived_group.go  keepalived.conf virtual_server_group and virtual_server group NAME
+//	group.go         virtual_server_group entries (addresses, ranges, marks) and their expansion into services
+//	hexstring.go     keepalived's HEX_STR (UDP_CHECK payload and reply)
 //	validate.go      finalize: derived values and validation of global and the virtual servers
 //	validate_vrrp.go validation of vrrp_script, vrrp_instance and vrrp_sync_group
 //	address.go       addresses, services, VIPs, netmasks and status codes, parsed for both readers

@@ -291,7 +291,6 @@ func (r *kaReader) addrPort(n *kaNode, args []kaToken) (netip.AddrPort, bool) {
 
 // kaTopScope lists root keywords lvsd does not implement.
 var kaTopScope = map[string]kaScope{
-	"virtual_server_group":     refuse("lvsd has no virtual server groups; write one virtual_server per address"),
 	"static_ipaddress":         refuse("lvsd does not manage static addresses; configure them with the system's network tools"),
 	"static_routes":            refuse("lvsd does not manage static routes; configure them with the system's network tools"),
 	"static_rules":             refuse("lvsd does not manage routing rules; configure them with the system's network tools"),
@@ -314,8 +313,10 @@ var kaTopScope = map[string]kaScope{
 }
 
 func (r *kaReader) top(nodes []*kaNode) {
+	r.groups(nodes) // keepalived_group.go: before the virtual servers using them
 	for _, n := range nodes {
 		switch n.name {
+		case "virtual_server_group": // read by r.groups
 		case "global_defs":
 			r.global(n)
 		case "vrrp_script":

@@ -87,7 +87,7 @@ func (r *kaReader) virtualServer(n *kaNode) {
 	args := n.argText()
 	switch {
 	case len(args) >= 1 && args[0] == "group":
-		r.errf(n.pos, "keyword virtual_server group is not supported by lvsd", "lvsd has no virtual server groups; write one virtual_server per address")
+		r.groupServer(n, k, args) // keepalived_group.go
 		return
 	case len(args) == 2 && args[0] == "fwmark":
 		m, err := strconv.ParseUint(args[1], 10, 32)

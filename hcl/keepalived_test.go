@@ -89,7 +89,6 @@ func TestKeepalivedCorpusDiagnostics(t *testing.T) {
 			p("unsupported.conf:22: error: keyword use_vmac is not supported by lvsd"),
 			p("unsupported.conf:23: warning: keyword smtp_alert is not supported by lvsd"),
 			p("unsupported.conf:24: error: keyword virtual_routes is not supported by lvsd"),
-			p("unsupported.conf:32: error: keyword virtual_server_group is not supported by lvsd"),
 			p("unsupported.conf:40: warning: keyword ha_suspend is not supported by lvsd"),
 		}},
 		// What keepalived 2.2.7 -t reports for the same file, line by line

@@ -15,7 +15,10 @@ type Config struct {
 	Scripts        []VRRPScript    // vrrp_script "name" {}
 	Instances      []VRRPInstance  // vrrp_instance "name" {}
 	SyncGroups     []SyncGroup     // vrrp_sync_group "name" {}
-	VirtualServers []VirtualServer // virtual_server "ADDR:PORT" / "fwmark N" {}
+	VirtualServers []VirtualServer // virtual_server "ADDR:PORT" / "fwmark N" {}; a "group NAME" one per member
+	// VirtualServerGroups are the virtual_server_group blocks, as written
+	// (their virtual servers are already expanded into VirtualServers).
+	VirtualServerGroups []VirtualServerGroup
 
 	// Files lists every file read to build this config, the main file first
 	// and then includes in the order they were read.
@@ -292,6 +295,14 @@ type VirtualServer struct {
 	// inherit (Checker.Virtualhost is final; read that).
 	Virtualhost string
 	SorryServer *SorryServer
+	// Group is the virtual_server_group this service is a member of ("":
+	// none). Every member carries the group's settings and real servers;
+	// only the first member carries quorum_up/quorum_down and the real
+	// servers' notify_up/notify_down, so that each runs once per group
+	// (keepalived runs them once per virtual server). Members reach the
+	// same verdicts (one shared check per real server) and so cross
+	// quorum together.
+	Group string
 	// VRRPInstance names the instance that owns this service: explicit
 	// (vrrp_instance = "NAME") or the instance whose virtual_ipaddress holds
 	// Addr. Empty only when lvs_program is "always".
@@ -299,6 +310,36 @@ type VirtualServer struct {
 	RealServers  []RealServer
 	Pos          Pos
 	Positions    Positions
+}
+
+// VirtualServerGroup is a virtual_server_group: the addresses (with
+// ranges expanded) and firewall marks of the services that a
+// `virtual_server group NAME` declares at once, all with the same
+// settings and real servers (keepalived's virtual_server_group).
+type VirtualServerGroup struct {
+	Name string
+	// Entries are the entries as written ("192.0.2.1-3 80", "fwmark 5").
+	Entries []string
+	// Members are the services, one per address of each range.
+	Members []GroupMember
+	Pos     Pos
+}
+
+// GroupMember is one service of a virtual_server_group.
+type GroupMember struct {
+	Addr   netip.AddrPort // invalid for a fwmark member; port 0 when none was written
+	FWMark uint32
+	// Family is "inet" or "inet6" when a fwmark entry names one, else "".
+	Family string
+	Pos    Pos
+}
+
+// Name is the member's label, as a virtual_server label is written.
+func (m GroupMember) Name() string {
+	if m.FWMark != 0 {
+		return fmt.Sprintf("fwmark %d", m.FWMark)
+	}
+	return m.Addr.String()
 }
 
 // Key identifies a virtual service the way the kernel does.
