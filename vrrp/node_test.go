@@ -174,6 +174,7 @@ type fakeNet struct {
 
 type fakeConn struct {
 	net       *fakeNet
+	ipv6      bool
 	multicast bool
 	in        chan Received
 	closed    chan struct{}
@@ -193,7 +194,7 @@ func (f *fakeNet) Listen(ifname string, ipv6, multicast bool) (AdvertConn, error
 	if f.listenErr != nil {
 		return nil, f.listenErr
 	}
-	c := &fakeConn{net: f, multicast: multicast, in: make(chan Received, 64), closed: make(chan struct{})}
+	c := &fakeConn{net: f, ipv6: ipv6, multicast: multicast, in: make(chan Received, 64), closed: make(chan struct{})}
 	f.wire.mu.Lock()
 	f.wire.conns = append(f.wire.conns, c)
 	f.wire.mu.Unlock()
@@ -224,7 +225,7 @@ func (l *wire) inject(from *fakeNet, r Received) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, o := range l.conns {
-		if o.net != from && r.Dst.IsMulticast() == o.multicast && (o.multicast || r.Dst == o.net.addr || r.Dst == o.net.linkLocal()) {
+		if o.net != from && r.Src.Is6() == o.ipv6 && r.Dst.IsMulticast() == o.multicast && (o.multicast || r.Dst == o.net.addr || r.Dst == o.net.linkLocal()) {
 			select {
 			case <-o.closed:
 			case o.in <- r:
