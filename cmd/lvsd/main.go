@@ -1,4 +1,4 @@
-// Command lvsd runs an LVS director: a VRRPv2 speaker that moves virtual IPs
+// Command lvsd runs an LVS director: a VRRP speaker (v2 and v3) that moves virtual IPs
 // between two directors, and an IPVS programmer fed by health checks. It
 // replaces keepalived for that job.
 //
