@@ -114,6 +114,7 @@ func TestRenderEscapesRoff(t *testing.T) {
 		{"an escaped pipe in a cell stays in the cell", "## S\n\n| option | meaning |\n|---|---|\n| `a\\|b` | c |\n", "\\fBa|b\\fR\nc\n"},
 		{"a link shows its text", "## S\n\nsee [Scripts](#scripts)\n", "see Scripts\n"},
 		{"typography becomes groff glyphs", "## S\n\na — b ≥ c\n", "a \\(em b \\(>= c\n"},
+		{"a meaning after a default starts with a capital", "## S\n\n| keyword | default | meaning |\n|---|---|---|\n| `a` | `1` | seconds |\n| `b` | `2` | lvsd extension |\n", "Default: \\fB1\\fR. Seconds\n.TP\n\\fBb\\fR\nDefault: \\fB2\\fR. lvsd extension\n"},
 		{"plain headings are capitals", "## Exit status\n", ".SH\nEXIT STATUS\n"},
 		{"a comment is left out", "<!-- note\nmore -->\n## S\n", ".SH NAME\nx \\- test\n.SH\nS\n"},
 	} {

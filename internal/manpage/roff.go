@@ -365,8 +365,11 @@ func escapeText(s string) string {
 	return b.String()
 }
 
+// capitalise starts a sentence with a capital, except on a name that is
+// written in lower case (lvsd, keepalived).
 func capitalise(s string) string {
-	if s == "" {
+	first, _, _ := strings.Cut(s, " ")
+	if s == "" || first == "lvsd" || first == "keepalived" || strings.HasPrefix(first, "keepalived") {
 		return s
 	}
 	r := []rune(s)
