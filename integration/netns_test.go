@@ -169,6 +169,7 @@ type wireEvent struct {
 	mac      net.HardwareAddr
 	priority int // adverts
 	vrid     int
+	naFlags  byte // unsolicited NAs: R, S, O bits (RFC 4861 §4.4)
 }
 
 // capture records adverts and gratuitous ARPs seen by the client.

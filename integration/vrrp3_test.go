@@ -125,7 +125,7 @@ func parseFrame6(ip []byte, mac net.HardwareAddr) (wireEvent, bool) {
 		if len(p) < 24 || p[0] != 136 {
 			return wireEvent{}, false
 		}
-		return wireEvent{garp: true, src: netip.AddrFrom16([16]byte(p[8:24])), mac: mac}, true
+		return wireEvent{garp: true, src: netip.AddrFrom16([16]byte(p[8:24])), mac: mac, naFlags: p[4]}, true
 	}
 	return wireEvent{}, false
 }

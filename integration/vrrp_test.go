@@ -117,6 +117,17 @@ func failoverChainOf(t *testing.T, p proto, kindA, kindB string, fs []failure, m
 			if !waitFor(time.Second, b.holdsVIP) {
 				t.Errorf("%v sent GARP/NA but does not hold the VIP", b)
 			}
+			if p.ipv6 && b.kind == "lvsd" {
+				// keepalived's NA: Override, not Solicited, Router
+				// only where the interface forwards (the lab's do not).
+				if garp.naFlags != 0x20 {
+					t.Errorf("%v's NA flags %#x, want Override only (0x20)", b, garp.naFlags)
+				}
+				// The VIP came without duplicate address detection.
+				if out := run(t, "ip", "-n", l.ns[b.name], "-6", "-o", "addr", "show", "dev", "eth0"); !strings.Contains(out, labVIP6+labPrefix6+" scope global nodad") {
+					t.Errorf("%v's VIP is not nodad:\n%s", b, out)
+				}
+			}
 			if p.ipv6 {
 				// The NA overrides the client's entry (RFC 4861 §7.2.6).
 				want := b.wireMAC().String()
