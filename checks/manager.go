@@ -689,6 +689,11 @@ func (m *Manager) Status() []RealServerStatus {
 func checkerKey(c hcl.Checker) string {
 	urls := c.URLs
 	c.URLs, c.Pos, c.Positions = nil, hcl.Pos{}, nil
+	if c.Kind == hcl.CheckPing {
+		// An echo has no port: one PING_CHECK per address, whatever
+		// port its real servers have (a group's members often differ).
+		c.Connect = netip.AddrPortFrom(c.Connect.Addr(), 0)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%+v", c)
 	for _, u := range urls {

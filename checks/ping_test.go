@@ -57,3 +57,22 @@ func TestPingVerdictMatchesItsOwnEcho(t *testing.T) {
 		}
 	}
 }
+
+// TestManagerPingsAnAddressOnce: PING_CHECKs of one address behind real
+// servers of different ports (the members of a group) are one check.
+func TestManagerPingsAnAddressOnce(t *testing.T) {
+	ping := "PING_CHECK {\n connect_timeout = 1\n}"
+	cfg := load(t,
+		service("192.0.2.1:80", real("10.0.0.1:80", ping)),
+		service("192.0.2.1:443", real("10.0.0.1:443", ping)),
+		service("192.0.2.2:443", real("10.0.0.2:443", ping)),
+	)
+	m := NewManager(cfg, Options{})
+	m.mu.Lock()
+	m.applyLocked(t.Context())
+	n := len(m.probes)
+	m.mu.Unlock()
+	if n != 2 {
+		t.Errorf("%d checks for two addresses", n)
+	}
+}
