@@ -180,6 +180,10 @@ func (x *kaLexer) line(pos Pos, text string, depth int) {
 		x.diags.errorf(pos, "line too long", "more than %d bytes after parameter expansion", kaMaxLine)
 		return
 	}
+	expanded = strings.TrimSpace(expanded)
+	if expanded == "" {
+		return // a parameter defined empty, as keepalived allows
+	}
 	if strings.Contains(expanded, "\n") {
 		for _, part := range strings.Split(expanded, "\n") {
 			if x.produced++; x.produced > kaMaxLines {
@@ -687,7 +691,10 @@ func (t *kaTree) body(opener *kaNode, ctx string, depth int) []*kaNode {
 				continue
 			}
 			if len(after) > 0 {
-				t.lines = slices.Insert(t.lines, t.i, kaLine{pos: openPos, toks: after})
+				// Read the words after '{' as a line of their own, in the
+				// slot of the line just read.
+				t.i--
+				t.lines[t.i] = kaLine{pos: openPos, toks: after}
 			}
 			continue
 		}
