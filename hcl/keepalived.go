@@ -729,7 +729,7 @@ func (r *kaReader) instance(n *kaNode) {
 			}
 		case "native_ipv6":
 			if r.none(c) {
-				r.warnf(c.pos, "native_ipv6 is deprecated", "vrrp_instance %s: the instance is IPv6 (keepalived: use an IPv6 virtual_ipaddress or unicast_peer)", name)
+				r.notef(c.pos, "native_ipv6 is deprecated", "vrrp_instance %s: the instance is IPv6; an IPv6 virtual_ipaddress or unicast_peer says so (keepalived does not count this as a configuration error)", name)
 				in.IPv6 = true
 				mark(c, "native_ipv6")
 			}
