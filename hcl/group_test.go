@@ -200,3 +200,35 @@ virtual_server "192.0.2.1:80" {
 		t.Errorf("keepalived.conf: %v", diags)
 	}
 }
+
+// TestKeepalivedCheckersConnectToThePortWritten: keepalived's checkers
+// copy their real server's address while it is read, before a DR or
+// fwmark service clears or resets its port; so do lvsd's.
+func TestKeepalivedCheckersConnectToThePortWritten(t *testing.T) {
+	l := kaTestLoader()
+	cfg, diags := l.LoadSource("keepalived.conf", []byte(`
+virtual_server fwmark 7 {
+  lb_kind DR
+  real_server 10.0.0.1 80 {
+    TCP_CHECK {
+    }
+  }
+}
+virtual_server 192.0.2.1 80 {
+  protocol TCP
+  lb_kind DR
+  real_server 10.0.0.2 8080 {
+    TCP_CHECK {
+    }
+  }
+}`))
+	if cfg == nil {
+		t.Fatalf("refused: %v", diags)
+	}
+	for i, want := range []struct{ real, check string }{{"10.0.0.1:0", "10.0.0.1:80"}, {"10.0.0.2:80", "10.0.0.2:8080"}} {
+		rs := cfg.VirtualServers[i].RealServers[0]
+		if rs.Addr.String() != want.real || rs.Checkers[0].Connect.String() != want.check {
+			t.Errorf("%s: real server %s checked at %s, want %s checked at %s", cfg.VirtualServers[i].Name, rs.Addr, rs.Checkers[0].Connect, want.real, want.check)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package hcl
 import (
 	"fmt"
 	"maps"
+	"slices"
 )
 
 // This file reads keepalived's virtual_server_group blocks and the
@@ -60,9 +61,9 @@ func (r *kaReader) groupIndex(name string) int {
 // groupServer reads `virtual_server group NAME { … }` (k holds its
 // defaults) and adds one virtual server per member: the body is read
 // once, then each member gets keepalived's defaults and corrections for
-// its own address or mark (vsComplete). Only the first member reports
-// what they find, and only it keeps the quorum and notify scripts
-// (VirtualServer.Group).
+// its own address or mark (vsComplete). A member reports only what no
+// member before it reported at the same place, and only the first keeps
+// the quorum and notify scripts (VirtualServer.Group).
 func (r *kaReader) groupServer(n *kaNode, k *kaVS, args []string) {
 	if len(args) != 2 {
 		r.errf(n.pos, "invalid virtual_server group", "want virtual_server group NAME")
@@ -96,13 +97,28 @@ func (r *kaReader) groupServer(n *kaNode, k *kaVS, args []string) {
 		mvs.Name, mvs.Addr, mvs.FWMark = m.Name(), m.Addr, m.FWMark
 		if m.FWMark == 0 {
 			mvs.IPv6 = m.Addr.Addr().Is6()
-		} else if m.Family != "" && mk.family == "" {
-			mk.family = m.Family
+		} else {
+			// The group's protocol is its address members'; keepalived
+			// does not warn that a fwmark member ignores it.
+			mk.protocolSet = false
+			if m.Family != "" && mk.family == "" {
+				mk.family = m.Family
+			}
 		}
 		if i > 0 {
 			r.diags = &Diagnostics{}
 		}
-		if !r.vsComplete(mk) {
+		complete := r.vsComplete(mk)
+		if i > 0 {
+			// A finding at a place no member reported yet is news (a
+			// fwmark member's real server ports); the rest repeats.
+			for _, d := range *r.diags {
+				if !slices.ContainsFunc(*diags, func(o Diagnostic) bool { return o.Pos == d.Pos }) {
+					*diags = append(*diags, d)
+				}
+			}
+		}
+		if !complete {
 			continue
 		}
 		if i > 0 {

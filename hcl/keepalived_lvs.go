@@ -671,9 +671,16 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 		if !rsk.inhibitSet {
 			rs.InhibitOnFailure = k.inhibit
 		}
+		// Checkers connect to the port written (else the service's), taken
+		// before keepalived clears or resets it for DR/TUN (check_data.c
+		// corrects the real server after its checkers copied its address).
+		checked := *rsk
+		if checked.rs.Addr.Port() == 0 {
+			checked.rs.Addr = netip.AddrPortFrom(rs.Addr.Addr(), vs.Addr.Port())
+		}
 		r.fixPort(vs, &rs.Addr, rs.Pos, "real server "+rs.Addr.String())
 		for _, ck := range rsk.checks {
-			rs.Checkers = append(rs.Checkers, r.resolveChecker(k, rsk, ck))
+			rs.Checkers = append(rs.Checkers, r.resolveChecker(k, &checked, ck))
 		}
 		weightSum += rs.Weight
 		vs.RealServers = append(vs.RealServers, *rs)
