@@ -382,8 +382,10 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 		case c.RequireReply:
 			b.attr("require_reply", "true")
 		}
-		setInt(b, "min_reply_length", c.MinReplyLength)
-		setInt(b, "max_reply_length", c.MaxReplyLength)
+		if c.RequireReply || c.MinReplyLength != 0 || c.MaxReplyLength != defaultMaxReplyLength {
+			setInt(b, "min_reply_length", c.MinReplyLength)
+			setInt(b, "max_reply_length", c.MaxReplyLength)
+		}
 	case CheckDNS:
 		setStr(b, "type", c.DNSType)
 		setStr(b, "name", c.DNSName)
