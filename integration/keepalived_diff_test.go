@@ -61,13 +61,7 @@ var kaKnownAdverts = map[string]string{
 		"lvsd as the address owner at once (RFC 3768 §6.4.1); vrrp's Start, not changed here",
 }
 
-var kaKnownDifferences = map[string]string{
-	"keepalived.conf.IPv6":                 "virtual_server_group and SMTP_CHECK: the LVS vocabulary issue",
-	"keepalived.conf.PING_CHECK":           "PING_CHECK: the LVS vocabulary issue",
-	"keepalived.conf.SMTP_CHECK":           "SMTP_CHECK: the LVS vocabulary issue",
-	"keepalived.conf.UDP_CHECK":            "UDP_CHECK: the LVS vocabulary issue",
-	"keepalived.conf.virtual_server_group": "virtual_server_group: its own issue",
-}
+var kaKnownDifferences = map[string]string{}
 
 // kaDiffLinks are the links every namespace of the harness holds: the
 // interfaces the corpus names (veth pairs: ethN here, pN its far side,

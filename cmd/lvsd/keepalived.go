@@ -285,13 +285,20 @@ func configTest(loader *hcl.Loader, file, logFile string, stderr io.Writer) int 
 	if len(diags.Lenient()) > 0 {
 		status = exitConfigTest
 	}
-	// vrrp.c: an instance's interface must exist ("Non-existent interface
-	// specified in configuration") unless dynamic_interfaces is set.
+	// vrrp.c: an instance's interface and the interfaces it tracks must
+	// exist ("Non-existent interface specified in configuration"; the VRRP
+	// process then stops) unless dynamic_interfaces is set.
 	missing := false
 	for _, in := range cfg.Instances {
 		if _, err := net.InterfaceByName(in.Interface); err != nil {
 			fmt.Fprintf(out, "%s: WARNING - interface %s for vrrp_instance %s doesn't exist\n", in.Positions.Where("interface", in.Pos), in.Interface, in.Name)
 			missing = true
+		}
+		for _, ti := range in.TrackInterfaces {
+			if _, err := net.InterfaceByName(ti.Name); err != nil {
+				fmt.Fprintf(out, "%s: (%s) tracked interface %s doesn't exist\n", in.Positions.Where("track_interface", in.Pos), in.Name, ti.Name)
+				missing = true
+			}
 		}
 	}
 	if missing {

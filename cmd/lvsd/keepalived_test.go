@@ -34,6 +34,8 @@ func TestConfigTestReturnsKeepalivedsExitCodes(t *testing.T) {
 		{"notify script that does not exist is not counted", kaInstanceOn(" notify_master /nonexistent/notify.sh\n"), nil, exitOK, ""},
 		{"interface that does not exist, exits 5", strings.Replace(kaInstanceOn(""), "interface lo", "interface lvsdnosuch0", 1), nil, exitConfigTest,
 			"Non-existent interface specified in configuration"},
+		{"tracked interface that does not exist, exits 5", kaInstanceOn(" track_interface {\n  lvsdnosuch0\n }\n"), nil, exitConfigTest,
+			"(VI_1) tracked interface lvsdnosuch0 doesn't exist"},
 		{"a keyword without its value stops keepalived, exits 2", kaInstanceOn(" garp_master_delay\n"), nil, exitConfigStop, "is missing a parameter"},
 		{"--strict refuses what keepalived runs past", kaInstanceOn(" vrrp_unknown_thing 3\n"), []string{"--strict"}, exitConfigTest, "error: Unknown keyword 'vrrp_unknown_thing'"},
 		{"-i chooses @id lines", kaInstanceOn("@lb2 bogus 1\n"), []string{"-i", "lb1"}, exitOK, ""},
