@@ -97,6 +97,7 @@ type Machine struct {
 	garpRefreshAt  time.Time // periodic GARP (MASTER), zero when off
 	preemptAllowed time.Time // preempt_delay end
 	resumeBy       time.Time // Resume: mastership is taken back then, zero when off
+	handoverBy     time.Time // Handover: the addresses go then at the latest, zero when off
 
 	masterIP       netip.Addr
 	masterPriority int
@@ -178,7 +179,7 @@ func MasterDownInterval(advertInt time.Duration, priority int) time.Duration {
 // Deadline returns when Tick must next be called; zero means no timer runs.
 func (m *Machine) Deadline() time.Time {
 	var d time.Time
-	for _, t := range []time.Time{m.masterDown, m.advertAt, m.garpAt, m.garpRefreshAt, m.resumeBy} {
+	for _, t := range []time.Time{m.masterDown, m.advertAt, m.garpAt, m.garpRefreshAt, m.resumeBy, m.handoverBy} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -261,6 +262,12 @@ func (m *Machine) Tick(now time.Time) []Action {
 			return m.becomeMaster(now, "master down timer expired")
 		}
 	case StateMaster:
+		if !m.handoverBy.IsZero() {
+			if !now.Before(m.handoverBy) {
+				return m.leaveMaster(now, StateInit, "shutdown: no new master heard")
+			}
+			return nil
+		}
 		if !m.advertAt.IsZero() && !now.Before(m.advertAt) {
 			// RFC 3768 §6.4.3: Adver_Timer fired. Keep the period
 			// anchored unless we fell more than a period behind.
@@ -320,6 +327,14 @@ func (m *Machine) Receive(now time.Time, src netip.Addr, a Advert) []Action {
 			// Preempt: discard, our timer runs out and we take over.
 		}
 	case StateMaster:
+		if !m.handoverBy.IsZero() {
+			// Handing over: the first advert of a new master ends it.
+			if prio == 0 {
+				return nil
+			}
+			m.masterIP, m.masterPriority = src, prio
+			return m.leaveMaster(now, StateInit, "shutdown: new master "+src.String()+" heard")
+		}
 		switch {
 		case prio == 0:
 			// RFC 3768 §6.4.3: a priority-0 advert: advertise at once.
@@ -410,6 +425,32 @@ func (m *Machine) Force(now time.Time, to State, reason string) []Action {
 	return nil
 }
 
+// Handover begins lvsd's make-before-break shutdown of a MASTER: the
+// priority-0 advert of RFC 3768 §6.4.3 goes out at once, so a backup takes
+// over after its Skew_Time, but the addresses stay (and with them the
+// director's IPVS table) until the new master's first advertisement is
+// heard, or at the latest after the longest Master_Down_Interval a backup
+// can have (priority 1); then the machine leaves MASTER as Shutdown does.
+// Adverts and gratuitous ARPs stop at once: the new master's GARPs move the
+// clients. In any other state it does nothing (Shutdown follows). See
+// vrrp/README.md for the reasoning against §6.4.3.
+func (m *Machine) Handover(now time.Time) []Action {
+	if m.state != StateMaster || !m.handoverBy.IsZero() {
+		return nil
+	}
+	m.advertAt, m.garpAt, m.garpRefreshAt = time.Time{}, time.Time{}, time.Time{}
+	bound := MasterDownInterval(m.cfg.AdvertInt, 1)
+	if m.v3() {
+		bound = MasterDownIntervalV3(m.masterAdverInt, 1)
+	}
+	m.handoverBy = now.Add(bound)
+	return []Action{{Kind: ActSendAdvert, Priority: 0}}
+}
+
+// HandingOver tells whether Handover runs: MASTER, addresses kept, waiting
+// for the new master.
+func (m *Machine) HandingOver() bool { return m.state == StateMaster && !m.handoverBy.IsZero() }
+
 // Shutdown stops the instance (RFC 3768 §6.4.3 Shutdown event): a master
 // sends a priority-0 advert and removes its addresses.
 func (m *Machine) Shutdown(now time.Time) []Action {
@@ -491,6 +532,7 @@ func (m *Machine) enter(now time.Time, to State, reason string, acts []Action) [
 
 func (m *Machine) clearTimers() {
 	m.masterDown, m.advertAt, m.garpAt, m.garpRefreshAt, m.resumeBy = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	m.handoverBy = time.Time{}
 }
 
 // addrGreater compares IPv4 addresses as unsigned integers (RFC 3768

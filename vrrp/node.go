@@ -31,6 +31,11 @@ type Options struct {
 	// ctx is cancelled (default 500 ms); scripts still running then are
 	// killed, so Run returns within about a second.
 	StopGrace time.Duration
+	// Handover makes a stop make-before-break (lvsd's director sets it):
+	// a MASTER sends its priority-0 advert but keeps its addresses until
+	// the new master is heard (Machine.Handover), instead of removing
+	// them at once as RFC 3768 §6.4.3 says.
+	Handover bool
 }
 
 // Transition is one state change of one instance.
@@ -165,7 +170,13 @@ func (n *Node) Run(ctx context.Context) error {
 	n.notes = newNotifier(n.notifySettings, n.log)
 	n.goroutines.Go(func() { n.notes.run(notifyCtx) })
 
-	workers, cancelWorkers := context.WithCancel(ctx)
+	// With Handover the readers outlive ctx until the handover is over
+	// (the deferred cancelWorkers ends them).
+	workersParent := ctx
+	if n.opts.Handover {
+		workersParent = context.WithoutCancel(ctx)
+	}
+	workers, cancelWorkers := context.WithCancel(workersParent)
 	n.workers = workers
 	n.scriptStop = map[string]context.CancelFunc{}
 	n.results = make(chan scriptResult)
@@ -217,6 +228,9 @@ func (n *Node) Run(ctx context.Context) error {
 		timer.Reset(n.untilNextDeadline())
 		select {
 		case <-ctx.Done():
+			if n.opts.Handover {
+				n.handover()
+			}
 			n.stop()
 			return nil
 		case f := <-n.inbox:
@@ -248,6 +262,52 @@ func (n *Node) untilNextDeadline() time.Duration {
 		return time.Hour
 	}
 	return max(next.Sub(n.clock.Now()), 0)
+}
+
+// handover runs Machine.Handover on every MASTER and then the adverts
+// received and the handover timers until no instance is handing over:
+// each leaves MASTER when it hears the new master, or at its bound.
+func (n *Node) handover() {
+	now := n.clock.Now()
+	for _, in := range n.insts {
+		if in.m != nil {
+			n.apply(n.workers, now, in, in.m.Handover(now), true)
+		}
+	}
+	next := func() (time.Time, bool) {
+		var d time.Time
+		active := false
+		for _, in := range n.insts {
+			if in.m != nil && in.m.HandingOver() {
+				active = true
+				if t := in.m.Deadline(); !t.IsZero() && (d.IsZero() || t.Before(d)) {
+					d = t
+				}
+			}
+		}
+		return d, active
+	}
+	timer := n.clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		d, active := next()
+		if !active {
+			return
+		}
+		timer.Reset(max(d.Sub(n.clock.Now()), 0))
+		n.publish()
+		select {
+		case f := <-n.inbox:
+			f(n.clock.Now())
+		case <-timer.C():
+			now := n.clock.Now()
+			for _, in := range n.insts {
+				if in.m != nil && in.m.HandingOver() && !now.Before(in.m.Deadline()) {
+					n.apply(n.workers, now, in, in.m.Tick(now), false)
+				}
+			}
+		}
+	}
 }
 
 // stop shuts every instance and group down (ctx cancelled).

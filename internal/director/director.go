@@ -109,8 +109,11 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 		d.node = vrrp.NewNode(cfg, vrrp.Options{
 			Logger:       d.log.With("part", "vrrp"),
 			OnTransition: d.onTransition,
-			Network:      opts.Network,
-			Scripts:      opts.Scripts,
+			// Make-before-break on stop: VIPs and services stay until
+			// the new master is heard (vrrp.Machine.Handover).
+			Handover: true,
+			Network:  opts.Network,
+			Scripts:  opts.Scripts,
 		})
 	}
 	return d, nil
