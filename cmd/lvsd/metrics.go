@@ -24,7 +24,7 @@ type metricsCollector struct {
 	report func() director.Report
 
 	vrrpState, vrrpPriority, vrrpSent, vrrpReceived, vrrpDrops       *prometheus.Desc
-	vrrpTransitions, vrrpTransitionsTotal, vrrpSocketDrops           *prometheus.Desc
+	vrrpTransitions, vrrpTransitionsTotal, vrrpSocketDrops, vrrpInfo *prometheus.Desc
 	realUp, realWeight, checkLatency, checkAttempts, checkFailures   *prometheus.Desc
 	ipvsOps, ipvsErrors, ipvsReconcile, ipvsLastReconcile            *prometheus.Desc
 	svcConns, svcPacketsIn, svcPacketsOut, svcBytesIn, svcBytesOut   *prometheus.Desc
@@ -41,6 +41,7 @@ func newMetricsCollector(report func() director.Report) *metricsCollector {
 		report:               report,
 		vrrpState:            prometheus.NewDesc("lvsd_vrrp_state", "VRRP state of an instance: 1 for the current state.", append(inst, "state"), nil),
 		vrrpPriority:         prometheus.NewDesc("lvsd_vrrp_priority", "Effective VRRP priority.", inst, nil),
+		vrrpInfo:             prometheus.NewDesc("lvsd_vrrp_instance_info", "1 for every VRRP instance, with its version (2 or 3) and address family (inet, inet6).", append(inst, "version", "family"), nil),
 		vrrpSent:             prometheus.NewDesc("lvsd_vrrp_adverts_sent_total", "VRRP advertisements sent.", inst, nil),
 		vrrpReceived:         prometheus.NewDesc("lvsd_vrrp_adverts_received_total", "VRRP advertisements accepted.", inst, nil),
 		vrrpDrops:            prometheus.NewDesc("lvsd_vrrp_drops_total", "VRRP packets dropped, by reason.", append(inst, "reason"), nil),
@@ -95,6 +96,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.vrrpState, v, append(l, st)...)
 		}
 		gauge(c.vrrpPriority, float64(in.Priority), l...)
+		gauge(c.vrrpInfo, 1, append(l, itoa(in.VRRPVersion), in.Family)...)
 		counter(c.vrrpSent, in.Sent, l...)
 		counter(c.vrrpReceived, in.Received, l...)
 		for reason, n := range in.Drops {

@@ -64,6 +64,8 @@ type InstanceReport struct {
 	Name        string            `json:"name"`
 	Interface   string            `json:"interface"`
 	VRID        int               `json:"virtual_router_id"`
+	VRRPVersion int               `json:"version"` // 2 (RFC 3768) or 3 (RFC 5798)
+	Family      string            `json:"family"`  // "inet" or "inet6"
 	State       string            `json:"state"`
 	Priority    int               `json:"priority"`
 	Master      string            `json:"master,omitempty"`
@@ -113,7 +115,7 @@ func (d *Director) Report() Report {
 	if d.node != nil {
 		for _, st := range d.node.Status() {
 			ir := InstanceReport{
-				Name: st.Name, Interface: st.Interface, VRID: st.VRID, State: st.State.String(),
+				Name: st.Name, Interface: st.Interface, VRID: st.VRID, VRRPVersion: st.Version, Family: st.Family, State: st.State.String(),
 				Priority: st.Priority, Since: st.Since, Reason: st.Reason,
 				Sent: st.Counters.AdvertsSent, Received: st.Counters.AdvertsReceived,
 				Transitions: st.Counters.Transitions,
@@ -195,13 +197,13 @@ func Render(w io.Writer, r Report, counters bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(r.Instances) > 0 {
 		fmt.Fprintln(w, "\nVRRP")
-		fmt.Fprintln(tw, "  INSTANCE\tIFACE\tVRID\tSTATE\tPRIO\tMASTER\tFOR\tREASON\tSENT\tRECV\tDROPS")
+		fmt.Fprintln(tw, "  INSTANCE\tIFACE\tVRID\tVRRP\tSTATE\tPRIO\tMASTER\tFOR\tREASON\tSENT\tRECV\tDROPS")
 		for _, in := range r.Instances {
 			drops := 0
 			for _, n := range in.Drops {
 				drops += int(n)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\n", in.Name, in.Interface, in.VRID, in.State, in.Priority,
+			fmt.Fprintf(tw, "  %s\t%s\t%d\tv%d %s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\n", in.Name, in.Interface, in.VRID, in.VRRPVersion, in.Family, in.State, in.Priority,
 				dash(in.Master), r.Now.Sub(in.Since).Round(time.Second), in.Reason, in.Sent, in.Received, drops)
 		}
 		tw.Flush()
