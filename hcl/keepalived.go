@@ -41,7 +41,9 @@ type kaReader struct {
 	cfg             *Config
 	diags           *Diagnostics
 	loader          *Loader
-	disabledScripts []string // vrrp_script names disabled by lenientFinish
+	disabledScripts []string        // vrrp_script names disabled by lenientFinish
+	vrrpStrict      bool            // global_defs vrrp_strict
+	strictMode      map[string]bool // instances with strict_mode
 
 	// global_defs values that instances inherit (global_data.c).
 	garpDelay, garpRefresh        opt[time.Duration]
@@ -461,6 +463,17 @@ func (r *kaReader) global(n *kaNode) {
 	g.Pos = n.pos
 	for _, c := range n.block {
 		switch c.name {
+		case "vrrp_strict":
+			// keepalived_lenient.go applies what strict mode changes in
+			// the instances; its firewall rules lvsd leaves out.
+			r.vrrpStrict = true
+			r.outOfScope(c, kaGlobalScope)
+		case "vrrp_garp_interval", "vrrp_gna_interval":
+			if v, ok := r.seconds(c, true); ok && v == 0 {
+				r.warnf(c.pos, fmt.Sprintf("%s '0' is invalid", c.name), "ignored, as keepalived does")
+			} else if ok {
+				r.outOfScope(c, kaGlobalScope)
+			}
 		case "vrrp_mcast_group4":
 			// Naming RFC 3768's own group changes nothing.
 			if v, ok := r.addr(c); ok && v != netip.MustParseAddr("224.0.0.18") {
@@ -856,6 +869,14 @@ func (r *kaReader) instance(n *kaNode) {
 			if v, ok := r.command(c); ok {
 				setNotify(&in.Notify, c.name, v)
 				mark(c, c.name)
+			}
+		case "strict_mode":
+			if v, ok := r.flag(c); ok {
+				if r.strictMode == nil {
+					r.strictMode = map[string]bool{}
+				}
+				r.strictMode[name] = v
+				r.outOfScope(c, kaInstanceScope)
 			}
 		case "lvs_sync_daemon_interface":
 			r.lvsSyncDaemonInterface(c, name) // keepalived_sync.go

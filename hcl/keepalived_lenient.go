@@ -177,6 +177,28 @@ func (r *kaReader) lenientFinish() {
 			r.diags.lenientf(in.Pos, fmt.Sprintf("(%s) the virtual router id must be set", in.Name), "the instance is dropped, as keepalived does")
 			continue
 		}
+		// vrrp.c vrrp_complete_instance(): strict mode (vrrp_strict, or
+		// the instance's strict_mode) drops authentication and lets only
+		// the address owner start as MASTER.
+		strict := r.vrrpStrict
+		if v, ok := r.strictMode[in.Name]; ok {
+			strict = v
+		}
+		if strict && (in.AuthType != "" || in.AuthPass != "") {
+			r.diags.lenientf(in.Positions.Where("auth_type", in.Pos), fmt.Sprintf("(%s) Strict mode does not support authentication. Ignoring.", in.Name), "adverts carry no authentication, as keepalived's do")
+			in.AuthType, in.AuthPass = "", ""
+			delete(in.Positions, "auth_type")
+			delete(in.Positions, "auth_pass")
+		}
+		if strict && in.State == StateMaster && in.Priority != kaOwnerPriority {
+			r.diags.lenientf(in.Positions.Where("state", in.Pos), fmt.Sprintf("(%s) State MASTER must match being address owner", in.Name), "strict mode: the instance starts as BACKUP, as keepalived does")
+			in.State = StateBackup
+		}
+		if in.State == StateMaster && in.NoPreempt {
+			r.diags.lenientf(in.Positions.Where("nopreempt", in.Pos), fmt.Sprintf("(%s) Warning - nopreempt will not work with initial state MASTER - clearing", in.Name), "the instance preempts, as keepalived's does")
+			in.NoPreempt = false
+			delete(in.Positions, "nopreempt")
+		}
 		if len(in.VirtualIPs) == 0 {
 			r.diags.lenientf(in.Pos, fmt.Sprintf("(%s) No VIP specified; at least one is sensible", in.Name), "keepalived counts it as a configuration error and runs the instance")
 		}

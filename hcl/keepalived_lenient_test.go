@@ -110,6 +110,21 @@ func TestKeepalivedRunsPastWhatKeepalivedRunsPast(t *testing.T) {
 				}
 				return nil
 			}},
+		{"nopreempt with state MASTER cleared", kaInstance(" state MASTER\n nopreempt\n"), 8,
+			"(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing", func(c *Config) error {
+				if c.Instances[0].NoPreempt {
+					return fmt.Errorf("nopreempt kept")
+				}
+				return nil
+			}},
+		{"vrrp_strict drops authentication and MASTER", "global_defs {\n vrrp_strict\n}\n" + kaInstance(" state MASTER\n priority 100\n authentication {\n  auth_type PASS\n  auth_pass 1111\n }\n"), 13,
+			"(VI_1) Strict mode does not support authentication. Ignoring.", func(c *Config) error {
+				if in := c.Instances[0]; in.AuthType != "" || in.AuthPass != "" || in.State != StateBackup {
+					return fmt.Errorf("auth %q/%q, state %s", in.AuthType, in.AuthPass, in.State)
+				}
+				return nil
+			}},
+		{"vrrp_garp_interval 0 is invalid", "global_defs {\n vrrp_garp_interval 0\n}\n" + kaInstance(""), 2, "vrrp_garp_interval '0' is invalid", nil},
 		{"unknown protocol falls back to keepalived's default", "virtual_server 192.0.2.1 80 {\n protocol ICMP\n lb_algo rr\n lb_kind DR\n real_server 192.0.2.11 80 {\n }\n}\n", 2,
 			"Unknown protocol ICMP - ignoring", nil},
 	}

@@ -62,6 +62,7 @@ func TestKeepalivedCorpusDiagnostics(t *testing.T) {
 	}{
 		{"full.conf", true, []string{
 			p("full.conf:134: warning: nb_get_retry is deprecated - please use 'retry'"),
+			p("full.conf:48: warning: (VI_1) Warning - nopreempt will not work with initial state MASTER - clearing"),
 		}},
 		{"defaults.conf", true, []string{
 			p("defaults.conf:32: warning: nb_get_retry is deprecated - please use 'retry'"),
@@ -189,7 +190,7 @@ func TestKeepalivedReadsEveryKeyword(t *testing.T) {
 		{"vip line", vi1.VirtualIPs[1].Pos.Line, 42},
 		{"unicast_src_ip", vi1.UnicastSrcIP, netip.MustParseAddr("192.0.2.1")},
 		{"unicast_peer", vi1.UnicastPeers, []netip.Addr{netip.MustParseAddr("192.0.2.2")}},
-		{"nopreempt", vi1.NoPreempt, true},
+		{"nopreempt with state MASTER is cleared, as keepalived does", vi1.NoPreempt, false},
 		{"preempt_delay decimal", vi1.PreemptDelay, 500 * time.Millisecond},
 		{"garp_master_delay", vi1.GarpMasterDelay, time.Second},
 		{"garp_master_repeat", vi1.GarpMasterRepeat, 4},
