@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -28,11 +29,20 @@ func TestIPVSInVM(t *testing.T) {
 	} else {
 		t.Log("package lvs has no tests yet")
 	}
+	env := map[string]string{"LVSD_BIN": lvsdGuestPath}
+	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
+	spec := vm.Spec{Files: map[string]string{lvsdGuestPath: lvsd}, Timeout: 6 * time.Minute}
+	// TestLvsdKeepalivedGroupTable compares lvsd's table with the host's
+	// keepalived's, copied into the guest with its libraries.
+	const keepalived = "/usr/sbin/keepalived"
+	if _, err := os.Stat(keepalived); err == nil {
+		spec.Programs = []string{keepalived}
+		env["KEEPALIVED_BIN"] = keepalived
+	}
 	suites = append(suites, vm.Suite{
 		// TestPair* runs in TestPairInVM, TestBench* in the benchmarks.
 		Name: "scenarios", Binary: vm.BuildTestBinary(t, "./integration/vm/scenarios"), Run: "^TestLvsd",
-		Env: map[string]string{"LVSD_BIN": lvsdGuestPath},
+		Env: env,
 	})
-	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
-	vm.RunGoTests(t, vm.Spec{Files: map[string]string{lvsdGuestPath: lvsd}, Timeout: 6 * time.Minute}, suites...)
+	vm.RunGoTests(t, spec, suites...)
 }
