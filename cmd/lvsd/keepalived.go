@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/script"
 )
 
 // keepalived's exit statuses for --config-test, as keepalived 2.2.7 returns
@@ -305,6 +306,26 @@ func configTest(loader *hcl.Loader, file, logFile string, stderr io.Writer) int 
 		fmt.Fprintln(out, "Non-existent interface specified in configuration")
 		status = exitConfigTest
 	}
+	// keepalived checks every script that runs as root when
+	// enable_script_security is on, and disables those it refuses; lvsd's
+	// runner refuses them on their first run (internal/script), with the
+	// same consequence for the instances tracking them.
+	if cfg.Global.EnableScriptSecurity {
+		for _, sc := range cfg.Scripts {
+			userName := sc.User
+			if userName == "" {
+				userName = cfg.Global.ScriptUser
+			}
+			path, ok := scriptPath(sc.Script)
+			if !ok || userName != "" && userName != "root" && userName != "0" {
+				continue
+			}
+			if err := script.CheckSecurity(path); err != nil {
+				fmt.Fprintf(out, "%s: Disabling track script %s due to insecure (%v)\n", sc.Positions.Where("script", sc.Pos), sc.Name, err)
+				status = exitConfigTest
+			}
+		}
+	}
 	if !cfg.Global.EnableScriptSecurity && rootScripts(cfg) {
 		fmt.Fprintln(out, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
 		return exitConfigSecurity
@@ -369,21 +390,32 @@ func rootScripts(cfg *hcl.Config) bool {
 // scriptExists says whether the first word of a command names a file
 // (a bare name is looked for in the scripts' PATH).
 func scriptExists(command string) bool {
+	_, ok := scriptPath(command)
+	return ok
+}
+
+// scriptPath is the file the first word of a command names, if it exists.
+func scriptPath(command string) (string, bool) {
 	words := strings.Fields(command)
 	if len(words) == 0 {
-		return false
+		return "", false
 	}
 	name := strings.Trim(words[0], `"'`)
 	if strings.Contains(name, "/") {
 		_, err := os.Stat(name)
-		return err == nil
+		return name, err == nil
 	}
 	for _, dir := range []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return true
+		if p := filepath.Join(dir, name); fileExists(p) {
+			return p, true
 		}
 	}
-	return false
+	return "", false
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // daemonize is keepalived without -n: the daemon runs detached in its own

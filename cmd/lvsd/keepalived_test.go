@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -14,6 +15,10 @@ func kaInstanceOn(extra string) string {
 // -t returns on the same files (measured; integration/keepalived_diff_test.go
 // compares them on the whole corpus).
 func TestConfigTestReturnsKeepalivedsExitCodes(t *testing.T) {
+	insecure := writeFile(t, "chk.sh", "#!/bin/sh\nexit 0\n")
+	if err := os.Chmod(insecure, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		src  string
@@ -36,6 +41,8 @@ func TestConfigTestReturnsKeepalivedsExitCodes(t *testing.T) {
 			"Non-existent interface specified in configuration"},
 		{"tracked interface that does not exist, exits 5", kaInstanceOn(" track_interface {\n  lvsdnosuch0\n }\n"), nil, exitConfigTest,
 			"(VI_1) tracked interface lvsdnosuch0 doesn't exist"},
+		{"a script enable_script_security refuses is disabled, exits 5", "global_defs {\n enable_script_security\n script_user root\n}\nvrrp_script chk {\n script " + insecure + "\n}\n" +
+			kaInstanceOn(" track_script {\n  chk\n }\n"), nil, exitConfigTest, "Disabling track script chk due to insecure"},
 		{"a keyword without its value stops keepalived, exits 2", kaInstanceOn(" garp_master_delay\n"), nil, exitConfigStop, "is missing a parameter"},
 		{"--strict refuses what keepalived runs past", kaInstanceOn(" vrrp_unknown_thing 3\n"), []string{"--strict"}, exitConfigTest, "error: Unknown keyword 'vrrp_unknown_thing'"},
 		{"-i chooses @id lines", kaInstanceOn("@lb2 bogus 1\n"), []string{"-i", "lb1"}, exitOK, ""},

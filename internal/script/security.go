@@ -8,6 +8,11 @@ import (
 	"syscall"
 )
 
+// CheckSecurity is checkSecurity for lvsd -t, which names the scripts
+// enable_script_security refuses before anything runs, as keepalived's -t
+// does ("Disabling track script X due to insecure").
+func CheckSecurity(path string) error { return checkSecurity(path) }
+
 // checkSecurity applies keepalived's enable_script_security rule to the
 // executable at path (symbolic links resolved) and every directory above
 // it: each must be owned by root, and a regular file or a directory without
