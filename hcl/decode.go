@@ -629,7 +629,7 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	bl.duration("persistence_timeout", &vs.PersistenceTimeout)
 	var granularity string
 	if bl.str("persistence_granularity", &granularity) {
-		bits, err := parseNetmask(granularity, vs.IPv6 || (vs.Group != "" && !strings.Contains(granularity, ".")))
+		bits, err := parseNetmask(granularity, vs.IPv6 || ((vs.Group != "" || vs.FWMark != 0) && !strings.Contains(granularity, ".")))
 		if err != nil {
 			d.diags.errorf(bl.pos["persistence_granularity"], "invalid persistence_granularity", "%v", err)
 		}

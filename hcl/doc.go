@@ -1,5 +1,5 @@
-// Package hcl owns lvsd's configuration: it reads HCL, HCL-JSON and
-// keepalived.conf into one immutable model (Config) whose every block and
+// Package hcl owns lvsd's configuration: it reads HCL, HCL-JSON,
+// keepalived.conf, ldirectord.cf and ipvsadm rules files into one immutable model (Config) whose every block and
 // attribute remembers its FILE:LINE:COL.
 //
 // The model is final and trusted. Every default lives in defaults.go, every
@@ -17,7 +17,7 @@
 //
 // Files:
 //
-//	load.go          Loader, Load, LoadSource: read a file and its includes, pick the reader by name, finalize
+//	load.go          Loader, Load, LoadSource: read a file and its includes, pick the reader by name or content, finalize
 //	model.go         Config and its blocks: the model every consumer reads
 //	defaults.go      every default, with keepalived's where keepalived.conf differs
 //	inherit.go       checker settings inherited from real and virtual servers, nearest block first
@@ -31,6 +31,9 @@
 //	keepalived_lvs.go  keepalived.conf virtual_server, real_server and checkers, with keepalived's corrections
 //	keepalived_checkers.go  keepalived.conf UDP_CHECK, DNS_CHECK and SMTP_CHECK keywords (SMTP host blocks)
 //	keepalived_group.go  keepalived.conf virtual_server_group and virtual_server group NAME
+//	ldirectord.go    ldirectord.cf: global settings and virtual sections with ldirectord's meaning and defaults
+//	ipvsadm_rules.go ipvsadm rules files (ipvsadm -S, ipvsadm-save): ReadIPVSADMRules, the one parser of the
+//	                 format in lvsd, and the static table it makes
 //	group.go         virtual_server_group entries (addresses, ranges, marks) and their expansion into services
 //	hexstring.go     keepalived's HEX_STR (UDP_CHECK payload and reply)
 //	validate.go      finalize: derived values and validation of global and the virtual servers

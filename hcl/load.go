@@ -37,17 +37,36 @@ func Load(path string) (*Config, Diagnostics) {
 }
 
 // Format names the configuration language of a file, chosen by its name:
-// "*.hcl" is HCL, "*.hcl.json" and "*.json" HCL-JSON, anything else
-// keepalived.conf.
+// "*.hcl" is HCL, "*.hcl.json" and "*.json" HCL-JSON, "ldirectord*"
+// ldirectord's ldirectord.cf, "ipvsadm*" an ipvsadm rules file
+// (ipvsadm.rules, ipvsadm-save), anything else keepalived.conf (whose
+// content may still show another language: see FormatOf).
 func Format(path string) string {
+	base := filepath.Base(path)
 	switch {
 	case strings.HasSuffix(path, ".json"):
 		return "hcl-json"
 	case strings.HasSuffix(path, ".hcl"):
 		return "hcl"
+	case strings.HasPrefix(base, "ldirectord"):
+		return "ldirectord"
+	case strings.HasPrefix(base, "ipvsadm"):
+		return "ipvsadm"
 	default:
 		return "keepalived"
 	}
+}
+
+// FormatOf is Format, and for a file its name does not place (and whose
+// name does not say keepalived), the language its content shows: an
+// ipvsadm rules file starts its first rule with -A or -a, an ldirectord.cf
+// writes keyword=value at the start of a line (keepalived.conf never does
+// either).
+func FormatOf(path string, src []byte) string {
+	if f := Format(path); f != "keepalived" || strings.Contains(filepath.Base(path), "keepalived") {
+		return f
+	}
+	return sniffFormat(src)
 }
 
 // Load reads the configuration at path, follows its includes, applies
@@ -66,9 +85,14 @@ func (l *Loader) Load(path string) (*Config, Diagnostics) {
 func (l *Loader) LoadSource(path string, src []byte) (*Config, Diagnostics) {
 	var cfg *Config
 	var diags Diagnostics
-	if Format(path) == "keepalived" {
+	switch FormatOf(path, src) {
+	case "keepalived":
 		cfg, diags = l.parseKeepalived(path, src)
-	} else {
+	case "ldirectord":
+		cfg, diags = l.parseLdirectord(path, src)
+	case "ipvsadm":
+		cfg, diags = l.parseIPVSADM(path, src)
+	default:
 		cfg, diags = l.parseHCL(path, src)
 	}
 	if l.Strict {
@@ -145,4 +169,30 @@ func (l *Loader) configID() string {
 	}
 	id, _, _ := strings.Cut(h, ".")
 	return id
+}
+
+// sniffFormat tells the language of src by its first rule: "ipvsadm" when
+// it starts with -A or -a (optionally after "ipvsadm"), "ldirectord" when
+// it is keyword=value at the start of the line, else "keepalived".
+func sniffFormat(src []byte) string {
+	for line := range strings.Lines(string(src)) {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, "!") {
+			continue
+		}
+		f := strings.Fields(t)
+		if f[0] == "ipvsadm" && len(f) > 1 {
+			f = f[1:]
+		}
+		switch f[0] {
+		case "-A", "-a", "--add-service", "--add-server", "-C", "--clear":
+			return "ipvsadm"
+		}
+		if k, _, ok := strings.Cut(line, "="); ok && k != "" && line[0] != ' ' && line[0] != '\t' &&
+			strings.Trim(strings.TrimSpace(k), "abcdefghijklmnopqrstuvwxyz0123456789") == "" {
+			return "ldirectord"
+		}
+		return "keepalived"
+	}
+	return "keepalived"
 }

@@ -5,7 +5,7 @@
 //	lvsd run     [-f FILE]          run the daemon (default /etc/lvsd/lvsd.hcl)
 //	lvsd check   [-f FILE] [--json] validate a configuration
 //	lvsd plan    [-f FILE]          show what the IPVS table would change
-//	lvsd convert FILE               print a keepalived.conf as HCL
+//	lvsd convert FILE               print a keepalived.conf, ldirectord.cf or ipvsadm rules file as HCL
 //	lvsd status  [--json]           show the running daemon's state
 //	lvsd version
 //
@@ -68,7 +68,7 @@ commands:
   run      [-f FILE] [--log-format text|json]   run the director daemon
   check    [-f FILE] [--json]                    validate a configuration
   plan     [-f FILE]                             show the IPVS operations a run would apply
-  convert  FILE                                  print a keepalived.conf as lvsd HCL
+  convert  FILE                                  print a keepalived.conf, ldirectord.cf or ipvsadm rules as lvsd HCL
   status   [--socket PATH] [--json]              show the running daemon's state
   version                                        print the version
 

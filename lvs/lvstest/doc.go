@@ -3,8 +3,9 @@
 // (fakekernel.go), with the kernel's connection sync daemons
 // (fakesync.go); the synthetic benchmark configuration and its table,
 // and a keepalived.conf writer for it (synthetic.go); and the rules format
-// of `ipvsadm -S` / `ipvsadm -R`, the independent reader and reference
-// loader of the kernel tests and benchmarks (ipvsadm.go).
+// of `ipvsadm -S` / `ipvsadm -R`, the reference loader of the kernel tests
+// and benchmarks (ipvsadm.go: a writer, and hcl.ReadIPVSADMRules's lines as
+// an lvs.Table).
 //
 // Only tests import it (imports_test.go checks): nothing here is part of
 // lvsd.

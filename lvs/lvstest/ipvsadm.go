@@ -5,11 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math/bits"
 	"net/netip"
-	"strconv"
-	"strings"
 
+	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/lvs"
 )
 
@@ -98,201 +96,47 @@ func ipv4Netmask(prefix int) string {
 }
 
 // ParseIPVSADMRules reads the -A and -a lines of `ipvsadm -S -n` output
-// (or an `ipvsadm -R` file) into a Table. Options it does not know are
-// skipped; an -a line for a service not yet defined is an error.
+// (or an `ipvsadm -R` file) into a Table, with hcl's reader of the format
+// (hcl.ReadIPVSADMRules, the one parser of it in lvsd). A real server
+// keeps the forwarding method and port written, as the kernel holds them;
+// an -a line for a service not yet defined is an error.
 func ParseIPVSADMRules(r io.Reader) (lvs.Table, error) {
-	var t lvs.Table
-	index := map[string]int{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	lineNo := 0
-	for sc.Scan() {
-		lineNo++
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
-			continue
-		}
-		svc, dst, isDest, err := parseIPVSADMLine(fields)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", lineNo, err)
-		}
-		if svc == nil {
-			continue
-		}
-		key := svc.Key()
-		if !isDest {
-			if _, dup := index[key]; dup {
-				return nil, fmt.Errorf("line %d: service %s defined twice", lineNo, key)
-			}
-			index[key] = len(t)
-			t = append(t, *svc)
-			continue
-		}
-		i, ok := index[key]
-		if !ok {
-			return nil, fmt.Errorf("line %d: real server %s of undefined service %s", lineNo, dst.Addr, key)
-		}
-		t[i].Destinations = append(t[i].Destinations, dst)
-	}
-	if err := sc.Err(); err != nil {
+	src, err := io.ReadAll(r)
+	if err != nil {
 		return nil, err
+	}
+	svcs, diags := hcl.ReadIPVSADMRules("ipvsadm-rules", src)
+	if diags.HasErrors() {
+		return nil, diags.Errors()
+	}
+	t := make(lvs.Table, 0, len(svcs))
+	for i := range svcs {
+		t = append(t, serviceOfRule(&svcs[i]))
 	}
 	t.Sort()
 	return t, nil
 }
 
-func parseIPVSADMLine(f []string) (*lvs.Service, lvs.Destination, bool, error) {
-	var dst lvs.Destination
-	var isDest bool
-	switch f[0] {
-	case "-A", "--add-service":
-	case "-a", "--add-server":
-		isDest = true
-	default:
-		return nil, dst, false, nil // other commands are not table content
+// serviceOfRule is the kernel's view of one service of a rules file.
+func serviceOfRule(s *hcl.IPVSADMService) lvs.Service {
+	svc := lvs.Service{Protocol: s.Protocol, Addr: s.Addr, FWMark: s.FWMark, IPv6: s.IPv6, Scheduler: s.Scheduler, Netmask: s.Netmask}
+	if s.Persistent {
+		svc.Flags |= lvs.FlagPersistent
+		svc.Timeout = s.Timeout
 	}
-	svc := &lvs.Service{}
-	var addr string
-	var netmask string
-	haveProto := false
-	dst.Forward, dst.Weight = lvs.ForwardRoute, 1
-	next := func(i *int) (string, error) {
-		if *i+1 >= len(f) {
-			return "", fmt.Errorf("option %s needs a value", f[*i])
-		}
-		*i++
-		return f[*i], nil
+	if s.OnePacket {
+		svc.Flags |= lvs.FlagOnePacket
 	}
-	for i := 1; i < len(f); i++ {
-		var v string
-		var err error
-		switch f[i] {
-		case "-t", "--tcp-service", "-u", "--udp-service", "--sctp-service":
-			if v, err = next(&i); err != nil {
-				return nil, dst, false, err
-			}
-			svc.Protocol = map[string]string{"-t": "TCP", "--tcp-service": "TCP", "-u": "UDP", "--udp-service": "UDP", "--sctp-service": "SCTP"}[f[i-1]]
-			addr, haveProto = v, true
-		case "-f", "--fwmark-service":
-			if v, err = next(&i); err != nil {
-				return nil, dst, false, err
-			}
-			m, err := strconv.ParseUint(v, 10, 32)
-			if err != nil || m == 0 {
-				return nil, dst, false, fmt.Errorf("bad fwmark %q", v)
-			}
-			svc.FWMark, haveProto = uint32(m), true
-		case "-6", "--ipv6":
-			svc.IPv6 = true
-		case "-s", "--scheduler":
-			if svc.Scheduler, err = next(&i); err != nil {
-				return nil, dst, false, err
-			}
-		case "-p", "--persistent":
-			svc.Flags |= lvs.FlagPersistent
-			svc.Timeout = 300 // ipvsadm's default
-			if i+1 < len(f) && !strings.HasPrefix(f[i+1], "-") {
-				i++
-				n, err := strconv.ParseUint(f[i], 10, 32)
-				if err != nil {
-					return nil, dst, false, fmt.Errorf("bad persistence timeout %q", f[i])
-				}
-				svc.Timeout = uint32(n)
-			}
-		case "-M", "--netmask":
-			if netmask, err = next(&i); err != nil {
-				return nil, dst, false, err
-			}
-		case "-o", "--ops":
-			svc.Flags |= lvs.FlagOnePacket
-		case "-b", "--sched-flags":
-			if v, err = next(&i); err != nil {
-				return nil, dst, false, err
-			}
-			for _, fl := range strings.Split(v, ",") {
-				switch fl {
-				case "flag-1", "sh-fallback", "mh-fallback":
-					svc.Flags |= lvs.FlagSched1
-				case "flag-2", "sh-port", "mh-port":
-					svc.Flags |= lvs.FlagSched2
-				case "flag-3":
-					svc.Flags |= lvs.FlagSched3
-				}
-			}
-		case "-r", "--real-server":
-			if v, err = next(&i); err != nil {
-				return nil, dst, false, err
-			}
-			if dst.Addr, err = parseIPVSADMAddr(v); err != nil {
-				return nil, dst, false, fmt.Errorf("bad real server %q", v)
-			}
-		case "-g", "--gatewaying":
-			dst.Forward = lvs.ForwardRoute
-		case "-m", "--masquerading":
-			dst.Forward = lvs.ForwardMasq
-		case "-i", "--ipip":
-			dst.Forward = lvs.ForwardTunnel
-		case "-w", "--weight", "-x", "--u-threshold", "-y", "--l-threshold":
-			if v, err = next(&i); err != nil {
-				return nil, dst, false, err
-			}
-			n, err := strconv.ParseUint(v, 10, 32)
-			if err != nil {
-				return nil, dst, false, fmt.Errorf("bad number %q for %s", v, f[i-1])
-			}
-			switch f[i-1] {
-			case "-w", "--weight":
-				dst.Weight = int(n)
-			case "-x", "--u-threshold":
-				dst.UpperThreshold = uint32(n)
-			default:
-				dst.LowerThreshold = uint32(n)
-			}
-		}
+	for _, n := range s.SchedFlags {
+		svc.Flags |= map[int]lvs.ServiceFlags{1: lvs.FlagSched1, 2: lvs.FlagSched2, 3: lvs.FlagSched3}[n]
 	}
-	if !haveProto {
-		return nil, dst, false, fmt.Errorf("%s without a service", f[0])
+	for _, d := range s.Dests {
+		fwd := map[string]lvs.Forward{hcl.KindDR: lvs.ForwardRoute, hcl.KindNAT: lvs.ForwardMasq, hcl.KindTUN: lvs.ForwardTunnel}[d.Kind]
+		svc.Destinations = append(svc.Destinations, lvs.Destination{
+			Addr: d.Addr, Forward: fwd, Weight: d.Weight, UpperThreshold: d.UThreshold, LowerThreshold: d.LThreshold,
+		})
 	}
-	if svc.FWMark == 0 {
-		a, err := parseIPVSADMAddr(addr)
-		if err != nil {
-			return nil, dst, false, fmt.Errorf("bad service address %q", addr)
-		}
-		svc.Addr = a
-		svc.IPv6 = a.Addr().Is6()
-	}
-	if isDest && !dst.Addr.IsValid() {
-		return nil, dst, false, fmt.Errorf("-a without -r")
-	}
-	svc.Netmask = 32
-	if isIPv6(svc) {
-		svc.Netmask = 128
-	}
-	if netmask != "" && svc.Flags&lvs.FlagPersistent != 0 { // ipvsadm prints -M only with -p
-		if n, err := strconv.Atoi(netmask); err == nil && n >= 0 && n <= svc.Netmask {
-			svc.Netmask = n
-		} else if m, err := netip.ParseAddr(netmask); err == nil && m.Is4() {
-			b := m.As4()
-			svc.Netmask = bits.OnesCount32(binary.BigEndian.Uint32(b[:]))
-		} else {
-			return nil, dst, false, fmt.Errorf("bad netmask %q", netmask)
-		}
-	}
-	if svc.Scheduler == "" {
-		svc.Scheduler = "wlc" // ipvsadm's default
-	}
-	return svc, dst, isDest, nil
-}
-
-func parseIPVSADMAddr(s string) (netip.AddrPort, error) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
-	}
-	a, err := netip.ParseAddr(strings.Trim(s, "[]"))
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	return netip.AddrPortFrom(a.Unmap(), 0), nil
+	return svc
 }
 
 // isIPv6 reports a service's address family.
