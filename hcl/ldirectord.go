@@ -119,6 +119,10 @@ func (l *Loader) parseLdirectord(path string, src []byte) (*Config, Diagnostics)
 			if i := strings.Index(line, "#"); i >= 0 {
 				line = strings.TrimSpace(line[:i])
 			}
+		} else if i := strings.Index(line, " #"); i >= 0 {
+			line = strings.TrimSpace(line[:i]) // a global line's comment
+		} else if i := strings.Index(line, "\t#"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
 		}
 		m := ldKeyword.FindStringSubmatch(line)
 		if m == nil {

@@ -182,7 +182,7 @@ func TestLdirectordKeywords(t *testing.T) {
 				vs := one(c)
 				return vs.IPv6 && vs.PersistenceGranularity == 64 && vs.SorryServer.Addr == netip.MustParseAddrPort("[::1]:80")
 			}},
-		{"comments and blank lines", "# c\n\nvirtual=192.0.2.1:80 \n\treal=10.0.0.1:80 gate # the first\n\t# none\n",
+		{"comments and blank lines", "# c\n\nchecktimeout=3 # seconds\nvirtual=192.0.2.1:80 # web\n\treal=10.0.0.1:80 gate # the first\n\t# none\n",
 			func(c *Config) bool { return len(one(c).RealServers) == 1 }},
 		{"e-mail, logs and supervision are warnings", "emailalert=\"a@b\"\nemailalertfreq=60\nemailalertstatus=all\nsmtp=192.0.2.25\nlogfile=\"local0\"\nsupervised=yes\nautoreload=yes\nreaddquiescent=yes\nvirtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\temailalert=\"c@d\"\n\tservicename=web\n\tcomment=x\n\tmonitorfile=\"/var/log/m\"\n",
 			func(c *Config) bool { return len(c.VirtualServers) == 1 }},
