@@ -136,6 +136,8 @@ func (r *kaReader) lenientFinish() {
 			s.Script = "/bin/sh -c '" + s.Script + "'"
 		}
 		switch {
+		case s.Script == "":
+			r.diags.lenientf(s.Pos, fmt.Sprintf("No script set for vrrp_script %s - removing", s.Name), "as keepalived does")
 		case noDefaultUser && s.User == "":
 			r.diags.lenientf(s.Pos, fmt.Sprintf("Unable to set default user for vrrp script %s - removing", s.Name),
 				"enable_script_security without script_user, and no user %s: keepalived runs no script as root then", kaDefaultScriptUser)

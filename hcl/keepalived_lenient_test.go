@@ -94,6 +94,13 @@ func TestKeepalivedRunsPastWhatKeepalivedRunsPast(t *testing.T) {
 				}
 				return nil
 			}},
+		{"vrrp_script without script removed", "vrrp_script chk {\n interval 2\n}\n" + kaInstance(" track_script {\n  chk\n }\n"), 1,
+			"No script set for vrrp_script chk - removing", func(c *Config) error {
+				if len(c.Scripts) != 0 || len(c.Instances[0].TrackScripts) != 0 {
+					return fmt.Errorf("scripts %v, tracked %v", c.Scripts, c.Instances[0].TrackScripts)
+				}
+				return nil
+			}},
 		{"script security without a user removes scripts",
 			"global_defs {\n enable_script_security\n}\nvrrp_script chk {\n script /bin/true\n}\n" + kaInstance(" track_script {\n  chk\n }\n"), 4,
 			"Unable to set default user for vrrp script chk - removing", func(c *Config) error {
