@@ -210,3 +210,33 @@ virtual_server 192.0.2.1 53 {
 		}
 	}
 }
+
+// TestKeepalivedMiscCheckWithoutItsScriptIsRemoved: keepalived removes a
+// MISC_CHECK whose script is not there (logged, not a configuration
+// error), and its real server runs without it.
+func TestKeepalivedMiscCheckWithoutItsScriptIsRemoved(t *testing.T) {
+	cs, diags := loadChecks(t, "keepalived.conf", `
+virtual_server 192.0.2.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.1 80 {
+    MISC_CHECK {
+      misc_path "/usr/local/bin/missing.sh arg"
+    }
+    TCP_CHECK {
+    }
+  }
+}`)
+	if len(cs) != 1 || cs[0].Kind != CheckTCP {
+		t.Errorf("checkers %+v, want the TCP_CHECK only", cs)
+	}
+	if !strings.Contains(diags.Error(), "keepalived.conf:8: warning: Disabling misc script /usr/local/bin/missing.sh arg since not found/accessible") {
+		t.Errorf("diagnostics: %v", diags)
+	}
+	for _, d := range diags {
+		if d.Lenient {
+			t.Errorf("%s is counted as a configuration error; keepalived only logs it", d)
+		}
+	}
+}

@@ -161,6 +161,19 @@ func (r *kaReader) smtpHost(n *kaNode, in string) *kaSMTPHost {
 	return h
 }
 
+// checkerEnd completes a checker block: a MISC_CHECK whose script is not
+// there is removed, with keepalived's log line (check_misc.c
+// check_misc_script_security(): the real server then runs without that
+// checker); an SMTP_CHECK becomes one checker per host block.
+func (r *kaReader) checkerEnd(ck *kaCheck, hosts []*kaSMTPHost) []*kaCheck {
+	if ck.c.Kind == CheckMisc && !r.scriptRunnable(ck.c.MiscPath) {
+		r.notef(ck.c.Positions.Where("misc_path", ck.c.Pos), fmt.Sprintf("Disabling misc script %s since not found/accessible", ck.c.MiscPath),
+			"the real server runs without this checker, as keepalived's does")
+		return nil
+	}
+	return r.smtpHosts(ck, hosts)
+}
+
 // smtpHosts makes one checker per host block (check_smtp.c
 // smtp_check_end_handler()): a host connects to the real server unless it
 // says otherwise, takes its connect_timeout from itself, else the real or

@@ -509,7 +509,7 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 		r.errf(n.pos, "MISC_CHECK needs misc_path", "%s", in)
 		return nil
 	}
-	return r.smtpHosts(ck, hosts)
+	return r.checkerEnd(ck, hosts) // keepalived_checkers.go
 }
 
 func (r *kaReader) url(n *kaNode, in string) (URL, bool) {
