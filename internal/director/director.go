@@ -72,6 +72,9 @@ type Director struct {
 	// mastership is each instance's last transition: MASTER or not
 	// (guarded by mu; the sync daemons follow it, sync.go).
 	mastership map[string]bool
+	// syncKick asks the sync-daemon worker to apply the mastership
+	// (sync.go), so a takeover never waits for the kernel's daemons.
+	syncKick chan struct{}
 
 	// events holds the recent VRRP transitions and verdict changes for
 	// the status report.
@@ -97,7 +100,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 			return lvs.OpenKernelWith(lvs.KernelOptions{Logger: opts.Logger.With("part", "ipvs"), LoadModule: true})
 		}
 	}
-	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}}
+	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}, syncKick: make(chan struct{}, 1)}
 	d.scriptCtx, d.stopScripts = context.WithCancel(context.Background())
 	if opts.Checks {
 		if _, err := d.openIPVS(cfg); err != nil {
@@ -187,7 +190,7 @@ func (d *Director) Run(ctx context.Context) error {
 			d.log.Info("IPVS table adopted", "operations", n)
 		}
 		start("ipvs", ipvs.Run)
-		d.applySyncDaemons(false)
+		d.kickSyncDaemons()
 	}
 	ipvsStarted := d.ipvsManager()
 	if ipvsStarted != nil {
@@ -197,6 +200,13 @@ func (d *Director) Run(ctx context.Context) error {
 		start("checks", d.checker.Run)
 		start("verdicts", d.forwardVerdicts)
 	}
+	syncCtx, stopSync := context.WithCancel(context.Background())
+	defer stopSync()
+	syncDone := make(chan struct{})
+	go func() {
+		defer close(syncDone)
+		d.runSyncDaemons(syncCtx)
+	}()
 	vrrpDone := make(chan struct{})
 	vrrpCtx, stopVRRP := context.WithCancel(context.Background())
 	defer stopVRRP()
@@ -232,6 +242,8 @@ loop:
 	}
 	stopVRRP()
 	<-vrrpDone
+	stopSync()
+	<-syncDone
 	d.applySyncDaemons(true)
 	stopParts()
 	wg.Wait()

@@ -1,6 +1,8 @@
 package director
 
 import (
+	"context"
+
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/lvs"
 )
@@ -29,6 +31,31 @@ func wantedSyncDaemons(s hcl.LVSSyncDaemon, master, stopping bool) []lvs.SyncDae
 		return []lvs.SyncDaemon{m}
 	default:
 		return []lvs.SyncDaemon{b}
+	}
+}
+
+// kickSyncDaemons asks runSyncDaemons to apply the mastership now.
+func (d *Director) kickSyncDaemons() {
+	select {
+	case d.syncKick <- struct{}{}:
+	default: // a kick is pending: it will read the newest mastership
+	}
+}
+
+// runSyncDaemons applies the sync daemons on every kick until ctx ends.
+// Starting and stopping a daemon takes the kernel a while (it starts and
+// stops kernel threads and sockets; 0.1–0.8 s in the test VM), so the VRRP
+// transition hook only kicks this worker: the new master's VIPs and GARPs
+// do not wait for it. The daemon switch needs no ordering with them: the
+// connections a backup daemon received stay in the table when it stops.
+func (d *Director) runSyncDaemons(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.syncKick:
+			d.applySyncDaemons(false)
+		}
 	}
 }
 

@@ -67,6 +67,8 @@ func TestMastershipSwitchesTheSyncDaemons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stop := startRun(t, d)
+	defer stop()
 	running := func() []string {
 		ds, _ := fk.SyncDaemons()
 		var out []string
@@ -81,9 +83,7 @@ func TestMastershipSwitchesTheSyncDaemons(t *testing.T) {
 		if err := d.onTransition(context.Background(), vrrp.Transition{Instance: "VI_1", To: to}); err != nil {
 			t.Fatal(err)
 		}
-		if got := running(); !slices.Equal(got, want) {
-			t.Fatalf("after %v: %q, want %q", to, got, want)
-		}
+		waitFor(t, fmt.Sprintf("the daemons after %v: %q", to, want), func() bool { return slices.Equal(running(), want) })
 	}
 	backup := "backup daemon on eth0, sync id 51, port 8848, ttl 2, maxlen 1472"
 	master := "master daemon on eth0, sync id 51, port 8848, ttl 2, maxlen 1472"
@@ -116,7 +116,9 @@ func TestMastershipSwitchesTheSyncDaemons(t *testing.T) {
 	if got := running(); !slices.Equal(got, []string{"backup daemon on eth0, sync id 51, port 8848, ttl 3, maxlen 1472"}) {
 		t.Errorf("after a reload with ttl 3: %q", got)
 	}
-	d.applySyncDaemons(true)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 	if got := running(); len(got) != 0 {
 		t.Errorf("after shutdown: %q", got)
 	}

@@ -28,7 +28,7 @@ func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	d.mastership[t.Instance] = t.To == vrrp.StateMaster
 	d.mu.Unlock()
 	if d.Config().Global.LVSSyncDaemon.Instance == t.Instance {
-		d.applySyncDaemons(false)
+		d.kickSyncDaemons()
 	}
 	return err
 }
