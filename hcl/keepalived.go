@@ -728,8 +728,8 @@ func (r *kaReader) instance(n *kaNode) {
 			}
 		case "advert_int":
 			if v, ok := r.seconds(c, true); ok {
-				if v == 0 {
-					r.warnf(c.pos, fmt.Sprintf("(%s) Advert interval (%s) not valid! Must be > 0 - ignoring", name, c.args[0].text), "as keepalived does")
+				if v == 0 || v > 255*time.Second {
+					r.warnf(c.pos, fmt.Sprintf("(%s) Advert interval (%s) not valid! Must be > 0 - ignoring", name, c.args[0].text), "keepalived reads 0.01 to 255 seconds; ignored, as keepalived does")
 					continue
 				}
 				in.AdvertInt = v
@@ -820,6 +820,10 @@ func (r *kaReader) instance(n *kaNode) {
 			}
 		case "preempt_delay":
 			if v, ok := r.seconds(c, true); ok {
+				if v > 1000*time.Second {
+					r.warnf(c.pos, fmt.Sprintf("(%s) Preempt_delay not valid! must be between 0-1000", name), "ignored, as keepalived does")
+					continue
+				}
 				in.PreemptDelay = v
 				mark(c, "preempt_delay")
 			}
@@ -920,13 +924,13 @@ func (r *kaReader) tracked(e *kaNode) (string, int, bool, bool) {
 		return "", 0, false, false
 	case len(args) == 2 && args[0] == "weight":
 		w, err := strconv.Atoi(args[1])
-		if err != nil || w < -254 || w > 254 {
-			r.errf(e.pos, fmt.Sprintf("invalid weight %q", args[1]), "%s: want a whole number from -254 to 254", e.name)
+		if err != nil || w < -253 || w > 253 {
+			r.warnf(e.pos, fmt.Sprintf("weight %s for %s must be between [-253..253] inclusive. Ignoring...", args[1], e.name), "the entry is ignored, as keepalived does")
 			return "", 0, false, false
 		}
 		return e.name, w, true, true
 	}
-	r.errf(e.pos, fmt.Sprintf("invalid track entry %q", e.line()), "want NAME [weight N]")
+	r.warnf(e.pos, fmt.Sprintf("invalid track entry %q", e.line()), "want NAME [weight N]; ignored")
 	return "", 0, false, false
 }
 

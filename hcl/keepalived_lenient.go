@@ -201,6 +201,17 @@ func (r *kaReader) lenientFinish() {
 			in.NoPreempt = false
 			delete(in.Positions, "nopreempt")
 		}
+		// vrrp.c: the instance's own interface is tracked anyway.
+		in.TrackInterfaces = slices.DeleteFunc(in.TrackInterfaces, func(ti TrackInterface) bool {
+			if ti.Name != in.Interface {
+				return false
+			}
+			r.diags.lenientf(in.Positions.Where("track_interface", in.Pos), fmt.Sprintf("(%s) Ignoring track_interface %s since own interface", in.Name, ti.Name), "a fault of the instance's own interface is a fault anyway")
+			return true
+		})
+		if len(in.TrackInterfaces) == 0 {
+			delete(in.Positions, "track_interface")
+		}
 		if len(in.VirtualIPs) == 0 {
 			r.diags.lenientf(in.Pos, fmt.Sprintf("(%s) No VIP specified; at least one is sensible", in.Name), "keepalived counts it as a configuration error and runs the instance")
 		}

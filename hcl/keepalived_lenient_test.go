@@ -131,6 +131,27 @@ func TestKeepalivedRunsPastWhatKeepalivedRunsPast(t *testing.T) {
 				}
 				return nil
 			}},
+		{"preempt_delay above 1000 s is ignored", kaInstance(" preempt_delay 2000\n"), 7, "(VI_1) Preempt_delay not valid! must be between 0-1000", func(c *Config) error {
+			if d := c.Instances[0].PreemptDelay; d != 0 {
+				return fmt.Errorf("preempt_delay %s", d)
+			}
+			return nil
+		}},
+		{"advert_int above 255 s is ignored", kaInstance(" advert_int 300\n"), 7, "(VI_1) Advert interval (300) not valid! Must be > 0 - ignoring", nil},
+		{"track_interface weight out of range ignores the entry", kaInstance(" track_interface {\n  eth1 weight 300\n  eth2\n }\n"), 8,
+			"weight 300 for eth1 must be between [-253..253] inclusive. Ignoring...", func(c *Config) error {
+				if ti := c.Instances[0].TrackInterfaces; len(ti) != 1 || ti[0].Name != "eth2" {
+					return fmt.Errorf("track_interface %v", ti)
+				}
+				return nil
+			}},
+		{"tracking the instance's own interface is ignored", kaInstance(" track_interface {\n  eth0 weight 10\n }\n"), 7,
+			"(VI_1) Ignoring track_interface eth0 since own interface", func(c *Config) error {
+				if ti := c.Instances[0].TrackInterfaces; len(ti) != 0 {
+					return fmt.Errorf("track_interface %v", ti)
+				}
+				return nil
+			}},
 		{"vrrp_garp_interval 0 is invalid", "global_defs {\n vrrp_garp_interval 0\n}\n" + kaInstance(""), 2, "vrrp_garp_interval '0' is invalid", nil},
 		{"unknown protocol falls back to keepalived's default", "virtual_server 192.0.2.1 80 {\n protocol ICMP\n lb_algo rr\n lb_kind DR\n real_server 192.0.2.11 80 {\n }\n}\n", 2,
 			"Unknown protocol ICMP - ignoring", nil},
