@@ -874,6 +874,12 @@ func (r *kaReader) instance(n *kaNode) {
 				setNotify(&in.Notify, c.name, v)
 				mark(c, c.name)
 			}
+		case "mcast_dst_ip", "unicast_ttl":
+			// The RFC's own group and TTL (RFC 3768 §5.2.2, §5.2.3) are
+			// what lvsd sends; only another value is refused.
+			if v, ok := r.one(c); ok && v != "224.0.0.18" && v != "ff02::12" && v != "255" {
+				r.outOfScope(c, kaInstanceScope)
+			}
 		case "strict_mode":
 			if v, ok := r.flag(c); ok {
 				if r.strictMode == nil {
