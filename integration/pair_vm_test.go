@@ -69,7 +69,7 @@ func TestBenchPairFailover(t *testing.T) {
 	vm.RunGoTests(t, spec, vm.Suite{
 		Name:   "scenarios",
 		Binary: vm.BuildTestBinary(t, "./integration/vm/scenarios"),
-		Run:    "^TestBenchFailover$",
+		Run:    "^TestBench(Sync)?Failover$",
 		Env:    env,
 	})
 }
