@@ -42,6 +42,7 @@ type kaReader struct {
 	diags           *Diagnostics
 	loader          *Loader
 	disabledScripts []string        // vrrp_script names disabled by lenientFinish
+	missingMisc     []Pos           // MISC_CHECKs whose script is not there, removed by lenientFinish
 	vrrpStrict      bool            // global_defs vrrp_strict
 	strictMode      map[string]bool // instances with strict_mode
 

@@ -167,9 +167,9 @@ func (r *kaReader) smtpHost(n *kaNode, in string) *kaSMTPHost {
 // checker); an SMTP_CHECK becomes one checker per host block.
 func (r *kaReader) checkerEnd(ck *kaCheck, hosts []*kaSMTPHost) []*kaCheck {
 	if ck.c.Kind == CheckMisc && !r.scriptRunnable(ck.c.MiscPath) {
-		r.notef(ck.c.Positions.Where("misc_path", ck.c.Pos), fmt.Sprintf("Disabling misc script %s since not found/accessible", ck.c.MiscPath),
-			"the real server runs without this checker, as keepalived's does")
-		return nil
+		// Removed by lenientFinish, once script_user is known: keepalived
+		// checks the user first (keepalived_lenient.go).
+		r.missingMisc = append(r.missingMisc, ck.c.Pos)
 	}
 	return r.smtpHosts(ck, hosts)
 }

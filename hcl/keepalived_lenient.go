@@ -151,20 +151,29 @@ func (r *kaReader) lenientFinish() {
 		r.disabledScripts = append(r.disabledScripts, s.Name)
 	}
 	r.cfg.Scripts = scripts
-	if noDefaultUser {
-		for i := range r.cfg.VirtualServers {
-			vs := &r.cfg.VirtualServers[i]
-			for j := range vs.RealServers {
-				rs := &vs.RealServers[j]
-				rs.Checkers = slices.DeleteFunc(rs.Checkers, func(c Checker) bool {
-					if c.Kind != CheckMisc || c.User != "" {
-						return false
-					}
+	// MISC_CHECK: the user first, then the script (check_misc.c
+	// check_misc_script_security()); a script that is not there is only
+	// logged, and the real server runs without that checker.
+	for i := range r.cfg.VirtualServers {
+		vs := &r.cfg.VirtualServers[i]
+		for j := range vs.RealServers {
+			rs := &vs.RealServers[j]
+			rs.Checkers = slices.DeleteFunc(rs.Checkers, func(c Checker) bool {
+				if c.Kind != CheckMisc {
+					return false
+				}
+				switch {
+				case noDefaultUser && c.User == "":
 					r.diags.lenientf(c.Positions.Where("misc_path", c.Pos), fmt.Sprintf("Unable to set default user for misc script %s - removing", c.MiscPath),
 						"enable_script_security without script_user, and no user %s", kaDefaultScriptUser)
-					return true
-				})
-			}
+				case slices.Contains(r.missingMisc, c.Pos):
+					r.diags.warnf(c.Positions.Where("misc_path", c.Pos), fmt.Sprintf("Disabling misc script %s since not found/accessible", c.MiscPath),
+						"the real server runs without this checker, as keepalived's does")
+				default:
+					return false
+				}
+				return true
+			})
 		}
 	}
 
