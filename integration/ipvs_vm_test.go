@@ -2,6 +2,8 @@ package integration
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +40,14 @@ func TestIPVSInVM(t *testing.T) {
 	if _, err := os.Stat(keepalived); err == nil {
 		spec.Programs = []string{keepalived}
 		env["KEEPALIVED_BIN"] = keepalived
+	}
+	// TestLvsdKeepalivedCorpusTables runs both on every LVS file of the
+	// differential corpus (keepalived_diff_test.go's kaDiffCorpus).
+	for _, path := range kaDiffCorpus(t) {
+		if src, err := os.ReadFile(path); err == nil && strings.Contains(string(src), "virtual_server") {
+			spec.Files["/kadiff/"+filepath.Base(path)] = path
+			env["LVSD_KA_CORPUS"] = "/kadiff"
+		}
 	}
 	suites = append(suites, vm.Suite{
 		// TestPair* runs in TestPairInVM, TestBench* in the benchmarks.

@@ -343,6 +343,11 @@ func TestLvsdKeepalivedGroupTable(t *testing.T) {
 	}
 	for _, rs := range l.reals {
 		l.hideVIPs(rs.name, groupVIP2, groupVIP3, groupAdded)
+		// Two UDP checks a second to rs2's closed ports need two port
+		// unreachables a second; the kernel's ICMP rate limit would drop
+		// some, and a UDP_CHECK that hears nothing passes (keepalived.conf(5)
+		// says to lift the limit for UDP_CHECK).
+		l.in(rs.name, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
 	}
 	for _, a := range []string{groupVIP2, groupVIP3, groupAdded} {
 		l.ip("-n", "lvsd-dir", "addr", "add", a+"/32", "dev", "vips")
