@@ -291,7 +291,10 @@ func corpus(t testing.TB, dir string) []string {
 // ldirectord.cf or an ipvsadm rules file is HCL that loads back into the
 // same model.
 func TestLdirectordAndIPVSADMConvertRoundTrip(t *testing.T) {
-	for _, path := range append(corpus(t, ldCorpus), corpus(t, ipvsadmCorpus)...) {
+	paths := append(corpus(t, ldCorpus), corpus(t, ipvsadmCorpus)...)
+	// The VM lab's ldirectord.cf (TestLvsdRunsTheLVSMaterialsLdirectordCf).
+	paths = append(paths, "../integration/vm/scenarios/testdata/ldirectord-lab.cf")
+	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			var l Loader
 			cfg, diags := l.Load(path)

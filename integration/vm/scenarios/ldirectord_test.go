@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	_ "embed"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,6 +147,12 @@ func TestLvsdRunsIpvsadmRulesAsIpvsadmRestores(t *testing.T) {
 	t.Logf("▶ ipvsadm -S -n → lvsd convert → lvsd run: the same table")
 }
 
+// ldirectordLab is the lab's ldirectord.cf with every kind of check and
+// table setting (testdata/ldirectord-lab.cf).
+//
+//go:embed testdata/ldirectord-lab.cf
+var ldirectordLab []byte
+
 // ldirectordCf is the LVS material's ldirectord.cf on the lab (a DR web
 // service negotiated with request="index.html", the director as the
 // fallback), with a connect-checked service beside it whose second real
@@ -179,7 +186,9 @@ virtual=10.0.0.101:80
 // that stops matching takes its real server out (quiescent=no) or to
 // weight 0 (quiescent=yes, after a reload, which also keeps the real server
 // that never answered at weight 0); with every real server gone,
-// the fallback is in the table and serves; one page back, it leaves.
+// the fallback is in the table and serves; one page back, it leaves. Then
+// testdata/ldirectord-lab.cf, which has every kind of check, gives the
+// table ldirectord's semantics give.
 func TestLvsdRunsTheLVSMaterialsLdirectordCf(t *testing.T) {
 	if os.Getenv("LVSD_BIN") == "" {
 		requireGuest(t)
@@ -265,5 +274,39 @@ TCP 10.0.0.101:80 wrr
 TCP 10.0.0.101:80 wrr
   -> 10.0.0.11:80 Route 1
   -> 10.0.0.13:80 Route 0
+`)
+
+	// The lab's corpus, unchanged: every kind of check and table setting,
+	// against real servers that answer, that answer the wrong page and
+	// that do not exist.
+	stop()
+	l.ipvsadm("-C")
+	page("rs1", "rs1")
+	page("rs2", "rs2")
+	labCf := filepath.Join(dir, "ldirectord-lab.cf")
+	if err := os.WriteFile(labCf, ldirectordLab, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stop, _ = startLvsd(t, "lvsd-dir", labCf)
+	step("testdata/ldirectord-lab.cf", `FWM 42 rr
+  -> 10.0.0.11:0 Route 1
+  -> 10.0.0.12:0 Route 1
+TCP 10.0.0.120:80 wlc persistent 300 mask 255.255.255.0
+  -> 10.0.0.11:80 Route 2
+TCP 10.0.0.121:8080 rr
+  -> 10.0.0.11:80 Masq 1
+  -> 10.0.0.13:80 Masq 0
+TCP 10.0.0.122:80 wrr
+  -> 10.0.0.11:80 Route 1
+TCP 10.0.0.123:80 wrr
+  -> 10.0.0.11:80 Route 1
+TCP 10.0.0.124:80 wrr
+  -> 10.0.0.12:80 Route 1
+TCP 10.0.0.125:80 wrr
+  -> 10.0.0.13:80 Tunnel 4
+TCP 10.0.0.126:80 wrr
+  -> 127.0.0.1:80 Route 1
+TCP [fd00:10::120]:80 wrr
+  -> [fd00:10::12]:80 Route 1
 `)
 }
