@@ -347,3 +347,59 @@ func FuzzLoadLdirectord(f *testing.F) {
 		}
 	})
 }
+
+// ldManualKeywords are the keywords of ldirectord(8) (resource-agents
+// 4.x), with a value each takes, and where: global (true) or in a virtual
+// section; schedflags, load, connecttimeout and timeout are read by its
+// code though the manual leaves them out.
+var ldManualKeywords = []struct {
+	key, value string
+	global     bool
+}{
+	{"checktimeout", "3", true}, {"negotiatetimeout", "3", true}, {"checkinterval", "3", true}, {"checkcount", "1", true},
+	{"failurecount", "2", true}, {"autoreload", "no", true}, {"callback", `"/bin/cb"`, true}, {"fallback", "127.0.0.1:80 gate", true},
+	{"fallback6", "[::1]:80 gate", true}, {"fallbackcommand", `"/bin/fb"`, true}, {"logfile", `"local0"`, true},
+	{"emailalert", `"a@example.com"`, true}, {"emailalertfrom", "b@example.com", true}, {"emailalertfreq", "60", true},
+	{"emailalertstatus", "all", true}, {"smtp", "192.0.2.25", true}, {"execute", "other.cf", true}, {"supervised", "yes", true},
+	{"fork", "yes", true}, {"quiescent", "yes", true}, {"readdquiescent", "yes", true}, {"cleanstop", "no", true},
+	{"maintenancedir", "/etc/ha.d/maint", true}, {"connecttimeout", "3", true}, {"timeout", "3", true},
+	{"real", "10.0.0.2:80 gate", false}, {"checktype", "connect", false}, {"service", "http", false},
+	{"checkcommand", `"/bin/true"`, false}, {"checkport", "80", false}, {"request", `"/"`, false}, {"receive", `"ok"`, false},
+	{"httpmethod", "GET", false}, {"virtualhost", `"www.example.com"`, false}, {"login", `"u"`, false}, {"passwd", `"p"`, false},
+	{"database", `"db"`, false}, {"secret", `"s"`, false}, {"scheduler", "rr", false}, {"persistent", "60", false},
+	{"netmask", "255.255.255.0", false}, {"protocol", "tcp", false}, {"monitorfile", `"/var/log/m"`, false}, {"ops", "no", false},
+	{"servicename", "web", false}, {"comment", "c", false}, {"schedflags", "sh-port", false}, {"load", `"x"`, false},
+	{"checktimeout", "3", false}, {"negotiatetimeout", "3", false}, {"checkinterval", "3", false}, {"checkcount", "1", false},
+	{"failurecount", "2", false}, {"fallback", "127.0.0.1:80", false}, {"fallbackcommand", `"/bin/fb"`, false},
+	{"quiescent", "no", false}, {"cleanstop", "yes", false}, {"emailalert", `"a@example.com"`, false},
+	{"emailalertfreq", "60", false}, {"emailalertstatus", "none", false}, {"smtp", "192.0.2.25", false},
+}
+
+// TestEveryLdirectordKeywordIsReadAndDocumented: every keyword of
+// ldirectord's manual is read (run, warned about or refused, each at its
+// line, never "unknown") and named in docs/ldirectord.md.
+func TestEveryLdirectordKeywordIsReadAndDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/ldirectord.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range ldManualKeywords {
+		var src string
+		line := 1
+		if k.global {
+			src = k.key + "=" + k.value + "\nvirtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n"
+		} else {
+			src = "virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tscheduler=sh\n\t" + k.key + "=" + k.value + "\n"
+			line = 4
+		}
+		_, diags := loadText(t, "ldirectord.cf", src)
+		for _, d := range diags {
+			if strings.Contains(d.Summary, "unknown") || d.Pos.Line != line && !strings.Contains(d.Summary, "checkinterval") {
+				t.Errorf("%s=%s: %s", k.key, k.value, d)
+			}
+		}
+		if !strings.Contains(string(doc), "`"+k.key+"`") {
+			t.Errorf("docs/ldirectord.md does not name %s", k.key)
+		}
+	}
+}
