@@ -291,7 +291,8 @@ func (p *pairLab) kill(d *pairDirector, sig syscall.Signal) {
 	select {
 	case <-d.done:
 	case <-time.After(30 * time.Second):
-		p.t.Fatalf("%s in %s did not exit on %v", p.daemon, d.name, sig)
+		log := p.logOf(d)
+		p.t.Fatalf("%s in %s did not exit on %v; end of its log:\n%s", p.daemon, d.name, sig, log[max(0, len(log)-4000):])
 	}
 	d.cmd = nil
 }
