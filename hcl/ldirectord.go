@@ -482,6 +482,11 @@ func (r *ldReader) virtualKeyword(v *ldVirtual, key, value string, pos Pos) {
 		if v.checkCommand == "" {
 			r.diags.errorf(pos, "invalid check command", "")
 		}
+		if strings.ContainsAny(v.checkCommand, " \t") {
+			// system_timeout() execs the list (command, VIP, VPORT,
+			// RIP, RPORT): the whole string is one program's name.
+			r.diags.warnf(pos, "checkcommand with spaces: lvsd runs it split into words", "ldirectord execs %q as one program name, which fails unless a file has that name", v.checkCommand)
+		}
 		mark("checkcommand")
 	case "checktimeout":
 		if n, ok := r.seconds(key, value, pos); ok {
