@@ -1,12 +1,13 @@
 // Package checks owns the health checks of real servers: TCP_CHECK,
-// HTTP_GET, SSL_GET, MISC_CHECK, UDP_CHECK, DNS_CHECK, PING_CHECK and
-// SMTP_CHECK with keepalived's meaning of every setting, one schedule for
-// all of them, and the verdicts they reach as a stream of up/down events
-// per (virtual service, real server).
+// HTTP_GET, SSL_GET, MISC_CHECK, UDP_CHECK, DNS_CHECK, PING_CHECK,
+// SMTP_CHECK and FILE_CHECK with keepalived's meaning of every setting,
+// one schedule for all of them, and the verdicts they reach as a stream
+// of up/down events per (virtual service, real server).
 //
 // The pieces:
 //
-//   - probe.go, tcp.go, http.go, misc.go, udp.go, dns.go, ping.go, smtp.go:
+//   - probe.go, tcp.go, http.go, misc.go, udp.go, dns.go, ping.go, smtp.go,
+//     file.go:
 //     one attempt of one check, bounded by its deadline (connect_timeout is
 //     a deadline for the whole attempt, as keepalived #2351 asks), returning
 //     a Result with a reason a human reads and the failure metric counts.

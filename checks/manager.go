@@ -382,14 +382,14 @@ func (m *Manager) applyLocked(ctx context.Context) {
 				// The checker is final: hcl resolved every inherited
 				// setting (alpha, delay_loop, …) nearest block first.
 				c := rs.Checkers[ci]
-				key := checkerKey(c)
+				key := checkerKey(c, rs.Weight)
 				p := probes[key]
 				if p == nil {
 					if old := m.probes[key]; old != nil {
 						p = old
 						p.subscribers = nil
 					} else {
-						p = m.newProbe(c, key)
+						p = m.newProbe(c, key, rs.Weight)
 						fresh = append(fresh, p)
 					}
 					probes[key] = p
@@ -429,7 +429,7 @@ func (m *Manager) applyLocked(ctx context.Context) {
 // newProbe builds a check. applyLocked plans its first attempt at a random
 // point of [0, warmup) so that a large config does not check every real
 // server in the same instant.
-func (m *Manager) newProbe(c hcl.Checker, key string) *probe {
+func (m *Manager) newProbe(c hcl.Checker, key string, base int) *probe {
 	p := &probe{
 		key:     key,
 		warmup:  c.Warmup,
@@ -471,6 +471,9 @@ func (m *Manager) newProbe(c hcl.Checker, key string) *probe {
 		p.prober = newPingProber(endpointOf(c), c.Timeout)
 	case hcl.CheckSMTP:
 		p.prober = &smtpProber{dialer: m.opts.Dialer, endpoint: endpointOf(c), timeout: c.Timeout, helo: c.HeloName}
+	case hcl.CheckFile:
+		p.name = fmt.Sprintf("%s %s", c.Kind, c.File)
+		p.prober = &fileProber{path: c.File, weight: c.FileWeight, reverse: c.FileReverse, base: base}
 	default:
 		err = fmt.Errorf("unknown checker kind %q", c.Kind)
 	}
@@ -683,12 +686,13 @@ func (m *Manager) Status() []RealServerStatus {
 }
 
 // checkerKey identifies a check by everything that decides its verdict and
-// schedule, and nothing else (not where it was written), so that the same
+// schedule (for FILE_CHECK its real server's weight too), and nothing else (not where it was written), so that the same
 // check of the same target behind many virtual services runs once and a
 // reload keeps what did not change.
-func checkerKey(c hcl.Checker) string {
+func checkerKey(c hcl.Checker, weight int) string {
 	urls := c.URLs
 	c.URLs, c.Pos, c.Positions = nil, hcl.Pos{}, nil
+
 	if c.Kind == hcl.CheckPing {
 		// An echo has no port: one PING_CHECK per address, whatever
 		// port its real servers have (a group's members often differ).
@@ -696,6 +700,10 @@ func checkerKey(c hcl.Checker) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%+v", c)
+	if c.Kind == hcl.CheckFile {
+		// The weight it sets adds to its real server's own.
+		fmt.Fprintf(&b, "|base weight %d", weight)
+	}
 	for _, u := range urls {
 		fmt.Fprintf(&b, "|url path=%q codes=%v digest=%q regex=%q nomatch=%t vhost=%q",
 			u.Path, u.StatusCodes, strings.ToLower(u.Digest), u.Regex, u.RegexNoMatch, u.Virtualhost)

@@ -21,7 +21,7 @@ func probeOnce(t *testing.T, addr netip.AddrPort, block string) Result {
 	cfg := load(t, service(vip, real(addr.String(), block)))
 	c := cfg.VirtualServers[0].RealServers[0].Checkers[0]
 	m := NewManager(nil, Options{})
-	p := m.newProbe(c, "test")
+	p := m.newProbe(c, "test", cfg.VirtualServers[0].RealServers[0].Weight)
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	defer cancel()
 	return p.prober.probe(ctx)

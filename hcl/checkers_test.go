@@ -240,3 +240,79 @@ virtual_server 192.0.2.1 80 {
 		}
 	}
 }
+
+// TestFileCheckReadsItsTrackFile: FILE_CHECK names a track_file; without
+// its own weight it takes the track_file's, in HCL and keepalived.conf
+// alike; lvsd convert writes both back.
+func TestFileCheckReadsItsTrackFile(t *testing.T) {
+	for _, tc := range []struct{ name, src string }{
+		{"file.hcl", `global { lvs_program = "always" }
+track_file "maint" {
+  file   = "/run/maint"
+  weight = -10
+}
+virtual_server "192.0.2.1:80" {
+  real_server "10.0.0.1:80" {
+    FILE_CHECK { track_file = "maint" }
+    FILE_CHECK {
+      track_file = "maint"
+      weight     = 0
+      reverse    = true
+    }
+  }
+}`},
+		{"keepalived.conf", `track_file maint {
+  file /run/maint
+  weight -10
+}
+virtual_server 192.0.2.1 80 {
+  protocol TCP
+  real_server 10.0.0.1 80 {
+    FILE_CHECK {
+      track_file maint
+    }
+    FILE_CHECK {
+      track_file maint
+      weight 0 reverse
+    }
+  }
+}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := kaTestLoader()
+			cfg, diags := l.LoadSource(tc.name, []byte(tc.src))
+			if cfg == nil {
+				t.Fatalf("refused: %v", diags)
+			}
+			cs := cfg.VirtualServers[0].RealServers[0].Checkers
+			if len(cs) != 2 || cs[0].File != "/run/maint" || cs[0].FileWeight != -10 || cs[0].FileReverse ||
+				cs[1].FileWeight != 0 || !cs[1].FileReverse || cs[0].DelayLoop != time.Second || cs[0].Retry != 0 {
+				t.Errorf("checkers %+v", cs)
+			}
+			out := ConvertToHCL(cfg)
+			back, diags := l.LoadSource("converted.hcl", out)
+			if back == nil {
+				t.Fatalf("converted HCL does not load: %v\n%s", diags, out)
+			}
+			clearPlaces(reflect.ValueOf(cfg).Elem())
+			clearPlaces(reflect.ValueOf(back).Elem())
+			cfg.Files, back.Files = nil, nil
+			cfg.Global.LVSProgram, back.Global.LVSProgram = "", ""
+			if !reflect.DeepEqual(cfg.VirtualServers, back.VirtualServers) || !reflect.DeepEqual(cfg.TrackFiles, back.TrackFiles) {
+				var diff []string
+				diffPaths("Config", reflect.ValueOf(*cfg), reflect.ValueOf(*back), &diff)
+				t.Errorf("model differs after conversion:\n%s\n%s", strings.Join(diff, "\n"), out)
+			}
+		})
+	}
+	l := kaTestLoader()
+	_, diags := l.LoadSource("bad.hcl", []byte(`global { lvs_program = "always" }
+virtual_server "192.0.2.1:80" {
+  real_server "10.0.0.1:80" {
+    FILE_CHECK { track_file = "nope" }
+  }
+}`))
+	if !strings.Contains(diags.Error(), `bad.hcl:4:31: error: unknown track_file`) {
+		t.Errorf("diagnostics: %v", diags)
+	}
+}

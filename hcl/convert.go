@@ -37,6 +37,13 @@ func ConvertToHCL(cfg *Config) []byte {
 		setList(b, "group", g.Group)
 		convertNotify(b, g.Notify)
 	}
+	for _, f := range cfg.TrackFiles {
+		root.newline()
+		b := root.block("track_file", []string{f.Name})
+		setStr(b, "file", f.File)
+		setInt(b, "weight", f.Weight)
+		setBool(b, "reverse", f.Reverse)
+	}
 	for _, g := range cfg.VirtualServerGroups {
 		root.newline()
 		setList(root.block("virtual_server_group", []string{g.Name}), "members", g.Entries)
@@ -308,6 +315,13 @@ func convertVirtualServer(b *hclBody, vs VirtualServer) {
 }
 
 func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
+	if c.Kind == CheckFile {
+		// FILE_CHECK has none of the other checkers' settings.
+		setStr(b, "track_file", c.TrackFile)
+		setInt(b, "weight", c.FileWeight)
+		setBool(b, "reverse", c.FileReverse)
+		return
+	}
 	web := c.Kind == CheckHTTP || c.Kind == CheckSSL
 	if c.Kind != CheckMisc {
 		if c.Connect.Addr() != rs.Addr.Addr() {

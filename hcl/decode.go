@@ -85,6 +85,8 @@ func (d *decoder) file(path string, src []byte, depth int) {
 			d.virtualServer(b)
 		case "virtual_server_group":
 			d.group(b)
+		case "track_file":
+			d.trackFile(b)
 		}
 	}
 }
@@ -370,9 +372,11 @@ var (
 		hcl2.BlockHeaderSchema{Type: "vrrp_sync_group", LabelNames: []string{"name"}},
 		hcl2.BlockHeaderSchema{Type: "virtual_server", LabelNames: []string{"address"}},
 		hcl2.BlockHeaderSchema{Type: "virtual_server_group", LabelNames: []string{"name"}},
+		hcl2.BlockHeaderSchema{Type: "track_file", LabelNames: []string{"name"}},
 	)
-	groupSchema  = blockSchema([]string{"members"})
-	globalSchema = blockSchema([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
+	trackFileSchema = blockSchema([]string{"file", "weight", "reverse"})
+	groupSchema     = blockSchema([]string{"members"})
+	globalSchema    = blockSchema([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
 		"notify_timeout", "metrics_listen", "status_page", "control_socket", "reconcile_interval", "vrrp_version"},
 		hcl2.BlockHeaderSchema{Type: "lvs_sync_daemon"})
 	syncDaemonSchema = blockSchema([]string{"enabled", "interface", "instance", "id", "maxlen", "port", "ttl", "group"})
@@ -395,7 +399,8 @@ var (
 		hcl2.BlockHeaderSchema{Type: CheckTCP}, hcl2.BlockHeaderSchema{Type: CheckHTTP},
 		hcl2.BlockHeaderSchema{Type: CheckSSL}, hcl2.BlockHeaderSchema{Type: CheckMisc},
 		hcl2.BlockHeaderSchema{Type: CheckUDP}, hcl2.BlockHeaderSchema{Type: CheckDNS},
-		hcl2.BlockHeaderSchema{Type: CheckPing}, hcl2.BlockHeaderSchema{Type: CheckSMTP})
+		hcl2.BlockHeaderSchema{Type: CheckPing}, hcl2.BlockHeaderSchema{Type: CheckSMTP},
+		hcl2.BlockHeaderSchema{Type: CheckFile})
 	checkCommon = []string{"connect_ip", "connect_port", "bindto", "bind_port", "fwmark", "connect_timeout",
 		"retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "rise", "alpha"}
 	tcpSchema  = blockSchema(checkCommon)
@@ -408,6 +413,9 @@ var (
 	udpSchema  = blockSchema(append([]string{"payload", "require_reply", "min_reply_length", "max_reply_length"}, checkCommon...))
 	dnsSchema  = blockSchema(append([]string{"type", "name"}, checkCommon...))
 	pingSchema = blockSchema(checkCommon)
+	// fileSchema is FILE_CHECK's: none of the other checkers' settings
+	// (keepalived installs none for it).
+	fileSchema = blockSchema([]string{"track_file", "weight", "reverse"})
 	smtpSchema = blockSchema(append([]string{"helo_name"}, checkCommon...), hcl2.BlockHeaderSchema{Type: "host"})
 	// smtpHostSchema is SMTP_CHECK's host block: where to connect, as
 	// keepalived's (deprecated) host block has it.
@@ -684,6 +692,17 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	d.cfg.VirtualServers = append(d.cfg.VirtualServers, vs)
 }
 
+// trackFile reads a track_file block: file = "/path", weight = N,
+// reverse = bool.
+func (d *decoder) trackFile(b *hcl2.Block) {
+	bl := d.openBlock(b, trackFileSchema)
+	f := TrackFile{Name: b.Labels[0], Weight: defaultTrackFileWeight, Pos: bl.def, Positions: bl.pos}
+	bl.str("file", &f.File)
+	bl.integer("weight", &f.Weight)
+	bl.boolean("reverse", &f.Reverse)
+	d.cfg.TrackFiles = append(d.cfg.TrackFiles, f)
+}
+
 // group reads a virtual_server_group block: members = ["192.0.2.1 80",
 // "192.0.2.10-12 80", "fwmark 5", "[2001:db8::1]:80"].
 func (d *decoder) group(b *hcl2.Block) {
@@ -750,7 +769,7 @@ func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer, vsInh *checkerSet
 // per host block of an SMTP_CHECK.
 func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) []Checker {
 	schema := map[string]*hcl2.BodySchema{CheckTCP: tcpSchema, CheckHTTP: httpSchema, CheckSSL: sslSchema, CheckMisc: miscSchema,
-		CheckUDP: udpSchema, CheckDNS: dnsSchema, CheckPing: pingSchema, CheckSMTP: smtpSchema}[b.Type]
+		CheckUDP: udpSchema, CheckDNS: dnsSchema, CheckPing: pingSchema, CheckSMTP: smtpSchema, CheckFile: fileSchema}[b.Type]
 	bl := d.openBlock(b, schema)
 	c := Checker{
 		Kind:           b.Type,
@@ -786,6 +805,14 @@ func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) []Ch
 	}
 	bl.str("name", &c.DNSName)
 	bl.str("helo_name", &c.HeloName)
+	if c.Kind == CheckFile {
+		fileCheckSettings(&c)
+		bl.str("track_file", &c.TrackFile)
+		if !bl.integer("weight", &c.FileWeight) {
+			c.FileWeight = fileWeightUnset // its track_file's (validation)
+		}
+		bl.boolean("reverse", &c.FileReverse)
+	}
 	var hosts []Checker
 	for _, inner := range bl.inner {
 		switch inner.Type {

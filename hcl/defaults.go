@@ -48,11 +48,15 @@ const (
 
 // The defaults of UDP_CHECK, DNS_CHECK and SMTP_CHECK (keepalived 2.2.7).
 const (
-	defaultDNSRetry       = 3                            // check_dns.h DNS_DEFAULT_RETRY
-	defaultDNSType        = "SOA"                        // check_dns.h DNS_DEFAULT_TYPE
-	defaultDNSName        = "."                          // check_dns.h DNS_DEFAULT_NAME "" (the root)
-	defaultHeloName       = "smtpchecker.keepalived.org" // check_smtp.h SMTP_DEFAULT_HELO
-	defaultMaxReplyLength = 255                          // check_udp.c: max_reply_len = UINT8_MAX
+	defaultDNSRetry        = 3                            // check_dns.h DNS_DEFAULT_RETRY
+	defaultDNSType         = "SOA"                        // check_dns.h DNS_DEFAULT_TYPE
+	defaultDNSName         = "."                          // check_dns.h DNS_DEFAULT_NAME "" (the root)
+	defaultHeloName        = "smtpchecker.keepalived.org" // check_smtp.h SMTP_DEFAULT_HELO
+	defaultMaxReplyLength  = 255                          // check_udp.c: max_reply_len = UINT8_MAX
+	defaultTrackFileWeight = 1                            // track_file.c: weight 1
+	// fileCheckInterval is how often lvsd reads a FILE_CHECK's file
+	// (keepalived watches it with inotify); it fails nothing by itself.
+	fileCheckInterval = time.Second
 )
 
 // keepalived.conf's own defaults where they differ from HCL's (keepalived
@@ -142,3 +146,16 @@ func defaultGranularity(ipv6 bool) int {
 func defaultStatusCodes() []StatusRange {
 	return []StatusRange{{Low: defaultStatusLow, High: defaultStatusHigh}}
 }
+
+// fileCheckSettings are a FILE_CHECK's schedule: read every
+// fileCheckInterval from the start, a verdict on each reading (no retry,
+// no alpha: keepalived knows the file's state at once), whatever its
+// real and virtual servers set for other checkers.
+func fileCheckSettings(c *Checker) {
+	c.DelayLoop, c.Warmup, c.Timeout = fileCheckInterval, 0, fileCheckInterval
+	c.Retry, c.RetryDelay, c.Rise, c.Alpha = 0, 0, 1, false
+}
+
+// fileWeightUnset marks a FILE_CHECK without its own weight: validation
+// gives it its track_file's weight and direction (check_file.c).
+const fileWeightUnset = -1 << 31

@@ -29,7 +29,7 @@
 //	                 references ignored; Lenient diagnostics, which Loader.Strict refuses
 //	keepalived.go    keepalived.conf global_defs, vrrp_script, vrrp_instance, vrrp_sync_group
 //	keepalived_lvs.go  keepalived.conf virtual_server, real_server and checkers, with keepalived's corrections
-//	keepalived_checkers.go  keepalived.conf UDP_CHECK, DNS_CHECK and SMTP_CHECK keywords (SMTP host blocks)
+//	keepalived_checkers.go  keepalived.conf UDP_CHECK, DNS_CHECK, SMTP_CHECK (host blocks) and FILE_CHECK keywords, track_file
 //	keepalived_group.go  keepalived.conf virtual_server_group and virtual_server group NAME
 //	ldirectord.go    ldirectord.cf: global settings and virtual sections with ldirectord's meaning and defaults
 //	ipvsadm_rules.go ipvsadm rules files (ipvsadm -S, ipvsadm-save): ReadIPVSADMRules, the one parser of the

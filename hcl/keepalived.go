@@ -298,8 +298,6 @@ var kaTopScope = map[string]kaScope{
 	"static_routes":            refuse("lvsd does not manage static routes; configure them with the system's network tools"),
 	"static_rules":             refuse("lvsd does not manage routing rules; configure them with the system's network tools"),
 	"vrrp_track_process":       refuse("lvsd tracks interfaces and scripts only; use a vrrp_script that checks the process"),
-	"vrrp_track_file":          refuse("lvsd tracks interfaces and scripts only; use a vrrp_script that reads the file"),
-	"track_file":               refuse("lvsd tracks interfaces and scripts only; use a vrrp_script that reads the file"),
 	"track_group":              refuse("lvsd has no track groups"),
 	"garp_group":               refuse("lvsd has no garp groups; set garp_master_* per instance"),
 	"bfd_instance":             refuse("lvsd does not speak BFD"),
@@ -320,6 +318,8 @@ func (r *kaReader) top(nodes []*kaNode) {
 	for _, n := range nodes {
 		switch n.name {
 		case "virtual_server_group": // read by r.groups
+		case "track_file", "vrrp_track_file":
+			r.trackFile(n) // keepalived_checkers.go
 		case "global_defs":
 			r.global(n)
 		case "vrrp_script":

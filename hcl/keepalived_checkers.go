@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -100,6 +101,16 @@ func (r *kaReader) checkerKeyword(ck *kaCheck, e *kaNode, in string, hosts *[]*k
 			c.HeloName = v
 			mark()
 		}
+	case c.Kind == CheckFile && e.name == "track_file":
+		if v, ok := r.one(e); ok {
+			c.TrackFile = v
+			mark()
+		}
+	case c.Kind == CheckFile && e.name == "weight":
+		if w, rev, ok := r.fileWeight(e); ok {
+			c.FileWeight, c.FileReverse = w, rev
+			mark()
+		}
 	case c.Kind == CheckSMTP && e.name == "host":
 		if h := r.smtpHost(e, in); h != nil {
 			*hosts = append(*hosts, h)
@@ -166,6 +177,15 @@ func (r *kaReader) smtpHost(n *kaNode, in string) *kaSMTPHost {
 // check_misc_script_security(): the real server then runs without that
 // checker); an SMTP_CHECK becomes one checker per host block.
 func (r *kaReader) checkerEnd(ck *kaCheck, hosts []*kaSMTPHost) []*kaCheck {
+	if ck.c.Kind == CheckFile {
+		if ck.c.TrackFile == "" {
+			r.warnf(ck.c.Pos, "FILE_CHECK has no track_file specified - ignoring", "as keepalived does")
+			return nil
+		}
+		if _, set := ck.c.Positions["weight"]; !set {
+			ck.c.FileWeight = fileWeightUnset // its track_file's (validation)
+		}
+	}
 	if ck.c.Kind == CheckMisc && !r.scriptRunnable(ck.c.MiscPath) {
 		// Removed by lenientFinish, once script_user is known: keepalived
 		// checks the user first (keepalived_lenient.go).
@@ -199,4 +219,70 @@ func (r *kaReader) smtpHosts(ck *kaCheck, hosts []*kaSMTPHost) []*kaCheck {
 		out = append(out, &hc)
 	}
 	return out
+}
+
+// trackFile reads a track_file (or vrrp_track_file) block: file PATH,
+// weight N [reverse|noreverse], init_file (track_file.c).
+func (r *kaReader) trackFile(n *kaNode) {
+	name, ok := r.name(n)
+	if !ok {
+		return
+	}
+	f := TrackFile{Name: name, Weight: defaultTrackFileWeight, Pos: n.pos, Positions: Positions{}}
+	for _, e := range n.block {
+		switch e.name {
+		case "file":
+			if v, ok := r.one(e); ok {
+				f.File = v
+				f.Positions["file"] = e.pos
+			}
+		case "weight":
+			if w, rev, ok := r.fileWeight(e); ok {
+				f.Weight, f.Reverse = w, rev
+				f.Positions["weight"] = e.pos
+			}
+		case "init_file":
+			// keepalived writes VALUE (default 0) to a missing file; a
+			// missing file reads as 0 anyway.
+			if len(e.args) > 0 && e.args[0].text != "0" && e.args[0].text != "overwrite" || len(e.args) > 1 {
+				r.errf(e.pos, "keyword init_file with a value is not supported by lvsd", "lvsd writes no tracked file; a missing file reads as 0")
+			}
+		default:
+			r.unknown(e, "track_file "+name)
+		}
+	}
+	if f.File == "" {
+		r.warnf(n.pos, fmt.Sprintf("No file set for track_file %s - ignoring", name), "as keepalived does")
+		return
+	}
+	r.cfg.TrackFiles = append(r.cfg.TrackFiles, f)
+}
+
+// fileWeight reads "weight N [reverse|noreverse]" of a track_file or a
+// FILE_CHECK.
+func (r *kaReader) fileWeight(e *kaNode) (int, bool, bool) {
+	if !r.noBlock(e) {
+		return 0, false, false
+	}
+	if len(e.args) == 0 {
+		r.warnf(e.pos, "track file weight missing", "as keepalived reports it")
+		return 0, false, false
+	}
+	w, err := strconv.Atoi(e.args[0].text)
+	if err != nil || w < -(1<<31-1) || w > 1<<31-1 {
+		r.warnf(e.pos, fmt.Sprintf("weight for track file must be in [%d..%d] inclusive. Ignoring...", -(1<<31-1), 1<<31-1), "got %q", e.args[0].text)
+		return 0, false, false
+	}
+	reverse := false
+	if len(e.args) > 1 {
+		switch e.args[1].text {
+		case "reverse":
+			reverse = true
+		case "noreverse":
+		default:
+			r.warnf(e.pos, fmt.Sprintf("unknown track file weight option %s - ignoring", e.args[1].text), "want reverse or noreverse")
+			return 0, false, false
+		}
+	}
+	return w, reverse, true
 }

@@ -59,7 +59,6 @@ var kaVSScope = map[string]kaScope{
 var kaRSScope = map[string]kaScope{
 	"smtp_alert": warnOnly("lvsd sends no e-mail; use notify_up/notify_down"),
 	"snmp_name":  warnOnly("lvsd has no SNMP agent"),
-	"FILE_CHECK": refuse("lvsd has no file checker; use MISC_CHECK with a script"),
 	"BFD_CHECK":  refuse("lvsd does not speak BFD"),
 }
 
@@ -376,7 +375,7 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 				}
 				rs.Positions[c.name] = c.pos
 			}
-		case CheckTCP, CheckHTTP, CheckSSL, CheckMisc, CheckUDP, CheckDNS, CheckPing, CheckSMTP:
+		case CheckTCP, CheckHTTP, CheckSSL, CheckMisc, CheckUDP, CheckDNS, CheckPing, CheckSMTP, CheckFile:
 			rsk.checks = append(rsk.checks, r.checker(c, rs.Addr.String())...)
 		default:
 			if !r.outOfScope(c, kaRSScope) {
@@ -766,6 +765,9 @@ func (r *kaReader) resolveChecker(k *kaVS, rsk *kaRS, ck *kaCheck) Checker {
 	c.MiscTimeout = c.DelayLoop
 	if c.Kind == CheckMisc {
 		c.MiscTimeout = ck.miscTimeout.or(k.vs.DelayLoop)
+	}
+	if c.Kind == CheckFile {
+		fileCheckSettings(&c) // its own schedule, nothing inherited
 	}
 	return c
 }

@@ -19,6 +19,8 @@ type Config struct {
 	// VirtualServerGroups are the virtual_server_group blocks, as written
 	// (their virtual servers are already expanded into VirtualServers).
 	VirtualServerGroups []VirtualServerGroup
+	// TrackFiles are the track_file blocks FILE_CHECKs read.
+	TrackFiles []TrackFile
 
 	// Files lists every file read to build this config, the main file first
 	// and then includes in the order they were read.
@@ -385,12 +387,13 @@ const (
 	CheckDNS  = "DNS_CHECK"
 	CheckPing = "PING_CHECK"
 	CheckSMTP = "SMTP_CHECK"
+	CheckFile = "FILE_CHECK"
 )
 
 // CheckerKinds returns every checker kind lvsd runs, as keepalived spells
 // the blocks.
 func CheckerKinds() []string {
-	return []string{CheckTCP, CheckHTTP, CheckSSL, CheckMisc, CheckUDP, CheckDNS, CheckPing, CheckSMTP}
+	return []string{CheckTCP, CheckHTTP, CheckSSL, CheckMisc, CheckUDP, CheckDNS, CheckPing, CheckSMTP, CheckFile}
 }
 
 // DNSTypes returns the query types DNS_CHECK sends (keepalived 2.2.7's
@@ -449,7 +452,29 @@ type Checker struct {
 	// HeloName is SMTP_CHECK's HELO argument (default
 	// "smtpchecker.keepalived.org"). A host block becomes a checker of
 	// its own (keepalived does the same).
-	HeloName  string
+	HeloName string
+	// FILE_CHECK (check_file.c): TrackFile names a track_file; File is its
+	// path (resolved by validation). The number the file holds (0 when it
+	// is missing, empty or not a number) times FileWeight, negated when
+	// FileReverse, is added to the real server's weight; with FileWeight
+	// 0 the check fails on any number but 0 (FileReverse: on 0), else on
+	// a product of -254 or less.
+	TrackFile   string
+	File        string
+	FileWeight  int
+	FileReverse bool
+	Pos         Pos
+	Positions   Positions
+}
+
+// TrackFile is a track_file block (keepalived's track_file.c): a file
+// holding a number, and the weight and direction its trackers use unless
+// they set their own.
+type TrackFile struct {
+	Name      string
+	File      string
+	Weight    int  // default 1
+	Reverse   bool // weight N reverse
 	Pos       Pos
 	Positions Positions
 }

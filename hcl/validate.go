@@ -23,6 +23,7 @@ func finalize(cfg *Config) Diagnostics {
 	v.scripts()
 	v.instances()
 	v.syncGroups()
+	v.trackFiles()
 	v.virtualServers()
 	v.syncDaemon() // validate_sync.go
 	return v.diags
@@ -253,7 +254,7 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 	if !c.Connect.Addr().IsValid() {
 		c.Connect = netip.AddrPortFrom(rs.Addr.Addr(), c.Connect.Port())
 	}
-	if c.Kind != CheckMisc && c.Kind != CheckPing && c.Connect.Port() == 0 {
+	if c.Kind != CheckMisc && c.Kind != CheckPing && c.Kind != CheckFile && c.Connect.Port() == 0 {
 		v.diags.errorf(c.Pos, "missing connect_port", "%s: the real server has no port; set connect_port", label)
 	}
 	if c.Timeout <= 0 {
@@ -319,6 +320,21 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 		if err := validDNSName(c.DNSName); err != nil {
 			v.diags.errorf(where("name"), "invalid DNS name", "%s: %v", label, err)
 		}
+	case CheckFile:
+		i := slices.IndexFunc(v.cfg.TrackFiles, func(f TrackFile) bool { return f.Name == c.TrackFile })
+		if i < 0 {
+			names := map[string]bool{}
+			for _, f := range v.cfg.TrackFiles {
+				names[f.Name] = true
+			}
+			v.diags.errorf(where("track_file"), "unknown track_file", "%s: track_file %q is not defined.%s", label, c.TrackFile, suggest(c.TrackFile, keys(names)))
+			break
+		}
+		tf := v.cfg.TrackFiles[i]
+		c.File = tf.File
+		if c.FileWeight == fileWeightUnset {
+			c.FileWeight, c.FileReverse = tf.Weight, tf.Reverse
+		}
 	case CheckSMTP:
 		if strings.TrimSpace(c.HeloName) == "" || strings.ContainsAny(c.HeloName, "\r\n") {
 			v.diags.errorf(where("helo_name"), "invalid helo_name", "%s: helo_name must be one line of text", label)
@@ -329,6 +345,25 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 		}
 		if c.MiscTimeout <= 0 {
 			v.diags.errorf(where("misc_timeout"), "invalid misc_timeout", "%s: must be more than 0", label)
+		}
+	}
+}
+
+// trackFiles checks the track_file blocks: a unique name, an absolute
+// file, a weight that fits in 32 bits.
+func (v *validator) trackFiles() {
+	seen := map[string]Pos{}
+	for _, f := range v.cfg.TrackFiles {
+		where := func(attr string) Pos { return at(f.Positions, attr, f.Pos) }
+		if prev, dup := seen[f.Name]; dup {
+			v.diags.errorf(f.Pos, "duplicate track_file", "track_file %q is also defined at %s", f.Name, prev)
+		}
+		seen[f.Name] = f.Pos
+		if !strings.HasPrefix(f.File, "/") {
+			v.diags.errorf(where("file"), "invalid track_file file", "track_file %q: file %q must be an absolute path", f.Name, f.File)
+		}
+		if f.Weight < -(1<<31-1) || f.Weight > 1<<31-1 {
+			v.diags.errorf(where("weight"), "invalid track_file weight", "track_file %q: weight %d is outside -2147483647..2147483647", f.Name, f.Weight)
 		}
 	}
 }
