@@ -124,7 +124,9 @@ func TestPairKeepalivedConfRunsAPair(t *testing.T) {
 		if string(got) != p.keepalivedConfig(d, 2) {
 			t.Errorf("%s is not the keepalived pair's file:\n%s", d.cfgPath(), got)
 		}
-		out, err := exec.Command(lvsd, "-t", "-f", d.cfgPath()).CombinedOutput()
+		// In the director's namespace, where the interfaces the file
+		// names exist: -t checks them, as keepalived's does.
+		out, err := exec.Command("/sbin/ip", "netns", "exec", d.name, lvsd, "-t", "-f", d.cfgPath()).CombinedOutput()
 		if err != nil {
 			t.Errorf("lvsd -t -f %s: %v: %s", d.cfgPath(), err, out)
 		}
