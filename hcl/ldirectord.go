@@ -821,6 +821,13 @@ func (r *ldReader) virtualServer(v *ldVirtual) (VirtualServer, bool) {
 	fb := v.fallback
 	if fb == nil {
 		fb = map[bool]*ldFallback{false: g.fallback, true: g.fallback6}[v.ipv6]
+		if fb != nil && v.fwmark != 0 {
+			// fallback_find() looks the global fallback up by protocol,
+			// tcp or udp: for a fwmark it makes an empty server that
+			// ipvsadm refuses, so no fallback is ever in the table.
+			r.diags.warnf(v.pos, "the global fallback does not apply to a fwmark virtual", "as in ldirectord, whose ipvsadm -a -r :0 fails; write fallback= in the virtual section")
+			fb = nil
+		}
 	}
 	if fb != nil {
 		port := vs.Addr.Port()

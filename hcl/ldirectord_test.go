@@ -254,6 +254,7 @@ func TestLdirectordWarningsNameTheLine(t *testing.T) {
 		{"checkinterval without fork", head + "\tcheckinterval=3\n", "ldirectord.cf:3: warning: checkinterval in a virtual section ignored"},
 		{"dns receive", "virtual=192.0.2.1:53\n\treal=10.0.0.1:53 gate\n\trequest=\"a.example\"\n\treceive=\"1.2\"\n", "ldirectord.cf:4: warning: service=dns: the answer is not compared"},
 		{"checktype off", head + "\tchecktype=off\n", "ldirectord.cf:3: warning: checktype=off"},
+		{"global fallback and a fwmark", "fallback=127.0.0.1:80\nvirtual=5\n\treal=10.0.0.1 gate\n", "ldirectord.cf:2: warning: the global fallback does not apply to a fwmark virtual"},
 		{"checkcommand with spaces", head + "\tchecktype=external\n\tcheckcommand=\"/bin/chk -q\"\n", "ldirectord.cf:4: warning: checkcommand with spaces"},
 		{"gate with another port", "virtual=192.0.2.1:80\n\treal=10.0.0.1:81 gate\n", "ldirectord.cf:2: warning: real server 10.0.0.1:81 takes the service's port 80"},
 	}

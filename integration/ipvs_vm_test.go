@@ -41,6 +41,15 @@ func TestIPVSInVM(t *testing.T) {
 		spec.Programs = []string{keepalived}
 		env["KEEPALIVED_BIN"] = keepalived
 	}
+	// TestLvsdRunsTheLVSMaterialsLdirectordCf runs ldirectord itself as the
+	// reference, with perl and its modules (ldirectord_vm_test.go).
+	if progs, files := ldirectordGuest(t); progs != nil {
+		spec.Programs = append(spec.Programs, progs...)
+		for guest, host := range files {
+			spec.Files[guest] = host
+		}
+		env["LDIRECTORD_BIN"] = ldirectordPath
+	}
 	// TestLvsdKeepalivedCorpusTables runs both on every LVS file of the
 	// differential corpus (keepalived_diff_test.go's kaDiffCorpus).
 	for _, path := range kaDiffCorpus(t) {
