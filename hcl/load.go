@@ -85,7 +85,8 @@ func (l *Loader) Load(path string) (*Config, Diagnostics) {
 func (l *Loader) LoadSource(path string, src []byte) (*Config, Diagnostics) {
 	var cfg *Config
 	var diags Diagnostics
-	switch FormatOf(path, src) {
+	format := FormatOf(path, src)
+	switch format {
 	case "keepalived":
 		cfg, diags = l.parseKeepalived(path, src)
 	case "ldirectord":
@@ -107,7 +108,7 @@ func (l *Loader) LoadSource(path string, src []byte) (*Config, Diagnostics) {
 	}
 	// Validate even after reader errors so that one run reports every
 	// problem; each finding names its own place.
-	diags = append(diags, finalize(cfg)...)
+	diags = append(diags, finalize(cfg, format == "keepalived")...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

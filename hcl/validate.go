@@ -17,8 +17,8 @@ import (
 // server) and validates ranges and cross-references. Both readers (HCL and
 // keepalived.conf) produce a defaulted Config and call it; each problem is
 // reported at the attribute's position when known, else at its block.
-func finalize(cfg *Config) Diagnostics {
-	v := &validator{cfg: cfg}
+func finalize(cfg *Config, keepalived bool) Diagnostics {
+	v := &validator{cfg: cfg, keepalived: keepalived}
 	v.global()
 	v.scripts()
 	v.instances()
@@ -32,6 +32,9 @@ func finalize(cfg *Config) Diagnostics {
 type validator struct {
 	cfg   *Config
 	diags Diagnostics
+	// keepalived is set for keepalived.conf input: validation runs past
+	// what keepalived 2.2.7 runs past (HCL stays strict).
+	keepalived bool
 }
 
 // at returns the position of attribute name in a block.

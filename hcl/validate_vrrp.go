@@ -175,6 +175,13 @@ func (v *validator) instances() {
 			}
 			addr := vip.Prefix.Addr().String()
 			if other, dup := vips[addr]; dup {
+				if v.keepalived {
+					// keepalived 2.2.7 runs both instances, each
+					// adding the address as its master; a virtual
+					// server on it belongs to the first.
+					v.diags.warnf(vip.Pos, "duplicate virtual_ipaddress", "%s is in vrrp_instance %q and %q (keepalived runs both; virtual servers on it follow %q)", addr, other, in.Name, other)
+					continue
+				}
 				v.diags.errorf(vip.Pos, "duplicate virtual_ipaddress", "%s is in vrrp_instance %q and %q", addr, other, in.Name)
 			}
 			vips[addr] = in.Name

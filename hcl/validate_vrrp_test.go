@@ -226,3 +226,55 @@ vrrp_instance N6 {
 		t.Errorf("N6: %+v", n6)
 	}
 }
+
+// One address in two instances: keepalived 2.2.7 runs both (and its -t
+// exits 0), so a keepalived.conf loads with a warning and its virtual
+// servers follow the first instance; HCL refuses it at the second place.
+func TestAddressInTwoInstancesIsKeepalivedsWarningAndHCLsError(t *testing.T) {
+	conf := `vrrp_instance VI_1 {
+ interface eth0
+ virtual_router_id 96
+ virtual_ipaddress {
+  10.99.0.196
+ }
+}
+vrrp_instance VI_2 {
+ interface eth0
+ virtual_router_id 97
+ virtual_ipaddress {
+  10.99.0.196
+ }
+}
+virtual_server 10.99.0.196 80 {
+ real_server 10.0.0.1 80 {
+ }
+}
+`
+	cfg, diags := hcltest.Loader(map[string]string{hcltest.KeepalivedFile: conf}).Load(hcltest.KeepalivedFile)
+	if cfg == nil || diags.HasErrors() {
+		t.Fatalf("keepalived.conf refused: %v", diags)
+	}
+	if len(cfg.Instances) != 2 || len(cfg.Instances[1].VirtualIPs) != 1 {
+		t.Fatalf("instances %+v, want both with their address", cfg.Instances)
+	}
+	if got := cfg.VirtualServers[0].VRRPInstance; got != "VI_1" {
+		t.Errorf("virtual server follows %q, want VI_1", got)
+	}
+	if s := diags.Warnings().Error(); !strings.Contains(s, "keepalived.conf:12") || !strings.Contains(s, "duplicate virtual_ipaddress") || len(diags.Lenient()) != 0 {
+		t.Errorf("diagnostics %q: want a plain warning at the second address (keepalived's -t exits 0)", s)
+	}
+	src := `vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 96
+  virtual_ipaddress = ["10.99.0.196"]
+}
+vrrp_instance "VI_2" {
+  interface         = "eth0"
+  virtual_router_id = 97
+  virtual_ipaddress = ["10.99.0.196"]
+}
+`
+	if cfg, diags := hcltest.Loader(map[string]string{hcltest.HCLFile: src}).Load(hcltest.HCLFile); cfg != nil || !strings.Contains(diags.Error(), "lvsd.hcl:9") {
+		t.Errorf("HCL with one address in two instances: %v, want an error at lvsd.hcl:9", diags)
+	}
+}
