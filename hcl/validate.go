@@ -117,7 +117,11 @@ func (v *validator) virtualServers() {
 	owner := map[string]string{} // VIP address -> instance
 	for _, in := range v.cfg.Instances {
 		for _, vip := range in.VirtualIPs {
-			owner[vip.Prefix.Addr().String()] = in.Name
+			// The first instance holding the address owns it (an
+			// address in two instances is a keepalived.conf's only).
+			if _, taken := owner[vip.Prefix.Addr().String()]; !taken {
+				owner[vip.Prefix.Addr().String()] = in.Name
+			}
 		}
 	}
 	seen := map[string]Pos{}
