@@ -690,9 +690,14 @@ func (r *ldReader) reals(v *ldVirtual, proto string) []ldRealServer {
 			rs.weight = w
 		}
 		if m[9] != "" {
-			rs.request, rs.receive, rs.own = m[10], m[11], true
-			if !strings.HasPrefix(rs.request, "/") {
-				rs.request = "/" + rs.request
+			if strings.HasPrefix(m[10], "/") {
+				// add_real_server() takes the receive from $2 after a
+				// match of the request against ^/, which resets $2 when
+				// the request starts with /: ldirectord then checks this
+				// real server with the virtual's request and receive.
+				r.diags.warnf(l.pos, "this real server's request and receive are not used", "ldirectord loses them when the request starts with / and checks the virtual's request=%q and receive=%q, and so does lvsd; write %q to have them apply", v.request, v.receive, strings.TrimPrefix(m[10], "/"))
+			} else {
+				rs.request, rs.receive, rs.own = "/"+m[10], m[11], true
 			}
 		}
 		for _, t := range []struct {

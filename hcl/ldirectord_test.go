@@ -132,6 +132,11 @@ func TestLdirectordKeywords(t *testing.T) {
 				rs := one(c).RealServers[0]
 				return rs.Weight == 7 && rs.LThreshold == 5 && rs.UThreshold == 50 && rs.Checkers[0].URLs[0].Path == "/ping" && rs.Checkers[0].URLs[0].Regex == "pong"
 			}},
+		{"real: a request starting with / loses its pair, as in ldirectord", "virtual=192.0.2.1:80\n\treal=10.0.0.1:80 masq 7 \"/ping\", \"pong\"\n\trequest=\"/x\"\n\treceive=\"y\"\n",
+			func(c *Config) bool {
+				u := one(c).RealServers[0].Checkers[0].URLs[0]
+				return u.Path == "/x" && u.Regex == "y"
+			}},
 		{"real: a range is one real server per address", "virtual=192.0.2.1:80\n\treal=10.0.0.1->10.0.0.4:80 gate\n",
 			func(c *Config) bool {
 				return len(one(c).RealServers) == 4 && one(c).RealServers[3].Addr == netip.MustParseAddrPort("10.0.0.4:80")
@@ -254,6 +259,7 @@ func TestLdirectordWarningsNameTheLine(t *testing.T) {
 		{"checkinterval without fork", head + "\tcheckinterval=3\n", "ldirectord.cf:3: warning: checkinterval in a virtual section ignored"},
 		{"dns receive", "virtual=192.0.2.1:53\n\treal=10.0.0.1:53 gate\n\trequest=\"a.example\"\n\treceive=\"1.2\"\n", "ldirectord.cf:4: warning: service=dns: the answer is not compared"},
 		{"checktype off", head + "\tchecktype=off\n", "ldirectord.cf:3: warning: checktype=off"},
+		{"real's request starting with /", "virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate \"/a\", \"b\"\n", "ldirectord.cf:2: warning: this real server's request and receive are not used"},
 		{"global fallback and a fwmark", "fallback=127.0.0.1:80\nvirtual=5\n\treal=10.0.0.1 gate\n", "ldirectord.cf:2: warning: the global fallback does not apply to a fwmark virtual"},
 		{"checkcommand with spaces", head + "\tchecktype=external\n\tcheckcommand=\"/bin/chk -q\"\n", "ldirectord.cf:4: warning: checkcommand with spaces"},
 		{"gate with another port", "virtual=192.0.2.1:80\n\treal=10.0.0.1:81 gate\n", "ldirectord.cf:2: warning: real server 10.0.0.1:81 takes the service's port 80"},
