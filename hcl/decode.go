@@ -87,6 +87,8 @@ func (d *decoder) file(path string, src []byte, depth int) {
 			d.group(b)
 		case "track_file":
 			d.trackFile(b)
+		case "announce":
+			d.announce(b) // announce.go
 		}
 	}
 }
@@ -373,6 +375,7 @@ var (
 		hcl2.BlockHeaderSchema{Type: "virtual_server", LabelNames: []string{"address"}},
 		hcl2.BlockHeaderSchema{Type: "virtual_server_group", LabelNames: []string{"name"}},
 		hcl2.BlockHeaderSchema{Type: "track_file", LabelNames: []string{"name"}},
+		hcl2.BlockHeaderSchema{Type: "announce", LabelNames: []string{"protocol"}},
 	)
 	trackFileSchema = blockSchema([]string{"file", "weight", "reverse"})
 	groupSchema     = blockSchema([]string{"members"})

@@ -44,6 +44,7 @@ const (
 	defaultControlSocket     = "/run/lvsd/lvsd.sock" // lvsd
 	defaultStatusListen      = "127.0.0.1:9650"      // lvsd: metrics_listen when status_page is on and it is unset
 	defaultReconcileInterval = 10 * time.Second      // lvsd
+	defaultBGPHoldTime       = 90 * time.Second      // RFC 4271 section 10: suggested HoldTime; keepalive one third of it
 )
 
 // The defaults of UDP_CHECK, DNS_CHECK and SMTP_CHECK (keepalived 2.2.7).

@@ -21,6 +21,8 @@ type Config struct {
 	VirtualServerGroups []VirtualServerGroup
 	// TrackFiles are the track_file blocks FILE_CHECKs read.
 	TrackFiles []TrackFile
+	// Announce is the announce "bgp" block (announce.go); nil without one.
+	Announce *Announce
 
 	// Files lists every file read to build this config, the main file first
 	// and then includes in the order they were read.

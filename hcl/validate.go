@@ -25,7 +25,8 @@ func finalize(cfg *Config, keepalived bool) Diagnostics {
 	v.syncGroups()
 	v.trackFiles()
 	v.virtualServers()
-	v.syncDaemon() // validate_sync.go
+	v.syncDaemon()    // validate_sync.go
+	v.announceBlock() // announce.go
 	return v.diags
 }
 
