@@ -10,6 +10,7 @@ import (
 
 	"github.com/lvsd/lvsd/checks"
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/announce"
 	"github.com/lvsd/lvsd/internal/script"
 	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/vrrp"
@@ -44,6 +45,9 @@ type Options struct {
 	// handed to the checkers (MISC_CHECK, notify_up/down) and the VRRP
 	// node (notify, vrrp_script); nil means script.New of the global block.
 	Scripts script.Runner
+	// Speaker is the BGP edge of the announce block; nil means an
+	// embedded gobgp (internal/announce).
+	Speaker announce.Speaker
 }
 
 // Director runs one director: the VRRP node, the checkers and the IPVS
@@ -83,6 +87,9 @@ type Director struct {
 	node    *vrrp.Node      // nil with VRRP off (keepalived -C)
 	checker *checks.Manager // nil with Checks off (keepalived -P)
 	ipvs    *lvs.Manager    // nil while the configuration has no virtual_server
+	// announcer announces the VIPs by BGP (announce.go); nil without an
+	// announce block or with Checks off.
+	announcer *announce.Announcer
 }
 
 // New builds the parts a configuration asks for. cfg is final (hcl has
@@ -107,6 +114,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 			return nil, err
 		}
 		d.checker = checks.NewManager(cfg, checks.Options{Logger: d.log.With("part", "checks"), Scripts: opts.Scripts})
+		d.newAnnouncer(cfg)
 	}
 	if opts.VRRP {
 		d.node = vrrp.NewNode(cfg, vrrp.Options{
@@ -200,6 +208,7 @@ func (d *Director) Run(ctx context.Context) error {
 		start("checks", d.checker.Run)
 		start("verdicts", d.forwardVerdicts)
 	}
+	stopAnnouncer := d.runAnnouncer(errs)
 	syncCtx, stopSync := context.WithCancel(context.Background())
 	defer stopSync()
 	syncDone := make(chan struct{})
@@ -240,6 +249,7 @@ loop:
 			}
 		}
 	}
+	stopAnnouncer()
 	stopVRRP()
 	<-vrrpDone
 	stopSync()

@@ -10,6 +10,9 @@
 //   - sync.go: mastership → the kernel's IPVS connection sync daemons
 //     (which daemons run is a pure function of the configuration and the
 //     mastership of lvs_sync_daemon's instance; lvs starts and stops them).
+//   - announce.go: services' quorum and mastership → the BGP announcer
+//     (internal/announce), started with the other parts and stopped
+//     first, so routes are withdrawn while the VIPs and IPVS still serve.
 //   - reload.go: a reload applied in one order: lvs desired state first,
 //     then the checkers, then VRRP.
 //   - status.go: the status snapshot (`lvsd status`, SIGUSR1/SIGUSR2 dumps,

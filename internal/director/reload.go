@@ -65,6 +65,9 @@ func (d *Director) Reload() error {
 			d.log.Error("reload: vrrp", "err", err)
 		}
 	}
+	if d.announcer != nil {
+		d.announcer.SetConfig(cfg) // the sessions keep the block they started with
+	}
 	// The sync daemons change only if their settings did.
 	d.applySyncDaemons(false)
 	if ipvs != nil {

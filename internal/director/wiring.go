@@ -30,6 +30,7 @@ func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	if d.Config().Global.LVSSyncDaemon.Instance == t.Instance {
 		d.kickSyncDaemons()
 	}
+	d.kickAnnouncer()
 	return err
 }
 
@@ -70,6 +71,7 @@ func (d *Director) onQuorum(vs hcl.VirtualServer, up bool) {
 		command = vs.QuorumUp
 	}
 	d.log.Info("quorum", "virtual_server", vs.Name, "up", up)
+	d.kickAnnouncer()
 	if command == "" {
 		return
 	}

@@ -1,0 +1,115 @@
+package director
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/announce"
+	"github.com/lvsd/lvsd/internal/hcltest"
+	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/lvs/lvstest"
+)
+
+// routeSpeaker is a fake announce.Speaker holding the announced routes.
+type routeSpeaker struct {
+	mu      sync.Mutex
+	routes  map[netip.Prefix]bool
+	stopped bool
+}
+
+func (r *routeSpeaker) Start(context.Context, *hcl.Announce) error { return nil }
+func (r *routeSpeaker) Announce(_ context.Context, p netip.Prefix) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.routes[p] = true
+	return nil
+}
+func (r *routeSpeaker) Withdraw(_ context.Context, p netip.Prefix) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.routes, p)
+	return nil
+}
+func (r *routeSpeaker) Peers(context.Context) []announce.PeerStatus { return nil }
+func (r *routeSpeaker) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+}
+func (r *routeSpeaker) announced(p string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.routes[netip.MustParsePrefix(p)]
+}
+
+// TestVIPIsAnnouncedWhileItsServiceHasQuorum: a director with an announce
+// block announces the VIP once IPVS is programmed, withdraws it when its
+// only real server fails its TCP_CHECK (quorum lost), announces it again
+// when the real server is back, and withdraws it on the way out.
+func TestVIPIsAnnouncedWhileItsServiceHasQuorum(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	go acceptAll(ln)
+	cfg := hcltest.Load(t, fmt.Sprintf(`
+global { lvs_program = "always" }
+virtual_server "192.0.2.10:80" {
+  delay_loop = "50ms"
+  real_server "127.0.0.1:%d" {
+    TCP_CHECK {
+      connect_timeout    = "200ms"
+      retry              = 0
+    }
+  }
+}
+announce "bgp" {
+  local_as  = 65001
+  router_id = "10.9.0.2"
+  neighbor "10.9.0.1" { remote_as = 65000 }
+}
+`, port))
+	sp := &routeSpeaker{routes: map[netip.Prefix]bool{}}
+	d, err := New(cfg, Options{Checks: true, Speaker: sp, OpenKernel: func() (lvs.Kernel, error) { return lvstest.NewFakeKernel(nil), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(t, d)
+	defer stop()
+	const vip = "192.0.2.10/32"
+	waitFor(t, "the VIP announced", func() bool { return sp.announced(vip) })
+
+	ln.Close()
+	waitFor(t, "the VIP withdrawn after its real server failed", func() bool { return !sp.announced(vip) })
+
+	ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go acceptAll(ln)
+	waitFor(t, "the VIP announced again", func() bool { return sp.announced(vip) })
+
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if sp.announced(vip) || !sp.stopped {
+		t.Errorf("after Run: announced %v, speaker stopped %v", sp.announced(vip), sp.stopped)
+	}
+}
+
+func acceptAll(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
+}
