@@ -55,9 +55,23 @@ func (g *gobgpSpeaker) Start(ctx context.Context, cfg *hcl.Announce) error {
 		g.Stop()
 		return fmt.Errorf("starting BGP: %w", err)
 	}
+	// gobgp's global import policy also sees the paths lvsd adds: accept
+	// those (route type local), reject whatever a neighbor sends.
+	if err := srv.AddPolicy(ctx, &api.AddPolicyRequest{Policy: &api.Policy{
+		Name: announceOnlyPolicy,
+		Statements: []*api.Statement{{
+			Name:       announceOnlyPolicy + "-local",
+			Conditions: &api.Conditions{RouteType: api.Conditions_ROUTE_TYPE_LOCAL},
+			Actions:    &api.Actions{RouteAction: api.RouteAction_ROUTE_ACTION_ACCEPT},
+		}},
+	}}); err != nil {
+		g.Stop()
+		return fmt.Errorf("BGP import policy: %w", err)
+	}
 	if err := srv.SetPolicyAssignment(ctx, &api.SetPolicyAssignmentRequest{Assignment: &api.PolicyAssignment{
 		Name:          "global",
 		Direction:     api.PolicyDirection_POLICY_DIRECTION_IMPORT,
+		Policies:      []*api.Policy{{Name: announceOnlyPolicy}},
 		DefaultAction: api.RouteAction_ROUTE_ACTION_REJECT,
 	}}); err != nil {
 		g.Stop()
@@ -99,6 +113,10 @@ func peerOf(cfg *hcl.Announce, n hcl.BGPNeighbor) *api.Peer {
 	}
 	return p
 }
+
+// announceOnlyPolicy names the global import policy: lvsd's own routes
+// only.
+const announceOnlyPolicy = "lvsd-announce-only"
 
 // connectRetrySeconds is how soon a session that failed is tried again
 // (gobgp's default is 120 s; a director that comes back should serve soon).

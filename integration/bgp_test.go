@@ -1,0 +1,272 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/director"
+	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/lvs/lvstest"
+)
+
+// The BGP lab: a router namespace running BIRD 2 (a router no one on the
+// team wrote) with `merge paths`, and two director namespaces, each peering
+// with it over its own link:
+//
+//	director d1 10.98.1.2 ── 10.98.1.1 ┐
+//	                                   ├ router (BIRD, AS 65000)
+//	director d2 10.98.2.2 ── 10.98.2.1 ┘
+//
+// Each director is this test binary re-run in its namespace
+// (TestBGPDirectorHelper): a director.Director with the announce block, a
+// real embedded gobgp, MISC_CHECKs on a file, and lvstest's fake IPVS
+// kernel, since the host has no IPVS: what is under test is the
+// announcement, decided from the checks and the quorum.
+const (
+	bgpVIP      = "192.0.2.100"
+	bgpHelperFn = "LVSD_BGP_HELPER_CONFIG"
+)
+
+// TestBGPDirectorHelper is a director of the BGP lab when run by
+// startBGPDirector; it does nothing in a normal test run.
+func TestBGPDirectorHelper(t *testing.T) {
+	path := os.Getenv(bgpHelperFn)
+	if path == "" {
+		t.Skip("run by TestBGPAnnouncesTheVIPToBIRDWhileQuorumHolds")
+	}
+	cfg, diags := hcl.Load(path)
+	if cfg == nil {
+		t.Fatal(diags)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := director.New(cfg, director.Options{File: path, Checks: true, Logger: log,
+		OpenKernel: func() (lvs.Kernel, error) { return lvstest.NewFakeKernel(nil), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := d.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type bgpLab struct {
+	t      *testing.T
+	id     string
+	dir    string
+	router string
+	ns     map[string]string // "d1" → namespace
+	birdc  string            // birdc control socket
+}
+
+func newBGPLab(t *testing.T) *bgpLab {
+	t.Helper()
+	requireNetns(t)
+	for _, tool := range []string{"bird", "birdc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs BIRD 2 (%s; Debian bird2)", tool)
+		}
+	}
+	id := fmt.Sprintf("%d%d", os.Getpid()%10000, time.Now().UnixNano()%1000)
+	l := &bgpLab{t: t, id: id, dir: t.TempDir(), router: "lvrt" + id, ns: map[string]string{}}
+	t.Cleanup(func() {
+		for _, ns := range l.ns {
+			exec.Command("ip", "netns", "del", ns).Run()
+		}
+		exec.Command("ip", "netns", "del", l.router).Run()
+	})
+	run(t, "ip", "netns", "add", l.router)
+	run(t, "ip", "-n", l.router, "link", "set", "lo", "up")
+	for i, name := range []string{"d1", "d2"} {
+		ns := "lv" + name + id
+		l.ns[name] = ns
+		run(t, "ip", "netns", "add", ns)
+		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
+		rside, dside := fmt.Sprintf("r%d%s", i+1, id), fmt.Sprintf("d%d%s", i+1, id)
+		run(t, "ip", "link", "add", rside, "type", "veth", "peer", "name", dside)
+		run(t, "ip", "link", "set", rside, "netns", l.router)
+		run(t, "ip", "link", "set", dside, "netns", ns)
+		run(t, "ip", "-n", l.router, "addr", "add", fmt.Sprintf("10.98.%d.1/24", i+1), "dev", rside)
+		run(t, "ip", "-n", l.router, "link", "set", rside, "up")
+		run(t, "ip", "-n", ns, "link", "set", dside, "name", "eth0")
+		run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("10.98.%d.2/24", i+1), "dev", "eth0")
+		run(t, "ip", "-n", ns, "link", "set", "eth0", "up")
+		// Every director holds the VIP (cluster mode: no ARP for it).
+		run(t, "ip", "-n", ns, "addr", "add", bgpVIP+"/32", "dev", "lo")
+	}
+	return l
+}
+
+// startBIRD runs BIRD in the router namespace: eBGP from both directors,
+// everything imported, nothing exported, and the kernel protocol merging
+// equal routes into one multipath route (ECMP).
+func (l *bgpLab) startBIRD() *proc {
+	l.t.Helper()
+	conf := filepath.Join(l.dir, "bird.conf")
+	l.birdc = filepath.Join(l.dir, "bird.ctl")
+	cfg := `router id 10.98.0.1;
+protocol device { scan time 1; }
+protocol kernel {
+  ipv4 { import none; export all; };
+  merge paths on;
+}
+`
+	for i := 1; i <= 2; i++ {
+		cfg += fmt.Sprintf(`protocol bgp d%d {
+  local 10.98.%d.1 as 65000;
+  neighbor 10.98.%d.2 as 65001;
+  hold time 3;
+  keepalive time 1;
+  connect retry time 1;
+  ipv4 { import all; export none; };
+}
+`, i, i, i)
+	}
+	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+	return startProc(l.t, l.router, filepath.Join(l.dir, "bird.log"), nil,
+		"bird", "-f", "-c", conf, "-s", l.birdc, "-P", filepath.Join(l.dir, "bird.pid"))
+}
+
+// startDirector runs director name with its real servers' MISC_CHECKs
+// passing while the file returned exists.
+func (l *bgpLab) startDirector(name string) (p *proc, upFile string) {
+	l.t.Helper()
+	upFile = filepath.Join(l.dir, name+".up")
+	if err := os.WriteFile(upFile, nil, 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+	i := name[1:]
+	cfg := fmt.Sprintf(`global { lvs_program = "always" }
+virtual_server "%s:80" {
+  lb_kind    = "DR"
+  delay_loop = "200ms"
+  real_server "10.98.%s.10:80" {
+    MISC_CHECK {
+      misc_path = "/bin/test -e %s"
+      retry     = 0
+    }
+  }
+}
+announce "bgp" {
+  local_as  = 65001
+  router_id = "10.98.%s.2"
+  neighbor "10.98.%s.1" {
+    remote_as = 65000
+    hold_time = 3
+    keepalive = 1
+  }
+}
+`, bgpVIP, i, upFile, i, i)
+	path := filepath.Join(l.dir, name+".hcl")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+	p = startProc(l.t, l.ns[name], filepath.Join(l.dir, name+".log"), []string{bgpHelperFn + "=" + path},
+		os.Args[0], "-test.run", "^TestBGPDirectorHelper$", "-test.v")
+	return p, upFile
+}
+
+// nextHops returns the next hops of the VIP's route in the router's kernel
+// table, as `ip route` shows them.
+func (l *bgpLab) nextHops() []string {
+	out, err := output("ip", "-n", l.router, "-4", "route", "show", bgpVIP+"/32")
+	if err != nil {
+		l.t.Fatalf("ip route: %v\n%s", err, out)
+	}
+	var hops []string
+	f := strings.Fields(out)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "via" {
+			hops = append(hops, f[i+1])
+		}
+	}
+	return hops
+}
+
+func (l *bgpLab) birdRoute() string {
+	out, _ := output("birdc", "-s", l.birdc, "show", "route", "for", bgpVIP+"/32", "all")
+	return out
+}
+
+func (l *bgpLab) waitHops(what string, want ...string) {
+	l.t.Helper()
+	ok := waitFor(20*time.Second, func() bool {
+		got := l.nextHops()
+		if len(got) != len(want) {
+			return false
+		}
+		for _, w := range want {
+			if !strings.Contains(strings.Join(got, " "), w) {
+				return false
+			}
+		}
+		return true
+	})
+	if !ok {
+		l.t.Fatalf("%s: the router's route to %s has next hops %v, want %v\nbirdc show route:\n%s", what, bgpVIP, l.nextHops(), want, l.birdRoute())
+	}
+}
+
+// TestBGPAnnouncesTheVIPToBIRDWhileQuorumHolds: two directors announce the
+// VIP to BIRD, which installs one route with two next hops (ECMP); a
+// director whose real server fails its check (quorum lost) withdraws it and
+// announces it again when the real server is back; a director stopped
+// with SIGTERM withdraws it, and the other carries on.
+func TestBGPAnnouncesTheVIPToBIRDWhileQuorumHolds(t *testing.T) {
+	l := newBGPLab(t)
+	l.startBIRD()
+	d1, up1 := l.startDirector("d1")
+	d2, _ := l.startDirector("d2")
+	defer func() {
+		if t.Failed() {
+			t.Logf("d1:\n%s\nd2:\n%s", d1.logText(), d2.logText())
+		}
+	}()
+
+	l.waitHops("both directors announce", "10.98.1.2", "10.98.2.2")
+	if r := l.birdRoute(); !strings.Contains(r, "AS65001") {
+		t.Errorf("BIRD's route lacks the directors' AS:\n%s", r)
+	}
+
+	start := time.Now()
+	if err := os.Remove(up1); err != nil {
+		t.Fatal(err)
+	}
+	l.waitHops("d1's real server failed", "10.98.2.2")
+	t.Logf("d1 withdrawn %v after its real server's check started failing", time.Since(start).Round(time.Millisecond))
+
+	if err := os.WriteFile(up1, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.waitHops("d1's real server is back", "10.98.1.2", "10.98.2.2")
+
+	start = time.Now()
+	d2.signal(syscall.SIGTERM)
+	if _, ok := d2.waitExit(10 * time.Second); !ok {
+		t.Fatal("d2 did not stop within 10 s of SIGTERM")
+	}
+	l.waitHops("d2 stopped", "10.98.1.2")
+	t.Logf("d2 withdrawn %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(d2.logText(), "BGP withdraw") {
+		t.Errorf("d2 did not withdraw before it stopped:\n%s", d2.logText())
+	}
+
+	d1.signal(syscall.SIGTERM)
+	if _, ok := d1.waitExit(10 * time.Second); !ok {
+		t.Fatal("d1 did not stop within 10 s of SIGTERM")
+	}
+	l.waitHops("both stopped")
+}
