@@ -11,7 +11,8 @@
 // implementation, an embedded github.com/osrg/gobgp/v4 server that
 // announces only (the global import policy rejects every route) and
 // connects out to its neighbors (it does not listen on port 179).
-// announcer.go runs the two: it re-decides when kicked (a quorum crossing,
+// gobgp_test.go drives it against a second gobgp as the router, on
+// loopback. announcer.go runs the two: it re-decides when kicked (a quorum crossing,
 // a VRRP transition) and every interval, announces and withdraws the
 // difference, and withdraws everything before it stops.
 //

@@ -198,13 +198,20 @@ func (g *gobgpSpeaker) Peers(ctx context.Context) []PeerStatus {
 		return nil
 	}
 	var out []PeerStatus
-	_ = srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+	_ = srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
 		if p.State == nil {
 			return
 		}
 		addr, _ := netip.ParseAddr(p.State.NeighborAddress)
 		state := strings.ToLower(strings.TrimPrefix(p.State.SessionState.String(), "SESSION_STATE_"))
-		out = append(out, PeerStatus{Addr: addr, RemoteAS: p.State.PeerAsn, State: state})
+		ps := PeerStatus{Addr: addr, RemoteAS: p.State.PeerAsn, State: state}
+		for _, af := range p.AfiSafis {
+			if af.State != nil {
+				ps.Received += af.State.Received
+				ps.Advertised += af.State.Advertised
+			}
+		}
+		out = append(out, ps)
 	})
 	return out
 }

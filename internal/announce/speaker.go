@@ -29,4 +29,7 @@ type PeerStatus struct {
 	Addr     netip.Addr
 	RemoteAS uint32
 	State    string // the RFC 4271 section 8 state: "established", "active", …
+	// Received counts the routes the neighbor sent (all rejected: lvsd
+	// announces only); Advertised the routes sent to it.
+	Received, Advertised uint64
 }
