@@ -129,6 +129,7 @@ protocol kernel {
   hold time 3;
   keepalive time 1;
   connect retry time 1;
+  error wait time 1, 2;
   ipv4 { import all; export none; };
 }
 `, i, i, i)
@@ -224,7 +225,9 @@ func (l *bgpLab) waitHops(what string, want ...string) {
 // VIP to BIRD, which installs one route with two next hops (ECMP); a
 // director whose real server fails its check (quorum lost) withdraws it and
 // announces it again when the real server is back; a director stopped
-// with SIGTERM withdraws it, and the other carries on.
+// with SIGTERM withdraws it, and the other carries on; a director that
+// hangs leaves the route within the hold time, one killed with SIGKILL at
+// once (its kernel closes the session).
 func TestBGPAnnouncesTheVIPToBIRDWhileQuorumHolds(t *testing.T) {
 	l := newBGPLab(t)
 	l.startBIRD()
@@ -263,6 +266,29 @@ func TestBGPAnnouncesTheVIPToBIRDWhileQuorumHolds(t *testing.T) {
 	if !strings.Contains(d2.logText(), "BGP withdraw") {
 		t.Errorf("d2 did not withdraw before it stopped:\n%s", d2.logText())
 	}
+
+	// A director that hangs (SIGSTOP: its sessions stay open, its
+	// keepalives stop, as on a node that loses power) leaves the ECMP set
+	// when BIRD's hold timer (3 s, the lower of the two sides') expires.
+	d2, _ = l.startDirector("d2")
+	l.waitHops("d2 is back", "10.98.1.2", "10.98.2.2")
+	start = time.Now()
+	d1.signalGroup(syscall.SIGSTOP)
+	l.waitHops("d1 hung", "10.98.2.2")
+	lost := time.Since(start)
+	t.Logf("d1 left the ECMP set %v after it hung (hold time 3 s)", lost.Round(time.Millisecond))
+	if lost > 4500*time.Millisecond {
+		t.Errorf("d1 left the ECMP set %v after it hung, want within the 3 s hold time (and BIRD's 1 s scan)", lost)
+	}
+	d1.signalGroup(syscall.SIGKILL)
+
+	// kill -9: the kernel closes the dead process's session at once.
+	d1, _ = l.startDirector("d1")
+	l.waitHops("d1 is back", "10.98.1.2", "10.98.2.2")
+	start = time.Now()
+	d2.signalGroup(syscall.SIGKILL)
+	l.waitHops("d2 killed", "10.98.1.2")
+	t.Logf("d2 left the ECMP set %v after kill -9", time.Since(start).Round(time.Millisecond))
 
 	d1.signal(syscall.SIGTERM)
 	if _, ok := d1.waitExit(10 * time.Second); !ok {
