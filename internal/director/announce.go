@@ -2,6 +2,10 @@ package director
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
 
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/announce"
@@ -60,4 +64,71 @@ func (d *Director) runAnnouncer(errs chan<- error) (stop func()) {
 		cancel()
 		<-done
 	}
+}
+
+// BGPReport is the announcer in `lvsd status`: each session, each VIP's
+// decision with its reason, and the announcements and withdrawals sent.
+type BGPReport struct {
+	Sessions []BGPSessionReport `json:"sessions"`
+	Routes   []BGPRouteReport   `json:"routes"`
+	Changes  uint64             `json:"changes"` // announcements and withdrawals sent
+}
+
+// BGPSessionReport is one neighbor's session.
+type BGPSessionReport struct {
+	Neighbor   string `json:"neighbor"`
+	RemoteAS   uint32 `json:"remote_as"`
+	State      string `json:"state"`
+	Received   uint64 `json:"routes_received"` // all rejected: lvsd announces only
+	Advertised uint64 `json:"routes_advertised"`
+}
+
+// BGPRouteReport is one VIP's decision.
+type BGPRouteReport struct {
+	Prefix    string `json:"prefix"`
+	Announced bool   `json:"announced"`
+	Reason    string `json:"reason"`
+}
+
+// bgpReport is the announcer's part of the report, nil without one.
+func (d *Director) bgpReport() *BGPReport {
+	if d.announcer == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bgpReportTimeout)
+	defer cancel()
+	st := d.announcer.Status(ctx)
+	r := &BGPReport{Sessions: []BGPSessionReport{}, Routes: []BGPRouteReport{}, Changes: st.Changes}
+	for _, p := range st.Peers {
+		r.Sessions = append(r.Sessions, BGPSessionReport{Neighbor: p.Addr.String(), RemoteAS: p.RemoteAS, State: p.State, Received: p.Received, Advertised: p.Advertised})
+	}
+	for _, dc := range st.Decisions {
+		r.Routes = append(r.Routes, BGPRouteReport{Prefix: dc.Prefix.String(), Announced: dc.Announce, Reason: dc.Reason})
+	}
+	return r
+}
+
+// bgpReportTimeout bounds the read of the sessions' states.
+const bgpReportTimeout = time.Second
+
+// renderBGP prints the BGP part of `lvsd status`.
+func renderBGP(w io.Writer, r *BGPReport) {
+	if r == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nBGP (%d announcements and withdrawals sent)\n", r.Changes)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NEIGHBOR\tAS\tSTATE\tRECEIVED (REJECTED)\tADVERTISED")
+	for _, s := range r.Sessions {
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%d\t%d\n", s.Neighbor, s.RemoteAS, s.State, s.Received, s.Advertised)
+	}
+	tw.Flush()
+	for _, rt := range r.Routes {
+		state := "withdrawn"
+		if rt.Announced {
+			state = "announced"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", rt.Prefix, state, rt.Reason)
+	}
+	tw.Flush()
 }

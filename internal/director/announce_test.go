@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 
@@ -84,9 +85,22 @@ announce "bgp" {
 	defer stop()
 	const vip = "192.0.2.10/32"
 	waitFor(t, "the VIP announced", func() bool { return sp.announced(vip) })
+	waitFor(t, "the report to show it", func() bool {
+		r := d.Report().BGP
+		return r != nil && len(r.Routes) == 1 && r.Routes[0].Announced
+	})
+	var screen strings.Builder
+	Render(&screen, d.Report(), false)
+	if !strings.Contains(screen.String(), "192.0.2.10/32  announced  1 service(s) programmed with quorum") {
+		t.Errorf("lvsd status lacks the announced VIP:\n%s", screen.String())
+	}
 
 	ln.Close()
 	waitFor(t, "the VIP withdrawn after its real server failed", func() bool { return !sp.announced(vip) })
+	waitFor(t, "the report to say why", func() bool {
+		r := d.Report().BGP
+		return len(r.Routes) == 1 && !r.Routes[0].Announced && strings.Contains(r.Routes[0].Reason, "below quorum")
+	})
 
 	ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {

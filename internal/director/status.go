@@ -28,6 +28,7 @@ type Report struct {
 	Checks    []checks.CheckerStatus `json:"-"`
 	IPVS      *IPVSReport            `json:"ipvs,omitempty"`
 	Sync      *SyncReport            `json:"ipvs_sync,omitempty"`
+	BGP       *BGPReport             `json:"bgp,omitempty"` // announce.go
 	// Events are the last VRRP transitions and real-server verdict
 	// changes with their reasons, newest first (at most 64).
 	Events []Event `json:"events,omitempty"`
@@ -169,6 +170,7 @@ func (d *Director) Report() Report {
 			r.Sync = sr
 		}
 	}
+	r.BGP = d.bgpReport()
 	if d.checker != nil {
 		for _, h := range d.checker.Status() {
 			hr := HealthReport{
@@ -287,6 +289,7 @@ func Render(w io.Writer, r Report, counters bool) {
 		}
 		tw.Flush()
 	}
+	renderBGP(w, r.BGP)
 	if len(r.Events) > 0 {
 		fmt.Fprintln(w, "\nRECENT EVENTS")
 		for _, e := range r.Events[:min(len(r.Events), renderedEvents)] {
