@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 	"text/tabwriter"
 	"time"
 
@@ -34,6 +35,37 @@ func (d *Director) announcedServices() []lvs.ServiceStatus {
 		return nil
 	}
 	return ipvs.Status()
+}
+
+// reloadAnnouncer hands a reloaded configuration to the announcer. The
+// sessions keep the announce block they started with: adding, removing or
+// changing the block takes a restart, which the log says.
+func (d *Director) reloadAnnouncer(old, cfg *hcl.Config) {
+	switch {
+	case d.announcer == nil && cfg.Announce != nil && d.opts.Checks:
+		d.log.Warn("reload: the announce block takes effect at the next start of lvsd", "at", cfg.Announce.Pos.String())
+	case d.announcer == nil:
+	case cfg.Announce == nil:
+		d.log.Warn("reload: the announce block was removed; lvsd announces with the old block until it restarts")
+		d.announcer.SetConfig(cfg)
+	default:
+		if !reflect.DeepEqual(stripPositions(*old.Announce), stripPositions(*cfg.Announce)) {
+			d.log.Warn("reload: the announce block changed; its sessions keep the old settings until lvsd restarts", "at", cfg.Announce.Pos.String())
+		}
+		d.announcer.SetConfig(cfg)
+	}
+}
+
+// stripPositions returns a with no positions, to compare settings only.
+func stripPositions(a hcl.Announce) hcl.Announce {
+	a.Pos, a.Positions = hcl.Pos{}, nil
+	ns := make([]hcl.BGPNeighbor, len(a.Neighbors))
+	for i, n := range a.Neighbors {
+		n.Pos, n.Positions = hcl.Pos{}, nil
+		ns[i] = n
+	}
+	a.Neighbors = ns
+	return a
 }
 
 // kickAnnouncer has the announcer decide again (a quorum crossing, a

@@ -49,7 +49,8 @@ func (r *routeSpeaker) announced(p string) bool {
 }
 
 // TestVIPIsAnnouncedWhileItsServiceHasQuorum: a director with an announce
-// block announces the VIP once IPVS is programmed, withdraws it when its
+// block sets the IPVS settings of a cluster (sloppy_tcp …), announces the
+// VIP once IPVS is programmed, withdraws it when its
 // only real server fails its TCP_CHECK (quorum lost), announces it again
 // when the real server is back, and withdraws it on the way out.
 func TestVIPIsAnnouncedWhileItsServiceHasQuorum(t *testing.T) {
@@ -77,9 +78,16 @@ announce "bgp" {
 }
 `, port))
 	sp := &routeSpeaker{routes: map[netip.Prefix]bool{}}
-	d, err := New(cfg, Options{Checks: true, Speaker: sp, OpenKernel: func() (lvs.Kernel, error) { return lvstest.NewFakeKernel(nil), nil }})
+	sysctls := map[string]string{}
+	d, err := New(cfg, Options{Checks: true, Speaker: sp, OpenKernel: func() (lvs.Kernel, error) { return lvstest.NewFakeKernel(nil), nil },
+		Sysctl: func(name, value string) error { sysctls[name] = value; return nil }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, name := range []string{"sloppy_tcp", "sloppy_sctp", "expire_nodest_conn", "expire_quiescent_template"} {
+		if sysctls["net/ipv4/vs/"+name] != "1" {
+			t.Errorf("net.ipv4.vs.%s not set to 1 in a cluster: %v", name, sysctls)
+		}
 	}
 	stop := startRun(t, d)
 	defer stop()
@@ -125,5 +133,21 @@ func acceptAll(ln net.Listener) {
 			return
 		}
 		c.Close()
+	}
+}
+
+// TestPairSetsNoClusterSysctls: without an announce block lvsd leaves the
+// kernel's IPVS settings alone.
+func TestPairSetsNoClusterSysctls(t *testing.T) {
+	cfg := hcltest.Load(t, `
+global { lvs_program = "always" }
+virtual_server "192.0.2.10:80" {
+  real_server "10.0.0.1:80" {}
+}
+`)
+	_, err := New(cfg, Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return lvstest.NewFakeKernel(nil), nil },
+		Sysctl: func(name, value string) error { t.Errorf("set %s=%s", name, value); return nil }})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -48,6 +48,9 @@ type Options struct {
 	// Speaker is the BGP edge of the announce block; nil means an
 	// embedded gobgp (internal/announce).
 	Speaker announce.Speaker
+	// Sysctl sets a kernel setting named as under /proc/sys (cluster.go);
+	// nil writes /proc/sys.
+	Sysctl func(name, value string) error
 }
 
 // Director runs one director: the VRRP node, the checkers and the IPVS
@@ -147,6 +150,7 @@ func (d *Director) openIPVS(cfg *hcl.Config) (*lvs.Manager, error) {
 		OnQuorum: d.onQuorum,
 	})
 	m.SetConfig(cfg)
+	d.applyClusterSysctls(cfg)
 	d.mu.Lock()
 	d.ipvs = m
 	d.mu.Unlock()

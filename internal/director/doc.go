@@ -13,6 +13,8 @@
 //   - announce.go: services' quorum and mastership → the BGP announcer
 //     (internal/announce), started with the other parts and stopped
 //     first, so routes are withdrawn while the VIPs and IPVS still serve.
+//   - cluster.go: the IPVS settings a director behind ECMP needs
+//     (sloppy_tcp, expire_nodest_conn, …), set when the VIPs are announced.
 //   - reload.go: a reload applied in one order: lvs desired state first,
 //     then the checkers, then VRRP.
 //   - status.go: the status snapshot (`lvsd status`, SIGUSR1/SIGUSR2 dumps,

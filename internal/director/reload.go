@@ -47,6 +47,7 @@ func (d *Director) Reload() error {
 		}
 	}
 	d.mu.Lock()
+	old := d.cfg
 	d.cfg = cfg
 	d.mu.Unlock()
 	ipvs := d.ipvsManager()
@@ -65,9 +66,7 @@ func (d *Director) Reload() error {
 			d.log.Error("reload: vrrp", "err", err)
 		}
 	}
-	if d.announcer != nil {
-		d.announcer.SetConfig(cfg) // the sessions keep the block they started with
-	}
+	d.reloadAnnouncer(old, cfg) // announce.go
 	// The sync daemons change only if their settings did.
 	d.applySyncDaemons(false)
 	if ipvs != nil {
