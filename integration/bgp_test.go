@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,6 +28,10 @@ import (
 //	                                   ├ router (BIRD, AS 65000)
 //	director d2 10.98.2.2 ── 10.98.2.1 ┘
 //
+// and the same over IPv6 (fd00:98:N::2 ── fd00:98:N::1): each director
+// announces 192.0.2.100/32 over its IPv4 session and 2001:db8::100/128
+// over its IPv6 one.
+//
 // Each director is this test binary re-run in its namespace
 // (TestBGPDirectorHelper): a director.Director with the announce block, a
 // real embedded gobgp, MISC_CHECKs on a file, and lvstest's fake IPVS
@@ -34,6 +39,7 @@ import (
 // announcement, decided from the checks and the quorum.
 const (
 	bgpVIP      = "192.0.2.100"
+	bgpVIP6     = "2001:db8::100"
 	bgpHelperFn = "LVSD_BGP_HELPER_CONFIG"
 )
 
@@ -98,12 +104,15 @@ func newBGPLab(t *testing.T) *bgpLab {
 		run(t, "ip", "link", "set", rside, "netns", l.router)
 		run(t, "ip", "link", "set", dside, "netns", ns)
 		run(t, "ip", "-n", l.router, "addr", "add", fmt.Sprintf("10.98.%d.1/24", i+1), "dev", rside)
+		run(t, "ip", "-n", l.router, "addr", "add", fmt.Sprintf("fd00:98:%d::1/64", i+1), "dev", rside, "nodad")
 		run(t, "ip", "-n", l.router, "link", "set", rside, "up")
 		run(t, "ip", "-n", ns, "link", "set", dside, "name", "eth0")
 		run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("10.98.%d.2/24", i+1), "dev", "eth0")
+		run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("fd00:98:%d::2/64", i+1), "dev", "eth0", "nodad")
 		run(t, "ip", "-n", ns, "link", "set", "eth0", "up")
 		// Every director holds the VIP (cluster mode: no ARP for it).
 		run(t, "ip", "-n", ns, "addr", "add", bgpVIP+"/32", "dev", "lo")
+		run(t, "ip", "-n", ns, "addr", "add", bgpVIP6+"/128", "dev", "lo")
 	}
 	return l
 }
@@ -121,6 +130,10 @@ protocol kernel {
   ipv4 { import none; export all; };
   merge paths on;
 }
+protocol kernel {
+  ipv6 { import none; export all; };
+  merge paths on;
+}
 `
 	for i := 1; i <= 2; i++ {
 		cfg += fmt.Sprintf(`protocol bgp d%d {
@@ -132,7 +145,16 @@ protocol kernel {
   error wait time 1, 2;
   ipv4 { import all; export none; };
 }
-`, i, i, i)
+protocol bgp d%dv6 {
+  local fd00:98:%d::1 as 65000;
+  neighbor fd00:98:%d::2 as 65001;
+  hold time 3;
+  keepalive time 1;
+  connect retry time 1;
+  error wait time 1, 2;
+  ipv6 { import all; export none; };
+}
+`, i, i, i, i, i, i)
 	}
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		l.t.Fatal(err)
@@ -161,6 +183,16 @@ virtual_server "%s:80" {
     }
   }
 }
+virtual_server "[%s]:80" {
+  lb_kind    = "DR"
+  delay_loop = "200ms"
+  real_server "[fd00:98:%s::10]:80" {
+    MISC_CHECK {
+      misc_path = "/bin/test -e %s"
+      retry     = 0
+    }
+  }
+}
 announce "bgp" {
   local_as  = 65001
   router_id = "10.98.%s.2"
@@ -169,8 +201,13 @@ announce "bgp" {
     hold_time = 3
     keepalive = 1
   }
+  neighbor "fd00:98:%s::1" {
+    remote_as = 65000
+    hold_time = 3
+    keepalive = 1
+  }
 }
-`, bgpVIP, i, upFile, i, i)
+`, bgpVIP, i, upFile, bgpVIP6, i, upFile, i, i, i)
 	path := filepath.Join(l.dir, name+".hcl")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		l.t.Fatal(err)
@@ -180,10 +217,14 @@ announce "bgp" {
 	return p, upFile
 }
 
-// nextHops returns the next hops of the VIP's route in the router's kernel
+// nextHops returns the next hops of a VIP's route in the router's kernel
 // table, as `ip route` shows them.
-func (l *bgpLab) nextHops() []string {
-	out, err := output("ip", "-n", l.router, "-4", "route", "show", bgpVIP+"/32")
+func (l *bgpLab) nextHops(vip string) []string {
+	family, prefix := "-4", vip+"/32"
+	if strings.Contains(vip, ":") {
+		family, prefix = "-6", vip+"/128"
+	}
+	out, err := output("ip", "-n", l.router, family, "route", "show", prefix)
 	if err != nil {
 		l.t.Fatalf("ip route: %v\n%s", err, out)
 	}
@@ -198,31 +239,42 @@ func (l *bgpLab) nextHops() []string {
 }
 
 func (l *bgpLab) birdRoute() string {
-	out, _ := output("birdc", "-s", l.birdc, "show", "route", "for", bgpVIP+"/32", "all")
+	out, _ := output("birdc", "-s", l.birdc, "show", "route", "all")
 	return out
 }
 
+// waitHops waits until the router's routes to both VIPs have exactly the
+// next hops of the directors named by their IPv4 addresses ("10.98.N.2",
+// and "fd00:98:N::2" for the IPv6 VIP).
 func (l *bgpLab) waitHops(what string, want ...string) {
 	l.t.Helper()
-	ok := waitFor(20*time.Second, func() bool {
-		got := l.nextHops()
+	var want6 []string
+	for _, w := range want {
+		want6 = append(want6, strings.Replace(strings.Replace(w, "10.98.", "fd00:98:", 1), ".2", "::2", 1))
+	}
+	same := func(got, want []string) bool {
 		if len(got) != len(want) {
 			return false
 		}
 		for _, w := range want {
-			if !strings.Contains(strings.Join(got, " "), w) {
+			if !slices.Contains(got, w) {
 				return false
 			}
 		}
 		return true
+	}
+	ok := waitFor(20*time.Second, func() bool {
+		return same(l.nextHops(bgpVIP), want) && same(l.nextHops(bgpVIP6), want6)
 	})
 	if !ok {
-		l.t.Fatalf("%s: the router's route to %s has next hops %v, want %v\nbirdc show route:\n%s", what, bgpVIP, l.nextHops(), want, l.birdRoute())
+		l.t.Fatalf("%s: the router's next hops are %v to %s and %v to %s, want %v and %v\nbirdc show route all:\n%s",
+			what, l.nextHops(bgpVIP), bgpVIP, l.nextHops(bgpVIP6), bgpVIP6, want, want6, l.birdRoute())
 	}
 }
 
 // TestBGPAnnouncesTheVIPToBIRDWhileQuorumHolds: two directors announce the
-// VIP to BIRD, which installs one route with two next hops (ECMP); a
+// VIP (IPv4 and IPv6) to BIRD, which installs one route with two next hops
+// (ECMP); a
 // director whose real server fails its check (quorum lost) withdraws it and
 // announces it again when the real server is back; a director stopped
 // with SIGTERM withdraws it, and the other carries on; a director that
