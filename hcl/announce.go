@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,10 @@ type Announce struct {
 	// announced route when HasMED.
 	MED    uint32
 	HasMED bool
+	// MaintenanceFile, when set, withdraws every VIP while the file
+	// exists, without stopping anything else (ExaBGP's healthcheck
+	// --disable).
+	MaintenanceFile string
 
 	Pos       Pos
 	Positions Positions
@@ -52,7 +57,7 @@ type BGPNeighbor struct {
 }
 
 var (
-	announceSchema = blockSchema([]string{"local_as", "router_id", "communities", "med"},
+	announceSchema = blockSchema([]string{"local_as", "router_id", "communities", "med", "maintenance_file"},
 		hcl2.BlockHeaderSchema{Type: "neighbor", LabelNames: []string{"address"}})
 	neighborSchema = blockSchema([]string{"remote_as", "hold_time", "keepalive", "password", "bfd"})
 )
@@ -73,6 +78,7 @@ func (d *decoder) announce(b *hcl2.Block) {
 	if bl.uint32("med", &a.MED) {
 		a.HasMED = true
 	}
+	bl.str("maintenance_file", &a.MaintenanceFile)
 	if list, ok := bl.strList("communities"); ok {
 		for _, c := range list {
 			v, err := parseCommunity(c)
@@ -149,6 +155,9 @@ func (v *validator) announceBlock() {
 	}
 	if !a.RouterID.Is4() {
 		v.diags.errorf(at(a.Positions, "router_id", a.Pos), "invalid router_id", "announce %q: router_id must be an IPv4 address (RFC 4271 section 4.2, BGP Identifier)", a.Protocol)
+	}
+	if a.MaintenanceFile != "" && !filepath.IsAbs(a.MaintenanceFile) {
+		v.diags.errorf(at(a.Positions, "maintenance_file", a.Pos), "invalid maintenance_file", "announce %q: maintenance_file %q must be an absolute path", a.Protocol, a.MaintenanceFile)
 	}
 	if len(a.Neighbors) == 0 {
 		v.diags.errorf(a.Pos, "no neighbor", "announce %q: at least one neighbor \"ADDR\" {} block is needed", a.Protocol)

@@ -21,6 +21,7 @@ func TestAnnounceBlockIsReadWithDefaults(t *testing.T) {
   router_id   = "10.9.0.2"
   communities = ["65000:100", "65535:65535"]
   med         = 50
+  maintenance_file = "/run/lvsd/maintenance"
   neighbor "10.9.0.1" {
     remote_as = 65000
   }
@@ -41,7 +42,7 @@ func TestAnnounceBlockIsReadWithDefaults(t *testing.T) {
 	if a == nil {
 		t.Fatal("no announce block in the model")
 	}
-	if a.LocalAS != 4200000001 || a.RouterID != netip.MustParseAddr("10.9.0.2") || !a.HasMED || a.MED != 50 {
+	if a.LocalAS != 4200000001 || a.RouterID != netip.MustParseAddr("10.9.0.2") || !a.HasMED || a.MED != 50 || a.MaintenanceFile != "/run/lvsd/maintenance" {
 		t.Errorf("announce = %+v", a)
 	}
 	if len(a.Communities) != 2 || a.Communities[0] != 65000<<16|100 || a.Communities[1] != 0xffffffff {
@@ -104,6 +105,8 @@ func TestAnnounceBlockIsRefusedWithItsLine(t *testing.T) {
 `, `t.hcl:12:17: error: invalid keepalive`},
 		{"bad community", announceVS + head + `  communities = ["65000"]
 ` + nb + "}\n", `t.hcl:9:17: error: invalid communities`},
+		{"relative maintenance_file", announceVS + head + `  maintenance_file = "maint"
+` + nb + "}\n", `t.hcl:9:22: error: invalid maintenance_file`},
 		{"unknown attribute", announceVS + head + `  asn = 1
 ` + nb + "}\n", `t.hcl:9:3: error: Unsupported argument`},
 		{"nothing to announce", `announce "bgp" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
@@ -84,6 +85,13 @@ func (a *Announcer) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	// The maintenance file is looked for every maintenancePoll.
+	var poll <-chan time.Time
+	if cfg.Announce.MaintenanceFile != "" {
+		t := time.NewTicker(maintenancePoll)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		a.apply(ctx, false)
 		select {
@@ -94,8 +102,23 @@ func (a *Announcer) Run(ctx context.Context) error {
 			return nil
 		case <-a.kick:
 		case <-tick.C:
+		case <-poll:
 		}
 	}
+}
+
+// maintenancePoll is how often Run looks for the maintenance file.
+const maintenancePoll = time.Second
+
+// maintenance returns why every VIP is withdrawn for maintenance, or "".
+func maintenance(cfg *hcl.Config) string {
+	if cfg == nil || cfg.Announce == nil || cfg.Announce.MaintenanceFile == "" {
+		return ""
+	}
+	if _, err := os.Stat(cfg.Announce.MaintenanceFile); err == nil {
+		return "maintenance file " + cfg.Announce.MaintenanceFile + " exists"
+	}
+	return ""
 }
 
 func (a *Announcer) config() *hcl.Config {
@@ -107,11 +130,16 @@ func (a *Announcer) config() *hcl.Config {
 // apply decides and announces or withdraws what differs from what was
 // sent; a failed change is retried on the next pass.
 func (a *Announcer) apply(ctx context.Context, stopping bool) {
+	cfg := a.config()
+	withdrawAll := maintenance(cfg)
 	var services []lvs.ServiceStatus
-	if a.opts.Services != nil && !stopping {
+	switch {
+	case stopping:
+		withdrawAll = "stopping"
+	case a.opts.Services != nil:
 		services = a.opts.Services()
 	}
-	decisions := Decide(a.config(), services, stopping)
+	decisions := Decide(cfg, services, withdrawAll)
 	a.mu.Lock()
 	announced := make(map[netip.Prefix]bool, len(a.announced))
 	for p := range a.announced {

@@ -3,6 +3,8 @@ package announce_test
 import (
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -108,9 +110,14 @@ func TestAnnouncerFollowsQuorumAndWithdrawsEverythingBeforeStopping(t *testing.T
 	a.Kick()
 	sp.waitFor(t, []string{"192.0.2.100/32", "2001:db8::100/128"})
 
-	st := a.Status(context.Background())
-	if st.Changes != 4 || len(st.Decisions) != 3 || st.Decisions[1].Announce {
-		t.Errorf("status = %+v", st)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st := a.Status(context.Background())
+		if st.Changes == 4 && len(st.Decisions) == 3 && !st.Decisions[1].Announce {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status = %+v", st)
+		}
 	}
 
 	cancel()
@@ -122,5 +129,54 @@ func TestAnnouncerFollowsQuorumAndWithdrawsEverythingBeforeStopping(t *testing.T
 	}
 	if last := sp.log[len(sp.log)-1]; last != "stop" {
 		t.Errorf("the speaker stopped before the last withdrawal: %v", sp.log)
+	}
+}
+
+// TestMaintenanceFileWithdrawsWithoutStopping: while the maintenance file
+// exists every VIP is withdrawn and the speaker keeps running; once it is
+// removed the VIPs are announced again.
+func TestMaintenanceFileWithdrawsWithoutStopping(t *testing.T) {
+	base := loadCluster(t)
+	maint := filepath.Join(t.TempDir(), "maintenance")
+	cfg := *base
+	an := *base.Announce
+	an.MaintenanceFile = maint
+	cfg.Announce = &an
+	sp := newFakeSpeaker()
+	a := announce.New(&cfg, announce.Options{Speaker: sp, Interval: time.Hour, Services: func() []lvs.ServiceStatus { return healthy(&cfg) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	all := []string{"192.0.2.100/32", "192.0.2.200/32", "2001:db8::100/128"}
+	sp.waitFor(t, all)
+
+	if err := os.WriteFile(maint, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sp.waitFor(t, nil)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st := a.Status(context.Background())
+		if len(st.Decisions) > 0 && st.Decisions[0].Reason == "maintenance file "+maint+" exists" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("decisions under maintenance: %+v", st.Decisions)
+		}
+	}
+	sp.mu.Lock()
+	stopped := sp.stopped
+	sp.mu.Unlock()
+	if stopped {
+		t.Error("the maintenance file stopped the speaker")
+	}
+
+	if err := os.Remove(maint); err != nil {
+		t.Fatal(err)
+	}
+	sp.waitFor(t, all)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

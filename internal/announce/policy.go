@@ -20,11 +20,12 @@ type Decision struct {
 // servers, sorted by prefix. A VIP is announced while every service on it
 // is programmed (lvs.StateProgrammed) and has quorum (QuorumUp: gained at
 // quorum + hysteresis, lost at quorum - hysteresis or no live weight,
-// keepalived's update_quorum_state); it is withdrawn when one does not, when
-// the state of a service is unknown (no IPVS status yet), and while
-// stopping. fwmark services have no address and announce nothing. Decide is
-// pure: the same inputs give the same decisions.
-func Decide(cfg *hcl.Config, services []lvs.ServiceStatus, stopping bool) []Decision {
+// keepalived's update_quorum_state); it is withdrawn when one does not, and
+// when the state of a service is unknown (no IPVS status yet). A non-empty
+// withdrawAll withdraws every VIP with that reason (stopping, the
+// maintenance file). fwmark services have no address and announce nothing.
+// Decide is pure: the same inputs give the same decisions.
+func Decide(cfg *hcl.Config, services []lvs.ServiceStatus, withdrawAll string) []Decision {
 	if cfg == nil {
 		return nil
 	}
@@ -55,8 +56,8 @@ func Decide(cfg *hcl.Config, services []lvs.ServiceStatus, stopping bool) []Deci
 		key := vs.Key()
 		st := byKey[key]
 		switch {
-		case stopping:
-			v.reason = "stopping"
+		case withdrawAll != "":
+			v.reason = withdrawAll
 		case st == nil:
 			v.reason = fmt.Sprintf("%s: no IPVS state yet", key)
 		case st.State != lvs.StateProgrammed:

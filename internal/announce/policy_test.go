@@ -85,7 +85,7 @@ func TestDecideAnnouncesAVIPWhileEveryServiceOnItHasQuorum(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		services []lvs.ServiceStatus
-		stopping bool
+		all      string // withdrawAll
 		want     map[string]bool
 		reason   map[string]string // a part of the reason of a withdrawn VIP
 	}{
@@ -112,12 +112,15 @@ func TestDecideAnnouncesAVIPWhileEveryServiceOnItHasQuorum(t *testing.T) {
 		{name: "a service missing from the state withdraws its VIP",
 			services: without(all, "TCP:192.0.2.200:80"),
 			want:     map[string]bool{v4: true, v4b: false, v6: true}},
-		{name: "stopping withdraws every VIP", services: all, stopping: true,
+		{name: "stopping withdraws every VIP", services: all, all: "stopping",
 			want:   map[string]bool{v4: false, v4b: false, v6: false},
 			reason: map[string]string{v4: "stopping", v6: "stopping"}},
+		{name: "the maintenance file withdraws every VIP", services: all, all: "maintenance file /run/m exists",
+			want:   map[string]bool{v4: false, v4b: false, v6: false},
+			reason: map[string]string{v4b: "maintenance file /run/m exists"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := announce.Decide(cfg, tc.services, tc.stopping)
+			got := announce.Decide(cfg, tc.services, tc.all)
 			if len(got) != len(tc.want) {
 				t.Fatalf("decisions = %+v, want %d", got, len(tc.want))
 			}
@@ -144,7 +147,7 @@ func TestDecideAnnouncesAVIPWhileEveryServiceOnItHasQuorum(t *testing.T) {
 func TestDecideIsPure(t *testing.T) {
 	cfg := loadCluster(t)
 	all := healthy(cfg)
-	a, b := announce.Decide(cfg, all, false), announce.Decide(cfg, all, false)
+	a, b := announce.Decide(cfg, all, ""), announce.Decide(cfg, all, "")
 	if len(a) != len(b) {
 		t.Fatal("different lengths")
 	}
@@ -153,7 +156,7 @@ func TestDecideIsPure(t *testing.T) {
 			t.Errorf("%v != %v", a[i], b[i])
 		}
 	}
-	if got := announce.Decide(nil, all, false); got != nil {
+	if got := announce.Decide(nil, all, ""); got != nil {
 		t.Errorf("no configuration: %v", got)
 	}
 	if a[0].Prefix != netip.MustParsePrefix("192.0.2.100/32") {
