@@ -48,7 +48,7 @@ const (
 func TestBGPDirectorHelper(t *testing.T) {
 	path := os.Getenv(bgpHelperFn)
 	if path == "" {
-		t.Skip("run by TestBGPAnnouncesTheVIPToBIRDWhileQuorumHolds")
+		t.Skip("run by TestBGPAnnouncesTheVIPToTheRouterWhileQuorumHolds")
 	}
 	cfg, diags := hcl.Load(path)
 	if cfg == nil {
@@ -73,17 +73,13 @@ type bgpLab struct {
 	dir    string
 	router string
 	ns     map[string]string // "d1" → namespace
-	birdc  string            // birdc control socket
+	// routes dumps the router's BGP table for failure messages.
+	routes func() string
 }
 
 func newBGPLab(t *testing.T) *bgpLab {
 	t.Helper()
 	requireNetns(t)
-	for _, tool := range []string{"bird", "birdc"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs BIRD 2 (%s; Debian bird2)", tool)
-		}
-	}
 	id := fmt.Sprintf("%d%d", os.Getpid()%10000, time.Now().UnixNano()%1000)
 	l := &bgpLab{t: t, id: id, dir: t.TempDir(), router: "lvrt" + id, ns: map[string]string{}}
 	t.Cleanup(func() {
@@ -122,8 +118,17 @@ func newBGPLab(t *testing.T) *bgpLab {
 // equal routes into one multipath route (ECMP).
 func (l *bgpLab) startBIRD() *proc {
 	l.t.Helper()
+	for _, tool := range []string{"bird", "birdc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			l.t.Skipf("needs BIRD 2 (%s; Debian bird2)", tool)
+		}
+	}
 	conf := filepath.Join(l.dir, "bird.conf")
-	l.birdc = filepath.Join(l.dir, "bird.ctl")
+	birdc := filepath.Join(l.dir, "bird.ctl")
+	l.routes = func() string {
+		out, _ := output("birdc", "-s", birdc, "show", "route", "all")
+		return out
+	}
 	cfg := `router id 10.98.0.1;
 protocol device { scan time 1; }
 protocol kernel {
@@ -160,7 +165,7 @@ protocol bgp d%dv6 {
 		l.t.Fatal(err)
 	}
 	return startProc(l.t, l.router, filepath.Join(l.dir, "bird.log"), nil,
-		"bird", "-f", "-c", conf, "-s", l.birdc, "-P", filepath.Join(l.dir, "bird.pid"))
+		"bird", "-f", "-c", conf, "-s", birdc, "-P", filepath.Join(l.dir, "bird.pid"))
 }
 
 // startDirector runs director name with its real servers' MISC_CHECKs
@@ -238,9 +243,79 @@ func (l *bgpLab) nextHops(vip string) []string {
 	return hops
 }
 
-func (l *bgpLab) birdRoute() string {
-	out, _ := output("birdc", "-s", l.birdc, "show", "route", "all")
-	return out
+// startFRR runs FRR's zebra and bgpd in the router namespace with
+// docs/cluster.md's configuration: a peer group of the directors, eBGP
+// without the default policy requirement, a route map accepting only the
+// VIPs, and maximum-paths for ECMP, which zebra installs in the kernel.
+func (l *bgpLab) startFRR() {
+	l.t.Helper()
+	daemon := func(name string) string { return "/usr/lib/frr/" + name }
+	for _, d := range []string{"zebra", "bgpd"} {
+		if _, err := os.Stat(daemon(d)); err != nil {
+			l.t.Skip("needs FRR's zebra and bgpd (Debian frr)")
+		}
+	}
+	// Under /tmp and open to the frr user the daemons drop to.
+	dir := filepath.Join(os.TempDir(), "lvsd-frr-bgp-"+l.id)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		l.t.Fatal(err)
+	}
+	os.Chmod(dir, 0o777)
+	l.t.Cleanup(func() { os.RemoveAll(dir) })
+	conf := `router bgp 65000
+ bgp router-id 10.98.0.1
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ neighbor DIRECTORS peer-group
+ neighbor DIRECTORS remote-as 65001
+ neighbor DIRECTORS timers 1 3
+ neighbor DIRECTORS timers connect 1
+ neighbor DIRECTORS6 peer-group
+ neighbor DIRECTORS6 remote-as 65001
+ neighbor DIRECTORS6 timers 1 3
+ neighbor DIRECTORS6 timers connect 1
+ neighbor 10.98.1.2 peer-group DIRECTORS
+ neighbor 10.98.2.2 peer-group DIRECTORS
+ neighbor fd00:98:1::2 peer-group DIRECTORS6
+ neighbor fd00:98:2::2 peer-group DIRECTORS6
+ !
+ address-family ipv4 unicast
+  maximum-paths 8
+  neighbor DIRECTORS activate
+  neighbor DIRECTORS route-map VIPS-IN in
+ exit-address-family
+ !
+ address-family ipv6 unicast
+  maximum-paths 8
+  neighbor DIRECTORS6 activate
+  neighbor DIRECTORS6 route-map VIPS6-IN in
+ exit-address-family
+!
+ip prefix-list VIPS seq 10 permit 192.0.2.0/24 ge 32
+ipv6 prefix-list VIPS6 seq 10 permit 2001:db8::/32 ge 128
+route-map VIPS-IN permit 10
+ match ip address prefix-list VIPS
+route-map VIPS6-IN permit 10
+ match ipv6 address prefix-list VIPS6
+`
+	for name, text := range map[string]string{"zebra.conf": "", "bgpd.conf": conf} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+	args := func(d string) []string {
+		return []string{daemon(d), "-u", "frr", "-g", "frr", "-z", filepath.Join(dir, "zserv.api"), "--vty_socket", dir,
+			"-i", filepath.Join(dir, d+".pid"), "-P", "0", "-f", filepath.Join(dir, d+".conf"), "--log", "stdout"}
+	}
+	startProc(l.t, l.router, filepath.Join(l.dir, "zebra.log"), nil, args("zebra")...)
+	if !waitFor(10*time.Second, func() bool { _, err := os.Stat(filepath.Join(dir, "zserv.api")); return err == nil }) {
+		l.t.Fatal("zebra did not open its socket")
+	}
+	startProc(l.t, l.router, filepath.Join(l.dir, "bgpd.log"), nil, args("bgpd")...)
+	l.routes = func() string {
+		out, _ := output("ip", "netns", "exec", l.router, "vtysh", "--vty_socket", dir, "-c", "show bgp ipv4 unicast", "-c", "show bgp ipv6 unicast", "-c", "show bgp summary")
+		return out
+	}
 }
 
 // waitHops waits until the router's routes to both VIPs have exactly the
@@ -267,22 +342,33 @@ func (l *bgpLab) waitHops(what string, want ...string) {
 		return same(l.nextHops(bgpVIP), want) && same(l.nextHops(bgpVIP6), want6)
 	})
 	if !ok {
-		l.t.Fatalf("%s: the router's next hops are %v to %s and %v to %s, want %v and %v\nbirdc show route all:\n%s",
-			what, l.nextHops(bgpVIP), bgpVIP, l.nextHops(bgpVIP6), bgpVIP6, want, want6, l.birdRoute())
+		l.t.Fatalf("%s: the router's next hops are %v to %s and %v to %s, want %v and %v\nthe router's BGP table:\n%s",
+			what, l.nextHops(bgpVIP), bgpVIP, l.nextHops(bgpVIP6), bgpVIP6, want, want6, l.routes())
 	}
 }
 
-// TestBGPAnnouncesTheVIPToBIRDWhileQuorumHolds: two directors announce the
-// VIP (IPv4 and IPv6) to BIRD, which installs one route with two next hops
-// (ECMP); a
-// director whose real server fails its check (quorum lost) withdraws it and
+// TestBGPAnnouncesTheVIPToTheRouterWhileQuorumHolds: two directors
+// announce the VIP (IPv4 and IPv6) to the router, BIRD 2 or FRR, which
+// installs one route with two next hops (ECMP); a director whose real server fails its check (quorum lost) withdraws it and
 // announces it again when the real server is back; a director stopped
 // with SIGTERM withdraws it, and the other carries on; a director that
 // hangs leaves the route within the hold time, one killed with SIGKILL at
 // once (its kernel closes the session).
-func TestBGPAnnouncesTheVIPToBIRDWhileQuorumHolds(t *testing.T) {
-	l := newBGPLab(t)
-	l.startBIRD()
+func TestBGPAnnouncesTheVIPToTheRouterWhileQuorumHolds(t *testing.T) {
+	for _, router := range []string{"BIRD", "FRR"} {
+		t.Run(router, func(t *testing.T) {
+			l := newBGPLab(t)
+			if router == "BIRD" {
+				l.startBIRD()
+			} else {
+				l.startFRR()
+			}
+			testAnnouncement(t, l)
+		})
+	}
+}
+
+func testAnnouncement(t *testing.T, l *bgpLab) {
 	d1, up1 := l.startDirector("d1")
 	d2, _ := l.startDirector("d2")
 	defer func() {
@@ -292,8 +378,8 @@ func TestBGPAnnouncesTheVIPToBIRDWhileQuorumHolds(t *testing.T) {
 	}()
 
 	l.waitHops("both directors announce", "10.98.1.2", "10.98.2.2")
-	if r := l.birdRoute(); !strings.Contains(r, "AS65001") {
-		t.Errorf("BIRD's route lacks the directors' AS:\n%s", r)
+	if r := l.routes(); !strings.Contains(r, "65001") {
+		t.Errorf("the router's table lacks the directors' AS:\n%s", r)
 	}
 
 	start := time.Now()
