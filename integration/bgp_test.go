@@ -106,9 +106,6 @@ func newBGPLab(t *testing.T) *bgpLab {
 		run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("10.98.%d.2/24", i+1), "dev", "eth0")
 		run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("fd00:98:%d::2/64", i+1), "dev", "eth0", "nodad")
 		run(t, "ip", "-n", ns, "link", "set", "eth0", "up")
-		// Every director holds the VIP (cluster mode: no ARP for it).
-		run(t, "ip", "-n", ns, "addr", "add", bgpVIP+"/32", "dev", "lo")
-		run(t, "ip", "-n", ns, "addr", "add", bgpVIP6+"/128", "dev", "lo")
 	}
 	return l
 }
@@ -378,6 +375,13 @@ func testAnnouncement(t *testing.T, l *bgpLab) {
 	}()
 
 	l.waitHops("both directors announce", "10.98.1.2", "10.98.2.2")
+	// Every director holds the VIPs itself, on lo.
+	for _, name := range []string{"d1", "d2"} {
+		out := run(t, "ip", "-n", l.ns[name], "addr", "show", "dev", "lo")
+		if !strings.Contains(out, bgpVIP+"/32") || !strings.Contains(out, bgpVIP6+"/128") {
+			t.Errorf("%s does not hold the VIPs on lo:\n%s", name, out)
+		}
+	}
 	if r := l.routes(); !strings.Contains(r, "65001") {
 		t.Errorf("the router's table lacks the directors' AS:\n%s", r)
 	}

@@ -49,6 +49,7 @@ func (d *Director) reloadAnnouncer(old, cfg *hcl.Config) {
 		d.log.Warn("reload: the announce block was removed; lvsd announces with the old block until it restarts")
 		d.announcer.SetConfig(cfg)
 	default:
+		d.addClusterVIPs(cfg) // a virtual server the reload added
 		if !reflect.DeepEqual(stripPositions(*old.Announce), stripPositions(*cfg.Announce)) {
 			d.log.Warn("reload: the announce block changed; its sessions keep the old settings until lvsd restarts", "at", cfg.Announce.Pos.String())
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/lvsd/lvsd/internal/hcltest"
 	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/lvs/lvstest"
+	"github.com/lvsd/lvsd/vrrp"
 )
 
 // routeSpeaker is a fake announce.Speaker holding the announced routes.
@@ -49,8 +50,8 @@ func (r *routeSpeaker) announced(p string) bool {
 }
 
 // TestVIPIsAnnouncedWhileItsServiceHasQuorum: a director with an announce
-// block sets the IPVS settings of a cluster (sloppy_tcp …), announces the
-// VIP once IPVS is programmed, withdraws it when its
+// block sets the IPVS settings of a cluster (sloppy_tcp …), puts the VIP
+// on lo, announces it once IPVS is programmed, withdraws it when its
 // only real server fails its TCP_CHECK (quorum lost), announces it again
 // when the real server is back, and withdraws it on the way out.
 func TestVIPIsAnnouncedWhileItsServiceHasQuorum(t *testing.T) {
@@ -79,8 +80,10 @@ announce "bgp" {
 `, port))
 	sp := &routeSpeaker{routes: map[netip.Prefix]bool{}}
 	sysctls := map[string]string{}
+	held := &heldAddresses{}
 	d, err := New(cfg, Options{Checks: true, Speaker: sp, OpenKernel: func() (lvs.Kernel, error) { return lvstest.NewFakeKernel(nil), nil },
-		Sysctl: func(name, value string) error { sysctls[name] = value; return nil }})
+		Sysctl:  func(name, value string) error { sysctls[name] = value; return nil },
+		Network: vrrp.Network{Addresses: held}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +96,9 @@ announce "bgp" {
 	defer stop()
 	const vip = "192.0.2.10/32"
 	waitFor(t, "the VIP announced", func() bool { return sp.announced(vip) })
+	if got := held.list(); len(got) != 1 || got[0] != "192.0.2.10/32 dev lo" {
+		t.Errorf("VIPs held: %v, want 192.0.2.10/32 on lo", got)
+	}
 	waitFor(t, "the report to show it", func() bool {
 		r := d.Report().BGP
 		return r != nil && len(r.Routes) == 1 && r.Routes[0].Announced
@@ -124,6 +130,29 @@ announce "bgp" {
 	if sp.announced(vip) || !sp.stopped {
 		t.Errorf("after Run: announced %v, speaker stopped %v", sp.announced(vip), sp.stopped)
 	}
+}
+
+// heldAddresses is a fake vrrp.Addresses recording the VIPs added.
+type heldAddresses struct {
+	mu    sync.Mutex
+	added []string
+}
+
+func (h *heldAddresses) PrimaryAddr(string, bool, []netip.Addr) (netip.Addr, error) {
+	return netip.Addr{}, nil
+}
+func (h *heldAddresses) HasVIP(hcl.VIP) (bool, error) { return false, nil }
+func (h *heldAddresses) AddVIP(v hcl.VIP) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.added = append(h.added, v.Prefix.String()+" dev "+v.Dev)
+	return nil
+}
+func (h *heldAddresses) RemoveVIP(hcl.VIP) error { return nil }
+func (h *heldAddresses) list() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.added...)
 }
 
 func acceptAll(ln net.Listener) {

@@ -1,11 +1,13 @@
 package director
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/vrrp"
 )
 
 // sysctl is one kernel setting, named as under /proc/sys.
@@ -55,5 +57,53 @@ func (d *Director) applyClusterSysctls(cfg *hcl.Config) {
 	}
 	if len(done) > 0 {
 		d.log.Info("cluster: IPVS settings", "sysctls", strings.Join(done, " "))
+	}
+}
+
+// clusterVIPs are the addresses a director announcing its VIPs holds
+// itself (docs/cluster.md): the address of every virtual server that no
+// VRRP instance owns, as a /32 (/128) on lo, where the router's ECMP routes
+// its traffic and no neighbour is answered for it from another link once
+// arp_ignore is set.
+func clusterVIPs(cfg *hcl.Config) []hcl.VIP {
+	if cfg.Announce == nil {
+		return nil
+	}
+	seen := map[netip.Addr]bool{}
+	var out []hcl.VIP
+	for _, vs := range cfg.VirtualServers {
+		if !vs.Addr.IsValid() || vs.VRRPInstance != "" {
+			continue
+		}
+		a := vs.Addr.Addr().Unmap()
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		out = append(out, hcl.VIP{Prefix: netip.PrefixFrom(a, a.BitLen()), Dev: clusterVIPDevice, Raw: a.String()})
+	}
+	return out
+}
+
+// clusterVIPDevice is the link the cluster's VIPs live on.
+const clusterVIPDevice = "lo"
+
+// addClusterVIPs puts the cluster's VIPs on lo (an address already there
+// is left as is). They stay when lvsd stops, as the IPVS table does, so the
+// flows the router still sends while it converges are served.
+func (d *Director) addClusterVIPs(cfg *hcl.Config) {
+	if d.announcer == nil {
+		return
+	}
+	addrs := d.opts.Network.Addresses
+	if addrs == nil {
+		addrs = vrrp.NewLinuxNetwork().Addresses
+	}
+	for _, vip := range clusterVIPs(cfg) {
+		if err := addrs.AddVIP(vip); err != nil {
+			d.log.Error("cluster: VIP", "vip", vip.Prefix, "dev", vip.Dev, "err", err)
+			continue
+		}
+		d.log.Info("cluster: VIP held", "vip", vip.Prefix, "dev", vip.Dev)
 	}
 }

@@ -40,6 +40,7 @@ type Options struct {
 	// the kernel lacks it, as keepalived does.
 	OpenKernel func() (lvs.Kernel, error)
 	// Network is the VRRP node's operating-system edge; nil means Linux.
+	// Its Addresses also put a cluster's VIPs on lo (cluster.go).
 	Network vrrp.Network
 	// Scripts runs every script: quorum_up/quorum_down here, and it is
 	// handed to the checkers (MISC_CHECK, notify_up/down) and the VRRP
@@ -212,6 +213,7 @@ func (d *Director) Run(ctx context.Context) error {
 		start("checks", d.checker.Run)
 		start("verdicts", d.forwardVerdicts)
 	}
+	d.addClusterVIPs(d.Config()) // cluster.go
 	stopAnnouncer := d.runAnnouncer(errs)
 	syncCtx, stopSync := context.WithCancel(context.Background())
 	defer stopSync()

@@ -13,8 +13,9 @@
 //   - announce.go: services' quorum and mastership → the BGP announcer
 //     (internal/announce), started with the other parts and stopped
 //     first, so routes are withdrawn while the VIPs and IPVS still serve.
-//   - cluster.go: the IPVS settings a director behind ECMP needs
-//     (sloppy_tcp, expire_nodest_conn, …), set when the VIPs are announced.
+//   - cluster.go: what a director behind ECMP needs when its VIPs are
+//     announced: the IPVS settings (sloppy_tcp, expire_nodest_conn, …) and
+//     the VIPs no VRRP instance owns, held on lo.
 //   - reload.go: a reload applied in one order: lvs desired state first,
 //     then the checkers, then VRRP.
 //   - status.go: the status snapshot (`lvsd status`, SIGUSR1/SIGUSR2 dumps,
