@@ -90,7 +90,7 @@ func (d *Director) runAnnouncer(errs chan<- error) (stop func()) {
 	go func() {
 		defer close(done)
 		if err := d.announcer.Run(ctx); err != nil {
-			errs <- err
+			errs <- fmt.Errorf("announce: %w", err)
 		}
 	}()
 	return func() {
