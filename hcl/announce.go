@@ -113,6 +113,29 @@ func (d *decoder) neighbor(b *hcl2.Block) BGPNeighbor {
 	return n
 }
 
+// convertAnnounce writes an announce block for ConvertToHCL.
+func convertAnnounce(b *hclBody, a *Announce) {
+	setInt(b, "local_as", int(a.LocalAS))
+	setStr(b, "router_id", a.RouterID.String())
+	var communities []string
+	for _, c := range a.Communities {
+		communities = append(communities, fmt.Sprintf("%d:%d", c>>16, c&0xffff))
+	}
+	setList(b, "communities", communities)
+	if a.HasMED {
+		setInt(b, "med", int(a.MED))
+	}
+	setStr(b, "maintenance_file", a.MaintenanceFile)
+	for _, n := range a.Neighbors {
+		nb := b.block("neighbor", []string{n.Addr.String()})
+		setInt(nb, "remote_as", int(n.RemoteAS))
+		setDur(nb, "hold_time", n.HoldTime)
+		setDur(nb, "keepalive", n.Keepalive)
+		setStr(nb, "password", n.Password)
+		setBool(nb, "bfd", n.BFD)
+	}
+}
+
 // uint32 reads a whole number in 0..4294967295 (an AS number, a MED).
 func (b *block) uint32(name string, dst *uint32) bool {
 	v, ok := b.value(name, cty.Number)

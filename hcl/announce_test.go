@@ -2,9 +2,11 @@ package hcl_test
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
@@ -57,6 +59,24 @@ func TestAnnounceBlockIsReadWithDefaults(t *testing.T) {
 	}
 	if n1.Addr != netip.MustParseAddr("2001:db8::1") || n1.RemoteAS != 65000 || n1.HoldTime != 9*time.Second || n1.Keepalive != 3*time.Second || !n1.BFD || n1.Password != "s3cret" {
 		t.Errorf("neighbor = %+v", n1)
+	}
+
+	// lvsd convert writes it back to the same model.
+	out := hcl.ConvertToHCL(cfg)
+	back, diags := hcltest.Loader(map[string]string{"back.hcl": string(out)}).Load("back.hcl")
+	if diags.HasErrors() {
+		t.Fatalf("%v\n%s", diags, out)
+	}
+	strip := func(a hcl.Announce) hcl.Announce {
+		a.Pos, a.Positions = hcl.Pos{}, nil
+		a.Neighbors = append([]hcl.BGPNeighbor(nil), a.Neighbors...)
+		for i := range a.Neighbors {
+			a.Neighbors[i].Pos, a.Neighbors[i].Positions = hcl.Pos{}, nil
+		}
+		return a
+	}
+	if !reflect.DeepEqual(strip(*back.Announce), strip(*a)) {
+		t.Errorf("converted back:\n%+v\nwant\n%+v\n%s", strip(*back.Announce), strip(*a), out)
 	}
 }
 

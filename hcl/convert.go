@@ -109,6 +109,10 @@ func ConvertToHCL(cfg *Config) []byte {
 		root.newline()
 		convertVirtualServer(root.block("virtual_server", []string{vs.Name}), vs)
 	}
+	if cfg.Announce != nil {
+		root.newline()
+		convertAnnounce(root.block("announce", []string{cfg.Announce.Protocol}), cfg.Announce) // announce.go
+	}
 	return []byte(root.String())
 }
 
