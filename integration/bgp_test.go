@@ -20,13 +20,13 @@ import (
 	"github.com/lvsd/lvsd/lvs/lvstest"
 )
 
-// The BGP lab: a router namespace running BIRD 2 (a router no one on the
-// team wrote) with `merge paths`, and two director namespaces, each peering
-// with it over its own link:
+// The BGP lab: a router namespace running BIRD 2 or FRR (routers no one on
+// the team wrote) with multipath, and three director namespaces, each
+// peering with it over its own link:
 //
 //	director d1 10.98.1.2 ── 10.98.1.1 ┐
-//	                                   ├ router (BIRD, AS 65000)
-//	director d2 10.98.2.2 ── 10.98.2.1 ┘
+//	director d2 10.98.2.2 ── 10.98.2.1 ┼ router (BIRD or FRR, AS 65000)
+//	director d3 10.98.3.2 ── 10.98.3.1 ┘
 //
 // and the same over IPv6 (fd00:98:N::2 ── fd00:98:N::1): each director
 // announces 192.0.2.100/32 over its IPv4 session and 2001:db8::100/128
@@ -90,7 +90,7 @@ func newBGPLab(t *testing.T) *bgpLab {
 	})
 	run(t, "ip", "netns", "add", l.router)
 	run(t, "ip", "-n", l.router, "link", "set", "lo", "up")
-	for i, name := range []string{"d1", "d2"} {
+	for i, name := range []string{"d1", "d2", "d3"} {
 		ns := "lv" + name + id
 		l.ns[name] = ns
 		run(t, "ip", "netns", "add", ns)
@@ -110,7 +110,7 @@ func newBGPLab(t *testing.T) *bgpLab {
 	return l
 }
 
-// startBIRD runs BIRD in the router namespace: eBGP from both directors,
+// startBIRD runs BIRD in the router namespace: eBGP from every director,
 // everything imported, nothing exported, and the kernel protocol merging
 // equal routes into one multipath route (ECMP).
 func (l *bgpLab) startBIRD() *proc {
@@ -137,7 +137,7 @@ protocol kernel {
   merge paths on;
 }
 `
-	for i := 1; i <= 2; i++ {
+	for i := 1; i <= 3; i++ {
 		cfg += fmt.Sprintf(`protocol bgp d%d {
   local 10.98.%d.1 as 65000;
   neighbor 10.98.%d.2 as 65001;
@@ -273,8 +273,10 @@ func (l *bgpLab) startFRR() {
  neighbor DIRECTORS6 timers connect 1
  neighbor 10.98.1.2 peer-group DIRECTORS
  neighbor 10.98.2.2 peer-group DIRECTORS
+ neighbor 10.98.3.2 peer-group DIRECTORS
  neighbor fd00:98:1::2 peer-group DIRECTORS6
  neighbor fd00:98:2::2 peer-group DIRECTORS6
+ neighbor fd00:98:3::2 peer-group DIRECTORS6
  !
  address-family ipv4 unicast
   maximum-paths 8
@@ -344,13 +346,14 @@ func (l *bgpLab) waitHops(what string, want ...string) {
 	}
 }
 
-// TestBGPAnnouncesTheVIPToTheRouterWhileQuorumHolds: two directors
+// TestBGPAnnouncesTheVIPToTheRouterWhileQuorumHolds: three directors
 // announce the VIP (IPv4 and IPv6) to the router, BIRD 2 or FRR, which
-// installs one route with two next hops (ECMP); a director whose real server fails its check (quorum lost) withdraws it and
-// announces it again when the real server is back; a director stopped
-// with SIGTERM withdraws it, and the other carries on; a director that
-// hangs leaves the route within the hold time, one killed with SIGKILL at
-// once (its kernel closes the session).
+// installs one route with three next hops (ECMP); a director whose real
+// server fails its check (quorum lost) withdraws it and announces it again
+// when the real server is back; a director stopped with SIGTERM withdraws
+// it, and the others carry on; a director that hangs leaves the route
+// within the hold time, one killed with SIGKILL at once (its kernel closes
+// the session).
 func TestBGPAnnouncesTheVIPToTheRouterWhileQuorumHolds(t *testing.T) {
 	for _, router := range []string{"BIRD", "FRR"} {
 		t.Run(router, func(t *testing.T) {
@@ -368,15 +371,16 @@ func TestBGPAnnouncesTheVIPToTheRouterWhileQuorumHolds(t *testing.T) {
 func testAnnouncement(t *testing.T, l *bgpLab) {
 	d1, up1 := l.startDirector("d1")
 	d2, _ := l.startDirector("d2")
+	d3, _ := l.startDirector("d3")
 	defer func() {
 		if t.Failed() {
-			t.Logf("d1:\n%s\nd2:\n%s", d1.logText(), d2.logText())
+			t.Logf("d1:\n%s\nd2:\n%s\nd3:\n%s", d1.logText(), d2.logText(), d3.logText())
 		}
 	}()
 
-	l.waitHops("both directors announce", "10.98.1.2", "10.98.2.2")
+	l.waitHops("three directors announce", "10.98.1.2", "10.98.2.2", "10.98.3.2")
 	// Every director holds the VIPs itself, on lo.
-	for _, name := range []string{"d1", "d2"} {
+	for _, name := range []string{"d1", "d2", "d3"} {
 		out := run(t, "ip", "-n", l.ns[name], "addr", "show", "dev", "lo")
 		if !strings.Contains(out, bgpVIP+"/32") || !strings.Contains(out, bgpVIP6+"/128") {
 			t.Errorf("%s does not hold the VIPs on lo:\n%s", name, out)
@@ -390,20 +394,20 @@ func testAnnouncement(t *testing.T, l *bgpLab) {
 	if err := os.Remove(up1); err != nil {
 		t.Fatal(err)
 	}
-	l.waitHops("d1's real server failed", "10.98.2.2")
+	l.waitHops("d1's real server failed", "10.98.2.2", "10.98.3.2")
 	t.Logf("d1 withdrawn %v after its real server's check started failing", time.Since(start).Round(time.Millisecond))
 
 	if err := os.WriteFile(up1, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l.waitHops("d1's real server is back", "10.98.1.2", "10.98.2.2")
+	l.waitHops("d1's real server is back", "10.98.1.2", "10.98.2.2", "10.98.3.2")
 
 	start = time.Now()
 	d2.signal(syscall.SIGTERM)
 	if _, ok := d2.waitExit(10 * time.Second); !ok {
 		t.Fatal("d2 did not stop within 10 s of SIGTERM")
 	}
-	l.waitHops("d2 stopped", "10.98.1.2")
+	l.waitHops("d2 stopped", "10.98.1.2", "10.98.3.2")
 	t.Logf("d2 withdrawn %v after SIGTERM", time.Since(start).Round(time.Millisecond))
 	if !strings.Contains(d2.logText(), "BGP withdraw") {
 		t.Errorf("d2 did not withdraw before it stopped:\n%s", d2.logText())
@@ -413,10 +417,10 @@ func testAnnouncement(t *testing.T, l *bgpLab) {
 	// keepalives stop, as on a node that loses power) leaves the ECMP set
 	// when BIRD's hold timer (3 s, the lower of the two sides') expires.
 	d2, _ = l.startDirector("d2")
-	l.waitHops("d2 is back", "10.98.1.2", "10.98.2.2")
+	l.waitHops("d2 is back", "10.98.1.2", "10.98.2.2", "10.98.3.2")
 	start = time.Now()
 	d1.signalGroup(syscall.SIGSTOP)
-	l.waitHops("d1 hung", "10.98.2.2")
+	l.waitHops("d1 hung", "10.98.2.2", "10.98.3.2")
 	lost := time.Since(start)
 	t.Logf("d1 left the ECMP set %v after it hung (hold time 3 s)", lost.Round(time.Millisecond))
 	if lost > 4500*time.Millisecond {
@@ -426,15 +430,17 @@ func testAnnouncement(t *testing.T, l *bgpLab) {
 
 	// kill -9: the kernel closes the dead process's session at once.
 	d1, _ = l.startDirector("d1")
-	l.waitHops("d1 is back", "10.98.1.2", "10.98.2.2")
+	l.waitHops("d1 is back", "10.98.1.2", "10.98.2.2", "10.98.3.2")
 	start = time.Now()
 	d2.signalGroup(syscall.SIGKILL)
-	l.waitHops("d2 killed", "10.98.1.2")
+	l.waitHops("d2 killed", "10.98.1.2", "10.98.3.2")
 	t.Logf("d2 left the ECMP set %v after kill -9", time.Since(start).Round(time.Millisecond))
 
-	d1.signal(syscall.SIGTERM)
-	if _, ok := d1.waitExit(10 * time.Second); !ok {
-		t.Fatal("d1 did not stop within 10 s of SIGTERM")
+	for _, d := range []*proc{d1, d3} {
+		d.signal(syscall.SIGTERM)
+		if _, ok := d.waitExit(10 * time.Second); !ok {
+			t.Fatal("a director did not stop within 10 s of SIGTERM")
+		}
 	}
-	l.waitHops("both stopped")
+	l.waitHops("all stopped")
 }
