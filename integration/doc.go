@@ -1,7 +1,7 @@
 // Package integration holds lvsd's tests against real kernels and real
 // peers: network namespaces on the host (VRRP between lvsd nodes and with
 // keepalived and FRR's vrrpd as peers, files netns*.go and vrrp*_test.go; BGP
-// announcement to BIRD 2 with ECMP, bgp_test.go) and a qemu VM
+// announcement by three directors to BIRD 2 and FRR with ECMP, bgp_test.go) and a qemu VM
 // with the IPVS modules (integration/vm, *_vm_test.go). The tests need root
 // and skip cleanly without it or without a tool they need.
 package integration
