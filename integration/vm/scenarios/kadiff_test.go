@@ -151,10 +151,12 @@ func TestLvsdKeepalivedCorpusTables(t *testing.T) {
 			continue
 		}
 		l := hcl.Loader{}
-		cfg, _ := l.Load(p)
+		cfg, diags := l.Load(p)
 		f := &kaDiffFile{name: filepath.Base(p), path: p, ns: fmt.Sprintf("kadiff%d", i), tables: map[string]string{}}
 		if cfg != nil {
 			f.settle = kaDiffSettle(cfg)
+		} else {
+			t.Logf("%s: lvsd refuses it: %v", f.name, diags.Errors())
 		}
 		settle = max(settle, f.settle)
 		kaDiffNamespace(t, f.ns, src)
