@@ -145,19 +145,7 @@ func TestNewCheckersConvertToHCLAndBack(t *testing.T) {
 	if cfg == nil {
 		t.Fatalf("refused: %v", diags)
 	}
-	out := ConvertToHCL(cfg)
-	back, diags := l.LoadSource("converted.hcl", out)
-	if back == nil {
-		t.Fatalf("converted HCL does not load: %v\n%s", diags, out)
-	}
-	clearPlaces(reflect.ValueOf(cfg).Elem())
-	clearPlaces(reflect.ValueOf(back).Elem())
-	cfg.Files, back.Files = nil, nil
-	if !reflect.DeepEqual(cfg, back) {
-		var diff []string
-		diffPaths("Config", reflect.ValueOf(*cfg), reflect.ValueOf(*back), &diff)
-		t.Errorf("model differs after conversion:\n%s\n%s", strings.Join(diff, "\n"), out)
-	}
+	assertConvertsBack(t, &l, cfg)
 }
 
 // TestNewCheckersRefuseWhatCannotRun names the place of each bad setting
@@ -289,19 +277,10 @@ virtual_server 192.0.2.1 80 {
 				cs[1].FileWeight != 0 || !cs[1].FileReverse || cs[0].DelayLoop != time.Second || cs[0].Retry != 0 {
 				t.Errorf("checkers %+v", cs)
 			}
-			out := ConvertToHCL(cfg)
-			back, diags := l.LoadSource("converted.hcl", out)
-			if back == nil {
-				t.Fatalf("converted HCL does not load: %v\n%s", diags, out)
-			}
-			clearPlaces(reflect.ValueOf(cfg).Elem())
-			clearPlaces(reflect.ValueOf(back).Elem())
-			cfg.Files, back.Files = nil, nil
+			back, out := convertBack(t, &l, cfg)
 			cfg.Global.LVSProgram, back.Global.LVSProgram = "", ""
 			if !reflect.DeepEqual(cfg.VirtualServers, back.VirtualServers) || !reflect.DeepEqual(cfg.TrackFiles, back.TrackFiles) {
-				var diff []string
-				diffPaths("Config", reflect.ValueOf(*cfg), reflect.ValueOf(*back), &diff)
-				t.Errorf("model differs after conversion:\n%s\n%s", strings.Join(diff, "\n"), out)
+				t.Errorf("model differs after conversion:\n%s\n%s", modelDiff(cfg, back), out)
 			}
 		})
 	}

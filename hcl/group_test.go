@@ -1,7 +1,6 @@
 package hcl
 
 import (
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -164,18 +163,7 @@ func TestVirtualServerGroupConvertsToHCLAndBack(t *testing.T) {
 	if !strings.Contains(string(out), `virtual_server "group WEB"`) || !strings.Contains(string(out), `virtual_server_group "WEB"`) {
 		t.Errorf("the group is not kept:\n%s", out)
 	}
-	back, diags := l.LoadSource("converted.hcl", out)
-	if back == nil {
-		t.Fatalf("converted HCL does not load: %v\n%s", diags, out)
-	}
-	clearPlaces(reflect.ValueOf(cfg).Elem())
-	clearPlaces(reflect.ValueOf(back).Elem())
-	cfg.Files, back.Files = nil, nil
-	if !reflect.DeepEqual(cfg, back) {
-		var diff []string
-		diffPaths("Config", reflect.ValueOf(*cfg), reflect.ValueOf(*back), &diff)
-		t.Errorf("model differs after conversion:\n%s\n%s", strings.Join(diff, "\n"), out)
-	}
+	assertConvertsBack(t, &l, cfg)
 }
 
 func TestVirtualServerGroupErrorsNameThePlace(t *testing.T) {

@@ -1,10 +1,6 @@
 package hcl
 
 import (
-	"bytes"
-	"compress/gzip"
-	"io"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,32 +11,11 @@ import (
 // virtual_server, real_server, every checker, SSL) is named in
 // docs/keepalived.md, as supported, ignored or refused with its reason.
 func TestKeepalivedDocsNameEveryLVSKeyword(t *testing.T) {
-	f, err := os.Open("/usr/share/man/man5/keepalived.conf.5.gz")
-	if err != nil {
-		t.Skip("keepalived.conf(5) not installed (Debian package keepalived)")
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := bytes.Index(page, []byte(".SH LVS CONFIGURATION"))
-	end := bytes.Index(page, []byte(".SH ADVANCED CONFIGURATION"))
-	if start < 0 || end < start {
-		t.Fatal("keepalived.conf(5): LVS section not found")
-	}
-	doc, err := os.ReadFile("../docs/keepalived.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	page, doc := kaManSection(t, ".SH LVS CONFIGURATION", ".SH ADVANCED CONFIGURATION")
 	keyword := regexp.MustCompile(`(?m)^\s*\\fB([A-Za-z][A-Za-z0-9_-]+)`)
 	notKeywords := map[string]bool{"Note": true}
 	seen := map[string]bool{}
-	for _, m := range keyword.FindAllSubmatch(page[start:end], -1) {
+	for _, m := range keyword.FindAllSubmatch(page, -1) {
 		k := string(m[1])
 		if seen[k] || notKeywords[k] {
 			continue

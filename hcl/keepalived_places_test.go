@@ -3,6 +3,8 @@ package hcl
 import (
 	"fmt"
 	"reflect"
+	"strings"
+	"testing"
 )
 
 var (
@@ -78,4 +80,38 @@ func diffPaths(path string, a, b reflect.Value, out *[]string) {
 			*out = append(*out, fmt.Sprintf("%s: %v vs %v", path, a.Interface(), b.Interface()))
 		}
 	}
+}
+
+// convertBack writes cfg as HCL with ConvertToHCL and loads that text again
+// with l. Both models come back with their places and file lists cleared,
+// which a conversion does not keep, so that what remains compares equal when
+// the conversion kept every value.
+func convertBack(t *testing.T, l *Loader, cfg *Config) (back *Config, out []byte) {
+	t.Helper()
+	out = ConvertToHCL(cfg)
+	back, diags := l.LoadSource("converted.hcl", out)
+	if back == nil {
+		t.Fatalf("converted HCL does not load: %v\n%s", diags, out)
+	}
+	clearPlaces(reflect.ValueOf(cfg).Elem())
+	clearPlaces(reflect.ValueOf(back).Elem())
+	cfg.Files, back.Files = nil, nil
+	return back, out
+}
+
+// assertConvertsBack fails the test where cfg, converted to HCL and read
+// back, is not the same model, naming each path that differs.
+func assertConvertsBack(t *testing.T, l *Loader, cfg *Config) {
+	t.Helper()
+	back, out := convertBack(t, l, cfg)
+	if !reflect.DeepEqual(cfg, back) {
+		t.Errorf("model differs after conversion:\n%s\n%s", modelDiff(cfg, back), out)
+	}
+}
+
+// modelDiff names the paths at which a and b differ, one a line.
+func modelDiff(a, b *Config) string {
+	var diff []string
+	diffPaths("Config", reflect.ValueOf(*a), reflect.ValueOf(*b), &diff)
+	return strings.Join(diff, "\n")
 }

@@ -477,19 +477,7 @@ func TestConvertToHCLRoundTrips(t *testing.T) {
 			if cfg == nil {
 				return // refused; covered by the tests above
 			}
-			out := ConvertToHCL(cfg)
-			back, diags := l.LoadSource("converted.hcl", out)
-			if back == nil {
-				t.Fatalf("converted HCL does not load: %v\n%s", diags, out)
-			}
-			clearPlaces(reflect.ValueOf(cfg).Elem())
-			clearPlaces(reflect.ValueOf(back).Elem())
-			cfg.Files, back.Files = nil, nil
-			if !reflect.DeepEqual(cfg, back) {
-				var diff []string
-				diffPaths("Config", reflect.ValueOf(*cfg), reflect.ValueOf(*back), &diff)
-				t.Errorf("model differs after conversion (keepalived vs HCL):\n%s\n%s", strings.Join(diff, "\n"), out)
-			}
+			assertConvertsBack(t, &l, cfg)
 		})
 	}
 }

@@ -309,19 +309,7 @@ func TestLdirectordAndIPVSADMConvertRoundTrip(t *testing.T) {
 			if cfg == nil {
 				t.Fatalf("corpus file refused: %v", diags)
 			}
-			out := ConvertToHCL(cfg)
-			back, diags := l.LoadSource("converted.hcl", out)
-			if back == nil {
-				t.Fatalf("converted HCL does not load: %v\n%s", diags, out)
-			}
-			clearPlaces(reflect.ValueOf(cfg).Elem())
-			clearPlaces(reflect.ValueOf(back).Elem())
-			cfg.Files, back.Files = nil, nil
-			if !reflect.DeepEqual(cfg, back) {
-				var diff []string
-				diffPaths("Config", reflect.ValueOf(*cfg), reflect.ValueOf(*back), &diff)
-				t.Errorf("model differs after conversion:\n%s\n%s", strings.Join(diff, "\n"), out)
-			}
+			assertConvertsBack(t, &l, cfg)
 		})
 	}
 }
