@@ -3,8 +3,6 @@ package main
 import (
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/lvsd/lvsd/internal/director"
 )
 
@@ -19,27 +17,7 @@ func TestMetricsCarryBGPSessionsAndAnnouncements(t *testing.T) {
 		},
 		Changes: 3,
 	}}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(newMetricsCollector(func() director.Report { return report }))
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			name := f.GetName()
-			for _, l := range m.GetLabel() {
-				name += "," + l.GetName() + "=" + l.GetValue()
-			}
-			switch {
-			case m.GetCounter() != nil:
-				got[name] = m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				got[name] = m.GetGauge().GetValue()
-			}
-		}
-	}
+	got := scrapeValues(t, func() director.Report { return report })
 	for name, want := range map[string]float64{
 		"lvsd_bgp_session_established,neighbor=10.9.1.1,remote_as=65000,state=established": 1,
 		"lvsd_bgp_routes_received,neighbor=10.9.1.1,remote_as=65000":                       2,

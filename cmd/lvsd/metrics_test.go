@@ -33,8 +33,30 @@ virtual_server "192.0.2.10:80" {
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := scrapeValues(t, d.Report)
+	for name, want := range map[string]float64{
+		"lvsd_ipvs_operations_total,op=add_service":     1,
+		"lvsd_ipvs_operations_total,op=add_destination": 2,
+		"lvsd_ipvs_errors_total":                        0,
+		"lvsd_ipvs_reconcile_duration_seconds,count":    1, // SetConfig in director.New
+	} {
+		if v, ok := got[name]; !ok || v != want {
+			var names []string
+			for n := range got {
+				names = append(names, n)
+			}
+			t.Errorf("%s = %v (present %v), want %v; have:\n%s", name, v, ok, want, strings.Join(names, "\n"))
+		}
+	}
+}
+
+// scrapeValues scrapes the collector over report and returns each series'
+// value by its name and labels ("name,label=value,..."); a summary gives its
+// sample count as "name,...,count".
+func scrapeValues(t *testing.T, report func() director.Report) map[string]float64 {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newMetricsCollector(d.Report))
+	reg.MustRegister(newMetricsCollector(report))
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -56,18 +78,5 @@ virtual_server "192.0.2.10:80" {
 			}
 		}
 	}
-	for name, want := range map[string]float64{
-		"lvsd_ipvs_operations_total,op=add_service":     1,
-		"lvsd_ipvs_operations_total,op=add_destination": 2,
-		"lvsd_ipvs_errors_total":                        0,
-		"lvsd_ipvs_reconcile_duration_seconds,count":    1, // SetConfig in director.New
-	} {
-		if v, ok := got[name]; !ok || v != want {
-			var names []string
-			for n := range got {
-				names = append(names, n)
-			}
-			t.Errorf("%s = %v (present %v), want %v; have:\n%s", name, v, ok, want, strings.Join(names, "\n"))
-		}
-	}
+	return got
 }
