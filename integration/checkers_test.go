@@ -5,47 +5,28 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
-	"golang.org/x/net/dns/dnsmessage"
-
 	"github.com/lvsd/lvsd/checks"
+	"github.com/lvsd/lvsd/integration/checktargets"
 	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
 // listenPacket opens a UDP socket inside the lab's namespace (see listen).
 func (l *checksLab) listenPacket(port int) net.PacketConn {
 	l.t.Helper()
-	type result struct {
-		pc  net.PacketConn
-		err error
+	var pc net.PacketConn
+	err := inNetns(l.ns, func() (err error) {
+		pc, err = net.ListenPacket("udp4", netip.AddrPortFrom(l.realAddr, uint16(port)).String())
+		return err
+	})
+	if err != nil {
+		l.t.Fatalf("listen udp in %s on %d: %v", l.ns, port, err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		h, err := netns.GetFromName(l.ns)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			ch <- result{err: err}
-			return
-		}
-		pc, err := net.ListenPacket("udp4", netip.AddrPortFrom(l.realAddr, uint16(port)).String())
-		ch <- result{pc, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		l.t.Fatalf("listen udp in %s on %d: %v", l.ns, port, r.err)
-	}
-	return r.pc
+	return pc
 }
 
 // udpService answers datagrams in the namespace with answer(query) until
@@ -86,27 +67,6 @@ func (s *udpService) stop() {
 	}
 }
 
-// nsDNSAnswer answers any question with NOERROR and one A record, written
-// with the library DNS_CHECK parses answers with.
-func nsDNSAnswer(query []byte) []byte {
-	var p dnsmessage.Parser
-	h, err := p.Start(query)
-	if err != nil {
-		return nil
-	}
-	q, err := p.Question()
-	if err != nil {
-		return nil
-	}
-	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired})
-	b.StartQuestions()
-	b.Question(q)
-	b.StartAnswers()
-	b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{192, 0, 2, 53}})
-	msg, _ := b.Finish()
-	return msg
-}
-
 // smtpService greets, accepts HELO and QUIT in the namespace.
 func smtpHandle(c net.Conn) {
 	defer c.Close()
@@ -139,7 +99,7 @@ func TestNewCheckersFollowRealServersInANamespace(t *testing.T) {
 	upBound := delayLoop + timeout + slack
 
 	echo := &udpService{lab: lab, port: 5353, answer: func(b []byte) []byte { return append([]byte(nil), b...) }}
-	dns := &udpService{lab: lab, port: 53, answer: nsDNSAnswer}
+	dns := &udpService{lab: lab, port: 53, answer: checktargets.DNSAnswer([4]byte{192, 0, 2, 53})}
 	echo.start()
 	dns.start()
 	defer echo.stop()

@@ -17,14 +17,11 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netns"
 
 	"github.com/lvsd/lvsd/checks"
 	"github.com/lvsd/lvsd/internal/hcltest"
@@ -82,36 +79,19 @@ func (l *checksLab) destroy() {
 	exec.Command("ip", "netns", "del", l.ns).Run()
 }
 
-// listen opens a TCP listener inside the namespace. The goroutine's thread
-// stays locked and dies with it, so no pooled thread is left in the
-// namespace.
+// listen opens a TCP listener inside the namespace (inNetns: no pooled
+// thread is left in the namespace).
 func (l *checksLab) listen(port int) net.Listener {
 	l.t.Helper()
-	type result struct {
-		ln  net.Listener
-		err error
+	var ln net.Listener
+	err := inNetns(l.ns, func() (err error) {
+		ln, err = net.Listen("tcp4", netip.AddrPortFrom(l.realAddr, uint16(port)).String())
+		return err
+	})
+	if err != nil {
+		l.t.Fatalf("listen in %s on %d: %v", l.ns, port, err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		h, err := netns.GetFromName(l.ns)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			ch <- result{err: err}
-			return
-		}
-		ln, err := net.Listen("tcp4", netip.AddrPortFrom(l.realAddr, uint16(port)).String())
-		ch <- result{ln, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		l.t.Fatalf("listen in %s on %d: %v", l.ns, port, r.err)
-	}
-	return r.ln
+	return ln
 }
 
 // tcpServer accepts and closes connections until stopped.

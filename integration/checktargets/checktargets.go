@@ -3,8 +3,10 @@
 // TestBenchChecksVsKeepalived): many TCP targets on 127.x.y.z addresses,
 // one listener per port on 0.0.0.0, recording when each target is
 // connected to, and the spread of the interval between two checks of one
-// target. It is a package of its own so both test binaries share it; it
-// owns no lvsd behaviour.
+// target. dns.go holds the answer of the DNS servers the functional
+// DNS_CHECK tests run (integration's namespace lab, the VM's group lab). It
+// is a package of its own so both test binaries share it; it owns no lvsd
+// behaviour.
 package checktargets
 
 import (

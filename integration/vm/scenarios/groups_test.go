@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/sys/unix"
+
+	"github.com/lvsd/lvsd/integration/checktargets"
 )
 
 // The group lab's extra addresses: virtual_server_group members beside
@@ -217,7 +218,7 @@ func startGroupServers(t *testing.T) {
 			}
 		}
 	}
-	go serveUDP(dns.(net.PacketConn), groupDNSAnswer)
+	go serveUDP(dns.(net.PacketConn), checktargets.DNSAnswer([4]byte{10, 0, 0, 11}))
 	go serveUDP(echo.(net.PacketConn), func(b []byte) []byte { return append([]byte(nil), b...) })
 	go func() {
 		ln := smtp.(net.Listener)
@@ -240,26 +241,6 @@ func startGroupServers(t *testing.T) {
 			}()
 		}
 	}()
-}
-
-// groupDNSAnswer answers any question with NOERROR and one A record.
-func groupDNSAnswer(query []byte) []byte {
-	var p dnsmessage.Parser
-	h, err := p.Start(query)
-	if err != nil {
-		return nil
-	}
-	q, err := p.Question()
-	if err != nil {
-		return nil
-	}
-	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired})
-	b.StartQuestions()
-	b.Question(q)
-	b.StartAnswers()
-	b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{10, 0, 0, 11}})
-	msg, _ := b.Finish()
-	return msg
 }
 
 // groupDaemon is keepalived or lvsd run with keepalived's command line in the
