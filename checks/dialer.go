@@ -40,12 +40,7 @@ func (NetDialer) DialTCP(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	// VM benchmark at keepalived #2318's scale, where syscalls dominate).
 	d := net.Dialer{KeepAlive: -1}
 	if ep.BindTo.IsValid() || ep.BindPort != 0 {
-		local := &net.TCPAddr{Port: int(ep.BindPort)}
-		if ep.BindTo.IsValid() {
-			local.IP = ep.BindTo.AsSlice()
-			local.Zone = ep.BindTo.Zone()
-		}
-		d.LocalAddr = local
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(ep.BindTo, ep.BindPort))
 	}
 	if ep.FWMark != 0 {
 		d.Control = markControl(ep.FWMark)
@@ -59,12 +54,7 @@ func (NetDialer) DialTCP(ctx context.Context, ep Endpoint) (net.Conn, error) {
 func (NetDialer) DialUDP(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	var d net.Dialer
 	if ep.BindTo.IsValid() || ep.BindPort != 0 {
-		local := &net.UDPAddr{Port: int(ep.BindPort)}
-		if ep.BindTo.IsValid() {
-			local.IP = ep.BindTo.AsSlice()
-			local.Zone = ep.BindTo.Zone()
-		}
-		d.LocalAddr = local
+		d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(ep.BindTo, ep.BindPort))
 	}
 	if ep.FWMark != 0 {
 		d.Control = markControl(ep.FWMark)

@@ -37,32 +37,19 @@ type udpServer struct {
 
 func (s *udpServer) start(t *testing.T, network, addr string) netip.AddrPort {
 	t.Helper()
-	pc, err := net.ListenPacket(network, addr)
-	if err != nil {
-		t.Skipf("no %s loopback: %v", network, err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { pc.Close(); wg.Wait() })
-	wg.Go(func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			got := bytes.Clone(buf[:n])
-			s.mu.Lock()
-			s.got = append(s.got, got)
-			s.mu.Unlock()
-			if r := s.reply(got); r != nil {
-				pc.WriteTo(r, from)
-			}
+	return s.startMulti(t, network, addr, func(got []byte) [][]byte {
+		s.mu.Lock()
+		s.got = append(s.got, got)
+		s.mu.Unlock()
+		if r := s.reply(got); r != nil {
+			return [][]byte{r}
 		}
+		return nil
 	})
-	return netip.MustParseAddrPort(pc.LocalAddr().String())
 }
 
-// startMulti is start for a server that answers with several datagrams.
+// startMulti is start for a server that answers with several datagrams:
+// it calls reply, not s.reply, and records nothing itself.
 func (s *udpServer) startMulti(t *testing.T, network, addr string, reply func([]byte) [][]byte) netip.AddrPort {
 	t.Helper()
 	pc, err := net.ListenPacket(network, addr)
