@@ -1,16 +1,13 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/lvsd/lvsd/checks"
 	"github.com/lvsd/lvsd/integration/checktargets"
 	"github.com/lvsd/lvsd/internal/hcltest"
 )
@@ -88,15 +85,6 @@ func smtpHandle(c net.Conn) {
 // TestChecksFollowRealServersInANamespace does for the other checkers).
 func TestNewCheckersFollowRealServersInANamespace(t *testing.T) {
 	lab := newChecksLab(t)
-	const (
-		delayLoop  = 1 * time.Second
-		timeout    = 1 * time.Second
-		retry      = 1
-		retryDelay = 500 * time.Millisecond
-		slack      = 1500 * time.Millisecond
-	)
-	downBound := delayLoop + retry*(retryDelay+timeout) + timeout + slack
-	upBound := delayLoop + timeout + slack
 
 	echo := &udpService{lab: lab, port: 5353, answer: func(b []byte) []byte { return append([]byte(nil), b...) }}
 	dns := &udpService{lab: lab, port: 53, answer: checktargets.DNSAnswer([4]byte{192, 0, 2, 53})}
@@ -122,8 +110,7 @@ func TestNewCheckersFollowRealServersInANamespace(t *testing.T) {
 	defer func() { smtpLn.Close() }()
 
 	at := func(port int) netip.AddrPort { return netip.AddrPortFrom(lab.realAddr, uint16(port)) }
-	common := fmt.Sprintf("delay_loop = %q\nconnect_timeout = %q\nretry = %d\ndelay_before_retry = %q\nwarmup = 0",
-		delayLoop, timeout, retry, retryDelay)
+	common := nsCheckSettings()
 	cfg := hcltest.Load(t, fmt.Sprintf(`
 global { lvs_program = "always" }
 virtual_server "192.0.2.20:5353" {
@@ -161,27 +148,7 @@ virtual_server "192.0.2.23:80" {
     }
   }
 }`, at(5353), at(53), at(25), at(80), common))
-	m := checks.NewManager(cfg, checks.Options{})
-	w := watchEvents(m)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); m.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	for _, p := range []int{5353, 53, 25, 80} {
-		if ev := w.baseline(t, at(p)); !ev.Up {
-			t.Fatalf("baseline of %s is down: %+v", at(p), ev)
-		}
-	}
-	time.Sleep(2 * delayLoop)
-
-	steps := []struct {
-		name   string
-		port   int
-		change func()
-		up     bool
-		reason string
-	}{
+	followSteps(t, lab, cfg, []int{5353, 53, 25, 80}, []checkStep{
 		{"UDP service stopped", 5353, echo.stop, false, "port unreachable"},
 		{"UDP service back", 5353, echo.start, true, "reply of 4 octets"},
 		{"DNS server stopped", 53, dns.stop, false, "port unreachable"},
@@ -190,34 +157,5 @@ virtual_server "192.0.2.23:80" {
 		{"SMTP listener back", 25, smtpUp, true, "HELO accepted"},
 		{"link cut", 80, func() { lab.ip("-n", lab.ns, "link", "set", lab.nsIf, "down") }, false, "no echo reply"},
 		{"link back", 80, func() { lab.ip("-n", lab.ns, "link", "set", lab.nsIf, "up") }, true, "echo reply"},
-	}
-	for _, s := range steps {
-		bound := upBound
-		if !s.up {
-			bound = downBound
-		}
-		since := time.Now()
-		s.change()
-		ev, took := w.await(t, at(s.port), s.up, since, bound)
-		t.Logf("%s: %s %v after the change (bound %v): %s", s.name, at(s.port), took.Round(time.Millisecond), bound, ev.Reason)
-		if !strings.Contains(ev.Reason, s.reason) {
-			t.Errorf("%s: reason %q, want it to contain %q", s.name, ev.Reason, s.reason)
-		}
-	}
-	deadline := time.Now().Add(upBound)
-	for {
-		var down []string
-		for _, st := range m.Status() {
-			if !st.Up {
-				down = append(down, fmt.Sprintf("%s %s: %s", st.Service, st.Real, st.Reason))
-			}
-		}
-		if len(down) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still down %v after the link came back: %s", upBound, strings.Join(down, "; "))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
 }

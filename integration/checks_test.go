@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/checks"
+	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/hcltest"
 )
 
@@ -250,15 +251,6 @@ func (w *eventWatcher) baseline(t *testing.T, real netip.AddrPort) checks.Event 
 //	up   within delay_loop + connect_timeout + slack (one success, keepalived)
 func TestChecksFollowRealServersInANamespace(t *testing.T) {
 	lab := newChecksLab(t)
-	const (
-		delayLoop  = 1 * time.Second
-		timeout    = 1 * time.Second
-		retry      = 1
-		retryDelay = 500 * time.Millisecond
-		slack      = 1500 * time.Millisecond
-	)
-	downBound := delayLoop + retry*(retryDelay+timeout) + timeout + slack
-	upBound := delayLoop + timeout + slack
 
 	tcp := &tcpServer{lab: lab, port: 8080}
 	web := &nsHTTPServer{lab: lab, port: 8081, quiet: true}
@@ -273,9 +265,7 @@ func TestChecksFollowRealServersInANamespace(t *testing.T) {
 	defer secure.stop()
 
 	at := func(port int) netip.AddrPort { return netip.AddrPortFrom(lab.realAddr, uint16(port)) }
-	// warmup 0: every first check at once, as the bounds below assume.
-	common := fmt.Sprintf("delay_loop = %q\nconnect_timeout = %q\nretry = %d\ndelay_before_retry = %q\nwarmup = 0",
-		delayLoop, timeout, retry, retryDelay)
+	common := nsCheckSettings()
 	webCheck := `virtualhost = "real.example"
 url {
   path        = "/health"
@@ -308,27 +298,7 @@ virtual_server "192.0.2.12:443" {
     }
   }
 }`, at(8080), at(8081), at(8443), common, webCheck))
-	m := checks.NewManager(cfg, checks.Options{})
-	w := watchEvents(m)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); m.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	for _, p := range []int{8080, 8081, 8443} {
-		if ev := w.baseline(t, at(p)); !ev.Up {
-			t.Fatalf("baseline of %s is down: %+v", at(p), ev)
-		}
-	}
-	time.Sleep(2 * delayLoop) // a few good rounds
-
-	steps := []struct {
-		name   string
-		port   int
-		change func()
-		up     bool
-		reason string
-	}{
+	followSteps(t, lab, cfg, []int{8080, 8081, 8443}, []checkStep{
 		{"TCP listener closed", 8080, tcp.stop, false, "connection refused"},
 		{"TCP listener back", 8080, tcp.start, true, "connected"},
 		{"HTTP answers 503", 8081, func() { web.status.Store(503) }, false, "status 503"},
@@ -337,11 +307,65 @@ virtual_server "192.0.2.12:443" {
 		{"HTTPS server back", 8443, secure.start, true, "status 200"},
 		{"link cut", 8080, func() { lab.ip("-n", lab.ns, "link", "set", lab.nsIf, "down") }, false, "timeout after 1s"},
 		{"link back", 8080, func() { lab.ip("-n", lab.ns, "link", "set", lab.nsIf, "up") }, true, "connected"},
+	})
+}
+
+// The checker settings of the namespace check tests, and the bounds they
+// give a verdict (nsCheckSettings writes them as HCL).
+const (
+	nsDelayLoop  = 1 * time.Second
+	nsTimeout    = 1 * time.Second
+	nsRetry      = 1
+	nsRetryDelay = 500 * time.Millisecond
+	nsSlack      = 1500 * time.Millisecond
+	nsDownBound  = nsDelayLoop + nsRetry*(nsRetryDelay+nsTimeout) + nsTimeout + nsSlack
+	nsUpBound    = nsDelayLoop + nsTimeout + nsSlack
+)
+
+// nsCheckSettings is the body every checker of the namespace check tests
+// starts with. warmup 0: every first check at once, as the bounds assume.
+func nsCheckSettings() string {
+	return fmt.Sprintf("delay_loop = %q\nconnect_timeout = %q\nretry = %d\ndelay_before_retry = %q\nwarmup = 0",
+		nsDelayLoop, nsTimeout, nsRetry, nsRetryDelay)
+}
+
+// checkStep is one change to the lab's servers and the verdict it must
+// bring, within its bound, on the real server at port, with a word of the
+// reason.
+type checkStep struct {
+	name   string
+	port   int
+	change func()
+	up     bool
+	reason string
+}
+
+// followSteps runs the checkers of cfg in a Manager; once every real
+// server at ports has an up baseline and a few good rounds have passed, it
+// applies each step and asserts the verdict it brings within nsUpBound or
+// nsDownBound. The last step brings the link back: every real server is
+// then up again within nsUpBound.
+func followSteps(t *testing.T, lab *checksLab, cfg *hcl.Config, ports []int, steps []checkStep) {
+	t.Helper()
+	at := func(port int) netip.AddrPort { return netip.AddrPortFrom(lab.realAddr, uint16(port)) }
+	m := checks.NewManager(cfg, checks.Options{})
+	w := watchEvents(m)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	for _, p := range ports {
+		if ev := w.baseline(t, at(p)); !ev.Up {
+			t.Fatalf("baseline of %s is down: %+v", at(p), ev)
+		}
 	}
+	time.Sleep(2 * nsDelayLoop) // a few good rounds
+
 	for _, s := range steps {
-		bound := upBound
+		bound := nsUpBound
 		if !s.up {
-			bound = downBound
+			bound = nsDownBound
 		}
 		since := time.Now()
 		s.change()
@@ -353,7 +377,7 @@ virtual_server "192.0.2.12:443" {
 	}
 	// The cut took every server of the namespace down; all come back
 	// within the up bound of the link's return.
-	deadline := time.Now().Add(upBound)
+	deadline := time.Now().Add(nsUpBound)
 	for {
 		var down []string
 		for _, st := range m.Status() {
@@ -365,7 +389,7 @@ virtual_server "192.0.2.12:443" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("still down %v after the link came back: %s", upBound, strings.Join(down, "; "))
+			t.Fatalf("still down %v after the link came back: %s", nsUpBound, strings.Join(down, "; "))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
