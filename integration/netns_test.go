@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -254,17 +253,7 @@ func (c *capture) snapshot() []wireEvent {
 
 // firstGARP waits until a GARP for the VIP from mac appears after since.
 func (c *capture) firstGARP(mac net.HardwareAddr, since time.Time, limit time.Duration) (wireEvent, bool) {
-	vip := netip.MustParseAddr(labVIP)
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		for _, ev := range c.snapshot() {
-			if ev.garp && ev.src == vip && bytes.Equal(ev.mac, mac) && ev.at.After(since) {
-				return ev, true
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return wireEvent{}, false
+	return c.firstAnnounce(netip.MustParseAddr(labVIP), mac, since, limit)
 }
 
 // lastAdvertBefore returns the last advert from src seen before t.
