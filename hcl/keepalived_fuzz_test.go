@@ -33,14 +33,21 @@ func FuzzLoadKeepalived(f *testing.F) {
 			Stat:       func(string) (fs.FileInfo, error) { return nil, fs.ErrNotExist },
 			UserExists: func(string) bool { return false },
 		}
-		cfg, diags := l.LoadSource("fuzz.conf", src)
-		for _, d := range diags {
-			if d.Pos.File == "" {
-				t.Errorf("diagnostic without a file: %s", d)
-			}
-		}
-		if cfg != nil {
+		if cfg := fuzzLoad(t, &l, "fuzz.conf", src); cfg != nil {
 			_ = ConvertToHCL(cfg)
 		}
 	})
+}
+
+// fuzzLoad loads src as file name with l, fails the test where a
+// diagnostic names no file, and returns what loaded (nil where refused).
+func fuzzLoad(t *testing.T, l *Loader, name string, src []byte) *Config {
+	t.Helper()
+	cfg, diags := l.LoadSource(name, src)
+	for _, d := range diags {
+		if d.Pos.File == "" {
+			t.Errorf("diagnostic without a file: %s", d)
+		}
+	}
+	return cfg
 }

@@ -332,13 +332,7 @@ func FuzzLoadLdirectord(f *testing.F) {
 			ReadFile: func(string) ([]byte, error) { return nil, errors.New("fuzzer reads no file") },
 			Stat:     func(string) (fs.FileInfo, error) { return nil, fs.ErrNotExist },
 		}
-		cfg, diags := l.LoadSource("fuzz.cf", src)
-		for _, d := range diags {
-			if d.Pos.File == "" {
-				t.Errorf("diagnostic without a file: %s", d)
-			}
-		}
-		if cfg != nil {
+		if cfg := fuzzLoad(t, &l, "fuzz.cf", src); cfg != nil {
 			_ = ConvertToHCL(cfg)
 		}
 	})
