@@ -19,14 +19,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Health checks end to end (issue 5): one lvsd daemon (the real binary,
@@ -217,29 +214,13 @@ func (c *checksLab) stopServers() {
 	}
 }
 
-// listenIn opens a listener inside namespace ns (see lab.dialFromClient).
-func listenIn(ns, network, addr string) (net.Listener, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(self)
-	target, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(target)
-	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-		return nil, fmt.Errorf("entering %s: %w", ns, err)
-	}
-	ln, listenErr := net.Listen(network, addr)
-	if err := unix.Setns(self, unix.CLONE_NEWNET); err != nil {
-		runtime.LockOSThread() // stuck in ns: let the runtime discard the thread
-		return nil, fmt.Errorf("leaving %s: %w", ns, err)
-	}
-	return ln, listenErr
+// listenIn opens a listener inside namespace ns (see inNamespace).
+func listenIn(ns, network, addr string) (ln net.Listener, err error) {
+	err = inNamespace(ns, func() (err error) {
+		ln, err = net.Listen(network, addr)
+		return err
+	})
+	return ln, err
 }
 
 // selfSigned makes a throwaway certificate for the HTTPS servers; SSL_GET

@@ -8,13 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/lvsd/lvsd/integration/checktargets"
 )
@@ -153,35 +150,18 @@ virtual_server %[4]s 25 {
 `, "    "+strings.Join(members, "\n    "), missingRS, inhibitedRS, vipDR)
 }
 
-// listenAnyIn opens a socket inside namespace ns (see dialFromClient).
-func listenAnyIn(ns, network, addr string) (any, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(self)
-	target, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(target)
-	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-		return nil, fmt.Errorf("entering %s: %w", ns, err)
-	}
-	var s any
-	var lerr error
-	if strings.HasPrefix(network, "udp") {
-		s, lerr = net.ListenPacket(network, addr)
-	} else {
-		s, lerr = net.Listen(network, addr)
-	}
-	if err := unix.Setns(self, unix.CLONE_NEWNET); err != nil {
-		runtime.LockOSThread()
-		return nil, fmt.Errorf("leaving %s: %w", ns, err)
-	}
-	return s, lerr
+// listenAnyIn opens a socket inside namespace ns (see inNamespace): a
+// net.PacketConn for udp networks, a net.Listener for the others.
+func listenAnyIn(ns, network, addr string) (s any, err error) {
+	err = inNamespace(ns, func() (err error) {
+		if strings.HasPrefix(network, "udp") {
+			s, err = net.ListenPacket(network, addr)
+		} else {
+			s, err = net.Listen(network, addr)
+		}
+		return err
+	})
+	return s, err
 }
 
 // startGroupServers runs, in rs1, a DNS server (53/udp, answers written
@@ -306,6 +286,25 @@ func settledTable(l *lab, settle, limit time.Duration) string {
 	return ""
 }
 
+// keepalivedTable runs keepalived (binary ka) on conf, returns its IPVS
+// table once it has settled (see settledTable), stops it and clears the
+// table. Without keepalived in the guest (ka empty) it returns "", and the
+// caller checks lvsd's table against the expected one only.
+func keepalivedTable(l *lab, ka, conf string, settle, limit time.Duration) string {
+	l.t.Helper()
+	if ka == "" {
+		l.t.Log("no keepalived in the guest (KEEPALIVED_BIN unset): lvsd's table is checked against the expected one only")
+		return ""
+	}
+	d := startGroupDaemon(l.t, ka, conf, "keepalived")
+	table := settledTable(l, settle, limit)
+	d.stop(l.t)
+	// keepalived removes its services on stop; whatever is left goes.
+	l.ipvsadm("-C")
+	l.t.Logf("▶ keepalived 2.2.7's table:\n%s", table)
+	return table
+}
+
 // TestLvsdKeepalivedGroupTable runs keepalived 2.2.7 and then lvsd (with
 // keepalived's command line) on the same keepalived.conf — a
 // virtual_server_group of three addresses, a range and a fwmark, UDP, DNS
@@ -340,17 +339,7 @@ func TestLvsdKeepalivedGroupTable(t *testing.T) {
 	}
 	const settle, limit = 3 * time.Second, 30 * time.Second
 
-	var kaTable string
-	if ka != "" {
-		d := startGroupDaemon(t, ka, conf, "keepalived")
-		kaTable = settledTable(l, settle, limit)
-		d.stop(t)
-		// keepalived removes its services on stop; whatever is left goes.
-		l.ipvsadm("-C")
-		t.Logf("▶ keepalived 2.2.7's table:\n%s", kaTable)
-	} else {
-		t.Log("no keepalived in the guest (KEEPALIVED_BIN unset): lvsd's table is checked against the expected one only")
-	}
+	kaTable := keepalivedTable(l, ka, conf, settle, limit)
 
 	d := startGroupDaemon(t, lvsd, conf, "lvsd")
 	lvsdTable := settledTable(l, settle, limit)

@@ -94,16 +94,7 @@ func TestLvsdKeepalivedLenientTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	const settle, limit = 4 * time.Second, 30 * time.Second
-	var kaTable string
-	if ka != "" {
-		d := startGroupDaemon(t, ka, conf, "keepalived")
-		kaTable = settledTable(l, settle, limit)
-		d.stop(t)
-		l.ipvsadm("-C")
-		t.Logf("▶ keepalived 2.2.7's table:\n%s", kaTable)
-	} else {
-		t.Log("no keepalived in the guest (KEEPALIVED_BIN unset): lvsd's table is checked against the expected one only")
-	}
+	kaTable := keepalivedTable(l, ka, conf, settle, limit)
 	d := startGroupDaemon(t, lvsd, conf, "lvsd")
 	lvsdTable := settledTable(l, settle, limit)
 	d.stop(t)

@@ -280,35 +280,45 @@ func (l *lab) get(addr string, port int) (string, error) {
 	return strings.TrimSpace(string(body)), err
 }
 
-// dialFromClient opens the socket inside the client namespace: the
-// goroutine's thread enters the namespace, the socket is created there
-// (a socket stays in the namespace it was created in), and the thread
-// returns to its own namespace before it is released.
-func (l *lab) dialFromClient(ctx context.Context, network, addr string) (net.Conn, error) {
+// dialFromClient opens the socket inside the client namespace (see
+// inNamespace).
+func (l *lab) dialFromClient(ctx context.Context, network, addr string) (conn net.Conn, err error) {
+	err = inNamespace(l.client, func() (err error) {
+		var d net.Dialer
+		conn, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return conn, err
+}
+
+// inNamespace runs f with this goroutine's thread in namespace ns: the
+// thread enters the namespace, f creates its sockets there (a socket stays
+// in the namespace it was created in), and the thread returns to its own
+// namespace before it is released.
+func inNamespace(ns string, f func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer unix.Close(self)
-	target, err := unix.Open("/run/netns/"+l.client, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	target, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer unix.Close(target)
 	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-		return nil, fmt.Errorf("entering %s: %w", l.client, err)
+		return fmt.Errorf("entering %s: %w", ns, err)
 	}
-	var d net.Dialer
-	conn, dialErr := d.DialContext(ctx, network, addr)
+	ferr := f()
 	if err := unix.Setns(self, unix.CLONE_NEWNET); err != nil {
 		// The thread is stuck in the wrong namespace: leave it locked
 		// so the runtime discards it when the goroutine ends.
 		runtime.LockOSThread()
-		return nil, fmt.Errorf("leaving %s: %w", l.client, err)
+		return fmt.Errorf("leaving %s: %w", ns, err)
 	}
-	return conn, dialErr
+	return ferr
 }
 
 // pages fetches n pages through addr:port and returns the real servers'

@@ -36,6 +36,19 @@ func requireLvsdBin(t *testing.T) string {
 	return bin
 }
 
+// newMixedPairLab is a pair lab whose two directors run keepalived 2.2.7,
+// with the path of the lvsd binary for the test to put in one of them; it
+// skips the test where the guest has no keepalived or no lvsd.
+func newMixedPairLab(t *testing.T) (p *pairLab, lvsd string) {
+	t.Helper()
+	lvsd = requireLvsdBin(t)
+	ka := os.Getenv("KEEPALIVED_BIN")
+	if ka == "" {
+		t.Skip("no keepalived in the guest: KEEPALIVED_BIN unset (apt-get install keepalived on the host)")
+	}
+	return newPairLab(t, "keepalived", ka), lvsd
+}
+
 // waitLog waits until d's log, from byte offset from on, contains s.
 func (p *pairLab) waitLog(d *pairDirector, from int, s string, within time.Duration) {
 	p.t.Helper()
@@ -172,12 +185,7 @@ func TestPairKeepalivedConfRunsAPair(t *testing.T) {
 // SIGTERM failover of the keepalived pair before the replacement is the
 // reference measured in the same run.
 func TestPairKeepalivedRollingReplacement(t *testing.T) {
-	lvsd := requireLvsdBin(t)
-	ka := os.Getenv("KEEPALIVED_BIN")
-	if ka == "" {
-		t.Skip("no keepalived in the guest: KEEPALIVED_BIN unset (apt-get install keepalived on the host)")
-	}
-	p := newPairLab(t, "keepalived", ka)
+	p, lvsd := newMixedPairLab(t)
 	a, b := p.dirs[0], p.dirs[1]
 	pr := p.upPair()
 	bound := b.skew() + time.Second
@@ -297,12 +305,7 @@ func (pr *prober) failures(from time.Time) []string {
 // complaint), takes over when lvsd stops (SIGTERM: priority 0, within
 // Skew_Time + 1 s), and yields to lvsd when it comes back (preemption).
 func TestPairKeepalivedBackupOfLvsdMaster(t *testing.T) {
-	lvsd := requireLvsdBin(t)
-	ka := os.Getenv("KEEPALIVED_BIN")
-	if ka == "" {
-		t.Skip("no keepalived in the guest: KEEPALIVED_BIN unset (apt-get install keepalived on the host)")
-	}
-	p := newPairLab(t, "keepalived", ka)
+	p, lvsd := newMixedPairLab(t)
 	a, b := p.dirs[0], p.dirs[1]
 	a.bin = lvsd
 	pr := p.upPair()

@@ -296,12 +296,7 @@ func TestPairSyncKeepsHeldConnections(t *testing.T) {
 // and connections held through keepalived survive keepalived's SIGTERM
 // (lvsd's backup daemon received them).
 func TestPairKeepalivedSyncBothWays(t *testing.T) {
-	lvsd := requireLvsdBin(t)
-	ka := os.Getenv("KEEPALIVED_BIN")
-	if ka == "" {
-		t.Skip("no keepalived in the guest: KEEPALIVED_BIN unset (apt-get install keepalived on the host)")
-	}
-	p := newPairLab(t, "keepalived", ka)
+	p, lvsd := newMixedPairLab(t)
 	a, b := p.dirs[0], p.dirs[1]
 	a.bin = lvsd
 	for _, d := range p.dirs {
