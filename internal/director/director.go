@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lvsd/lvsd/checks"
@@ -83,6 +84,10 @@ type Director struct {
 	// syncKick asks the sync-daemon worker to apply the mastership
 	// (sync.go), so a takeover never waits for the kernel's daemons.
 	syncKick chan struct{}
+	// stopping is set when Run begins its way out: the sync-daemon worker
+	// then starts nothing (a daemon started during shutdown is only
+	// stopped again a moment later).
+	stopping atomic.Bool
 
 	// events holds the recent VRRP transitions and verdict changes for
 	// the status report.
@@ -255,12 +260,13 @@ loop:
 			}
 		}
 	}
+	d.stopping.Store(true)
 	stopAnnouncer()
 	stopVRRP()
 	<-vrrpDone
 	stopSync()
 	<-syncDone
-	d.applySyncDaemons(true)
+	d.stopSyncDaemons()
 	stopParts()
 	wg.Wait()
 	return runErr

@@ -2,6 +2,7 @@ package director
 
 import (
 	"context"
+	"time"
 
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/lvs"
@@ -54,8 +55,30 @@ func (d *Director) runSyncDaemons(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-d.syncKick:
-			d.applySyncDaemons(false)
+			if !d.stopping.Load() {
+				d.applySyncDaemons(false)
+			}
 		}
+	}
+}
+
+// syncStopBound bounds the wait for the kernel to stop the sync daemons on
+// the way out: a stop that hangs in the kernel must not keep SIGTERM from
+// ending lvsd (seen once in the test VM, right after a daemon started).
+const syncStopBound = 5 * time.Second
+
+// stopSyncDaemons stops the sync daemons on the way out, waiting at most
+// syncStopBound; past it the stop is logged and left to the kernel.
+func (d *Director) stopSyncDaemons() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.applySyncDaemons(true)
+	}()
+	select {
+	case <-done:
+	case <-time.After(syncStopBound):
+		d.log.Error("IPVS sync daemons did not stop in time; left to the kernel", "waited", syncStopBound)
 	}
 }
 
