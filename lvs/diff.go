@@ -3,6 +3,7 @@ package lvs
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -180,7 +181,16 @@ func diff(desired, current Table, owns func(key string) bool) []Op {
 			if c := cur[d.id()]; c != nil {
 				have = sortedDestinations(c.Destinations)
 			}
-			ops = appendDestinationOps(ops, &svc, sortedDestinations(d.Destinations), have, deleting)
+			want := sortedDestinations(d.Destinations)
+			if !deleting && orderDependent(d.Scheduler) {
+				var listed []Destination
+				if c := cur[d.id()]; c != nil {
+					listed = c.Destinations
+				}
+				ops = appendCanonicalDestinationOps(ops, &svc, want, listed)
+				continue
+			}
+			ops = appendDestinationOps(ops, &svc, want, have, deleting)
 		}
 	}
 	// 3. destinations of removed services: delete; 4. the services.
@@ -237,6 +247,83 @@ func appendDestinationOps(ops []Op, svc *Service, want, have []Destination, dele
 			}
 			want, have = want[1:], have[1:]
 		}
+	}
+	return ops
+}
+
+// orderDependent reports whether the kernel builds the scheduler's table
+// from the order of the service's destination list, so that two directors
+// with the same destinations and weights get the same table only when
+// their lists are in the same order: mh (ip_vs_mh.c fills the Maglev
+// lookup table by walking the list, each destination in turn taking its
+// next preferred free slot; the hash secrets are constants, the same on
+// every host), sh and dh (ip_vs_sh.c, ip_vs_dh.c deal the buckets out
+// walking the list). Each rebuilds its table on every add, delete and
+// edit of a destination.
+func orderDependent(scheduler string) bool {
+	switch scheduler {
+	case "mh", "sh", "dh":
+		return true
+	}
+	return false
+}
+
+// appendCanonicalDestinationOps appends the adds and edits that leave an
+// order-dependent service's destination list (the kernel's list, head
+// first, as a dump returns it) equal to want, the canonical order:
+// ascending address. The kernel puts an added destination at the head of
+// the list (__ip_vs_update_dest: list_add_rcu), also one restored from
+// its trash, and an edit or a delete leaves the others in their order. So
+// the destinations lvsd keeps must be a suffix of want, already in that
+// order in the kernel's list; every destination before that suffix is
+// added, in descending order, and one the kernel has elsewhere in its
+// list is deleted just before it is added again. The longest such suffix
+// is kept, so a list already in order costs no more than the plain diff,
+// and the deletes of destinations want does not hold are left to the
+// deleting pass (a delete does not change the order of the others).
+//
+// listed is the kernel's list in dump order (Destination.Position); a
+// view that does not know the order (all positions 0, as lvsd's view after
+// its own writes) is taken in address order, which is what lvsd's writes
+// left.
+func appendCanonicalDestinationOps(ops []Op, svc *Service, want, listed []Destination) []Op {
+	list := slices.Clone(listed)
+	slices.SortStableFunc(list, func(a, b Destination) int {
+		if a.Position != b.Position {
+			return a.Position - b.Position
+		}
+		return compareDestinations(a, b)
+	})
+	at := make(map[netip.AddrPort]int, len(list))
+	for i := range list {
+		at[list[i].Addr] = i
+	}
+	// keep is where the kept suffix of want starts: walking want from its
+	// end, each destination must be in the list, before the one kept
+	// after it.
+	keep, next := len(want), len(list)
+	for keep > 0 {
+		i, ok := at[want[keep-1].Addr]
+		if !ok || i >= next {
+			break
+		}
+		keep, next = keep-1, i
+	}
+	for i := keep; i < len(want); i++ {
+		have := &list[at[want[i].Addr]]
+		if !want[i].settingsEqual(have) {
+			prev := *have
+			prev.Position = 0
+			ops = append(ops, Op{Kind: OpEditDestination, Service: *svc, Destination: want[i], PrevDestination: &prev})
+		}
+	}
+	for i := keep - 1; i >= 0; i-- {
+		if j, ok := at[want[i].Addr]; ok {
+			old := list[j]
+			old.Position = 0
+			ops = append(ops, Op{Kind: OpDeleteDestination, Service: *svc, Destination: old})
+		}
+		ops = append(ops, Op{Kind: OpAddDestination, Service: *svc, Destination: want[i]})
 	}
 	return ops
 }

@@ -7,7 +7,10 @@
 //   - desired.go: Desire, the desired table of a (config, mastership,
 //     verdicts) state, with quorum and the sorry server.
 //   - diff.go: Plan, the fewest operations from one table to
-//     another, and WritePlan for `lvsd plan`.
+//     another, and WritePlan for `lvsd plan`; for the schedulers whose
+//     table depends on the order of the destination list (mh, sh, dh),
+//     the operations leave that list in one canonical order, so that two
+//     directors with the same healthy set build the same table.
 //   - kernel.go: the Kernel interface (read the table, apply operations,
 //     refusals returned as values); kernel_linux.go opens it: reads with
 //     github.com/moby/ipvs, writes with the batched generic-netlink writer

@@ -140,11 +140,12 @@ func (k *linuxKernel) Table() (Table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading real servers of %s: %w", s.Key(), err)
 		}
-		for _, md := range dests {
+		for i, md := range dests {
 			d, err := fromMobyDestination(md, s.Addr.Port())
 			if err != nil {
 				return nil, fmt.Errorf("real server of %s: %w", s.Key(), err)
 			}
+			d.Position = i // the dump walks svc->destinations in order
 			s.Destinations = append(s.Destinations, d)
 		}
 		t = append(t, s)

@@ -177,6 +177,11 @@ type Destination struct {
 	ActiveConns   uint32
 	InactiveConns uint32
 	Stats         Stats
+	// Position is the destination's place in the kernel's list of the
+	// service's destinations (dump order, 0 first), which the mh, sh and
+	// dh schedulers build their tables from (diff.go, orderDependent); 0
+	// for every destination of a table not read from the kernel.
+	Position int
 }
 
 // settingsEqual compares what an edit can change. The kernel rewrites the
