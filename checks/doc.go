@@ -16,6 +16,11 @@
 //     SMTP_CHECK reads replies with net/textproto.
 //   - dialer.go, sockopt_*.go, ping_linux.go: the sockets (TCP, connected
 //     UDP, ICMP datagram or raw), bound and marked as the checker says.
+//   - connect.go, connect_linux.go: the connector, which runs every
+//     TCP_CHECK attempt of the operating system's dialer on one epoll loop
+//     (keepalived's syscalls: non-blocking connect, SO_ERROR, close; the
+//     deadlines on that loop's one wait) instead of a goroutine and Go's
+//     dialer per attempt. An injected Dialer bypasses it.
 //   - verdict.go: the pure per-check state machine (retry, delay_before_retry,
 //     rise, alpha) and the real-server aggregate (up when every checker is up).
 //   - schedule.go: a single heap of deadlines computed from the plan

@@ -112,6 +112,10 @@ type Manager struct {
 	qmu     sync.Mutex
 	pending []Event
 	qsignal chan struct{}
+
+	// connector runs TCP_CHECK attempts when the Dialer is the operating
+	// system's (connect.go); nil: every attempt has its goroutine.
+	connector *connector
 }
 
 type realKey struct {
@@ -237,6 +241,14 @@ func (m *Manager) Run(ctx context.Context) error {
 		fwd.Wait()
 	}()
 
+	if _, ok := m.opts.Dialer.(NetDialer); ok {
+		if c, err := newConnector(m.connected); err == nil {
+			m.connector = c
+			m.attempts.Go(c.run)
+		} else {
+			m.log.Warn("TCP_CHECK attempts run on goroutines of their own", "err", err)
+		}
+	}
 	m.mu.Lock()
 	m.applyLocked(ctx)
 	m.mu.Unlock()
@@ -273,6 +285,9 @@ func (m *Manager) Run(ctx context.Context) error {
 				}
 			}
 			m.mu.Unlock()
+			if m.connector != nil {
+				m.connector.stop()
+			}
 			m.runOmega(ctx)
 			// Cancelled attempts and notify scripts (their process
 			// groups killed) end before Run does.
@@ -304,6 +319,12 @@ func (m *Manager) Run(ctx context.Context) error {
 // launchLocked starts one attempt of p in its own goroutine, bounded by the
 // attempt's deadline.
 func (m *Manager) launchLocked(ctx context.Context, p *probe) {
+	if tcp, ok := p.prober.(*tcpProber); ok && m.connector != nil {
+		p.running = true
+		m.inflight++
+		m.connector.submit(&connectAttempt{probe: p, endpoint: tcp.endpoint, budget: tcp.timeout})
+		return
+	}
 	pctx, cancel := context.WithTimeout(ctx, p.timeout)
 	p.running, p.cancel = true, cancel
 	m.inflight++
@@ -316,6 +337,12 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe) {
 		// Concurrency attempts are in flight.
 		m.results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
 	})
+}
+
+// connected delivers a connector's Result like an attempt's goroutine
+// does; it never blocks for the same reason.
+func (m *Manager) connected(a *connectAttempt, r Result) {
+	m.results <- completion{p: a.probe, r: r, done: m.opts.Clock.Now()}
 }
 
 // completeLocked folds an attempt's result into its check, plans the next

@@ -1,0 +1,59 @@
+package checks
+
+import (
+	"context"
+	"time"
+)
+
+// A TCP_CHECK attempt is a connect and nothing else, so the Manager runs
+// every TCP_CHECK of the operating system's dialer through one connector
+// (connect_linux.go) instead of a goroutine, a context and Go's dialer per
+// attempt: keepalived's syscalls (socket, connect, one poll, getsockopt
+// SO_ERROR, close), one event loop for every attempt in flight, and their
+// deadlines on that loop's single wait. Measured in TestBenchChecksInVM
+// and TestBenchChecks37kTargets (docs/benchmarks.md).
+
+// connectAttempt is one TCP_CHECK attempt handed to the connector.
+type connectAttempt struct {
+	probe    *probe
+	endpoint Endpoint
+	budget   time.Duration // connect_timeout: the whole attempt
+	deadline time.Time
+	started  time.Time
+	fd       int
+	index    int // in the connector's deadline heap
+}
+
+// result is the attempt's Result from the error its connect ended with
+// (nil: connected), in the words tcpProber uses.
+func (a *connectAttempt) result(err error) Result {
+	r := Result{OK: true, Weight: -1, Reason: "connected"}
+	if err != nil {
+		r = failure(context.Background(), a.budget, "connect", err)
+	}
+	r.Latency = time.Since(a.started)
+	return r
+}
+
+// deadlines is a min-heap of attempts in flight by deadline.
+type deadlines []*connectAttempt
+
+func (d deadlines) Len() int           { return len(d) }
+func (d deadlines) Less(i, j int) bool { return d[i].deadline.Before(d[j].deadline) }
+func (d deadlines) Swap(i, j int) {
+	d[i], d[j] = d[j], d[i]
+	d[i].index, d[j].index = i, j
+}
+func (d *deadlines) Push(x any) {
+	a := x.(*connectAttempt)
+	a.index = len(*d)
+	*d = append(*d, a)
+}
+func (d *deadlines) Pop() any {
+	old := *d
+	a := old[len(old)-1]
+	old[len(old)-1] = nil
+	*d = old[:len(old)-1]
+	a.index = -1
+	return a
+}
