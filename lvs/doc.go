@@ -12,11 +12,15 @@
 //     the operations leave that list in one canonical order, so that two
 //     directors with the same healthy set build the same table.
 //   - kernel.go: the Kernel interface (read the table, apply operations,
-//     refusals returned as values); kernel_linux.go opens it: reads with
-//     github.com/moby/ipvs, writes with the batched generic-netlink writer
-//     of genetlink.go (encoding) and genetlink_linux.go (socket), which
-//     packs many IPVS commands into one sendmsg; kernel_other.go fails.
-//     mobylog_linux.go sends moby/ipvs's logrus lines to slog.
+//     refusals returned as values); kernel_linux.go opens it: writes with
+//     the batched generic-netlink writer of genetlink.go (encoding) and
+//     genetlink_linux.go (socket), which packs many IPVS commands into one
+//     sendmsg; reads with the table reader of genetlink_dump.go (dump
+//     requests and answers) and genetlink_dump_linux.go (its own socket, a
+//     sendto and a recvmmsg per service); readcost.go says what a read
+//     cost. github.com/moby/ipvs remains for the one-by-one writes and
+//     reads kept for comparison; mobylog_linux.go sends its logrus lines
+//     to slog. kernel_other.go fails.
 //   - sync.go: the kernel's connection sync daemons (SyncDaemon, the
 //     SyncKernel side of a Kernel: IPVS_CMD_NEW_DAEMON, DEL_DAEMON and
 //     GET_DAEMON, framed in genetlink.go); Manager.SetSyncDaemons makes

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/moby/ipvs"
 	"golang.org/x/sys/unix"
@@ -26,6 +27,11 @@ type KernelOptions struct {
 	// kept for comparison in benchmarks. Its writes share the reading
 	// socket, so they wait for a dump in progress.
 	OneByOne bool
+	// MobyReads reads the table with moby/ipvs (four system calls and a
+	// fresh 64 KiB buffer per dump) instead of lvs's own reader
+	// (genetlink_dump_linux.go); kept for comparison in benchmarks. Its
+	// reads share the one-by-one writes' socket.
+	MobyReads bool
 	// Logger receives what github.com/moby/ipvs logs (see routeMobyLogs);
 	// nil discards it.
 	Logger *slog.Logger
@@ -38,15 +44,18 @@ type KernelOptions struct {
 	Modprobe string
 }
 
-// linuxKernel reads with moby/ipvs and writes with the batched writer, on
-// two sockets: a write never waits for a dump of the table in progress.
+// linuxKernel reads with the table reader and writes with the batched
+// writer, on two sockets: a write never waits for a dump of the table in
+// progress. moby/ipvs's handle is opened only for OneByOne and MobyReads.
 type linuxKernel struct {
-	readMu   sync.Mutex // one command stream at a time on handle's socket
-	writeMu  sync.Mutex // and on writer's
-	handle   *ipvs.Handle
-	writer   *batchWriter
-	oneByOne bool
-	netns    string // NetnsPath, for the connection table (sync_linux.go)
+	readMu    sync.Mutex // one command stream at a time on reader's (and handle's) socket
+	writeMu   sync.Mutex // and on writer's
+	reader    *tableReader
+	handle    *ipvs.Handle // nil unless oneByOne or mobyReads
+	writer    *batchWriter
+	oneByOne  bool
+	mobyReads bool
+	netns     string // NetnsPath, for the connection table (sync_linux.go)
 }
 
 // procIPVS exists in every network namespace while the kernel has IPVS.
@@ -56,7 +65,7 @@ const procIPVS = "/proc/net/ip_vs"
 var errNoIPVS = errors.New("IPVS is not available in this kernel: kernel module ip_vs not loaded")
 
 // OpenKernel opens the IPVS table of the network namespace at netnsPath
-// ("" = the current namespace): moby/ipvs reads plus the batched writer.
+// ("" = the current namespace): the table reader plus the batched writer.
 func OpenKernel(netnsPath string) (Kernel, error) {
 	return OpenKernelWith(KernelOptions{NetnsPath: netnsPath})
 }
@@ -66,8 +75,8 @@ func OpenKernel(netnsPath string) (Kernel, error) {
 // Without LoadModule it never loads a kernel module: without IPVS in the
 // kernel it fails before asking netlink for the IPVS family (since Linux
 // 5.16 that request alone makes the kernel load ip_vs) and before
-// moby/ipvs runs `modprobe -va ip_vs`, which its first ipvs.New does; with
-// IPVS there, that modprobe finds nothing to load.
+// moby/ipvs, when asked for, runs `modprobe -va ip_vs`, which its first
+// ipvs.New does; with IPVS there, that modprobe finds nothing to load.
 func OpenKernelWith(opts KernelOptions) (Kernel, error) {
 	routeMobyLogs(opts.Logger)
 	if _, err := os.Stat(procIPVS); errors.Is(err, fs.ErrNotExist) {
@@ -84,12 +93,20 @@ func OpenKernelWith(opts KernelOptions) (Kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
 	}
-	h, err := ipvs.New(opts.NetnsPath)
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
+	k := &linuxKernel{writer: w, oneByOne: opts.OneByOne, mobyReads: opts.MobyReads, netns: opts.NetnsPath}
+	if opts.OneByOne || opts.MobyReads {
+		if k.handle, err = ipvs.New(opts.NetnsPath); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
+		}
 	}
-	return &linuxKernel{handle: h, writer: w, oneByOne: opts.OneByOne, netns: opts.NetnsPath}, nil
+	if !opts.MobyReads {
+		if k.reader, err = newTableReader(opts.NetnsPath); err != nil {
+			k.Close()
+			return nil, fmt.Errorf("opening IPVS (netns %q): %w", opts.NetnsPath, err)
+		}
+	}
+	return k, nil
 }
 
 // loadIPVSModule runs modprobe for ip_vs, by default the kernel's own
@@ -115,14 +132,42 @@ func loadIPVSModule(modprobe string) error {
 }
 
 func (k *linuxKernel) Close() error {
-	k.handle.Close()
+	if k.handle != nil {
+		k.handle.Close()
+	}
+	if k.reader != nil {
+		k.reader.Close()
+	}
 	return k.writer.Close()
 }
 
 // Table implements Kernel.
 func (k *linuxKernel) Table() (Table, error) {
+	t, _, err := k.tableCost()
+	return t, err
+}
+
+// tableCost reads the table and says what the read cost (ReadTable).
+func (k *linuxKernel) tableCost() (Table, ReadCost, error) {
 	k.readMu.Lock()
 	defer k.readMu.Unlock()
+	if k.mobyReads {
+		start := time.Now()
+		t, err := k.mobyTable()
+		// moby/ipvs makes one dump request for the services and one per
+		// service; its system calls are not counted.
+		return t, ReadCost{Requests: 1 + len(t), Took: time.Since(start)}, err
+	}
+	t, cost, err := k.reader.read()
+	if err != nil {
+		return nil, cost, err
+	}
+	t.Sort()
+	return t, cost, nil
+}
+
+// mobyTable reads the table through moby/ipvs (MobyReads).
+func (k *linuxKernel) mobyTable() (Table, error) {
 	svcs, err := k.handle.GetServices()
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {

@@ -11,6 +11,7 @@ import (
 type KernelOptions struct {
 	NetnsPath  string
 	OneByOne   bool
+	MobyReads  bool
 	Logger     *slog.Logger
 	LoadModule bool
 	Modprobe   string

@@ -1,0 +1,162 @@
+package lvs
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// tableReader reads the whole table over a generic-netlink socket of its
+// own (genetlink_dump.go has the protocol). A dump answer is queued while
+// the request is sent (netlink_dump runs inside sendmsg), and each read of
+// an answer queues the next part, the last one NLMSG_DONE, inside that
+// recvmsg; so one recvmmsg after each sendto collects a whole dump, and a
+// read of N services costs 2N+2 system calls and no waiting. moby/ipvs
+// pays four calls per dump and a fresh 64 KiB buffer per datagram.
+type tableReader struct {
+	sock *batchWriter // the socket setup and family of the writer's kind
+	req  []byte
+	bufs [][]byte
+	iovs []unix.Iovec
+	msgs []unix.Mmsghdr
+	cost ReadCost // of the read in progress
+}
+
+// readSlots is how many datagrams one recvmmsg takes; readBufSize is
+// each one's buffer: the kernel caps a dump's datagram at 32 KiB
+// (netlink_recvmsg's max_recvmsg_len, SKB_WITH_OVERHEAD(32768)).
+const (
+	readSlots   = 8
+	readBufSize = 32 << 10
+)
+
+func newTableReader(netnsPath string) (*tableReader, error) {
+	sock, err := newBatchWriter(netnsPath)
+	if err != nil {
+		return nil, err
+	}
+	sock.rbuf = nil // the reader has its own buffers, made on first use
+	return &tableReader{sock: sock}, nil
+}
+
+func (r *tableReader) Close() error { return r.sock.Close() }
+
+// read dumps the table: services in dump order, each one's destinations
+// in its list order (Destination.Position), not yet sorted.
+func (r *tableReader) read() (Table, ReadCost, error) {
+	start := time.Now()
+	r.cost = ReadCost{}
+	if r.bufs == nil {
+		r.bufs = make([][]byte, readSlots)
+		r.iovs = make([]unix.Iovec, readSlots)
+		r.msgs = make([]unix.Mmsghdr, readSlots)
+		for i := range r.bufs {
+			r.bufs[i] = make([]byte, readBufSize)
+			r.iovs[i].Base = &r.bufs[i][0]
+			r.iovs[i].SetLen(readBufSize)
+			r.msgs[i].Hdr.Iov = &r.iovs[i]
+			r.msgs[i].Hdr.SetIovlen(1)
+		}
+	}
+	var t Table
+	err := r.dump(nil, func(b []byte, seq uint32) (bool, error) {
+		var done bool
+		var err error
+		t, done, err = parseServiceDump(b, r.sock.family, seq, t)
+		return done, err
+	})
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, r.cost, fmt.Errorf("%w (%w)", errNoIPVS, err)
+		}
+		return nil, r.cost, fmt.Errorf("reading IPVS services: %w", err)
+	}
+	for i := range t {
+		s := &t[i]
+		err := r.dump(s, func(b []byte, seq uint32) (bool, error) {
+			return parseDestDump(b, r.sock.family, seq, s)
+		})
+		if err != nil {
+			return nil, r.cost, fmt.Errorf("reading real servers of %s: %w", s.Key(), err)
+		}
+	}
+	r.cost.Took = time.Since(start)
+	return t, r.cost, nil
+}
+
+// dump sends the dump request for svc (the services when nil) and hands
+// each datagram of the answer to parse until it reports the end.
+func (r *tableReader) dump(svc *Service, parse func(b []byte, seq uint32) (bool, error)) error {
+	w := r.sock
+	w.seq++
+	seq := w.seq
+	r.req = dumpRequest(r.req[:0], w.family, seq, svc)
+	if err := unix.Sendto(w.fd, r.req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return fmt.Errorf("sending a dump request: %w", err)
+	}
+	r.cost.Requests++
+	r.cost.Syscalls++
+	var failed error
+	for {
+		n, err := r.recvmmsg()
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			m := &r.msgs[i]
+			b := r.bufs[i][:m.Len]
+			if m.Hdr.Flags&unix.MSG_TRUNC != 0 && failed == nil {
+				failed = fmt.Errorf("a dump answer of more than %d bytes", readBufSize)
+			}
+			var done bool
+			if failed == nil {
+				var err error
+				if done, err = parse(b, seq); err != nil {
+					failed = err
+					if !done {
+						continue // the rest of the dump is still to be read
+					}
+				}
+			} else {
+				// Read the dump to its end, or the kernel would refuse the
+				// socket's next dump (EBUSY).
+				done, _ = walkDump(b, w.family, seq, func(uint8, []byte) error { return nil })
+			}
+			if done {
+				// A dump ends with its NLMSG_DONE: nothing of it follows.
+				return failed
+			}
+		}
+	}
+}
+
+// recvmmsg receives up to readSlots datagrams, waiting for the first only
+// (MSG_WAITFORONE). x/sys/unix has the types but no wrapper for it.
+func (r *tableReader) recvmmsg() (int, error) {
+	for i := range r.msgs {
+		r.msgs[i].Len = 0
+		r.msgs[i].Hdr.Flags = 0
+	}
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(r.sock.fd),
+			uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(len(r.msgs)), unix.MSG_WAITFORONE, 0, 0)
+		runtime.KeepAlive(r.msgs)
+		runtime.KeepAlive(r.iovs)
+		runtime.KeepAlive(r.bufs)
+		r.cost.Syscalls++
+		switch errno {
+		case 0:
+			r.cost.Datagrams += int(n)
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		case unix.ENOBUFS:
+			return 0, errors.New("IPVS dump answers lost (socket buffer overrun)")
+		}
+		return 0, fmt.Errorf("reading IPVS dump answers: %w", errno)
+	}
+}
