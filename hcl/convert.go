@@ -16,6 +16,7 @@ import (
 func ConvertToHCL(cfg *Config) []byte {
 	root := &hclBody{}
 	convertGlobal(root, cfg.Global)
+	convertStaticNet(root, cfg.Static)
 	for _, s := range cfg.Scripts {
 		root.newline()
 		b := root.block("vrrp_script", []string{s.Name})
@@ -233,6 +234,7 @@ func convertInstance(b *hclBody, in VRRPInstance) {
 		scripts = append(scripts, s)
 	}
 	setList(b, "track_script", scripts)
+	convertInstanceNet(b, in) // vrrp_net_decode.go
 	convertNotify(b, in.Notify)
 }
 

@@ -71,6 +71,7 @@ func (d *decoder) file(path string, src []byte, depth int) {
 	if attr, ok := content.Attributes["include"]; ok {
 		d.includes(path, attr, depth)
 	}
+	d.staticNet(content.Attributes) // vrrp_net_decode.go
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "global":
@@ -367,7 +368,7 @@ func blockSchema(attrs []string, blocks ...hcl2.BlockHeaderSchema) *hcl2.BodySch
 }
 
 var (
-	topSchema = blockSchema([]string{"include"},
+	topSchema = blockSchema(append([]string{"include"}, staticNetAttrs...),
 		hcl2.BlockHeaderSchema{Type: "global"},
 		hcl2.BlockHeaderSchema{Type: "vrrp_script", LabelNames: []string{"name"}},
 		hcl2.BlockHeaderSchema{Type: "vrrp_instance", LabelNames: []string{"name"}},
@@ -388,7 +389,7 @@ var (
 	instanceSchema   = blockSchema(append([]string{"state", "interface", "virtual_router_id", "priority", "advert_int",
 		"virtual_ipaddress", "unicast_src_ip", "unicast_peer", "nopreempt", "preempt_delay",
 		"garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat",
-		"track_interface", "track_script", "version", "native_ipv6", "v3_checksum_as_v2", "old_unicast_checksum"}, notifyAttrs...),
+		"track_interface", "track_script", "version", "native_ipv6", "v3_checksum_as_v2", "old_unicast_checksum"}, append(notifyAttrs, instanceNetAttrs...)...),
 		hcl2.BlockHeaderSchema{Type: "authentication"})
 	authSchema      = blockSchema([]string{"auth_type", "auth_pass"})
 	syncGroupSchema = blockSchema(append([]string{"group"}, notifyAttrs...))
@@ -585,6 +586,7 @@ func (d *decoder) instance(b *hcl2.Block) {
 			in.TrackScripts = append(in.TrackScripts, TrackScript{Name: name, Weight: weight, WeightSet: set})
 		}
 	}
+	d.instanceNet(bl, &in) // vrrp_net_decode.go
 	d.notify(bl, &in.Notify)
 	d.cfg.Instances = append(d.cfg.Instances, in)
 }

@@ -32,6 +32,7 @@ func (l *Loader) parseKeepalived(path string, src []byte) (*Config, Diagnostics)
 	r := &kaReader{cfg: cfg, diags: &diags, loader: l}
 	r.top(nodes)
 	r.finish()
+	r.netFinish()
 	r.lenientFinish() // keepalived_lenient.go
 	return cfg, diags
 }
@@ -51,6 +52,7 @@ type kaReader struct {
 	garpRepeat, garpRefreshRepeat opt[int]
 	defaultInterface              opt[string]
 	instanceExplicit              []kaInstanceSet
+	net                           kaNet // keepalived_vrrp_net.go
 }
 
 // opt is a value that may not have been written.
@@ -294,9 +296,6 @@ func (r *kaReader) addrPort(n *kaNode, args []kaToken) (netip.AddrPort, bool) {
 
 // kaTopScope lists root keywords lvsd does not implement.
 var kaTopScope = map[string]kaScope{
-	"static_ipaddress":         refuse("lvsd does not manage static addresses; configure them with the system's network tools"),
-	"static_routes":            refuse("lvsd does not manage static routes; configure them with the system's network tools"),
-	"static_rules":             refuse("lvsd does not manage routing rules; configure them with the system's network tools"),
 	"vrrp_track_process":       refuse("lvsd tracks interfaces and scripts only; use a vrrp_script that checks the process"),
 	"track_group":              refuse("lvsd has no track groups"),
 	"garp_group":               refuse("lvsd has no garp groups; set garp_master_* per instance"),
@@ -316,6 +315,9 @@ var kaTopScope = map[string]kaScope{
 func (r *kaReader) top(nodes []*kaNode) {
 	r.groups(nodes) // keepalived_group.go: before the virtual servers using them
 	for _, n := range nodes {
+		if r.staticNet(n) { // keepalived_vrrp_net.go
+			continue
+		}
 		switch n.name {
 		case "virtual_server_group": // read by r.groups
 		case "track_file", "vrrp_track_file":
@@ -362,7 +364,6 @@ var kaGlobalScope = func() map[string]kaScope {
 		"lvs_flush":                        warnOnly("lvsd reconciles the IPVS table instead of flushing it"),
 		"lvs_flush_on_stop":                warnOnly("lvsd leaves the IPVS table as it is on stop"),
 		"lvs_flush_onstop":                 warnOnly("lvsd leaves the IPVS table as it is on stop"),
-		"vrrp_mcast_group4":                refuse("lvsd sends adverts to 224.0.0.18 (RFC 3768 §5.2.2) or to unicast peers"),
 		"vrrp_strict":                      warnOnly("lvsd follows RFC 3768 without keepalived's strict-mode firewall rules"),
 		"vrrp_iptables":                    warnOnly("lvsd installs no firewall rules"),
 		"vrrp_ipsets":                      warnOnly("lvsd installs no firewall rules"),
@@ -463,6 +464,9 @@ func (r *kaReader) global(n *kaNode) {
 	g := &r.cfg.Global
 	g.Pos = n.pos
 	for _, c := range n.block {
+		if r.globalNet(c) { // keepalived_vrrp_net.go
+			continue
+		}
 		switch c.name {
 		case "vrrp_strict":
 			// keepalived_lenient.go applies what strict mode changes in
@@ -473,11 +477,6 @@ func (r *kaReader) global(n *kaNode) {
 			if v, ok := r.seconds(c, true); ok && v == 0 {
 				r.warnf(c.pos, fmt.Sprintf("%s '0' is invalid", c.name), "ignored, as keepalived does")
 			} else if ok {
-				r.outOfScope(c, kaGlobalScope)
-			}
-		case "vrrp_mcast_group4":
-			// Naming RFC 3768's own group changes nothing.
-			if v, ok := r.addr(c); ok && v != netip.MustParseAddr("224.0.0.18") {
 				r.outOfScope(c, kaGlobalScope)
 			}
 		case "router_id":
@@ -540,11 +539,6 @@ func (r *kaReader) global(n *kaNode) {
 			if v, ok := r.integer(c, 2, 3); ok {
 				g.VRRPVersion = int(v)
 				g.Positions[c.name] = c.pos
-			}
-		case "vrrp_mcast_group6":
-			// lvsd sends to the RFC's group only; naming it is fine.
-			if v, ok := r.addr(c); ok && v != netip.MustParseAddr("ff02::12") {
-				r.errf(c.pos, "keyword vrrp_mcast_group6 is not supported by lvsd", "lvsd sends IPv6 adverts to ff02::12 (RFC 5798 §5.1.2.2) or to unicast peers")
 			}
 		case "lvs_sync_daemon":
 			r.lvsSyncDaemon(c) // keepalived_sync.go
@@ -636,9 +630,6 @@ func (r *kaReader) script(n *kaNode) {
 // --- vrrp_instance ------------------------------------------------------
 
 var kaInstanceScope = map[string]kaScope{
-	"use_vmac":                   refuse("lvsd has no VMAC interface; the VIPs move with the node's own MAC and gratuitous ARP"),
-	"use_vmac_addr":              refuse("lvsd has no VMAC interface"),
-	"vmac_xmit_base":             refuse("lvsd has no VMAC interface"),
 	"use_ipvlan":                 refuse("lvsd has no ipvlan interface"),
 	"unicast_fault_no_peer":      warnOnly("lvsd does not enter FAULT for an empty unicast peer list"),
 	"check_unicast_src":          warnOnly("lvsd accepts unicast adverts from any source"),
@@ -647,14 +638,10 @@ var kaInstanceScope = map[string]kaScope{
 	"track_file":                 refuse("lvsd tracks interfaces and scripts only; use a vrrp_script"),
 	"track_process":              refuse("lvsd tracks interfaces and scripts only; use a vrrp_script"),
 	"track_bfd":                  refuse("lvsd does not speak BFD"),
-	"mcast_dst_ip":               refuse("lvsd sends adverts to 224.0.0.18 (RFC 3768 §5.2.2) or to unicast peers"),
 	"track_src_ip":               warnOnly("lvsd uses the interface's primary address or unicast_src_ip"),
-	"unicast_ttl":                refuse("lvsd sends adverts with TTL 255 (RFC 3768 §5.2.3)"),
 	"virtual_ipaddress_excluded": refuse("lvsd puts every address in the adverts; list them in virtual_ipaddress"),
 	"promote_secondaries":        warnOnly("lvsd leaves promote_secondaries to sysctl"),
 	"linkbeat_use_polling":       warnOnly("lvsd follows link state through netlink"),
-	"virtual_routes":             refuse("lvsd does not add routes with the VIPs"),
-	"virtual_rules":              refuse("lvsd does not add routing rules with the VIPs"),
 	"accept":                     warnOnly("lvsd installs no firewall rules, so VIP traffic is accepted"),
 	"no_accept":                  refuse("lvsd installs no firewall rules to drop VIP traffic"),
 	"skip_check_adv_addr":        warnOnly("lvsd checks advert addresses"),
@@ -683,6 +670,9 @@ func (r *kaReader) instance(n *kaNode) {
 	set := kaInstanceSet{index: len(r.cfg.Instances)}
 	mark := func(c *kaNode, key string) { in.Positions[key] = c.pos }
 	for _, c := range n.block {
+		if r.instanceNet(c, &in) { // keepalived_vrrp_net.go
+			continue
+		}
 		switch c.name {
 		case "state":
 			v, ok := r.one(c)
@@ -875,12 +865,6 @@ func (r *kaReader) instance(n *kaNode) {
 				setNotify(&in.Notify, c.name, v)
 				mark(c, c.name)
 			}
-		case "mcast_dst_ip", "unicast_ttl":
-			// The RFC's own group and TTL (RFC 3768 §5.2.2, §5.2.3) are
-			// what lvsd sends; only another value is refused.
-			if v, ok := r.one(c); ok && v != "224.0.0.18" && v != "ff02::12" && v != "255" {
-				r.outOfScope(c, kaInstanceScope)
-			}
 		case "strict_mode":
 			if v, ok := r.flag(c); ok {
 				if r.strictMode == nil {
@@ -949,11 +933,7 @@ func (r *kaReader) authentication(n *kaNode, in *VRRPInstance) {
 		switch c.name {
 		case "auth_type":
 			if v, ok := r.one(c); ok {
-				if v == "AH" {
-					r.errf(c.pos, "keyword auth_type AH is not supported by lvsd", "vrrp_instance %s: use PASS or no authentication", in.Name)
-					continue
-				}
-				if v != "PASS" {
+				if v != "PASS" && v != "AH" {
 					r.warnf(c.pos, fmt.Sprintf("unknown authentication type '%s'", v), "vrrp_instance %s: want PASS; ignored, as keepalived does", in.Name)
 					continue
 				}

@@ -86,10 +86,8 @@ func TestKeepalivedCorpusDiagnostics(t *testing.T) {
 			p("unsupported.conf:8: warning: keyword enable_snmp_vrrp is not supported by lvsd"),
 			p("unsupported.conf:9: warning: keyword vrrp_strict is not supported by lvsd"),
 			p("unsupported.conf:11: error: keyword notify_fifo is not supported by lvsd"),
-			p("unsupported.conf:14: error: keyword static_ipaddress is not supported by lvsd"),
-			p("unsupported.conf:22: error: keyword use_vmac is not supported by lvsd"),
 			p("unsupported.conf:23: warning: keyword smtp_alert is not supported by lvsd"),
-			p("unsupported.conf:24: error: keyword virtual_routes is not supported by lvsd"),
+			p("unsupported.conf:25: warning: Warning - cannot track route 10.0.0.0/8 with no interface specified, not tracking"),
 			p("unsupported.conf:40: warning: keyword ha_suspend is not supported by lvsd"),
 		}},
 		// What keepalived 2.2.7 -t reports for the same file, line by line

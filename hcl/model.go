@@ -23,6 +23,10 @@ type Config struct {
 	TrackFiles []TrackFile
 	// Announce is the announce "bgp" block (announce.go); nil without one.
 	Announce *Announce
+	// Static are the addresses, routes and rules lvsd installs at start
+	// whatever the VRRP state (static_ipaddress, static_routes,
+	// static_rules; vrrp_net.go).
+	Static StaticNet
 
 	// Files lists every file read to build this config, the main file first
 	// and then includes in the order they were read.
@@ -179,8 +183,12 @@ type VRRPInstance struct {
 	// destination in it.
 	V3ChecksumAsV2     bool
 	OldUnicastChecksum bool
-	NoPreempt          bool
-	PreemptDelay       time.Duration
+	// Net is the instance's network edge beyond virtual_ipaddress:
+	// excluded addresses, routes, rules, VMAC, advert destination and TTL
+	// (vrrp_net.go).
+	Net          InstanceNet
+	NoPreempt    bool
+	PreemptDelay time.Duration
 	// Gratuitous ARP on becoming MASTER: GarpMasterRepeat messages at once
 	// and again after GarpMasterDelay; every GarpMasterRefresh (if > 0)
 	// GarpMasterRefreshRepeat more while MASTER.

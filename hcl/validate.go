@@ -21,6 +21,7 @@ func finalize(cfg *Config, keepalived bool) Diagnostics {
 	v := &validator{cfg: cfg, keepalived: keepalived}
 	v.global()
 	v.scripts()
+	v.staticNet() // vrrp_net.go
 	v.instances()
 	v.syncGroups()
 	v.trackFiles()

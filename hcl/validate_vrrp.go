@@ -145,17 +145,17 @@ func (v *validator) instances() {
 			if in.AuthPass != "" {
 				v.diags.errorf(where("auth_pass"), "auth_pass without auth_type", "vrrp_instance %q: set auth_type = \"PASS\"", in.Name)
 			}
-		case "PASS":
+		case "PASS", "AH":
+			// AH: keepalived's IPSEC-AH, HMAC-MD5-96 keyed with the
+			// same 8 bytes (vrrp/ah.go).
 			if in.AuthPass == "" {
-				v.diags.errorf(where("auth_type"), "missing auth_pass", "vrrp_instance %q: auth_type PASS needs auth_pass", in.Name)
+				v.diags.errorf(where("auth_type"), "missing auth_pass", "vrrp_instance %q: auth_type %s needs auth_pass", in.Name, in.AuthType)
 			}
 			if len(in.AuthPass) > 8 {
 				v.diags.errorf(where("auth_pass"), "auth_pass too long", "vrrp_instance %q: auth_pass has %d characters; VRRPv2 carries at most 8 (RFC 3768 §5.3.10), and keepalived would silently use only the first 8", in.Name, len(in.AuthPass))
 			}
-		case "AH":
-			v.diags.errorf(where("auth_type"), "unsupported auth_type", "vrrp_instance %q: AH authentication is not supported by lvsd (use PASS or none)", in.Name)
 		default:
-			v.diags.errorf(where("auth_type"), "invalid auth_type", "vrrp_instance %q: %q: want PASS (or leave authentication out)", in.Name, in.AuthType)
+			v.diags.errorf(where("auth_type"), "invalid auth_type", "vrrp_instance %q: %q: want PASS or AH (or leave authentication out)", in.Name, in.AuthType)
 		}
 		if len(in.VirtualIPs) == 0 {
 			v.diags.warnf(in.Pos, "no virtual_ipaddress", "vrrp_instance %q moves no address", in.Name)
@@ -165,6 +165,7 @@ func (v *validator) instances() {
 				"vrrp_instance %q has %d addresses; a VRRPv2 advert carries at most %d (Count IP Addrs is one octet, RFC 3768 §5.3.5)",
 				in.Name, len(in.VirtualIPs), maxAdvertAddresses)
 		}
+		v.instanceNet(in, where) // vrrp_net.go
 		for j := range in.VirtualIPs {
 			vip := &in.VirtualIPs[j]
 			if vip.Dev == "" {

@@ -41,7 +41,7 @@ vrrp_instance "V" {
   virtual_router_id = 2
 }`, `t.hcl:5:1: error: duplicate vrrp_instance`},
 		{"advert_int over 255 s", instance(`advert_int = "256s"`), `t.hcl:4:16: error: invalid advert_int`},
-		{"auth AH", instance(authentication("AH", "x")), `t.hcl:5:17: error: unsupported auth_type`},
+		{"auth AH without auth_pass", instance(authentication("AH", "")), `t.hcl:5:17: error: missing auth_pass; vrrp_instance "V": auth_type AH needs auth_pass`},
 		{"auth unknown", instance(authentication("MD5", "x")), `t.hcl:5:17: error: invalid auth_type`},
 		{"more addresses than an advert carries", instance("virtual_ipaddress = " + vipList(256)),
 			`t.hcl:4:23: error: too many virtual_ipaddress; vrrp_instance "V" has 256 addresses; a VRRPv2 advert carries at most 255`},

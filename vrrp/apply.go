@@ -21,14 +21,17 @@ func (n *Node) apply(ctx context.Context, now time.Time, in *instance, acts []Ac
 					in.log.Error("adding VIP failed", "vip", v.Prefix, "err", err)
 				}
 			}
+			n.addHeld(in) // routing.go
 		case ActRemoveVIPs:
+			n.removeHeld(in, false)
 			for _, v := range in.cfg.VirtualIPs {
 				if err := n.net.Addresses.RemoveVIP(v); err != nil {
 					in.log.Error("removing VIP failed", "vip", v.Prefix, "err", err)
 				}
 			}
 		case ActSendGARP:
-			for _, v := range in.cfg.VirtualIPs {
+			// keepalived announces the excluded addresses too.
+			for _, v := range append(in.cfg.VirtualIPs[:len(in.cfg.VirtualIPs):len(in.cfg.VirtualIPs)], in.cfg.Net.ExcludedIPs...) {
 				if err := n.net.Announcer.SendGARP(v.Dev, v.Prefix.Addr(), a.Count); err != nil {
 					in.log.Warn("gratuitous ARP failed", "vip", v.Prefix, "err", err)
 				}
@@ -62,7 +65,7 @@ func (n *Node) sendAdvert(in *instance, priority int) {
 			in.log.Error("encoding advert failed", "err", err)
 			return
 		}
-		if err := in.conn.conn.Write(in.src, dst, b); err != nil {
+		if err := in.write(dst, b); err != nil { // ah.go
 			in.log.Warn("sending advert failed", "to", dst, "err", err)
 			continue
 		}

@@ -34,6 +34,7 @@ type instance struct {
 	pending      int // tracked scripts without a first result
 	lastDropLog  map[DropReason]time.Time
 	mismatchFrom netip.Addr
+	ahSeq        uint32 // auth_type AH: the sequence number last sent or heard (ah.go)
 }
 
 // newInstance prepares an instance of a validated vrrp_instance: hcl has
@@ -66,6 +67,9 @@ func newInstance(ic hcl.VRRPInstance, log *slog.Logger) *instance {
 		if ic.AuthType == "PASS" {
 			in.expect.AuthType = AuthPassword
 			in.expect.Password = PasswordOf(ic.AuthPass)
+		}
+		if ic.AuthType == "AH" {
+			in.expect.AuthType = AuthAH // ah.go: the password is in the ICV
 		}
 		in.advert.AuthType, in.advert.Password, in.advert.AdvertInt = in.expect.AuthType, in.expect.Password, in.expect.AdvertInt
 	}
@@ -139,13 +143,16 @@ func (n *Node) setupInstance(in *instance) error {
 	in.src = src
 	in.expect.Self = src
 	multicast := len(c.UnicastPeers) == 0
-	switch {
-	case multicast && c.IPv6:
-		in.dsts = []netip.Addr{MulticastGroup6}
-	case multicast:
-		in.dsts = []netip.Addr{MulticastGroup}
-	default:
+	if multicast {
+		// 224.0.0.18 / ff02::12 unless mcast_dst_ip or
+		// vrrp_mcast_group4/6 names another (hcl resolved it).
+		in.dsts = []netip.Addr{c.Net.McastGroup}
+	} else {
 		in.dsts = c.UnicastPeers
+	}
+	advertIf, err := n.setupVMAC(in) // vmac.go
+	if err != nil {
+		return err
 	}
 	in.m = NewMachine(in.machineConfig())
 	// VIPs of ours already on the interface were left by a run of this
@@ -164,6 +171,8 @@ func (n *Node) setupInstance(in *instance) error {
 	}
 	in.held = len(present) > 0 && len(present) == len(c.VirtualIPs)
 	if !in.held {
+		// keepalived removes its virtual routes and rules at start.
+		n.removeHeld(in, true)
 		for _, v := range present {
 			in.log.Info("removing stale VIP", "vip", v.Prefix, "dev", v.Dev)
 			if err := n.net.Addresses.RemoveVIP(v); err != nil {
@@ -171,7 +180,7 @@ func (n *Node) setupInstance(in *instance) error {
 			}
 		}
 	}
-	sc, err := n.socket(c.Interface, c.IPv6, multicast)
+	sc, err := n.socket(advertIf, c.IPv6, multicast, in.socketOptions())
 	if err != nil {
 		return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
 	}
@@ -207,9 +216,11 @@ func (n *Node) stopInstance(in *instance) {
 	now := n.clock.Now()
 	n.apply(context.Background(), now, in, in.m.Shutdown(now), true)
 	// Remove VIPs even when not master: nothing of ours stays behind.
+	n.removeHeld(in, true)
 	for _, v := range in.cfg.VirtualIPs {
 		_ = n.net.Addresses.RemoveVIP(v)
 	}
+	n.removeVMAC(in) // vmac.go
 	n.notes.queue(notifyJob{what: "notify_stop of " + in.cfg.Name, cmdline: in.cfg.Notify.Stop})
 	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
 		args: []string{"INSTANCE", in.cfg.Name, "STOP", strconv.Itoa(in.m.Priority())}})

@@ -16,6 +16,7 @@ type Network struct {
 	Addresses Addresses      // the interfaces' addresses and the VIPs
 	Announcer Announcer      // gratuitous ARP, unsolicited neighbour advertisements
 	Links     Links          // link state of the interfaces
+	Routing   Routing        // routes, rules and VMAC interfaces (routing.go)
 }
 
 // AdvertListener opens advert sockets.
@@ -77,7 +78,7 @@ type Links interface {
 
 // orLinux fills the parts a caller left nil with the operating system's.
 func (n Network) orLinux() Network {
-	if n.Adverts != nil && n.Addresses != nil && n.Announcer != nil && n.Links != nil {
+	if n.Adverts != nil && n.Addresses != nil && n.Announcer != nil && n.Links != nil && n.Routing != nil {
 		return n
 	}
 	l := NewLinuxNetwork()
@@ -92,6 +93,9 @@ func (n Network) orLinux() Network {
 	}
 	if n.Links == nil {
 		n.Links = l.Links
+	}
+	if n.Routing == nil {
+		n.Routing = l.Routing
 	}
 	return n
 }

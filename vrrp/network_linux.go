@@ -34,6 +34,7 @@ func NewLinuxNetwork() Network {
 		Addresses: netlinkAddresses{},
 		Announcer: &announcer{arp: map[string]*arp.Client{}, ndp: map[string]*ndp.Conn{}},
 		Links:     netlinkLinks{},
+		Routing:   newNetlinkRouting(),
 	}
 }
 
@@ -42,7 +43,14 @@ type rawListener struct{}
 
 // Listen opens a raw IP (or IPv6) protocol-112 socket bound to ifname
 // (SO_BINDTODEVICE, like keepalived) and makes it an AdvertConn.
-func (rawListener) Listen(ifname string, six, multicast bool) (AdvertConn, error) {
+func (l rawListener) Listen(ifname string, six, multicast bool) (AdvertConn, error) {
+	return l.ListenOptions(ifname, six, multicast, DefaultSocketOptions(six))
+}
+
+// ListenOptions opens the socket with o (advert_options.go): its
+// multicast group, the TTL of its unicast adverts, and IP protocol 51
+// instead of 112 for IPsec AH.
+func (rawListener) ListenOptions(ifname string, six, multicast bool, o SocketOptions) (AdvertConn, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("interface %s: %w", ifname, err)
@@ -60,15 +68,18 @@ func (rawListener) Listen(ifname string, six, multicast bool) (AdvertConn, error
 	if six {
 		network, any = "ip6:112", "::"
 	}
+	if o.AH {
+		network = "ip4:51" // IPsec AH (RFC 2402), VRRP inside (ah.go)
+	}
 	pc, err := lc.ListenPacket(context.Background(), network, any)
 	if err != nil {
 		return nil, fmt.Errorf("raw VRRP socket on %s: %w", ifname, err)
 	}
-	newConn := NewAdvertConn
+	newConn := newAdvertConn
 	if six {
-		newConn = NewAdvertConn6
+		newConn = newAdvertConn6
 	}
-	c, err := newConn(ifi, pc, multicast)
+	c, err := newConn(ifi, pc, multicast, o)
 	if err != nil {
 		pc.Close()
 		return nil, err
@@ -79,6 +90,8 @@ func (rawListener) Listen(ifname string, six, multicast bool) (AdvertConn, error
 type rawConn struct {
 	rc  *ipv4.RawConn
 	buf []byte
+	ttl int // of what Write sends: 255, or unicast_ttl on a unicast socket
+	ah  *ahState
 }
 
 // NewAdvertConn makes an AdvertConn of pc, a raw IPv4 protocol-112 socket
@@ -87,6 +100,10 @@ type rawConn struct {
 // 224.0.0.18 on ifi with TTL 255 and no loop. The conn owns pc once it
 // is returned; on an error pc stays the caller's to close.
 func NewAdvertConn(ifi *net.Interface, pc net.PacketConn, multicast bool) (AdvertConn, error) {
+	return newAdvertConn(ifi, pc, multicast, DefaultSocketOptions(false))
+}
+
+func newAdvertConn(ifi *net.Interface, pc net.PacketConn, multicast bool, o SocketOptions) (AdvertConn, error) {
 	if _, ok := pc.(*net.IPConn); !ok {
 		return nil, fmt.Errorf("advert socket on %s: %T is not a raw IP socket", ifi.Name, pc)
 	}
@@ -95,7 +112,7 @@ func NewAdvertConn(ifi *net.Interface, pc net.PacketConn, multicast bool) (Adver
 		return nil, fmt.Errorf("raw VRRP socket on %s: %w", ifi.Name, err)
 	}
 	if multicast {
-		group := &net.IPAddr{IP: net.IP(MulticastGroup.AsSlice())}
+		group := &net.IPAddr{IP: net.IP(o.Group.AsSlice())}
 		for _, f := range []func() error{
 			func() error { return rc.JoinGroup(ifi, group) },
 			func() error { return rc.SetMulticastInterface(ifi) },
@@ -107,7 +124,14 @@ func NewAdvertConn(ifi *net.Interface, pc net.PacketConn, multicast bool) (Adver
 			}
 		}
 	}
-	return &rawConn{rc: rc, buf: make([]byte, 65536)}, nil
+	c := &rawConn{rc: rc, buf: make([]byte, 65536), ttl: TTL}
+	if !multicast {
+		c.ttl = o.TTL
+	}
+	if o.AH {
+		c.ah = &ahState{}
+	}
+	return c, nil
 }
 
 func (c *rawConn) Read() (Received, error) {
@@ -121,7 +145,11 @@ func (c *rawConn) Read() (Received, error) {
 		}
 		src, _ := netip.AddrFromSlice(h.Src.To4())
 		dst, _ := netip.AddrFromSlice(h.Dst.To4())
-		return Received{Src: src, Dst: dst, TTL: h.TTL, Payload: append([]byte(nil), p...), At: time.Now()}, nil
+		r := Received{Src: src, Dst: dst, TTL: h.TTL, Payload: append([]byte(nil), p...), At: time.Now()}
+		if c.ah != nil && !c.ah.split(&r, h) { // ah.go
+			continue
+		}
+		return r, nil
 	}
 }
 
@@ -131,7 +159,7 @@ func (c *rawConn) Write(src, dst netip.Addr, payload []byte) error {
 		Len:      ipv4.HeaderLen,
 		TOS:      0xc0, // internetwork control, as keepalived
 		TotalLen: ipv4.HeaderLen + len(payload),
-		TTL:      TTL,
+		TTL:      c.ttl,
 		Protocol: IPProtocol,
 		Src:      net.IP(src.AsSlice()),
 		Dst:      net.IP(dst.AsSlice()),
@@ -142,9 +170,10 @@ func (c *rawConn) Write(src, dst netip.Addr, payload []byte) error {
 func (c *rawConn) Close() error { return c.rc.Close() }
 
 type rawConn6 struct {
-	pc  *ipv6.PacketConn
-	ifi *net.Interface
-	buf []byte
+	pc       *ipv6.PacketConn
+	ifi      *net.Interface
+	buf      []byte
+	hopLimit int // of what Write sends: 255, or unicast_ttl on a unicast socket
 }
 
 // NewAdvertConn6 makes an AdvertConn of pc, a raw IPv6 protocol-112 socket
@@ -154,6 +183,10 @@ type rawConn6 struct {
 // from its control message. The conn owns pc once it is returned; on an
 // error pc stays the caller's to close.
 func NewAdvertConn6(ifi *net.Interface, pc net.PacketConn, multicast bool) (AdvertConn, error) {
+	return newAdvertConn6(ifi, pc, multicast, DefaultSocketOptions(true))
+}
+
+func newAdvertConn6(ifi *net.Interface, pc net.PacketConn, multicast bool, o SocketOptions) (AdvertConn, error) {
 	if _, ok := pc.(*net.IPConn); !ok {
 		return nil, fmt.Errorf("advert socket on %s: %T is not a raw IP socket", ifi.Name, pc)
 	}
@@ -163,7 +196,7 @@ func NewAdvertConn6(ifi *net.Interface, pc net.PacketConn, multicast bool) (Adve
 		func() error { return p.SetHopLimit(TTL) },
 	}
 	if multicast {
-		group := &net.IPAddr{IP: net.IP(MulticastGroup6.AsSlice())}
+		group := &net.IPAddr{IP: net.IP(o.Group.AsSlice())}
 		steps = append(steps,
 			func() error { return p.JoinGroup(ifi, group) },
 			func() error { return p.SetMulticastInterface(ifi) },
@@ -176,7 +209,11 @@ func NewAdvertConn6(ifi *net.Interface, pc net.PacketConn, multicast bool) (Adve
 			return nil, fmt.Errorf("IPv6 advert socket on %s: %w", ifi.Name, err)
 		}
 	}
-	return &rawConn6{pc: p, ifi: ifi, buf: make([]byte, 65536)}, nil
+	c := &rawConn6{pc: p, ifi: ifi, buf: make([]byte, 65536), hopLimit: TTL}
+	if !multicast {
+		c.hopLimit = o.TTL
+	}
+	return c, nil
 }
 
 func (c *rawConn6) Read() (Received, error) {
@@ -196,7 +233,7 @@ func (c *rawConn6) Read() (Received, error) {
 }
 
 func (c *rawConn6) Write(src, dst netip.Addr, payload []byte) error {
-	cm := &ipv6.ControlMessage{HopLimit: TTL, Src: net.IP(src.AsSlice()), IfIndex: c.ifi.Index}
+	cm := &ipv6.ControlMessage{HopLimit: c.hopLimit, Src: net.IP(src.AsSlice()), IfIndex: c.ifi.Index}
 	_, err := c.pc.WriteTo(payload, cm, &net.IPAddr{IP: net.IP(dst.AsSlice()), Zone: c.ifi.Name})
 	return err
 }

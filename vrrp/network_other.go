@@ -14,8 +14,15 @@ var errNotLinux = errors.New("vrrp: the VRRP speaker needs Linux (raw sockets, n
 
 // NewLinuxNetwork returns a Network whose every call fails off Linux.
 func NewLinuxNetwork() Network {
-	return Network{Adverts: notLinux{}, Addresses: notLinux{}, Announcer: notLinux{}, Links: notLinux{}}
+	return Network{Adverts: notLinux{}, Addresses: notLinux{}, Announcer: notLinux{}, Links: notLinux{}, Routing: notLinux{}}
 }
+
+func (notLinux) AddRoute(hcl.Route) error             { return errNotLinux }
+func (notLinux) RemoveRoute(hcl.Route) error          { return errNotLinux }
+func (notLinux) AddRule(hcl.Rule) error               { return errNotLinux }
+func (notLinux) RemoveRule(hcl.Rule) error            { return errNotLinux }
+func (notLinux) AddVMAC(string, hcl.VMAC, bool) error { return errNotLinux }
+func (notLinux) RemoveVMAC(string, hcl.VMAC) error    { return errNotLinux }
 
 type notLinux struct{}
 

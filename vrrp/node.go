@@ -192,6 +192,7 @@ func (n *Node) Run(ctx context.Context) error {
 		cancelNotify()
 		n.goroutines.Wait()
 	}()
+	n.installStatic() // routing.go
 	for _, in := range n.insts {
 		if err := n.setupInstance(in); err != nil {
 			return err
@@ -315,6 +316,7 @@ func (n *Node) stop() {
 	for _, in := range n.insts {
 		n.stopInstance(in)
 	}
+	n.removeStatic() // routing.go
 	for _, g := range n.groups {
 		g.queueStop(n.notes)
 	}

@@ -240,7 +240,7 @@ const (
 // DropReasons lists every reason, for counters that want all labels.
 func DropReasons() []DropReason {
 	return []DropReason{DropTTL, DropLength, DropVersion, DropType, DropChecksum, DropVRID,
-		DropAuthType, DropAuthPass, DropAdvertInt, DropUnknownPeer, DropOwnAdvert}
+		DropAuthType, DropAuthPass, DropAdvertInt, DropUnknownPeer, DropOwnAdvert, DropAHAuth, DropAHSeq}
 }
 
 // Decode parses the VRRP part of a packet and checks what can be checked
@@ -341,6 +341,9 @@ type Received struct {
 	TTL      int // IPv4 TTL or IPv6 Hop Limit
 	Payload  []byte
 	At       time.Time
+	// AH is the IPsec AH header the advert came in (auth_type AH, ah.go);
+	// nil for a plain advert.
+	AH *AHHeader
 }
 
 // Expect is what an instance accepts (its configuration, RFC 3768 §7.1,

@@ -35,6 +35,7 @@ type sharedConn struct {
 	ifname      string
 	ipv6        bool
 	multicast   bool
+	opts        SocketOptions // advert_options.go
 	insts       []*instance
 	drops       map[DropReason]uint64 // packets no instance owns
 	lastDropLog map[DropReason]time.Time
@@ -47,17 +48,17 @@ func (c *sharedConn) status() SocketStatus {
 
 // socket returns the advert socket of an interface and family, opening it
 // (and its reader) on first use.
-func (n *Node) socket(ifname string, ipv6, multicast bool) (*sharedConn, error) {
+func (n *Node) socket(ifname string, ipv6, multicast bool, o SocketOptions) (*sharedConn, error) {
 	for _, x := range n.conns {
-		if x.ifname == ifname && x.ipv6 == ipv6 && x.multicast == multicast {
+		if x.ifname == ifname && x.ipv6 == ipv6 && x.multicast == multicast && x.opts == o {
 			return x, nil
 		}
 	}
-	conn, err := n.net.Adverts.Listen(ifname, ipv6, multicast)
+	conn, err := n.listen(ifname, ipv6, multicast, o) // advert_options.go
 	if err != nil {
 		return nil, err
 	}
-	sc := &sharedConn{conn: conn, ifname: ifname, ipv6: ipv6, multicast: multicast, drops: map[DropReason]uint64{},
+	sc := &sharedConn{conn: conn, ifname: ifname, ipv6: ipv6, multicast: multicast, opts: o, drops: map[DropReason]uint64{},
 		lastDropLog: map[DropReason]time.Time{}, log: n.log.With("interface", ifname, "family", family(ipv6), "multicast", multicast)}
 	n.conns = append(n.conns, sc)
 	workers := n.workers
@@ -75,9 +76,9 @@ func (n *Node) readLoop(ctx context.Context, c *sharedConn) {
 			return
 		}
 		// One raw socket sees every protocol-112 packet of the interface:
-		// the multicast one keeps 224.0.0.18 (ff02::12), the unicast one
-		// the rest.
-		if (r.Dst == MulticastGroup || r.Dst == MulticastGroup6) != c.multicast {
+		// the multicast one keeps its group (224.0.0.18, ff02::12 or
+		// mcast_dst_ip's), the unicast one what is not multicast.
+		if c.multicast && r.Dst != c.opts.Group || !c.multicast && r.Dst.IsMulticast() {
 			continue
 		}
 		n.post(ctx, func(now time.Time) { n.received(ctx, now, c, r) })
@@ -122,7 +123,10 @@ func (n *Node) received(ctx context.Context, now time.Time, c *sharedConn, r Rec
 		c.unowned(now, r)
 		return
 	}
-	v := in.expect.Check(r)
+	v := Verdict{Drop: in.ahCheck(r)} // ah.go
+	if v.Drop == DropNone {
+		v = in.expect.Check(r)
+	}
 	if v.Drop != DropNone {
 		if v.Drop == DropOwnAdvert {
 			return
@@ -150,5 +154,6 @@ func (n *Node) received(ctx context.Context, now time.Time, c *sharedConn, r Rec
 	if !in.started {
 		return
 	}
+	in.ahHeard(r, v.Advert)
 	n.apply(ctx, now, in, in.m.Receive(now, r.Src, v.Advert), false)
 }

@@ -1,0 +1,235 @@
+package hcl
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// The network edge of VRRP beyond virtual_ipaddress, spelled as
+// keepalived spells it: virtual_ipaddress_excluded, virtual_routes,
+// virtual_rules, use_vmac, vmac_xmit_base, mcast_dst_ip (global
+// vrrp_mcast_group4/6), unicast_ttl; and the static_ipaddress,
+// static_routes and static_rules installed at start whatever the state.
+// The model, its defaults and its validation live here; the parsers of
+// routes and rules in route.go.
+
+// InstanceNet is what a vrrp_instance holds besides its advertised
+// addresses. Every default is resolved by validation.
+type InstanceNet struct {
+	// ExcludedIPs are held while MASTER like VirtualIPs but left out of
+	// the adverts (virtual_ipaddress_excluded); any address family.
+	ExcludedIPs []VIP
+	// Routes and Rules are added on becoming MASTER and removed on
+	// leaving it (virtual_routes, virtual_rules).
+	Routes []Route
+	Rules  []Rule
+	// VMAC is the macvlan the instance's addresses live on (use_vmac);
+	// nil without one.
+	VMAC *VMAC
+	// McastGroup is where multicast adverts go: mcast_dst_ip, else global
+	// vrrp_mcast_group4 (vrrp_mcast_group6), else 224.0.0.18 (ff02::12),
+	// RFC 3768 §5.2.2, RFC 5798 §5.1.1.2. Unused with unicast peers.
+	McastGroup netip.Addr
+	// UnicastTTL is the IP TTL (IPv6 Hop Limit) of unicast adverts
+	// (unicast_ttl, default 255, RFC 3768 §5.2.3); multicast adverts
+	// always carry 255.
+	UnicastTTL int
+}
+
+// VMAC is keepalived's use_vmac: a macvlan interface (mode private) on
+// the instance's interface, carrying the virtual router MAC address of
+// RFC 3768 §7.3 (00-00-5E-00-01-VRID; 00-00-5E-00-02-VRID for IPv6, RFC
+// 5798 §7.3). lvsd creates it at start, holds the VIPs on it, sends the
+// adverts from it (from the base interface with XmitBase) and removes it
+// at stop.
+type VMAC struct {
+	Name     string           // interface name (default "vrrp.VRID")
+	MAC      net.HardwareAddr // default the virtual router MAC
+	XmitBase bool             // vmac_xmit_base: adverts to and from the base interface
+}
+
+// StaticNet is what lvsd installs at start and removes at stop whatever
+// the VRRP state, as keepalived does (static_ipaddress, static_routes,
+// static_rules).
+type StaticNet struct {
+	Addresses []VIP
+	Routes    []Route
+	Rules     []Rule
+}
+
+// defaultUnicastTTL is the TTL of unicast adverts without unicast_ttl.
+const defaultUnicastTTL = 255
+
+// maxIfName is the longest interface name Linux takes (IFNAMSIZ - 1).
+const maxIfName = 15
+
+// Rules written without a priority are numbered from here down, as
+// keepalived does ("Rule has no preference specified - setting to 16384").
+const firstRulePriority = 16384
+
+// VirtualRouterMAC is the virtual router MAC address of vrid: RFC 3768
+// §7.3 (00-00-5E-00-01-VRID), RFC 5798 §7.3 for IPv6 (00-00-5E-00-02-VRID).
+func VirtualRouterMAC(vrid int, ipv6 bool) net.HardwareAddr {
+	family := byte(1)
+	if ipv6 {
+		family = 2
+	}
+	return net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, family, byte(vrid)}
+}
+
+// ParseVMAC reads use_vmac's arguments: [NAME] [MAC], where MAC may have
+// five octets (the VRID is the sixth), as keepalived takes it.
+func ParseVMAC(args []string, vrid int, ipv6 bool) (*VMAC, error) {
+	v := &VMAC{}
+	for _, a := range args {
+		if strings.Count(a, ":") >= 4 && v.MAC == nil {
+			if strings.Count(a, ":") == 4 {
+				a += ":" + strconv.FormatInt(int64(vrid), 16)
+			}
+			mac, err := net.ParseMAC(a)
+			if err != nil || len(mac) != 6 {
+				return nil, fmt.Errorf("use_vmac: %q is not a MAC address", a)
+			}
+			v.MAC = mac
+			continue
+		}
+		if v.Name != "" {
+			return nil, fmt.Errorf("use_vmac: want [NAME] [MAC], got %q", strings.Join(args, " "))
+		}
+		v.Name = a
+	}
+	return v, nil
+}
+
+// instanceNet validates an instance's network edge and resolves its
+// defaults; it runs before the VIPs' devices are defaulted, so that VIPs
+// written without dev go on the VMAC.
+func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
+	n := &in.Net
+	if m := n.VMAC; m != nil {
+		if m.Name == "" {
+			m.Name = "vrrp." + strconv.Itoa(in.VirtualRouterID)
+		}
+		if m.MAC == nil {
+			m.MAC = VirtualRouterMAC(in.VirtualRouterID, in.IPv6)
+		}
+		if len(m.Name) > maxIfName || strings.ContainsAny(m.Name, "/ ") {
+			v.diags.errorf(where("use_vmac"), "invalid use_vmac", "vrrp_instance %q: interface name %q: at most %d characters, no '/' or space", in.Name, m.Name, maxIfName)
+		}
+		if m.Name == in.Interface {
+			v.diags.errorf(where("use_vmac"), "invalid use_vmac", "vrrp_instance %q: the VMAC interface needs a name other than the instance's interface %q", in.Name, in.Interface)
+		}
+		if len(in.UnicastPeers) > 0 && !m.XmitBase {
+			v.diags.errorf(where("use_vmac"), "use_vmac with unicast peers", "vrrp_instance %q: unicast adverts need vmac_xmit_base (keepalived.conf(5): use_vmac)", in.Name)
+		}
+		for i := range in.VirtualIPs {
+			if in.VirtualIPs[i].Dev == "" {
+				in.VirtualIPs[i].Dev = m.Name
+			}
+		}
+	} else if _, ok := in.Positions["vmac_xmit_base"]; ok {
+		v.diags.warnf(where("vmac_xmit_base"), "vmac_xmit_base has no effect", "vrrp_instance %q has no use_vmac", in.Name)
+	}
+	dev := in.Interface
+	if n.VMAC != nil {
+		dev = n.VMAC.Name
+	}
+	seen := map[netip.Addr]bool{}
+	for _, vip := range in.VirtualIPs {
+		seen[vip.Prefix.Addr()] = true
+	}
+	for i := range n.ExcludedIPs {
+		e := &n.ExcludedIPs[i]
+		if e.Dev == "" {
+			e.Dev = dev
+		}
+		if seen[e.Prefix.Addr()] {
+			v.diags.errorf(e.Pos, "duplicate virtual_ipaddress_excluded", "vrrp_instance %q: %s is listed twice", in.Name, e.Prefix.Addr())
+		}
+		seen[e.Prefix.Addr()] = true
+	}
+	group := MulticastGroup(in.IPv6)
+	if n.McastGroup.IsValid() {
+		if !n.McastGroup.IsMulticast() || n.McastGroup.Is6() != in.IPv6 {
+			v.diags.errorf(where("mcast_dst_ip"), "invalid mcast_dst_ip", "vrrp_instance %q: %s is not an %s multicast group", in.Name, n.McastGroup, familyName(in.IPv6))
+			n.McastGroup = group
+		}
+	} else {
+		n.McastGroup = group
+	}
+	if _, ok := in.Positions["unicast_ttl"]; !ok {
+		n.UnicastTTL = defaultUnicastTTL
+	}
+	if n.UnicastTTL < 1 || n.UnicastTTL > 255 {
+		v.diags.errorf(where("unicast_ttl"), "invalid unicast_ttl", "vrrp_instance %q: unicast_ttl %d is outside 1..255", in.Name, n.UnicastTTL)
+	}
+	v.routes(n.Routes, dev)
+}
+
+// MulticastGroup is the RFC's advert group of a family: 224.0.0.18 (RFC
+// 3768 §5.2.2) or ff02::12 (RFC 5798 §5.1.2.2).
+func MulticastGroup(ipv6 bool) netip.Addr {
+	if ipv6 {
+		return netip.MustParseAddr("ff02::12")
+	}
+	return netip.MustParseAddr("224.0.0.18")
+}
+
+// routes checks routes; a unicast route without via or dev gets dev
+// (the instance's interface or VMAC; nothing for static routes).
+func (v *validator) routes(rs []Route, dev string) {
+	for i := range rs {
+		r := &rs[i]
+		if r.Type == RouteUnicast && len(r.Via) == 0 && r.Dev == "" {
+			if dev == "" {
+				v.diags.errorf(r.Pos, "invalid route", "%q needs via or dev", r.Raw)
+				continue
+			}
+			r.Dev = dev
+		}
+	}
+}
+
+// numberRules numbers the rules written without a priority, from 16384
+// down in the order they were written, static ones first, as keepalived
+// does.
+func (v *validator) numberRules() {
+	next := firstRulePriority
+	number := func(rs []Rule) {
+		for i := range rs {
+			r := &rs[i]
+			if r.PrioritySet {
+				continue
+			}
+			r.Priority, r.PrioritySet = next, true
+			r.Raw += " priority " + strconv.Itoa(next)
+			next--
+			if !v.keepalived {
+				// The keepalived.conf reader numbers its own, with
+				// keepalived's warning.
+				v.diags.warnf(r.Pos, "rule without priority", "%q is given priority %d (keepalived's numbering); write priority N", r.Raw, r.Priority)
+			}
+		}
+	}
+	number(v.cfg.Static.Rules)
+	for i := range v.cfg.Instances {
+		number(v.cfg.Instances[i].Net.Rules)
+	}
+}
+
+// staticNet checks static_ipaddress, static_routes and static_rules, and
+// numbers every rule written without a priority; it runs before the
+// instances are validated.
+func (v *validator) staticNet() {
+	s := &v.cfg.Static
+	for _, a := range s.Addresses {
+		if a.Dev == "" {
+			v.diags.errorf(a.Pos, "static_ipaddress without dev", "%q needs dev DEVICE", a.Raw)
+		}
+	}
+	v.routes(s.Routes, "")
+	v.numberRules()
+}

@@ -1,0 +1,194 @@
+package hcl
+
+import (
+	"strings"
+
+	hcl2 "github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// The HCL side of vrrp_net.go: the attributes spelled as keepalived
+// spells them, each list entry a keepalived line:
+//
+//	virtual_ipaddress_excluded = ["192.0.2.200/24 dev eth1"]
+//	virtual_routes = ["198.51.100.0/24 via 192.0.2.254", "blackhole 203.0.113.0/24"]
+//	virtual_rules  = ["from 192.0.2.0/24 table 100 priority 100"]
+//	use_vmac = true            # or "NAME [MAC]"
+//	vmac_xmit_base = true
+//	mcast_dst_ip = "224.0.0.19"
+//	unicast_ttl = 64
+//
+// and at the top level static_ipaddress, static_routes, static_rules.
+
+// instanceNetAttrs are the vrrp_instance attributes decoded here.
+var instanceNetAttrs = []string{"virtual_ipaddress_excluded", "virtual_routes", "virtual_rules",
+	"use_vmac", "vmac_xmit_base", "mcast_dst_ip", "unicast_ttl"}
+
+// staticNetAttrs are the top-level attributes decoded here.
+var staticNetAttrs = []string{"static_ipaddress", "static_routes", "static_rules"}
+
+func (d *decoder) instanceNet(bl *block, in *VRRPInstance) {
+	n := &in.Net
+	n.ExcludedIPs = d.vipList(bl, "virtual_ipaddress_excluded")
+	if list, ok := bl.strList("virtual_routes"); ok {
+		n.Routes = d.routeList(list, bl.pos["virtual_routes"])
+	}
+	if list, ok := bl.strList("virtual_rules"); ok {
+		n.Rules = d.ruleList(list, bl.pos["virtual_rules"])
+	}
+	if v, ok := bl.value("use_vmac", cty.DynamicPseudoType); ok {
+		switch v.Type() {
+		case cty.Bool:
+			if v.True() {
+				n.VMAC = &VMAC{}
+			}
+		case cty.String:
+			m, err := ParseVMAC(strings.Fields(v.AsString()), in.VirtualRouterID, false)
+			if err != nil {
+				d.diags.errorf(bl.pos["use_vmac"], "invalid use_vmac", "%v", err)
+			} else {
+				n.VMAC = m
+			}
+		default:
+			d.diags.errorf(bl.pos["use_vmac"], "invalid use_vmac", "use_vmac is true or \"NAME [MAC]\"")
+		}
+	}
+	var xmit bool
+	if bl.boolean("vmac_xmit_base", &xmit) && n.VMAC != nil {
+		n.VMAC.XmitBase = xmit
+	}
+	bl.addr("mcast_dst_ip", &n.McastGroup)
+	bl.integer("unicast_ttl", &n.UnicastTTL)
+}
+
+// vipList decodes a list of addresses in virtual_ipaddress syntax.
+func (d *decoder) vipList(bl *block, name string) []VIP {
+	list, ok := bl.strList(name)
+	if !ok {
+		return nil
+	}
+	var out []VIP
+	for _, raw := range list {
+		vip, err := ParseVIP(raw)
+		if err != nil {
+			d.diags.errorf(bl.pos[name], "invalid "+name, "%v", err)
+			continue
+		}
+		vip.Pos = bl.pos[name]
+		out = append(out, vip)
+	}
+	return out
+}
+
+func (d *decoder) routeList(list []string, pos Pos) []Route {
+	var out []Route
+	for _, raw := range list {
+		r, _, err := ParseRoute(raw)
+		if err != nil {
+			d.diags.errorf(pos, "invalid route", "%v", err)
+			continue
+		}
+		r.Pos = pos
+		out = append(out, r)
+	}
+	return out
+}
+
+func (d *decoder) ruleList(list []string, pos Pos) []Rule {
+	var out []Rule
+	for _, raw := range list {
+		r, err := ParseRule(raw)
+		if err != nil {
+			d.diags.errorf(pos, "invalid rule", "%v", err)
+			continue
+		}
+		r.Pos = pos
+		out = append(out, r)
+	}
+	return out
+}
+
+// staticNet decodes the top-level static_* attributes of one file.
+func (d *decoder) staticNet(attrs hcl2.Attributes) {
+	s := &d.cfg.Static
+	for _, name := range staticNetAttrs {
+		attr, ok := attrs[name]
+		if !ok {
+			continue
+		}
+		list, ok := d.stringList(attr)
+		if !ok {
+			continue
+		}
+		pos := posOf(attr.Expr.Range())
+		switch name {
+		case "static_ipaddress":
+			for _, raw := range list {
+				vip, err := ParseVIP(raw)
+				if err != nil {
+					d.diags.errorf(pos, "invalid static_ipaddress", "%v", err)
+					continue
+				}
+				vip.Pos = pos
+				s.Addresses = append(s.Addresses, vip)
+			}
+		case "static_routes":
+			s.Routes = append(s.Routes, d.routeList(list, pos)...)
+		case "static_rules":
+			s.Rules = append(s.Rules, d.ruleList(list, pos)...)
+		}
+	}
+}
+
+// convertInstanceNet writes an instance's network edge back.
+func convertInstanceNet(b *hclBody, in VRRPInstance) {
+	n := in.Net
+	var excl []string
+	for _, v := range n.ExcludedIPs {
+		excl = append(excl, v.Raw)
+	}
+	setList(b, "virtual_ipaddress_excluded", excl)
+	setList(b, "virtual_routes", rawRoutes(n.Routes))
+	setList(b, "virtual_rules", rawRules(n.Rules))
+	if m := n.VMAC; m != nil {
+		setStr(b, "use_vmac", m.Name+" "+m.MAC.String())
+		if m.XmitBase {
+			b.attr("vmac_xmit_base", "true")
+		}
+	}
+	if n.McastGroup.IsValid() && n.McastGroup != MulticastGroup(in.IPv6) {
+		setStr(b, "mcast_dst_ip", n.McastGroup.String())
+	}
+	if n.UnicastTTL != 0 && n.UnicastTTL != defaultUnicastTTL {
+		setInt(b, "unicast_ttl", n.UnicastTTL)
+	}
+}
+
+// convertStaticNet writes static_ipaddress, static_routes, static_rules.
+func convertStaticNet(root *hclBody, s StaticNet) {
+	var addrs []string
+	for _, a := range s.Addresses {
+		addrs = append(addrs, a.Raw)
+	}
+	setList(root, "static_ipaddress", addrs)
+	setList(root, "static_routes", rawRoutes(s.Routes))
+	setList(root, "static_rules", rawRules(s.Rules))
+}
+
+// rawRoutes and rawRules are the entries as written (a rule with the
+// priority it was numbered with), which both readers parse alike.
+func rawRoutes(rs []Route) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Raw)
+	}
+	return out
+}
+
+func rawRules(rs []Rule) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Raw)
+	}
+	return out
+}
