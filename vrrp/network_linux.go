@@ -306,6 +306,10 @@ func vipAddr(vip hcl.VIP) (netlink.Link, *netlink.Addr, error) {
 	}
 	if vip.Broadcast.IsValid() {
 		a.Broadcast = net.IP(vip.Broadcast.AsSlice())
+	} else if vip.Prefix.Addr().Is4() {
+		// No broadcast address unless brd is written, as keepalived
+		// adds them (netlink would compute one; zero means none).
+		a.Broadcast = net.IPv4zero
 	}
 	if vip.Prefix.Addr().Is6() {
 		// keepalived adds IPv6 VIPs without duplicate address detection:
