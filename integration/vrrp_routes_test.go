@@ -152,7 +152,9 @@ func TestVRRPRoutesRulesAndStaticAsKeepalived(t *testing.T) {
 				states[0], states[1], tail(runs[1].p.logText(), 15))
 		}
 	}
-	master := func(s string) bool { return strings.Contains(s, "10.99.0.100/24") && strings.Contains(s, "10.214.0.0/16") }
+	master := func(s string) bool {
+		return strings.Contains(s, "10.99.0.100/24") && strings.Contains(s, "10.214.0.0/16")
+	}
 	// keepalived starts in BACKUP and takes over after 3.6 s.
 	compare("MASTER", 10*time.Second, master)
 	if t.Failed() {
