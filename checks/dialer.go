@@ -14,6 +14,7 @@ type Endpoint struct {
 	BindTo   netip.Addr // invalid: the kernel chooses
 	BindPort uint16
 	FWMark   uint32
+	BindIf   string // bind_if: SO_BINDTODEVICE (bindif_linux.go), "" for none
 }
 
 // Dialer opens the TCP connection of a probe. The Linux implementation is
@@ -42,9 +43,7 @@ func (NetDialer) DialTCP(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	if ep.BindTo.IsValid() || ep.BindPort != 0 {
 		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(ep.BindTo, ep.BindPort))
 	}
-	if ep.FWMark != 0 {
-		d.Control = markControl(ep.FWMark)
-	}
+	d.Control = socketOptions(ep) // bindif_linux.go: SO_MARK, SO_BINDTODEVICE
 	return d.DialContext(ctx, "tcp", ep.Addr.String())
 }
 
@@ -56,8 +55,6 @@ func (NetDialer) DialUDP(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	if ep.BindTo.IsValid() || ep.BindPort != 0 {
 		d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(ep.BindTo, ep.BindPort))
 	}
-	if ep.FWMark != 0 {
-		d.Control = markControl(ep.FWMark)
-	}
+	d.Control = socketOptions(ep) // bindif_linux.go: SO_MARK, SO_BINDTODEVICE
 	return d.DialContext(ctx, "udp", ep.Addr.String())
 }

@@ -14,8 +14,11 @@
 //     DNS_CHECK builds and parses its messages with
 //     golang.org/x/net/dns/dnsmessage, PING_CHECK with golang.org/x/net/icmp,
 //     SMTP_CHECK reads replies with net/textproto.
-//   - dialer.go, sockopt_*.go, ping_linux.go: the sockets (TCP, connected
-//     UDP, ICMP datagram or raw), bound and marked as the checker says.
+//   - dialer.go, sockopt_*.go, bindif_*.go, ping_linux.go: the sockets
+//     (TCP, connected UDP, ICMP datagram or raw), bound to an address or an
+//     interface (bind_if) and marked as the checker says. tls_client.go:
+//     SSL_GET's client certificate (the SSL block's, its key decrypted
+//     with the block's password).
 //   - connect.go, connect_linux.go: the connector, which runs every
 //     TCP_CHECK attempt of the operating system's dialer on one epoll loop
 //     (keepalived's syscalls: non-blocking connect, SO_ERROR, close; the

@@ -15,6 +15,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
@@ -29,13 +30,15 @@ const DefaultMaxBody = 1 << 20
 const maxHeaderBytes = 64 << 10
 
 // httpProber is HTTP_GET and SSL_GET: every url block must pass. Each URL is
-// fetched on its own connection (like keepalived) with "Connection: close";
-// the whole attempt, all URLs included, has connect_timeout as deadline.
+// fetched on its own connection (like keepalived); the whole attempt, all
+// URLs included, has connect_timeout as deadline. keepalived checks one
+// url per delay_loop while a real server is down unless fast_recovery is
+// set; lvsd always checks them all in one attempt, as fast_recovery does.
 type httpProber struct {
 	dialer   Dialer
 	endpoint Endpoint
 	timeout  time.Duration
-	version  string // "1.0" or "1.1"
+	version  string // "1.0", "1.0C" or "1.1"
 	urls     []httpURL
 	maxBody  int64
 }
@@ -47,6 +50,8 @@ type httpURL struct {
 	digest   string // lower-case hex MD5 (hcl lowers it), "" when unchecked
 	regex    *regexp.Regexp
 	noMatch  bool
+	// regexMin, regexMax: regex_min_offset, regex_max_offset (0: none).
+	regexMin, regexMax int
 	tls      *tls.Config // nil for HTTP_GET
 }
 
@@ -65,11 +70,19 @@ func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
 		maxBody:  maxBody,
 	}
 	var roots *x509.CertPool
+	var certs []tls.Certificate
 	if c.Kind == hcl.CheckSSL && c.VerifyTLS && c.CAFile != "" {
 		var err error
 		if roots, err = caRoots(c.CAFile); err != nil {
 			return nil, err
 		}
+	}
+	if c.Kind == hcl.CheckSSL && c.CertFile != "" {
+		cert, err := clientCertificate(c.CertFile, c.KeyFile, c.KeyPassword) // tls_client.go
+		if err != nil {
+			return nil, err
+		}
+		certs = []tls.Certificate{cert}
 	}
 	for _, u := range c.URLs {
 		hu := httpURL{
@@ -78,9 +91,11 @@ func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
 			statuses: u.StatusCodes,
 			digest:   u.Digest,
 			noMatch:  u.RegexNoMatch,
+			regexMin: u.RegexMinOffset,
+			regexMax: u.RegexMaxOffset,
 		}
 		if u.Regex != "" {
-			re, err := regexp.Compile(u.Regex)
+			re, err := hcl.CompileURLRegex(u.Regex, u.RegexOptions)
 			if err != nil {
 				return nil, fmt.Errorf("url %s: regex: %w", u.Path, err)
 			}
@@ -88,6 +103,7 @@ func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
 		}
 		if c.Kind == hcl.CheckSSL {
 			hu.tls = sslConfig(c, u.Virtualhost, roots)
+			hu.tls.Certificates = certs
 		}
 		p.urls = append(p.urls, hu)
 	}
@@ -198,10 +214,16 @@ func (p *httpProber) fetch(ctx context.Context, u *httpURL) (bool, string) {
 		conn = tc
 	}
 
-	req := "GET " + u.path + " HTTP/" + p.version + "\r\n" +
+	// keepalived's request (check_http.c): HTTP/1.0 without a
+	// Connection header, 1.0C is 1.0 with "Connection: close", 1.1
+	// sends it too.
+	req := "GET " + u.path + " HTTP/" + strings.TrimSuffix(p.version, "C") + "\r\n" +
 		"Host: " + u.host + "\r\n" +
-		"User-Agent: lvsd-health-check\r\n" +
-		"Connection: close\r\n\r\n"
+		"User-Agent: lvsd-health-check\r\n"
+	if p.version != "1.0" {
+		req += "Connection: close\r\n"
+	}
+	req += "\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		return false, describeError(ctx, p.timeout, "write", err)
 	}
@@ -234,7 +256,7 @@ func (p *httpProber) fetch(ctx context.Context, u *httpURL) (bool, string) {
 		}
 	}
 	if u.regex != nil {
-		found := u.regex.Match(body)
+		found := regexFound(u.regex, body, u.regexMin, u.regexMax)
 		if found && u.noMatch {
 			return false, "regex matched"
 		}
@@ -256,5 +278,17 @@ func statusAllowed(code int, ranges []hcl.StatusRange) bool {
 
 // endpointOf is where checker c connects from and to.
 func endpointOf(c hcl.Checker) Endpoint {
-	return Endpoint{Addr: c.Connect, BindTo: c.BindTo, BindPort: c.BindPort, FWMark: c.FWMark}
+	return Endpoint{Addr: c.Connect, BindTo: c.BindTo, BindPort: c.BindPort, FWMark: c.FWMark, BindIf: c.BindIf}
+}
+
+// regexFound reports whether re matches body the way keepalived searches
+// with regex_min_offset and regex_max_offset (PCRE2's start offset and
+// offset limit): from min on, and with max > 0 only a match that starts
+// at or before max counts.
+func regexFound(re *regexp.Regexp, body []byte, minOffset, maxOffset int) bool {
+	if minOffset > len(body) {
+		return false
+	}
+	loc := re.FindIndex(body[minOffset:])
+	return loc != nil && (maxOffset <= 0 || minOffset+loc[0] <= maxOffset)
 }

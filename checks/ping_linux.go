@@ -14,7 +14,7 @@ import (
 // identifier) where net.ipv4.ping_group_range admits lvsd's group, else a
 // raw ICMP socket (CAP_NET_RAW). keepalived widens ping_group_range
 // instead; lvsd leaves that sysctl alone. Bound to ep.BindTo and marked
-// with ep.FWMark when set.
+// with ep.FWMark, bound to interface ep.BindIf when set.
 func listenICMP(ep Endpoint, v6 bool) (conn net.PacketConn, raw bool, err error) {
 	family, proto, network := syscall.AF_INET, syscall.IPPROTO_ICMP, "ip4:icmp"
 	if v6 {
@@ -22,10 +22,7 @@ func listenICMP(ep Endpoint, v6 bool) (conn net.PacketConn, raw bool, err error)
 	}
 	fd, err := syscall.Socket(family, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, proto)
 	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
-		lc := net.ListenConfig{}
-		if ep.FWMark != 0 {
-			lc.Control = markControl(ep.FWMark)
-		}
+		lc := net.ListenConfig{Control: socketOptions(ep)} // SO_MARK, SO_BINDTODEVICE
 		bind := ""
 		if ep.BindTo.IsValid() {
 			bind = ep.BindTo.String()
@@ -40,6 +37,12 @@ func listenICMP(ep Endpoint, v6 bool) (conn net.PacketConn, raw bool, err error)
 		if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_MARK, int(ep.FWMark)); err != nil {
 			syscall.Close(fd)
 			return nil, false, fmt.Errorf("setsockopt SO_MARK %d: %w", ep.FWMark, err)
+		}
+	}
+	if ep.BindIf != "" {
+		if err := bindToDevice(fd, ep.BindIf); err != nil {
+			syscall.Close(fd)
+			return nil, false, err
 		}
 	}
 	if ep.BindTo.IsValid() {

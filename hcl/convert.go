@@ -16,6 +16,7 @@ import (
 func ConvertToHCL(cfg *Config) []byte {
 	root := &hclBody{}
 	convertGlobal(root, cfg.Global)
+	convertSSL(root, cfg.SSL) // ssl.go
 	convertStaticNet(root, cfg.Static)
 	for _, s := range cfg.Scripts {
 		root.newline()
@@ -142,6 +143,7 @@ func convertGlobal(root *hclBody, g Global) {
 	if g.ReconcileInterval != def.ReconcileInterval {
 		setDur(b, "reconcile_interval", g.ReconcileInterval)
 	}
+	convertLVSGlobal(b, g) // lvs_global.go
 	convertSyncDaemon(b, g.LVSSyncDaemon)
 }
 
@@ -266,7 +268,8 @@ func convertVirtualServer(b *hclBody, vs VirtualServer) {
 	setStr(b, "protocol", vs.Protocol)
 	setDur(b, "delay_loop", vs.DelayLoop)
 	setStr(b, "lb_algo", vs.LBAlgo)
-	setStr(b, "lb_kind", vs.LBKind)
+	setStr(b, "lb_kind", KindString(vs.LBKind, vs.Tunnel))
+	setStr(b, "persistence_engine", vs.PersistenceEngine)
 	setList(b, "scheduler_flags", vs.SchedulerFlags)
 	if vs.OnePacket {
 		b.attr("ops", "true")
@@ -287,7 +290,8 @@ func convertVirtualServer(b *hclBody, vs VirtualServer) {
 	setStr(b, "virtualhost", vs.Virtualhost)
 	if ss := vs.SorryServer; ss != nil {
 		setStr(b, "sorry_server", ss.Addr.String())
-		setStr(b, "sorry_server_lvs_method", ss.LBKind)
+		setStr(b, "sorry_server_lvs_method", KindString(ss.LBKind, ss.Tunnel))
+		setBool(b, "sorry_server_inhibit", ss.Inhibit)
 	}
 	setStr(b, "vrrp_instance", vs.VRRPInstance)
 	if vs.FWMark != 0 && vs.Group == "" {
@@ -347,6 +351,7 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 		if c.FWMark != 0 {
 			setInt(b, "fwmark", int(c.FWMark))
 		}
+		setStr(b, "bind_if", c.BindIf)
 	}
 	setDur(b, "connect_timeout", c.Timeout)
 	setDur(b, "delay_loop", c.DelayLoop)
@@ -362,6 +367,7 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 	if web {
 		setStr(b, "virtualhost", c.Virtualhost)
 		setStr(b, "http_protocol", c.HTTPVersion)
+		setBool(b, "fast_recovery", c.FastRecovery)
 		setBool(b, "enable_sni", c.EnableSNI)
 		setBool(b, "tls_verify", c.VerifyTLS)
 		setStr(b, "ca_file", c.CAFile)
@@ -380,6 +386,13 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 			setStr(ub, "digest", u.Digest)
 			setStr(ub, "regex", u.Regex)
 			setBool(ub, "regex_no_match", u.RegexNoMatch)
+			setList(ub, "regex_options", u.RegexOptions)
+			if u.RegexMinOffset != 0 {
+				setInt(ub, "regex_min_offset", u.RegexMinOffset)
+			}
+			if u.RegexMaxOffset != 0 {
+				setInt(ub, "regex_max_offset", u.RegexMaxOffset)
+			}
 			if u.Virtualhost != c.Virtualhost {
 				setStr(ub, "virtualhost", u.Virtualhost)
 			}

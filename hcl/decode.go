@@ -90,6 +90,8 @@ func (d *decoder) file(path string, src []byte, depth int) {
 			d.trackFile(b)
 		case "announce":
 			d.announce(b) // announce.go
+		case "SSL":
+			d.sslBlock(d.openBlock(b, sslClientSchema)) // ssl.go
 		}
 	}
 }
@@ -377,12 +379,15 @@ var (
 		hcl2.BlockHeaderSchema{Type: "virtual_server_group", LabelNames: []string{"name"}},
 		hcl2.BlockHeaderSchema{Type: "track_file", LabelNames: []string{"name"}},
 		hcl2.BlockHeaderSchema{Type: "announce", LabelNames: []string{"protocol"}},
+		hcl2.BlockHeaderSchema{Type: "SSL"},
 	)
-	trackFileSchema = blockSchema([]string{"file", "weight", "reverse"})
-	groupSchema     = blockSchema([]string{"members"})
-	globalSchema    = blockSchema([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
-		"notify_timeout", "metrics_listen", "status_page", "control_socket", "reconcile_interval", "vrrp_version"},
-		hcl2.BlockHeaderSchema{Type: "lvs_sync_daemon"})
+	sslClientSchema   = blockSchema([]string{"password", "ca", "certificate", "key"})
+	lvsTimeoutsSchema = blockSchema([]string{"tcp", "tcpfin", "udp"})
+	trackFileSchema   = blockSchema([]string{"file", "weight", "reverse"})
+	groupSchema       = blockSchema([]string{"members"})
+	globalSchema      = blockSchema([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
+		"notify_timeout", "metrics_listen", "status_page", "control_socket", "reconcile_interval", "vrrp_version", "lvs_flush", "lvs_flush_on_stop"},
+		hcl2.BlockHeaderSchema{Type: "lvs_sync_daemon"}, hcl2.BlockHeaderSchema{Type: "lvs_timeouts"})
 	syncDaemonSchema = blockSchema([]string{"enabled", "interface", "instance", "id", "maxlen", "port", "ttl", "group"})
 	scriptSchema     = blockSchema([]string{"script", "interval", "timeout", "weight", "rise", "fall", "user"})
 	notifyAttrs      = []string{"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}
@@ -396,7 +401,8 @@ var (
 	vsSchema        = blockSchema([]string{"protocol", "delay_loop", "lb_algo", "lb_kind", "scheduler_flags", "ops",
 		"persistence_timeout", "persistence_granularity", "quorum", "hysteresis", "quorum_up", "quorum_down",
 		"alpha", "omega", "inhibit_on_failure", "virtualhost", "sorry_server", "sorry_server_lvs_method",
-		"vrrp_instance", "ip_family", "connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup"},
+		"vrrp_instance", "ip_family", "connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup",
+		"persistence_engine", "sorry_server_inhibit"},
 		hcl2.BlockHeaderSchema{Type: "real_server", LabelNames: []string{"address"}})
 	rsSchema = blockSchema([]string{"weight", "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold",
 		"connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "alpha", "virtualhost"},
@@ -406,14 +412,15 @@ var (
 		hcl2.BlockHeaderSchema{Type: CheckPing}, hcl2.BlockHeaderSchema{Type: CheckSMTP},
 		hcl2.BlockHeaderSchema{Type: CheckFile})
 	checkCommon = []string{"connect_ip", "connect_port", "bindto", "bind_port", "fwmark", "connect_timeout",
-		"retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "rise", "alpha"}
+		"retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "rise", "alpha", "bind_if"}
 	tcpSchema  = blockSchema(checkCommon)
-	httpSchema = blockSchema(append([]string{"virtualhost", "http_protocol"}, checkCommon...),
+	httpSchema = blockSchema(append([]string{"virtualhost", "http_protocol", "fast_recovery"}, checkCommon...),
 		hcl2.BlockHeaderSchema{Type: "url"})
-	sslSchema = blockSchema(append([]string{"virtualhost", "http_protocol", "enable_sni", "tls_verify", "ca_file"}, checkCommon...),
+	sslSchema = blockSchema(append([]string{"virtualhost", "http_protocol", "fast_recovery", "enable_sni", "tls_verify", "ca_file"}, checkCommon...),
 		hcl2.BlockHeaderSchema{Type: "url"})
 	miscSchema = blockSchema(append([]string{"misc_path", "misc_timeout", "misc_dynamic", "user"}, checkCommon...))
-	urlSchema  = blockSchema([]string{"path", "status_code", "digest", "regex", "regex_no_match", "virtualhost"})
+	urlSchema  = blockSchema([]string{"path", "status_code", "digest", "regex", "regex_no_match", "virtualhost",
+		"regex_options", "regex_min_offset", "regex_max_offset"})
 	udpSchema  = blockSchema(append([]string{"payload", "require_reply", "min_reply_length", "max_reply_length"}, checkCommon...))
 	dnsSchema  = blockSchema(append([]string{"type", "name"}, checkCommon...))
 	pingSchema = blockSchema(checkCommon)
@@ -444,9 +451,14 @@ func (d *decoder) global(b *hcl2.Block) {
 	bl.str("control_socket", &g.ControlSocket)
 	bl.duration("reconcile_interval", &g.ReconcileInterval)
 	bl.integer("vrrp_version", &g.VRRPVersion)
+	bl.boolean("lvs_flush", &g.LVSFlush)
+	bl.str("lvs_flush_on_stop", &g.LVSFlushOnStop)
 	for _, inner := range bl.inner {
 		if inner.Type == "lvs_sync_daemon" {
 			d.syncDaemon(inner)
+		}
+		if inner.Type == "lvs_timeouts" {
+			d.lvsTimeouts(inner) // lvs_global.go
 		}
 	}
 }
@@ -668,6 +680,7 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 		vs.SorryServer.LBKind = strings.ToUpper(sorryKind)
 	}
 	bl.str("vrrp_instance", &vs.VRRPInstance)
+	d.lvsOptions(bl, &vs) // tunnel.go
 	var family string
 	if bl.str("ip_family", &family) {
 		switch family {
@@ -810,6 +823,8 @@ func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) []Ch
 	}
 	bl.str("name", &c.DNSName)
 	bl.str("helo_name", &c.HeloName)
+	bl.str("bind_if", &c.BindIf)
+	bl.boolean("fast_recovery", &c.FastRecovery)
 	if c.Kind == CheckFile {
 		fileCheckSettings(&c)
 		bl.str("track_file", &c.TrackFile)
@@ -927,6 +942,9 @@ func (d *decoder) url(b *hcl2.Block) URL {
 	bl.str("regex", &u.Regex)
 	bl.boolean("regex_no_match", &u.RegexNoMatch)
 	bl.str("virtualhost", &u.Virtualhost)
+	u.RegexOptions, _ = bl.strList("regex_options")
+	bl.integer("regex_min_offset", &u.RegexMinOffset)
+	bl.integer("regex_max_offset", &u.RegexMaxOffset)
 	u.Positions = bl.pos
 	return u
 }

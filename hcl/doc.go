@@ -36,6 +36,11 @@
 //	                 format in lvsd, and the static table it makes
 //	group.go         virtual_server_group entries (addresses, ranges, marks) and their expansion into services
 //	hexstring.go     keepalived's HEX_STR (UDP_CHECK payload and reply)
+//	tunnel.go        TUN's tunnel settings (type ipip|gue port N|gre, checksum flags) for both readers
+//	lvs_global.go    lvs_timeouts, lvs_flush, lvs_flush_on_stop (both readers, validation, convert)
+//	http_options.go  http_protocol versions, regex_options as Go regexp flags
+//	ssl.go           the top-level SSL block: SSL_GET's client certificate, key, password and CA
+//	validate_lvs.go  validation of the keepalived LVS keywords above, the same for both readers
 //	validate.go      finalize: derived values and validation of global and the virtual servers
 //	validate_vrrp.go validation of vrrp_script, vrrp_instance and vrrp_sync_group
 //	address.go       addresses, services, VIPs, netmasks and status codes, parsed for both readers

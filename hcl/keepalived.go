@@ -300,7 +300,6 @@ var kaTopScope = map[string]kaScope{
 	"track_group":              refuse("lvsd has no track groups"),
 	"garp_group":               refuse("lvsd has no garp groups; set garp_master_* per instance"),
 	"bfd_instance":             refuse("lvsd does not speak BFD"),
-	"SSL":                      refuse("lvsd's SSL_GET does not present a client certificate"),
 	"net_namespace":            refuse("lvsd runs in the network namespace it is started in"),
 	"net_namespace_ipvs":       refuse("lvsd runs in the network namespace it is started in"),
 	"namespace_with_ipsets":    warnOnly("lvsd does not use ipsets"),
@@ -332,6 +331,8 @@ func (r *kaReader) top(nodes []*kaNode) {
 			r.syncGroup(n)
 		case "virtual_server":
 			r.virtualServer(n)
+		case "SSL":
+			r.sslBlock(n) // ssl.go
 		default:
 			if !r.outOfScope(n, kaTopScope) {
 				r.unknown(n, "the top level")
@@ -360,10 +361,6 @@ func (r *kaReader) name(n *kaNode) (string, bool) {
 
 var kaGlobalScope = func() map[string]kaScope {
 	m := map[string]kaScope{
-		"lvs_timeouts":                     refuse("lvsd does not set IPVS timeouts; set them with ipvsadm --set"),
-		"lvs_flush":                        warnOnly("lvsd reconciles the IPVS table instead of flushing it"),
-		"lvs_flush_on_stop":                warnOnly("lvsd leaves the IPVS table as it is on stop"),
-		"lvs_flush_onstop":                 warnOnly("lvsd leaves the IPVS table as it is on stop"),
 		"vrrp_strict":                      warnOnly("lvsd follows RFC 3768 without keepalived's strict-mode firewall rules"),
 		"vrrp_iptables":                    warnOnly("lvsd installs no firewall rules"),
 		"vrrp_ipsets":                      warnOnly("lvsd installs no firewall rules"),
@@ -542,6 +539,8 @@ func (r *kaReader) global(n *kaNode) {
 			}
 		case "lvs_sync_daemon":
 			r.lvsSyncDaemon(c) // keepalived_sync.go
+		case "lvs_timeouts", "lvs_flush", "lvs_flush_on_stop", "lvs_flush_onstop":
+			r.lvsGlobal(c) // lvs_global.go
 		default:
 			if !r.outOfScope(c, kaGlobalScope) {
 				r.unknown(c, "global_defs")

@@ -35,6 +35,7 @@ type kaRS struct {
 	weightSet  bool
 	inhibitSet bool
 	kind       string
+	tunnel     Tunnel
 	kindPos    Pos
 }
 
@@ -47,13 +48,10 @@ type kaCheck struct {
 }
 
 var kaVSScope = map[string]kaScope{
-	"persistence_engine":   refuse("lvsd sets no IPVS persistence engine"),
-	"ha_suspend":           warnOnly("lvsd runs health checks on both nodes all the time"),
-	"smtp_alert":           warnOnly("lvsd sends no e-mail; use notify_up/notify_down"),
-	"snmp_name":            warnOnly("lvsd has no SNMP agent"),
-	"sorry_server_inhibit": refuse("lvsd removes a sorry server that is not needed instead of setting its weight to 0"),
-	"hashed":               warnOnly("keepalived ignores it too"),
-	"flag-3":               refuse("no IPVS scheduler uses flag-3"),
+	"ha_suspend": warnOnly("lvsd runs health checks on both nodes all the time"),
+	"smtp_alert": warnOnly("lvsd sends no e-mail; use notify_up/notify_down"),
+	"snmp_name":  warnOnly("lvsd has no SNMP agent"),
+	"hashed":     warnOnly("keepalived ignores it too"),
 }
 
 var kaRSScope = map[string]kaScope{
@@ -63,16 +61,11 @@ var kaRSScope = map[string]kaScope{
 }
 
 var kaCheckScope = map[string]kaScope{
-	"bind_if":          refuse("lvsd binds checks to an address (bindto), not an interface"),
 	"log_all_failures": warnOnly("lvsd logs every state change"),
-	"fast_recovery":    refuse("lvsd retries as keepalived does without fast_recovery"),
 }
 
 var kaURLScope = map[string]kaScope{
-	"regex_options":    refuse("lvsd uses Go regular expressions without PCRE options"),
-	"regex_min_offset": refuse("lvsd searches the whole body"),
-	"regex_max_offset": refuse("lvsd searches the whole body"),
-	"regex_stack":      warnOnly("lvsd uses Go regular expressions"),
+	"regex_stack": warnOnly("lvsd uses Go regular expressions"),
 }
 
 func (r *kaReader) virtualServer(n *kaNode) {
@@ -201,16 +194,37 @@ func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
 			mark("lb_algo")
 		}
 	case "lb_kind", "lvs_method":
-		if v, ok := r.kind(c); ok {
-			vs.LBKind, k.kindSet = v, true
+		if v, t, ok := r.kind(c); ok {
+			vs.LBKind, vs.Tunnel, k.kindSet = v, t, true
 			mark("lb_kind")
 		}
+	case "persistence_engine":
+		if v, ok := r.one(c); ok {
+			// check_parser.c pengine_handler() takes any name; the
+			// kernel knows sip only (ip_vs_pe_sip.c).
+			if v != "sip" {
+				r.errf(c.pos, fmt.Sprintf("invalid persistence_engine %q", v), "the kernel's only persistence engine is sip")
+				return
+			}
+			vs.PersistenceEngine = v
+			mark("persistence_engine")
+		}
+	case "sorry_server_inhibit":
+		if !r.none(c) {
+			return
+		}
+		if vs.SorryServer == nil {
+			r.warnf(c.pos, "Ignoring sorry_server inhibit used before or without sorry_server", "as keepalived does")
+			return
+		}
+		vs.SorryServer.Inhibit = true
+		mark("sorry_server_inhibit")
 	case "ops":
 		if r.none(c) {
 			vs.OnePacket = true
 			mark("ops")
 		}
-	case "sh-port", "sh-fallback", "mh-port", "mh-fallback", "flag-1", "flag-2":
+	case "sh-port", "sh-fallback", "mh-port", "mh-fallback", "flag-1", "flag-2", "flag-3":
 		if r.none(c) {
 			k.flags = append(k.flags, c)
 			mark("scheduler_flags")
@@ -287,7 +301,7 @@ func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
 			mark("sorry_server")
 		}
 	case "sorry_server_lvs_method":
-		v, ok := r.kind(c)
+		v, t, ok := r.kind(c)
 		if !ok {
 			return
 		}
@@ -295,7 +309,7 @@ func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
 			r.warnf(c.pos, "sorry_server forwarding used without sorry_server - ignoring", "as keepalived does")
 			return
 		}
-		vs.SorryServer.LBKind = v
+		vs.SorryServer.LBKind, vs.SorryServer.Tunnel = v, t
 		mark("sorry_server_lvs_method")
 	case "real_server":
 		r.realServer(k, c)
@@ -306,25 +320,35 @@ func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
 	}
 }
 
-// kind reads a forwarding method; keepalived's tunnel options are refused.
-func (r *kaReader) kind(c *kaNode) (string, bool) {
+// kind reads a forwarding method, with TUN's tunnel settings
+// (check_parser.c forwarding_handler(): TUN [type ipip|gue port N|gre
+// [nocsum|csum|remcsum]]).
+func (r *kaReader) kind(c *kaNode) (string, Tunnel, bool) {
 	if !r.noBlock(c) {
-		return "", false
+		return "", Tunnel{}, false
 	}
 	if len(c.args) == 0 {
 		r.errf(c.pos, fmt.Sprintf("keyword %s needs a value", c.name), "want NAT, DR or TUN")
-		return "", false
+		return "", Tunnel{}, false
 	}
 	v := c.args[0].text
 	if v != KindNAT && v != KindDR && v != KindTUN {
 		r.errf(c.pos, fmt.Sprintf("invalid %s %q", c.name, v), "want NAT, DR or TUN")
-		return "", false
+		return "", Tunnel{}, false
 	}
-	if len(c.args) > 1 {
-		r.errf(c.pos, fmt.Sprintf("keyword %s %s options are not supported by lvsd", c.name, v), "lvsd uses IPIP tunnels without options")
-		return "", false
+	if len(c.args) == 1 {
+		return v, Tunnel{}, true
 	}
-	return v, true
+	if v != KindTUN {
+		r.errf(c.pos, fmt.Sprintf("keyword %s %s options are not supported by lvsd", c.name, v), "only TUN takes options (its tunnel type)")
+		return "", Tunnel{}, false
+	}
+	t, err := ParseTunnel(c.argText()[1:])
+	if err != nil {
+		r.errf(c.pos, fmt.Sprintf("invalid %s TUN settings", c.name), "%v", err)
+		return "", Tunnel{}, false
+	}
+	return v, t, true
 }
 
 func (r *kaReader) realServer(k *kaVS, n *kaNode) {
@@ -349,8 +373,8 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 				rs.Positions["weight"] = c.pos
 			}
 		case "lvs_method":
-			if v, ok := r.kind(c); ok {
-				rsk.kind, rsk.kindPos = v, c.pos
+			if v, t, ok := r.kind(c); ok {
+				rsk.kind, rsk.tunnel, rsk.kindPos = v, t, c.pos
 			}
 		case "uthreshold", "lthreshold":
 			if v, ok := r.integer(c, 0, math.MaxUint32); ok {
@@ -443,18 +467,22 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 			}
 		case e.name == "http_protocol" && web:
 			if v, ok := r.one(e); ok {
-				if v == "1.0C" {
-					// keepalived's 1.0C adds "Connection: close" to an
-					// HTTP/1.0 request, which closes after the answer
-					// anyway.
-					r.notef(e.pos, "http_protocol 1.0C is read as 1.0", "an HTTP/1.0 server closes the connection after its answer without being asked")
-					v = "1.0"
-				}
-				if v != "1.0" && v != "1.1" {
+				// keepalived's 1.0C is HTTP/1.0 with "Connection: close".
+				if !slices.Contains(HTTPVersions(), v) {
 					r.warnf(e.pos, fmt.Sprintf("invalid http_protocol %q", v), "want 1.0, 1.0C or 1.1; ignored")
 					continue
 				}
 				c.HTTPVersion = v
+				mark()
+			}
+		case e.name == "fast_recovery":
+			if v, ok := r.flag(e); ok {
+				c.FastRecovery = v
+				mark()
+			}
+		case e.name == "bind_if" && n.name != CheckMisc && n.name != CheckFile:
+			if v, ok := r.one(e); ok {
+				c.BindIf = v
 				mark()
 			}
 		case e.name == "enable_sni" && web:
@@ -565,6 +593,29 @@ func (r *kaReader) url(n *kaNode, in string) (URL, bool) {
 				u.RegexNoMatch = true
 				mark()
 			}
+		case "regex_options":
+			if !r.noBlock(c) {
+				continue
+			}
+			var opts []string
+			for _, o := range c.argText() {
+				if err := checkRegexOption(o); err != nil {
+					r.errf(c.pos, "invalid regex_options", "%v", err)
+					continue
+				}
+				opts = append(opts, o)
+			}
+			u.RegexOptions = append(u.RegexOptions, opts...)
+			mark()
+		case "regex_min_offset", "regex_max_offset":
+			if v, ok := r.integer(c, 0, math.MaxInt32); ok {
+				if c.name == "regex_min_offset" {
+					u.RegexMinOffset = int(v)
+				} else {
+					u.RegexMaxOffset = int(v)
+				}
+				mark()
+			}
 		default:
 			if !r.outOfScope(c, kaURLScope) {
 				r.unknown(c, "url of "+in)
@@ -661,7 +712,7 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 			r.warnf(rs.Pos, fmt.Sprintf("VS %s: real server %s is duplicated - removing second rs", name, rs.Addr), "as keepalived does")
 			continue
 		}
-		if rsk.kind != "" && rsk.kind != vs.LBKind {
+		if rsk.kind != "" && (rsk.kind != vs.LBKind || rsk.tunnel != vs.Tunnel) {
 			r.errf(rsk.kindPos, fmt.Sprintf("keyword lvs_method %s on a real server is not supported by lvsd", rsk.kind), "virtual_server %s uses %s for every real server", name, vs.LBKind)
 		}
 		if !rsk.weightSet {
@@ -739,7 +790,7 @@ func (r *kaReader) schedulerFlags(k *kaVS) {
 		default:
 			f = c.name
 		}
-		if vs.LBAlgo != "sh" && vs.LBAlgo != "mh" || !strings.HasPrefix(f, vs.LBAlgo+"-") {
+		if f != "flag-3" && (vs.LBAlgo != "sh" && vs.LBAlgo != "mh" || !strings.HasPrefix(f, vs.LBAlgo+"-")) {
 			r.warnf(c.pos, fmt.Sprintf("%s only applies to sh scheduler - ignoring", c.name), "virtual server %s uses %s, as keepalived does", vs.Name, vs.LBAlgo)
 			continue
 		}

@@ -107,7 +107,6 @@ func TestKeepalivedCorpusDiagnostics(t *testing.T) {
 			p("errors.conf:21: error: keyword lb_kind DR options are not supported by lvsd"),
 			p("errors.conf:26: warning: invalid digest 'xyz'"),
 			p("errors.conf:27: warning: Invalid HTTP_GET status code '99'"),
-			p("errors.conf:29: warning: http_protocol 1.0C is read as 1.0"),
 			p("errors.conf:18: warning: virtual server 192.0.2.100:80: no protocol set - defaulting to UDP"),
 			p("errors.conf:18: warning: virtual server 192.0.2.100:80: no scheduler set, setting default 'wlc'"),
 			p("errors.conf:18: warning: virtual server 192.0.2.100:80: no forwarding method set, setting default NAT"),

@@ -21,6 +21,9 @@ type Config struct {
 	VirtualServerGroups []VirtualServerGroup
 	// TrackFiles are the track_file blocks FILE_CHECKs read.
 	TrackFiles []TrackFile
+	// SSL is the top-level SSL block (ssl.go): the client certificate and
+	// CA of every SSL_GET; nil without one.
+	SSL *SSLClient
 	// Announce is the announce "bgp" block (announce.go); nil without one.
 	Announce *Announce
 	// Static are the addresses, routes and rules lvsd installs at start
@@ -102,8 +105,12 @@ type Global struct {
 	// VRRPVersion is the VRRP version of instances that set none
 	// (vrrp_version: 2, RFC 3768, or 3, RFC 5798; default 2 as keepalived).
 	VRRPVersion int
-	Pos         Pos
-	Positions   Positions
+	// LVSTimeouts, LVSFlush and LVSFlushOnStop: lvs_global.go.
+	LVSTimeouts    LVSTimeouts
+	LVSFlush       bool
+	LVSFlushOnStop string
+	Pos            Pos
+	Positions      Positions
 }
 
 // LVSSyncDaemon configures the kernel's IPVS connection sync daemons
@@ -288,6 +295,10 @@ type VirtualServer struct {
 	SchedulerFlags []string
 	LBKind         string // KindNAT (default), KindDR or KindTUN
 	OnePacket      bool   // ops: one-packet scheduling (UDP)
+	// Tunnel is the encapsulation of lb_kind TUN (tunnel.go).
+	Tunnel Tunnel
+	// PersistenceEngine is the IPVS persistence engine ("" or "sip").
+	PersistenceEngine string
 	// PersistenceTimeout > 0 makes the service persistent.
 	PersistenceTimeout time.Duration
 	// PersistenceGranularity is the persistence netmask as a prefix length
@@ -370,7 +381,11 @@ func (vs *VirtualServer) Key() string {
 type SorryServer struct {
 	Addr   netip.AddrPort
 	LBKind string // sorry_server_lvs_method, default the service's LBKind
-	Pos    Pos
+	Tunnel Tunnel // its encapsulation when LBKind is TUN
+	// Inhibit keeps the sorry server in the table with weight 0 while
+	// quorum holds (sorry_server_inhibit), instead of removing it.
+	Inhibit bool
+	Pos     Pos
 }
 
 // RealServer is one destination of a virtual service.
@@ -433,11 +448,23 @@ type Checker struct {
 	Alpha       bool           // starts down until the first success; inherited, default false
 	URLs        []URL          // HTTP_GET/SSL_GET
 	Virtualhost string         // Host header; inherited (TCP/MISC: the virtual server's)
-	HTTPVersion string         // "1.0" (default) or "1.1"
+	HTTPVersion string         // "1.0" (default), "1.0C" (1.0 with Connection: close) or "1.1"
+	// FastRecovery is keepalived's fast_recovery: every url is checked in
+	// one attempt, without delay_loop between them (lvsd always does).
+	FastRecovery bool
+	// BindIf is the interface the probe's socket is bound to
+	// (bind_if: SO_BINDTODEVICE), "" for none.
+	BindIf string
 	// TLS settings of SSL_GET.
-	EnableSNI   bool
-	VerifyTLS   bool          // verify the server's certificate (lvsd; keepalived does not)
-	CAFile      string        // trusted CAs when VerifyTLS
+	EnableSNI bool
+	VerifyTLS bool   // verify the server's certificate (lvsd; keepalived does not)
+	CAFile    string // trusted CAs when VerifyTLS
+	// CertFile and KeyFile are the client certificate SSL_GET presents
+	// (the SSL block's certificate and key, ssl.go),
+	// KeyPassword decrypts a PEM-encrypted key; "" for none.
+	CertFile    string
+	KeyFile     string
+	KeyPassword string
 	MiscPath    string        // MISC_CHECK command line
 	MiscTimeout time.Duration // default DelayLoop (keepalived.conf: the virtual server's delay_loop)
 	// MiscDynamic: exit status 0 up, 1 down, N ≥ 2 up with weight N-2.
@@ -504,7 +531,11 @@ type URL struct {
 	Digest       string // lower-case hex MD5
 	Regex        string
 	RegexNoMatch bool
-	Virtualhost  string // per-URL Host header; default the checker's
-	Pos          Pos
-	Positions    Positions
+	// RegexOptions, RegexMinOffset, RegexMaxOffset: http_options.go.
+	RegexOptions   []string
+	RegexMinOffset int
+	RegexMaxOffset int
+	Virtualhost    string // per-URL Host header; default the checker's
+	Pos            Pos
+	Positions      Positions
 }

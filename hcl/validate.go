@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +25,7 @@ func finalize(cfg *Config, keepalived bool) Diagnostics {
 	v.syncGroups()
 	v.trackFiles()
 	v.virtualServers()
+	v.lvsOptions()    // validate_lvs.go
 	v.syncDaemon()    // validate_sync.go
 	v.announceBlock() // announce.go
 	return v.diags
@@ -148,9 +148,9 @@ func (v *validator) virtualServers() {
 				vs.Name, vs.LBAlgo, strings.Join(Schedulers(), " "), suggest(vs.LBAlgo, Schedulers()))
 		}
 		for _, f := range vs.SchedulerFlags {
-			if !slices.Contains([]string{"sh-fallback", "sh-port", "mh-fallback", "mh-port"}, f) {
-				v.diags.errorf(where("scheduler_flags"), "unknown scheduler flag", "virtual_server %q: %q: want sh-fallback, sh-port, mh-fallback or mh-port", vs.Name, f)
-			} else if f[:2] != vs.LBAlgo {
+			if !slices.Contains([]string{"sh-fallback", "sh-port", "mh-fallback", "mh-port", "flag-3"}, f) {
+				v.diags.errorf(where("scheduler_flags"), "unknown scheduler flag", "virtual_server %q: %q: want sh-fallback, sh-port, mh-fallback, mh-port or flag-3", vs.Name, f)
+			} else if f != "flag-3" && f[:2] != vs.LBAlgo {
 				v.diags.errorf(where("scheduler_flags"), "scheduler flag for another scheduler", "virtual_server %q: %q needs lb_algo %q", vs.Name, f, f[:2])
 			}
 		}
@@ -283,8 +283,8 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 		if len(c.URLs) == 0 {
 			v.diags.errorf(c.Pos, "missing url", "%s needs at least one url { path = \"/\" }", label)
 		}
-		if c.HTTPVersion != "1.0" && c.HTTPVersion != "1.1" {
-			v.diags.errorf(where("http_protocol"), "invalid http_protocol", "%s: %q: want \"1.0\" or \"1.1\"", label, c.HTTPVersion)
+		if !slices.Contains(HTTPVersions(), c.HTTPVersion) {
+			v.diags.errorf(where("http_protocol"), "invalid http_protocol", "%s: %q: want \"1.0\", \"1.0C\" or \"1.1\"", label, c.HTTPVersion)
 		}
 		if c.CAFile != "" && !c.VerifyTLS {
 			v.diags.warnf(where("ca_file"), "ca_file without tls_verify", "%s: ca_file is used only with tls_verify = true", label)
@@ -305,7 +305,7 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 				v.diags.errorf(uwhere("digest"), "invalid digest", "%s: digest must be 32 hex digits (an MD5 sum, as genhash prints)", label)
 			}
 			if u.Regex != "" {
-				if _, err := regexp.Compile(u.Regex); err != nil {
+				if _, err := CompileURLRegex(u.Regex, u.RegexOptions); err != nil {
 					v.diags.errorf(uwhere("regex"), "invalid regex", "%s: %v", label, err)
 				}
 			} else if u.RegexNoMatch {

@@ -161,11 +161,12 @@ func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quor
 	q := QuorumState{LiveWeight: live, Up: nextQuorum(prev, seen, live, vs.Quorum, vs.Hysteresis)}
 	q.SorryActive = !q.Up && vs.SorryServer != nil
 
-	fwd := forwardOf(vs.LBKind)
+	fwd, tun := forwardOf(vs.LBKind), tunnelOf(vs.Tunnel)
 	for _, r := range reals {
 		dst := Destination{
 			Addr:           r.rs.Addr,
 			Forward:        fwd,
+			Tunnel:         tun,
 			Weight:         r.weight,
 			UpperThreshold: r.rs.UThreshold,
 			LowerThreshold: r.rs.LThreshold,
@@ -186,13 +187,20 @@ func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quor
 		}
 		svc.Destinations = append(svc.Destinations, dst)
 	}
-	if q.SorryActive {
-		ss := vs.SorryServer
-		sorry := Destination{Addr: ss.Addr, Forward: forwardOf(ss.LBKind), Weight: 1}
+	if ss := vs.SorryServer; q.SorryActive || ss != nil && ss.Inhibit {
+		sorry := Destination{Addr: ss.Addr, Forward: forwardOf(ss.LBKind), Tunnel: tunnelOf(ss.Tunnel), Weight: 1}
+		if !q.SorryActive {
+			// sorry_server_inhibit: keepalived adds it at start and
+			// "disables" it (weight 0) when quorum is regained; one that
+			// is also a real server is left to the real server.
+			sorry.Weight = 0
+		}
 		replaced := false
 		for i := range svc.Destinations {
 			if svc.Destinations[i].Addr == sorry.Addr {
-				svc.Destinations[i] = sorry
+				if q.SorryActive {
+					svc.Destinations[i] = sorry
+				}
 				replaced = true
 			}
 		}
@@ -233,6 +241,7 @@ func serviceFromConfig(vs *hcl.VirtualServer) Service {
 		}
 	}
 	svc.Netmask = vs.PersistenceGranularity
+	svc.PEName = vs.PersistenceEngine
 	return svc
 }
 

@@ -92,6 +92,9 @@ func serviceSettings(s *Service) string {
 	if f := s.Flags &^ FlagPersistent & userFlags; f != 0 {
 		out += " flags " + f.String()
 	}
+	if s.PEName != "" {
+		out += " pe " + s.PEName
+	}
 	return out
 }
 
@@ -109,6 +112,9 @@ func serviceChanges(old, s *Service) string {
 	if old.Netmask != s.Netmask {
 		ch = append(ch, fmt.Sprintf("netmask /%d -> /%d", old.Netmask, s.Netmask))
 	}
+	if old.PEName != s.PEName {
+		ch = append(ch, fmt.Sprintf("pe %q -> %q", old.PEName, s.PEName))
+	}
 	return strings.Join(ch, ", ")
 }
 
@@ -119,6 +125,9 @@ func destinationSettings(d *Destination) string {
 	}
 	if d.LowerThreshold != 0 {
 		out += fmt.Sprintf(" lthreshold %d", d.LowerThreshold)
+	}
+	if d.Tunnel != (Tunnel{}) {
+		out += " tunnel " + d.Tunnel.String()
 	}
 	return out
 }
@@ -136,6 +145,9 @@ func destinationChanges(old, d *Destination) string {
 	}
 	if old.LowerThreshold != d.LowerThreshold {
 		ch = append(ch, fmt.Sprintf("lthreshold %d -> %d", old.LowerThreshold, d.LowerThreshold))
+	}
+	if old.Tunnel != d.Tunnel {
+		ch = append(ch, fmt.Sprintf("tunnel %q -> %q", old.Tunnel.String(), d.Tunnel.String()))
 	}
 	return strings.Join(ch, ", ")
 }

@@ -32,13 +32,19 @@
 //     events, and periodically to undo outside edits; a takeover never
 //     waits for a read of the table. status.go: what `lvsd status` and
 //     /metrics show.
+//   - tunnel.go: TUN destinations' encapsulation (gue, gre, checksum
+//     flags) and the services' persistence engine, as the writer sends
+//     and the table read decodes them; timeouts.go, timeouts_linux.go:
+//     lvs_timeouts (IPVS_CMD_SET_CONFIG); flush.go: what lvs_flush and
+//     lvs_flush_on_stop take away.
 //
 // The fixtures for tests that drive a Kernel (a fake kernel, the synthetic
 // benchmark table, ipvsadm's rules format) are in lvs/lvstest.
 //
 // The package reconciles and never flushes: it changes only services that
 // the configuration names ("owned", even while withdrawn) and leaves every
-// other service ("foreign") alone, reporting it. It never decides health
+// other service ("foreign") alone, reporting it, unless lvs_flush or
+// lvs_flush_on_stop asks otherwise (flush.go). It never decides health
 // (package checks does) or mastership (package vrrp does), never touches
 // addresses, routes or ARP, and never loads a kernel module.
 package lvs

@@ -153,6 +153,7 @@ func appendServiceAttrs(b []byte, s *Service, full bool) []byte {
 		b = appendAttr(b, ipvsSvcAttrFlags, flags)
 		b = appendU32(b, ipvsSvcAttrTimeout, s.Timeout)
 		b = appendU32(b, ipvsSvcAttrNetmask, netmaskValue(s.Netmask, ipv6))
+		b = appendPEName(b, s) // tunnel.go
 	}
 	return endNest(b, at)
 }
@@ -166,6 +167,7 @@ func appendDestAttrs(b []byte, d *Destination, full bool) []byte {
 		b = appendU32(b, ipvsDestAttrWeight, uint32(d.Weight))
 		b = appendU32(b, ipvsDestAttrUThresh, d.UpperThreshold)
 		b = appendU32(b, ipvsDestAttrLThresh, d.LowerThreshold)
+		b = appendTunnelAttrs(b, d) // tunnel.go
 	}
 	return endNest(b, at)
 }

@@ -198,6 +198,8 @@ func parseService(payload []byte) (Service, error) {
 			stats = p
 		case typ == ipvsSvcAttrStats64:
 			stats64 = p
+		default:
+			readServiceExtra(&s, typ, p) // tunnel.go: PE_NAME
 		}
 		b = b[min(align4(l), len(b)):]
 	}
@@ -271,6 +273,8 @@ func parseDestination(payload []byte, svc *Service) (Destination, error) {
 			stats = p
 		case typ == ipvsDestAttrStats64:
 			stats64 = p
+		default:
+			readDestExtra(&d, typ, p) // tunnel.go: TUN_TYPE, TUN_PORT, TUN_FLAGS
 		}
 		b = b[min(align4(l), len(b)):]
 	}

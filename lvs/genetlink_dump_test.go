@@ -102,7 +102,7 @@ func kernelService(s Service, stats64 bool) []byte {
 		b = appendAttr(b, ipvsSvcAttrPort, binary.BigEndian.AppendUint16(nil, s.Addr.Port()))
 	}
 	b = appendAttr(b, ipvsSvcAttrSchedName, append([]byte(s.Scheduler), 0))
-	b = appendAttr(b, 11, []byte("sip\x00")) // IPVS_SVC_ATTR_PE_NAME: not read
+	b = appendPEName(b, &s) // IPVS_SVC_ATTR_PE_NAME (tunnel.go): only with an engine, as the kernel
 	flags := native.AppendUint32(nil, uint32(s.Flags))
 	b = appendAttr(b, ipvsSvcAttrFlags, native.AppendUint32(flags, ^uint32(0)))
 	b = appendU32(b, ipvsSvcAttrTimeout, s.Timeout)

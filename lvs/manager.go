@@ -139,6 +139,7 @@ func NewManager(k Kernel, opts ManagerOptions) *Manager {
 // lacks are deleted; services of undecided VRRP instances are left as
 // found until SetActive.
 func (m *Manager) SetConfig(cfg *hcl.Config) {
+	m.flushForeignAtStart(cfg) // flush.go: lvs_flush
 	m.mu.Lock()
 	if m.cfg != nil {
 		for i := range m.cfg.VirtualServers {
@@ -164,6 +165,9 @@ func (m *Manager) SetConfig(cfg *hcl.Config) {
 	// reload costs its own operations; outside edits are the periodic
 	// pass's business.
 	if _, err := m.write(nil); err != nil {
+		m.log.Error("applying configuration", "err", err)
+	}
+	if err := m.SetTimeouts(cfg.Global.LVSTimeouts); err != nil { // timeouts.go
 		m.log.Error("applying configuration", "err", err)
 	}
 }
@@ -309,21 +313,16 @@ func (m *Manager) shutdown() error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
 	m.mu.Lock()
-	omega := map[string]bool{}
-	for _, vs := range m.byKey {
-		if vs.Omega {
-			omega[vs.Key()] = true
-		}
-	}
+	withdraw := m.stopWithdrawals() // flush.go: omega, lvs_flush_on_stop
 	m.mu.Unlock()
-	if len(omega) == 0 {
+	if withdraw == nil {
 		return nil
 	}
 	cur, err := m.kernel.Table()
 	if err != nil {
 		return fmt.Errorf("omega: reading IPVS table: %w", err)
 	}
-	ops := diff(nil, cur, func(k string) bool { return omega[k] })
+	ops := diff(nil, cur, withdraw)
 	m.logOps(ops)
 	done, refused, err := m.kernel.Apply(ops)
 	m.mu.Lock()

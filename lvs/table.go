@@ -95,6 +95,7 @@ type Service struct {
 	Flags     ServiceFlags   // FlagPersistent, FlagOnePacket, FlagSched*
 	Timeout   uint32         // persistence timeout in seconds
 	Netmask   int            // persistence granularity as a prefix length
+	PEName    string         // persistence engine ("sip"), "" for none (tunnel.go)
 	// Destinations are the real servers, sorted by address.
 	Destinations []Destination
 	Stats        Stats // read from the kernel; never compared
@@ -157,7 +158,8 @@ func (s *Service) settingsEqual(o *Service) bool {
 	return s.Scheduler == o.Scheduler &&
 		s.Flags&userFlags == o.Flags&userFlags &&
 		s.Timeout == o.Timeout &&
-		s.Netmask == o.Netmask
+		s.Netmask == o.Netmask &&
+		s.PEName == o.PEName
 }
 
 // withoutDestinations returns a copy of s carrying only the service itself.
@@ -173,6 +175,7 @@ type Destination struct {
 	Weight         int
 	UpperThreshold uint32 // 0 = none
 	LowerThreshold uint32 // 0 = none
+	Tunnel         Tunnel // encapsulation of a tunnel destination (tunnel.go)
 	// Read from the kernel; never compared.
 	ActiveConns   uint32
 	InactiveConns uint32
@@ -192,7 +195,8 @@ func (d *Destination) settingsEqual(o *Destination) bool {
 	return fwdEqual &&
 		d.Weight == o.Weight &&
 		d.UpperThreshold == o.UpperThreshold &&
-		d.LowerThreshold == o.LowerThreshold
+		d.LowerThreshold == o.LowerThreshold &&
+		d.Tunnel == o.Tunnel
 }
 
 // Table is a whole IPVS table: services sorted by Key, destinations by
