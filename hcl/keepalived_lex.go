@@ -1,6 +1,8 @@
 package hcl
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -96,6 +98,10 @@ type kaLexer struct {
 	configID string
 	produced int // lines made by definitions, ~SEQ and ~LST
 	out      []kaLine
+	// toks holds the words of every line in out, each line's a slice of
+	// it: one allocation per many lines instead of one per line (a big
+	// table's file has 100,000 of them).
+	toks []kaToken
 }
 
 var kaDefName = regexp.MustCompile(`(?s)^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
@@ -113,20 +119,29 @@ func (x *kaLexer) readFile(path string, src []byte) {
 	if !slices.Contains(*x.files, path) {
 		*x.files = append(*x.files, path)
 	}
-	lines := strings.Split(string(src), "\n")
-	for i := 0; i < len(lines); i++ {
+	// Room for every line and two words a line, the common shape.
+	n := bytes.Count(src, []byte{'\n'}) + 1
+	x.out = slices.Grow(x.out, n)
+	x.toks = slices.Grow(x.toks, 2*n)
+	rest := string(src)
+	next := func() string { // the next line, without its end
+		l, r, _ := strings.Cut(rest, "\n")
+		rest = r
+		return strings.TrimRight(l, "\r")
+	}
+	for i := 0; i < n; i++ {
 		pos := Pos{File: path, Line: i + 1}
-		text, cont := kaDecomment(strings.TrimRight(lines[i], "\r"))
+		text, cont := kaDecomment(next())
 		// A definition whose first line ends in '\' keeps its lines apart:
 		// using it yields them one by one.
 		sep := " "
 		if cont && kaDefName.MatchString(strings.TrimSpace(text)) {
 			sep = "\n"
 		}
-		for cont && i+1 < len(lines) {
+		for cont && i+1 < n {
 			i++
 			var more string
-			more, cont = kaDecomment(strings.TrimRight(lines[i], "\r"))
+			more, cont = kaDecomment(next())
 			text += sep + more
 		}
 		text = strings.TrimSpace(text)
@@ -203,13 +218,14 @@ func (x *kaLexer) line(pos Pos, text string, depth int) {
 		x.include(pos, rest)
 		return
 	}
-	toks, err := kaTokenize(text)
-	if err != nil {
+	start := len(x.toks)
+	var err error
+	if x.toks, err = kaAppendTokens(x.toks, text); err != nil {
 		x.diags.lenientf(pos, "unmatched quote", "%s", text)
-		toks, _ = kaTokenize(text + `"`)
+		x.toks, _ = kaAppendTokens(x.toks[:start], text+`"`)
 	}
-	if len(toks) > 0 {
-		x.out = append(x.out, kaLine{pos: pos, toks: toks})
+	if len(x.toks) > start {
+		x.out = append(x.out, kaLine{pos: pos, toks: x.toks[start:len(x.toks):len(x.toks)]})
 	}
 }
 
@@ -513,6 +529,9 @@ func kaExpandBraces(p string) []string {
 
 // kaDecomment strips a comment and reports a trailing continuation '\'.
 func kaDecomment(s string) (string, bool) {
+	if !strings.ContainsAny(s, "\"\\!#") {
+		return s, false // most lines: nothing to strip
+	}
 	var b strings.Builder
 	quote := false
 	for i := 0; i < len(s); i++ {
@@ -539,12 +558,14 @@ func kaDecomment(s string) (string, bool) {
 	return b.String(), false
 }
 
-// kaTokenize splits a line into words; a double-quoted string is one word.
-func kaTokenize(s string) ([]kaToken, error) {
-	var toks []kaToken
+// kaAppendTokens splits a line into words, appended to toks; a
+// double-quoted string is one word. On an error toks is returned as it
+// came.
+func kaAppendTokens(toks []kaToken, s string) ([]kaToken, error) {
+	in := len(toks)
 	i := 0
 	for {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\f' || s[i] == '\v' || s[i] == '\r') {
+		for i < len(s) && kaSpace(s[i]) {
 			i++
 		}
 		if i >= len(s) {
@@ -553,18 +574,25 @@ func kaTokenize(s string) ([]kaToken, error) {
 		if s[i] == '"' {
 			end := strings.IndexByte(s[i+1:], '"')
 			if end < 0 {
-				return nil, fmt.Errorf("unmatched quote")
+				return toks[:in], errUnmatchedQuote
 			}
 			toks = append(toks, kaToken{text: s[i+1 : i+1+end], quoted: true})
 			i += end + 2
 			continue
 		}
 		start := i
-		for i < len(s) && !strings.ContainsRune(" \t\f\v\r\"", rune(s[i])) {
+		for i < len(s) && !kaSpace(s[i]) && s[i] != '"' {
 			i++
 		}
 		toks = append(toks, kaToken{text: s[start:i]})
 	}
+}
+
+var errUnmatchedQuote = errors.New("unmatched quote")
+
+// kaSpace reports the white space that separates words.
+func kaSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\f' || c == '\v' || c == '\r'
 }
 
 // kaBlockKeywords lists, per enclosing block, the keywords that open a
@@ -627,6 +655,18 @@ type kaTree struct {
 	lines []kaLine
 	i     int
 	diags *Diagnostics
+	slab  []kaNode // nodes are cut from it, many per allocation (node)
+}
+
+// node returns a new node named by name at pos.
+func (t *kaTree) node(name string, pos Pos) *kaNode {
+	if len(t.slab) == 0 {
+		t.slab = make([]kaNode, min(max(len(t.lines)-t.i, 16), 4096))
+	}
+	n := &t.slab[0]
+	t.slab = t.slab[1:]
+	n.name, n.pos = name, pos
+	return n
 }
 
 // body reads nodes until the closing '}' of a block opened at opener (or
@@ -658,7 +698,7 @@ func (t *kaTree) body(opener *kaNode, ctx string, depth int) []*kaNode {
 			continue
 		}
 		t.i++
-		n := &kaNode{name: toks[0].text, pos: ln.pos}
+		n := t.node(toks[0].text, ln.pos)
 		nodes = append(nodes, n)
 		rest := toks[1:]
 		open := slices.IndexFunc(rest, func(k kaToken) bool { return k.is("{") })
@@ -719,7 +759,9 @@ func (t *kaTree) open(n *kaNode, after []kaToken, pos Pos, ctx string, depth int
 		if slices.ContainsFunc(after, func(k kaToken) bool { return k.is("{") || k.is("}") }) {
 			t.diags.errorf(pos, "nested block on one line", "write one keyword per line inside %s", n.name)
 		} else {
-			n.block = append(n.block, &kaNode{name: after[0].text, args: after[1:], pos: pos})
+			e := t.node(after[0].text, pos)
+			e.args = after[1:]
+			n.block = append(n.block, e)
 		}
 	}
 	if closed {
