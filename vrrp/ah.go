@@ -50,9 +50,10 @@ const (
 
 // AHHeader is the AH header an advert came in.
 type AHHeader struct {
-	SPI uint32
-	Seq uint32
-	ICV [12]byte
+	Reserved uint16 // covered by the ICV as received
+	SPI      uint32
+	Seq      uint32
+	ICV      [12]byte
 	// ip is the IPv4 header as received; the ICV covers it.
 	ip []byte
 }
@@ -96,7 +97,8 @@ func ParseAH(ip, b []byte) (AHHeader, []byte, error) {
 	if int(b[1]+2)*4 != ahLen {
 		return AHHeader{}, nil, fmt.Errorf("AH: payload length %d, want %d (HMAC-MD5-96)", b[1], ahLen/4-2)
 	}
-	h := AHHeader{SPI: binary.BigEndian.Uint32(b[4:8]), Seq: binary.BigEndian.Uint32(b[8:12]), ip: append([]byte(nil), ip...)}
+	h := AHHeader{Reserved: binary.BigEndian.Uint16(b[2:4]), SPI: binary.BigEndian.Uint32(b[4:8]), Seq: binary.BigEndian.Uint32(b[8:12]),
+		ip: append([]byte(nil), ip...)}
 	copy(h.ICV[:], b[12:ahLen])
 	return h, b[ahLen:], nil
 }
@@ -124,6 +126,7 @@ func OpenAH(h AHHeader, key [AuthPasswordLen]byte, vrrp []byte, unicast bool) bo
 	a := make([]byte, ahLen)
 	a[0] = IPProtocol
 	a[1] = ahLen/4 - 2
+	binary.BigEndian.PutUint16(a[2:4], h.Reserved)
 	binary.BigEndian.PutUint32(a[4:8], h.SPI)
 	binary.BigEndian.PutUint32(a[8:12], h.Seq)
 	want := ahICV(key, h.ip, a, vrrp, unicast)
