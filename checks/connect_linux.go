@@ -8,66 +8,100 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // connector runs the connects of TCP_CHECK attempts on one epoll instance,
-// as keepalived's event loop does: a non-blocking connect per attempt,
-// every socket in flight waited for by one epoll_wait whose timeout is the
-// earliest deadline, SO_ERROR read when the socket turns writable, close.
-// That is five syscalls per attempt and one wait per batch, where Go's
-// dialer spends about a dozen (poller registration and removal,
-// getpeername, getsockname, TCP_NODELAY) plus a goroutine, a context and a
-// timer per attempt.
+// as keepalived's event loop does. The scheduler's goroutine starts each
+// attempt itself (socket, non-blocking connect, and the socket joins the
+// epoll set); the connector's goroutine waits for that epoll instance
+// through Go's own poller (the instance is itself pollable), with the
+// earliest attempt's deadline as the wait's deadline, reads SO_ERROR of
+// every socket that turned writable, closes it and hands the Result over.
+// That is five syscalls per attempt and one wakeup per batch of
+// completions, where Go's dialer spends about a dozen (poller registration
+// and removal, getpeername, getsockname, TCP_NODELAY) plus a goroutine, a
+// context and a timer per attempt.
 type connector struct {
 	epfd     int
-	wake     int // eventfd: submit and stop interrupt the wait
-	complete func(*connectAttempt, Result)
+	poll     *os.File        // epfd in Go's poller: readable when a socket is ready
+	raw      syscall.RawConn // of poll
+	complete func([]connectDone)
 
 	mu       sync.Mutex
-	queue    []*connectAttempt // submitted, not started
-	sleeping bool              // the loop is in (or about to enter) epoll_wait
-	woken    bool              // the eventfd was written since
-	stopped  bool
-
-	// The loop's own state.
 	inflight map[int32]*connectAttempt // by socket
 	pending  deadlines
+	armed    time.Time // deadline set on poll; zero: none
+	stopped  bool
 }
 
-// newConnector opens the epoll instance; complete receives every attempt's
-// Result on the loop's goroutine and must not block.
-func newConnector(complete func(*connectAttempt, Result)) (*connector, error) {
+// connectDone is one attempt's outcome.
+type connectDone struct {
+	attempt *connectAttempt
+	result  Result
+}
+
+// newConnector opens the epoll instance; complete receives every batch of
+// finished attempts on the connector's goroutine.
+func newConnector(complete func([]connectDone)) (*connector, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	// Non-blocking, so that os.NewFile hands it to the runtime's poller.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	poll := os.NewFile(uintptr(epfd), "TCP_CHECK epoll")
+	raw, err := poll.SyscallConn()
 	if err != nil {
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("eventfd", err)
+		poll.Close()
+		return nil, err
 	}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}); err != nil {
-		unix.Close(wake)
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("epoll_ctl", err)
-	}
-	return &connector{epfd: epfd, wake: wake, complete: complete, inflight: map[int32]*connectAttempt{}}, nil
+	return &connector{epfd: epfd, poll: poll, raw: raw, complete: complete, inflight: map[int32]*connectAttempt{}}, nil
 }
 
-// submit hands an attempt to the loop, waking it only if it sleeps: a
-// burst of attempts due together costs one wakeup.
-func (c *connector) submit(a *connectAttempt) {
-	c.mu.Lock()
-	c.queue = append(c.queue, a)
-	wake := c.sleeping && !c.woken
-	c.woken = c.woken || wake
-	c.mu.Unlock()
-	if wake {
-		c.signal()
+// submit starts an attempt on the caller's goroutine. An attempt that ends
+// at once (connected already, as a local target can be, or refused before
+// any packet) returns its Result and done; any other finishes later on the
+// connector's goroutine.
+func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
+	a.started = time.Now()
+	a.deadline = a.started.Add(a.budget)
+	fd, err := connectSocket(a.endpoint)
+	if err == nil {
+		unix.Close(fd)
+		return a.result(nil), true
 	}
+	if !errors.Is(err, unix.EINPROGRESS) {
+		return a.result(err), true
+	}
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		unix.Close(fd)
+		return a.result(os.ErrClosed), true
+	}
+	a.fd = fd
+	c.inflight[int32(fd)] = a
+	heap.Push(&c.pending, a)
+	// Added under mu: the loop cannot see the socket's event before
+	// the attempt is in inflight.
+	err = unix.EpollCtl(c.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT, Fd: int32(fd)})
+	if err != nil {
+		c.forgetLocked(a)
+	} else {
+		c.armLocked()
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return a.result(os.NewSyscallError("epoll_ctl", err)), true
+	}
+	return Result{}, false
 }
 
 // stop makes run return; attempts in flight are abandoned (their sockets
@@ -76,109 +110,88 @@ func (c *connector) stop() {
 	c.mu.Lock()
 	c.stopped = true
 	c.mu.Unlock()
-	c.signal()
+	c.poll.Close()
 }
 
-func (c *connector) signal() {
-	one := [8]byte{1} // the eventfd counter, host (little-endian) order
-	unix.Write(c.wake, one[:])
-}
-
-// run is the loop: start what was submitted, wait for sockets or the
-// earliest deadline, finish what is ready or overdue.
+// run is the loop: wait until a socket is ready or the earliest deadline
+// passes, finish what is ready or overdue, deliver the batch.
 func (c *connector) run() {
-	defer func() {
-		for _, a := range c.inflight {
-			unix.Close(a.fd)
-		}
-		unix.Close(c.wake)
-		unix.Close(c.epfd)
-	}()
 	events := make([]unix.EpollEvent, 512)
-	var spare []*connectAttempt
+	var done []connectDone
 	for {
+		var n int
+		err := c.raw.Read(func(uintptr) bool {
+			n = readyEvents(c.epfd, events)
+			return n > 0
+		})
 		c.mu.Lock()
-		queue, stopped := c.queue, c.stopped
-		c.queue = spare[:0]
-		c.mu.Unlock()
-		if stopped {
+		if c.stopped {
+			for _, a := range c.inflight {
+				unix.Close(a.fd)
+			}
+			c.mu.Unlock()
 			return
 		}
-		for i, a := range queue {
-			c.start(a)
-			queue[i] = nil
-		}
-		spare = queue
-
-		timeout := -1
-		if len(c.pending) > 0 {
-			// Rounded up: the wait never ends before the deadline.
-			timeout = int((time.Until(c.pending[0].deadline) + time.Millisecond - 1) / time.Millisecond)
-			timeout = max(timeout, 0)
-		}
-		c.mu.Lock()
-		if len(c.queue) > 0 || c.stopped {
-			timeout = 0
-		} else {
-			c.sleeping = true
-		}
-		c.mu.Unlock()
-		n, err := unix.EpollWait(c.epfd, events, timeout)
-		c.mu.Lock()
-		c.sleeping, c.woken = false, false
-		c.mu.Unlock()
-		if err != nil {
-			n = 0 // EINTR: the runtime's preemption signal
-		}
-		for _, ev := range events[:n] {
-			if ev.Fd == int32(c.wake) {
-				var buf [8]byte
-				unix.Read(c.wake, buf[:])
-				continue
+		done = done[:0]
+		// The poller's notice is edge-triggered: drain the ready list.
+		for n > 0 {
+			for _, ev := range events[:n] {
+				if a := c.inflight[ev.Fd]; a != nil {
+					e := connectError(a.fd, ev.Events)
+					c.forgetLocked(a)
+					done = append(done, connectDone{a, a.result(e)})
+				}
 			}
-			if a := c.inflight[ev.Fd]; a != nil {
-				c.finish(a, connectError(a.fd, ev.Events))
+			if n < len(events) {
+				break
 			}
+			n = readyEvents(c.epfd, events)
 		}
 		now := time.Now()
 		for len(c.pending) > 0 && !c.pending[0].deadline.After(now) {
-			c.finish(c.pending[0], os.ErrDeadlineExceeded)
+			a := c.pending[0]
+			c.forgetLocked(a)
+			done = append(done, connectDone{a, a.result(os.ErrDeadlineExceeded)})
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// Spent: set whatever comes next, even no deadline.
+			c.armed = time.Unix(1, 0)
+		}
+		c.armLocked()
+		c.mu.Unlock()
+		if len(done) > 0 {
+			c.complete(done)
 		}
 	}
 }
 
-// start opens the attempt's socket and connects it without blocking.
-func (c *connector) start(a *connectAttempt) {
-	a.started = time.Now()
-	a.deadline = a.started.Add(a.budget)
-	fd, err := connectSocket(a.endpoint)
-	if err == nil {
-		// Connected at once (a local target can be).
-		unix.Close(fd)
-		c.complete(a, a.result(nil))
-		return
+// readyEvents collects the sockets ready now, without waiting.
+func readyEvents(epfd int, events []unix.EpollEvent) int {
+	n, err := unix.EpollWait(epfd, events, 0)
+	if err != nil {
+		return 0
 	}
-	if !errors.Is(err, unix.EINPROGRESS) {
-		c.complete(a, a.result(err))
-		return
-	}
-	if err := unix.EpollCtl(c.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT, Fd: int32(fd)}); err != nil {
-		unix.Close(fd)
-		c.complete(a, a.result(os.NewSyscallError("epoll_ctl", err)))
-		return
-	}
-	a.fd = fd
-	c.inflight[int32(fd)] = a
-	heap.Push(&c.pending, a)
+	return n
 }
 
-// finish closes the attempt's socket (which also leaves the epoll set) and
-// delivers its Result.
-func (c *connector) finish(a *connectAttempt, err error) {
+// armLocked sets the wait's deadline to the earliest attempt's.
+func (c *connector) armLocked() {
+	var want time.Time
+	if len(c.pending) > 0 {
+		want = c.pending[0].deadline
+	}
+	if !want.Equal(c.armed) {
+		c.armed = want
+		c.poll.SetReadDeadline(want)
+	}
+}
+
+// forgetLocked closes the attempt's socket, which also takes it out of the
+// epoll set.
+func (c *connector) forgetLocked(a *connectAttempt) {
 	delete(c.inflight, int32(a.fd))
 	heap.Remove(&c.pending, a.index)
 	unix.Close(a.fd)
-	c.complete(a, a.result(err))
 }
 
 // connectError is the outcome of a connect the socket's epoll events

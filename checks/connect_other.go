@@ -4,14 +4,20 @@ package checks
 
 import "errors"
 
+// connectDone is one attempt's outcome.
+type connectDone struct {
+	attempt *connectAttempt
+	result  Result
+}
+
 // connector is Linux's (connect_linux.go); elsewhere TCP_CHECK attempts
 // go through the Dialer on goroutines of their own.
 type connector struct{}
 
-func newConnector(func(*connectAttempt, Result)) (*connector, error) {
+func newConnector(func([]connectDone)) (*connector, error) {
 	return nil, errors.New("the TCP_CHECK connector needs Linux (epoll)")
 }
 
-func (*connector) submit(*connectAttempt) {}
-func (*connector) stop()                  {}
-func (*connector) run()                   {}
+func (*connector) submit(*connectAttempt) (Result, bool) { return Result{}, false }
+func (*connector) stop()                                 {}
+func (*connector) run()                                  {}

@@ -51,19 +51,36 @@ func closedPort(t *testing.T) netip.AddrPort {
 	return addr
 }
 
-// startConnector runs a connector whose results arrive on the returned
-// channel; the test's cleanup stops it and waits for its loop.
-func startConnector(t *testing.T) (*connector, <-chan Result) {
+// startConnector runs a connector; attempt submits one attempt and
+// returns its Result, whether it ended at once or on the connector's
+// goroutine. The test's cleanup stops the connector and waits for its loop.
+func startConnector(t *testing.T) (attempt func(ep Endpoint, budget time.Duration) Result) {
 	t.Helper()
 	results := make(chan Result, 16)
-	c, err := newConnector(func(_ *connectAttempt, r Result) { results <- r })
+	c, err := newConnector(func(done []connectDone) {
+		for _, d := range done {
+			results <- d.result
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	wg.Go(c.run)
 	t.Cleanup(func() { c.stop(); wg.Wait() })
-	return c, results
+	return func(ep Endpoint, budget time.Duration) Result {
+		t.Helper()
+		if r, done := c.submit(&connectAttempt{endpoint: ep, budget: budget}); done {
+			return r
+		}
+		select {
+		case r := <-results:
+			return r
+		case <-time.After(budget + 2*time.Second):
+			t.Fatal("no result")
+			return Result{}
+		}
+	}
 }
 
 // The connector's attempts end the way tcpProber's do through Go's dialer,
@@ -83,20 +100,14 @@ func TestConnectorEndsAttemptsLikeTCPCheck(t *testing.T) {
 		{name: "closed port", target: closedPort(t), budget: time.Second, reason: "connect: connection refused"},
 		{name: "SYN dropped", target: fullListener(t), budget: 300 * time.Millisecond, reason: "timeout after 300ms", minTook: 300 * time.Millisecond},
 	}
-	c, results := startConnector(t)
+	attempt := startConnector(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// The same attempt through Go's dialer gives the same answer.
 			ctx, cancel := context.WithTimeout(context.Background(), tt.budget)
 			want := (&tcpProber{dialer: NetDialer{}, endpoint: Endpoint{Addr: tt.target}, timeout: tt.budget}).probe(ctx)
 			cancel()
-			c.submit(&connectAttempt{endpoint: Endpoint{Addr: tt.target}, budget: tt.budget})
-			var r Result
-			select {
-			case r = <-results:
-			case <-time.After(tt.budget + 2*time.Second):
-				t.Fatal("no result")
-			}
+			r := attempt(Endpoint{Addr: tt.target}, tt.budget)
 			if r.OK != tt.ok || r.Reason != tt.reason {
 				t.Errorf("connector: ok %t reason %q, want %t %q", r.OK, r.Reason, tt.ok, tt.reason)
 			}
@@ -123,10 +134,9 @@ func TestConnectorBindsAndMarks(t *testing.T) {
 	bindPort := uint16(free.Addr().(*net.TCPAddr).Port)
 	free.Close()
 
-	c, results := startConnector(t)
+	attempt := startConnector(t)
 	ep := Endpoint{Addr: target, BindTo: netip.MustParseAddr("127.0.0.7"), BindPort: bindPort, FWMark: 0x2a}
-	c.submit(&connectAttempt{endpoint: ep, budget: time.Second})
-	r := <-results
+	r := attempt(ep, time.Second)
 	if syscall.Geteuid() != 0 {
 		if r.OK || !strings.Contains(r.Reason, "operation not permitted") {
 			t.Errorf("SO_MARK without CAP_NET_ADMIN: %+v, want a failed attempt", r)
@@ -150,13 +160,15 @@ func TestConnectorBindsAndMarks(t *testing.T) {
 // for it) instead of waiting for their deadlines.
 func TestConnectorStopsWithAttemptsInFlight(t *testing.T) {
 	results := make(chan Result, 1)
-	c, err := newConnector(func(_ *connectAttempt, r Result) { results <- r })
+	c, err := newConnector(func(done []connectDone) { results <- done[0].result })
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); c.run() }()
-	c.submit(&connectAttempt{endpoint: Endpoint{Addr: fullListener(t)}, budget: time.Minute})
+	if r, ended := c.submit(&connectAttempt{endpoint: Endpoint{Addr: fullListener(t)}, budget: time.Minute}); ended {
+		t.Fatalf("attempt on a full listener ended at once: %+v", r)
+	}
 	time.Sleep(50 * time.Millisecond)
 	c.stop()
 	select {

@@ -114,8 +114,13 @@ type Manager struct {
 	qsignal chan struct{}
 
 	// connector runs TCP_CHECK attempts when the Dialer is the operating
-	// system's (connect.go); nil: every attempt has its goroutine.
+	// system's (connect.go); nil: every attempt has its goroutine. It
+	// folds its results in itself (connected), with runCtx, and pokes
+	// rearm when the loop's timer, set for armedAt, must fire sooner.
 	connector *connector
+	runCtx    context.Context
+	armedAt   time.Time
+	rearm     chan struct{}
 }
 
 type realKey struct {
@@ -208,6 +213,7 @@ func NewManager(cfg *hcl.Config, opts Options) *Manager {
 		probes:  map[string]*probe{},
 		reals:   map[realKey]*realServer{},
 		qsignal: make(chan struct{}, 1),
+		rearm:   make(chan struct{}, 1),
 	}
 }
 
@@ -243,7 +249,7 @@ func (m *Manager) Run(ctx context.Context) error {
 
 	if _, ok := m.opts.Dialer.(NetDialer); ok {
 		if c, err := newConnector(m.connected); err == nil {
-			m.connector = c
+			m.connector, m.runCtx = c, ctx
 			m.attempts.Go(c.run)
 		} else {
 			m.log.Warn("TCP_CHECK attempts run on goroutines of their own", "err", err)
@@ -273,6 +279,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		// Armed under the lock: whoever sees waiting also sees the timer
 		// armed from the same instant (a fake clock relies on it).
 		timer.Reset(wait)
+		m.armedAt = now.Add(wait)
 		m.waiting = true
 		m.mu.Unlock()
 
@@ -295,6 +302,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.notifies.Wait()
 			return nil
 		case <-timer.C():
+		case <-m.rearm:
 		case <-m.reload:
 			m.mu.Lock()
 			m.applyLocked(ctx)
@@ -322,7 +330,10 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe) {
 	if tcp, ok := p.prober.(*tcpProber); ok && m.connector != nil {
 		p.running = true
 		m.inflight++
-		m.connector.submit(&connectAttempt{probe: p, endpoint: tcp.endpoint, budget: tcp.timeout})
+		if r, done := m.connector.submit(&connectAttempt{probe: p, endpoint: tcp.endpoint, budget: tcp.timeout}); done {
+			// Never blocks, as below.
+			m.results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
+		}
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, p.timeout)
@@ -339,10 +350,25 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe) {
 	})
 }
 
-// connected delivers a connector's Result like an attempt's goroutine
-// does; it never blocks for the same reason.
-func (m *Manager) connected(a *connectAttempt, r Result) {
-	m.results <- completion{p: a.probe, r: r, done: m.opts.Clock.Now()}
+// connected folds a batch of the connector's results in, on the
+// connector's goroutine (the loop need not wake for each), and wakes the
+// loop only when it must launch sooner than its timer says: a retry due
+// before it, or a slot freed under the concurrency bound.
+func (m *Manager) connected(done []connectDone) {
+	now := m.opts.Clock.Now()
+	m.mu.Lock()
+	for _, d := range done {
+		m.completeLocked(m.runCtx, completion{p: d.attempt.probe, r: d.result, done: now})
+	}
+	next := m.sched.next()
+	wake := !next.IsZero() && next.Before(m.armedAt)
+	m.mu.Unlock()
+	if wake {
+		select {
+		case m.rearm <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // completeLocked folds an attempt's result into its check, plans the next

@@ -104,6 +104,7 @@ func runDaemon(opts runOptions) int {
 		log.Error("start", "err", err)
 		return 1
 	}
+	releaseLoadGarbage() // memory.go
 	runtimeDir := filepath.Dir(cfg.Global.ControlSocket)
 	ctl, err := serveControl(cfg.Global.ControlSocket, d, log)
 	if err != nil {
@@ -137,6 +138,7 @@ func runDaemon(opts runOptions) int {
 			return 0
 		case <-hup:
 			d.Reload()
+			releaseLoadGarbage()
 		case sig := <-usr:
 			writeDump(runtimeDir, d.Report(), sig == syscall.SIGUSR2, log)
 		}

@@ -69,6 +69,8 @@ type cbResult struct {
 	name      string
 	cpu       float64 // fraction of one core over the window
 	rss       int64   // bytes, summed over the daemon's processes
+	rssAnon   int64   // of which anonymous (heap, stacks)
+	rssFile   int64   // of which file pages (the binary, shared libraries)
 	procs     int
 	seen      checktargets.Figures
 	noiseP99  time.Duration
@@ -77,14 +79,17 @@ type cbResult struct {
 
 // TestBenchChecksVsKeepalived runs keepalived's largest reported checker
 // configuration (scaled by LVSD_BENCH_CHECKS_SCALE, default 1/16, for
-// TCG) in the VM with the lvsd binary and then keepalived 2.2.7 on the
-// same loopback targets, each in a fresh namespace of the same layout
-// with its own listener process, for the same window after the table is
-// loaded and one delay_loop has passed. It prints, for each, CPU as a
-// fraction of a core (utime+stime of every process of the daemon, from
-// /proc/PID/stat), RSS (VmRSS summed), checks per second seen by the
-// listener, and the p50/p99 of the interval between two checks of one
-// target against delay_loop.
+// TCG) in the VM with the lvsd binary (on its HCL, then on the very
+// keepalived.conf keepalived reads) and then keepalived 2.2.7 on the same
+// loopback targets, each in a fresh namespace of the same layout with its
+// own listener process, for the same window after the table is loaded and
+// one delay_loop has passed. It prints, for each, the time from start to
+// the full IPVS table, CPU as a fraction of a core (utime+stime of every
+// process of the daemon, from /proc/PID/stat), RSS (VmRSS summed, split
+// into anonymous and file pages), checks per second seen by the listener,
+// and the p50/p99 of the interval between two checks of one target
+// against delay_loop; and how long reading each file alone takes
+// (`lvsd check`, `keepalived -t`).
 func TestBenchChecksVsKeepalived(t *testing.T) {
 	requireGuest(t)
 	if os.Getenv("LVSD_BENCH") != "1" {
@@ -121,19 +126,40 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	if err := os.WriteFile(hclPath, hcl.ConvertToHCL(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The same without the periodic repair of the IPVS table (a
+	// reconcile_interval longer than the run): what the checks cost alone.
+	cfg.Global.ReconcileInterval = time.Hour
+	noRepairPath := filepath.Join(cbDir, "lvsd-no-repair.hcl")
+	if err := os.WriteFile(noRepairPath, hcl.ConvertToHCL(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	var results []cbResult
+	var parse []string
 	if bin := os.Getenv("LVSD_BIN"); bin != "" {
 		results = append(results, cbMeasure(t, "lvsd", 1, nil, vs, rs, window,
 			bin, "run", "-f", hclPath, "--pid-file", "/run/lvsd-checks-bench.pid"))
-		// The same on one P: tells the Go runtime's cross-CPU wakeups
-		// (expensive under TCG) from the checking itself.
-		results = append(results, cbMeasure(t, "lvsd GOMAXPROCS=1", 3, []string{"GOMAXPROCS=1"}, vs, rs, window,
-			bin, "run", "-f", hclPath, "--pid-file", "/run/lvsd-checks-bench.pid"))
+		// The same daemon on the very file keepalived reads (lvsd is a
+		// drop-in): the start then differs from keepalived's by the
+		// daemon alone, not by the configuration language.
+		results = append(results, cbMeasure(t, "lvsd keepalived.conf", 3, nil, vs, rs, window,
+			bin, "run", "-f", conf, "--pid-file", "/run/lvsd-checks-bench.pid"))
+		results = append(results, cbMeasure(t, "lvsd no repair (hcl)", 4, nil, vs, rs, window,
+			bin, "run", "-f", noRepairPath, "--pid-file", "/run/lvsd-checks-bench.pid"))
+		// How much of the start is reading the file: `lvsd check` of
+		// each (parse and validation, nothing else), and how the Go
+		// runtime's settings change it (under TCG the GC's atomics and
+		// cross-CPU wakeups are dear).
+		parse = append(parse, cbTimeCommand(t, "lvsd version", nil, bin, "version"),
+			cbTimeCommand(t, "lvsd check lvsd.hcl", nil, bin, "check", "-f", hclPath),
+			cbTimeCommand(t, "lvsd check keepalived.conf", nil, bin, "check", "-f", conf),
+			cbTimeCommand(t, "lvsd check keepalived.conf GOGC=off", []string{"GOGC=off"}, bin, "check", "-f", conf),
+			cbTimeCommand(t, "lvsd check keepalived.conf GOMAXPROCS=1", []string{"GOMAXPROCS=1"}, bin, "check", "-f", conf))
 	} else {
 		t.Log("LVSD_BIN unset: no figure for lvsd")
 	}
 	if _, err := os.Stat("/usr/sbin/keepalived"); err == nil {
+		parse = append(parse, cbTimeCommand(t, "keepalived -t", nil, "/usr/sbin/keepalived", "-t", "-f", conf))
 		results = append(results, cbMeasure(t, "keepalived 2.2.7", 2, nil, vs, rs, window,
 			"/usr/sbin/keepalived", "-n", "-C", "-f", conf,
 			"--pid", "/run/keepalived/checks-bench.pid", "--checkers_pid", "/run/keepalived/checks-bench-checkers.pid"))
@@ -149,13 +175,13 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		cbVirtualServers, cbRealServers, scale, vs, rs, rs)
 	fmt.Fprintf(&b, "checks: delay_loop %v, window %v after the full table + one delay_loop; one VM boot (TCG, 2 vCPUs), each daemon in a fresh namespace with its own listener; want %.1f checks/s\n",
 		cbDelayLoop, window, float64(rs)/cbDelayLoop.Seconds())
-	fmt.Fprintf(&b, "  %-18s %9s %9s %6s %10s %8s %9s %9s %9s %9s %11s\n",
-		"daemon", "CPU core", "RSS MB", "procs", "checks/s", "targets", "p1", "p50", "p99", "max", "noise p99")
+	fmt.Fprintf(&b, "  %-21s %9s %7s %7s %7s %6s %9s %8s %8s %8s %8s %8s %10s\n",
+		"daemon", "CPU core", "RSS MB", "anon", "file", "procs", "checks/s", "targets", "p1", "p50", "p99", "max", "noise p99")
 	ms := func(ns int64) string { return fmt.Sprintf("%.3fs", time.Duration(ns).Seconds()) }
 	for _, r := range results {
 		rate := float64(r.seen.Accepts) / time.Duration(r.seen.Window).Seconds()
-		fmt.Fprintf(&b, "  %-18s %9.3f %9.1f %6d %10.1f %8d %9s %9s %9s %9s %11v\n",
-			r.name, r.cpu, float64(r.rss)/(1<<20), r.procs, rate, r.seen.Targets,
+		fmt.Fprintf(&b, "  %-21s %9.3f %7.1f %7.1f %7.1f %6d %9.1f %8d %8s %8s %8s %8s %10v\n",
+			r.name, r.cpu, float64(r.rss)/(1<<20), float64(r.rssAnon)/(1<<20), float64(r.rssFile)/(1<<20), r.procs, rate, r.seen.Targets,
 			ms(r.seen.P1), ms(r.seen.P50), ms(r.seen.P99), ms(r.seen.Max), r.noiseP99.Round(time.Millisecond))
 	}
 	for _, r := range results {
@@ -164,8 +190,12 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	}
 	if k := results[len(results)-1]; strings.HasPrefix(k.name, "keepalived") && k.cpu > 0 && k.rss > 0 {
 		for _, r := range results[:len(results)-1] {
-			fmt.Fprintf(&b, "  %s / keepalived: CPU %.2fx, RSS %.2fx\n", r.name, r.cpu/k.cpu, float64(r.rss)/float64(k.rss))
+			fmt.Fprintf(&b, "  %s / keepalived: CPU %.2fx, RSS %.2fx, start to full table %.2fx\n",
+				r.name, r.cpu/k.cpu, float64(r.rss)/float64(k.rss), r.loadTable.Seconds()/k.loadTable.Seconds())
 		}
+	}
+	for _, p := range parse {
+		fmt.Fprintf(&b, "  reading the file alone: %s\n", p)
 	}
 	t.Log("\n" + b.String())
 	fmt.Print("BENCH " + strings.ReplaceAll(strings.TrimRight(b.String(), "\n"), "\n", "\nBENCH ") + "\n")
@@ -258,7 +288,7 @@ func cbMeasure(t *testing.T, name string, seq int, env []string, vs, rs int, win
 		if time.Since(start) > 3*time.Minute {
 			t.Fatalf("%s loaded %d of %d IPVS objects in 3 minutes:\n%s", name, countObjects(procIPVS), vs+rs, cbTail(out.String()))
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(25 * time.Millisecond)
 	}
 	time.Sleep(cbDelayLoop)
 	alive("during the warmup")
@@ -269,7 +299,7 @@ func cbMeasure(t *testing.T, name string, seq int, env []string, vs, rs int, win
 		t.Fatal(err)
 	}
 	expect("MARKED")
-	cpu0, _, _ := cbGroupUsage(daemon.Process.Pid)
+	cpu0, _ := cbGroupUsage(daemon.Process.Pid)
 	w0 := time.Now()
 	var late []time.Duration
 	planned := w0
@@ -278,7 +308,8 @@ func cbMeasure(t *testing.T, name string, seq int, env []string, vs, rs int, win
 		time.Sleep(time.Until(planned))
 		late = append(late, time.Since(planned))
 	}
-	cpu1, rss, procs := cbGroupUsage(daemon.Process.Pid)
+	cpu1, mem := cbGroupUsage(daemon.Process.Pid)
+	rss, procs := mem.rss, mem.procs
 	wall := time.Since(w0)
 	lstIn.Close()
 	if !lines.Scan() {
@@ -290,7 +321,7 @@ func cbMeasure(t *testing.T, name string, seq int, env []string, vs, rs int, win
 	}
 	alive("during the window")
 	slices.Sort(late)
-	r := cbResult{name: name, cpu: (cpu1 - cpu0).Seconds() / wall.Seconds(), rss: rss, procs: procs,
+	r := cbResult{name: name, cpu: (cpu1 - cpu0).Seconds() / wall.Seconds(), rss: rss, rssAnon: mem.anon, rssFile: mem.file, procs: procs,
 		seen: fig, noiseP99: late[len(late)*99/100], loadTable: loadTable}
 	t.Logf("%s: CPU %.3f core, RSS %.1f MB over %d processes, %d connects to %d of %d targets in %v, intervals p50 %v p99 %v max %v",
 		name, r.cpu, float64(rss)/(1<<20), procs, fig.Accepts, fig.Targets, rs, wall.Round(time.Millisecond),
@@ -308,9 +339,16 @@ func cbTail(s string) string {
 	return strings.Join(l[max(0, len(l)-15):], "\n")
 }
 
-// cbGroupUsage sums utime+stime and VmRSS over the live processes of
-// process group pgid (clock ticks at 100 Hz, Linux's USER_HZ).
-func cbGroupUsage(pgid int) (cpu time.Duration, rss int64, procs int) {
+// cbMemory is the resident memory of a process group, summed.
+type cbMemory struct {
+	rss, anon, file int64 // VmRSS, RssAnon, RssFile + RssShmem
+	procs           int
+}
+
+// cbGroupUsage sums utime+stime and the resident memory over the live
+// processes of process group pgid (clock ticks at 100 Hz, Linux's
+// USER_HZ).
+func cbGroupUsage(pgid int) (cpu time.Duration, mem cbMemory) {
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -331,16 +369,40 @@ func cbGroupUsage(pgid int) (cpu time.Duration, rss int64, procs int) {
 		ut, _ := strconv.ParseInt(f[11], 10, 64)
 		st, _ := strconv.ParseInt(f[12], 10, 64)
 		cpu += time.Duration(ut+st) * 10 * time.Millisecond
-		procs++
+		mem.procs++
 		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		for _, line := range strings.Split(string(status), "\n") {
-			if g := strings.Fields(line); len(g) >= 2 && g[0] == "VmRSS:" {
-				kb, _ := strconv.ParseInt(g[1], 10, 64)
-				rss += kb << 10
+			g := strings.Fields(line)
+			if len(g) < 2 {
+				continue
+			}
+			kb, _ := strconv.ParseInt(g[1], 10, 64)
+			switch g[0] {
+			case "VmRSS:":
+				mem.rss += kb << 10
+			case "RssAnon:":
+				mem.anon += kb << 10
+			case "RssFile:", "RssShmem:":
+				mem.file += kb << 10
 			}
 		}
 	}
-	return cpu, rss, procs
+	return cpu, mem
+}
+
+// cbTimeCommand runs a command (with env added) to its end and says how
+// long it took.
+func cbTimeCommand(t *testing.T, name string, env []string, argv ...string) string {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	if err != nil {
+		return fmt.Sprintf("%s: %v (%v): %s", name, took.Round(time.Millisecond), err, cbTail(string(out)))
+	}
+	return fmt.Sprintf("%s: %v", name, took.Round(time.Millisecond))
 }
 
 // TestBenchChecksTargetListener is the target side of
