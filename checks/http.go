@@ -52,7 +52,7 @@ type httpURL struct {
 	noMatch  bool
 	// regexMin, regexMax: regex_min_offset, regex_max_offset (0: none).
 	regexMin, regexMax int
-	tls      *tls.Config // nil for HTTP_GET
+	tls                *tls.Config // nil for HTTP_GET
 }
 
 func (u *httpURL) needsBody() bool { return u.digest != "" || u.regex != nil }

@@ -1,7 +1,5 @@
 package hcl
 
-
-
 // SSLClient is keepalived's top-level SSL block (check_ssl.c): what every
 // SSL_GET presents and trusts. Certificate and Key are the client
 // certificate (PEM; Key may be in Certificate's file, as OpenSSL allows),
@@ -88,7 +86,6 @@ func (v *validator) applySSL() {
 		}
 	}
 }
-
 
 // convertSSL writes the SSL block back.
 func convertSSL(root *hclBody, s *SSLClient) {
