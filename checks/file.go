@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"strconv"
-	"strings"
+
+	"github.com/lvsd/lvsd/internal/trackfile"
 )
 
 // fileProber is FILE_CHECK (keepalived's check_file.c and track_file.c):
@@ -52,60 +51,13 @@ func (f *fileProber) probe(context.Context) Result {
 	return Result{OK: true, Weight: int(weight), Reason: fmt.Sprintf("%s holds %d: weight %d", f.path, value, weight)}
 }
 
-// readTrackedNumber reads a tracked file's number as keepalived's
-// strtol(buf, NULL, 0) does: leading space, a sign, 0x for hex, a leading
-// 0 for octal, digits up to the first other character; a missing or
-// unreadable file, or no digits, is 0. reason is set when the number does
-// not fit in 32 bits (keepalived then keeps the last value).
+// readTrackedNumber reads a tracked file's number (internal/trackfile,
+// shared with VRRP's track_file); reason is set when the number does not
+// fit in 32 bits (keepalived then keeps the last value).
 func readTrackedNumber(path string) (value int64, reason string) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, ""
-	}
-	if len(b) > 127 {
-		b = b[:127]
-	}
-	s := strings.TrimLeft(string(b), " \t\n\r\v\f")
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	base := 10
-	switch {
-	case len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && isDigit(s[2], 16):
-		base, s = 16, s[2:]
-	case len(s) > 1 && s[0] == '0':
-		base = 8
-	}
-	end := 0
-	for end < len(s) && isDigit(s[end], base) {
-		end++
-	}
-	if end == 0 {
-		return 0, ""
-	}
-	v, err := strconv.ParseInt(s[:end], base, 64)
-	if neg {
-		v = -v
-	}
-	if err != nil || v < math.MinInt32 || v > math.MaxInt32+1 {
+	v, valid := trackfile.Read(path)
+	if !valid {
 		return 0, fmt.Sprintf("invalid number in %s", path)
 	}
 	return v, ""
-}
-
-func isDigit(c byte, base int) bool {
-	var d int
-	switch {
-	case c >= '0' && c <= '9':
-		d = int(c - '0')
-	case c >= 'a' && c <= 'f':
-		d = int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		d = int(c-'A') + 10
-	default:
-		return false
-	}
-	return d < base
 }

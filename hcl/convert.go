@@ -28,15 +28,21 @@ func ConvertToHCL(cfg *Config) []byte {
 		setInt(b, "rise", s.Rise)
 		setInt(b, "fall", s.Fall)
 		setStr(b, "user", strings.TrimSpace(s.User+" "+s.Group))
+		setBool(b, "reverse", s.Reverse)    // convert_track.go
+		setBool(b, "init_fail", s.InitFail) // convert_track.go
 	}
+	convertTrackProcesses(root, cfg.TrackProcesses) // convert_track.go
 	for _, in := range cfg.Instances {
 		root.newline()
-		convertInstance(root.block("vrrp_instance", []string{in.Name}), in)
+		b := root.block("vrrp_instance", []string{in.Name})
+		convertInstance(b, in)
+		convertInstanceTracking(b, in, cfg.Global) // convert_track.go
 	}
 	for _, g := range cfg.SyncGroups {
 		root.newline()
 		b := root.block("vrrp_sync_group", []string{g.Name})
 		setList(b, "group", g.Group)
+		convertSyncGroupTracking(b, g, cfg.Global) // convert_track.go
 		convertNotify(b, g.Notify)
 	}
 	for _, f := range cfg.TrackFiles {
@@ -109,7 +115,7 @@ func ConvertToHCL(cfg *Config) []byte {
 			}
 		}
 		root.newline()
-		convertVirtualServer(root.block("virtual_server", []string{vs.Name}), vs)
+		convertVirtualServer(root.block("virtual_server", []string{vs.Name}), vs, cfg.Global)
 	}
 	if cfg.Announce != nil {
 		root.newline()
@@ -145,6 +151,7 @@ func convertGlobal(root *hclBody, g Global) {
 	}
 	convertLVSGlobal(b, g) // lvs_global.go
 	convertSyncDaemon(b, g.LVSSyncDaemon)
+	convertAlerts(b, g) // convert_track.go
 }
 
 // convertSyncDaemon writes lvs_sync_daemon as resolved; off is written
@@ -218,24 +225,6 @@ func convertInstance(b *hclBody, in VRRPInstance) {
 	setInt(b, "garp_master_repeat", in.GarpMasterRepeat)
 	setDur(b, "garp_master_refresh", in.GarpMasterRefresh)
 	setInt(b, "garp_master_refresh_repeat", in.GarpMasterRefreshRepeat)
-	var ifs []string
-	for _, t := range in.TrackInterfaces {
-		s := t.Name
-		if t.Weight != 0 {
-			s += " weight " + strconv.Itoa(t.Weight)
-		}
-		ifs = append(ifs, s)
-	}
-	setList(b, "track_interface", ifs)
-	var scripts []string
-	for _, t := range in.TrackScripts {
-		s := t.Name
-		if t.WeightSet {
-			s += " weight " + strconv.Itoa(t.Weight)
-		}
-		scripts = append(scripts, s)
-	}
-	setList(b, "track_script", scripts)
 	convertInstanceNet(b, in) // vrrp_net_decode.go
 	convertNotify(b, in.Notify)
 }
@@ -264,7 +253,9 @@ func groupDerived(cfg *Config, group string, ports func(VirtualServer) (port, fr
 	return true
 }
 
-func convertVirtualServer(b *hclBody, vs VirtualServer) {
+func convertVirtualServer(b *hclBody, vs VirtualServer, g Global) {
+	_, checkerAlert, rsAlert := alertDefaults(g)
+	convertServerAlert(b, vs.SMTPAlert, checkerAlert) // convert_track.go
 	setStr(b, "protocol", vs.Protocol)
 	setDur(b, "delay_loop", vs.DelayLoop)
 	setStr(b, "lb_algo", vs.LBAlgo)
@@ -306,6 +297,7 @@ func convertVirtualServer(b *hclBody, vs VirtualServer) {
 		}
 		setStr(r, "notify_up", rs.NotifyUp)
 		setStr(r, "notify_down", rs.NotifyDown)
+		convertServerAlert(r, rs.SMTPAlert, rsAlert)
 		if rs.UThreshold != 0 {
 			setInt(r, "uthreshold", int(rs.UThreshold))
 		}

@@ -88,6 +88,8 @@ func (d *decoder) file(path string, src []byte, depth int) {
 			d.group(b)
 		case "track_file":
 			d.trackFile(b)
+		case "vrrp_track_process":
+			d.trackProcess(b) // tracking_decode.go
 		case "announce":
 			d.announce(b) // announce.go
 		case "SSL":
@@ -378,6 +380,7 @@ var (
 		hcl2.BlockHeaderSchema{Type: "virtual_server", LabelNames: []string{"address"}},
 		hcl2.BlockHeaderSchema{Type: "virtual_server_group", LabelNames: []string{"name"}},
 		hcl2.BlockHeaderSchema{Type: "track_file", LabelNames: []string{"name"}},
+		hcl2.BlockHeaderSchema{Type: "vrrp_track_process", LabelNames: []string{"name"}},
 		hcl2.BlockHeaderSchema{Type: "announce", LabelNames: []string{"protocol"}},
 		hcl2.BlockHeaderSchema{Type: "SSL"},
 	)
@@ -385,27 +388,27 @@ var (
 	lvsTimeoutsSchema = blockSchema([]string{"tcp", "tcpfin", "udp"})
 	trackFileSchema   = blockSchema([]string{"file", "weight", "reverse"})
 	groupSchema       = blockSchema([]string{"members"})
-	globalSchema      = blockSchema([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
-		"notify_timeout", "metrics_listen", "status_page", "control_socket", "reconcile_interval", "vrrp_version", "lvs_flush", "lvs_flush_on_stop"},
+	globalSchema      = blockSchema(append([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
+		"notify_timeout", "metrics_listen", "status_page", "control_socket", "reconcile_interval", "vrrp_version", "lvs_flush", "lvs_flush_on_stop"}, globalAlertAttrs...),
 		hcl2.BlockHeaderSchema{Type: "lvs_sync_daemon"}, hcl2.BlockHeaderSchema{Type: "lvs_timeouts"})
 	syncDaemonSchema = blockSchema([]string{"enabled", "interface", "instance", "id", "maxlen", "port", "ttl", "group"})
-	scriptSchema     = blockSchema([]string{"script", "interval", "timeout", "weight", "rise", "fall", "user"})
+	scriptSchema     = blockSchema(append([]string{"script", "interval", "timeout", "weight", "rise", "fall", "user"}, scriptTrackAttrs...))
 	notifyAttrs      = []string{"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}
 	instanceSchema   = blockSchema(append([]string{"state", "interface", "virtual_router_id", "priority", "advert_int",
 		"virtual_ipaddress", "unicast_src_ip", "unicast_peer", "nopreempt", "preempt_delay",
 		"garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat",
-		"track_interface", "track_script", "version", "native_ipv6", "v3_checksum_as_v2", "old_unicast_checksum"}, append(notifyAttrs, instanceNetAttrs...)...),
+		"version", "native_ipv6", "v3_checksum_as_v2", "old_unicast_checksum"}, append(append(append(notifyAttrs, instanceNetAttrs...), trackAttrs...), instanceTrackAttrs...)...),
 		hcl2.BlockHeaderSchema{Type: "authentication"})
 	authSchema      = blockSchema([]string{"auth_type", "auth_pass"})
-	syncGroupSchema = blockSchema(append([]string{"group"}, notifyAttrs...))
+	syncGroupSchema = blockSchema(append(append(append([]string{"group"}, notifyAttrs...), trackAttrs...), syncGroupTrackAttrs...))
 	vsSchema        = blockSchema([]string{"protocol", "delay_loop", "lb_algo", "lb_kind", "scheduler_flags", "ops",
 		"persistence_timeout", "persistence_granularity", "quorum", "hysteresis", "quorum_up", "quorum_down",
 		"alpha", "omega", "inhibit_on_failure", "virtualhost", "sorry_server", "sorry_server_lvs_method",
 		"vrrp_instance", "ip_family", "connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup",
-		"persistence_engine", "sorry_server_inhibit"},
+		"persistence_engine", "sorry_server_inhibit", "smtp_alert"},
 		hcl2.BlockHeaderSchema{Type: "real_server", LabelNames: []string{"address"}})
 	rsSchema = blockSchema([]string{"weight", "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold",
-		"connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "alpha", "virtualhost"},
+		"connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "alpha", "virtualhost", "smtp_alert"},
 		hcl2.BlockHeaderSchema{Type: CheckTCP}, hcl2.BlockHeaderSchema{Type: CheckHTTP},
 		hcl2.BlockHeaderSchema{Type: CheckSSL}, hcl2.BlockHeaderSchema{Type: CheckMisc},
 		hcl2.BlockHeaderSchema{Type: CheckUDP}, hcl2.BlockHeaderSchema{Type: CheckDNS},
@@ -451,6 +454,7 @@ func (d *decoder) global(b *hcl2.Block) {
 	bl.str("control_socket", &g.ControlSocket)
 	bl.duration("reconcile_interval", &g.ReconcileInterval)
 	bl.integer("vrrp_version", &g.VRRPVersion)
+	d.globalAlerts(bl, g) // alert_decode.go
 	bl.boolean("lvs_flush", &g.LVSFlush)
 	bl.str("lvs_flush_on_stop", &g.LVSFlushOnStop)
 	for _, inner := range bl.inner {
@@ -489,6 +493,8 @@ func (d *decoder) script(b *hcl2.Block) {
 	bl.integer("weight", &s.Weight)
 	bl.integer("rise", &s.Rise)
 	bl.integer("fall", &s.Fall)
+	bl.boolean("reverse", &s.Reverse)    // tracking_decode.go
+	bl.boolean("init_fail", &s.InitFail) // tracking_decode.go
 	var user string
 	if bl.str("user", &user) {
 		s.User, s.Group = userAndGroup(user)
@@ -578,27 +584,8 @@ func (d *decoder) instance(b *hcl2.Block) {
 	bl.integer("garp_master_repeat", &in.GarpMasterRepeat)
 	bl.duration("garp_master_refresh", &in.GarpMasterRefresh)
 	bl.integer("garp_master_refresh_repeat", &in.GarpMasterRefreshRepeat)
-	if list, ok := bl.strList("track_interface"); ok {
-		for _, s := range list {
-			name, weight, _, err := parseNameWeight(s)
-			if err != nil {
-				d.diags.errorf(bl.pos["track_interface"], "invalid track_interface", "%v", err)
-				continue
-			}
-			in.TrackInterfaces = append(in.TrackInterfaces, TrackInterface{Name: name, Weight: weight})
-		}
-	}
-	if list, ok := bl.strList("track_script"); ok {
-		for _, s := range list {
-			name, weight, set, err := parseNameWeight(s)
-			if err != nil {
-				d.diags.errorf(bl.pos["track_script"], "invalid track_script", "%v", err)
-				continue
-			}
-			in.TrackScripts = append(in.TrackScripts, TrackScript{Name: name, Weight: weight, WeightSet: set})
-		}
-	}
-	d.instanceNet(bl, &in) // vrrp_net_decode.go
+	d.instanceTracking(bl, &in) // tracking_decode.go
+	d.instanceNet(bl, &in)      // vrrp_net_decode.go
 	d.notify(bl, &in.Notify)
 	d.cfg.Instances = append(d.cfg.Instances, in)
 }
@@ -607,6 +594,7 @@ func (d *decoder) syncGroup(b *hcl2.Block) {
 	bl := d.openBlock(b, syncGroupSchema)
 	g := SyncGroup{Name: b.Labels[0], Pos: bl.def, Positions: bl.pos}
 	g.Group, _ = bl.strList("group")
+	d.syncGroupTracking(bl, &g) // tracking_decode.go
 	d.notify(bl, &g.Notify)
 	d.cfg.SyncGroups = append(d.cfg.SyncGroups, g)
 }
@@ -663,6 +651,7 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	bl.integer("quorum", &vs.Quorum)
 	bl.integer("hysteresis", &vs.Hysteresis)
 	bl.str("quorum_up", &vs.QuorumUp)
+	bl.boolean("smtp_alert", &vs.SMTPAlert)
 	bl.str("quorum_down", &vs.QuorumDown)
 	bl.boolean("omega", &vs.Omega)
 	bl.boolean("inhibit_on_failure", &vs.InhibitOnFailure)
@@ -768,6 +757,7 @@ func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer, vsInh *checkerSet
 	bl.boolean("inhibit_on_failure", &rs.InhibitOnFailure)
 	inh := bl.checkerSettings()
 	bl.str("notify_up", &rs.NotifyUp)
+	bl.boolean("smtp_alert", &rs.SMTPAlert)
 	bl.str("notify_down", &rs.NotifyDown)
 	var n int
 	if bl.integer("uthreshold", &n) {

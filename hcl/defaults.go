@@ -23,6 +23,8 @@ const (
 	defaultScriptInterval   = time.Second // vrrp_script interval; timeout defaults to it
 	defaultScriptRise       = 1           // vrrp_script rise
 	defaultScriptFall       = 1           // vrrp_script fall
+	defaultDownTimerAdverts = 3           // RFC 3768 §6.1: Master_Down_Interval is 3 × advert_int + Skew_Time
+	maxDownTimerAdverts     = 100         // vrrp_parser.c: down_timer_adverts [1:100]
 
 	defaultProtocol       = ProtoTCP // HCL; keepalived.conf: kaDefaultProtocol
 	defaultScheduler      = "wlc"    // IPVS_DEF_SCHED, ipvswrapper.h
@@ -86,11 +88,12 @@ const (
 // defaultGlobal returns the global settings before the file is applied.
 func defaultGlobal() Global {
 	return Global{
-		LVSProgram:        LVSProgramMaster,
-		NotifyTimeout:     defaultNotifyTimeout,
-		ControlSocket:     defaultControlSocket,
-		ReconcileInterval: defaultReconcileInterval,
-		VRRPVersion:       defaultVRRPVersion,
+		LVSProgram:           LVSProgramMaster,
+		NotifyTimeout:        defaultNotifyTimeout,
+		ControlSocket:        defaultControlSocket,
+		ReconcileInterval:    defaultReconcileInterval,
+		VRRPVersion:          defaultVRRPVersion,
+		VRRPDownTimerAdverts: defaultDownTimerAdverts,
 		// lvsd: connection sync on for a pair that programs IPVS; finalize
 		// picks the instance (syncDaemonDefaults) or turns it off.
 		LVSSyncDaemon: LVSSyncDaemon{Enabled: true, SyncID: unsetSyncID},

@@ -33,7 +33,8 @@ func (l *Loader) parseKeepalived(path string, src []byte) (*Config, Diagnostics)
 	r.top(nodes)
 	r.finish()
 	r.netFinish()
-	r.lenientFinish() // keepalived_lenient.go
+	r.lenientFinish()  // keepalived_lenient.go
+	r.trackingFinish() // keepalived_track.go
 	return cfg, diags
 }
 
@@ -296,7 +297,6 @@ func (r *kaReader) addrPort(n *kaNode, args []kaToken) (netip.AddrPort, bool) {
 
 // kaTopScope lists root keywords lvsd does not implement.
 var kaTopScope = map[string]kaScope{
-	"vrrp_track_process":       refuse("lvsd tracks interfaces and scripts only; use a vrrp_script that checks the process"),
 	"track_group":              refuse("lvsd has no track groups"),
 	"garp_group":               refuse("lvsd has no garp groups; set garp_master_* per instance"),
 	"bfd_instance":             refuse("lvsd does not speak BFD"),
@@ -325,6 +325,8 @@ func (r *kaReader) top(nodes []*kaNode) {
 			r.global(n)
 		case "vrrp_script":
 			r.script(n)
+		case "vrrp_track_process":
+			r.trackProcess(n) // keepalived_track.go
 		case "vrrp_instance":
 			r.instance(n)
 		case "vrrp_sync_group":
@@ -373,18 +375,10 @@ var kaGlobalScope = func() map[string]kaScope {
 		"vrrp_min_garp":                    warnOnly("lvsd sends the configured garp_master_repeat"),
 		"vrrp_garp_extra_if":               warnOnly("lvsd sends gratuitous ARP on the VIP's interface only"),
 		"vrrp_vmac_garp_intvl":             warnOnly("lvsd has no VMAC"),
-		"vrrp_down_timer_adverts":          refuse("lvsd uses Master_Down_Interval = 3 × advert_int + skew (RFC 3768 §6.1)"),
 		"vrrp_lower_prio_no_advert":        warnOnly("lvsd answers lower-priority adverts as RFC 3768 §6.4.3 says"),
 		"vrrp_higher_prio_send_advert":     warnOnly("lvsd answers higher-priority adverts as RFC 3768 §6.4.3 says"),
-		"vrrp_startup_delay":               refuse("lvsd starts VRRP at once"),
 		"vrrp_notify_priority_changes":     warnOnly("lvsd notifies state changes only"),
-		"notify_fifo":                      refuse("lvsd has no notify FIFO; use notify scripts or `lvsd status`"),
-		"notify_fifo_script":               refuse("lvsd has no notify FIFO; use notify scripts"),
-		"vrrp_notify_fifo":                 refuse("lvsd has no notify FIFO; use notify scripts"),
-		"vrrp_notify_fifo_script":          refuse("lvsd has no notify FIFO; use notify scripts"),
-		"lvs_notify_fifo":                  refuse("lvsd has no notify FIFO; use notify_up/notify_down scripts"),
-		"lvs_notify_fifo_script":           refuse("lvsd has no notify FIFO; use notify_up/notify_down scripts"),
-		"fifo_write_vrrp_states_on_reload": warnOnly("lvsd has no notify FIFO"),
+		"fifo_write_vrrp_states_on_reload": warnOnly("lvsd writes FIFO lines on state changes only"),
 		"startup_script":                   refuse("lvsd runs no startup script; use systemd ExecStartPre"),
 		"startup_script_timeout":           refuse("lvsd runs no startup script"),
 		"shutdown_script":                  refuse("lvsd runs no shutdown script; use systemd ExecStopPost"),
@@ -410,17 +404,12 @@ var kaGlobalScope = func() map[string]kaScope {
 		"data_use_instance":                warnOnly("lvsd is one process"),
 		"config_save_dir":                  warnOnly("lvsd keeps no config copy"),
 		"tmp_config_directory":             warnOnly("lvsd keeps no config copy"),
-		"no_checker_emails":                warnOnly("lvsd sends no e-mail"),
-		"no_email_faults":                  warnOnly("lvsd sends no e-mail"),
+		"no_checker_emails":                warnOnly("lvsd e-mails a real server's changes, never one checker's"),
 		"enable_dbus":                      warnOnly("lvsd has no D-Bus interface; use `lvsd status`"),
 		"dbus_service_name":                warnOnly("lvsd has no D-Bus interface"),
 		"enable_traps":                     warnOnly("lvsd has no SNMP agent; use its Prometheus metrics"),
 		"snmp_socket":                      warnOnly("lvsd has no SNMP agent; use its Prometheus metrics"),
 		"default_interface":                {}, // handled
-	}
-	for _, k := range []string{"notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",
-		"smtp_connect_timeout", "smtp_alert", "smtp_alert_vrrp", "smtp_alert_checker"} {
-		m[k] = warnOnly("lvsd sends no e-mail; use notify scripts")
 	}
 	for _, k := range []string{"enable_snmp_vrrp", "enable_snmp_keepalived", "enable_snmp_rfc", "enable_snmp_rfcv2",
 		"enable_snmp_rfcv3", "enable_snmp_checker"} {
@@ -542,7 +531,8 @@ func (r *kaReader) global(n *kaNode) {
 		case "lvs_timeouts", "lvs_flush", "lvs_flush_on_stop", "lvs_flush_onstop":
 			r.lvsGlobal(c) // lvs_global.go
 		default:
-			if !r.outOfScope(c, kaGlobalScope) {
+			// keepalived_alert.go: FIFOs, e-mail, VRRP start timing.
+			if !r.globalAlert(c) && !r.outOfScope(c, kaGlobalScope) {
 				r.unknown(c, "global_defs")
 			}
 		}
@@ -580,17 +570,7 @@ func (r *kaReader) script(n *kaNode) {
 			}
 			s.Positions[c.name] = c.pos
 		case "weight":
-			if !r.noBlock(c) {
-				continue
-			}
-			if len(c.args) == 2 && c.args[1].text == "reverse" {
-				r.errf(c.pos, "keyword weight reverse is not supported by lvsd", "vrrp_script %s: use a script with the opposite exit status", name)
-				continue
-			}
-			if v, ok := r.integer(c, -253, 253); ok {
-				s.Weight = int(v)
-				s.Positions[c.name] = c.pos
-			}
+			r.scriptWeight(c, &s) // keepalived_track.go
 		case "rise", "fall":
 			if v, ok := r.integer(c, 1, math.MaxInt32); ok {
 				if c.name == "rise" {
@@ -614,7 +594,10 @@ func (r *kaReader) script(n *kaNode) {
 			}
 			s.Positions[c.name] = c.pos
 		case "init_fail":
-			r.errf(c.pos, "keyword init_fail is not supported by lvsd", "vrrp_script %s: lvsd starts every script as neither failed nor passed until it has run", name)
+			if r.none(c) {
+				s.InitFail = true
+				s.Positions[c.name] = c.pos
+			}
 		default:
 			r.unknown(c, "vrrp_script "+name)
 		}
@@ -633,9 +616,6 @@ var kaInstanceScope = map[string]kaScope{
 	"unicast_fault_no_peer":      warnOnly("lvsd does not enter FAULT for an empty unicast peer list"),
 	"check_unicast_src":          warnOnly("lvsd accepts unicast adverts from any source"),
 	"vrf":                        refuse("lvsd does not bind to a VRF"),
-	"dont_track_primary":         refuse("lvsd always goes to FAULT when the instance's interface goes down"),
-	"track_file":                 refuse("lvsd tracks interfaces and scripts only; use a vrrp_script"),
-	"track_process":              refuse("lvsd tracks interfaces and scripts only; use a vrrp_script"),
 	"track_bfd":                  refuse("lvsd does not speak BFD"),
 	"track_src_ip":               warnOnly("lvsd uses the interface's primary address or unicast_src_ip"),
 	"virtual_ipaddress_excluded": refuse("lvsd puts every address in the adverts; list them in virtual_ipaddress"),
@@ -646,13 +626,9 @@ var kaInstanceScope = map[string]kaScope{
 	"skip_check_adv_addr":        warnOnly("lvsd checks advert addresses"),
 	"strict_mode":                warnOnly("lvsd follows RFC 3768 without keepalived's strict-mode firewall rules"),
 	"debug":                      warnOnly("lvsd logs with its own -log-level"),
-	"notify_deleted":             refuse("lvsd has no notify_deleted; use notify_stop"),
-	"notify_master_rx_lower_pri": refuse("lvsd has no notify_master_rx_lower_pri"),
 	"notify_priority_changes":    warnOnly("lvsd notifies state changes only"),
-	"smtp_alert":                 warnOnly("lvsd sends no e-mail; use notify scripts"),
 	"garp_lower_prio_delay":      warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
 	"garp_lower_prio_repeat":     warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
-	"down_timer_adverts":         refuse("lvsd uses Master_Down_Interval = 3 × advert_int + skew (RFC 3768 §6.1)"),
 	"garp_extra_if":              warnOnly("lvsd sends gratuitous ARP on the VIP's interface only"),
 	"vmac_garp_intvl":            warnOnly("lvsd has no VMAC"),
 	"lower_prio_no_advert":       warnOnly("lvsd answers lower-priority adverts as RFC 3768 §6.4.3 says"),
@@ -843,22 +819,6 @@ func (r *kaReader) instance(n *kaNode) {
 				in.GarpMasterRefreshRepeat, set.garpRefreshRepeat = int(v), true
 			}
 			mark(c, c.name)
-		case "track_interface", "track_script":
-			if !r.block(c) {
-				continue
-			}
-			mark(c, c.name)
-			for _, e := range c.block {
-				nm, w, wset, ok := r.tracked(e)
-				if !ok {
-					continue
-				}
-				if c.name == "track_interface" {
-					in.TrackInterfaces = append(in.TrackInterfaces, TrackInterface{Name: nm, Weight: w})
-				} else {
-					in.TrackScripts = append(in.TrackScripts, TrackScript{Name: nm, Weight: w, WeightSet: wset})
-				}
-			}
 		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
 			if v, ok := r.command(c); ok {
 				setNotify(&in.Notify, c.name, v)
@@ -875,7 +835,8 @@ func (r *kaReader) instance(n *kaNode) {
 		case "lvs_sync_daemon_interface":
 			r.lvsSyncDaemonInterface(c, name) // keepalived_sync.go
 		default:
-			if !r.outOfScope(c, kaInstanceScope) {
+			// keepalived_track.go: tracking, notify_deleted, smtp_alert...
+			if !r.instanceTracking(c, &in) && !r.outOfScope(c, kaInstanceScope) {
 				r.unknown(c, "vrrp_instance "+name)
 			}
 		}
@@ -897,31 +858,6 @@ func setNotify(n *Notify, key, cmd string) {
 	case "notify":
 		n.Any = cmd
 	}
-}
-
-// tracked reads a track_interface/track_script entry: "NAME [weight N]".
-func (r *kaReader) tracked(e *kaNode) (string, int, bool, bool) {
-	if e.hasBlock {
-		r.errf(e.pos, "invalid track entry", "%s opens a block", e.name)
-		return "", 0, false, false
-	}
-	args := e.argText()
-	switch {
-	case len(args) == 0:
-		return e.name, 0, false, true
-	case len(args) == 3 && args[0] == "weight" && args[2] == "reverse":
-		r.errf(e.pos, "keyword weight reverse is not supported by lvsd", "%s: give a negative weight instead", e.name)
-		return "", 0, false, false
-	case len(args) == 2 && args[0] == "weight":
-		w, err := strconv.Atoi(args[1])
-		if err != nil || w < -253 || w > 253 {
-			r.warnf(e.pos, fmt.Sprintf("weight %s for %s must be between [-253..253] inclusive. Ignoring...", args[1], e.name), "the entry is ignored, as keepalived does")
-			return "", 0, false, false
-		}
-		return e.name, w, true, true
-	}
-	r.warnf(e.pos, fmt.Sprintf("invalid track entry %q", e.line()), "want NAME [weight N]; ignored")
-	return "", 0, false, false
 }
 
 func (r *kaReader) authentication(n *kaNode, in *VRRPInstance) {
@@ -960,15 +896,8 @@ func (r *kaReader) authentication(n *kaNode, in *VRRPInstance) {
 // --- vrrp_sync_group ----------------------------------------------------
 
 var kaSyncGroupScope = map[string]kaScope{
-	"track_interface":            refuse("lvsd tracks interfaces per vrrp_instance; move track_interface there"),
-	"track_script":               refuse("lvsd tracks scripts per vrrp_instance; move track_script there"),
-	"track_file":                 refuse("lvsd tracks interfaces and scripts only"),
-	"track_process":              refuse("lvsd tracks interfaces and scripts only"),
-	"track_bfd":                  refuse("lvsd does not speak BFD"),
-	"smtp_alert":                 warnOnly("lvsd sends no e-mail; use notify scripts"),
-	"global_tracking":            warnOnly("lvsd's sync groups always share tracking"),
-	"sync_group_tracking_weight": refuse("lvsd does not move the priority of a whole sync group"),
-	"notify_priority_changes":    warnOnly("lvsd notifies state changes only"),
+	"track_bfd":               refuse("lvsd does not speak BFD"),
+	"notify_priority_changes": warnOnly("lvsd notifies state changes only"),
 }
 
 func (r *kaReader) syncGroup(n *kaNode) {
@@ -998,7 +927,7 @@ func (r *kaReader) syncGroup(n *kaNode) {
 				g.Positions[c.name] = c.pos
 			}
 		default:
-			if !r.outOfScope(c, kaSyncGroupScope) {
+			if !r.syncGroupTracking(c, &g) && !r.outOfScope(c, kaSyncGroupScope) {
 				r.unknown(c, "vrrp_sync_group "+name)
 			}
 		}

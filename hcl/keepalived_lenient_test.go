@@ -209,9 +209,9 @@ func TestKeepalivedLeavesOutWhatItDoesNotCountAsAnError(t *testing.T) {
 		{"value on a flag", kaInstance(" nopreempt yes\n"), "keyword nopreempt takes no value"},
 		{"missing include", "include /missing/other.conf\n" + kaInstance(""), "Config files missing '/missing/other.conf'"},
 		{"address twice", kaInstance(" virtual_ipaddress {\n  192.0.2.1\n }\n"), "virtual_ipaddress 192.0.2.1 is listed twice"},
-		{"keyword lvsd leaves out", kaInstance(" smtp_alert\n"), "keyword smtp_alert is not supported by lvsd"},
-		{"the RFC's own TTL", kaInstance(" unicast_peer {\n  192.0.2.9\n }\n unicast_ttl 255\n smtp_alert\n"), "keyword smtp_alert is not supported by lvsd"},
-		{"the RFC's own group", kaInstance(" mcast_dst_ip 224.0.0.18\n smtp_alert\n"), "keyword smtp_alert is not supported by lvsd"},
+		{"keyword lvsd leaves out", kaInstance(" debug\n"), "keyword debug is not supported by lvsd"},
+		{"the RFC's own TTL", kaInstance(" unicast_peer {\n  192.0.2.9\n }\n unicast_ttl 255\n debug\n"), "keyword debug is not supported by lvsd"},
+		{"the RFC's own group", kaInstance(" mcast_dst_ip 224.0.0.18\n debug\n"), "keyword debug is not supported by lvsd"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

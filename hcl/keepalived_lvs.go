@@ -49,15 +49,13 @@ type kaCheck struct {
 
 var kaVSScope = map[string]kaScope{
 	"ha_suspend": warnOnly("lvsd runs health checks on both nodes all the time"),
-	"smtp_alert": warnOnly("lvsd sends no e-mail; use notify_up/notify_down"),
 	"snmp_name":  warnOnly("lvsd has no SNMP agent"),
 	"hashed":     warnOnly("keepalived ignores it too"),
 }
 
 var kaRSScope = map[string]kaScope{
-	"smtp_alert": warnOnly("lvsd sends no e-mail; use notify_up/notify_down"),
-	"snmp_name":  warnOnly("lvsd has no SNMP agent"),
-	"BFD_CHECK":  refuse("lvsd does not speak BFD"),
+	"snmp_name": warnOnly("lvsd has no SNMP agent"),
+	"BFD_CHECK": refuse("lvsd does not speak BFD"),
 }
 
 var kaCheckScope = map[string]kaScope{
@@ -313,6 +311,8 @@ func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
 		mark("sorry_server_lvs_method")
 	case "real_server":
 		r.realServer(k, c)
+	case "smtp_alert":
+		r.smtpAlert(c, &vs.SMTPAlert, vs.Positions) // keepalived_alert.go
 	default:
 		if !r.outOfScope(c, kaVSScope) {
 			r.unknown(c, "virtual_server "+vs.Name)
@@ -401,6 +401,8 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 			}
 		case CheckTCP, CheckHTTP, CheckSSL, CheckMisc, CheckUDP, CheckDNS, CheckPing, CheckSMTP, CheckFile:
 			rsk.checks = append(rsk.checks, r.checker(c, rs.Addr.String())...)
+		case "smtp_alert":
+			r.smtpAlert(c, &rs.SMTPAlert, rs.Positions) // keepalived_alert.go
 		default:
 			if !r.outOfScope(c, kaRSScope) {
 				r.unknown(c, "real_server "+rs.Addr.String())

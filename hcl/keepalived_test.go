@@ -61,7 +61,7 @@ func TestKeepalivedCorpusDiagnostics(t *testing.T) {
 		want  []string
 	}{
 		{"full.conf", true, []string{
-			p("full.conf:134: warning: nb_get_retry is deprecated - please use 'retry'"),
+			p("full.conf:135: warning: nb_get_retry is deprecated - please use 'retry'"),
 			p("full.conf:48: warning: (VI_1) Warning - nopreempt will not work with initial state MASTER - clearing"),
 		}},
 		{"defaults.conf", true, []string{
@@ -81,12 +81,10 @@ func TestKeepalivedCorpusDiagnostics(t *testing.T) {
 			p("defaults.conf:17: warning: no virtual_ipaddress"),
 		}},
 		{"unsupported.conf", false, []string{
-			p("unsupported.conf:4: warning: keyword notification_email is not supported by lvsd"),
-			p("unsupported.conf:7: warning: keyword smtp_server is not supported by lvsd"),
 			p("unsupported.conf:8: warning: keyword enable_snmp_vrrp is not supported by lvsd"),
 			p("unsupported.conf:9: warning: keyword vrrp_strict is not supported by lvsd"),
-			p("unsupported.conf:11: error: keyword notify_fifo is not supported by lvsd"),
-			p("unsupported.conf:23: warning: keyword smtp_alert is not supported by lvsd"),
+			p("unsupported.conf:11: error: keyword net_namespace is not supported by lvsd"),
+			p("unsupported.conf:23: warning: keyword debug is not supported by lvsd"),
 			p("unsupported.conf:25: warning: Warning - cannot track route 10.0.0.0/8 with no interface specified, not tracking"),
 			p("unsupported.conf:40: warning: keyword ha_suspend is not supported by lvsd"),
 		}},

@@ -19,8 +19,11 @@ type Config struct {
 	// VirtualServerGroups are the virtual_server_group blocks, as written
 	// (their virtual servers are already expanded into VirtualServers).
 	VirtualServerGroups []VirtualServerGroup
-	// TrackFiles are the track_file blocks FILE_CHECKs read.
+	// TrackFiles are the track_file blocks FILE_CHECKs and VRRP
+	// instances read.
 	TrackFiles []TrackFile
+	// TrackProcesses are the vrrp_track_process blocks (tracking.go).
+	TrackProcesses []TrackProcess
 	// SSL is the top-level SSL block (ssl.go): the client certificate and
 	// CA of every SSL_GET; nil without one.
 	SSL *SSLClient
@@ -109,8 +112,16 @@ type Global struct {
 	LVSTimeouts    LVSTimeouts
 	LVSFlush       bool
 	LVSFlushOnStop string
-	Pos            Pos
-	Positions      Positions
+	// VRRPStartupDelay holds every VRRP instance in Initialize this long
+	// after lvsd starts (vrrp_startup_delay; default 0).
+	VRRPStartupDelay time.Duration
+	// VRRPDownTimerAdverts is the down_timer_adverts of instances that
+	// set none (vrrp_down_timer_adverts; default 3).
+	VRRPDownTimerAdverts int
+	// Alerts are the notify FIFOs and e-mail alerts (alert.go).
+	Alerts    Alerts
+	Pos       Pos
+	Positions Positions
 }
 
 // LVSSyncDaemon configures the kernel's IPVS connection sync daemons
@@ -141,15 +152,21 @@ type LVSSyncDaemon struct {
 // status moves the priority of the instances tracking it by Weight, or puts
 // them in FAULT when Weight is 0 and the script fails.
 type VRRPScript struct {
-	Name      string
-	Script    string        // command line, split on white space like keepalived
-	Interval  time.Duration // default 1s
-	Timeout   time.Duration // default: Interval
-	Weight    int           // -253..253, default 0 (failure means FAULT)
-	Rise      int           // successes before OK, default 1
-	Fall      int           // failures before KO, default 1
-	User      string        // user to run as (default: global script_user)
-	Group     string        // its group (default: User's primary group)
+	Name     string
+	Script   string        // command line, split on white space like keepalived
+	Interval time.Duration // default 1s
+	Timeout  time.Duration // default: Interval
+	Weight   int           // -253..253, default 0 (failure means FAULT)
+	Rise     int           // successes before OK, default 1
+	Fall     int           // failures before KO, default 1
+	User     string        // user to run as (default: global script_user)
+	Group    string        // its group (default: User's primary group)
+	// Reverse flips the sense of Weight (weight N reverse): the
+	// priority moves when the script fails, or FAULT when it passes.
+	Reverse bool
+	// InitFail starts the script as failed rather than waiting for its
+	// first result (keepalived's init_fail).
+	InitFail  bool
 	Pos       Pos
 	Positions Positions
 }
@@ -205,9 +222,28 @@ type VRRPInstance struct {
 	GarpMasterRefreshRepeat int           // default 1
 	TrackInterfaces         []TrackInterface
 	TrackScripts            []TrackScript
-	Notify                  Notify
-	Pos                     Pos
-	Positions               Positions
+	TrackFiles              []TrackedFile    // track_file references (tracking.go)
+	TrackProcesses          []TrackedProcess // track_process references (tracking.go)
+	// DontTrackPrimary keeps the instance out of FAULT when its own
+	// interface goes down (dont_track_primary).
+	DontTrackPrimary bool
+	// DownTimerAdverts is the number of adverts in Master_Down_Interval
+	// (down_timer_adverts, else global vrrp_down_timer_adverts; default
+	// 3, RFC 3768 §6.1).
+	DownTimerAdverts int
+	// StartBackup keeps an address owner (priority 255) written with
+	// state BACKUP in Backup at start, as keepalived does; only the
+	// keepalived.conf reader sets it (HCL keeps RFC 3768 §6.4.1).
+	StartBackup bool
+	// NotifyDeleted says DELETED rather than FAULT to the notify scripts
+	// and FIFOs of an instance a reload removes (notify_deleted).
+	NotifyDeleted bool
+	// SMTPAlert sends e-mail on this instance's transitions (smtp_alert,
+	// else global smtp_alert_vrrp, smtp_alert; default off).
+	SMTPAlert bool
+	Notify    Notify
+	Pos       Pos
+	Positions Positions
 }
 
 // VIP is one entry of virtual_ipaddress, written in keepalived's syntax:
@@ -225,8 +261,9 @@ type VIP struct {
 // TrackInterface puts the instance in FAULT when the interface goes down
 // (Weight 0), or moves its priority by Weight.
 type TrackInterface struct {
-	Name   string
-	Weight int
+	Name    string
+	Weight  int
+	Reverse bool // weight N reverse
 }
 
 // TrackScript references a vrrp_script. Weight is the one that applies:
@@ -236,6 +273,7 @@ type TrackScript struct {
 	Name      string
 	Weight    int
 	WeightSet bool
+	Reverse   bool // resolved like Weight
 }
 
 // Notify holds the notify scripts of an instance or sync group. Each is a
@@ -246,12 +284,28 @@ type Notify struct {
 	Fault  string // notify_fault
 	Stop   string // notify_stop
 	Any    string // notify: called with TYPE NAME STATE PRIORITY
+	// MasterRxLowerPri runs when a MASTER hears a lower-priority advert
+	// (notify_master_rx_lower_pri; instances only).
+	MasterRxLowerPri string
 }
 
 // SyncGroup makes its member instances change state together.
 type SyncGroup struct {
-	Name      string
-	Group     []string // instance names
+	Name  string
+	Group []string // instance names
+	// Tracking every member adds to its own (keepalived's sync group
+	// track_interface, track_script, track_file, track_process), weights
+	// resolved like an instance's.
+	TrackInterfaces []TrackInterface
+	TrackScripts    []TrackScript
+	TrackFiles      []TrackedFile
+	TrackProcesses  []TrackedProcess
+	// TrackingWeight lets weighted tracking move a member's priority
+	// (sync_group_tracking_weight); keepalived.conf without it turns
+	// weights of members into FAULT-only tracking.
+	TrackingWeight bool
+	// SMTPAlert sends e-mail on the group's transitions.
+	SMTPAlert bool
 	Notify    Notify
 	Pos       Pos
 	Positions Positions
@@ -326,6 +380,9 @@ type VirtualServer struct {
 	// same verdicts (one shared check per real server) and so cross
 	// quorum together.
 	Group string
+	// SMTPAlert sends e-mail when the service crosses quorum (smtp_alert,
+	// else global smtp_alert_checker, smtp_alert; default off).
+	SMTPAlert bool
 	// VRRPInstance names the instance that owns this service: explicit
 	// (vrrp_instance = "NAME") or the instance whose virtual_ipaddress holds
 	// Addr. Empty only when lvs_program is "always".
@@ -397,9 +454,13 @@ type RealServer struct {
 	NotifyDown       string
 	UThreshold       uint32 // upper connection threshold, 0 = none
 	LThreshold       uint32 // lower connection threshold, 0 = none
-	Checkers         []Checker
-	Pos              Pos
-	Positions        Positions
+	// SMTPAlert sends e-mail when the real server goes up or down
+	// (smtp_alert, else global smtp_alert_checker, smtp_alert; default
+	// on, as keepalived's check_data.c).
+	SMTPAlert bool
+	Checkers  []Checker
+	Pos       Pos
+	Positions Positions
 }
 
 // Checker kinds, spelled as keepalived spells the blocks.

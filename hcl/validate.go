@@ -20,14 +20,18 @@ func finalize(cfg *Config, keepalived bool) Diagnostics {
 	v := &validator{cfg: cfg, keepalived: keepalived}
 	v.global()
 	v.scripts()
-	v.staticNet() // vrrp_net.go
+	v.trackFiles()
+	v.trackProcesses() // tracking.go
+	v.staticNet()      // vrrp_net.go
 	v.instances()
 	v.syncGroups()
-	v.trackFiles()
+	v.syncGroupTracking() // tracking.go
 	v.virtualServers()
+	v.lvsOptions()    // validate_lvs.go
 	v.lvsOptions()    // validate_lvs.go
 	v.syncDaemon()    // validate_sync.go
 	v.announceBlock() // announce.go
+	v.alerts()        // alert.go
 	return v.diags
 }
 

@@ -119,7 +119,7 @@ func (v *validator) instances() {
 		}
 		if in.Priority < 1 || in.Priority > 255 {
 			v.diags.errorf(where("priority"), "invalid priority", "vrrp_instance %q: priority %d is outside 1..255 (RFC 3768 §5.3.4)", in.Name, in.Priority)
-		} else if in.Priority == 255 && in.State == StateBackup {
+		} else if in.Priority == 255 && in.State == StateBackup && !in.StartBackup {
 			v.diags.warnf(where("priority"), "priority 255 on a BACKUP", "vrrp_instance %q: priority 255 means address owner and always takes over (RFC 3768 §5.3.4)", in.Name)
 		}
 		switch {
@@ -217,6 +217,13 @@ func (v *validator) instances() {
 			}
 		}
 		v.trackScripts(in, scripts)
+		v.trackedObjects(fmt.Sprintf("vrrp_instance %q", in.Name), in.Positions, in.Pos, &in.TrackFiles, &in.TrackProcesses) // tracking.go
+		if in.DownTimerAdverts == 0 {
+			in.DownTimerAdverts = v.cfg.Global.VRRPDownTimerAdverts
+		}
+		if in.DownTimerAdverts < 1 || in.DownTimerAdverts > maxDownTimerAdverts {
+			v.diags.errorf(where("down_timer_adverts"), "invalid down_timer_adverts", "vrrp_instance %q: %d adverts is outside 1..100", in.Name, in.DownTimerAdverts)
+		}
 	}
 }
 
@@ -295,7 +302,7 @@ func (v *validator) trackScripts(in *VRRPInstance, scripts map[string]*VRRPScrip
 		}
 		seen[ts.Name] = true
 		if !ts.WeightSet {
-			ts.Weight = s.Weight
+			ts.Weight, ts.Reverse = s.Weight, s.Reverse
 		}
 		kept = append(kept, ts)
 	}

@@ -95,7 +95,7 @@ func TestVRRPSyncGroupTrackInterfaceNotify(t *testing.T) {
 			t.Fatalf("%s notify: want %q in\n%s", name, want, got)
 		}
 	}
-	notified("A", "VI_1-master", "VI_2-master", "INSTANCE VI_1 MASTER 150", "INSTANCE VI_2 MASTER 150", "GROUP G MASTER 150")
+	notified("A", "VI_1-master", "VI_2-master", "INSTANCE VI_1 MASTER 150", "INSTANCE VI_2 MASTER 150", "GROUP G MASTER 0")
 	notified("B", "INSTANCE VI_1 BACKUP 100", "INSTANCE VI_2 BACKUP 100")
 
 	// trk0 down: VI_2 FAULT, VI_1 follows; both resign with priority 0,
@@ -106,8 +106,8 @@ func TestVRRPSyncGroupTrackInterfaceNotify(t *testing.T) {
 		t.Fatalf("B should hold both VIPs:\n%s\n%s", tail(a.logText(), 20), tail(b.logText(), 20))
 	}
 	t.Logf("tracked interface down -> B holds both VIPs after %v", time.Since(at).Round(time.Millisecond))
-	notified("A", "INSTANCE VI_1 FAULT 150", "INSTANCE VI_2 FAULT 150", "GROUP G FAULT 150")
-	notified("B", "INSTANCE VI_1 MASTER 100", "INSTANCE VI_2 MASTER 100", "GROUP G MASTER 100")
+	notified("A", "INSTANCE VI_1 FAULT 150", "INSTANCE VI_2 FAULT 150", "GROUP G FAULT 0")
+	notified("B", "INSTANCE VI_1 MASTER 100", "INSTANCE VI_2 MASTER 100", "GROUP G MASTER 0")
 
 	run(t, "ip", "-n", l.ns["A"], "link", "set", "trk1", "up")
 	if !waitFor(a.masterDownInterval()+3*time.Second, func() bool { return both("A") && none("B") }) {

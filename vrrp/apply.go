@@ -36,6 +36,8 @@ func (n *Node) apply(ctx context.Context, now time.Time, in *instance, acts []Ac
 					in.log.Warn("gratuitous ARP failed", "vip", v.Prefix, "err", err)
 				}
 			}
+		case ActLowerPriorityHeard:
+			n.lowerPriorityHeard(in) // notice.go
 		case ActTransition:
 			n.transition(ctx, in, a)
 			switch {
@@ -99,4 +101,5 @@ func (n *Node) transition(ctx context.Context, in *instance, a Action) {
 	n.notes.queue(notifyJob{what: "notify_" + strings.ToLower(state) + " of " + in.cfg.Name, cmdline: notifyFor(in.cfg.Notify, a.To)})
 	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
 		args: []string{"INSTANCE", in.cfg.Name, state, strconv.Itoa(in.m.Priority())}})
+	n.notice(Notice{Name: in.cfg.Name, State: state, Priority: in.m.Priority()}) // notice.go
 }

@@ -27,11 +27,13 @@ type instance struct {
 	ctr     Counters
 	started bool
 	held    bool // every VIP was on its interface at setup: Resume, not Start
+	removed bool // removed by a reload: told DELETED or FAULT, not STOP (notice.go)
 
 	linkUp       map[string]bool
 	scriptOK     map[string]bool
 	scriptWeight map[string]int
-	pending      int // tracked scripts without a first result
+	scriptRev    map[string]bool // track_script weight N reverse (track.go)
+	pending      int             // tracked scripts without a first result
 	lastDropLog  map[DropReason]time.Time
 	mismatchFrom netip.Addr
 	ahSeq        uint32 // auth_type AH: the sequence number last sent or heard (ah.go)
@@ -49,6 +51,7 @@ func newInstance(ic hcl.VRRPInstance, log *slog.Logger) *instance {
 		linkUp:       map[string]bool{},
 		scriptOK:     map[string]bool{},
 		scriptWeight: map[string]int{},
+		scriptRev:    map[string]bool{},
 		lastDropLog:  map[DropReason]time.Time{},
 		ctr:          Counters{Drops: map[DropReason]uint64{}},
 	}
@@ -75,6 +78,7 @@ func newInstance(ic hcl.VRRPInstance, log *slog.Logger) *instance {
 	}
 	for _, ts := range ic.TrackScripts {
 		in.scriptWeight[ts.Name] = ts.Weight
+		in.scriptRev[ts.Name] = ts.Reverse
 		in.pending++
 	}
 	return in
@@ -101,6 +105,8 @@ func (in *instance) machineConfig() MachineConfig {
 		GarpDelay:         c.GarpMasterDelay,
 		GarpRefresh:       c.GarpMasterRefresh,
 		GarpRefreshRepeat: c.GarpMasterRefreshRepeat,
+		DownTimerAdverts:  c.DownTimerAdverts,
+		StartBackup:       c.StartBackup,
 	}
 }
 
@@ -192,7 +198,7 @@ func (n *Node) setupInstance(in *instance) error {
 // startInstance leaves Initialize once every tracked script has reported.
 func (n *Node) startInstance(ctx context.Context, now time.Time, in *instance) {
 	n.refreshTracking(now, in)
-	if in.pending == 0 && !in.started {
+	if in.pending == 0 && !in.started && !n.holding {
 		in.started = true
 		if !in.held {
 			n.apply(ctx, now, in, in.m.Start(now), false)
@@ -221,9 +227,13 @@ func (n *Node) stopInstance(in *instance) {
 		_ = n.net.Addresses.RemoveVIP(v)
 	}
 	n.removeVMAC(in) // vmac.go
+	if in.removed {
+		return
+	}
 	n.notes.queue(notifyJob{what: "notify_stop of " + in.cfg.Name, cmdline: in.cfg.Notify.Stop})
 	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
 		args: []string{"INSTANCE", in.cfg.Name, "STOP", strconv.Itoa(in.m.Priority())}})
+	n.notice(Notice{Name: in.cfg.Name, State: "STOP", Priority: in.m.Priority()}) // notice.go
 }
 
 // family names an address family in status: "inet" or "inet6", as

@@ -53,6 +53,13 @@ type MachineConfig struct {
 	GarpDelay         time.Duration
 	GarpRefresh       time.Duration
 	GarpRefreshRepeat int
+	// DownTimerAdverts replaces RFC 3768's 3 in Master_Down_Interval
+	// (keepalived's down_timer_adverts); zero is 3.
+	DownTimerAdverts int
+	// StartBackup starts an address owner (priority 255) in Backup, as
+	// keepalived does with state BACKUP (track.go's keepalived.conf
+	// semantics; see vrrp/README.md).
+	StartBackup bool
 }
 
 // ActionKind says what the driver must do.
@@ -68,6 +75,9 @@ const (
 	ActAddVIPs               // add the virtual addresses
 	ActRemoveVIPs            // remove the virtual addresses
 	ActSendGARP              // send Count gratuitous ARPs for every VIP
+	// ActLowerPriorityHeard: a MASTER heard a lower-priority master
+	// (keepalived's notify_master_rx_lower_pri).
+	ActLowerPriorityHeard
 )
 
 // Action is one thing the driver must do.
@@ -143,10 +153,15 @@ func (m *Machine) SkewTime() time.Duration {
 // Advertisement_Interval + Skew_Time in VRRPv2 (RFC 3768 §6.1), 3 ×
 // Master_Adver_Interval + Skew_Time in VRRPv3 (RFC 5798 §6.1).
 func (m *Machine) MasterDownInterval() time.Duration {
-	if m.v3() {
-		return MasterDownIntervalV3(m.masterAdverInt, m.priority)
+	extra := time.Duration(0)
+	if n := m.cfg.DownTimerAdverts; n > 0 && n != 3 {
+		// keepalived's down_timer_adverts: N × interval + Skew_Time.
+		extra = time.Duration(n-3) * m.masterAdverInt
 	}
-	return MasterDownInterval(m.cfg.AdvertInt, m.priority)
+	if m.v3() {
+		return MasterDownIntervalV3(m.masterAdverInt, m.priority) + extra
+	}
+	return MasterDownInterval(m.cfg.AdvertInt, m.priority) + extra
 }
 
 // MasterAdverInterval is RFC 5798's Master_Adver_Interval: the interval
@@ -198,7 +213,7 @@ func (m *Machine) Start(now time.Time) []Action {
 	switch {
 	case m.fault:
 		return m.enter(now, StateFault, "fault at start", nil)
-	case m.priority == 255:
+	case m.priority == 255 && !m.cfg.StartBackup:
 		return m.becomeMaster(now, "address owner (priority 255)")
 	default:
 		return m.becomeBackup(now, "start")
@@ -351,7 +366,7 @@ func (m *Machine) Receive(now time.Time, src netip.Addr, a Advert) []Action {
 			// keepalived (issue #166) re-advertises at once and
 			// re-sends GARPs so a split brain heals fast.
 			m.advertAt = now.Add(m.cfg.AdvertInt)
-			return []Action{m.advert(), {Kind: ActSendGARP, Count: m.cfg.GarpRepeat}}
+			return []Action{m.advert(), {Kind: ActSendGARP, Count: m.cfg.GarpRepeat}, {Kind: ActLowerPriorityHeard, Priority: prio}}
 		}
 	}
 	return nil

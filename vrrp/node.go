@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
@@ -31,6 +32,12 @@ type Options struct {
 	// ctx is cancelled (default 500 ms); scripts still running then are
 	// killed, so Run returns within about a second.
 	StopGrace time.Duration
+	// OnNotice is told every state change of an instance or sync group
+	// in keepalived's notify FIFO terms (notice.go), on Run's goroutine:
+	// it must not block. Nil means nothing to do.
+	OnNotice func(Notice)
+	// ProcRoot is where tracked processes are counted; "" is /proc.
+	ProcRoot string
 	// Handover makes a stop make-before-break (lvsd's director sets it):
 	// a MASTER sends its priority-0 advert but keeps its addresses until
 	// the new master is heard (Machine.Handover), instead of removing
@@ -95,6 +102,13 @@ type Node struct {
 	goroutines sync.WaitGroup  // every goroutine Run starts; waited for before it returns
 	conns      []*sharedConn
 	scriptStop map[string]context.CancelFunc
+	// Tracked files and processes (track.go): the last number of each
+	// file, the quorum of each process, what the poller reads, and
+	// whether vrrp_startup_delay still holds the instances in INIT.
+	fileValue  map[string]int64
+	procQuorum map[string]bool
+	tracked    atomic.Pointer[trackedWork]
+	holding    bool
 	results    chan scriptResult
 	stopped    chan struct{} // closed when Run returns
 
@@ -129,6 +143,10 @@ func NewNode(cfg *hcl.Config, opts Options) *Node {
 	}
 	n.byName = instancesByName(n.insts)
 	n.groups = newSyncGroups(cfg.SyncGroups, n.byName, nil)
+	n.fileValue, n.procQuorum = map[string]int64{}, map[string]bool{}
+	for _, in := range n.insts {
+		n.seedInitFail(in)
+	}
 	n.publish()
 	return n
 }
@@ -207,6 +225,27 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 	})
 	n.startScripts(nil)
+	n.readTracked()
+	n.goroutines.Go(func() { n.pollTracked(workers) })
+	if d := n.cfg.Global.VRRPStartupDelay; d > 0 {
+		// keepalived's vrrp_startup_delay: every instance stays in INIT.
+		n.holding = true
+		n.log.Info("VRRP instances start after vrrp_startup_delay", "delay", d)
+		n.goroutines.Go(func() {
+			t := n.clock.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-workers.Done():
+			case <-t.C():
+				n.post(workers, func(now time.Time) {
+					n.holding = false
+					for _, in := range n.insts {
+						n.startInstance(ctx, now, in)
+					}
+				})
+			}
+		})
+	}
 
 	now := n.clock.Now()
 	for _, in := range n.insts {
@@ -318,7 +357,7 @@ func (n *Node) stop() {
 	}
 	n.removeStatic() // routing.go
 	for _, g := range n.groups {
-		g.queueStop(n.notes)
+		n.queueStop(g)
 	}
 	n.publish()
 }

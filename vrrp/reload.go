@@ -79,11 +79,15 @@ func (n *Node) reload(now time.Time, next *Node) error {
 	}
 	for _, o := range old {
 		o.log.Info("instance removed by reload")
+		n.deleted(o) // notice.go
 		n.stopInstance(o)
 		n.detach(o)
 	}
 	n.cfg = next.cfg
 	n.insts = insts
+	for _, in := range n.insts {
+		n.seedInitFail(in) // track.go
+	}
 	var errs []error
 	for _, nin := range added {
 		if err := n.setupInstance(nin); err != nil {
@@ -96,6 +100,7 @@ func (n *Node) reload(now time.Time, next *Node) error {
 	n.byName = instancesByName(n.insts)
 	n.groups = newSyncGroups(next.cfg.SyncGroups, n.byName, n.groups)
 	n.startScripts(oldScripts)
+	n.readTracked() // track.go
 	for _, in := range n.insts {
 		n.startInstance(ctx, now, in)
 	}
@@ -120,6 +125,7 @@ func (n *Node) update(o, nin *instance) {
 		o.dsts = nin.cfg.UnicastPeers
 	}
 	o.scriptWeight = nin.scriptWeight
+	o.scriptRev = nin.scriptRev
 	o.pending = 0
 	for name := range o.scriptWeight {
 		if _, known := o.scriptOK[name]; !known {

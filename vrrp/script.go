@@ -138,7 +138,10 @@ func trackScript(ctx context.Context, run script.Runner, s hcl.VRRPScript, out c
 			return false
 		}
 	}
-	var known, ok bool
+	// init_fail: the script starts failed and needs rise successes
+	// (keepalived's SCRIPT_INIT_STATE_FAILED; seedInitFail tells the
+	// instances).
+	known, ok := s.InitFail, false
 	succ, fail := 0, 0
 	lastErr := ""
 	t := time.NewTicker(s.Interval)

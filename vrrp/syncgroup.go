@@ -3,7 +3,6 @@ package vrrp
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +34,17 @@ func newSyncGroups(cfgs []hcl.SyncGroup, byName map[string]*instance, old []*syn
 			if in, ok := byName[name]; ok {
 				in.group = g
 				g.members = append(g.members, in)
+				// The group's track_script is every member's
+				// (keepalived's sync_group_tracking_init); its other
+				// tracking refreshTracking reads from the group.
+				for _, ts := range gc.TrackScripts {
+					if _, own := in.scriptWeight[ts.Name]; !own {
+						in.scriptWeight[ts.Name], in.scriptRev[ts.Name] = ts.Weight, ts.Reverse
+						if _, known := in.scriptOK[ts.Name]; !known {
+							in.pending++
+						}
+					}
+				}
 			}
 		}
 		groups = append(groups, g)
@@ -58,15 +68,18 @@ func (n *Node) syncGroup(ctx context.Context, now time.Time, in *instance, to St
 	g.state = to
 	state := to.String()
 	n.notes.queue(notifyJob{what: "notify_" + strings.ToLower(state) + " of group " + g.cfg.Name, cmdline: notifyFor(g.cfg.Notify, to)})
+	// keepalived gives a group priority 0 (vrrp_notify.c).
 	n.notes.queue(notifyJob{what: "notify of group " + g.cfg.Name, cmdline: g.cfg.Notify.Any,
-		args: []string{"GROUP", g.cfg.Name, state, strconv.Itoa(in.m.Priority())}})
+		args: []string{"GROUP", g.cfg.Name, state, "0"}})
+	n.notice(Notice{Group: true, Name: g.cfg.Name, State: state}) // notice.go
 }
 
 // queueStop queues the group's notify_stop and notify ... STOP (shutdown).
-func (g *syncGroup) queueStop(notes *notifier) {
-	notes.queue(notifyJob{what: "notify_stop of group " + g.cfg.Name, cmdline: g.cfg.Notify.Stop})
-	notes.queue(notifyJob{what: "notify of group " + g.cfg.Name, cmdline: g.cfg.Notify.Any,
+func (n *Node) queueStop(g *syncGroup) {
+	n.notes.queue(notifyJob{what: "notify_stop of group " + g.cfg.Name, cmdline: g.cfg.Notify.Stop})
+	n.notes.queue(notifyJob{what: "notify of group " + g.cfg.Name, cmdline: g.cfg.Notify.Any,
 		args: []string{"GROUP", g.cfg.Name, "STOP", "0"}})
+	n.notice(Notice{Group: true, Name: g.cfg.Name, State: "STOP"})
 }
 
 // notifyFor is the notify_master, notify_backup or notify_fault command

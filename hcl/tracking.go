@@ -1,0 +1,221 @@
+package hcl
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The tracked objects of VRRP instances and sync groups beyond interfaces
+// and scripts: track_file (a file holding a number, shared with
+// FILE_CHECK) and vrrp_track_process (a count of running processes), and
+// the references instances and sync groups make to them.
+
+// TrackedFile is an instance's (or sync group's) track_file entry:
+// "NAME [weight N [reverse]]". Weight and Reverse are final: the entry's
+// own when written, else the track_file block's. File is the block's
+// path (resolved by validation).
+type TrackedFile struct {
+	Name      string
+	File      string
+	Weight    int
+	Reverse   bool
+	WeightSet bool
+}
+
+// TrackedProcess is an instance's (or sync group's) track_process entry:
+// "NAME [weight N [reverse]]"; Weight and Reverse are final, as for
+// TrackedFile.
+type TrackedProcess struct {
+	Name      string
+	Weight    int
+	Reverse   bool
+	WeightSet bool
+}
+
+// Process param_match values (keepalived's vrrp_track_process).
+const (
+	ParamMatchNone    = ""        // the name only
+	ParamMatchExact   = "exact"   // the name and exactly these arguments
+	ParamMatchPartial = "partial" // the name and arguments starting with these
+	ParamMatchInitial = "initial" // as partial, the last argument a prefix
+)
+
+// TrackProcess is a vrrp_track_process block: the processes named Process
+// (its comm, or its argv[0] with FullCommand; Params its arguments when
+// ParamMatch says how to compare them) have quorum while between Quorum
+// and QuorumMax of them run. A gained quorum counts after ForkDelay, a
+// lost one after TerminateDelay. lvsd reads /proc every ProcessPollInterval
+// (keepalived listens to the kernel's process connector instead).
+type TrackProcess struct {
+	Name           string
+	Process        string
+	Params         []string
+	ParamMatch     string
+	FullCommand    bool
+	Quorum         int // default 1
+	QuorumMax      int // default 65535 (no upper bound)
+	ForkDelay      time.Duration
+	TerminateDelay time.Duration
+	Weight         int // -254..254, default 0 (FAULT without quorum)
+	Reverse        bool
+	Pos            Pos
+	Positions      Positions
+}
+
+// ProcessPollInterval is how often lvsd counts the processes of a
+// vrrp_track_process.
+const ProcessPollInterval = time.Second
+
+const (
+	defaultProcessQuorumMax = 65535 // vrrp_data.c: quorum_max UINT_MAX, read up to 65535
+	maxTrackWeight          = 254   // track_file.c, vrrp_track_process: -254..254
+)
+
+// parseTrackEntry reads "NAME [weight N [reverse|noreverse]]", the entry
+// of every track_* list (HCL strings and keepalived.conf lines alike);
+// lo..hi bound the weight.
+func parseTrackEntry(s string, lo, hi int) (name string, weight int, set, reverse bool, err error) {
+	f := strings.Fields(s)
+	switch {
+	case len(f) == 1:
+		return f[0], 0, false, false, nil
+	case (len(f) == 3 || len(f) == 4) && f[1] == "weight":
+		w, err := strconv.Atoi(f[2])
+		if err != nil || w < lo || w > hi {
+			return "", 0, false, false, fmt.Errorf("%q: weight must be a whole number from %d to %d", s, lo, hi)
+		}
+		if len(f) == 4 {
+			switch f[3] {
+			case "reverse":
+				reverse = true
+			case "noreverse":
+			default:
+				return "", 0, false, false, fmt.Errorf("%q: after the weight, want reverse or nothing", s)
+			}
+		}
+		return f[0], w, true, reverse, nil
+	}
+	return "", 0, false, false, fmt.Errorf("%q: want \"NAME\", \"NAME weight N\" or \"NAME weight N reverse\"", s)
+}
+
+// trackProcesses checks the vrrp_track_process blocks.
+func (v *validator) trackProcesses() {
+	seen := map[string]bool{}
+	for _, p := range v.cfg.TrackProcesses {
+		where := func(a string) Pos { return at(p.Positions, a, p.Pos) }
+		if seen[p.Name] {
+			v.diags.errorf(p.Pos, "duplicate vrrp_track_process", "vrrp_track_process %q is defined twice", p.Name)
+		}
+		seen[p.Name] = true
+		if p.Process == "" {
+			v.diags.errorf(p.Pos, "missing process", "vrrp_track_process %q needs process", p.Name)
+		}
+		if p.Weight < -maxTrackWeight || p.Weight > maxTrackWeight {
+			v.diags.errorf(where("weight"), "invalid weight", "vrrp_track_process %q: weight %d is outside -254..254", p.Name, p.Weight)
+		}
+		if p.Quorum < 0 || p.QuorumMax < p.Quorum || p.QuorumMax > defaultProcessQuorumMax {
+			v.diags.errorf(where("quorum"), "invalid quorum", "vrrp_track_process %q: want 0 <= quorum <= quorum_max <= 65535", p.Name)
+		}
+		switch p.ParamMatch {
+		case ParamMatchNone, ParamMatchExact, ParamMatchPartial, ParamMatchInitial:
+		default:
+			v.diags.errorf(where("param_match"), "invalid param_match", "vrrp_track_process %q: %q: want exact, partial or initial", p.Name, p.ParamMatch)
+		}
+		for _, d := range []struct {
+			attr string
+			d    time.Duration
+		}{{"fork_delay", p.ForkDelay}, {"terminate_delay", p.TerminateDelay}} {
+			if d.d < 0 || d.d > time.Hour {
+				v.diags.errorf(where(d.attr), "invalid "+d.attr, "vrrp_track_process %q: %s must be 0..3600 seconds", p.Name, d.attr)
+			}
+		}
+	}
+}
+
+// trackedObjects resolves and checks the track_file and track_process
+// entries of an instance or sync group (owner names it in messages): each
+// names a block that exists, once; Weight and Reverse come from the
+// block unless the entry sets a weight; File is the block's path.
+func (v *validator) trackedObjects(owner string, positions Positions, def Pos, files *[]TrackedFile, procs *[]TrackedProcess) {
+	fileAt, procAt := at(positions, "track_file", def), at(positions, "track_process", def)
+	seen := map[string]bool{}
+	keptFiles := (*files)[:0]
+	for _, t := range *files {
+		i := slices.IndexFunc(v.cfg.TrackFiles, func(f TrackFile) bool { return f.Name == t.Name })
+		switch {
+		case i < 0:
+			names := map[string]bool{}
+			for _, f := range v.cfg.TrackFiles {
+				names[f.Name] = true
+			}
+			v.diags.errorf(fileAt, "unknown track_file", "%s tracks file %q, which is not defined.%s", owner, t.Name, suggest(t.Name, keys(names)))
+			continue
+		case seen["file "+t.Name]:
+			v.diags.warnf(fileAt, "duplicate track_file", "%s tracks file %q twice; the first is used (keepalived: duplicate track_file - ignoring)", owner, t.Name)
+			continue
+		}
+		seen["file "+t.Name] = true
+		tf := v.cfg.TrackFiles[i]
+		t.File = tf.File
+		if !t.WeightSet {
+			t.Weight, t.Reverse = tf.Weight, tf.Reverse
+		}
+		keptFiles = append(keptFiles, t)
+	}
+	*files = keptFiles
+	keptProcs := (*procs)[:0]
+	for _, t := range *procs {
+		i := slices.IndexFunc(v.cfg.TrackProcesses, func(p TrackProcess) bool { return p.Name == t.Name })
+		switch {
+		case i < 0:
+			names := map[string]bool{}
+			for _, p := range v.cfg.TrackProcesses {
+				names[p.Name] = true
+			}
+			v.diags.errorf(procAt, "unknown vrrp_track_process", "%s tracks process %q, which is not defined.%s", owner, t.Name, suggest(t.Name, keys(names)))
+			continue
+		case seen["process "+t.Name]:
+			v.diags.warnf(procAt, "duplicate track_process", "%s tracks process %q twice; the first is used", owner, t.Name)
+			continue
+		}
+		seen["process "+t.Name] = true
+		if !t.WeightSet {
+			t.Weight, t.Reverse = v.cfg.TrackProcesses[i].Weight, v.cfg.TrackProcesses[i].Reverse
+		}
+		keptProcs = append(keptProcs, t)
+	}
+	*procs = keptProcs
+}
+
+// syncGroupTracking checks the tracking a sync group adds to its members
+// and resolves its track_script weights.
+func (v *validator) syncGroupTracking() {
+	scripts := map[string]*VRRPScript{}
+	for i := range v.cfg.Scripts {
+		if _, dup := scripts[v.cfg.Scripts[i].Name]; !dup {
+			scripts[v.cfg.Scripts[i].Name] = &v.cfg.Scripts[i]
+		}
+	}
+	for i := range v.cfg.SyncGroups {
+		g := &v.cfg.SyncGroups[i]
+		owner := fmt.Sprintf("vrrp_sync_group %q", g.Name)
+		v.trackedObjects(owner, g.Positions, g.Pos, &g.TrackFiles, &g.TrackProcesses)
+		where := at(g.Positions, "track_script", g.Pos)
+		kept := g.TrackScripts[:0]
+		for _, ts := range g.TrackScripts {
+			s, ok := scripts[ts.Name]
+			if !ok {
+				v.diags.errorf(where, "unknown vrrp_script", "%s tracks %q, which is not defined", owner, ts.Name)
+				continue
+			}
+			if !ts.WeightSet {
+				ts.Weight, ts.Reverse = s.Weight, s.Reverse
+			}
+			kept = append(kept, ts)
+		}
+		g.TrackScripts = kept
+	}
+}
