@@ -11,6 +11,7 @@ import (
 
 	"github.com/lvsd/lvsd/checks"
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/alert"
 	"github.com/lvsd/lvsd/internal/announce"
 	"github.com/lvsd/lvsd/internal/script"
 	"github.com/lvsd/lvsd/lvs"
@@ -96,6 +97,8 @@ type Director struct {
 	node    *vrrp.Node      // nil with VRRP off (keepalived -C)
 	checker *checks.Manager // nil with Checks off (keepalived -P)
 	ipvs    *lvs.Manager    // nil while the configuration has no virtual_server
+	// alerts writes the notify FIFOs and sends e-mail alerts (alerts.go).
+	alerts *alert.Alerter
 	// announcer announces the VIPs by BGP (announce.go); nil without an
 	// announce block or with Checks off.
 	announcer *announce.Announcer
@@ -118,6 +121,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 	}
 	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}, syncKick: make(chan struct{}, 1)}
 	d.scriptCtx, d.stopScripts = context.WithCancel(context.Background())
+	d.alerts = d.newAlerter(cfg) // alerts.go
 	if opts.Checks {
 		if _, err := d.openIPVS(cfg); err != nil {
 			return nil, err
@@ -129,6 +133,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 		d.node = vrrp.NewNode(cfg, vrrp.Options{
 			Logger:       d.log.With("part", "vrrp"),
 			OnTransition: d.onTransition,
+			OnNotice:     d.onNotice, // alerts.go
 			// Make-before-break on stop: VIPs and services stay until
 			// the new master is heard (vrrp.Machine.Handover).
 			Handover: true,
@@ -186,6 +191,8 @@ func (d *Director) Config() *hcl.Config {
 // still running. Every goroutine Run started has ended when it returns.
 func (d *Director) Run(ctx context.Context) error {
 	defer d.closeScripts()
+	d.alerts.Start(ctx) // alerts.go: after VRRP's STOP notices, the FIFOs close
+	defer d.alerts.Close()
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)

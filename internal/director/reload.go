@@ -57,6 +57,7 @@ func (d *Director) Reload() error {
 	if d.checker != nil {
 		d.checker.Reload(cfg)
 	}
+	d.alerts.Reload(context.Background(), cfg) // alerts.go
 	var err error
 	if d.node != nil {
 		// The configuration is final, so only the operating system can

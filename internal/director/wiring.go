@@ -52,6 +52,7 @@ func (d *Director) forwardVerdicts(ctx context.Context) error {
 					from, to = to, from
 				}
 				d.events.add(Event{Time: time.Now(), Kind: EventHealth, Subject: ev.Service + " " + ev.Real.String(), From: from, To: to, Reason: ev.Reason})
+				d.alerts.RealServer(ev.Service, ev.Real, ev.Up) // alerts.go
 			}
 			if ipvs := d.ipvsManager(); ipvs != nil {
 				ipvs.SetVerdict(lvs.VerdictKey{Service: ev.Service, Real: ev.Real}, lvs.Verdict{Up: ev.Up, Weight: ev.Weight, Reason: ev.Reason})
@@ -71,6 +72,7 @@ func (d *Director) onQuorum(vs hcl.VirtualServer, up bool) {
 		command = vs.QuorumUp
 	}
 	d.log.Info("quorum", "virtual_server", vs.Name, "up", up)
+	d.alerts.VirtualServer(vs, up) // alerts.go
 	d.kickAnnouncer()
 	if command == "" {
 		return

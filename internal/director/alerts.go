@@ -1,0 +1,34 @@
+package director
+
+import (
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/alert"
+	"github.com/lvsd/lvsd/internal/script"
+	"github.com/lvsd/lvsd/vrrp"
+)
+
+// The notify FIFOs and e-mail alerts (internal/alert): the director hands
+// the alerter every VRRP notice, every real server verdict change and
+// every quorum crossing; the alerter decides nothing but the wording.
+
+// newAlerter returns the alerter of cfg, running scripts with the
+// director's runner.
+func (d *Director) newAlerter(cfg *hcl.Config) *alert.Alerter {
+	var runner func(hcl.Global) script.Runner
+	if d.opts.Scripts != nil {
+		runner = func(hcl.Global) script.Runner { return d.opts.Scripts }
+	}
+	return alert.New(cfg, runner, d.log.With("part", "alert"))
+}
+
+// onNotice is vrrp.Options.OnNotice: it runs on the VRRP node's goroutine
+// and never waits (the alerter only queues).
+func (d *Director) onNotice(n vrrp.Notice) {
+	d.alerts.VRRP(n.Group, n.Name, n.State, n.Line())
+}
+
+// AlertStats returns the counters of the notify FIFOs and e-mail alerts
+// (lines written and dropped, e-mails sent, failed and dropped).
+func (d *Director) AlertStats() alert.Stats {
+	return d.alerts.Stats()
+}
