@@ -27,9 +27,7 @@ import (
 // active where quorum is lost, the services of virtual_server_groups.
 
 // kaDiffKnown names the files whose tables still differ, with why.
-var kaDiffKnown = map[string]string{
-	"keepalived.conf.SSL_GET": "auth_type AH: refused by lvsd (docs/keepalived.md), so lvsd does not start; keepalived runs the file",
-}
+var kaDiffKnown = map[string]string{}
 
 // kaDiffMaxSettle bounds the wait: a file whose checks need longer (an
 // SMTP_CHECK sample with 30 s timeouts: 2m40s) is not compared, since its
