@@ -50,43 +50,48 @@ func (k *linuxKernel) Connections() (ConnectionCount, error) {
 }
 
 // readInNamespace reads a file from a thread that entered the network
-// namespace at netnsPath (a fresh locked goroutine, as openGenetlink).
-func readInNamespace(netnsPath, name string) ([]byte, error) {
-	type result struct {
-		data []byte
-		err  error
-	}
-	ch := make(chan result, 1)
+// namespace at netnsPath.
+func readInNamespace(netnsPath, name string) (data []byte, err error) {
+	err = inNamespace(netnsPath, func() error {
+		data, err = os.ReadFile(name)
+		return err
+	})
+	return data, err
+}
+
+// inNamespace runs f on a fresh locked thread that entered the network
+// namespace at netnsPath (as openGenetlink does), and waits for it.
+func inNamespace(netnsPath string, f func() error) error {
+	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
 		if err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{nil, err}
+			ch <- err
 			return
 		}
 		defer orig.Close()
 		target, err := os.Open(netnsPath)
 		if err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{nil, err}
+			ch <- err
 			return
 		}
 		defer target.Close()
 		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{nil, err}
+			ch <- err
 			return
 		}
-		data, rerr := os.ReadFile(name)
+		ferr := f()
 		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
 			// The thread dies with the goroutine, locked.
-			ch <- result{nil, errors.Join(errRestoreNamespace, err)}
+			ch <- errors.Join(errRestoreNamespace, err)
 			return
 		}
 		runtime.UnlockOSThread()
-		ch <- result{data, rerr}
+		ch <- ferr
 	}()
-	r := <-ch
-	return r.data, r.err
+	return <-ch
 }
