@@ -43,6 +43,11 @@
 //	validate_lvs.go  validation of the keepalived LVS keywords above, the same for both readers
 //	validate.go      finalize: derived values and validation of global and the virtual servers
 //	validate_vrrp.go validation of vrrp_script, vrrp_instance and vrrp_sync_group
+//	route.go         routes and routing rules in keepalived's syntax (ParseRoute, ParseRule), for both readers
+//	vrrp_net.go      VRRP's network edge (excluded addresses, routes, rules, VMAC, advert group and TTL, static ones):
+//	                 model, defaults, validation
+//	vrrp_net_decode.go  its HCL attributes, and their conversion back
+//	keepalived_vrrp_net.go  its keepalived.conf keywords, with keepalived's warnings
 //	address.go       addresses, services, VIPs, netmasks and status codes, parsed for both readers
 //	convert.go       ConvertToHCL: a model written back as HCL (lvsd convert)
 //	diagnostic.go    Diagnostic and Diagnostics: errors and warnings with their place

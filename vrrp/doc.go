@@ -15,9 +15,14 @@
 // reload (reload.go), and notify and tracked script runs (script.go)
 // through lvsd's one script runner, internal/script (Options.Scripts).
 //
-// The operating system is reached through four small interfaces
+// The operating system is reached through five small interfaces
 // (network.go): advert sockets, addresses, an announcer (gratuitous ARP
-// for IPv4, unsolicited neighbour advertisements for IPv6) and links.
+// for IPv4, unsolicited neighbour advertisements for IPv6), links, and
+// routing (routing.go: routes and rules, virtual ones while MASTER and
+// static ones from start to stop, and the VMAC macvlans of vmac.go,
+// routing_linux.go over rtnetlink). An advert socket may join another
+// group, send unicast with another TTL, or carry keepalived's IPsec AH
+// (advert_options.go; ah.go: the AH codec, ICV and sequence numbers).
 // network_linux.go implements them with raw IP-112 sockets (NewAdvertConn
 // and NewAdvertConn6 take an injected net.PacketConn), netlink (IPv6 VIPs
 // with IFA_F_NODAD), mdlayher/arp's arp.New on an AF_PACKET socket and

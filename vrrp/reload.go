@@ -50,10 +50,11 @@ type instanceKey struct {
 	ipv6      bool
 	version   int
 	multicast bool
+	net       string // VMAC and socket options (routing.go)
 }
 
 func keyOf(c hcl.VRRPInstance) instanceKey {
-	return instanceKey{c.VirtualRouterID, c.Interface, c.IPv6, c.Version, len(c.UnicastPeers) == 0}
+	return instanceKey{c.VirtualRouterID, c.Interface, c.IPv6, c.Version, len(c.UnicastPeers) == 0, netKey(c)}
 }
 
 // reload runs in Run's goroutine.
@@ -83,6 +84,7 @@ func (n *Node) reload(now time.Time, next *Node) error {
 		n.stopInstance(o)
 		n.detach(o)
 	}
+	n.reloadStatic(next.cfg.Static) // routing.go
 	n.cfg = next.cfg
 	n.insts = insts
 	for _, in := range n.insts {
@@ -110,7 +112,7 @@ func (n *Node) reload(now time.Time, next *Node) error {
 
 // update gives a running instance its new settings without a transition.
 func (n *Node) update(o, nin *instance) {
-	oldVIPs := o.cfg.VirtualIPs
+	oldVIPs, oldNet := o.cfg.VirtualIPs, o.cfg.Net
 	if o.cfg.Name != nin.cfg.Name {
 		o.log.Info("instance renamed by reload", "new_name", nin.cfg.Name)
 	}
@@ -138,6 +140,7 @@ func (n *Node) update(o, nin *instance) {
 		}
 	}
 	o.m.Reconfigure(o.machineConfig())
+	defer n.updateHeld(o, oldNet) // routing.go: after the VIPs
 	if o.m.State() != StateMaster {
 		return
 	}

@@ -1,6 +1,9 @@
 package vrrp
 
 import (
+	"fmt"
+	"log/slog"
+
 	"github.com/lvsd/lvsd/hcl"
 )
 
@@ -102,4 +105,86 @@ func (n *Node) removeHeld(in *instance, quiet bool) {
 			in.log.Error("removing virtual_ipaddress_excluded failed", "address", v.Prefix, "err", err)
 		}
 	}
+}
+
+// updateHeld gives a MASTER the excluded addresses, routes and rules a
+// reload changed: what went is removed, what came is added.
+func (n *Node) updateHeld(in *instance, old hcl.InstanceNet) {
+	if in.m == nil || in.m.State() != StateMaster {
+		return
+	}
+	now := in.cfg.Net
+	n.diffNet(in.log, old.ExcludedIPs, now.ExcludedIPs, old.Routes, now.Routes, old.Rules, now.Rules)
+}
+
+// reloadStatic installs the static addresses, routes and rules a reload
+// changed, removing those it dropped.
+func (n *Node) reloadStatic(next hcl.StaticNet) {
+	old := n.cfg.Static
+	n.diffNet(n.log, old.Addresses, next.Addresses, old.Routes, next.Routes, old.Rules, next.Rules)
+}
+
+// diffNet removes what is in the old lists only and adds what is in the
+// new ones only; entries compare in their resolved form.
+func (n *Node) diffNet(log *slog.Logger, oldAddrs, newAddrs []hcl.VIP, oldRoutes, newRoutes []hcl.Route, oldRules, newRules []hcl.Rule) {
+	vipKey := func(v hcl.VIP) string { return v.Prefix.String() + " " + v.Dev + " " + v.Raw }
+	routeKey := func(r hcl.Route) string { return r.String() }
+	ruleKey := func(r hcl.Rule) string { return r.String() }
+	for _, r := range onlyIn(oldRules, newRules, ruleKey) {
+		if err := n.net.Routing.RemoveRule(r); err != nil {
+			log.Error("removing rule failed", "rule", r.String(), "err", err)
+		}
+	}
+	for _, r := range onlyIn(oldRoutes, newRoutes, routeKey) {
+		if err := n.net.Routing.RemoveRoute(r); err != nil {
+			log.Error("removing route failed", "route", r.String(), "err", err)
+		}
+	}
+	for _, v := range onlyIn(oldAddrs, newAddrs, vipKey) {
+		if err := n.net.Addresses.RemoveVIP(v); err != nil {
+			log.Error("removing address failed", "address", v.Prefix, "err", err)
+		}
+	}
+	for _, v := range onlyIn(newAddrs, oldAddrs, vipKey) {
+		if err := n.net.Addresses.AddVIP(v); err != nil {
+			log.Error("adding address failed", "address", v.Prefix, "err", err)
+		}
+	}
+	for _, r := range onlyIn(newRoutes, oldRoutes, routeKey) {
+		if err := n.net.Routing.AddRoute(r); err != nil {
+			log.Error("adding route failed", "route", r.String(), "err", err)
+		}
+	}
+	for _, r := range onlyIn(newRules, oldRules, ruleKey) {
+		if err := n.net.Routing.AddRule(r); err != nil {
+			log.Error("adding rule failed", "rule", r.String(), "err", err)
+		}
+	}
+}
+
+// onlyIn returns the entries of a whose key no entry of b has.
+func onlyIn[T any](a, b []T, key func(T) string) []T {
+	seen := map[string]bool{}
+	for _, x := range b {
+		seen[key(x)] = true
+	}
+	var out []T
+	for _, x := range a {
+		if !seen[key(x)] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// netKey is what of an instance's network edge a reload cannot change in
+// place: its VMAC and its advert socket's options; an instance whose
+// netKey changes is stopped and started anew.
+func netKey(c hcl.VRRPInstance) string {
+	k := ""
+	if m := c.Net.VMAC; m != nil {
+		k = fmt.Sprintf("vmac %s %s %v", m.Name, m.MAC, m.XmitBase)
+	}
+	in := instance{cfg: c}
+	return k + fmt.Sprintf(" %+v", in.socketOptions())
 }
