@@ -167,24 +167,6 @@ func parseNetmask(s string, ipv6 bool) (int, error) {
 	return ones, nil
 }
 
-// parseNameWeight reads keepalived's "NAME [weight N]" (track_interface,
-// track_script).
-func parseNameWeight(s string) (name string, weight int, set bool, err error) {
-	f := strings.Fields(s)
-	switch {
-	case len(f) == 1:
-		return f[0], 0, false, nil
-	case len(f) == 3 && f[1] == "weight":
-		w, err := strconv.Atoi(f[2])
-		if err != nil || w < -253 || w > 253 {
-			return "", 0, false, fmt.Errorf("%q: weight must be a whole number from -253 to 253", s)
-		}
-		return f[0], w, true, nil
-	default:
-		return "", 0, false, fmt.Errorf("%q: want \"NAME\" or \"NAME weight N\"", s)
-	}
-}
-
 // ParseStatusRange reads an HTTP status code or range: "200", "200-299".
 func ParseStatusRange(s string) (StatusRange, error) {
 	lo, hi, isRange := strings.Cut(strings.TrimSpace(s), "-")

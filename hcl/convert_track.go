@@ -20,8 +20,9 @@ func trackEntry(name string, weight int, set, reverse bool) string {
 	return s
 }
 
-// convertTracking writes the track_* lists of an instance or sync group.
-// File and process entries are written with their resolved weight.
+// convertTracking writes the track_* lists of an instance or sync group:
+// a weight only where the entry set one (the others take their block's
+// again when the HCL is read).
 func convertTracking(b *hclBody, ifs []TrackInterface, scripts []TrackScript, files []TrackedFile, procs []TrackedProcess) {
 	var l []string
 	for _, t := range ifs {
@@ -30,17 +31,17 @@ func convertTracking(b *hclBody, ifs []TrackInterface, scripts []TrackScript, fi
 	setList(b, "track_interface", l)
 	l = nil
 	for _, t := range scripts {
-		l = append(l, trackEntry(t.Name, t.Weight, t.WeightSet || t.Reverse, t.Reverse))
+		l = append(l, trackEntry(t.Name, t.Weight, t.WeightSet, t.WeightSet && t.Reverse))
 	}
 	setList(b, "track_script", l)
 	l = nil
 	for _, t := range files {
-		l = append(l, trackEntry(t.Name, t.Weight, true, t.Reverse))
+		l = append(l, trackEntry(t.Name, t.Weight, t.WeightSet, t.WeightSet && t.Reverse))
 	}
 	setList(b, "track_file", l)
 	l = nil
 	for _, t := range procs {
-		l = append(l, trackEntry(t.Name, t.Weight, true, t.Reverse))
+		l = append(l, trackEntry(t.Name, t.Weight, t.WeightSet, t.WeightSet && t.Reverse))
 	}
 	setList(b, "track_process", l)
 }

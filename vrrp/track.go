@@ -3,6 +3,7 @@ package vrrp
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -212,6 +213,9 @@ func trackNames(ts []hcl.TrackInterface) []string {
 type trackedWork struct {
 	files []string
 	procs []hcl.TrackProcess
+	// quorum is each process's quorum as the node knows it when the
+	// work is handed over (readTracked).
+	quorum map[string]bool
 }
 
 // work lists the files and processes the configuration in force tracks.
@@ -250,7 +254,10 @@ func (n *Node) work() *trackedWork {
 // (keepalived reads them before its instances start).
 func (n *Node) readTracked() {
 	w := n.work()
-	n.tracked.Store(w)
+	defer func() {
+		w.quorum = maps.Clone(n.procQuorum)
+		n.tracked.Store(w)
+	}()
 	for _, f := range w.files {
 		if v, valid := trackfile.Read(f); valid {
 			n.fileValue[f] = v
@@ -316,10 +323,13 @@ func (n *Node) pollTracked(ctx context.Context) {
 			raw := c >= p.Quorum && c <= p.QuorumMax
 			st, ok := procs[p.Name]
 			if !ok {
-				st = &procState{quorum: raw, raw: raw, rawFrom: now}
+				known, seen := w.quorum[p.Name]
+				st = &procState{quorum: known, raw: raw, rawFrom: now}
 				procs[p.Name] = st
-				n.post(ctx, func(now time.Time) { n.processChanged(now, p.Name, raw) })
-				continue
+				if !seen {
+					st.quorum = raw
+					n.post(ctx, func(now time.Time) { n.processChanged(now, p.Name, raw) })
+				}
 			}
 			if raw != st.raw {
 				st.raw, st.rawFrom = raw, now
