@@ -1,6 +1,10 @@
 package lvs
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/lvsd/lvsd/hcl"
+)
 
 // Service states in ServiceStatus.State.
 const (
@@ -49,12 +53,12 @@ type DestinationStatus struct {
 }
 
 // Status reads the kernel and describes every configured service and
-// every foreign one. The read holds none of the Manager's locks, so a
-// scrape of a big table never delays a takeover or a health event.
+// every foreign one. The read holds none of the Manager's locks and the
+// description takes mu for chunkServices services at a time, so a scrape
+// of a big table never delays a takeover or a health event by more than
+// one chunk's computation.
 func (m *Manager) Status() []ServiceStatus {
 	kt, err := m.kernel.Table()
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	readErr := ""
 	if err != nil {
 		readErr = "reading IPVS table: " + err.Error()
@@ -63,15 +67,36 @@ func (m *Manager) Status() []ServiceStatus {
 	for i := range kt {
 		kernel[kt[i].Key()] = &kt[i]
 	}
+	m.mu.Lock()
+	cfg := m.cfg
+	m.mu.Unlock()
 	var out []ServiceStatus
-	if m.cfg != nil {
-		d := Desire(State{Config: m.cfg, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
+	for c := 0; cfg != nil && c < len(cfg.VirtualServers); c += chunkServices {
+		vss := cfg.VirtualServers[c:min(c+chunkServices, len(cfg.VirtualServers))]
+		// Under mu: the chunk's desired state and its real servers'
+		// health; the description is built after.
+		type health struct {
+			up     bool
+			reason string
+		}
+		var healths []health
+		m.mu.Lock()
+		d := Desire(State{Config: &hcl.Config{Global: cfg.Global, VirtualServers: vss}, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
+		for i := range vss {
+			key := vss[i].Key()
+			for j := range vss[i].RealServers {
+				rs := &vss[i].RealServers[j]
+				up, _ := realServerHealth(key, rs, m.verdicts)
+				healths = append(healths, health{up, m.verdicts[VerdictKey{Service: key, Real: rs.Addr}].Reason})
+			}
+		}
+		m.mu.Unlock()
 		programmed := map[string]bool{}
 		for _, s := range d.Table {
 			programmed[s.Key()] = true
 		}
-		for i := range m.cfg.VirtualServers {
-			vs := &m.cfg.VirtualServers[i]
+		for i := range vss {
+			vs := &vss[i]
 			key := vs.Key()
 			q := d.Quorum[key]
 			st := ServiceStatus{
@@ -96,10 +121,10 @@ func (m *Manager) Status() []ServiceStatus {
 			seen := map[netip.AddrPort]bool{}
 			for j := range vs.RealServers {
 				rs := &vs.RealServers[j]
-				up, _ := realServerHealth(key, rs, m.verdicts)
+				h := healths[0]
+				healths = healths[1:]
 				ds := DestinationStatus{
-					Addr: rs.Addr, Configured: true, ConfiguredWeight: rs.Weight, Up: up,
-					Reason: m.verdicts[VerdictKey{Service: key, Real: rs.Addr}].Reason,
+					Addr: rs.Addr, Configured: true, ConfiguredWeight: rs.Weight, Up: h.up, Reason: h.reason,
 				}
 				fillKernelDestination(&ds, ks)
 				seen[rs.Addr] = true
