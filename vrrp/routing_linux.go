@@ -18,15 +18,23 @@ import (
 )
 
 // netlinkRouting is Routing over rtnetlink, and the sysctls of
-// /proc/sys/net. It remembers the sysctls it changed for a VMAC, to put
-// them back when the VMAC goes.
+// /proc/sys/net. It remembers the sysctls it changed and for which VMACs,
+// to put each back when the last VMAC that needed it goes (two VMACs on
+// one base interface share its sysctls).
 type netlinkRouting struct {
 	mu    sync.Mutex
-	saved map[string]map[string]string // VMAC name -> sysctl path -> value before
+	saved map[string]*savedSysctl // sysctl path
+}
+
+// savedSysctl is the value a sysctl had before lvsd changed it, and the
+// VMACs that need the change.
+type savedSysctl struct {
+	value string
+	users map[string]bool
 }
 
 func newNetlinkRouting() *netlinkRouting {
-	return &netlinkRouting{saved: map[string]map[string]string{}}
+	return &netlinkRouting{saved: map[string]*savedSysctl{}}
 }
 
 func ipNet(p netip.Prefix) *net.IPNet {
@@ -193,16 +201,19 @@ func ipv4Sysctl(dev, name string) string {
 	return filepath.Join("/proc/sys/net/ipv4/conf", dev, name)
 }
 
-// setSysctl writes value to path, remembering the value before in saved
-// (the first time only).
-func setSysctl(saved map[string]string, path, value string) error {
+// setSysctl writes value to path for VMAC user, remembering the value
+// before (the first time only). nr.mu is held.
+func (nr *netlinkRouting) setSysctl(user, path, value string) error {
 	old, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	if _, ok := saved[path]; !ok {
-		saved[path] = string(bytes.TrimSpace(old))
+	s, ok := nr.saved[path]
+	if !ok {
+		s = &savedSysctl{value: string(bytes.TrimSpace(old)), users: map[string]bool{}}
+		nr.saved[path] = s
 	}
+	s.users[user] = true
 	return os.WriteFile(path, []byte(value), 0o644)
 }
 
@@ -233,17 +244,12 @@ func (nr *netlinkRouting) AddVMAC(base string, m hcl.VMAC, ipv6 bool) error {
 		_ = netlink.LinkSetIP6AddrGenMode(link, 1) // IN6_ADDR_GEN_MODE_NONE
 	}
 	nr.mu.Lock()
-	saved := nr.saved[m.Name]
-	if saved == nil {
-		saved = map[string]string{}
-		nr.saved[m.Name] = saved
-	}
 	var errs []error
 	for _, s := range vmacSysctls {
-		errs = append(errs, setSysctl(saved, ipv4Sysctl(m.Name, s[0]), s[1]))
+		errs = append(errs, nr.setSysctl(m.Name, ipv4Sysctl(m.Name, s[0]), s[1]))
 	}
 	for _, s := range baseSysctls {
-		errs = append(errs, setSysctl(saved, ipv4Sysctl(base, s[0]), s[1]))
+		errs = append(errs, nr.setSysctl(m.Name, ipv4Sysctl(base, s[0]), s[1]))
 	}
 	// keepalived.conf(5), use_vmac: with all.rp_filter set, every
 	// interface gets the greater of its own and all's, and all 0, so that
@@ -257,10 +263,10 @@ func (nr *netlinkRouting) AddVMAC(base string, m hcl.VMAC, ipv6 bool) error {
 			}
 			p := ipv4Sysctl(e.Name(), "rp_filter")
 			if cur, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(cur)) < v {
-				errs = append(errs, setSysctl(saved, p, v))
+				errs = append(errs, nr.setSysctl(m.Name, p, v))
 			}
 		}
-		errs = append(errs, setSysctl(saved, ipv4Sysctl("all", "rp_filter"), "0"))
+		errs = append(errs, nr.setSysctl(m.Name, ipv4Sysctl("all", "rp_filter"), "0"))
 	}
 	nr.mu.Unlock()
 	if err := errors.Join(errs...); err != nil {
@@ -280,17 +286,23 @@ func (nr *netlinkRouting) RemoveVMAC(base string, m hcl.VMAC) error {
 		}
 	}
 	nr.mu.Lock()
-	saved := nr.saved[m.Name]
-	delete(nr.saved, m.Name)
-	nr.mu.Unlock()
-	for path, v := range saved {
+	for path, s := range nr.saved {
+		if !s.users[m.Name] {
+			continue
+		}
+		delete(s.users, m.Name)
+		if len(s.users) > 0 {
+			continue // another VMAC still needs it
+		}
+		delete(nr.saved, path)
 		if strings.Contains(path, "/"+m.Name+"/") {
 			continue // gone with the interface
 		}
-		if err := os.WriteFile(path, []byte(v), 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.WriteFile(path, []byte(s.value), 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
+	nr.mu.Unlock()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("remove VMAC %s: %w", m.Name, err)
 	}
