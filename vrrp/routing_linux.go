@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -239,9 +240,22 @@ func (nr *netlinkRouting) AddVMAC(base string, m hcl.VMAC, ipv6 bool) error {
 			return fmt.Errorf("VMAC %s: %w", m.Name, err)
 		}
 	}
-	if !ipv6 {
-		// keepalived gives an IPv4 VMAC no IPv6 link-local address.
-		_ = netlink.LinkSetIP6AddrGenMode(link, 1) // IN6_ADDR_GEN_MODE_NONE
+	// As keepalived: the kernel makes no link-local address of the
+	// virtual MAC (every node's VMAC has the same MAC, so the same
+	// EUI-64 address); an IPv6 VMAC gets the base interface's link-local
+	// address instead, without duplicate address detection and
+	// deprecated, the source of its adverts and neighbour advertisements.
+	_ = netlink.LinkSetIP6AddrGenMode(link, 1) // IN6_ADDR_GEN_MODE_NONE
+	if ipv6 {
+		ll, err := linkLocal(parent)
+		if err != nil {
+			return fmt.Errorf("VMAC %s: %w", m.Name, err)
+		}
+		a := &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(ll.AsSlice()), Mask: net.CIDRMask(64, 128)}, Flags: unix.IFA_F_NODAD,
+			PreferedLft: 0, ValidLft: math.MaxUint32}
+		if err := netlink.AddrReplace(link, a); err != nil {
+			return fmt.Errorf("VMAC %s: link-local %s: %w", m.Name, ll, err)
+		}
 	}
 	nr.mu.Lock()
 	var errs []error
