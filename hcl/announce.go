@@ -36,10 +36,19 @@ type Announce struct {
 	// exists, without stopping anything else (ExaBGP's healthcheck
 	// --disable).
 	MaintenanceFile string
+	// DrainDelay is how long `lvsd drain` and SIGTERM keep the VIPs and
+	// IPVS (and every check) after the routes are withdrawn, so that the
+	// router moves the flows away before lvsd stops (drain_delay).
+	DrainDelay time.Duration
 
 	Pos       Pos
 	Positions Positions
 }
+
+// defaultDrainDelay is drain_delay's default: time for a router to take
+// the withdrawal into its forwarding table (BIRD and FRR take well under a
+// second, docs/cluster.md) with a margin for a busy one.
+const defaultDrainDelay = 5 * time.Second
 
 // BGPNeighbor is one neighbor "ADDR" block of an announce block.
 type BGPNeighbor struct {
@@ -57,7 +66,7 @@ type BGPNeighbor struct {
 }
 
 var (
-	announceSchema = blockSchema([]string{"local_as", "router_id", "communities", "med", "maintenance_file"},
+	announceSchema = blockSchema([]string{"local_as", "router_id", "communities", "med", "maintenance_file", "drain_delay"},
 		hcl2.BlockHeaderSchema{Type: "neighbor", LabelNames: []string{"address"}})
 	neighborSchema = blockSchema([]string{"remote_as", "hold_time", "keepalive", "password", "bfd"})
 )
@@ -65,7 +74,7 @@ var (
 // announce reads an announce "bgp" block.
 func (d *decoder) announce(b *hcl2.Block) {
 	bl := d.openBlock(b, announceSchema)
-	a := &Announce{Protocol: b.Labels[0], Pos: bl.def, Positions: bl.pos}
+	a := &Announce{Protocol: b.Labels[0], DrainDelay: defaultDrainDelay, Pos: bl.def, Positions: bl.pos}
 	if d.cfg.Announce != nil {
 		d.diags.errorf(a.Pos, "duplicate announce", "only one announce block is allowed; the first is at %s", d.cfg.Announce.Pos)
 		return
@@ -79,6 +88,7 @@ func (d *decoder) announce(b *hcl2.Block) {
 		a.HasMED = true
 	}
 	bl.str("maintenance_file", &a.MaintenanceFile)
+	bl.duration("drain_delay", &a.DrainDelay)
 	if list, ok := bl.strList("communities"); ok {
 		for _, c := range list {
 			v, err := parseCommunity(c)
@@ -126,6 +136,7 @@ func convertAnnounce(b *hclBody, a *Announce) {
 		setInt(b, "med", int(a.MED))
 	}
 	setStr(b, "maintenance_file", a.MaintenanceFile)
+	setDur(b, "drain_delay", a.DrainDelay)
 	for _, n := range a.Neighbors {
 		nb := b.block("neighbor", []string{n.Addr.String()})
 		setInt(nb, "remote_as", int(n.RemoteAS))

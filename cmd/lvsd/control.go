@@ -101,6 +101,8 @@ func answer(c net.Conn, d *director.Director) {
 	switch strings.TrimSpace(line) {
 	case "status":
 		enc.Encode(d.Report())
+	case drainRequest, undrainRequest: // drain.go
+		answerDrain(c, d, strings.TrimSpace(line) == undrainRequest)
 	default:
 		enc.Encode(map[string]string{"error": fmt.Sprintf("unknown request %.40q (want \"status\")", strings.TrimSpace(line))})
 	}

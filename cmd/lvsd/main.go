@@ -7,6 +7,7 @@
 //	lvsd plan    [-f FILE]          show what the IPVS table would change
 //	lvsd convert FILE               print a keepalived.conf, ldirectord.cf or ipvsadm rules file as HCL
 //	lvsd status  [--json]           show the running daemon's state
+//	lvsd drain   [--undo]           withdraw the routes and keep serving for drain_delay
 //	lvsd version
 //
 // Invoked with keepalived's flags (or as "keepalived") it behaves like
@@ -49,6 +50,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return cmdConvert(rest, stdout, stderr)
 	case "status":
 		return cmdStatus(rest, stdout, stderr)
+	case "drain":
+		return cmdDrain(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "lvsd %s\n", version)
 		return 0
@@ -70,6 +73,7 @@ commands:
   plan     [-f FILE]                             show the IPVS operations a run would apply
   convert  FILE                                  print a keepalived.conf, ldirectord.cf or ipvsadm rules as lvsd HCL
   status   [--socket PATH] [--json]              show the running daemon's state
+  drain    [--socket PATH] [--undo]              withdraw the BGP routes, serve on for drain_delay
   version                                        print the version
 
 FILE defaults to `+defaultConfig+`; *.hcl is HCL, *.hcl.json / *.json HCL-JSON,

@@ -36,6 +36,10 @@ type Announcer struct {
 	announced map[netip.Prefix]bool
 	decisions []Decision
 	changes   uint64 // announcements and withdrawals made
+	// drain, when set, is why every VIP is withdrawn (`lvsd drain`, a
+	// SIGTERM's drain period): drain.go; drainSince is when it was set.
+	drain      string
+	drainSince time.Time
 }
 
 // New returns an announcer of cfg's announce block (which must be set).
@@ -132,6 +136,9 @@ func (a *Announcer) config() *hcl.Config {
 func (a *Announcer) apply(ctx context.Context, stopping bool) {
 	cfg := a.config()
 	withdrawAll := maintenance(cfg)
+	if reason := a.draining(); reason != "" {
+		withdrawAll = reason
+	}
 	var services []lvs.ServiceStatus
 	switch {
 	case stopping:

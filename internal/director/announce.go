@@ -78,9 +78,10 @@ func (d *Director) kickAnnouncer() {
 }
 
 // runAnnouncer starts the announcer and returns the function that stops
-// it: every route is withdrawn, then the sessions close. Run calls it
-// first on the way out, so the router moves the flows to the other
-// directors while this one still holds its VIPs and IPVS table.
+// it: every route is withdrawn, then everything keeps running for
+// drain_delay (drain.go), then the sessions close. Run calls it first on
+// the way out, so the router moves the flows to the other directors while
+// this one still holds its VIPs and IPVS table.
 func (d *Director) runAnnouncer(errs chan<- error) (stop func()) {
 	if d.announcer == nil {
 		return func() {}
@@ -94,6 +95,11 @@ func (d *Director) runAnnouncer(errs chan<- error) (stop func()) {
 		}
 	}()
 	return func() {
+		select {
+		case <-done: // the announcer failed: nothing to drain
+		default:
+			d.drainBeforeStop()
+		}
 		cancel()
 		<-done
 	}
