@@ -64,6 +64,7 @@ func newLogger(opts runOptions) *slog.Logger {
 // director owns everything else.
 func runDaemon(opts runOptions) int {
 	log := newLogger(opts)
+	allProcs := loadOnOneProc() // goruntime.go
 	cfg, diags := opts.loader.Load(opts.file)
 	for _, d := range diags {
 		if d.Severity == hcl.Warning {
@@ -104,7 +105,8 @@ func runDaemon(opts runOptions) int {
 		log.Error("start", "err", err)
 		return 1
 	}
-	releaseLoadGarbage() // memory.go
+	releaseLoadGarbage()
+	allProcs()
 	runtimeDir := filepath.Dir(cfg.Global.ControlSocket)
 	ctl, err := serveControl(cfg.Global.ControlSocket, d, log)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -79,17 +80,18 @@ type cbResult struct {
 
 // TestBenchChecksVsKeepalived runs keepalived's largest reported checker
 // configuration (scaled by LVSD_BENCH_CHECKS_SCALE, default 1/16, for
-// TCG) in the VM with the lvsd binary (on its HCL, then on the very
-// keepalived.conf keepalived reads) and then keepalived 2.2.7 on the same
-// loopback targets, each in a fresh namespace of the same layout with its
-// own listener process, for the same window after the table is loaded and
-// one delay_loop has passed. It prints, for each, the time from start to
-// the full IPVS table, CPU as a fraction of a core (utime+stime of every
-// process of the daemon, from /proc/PID/stat), RSS (VmRSS summed, split
-// into anonymous and file pages), checks per second seen by the listener,
-// and the p50/p99 of the interval between two checks of one target
-// against delay_loop; and how long reading each file alone takes
-// (`lvsd check`, `keepalived -t`).
+// TCG) in the VM with the lvsd binary three times — on the very
+// keepalived.conf keepalived reads, on its HCL, and on its HCL without the
+// periodic repair of the table — each time beside keepalived 2.2.7 started
+// at the same instant and measured in the same window, each daemon in a
+// fresh namespace of the same layout with its own listener process on the
+// same loopback targets. It prints, for each, the time from start to the
+// full IPVS table, CPU as a fraction of a core over the window
+// (utime+stime of every process of the daemon, from /proc/PID/stat), RSS
+// (VmRSS summed, split into anonymous and file pages), checks per second
+// seen by the listener, and the spread of the interval between two checks
+// of one target against delay_loop; then how long reading each file alone
+// takes (`lvsd check`, `keepalived -t`).
 func TestBenchChecksVsKeepalived(t *testing.T) {
 	requireGuest(t)
 	if os.Getenv("LVSD_BENCH") != "1" {
@@ -134,65 +136,83 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var results []cbResult
+	// Each lvsd is measured beside keepalived in the same window (see
+	// cbMeasure): on the very keepalived.conf keepalived reads (lvsd is a
+	// drop-in, so the start differs by the daemon alone), on its HCL, and
+	// on its HCL without the periodic repair (what the checks cost alone).
+	if _, err := os.Stat("/usr/sbin/keepalived"); err != nil {
+		t.Skip("keepalived not in the VM: nothing to compare with")
+	}
+	bin := os.Getenv("LVSD_BIN")
+	if bin == "" {
+		t.Skip("LVSD_BIN unset: no lvsd to measure")
+	}
+	keepalived := cbSpec{name: "keepalived 2.2.7", argv: []string{"/usr/sbin/keepalived", "-n", "-C", "-f", conf,
+		"--pid", "/run/keepalived/checks-bench.pid", "--checkers_pid", "/run/keepalived/checks-bench-checkers.pid"}}
+	lvsd := func(name, file string, env ...string) cbSpec {
+		return cbSpec{name: name, env: env, argv: []string{bin, "run", "-f", file, "--pid-file", "/run/lvsd-checks-bench.pid"}}
+	}
+	var pairs [][]cbResult
+	for i, l := range []cbSpec{
+		lvsd("lvsd keepalived.conf", conf),
+		// One P all along (GOMAXPROCS in the environment overrides
+		// lvsd's own choice, cmd/lvsd/goruntime.go).
+		lvsd("lvsd GOMAXPROCS=1", conf, "GOMAXPROCS=1"),
+		lvsd("lvsd no repair", noRepairPath),
+	} {
+		pairs = append(pairs, cbMeasure(t, i, []cbSpec{l, keepalived}, vs, rs, window))
+	}
+	// How much of the start is reading the file: `lvsd check` of each
+	// (parse and validation, nothing else), and how the Go runtime's
+	// settings change it (under TCG the GC's atomics and cross-CPU wakeups
+	// are dear); keepalived's config test beside.
+	// Three rounds, interleaved, so that a moment of load hits every
+	// command alike.
+	commands := []struct {
+		name string
+		env  []string
+		argv []string
+	}{
+		{"lvsd version", nil, []string{bin, "version"}},
+		{"lvsd check lvsd.hcl", nil, []string{bin, "check", "-f", hclPath}},
+		{"lvsd check keepalived.conf", nil, []string{bin, "check", "-f", conf}},
+		{"lvsd check keepalived.conf GOMAXPROCS=1", []string{"GOMAXPROCS=1"}, []string{bin, "check", "-f", conf}},
+		{"lvsd check keepalived.conf GOGC=off", []string{"GOGC=off"}, []string{bin, "check", "-f", conf}},
+		{"keepalived -t", nil, []string{"/usr/sbin/keepalived", "-t", "-f", conf}},
+	}
+	took := make([][]string, len(commands))
+	for range 3 {
+		for i, c := range commands {
+			took[i] = append(took[i], cbTimeCommand(t, c.env, c.argv...))
+		}
+	}
 	var parse []string
-	if bin := os.Getenv("LVSD_BIN"); bin != "" {
-		results = append(results, cbMeasure(t, "lvsd", 1, nil, vs, rs, window,
-			bin, "run", "-f", hclPath, "--pid-file", "/run/lvsd-checks-bench.pid"))
-		// The same daemon on the very file keepalived reads (lvsd is a
-		// drop-in): the start then differs from keepalived's by the
-		// daemon alone, not by the configuration language.
-		results = append(results, cbMeasure(t, "lvsd keepalived.conf", 3, nil, vs, rs, window,
-			bin, "run", "-f", conf, "--pid-file", "/run/lvsd-checks-bench.pid"))
-		results = append(results, cbMeasure(t, "lvsd no repair (hcl)", 4, nil, vs, rs, window,
-			bin, "run", "-f", noRepairPath, "--pid-file", "/run/lvsd-checks-bench.pid"))
-		// How much of the start is reading the file: `lvsd check` of
-		// each (parse and validation, nothing else), and how the Go
-		// runtime's settings change it (under TCG the GC's atomics and
-		// cross-CPU wakeups are dear).
-		parse = append(parse, cbTimeCommand(t, "lvsd version", nil, bin, "version"),
-			cbTimeCommand(t, "lvsd check lvsd.hcl", nil, bin, "check", "-f", hclPath),
-			cbTimeCommand(t, "lvsd check keepalived.conf", nil, bin, "check", "-f", conf),
-			cbTimeCommand(t, "lvsd check keepalived.conf GOGC=off", []string{"GOGC=off"}, bin, "check", "-f", conf),
-			cbTimeCommand(t, "lvsd check keepalived.conf GOMAXPROCS=1", []string{"GOMAXPROCS=1"}, bin, "check", "-f", conf))
-	} else {
-		t.Log("LVSD_BIN unset: no figure for lvsd")
-	}
-	if _, err := os.Stat("/usr/sbin/keepalived"); err == nil {
-		parse = append(parse, cbTimeCommand(t, "keepalived -t", nil, "/usr/sbin/keepalived", "-t", "-f", conf))
-		results = append(results, cbMeasure(t, "keepalived 2.2.7", 2, nil, vs, rs, window,
-			"/usr/sbin/keepalived", "-n", "-C", "-f", conf,
-			"--pid", "/run/keepalived/checks-bench.pid", "--checkers_pid", "/run/keepalived/checks-bench-checkers.pid"))
-	} else {
-		t.Log("keepalived not in the VM: no keepalived figure")
-	}
-	if len(results) == 0 {
-		t.Skip("neither lvsd nor keepalived to measure")
+	for i, c := range commands {
+		parse = append(parse, c.name+": "+strings.Join(took[i], " "))
 	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "checks: keepalived #2318's config (%d virtual servers, %d real servers, one TCP_CHECK each) scaled 1/%d: %d virtual servers, %d real servers = %d distinct loopback TCP targets\n",
 		cbVirtualServers, cbRealServers, scale, vs, rs, rs)
-	fmt.Fprintf(&b, "checks: delay_loop %v, window %v after the full table + one delay_loop; one VM boot (TCG, 2 vCPUs), each daemon in a fresh namespace with its own listener; want %.1f checks/s\n",
+	fmt.Fprintf(&b, "checks: delay_loop %v, window %v after the full tables + one delay_loop; one VM boot (TCG, 2 vCPUs), each daemon in a fresh namespace with its own listener, each lvsd beside keepalived in the same window; want %.1f checks/s\n",
 		cbDelayLoop, window, float64(rs)/cbDelayLoop.Seconds())
-	fmt.Fprintf(&b, "  %-21s %9s %7s %7s %7s %6s %9s %8s %8s %8s %8s %8s %10s\n",
-		"daemon", "CPU core", "RSS MB", "anon", "file", "procs", "checks/s", "targets", "p1", "p50", "p99", "max", "noise p99")
+	fmt.Fprintf(&b, "  %-21s %8s %8s %7s %6s %6s %5s %8s %7s %7s %7s %7s %7s %9s\n",
+		"daemon", "start", "CPU core", "RSS MB", "anon", "file", "procs", "checks/s", "p1", "p50", "p99", "max", "targets", "noise p99")
 	ms := func(ns int64) string { return fmt.Sprintf("%.3fs", time.Duration(ns).Seconds()) }
-	for _, r := range results {
-		rate := float64(r.seen.Accepts) / time.Duration(r.seen.Window).Seconds()
-		fmt.Fprintf(&b, "  %-21s %9.3f %7.1f %7.1f %7.1f %6d %9.1f %8d %8s %8s %8s %8s %10v\n",
-			r.name, r.cpu, float64(r.rss)/(1<<20), float64(r.rssAnon)/(1<<20), float64(r.rssFile)/(1<<20), r.procs, rate, r.seen.Targets,
-			ms(r.seen.P1), ms(r.seen.P50), ms(r.seen.P99), ms(r.seen.Max), r.noiseP99.Round(time.Millisecond))
-	}
-	for _, r := range results {
-		fmt.Fprintf(&b, "  %s: table of %d objects loaded %v after start; interval p50 %+.2f%%, p99 %+.2f%% vs delay_loop\n",
-			r.name, vs+rs, r.loadTable.Round(time.Millisecond), cbDev(r.seen.P50), cbDev(r.seen.P99))
-	}
-	if k := results[len(results)-1]; strings.HasPrefix(k.name, "keepalived") && k.cpu > 0 && k.rss > 0 {
-		for _, r := range results[:len(results)-1] {
-			fmt.Fprintf(&b, "  %s / keepalived: CPU %.2fx, RSS %.2fx, start to full table %.2fx\n",
-				r.name, r.cpu/k.cpu, float64(r.rss)/float64(k.rss), r.loadTable.Seconds()/k.loadTable.Seconds())
+	for _, pair := range pairs {
+		for _, r := range pair {
+			rate := float64(r.seen.Accepts) / time.Duration(r.seen.Window).Seconds()
+			fmt.Fprintf(&b, "  %-21s %8s %8.3f %7.1f %6.1f %6.1f %5d %8.1f %7s %7s %7s %7s %7d %9v\n",
+				r.name, ms(int64(r.loadTable)), r.cpu, float64(r.rss)/(1<<20), float64(r.rssAnon)/(1<<20), float64(r.rssFile)/(1<<20), r.procs, rate,
+				ms(r.seen.P1), ms(r.seen.P50), ms(r.seen.P99), ms(r.seen.Max), r.seen.Targets, r.noiseP99.Round(time.Millisecond))
 		}
+	}
+	fmt.Fprintf(&b, "  (start: from exec to the full table of %d objects; p1..max: the interval between two checks of one target)\n", vs+rs)
+	for _, pair := range pairs {
+		r, k := pair[0], pair[1]
+		fmt.Fprintf(&b, "  %s / keepalived, same window: CPU %.2fx, RSS %.2fx (anon %.2fx), start to full table %.2fx; interval p50 %+.2f%% vs %+.2f%%, p99 %+.2f%% vs %+.2f%%\n",
+			r.name, r.cpu/k.cpu, float64(r.rss)/float64(k.rss), float64(r.rssAnon)/float64(k.rssAnon), r.loadTable.Seconds()/k.loadTable.Seconds(),
+			cbDev(r.seen.P50), cbDev(k.seen.P50), cbDev(r.seen.P99), cbDev(k.seen.P99))
 	}
 	for _, p := range parse {
 		fmt.Fprintf(&b, "  reading the file alone: %s\n", p)
@@ -206,100 +226,136 @@ func cbDev(ns int64) float64 {
 	return 100 * (time.Duration(ns).Seconds() - cbDelayLoop.Seconds()) / cbDelayLoop.Seconds()
 }
 
-// cbMeasure makes a fresh namespace, starts the listener and the daemon in
-// it, waits for the daemon's full IPVS table and one delay_loop, then
-// measures for window.
-func cbMeasure(t *testing.T, name string, seq int, env []string, vs, rs int, window time.Duration, argv ...string) cbResult {
+// cbSpec is one daemon to measure: its name, added environment and
+// command line.
+type cbSpec struct {
+	name string
+	env  []string
+	argv []string
+}
+
+// cbMeasure measures the daemons side by side: a fresh namespace and
+// listener each, the daemons started at the same instant, then, once every
+// table is full and one delay_loop has passed, one window for all of them.
+// The VM is emulated and the host's load moves its speed, so daemons
+// compared in the same window are weighed alike; one after the other they
+// would not be.
+func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Duration) []cbResult {
 	t.Helper()
-	ns := fmt.Sprintf("lvsd-checks-bench-%d", seq)
-	run := func(args ...string) {
+	type running struct {
+		cbSpec
+		lines     *bufio.Scanner
+		lstIn     io.WriteCloser
+		procIPVS  string
+		daemon    *exec.Cmd
+		out       bytes.Buffer
+		exited    chan struct{}
+		loadTable time.Duration
+		cpu0      time.Duration
+	}
+	ds := make([]*running, len(specs))
+	for i, spec := range specs {
+		d := &running{cbSpec: spec, exited: make(chan struct{})}
+		ds[i] = d
+		ns := fmt.Sprintf("lvsd-checks-bench-%d-%d", seq, i)
+		run := func(args ...string) {
+			t.Helper()
+			if out, err := exec.Command("/sbin/ip", args...).CombinedOutput(); err != nil {
+				t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+			}
+		}
+		run("netns", "add", ns)
+		defer exec.Command("/sbin/ip", "netns", "del", ns).Run()
+		run("-n", ns, "link", "set", "lo", "up")
+		run("-n", ns, "link", "add", "rs", "type", "dummy")
+		run("-n", ns, "addr", "add", "10.255.255.254/8", "dev", "rs")
+		run("-n", ns, "link", "set", "rs", "up")
+
+		// The listener: this binary again, in the namespace.
+		lst := exec.Command("/sbin/ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestBenchChecksTargetListener$", "-test.v=false")
+		lst.Env = append(os.Environ(), "LVSD_BENCH_CHECK_TARGETS=1")
+		d.lstIn, _ = lst.StdinPipe()
+		lstOut, _ := lst.StdoutPipe()
+		lst.Stderr = os.Stderr
+		if err := lst.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			lst.Process.Kill()
+			lst.Wait()
+		}()
+		d.lines = bufio.NewScanner(lstOut)
+		d.lines.Buffer(make([]byte, 1<<20), 1<<20)
+		d.procIPVS = fmt.Sprintf("/proc/%d/net/ip_vs", lst.Process.Pid)
+
+		d.daemon = exec.Command("/sbin/ip", append([]string{"netns", "exec", ns}, spec.argv...)...)
+		d.daemon.Stdout, d.daemon.Stderr = &d.out, &d.out
+		d.daemon.Env = append(os.Environ(), spec.env...)
+		// Its own process group: keepalived forks its checker child,
+		// and every process of the group is the daemon's CPU and RSS.
+		d.daemon.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
+	expect := func(d *running, want string) {
 		t.Helper()
-		if out, err := exec.Command("/sbin/ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		if !d.lines.Scan() || d.lines.Text() != want {
+			t.Fatalf("%s: listener said %q, want %q (%v)", d.name, d.lines.Text(), want, d.lines.Err())
 		}
 	}
-	run("netns", "add", ns)
-	defer exec.Command("/sbin/ip", "netns", "del", ns).Run()
-	run("-n", ns, "link", "set", "lo", "up")
-	run("-n", ns, "link", "add", "rs", "type", "dummy")
-	run("-n", ns, "addr", "add", "10.255.255.254/8", "dev", "rs")
-	run("-n", ns, "link", "set", "rs", "up")
-
-	// The listener: this binary again, in the namespace.
-	lst := exec.Command("/sbin/ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestBenchChecksTargetListener$", "-test.v=false")
-	lst.Env = append(os.Environ(), "LVSD_BENCH_CHECK_TARGETS=1")
-	lstIn, _ := lst.StdinPipe()
-	lstOut, _ := lst.StdoutPipe()
-	lst.Stderr = os.Stderr
-	if err := lst.Start(); err != nil {
-		t.Fatal(err)
+	for _, d := range ds {
+		expect(d, "READY")
 	}
-	defer func() {
-		lst.Process.Kill()
-		lst.Wait()
-	}()
-	lines := bufio.NewScanner(lstOut)
-	lines.Buffer(make([]byte, 1<<20), 1<<20)
-	expect := func(want string) {
-		t.Helper()
-		if !lines.Scan() || lines.Text() != want {
-			t.Fatalf("%s: listener said %q, want %q (%v)", name, lines.Text(), want, lines.Err())
-		}
-	}
-	expect("READY")
-	procIPVS := fmt.Sprintf("/proc/%d/net/ip_vs", lst.Process.Pid)
-
-	var out bytes.Buffer
-	daemon := exec.Command("/sbin/ip", append([]string{"netns", "exec", ns}, argv...)...)
-	daemon.Stdout, daemon.Stderr = &out, &out
-	daemon.Env = append(os.Environ(), env...)
-	// Its own process group: keepalived forks its checker child, and
-	// every process of the group is the daemon's CPU and RSS.
-	daemon.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	start := time.Now()
-	if err := daemon.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		daemon.Wait()
-		close(exited)
-	}()
-	defer func() {
-		syscall.Kill(-daemon.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}()
-	alive := func(what string) {
+	alive := func(d *running, what string) {
 		t.Helper()
 		select {
-		case <-exited:
-			t.Fatalf("%s exited %s:\n%s", name, what, cbTail(out.String()))
+		case <-d.exited:
+			t.Fatalf("%s exited %s:\n%s", d.name, what, cbTail(d.out.String()))
 		default:
 		}
 	}
-	var loadTable time.Duration
-	for {
-		alive("before loading its table")
-		if countObjects(procIPVS) >= vs+rs {
-			loadTable = time.Since(start)
-			t.Logf("%s: %d IPVS objects in %v; warmup %v, then a %v window", name, vs+rs, loadTable.Round(time.Millisecond), cbDelayLoop, window)
-			break
+	start := time.Now()
+	for _, d := range ds {
+		if err := d.daemon.Start(); err != nil {
+			t.Fatal(err)
 		}
-		if time.Since(start) > 3*time.Minute {
-			t.Fatalf("%s loaded %d of %d IPVS objects in 3 minutes:\n%s", name, countObjects(procIPVS), vs+rs, cbTail(out.String()))
+		go func() {
+			d.daemon.Wait()
+			close(d.exited)
+		}()
+		defer func() {
+			syscall.Kill(-d.daemon.Process.Pid, syscall.SIGKILL)
+			<-d.exited
+		}()
+	}
+	for loading := len(ds); loading > 0; {
+		for _, d := range ds {
+			if d.loadTable > 0 {
+				continue
+			}
+			alive(d, "before loading its table")
+			if countObjects(d.procIPVS) >= vs+rs {
+				d.loadTable = time.Since(start)
+				loading--
+				t.Logf("%s: %d IPVS objects in %v", d.name, vs+rs, d.loadTable.Round(time.Millisecond))
+			} else if time.Since(start) > 3*time.Minute {
+				t.Fatalf("%s loaded %d of %d IPVS objects in 3 minutes:\n%s", d.name, countObjects(d.procIPVS), vs+rs, cbTail(d.out.String()))
+			}
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
 	time.Sleep(cbDelayLoop)
-	alive("during the warmup")
 
-	// The window: the listener forgets what came before, CPU is sampled
+	// The window: the listeners forget what came before, CPU is sampled
 	// at both ends, a bare goroutine measures the machine's own lateness.
-	if _, err := fmt.Fprintln(lstIn, "MARK"); err != nil {
-		t.Fatal(err)
+	for _, d := range ds {
+		alive(d, "during the warmup")
+		if _, err := fmt.Fprintln(d.lstIn, "MARK"); err != nil {
+			t.Fatal(err)
+		}
+		expect(d, "MARKED")
 	}
-	expect("MARKED")
-	cpu0, _ := cbGroupUsage(daemon.Process.Pid)
+	for _, d := range ds {
+		d.cpu0, _ = cbGroupUsage(d.daemon.Process.Pid)
+	}
 	w0 := time.Now()
 	var late []time.Duration
 	planned := w0
@@ -308,29 +364,34 @@ func cbMeasure(t *testing.T, name string, seq int, env []string, vs, rs int, win
 		time.Sleep(time.Until(planned))
 		late = append(late, time.Since(planned))
 	}
-	cpu1, mem := cbGroupUsage(daemon.Process.Pid)
-	rss, procs := mem.rss, mem.procs
 	wall := time.Since(w0)
-	lstIn.Close()
-	if !lines.Scan() {
-		t.Fatalf("%s: no figures from the listener: %v", name, lines.Err())
-	}
-	var fig checktargets.Figures
-	if err := json.Unmarshal(lines.Bytes(), &fig); err != nil {
-		t.Fatalf("%s: listener figures %q: %v", name, lines.Text(), err)
-	}
-	alive("during the window")
 	slices.Sort(late)
-	r := cbResult{name: name, cpu: (cpu1 - cpu0).Seconds() / wall.Seconds(), rss: rss, rssAnon: mem.anon, rssFile: mem.file, procs: procs,
-		seen: fig, noiseP99: late[len(late)*99/100], loadTable: loadTable}
-	t.Logf("%s: CPU %.3f core, RSS %.1f MB over %d processes, %d connects to %d of %d targets in %v, intervals p50 %v p99 %v max %v",
-		name, r.cpu, float64(rss)/(1<<20), procs, fig.Accepts, fig.Targets, rs, wall.Round(time.Millisecond),
-		time.Duration(fig.P50).Round(time.Millisecond), time.Duration(fig.P99).Round(time.Millisecond), time.Duration(fig.Max).Round(time.Millisecond))
-	if fig.Targets < rs {
-		t.Logf("%s: only %d of %d targets were checked in the window", name, fig.Targets, rs)
+	results := make([]cbResult, len(ds))
+	for i, d := range ds {
+		cpu1, mem := cbGroupUsage(d.daemon.Process.Pid)
+		results[i] = cbResult{name: d.name, cpu: (cpu1 - d.cpu0).Seconds() / wall.Seconds(), rss: mem.rss, rssAnon: mem.anon, rssFile: mem.file,
+			procs: mem.procs, noiseP99: late[len(late)*99/100], loadTable: d.loadTable}
 	}
-	t.Logf("%s output (tail):\n%s", name, cbTail(out.String()))
-	return r
+	for i, d := range ds {
+		d.lstIn.Close()
+		if !d.lines.Scan() {
+			t.Fatalf("%s: no figures from the listener: %v", d.name, d.lines.Err())
+		}
+		r := &results[i]
+		if err := json.Unmarshal(d.lines.Bytes(), &r.seen); err != nil {
+			t.Fatalf("%s: listener figures %q: %v", d.name, d.lines.Text(), err)
+		}
+		alive(d, "during the window")
+		fig := r.seen
+		t.Logf("%s: CPU %.3f core, RSS %.1f MB over %d processes, %d connects to %d of %d targets in %v, intervals p50 %v p99 %v max %v",
+			d.name, r.cpu, float64(r.rss)/(1<<20), r.procs, fig.Accepts, fig.Targets, rs, wall.Round(time.Millisecond),
+			time.Duration(fig.P50).Round(time.Millisecond), time.Duration(fig.P99).Round(time.Millisecond), time.Duration(fig.Max).Round(time.Millisecond))
+		if fig.Targets < rs {
+			t.Logf("%s: only %d of %d targets were checked in the window", d.name, fig.Targets, rs)
+		}
+		t.Logf("%s output (tail):\n%s", d.name, cbTail(d.out.String()))
+	}
+	return results
 }
 
 // cbTail is the last lines of a daemon's output.
@@ -392,7 +453,7 @@ func cbGroupUsage(pgid int) (cpu time.Duration, mem cbMemory) {
 
 // cbTimeCommand runs a command (with env added) to its end and says how
 // long it took.
-func cbTimeCommand(t *testing.T, name string, env []string, argv ...string) string {
+func cbTimeCommand(t *testing.T, env []string, argv ...string) string {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
@@ -400,9 +461,9 @@ func cbTimeCommand(t *testing.T, name string, env []string, argv ...string) stri
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start)
 	if err != nil {
-		return fmt.Sprintf("%s: %v (%v): %s", name, took.Round(time.Millisecond), err, cbTail(string(out)))
+		return fmt.Sprintf("%v (%v: %s)", took.Round(time.Millisecond), err, cbTail(string(out)))
 	}
-	return fmt.Sprintf("%s: %v", name, took.Round(time.Millisecond))
+	return took.Round(time.Millisecond).String()
 }
 
 // TestBenchChecksTargetListener is the target side of
