@@ -7,7 +7,7 @@ PREFIX   ?= /usr/local
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test unit integration bench fuzz lint install demo clean man deb
+.PHONY: all build test unit integration bench fuzz lint install demo demo-cluster clean man deb
 
 all: build
 
@@ -63,6 +63,12 @@ deb:
 # what it needs with apt-get); kills the master and shows the gap.
 demo:
 	sh scripts/demo.sh
+
+# Three lvsd directors behind a BIRD 2 router's ECMP, each with its own IPVS
+# table, in the VM (installs what it needs with apt-get): next hops, flows,
+# kill -9, lvsd drain, SIGTERM, failing real servers (docs/cluster.md).
+demo-cluster:
+	sh scripts/demo-cluster.sh
 
 clean:
 	rm -rf bin integration.log

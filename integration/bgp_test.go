@@ -75,6 +75,9 @@ type bgpLab struct {
 	ns     map[string]string // "d1" → namespace
 	// routes dumps the router's BGP table for failure messages.
 	routes func() string
+	// bfd runs BFD between BIRD and every director (bfd = true), with
+	// hold time 9 s so that BFD, not the hold timer, detects a hang.
+	bfd bool
 }
 
 func newBGPLab(t *testing.T) *bgpLab {
@@ -128,6 +131,18 @@ func (l *bgpLab) startBIRD() *proc {
 	}
 	cfg := `router id 10.98.0.1;
 protocol device { scan time 1; }
+`
+	timers := "hold time 3;\n  keepalive time 1;"
+	if l.bfd {
+		// BIRD's side asks for 100 ms; the session runs at the slower of
+		// the two sides' intervals (RFC 5880 section 6.8.3).
+		cfg += `protocol bfd {
+  interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };
+}
+`
+		timers = "hold time 9;\n  keepalive time 3;\n  bfd on;"
+	}
+	cfg += `
 protocol kernel {
   ipv4 { import none; export all; };
   merge paths on;
@@ -141,8 +156,7 @@ protocol kernel {
 		cfg += fmt.Sprintf(`protocol bgp d%d {
   local 10.98.%d.1 as 65000;
   neighbor 10.98.%d.2 as 65001;
-  hold time 3;
-  keepalive time 1;
+  %s
   connect retry time 1;
   error wait time 1, 2;
   ipv4 { import all; export none; };
@@ -150,13 +164,12 @@ protocol kernel {
 protocol bgp d%dv6 {
   local fd00:98:%d::1 as 65000;
   neighbor fd00:98:%d::2 as 65001;
-  hold time 3;
-  keepalive time 1;
+  %s
   connect retry time 1;
   error wait time 1, 2;
   ipv6 { import all; export none; };
 }
-`, i, i, i, i, i, i)
+`, i, i, i, timers, i, i, i, timers)
 	}
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		l.t.Fatal(err)
@@ -174,6 +187,10 @@ func (l *bgpLab) startDirector(name string) (p *proc, upFile string) {
 		l.t.Fatal(err)
 	}
 	i := name[1:]
+	timers := "    hold_time = 3\n    keepalive = 1"
+	if l.bfd {
+		timers = "    hold_time = 9\n    keepalive = 3\n    bfd       = true"
+	}
 	cfg := fmt.Sprintf(`global { lvs_program = "always" }
 virtual_server "%s:80" {
   lb_kind    = "DR"
@@ -196,20 +213,19 @@ virtual_server "[%s]:80" {
   }
 }
 announce "bgp" {
-  local_as  = 65001
-  router_id = "10.98.%s.2"
+  local_as    = 65001
+  router_id   = "10.98.%s.2"
+  drain_delay = "500ms"
   neighbor "10.98.%s.1" {
     remote_as = 65000
-    hold_time = 3
-    keepalive = 1
+%s
   }
   neighbor "fd00:98:%s::1" {
     remote_as = 65000
-    hold_time = 3
-    keepalive = 1
+%s
   }
 }
-`, bgpVIP, i, upFile, bgpVIP6, i, upFile, i, i, i)
+`, bgpVIP, i, upFile, bgpVIP6, i, upFile, i, i, timers, i, timers)
 	path := filepath.Join(l.dir, name+".hcl")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		l.t.Fatal(err)
@@ -404,11 +420,16 @@ func testAnnouncement(t *testing.T, l *bgpLab) {
 
 	start = time.Now()
 	d2.signal(syscall.SIGTERM)
+	l.waitHops("d2 stopped", "10.98.1.2", "10.98.3.2")
+	withdrawn := time.Since(start)
+	// drain_delay: d2 withdraws first and stops half a second later.
 	if _, ok := d2.waitExit(10 * time.Second); !ok {
 		t.Fatal("d2 did not stop within 10 s of SIGTERM")
 	}
-	l.waitHops("d2 stopped", "10.98.1.2", "10.98.3.2")
-	t.Logf("d2 withdrawn %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+	t.Logf("d2 withdrawn %v after SIGTERM, stopped after %v", withdrawn.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if stopped := time.Since(start); stopped < 500*time.Millisecond || withdrawn > stopped {
+		t.Errorf("d2 withdrawn after %v and stopped after %v: want the withdrawal first, the stop after drain_delay 500ms", withdrawn, stopped)
+	}
 	if !strings.Contains(d2.logText(), "BGP withdraw") {
 		t.Errorf("d2 did not withdraw before it stopped:\n%s", d2.logText())
 	}
@@ -443,4 +464,43 @@ func testAnnouncement(t *testing.T, l *bgpLab) {
 		}
 	}
 	l.waitHops("all stopped")
+}
+
+// TestBGPBFDDetectsAHungDirectorBeforeTheHoldTime measures bfd = true
+// (GoBGP's BFD, with its defaults: 1 s intervals, multiplier 3) against
+// BIRD 2's BFD: the sessions come up, and a director that hangs leaves the
+// ECMP set when BFD says it is down, before the 9 s hold time.
+func TestBGPBFDDetectsAHungDirectorBeforeTheHoldTime(t *testing.T) {
+	l := newBGPLab(t)
+	l.bfd = true
+	l.startBIRD()
+	d1, _ := l.startDirector("d1")
+	d2, _ := l.startDirector("d2")
+	d3, _ := l.startDirector("d3")
+	defer func() {
+		if t.Failed() {
+			t.Logf("d1:\n%s", d1.logText())
+		}
+		for _, d := range []*proc{d1, d2, d3} {
+			d.signalGroup(syscall.SIGKILL)
+		}
+	}()
+	l.waitHops("three directors announce", "10.98.1.2", "10.98.2.2", "10.98.3.2")
+	birdc := func(args ...string) string {
+		out, _ := output("birdc", append([]string{"-s", filepath.Join(l.dir, "bird.ctl")}, args...)...)
+		return out
+	}
+	if !waitFor(20*time.Second, func() bool { return strings.Count(birdc("show", "bfd", "sessions"), " Up ") >= 3 }) {
+		t.Fatalf("BIRD's BFD sessions with the directors never came up:\n%s", birdc("show", "bfd", "sessions"))
+	}
+	t.Logf("BIRD's BFD sessions:\n%s", birdc("show", "bfd", "sessions"))
+	start := time.Now()
+	d1.signalGroup(syscall.SIGSTOP)
+	l.waitHops("d1 hung", "10.98.2.2", "10.98.3.2")
+	lost := time.Since(start)
+	t.Logf("with BFD (GoBGP's 1 s x 3), d1 left the ECMP set %v after it hung (hold time 9 s)", lost.Round(time.Millisecond))
+	if lost > 6*time.Second {
+		t.Errorf("d1 left the ECMP set %v after it hung: BFD did not act before the 9 s hold time", lost)
+	}
+	d1.signalGroup(syscall.SIGKILL)
 }

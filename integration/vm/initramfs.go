@@ -73,6 +73,15 @@ func baseArchive(k Kernel, programs []string) (*archive, error) {
 			return nil, err
 		}
 	}
+	// BIRD 2, the router of the cluster scenario (scenarios/cluster_test.go),
+	// when the host has it (Debian bird2); the scenario skips without it.
+	for _, p := range []string{"/usr/sbin/bird", "/usr/sbin/birdc"} {
+		if _, err := os.Stat(p); err == nil {
+			if err := addProgram(a, p); err != nil {
+				return nil, err
+			}
+		}
+	}
 
 	// Debian has ipvsadm in /usr/sbin; tests call /sbin/ipvsadm.
 	a.symlink("/sbin/ipvsadm", "/usr/sbin/ipvsadm")
