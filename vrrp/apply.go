@@ -48,6 +48,10 @@ func (n *Node) apply(ctx context.Context, now time.Time, in *instance, acts []Ac
 				if g := in.group; g.state == StateMaster || g.state == StateFault {
 					reason := fmt.Sprintf("sync group %s is %s", g.cfg.Name, g.state)
 					n.apply(ctx, now, in, in.m.Force(now, g.state, reason), true)
+				} else if g.state == StateInit {
+					// The first member to start makes the group BACKUP,
+					// notified as keepalived does (syncgroup.go).
+					n.groupState(g, StateBackup)
 				}
 			default:
 				n.syncGroup(ctx, now, in, a.To)

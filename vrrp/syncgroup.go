@@ -65,6 +65,12 @@ func (n *Node) syncGroup(ctx context.Context, now time.Time, in *instance, to St
 	if g.state == to {
 		return
 	}
+	n.groupState(g, to)
+}
+
+// groupState records the group's new state and runs its notify scripts
+// and notice.
+func (n *Node) groupState(g *syncGroup, to State) {
 	g.state = to
 	state := to.String()
 	n.notes.queue(notifyJob{what: "notify_" + strings.ToLower(state) + " of group " + g.cfg.Name, cmdline: notifyFor(g.cfg.Notify, to)})

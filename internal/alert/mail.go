@@ -50,22 +50,44 @@ func (m *Mailer) Send(mail Mail) {
 	}
 }
 
-// Run sends queued e-mails one after another until ctx ends; what is
-// still queued then is dropped.
+// mailStopGrace bounds how long the e-mails still queued when lvsd stops
+// (the Stopping ones among them) may take to leave.
+const mailStopGrace = 2 * time.Second
+
+// Run sends queued e-mails one after another until ctx ends; then what is
+// still queued gets mailStopGrace, and the rest is dropped.
 func (m *Mailer) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			m.drain()
 			return
 		case mail := <-m.queue:
-			if err := m.send(ctx, mail); err != nil {
-				m.failed.Add(1)
-				m.log.Warn("e-mail alert not sent", "server", m.cfg.Server, "subject", mail.Subject, "err", err)
-				continue
-			}
-			m.sent.Add(1)
+			m.deliver(ctx, mail)
 		}
 	}
+}
+
+func (m *Mailer) drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), mailStopGrace)
+	defer cancel()
+	for ctx.Err() == nil {
+		select {
+		case mail := <-m.queue:
+			m.deliver(ctx, mail)
+		default:
+			return
+		}
+	}
+}
+
+func (m *Mailer) deliver(ctx context.Context, mail Mail) {
+	if err := m.send(ctx, mail); err != nil {
+		m.failed.Add(1)
+		m.log.Warn("e-mail alert not sent", "server", m.cfg.Server, "subject", mail.Subject, "err", err)
+		return
+	}
+	m.sent.Add(1)
 }
 
 // Sent, Failed and Dropped count e-mails sent, refused or unreachable, and
