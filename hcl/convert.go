@@ -16,7 +16,8 @@ import (
 func ConvertToHCL(cfg *Config) []byte {
 	root := &hclBody{}
 	convertGlobal(root, cfg.Global)
-	convertSSL(root, cfg.SSL) // ssl.go
+	convertSSL(root, cfg.SSL)                               // ssl.go
+	convertLocalAddressGroups(root, cfg.LocalAddressGroups) // fullnat.go
 	convertStaticNet(root, cfg.Static)
 	for _, s := range cfg.Scripts {
 		root.newline()
@@ -261,6 +262,7 @@ func convertVirtualServer(b *hclBody, vs VirtualServer, g Global) {
 	setStr(b, "lb_algo", vs.LBAlgo)
 	setStr(b, "lb_kind", KindString(vs.LBKind, vs.Tunnel))
 	setStr(b, "persistence_engine", vs.PersistenceEngine)
+	setStr(b, "laddr_group_name", vs.LocalAddressGroup)
 	setList(b, "scheduler_flags", vs.SchedulerFlags)
 	if vs.OnePacket {
 		b.attr("ops", "true")

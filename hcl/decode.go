@@ -94,6 +94,8 @@ func (d *decoder) file(path string, src []byte, depth int) {
 			d.announce(b) // announce.go
 		case "SSL":
 			d.sslBlock(d.openBlock(b, sslClientSchema)) // ssl.go
+		case "local_address_group":
+			d.localAddressGroup(b) // fullnat.go
 		}
 	}
 }
@@ -383,6 +385,7 @@ var (
 		hcl2.BlockHeaderSchema{Type: "vrrp_track_process", LabelNames: []string{"name"}},
 		hcl2.BlockHeaderSchema{Type: "announce", LabelNames: []string{"protocol"}},
 		hcl2.BlockHeaderSchema{Type: "SSL"},
+		hcl2.BlockHeaderSchema{Type: "local_address_group", LabelNames: []string{"name"}},
 	)
 	sslClientSchema   = blockSchema([]string{"password", "ca", "certificate", "key"})
 	lvsTimeoutsSchema = blockSchema([]string{"tcp", "tcpfin", "udp"})
@@ -405,7 +408,7 @@ var (
 		"persistence_timeout", "persistence_granularity", "quorum", "hysteresis", "quorum_up", "quorum_down",
 		"alpha", "omega", "inhibit_on_failure", "virtualhost", "sorry_server", "sorry_server_lvs_method",
 		"vrrp_instance", "ip_family", "connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup",
-		"persistence_engine", "sorry_server_inhibit", "smtp_alert"},
+		"persistence_engine", "sorry_server_inhibit", "laddr_group_name", "smtp_alert"},
 		hcl2.BlockHeaderSchema{Type: "real_server", LabelNames: []string{"address"}})
 	rsSchema = blockSchema([]string{"weight", "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold",
 		"connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "alpha", "virtualhost", "smtp_alert"},

@@ -40,6 +40,7 @@
 //	lvs_global.go    lvs_timeouts, lvs_flush, lvs_flush_on_stop (both readers, validation, convert)
 //	http_options.go  http_protocol versions, regex_options as Go regexp flags
 //	ssl.go           the top-level SSL block: SSL_GET's client certificate, key, password and CA
+//	fullnat.go       lb_kind FNAT, laddr_group_name and local_address_group (DPVS's FULLNAT keywords), both readers
 //	validate_lvs.go  validation of the keepalived LVS keywords above, the same for both readers
 //	validate.go      finalize: derived values and validation of global and the virtual servers
 //	validate_vrrp.go validation of vrrp_script, vrrp_instance and vrrp_sync_group

@@ -335,6 +335,8 @@ func (r *kaReader) top(nodes []*kaNode) {
 			r.virtualServer(n)
 		case "SSL":
 			r.sslBlock(n) // ssl.go
+		case "local_address_group":
+			r.localAddressGroup(n) // fullnat.go
 		default:
 			if !r.outOfScope(n, kaTopScope) {
 				r.unknown(n, "the top level")

@@ -602,7 +602,8 @@ func kaSpace(c byte) bool {
 var kaBlockKeywords = map[string][]string{
 	"": {"global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "virtual_server", "virtual_server_group",
 		"static_ipaddress", "static_routes", "static_rules", "vrrp_track_process", "vrrp_track_file", "track_file",
-		"garp_group", "bfd_instance", "SSL", "linkbeat_interfaces", "track_group", "interface_up_down_delays"},
+		"garp_group", "bfd_instance", "SSL", "linkbeat_interfaces", "track_group", "interface_up_down_delays",
+		"local_address_group"},
 	"global_defs": {"notification_email"},
 	"vrrp_instance": {"authentication", "virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes",
 		"virtual_rules", "unicast_peer", "track_interface", "track_script", "track_file", "track_process", "track_bfd"},
@@ -630,7 +631,7 @@ const kaValueBlock = "value"
 // kaValueBlocks lists, per enclosing block, the blocks whose entries are
 // values.
 var kaValueBlocks = map[string][]string{
-	"":                {"static_ipaddress", "static_routes", "static_rules", "virtual_server_group", "linkbeat_interfaces"},
+	"":                {"static_ipaddress", "static_routes", "static_rules", "virtual_server_group", "linkbeat_interfaces", "local_address_group"},
 	"global_defs":     {"notification_email"},
 	"vrrp_instance":   {"virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes", "virtual_rules", "unicast_peer", "track_interface", "track_script", "track_file", "track_process", "track_bfd"},
 	"vrrp_sync_group": {"group", "track_interface", "track_script", "track_file", "track_process", "track_bfd"},

@@ -196,6 +196,11 @@ func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
 			vs.LBKind, vs.Tunnel, k.kindSet = v, t, true
 			mark("lb_kind")
 		}
+	case "laddr_group_name":
+		if v, ok := r.one(c); ok {
+			vs.LocalAddressGroup = v
+			mark("laddr_group_name")
+		}
 	case "persistence_engine":
 		if v, ok := r.one(c); ok {
 			// check_parser.c pengine_handler() takes any name; the
@@ -332,8 +337,11 @@ func (r *kaReader) kind(c *kaNode) (string, Tunnel, bool) {
 		return "", Tunnel{}, false
 	}
 	v := c.args[0].text
-	if v != KindNAT && v != KindDR && v != KindTUN {
-		r.errf(c.pos, fmt.Sprintf("invalid %s %q", c.name, v), "want NAT, DR or TUN")
+	if v == "FULLNAT" {
+		v = KindFNAT // DPVS's keepalived reads both
+	}
+	if v != KindNAT && v != KindDR && v != KindTUN && v != KindFNAT {
+		r.errf(c.pos, fmt.Sprintf("invalid %s %q", c.name, v), "want NAT, DR, TUN or FNAT")
 		return "", Tunnel{}, false
 	}
 	if len(c.args) == 1 {
@@ -762,7 +770,7 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 // service's port when none is given; for DR/TUN the service's port (or
 // none for fwmark services) whatever is written.
 func (r *kaReader) fixPort(vs *VirtualServer, ap *netip.AddrPort, pos Pos, what string) {
-	nat := vs.LBKind == KindNAT
+	nat := vs.LBKind == KindNAT || vs.LBKind == KindFNAT
 	if vs.FWMark != 0 {
 		if !nat && ap.Port() != 0 {
 			r.warnf(pos, fmt.Sprintf("fwmark virtual server %s, %s has port specified - clearing", vs.Name, what), "as keepalived does")

@@ -27,6 +27,9 @@ type Config struct {
 	// SSL is the top-level SSL block (ssl.go): the client certificate and
 	// CA of every SSL_GET; nil without one.
 	SSL *SSLClient
+	// LocalAddressGroups are the local_address_group blocks FULLNAT
+	// services take their source addresses from (fullnat.go).
+	LocalAddressGroups []LocalAddressGroup
 	// Announce is the announce "bgp" block (announce.go); nil without one.
 	Announce *Announce
 	// Static are the addresses, routes and rules lvsd installs at start
@@ -353,6 +356,11 @@ type VirtualServer struct {
 	Tunnel Tunnel
 	// PersistenceEngine is the IPVS persistence engine ("" or "sip").
 	PersistenceEngine string
+	// LocalAddressGroup (laddr_group_name) names the local_address_group
+	// of a FULLNAT service (lb_kind FNAT, fullnat.go); LocalAddresses are
+	// its addresses, resolved by validation.
+	LocalAddressGroup string
+	LocalAddresses    []netip.Addr
 	// PersistenceTimeout > 0 makes the service persistent.
 	PersistenceTimeout time.Duration
 	// PersistenceGranularity is the persistence netmask as a prefix length

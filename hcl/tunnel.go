@@ -139,7 +139,11 @@ func (d *decoder) lvsOptions(bl *block, vs *VirtualServer) {
 		}
 		ss.LBKind = kind
 	}
+	if vs.LBKind == "FULLNAT" {
+		vs.LBKind = KindFNAT
+	}
 	bl.str("persistence_engine", &vs.PersistenceEngine)
+	bl.str("laddr_group_name", &vs.LocalAddressGroup)
 	var inhibit bool
 	if bl.boolean("sorry_server_inhibit", &inhibit) {
 		if vs.SorryServer == nil {

@@ -28,7 +28,7 @@ func finalize(cfg *Config, keepalived bool) Diagnostics {
 	v.syncGroupTracking() // tracking.go
 	v.virtualServers()
 	v.lvsOptions()    // validate_lvs.go
-	v.lvsOptions()    // validate_lvs.go
+	v.fullNAT()       // fullnat.go
 	v.syncDaemon()    // validate_sync.go
 	v.announceBlock() // announce.go
 	v.alerts()        // alert.go
@@ -196,7 +196,7 @@ func (v *validator) virtualServers() {
 	}
 }
 
-func validKind(k string) bool { return k == KindNAT || k == KindDR || k == KindTUN }
+func validKind(k string) bool { return k == KindNAT || k == KindDR || k == KindTUN || k == KindFNAT }
 
 // owner sets the VRRP instance that owns a virtual server.
 func (v *validator) owner(vs *VirtualServer, instances map[string]bool, owner map[string]string) {

@@ -41,6 +41,11 @@ func TestIPVSInVM(t *testing.T) {
 		spec.Programs = []string{keepalived}
 		env["KEEPALIVED_BIN"] = keepalived
 	}
+	// TestLvsdFullNATServesRealServersWithoutARouteBack reads lvsd's
+	// FULLNAT table with nft.
+	if _, err := os.Stat("/usr/sbin/nft"); err == nil {
+		spec.Programs = append(spec.Programs, "/usr/sbin/nft")
+	}
 	// TestLvsdRunsTheLVSMaterialsLdirectordCf runs ldirectord itself as the
 	// reference, with perl and its modules (ldirectord_vm_test.go).
 	if progs, files := ldirectordGuest(t); progs != nil {

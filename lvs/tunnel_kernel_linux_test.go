@@ -48,7 +48,8 @@ virtual_server 192.0.2.81 5060 {
 	t.Logf("ipvsadm -Ln --tun-info:\n%s", out)
 	for _, want := range []string{
 		"10.0.1.1:80",
-		"gue:6080:remcsum", // fwd_tun_info: type:port:flags
+		"gue:6080:r+c", // fwd_tun_info: type:port:flags (-c none, +c csum, r+c remcsum)
+		"gre:-c",
 		"10.0.9.9:80",
 		"persistent 60 pe sip",
 	} {

@@ -13,6 +13,7 @@ import (
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/alert"
 	"github.com/lvsd/lvsd/internal/announce"
+	"github.com/lvsd/lvsd/internal/fullnat"
 	"github.com/lvsd/lvsd/internal/script"
 	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/vrrp"
@@ -68,6 +69,9 @@ type Director struct {
 
 	mu  sync.Mutex // guards cfg and the script bookkeeping below
 	cfg *hcl.Config
+	// fullnat is lvsd's FULLNAT nftables table, nil until a
+	// configuration has an lb_kind FNAT service (fullnat.go).
+	fullnat *fullnat.Table
 	// scriptCtx bounds the quorum scripts: Run cancels it on the way out
 	// and waits for scripts before it returns.
 	scriptCtx     context.Context
@@ -161,6 +165,9 @@ func (d *Director) openIPVS(cfg *hcl.Config) (*lvs.Manager, error) {
 		OnQuorum: d.onQuorum,
 	})
 	m.SetConfig(cfg)
+	if err := d.applyFullNAT(cfg); err != nil { // fullnat.go
+		return nil, err
+	}
 	d.applyClusterSysctls(cfg)
 	d.mu.Lock()
 	d.ipvs = m
@@ -276,6 +283,7 @@ loop:
 	d.stopSyncDaemons()
 	stopParts()
 	wg.Wait()
+	d.removeFullNAT() // fullnat.go
 	return runErr
 }
 

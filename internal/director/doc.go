@@ -16,6 +16,8 @@
 //   - cluster.go: what a director behind ECMP needs when its VIPs are
 //     announced: the IPVS settings (sloppy_tcp, expire_nodest_conn, …) and
 //     the VIPs no VRRP instance owns, held on lo.
+//   - fullnat.go: the configuration's FULLNAT services → lvsd's nftables
+//     table (internal/fullnat), at start and on reload, removed at stop.
 //   - reload.go: a reload applied in one order: lvs desired state first,
 //     then the checkers, then VRRP.
 //   - status.go: the status snapshot (`lvsd status`, SIGUSR1/SIGUSR2 dumps,

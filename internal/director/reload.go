@@ -53,6 +53,9 @@ func (d *Director) Reload() error {
 	ipvs := d.ipvsManager()
 	if ipvs != nil {
 		ipvs.SetConfig(cfg)
+		if err := d.applyFullNAT(cfg); err != nil { // fullnat.go
+			d.log.Error("reload: FULLNAT", "err", err)
+		}
 	}
 	if d.checker != nil {
 		d.checker.Reload(cfg)
