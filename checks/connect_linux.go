@@ -237,6 +237,11 @@ func connectSocket(ep Endpoint) (int, error) {
 			return fail(fmt.Errorf("setsockopt SO_MARK %d: %w", ep.FWMark, err))
 		}
 	}
+	if ep.BindIf != "" {
+		if err := bindToDevice(fd, ep.BindIf); err != nil { // bindif_linux.go
+			return fail(err)
+		}
+	}
 	if ep.BindTo.IsValid() || ep.BindPort != 0 {
 		local := ep.BindTo.Unmap()
 		if !local.IsValid() {

@@ -216,3 +216,20 @@ func TestProbeSocketsBindToTheInterface(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectorBindsToTheInterface: TCP_CHECK's connector honours bind_if
+// as the Go dialer does: through lo a loopback server answers, an
+// interface that does not exist fails the attempt with the reason.
+func TestConnectorBindsToTheInterface(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SO_BINDTODEVICE needs CAP_NET_RAW")
+	}
+	target := serve(t, func(net.Conn) {})
+	attempt := startConnector(t)
+	if r := attempt(Endpoint{Addr: target, BindIf: "lo"}, time.Second); !r.OK {
+		t.Errorf("bound to lo: %+v", r)
+	}
+	if r := attempt(Endpoint{Addr: target, BindIf: "nosuch9"}, time.Second); r.OK || !strings.Contains(r.Reason, "no such device") {
+		t.Errorf("bound to a missing interface: %+v, want a failure naming it", r)
+	}
+}

@@ -99,6 +99,6 @@ func (r Rule) exprs() []expr.Any {
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: port},
 		&expr.Immediate{Register: 1, Data: from[:]},
 		&expr.Immediate{Register: 2, Data: to[:]},
-		&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegAddrMax: 2, Specified: true},
+		&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegAddrMax: 2},
 	}
 }
