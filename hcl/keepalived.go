@@ -393,7 +393,7 @@ var kaGlobalScope = func() map[string]kaScope {
 		"disable_local_igmp":               warnOnly("lvsd leaves IGMP to the kernel"),
 		"rs_init_notifies":                 warnOnly("lvsd notifies changes only"),
 		"vmac_prefix":                      warnOnly("lvsd names a VMAC vrrp.VRID unless use_vmac names it"),
-		"vmac_addr_prefix":                 warnOnly("lvsd creates no VMACs for use_vmac_addr"),
+		"vmac_addr_prefix":                 warnOnly("lvsd names use_vmac_addr's VMACs as use_vmac's: vrrp.VRID, vrrpN.VRID"),
 		"include_check":                    warnOnly("lvsd reports every include problem"),
 		"checker_log_all_failures":         warnOnly("lvsd logs every state change"),
 		"log_unknown_vrids":                warnOnly("lvsd counts adverts for unknown VRIDs in its metrics"),

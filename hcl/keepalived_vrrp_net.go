@@ -88,9 +88,9 @@ func (r *kaReader) instanceNet(c *kaNode, in *VRRPInstance) bool {
 			in.Positions[c.name] = c.pos
 		}
 	case "use_vmac_addr":
-		// VMACs on the other interfaces VIPs name: lvsd holds those
-		// VIPs on their own interface.
+		// VMACs on the other interfaces VIPs name (vrrp_net.go).
 		if r.none(c) {
+			n.VMACAddr = true
 			in.Positions[c.name] = c.pos
 		}
 	case "mcast_dst_ip":

@@ -41,6 +41,9 @@ type validator struct {
 	// keepalived is set for keepalived.conf input: validation runs past
 	// what keepalived 2.2.7 runs past (HCL stays strict).
 	keepalived bool
+	// vmacs are the VMAC names given so far, and the name of each
+	// "base MAC" (vrrp_net.go).
+	vmacs map[string]string
 }
 
 // at returns the position of attribute name in a block.

@@ -1,6 +1,7 @@
 package hcl
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/netip"
@@ -29,6 +30,12 @@ type InstanceNet struct {
 	// VMAC is the macvlan the instance's addresses live on (use_vmac);
 	// nil without one.
 	VMAC *VMAC
+	// VMACAddr (use_vmac_addr) gives the addresses on other interfaces
+	// than the instance's, and the excluded ones of the other family,
+	// VMACs of their own: AddrVMACs, one per interface and family, each
+	// address's Dev set to its VMAC by validation.
+	VMACAddr  bool
+	AddrVMACs []VMAC
 	// McastGroup is where multicast adverts go: mcast_dst_ip, else global
 	// vrrp_mcast_group4 (vrrp_mcast_group6), else 224.0.0.18 (ff02::12),
 	// RFC 3768 §5.2.2, RFC 5798 §5.1.1.2. Unused with unicast peers.
@@ -46,9 +53,14 @@ type InstanceNet struct {
 // adverts from it (from the base interface with XmitBase) and removes it
 // at stop.
 type VMAC struct {
-	Name     string           // interface name (default "vrrp.VRID")
+	Name     string           // interface name (default "vrrp.VRID", keepalived's numbering when taken)
+	Named    bool             // the name was written (use_vmac NAME)
 	MAC      net.HardwareAddr // default the virtual router MAC
 	XmitBase bool             // vmac_xmit_base: adverts to and from the base interface
+	// Base is the interface it sits on: the instance's for use_vmac,
+	// an address's for use_vmac_addr; IPv6 its address family.
+	Base string
+	IPv6 bool
 }
 
 // StaticNet is what lvsd installs at start and removes at stop whatever
@@ -99,7 +111,7 @@ func ParseVMAC(args []string, vrid int, ipv6 bool) (*VMAC, error) {
 		if v.Name != "" {
 			return nil, fmt.Errorf("use_vmac: want [NAME] [MAC], got %q", strings.Join(args, " "))
 		}
-		v.Name = a
+		v.Name, v.Named = a, true
 	}
 	return v, nil
 }
@@ -110,11 +122,14 @@ func ParseVMAC(args []string, vrid int, ipv6 bool) (*VMAC, error) {
 func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 	n := &in.Net
 	if m := n.VMAC; m != nil {
-		if m.Name == "" {
-			m.Name = "vrrp." + strconv.Itoa(in.VirtualRouterID)
-		}
+		m.Base, m.IPv6 = in.Interface, in.IPv6
 		if m.MAC == nil {
 			m.MAC = VirtualRouterMAC(in.VirtualRouterID, in.IPv6)
+		}
+		if m.Name == "" {
+			m.Name = v.vmacFor(in.VirtualRouterID, in.IPv6, m.Base, m.MAC)
+		} else {
+			v.vmacs[m.Base+" "+m.MAC.String()] = m.Name
 		}
 		if len(m.Name) > maxIfName || strings.ContainsAny(m.Name, "/ ") {
 			v.diags.errorf(where("use_vmac"), "invalid use_vmac", "vrrp_instance %q: interface name %q: at most %d characters, no '/' or space", in.Name, m.Name, maxIfName)
@@ -125,8 +140,10 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 		if len(in.UnicastPeers) > 0 && !m.XmitBase {
 			v.diags.errorf(where("use_vmac"), "use_vmac with unicast peers", "vrrp_instance %q: unicast adverts need vmac_xmit_base (keepalived.conf(5): use_vmac)", in.Name)
 		}
+		// keepalived: a VIP without dev, or on the instance's interface,
+		// lives on the VMAC.
 		for i := range in.VirtualIPs {
-			if in.VirtualIPs[i].Dev == "" {
+			if d := in.VirtualIPs[i].Dev; d == "" || d == in.Interface {
 				in.VirtualIPs[i].Dev = m.Name
 			}
 		}
@@ -143,8 +160,12 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 	}
 	for i := range n.ExcludedIPs {
 		e := &n.ExcludedIPs[i]
-		if e.Dev == "" {
-			e.Dev = dev
+		if e.Dev == "" || e.Dev == in.Interface {
+			// The VMAC carries the instance's family only.
+			e.Dev = in.Interface
+			if e.Prefix.Addr().Is6() == in.IPv6 {
+				e.Dev = dev
+			}
 		}
 		if seen[e.Prefix.Addr()] {
 			v.diags.errorf(e.Pos, "duplicate virtual_ipaddress_excluded", "vrrp_instance %q: %s is listed twice", in.Name, e.Prefix.Addr())
@@ -166,7 +187,108 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 	if n.UnicastTTL < 1 || n.UnicastTTL > 255 {
 		v.diags.errorf(where("unicast_ttl"), "invalid unicast_ttl", "vrrp_instance %q: unicast_ttl %d is outside 1..255", in.Name, n.UnicastTTL)
 	}
+	v.addrVMACs(in)
 	v.routes(n.Routes, dev)
+}
+
+// vmacNames takes the names given with use_vmac, before the instances
+// are validated: instanceNet then names the other VMACs, each instance's
+// own and then its use_vmac_addr ones, in the order of the instances, as
+// keepalived's create_vmac_name does (vmacName).
+func (v *validator) vmacNames() {
+	v.vmacs = map[string]string{}
+	for i := range v.cfg.Instances {
+		if m := v.cfg.Instances[i].Net.VMAC; m != nil && m.Name != "" {
+			v.vmacs[m.Name] = m.Name
+		}
+	}
+}
+
+// vmacFor names a VMAC written without a name: the VMAC an instance
+// before it has on the same interface with the same MAC, which they then
+// share (keepalived's if_get_by_vmac: a macvlan cannot have its parent's
+// other macvlan's MAC), else the next name of keepalived's sequence.
+func (v *validator) vmacFor(vrid int, ipv6 bool, base string, mac net.HardwareAddr) string {
+	key := base + " " + mac.String()
+	if name, ok := v.vmacs[key]; ok {
+		return name
+	}
+	name := v.vmacName(vrid, ipv6)
+	v.vmacs[key] = name
+	return name
+}
+
+// vmacName returns the first name of keepalived's sequence not taken,
+// "vrrp.VRID", else "vrrp1.VRID", "vrrp2.VRID"... (IPv6 tries
+// "vrrp6.VRID" second), and takes it.
+func (v *validator) vmacName(vrid int, ipv6 bool) string {
+	name := func(num int) string {
+		if num == 0 {
+			return fmt.Sprintf("vrrp.%d", vrid)
+		}
+		return fmt.Sprintf("vrrp%d.%d", num, vrid)
+	}
+	num := 0
+	for v.vmacs[name(num)] != "" {
+		switch {
+		case !ipv6:
+			num++
+		case num == 0:
+			num = 6
+		case num == 6:
+			num = 1
+		default:
+			if num++; num == 6 {
+				num++
+			}
+		}
+	}
+	v.vmacs[name(num)] = name(num)
+	return name(num)
+}
+
+// addrVMACs gives use_vmac_addr's addresses their VMACs, as keepalived's
+// vrrp_complete_instance does: an address on another interface than the
+// instance's, or an excluded one of the other family, goes on a VMAC on
+// its interface (one per interface and family).
+func (v *validator) addrVMACs(in *VRRPInstance) {
+	n := &in.Net
+	if !n.VMACAddr {
+		return
+	}
+	byKey := map[string]string{}
+	place := func(a *VIP) {
+		six := a.Prefix.Addr().Is6()
+		base := a.Dev
+		switch {
+		case base == "" || base == in.Interface:
+			if six == in.IPv6 {
+				return // the instance's own interface (or its VMAC)
+			}
+			base = in.Interface
+		case n.VMAC != nil && base == n.VMAC.Name:
+			return
+		}
+		key := fmt.Sprintf("%s/%v", base, six)
+		if name, ok := byKey[key]; ok {
+			a.Dev = name
+			return
+		}
+		m := VMAC{MAC: VirtualRouterMAC(in.VirtualRouterID, six), Base: base, IPv6: six}
+		if n.VMAC != nil && !bytes.Equal(n.VMAC.MAC, VirtualRouterMAC(in.VirtualRouterID, in.IPv6)) {
+			m.MAC = n.VMAC.MAC // a MAC given with use_vmac serves every VMAC of the instance
+		}
+		m.Name = v.vmacFor(in.VirtualRouterID, six, base, m.MAC)
+		byKey[key] = m.Name
+		n.AddrVMACs = append(n.AddrVMACs, m)
+		a.Dev = m.Name
+	}
+	for i := range in.VirtualIPs {
+		place(&in.VirtualIPs[i])
+	}
+	for i := range n.ExcludedIPs {
+		place(&n.ExcludedIPs[i])
+	}
 }
 
 // MulticastGroup is the RFC's advert group of a family: 224.0.0.18 (RFC
@@ -224,6 +346,7 @@ func (v *validator) numberRules() {
 // numbers every rule written without a priority; it runs before the
 // instances are validated.
 func (v *validator) staticNet() {
+	v.vmacNames()
 	s := &v.cfg.Static
 	for _, a := range s.Addresses {
 		if a.Dev == "" {

@@ -1,6 +1,7 @@
 package hcl
 
 import (
+	"bytes"
 	"strings"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
@@ -15,6 +16,7 @@ import (
 //	virtual_rules  = ["from 192.0.2.0/24 table 100 priority 100"]
 //	use_vmac = true            # or "NAME [MAC]"
 //	vmac_xmit_base = true
+//	use_vmac_addr = true
 //	mcast_dst_ip = "224.0.0.19"
 //	unicast_ttl = 64
 //
@@ -22,7 +24,7 @@ import (
 
 // instanceNetAttrs are the vrrp_instance attributes decoded here.
 var instanceNetAttrs = []string{"virtual_ipaddress_excluded", "virtual_routes", "virtual_rules",
-	"use_vmac", "vmac_xmit_base", "mcast_dst_ip", "unicast_ttl"}
+	"use_vmac", "vmac_xmit_base", "use_vmac_addr", "mcast_dst_ip", "unicast_ttl"}
 
 // staticNetAttrs are the top-level attributes decoded here.
 var staticNetAttrs = []string{"static_ipaddress", "static_routes", "static_rules"}
@@ -57,6 +59,7 @@ func (d *decoder) instanceNet(bl *block, in *VRRPInstance) {
 	if bl.boolean("vmac_xmit_base", &xmit) && n.VMAC != nil {
 		n.VMAC.XmitBase = xmit
 	}
+	bl.boolean("use_vmac_addr", &n.VMACAddr)
 	bl.addr("mcast_dst_ip", &n.McastGroup)
 	bl.integer("unicast_ttl", &n.UnicastTTL)
 }
@@ -151,10 +154,24 @@ func convertInstanceNet(b *hclBody, in VRRPInstance) {
 	setList(b, "virtual_routes", rawRoutes(n.Routes))
 	setList(b, "virtual_rules", rawRules(n.Rules))
 	if m := n.VMAC; m != nil {
-		setStr(b, "use_vmac", m.Name+" "+m.MAC.String())
+		var args []string
+		if m.Named {
+			args = append(args, m.Name)
+		}
+		if !bytes.Equal(m.MAC, VirtualRouterMAC(in.VirtualRouterID, in.IPv6)) {
+			args = append(args, m.MAC.String())
+		}
+		if len(args) == 0 {
+			b.attr("use_vmac", "true")
+		} else {
+			setStr(b, "use_vmac", strings.Join(args, " "))
+		}
 		if m.XmitBase {
 			b.attr("vmac_xmit_base", "true")
 		}
+	}
+	if n.VMACAddr {
+		b.attr("use_vmac_addr", "true")
 	}
 	if n.McastGroup.IsValid() && n.McastGroup != MulticastGroup(in.IPv6) {
 		setStr(b, "mcast_dst_ip", n.McastGroup.String())

@@ -124,8 +124,10 @@ vrrp_instance VI_2 {
 	if m := in.Net.VMAC; m == nil || m.Name != "vrrp51" || m.MAC.String() != "00:00:5e:00:01:33" || m.XmitBase {
 		t.Errorf("VMAC %+v, want vrrp51 with 00:00:5e:00:01:33 (the VRID completes five octets)", m)
 	}
-	if in.VirtualIPs[0].Dev != "vrrp51" || in.VirtualIPs[1].Dev != "eth1" || in.Net.ExcludedIPs[0].Dev != "vrrp51" {
-		t.Errorf("devices %q %q %q: a VIP without dev goes on the VMAC", in.VirtualIPs[0].Dev, in.VirtualIPs[1].Dev, in.Net.ExcludedIPs[0].Dev)
+	// A VIP without dev goes on the VMAC; an excluded address of the
+	// other family on the interface (the VMAC carries the instance's).
+	if in.VirtualIPs[0].Dev != "vrrp51" || in.VirtualIPs[1].Dev != "eth1" || in.Net.ExcludedIPs[0].Dev != "eth0" {
+		t.Errorf("devices %q %q %q", in.VirtualIPs[0].Dev, in.VirtualIPs[1].Dev, in.Net.ExcludedIPs[0].Dev)
 	}
 	// A route with a gateway and no dev: the kernel picks the device
 	// (keepalived: "cannot track route ... with no interface").
@@ -206,4 +208,67 @@ func TestHCLNetworkKeywordsAreValidated(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestVMACNamesAndUseVMACAddrAsKeepalived(t *testing.T) {
+	src := `vrrp_instance A {
+ interface eth0
+ virtual_router_id 51
+ use_vmac
+ use_vmac_addr
+ virtual_ipaddress {
+  10.0.0.1/24
+  10.0.0.2/24 dev eth0
+  10.1.0.1/24 dev eth1
+  10.1.0.2/24 dev eth1
+ }
+ virtual_ipaddress_excluded {
+  fd00::1/64
+ }
+}
+vrrp_instance B {
+ interface eth1
+ virtual_router_id 51
+ use_vmac
+ virtual_ipaddress {
+  10.2.0.1/24
+ }
+}
+vrrp_instance C {
+ interface eth2
+ virtual_router_id 52
+ use_vmac vrrp.51
+ virtual_ipaddress {
+  10.3.0.1/24
+ }
+}
+`
+	cfg, diags := kaLoadText(t, src, false)
+	if cfg == nil {
+		t.Fatalf("refused: %v", diags)
+	}
+	var got []string
+	for _, in := range cfg.Instances {
+		for _, m := range append([]VMAC{*in.Net.VMAC}, in.Net.AddrVMACs...) {
+			got = append(got, in.Name+" "+m.Name+" on "+m.Base+" "+m.MAC.String())
+		}
+		for _, v := range append(append([]VIP(nil), in.VirtualIPs...), in.Net.ExcludedIPs...) {
+			got = append(got, in.Name+" "+v.Prefix.String()+" dev "+v.Dev)
+		}
+	}
+	// C names vrrp.51, so A's VMAC is the next of keepalived's sequence;
+	// A's addresses on eth1 and of IPv6 get VMACs of their own, named
+	// before B's; B shares the one A has on eth1 with its MAC (measured
+	// with keepalived 2.2.7: the same names).
+	want := []string{
+		"A vrrp1.51 on eth0 00:00:5e:00:01:33", "A vrrp2.51 on eth1 00:00:5e:00:01:33", "A vrrp6.51 on eth0 00:00:5e:00:02:33",
+		"A 10.0.0.1/24 dev vrrp1.51", "A 10.0.0.2/24 dev vrrp1.51", "A 10.1.0.1/24 dev vrrp2.51", "A 10.1.0.2/24 dev vrrp2.51",
+		"A fd00::1/64 dev vrrp6.51",
+		"B vrrp2.51 on eth1 00:00:5e:00:01:33", "B 10.2.0.1/24 dev vrrp2.51",
+		"C vrrp.51 on eth2 00:00:5e:00:01:34", "C 10.3.0.1/24 dev vrrp.51",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	assertConvertsBack(t, &Loader{}, cfg)
 }

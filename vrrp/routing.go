@@ -182,8 +182,8 @@ func onlyIn[T any](a, b []T, key func(T) string) []T {
 // netKey changes is stopped and started anew.
 func netKey(c hcl.VRRPInstance) string {
 	k := ""
-	if m := c.Net.VMAC; m != nil {
-		k = fmt.Sprintf("vmac %s %s %v", m.Name, m.MAC, m.XmitBase)
+	for _, m := range vmacsOf(c) {
+		k += fmt.Sprintf("vmac %s %s %s %v ", m.Base, m.Name, m.MAC, m.XmitBase)
 	}
 	in := instance{cfg: c}
 	return k + fmt.Sprintf(" %+v", in.socketOptions())

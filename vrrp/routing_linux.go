@@ -25,6 +25,7 @@ import (
 type netlinkRouting struct {
 	mu    sync.Mutex
 	saved map[string]*savedSysctl // sysctl path
+	vmacs map[string]int          // VMAC name: the instances using it (two share one, as keepalived)
 }
 
 // savedSysctl is the value a sysctl had before lvsd changed it, and the
@@ -35,7 +36,7 @@ type savedSysctl struct {
 }
 
 func newNetlinkRouting() *netlinkRouting {
-	return &netlinkRouting{saved: map[string]*savedSysctl{}}
+	return &netlinkRouting{saved: map[string]*savedSysctl{}, vmacs: map[string]int{}}
 }
 
 func ipNet(p netip.Prefix) *net.IPNet {
@@ -289,10 +290,20 @@ func (nr *netlinkRouting) AddVMAC(base string, m hcl.VMAC, ipv6 bool) error {
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("VMAC %s: up: %w", m.Name, err)
 	}
+	nr.mu.Lock()
+	nr.vmacs[m.Name]++
+	nr.mu.Unlock()
 	return nil
 }
 
 func (nr *netlinkRouting) RemoveVMAC(base string, m hcl.VMAC) error {
+	nr.mu.Lock()
+	if nr.vmacs[m.Name]--; nr.vmacs[m.Name] > 0 {
+		nr.mu.Unlock()
+		return nil // another instance still has it
+	}
+	delete(nr.vmacs, m.Name)
+	nr.mu.Unlock()
 	var errs []error
 	if link, err := netlink.LinkByName(m.Name); err == nil {
 		if _, ok := link.(*netlink.Macvlan); ok {

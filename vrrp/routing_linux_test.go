@@ -78,7 +78,8 @@ func readSysctl(dev, name string) string {
 
 // TestVMACSysctlsAreRestoredWhenTheLastVMACGoes: two VMACs on one base
 // interface share its arp_ignore and arp_filter; removing the first keeps
-// them, removing the second restores the values from before.
+// them, removing the second restores the values from before. A VMAC two
+// instances share goes with the second.
 func TestVMACSysctlsAreRestoredWhenTheLastVMACGoes(t *testing.T) {
 	var steps []string
 	newTestNetns(t).do(func() {
@@ -107,14 +108,24 @@ func TestVMACSysctlsAreRestoredWhenTheLastVMACGoes(t *testing.T) {
 			t.Errorf("vrrp.51 arp_ignore, accept_local: %q", got)
 		}
 		record("two VMACs")
+		// A second instance shares vrrp.51 (keepalived's if_get_by_vmac).
 		if err := nr.AddVMAC("base", m1, false); err != nil {
-			t.Errorf("taking over a VMAC of ours: %v", err)
+			t.Errorf("sharing a VMAC of ours: %v", err)
 		}
 		if err := nr.AddVMAC("base", hcl.VMAC{Name: "vrrp.51", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}, false); err == nil {
 			t.Error("a VMAC name taken by another MAC was accepted")
 		}
 		if err := nr.RemoveVMAC("base", m1); err != nil {
 			t.Error(err)
+		}
+		if _, err := netlink.LinkByName("vrrp.51"); err != nil {
+			t.Error("vrrp.51 went while the second instance has it")
+		}
+		if err := nr.RemoveVMAC("base", m1); err != nil {
+			t.Error(err)
+		}
+		if _, err := netlink.LinkByName("vrrp.51"); err == nil {
+			t.Error("vrrp.51 is still there")
 		}
 		record("one removed")
 		if err := nr.RemoveVMAC("base", m2); err != nil {

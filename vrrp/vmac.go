@@ -1,32 +1,44 @@
 package vrrp
 
-// setupVMAC creates the instance's VMAC (use_vmac) and returns the
-// interface its adverts go through: the VMAC, so that they leave with
-// the virtual router MAC as keepalived sends them, or the base interface
-// with vmac_xmit_base.
+import (
+	"fmt"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// setupVMAC creates the instance's VMACs (use_vmac, and use_vmac_addr's
+// on the other interfaces its addresses name) and returns the interface
+// its adverts go through: the VMAC, so that they leave with the virtual
+// router MAC as keepalived sends them, or the base interface with
+// vmac_xmit_base.
 func (n *Node) setupVMAC(in *instance) (string, error) {
 	c := in.cfg
-	m := c.Net.VMAC
-	if m == nil {
-		return c.Interface, nil
+	for _, m := range vmacsOf(c) {
+		if err := n.net.Routing.AddVMAC(m.Base, m, m.IPv6); err != nil {
+			return "", fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+		}
+		in.log.Info("VMAC interface up", "vmac", m.Name, "mac", m.MAC.String(), "on", m.Base)
 	}
-	if err := n.net.Routing.AddVMAC(c.Interface, *m, c.IPv6); err != nil {
-		return "", err
+	if m := c.Net.VMAC; m != nil && !m.XmitBase {
+		return m.Name, nil
 	}
-	in.log.Info("VMAC interface up", "vmac", m.Name, "mac", m.MAC.String(), "on", c.Interface)
-	if m.XmitBase {
-		return c.Interface, nil
-	}
-	return m.Name, nil
+	return c.Interface, nil
 }
 
-// removeVMAC removes the instance's VMAC at stop, its addresses gone.
+// removeVMAC removes the instance's VMACs at stop, its addresses gone.
 func (n *Node) removeVMAC(in *instance) {
-	m := in.cfg.Net.VMAC
-	if m == nil {
-		return
+	for _, m := range vmacsOf(in.cfg) {
+		if err := n.net.Routing.RemoveVMAC(m.Base, m); err != nil {
+			in.log.Error("removing VMAC failed", "vmac", m.Name, "err", err)
+		}
 	}
-	if err := n.net.Routing.RemoveVMAC(in.cfg.Interface, *m); err != nil {
-		in.log.Error("removing VMAC failed", "vmac", m.Name, "err", err)
+}
+
+// vmacsOf lists an instance's VMACs: use_vmac's, then use_vmac_addr's.
+func vmacsOf(c hcl.VRRPInstance) []hcl.VMAC {
+	var out []hcl.VMAC
+	if m := c.Net.VMAC; m != nil {
+		out = append(out, *m)
 	}
+	return append(out, c.Net.AddrVMACs...)
 }
