@@ -22,7 +22,7 @@ func TestBenchChecksInVM(t *testing.T) {
 	vm.Require(t)
 	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
 	spec := vm.Spec{
-		Timeout: 12 * time.Minute,
+		Timeout: 20 * time.Minute,
 		Files:   map[string]string{"/usr/local/bin/lvsd": lvsd},
 	}
 	if _, err := os.Stat("/usr/sbin/keepalived"); err == nil {

@@ -155,10 +155,11 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	var pairs [][]cbResult
 	for i, l := range []cbSpec{
 		lvsd("lvsd keepalived.conf", conf),
+		lvsd("lvsd lvsd.hcl", hclPath),
+		lvsd("lvsd no repair", noRepairPath),
 		// One P all along (GOMAXPROCS in the environment overrides
 		// lvsd's own choice, cmd/lvsd/goruntime.go).
 		lvsd("lvsd GOMAXPROCS=1", conf, "GOMAXPROCS=1"),
-		lvsd("lvsd no repair", noRepairPath),
 	} {
 		pairs = append(pairs, cbMeasure(t, i, []cbSpec{l, keepalived}, vs, rs, window))
 	}
