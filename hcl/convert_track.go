@@ -8,14 +8,18 @@ import (
 // `lvsd convert` of the tracking (tracking.go) and alert (alert.go)
 // settings: written so that the HCL loads back into the same model.
 
-// trackEntry writes one track_* entry as keepalived spells it.
-func trackEntry(name string, weight int, set, reverse bool) string {
-	if !set && !reverse {
+// trackEntry writes one track_* entry as keepalived spells it; reverse
+// is written when set (with a weight: keepalived's syntax).
+func trackEntry(name string, weight int, set, reverse, reverseSet bool) string {
+	if !set && !reverseSet {
 		return name
 	}
 	s := name + " weight " + strconv.Itoa(weight)
-	if reverse {
+	switch {
+	case reverseSet && reverse:
 		s += " reverse"
+	case reverseSet:
+		s += " noreverse"
 	}
 	return s
 }
@@ -26,22 +30,22 @@ func trackEntry(name string, weight int, set, reverse bool) string {
 func convertTracking(b *hclBody, ifs []TrackInterface, scripts []TrackScript, files []TrackedFile, procs []TrackedProcess) {
 	var l []string
 	for _, t := range ifs {
-		l = append(l, trackEntry(t.Name, t.Weight, t.Weight != 0, t.Reverse))
+		l = append(l, trackEntry(t.Name, t.Weight, t.Weight != 0, t.Reverse, t.Reverse))
 	}
 	setList(b, "track_interface", l)
 	l = nil
 	for _, t := range scripts {
-		l = append(l, trackEntry(t.Name, t.Weight, t.WeightSet, t.WeightSet && t.Reverse))
+		l = append(l, trackEntry(t.Name, t.Weight, t.WeightSet, t.Reverse, t.ReverseSet))
 	}
 	setList(b, "track_script", l)
 	l = nil
 	for _, t := range files {
-		l = append(l, trackEntry(t.Name, t.Weight, t.WeightSet, t.WeightSet && t.Reverse))
+		l = append(l, trackEntry(t.Name, t.Weight, t.WeightSet, t.Reverse, t.ReverseSet))
 	}
 	setList(b, "track_file", l)
 	l = nil
 	for _, t := range procs {
-		l = append(l, trackEntry(t.Name, t.Weight, t.WeightSet, t.WeightSet && t.Reverse))
+		l = append(l, trackEntry(t.Name, t.Weight, t.WeightSet, t.Reverse, t.ReverseSet))
 	}
 	setList(b, "track_process", l)
 }

@@ -40,7 +40,7 @@ func (r *kaReader) trackList(c *kaNode, t kaTracking) {
 			r.errf(e.pos, "invalid track entry", "%s opens a block", e.name)
 			continue
 		}
-		name, w, set, reverse, err := parseTrackEntry(e.line(), lo, hi)
+		spec, err := parseTrackEntry(e.line(), lo, hi)
 		if args := e.argText(); err != nil && len(args) >= 2 && args[0] == "weight" {
 			// vrrp_track.c's wording.
 			r.warnf(e.pos, fmt.Sprintf("weight %s for %s must be between [%d..%d] inclusive. Ignoring...", args[1], e.name, lo, hi), "the entry is ignored, as keepalived does")
@@ -50,16 +50,7 @@ func (r *kaReader) trackList(c *kaNode, t kaTracking) {
 			r.warnf(e.pos, fmt.Sprintf("(%s) invalid %s entry %q", t.owner, c.name, e.line()), "%v; ignored, as keepalived does", err)
 			continue
 		}
-		switch c.name {
-		case "track_interface":
-			*t.ifs = append(*t.ifs, TrackInterface{Name: name, Weight: w, Reverse: reverse})
-		case "track_script":
-			*t.scripts = append(*t.scripts, TrackScript{Name: name, Weight: w, WeightSet: set, Reverse: reverse})
-		case "track_file":
-			*t.files = append(*t.files, TrackedFile{Name: name, Weight: w, WeightSet: set, Reverse: reverse})
-		case "track_process":
-			*t.procs = append(*t.procs, TrackedProcess{Name: name, Weight: w, WeightSet: set, Reverse: reverse})
-		}
+		spec.add(c.name, t)
 	}
 }
 
@@ -247,10 +238,11 @@ func (r *kaReader) trackProcess(n *kaNode) {
 // an entry naming a track_file or vrrp_track_process that is not defined
 // is ignored with keepalived's warning; in a sync group without
 // sync_group_tracking_weight, and for the address owner, weighted
-// tracking moves no priority: an interface's weight becomes 0 (FAULT when
-// down; the owner stops tracking it), a weighted script is dropped, a
-// track_file with the default weight becomes weight 0 and one with
-// another weight is dropped, a weighted process is dropped.
+// tracking moves no priority: a weighted script is dropped, a track_file
+// with the default weight becomes weight 0 and one with another weight is
+// dropped, a weighted process is dropped, and the owner stops tracking a
+// weighted interface (a sync group member keeps its weight: keepalived
+// 2.2.7 does, measured).
 func (r *kaReader) trackingFinish() {
 	files := map[string]bool{}
 	for _, f := range r.cfg.TrackFiles {
@@ -303,16 +295,21 @@ func (r *kaReader) trackingFinish() {
 			continue
 		}
 		pos := func(k string) Pos { return in.Positions.Where(k, in.Pos) }
+		// keepalived 2.2.7 says it ignores a weighted interface's weight
+		// in a sync group, and then moves the priority by it all the
+		// same (the weight its tracking object holds; measured): lvsd
+		// does what keepalived does. The owner stops tracking it.
 		in.TrackInterfaces = slices.DeleteFunc(in.TrackInterfaces, func(t TrackInterface) bool {
 			if t.Weight == 0 {
 				return false
 			}
-			r.warnf(pos("track_interface"), fmt.Sprintf("(%s) ignoring %s tracked interface due to %s", in.Name, t.Name, why), "as keepalived does")
-			return owner
+			if owner {
+				r.warnf(pos("track_interface"), fmt.Sprintf("(%s) ignoring %s tracked interface due to %s", in.Name, t.Name, why), "as keepalived does")
+				return true
+			}
+			r.warnf(pos("track_interface"), fmt.Sprintf("(%s) ignoring %s tracked interface weight due to %s", in.Name, t.Name, why), "keepalived 2.2.7 says so and moves the priority by it all the same; so does lvsd")
+			return false
 		})
-		for j := range in.TrackInterfaces {
-			in.TrackInterfaces[j].Weight = 0
-		}
 		scripts := map[string]int{}
 		for _, s := range r.cfg.Scripts {
 			scripts[s.Name] = s.Weight

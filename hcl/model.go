@@ -276,7 +276,10 @@ type TrackScript struct {
 	Name      string
 	Weight    int
 	WeightSet bool
-	Reverse   bool // resolved like Weight
+	// Reverse is the entry's reverse or noreverse when ReverseSet, else
+	// the vrrp_script's (resolved by validation, as keepalived does).
+	Reverse    bool
+	ReverseSet bool
 }
 
 // Notify holds the notify scripts of an instance or sync group. Each is a

@@ -18,21 +18,23 @@ import (
 // own when written, else the track_file block's. File is the block's
 // path (resolved by validation).
 type TrackedFile struct {
-	Name      string
-	File      string
-	Weight    int
-	Reverse   bool
-	WeightSet bool
+	Name       string
+	File       string
+	Weight     int
+	Reverse    bool
+	WeightSet  bool
+	ReverseSet bool
 }
 
 // TrackedProcess is an instance's (or sync group's) track_process entry:
 // "NAME [weight N [reverse]]"; Weight and Reverse are final, as for
 // TrackedFile.
 type TrackedProcess struct {
-	Name      string
-	Weight    int
-	Reverse   bool
-	WeightSet bool
+	Name       string
+	Weight     int
+	Reverse    bool
+	WeightSet  bool
+	ReverseSet bool
 }
 
 // Process param_match values (keepalived's vrrp_track_process).
@@ -74,31 +76,56 @@ const (
 	maxTrackWeight          = 254   // track_file.c, vrrp_track_process: -254..254
 )
 
+// trackEntrySpec is one parsed track_* entry.
+type trackEntrySpec struct {
+	name                  string
+	weight                int
+	weightSet, reverseSet bool
+	reverse               bool
+}
+
 // parseTrackEntry reads "NAME [weight N [reverse|noreverse]]", the entry
 // of every track_* list (HCL strings and keepalived.conf lines alike);
-// lo..hi bound the weight.
-func parseTrackEntry(s string, lo, hi int) (name string, weight int, set, reverse bool, err error) {
+// lo..hi bound the weight. An entry without reverse or noreverse takes
+// its block's direction (vrrp_track.c alloc_track_script).
+func parseTrackEntry(s string, lo, hi int) (trackEntrySpec, error) {
 	f := strings.Fields(s)
 	switch {
 	case len(f) == 1:
-		return f[0], 0, false, false, nil
+		return trackEntrySpec{name: f[0]}, nil
 	case (len(f) == 3 || len(f) == 4) && f[1] == "weight":
 		w, err := strconv.Atoi(f[2])
 		if err != nil || w < lo || w > hi {
-			return "", 0, false, false, fmt.Errorf("%q: weight must be a whole number from %d to %d", s, lo, hi)
+			return trackEntrySpec{}, fmt.Errorf("%q: weight must be a whole number from %d to %d", s, lo, hi)
 		}
+		e := trackEntrySpec{name: f[0], weight: w, weightSet: true}
 		if len(f) == 4 {
 			switch f[3] {
 			case "reverse":
-				reverse = true
+				e.reverse, e.reverseSet = true, true
 			case "noreverse":
+				e.reverseSet = true
 			default:
-				return "", 0, false, false, fmt.Errorf("%q: after the weight, want reverse or nothing", s)
+				return trackEntrySpec{}, fmt.Errorf("%q: after the weight, want reverse, noreverse or nothing", s)
 			}
 		}
-		return f[0], w, true, reverse, nil
+		return e, nil
 	}
-	return "", 0, false, false, fmt.Errorf("%q: want \"NAME\", \"NAME weight N\" or \"NAME weight N reverse\"", s)
+	return trackEntrySpec{}, fmt.Errorf("%q: want \"NAME\", \"NAME weight N\" or \"NAME weight N reverse\"", s)
+}
+
+// add appends the entry to the list of kind (track_interface, ...).
+func (e trackEntrySpec) add(kind string, t kaTracking) {
+	switch kind {
+	case "track_interface":
+		*t.ifs = append(*t.ifs, TrackInterface{Name: e.name, Weight: e.weight, Reverse: e.reverse})
+	case "track_script":
+		*t.scripts = append(*t.scripts, TrackScript{Name: e.name, Weight: e.weight, WeightSet: e.weightSet, Reverse: e.reverse, ReverseSet: e.reverseSet})
+	case "track_file":
+		*t.files = append(*t.files, TrackedFile{Name: e.name, Weight: e.weight, WeightSet: e.weightSet, Reverse: e.reverse, ReverseSet: e.reverseSet})
+	case "track_process":
+		*t.procs = append(*t.procs, TrackedProcess{Name: e.name, Weight: e.weight, WeightSet: e.weightSet, Reverse: e.reverse, ReverseSet: e.reverseSet})
+	}
 }
 
 // trackProcesses checks the vrrp_track_process blocks.
@@ -161,7 +188,10 @@ func (v *validator) trackedObjects(owner string, positions Positions, def Pos, f
 		tf := v.cfg.TrackFiles[i]
 		t.File = tf.File
 		if !t.WeightSet {
-			t.Weight, t.Reverse = tf.Weight, tf.Reverse
+			t.Weight = tf.Weight
+		}
+		if !t.ReverseSet {
+			t.Reverse = tf.Reverse
 		}
 		keptFiles = append(keptFiles, t)
 	}
@@ -183,7 +213,10 @@ func (v *validator) trackedObjects(owner string, positions Positions, def Pos, f
 		}
 		seen["process "+t.Name] = true
 		if !t.WeightSet {
-			t.Weight, t.Reverse = v.cfg.TrackProcesses[i].Weight, v.cfg.TrackProcesses[i].Reverse
+			t.Weight = v.cfg.TrackProcesses[i].Weight
+		}
+		if !t.ReverseSet {
+			t.Reverse = v.cfg.TrackProcesses[i].Reverse
 		}
 		keptProcs = append(keptProcs, t)
 	}
@@ -212,7 +245,10 @@ func (v *validator) syncGroupTracking() {
 				continue
 			}
 			if !ts.WeightSet {
-				ts.Weight, ts.Reverse = s.Weight, s.Reverse
+				ts.Weight = s.Weight
+			}
+			if !ts.ReverseSet {
+				ts.Reverse = s.Reverse
 			}
 			kept = append(kept, ts)
 		}

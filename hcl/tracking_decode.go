@@ -36,21 +36,12 @@ func (d *decoder) tracking(bl *block, t kaTracking) {
 			lo, hi = -maxTrackWeight, maxTrackWeight
 		}
 		for _, s := range list {
-			name, w, set, reverse, err := parseTrackEntry(s, lo, hi)
+			spec, err := parseTrackEntry(s, lo, hi)
 			if err != nil {
 				d.diags.errorf(bl.pos[attr], "invalid "+attr, "%v", err)
 				continue
 			}
-			switch attr {
-			case "track_interface":
-				*t.ifs = append(*t.ifs, TrackInterface{Name: name, Weight: w, Reverse: reverse})
-			case "track_script":
-				*t.scripts = append(*t.scripts, TrackScript{Name: name, Weight: w, WeightSet: set, Reverse: reverse})
-			case "track_file":
-				*t.files = append(*t.files, TrackedFile{Name: name, Weight: w, WeightSet: set, Reverse: reverse})
-			case "track_process":
-				*t.procs = append(*t.procs, TrackedProcess{Name: name, Weight: w, WeightSet: set, Reverse: reverse})
-			}
+			spec.add(attr, t)
 		}
 	}
 }

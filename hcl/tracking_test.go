@@ -139,7 +139,7 @@ func TestKeepalivedReadsTrackingAndAlerts(t *testing.T) {
 	}
 	if !slices.Equal(in.TrackInterfaces, []TrackInterface{{Name: "eth1", Weight: 10, Reverse: true}}) ||
 		!slices.Equal(in.TrackScripts, []TrackScript{{Name: "chk", Weight: 5, Reverse: true}}) ||
-		!slices.Equal(in.TrackFiles, []TrackedFile{{Name: "tf", File: "/run/prio", Weight: -2, WeightSet: true}}) ||
+		!slices.Equal(in.TrackFiles, []TrackedFile{{Name: "tf", File: "/run/prio", Weight: -2, WeightSet: true, Reverse: true}}) ||
 		!slices.Equal(in.TrackProcesses, []TrackedProcess{{Name: "hap", Weight: -10, Reverse: true}}) {
 		t.Errorf("tracking %+v %+v %+v %+v", in.TrackInterfaces, in.TrackScripts, in.TrackFiles, in.TrackProcesses)
 	}
@@ -169,7 +169,7 @@ func TestKeepalivedSyncGroupIgnoresWeightsWithoutTrackingWeight(t *testing.T) {
 		t.Fatal(diags)
 	}
 	in := cfg.Instances[0]
-	if !slices.Equal(in.TrackInterfaces, []TrackInterface{{Name: "eth1", Reverse: true}}) || len(in.TrackScripts) != 0 ||
+	if !slices.Equal(in.TrackInterfaces, []TrackInterface{{Name: "eth1", Weight: 10, Reverse: true}}) || len(in.TrackScripts) != 0 ||
 		len(in.TrackFiles) != 0 || len(in.TrackProcesses) != 0 {
 		t.Errorf("weights kept in a sync group: %+v %+v %+v %+v", in.TrackInterfaces, in.TrackScripts, in.TrackFiles, in.TrackProcesses)
 	}
@@ -177,7 +177,7 @@ func TestKeepalivedSyncGroupIgnoresWeightsWithoutTrackingWeight(t *testing.T) {
 	for _, d := range diags.Lenient() {
 		said = append(said, d.Summary)
 	}
-	for _, want := range []string{"(VI_1) ignoring eth1 tracked interface due to SYNC group", "(VI_1) ignoring tracked script chk with weights due to SYNC group",
+	for _, want := range []string{"(VI_1) ignoring eth1 tracked interface weight due to SYNC group", "(VI_1) ignoring tracked script chk with weights due to SYNC group",
 		"(VI_1) ignoring tracked file tf with weight -2 due to SYNC group", "(VI_1) ignoring tracked process hap with weights due to SYNC group"} {
 		if !slices.Contains(said, want) {
 			t.Errorf("no warning %q; got %q", want, said)
@@ -236,7 +236,7 @@ vrrp_instance "VI_1" {
 	if !in.DontTrackPrimary || in.DownTimerAdverts != 4 || !in.SMTPAlert ||
 		!slices.Equal(in.TrackInterfaces, []TrackInterface{{Name: "eth1", Weight: 10, Reverse: true}}) ||
 		!slices.Equal(in.TrackScripts, []TrackScript{{Name: "chk", Weight: 5, Reverse: true}}) ||
-		!slices.Equal(in.TrackFiles, []TrackedFile{{Name: "tf", File: "/run/prio", Weight: -2, WeightSet: true}}) ||
+		!slices.Equal(in.TrackFiles, []TrackedFile{{Name: "tf", File: "/run/prio", Weight: -2, WeightSet: true, Reverse: true}}) ||
 		!slices.Equal(in.TrackProcesses, []TrackedProcess{{Name: "hap", Weight: -10, Reverse: true}}) {
 		t.Errorf("instance %+v", in)
 	}

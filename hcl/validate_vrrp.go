@@ -302,7 +302,10 @@ func (v *validator) trackScripts(in *VRRPInstance, scripts map[string]*VRRPScrip
 		}
 		seen[ts.Name] = true
 		if !ts.WeightSet {
-			ts.Weight, ts.Reverse = s.Weight, s.Reverse
+			ts.Weight = s.Weight
+		}
+		if !ts.ReverseSet {
+			ts.Reverse = s.Reverse
 		}
 		kept = append(kept, ts)
 	}

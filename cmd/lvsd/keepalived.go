@@ -352,7 +352,11 @@ func rootScripts(cfg *hcl.Config) bool {
 		return scriptExists(command)
 	}
 	notify := func(n hcl.Notify) bool {
-		return slices.ContainsFunc([]string{n.Master, n.Backup, n.Fault, n.Stop, n.Any}, func(c string) bool { return c != "" && root("", c) })
+		return slices.ContainsFunc([]string{n.Master, n.Backup, n.Fault, n.Stop, n.Any, n.MasterRxLowerPri}, func(c string) bool { return c != "" && root("", c) })
+	}
+	a := cfg.Global.Alerts
+	if notify(hcl.Notify{Any: a.NotifyFIFO.Script, Master: a.VRRPNotifyFIFO.Script, Backup: a.LVSNotifyFIFO.Script}) {
+		return true // the notify FIFO scripts (internal/alert)
 	}
 	for _, s := range cfg.Scripts {
 		if root(s.User, s.Script) {
