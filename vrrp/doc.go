@@ -10,7 +10,9 @@
 // Node runs every vrrp_instance and vrrp_sync_group of a configuration:
 // the event loop and the Clock every timer comes from (node.go, clock.go),
 // instances (instance.go), receiving and drop counting per instance and
-// per socket (receive.go), tracked interfaces and scripts (track.go),
+// per socket (receive.go), tracking of interfaces, scripts, files and
+// processes (track.go, process.go: /proc counting), state-change notices
+// in keepalived's notify FIFO terms (notice.go, Options.OnNotice),
 // carrying out a machine's actions (apply.go), sync groups (syncgroup.go),
 // reload (reload.go), and notify and tracked script runs (script.go)
 // through lvsd's one script runner, internal/script (Options.Scripts).

@@ -18,6 +18,9 @@
 //     the VIPs no VRRP instance owns, held on lo.
 //   - fullnat.go: the configuration's FULLNAT services → lvsd's nftables
 //     table (internal/fullnat), at start and on reload, removed at stop.
+//   - alerts.go: VRRP notices, verdict changes and quorum crossings →
+//     the notify FIFOs and e-mail alerts (internal/alert), which never
+//     make their caller wait.
 //   - reload.go: a reload applied in one order: lvs desired state first,
 //     then the checkers, then VRRP.
 //   - status.go: the status snapshot (`lvsd status`, SIGUSR1/SIGUSR2 dumps,
