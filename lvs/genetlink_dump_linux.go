@@ -24,6 +24,8 @@ type tableReader struct {
 	iovs []unix.Iovec
 	msgs []unix.Mmsghdr
 	cost ReadCost // of the read in progress
+	// lastServices and lastDests size the next read's slices.
+	lastServices, lastDests int
 }
 
 // readSlots is how many datagrams one recvmmsg takes; readBufSize is
@@ -62,7 +64,7 @@ func (r *tableReader) read() (Table, ReadCost, error) {
 			r.msgs[i].Hdr.SetIovlen(1)
 		}
 	}
-	var t Table
+	t := make(Table, 0, r.lastServices)
 	err := r.dump(nil, func(b []byte, seq uint32) (bool, error) {
 		var done bool
 		var err error
@@ -75,15 +77,31 @@ func (r *tableReader) read() (Table, ReadCost, error) {
 		}
 		return nil, r.cost, fmt.Errorf("reading IPVS services: %w", err)
 	}
+	// Every service's real servers are cut from one slice, as many as
+	// the previous read found.
+	slab := make([]Destination, 0, r.lastDests)
+	total := 0
 	for i := range t {
 		s := &t[i]
+		room := cap(slab) - len(slab)
+		s.Destinations = slab[len(slab):]
 		err := r.dump(s, func(b []byte, seq uint32) (bool, error) {
 			return parseDestDump(b, r.sock.family, seq, s)
 		})
 		if err != nil {
 			return nil, r.cost, fmt.Errorf("reading real servers of %s: %w", s.Key(), err)
 		}
+		n := len(s.Destinations)
+		total += n
+		switch {
+		case n == 0:
+			s.Destinations = nil
+		case n <= room: // appended in place, not moved out
+			s.Destinations = s.Destinations[:n:n]
+			slab = slab[:len(slab)+n]
+		}
 	}
+	r.lastServices, r.lastDests = len(t), total
 	r.cost.Took = time.Since(start)
 	return t, r.cost, nil
 }

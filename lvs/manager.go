@@ -213,11 +213,33 @@ func (m *Manager) SetActive(instance string, active bool) error {
 // SetVerdict records a real server's health and reconciles its service.
 // Only that service is compared, against lvsd's view of the kernel, so a
 // health event costs the operations it causes and no table read.
+//
+// A verdict that leaves the real server as it was (the first verdict of
+// one that starts up, such as the checkers' "no checkers" for every real
+// server without one) costs no write: on a big table that is one write
+// per real server at every start.
 func (m *Manager) SetVerdict(k VerdictKey, v Verdict) {
 	m.mu.Lock()
-	old, had := m.verdicts[k]
+	changed := false
+	if vs := m.byKey[k.Service]; vs != nil {
+		var rs *hcl.RealServer
+		for i := range vs.RealServers {
+			if vs.RealServers[i].Addr == k.Real {
+				rs = &vs.RealServers[i]
+				break
+			}
+		}
+		if rs != nil {
+			upBefore, weightBefore := realServerHealth(k.Service, rs, m.verdicts)
+			m.verdicts[k] = v
+			upAfter, weightAfter := realServerHealth(k.Service, rs, m.verdicts)
+			changed = upBefore != upAfter || weightBefore != weightAfter
+		} else {
+			old, had := m.verdicts[k]
+			changed = !had || old.Up != v.Up || old.Weight != v.Weight
+		}
+	}
 	m.verdicts[k] = v
-	changed := (!had || old.Up != v.Up || old.Weight != v.Weight) && m.byKey[k.Service] != nil
 	if changed {
 		m.log.Info("real server health", "service", k.Service, "real_server", k.Real, "up", v.Up, "reason", v.Reason)
 	}
@@ -231,9 +253,13 @@ func (m *Manager) SetVerdict(k VerdictKey, v Verdict) {
 }
 
 // Reconcile re-reads the kernel and applies the difference for every
-// service lvsd owns: the periodic repair of outside edits. The read, the
-// desired state and the diff hold no lock the setters take (mu a chunk at
-// a time); only applying what differs takes writeMu.
+// service lvsd owns: the periodic repair of outside edits. Only the
+// services the kernel holds otherwise than lvsd's view says (an outside
+// edit, or lvsd's own write read back in the kernel's form) are diffed
+// against their desired state: lvsd's writes keep the view desired, so an
+// unchanged service needs nothing. The read, the comparison and the diff
+// hold no lock the setters take (mu briefly, or a chunk at a time); only
+// applying what differs takes writeMu.
 func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -258,12 +284,59 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 		m.mu.Unlock()
 		return 0, fmt.Errorf("reading IPVS table: %w", err)
 	}
-	d := m.desireInChunks(cfg)
-	m.mu.Lock()
-	retired := maps.Clone(m.retired)
-	m.mu.Unlock()
-	ops := diff(d.Table, t, func(k string) bool { return d.owns(k) || retired[k] })
 	view := viewOf(t)
+	m.mu.Lock()
+	old, owned, retired := maps.Clone(m.cache), maps.Clone(m.byKey), maps.Clone(m.retired)
+	full := m.cache == nil || len(m.stale) > 0
+	m.mu.Unlock()
+
+	// The services whose kernel state is not lvsd's view of it: all of
+	// them when the view is unknown.
+	var changed []string
+	differs := full
+	if !full {
+		note := func(k string) {
+			differs = true
+			if owned[k] != nil || retired[k] {
+				changed = append(changed, k)
+			}
+		}
+		for k, s := range view {
+			if v, ok := old[k]; !ok || !v.sameKernelState(&s) {
+				note(k)
+			}
+		}
+		for k := range old {
+			if _, ok := view[k]; !ok {
+				note(k)
+			}
+		}
+	}
+	var d Desired
+	var ops []Op
+	switch {
+	case full:
+		d = m.desireInChunks(cfg)
+		ops = diff(d.Table, t, func(k string) bool { return d.owns(k) || retired[k] })
+	case len(changed) > 0:
+		set := make(map[string]bool, len(changed))
+		sub := &hcl.Config{Global: cfg.Global}
+		var current Table
+		for _, k := range changed {
+			set[k] = true
+			if vs := owned[k]; vs != nil {
+				sub.VirtualServers = append(sub.VirtualServers, *vs)
+			}
+			if s, ok := view[k]; ok {
+				current = append(current, s)
+			}
+		}
+		m.mu.Lock()
+		d = Desire(State{Config: sub, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
+		m.mu.Unlock()
+		current.Sort()
+		ops = diff(d.Table, current, func(k string) bool { return set[k] && (d.owns(k) || retired[k]) })
+	}
 
 	m.writeMu.Lock()
 	m.mu.Lock()
@@ -293,14 +366,16 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 		m.notify(events)
 		return n, err
 	}
-	m.adoptLocked(view, touched)
+	if differs {
+		m.adoptLocked(view, touched)
+	}
 	if len(touched) > 0 {
 		ops = slices.DeleteFunc(ops, func(op Op) bool { return touched[op.Service.Key()] })
 		for k := range touched {
 			delete(d.Quorum, k)
 		}
 	}
-	events := m.quorumTransitions(d.Quorum, len(touched) > 0)
+	events := m.quorumTransitions(d.Quorum, !full || len(touched) > 0)
 	m.mu.Unlock()
 	n, err := m.applyOps(&d, ops, func(k string) bool { return !touched[k] })
 	m.writeMu.Unlock()
@@ -372,11 +447,15 @@ func (m *Manager) Run(ctx context.Context) error {
 			return m.shutdown()
 		case <-timer.C:
 		}
-		if n, err := m.Reconcile(ctx); err != nil {
+		start := time.Now()
+		n, err := m.Reconcile(ctx)
+		switch {
+		case err != nil:
 			m.log.Error("periodic IPVS repair", "applied", n, "err", err)
-		} else if n > 0 {
+		case n > 0:
 			m.log.Warn("periodic IPVS repair undid outside edits", "applied", n)
 		}
+		m.log.Debug("periodic IPVS repair pass", "applied", n, "took", time.Since(start))
 	}
 }
 

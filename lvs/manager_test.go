@@ -556,3 +556,75 @@ func TestSettersWaitForNoWholeTableComputation(t *testing.T) {
 		t.Fatalf("setters waited %v (median) while repairs and scrapes ran: an eighth of the whole table's computation (%v) or more", p50, whole)
 	}
 }
+
+// The repair diffs only the services whose read differs from lvsd's view
+// of them; once a pass has adopted the kernel's own form of every
+// service, every kind of outside edit must still differ and be repaired.
+func TestManagerRepairsEveryOutsideEditAfterACleanPass(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*lvs.Table)
+	}{
+		{"weight", func(t *lvs.Table) { t.Find(lvs.Web).Destinations[0].Weight = 9 }},
+		{"threshold", func(t *lvs.Table) { t.Find(lvs.Web).Destinations[1].UpperThreshold = 7 }},
+		{"forwarding method", func(t *lvs.Table) { t.Find(lvs.Web).Destinations[0].Forward = lvs.ForwardMasq }},
+		{"real server deleted", func(t *lvs.Table) { s := t.Find(lvs.Web); s.Destinations = s.Destinations[1:] }},
+		{"real server added", func(t *lvs.Table) {
+			s := t.Find(lvs.Web)
+			s.Destinations = append(s.Destinations, lvs.Destination{Addr: lvs.AP("10.0.0.99:80"), Forward: lvs.ForwardRoute, Weight: 1})
+		}},
+		{"scheduler", func(t *lvs.Table) { t.Find(lvs.Web).Scheduler = "rr" }},
+		{"persistence", func(t *lvs.Table) { s := t.Find(lvs.Web); s.Flags |= lvs.FlagPersistent; s.Timeout = 30 }},
+		{"service deleted", func(t *lvs.Table) {
+			*t = slices.DeleteFunc(*t, func(s lvs.Service) bool { return s.Key() == lvs.Web })
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := lvstest.NewFakeKernel(nil)
+			m := lvs.NewManager(k, lvs.ManagerOptions{})
+			cfg := lvs.TestConfig()
+			cfg.Global.LVSProgram = hcl.LVSProgramAlways
+			m.SetConfig(cfg)
+			for range 2 { // the first pass adopts the kernel's form
+				if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+					t.Fatalf("clean pass = %d, %v", n, err)
+				}
+			}
+			k.Edit(tc.edit)
+			if n, err := m.Reconcile(context.Background()); n == 0 || err != nil {
+				t.Fatalf("repair after the edit = %d, %v", n, err)
+			}
+			got, _ := k.Table()
+			if ops := lvs.Plan(lvs.Desire(lvs.State{Config: cfg}).Table, got); len(ops) != 0 {
+				t.Fatalf("after the repair the kernel still differs: %q", lvs.OpStrings(ops))
+			}
+		})
+	}
+}
+
+// At a start the checkers report every real server, those without a
+// checker as up ("no checkers"): on a big table one verdict per real
+// server. A verdict that leaves the real server as it was writes nothing.
+func TestManagerVerdictThatChangesNothingCostsNoWrite(t *testing.T) {
+	k := lvstest.NewFakeKernel(nil)
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	cfg := lvs.TestConfig()
+	cfg.Global.LVSProgram = hcl.LVSProgramAlways
+	m.SetConfig(cfg)
+	k.ResetApplied()
+	before := m.Counters().Reconciles
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		for _, rs := range vs.RealServers {
+			m.SetVerdict(lvs.VerdictKey{Service: vs.Key(), Real: rs.Addr}, lvs.Verdict{Up: true, Weight: -1, Reason: "no checkers"})
+		}
+	}
+	if c := m.Counters(); c.Reconciles != before || len(k.Applied) != 0 {
+		t.Fatalf("verdicts that change nothing made %d writes and applied %q", c.Reconciles-before, lvs.OpStrings(k.Applied))
+	}
+	// One that changes something still writes.
+	m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.2:80")}, lvs.Verdict{Up: true, Weight: 5})
+	if c := m.Counters(); c.Reconciles != before+1 || len(k.Applied) != 1 {
+		t.Fatalf("a changed weight made %d writes and applied %q", c.Reconciles-before, lvs.OpStrings(k.Applied))
+	}
+}
