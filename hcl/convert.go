@@ -294,6 +294,9 @@ func convertVirtualServer(b *hclBody, vs VirtualServer, g Global) {
 		b.newline()
 		r := b.block("real_server", []string{rs.Addr.String()})
 		setInt(r, "weight", rs.Weight)
+		if rs.LBKind != vs.LBKind || rs.Tunnel != vs.Tunnel {
+			setStr(r, "lvs_method", KindString(rs.LBKind, rs.Tunnel))
+		}
 		if rs.InhibitOnFailure != vs.InhibitOnFailure {
 			r.attr("inhibit_on_failure", strconv.FormatBool(rs.InhibitOnFailure))
 		}

@@ -411,7 +411,8 @@ var (
 		"persistence_engine", "sorry_server_inhibit", "laddr_group_name", "smtp_alert"},
 		hcl2.BlockHeaderSchema{Type: "real_server", LabelNames: []string{"address"}})
 	rsSchema = blockSchema([]string{"weight", "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold",
-		"connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "alpha", "virtualhost", "smtp_alert"},
+		"connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "alpha", "virtualhost", "smtp_alert",
+		"lvs_method"},
 		hcl2.BlockHeaderSchema{Type: CheckTCP}, hcl2.BlockHeaderSchema{Type: CheckHTTP},
 		hcl2.BlockHeaderSchema{Type: CheckSSL}, hcl2.BlockHeaderSchema{Type: CheckMisc},
 		hcl2.BlockHeaderSchema{Type: CheckUDP}, hcl2.BlockHeaderSchema{Type: CheckDNS},
@@ -751,6 +752,7 @@ func (d *decoder) expandGroups() {
 func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer, vsInh *checkerSettings) RealServer {
 	bl := d.openBlock(b, rsSchema)
 	rs := RealServer{Weight: defaultWeight, InhibitOnFailure: vs.InhibitOnFailure, Pos: bl.def, Positions: bl.pos}
+	d.realServerKind(bl, vs, &rs) // tunnel.go
 	ap, err := ParseAddrPort(b.Labels[0])
 	if err != nil {
 		d.diags.errorf(posOf(b.LabelRanges[0]), "invalid real_server address", "%v", err)

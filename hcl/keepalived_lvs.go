@@ -722,8 +722,10 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 			r.warnf(rs.Pos, fmt.Sprintf("VS %s: real server %s is duplicated - removing second rs", name, rs.Addr), "as keepalived does")
 			continue
 		}
-		if rsk.kind != "" && (rsk.kind != vs.LBKind || rsk.tunnel != vs.Tunnel) {
-			r.errf(rsk.kindPos, fmt.Sprintf("keyword lvs_method %s on a real server is not supported by lvsd", rsk.kind), "virtual_server %s uses %s for every real server", name, vs.LBKind)
+		rs.LBKind, rs.Tunnel = vs.LBKind, vs.Tunnel
+		if rsk.kind != "" {
+			rs.LBKind, rs.Tunnel = rsk.kind, rsk.tunnel
+			rs.Positions["lvs_method"] = rsk.kindPos
 		}
 		if !rsk.weightSet {
 			rs.Weight = k.weight
@@ -738,7 +740,7 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 		if checked.rs.Addr.Port() == 0 {
 			checked.rs.Addr = netip.AddrPortFrom(rs.Addr.Addr(), vs.Addr.Port())
 		}
-		r.fixPort(vs, &rs.Addr, rs.Pos, "real server "+rs.Addr.String())
+		r.fixPort(vs, rs.LBKind, &rs.Addr, rs.Pos, "real server "+rs.Addr.String())
 		for _, ck := range rsk.checks {
 			rs.Checkers = append(rs.Checkers, r.resolveChecker(k, &checked, ck))
 		}
@@ -749,7 +751,7 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 		if vs.SorryServer.LBKind == "" {
 			vs.SorryServer.LBKind = vs.LBKind
 		}
-		r.fixPort(vs, &vs.SorryServer.Addr, vs.SorryServer.Pos, "sorry server")
+		r.fixPort(vs, vs.LBKind, &vs.SorryServer.Addr, vs.SorryServer.Pos, "sorry server")
 	}
 	if vs.Quorum > weightSum {
 		r.warnf(vs.Positions.Where("quorum", vs.Pos), fmt.Sprintf("quorum %d for %s exceeds total weight of real servers %d, reducing quorum to %d", vs.Quorum, name, weightSum, weightSum), "as keepalived does")
@@ -766,11 +768,11 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 	return true
 }
 
-// fixPort applies keepalived's port rules for real and sorry servers: the
-// service's port when none is given; for DR/TUN the service's port (or
-// none for fwmark services) whatever is written.
-func (r *kaReader) fixPort(vs *VirtualServer, ap *netip.AddrPort, pos Pos, what string) {
-	nat := vs.LBKind == KindNAT || vs.LBKind == KindFNAT
+// fixPort applies keepalived's port rules for real and sorry servers
+// forwarded with kind: the service's port when none is given; for DR/TUN
+// the service's port (or none for fwmark services) whatever is written.
+func (r *kaReader) fixPort(vs *VirtualServer, kind string, ap *netip.AddrPort, pos Pos, what string) {
+	nat := kind == KindNAT || kind == KindFNAT
 	if vs.FWMark != 0 {
 		if !nat && ap.Port() != 0 {
 			r.warnf(pos, fmt.Sprintf("fwmark virtual server %s, %s has port specified - clearing", vs.Name, what), "as keepalived does")

@@ -207,3 +207,63 @@ func TestLVSVocabularyRefusesWhatTheKernelCannotDo(t *testing.T) {
 		})
 	}
 }
+
+// TestRealServerLvsMethodIsItsOwn: keepalived's per real server
+// lvs_method (a TUN real server in a DR service, with its own tunnel
+// settings) reaches the model in both languages, ports follow the real
+// server's method, and convert writes it back.
+func TestRealServerLvsMethodIsItsOwn(t *testing.T) {
+	for _, tc := range []struct{ name, src string }{
+		{"keepalived.conf", `
+virtual_server 192.0.2.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind DR
+  real_server 10.0.0.1 80 {
+  }
+  real_server 10.0.0.2 80 {
+    lvs_method TUN type gue port 6080
+  }
+}
+virtual_server 192.0.2.2 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind DR
+  real_server 10.0.0.3 8080 {
+    lvs_method NAT
+  }
+}
+`},
+		{"lvs.hcl", `
+global { lvs_program = "always" }
+virtual_server "192.0.2.1:80" {
+  lb_algo = "rr"
+  lb_kind = "DR"
+  real_server "10.0.0.1:80" {}
+  real_server "10.0.0.2:80" { lvs_method = "TUN type gue port 6080" }
+}
+virtual_server "192.0.2.2:80" {
+  lb_algo = "rr"
+  lb_kind = "DR"
+  real_server "10.0.0.3:8080" { lvs_method = "NAT" }
+}
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := kaTestLoader()
+			cfg, diags := l.LoadSource(tc.name, []byte(tc.src))
+			if cfg == nil || diags.HasErrors() {
+				t.Fatalf("refused: %v", diags)
+			}
+			rss := cfg.VirtualServers[0].RealServers
+			if rss[0].LBKind != KindDR || rss[1].LBKind != KindTUN || rss[1].Tunnel != (Tunnel{Type: TunnelGUE, Port: 6080}) {
+				t.Errorf("methods: %s, %s %+v", rss[0].LBKind, rss[1].LBKind, rss[1].Tunnel)
+			}
+			// A NAT real server keeps its own port in a DR service.
+			if nat := cfg.VirtualServers[1].RealServers[0]; nat.LBKind != KindNAT || nat.Addr.Port() != 8080 {
+				t.Errorf("NAT real server: %s %s", nat.LBKind, nat.Addr)
+			}
+			assertConvertsBack(t, &l, cfg)
+		})
+	}
+}

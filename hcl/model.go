@@ -461,10 +461,14 @@ type RealServer struct {
 	Addr             netip.AddrPort // port 0 is allowed for fwmark services
 	Weight           int            // 0..65535, default 1
 	InhibitOnFailure bool           // inherited from the virtual server when set there
-	NotifyUp         string
-	NotifyDown       string
-	UThreshold       uint32 // upper connection threshold, 0 = none
-	LThreshold       uint32 // lower connection threshold, 0 = none
+	// LBKind and Tunnel are the real server's forwarding method
+	// (lvs_method, keepalived's per real server), else the service's.
+	LBKind     string
+	Tunnel     Tunnel
+	NotifyUp   string
+	NotifyDown string
+	UThreshold uint32 // upper connection threshold, 0 = none
+	LThreshold uint32 // lower connection threshold, 0 = none
 	// SMTPAlert sends e-mail when the real server goes up or down
 	// (smtp_alert, else global smtp_alert_checker, smtp_alert; default
 	// on, as keepalived's check_data.c).

@@ -154,6 +154,26 @@ func (d *decoder) lvsOptions(bl *block, vs *VirtualServer) {
 	}
 }
 
+// realServerKind reads a real server's lvs_method (keepalived's per real
+// server forwarding method, with TUN's settings); without one it is the
+// service's.
+func (d *decoder) realServerKind(bl *block, vs *VirtualServer, rs *RealServer) {
+	rs.LBKind, rs.Tunnel = vs.LBKind, vs.Tunnel
+	var m string
+	if !bl.str("lvs_method", &m) {
+		return
+	}
+	kind, words, ok := splitKind(m)
+	if !ok {
+		d.diags.errorf(bl.pos["lvs_method"], "invalid lvs_method", "%q: want NAT, DR or TUN [type ...]", m)
+		return
+	}
+	rs.LBKind, rs.Tunnel = kind, Tunnel{}
+	if err := tunnelOf(kind, words, &rs.Tunnel); err != nil {
+		d.diags.errorf(bl.pos["lvs_method"], "invalid lvs_method", "%v", err)
+	}
+}
+
 // splitKind splits "TUN type gue port 6080" into the kind (upper case)
 // and the tunnel words (lower case).
 func splitKind(s string) (string, []string, bool) {

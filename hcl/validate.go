@@ -246,9 +246,19 @@ func (v *validator) realServer(vs *VirtualServer, rs *RealServer, seen map[strin
 	if rs.Addr.Addr().Is6() != vs.IPv6 {
 		v.diags.errorf(rs.Pos, "real_server address family", "virtual_server %q: real_server %s is not of the service's address family", vs.Name, rs.Addr)
 	}
-	if (vs.LBKind == KindDR || vs.LBKind == KindTUN) && vs.FWMark == 0 && rs.Addr.Port() != vs.Addr.Port() {
-		v.diags.errorf(rs.Pos, "real_server port differs in "+vs.LBKind,
-			"virtual_server %q: real_server %s: with lb_kind %s the kernel cannot rewrite ports, so the real server must listen on %d", vs.Name, rs.Addr, vs.LBKind, vs.Addr.Port())
+	if rs.LBKind == "" {
+		// Readers without per real server methods (ldirectord.cf).
+		rs.LBKind, rs.Tunnel = vs.LBKind, vs.Tunnel
+	}
+	if (rs.LBKind == KindDR || rs.LBKind == KindTUN) && vs.FWMark == 0 && rs.Addr.Port() != vs.Addr.Port() {
+		v.diags.errorf(rs.Pos, "real_server port differs in "+rs.LBKind,
+			"virtual_server %q: real_server %s: with lb_kind %s the kernel cannot rewrite ports, so the real server must listen on %d", vs.Name, rs.Addr, rs.LBKind, vs.Addr.Port())
+	}
+	if rs.LBKind != vs.LBKind && (rs.LBKind == KindFNAT || vs.LBKind == KindFNAT || !validKind(rs.LBKind)) {
+		v.diags.errorf(where("lvs_method"), "invalid lvs_method", "virtual_server %q: real_server %s: %q (FNAT applies to a whole service; else NAT, DR or TUN)", vs.Name, rs.Addr, rs.LBKind)
+	}
+	if err := rs.Tunnel.validate(); err != nil || rs.LBKind != KindTUN && rs.Tunnel != (Tunnel{}) {
+		v.diags.errorf(where("lvs_method"), "invalid tunnel", "virtual_server %q: real_server %s: %v", vs.Name, rs.Addr, err)
 	}
 	if rs.Weight < 0 || rs.Weight > 65535 {
 		v.diags.errorf(where("weight"), "invalid weight", "real_server %s: weight %d is outside 0..65535", rs.Addr, rs.Weight)

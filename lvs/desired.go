@@ -161,12 +161,11 @@ func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quor
 	q := QuorumState{LiveWeight: live, Up: nextQuorum(prev, seen, live, vs.Quorum, vs.Hysteresis)}
 	q.SorryActive = !q.Up && vs.SorryServer != nil
 
-	fwd, tun := forwardOf(vs.LBKind), tunnelOf(vs.Tunnel)
 	for _, r := range reals {
 		dst := Destination{
 			Addr:           r.rs.Addr,
-			Forward:        fwd,
-			Tunnel:         tun,
+			Forward:        forwardOf(r.rs.LBKind), // the service's unless lvs_method says
+			Tunnel:         tunnelOf(r.rs.Tunnel),
 			Weight:         r.weight,
 			UpperThreshold: r.rs.UThreshold,
 			LowerThreshold: r.rs.LThreshold,

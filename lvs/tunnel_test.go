@@ -147,3 +147,31 @@ func TestTableReadDecodesEnginesAndTunnels(t *testing.T) {
 		t.Fatalf("destination read back: %+v, %v", back, err)
 	}
 }
+
+// TestDesiredForwardsEachRealServerByItsOwnMethod: a real server's
+// lvs_method (TUN with its settings in a DR service) is its destination's
+// forwarding method; the others keep the service's.
+func TestDesiredForwardsEachRealServerByItsOwnMethod(t *testing.T) {
+	cfg := hcltest.LoadKeepalived(t, `
+virtual_server 192.0.2.70 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind DR
+  real_server 10.0.0.71 80 {
+  }
+  real_server 10.0.0.72 80 {
+    lvs_method TUN type gre
+  }
+}
+`)
+	got := map[string]Destination{}
+	for _, d := range Desire(State{Config: cfg}).Table[0].Destinations {
+		got[d.Addr.String()] = d
+	}
+	if d := got["10.0.0.71:80"]; d.Forward != ForwardRoute || d.Tunnel != (Tunnel{}) {
+		t.Errorf("the service's method: %+v", d)
+	}
+	if d := got["10.0.0.72:80"]; d.Forward != ForwardTunnel || d.Tunnel != (Tunnel{Type: TunnelGRE}) {
+		t.Errorf("the real server's own method: %+v", d)
+	}
+}

@@ -37,7 +37,7 @@ func SyntheticConfig(services, reals int) *hcl.Config {
 		vs.RealServers = make([]hcl.RealServer, reals)
 		for j := range reals {
 			rip := netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), byte(j + 1)})
-			vs.RealServers[j] = hcl.RealServer{Addr: netip.AddrPortFrom(rip, 80), Weight: 1}
+			vs.RealServers[j] = hcl.RealServer{Addr: netip.AddrPortFrom(rip, 80), Weight: 1, LBKind: hcl.KindDR}
 		}
 		cfg.VirtualServers = append(cfg.VirtualServers, vs)
 	}
