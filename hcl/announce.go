@@ -50,6 +50,14 @@ type Announce struct {
 // second, docs/cluster.md) with a margin for a busy one.
 const defaultDrainDelay = 5 * time.Second
 
+// The BFD timers' defaults (bfd_min_rx, bfd_min_tx, bfd_multiplier):
+// FRR's, 300 ms × 3, so a dead director is detected in under a second;
+// GoBGP's own (1 s × 3) would detect no sooner than a 3 s hold time.
+const (
+	defaultBFDInterval   = 300 * time.Millisecond
+	defaultBFDMultiplier = 3
+)
+
 // BGPNeighbor is one neighbor "ADDR" block of an announce block.
 type BGPNeighbor struct {
 	Addr     netip.Addr
@@ -60,6 +68,13 @@ type BGPNeighbor struct {
 	Keepalive time.Duration
 	Password  string // TCP MD5 signature (RFC 2385); empty means none
 	BFD       bool   // a BFD session toward the neighbor (gobgp's)
+	// BFDMinRx, BFDMinTx and BFDMultiplier are the BFD session's
+	// Required Min RX Interval, Desired Min TX Interval and Detect Mult
+	// (RFC 5880 section 4.1; keepalived's bfd_instance min_rx, min_tx,
+	// multiplier): the router declares this director down after
+	// BFDMultiplier intervals without a packet.
+	BFDMinRx, BFDMinTx time.Duration
+	BFDMultiplier      uint32
 
 	Pos       Pos
 	Positions Positions
@@ -68,7 +83,7 @@ type BGPNeighbor struct {
 var (
 	announceSchema = blockSchema([]string{"local_as", "router_id", "communities", "med", "maintenance_file", "drain_delay"},
 		hcl2.BlockHeaderSchema{Type: "neighbor", LabelNames: []string{"address"}})
-	neighborSchema = blockSchema([]string{"remote_as", "hold_time", "keepalive", "password", "bfd"})
+	neighborSchema = blockSchema([]string{"remote_as", "hold_time", "keepalive", "password", "bfd", "bfd_min_rx", "bfd_min_tx", "bfd_multiplier"})
 )
 
 // announce reads an announce "bgp" block.
@@ -107,7 +122,7 @@ func (d *decoder) announce(b *hcl2.Block) {
 
 func (d *decoder) neighbor(b *hcl2.Block) BGPNeighbor {
 	bl := d.openBlock(b, neighborSchema)
-	n := BGPNeighbor{HoldTime: defaultBGPHoldTime, Pos: bl.def, Positions: bl.pos}
+	n := BGPNeighbor{HoldTime: defaultBGPHoldTime, BFDMinRx: defaultBFDInterval, BFDMinTx: defaultBFDInterval, BFDMultiplier: defaultBFDMultiplier, Pos: bl.def, Positions: bl.pos}
 	if a, err := netip.ParseAddr(b.Labels[0]); err != nil {
 		d.diags.errorf(n.Pos, "invalid neighbor", "neighbor %q is not an IP address", b.Labels[0])
 	} else {
@@ -120,6 +135,9 @@ func (d *decoder) neighbor(b *hcl2.Block) BGPNeighbor {
 	}
 	bl.str("password", &n.Password)
 	bl.boolean("bfd", &n.BFD)
+	bl.duration("bfd_min_rx", &n.BFDMinRx)
+	bl.duration("bfd_min_tx", &n.BFDMinTx)
+	bl.uint32("bfd_multiplier", &n.BFDMultiplier)
 	return n
 }
 
@@ -144,6 +162,11 @@ func convertAnnounce(b *hclBody, a *Announce) {
 		setDur(nb, "keepalive", n.Keepalive)
 		setStr(nb, "password", n.Password)
 		setBool(nb, "bfd", n.BFD)
+		if n.BFD {
+			setDur(nb, "bfd_min_rx", n.BFDMinRx)
+			setDur(nb, "bfd_min_tx", n.BFDMinTx)
+			setInt(nb, "bfd_multiplier", int(n.BFDMultiplier))
+		}
 	}
 }
 
@@ -210,6 +233,17 @@ func (v *validator) announceBlock() {
 			v.diags.errorf(where("hold_time"), "invalid hold_time", "neighbor %s: hold_time %s must be 0 or whole seconds in 3..65535 (RFC 4271 section 4.2)", n.Addr, n.HoldTime)
 		} else if n.Keepalive%time.Second != 0 || (n.HoldTime != 0 && (n.Keepalive == 0 || n.Keepalive >= n.HoldTime)) {
 			v.diags.errorf(where("keepalive"), "invalid keepalive", "neighbor %s: keepalive %s must be whole seconds, more than 0 and less than hold_time %s (RFC 4271 section 10)", n.Addr, n.Keepalive, n.HoldTime)
+		}
+		for _, t := range []struct {
+			name string
+			d    time.Duration
+		}{{"bfd_min_rx", n.BFDMinRx}, {"bfd_min_tx", n.BFDMinTx}} {
+			if t.d < 10*time.Millisecond || t.d > 10*time.Second || t.d%time.Millisecond != 0 {
+				v.diags.errorf(where(t.name), "invalid "+t.name, "neighbor %s: %s %s must be whole milliseconds in 10ms..10s", n.Addr, t.name, t.d)
+			}
+		}
+		if n.BFDMultiplier < 1 || n.BFDMultiplier > 255 {
+			v.diags.errorf(where("bfd_multiplier"), "invalid bfd_multiplier", "neighbor %s: bfd_multiplier %d must be in 1..255 (RFC 5880 section 4.1, Detect Mult)", n.Addr, n.BFDMultiplier)
 		}
 		if len(n.Password) > 80 {
 			v.diags.errorf(where("password"), "invalid password", "neighbor %s: password is longer than the kernel's TCP MD5 key (80 bytes)", n.Addr)

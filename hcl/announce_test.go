@@ -33,6 +33,9 @@ func TestAnnounceBlockIsReadWithDefaults(t *testing.T) {
     keepalive = 3
     password  = "s3cret"
     bfd       = true
+    bfd_min_rx = "100ms"
+    bfd_min_tx = "150ms"
+    bfd_multiplier = 5
   }
 }
 `
@@ -56,6 +59,12 @@ func TestAnnounceBlockIsReadWithDefaults(t *testing.T) {
 	n0, n1 := a.Neighbors[0], a.Neighbors[1]
 	if n0.HoldTime != 90*time.Second || n0.Keepalive != 30*time.Second || n0.BFD || n0.Password != "" {
 		t.Errorf("defaults: %+v, want hold_time 90s, keepalive 30s (RFC 4271 section 10)", n0)
+	}
+	if n0.BFDMinRx != 300*time.Millisecond || n0.BFDMinTx != 300*time.Millisecond || n0.BFDMultiplier != 3 {
+		t.Errorf("BFD defaults: %+v, want 300ms x 3", n0)
+	}
+	if n1.BFDMinRx != 100*time.Millisecond || n1.BFDMinTx != 150*time.Millisecond || n1.BFDMultiplier != 5 {
+		t.Errorf("BFD timers: %+v", n1)
 	}
 	if n1.Addr != netip.MustParseAddr("2001:db8::1") || n1.RemoteAS != 65000 || n1.HoldTime != 9*time.Second || n1.Keepalive != 3*time.Second || !n1.BFD || n1.Password != "s3cret" {
 		t.Errorf("neighbor = %+v", n1)
@@ -110,6 +119,18 @@ func TestAnnounceBlockIsRefusedWithItsLine(t *testing.T) {
 		{"remote_as missing", announceVS + head + `  neighbor "10.9.0.1" {}
 }
 `, `t.hcl:9:3: error: invalid remote_as`},
+		{"bfd_min_rx below 10ms", announceVS + head + `  neighbor "10.9.0.1" {
+    remote_as = 65000
+    bfd_min_rx = "5ms"
+  }
+}
+`, `t.hcl:11:18: error: invalid bfd_min_rx`},
+		{"bfd_multiplier 0", announceVS + head + `  neighbor "10.9.0.1" {
+    remote_as = 65000
+    bfd_multiplier = 0
+  }
+}
+`, `t.hcl:11:22: error: invalid bfd_multiplier`},
 		{"hold_time below 3", announceVS + head + `  neighbor "10.9.0.1" {
     remote_as = 65000
     hold_time = 2

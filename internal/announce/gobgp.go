@@ -109,7 +109,12 @@ func peerOf(cfg *hcl.Announce, n hcl.BGPNeighbor) *api.Peer {
 		AfiSafis: []*api.AfiSafi{{Config: &api.AfiSafiConfig{Family: family, Enabled: true}}},
 	}
 	if n.BFD {
-		p.Bfd = &api.BfdPeerConfig{Enabled: true}
+		p.Bfd = &api.BfdPeerConfig{
+			Enabled:                  true,
+			DesiredMinimumTxInterval: uint32(n.BFDMinTx.Microseconds()),
+			RequiredMinimumReceive:   uint32(n.BFDMinRx.Microseconds()),
+			DetectionMultiplier:      n.BFDMultiplier,
+		}
 	}
 	return p
 }
