@@ -30,7 +30,8 @@ type controlServer struct {
 // socket is bound under a temporary name, made 0600 and only then renamed
 // into place, so it is never reachable with wider permissions and the
 // process umask is never touched (a umask changed while scripts start
-// would be inherited by them). One request line per connection: "status".
+// would be inherited by them). One request line per connection: "status",
+// or "drain" and "drain --undo" (drain.go).
 func serveControl(path string, d *director.Director, log *slog.Logger) (io.Closer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err

@@ -14,7 +14,9 @@
 // gobgp_test.go drives it against a second gobgp as the router, on
 // loopback. announcer.go runs the two: it re-decides when kicked (a quorum crossing,
 // a VRRP transition) and every interval, announces and withdraws the
-// difference, and withdraws everything before it stops.
+// difference, and withdraws everything before it stops. drain.go lets the
+// director withdraw everything while it keeps running (`lvsd drain`, the
+// drain period of a SIGTERM) and announce again.
 //
 // The package never touches IPVS, VIPs or the routing table of the host.
 package announce

@@ -16,6 +16,9 @@
 //   - cluster.go: what a director behind ECMP needs when its VIPs are
 //     announced: the IPVS settings (sloppy_tcp, expire_nodest_conn, …) and
 //     the VIPs no VRRP instance owns, held on lo.
+//   - drain.go: `lvsd drain` (every route withdrawn, the rest kept for the
+//     announce block's drain_delay, until --undo) and the same drain before
+//     a cluster director stops.
 //   - fullnat.go: the configuration's FULLNAT services → lvsd's nftables
 //     table (internal/fullnat), at start and on reload, removed at stop.
 //   - alerts.go: VRRP notices, verdict changes and quorum crossings →
