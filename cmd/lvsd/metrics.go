@@ -80,7 +80,8 @@ func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	r := c.report()
-	collectBGP(ch, r.BGP) // metrics_bgp.go
+	collectBGP(ch, r.BGP)       // metrics_bgp.go
+	collectAlerts(ch, r.Alerts) // metrics_alerts.go
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}

@@ -32,3 +32,12 @@ func (d *Director) onNotice(n vrrp.Notice) {
 func (d *Director) AlertStats() alert.Stats {
 	return d.alerts.Stats()
 }
+
+// alertReport is the status snapshot's part: nil without a FIFO or e-mail.
+func (d *Director) alertReport() *alert.Stats {
+	s := d.alerts.Stats()
+	if s.FIFOs == 0 && !s.MailEnabled {
+		return nil
+	}
+	return &s
+}

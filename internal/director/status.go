@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/checks"
+	"github.com/lvsd/lvsd/internal/alert"
 	"github.com/lvsd/lvsd/lvs"
 )
 
@@ -29,6 +30,9 @@ type Report struct {
 	IPVS      *IPVSReport            `json:"ipvs,omitempty"`
 	Sync      *SyncReport            `json:"ipvs_sync,omitempty"`
 	BGP       *BGPReport             `json:"bgp,omitempty"` // announce.go
+	// Alerts counts the notify FIFOs' lines and the e-mail alerts
+	// (alerts.go); nil without either.
+	Alerts *alert.Stats `json:"alerts,omitempty"`
 	// Events are the last VRRP transitions and real-server verdict
 	// changes with their reasons, newest first (at most 64).
 	Events []Event `json:"events,omitempty"`
@@ -111,7 +115,8 @@ type HealthReport struct {
 // SIGUSR1/SIGUSR2 dumps hold and /metrics exports.
 func (d *Director) Report() Report {
 	cfg := d.Config()
-	r := Report{Version: d.opts.Version, File: d.opts.File, PID: os.Getpid(), Started: d.started, Now: time.Now(), Events: d.events.newestFirst()}
+	r := Report{Version: d.opts.Version, File: d.opts.File, PID: os.Getpid(), Started: d.started, Now: time.Now(), Events: d.events.newestFirst(),
+		Alerts: d.alertReport()}
 	states := map[string]string{}
 	if d.node != nil {
 		for _, st := range d.node.Status() {
