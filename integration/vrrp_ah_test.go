@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -27,7 +28,8 @@ func newAHWire(t *testing.T, l *vrrpLab, name string) *ahWire {
 		if err != nil {
 			return err
 		}
-		w.conn, err = packet.Listen(ifi, packet.Raw, 0x0800, nil)
+		// ETH_P_ALL: a tap sees what the node sends, too.
+		w.conn, err = packet.Listen(ifi, packet.Raw, 0x0003, nil)
 		return err
 	})
 	if err != nil {
@@ -41,10 +43,10 @@ func newAHWire(t *testing.T, l *vrrpLab, name string) *ahWire {
 			if err != nil {
 				return
 			}
-			ip := buf[14:n]
-			if len(ip) < 20 {
+			if n < 34 || buf[12] != 0x08 || buf[13] != 0x00 {
 				continue
 			}
+			ip := buf[14:n]
 			ihl := int(ip[0]&0x0f) * 4
 			src := net.IP(ip[12:16]).String()
 			w.mu.Lock()
@@ -68,7 +70,8 @@ func (w *ahWire) counts(src string) (ah, bare int, seq uint32) {
 }
 
 // TestVRRPAHMixedPair: keepalived (priority 100) and lvsd (150) with
-// auth_type AH and one auth_pass. keepalived takes the VIP first; lvsd
+// auth_type AH and one auth_pass, by multicast and by unicast (where the
+// TTL is left out of the ICV). keepalived takes the VIP first; lvsd
 // accepts its adverts and preempts with the next sequence number, which
 // keepalived accepts; lvsd stops and keepalived takes over; lvsd, started
 // afresh (its sequence number at 0), learns keepalived's and preempts
@@ -77,11 +80,27 @@ func (w *ahWire) counts(src string) (ah, bare int, seq uint32) {
 // logged by both).
 func TestVRRPAHMixedPair(t *testing.T) {
 	requireKeepalived(t)
+	for _, unicast := range []bool{false, true} {
+		t.Run(map[bool]string{false: "multicast", true: "unicast"}[unicast], func(t *testing.T) {
+			t.Parallel() // two labs side by side
+			ahMixedPair(t, unicast)
+		})
+	}
+}
+
+func ahMixedPair(t *testing.T, unicast bool) {
 	l := newVRRPLab(t)
-	wire := newAHWire(t, l, "C")
-	auth := "    authentication {\n        auth_type AH\n        auth_pass secret12\n    }\n"
-	a := &kaPeer{lab: l, name: "A", kind: "lvsd", priority: 150, body: auth}
-	b := &kaPeer{lab: l, name: "B", kind: "keepalived", priority: 100, body: auth}
+	// A's own link sees what it sends and what reaches it, unicast too.
+	wire := newAHWire(t, l, "A")
+	body := func(self, peer string) string {
+		b := "    authentication {\n        auth_type AH\n        auth_pass secret12\n    }\n"
+		if unicast {
+			b += fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", l.addrOf(self), l.addrOf(peer))
+		}
+		return b
+	}
+	a := &kaPeer{lab: l, name: "A", kind: "lvsd", priority: 150, body: body("A", "B")}
+	b := &kaPeer{lab: l, name: "B", kind: "keepalived", priority: 100, body: body("B", "A")}
 	b.start()
 	expectHolder(t, b, a, "eth0", b.masterDownInterval()+3*time.Second)
 	a.start()
