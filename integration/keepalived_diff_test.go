@@ -47,9 +47,9 @@ func kaDiffCorpus(t *testing.T) []string {
 	}
 	samples, _ := filepath.Glob(filepath.Join(dir, "keepalived.conf.*"))
 	files = append(files, samples...)
-	// LVSD_KA_CORPUS narrows the corpus to the files whose name matches
+	// LVSD_KA_CORPUS_MATCH narrows the corpus to the files whose name matches
 	// the glob (e.g. "track-*"), for a quick run.
-	if pattern := os.Getenv("LVSD_KA_CORPUS"); pattern != "" {
+	if pattern := os.Getenv("LVSD_KA_CORPUS_MATCH"); pattern != "" {
 		files = slices.DeleteFunc(files, func(f string) bool {
 			ok, _ := filepath.Match(pattern, filepath.Base(f))
 			return !ok
