@@ -2,6 +2,8 @@
 // peers: network namespaces on the host (VRRP between lvsd nodes and with
 // keepalived and FRR's vrrpd as peers, files netns*.go and vrrp*_test.go; BGP
 // announcement by three directors to BIRD 2 and FRR with ECMP, bgp_test.go) and a qemu VM
-// with the IPVS modules (integration/vm, *_vm_test.go). The tests need root
+// with the IPVS modules (integration/vm, *_vm_test.go; the three-director
+// cluster behind BIRD with real IPVS is vm/scenarios/cluster_test.go, run
+// by ipvs_vm_test.go and, for make bench, cluster_bench_vm_test.go). The tests need root
 // and skip cleanly without it or without a tool they need.
 package integration

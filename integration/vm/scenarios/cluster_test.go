@@ -1091,3 +1091,92 @@ func TestLvsdClusterBehindBIRD(t *testing.T) {
 		}
 	})
 }
+
+// TestBenchCluster measures the cluster (LVSD_BENCH=1, run by
+// integration/cluster_bench_vm_test.go beside the VRRP pair's
+// TestBenchFailover in the same boot): new connections per second through
+// one, two and three directors (the others drained), as a ratio to one
+// director, and the loss of one of three by kill -9: the time until the
+// router drops it, the requests that failed and the established flows that
+// were reset. Figures are printed as "BENCH cluster ..." lines.
+func TestBenchCluster(t *testing.T) {
+	if os.Getenv("LVSD_BENCH") != "1" {
+		t.Skip("benchmark: LVSD_BENCH=1")
+	}
+	c := newClusterLab(t)
+	d1, d2, d3 := c.dirs[0], c.dirs[1], c.dirs[2]
+	for _, d := range c.dirs {
+		c.start(d, clusterDrain)
+	}
+	c.waitHops(60*time.Second, d1, d2, d3)
+	for _, d := range c.dirs {
+		c.waitDests(d, "TCP "+clusterVIP+":80", 30*time.Second, c.reals[0].ip+":80", c.reals[1].ip+":80")
+	}
+	drain := func(d *clusterNode, undo bool) {
+		args := []string{c.bin, "drain", "--socket", d.sockPath()}
+		if undo {
+			args = append(args, "--undo")
+		}
+		c.in(d.name, args...)
+	}
+	// rate opens new connections (one line each) from 8 workers for 5 s.
+	rate := func() (float64, int) {
+		var mu sync.Mutex
+		ok, failed := 0, 0
+		var wg sync.WaitGroup
+		stop := time.Now().Add(5 * time.Second)
+		for range 8 {
+			wg.Go(func() {
+				for time.Now().Before(stop) {
+					_, err := c.askOnce()
+					mu.Lock()
+					if err != nil {
+						failed++
+					} else {
+						ok++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		return float64(ok) / 5, failed
+	}
+	var rates []float64
+	for n := 1; n <= 3; n++ {
+		for i, d := range c.dirs {
+			drain(d, i < n)
+		}
+		c.waitHops(30*time.Second, c.dirs[:n]...)
+		r, failed := rate()
+		rates = append(rates, r)
+		t.Logf("%d director(s): %.0f connections/s, %d failed", n, r, failed)
+	}
+	line := "BENCH cluster connections/s through 1, 2, 3 directors:"
+	for i, r := range rates {
+		line += fmt.Sprintf("  %d: %.0f/s (x%.2f)", i+1, r, r/rates[0])
+	}
+	fmt.Println(line + "  (TCG: every namespace shares the guest's 2 vCPUs)")
+
+	conns := c.open(60)
+	pr := c.startProber()
+	time.Sleep(time.Second)
+	okBefore, errsBefore := pr.snapshot()
+	start := time.Now()
+	if _, err := c.signal(d3, syscall.SIGKILL, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	c.waitHops(30*time.Second, d1, d2)
+	withdrawn := time.Since(start)
+	time.Sleep(time.Second)
+	reset := 0
+	for _, cc := range conns {
+		if name, err := cc.ask(5 * time.Second); err != nil || name != cc.first {
+			reset++
+		}
+	}
+	ok, errs := pr.snapshot()
+	pr.close()
+	fmt.Printf("BENCH cluster kill -9 of one of three directors: route withdrawn after %v (hold time %v); new requests %d failed of %d; established flows %d reset or moved of %d\n",
+		withdrawn.Round(time.Millisecond), clusterHold, len(errs)-len(errsBefore), ok-okBefore+len(errs)-len(errsBefore), reset, len(conns))
+}
