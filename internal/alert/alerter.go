@@ -219,6 +219,16 @@ func (a *Alerter) RealServer(service string, real netip.AddrPort, up bool) {
 // VirtualServer tells a virtual server crossing quorum: its VS line, and
 // an e-mail with the virtual server's smtp_alert.
 func (a *Alerter) VirtualServer(vs hcl.VirtualServer, up bool) {
+	a.virtualServer(vs, up, false)
+}
+
+// VirtualServerAtStart tells a virtual server's quorum when lvsd starts
+// programming it, as keepalived does ("Starting with quorum up").
+func (a *Alerter) VirtualServerAtStart(vs hcl.VirtualServer, up bool) {
+	a.virtualServer(vs, up, true)
+}
+
+func (a *Alerter) virtualServer(vs hcl.VirtualServer, up, start bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, f := range []*FIFO{a.all, a.lvs} {
@@ -227,7 +237,7 @@ func (a *Alerter) VirtualServer(vs hcl.VirtualServer, up bool) {
 		}
 	}
 	if a.mailer != nil && vs.SMTPAlert {
-		subject, body := virtualServerMail(a.cfg.Global.RouterID, vs, up)
+		subject, body := virtualServerMail(a.cfg.Global.RouterID, vs, up, start)
 		a.mailer.Send(Mail{Subject: subject, Body: body, At: time.Now()})
 	}
 }

@@ -89,11 +89,14 @@ func realServerMail(routerID string, vs hcl.VirtualServer, rs netip.AddrPort, up
 }
 
 // virtualServerMail is keepalived's e-mail for a virtual server crossing
-// quorum.
-func virtualServerMail(routerID string, vs hcl.VirtualServer, up bool) (subject, body string) {
+// quorum, or with start its quorum when it is first programmed.
+func virtualServerMail(routerID string, vs hcl.VirtualServer, up, start bool) (subject, body string) {
 	state, what := "DOWN", "Lost quorum"
 	if up {
 		state, what = "UP", "Gained quorum"
+	}
+	if start {
+		what = "Starting with quorum " + strings.ToLower(state)
 	}
 	return fmt.Sprintf("[%s] Virtualserver %s - %s", routerID, serviceName(vs), state),
 		fmt.Sprintf("=> %s %d+%d <=", what, vs.Quorum, vs.Hysteresis)

@@ -4,6 +4,7 @@ import (
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/alert"
 	"github.com/lvsd/lvsd/internal/script"
+	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/vrrp"
 )
 
@@ -25,6 +26,22 @@ func (d *Director) newAlerter(cfg *hcl.Config) *alert.Alerter {
 // and never waits (the alerter only queues).
 func (d *Director) onNotice(n vrrp.Notice) {
 	d.alerts.VRRP(n.Group, n.Name, n.State, n.Line())
+}
+
+// alertQuorumAtStart tells every configured virtual server's quorum once
+// the IPVS manager has adopted the table, as keepalived tells it when it
+// starts ("Starting with quorum up"; VS line and e-mail).
+func (d *Director) alertQuorumAtStart(ipvs *lvs.Manager) {
+	cfg := d.Config()
+	up := map[string]bool{}
+	for _, s := range ipvs.Status() {
+		up[s.Key] = s.QuorumUp
+	}
+	for _, vs := range cfg.VirtualServers {
+		if q, ok := up[vs.Key()]; ok {
+			d.alerts.VirtualServerAtStart(vs, q)
+		}
+	}
 }
 
 // AlertStats returns the counters of the notify FIFOs and e-mail alerts

@@ -221,6 +221,7 @@ func (d *Director) Run(ctx context.Context) error {
 		} else {
 			d.log.Info("IPVS table adopted", "operations", n)
 		}
+		d.alertQuorumAtStart(ipvs) // alerts.go
 		start("ipvs", ipvs.Run)
 		d.kickSyncDaemons()
 	}
