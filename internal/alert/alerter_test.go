@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -154,5 +155,47 @@ func TestAlerterNeverWaitsForAMailServer(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close waited for the mail server")
+	}
+}
+
+// TestAlerterRunsTheFIFOScriptAndStopsIt: notify_fifo_script gets the
+// FIFO's path as its last argument and reads the lines; it is killed and
+// the FIFO lvsd created removed at Close.
+func TestAlerterRunsTheFIFOScriptAndStopsIt(t *testing.T) {
+	dir := t.TempDir()
+	fifo, out, reader := dir+"/notify.fifo", dir+"/read.out", dir+"/reader.sh"
+	if err := os.WriteFile(reader, []byte("#!/bin/sh\nwhile read line; do echo \"$line\" >> "+out+"; done < \"$1\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := hcltest.LoadKeepalived(t, fmt.Sprintf("global_defs {\n    notify_fifo %s\n    notify_fifo_script %s\n}\n", fifo, reader)+`vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 1
+    virtual_ipaddress {
+        192.0.2.1
+    }
+}
+`)
+	a := New(cfg, nil, nil)
+	a.Start(context.Background())
+	a.VRRP(false, "VI_1", "MASTER", `INSTANCE "VI_1" MASTER 100`)
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(out)
+		if got = string(b); got != "" {
+			break
+		}
+	}
+	if got != "INSTANCE \"VI_1\" MASTER 100\n" {
+		t.Errorf("the FIFO script read %q", got)
+	}
+	done := make(chan struct{})
+	go func() { a.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not stop the FIFO script")
+	}
+	if _, err := os.Lstat(fifo); !os.IsNotExist(err) {
+		t.Errorf("the FIFO is still there: %v", err)
 	}
 }
