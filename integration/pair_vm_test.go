@@ -24,8 +24,9 @@ func TestPairInVM(t *testing.T) {
 	vm.Require(t)
 	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
 	spec := vm.Spec{
-		Files:   map[string]string{lvsdGuestPath: lvsd},
-		Timeout: 8 * time.Minute,
+		Files: map[string]string{lvsdGuestPath: lvsd},
+		// TestPairSwitchover's switch-overs take about 1.5 min.
+		Timeout: 10 * time.Minute,
 	}
 	env := map[string]string{"LVSD_BIN": lvsdGuestPath}
 	const keepalived = "/usr/sbin/keepalived"

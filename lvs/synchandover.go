@@ -100,20 +100,49 @@ func procAddrPort(addr, port []byte) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(a, uint16(p)), nil
 }
 
-// tcpStates are the kernel's TCP connection states by name, with their
-// numbers (IP_VS_TCP_S_* in include/net/ip_vs.h, the names of
-// ip_vs_proto_tcp.c tcp_state_name_table), for the states worth sending:
-// the ones a packet can still arrive in. TIME_WAIT and CLOSE are left
+// tcpState is one of the kernel's TCP connection states worth sending:
+// its number (IP_VS_TCP_S_* in include/net/ip_vs.h) and its default
+// timeout (ip_vs_proto_tcp.c tcp_timeouts), which a packet resets.
+type tcpState struct {
+	number  uint16
+	timeout time.Duration
+}
+
+// tcpStateByName maps the names of ip_vs_proto_tcp.c tcp_state_name_table
+// to the states a packet can still arrive in. TIME_WAIT and CLOSE are left
 // out: the connection is over, and an entry sent late could only replace
 // a newer one with the same addresses.
-var tcpStates = map[string]uint16{
-	"ESTABLISHED": 1,
-	"SYN_RECV":    3,
-	"FIN_WAIT":    4,
-	"CLOSE_WAIT":  7,
-	"LAST_ACK":    8,
-	"SYNACK":      10,
+func tcpStateByName(name string) (tcpState, bool) {
+	switch name {
+	case "ESTABLISHED":
+		return tcpState{1, 15 * time.Minute}, true
+	case "SYN_RECV":
+		return tcpState{3, time.Minute}, true
+	case "FIN_WAIT":
+		return tcpState{4, 2 * time.Minute}, true
+	case "CLOSE_WAIT":
+		return tcpState{7, time.Minute}, true
+	case "LAST_ACK":
+		return tcpState{8, 30 * time.Second}, true
+	case "SYNACK":
+		return tcpState{10, 2 * time.Minute}, true
+	}
+	return tcpState{}, false
 }
+
+// handoverRecent is how recently an entry must have seen a packet to be
+// handed over. The kernel's master daemon sends an entry within about
+// 3 s (IPVS_SYNC_FLUSH_TIME plus its check period) of the packet that
+// makes it sync, when its thread gets to run: on a loaded director later
+// (entries 7 s old were still missing in the test VM), and never once the
+// daemon stops with the entry in its buffer. An entry idle for longer is
+// on the new master already, or was never going to be (an idle
+// connection past its sync). A packet resets an entry's timer to its
+// state's timeout, so an entry is recent when it expires in more than
+// that timeout less handoverRecent. With timeouts raised by `ipvsadm
+// --set`, more entries look recent (sent again, harmless); with timeouts
+// lowered, fewer (left to the kernel's sync).
+const handoverRecent = 15 * time.Second
 
 const tcpEstablished = 1
 
@@ -139,17 +168,18 @@ type handoverEntry struct {
 }
 
 // handoverable reports whether c is one of this director's own live
-// entries and returns its protocol and state numbers.
+// entries that saw a packet in the last handoverRecent, and returns its
+// protocol and state numbers.
 func handoverable(c Conn) (proto uint8, state uint16, ok bool) {
 	if c.Synced {
 		return 0, 0, false
 	}
 	switch c.Protocol {
 	case "TCP":
-		st, ok := tcpStates[c.State]
-		return ipprotoTCP, st, ok
+		st, ok := tcpStateByName(c.State)
+		return ipprotoTCP, st.number, ok && c.Expires > st.timeout-handoverRecent
 	case "UDP":
-		return ipprotoUDP, 0, true // IP_VS_UDP_S_NORMAL
+		return ipprotoUDP, 0, c.Expires > 5*time.Minute-handoverRecent // IP_VS_UDP_S_NORMAL, udp_timeouts
 	}
 	return 0, 0, false
 }

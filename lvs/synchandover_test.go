@@ -10,14 +10,15 @@ import (
 
 // A connection table as the kernel lists it in /proc/net/ip_vs_conn_sync
 // (ip_vs_conn_sync_seq_show), one IPv4 entry per state and origin, one
-// IPv6 entry.
+// IPv6 entry, one idle entry.
 const connTable = `Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires
 TCP 0A000002 A5F2 0A000064 0050 0A00000B 0050 SYN_RECV    Local       59
 TCP 0A000002 A5F4 0A000064 0050 0A00000C 0050 ESTABLISHED Local      899
 TCP 0A000002 A5F6 0A000064 0050 0A00000B 0050 TIME_WAIT   Local      119
 TCP 0A000002 A5F8 0A000064 0050 0A00000C 0050 ESTABLISHED Sync       880
 UDP 0A000002 1F90 0A000064 0035 0A00000B 0035 UDP         Local      299
-TCP 2001:0db8:0000:0000:0000:0000:0000:0002 A5FA 2001:0db8:0000:0000:0000:0000:0000:0064 0050 2001:0db8:0000:0000:0000:0000:0000:000b 0050 FIN_WAIT    Local      100
+TCP 2001:0db8:0000:0000:0000:0000:0000:0002 A5FA 2001:0db8:0000:0000:0000:0000:0000:0064 0050 2001:0db8:0000:0000:0000:0000:0000:000b 0050 FIN_WAIT    Local      119
+TCP 0A000002 A5FC 0A000064 0050 0A00000C 0050 ESTABLISHED Local      500
 `
 
 func TestParseConnectionsReadsEveryEntry(t *testing.T) {
@@ -32,7 +33,8 @@ func TestParseConnectionsReadsEveryEntry(t *testing.T) {
 		{"TCP", ap("10.0.0.2:42486"), ap("10.0.0.100:80"), ap("10.0.0.11:80"), "TIME_WAIT", false, 119 * time.Second},
 		{"TCP", ap("10.0.0.2:42488"), ap("10.0.0.100:80"), ap("10.0.0.12:80"), "ESTABLISHED", true, 880 * time.Second},
 		{"UDP", ap("10.0.0.2:8080"), ap("10.0.0.100:53"), ap("10.0.0.11:53"), "UDP", false, 299 * time.Second},
-		{"TCP", ap("[2001:db8::2]:42490"), ap("[2001:db8::64]:80"), ap("[2001:db8::b]:80"), "FIN_WAIT", false, 100 * time.Second},
+		{"TCP", ap("[2001:db8::2]:42490"), ap("[2001:db8::64]:80"), ap("[2001:db8::b]:80"), "FIN_WAIT", false, 119 * time.Second},
+		{"TCP", ap("10.0.0.2:42492"), ap("10.0.0.100:80"), ap("10.0.0.12:80"), "ESTABLISHED", false, 500 * time.Second},
 	}
 	if len(conns) != len(want) {
 		t.Fatalf("got %d entries, want %d: %+v", len(conns), len(want), conns)
@@ -67,8 +69,9 @@ func TestSyncMessagesFollowTheKernelLayout(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages, want 1", len(msgs))
 	}
-	// Header: reserved 0, sync id 51, size, 4 connections (TIME_WAIT
-	// and the synced entry are not sent), version 1, spare 0; then the
+	// Header: reserved 0, sync id 51, size, 4 connections (TIME_WAIT,
+	// the synced entry and the one idle for 400 s are not sent), version
+	// 1, spare 0; then the
 	// SYN_RECV, ESTABLISHED and UDP entries (36 bytes each) and the IPv6
 	// FIN_WAIT entry (72 bytes).
 	want := "00" + "33" + "00bc" + "04" + "01" + "0000" +

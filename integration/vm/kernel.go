@@ -36,6 +36,7 @@ func guestModules() []string {
 		"ip_vs_pe_sip",                       // persistence_engine sip
 		"nft_chain_nat", "nft_nat", "nft_ct", // FULLNAT's source NAT (internal/fullnat)
 		"ipv6",
+		"nf_tables", // lvsd's reset guard (internal/resetguard) on a new master
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/lvsd/lvsd/internal/alert"
 	"github.com/lvsd/lvsd/internal/announce"
 	"github.com/lvsd/lvsd/internal/fullnat"
+	"github.com/lvsd/lvsd/internal/resetguard"
 	"github.com/lvsd/lvsd/internal/script"
 	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/vrrp"
@@ -93,6 +94,14 @@ type Director struct {
 	// then starts nothing (a daemon started during shutdown is only
 	// stopped again a moment later).
 	stopping atomic.Bool
+	// becameMaster is when the sync instance last became MASTER (guarded
+	// by mu); its backup daemon runs syncLinger longer (sync.go).
+	becameMaster time.Time
+	syncLinger   time.Duration
+	// handovers counts the connection handovers under way (sync.go).
+	handovers sync.WaitGroup
+	// guard is the reset guard a new MASTER holds (sync.go; guarded by mu).
+	guard *resetguard.Guard
 
 	// events holds the recent VRRP transitions and verdict changes for
 	// the status report.
@@ -123,7 +132,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 			return lvs.OpenKernelWith(lvs.KernelOptions{Logger: opts.Logger.With("part", "ipvs"), LoadModule: true})
 		}
 	}
-	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}, syncKick: make(chan struct{}, 1)}
+	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}, syncKick: make(chan struct{}, 1), syncLinger: backupLinger}
 	d.scriptCtx, d.stopScripts = context.WithCancel(context.Background())
 	d.alerts = d.newAlerter(cfg) // alerts.go
 	if opts.Checks {
@@ -277,10 +286,13 @@ loop:
 	}
 	d.stopping.Store(true)
 	stopAnnouncer()
+	d.startHandover(vrrpDone) // sync.go
 	stopVRRP()
 	<-vrrpDone
 	stopSync()
 	<-syncDone
+	d.handovers.Wait()
+	d.releaseResets()
 	d.stopSyncDaemons()
 	stopParts()
 	wg.Wait()

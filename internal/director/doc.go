@@ -9,7 +9,11 @@
 //     quorum → quorum_up/quorum_down scripts through the one script runner.
 //   - sync.go: mastership → the kernel's IPVS connection sync daemons
 //     (which daemons run is a pure function of the configuration and the
-//     mastership of lvs_sync_daemon's instance; lvs starts and stops them).
+//     mastership of lvs_sync_daemon's instance; lvs starts and stops them),
+//     and the switch-over: a director leaving MASTER hands its recent
+//     connections over to the new master (lvs.Manager.HandOverConnections),
+//     a new MASTER keeps its backup daemon a few seconds and holds the
+//     reset guard (internal/resetguard) meanwhile.
 //   - announce.go: services' quorum and mastership → the BGP announcer
 //     (internal/announce), started with the other parts and stopped
 //     first, so routes are withdrawn while the VIPs and IPVS still serve.

@@ -2,10 +2,13 @@ package director
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/resetguard"
 	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/vrrp"
 )
 
 // wantedSyncDaemons is the decision of which IPVS connection sync daemons
@@ -14,19 +17,17 @@ import (
 // runs them; else the master daemon while the instance is MASTER and the
 // backup daemon otherwise (keepalived's ipvs_syncd_master and
 // ipvs_syncd_backup on its transitions), so a director that is not MASTER
-// holds the connections the MASTER serves.
-func wantedSyncDaemons(s hcl.LVSSyncDaemon, master, stopping bool) []lvs.SyncDaemon {
+// holds the connections the MASTER serves. A new MASTER keeps its backup
+// daemon beside the master daemon while receiving (backupLinger after the
+// takeover): the old master's last connections, from its kernel's buffer
+// and from its handover (handOverConnections), arrive after the takeover.
+func wantedSyncDaemons(s hcl.LVSSyncDaemon, master, receiving, stopping bool) []lvs.SyncDaemon {
 	if !s.Enabled || stopping {
 		return nil
 	}
-	d := lvs.SyncDaemon{
-		Interface: s.Interface, SyncID: uint8(s.SyncID), MaxLen: uint16(s.MaxLen),
-		Group: s.Group, Port: uint16(s.Port), TTL: uint8(s.TTL),
-	}
-	m, b := d, d
-	m.State, b.State = lvs.SyncMaster, lvs.SyncBackup
+	m, b := syncDaemon(s, lvs.SyncMaster), syncDaemon(s, lvs.SyncBackup)
 	switch {
-	case s.Instance == "":
+	case s.Instance == "" || master && receiving:
 		return []lvs.SyncDaemon{m, b}
 	case master:
 		return []lvs.SyncDaemon{m}
@@ -34,6 +35,37 @@ func wantedSyncDaemons(s hcl.LVSSyncDaemon, master, stopping bool) []lvs.SyncDae
 		return []lvs.SyncDaemon{b}
 	}
 }
+
+// syncDaemon is the daemon of the configuration in state st.
+func syncDaemon(s hcl.LVSSyncDaemon, st lvs.SyncState) lvs.SyncDaemon {
+	return lvs.SyncDaemon{
+		State: st, Interface: s.Interface, SyncID: uint8(s.SyncID), MaxLen: uint16(s.MaxLen),
+		Group: s.Group, Port: uint16(s.Port), TTL: uint8(s.TTL),
+	}
+}
+
+const (
+	// backupLinger is how long a new MASTER keeps its backup daemon: a
+	// little over the kernel's 2 s sync flush (IPVS_SYNC_FLUSH_TIME)
+	// plus its 1 s check period, and over the old master's handover.
+	backupLinger = 4 * time.Second
+)
+
+// A director that leaves MASTER sends its connection table to the new
+// master (handOverConnections): a stopping MASTER once as its
+// make-before-break begins (the new master then has, before it takes
+// over, what the kernel's sync holds back), and every director at once
+// after leaving MASTER, then again after handoverFirstGap, doubling the
+// gap while under handoverFor (0, 100, 300 and 700 ms): for what its
+// kernel still scheduled from packets in flight, or what changed state
+// since. Each send reads the whole connection table
+// (/proc/net/ip_vs_conn_sync, the kernel's only listing of it), TIME_WAIT
+// entries included; reading it every 100 ms through the make-before-break
+// starved the test VM's forwarding, so it is read only these few times.
+const (
+	handoverFirstGap = 100 * time.Millisecond
+	handoverFor      = time.Second
+)
 
 // kickSyncDaemons asks runSyncDaemons to apply the mastership now.
 func (d *Director) kickSyncDaemons() {
@@ -43,21 +75,37 @@ func (d *Director) kickSyncDaemons() {
 	}
 }
 
-// runSyncDaemons applies the sync daemons on every kick until ctx ends.
+// runSyncDaemons applies the sync daemons on every kick until ctx ends,
+// and once more when a new master's backupLinger is over.
 // Starting and stopping a daemon takes the kernel a while (it starts and
 // stops kernel threads and sockets; 0.1–0.8 s in the test VM), so the VRRP
 // transition hook only kicks this worker: the new master's VIPs and GARPs
 // do not wait for it. The daemon switch needs no ordering with them: the
 // connections a backup daemon received stay in the table when it stops.
 func (d *Director) runSyncDaemons(ctx context.Context) {
+	if d.Config().Global.LVSSyncDaemon.Enabled && d.ipvsManager() != nil {
+		// A guard left by an lvsd killed while it held one.
+		if err := resetguard.Clear(); err != nil {
+			d.log.Debug("reset guard", "err", err)
+		}
+	}
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	defer linger.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.syncKick:
-			if !d.stopping.Load() {
-				d.applySyncDaemons(false)
-			}
+		case <-linger.C:
+		}
+		if d.stopping.Load() {
+			continue
+		}
+		if left := d.applySyncDaemons(false); left > 0 {
+			linger.Reset(left)
+		} else {
+			d.releaseResets()
 		}
 	}
 }
@@ -83,27 +131,163 @@ func (d *Director) stopSyncDaemons() {
 }
 
 // applySyncDaemons makes the kernel's sync daemons what the configuration
-// and the mastership of its instance ask for, and logs what changed.
+// and the mastership of its instance ask for, logs what changed and
+// returns how long the backup daemon still lingers on a new master (0 when
+// it does not).
 // Until the instance's first transition (a restarted MASTER resumes) the
 // daemons are left as found, like the services.
-func (d *Director) applySyncDaemons(stopping bool) {
+func (d *Director) applySyncDaemons(stopping bool) time.Duration {
 	ipvs := d.ipvsManager()
 	if ipvs == nil {
-		return
+		return 0
 	}
 	cfg := d.Config()
 	s := cfg.Global.LVSSyncDaemon
 	d.mu.Lock()
 	master, known := d.mastership[s.Instance]
+	var left time.Duration
+	if master && !d.becameMaster.IsZero() {
+		left = max(0, d.syncLinger-time.Since(d.becameMaster))
+	}
 	d.mu.Unlock()
 	if s.Enabled && s.Instance != "" && !known && !stopping {
-		return
+		return 0
 	}
-	changed, err := ipvs.SetSyncDaemons(wantedSyncDaemons(s, master, stopping))
+	changed, err := ipvs.SetSyncDaemons(wantedSyncDaemons(s, master, left > 0, stopping))
 	for _, c := range changed {
 		d.log.Info("IPVS sync daemon", "change", c, "instance", s.Instance)
 	}
 	if err != nil {
 		d.log.Error("IPVS sync daemons", "err", err, "instance", s.Instance)
 	}
+	return left
+}
+
+// syncOnTransition follows a transition of the sync instance (any
+// instance when none is named): a new MASTER notes when it took over (its
+// backup daemon lingers), and one that leaves MASTER hands its
+// connections over (a stopping one already does, startHandover).
+// Then the sync-daemon worker is kicked.
+func (d *Director) syncOnTransition(t vrrp.Transition) {
+	s := d.Config().Global.LVSSyncDaemon
+	if !s.Enabled || s.Instance != "" && s.Instance != t.Instance {
+		return
+	}
+	switch {
+	case t.To == vrrp.StateMaster:
+		d.holdResets()
+		d.mu.Lock()
+		d.becameMaster = time.Now()
+		d.mu.Unlock()
+	case t.From == vrrp.StateMaster:
+		d.releaseResets()
+		if !d.stopping.Load() {
+			d.handovers.Add(1)
+			go d.handOverConnections(nil)
+		}
+	}
+	d.kickSyncDaemons()
+}
+
+// holdResets holds the reset guard (package resetguard) on the virtual
+// servers' addresses while a new MASTER learns the old master's last
+// connections: its stack would otherwise answer their next segments with
+// a RST before the handover reaches it. It runs in the transition hook,
+// before the VIPs come up; the sync worker releases it when backupLinger
+// is over.
+func (d *Director) holdResets() {
+	var addrs []netip.Addr
+	for _, vs := range d.Config().VirtualServers {
+		if vs.Addr.IsValid() {
+			addrs = append(addrs, vs.Addr.Addr())
+		}
+	}
+	if len(addrs) == 0 {
+		return
+	}
+	g, err := resetguard.Hold(addrs)
+	if err != nil {
+		d.log.Warn("reset guard not held: a connection the old master opened last may be reset", "err", err)
+		return
+	}
+	// Hold replaced any table in place: an older guard has nothing left
+	// to delete.
+	d.mu.Lock()
+	d.guard = g
+	d.mu.Unlock()
+}
+
+// releaseResets releases the reset guard, if held, and logs how many
+// resets it kept from the clients.
+func (d *Director) releaseResets() {
+	d.mu.Lock()
+	g := d.guard
+	d.guard = nil
+	d.mu.Unlock()
+	if g == nil {
+		return
+	}
+	dropped, err := g.Release()
+	if err != nil {
+		d.log.Warn("reset guard release", "err", err)
+	}
+	d.log.Info("reset guard released", "resets_dropped", dropped, "addresses", len(g.Addrs()))
+}
+
+// startHandover runs as Run begins its way out, before VRRP stops: a
+// director that is MASTER of the sync instance keeps serving until the
+// new master is heard (vrrp.Machine.Handover); it hands its connections
+// over as that begins, and again once vrrpDone is closed (its VIPs are
+// gone) for handoverFor.
+func (d *Director) startHandover(vrrpDone <-chan struct{}) {
+	s := d.Config().Global.LVSSyncDaemon
+	d.mu.Lock()
+	master := d.mastership[s.Instance]
+	d.mu.Unlock()
+	if !s.Enabled || s.Instance == "" || !master || d.ipvsManager() == nil {
+		return
+	}
+	d.handovers.Add(1)
+	go d.handOverConnections(vrrpDone)
+}
+
+// handOverConnections sends this director's own live connection entries
+// to the new master's backup daemon, first all of them, then those new or
+// changed since (see lvs.Manager.HandOverConnections for why the kernel's
+// own sync is not enough): once, then again when until is closed (a nil
+// until: at once) on the schedule after leaving MASTER. Run waits for it
+// before it stops the sync daemons.
+func (d *Director) handOverConnections(until <-chan struct{}) {
+	defer d.handovers.Done()
+	ipvs := d.ipvsManager()
+	if ipvs == nil {
+		return
+	}
+	s := d.Config().Global.LVSSyncDaemon
+	daemon := syncDaemon(s, lvs.SyncMaster)
+	var memo lvs.HandoverMemo
+	total := 0
+	send := func() bool {
+		n, err := ipvs.HandOverConnections(daemon, &memo)
+		if err != nil {
+			d.log.Warn("handing connections over to the new master", "err", err, "instance", s.Instance)
+			return false
+		}
+		total += n
+		return true
+	}
+	if until != nil {
+		if !send() {
+			return
+		}
+		<-until
+	}
+	start := time.Now()
+	for at, gap := time.Duration(0), handoverFirstGap; at < handoverFor; at, gap = at+gap, 2*gap {
+		time.Sleep(time.Until(start.Add(at)))
+		if !send() {
+			return
+		}
+	}
+	d.log.Info("connections handed over to the new master", "sent", total, "instance", s.Instance, "interface", s.Interface)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/hcltest"
@@ -21,20 +22,22 @@ func TestWantedSyncDaemonsFollowMastership(t *testing.T) {
 	b := m
 	b.State = lvs.SyncBackup
 	for _, tc := range []struct {
-		name             string
-		cfg              hcl.LVSSyncDaemon
-		master, stopping bool
-		want             []lvs.SyncDaemon
+		name                        string
+		cfg                         hcl.LVSSyncDaemon
+		master, receiving, stopping bool
+		want                        []lvs.SyncDaemon
 	}{
-		{"BACKUP runs the backup daemon", inst, false, false, []lvs.SyncDaemon{b}},
-		{"MASTER runs the master daemon", inst, true, false, []lvs.SyncDaemon{m}},
-		{"no instance named runs both (keepalived)", none, false, false, []lvs.SyncDaemon{m, b}},
-		{"no instance named runs both while MASTER too", none, true, false, []lvs.SyncDaemon{m, b}},
-		{"sync off runs none", hcl.LVSSyncDaemon{}, true, false, nil},
-		{"shutdown stops them", inst, true, true, nil},
+		{"BACKUP runs the backup daemon", inst, false, false, false, []lvs.SyncDaemon{b}},
+		{"MASTER runs the master daemon", inst, true, false, false, []lvs.SyncDaemon{m}},
+		{"a new MASTER keeps its backup daemon while receiving", inst, true, true, false, []lvs.SyncDaemon{m, b}},
+		{"no instance named runs both (keepalived)", none, false, false, false, []lvs.SyncDaemon{m, b}},
+		{"no instance named runs both while MASTER too", none, true, false, false, []lvs.SyncDaemon{m, b}},
+		{"sync off runs none", hcl.LVSSyncDaemon{}, true, true, false, nil},
+		{"shutdown stops them", inst, true, false, true, nil},
+		{"shutdown stops them while receiving too", inst, true, true, true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := wantedSyncDaemons(tc.cfg, tc.master, tc.stopping); !slices.Equal(got, tc.want) {
+			if got := wantedSyncDaemons(tc.cfg, tc.master, tc.receiving, tc.stopping); !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
@@ -67,6 +70,7 @@ func TestMastershipSwitchesTheSyncDaemons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.syncLinger = time.Second
 	stop := startRun(t, d)
 	defer stop()
 	running := func() []string {
@@ -88,7 +92,9 @@ func TestMastershipSwitchesTheSyncDaemons(t *testing.T) {
 	backup := "backup daemon on eth0, sync id 51, port 8848, ttl 2, maxlen 1472"
 	master := "master daemon on eth0, sync id 51, port 8848, ttl 2, maxlen 1472"
 	step(vrrp.StateBackup, backup)
-	step(vrrp.StateMaster, master)
+	// The new master's backup daemon lingers (syncLinger), then stops.
+	step(vrrp.StateMaster, backup, master)
+	waitFor(t, "the backup daemon to stop after the linger", func() bool { return slices.Equal(running(), []string{master}) })
 	step(vrrp.StateBackup, backup)
 	fk.TakeDaemonLog()
 	fk.SetConnections(lvs.ConnectionCount{Total: 12, Synced: 10})

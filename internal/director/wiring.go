@@ -27,9 +27,7 @@ func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	d.mu.Lock()
 	d.mastership[t.Instance] = t.To == vrrp.StateMaster
 	d.mu.Unlock()
-	if d.Config().Global.LVSSyncDaemon.Instance == t.Instance {
-		d.kickSyncDaemons()
-	}
+	d.syncOnTransition(t) // sync.go
 	d.kickAnnouncer()
 	return err
 }

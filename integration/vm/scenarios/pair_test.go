@@ -393,10 +393,13 @@ type prober struct {
 	wg     sync.WaitGroup
 }
 
-func (p *pairLab) startProber() *prober {
+func (p *pairLab) startProber() *prober { return p.startProberWithin(probeTimeout) }
+
+// startProberWithin is startProber with another timeout per request.
+func (p *pairLab) startProberWithin(timeout time.Duration) *prober {
 	pr := &prober{stop: make(chan struct{})}
 	tr := &http.Transport{DisableKeepAlives: true, DialContext: p.dialFromClient}
-	c := &http.Client{Transport: tr, Timeout: probeTimeout}
+	c := &http.Client{Transport: tr, Timeout: timeout}
 	pr.wg.Add(1)
 	go func() {
 		defer pr.wg.Done()
