@@ -89,9 +89,12 @@ func (r *kaReader) globalAlert(c *kaNode) bool {
 			e.AlertChecker = v
 		}
 		g.Positions[c.name] = c.pos
-	case "no_email_faults", "email_faults":
+	case "no_email_faults":
+		// keepalived 2.2.7 has no email_faults (later versions do): it
+		// is an unknown keyword there and here, and faults are e-mailed
+		// by default anyway.
 		if r.none(c) {
-			e.NoFaults = c.name == "no_email_faults"
+			e.NoFaults = true
 			g.Positions[c.name] = c.pos
 		}
 	case "vrrp_startup_delay":
