@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -335,6 +336,29 @@ func TestNodeNoticesInKeepalivedsFIFOFormat(t *testing.T) {
 			`INSTANCE "VI_2" DELETED 100`, `INSTANCE "VI_1" STOP 255`, `GROUP "G" STOP 0`}
 		if g := got.get(); !slices.Equal(g, want) {
 			t.Errorf("notices\n got %q\nwant %q", g, want)
+		}
+	})
+}
+
+// TestNodeMasterHearingALowerPriorityRunsItsScript: a MASTER that hears a
+// lower-priority master runs notify_master_rx_lower_pri and tells the
+// notice (keepalived's send_event_notify).
+func TestNodeMasterHearingALowerPriorityRunsItsScript(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newWire(t)
+		var got notices
+		script, out := notifyScript(t)
+		na := l.startWith(hcltest.Load(t, instanceHCL("VI_1", 51, 255, "192.0.2.100", fmt.Sprintf("  notify_master_rx_lower_pri = %q\n", script+" lower"))),
+			l.net("A", 1), Options{OnNotice: got.add})
+		l.intruder(Advert{VRID: 51, Priority: 100, AuthType: AuthPassword, AdvertInt: 1, Password: PasswordOf("secret"),
+			Addresses: []netip.Addr{netip.MustParseAddr("192.0.2.100")}}, 0)
+		l.settle()
+		na.stop()
+		if g := got.get(); !slices.Contains(g, `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 255`) {
+			t.Errorf("notices %q", g)
+		}
+		if lines := readLines(out); !slices.Equal(lines, []string{"lower"}) {
+			t.Errorf("notify_master_rx_lower_pri ran with %q", lines)
 		}
 	})
 }
