@@ -157,15 +157,43 @@ func TestBenchIPVSLoad(t *testing.T) {
 	measure("ipvsadm -R", func(n benchNet) { ipvsadm(n, rules.Bytes(), "-R") })
 	var m *lvs.Manager
 	var closeLoaded func()
-	measure("lvsd (lvs, batched)", func(n benchNet) { m, closeLoaded = loadWithLvs(t, lvs.KernelOptions{NetnsPath: n.path}) })
+	loaded := measure("lvsd (lvs, batched)", func(n benchNet) { m, closeLoaded = loadWithLvs(t, lvs.KernelOptions{NetnsPath: n.path}) })
 	// Not a load: a full read and compare of the loaded table, what
-	// lvsd's periodic repair costs.
-	start := time.Now()
-	if n, err := m.Reconcile(context.Background()); err != nil || n != 0 {
-		t.Fatalf("after loading, Reconcile applied %d (err %v), want 0", n, err)
+	// lvsd's periodic repair costs, with lvs's reader and with moby/ipvs's
+	// (lvsd's reader before issue 19), beside ipvsadm -Ln reading the same
+	// table.
+	repair := func(m *lvs.Manager) time.Duration {
+		t.Helper()
+		start := time.Now()
+		if n, err := m.Reconcile(context.Background()); err != nil || n != 0 {
+			t.Fatalf("after loading, Reconcile applied %d (err %v), want 0", n, err)
+		}
+		return time.Since(start)
 	}
-	repair := time.Since(start)
-	t.Logf("%-28s %v (full table read and diff, nothing to do)", "lvsd periodic repair", repair.Round(time.Millisecond))
+	repairNew := repair(m)
+	mobyM, closeMoby := loadWithLvs(t, lvs.KernelOptions{NetnsPath: loaded.path, MobyReads: true}) // reads, writes nothing
+	repairMoby := repair(mobyM)
+	closeMoby()
+	readCost := func(opts lvs.KernelOptions) lvs.ReadCost {
+		t.Helper()
+		opts.NetnsPath = loaded.path
+		k, err := lvs.OpenKernelWith(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer k.Close()
+		tab, cost, err := lvs.ReadTable(k)
+		if err != nil || tab.Objects() != benchObjects {
+			t.Fatalf("reading the loaded table: %d objects, %v", tab.Objects(), err)
+		}
+		return cost
+	}
+	readNew, readMoby := readCost(lvs.KernelOptions{}), readCost(lvs.KernelOptions{MobyReads: true})
+	start := time.Now()
+	ipvsadm(loaded, nil, "-Ln")
+	ipvsadmList := time.Since(start)
+	t.Logf("%-28s %v (full table read and diff, nothing to do); moby/ipvs reader %v; ipvsadm -Ln %v",
+		"lvsd periodic repair", repairNew.Round(time.Millisecond), repairMoby.Round(time.Millisecond), ipvsadmList.Round(time.Millisecond))
 	// One changed weight on the full table: one operation (a health
 	// event or a reload that changes one real server).
 	vs := lvstest.SyntheticTable(benchServices, benchReals)[benchServices/2]
@@ -224,7 +252,13 @@ func TestBenchIPVSLoad(t *testing.T) {
 		oneWeight.Round(time.Microsecond), 100*float64(oneWeight)/float64(figures[1].d))
 	fmt.Fprintf(&b, "  reload with one changed weight on the full table: 1 operation, %v (%.1f%% of lvsd's full load)\n",
 		reload.Round(time.Microsecond), 100*float64(reload)/float64(figures[1].d))
-	fmt.Fprintf(&b, "  lvsd periodic repair (full read + diff, nothing to do): %v\n", repair.Round(time.Millisecond))
+	fmt.Fprintf(&b, "  periodic repair of the full table (read + diff, nothing to do):\n")
+	fmt.Fprintf(&b, "    lvs reader:                 %10v  read %v: %d dump requests, %d system calls, %d datagrams\n",
+		repairNew.Round(time.Millisecond), readNew.Took.Round(time.Millisecond), readNew.Requests, readNew.Syscalls, readNew.Datagrams)
+	fmt.Fprintf(&b, "    moby/ipvs reader (before):  %10v  read %v: %d dump requests, 4 system calls and a 64 KiB buffer each\n",
+		repairMoby.Round(time.Millisecond), readMoby.Took.Round(time.Millisecond), readMoby.Requests)
+	fmt.Fprintf(&b, "    ipvsadm -Ln (same table):   %10v  (process start, read, print)\n", ipvsadmList.Round(time.Millisecond))
+	fmt.Fprintf(&b, "    repair pass after/before: %.3f (goal <= 0.1)\n", float64(repairNew)/float64(repairMoby))
 	t.Log("\n" + b.String())
 	fmt.Print("BENCH " + strings.ReplaceAll(strings.TrimRight(b.String(), "\n"), "\n", "\nBENCH ") + "\n")
 }
