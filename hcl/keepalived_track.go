@@ -240,9 +240,9 @@ func (r *kaReader) trackProcess(n *kaNode) {
 // sync_group_tracking_weight, and for the address owner, weighted
 // tracking moves no priority: a weighted script is dropped, a track_file
 // with the default weight becomes weight 0 and one with another weight is
-// dropped, a weighted process is dropped, and the owner stops tracking a
-// weighted interface (a sync group member keeps its weight: keepalived
-// 2.2.7 does, measured).
+// dropped, and the owner stops tracking a weighted interface or process
+// (a sync group member keeps their weights: keepalived 2.2.7 does,
+// measured).
 func (r *kaReader) trackingFinish() {
 	files := map[string]bool{}
 	for _, f := range r.cfg.TrackFiles {
@@ -351,6 +351,9 @@ func (r *kaReader) trackingFinish() {
 		for _, p := range r.cfg.TrackProcesses {
 			procWeight[p.Name] = p.Weight
 		}
+		// A weighted process, like a weighted interface, keeps moving a
+		// sync group member's priority in keepalived 2.2.7 (measured:
+		// sync-group-member-files.conf); the owner's never moves.
 		in.TrackProcesses = slices.DeleteFunc(in.TrackProcesses, func(t TrackedProcess) bool {
 			w := t.Weight
 			if !t.WeightSet {
@@ -359,8 +362,8 @@ func (r *kaReader) trackingFinish() {
 			if w == 0 {
 				return false
 			}
-			r.warnf(pos("track_process"), fmt.Sprintf("(%s) ignoring tracked process %s with weights due to %s", in.Name, t.Name, why), "as keepalived does")
-			return true
+			r.warnf(pos("track_process"), fmt.Sprintf("(%s) ignoring tracked process %s with weights due to %s", in.Name, t.Name, why), "keepalived 2.2.7 says so; it drops it for the owner and applies it in a sync group, and so does lvsd")
+			return owner
 		})
 	}
 }

@@ -170,7 +170,7 @@ func TestKeepalivedSyncGroupIgnoresWeightsWithoutTrackingWeight(t *testing.T) {
 	}
 	in := cfg.Instances[0]
 	if !slices.Equal(in.TrackInterfaces, []TrackInterface{{Name: "eth1", Weight: 10, Reverse: true}}) || len(in.TrackScripts) != 0 ||
-		len(in.TrackFiles) != 0 || len(in.TrackProcesses) != 0 {
+		len(in.TrackFiles) != 0 || !slices.Equal(in.TrackProcesses, []TrackedProcess{{Name: "hap", Weight: -10, Reverse: true}}) {
 		t.Errorf("weights kept in a sync group: %+v %+v %+v %+v", in.TrackInterfaces, in.TrackScripts, in.TrackFiles, in.TrackProcesses)
 	}
 	var said []string
