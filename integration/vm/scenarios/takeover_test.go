@@ -1,0 +1,616 @@
+package scenarios
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The takeover under load (issue 19): a BACKUP director whose IPVS table
+// is big takes over from its MASTER within VRRP's bound,
+// Master_Down_Interval + 100 ms after the master's last advert, while its
+// periodic repair re-reads the whole table and /metrics is scraped back to
+// back. tk-d1 (priority 150) and tk-d2 (priority 100) share VI_T on one
+// link; tk-d2 also holds VI_BIG alone, which owns the big table (fwmark
+// services × 16 real servers), so the table is programmed on tk-d2 while
+// it is BACKUP for VI_T, and the takeover programs VI_T's own service.
+const (
+	tkDir      = "/tmp/takeover"
+	tkVIP      = "10.9.0.100"
+	tkD1, tkD2 = "10.9.0.1", "10.9.0.2"
+	tkVRID     = 61
+	tkAdvert   = time.Second
+	tkPrio2    = 100
+	tkMetrics  = "127.0.0.1:9651"
+	tkReals    = 16
+	// In CI a tenth of the benchmark table; LVSD_BENCH=1 takes all of it.
+	tkServicesCI    = 200
+	tkServicesBench = benchServices
+)
+
+// tkMasterDown is RFC 3768 §6.1's Master_Down_Interval of tk-d2:
+// 3 × Advertisement_Interval + Skew_Time, (256 − Priority) / 256 s.
+const tkMasterDown = 3*tkAdvert + time.Duration(256-tkPrio2)*time.Second/256
+
+// tkFrame is one VRRP advert or ARP packet seen on tk-d2's eth0.
+type tkFrame struct {
+	at   time.Time // the kernel's timestamp
+	out  bool      // sent by tk-d2
+	arp  bool      // an ARP packet (else a VRRP advert)
+	src  string    // advert: IP source; ARP: sender protocol address
+	vrid int
+}
+
+// tkCapture records VRRP adverts and ARP packets on eth0 of namespace ns
+// with kernel timestamps, until ctx ends.
+type tkCapture struct {
+	mu     sync.Mutex
+	frames []tkFrame
+	adds   chan tkFrame // each frame as it comes, for whoever waits
+}
+
+func startCapture(t *testing.T, ctx context.Context, ns string) *tkCapture {
+	t.Helper()
+	var fd int
+	err := inNamespace(ns, func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		proto := int(binary.BigEndian.Uint16(binary.NativeEndian.AppendUint16(nil, unix.ETH_P_ALL)))
+		if fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto); err != nil {
+			return err
+		}
+		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: uint16(proto), Ifindex: ifi.Index})
+	})
+	if err != nil {
+		t.Fatalf("capture on %s eth0: %v", ns, err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		t.Fatal(err)
+	}
+	tv := unix.NsecToTimeval(int64(200 * time.Millisecond))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	c := &tkCapture{adds: make(chan tkFrame, 1024)}
+	done := make(chan struct{})
+	t.Cleanup(func() { <-done; unix.Close(fd) })
+	go func() {
+		defer close(done)
+		buf, oob := make([]byte, 2048), make([]byte, 256)
+		for ctx.Err() == nil {
+			n, oobn, _, from, err := unix.Recvmsg(fd, buf, oob, 0)
+			if err != nil {
+				continue // the receive timeout, to look at ctx
+			}
+			f, ok := parseTkFrame(buf[:n])
+			if !ok {
+				continue
+			}
+			f.at = time.Now()
+			if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+				for _, m := range msgs {
+					if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+						f.at = time.Unix(int64(binary.NativeEndian.Uint64(m.Data)), int64(binary.NativeEndian.Uint64(m.Data[8:])))
+					}
+				}
+			}
+			if ll, ok := from.(*unix.SockaddrLinklayer); ok {
+				f.out = ll.Pkttype == unix.PACKET_OUTGOING
+			}
+			c.mu.Lock()
+			c.frames = append(c.frames, f)
+			c.mu.Unlock()
+			select {
+			case c.adds <- f:
+			default:
+			}
+		}
+	}()
+	return c
+}
+
+// parseTkFrame reads an Ethernet frame: an IPv4 VRRP advert or an ARP
+// packet.
+func parseTkFrame(b []byte) (tkFrame, bool) {
+	if len(b) < 14 {
+		return tkFrame{}, false
+	}
+	switch binary.BigEndian.Uint16(b[12:]) {
+	case 0x0800:
+		ip := b[14:]
+		if len(ip) < 20 || ip[9] != 112 {
+			return tkFrame{}, false
+		}
+		ihl := int(ip[0]&0xf) * 4
+		if len(ip) < ihl+2 {
+			return tkFrame{}, false
+		}
+		return tkFrame{src: net.IP(ip[12:16]).String(), vrid: int(ip[ihl+1])}, true
+	case 0x0806:
+		arp := b[14:]
+		if len(arp) < 28 {
+			return tkFrame{}, false
+		}
+		return tkFrame{arp: true, src: net.IP(arp[14:18]).String()}, true
+	}
+	return tkFrame{}, false
+}
+
+func (c *tkCapture) snapshot() []tkFrame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.frames)
+}
+
+// tkPass is one periodic repair pass of tk-d2, from its debug log.
+type tkPass struct{ start, end time.Time }
+
+var tkPassLine = regexp.MustCompile(`time=(\S+) level=DEBUG msg="periodic IPVS repair pass".* took=(\S+)`)
+
+// repairPasses reads the passes tk-d2 has logged so far.
+func repairPasses(log string) []tkPass {
+	var out []tkPass
+	for _, m := range tkPassLine.FindAllStringSubmatch(log, -1) {
+		end, err1 := time.Parse(time.RFC3339Nano, m[1])
+		took, err2 := time.ParseDuration(m[2])
+		if err1 == nil && err2 == nil {
+			out = append(out, tkPass{end.Add(-took), end})
+		}
+	}
+	return out
+}
+
+type tkDirector struct {
+	name, ip, cfg string
+	prio          int
+	cmd           *exec.Cmd
+	done          chan struct{}
+}
+
+func (d *tkDirector) logPath() string  { return filepath.Join(tkDir, d.name+".log") }
+func (d *tkDirector) sockPath() string { return filepath.Join(tkDir, d.name+".sock") }
+
+// tkConfig is a director's lvsd.hcl; services > 0 adds VI_BIG and its
+// fwmark services, and VI_T's service on the VIP.
+func tkConfig(d *tkDirector, services int) string {
+	state := "BACKUP"
+	if d.prio > tkPrio2 {
+		state = "MASTER"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `global {
+  router_id          = %q
+  control_socket     = %q
+  metrics_listen     = %q
+  reconcile_interval = "1s"
+}
+vrrp_instance "VI_T" {
+  state             = %q
+  interface         = "eth0"
+  virtual_router_id = %d
+  priority          = %d
+  advert_int        = 1
+  virtual_ipaddress = ["%s/24 dev eth0"]
+}
+`, d.name, d.sockPath(), tkMetrics, state, tkVRID, d.prio, tkVIP)
+	if services == 0 {
+		return b.String()
+	}
+	fmt.Fprintf(&b, `vrrp_instance "VI_BIG" {
+  state             = "MASTER"
+  interface         = "eth0"
+  virtual_router_id = %d
+  priority          = 200
+  advert_int        = 1
+  virtual_ipaddress = ["10.9.1.100/32 dev eth0"]
+}
+virtual_server "%s:80" {
+  lb_algo = "rr"
+  lb_kind = "DR"
+  real_server "10.9.0.11:80" { weight = 1 }
+  real_server "10.9.0.12:80" { weight = 1 }
+}
+`, tkVRID+1, tkVIP)
+	for i := range services {
+		fmt.Fprintf(&b, "virtual_server \"fwmark %d\" {\n  vrrp_instance = \"VI_BIG\"\n  lb_algo = \"wlc\"\n  lb_kind = \"DR\"\n", i+1)
+		for j := range tkReals {
+			fmt.Fprintf(&b, "  real_server \"172.%d.%d.%d\" { weight = 1 }\n", 16+i>>8, i&255, j+1)
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+func (l *lab) startTk(d *tkDirector, bin string, args ...string) {
+	l.t.Helper()
+	logf, err := os.OpenFile(d.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	cmd := exec.Command("/sbin/ip", append([]string{"netns", "exec", d.name, bin, "run", "-f", d.cfg}, args...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	d.cmd, d.done = cmd, make(chan struct{})
+	go func(done chan struct{}) {
+		cmd.Wait()
+		logf.Close()
+		close(done)
+	}(d.done)
+}
+
+func (d *tkDirector) stop(sig syscall.Signal) {
+	if d.cmd == nil {
+		return
+	}
+	d.cmd.Process.Signal(sig)
+	select {
+	case <-d.done:
+	case <-time.After(20 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.done
+	}
+	d.cmd = nil
+}
+
+// tkState is the VRRP state of instance on d, from `lvsd status --json`.
+func tkState(bin string, d *tkDirector, instance string) string {
+	out, err := exec.Command("/sbin/ip", "netns", "exec", d.name, bin, "status", "--socket", d.sockPath(), "--json").Output()
+	if err != nil {
+		return ""
+	}
+	var st pairStatus
+	if json.Unmarshal(out, &st) != nil {
+		return ""
+	}
+	for _, in := range st.Instances {
+		if in.Name == instance {
+			return in.State
+		}
+	}
+	return ""
+}
+
+func (l *lab) waitTk(bin string, d *tkDirector, instance, state string, within time.Duration) {
+	l.t.Helper()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if tkState(bin, d, instance) == state {
+			return
+		}
+	}
+	l.t.Fatalf("%s: %s never %s in %v; its log:\n%s", d.name, instance, state, within, tkLogDigest(d))
+}
+
+// tkLogDigest is the end of d's log without its routine lines.
+func tkLogDigest(d *tkDirector) string {
+	b, _ := os.ReadFile(d.logPath())
+	var keep []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "level=DEBUG") || strings.Contains(line, `msg="real server health"`) {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep[max(0, len(keep)-60):], "\n")
+}
+
+// stallProbe measures how long the emulated machine itself stops: a
+// thread of the test sleeps 2 ms in a loop and records by how much each
+// sleep overran. The guest's scheduler wakes such a sleeper at once
+// whatever lvsd's threads do, so what it sees is time the whole VM did
+// not run (the host's scheduler), which no process in it can avoid.
+type stallProbe struct {
+	mu   sync.Mutex
+	runs []tkPass // each sleep: start, end
+}
+
+func startStallProbe(ctx context.Context) *stallProbe {
+	p := &stallProbe{}
+	go func() {
+		for ctx.Err() == nil {
+			start := time.Now()
+			time.Sleep(2 * time.Millisecond)
+			p.mu.Lock()
+			p.runs = append(p.runs, tkPass{start, time.Now()})
+			p.mu.Unlock()
+		}
+	}()
+	return p
+}
+
+// stalled sums the overruns beyond 1 ms of the sleeps that ended within
+// [from, to].
+func (p *stallProbe) stalled(from, to time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var sum time.Duration
+	for _, r := range p.runs {
+		if r.end.Before(from) || r.end.After(to) {
+			continue
+		}
+		if over := r.end.Sub(r.start) - 3*time.Millisecond; over > 0 {
+			sum += over
+		}
+	}
+	return sum
+}
+
+// scraper fetches /metrics from tk-d2 back to back until ctx ends.
+type scraper struct {
+	mu       sync.Mutex
+	scrapes  []tkPass  // start and end of each scrape
+	inFlight time.Time // start of the scrape in progress
+	failed   int
+	lastErr  error
+}
+
+func startScraper(ctx context.Context, ns string) (*scraper, *sync.WaitGroup) {
+	s := &scraper{}
+	tr := &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+		err = inNamespace(ns, func() (err error) {
+			var d net.Dialer
+			c, err = d.DialContext(ctx, network, addr)
+			return err
+		})
+		return c, err
+	}}
+	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			start := time.Now()
+			s.mu.Lock()
+			s.inFlight = start
+			s.mu.Unlock()
+			resp, err := client.Get("http://" + tkMetrics + "/metrics")
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			s.mu.Lock()
+			if err != nil {
+				s.failed++
+				s.lastErr = err
+			} else {
+				s.scrapes = append(s.scrapes, tkPass{start, time.Now()})
+			}
+			s.mu.Unlock()
+			if err != nil {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	}()
+	return s, &wg
+}
+
+// TestLvsdTakesOverDuringARepairPassAndScrapes kills tk-d1's lvsd (the
+// master) at a moment chosen so that tk-d2's Master_Down timer expires in
+// the middle of one of its repair passes, /metrics being scraped all the
+// while, and checks the time from tk-d1's last advert to tk-d2's
+// gratuitous ARP for the VIP (its services programmed, the VIP added):
+// within Master_Down_Interval + 100 ms of the guest's running time (a
+// stop of the whole emulated machine, measured by a probe thread over the
+// same window, is not counted). Up to four takeovers, until one has
+// landed inside a repair pass; each must meet the bound.
+func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
+	requireGuest(t)
+	bin := os.Getenv("LVSD_BIN")
+	if bin == "" {
+		t.Skip("LVSD_BIN unset (set by integration/ipvs_vm_test.go)")
+	}
+	services := tkServicesCI
+	if os.Getenv("LVSD_BENCH") == "1" {
+		services = tkServicesBench
+	}
+	l := &lab{t: t}
+	t.Cleanup(l.close)
+	d1 := &tkDirector{name: "tk-d1", ip: tkD1, prio: 150}
+	d2 := &tkDirector{name: "tk-d2", ip: tkD2, prio: tkPrio2}
+	os.RemoveAll(tkDir)
+	if err := os.MkdirAll(tkDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*tkDirector{d1, d2} {
+		l.ip("netns", "add", d.name)
+		l.created = append(l.created, d.name)
+		l.ip("-n", d.name, "link", "set", "lo", "up")
+	}
+	l.veth(d1.name, "eth0", d2.name, "eth0", false)
+	for _, d := range []*tkDirector{d1, d2} {
+		l.ip("-n", d.name, "addr", "add", d.ip+"/24", "dev", "eth0")
+	}
+	// The big table's real servers: 172.16.0.0/12 behind a dummy link.
+	l.ip("-n", d2.name, "link", "add", "rs", "type", "dummy")
+	l.ip("-n", d2.name, "addr", "add", "172.31.255.254/12", "dev", "rs")
+	l.ip("-n", d2.name, "link", "set", "rs", "up")
+	for _, c := range []struct {
+		d        *tkDirector
+		services int
+	}{{d1, 0}, {d2, services}} {
+		c.d.cfg = filepath.Join(tkDir, c.d.name+".hcl")
+		if err := os.WriteFile(c.d.cfg, []byte(tkConfig(c.d, c.services)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { d1.stop(syscall.SIGTERM); d2.stop(syscall.SIGTERM) })
+
+	l.startTk(d1, bin)
+	l.waitTk(bin, d1, "VI_T", "MASTER", 30*time.Second)
+	start := time.Now()
+	l.startTk(d2, bin, "--debug")
+	objects := services*(1+tkReals) + 3
+	proc := fmt.Sprintf("/proc/%d/net/ip_vs", d2.cmd.Process.Pid)
+	for deadline := time.Now().Add(3 * time.Minute); countObjects(proc) < objects-3; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("tk-d2 programmed %d of %d objects in 3 minutes", countObjects(proc), objects-3)
+		}
+	}
+	l.waitTk(bin, d2, "VI_T", "BACKUP", 30*time.Second)
+	t.Logf("tk-d2 holds %d objects (VI_BIG's %d services x %d real servers) %v after its start, BACKUP for VI_T",
+		countObjects(proc), services, tkReals, time.Since(start).Round(time.Millisecond))
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	capture := startCapture(t, ctx, d2.name)
+	probe := startStallProbe(ctx)
+	scr, scrapers := startScraper(ctx, d2.name)
+	defer scrapers.Wait()
+	defer stop()
+
+	bound := tkMasterDown + 100*time.Millisecond
+	landed := false
+	for attempt := 1; attempt <= 4 && !landed; attempt++ {
+		if attempt > 1 {
+			l.startTk(d1, bin)
+			l.waitTk(bin, d1, "VI_T", "MASTER", 30*time.Second)
+			l.waitTk(bin, d2, "VI_T", "BACKUP", 30*time.Second)
+		}
+		// Let a few repair passes and scrapes go by, then kill tk-d1
+		// right after the advert whose Master_Down expiry falls in the
+		// middle of a coming pass (passes start 1 s after the previous
+		// one ends).
+		time.Sleep(2 * time.Second)
+		for len(capture.adds) > 0 {
+			<-capture.adds
+		}
+		var killed time.Time
+		var aimed bool
+		for tries := 0; tries < 8 && killed.IsZero(); {
+			var f tkFrame
+			select {
+			case f = <-capture.adds:
+			case <-time.After(5 * time.Second):
+				t.Fatal("no advert of tk-d1 in 5 s")
+			}
+			if f.arp || f.out || f.src != tkD1 || f.vrid != tkVRID || time.Since(f.at) > 300*time.Millisecond {
+				continue
+			}
+			tries++
+			log, _ := os.ReadFile(d2.logPath())
+			passes := repairPasses(string(log))
+			if len(passes) >= 3 {
+				var took []time.Duration
+				for _, p := range passes[len(passes)-3:] {
+					took = append(took, p.end.Sub(p.start))
+				}
+				slices.Sort(took)
+				r := took[1]
+				period := r + time.Second
+				last := passes[len(passes)-1]
+				expiry := f.at.Add(tkMasterDown)
+				phase := (expiry.Sub(last.end.Add(time.Second))%period + period) % period
+				if phase < r/5 || phase > r*4/5 {
+					continue
+				}
+				aimed = true
+			} else if tries < 4 {
+				continue
+			}
+			d1.cmd.Process.Signal(syscall.SIGKILL)
+			killed = time.Now()
+		}
+		<-d1.done
+		d1.cmd = nil
+		for garp := false; !garp; {
+			select {
+			case f := <-capture.adds:
+				garp = f.arp && f.out && f.src == tkVIP
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no gratuitous ARP from tk-d2 in 30 s after tk-d1's kill; its log:\n%s", tkLogDigest(d2))
+			}
+		}
+		frames := capture.snapshot()
+		var lastAdvert, garp time.Time
+		for _, f := range frames {
+			switch {
+			case !f.arp && !f.out && f.src == tkD1 && f.vrid == tkVRID && !f.at.After(killed):
+				lastAdvert = f.at
+			case f.arp && f.out && f.src == tkVIP && f.at.After(killed) && garp.IsZero():
+				garp = f.at
+			}
+		}
+		if lastAdvert.IsZero() || garp.IsZero() {
+			t.Fatalf("attempt %d: no advert of tk-d1 before the kill (%v) or no gratuitous ARP of tk-d2 after it (%v)", attempt, lastAdvert, garp)
+		}
+		took := garp.Sub(lastAdvert)
+		expiry := lastAdvert.Add(tkMasterDown)
+		// The pass that was running at the expiry is logged when it ends.
+		var during *tkPass
+		var log []byte
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			log, _ = os.ReadFile(d2.logPath())
+			passes := repairPasses(string(log))
+			for _, p := range passes {
+				if !p.start.After(expiry) && !p.end.Before(expiry) {
+					during = &p
+				}
+			}
+			if during != nil || len(passes) > 0 && passes[len(passes)-1].start.After(expiry) {
+				break
+			}
+		}
+		scr.mu.Lock()
+		scraping := !scr.inFlight.IsZero() && !scr.inFlight.After(expiry)
+		for _, s := range scr.scrapes {
+			scraping = scraping || !s.start.After(expiry) && !s.end.Before(expiry)
+		}
+		nScrapes, failed, lastErr := len(scr.scrapes), scr.failed, scr.lastErr
+		scr.mu.Unlock()
+		// What tk-d2 logged from the expiry to its gratuitous ARP, for
+		// the record: the transition, the mastership, the IPVS writes.
+		var steps []string
+		for _, line := range strings.Split(string(log), "\n") {
+			at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(strings.Fields(line + " x")[0], "time="))
+			if err != nil || at.Before(expiry.Add(-200*time.Millisecond)) || at.After(garp.Add(50*time.Millisecond)) || strings.Contains(line, `msg="real server health"`) {
+				continue
+			}
+			steps = append(steps, fmt.Sprintf("%+8.1f ms %s", float64(at.Sub(expiry).Microseconds())/1000, line[strings.Index(line, "level="):]))
+		}
+		t.Logf("takeover %d: from the Master_Down expiry (0 ms) to the gratuitous ARP (%+.1f ms):\n%s",
+			attempt, float64(garp.Sub(expiry).Microseconds())/1000, strings.Join(steps, "\n"))
+		where := "between two repair passes"
+		if during != nil {
+			landed = true
+			where = fmt.Sprintf("%v into a %v repair pass", expiry.Sub(during.start).Round(time.Millisecond), during.end.Sub(during.start).Round(time.Millisecond))
+		}
+		// The bound holds on the guest's running time: a stop of the
+		// whole emulated machine between the expiry and the ARP (the
+		// probe's overruns) is not lvsd's.
+		stall := probe.stalled(expiry, garp)
+		t.Logf("takeover %d (aimed %v): tk-d1's last advert to tk-d2's gratuitous ARP %v (bound Master_Down_Interval %v + 100 ms = %v; the VM stood still %v meanwhile); Master_Down expired %s, a /metrics scrape in progress: %v (%d scrapes so far, %d failed)",
+			attempt, aimed, took.Round(time.Millisecond), tkMasterDown, bound, stall.Round(time.Millisecond), where, scraping, nScrapes, failed)
+		if took-stall > bound {
+			t.Errorf("takeover %d took %v (%v of it with the VM stopped), over Master_Down_Interval + 100 ms = %v", attempt, took, stall, bound)
+		}
+		if took < tkMasterDown-100*time.Millisecond {
+			t.Errorf("takeover %d took %v, under Master_Down_Interval %v: the capture missed adverts of tk-d1", attempt, took, tkMasterDown)
+		}
+		if failed > 0 {
+			t.Errorf("%d /metrics scrapes failed (last: %v)", failed, lastErr)
+		}
+	}
+	if !landed {
+		t.Errorf("no takeover's Master_Down expiry landed inside a repair pass in four tries")
+	}
+}
