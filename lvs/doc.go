@@ -35,9 +35,11 @@
 //     synchandover_linux.go reads /proc/net/ip_vs_conn_sync and sends.
 //   - manager.go: Manager keeps the kernel equal to the desired state on
 //     start (adopting what is there), on reload, on health and mastership
-//     events, and periodically to undo outside edits; a takeover never
-//     waits for a read of the table. status.go: what `lvsd status` and
-//     /metrics show.
+//     events, and periodically to undo outside edits (diffing only the
+//     services whose read differs from its view, table.go's
+//     sameKernelState); a takeover never waits for a read of the table
+//     nor for a whole-table computation. status.go: what `lvsd status`
+//     and /metrics show.
 //   - tunnel.go: TUN destinations' encapsulation (gue, gre, checksum
 //     flags) and the services' persistence engine, as the writer sends
 //     and the table read decodes them; timeouts.go, timeouts_linux.go:
