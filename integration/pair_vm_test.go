@@ -57,7 +57,7 @@ func TestBenchPairFailover(t *testing.T) {
 	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
 	spec := vm.Spec{
 		Files:   map[string]string{lvsdGuestPath: lvsd},
-		Timeout: 8 * time.Minute,
+		Timeout: 20 * time.Minute, // 10,000 held connections, four failovers
 	}
 	env := map[string]string{"LVSD_BIN": lvsdGuestPath, "LVSD_BENCH": "1"}
 	const keepalived = "/usr/sbin/keepalived"

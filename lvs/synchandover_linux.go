@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -95,10 +96,22 @@ func sendSync(d SyncDaemon, msgs [][]byte) error {
 	if err != nil {
 		return fmt.Errorf("sync socket on %s: %w", d.Interface, err)
 	}
-	for _, m := range msgs {
+	for i, m := range msgs {
+		if i > 0 && i%handoverBurst == 0 {
+			// Let the receiving backup daemon's thread drain its
+			// socket (its receive buffer holds ~200 datagrams).
+			time.Sleep(handoverPause)
+		}
 		if err := unix.Sendto(fd, m, 0, to); err != nil {
 			return fmt.Errorf("sending to the sync group on %s: %w", d.Interface, err)
 		}
 	}
 	return nil
 }
+
+// A large handover (10,000 connections make some 360 datagrams) is sent
+// in bursts of handoverBurst datagrams, handoverPause apart.
+const (
+	handoverBurst = 64
+	handoverPause = 2 * time.Millisecond
+)
