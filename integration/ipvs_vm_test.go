@@ -33,8 +33,8 @@ func TestIPVSInVM(t *testing.T) {
 	}
 	env := map[string]string{"LVSD_BIN": lvsdGuestPath}
 	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
-	// 12 min: the scenarios took over 8 min of a loaded 2-core host on
-	// 30 Nov 2026, TestLvsdClusterBehindBIRD 2.3 min of it (issue 16).
+	// 12 min: the scenarios took over 8 min on a loaded 2-core host,
+	// TestLvsdClusterBehindBIRD 2.3 min of it (issue 16).
 	spec := vm.Spec{Files: map[string]string{lvsdGuestPath: lvsd}, Timeout: 12 * time.Minute}
 	// TestLvsdKeepalivedGroupTable compares lvsd's table with the host's
 	// keepalived's, copied into the guest with its libraries.
