@@ -3,6 +3,7 @@ package director
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
@@ -156,6 +157,15 @@ func (d *Director) applySyncDaemons(stopping bool) time.Duration {
 	changed, err := ipvs.SetSyncDaemons(wantedSyncDaemons(s, master, left > 0, stopping))
 	for _, c := range changed {
 		d.log.Info("IPVS sync daemon", "change", c, "instance", s.Instance)
+		if master && s.Instance != "" && strings.HasPrefix(c, "started master daemon") {
+			// The kernel syncs a connection on a packet seen while
+			// its master daemon runs: the ones this new master
+			// scheduled before its daemon started (0.1 s to seconds
+			// after the takeover) are sent the handover's way, or a
+			// node loss would cut them.
+			d.handovers.Add(1)
+			go d.handOverConnections(nil)
+		}
 	}
 	if err != nil {
 		d.log.Error("IPVS sync daemons", "err", err, "instance", s.Instance)
@@ -270,7 +280,7 @@ func (d *Director) handOverConnections(until <-chan struct{}) {
 	send := func() bool {
 		n, err := ipvs.HandOverConnections(daemon, &memo)
 		if err != nil {
-			d.log.Warn("handing connections over to the new master", "err", err, "instance", s.Instance)
+			d.log.Warn("sending connections to the peer's backup daemon", "err", err, "instance", s.Instance)
 			return false
 		}
 		total += n
@@ -289,5 +299,5 @@ func (d *Director) handOverConnections(until <-chan struct{}) {
 			return
 		}
 	}
-	d.log.Info("connections handed over to the new master", "sent", total, "instance", s.Instance, "interface", s.Interface)
+	d.log.Info("connections sent to the peer's backup daemon", "sent", total, "instance", s.Instance, "interface", s.Interface)
 }

@@ -461,6 +461,7 @@ func TestBenchSyncFailover(t *testing.T) {
 			p.upPair()
 			for _, kind := range []string{"SIGTERM", "node loss"} {
 				p.waitState(d1, "MASTER", 60*time.Second)
+				p.waitDaemons(d1, 30*time.Second, "master sync daemon")
 				p.waitDaemons(d2, 30*time.Second, "backup sync daemon")
 				before := p.udpOutDatagrams(d1)
 				held := p.holdConnections(n)
@@ -591,7 +592,7 @@ func (p *pairLab) handoverLines(d *pairDirector, from int) []string {
 		from = 0
 	}
 	for _, l := range strings.Split(log[from:], "\n") {
-		if strings.Contains(l, "handed over") || strings.Contains(l, "handing connections") || strings.Contains(l, "reset guard") {
+		if strings.Contains(l, "peer's backup daemon") || strings.Contains(l, "reset guard") {
 			out = append(out, l)
 		}
 	}
