@@ -117,6 +117,8 @@ func TestRenderEscapesRoff(t *testing.T) {
 		{"a meaning after a default starts with a capital", "## S\n\n| keyword | default | meaning |\n|---|---|---|\n| `a` | `1` | seconds |\n| `b` | `2` | lvsd extension |\n", "Default: \\fB1\\fR. Seconds\n.TP\n\\fBb\\fR\nDefault: \\fB2\\fR. lvsd extension\n"},
 		{"plain headings are capitals", "## Exit status\n", ".SH\nEXIT STATUS\n"},
 		{"a comment is left out", "<!-- note\nmore -->\n## S\n", ".SH NAME\nx \\- test\n.SH\nS\n"},
+		{"a deeper heading is a subsection", "## S\n\n#### Deep\n\ntext\n", ".SS\nDEEP\n.PP\ntext\n"},
+		{"a line starting with a hash is text", "## S\n\n#tag and more\n", ".PP\n#tag and more\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Render(tc.md, p); !strings.Contains(got, tc.want) {

@@ -45,9 +45,11 @@ func Render(md string, p Page) string {
 			sawSeeAlso = sawSeeAlso || h == "SEE ALSO"
 			r.line(".SH")
 			r.line("%s", h)
-		case strings.HasPrefix(l, "### "):
+		case strings.HasPrefix(l, "### "), strings.HasPrefix(l, "#### "):
+			// man(7) has two heading levels: every deeper one is a
+			// subsection.
 			r.line(".SS")
-			r.line("%s", heading(l[4:]))
+			r.line("%s", heading(strings.TrimSpace(strings.TrimLeft(l, "#"))))
 		default:
 			if !sawSection {
 				r.line(".SH DESCRIPTION")
@@ -80,8 +82,10 @@ func Render(md string, p Page) string {
 				i--
 				r.bullet(item)
 			default:
-				var para []string
-				for ; i < len(lines) && isParagraphLine(lines[i]); i++ {
+				// The first line is the paragraph's whatever it starts
+				// with (a "#tag" is text), so every line is consumed.
+				para := []string{trimmed}
+				for i++; i < len(lines) && isParagraphLine(lines[i]); i++ {
 					para = append(para, strings.TrimSpace(lines[i]))
 				}
 				i--
