@@ -28,8 +28,8 @@
 //     ESRCH handling; SyncStatus counts the connection table, synced
 //     entries apart. sync_linux.go is the Linux edge.
 //   - synchandover.go: the connection handover of a director leaving
-//     MASTER (Manager.HandOverConnections): its own live entries of the
-//     connection table, in any state, sent in the kernel's sync protocol
+//     MASTER (Manager.HandOverConnections): its own recent entries of the
+//     connection table, opening or established, sent in the kernel's sync protocol
 //     to the new master's backup daemon, for the connections the kernel's
 //     sync has not sent (too young, or never ESTABLISHED here).
 //     synchandover_linux.go reads /proc/net/ip_vs_conn_sync and sends.

@@ -69,28 +69,34 @@ func TestSyncMessagesFollowTheKernelLayout(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages, want 1", len(msgs))
 	}
-	// Header: reserved 0, sync id 51, size, 4 connections (TIME_WAIT,
-	// the synced entry and the one idle for 400 s are not sent), version
-	// 1, spare 0; then the
-	// SYN_RECV, ESTABLISHED and UDP entries (36 bytes each) and the IPv6
-	// FIN_WAIT entry (72 bytes).
-	want := "00" + "33" + "00bc" + "04" + "01" + "0000" +
+	// Header: reserved 0, sync id 51, size, 3 connections (TIME_WAIT,
+	// FIN_WAIT, the synced entry and the one idle for 400 s are not
+	// sent), version 1, spare 0; then the SYN_RECV, ESTABLISHED and UDP
+	// entries (36 bytes each).
+	want := "00" + "33" + "0074" + "03" + "01" + "0000" +
 		// type 0, TCP, size 36; flags DR|NOOUTPUT|INACTIVE; SYN_RECV (3); ports; fwmark; timeout; addresses
 		"00" + "06" + "0024" + "00000183" + "0003" + "a5f2" + "0050" + "0050" + "00000000" + "00000000" + "0a000002" + "0a000064" + "0a00000b" +
 		"00" + "06" + "0024" + "00000083" + "0001" + "a5f4" + "0050" + "0050" + "00000000" + "00000000" + "0a000002" + "0a000064" + "0a00000c" +
-		"00" + "11" + "0024" + "00000000" + "0000" + "1f90" + "0035" + "0035" + "00000000" + "00000000" + "0a000002" + "0a000064" + "0a00000b" +
-		"01" + "06" + "0048" + "00000183" + "0004" + "a5fa" + "0050" + "0050" + "00000000" + "00000000" +
-		"20010db8000000000000000000000002" + "20010db8000000000000000000000064" + "20010db800000000000000000000000b"
+		"00" + "11" + "0024" + "00000000" + "0000" + "1f90" + "0035" + "0035" + "00000000" + "00000000" + "0a000002" + "0a000064" + "0a00000b"
 	if got := hex.EncodeToString(msgs[0]); got != want {
 		t.Errorf("message:\n got %s\nwant %s", got, want)
 	}
-	// A small maxlen splits: 8 + 2×36 fits 2 IPv4 entries, the IPv6 one
-	// goes alone.
+	// A small maxlen splits: 8 + 2×36 fits 2 IPv4 entries.
 	msgs = syncMessages(entries, 51, 80)
-	if len(msgs) != 3 || msgs[0][4] != 2 || msgs[1][4] != 1 || msgs[2][4] != 1 || len(msgs[2]) != 80 {
+	if len(msgs) != 2 || msgs[0][4] != 2 || msgs[1][4] != 1 || len(msgs[0]) != 80 {
 		for _, m := range msgs {
 			t.Logf("%d bytes, %d connections", len(m), m[4])
 		}
-		t.Errorf("maxlen 80: %d messages, want 3 (2, 1, 1 connections)", len(msgs))
+		t.Errorf("maxlen 80: %d messages, want 2 (2, 1 connections)", len(msgs))
+	}
+	// An IPv6 entry takes 72 bytes.
+	c := conns[0]
+	c.Client, c.Virtual, c.Dest = netip.MustParseAddrPort("[2001:db8::2]:42490"), netip.MustParseAddrPort("[2001:db8::64]:80"), netip.MustParseAddrPort("[2001:db8::b]:80")
+	msgs = syncMessages([]handoverEntry{{c, ForwardRoute}}, 51, 1024)
+	want6 := "00" + "33" + "0050" + "01" + "01" + "0000" +
+		"01" + "06" + "0048" + "00000183" + "0003" + "a5fa" + "0050" + "0050" + "00000000" + "00000000" +
+		"20010db8000000000000000000000002" + "20010db8000000000000000000000064" + "20010db800000000000000000000000b"
+	if len(msgs) != 1 || hex.EncodeToString(msgs[0]) != want6 {
+		t.Errorf("IPv6 message: got %x, want %s", msgs, want6)
 	}
 }
