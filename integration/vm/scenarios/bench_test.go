@@ -162,13 +162,20 @@ func TestBenchIPVSLoad(t *testing.T) {
 	// lvsd's periodic repair costs, with lvs's reader and with moby/ipvs's
 	// (lvsd's reader before issue 19), beside ipvsadm -Ln reading the same
 	// table.
+	// The pass right after lvsd's own writes adopts the kernel's form of
+	// every service (flags, list order): the steady pass, what runs every
+	// reconcile_interval, is the next one.
 	repair := func(m *lvs.Manager) time.Duration {
 		t.Helper()
-		start := time.Now()
-		if n, err := m.Reconcile(context.Background()); err != nil || n != 0 {
-			t.Fatalf("after loading, Reconcile applied %d (err %v), want 0", n, err)
+		var took time.Duration
+		for range 2 {
+			start := time.Now()
+			if n, err := m.Reconcile(context.Background()); err != nil || n != 0 {
+				t.Fatalf("after loading, Reconcile applied %d (err %v), want 0", n, err)
+			}
+			took = time.Since(start)
 		}
-		return time.Since(start)
+		return took
 	}
 	repairNew := repair(m)
 	mobyM, closeMoby := loadWithLvs(t, lvs.KernelOptions{NetnsPath: loaded.path, MobyReads: true}) // reads, writes nothing
@@ -252,7 +259,7 @@ func TestBenchIPVSLoad(t *testing.T) {
 		oneWeight.Round(time.Microsecond), 100*float64(oneWeight)/float64(figures[1].d))
 	fmt.Fprintf(&b, "  reload with one changed weight on the full table: 1 operation, %v (%.1f%% of lvsd's full load)\n",
 		reload.Round(time.Microsecond), 100*float64(reload)/float64(figures[1].d))
-	fmt.Fprintf(&b, "  periodic repair of the full table (read + diff, nothing to do):\n")
+	fmt.Fprintf(&b, "  periodic repair of the full table (read + compare, nothing to do; the pass after the first):\n")
 	fmt.Fprintf(&b, "    lvs reader:                 %10v  read %v: %d dump requests, %d system calls, %d datagrams\n",
 		repairNew.Round(time.Millisecond), readNew.Took.Round(time.Millisecond), readNew.Requests, readNew.Syscalls, readNew.Datagrams)
 	fmt.Fprintf(&b, "    moby/ipvs reader (before):  %10v  read %v: %d dump requests, 4 system calls and a 64 KiB buffer each\n",
