@@ -75,8 +75,8 @@ func (d *Director) withdrawAll(ctx context.Context, reason string) (time.Duratio
 
 // drainBeforeStop is Run's first step on the way out (SIGTERM) for a
 // cluster director, before the announcer stops: every route withdrawn,
-// then drain_delay with everything else still running, less the time an
-// earlier `lvsd drain` already waited.
+// then drain_delay from the withdrawal with everything else still running,
+// less the time an earlier `lvsd drain` already waited.
 func (d *Director) drainBeforeStop() {
 	if d.announcer == nil {
 		return
@@ -96,5 +96,7 @@ func (d *Director) drainBeforeStop() {
 		return
 	}
 	d.log.Info("stopping: routes withdrawn; VIPs and IPVS kept for drain_delay", "withdrawn_after", took, "drain_delay", delay)
-	<-ctx.Done()
+	// drain_delay counts from the withdrawal, as for lvsd drain: the
+	// router's last flows get the whole delay however long withdrawing took.
+	time.Sleep(delay)
 }
