@@ -735,6 +735,14 @@ func (r *kaReader) instance(n *kaNode) {
 				continue
 			}
 			mark(c, "virtual_ipaddress")
+			// written is the instance's list as keepalived counts it, this
+			// block included; kept only when it repeats an address.
+			written := slices.Clone(in.AdvertAddresses)
+			if written == nil {
+				for _, v := range in.VirtualIPs {
+					written = append(written, v.Prefix.Addr())
+				}
+			}
 			for _, e := range c.block {
 				if e.hasBlock {
 					r.errf(e.pos, "invalid virtual_ipaddress entry", "%s opens a block", e.name)
@@ -746,12 +754,19 @@ func (r *kaReader) instance(n *kaNode) {
 					continue
 				}
 				vip.Pos = e.pos
+				written = append(written, vip.Prefix.Addr())
 				if slices.ContainsFunc(in.VirtualIPs, func(o VIP) bool { return o.Prefix.Addr() == vip.Prefix.Addr() }) {
-					// keepalived keeps one address once, without a word.
-					r.notef(e.pos, fmt.Sprintf("virtual_ipaddress %s is listed twice", vip.Prefix.Addr()), "vrrp_instance %s: the first is used, as keepalived does", name)
+					// keepalived holds the address once, without a word,
+					// and sends it in its adverts as often as it is listed
+					// (seen on the wire: keepalived's doc/samples
+					// keepalived.conf.vrrp).
+					r.notef(e.pos, fmt.Sprintf("virtual_ipaddress %s is listed twice", vip.Prefix.Addr()), "vrrp_instance %s: held once, advertised as often as listed, as keepalived does", name)
 					continue
 				}
 				in.VirtualIPs = append(in.VirtualIPs, vip)
+			}
+			if len(written) > len(in.VirtualIPs) {
+				in.AdvertAddresses = written
 			}
 		case "unicast_src_ip", "mcast_src_ip":
 			// keepalived uses both as the advert's source address.

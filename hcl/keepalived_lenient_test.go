@@ -326,3 +326,25 @@ func TestKeepalivedRedirectionScriptRunsWithShell(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestKeepalivedAdvertisesAnAddressAsOftenAsItIsListed(t *testing.T) {
+	// keepalived's doc/samples keepalived.conf.vrrp lists 192.168.200.18
+	// twice: keepalived holds it once and sends it twice in its adverts.
+	src := kaInstance(" virtual_ipaddress {\n  192.0.2.2\n  192.0.2.1 label eth0:1\n }\n")
+	cfg, diags := kaLoadText(t, src, false)
+	if cfg == nil {
+		t.Fatalf("refused: %v", diags)
+	}
+	in := cfg.Instances[0]
+	var held []string
+	for _, v := range in.VirtualIPs {
+		held = append(held, v.Prefix.Addr().String())
+	}
+	var sent []string
+	for _, a := range in.AdvertAddresses {
+		sent = append(sent, a.String())
+	}
+	if !slices.Equal(held, []string{"192.0.2.1", "192.0.2.2"}) || !slices.Equal(sent, []string{"192.0.2.1", "192.0.2.2", "192.0.2.1"}) {
+		t.Errorf("held %v, advertised %v; want held once, advertised as listed", held, sent)
+	}
+}

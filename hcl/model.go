@@ -198,12 +198,18 @@ type VRRPInstance struct {
 	IPv6 bool
 	// AdvertInt is whole seconds in VRRPv2 (1..255 s), centiseconds in
 	// VRRPv3 (0.01..40.95 s); default 1s.
-	AdvertInt    time.Duration
-	AuthType     string // "" (none) or "PASS"; VRRPv2 only
-	AuthPass     string // at most 8 characters (RFC 3768 §5.3.6.1)
-	VirtualIPs   []VIP
-	UnicastSrcIP netip.Addr   // invalid when unset (primary address of Interface; IPv6: its link-local)
-	UnicastPeers []netip.Addr // empty means multicast to 224.0.0.18 (IPv6: ff02::12)
+	AdvertInt  time.Duration
+	AuthType   string // "" (none) or "PASS"; VRRPv2 only
+	AuthPass   string // at most 8 characters (RFC 3768 §5.3.6.1)
+	VirtualIPs []VIP
+	// AdvertAddresses, read from keepalived.conf only, is virtual_ipaddress
+	// as written, in order, an address listed twice included twice:
+	// keepalived holds such an address once but counts and sends it in its
+	// adverts each time it is listed, so lvsd does the same on the wire
+	// (vrrp's advertAddresses). nil when no address is listed twice.
+	AdvertAddresses []netip.Addr
+	UnicastSrcIP    netip.Addr   // invalid when unset (primary address of Interface; IPv6: its link-local)
+	UnicastPeers    []netip.Addr // empty means multicast to 224.0.0.18 (IPv6: ff02::12)
 	// VRRPv3 over IPv4 only, for peers that checksum differently
 	// (keepalived): V3ChecksumAsV2 leaves the pseudo-header out of the
 	// checksum; OldUnicastChecksum puts 224.0.0.18 in place of a unicast

@@ -62,7 +62,6 @@ func kaDiffCorpus(t *testing.T) []string {
 // keepalived, each with why; every other file must agree. kaKnownAdverts
 // adds the files whose -t agrees and whose adverts differ.
 var kaKnownAdverts = map[string]string{
-	"keepalived.conf.vrrp": "an address listed twice in one instance: keepalived puts it twice in its adverts, lvsd once (the same addresses are held)",
 	"net-unicast-ttl.conf": "unicast_ttl without unicast peers: keepalived 2.2.7 resets it to 0 and its multicast adverts never leave the host " +
 		"(a BACKUP peer would take over); lvsd sends them with TTL 255",
 	"track-interface-missing.conf": "a tracked interface that does not exist: keepalived stops its VRRP process (Non-existent interface), " +

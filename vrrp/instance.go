@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -58,6 +59,9 @@ func newInstance(ic hcl.VRRPInstance, log *slog.Logger) *instance {
 	var vips []netip.Addr
 	for _, v := range ic.VirtualIPs {
 		vips = append(vips, v.Prefix.Addr())
+	}
+	if repeats := advertAddresses(ic, vips); repeats != nil {
+		vips = repeats
 	}
 	in.expect = Expect{Version: uint8(ic.Version), VRID: uint8(ic.VirtualRouterID), Addresses: vips, Peers: ic.UnicastPeers,
 		ChecksumAsV2: ic.V3ChecksumAsV2}
@@ -243,4 +247,26 @@ func family(ipv6 bool) string {
 		return "inet6"
 	}
 	return "inet"
+}
+
+// advertAddresses is the address list of a keepalived.conf instance that
+// names an address more than once (hcl.VRRPInstance.AdvertAddresses):
+// keepalived counts and sends every listing, so a mixed pair sees the same
+// adverts from either daemon. Addresses validation dropped (another family)
+// are left out; nil when there is nothing to repeat or the list would not
+// fit one advert.
+func advertAddresses(ic hcl.VRRPInstance, held []netip.Addr) []netip.Addr {
+	if len(ic.AdvertAddresses) <= len(held) || len(ic.AdvertAddresses) > MaxAddresses {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range ic.AdvertAddresses {
+		if slices.Contains(held, a) {
+			out = append(out, a)
+		}
+	}
+	if len(out) <= len(held) {
+		return nil
+	}
+	return out
 }
