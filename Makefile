@@ -22,7 +22,7 @@ unit:
 	$(GO) test -race -count=1 ./cmd/... ./internal/... ./hcl/... ./vrrp/... ./lvs/... ./checks/... ./examples/...
 
 integration: build
-	$(GO) test -count=1 -timeout 25m -v ./integration/... 2>&1 | tee integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit $${PIPESTATUS[0]}
+	$(GO) test -count=1 -timeout 40m -v ./integration/... 2>&1 | tee integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit $${PIPESTATUS[0]}
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./hcl/... ./vrrp/... ./lvs/... ./checks/...
