@@ -220,8 +220,14 @@ func (w *batchWriter) daemonCommand(cmd uint8, d *SyncDaemon) error {
 	if err != nil {
 		return err
 	}
+	return w.command(msg, "an IPVS daemon command")
+}
+
+// command sends one request framed with w.seq and returns the kernel's
+// answer to it (a syscall.Errno, or nil); what names it in an error.
+func (w *batchWriter) command(msg []byte, what string) error {
 	if err := unix.Sendto(w.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("sending an IPVS daemon command: %w", err)
+		return fmt.Errorf("sending %s: %w", what, err)
 	}
 	failed, err := w.readAcks(w.seq, w.seq)
 	if err != nil {
