@@ -43,7 +43,7 @@ const (
 	defaultStatusHigh     = 299             // HTTP_DEFAULT_STATUS_CODE_MAX
 
 	defaultNotifyTimeout     = 30 * time.Second      // lvsd: keepalived has no notify timeout
-	defaultControlSocket     = "/run/lvsd/lvsd.sock" // lvsd
+	DefaultControlSocket     = "/run/lvsd/lvsd.sock" // lvsd; exported for the client commands (lvsd status, lvsd drain)
 	defaultStatusListen      = "127.0.0.1:9650"      // lvsd: metrics_listen when status_page is on and it is unset
 	defaultReconcileInterval = 10 * time.Second      // lvsd
 	defaultBGPHoldTime       = 90 * time.Second      // RFC 4271 section 10: suggested HoldTime; keepalive one third of it
@@ -90,7 +90,7 @@ func defaultGlobal() Global {
 	return Global{
 		LVSProgram:           LVSProgramMaster,
 		NotifyTimeout:        defaultNotifyTimeout,
-		ControlSocket:        defaultControlSocket,
+		ControlSocket:        DefaultControlSocket,
 		ReconcileInterval:    defaultReconcileInterval,
 		VRRPVersion:          defaultVRRPVersion,
 		VRRPDownTimerAdverts: defaultDownTimerAdverts,

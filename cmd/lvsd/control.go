@@ -109,11 +109,29 @@ func answer(c net.Conn, d *director.Director) {
 	}
 }
 
+// controlSocketFlags defines -socket and -f on a client command's flags
+// and returns what finds the daemon's control socket once they are parsed:
+// -socket, else the control_socket of -f FILE, else hcl's default.
+func controlSocketFlags(fs *flag.FlagSet) func() string {
+	sock := fs.String("socket", "", "control socket (default: control_socket of -f FILE, else "+hcl.DefaultControlSocket+")")
+	file := fs.String("f", "", "configuration file to read control_socket from")
+	return func() string {
+		if *sock != "" {
+			return *sock
+		}
+		if *file != "" {
+			if cfg, _ := hcl.Load(*file); cfg != nil {
+				return cfg.Global.ControlSocket
+			}
+		}
+		return hcl.DefaultControlSocket
+	}
+}
+
 func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	sock := fs.String("socket", "", "control socket (default: control_socket of -f FILE, else /run/lvsd/lvsd.sock)")
-	file := fs.String("f", "", "configuration file to read control_socket from")
+	socketPath := controlSocketFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	watch := fs.Bool("watch", false, "redraw the screen in place until interrupted (watch.go)")
 	interval := fs.Duration("interval", 2*time.Second, "--watch: time between frames")
@@ -124,15 +142,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "lvsd status: --watch draws the text screen (no --json) and needs --interval above 0")
 		return 2
 	}
-	path := *sock
-	if path == "" {
-		path = "/run/lvsd/lvsd.sock"
-		if *file != "" {
-			if cfg, _ := hcl.Load(*file); cfg != nil {
-				path = cfg.Global.ControlSocket
-			}
-		}
-	}
+	path := socketPath()
 	if *watch {
 		return watchStatus(path, *interval, stdout)
 	}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/director"
 )
 
@@ -19,8 +18,7 @@ import (
 func cmdDrain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("drain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	sock := fs.String("socket", "", "control socket (default: control_socket of -f FILE, else /run/lvsd/lvsd.sock)")
-	file := fs.String("f", "", "configuration file to read control_socket from")
+	socketPath := controlSocketFlags(fs)
 	undo := fs.Bool("undo", false, "end the drain: announce the VIPs again")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -29,15 +27,7 @@ func cmdDrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lvsd drain: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	path := *sock
-	if path == "" {
-		path = "/run/lvsd/lvsd.sock"
-		if *file != "" {
-			if cfg, _ := hcl.Load(*file); cfg != nil {
-				path = cfg.Global.ControlSocket
-			}
-		}
-	}
+	path := socketPath()
 	req := drainRequest
 	if *undo {
 		req = undrainRequest
