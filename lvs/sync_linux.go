@@ -36,17 +36,19 @@ func (k *linuxKernel) StopSyncDaemon(st SyncState) error {
 // (what `ipvsadm -Lnc` reads as /proc/net/ip_vs_conn, plus an Origin
 // column: LOCAL or SYNC), per network namespace.
 func (k *linuxKernel) Connections() (ConnectionCount, error) {
-	var data []byte
-	var err error
-	if k.netns == "" {
-		data, err = os.ReadFile("/proc/net/ip_vs_conn_sync")
-	} else {
-		data, err = readInNamespace(k.netns, "/proc/thread-self/net/ip_vs_conn_sync")
-	}
+	data, err := k.connTable()
 	if err != nil {
 		return ConnectionCount{}, err
 	}
 	return countConnections(bytes.NewReader(data))
+}
+
+// connTable reads /proc/net/ip_vs_conn_sync of the kernel's namespace.
+func (k *linuxKernel) connTable() ([]byte, error) {
+	if k.netns == "" {
+		return os.ReadFile("/proc/net/ip_vs_conn_sync")
+	}
+	return readInNamespace(k.netns, "/proc/thread-self/net/ip_vs_conn_sync")
 }
 
 // readInNamespace reads a file from a thread that entered the network

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,13 +25,7 @@ var (
 // ConnTable implements ConnSender: the connection table of the namespace
 // (/proc/net/ip_vs_conn_sync).
 func (k *linuxKernel) ConnTable() ([]Conn, error) {
-	var data []byte
-	var err error
-	if k.netns == "" {
-		data, err = os.ReadFile("/proc/net/ip_vs_conn_sync")
-	} else {
-		data, err = readInNamespace(k.netns, "/proc/thread-self/net/ip_vs_conn_sync")
-	}
+	data, err := k.connTable()
 	if err != nil {
 		return nil, err
 	}
