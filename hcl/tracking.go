@@ -165,62 +165,81 @@ func (v *validator) trackProcesses() {
 // trackedObjects resolves and checks the track_file and track_process
 // entries of an instance or sync group (owner names it in messages): each
 // names a block that exists, once; Weight and Reverse come from the
-// block unless the entry sets a weight; File is the block's path.
+// block unless the entry sets them; File is the block's path.
 func (v *validator) trackedObjects(owner string, positions Positions, def Pos, files *[]TrackedFile, procs *[]TrackedProcess) {
-	fileAt, procAt := at(positions, "track_file", def), at(positions, "track_process", def)
+	*files = resolveTracked(v, trackedKind[TrackFile]{
+		owner: owner, at: at(positions, "track_file", def), noun: "file",
+		unknown: "unknown track_file", repeat: "duplicate track_file",
+		repeatNote: " (keepalived: duplicate track_file - ignoring)",
+		blocks:     v.cfg.TrackFiles, blockName: func(b TrackFile) string { return b.Name },
+	}, *files, func(t *TrackedFile, b TrackFile) {
+		t.File = b.File
+		inheritTrack(&t.Weight, &t.Reverse, t.WeightSet, t.ReverseSet, b.Weight, b.Reverse)
+	})
+	*procs = resolveTracked(v, trackedKind[TrackProcess]{
+		owner: owner, at: at(positions, "track_process", def), noun: "process",
+		unknown: "unknown vrrp_track_process", repeat: "duplicate track_process",
+		blocks: v.cfg.TrackProcesses, blockName: func(b TrackProcess) string { return b.Name },
+	}, *procs, func(t *TrackedProcess, b TrackProcess) {
+		inheritTrack(&t.Weight, &t.Reverse, t.WeightSet, t.ReverseSet, b.Weight, b.Reverse)
+	})
+}
+
+// trackedKind is one kind of block an instance or sync group tracks by
+// name (track_file, vrrp_track_process), as resolveTracked reports on it.
+type trackedKind[B any] struct {
+	owner      string // the instance or sync group, as messages name it
+	at         Pos    // its list's position
+	noun       string // "tracks file %q"
+	unknown    string // the summary of a name no block defines
+	repeat     string // the summary of a name listed twice
+	repeatNote string // after the repeat's detail: keepalived's own message, where it logs one
+	blocks     []B
+	blockName  func(B) string
+}
+
+// resolveTracked keeps the entries that name a block of kind k, each
+// once: a name no block defines is an error that suggests the nearest
+// one, a repeat a warning (the first entry is kept, as keepalived keeps
+// it). resolve completes a kept entry from the block it names.
+func resolveTracked[E interface{ trackedName() string }, B any](v *validator, k trackedKind[B], entries []E, resolve func(*E, B)) []E {
+	names := make([]string, len(k.blocks))
+	for i, b := range k.blocks {
+		names[i] = k.blockName(b)
+	}
+	candidates := slices.Compact(slices.Sorted(slices.Values(names)))
 	seen := map[string]bool{}
-	keptFiles := (*files)[:0]
-	for _, t := range *files {
-		i := slices.IndexFunc(v.cfg.TrackFiles, func(f TrackFile) bool { return f.Name == t.Name })
+	kept := entries[:0]
+	for _, e := range entries {
+		name := e.trackedName()
+		i := slices.Index(names, name)
 		switch {
 		case i < 0:
-			names := map[string]bool{}
-			for _, f := range v.cfg.TrackFiles {
-				names[f.Name] = true
-			}
-			v.diags.errorf(fileAt, "unknown track_file", "%s tracks file %q, which is not defined.%s", owner, t.Name, suggest(t.Name, keys(names)))
+			v.diags.errorf(k.at, k.unknown, "%s tracks %s %q, which is not defined.%s", k.owner, k.noun, name, suggest(name, candidates))
 			continue
-		case seen["file "+t.Name]:
-			v.diags.warnf(fileAt, "duplicate track_file", "%s tracks file %q twice; the first is used (keepalived: duplicate track_file - ignoring)", owner, t.Name)
+		case seen[name]:
+			v.diags.warnf(k.at, k.repeat, "%s tracks %s %q twice; the first is used%s", k.owner, k.noun, name, k.repeatNote)
 			continue
 		}
-		seen["file "+t.Name] = true
-		tf := v.cfg.TrackFiles[i]
-		t.File = tf.File
-		if !t.WeightSet {
-			t.Weight = tf.Weight
-		}
-		if !t.ReverseSet {
-			t.Reverse = tf.Reverse
-		}
-		keptFiles = append(keptFiles, t)
+		seen[name] = true
+		resolve(&e, k.blocks[i])
+		kept = append(kept, e)
 	}
-	*files = keptFiles
-	keptProcs := (*procs)[:0]
-	for _, t := range *procs {
-		i := slices.IndexFunc(v.cfg.TrackProcesses, func(p TrackProcess) bool { return p.Name == t.Name })
-		switch {
-		case i < 0:
-			names := map[string]bool{}
-			for _, p := range v.cfg.TrackProcesses {
-				names[p.Name] = true
-			}
-			v.diags.errorf(procAt, "unknown vrrp_track_process", "%s tracks process %q, which is not defined.%s", owner, t.Name, suggest(t.Name, keys(names)))
-			continue
-		case seen["process "+t.Name]:
-			v.diags.warnf(procAt, "duplicate track_process", "%s tracks process %q twice; the first is used", owner, t.Name)
-			continue
-		}
-		seen["process "+t.Name] = true
-		if !t.WeightSet {
-			t.Weight = v.cfg.TrackProcesses[i].Weight
-		}
-		if !t.ReverseSet {
-			t.Reverse = v.cfg.TrackProcesses[i].Reverse
-		}
-		keptProcs = append(keptProcs, t)
+	return kept
+}
+
+func (t TrackedFile) trackedName() string    { return t.Name }
+func (t TrackedProcess) trackedName() string { return t.Name }
+
+// inheritTrack gives an entry its block's weight and direction where the
+// entry does not write its own (vrrp_track.c alloc_track_script).
+func inheritTrack(weight *int, reverse *bool, weightSet, reverseSet bool, blockWeight int, blockReverse bool) {
+	if !weightSet {
+		*weight = blockWeight
 	}
-	*procs = keptProcs
+	if !reverseSet {
+		*reverse = blockReverse
+	}
 }
 
 // syncGroupTracking checks the tracking a sync group adds to its members
@@ -244,12 +263,7 @@ func (v *validator) syncGroupTracking() {
 				v.diags.errorf(where, "unknown vrrp_script", "%s tracks %q, which is not defined", owner, ts.Name)
 				continue
 			}
-			if !ts.WeightSet {
-				ts.Weight = s.Weight
-			}
-			if !ts.ReverseSet {
-				ts.Reverse = s.Reverse
-			}
+			inheritTrack(&ts.Weight, &ts.Reverse, ts.WeightSet, ts.ReverseSet, s.Weight, s.Reverse)
 			kept = append(kept, ts)
 		}
 		g.TrackScripts = kept

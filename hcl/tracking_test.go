@@ -267,3 +267,121 @@ func TestTrackingRefusesUnknownReferencesInHCL(t *testing.T) {
 		}
 	}
 }
+
+// An instance's or sync group's track_file and track_process entries are
+// resolved alike: a name no block defines is refused with the nearest
+// name, a repeat is warned about and the first kept, and an entry that
+// writes no weight or direction takes its block's.
+func TestTrackedFilesAndProcessesResolveByName(t *testing.T) {
+	const blocks = `track_file "prio" {
+  file = "/run/prio"
+  weight = 3
+  reverse = true
+}
+vrrp_track_process "haproxy" {
+  process = "haproxy"
+  weight = -10
+  reverse = true
+}
+`
+	instance := func(lines ...string) string {
+		return `vrrp_instance "VI_1" {
+  interface = "eth0"
+  virtual_router_id = 51
+  ` + strings.Join(lines, "\n  ") + `
+  virtual_ipaddress = ["192.0.2.1"]
+}
+`
+	}
+	group := func(lines ...string) string {
+		return instance() + `vrrp_sync_group "G" {
+  group = ["VI_1"]
+  ` + strings.Join(lines, "\n  ") + `
+}
+`
+	}
+	type tracked struct {
+		files []TrackedFile
+		procs []TrackedProcess
+	}
+	for _, tc := range []struct {
+		name string
+		src  string
+		want []string // "severity summary detail", in any order
+		got  func(*Config) tracked
+		res  tracked
+	}{
+		{
+			name: "an unknown name is refused with the nearest defined one",
+			src:  blocks + instance(`track_file = ["prion"]`, `track_process = ["haproxx"]`),
+			want: []string{
+				`error unknown track_file vrrp_instance "VI_1" tracks file "prion", which is not defined. Did you mean "prio"?`,
+				`error unknown vrrp_track_process vrrp_instance "VI_1" tracks process "haproxx", which is not defined. Did you mean "haproxy"?`,
+			},
+		},
+		{
+			name: "an unknown name in a sync group is refused",
+			src:  blocks + group(`track_file = ["other"]`, `track_process = ["other"]`),
+			want: []string{
+				`error unknown track_file vrrp_sync_group "G" tracks file "other", which is not defined.`,
+				`error unknown vrrp_track_process vrrp_sync_group "G" tracks process "other", which is not defined.`,
+			},
+		},
+		{
+			name: "a repeat is warned about and the first entry kept",
+			src:  blocks + instance(`track_file = ["prio weight 7", "prio"]`, `track_process = ["haproxy weight 2 noreverse", "haproxy"]`),
+			want: []string{
+				`warning duplicate track_file vrrp_instance "VI_1" tracks file "prio" twice; the first is used (keepalived: duplicate track_file - ignoring)`,
+				`warning duplicate track_process vrrp_instance "VI_1" tracks process "haproxy" twice; the first is used`,
+			},
+			got: func(c *Config) tracked { return tracked{c.Instances[0].TrackFiles, c.Instances[0].TrackProcesses} },
+			res: tracked{
+				files: []TrackedFile{{Name: "prio", File: "/run/prio", Weight: 7, WeightSet: true, Reverse: true}},
+				procs: []TrackedProcess{{Name: "haproxy", Weight: 2, WeightSet: true, ReverseSet: true}},
+			},
+		},
+		{
+			name: "an entry without weight or direction takes its block's",
+			src:  blocks + instance(`track_file = ["prio"]`, `track_process = ["haproxy"]`),
+			got:  func(c *Config) tracked { return tracked{c.Instances[0].TrackFiles, c.Instances[0].TrackProcesses} },
+			res: tracked{
+				files: []TrackedFile{{Name: "prio", File: "/run/prio", Weight: 3, Reverse: true}},
+				procs: []TrackedProcess{{Name: "haproxy", Weight: -10, Reverse: true}},
+			},
+		},
+		{
+			name: "a sync group's entries take their block's weight and direction too",
+			src:  blocks + group(`track_file = ["prio weight -4"]`, `track_process = ["haproxy"]`),
+			got:  func(c *Config) tracked { return tracked{c.SyncGroups[0].TrackFiles, c.SyncGroups[0].TrackProcesses} },
+			res: tracked{
+				files: []TrackedFile{{Name: "prio", File: "/run/prio", Weight: -4, WeightSet: true, Reverse: true}},
+				procs: []TrackedProcess{{Name: "haproxy", Weight: -10, Reverse: true}},
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, diags := (&Loader{}).LoadSource("t.hcl", []byte(tc.src))
+			var got []string
+			for _, d := range diags {
+				got = append(got, d.Severity.String()+" "+d.Summary+" "+d.Detail)
+			}
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(tc.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("diagnostics\n got %q\nwant %q", got, want)
+			}
+			if tc.got == nil {
+				if cfg != nil {
+					t.Error("loaded")
+				}
+				return
+			}
+			if cfg == nil {
+				t.Fatal("not loaded")
+			}
+			if g := tc.got(cfg); !slices.Equal(g.files, tc.res.files) || !slices.Equal(g.procs, tc.res.procs) {
+				t.Errorf("resolved %+v, want %+v", g, tc.res)
+			}
+		})
+	}
+}
