@@ -122,168 +122,170 @@ func attrAddr(p []byte, af uint16) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// parseStats decodes a nested IPVS_*_ATTR_STATS or STATS64 attribute;
-// wide says the counters are all 64-bit (STATS64).
-func parseStats(b []byte, wide bool) (Stats, error) {
-	var st Stats
-	for len(b) >= attrHeaderLen {
-		l := int(native.Uint16(b))
-		if l < attrHeaderLen || l > len(b) {
-			return st, errShortMessage
-		}
-		p := b[attrHeaderLen:l]
-		var v uint64
+// attrHandler decodes one attribute of a nest into the value T being
+// built, when its payload holds at least min bytes.
+type attrHandler[T any] struct {
+	min int
+	set func(v *T, p []byte)
+}
+
+// decodeAttrs is the one decoder shape of this file's nests: it walks the
+// attributes of b (walkAttrs, genetlink.go), hands each to its handler in
+// table (indexed by attribute type) and any other to rest (nil: skipped).
+func decodeAttrs[T any](b []byte, v *T, table []attrHandler[T], rest func(v *T, typ uint16, p []byte)) error {
+	return walkAttrs(b, func(typ uint16, p []byte) {
 		switch {
-		case len(p) >= 8 && (wide || native.Uint16(b[2:])&0x3fff >= ipvsStatsAttrInBytes):
-			v = native.Uint64(p)
-		case len(p) >= 4:
-			v = uint64(native.Uint32(p))
+		case int(typ) < len(table) && table[typ].set != nil:
+			if len(p) >= table[typ].min {
+				table[typ].set(v, p)
+			}
+		case rest != nil:
+			rest(v, typ, p)
 		}
-		switch native.Uint16(b[2:]) & 0x3fff {
-		case ipvsStatsAttrConns:
-			st.Conns = v
-		case ipvsStatsAttrInPkts:
-			st.PacketsIn = v
-		case ipvsStatsAttrOutPkts:
-			st.PacketsOut = v
-		case ipvsStatsAttrInBytes:
-			st.BytesIn = v
-		case ipvsStatsAttrOutBytes:
-			st.BytesOut = v
-		}
-		b = b[min(align4(l), len(b)):]
+	})
+}
+
+func u16(p []byte) uint16 { return native.Uint16(p) }
+func u32(p []byte) uint32 { return native.Uint32(p) }
+
+// statsDecode is a STATS or STATS64 nest being decoded; wide says the
+// counters are all 64-bit (STATS64). In STATS the byte counters are
+// 64-bit too.
+type statsDecode struct {
+	st   Stats
+	wide bool
+}
+
+func (d *statsDecode) counter(p []byte, bytes bool) uint64 {
+	switch {
+	case len(p) >= 8 && (d.wide || bytes):
+		return native.Uint64(p)
+	case len(p) >= 4:
+		return uint64(native.Uint32(p))
 	}
-	return st, nil
+	return 0
+}
+
+var statsAttrs = [...]attrHandler[statsDecode]{
+	ipvsStatsAttrConns:    {0, func(d *statsDecode, p []byte) { d.st.Conns = d.counter(p, false) }},
+	ipvsStatsAttrInPkts:   {0, func(d *statsDecode, p []byte) { d.st.PacketsIn = d.counter(p, false) }},
+	ipvsStatsAttrOutPkts:  {0, func(d *statsDecode, p []byte) { d.st.PacketsOut = d.counter(p, false) }},
+	ipvsStatsAttrInBytes:  {0, func(d *statsDecode, p []byte) { d.st.BytesIn = d.counter(p, true) }},
+	ipvsStatsAttrOutBytes: {0, func(d *statsDecode, p []byte) { d.st.BytesOut = d.counter(p, true) }},
+}
+
+// readStats decodes a nested IPVS_*_ATTR_STATS64 attribute, or without
+// one (before Linux 4.1) the STATS one.
+func readStats(stats, stats64 []byte) (Stats, error) {
+	d := statsDecode{wide: stats64 != nil}
+	if stats64 != nil {
+		stats = stats64
+	}
+	err := decodeAttrs(stats, &d, statsAttrs[:], nil)
+	return d.st, err
+}
+
+// serviceDecode is a NEW_SERVICE answer being decoded
+// (ip_vs_genl_fill_service): the attributes that only make sense
+// together are kept raw until the walk is over.
+type serviceDecode struct {
+	s               Service
+	af, proto, port uint16
+	netmask         uint32
+	addr            []byte
+	stats, stats64  []byte
+}
+
+var serviceAttrs = [...]attrHandler[serviceDecode]{
+	ipvsSvcAttrAF:        {2, func(v *serviceDecode, p []byte) { v.af = u16(p) }},
+	ipvsSvcAttrProtocol:  {2, func(v *serviceDecode, p []byte) { v.proto = u16(p) }},
+	ipvsSvcAttrAddr:      {0, func(v *serviceDecode, p []byte) { v.addr = p }},
+	ipvsSvcAttrPort:      {2, func(v *serviceDecode, p []byte) { v.port = binary.BigEndian.Uint16(p) }},
+	ipvsSvcAttrFWMark:    {4, func(v *serviceDecode, p []byte) { v.s.FWMark = u32(p) }},
+	ipvsSvcAttrSchedName: {0, func(v *serviceDecode, p []byte) { v.s.Scheduler = string(bytes.TrimRight(p, "\x00")) }},
+	ipvsSvcAttrFlags:     {4, func(v *serviceDecode, p []byte) { v.s.Flags = ServiceFlags(u32(p)) }},
+	ipvsSvcAttrTimeout:   {4, func(v *serviceDecode, p []byte) { v.s.Timeout = u32(p) }},
+	ipvsSvcAttrNetmask:   {4, func(v *serviceDecode, p []byte) { v.netmask = u32(p) }},
+	ipvsSvcAttrStats:     {0, func(v *serviceDecode, p []byte) { v.stats = p }},
+	ipvsSvcAttrStats64:   {0, func(v *serviceDecode, p []byte) { v.stats64 = p }},
 }
 
 // parseService decodes one NEW_SERVICE answer of a GET_SERVICE dump.
 func parseService(payload []byte) (Service, error) {
-	var s Service
 	attrs, err := nestedAttr(payload, ipvsCmdAttrService)
 	if err != nil || attrs == nil {
-		return s, fmt.Errorf("IPVS service answer without service attributes: %w", orShort(err))
+		return Service{}, fmt.Errorf("IPVS service answer without service attributes: %w", orShort(err))
 	}
-	var (
-		af, proto, port uint16
-		netmask         uint32
-		addr            []byte
-		stats, stats64  []byte
-	)
-	for b := attrs; len(b) >= attrHeaderLen; {
-		l := int(native.Uint16(b))
-		if l < attrHeaderLen || l > len(b) {
-			return s, errShortMessage
-		}
-		p := b[attrHeaderLen:l]
-		switch typ := native.Uint16(b[2:]) & 0x3fff; {
-		case typ == ipvsSvcAttrAF && len(p) >= 2:
-			af = native.Uint16(p)
-		case typ == ipvsSvcAttrProtocol && len(p) >= 2:
-			proto = native.Uint16(p)
-		case typ == ipvsSvcAttrAddr:
-			addr = p
-		case typ == ipvsSvcAttrPort && len(p) >= 2:
-			port = binary.BigEndian.Uint16(p)
-		case typ == ipvsSvcAttrFWMark && len(p) >= 4:
-			s.FWMark = native.Uint32(p)
-		case typ == ipvsSvcAttrSchedName:
-			s.Scheduler = string(bytes.TrimRight(p, "\x00"))
-		case typ == ipvsSvcAttrFlags && len(p) >= 4:
-			s.Flags = ServiceFlags(native.Uint32(p))
-		case typ == ipvsSvcAttrTimeout && len(p) >= 4:
-			s.Timeout = native.Uint32(p)
-		case typ == ipvsSvcAttrNetmask && len(p) >= 4:
-			netmask = native.Uint32(p)
-		case typ == ipvsSvcAttrStats:
-			stats = p
-		case typ == ipvsSvcAttrStats64:
-			stats64 = p
-		default:
-			readServiceExtra(&s, typ, p) // tunnel.go: PE_NAME
-		}
-		b = b[min(align4(l), len(b)):]
+	var v serviceDecode
+	err = decodeAttrs(attrs, &v, serviceAttrs[:], func(v *serviceDecode, typ uint16, p []byte) {
+		readServiceExtra(&v.s, typ, p) // tunnel.go: PE_NAME
+	})
+	s := v.s
+	if err != nil {
+		return s, err
 	}
-	s.IPv6 = af == afInet6
-	s.Netmask = netmaskPrefix(netmask, s.IPv6)
+	s.IPv6 = v.af == afInet6
+	s.Netmask = netmaskPrefix(v.netmask, s.IPv6)
 	if s.FWMark == 0 {
-		a, ok := attrAddr(addr, af)
+		a, ok := attrAddr(v.addr, v.af)
 		if !ok {
-			return s, fmt.Errorf("IPVS service with unreadable address % x (family %d)", addr, af)
+			return s, fmt.Errorf("IPVS service with unreadable address % x (family %d)", v.addr, v.af)
 		}
-		s.Protocol = protocolName(proto)
-		s.Addr = netip.AddrPortFrom(a, port)
+		s.Protocol = protocolName(v.proto)
+		s.Addr = netip.AddrPortFrom(a, v.port)
 	}
-	if s.Stats, err = readStats(stats, stats64); err != nil {
+	if s.Stats, err = readStats(v.stats, v.stats64); err != nil {
 		return s, fmt.Errorf("service %s: %w", s.Key(), err)
 	}
 	return s, nil
 }
 
-// readStats prefers the 64-bit counters (Linux 4.1 and later).
-func readStats(stats, stats64 []byte) (Stats, error) {
-	if stats64 != nil {
-		return parseStats(stats64, true)
-	}
-	return parseStats(stats, false)
+// destDecode is a NEW_DEST answer being decoded (ip_vs_genl_fill_dest).
+type destDecode struct {
+	d              Destination
+	af, port       uint16
+	addr           []byte
+	stats, stats64 []byte
+}
+
+var destAttrs = [...]attrHandler[destDecode]{
+	ipvsDestAttrAddr:        {0, func(v *destDecode, p []byte) { v.addr = p }},
+	ipvsDestAttrPort:        {2, func(v *destDecode, p []byte) { v.port = binary.BigEndian.Uint16(p) }},
+	ipvsDestAttrFwdMethod:   {4, func(v *destDecode, p []byte) { v.d.Forward = Forward(u32(p) & 0x7) }}, // IP_VS_CONN_F_FWD_MASK
+	ipvsDestAttrWeight:      {4, func(v *destDecode, p []byte) { v.d.Weight = int(int32(u32(p))) }},
+	ipvsDestAttrUThresh:     {4, func(v *destDecode, p []byte) { v.d.UpperThreshold = u32(p) }},
+	ipvsDestAttrLThresh:     {4, func(v *destDecode, p []byte) { v.d.LowerThreshold = u32(p) }},
+	ipvsDestAttrActiveConns: {4, func(v *destDecode, p []byte) { v.d.ActiveConns = u32(p) }},
+	ipvsDestAttrInactConns:  {4, func(v *destDecode, p []byte) { v.d.InactiveConns = u32(p) }},
+	ipvsDestAttrAddrFamily:  {2, func(v *destDecode, p []byte) { v.af = u16(p) }},
+	ipvsDestAttrStats:       {0, func(v *destDecode, p []byte) { v.stats = p }},
+	ipvsDestAttrStats64:     {0, func(v *destDecode, p []byte) { v.stats64 = p }},
 }
 
 // parseDestination decodes one NEW_DEST answer of the GET_DEST dump of
 // svc; a destination without its own family attribute has the service's.
 func parseDestination(payload []byte, svc *Service) (Destination, error) {
-	var d Destination
 	attrs, err := nestedAttr(payload, ipvsCmdAttrDest)
 	if err != nil || attrs == nil {
-		return d, fmt.Errorf("IPVS real server answer without its attributes: %w", orShort(err))
+		return Destination{}, fmt.Errorf("IPVS real server answer without its attributes: %w", orShort(err))
 	}
-	af := uint16(afInet)
+	v := destDecode{af: afInet}
 	if svc.isIPv6() {
-		af = afInet6
+		v.af = afInet6
 	}
-	var (
-		port           uint16
-		addr           []byte
-		stats, stats64 []byte
-	)
-	for b := attrs; len(b) >= attrHeaderLen; {
-		l := int(native.Uint16(b))
-		if l < attrHeaderLen || l > len(b) {
-			return d, errShortMessage
-		}
-		p := b[attrHeaderLen:l]
-		switch typ := native.Uint16(b[2:]) & 0x3fff; {
-		case typ == ipvsDestAttrAddr:
-			addr = p
-		case typ == ipvsDestAttrPort && len(p) >= 2:
-			port = binary.BigEndian.Uint16(p)
-		case typ == ipvsDestAttrFwdMethod && len(p) >= 4:
-			d.Forward = Forward(native.Uint32(p) & 0x7) // IP_VS_CONN_F_FWD_MASK
-		case typ == ipvsDestAttrWeight && len(p) >= 4:
-			d.Weight = int(int32(native.Uint32(p)))
-		case typ == ipvsDestAttrUThresh && len(p) >= 4:
-			d.UpperThreshold = native.Uint32(p)
-		case typ == ipvsDestAttrLThresh && len(p) >= 4:
-			d.LowerThreshold = native.Uint32(p)
-		case typ == ipvsDestAttrActiveConns && len(p) >= 4:
-			d.ActiveConns = native.Uint32(p)
-		case typ == ipvsDestAttrInactConns && len(p) >= 4:
-			d.InactiveConns = native.Uint32(p)
-		case typ == ipvsDestAttrAddrFamily && len(p) >= 2:
-			af = native.Uint16(p)
-		case typ == ipvsDestAttrStats:
-			stats = p
-		case typ == ipvsDestAttrStats64:
-			stats64 = p
-		default:
-			readDestExtra(&d, typ, p) // tunnel.go: TUN_TYPE, TUN_PORT, TUN_FLAGS
-		}
-		b = b[min(align4(l), len(b)):]
+	err = decodeAttrs(attrs, &v, destAttrs[:], func(v *destDecode, typ uint16, p []byte) {
+		readDestExtra(&v.d, typ, p) // tunnel.go: TUN_TYPE, TUN_PORT, TUN_FLAGS
+	})
+	d := v.d
+	if err != nil {
+		return d, err
 	}
-	a, ok := attrAddr(addr, af)
+	a, ok := attrAddr(v.addr, v.af)
 	if !ok {
-		return d, fmt.Errorf("real server of %s with unreadable address % x (family %d)", svc.Key(), addr, af)
+		return d, fmt.Errorf("real server of %s with unreadable address % x (family %d)", svc.Key(), v.addr, v.af)
 	}
-	d.Addr = netip.AddrPortFrom(a, port)
-	if d.Stats, err = readStats(stats, stats64); err != nil {
+	d.Addr = netip.AddrPortFrom(a, v.port)
+	if d.Stats, err = readStats(v.stats, v.stats64); err != nil {
 		return d, fmt.Errorf("real server %s of %s: %w", d.Addr, svc.Key(), err)
 	}
 	return d, nil
