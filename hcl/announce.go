@@ -45,11 +45,6 @@ type Announce struct {
 	Positions Positions
 }
 
-// defaultDrainDelay is drain_delay's default: time for a router to take
-// the withdrawal into its forwarding table (BIRD and FRR take well under a
-// second, docs/cluster.md) with a margin for a busy one.
-const defaultDrainDelay = 5 * time.Second
-
 // The BFD timers' defaults (bfd_min_rx, bfd_min_tx, bfd_multiplier):
 // FRR's, 300 ms × 3, so a dead director is detected in under a second;
 // GoBGP's own (1 s × 3) would detect no sooner than a 3 s hold time.

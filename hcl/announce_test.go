@@ -50,6 +50,9 @@ func TestAnnounceBlockIsReadWithDefaults(t *testing.T) {
 	if a.LocalAS != 4200000001 || a.RouterID != netip.MustParseAddr("10.9.0.2") || !a.HasMED || a.MED != 50 || a.MaintenanceFile != "/run/lvsd/maintenance" {
 		t.Errorf("announce = %+v", a)
 	}
+	if a.DrainDelay != 5*time.Second {
+		t.Errorf("drain_delay = %v, want its default 5s", a.DrainDelay)
+	}
 	if len(a.Communities) != 2 || a.Communities[0] != 65000<<16|100 || a.Communities[1] != 0xffffffff {
 		t.Errorf("communities = %x", a.Communities)
 	}

@@ -47,6 +47,7 @@ const (
 	defaultStatusListen      = "127.0.0.1:9650"      // lvsd: metrics_listen when status_page is on and it is unset
 	defaultReconcileInterval = 10 * time.Second      // lvsd
 	defaultBGPHoldTime       = 90 * time.Second      // RFC 4271 section 10: suggested HoldTime; keepalive one third of it
+	defaultDrainDelay        = 5 * time.Second       // lvsd drain_delay: a router takes a withdrawal into its forwarding table in well under a second (BIRD, FRR: docs/cluster.md); a margin for a busy one
 )
 
 // The defaults of UDP_CHECK, DNS_CHECK and SMTP_CHECK (keepalived 2.2.7).
