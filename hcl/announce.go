@@ -45,14 +45,6 @@ type Announce struct {
 	Positions Positions
 }
 
-// The BFD timers' defaults (bfd_min_rx, bfd_min_tx, bfd_multiplier):
-// FRR's, 300 ms × 3, so a dead director is detected in under a second;
-// GoBGP's own (1 s × 3) would detect no sooner than a 3 s hold time.
-const (
-	defaultBFDInterval   = 300 * time.Millisecond
-	defaultBFDMultiplier = 3
-)
-
 // BGPNeighbor is one neighbor "ADDR" block of an announce block.
 type BGPNeighbor struct {
 	Addr     netip.Addr

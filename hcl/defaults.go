@@ -50,6 +50,14 @@ const (
 	defaultDrainDelay        = 5 * time.Second       // lvsd drain_delay: a router takes a withdrawal into its forwarding table in well under a second (BIRD, FRR: docs/cluster.md); a margin for a busy one
 )
 
+// The BFD timers' defaults (bfd_min_rx, bfd_min_tx, bfd_multiplier):
+// FRR's, 300 ms × 3, so a dead director is detected in under a second;
+// GoBGP's own (1 s × 3) would detect no sooner than a 3 s hold time.
+const (
+	defaultBFDInterval   = 300 * time.Millisecond
+	defaultBFDMultiplier = 3
+)
+
 // The defaults of UDP_CHECK, DNS_CHECK and SMTP_CHECK (keepalived 2.2.7).
 const (
 	defaultDNSRetry        = 3                            // check_dns.h DNS_DEFAULT_RETRY
