@@ -61,20 +61,19 @@ func (ds Diagnostics) HasErrors() bool {
 
 // Errors returns only the Error diagnostics.
 func (ds Diagnostics) Errors() Diagnostics {
-	var out Diagnostics
-	for _, d := range ds {
-		if d.Severity == Error {
-			out = append(out, d)
-		}
-	}
-	return out
+	return ds.where(func(d Diagnostic) bool { return d.Severity == Error })
 }
 
 // Warnings returns only the Warning diagnostics.
 func (ds Diagnostics) Warnings() Diagnostics {
+	return ds.where(func(d Diagnostic) bool { return d.Severity == Warning })
+}
+
+// where returns the diagnostics keep accepts, in their order (nil for none).
+func (ds Diagnostics) where(keep func(Diagnostic) bool) Diagnostics {
 	var out Diagnostics
 	for _, d := range ds {
-		if d.Severity == Warning {
+		if keep(d) {
 			out = append(out, d)
 		}
 	}
@@ -102,13 +101,7 @@ func (ds *Diagnostics) lenientf(pos Pos, summary, detailFormat string, args ...a
 
 // Lenient returns the Lenient warnings.
 func (ds Diagnostics) Lenient() Diagnostics {
-	var out Diagnostics
-	for _, d := range ds {
-		if d.Lenient && d.Severity == Warning {
-			out = append(out, d)
-		}
-	}
-	return out
+	return ds.where(func(d Diagnostic) bool { return d.Lenient && d.Severity == Warning })
 }
 
 func (ds *Diagnostics) warnf(pos Pos, summary, detailFormat string, args ...any) {
