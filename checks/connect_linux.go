@@ -35,6 +35,7 @@ type connector struct {
 	inflight map[int32]*connectAttempt // by socket
 	pending  deadlines
 	armed    time.Time // deadline set on poll; zero: none
+	spent    bool      // armed has passed: set the next, whatever it is
 	stopped  bool
 }
 
@@ -155,7 +156,7 @@ func (c *connector) run() {
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// Spent: set whatever comes next, even no deadline.
-			c.armed = time.Unix(1, 0)
+			c.spent = true
 		}
 		c.armLocked()
 		c.mu.Unlock()
@@ -174,14 +175,20 @@ func readyEvents(epfd int, events []unix.EpollEvent) int {
 	return n
 }
 
-// armLocked sets the wait's deadline to the earliest attempt's.
+// armLocked keeps the wait's deadline no later than the earliest
+// attempt's. It only ever moves the deadline earlier (or sets the next
+// one once the last has passed): an attempt that ends before its
+// deadline leaves the deadline where it was, and the wait then wakes once
+// for nothing. Most attempts end long before connect_timeout, and moving
+// the deadline at each submit and each end cost two runtime timer
+// changes per attempt.
 func (c *connector) armLocked() {
 	var want time.Time
 	if len(c.pending) > 0 {
 		want = c.pending[0].deadline
 	}
-	if !want.Equal(c.armed) {
-		c.armed = want
+	if c.spent || (!want.IsZero() && (c.armed.IsZero() || want.Before(c.armed))) {
+		c.armed, c.spent = want, false
 		c.poll.SetReadDeadline(want)
 	}
 }

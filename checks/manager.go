@@ -162,6 +162,7 @@ type probe struct {
 	running bool
 	cancel  context.CancelFunc
 	removed bool
+	attempt connectAttempt // on the connector, while running
 
 	subscribers []*realServer
 	last        Result
@@ -330,7 +331,10 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe) {
 	if tcp, ok := p.prober.(*tcpProber); ok && m.connector != nil {
 		p.running = true
 		m.inflight++
-		if r, done := m.connector.submit(&connectAttempt{probe: p, endpoint: tcp.endpoint, budget: tcp.timeout}); done {
+		// The probe's own attempt record: a probe has one attempt in
+		// flight at most, so the connector's attempts allocate nothing.
+		p.attempt = connectAttempt{probe: p, endpoint: tcp.endpoint, budget: tcp.timeout}
+		if r, done := m.connector.submit(&p.attempt); done {
 			// Never blocks, as below.
 			m.results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
 		}

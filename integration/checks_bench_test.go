@@ -10,6 +10,9 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,12 +65,21 @@ func TestBenchChecks37kTargets(t *testing.T) {
 	type pass struct {
 		name   string
 		dialer checks.Dialer // nil: the operating system's (the connector)
+		procs  int           // GOMAXPROCS for the pass; 0: the machine's
 	}
 	var rows []string
 	for _, p := range []pass{
 		{name: "connector (epoll loop)"},
+		// lvsd's daemon keeps one P after its start (cmd/lvsd/goruntime.go).
+		{name: "connector, one P", procs: 1},
 		{name: "Go dialer per attempt", dialer: &recordingDialer{started: make(map[netip.AddrPort][]int64, benchRealServers), epoch: time.Now()}},
 	} {
+		if p.procs > 0 {
+			prev := runtime.GOMAXPROCS(p.procs)
+			rows = append(rows, benchChecksPass(t, cfg, p.name, p.dialer, time.Duration(seconds)*time.Second))
+			runtime.GOMAXPROCS(prev)
+			continue
+		}
 		rows = append(rows, benchChecksPass(t, cfg, p.name, p.dialer, time.Duration(seconds)*time.Second))
 	}
 	t.Logf("lvsd checks: %d virtual servers, %d real servers (%d distinct TCP targets), delay_loop %v, %ds per pass, same run:",
@@ -114,12 +126,34 @@ func benchChecksPass(t *testing.T, cfg *hcl.Config, name string, dialer checks.D
 		}
 	})
 
+	// The heap before the Manager (the configuration is loaded, and its
+	// garbage returned as lvsd returns it after a load).
+	debug.FreeOSMemory()
+	heap0 := readHeap()
 	var before syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	start := time.Now()
 	m := checks.NewManager(cfg, checks.Options{Dialer: dialer})
 	ctx, cancel := context.WithTimeout(context.Background(), window)
 	defer cancel()
+	// The steady heap: live bytes after a GC, late in the window, and
+	// what the checks allocate per second from one delay_loop on.
+	var heapAt [2]heapFigures
+	var steadyAt [2]time.Time
+	var heapWG sync.WaitGroup
+	heapWG.Go(func() {
+		for i, at := range []time.Duration{benchDelayLoop + 2*time.Second, window - 2*time.Second} {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(start.Add(at))):
+			}
+			if i == 1 {
+				runtime.GC()
+			}
+			heapAt[i], steadyAt[i] = readHeap(), time.Now()
+		}
+	})
 	var downs, initial int
 	var evWG sync.WaitGroup
 	evWG.Go(func() {
@@ -136,6 +170,7 @@ func benchChecksPass(t *testing.T, cfg *hcl.Config, name string, dialer checks.D
 	})
 	m.Run(ctx)
 	evWG.Wait()
+	heapWG.Wait()
 	wall := time.Since(start)
 	var after syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
@@ -177,6 +212,14 @@ func benchChecksPass(t *testing.T, cfg *hcl.Config, name string, dialer checks.D
 		t.Logf("%s: as lvsd started them (steady), %d intervals: p1 %v (%+.2f%%) p50 %v p99 %v (%+.2f%%) max %v",
 			name, own.Count, time.Duration(own.P1).Round(time.Millisecond), dev(time.Duration(own.P1)), time.Duration(own.P50).Round(time.Millisecond),
 			time.Duration(own.P99).Round(time.Millisecond), dev(time.Duration(own.P99)), time.Duration(own.Max).Round(time.Millisecond))
+	}
+	if !steadyAt[1].IsZero() {
+		span := steadyAt[1].Sub(steadyAt[0]).Seconds()
+		t.Logf("%s: Go heap: live %.1f MB after the Manager's start and a GC (%.0f bytes per target; %.1f MB before it), heap objects %.1f MB, allocated %.2f MB/s in the steady state (%.0f bytes per connect), %.2f GC cycles/s",
+			name, float64(heapAt[1].live)/(1<<20), float64(heapAt[1].live-heap0.live)/benchRealServers, float64(heap0.live)/(1<<20),
+			float64(heapAt[1].objects)/(1<<20), float64(heapAt[1].allocs-heapAt[0].allocs)/span/(1<<20),
+			float64(heapAt[1].allocs-heapAt[0].allocs)/span/(benchRealServers/benchDelayLoop.Seconds()),
+			float64(heapAt[1].cycles-heapAt[0].cycles-1)/span)
 	}
 	t.Logf("%s: %d baseline events, %d down transitions (want 0)", name, initial, downs)
 	t.Logf("%s: reference: machine noise in the same pass: a bare goroutine woke p50 %v, p99 %v, max %v after its planned instant (load average %s)",
@@ -240,6 +283,20 @@ func (d *recordingDialer) DialTCP(ctx context.Context, ep checks.Endpoint) (net.
 	d.started[ep.Addr] = append(d.started[ep.Addr], at)
 	d.mu.Unlock()
 	return checks.NetDialer{}.DialTCP(ctx, ep)
+}
+
+// heapFigures are the Go runtime's own heap figures (runtime/metrics).
+type heapFigures struct {
+	live, objects, allocs, cycles uint64
+}
+
+// readHeap reads them: the live heap as the last GC marked it, the bytes
+// in heap objects now, every byte allocated so far, and GC cycles.
+func readHeap() heapFigures {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return heapFigures{s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64(), s[3].Value.Uint64()}
 }
 
 // loadAverage is the first field of /proc/loadavg.

@@ -13,8 +13,11 @@ import (
 // for TCG: LVSD_BENCH_CHECKS_SCALE, default 1/16) with the lvsd binary and
 // then keepalived 2.2.7 on the same loopback TCP targets, and prints CPU,
 // RSS, checks per second and the interval p50/p99 of each side by side
-// (integration/vm/scenarios TestBenchChecksVsKeepalived). Gated by
-// LVSD_BENCH=1; LVSD_BENCH_SECONDS sets the window (default 40).
+// (integration/vm/scenarios TestBenchChecksVsKeepalived), then where each
+// daemon's resident memory is (smaps, pagemap) and its system calls per
+// connect (strace -c). Gated by LVSD_BENCH=1; LVSD_BENCH_SECONDS sets the
+// window (default 40), LVSD_BENCH_CHECKS_ONLY chooses lvsd's runs by name,
+// LVSD_BIN_BEFORE adds an older lvsd binary to the same boot.
 func TestBenchChecksInVM(t *testing.T) {
 	if os.Getenv("LVSD_BENCH") != "1" {
 		t.Skip("benchmark: set LVSD_BENCH=1")
@@ -30,8 +33,18 @@ func TestBenchChecksInVM(t *testing.T) {
 	} else {
 		t.Log("keepalived not installed: no keepalived figure (apt-get install keepalived)")
 	}
+	// strace -c counts each daemon's system calls per connect.
+	if _, err := os.Stat("/usr/bin/strace"); err == nil {
+		spec.Programs = append(spec.Programs, "/usr/bin/strace")
+	}
 	env := map[string]string{"LVSD_BENCH": "1", "LVSD_BIN": "/usr/local/bin/lvsd"}
-	for _, k := range []string{"LVSD_BENCH_CHECKS_SCALE", "LVSD_BENCH_SECONDS"} {
+	// LVSD_BIN_BEFORE: an older lvsd binary (a host path) measured in
+	// the same boot, for before/after figures from one run.
+	if before := os.Getenv("LVSD_BIN_BEFORE"); before != "" {
+		spec.Files["/usr/local/bin/lvsd-before"] = before
+		env["LVSD_BIN_BEFORE"] = "/usr/local/bin/lvsd-before"
+	}
+	for _, k := range []string{"LVSD_BENCH_CHECKS_SCALE", "LVSD_BENCH_SECONDS", "LVSD_BENCH_CHECKS_ONLY"} {
 		if v := os.Getenv(k); v != "" {
 			env[k] = v
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,6 +77,10 @@ type cbResult struct {
 	seen      checktargets.Figures
 	noiseP99  time.Duration
 	loadTable time.Duration
+	memory    []string // the breakdown of the resident pages (cbMemoryReport)
+	syscalls  string   // strace -c after the window (cbStraceCount)
+	inittrace string   // GODEBUG=inittrace=1's sum, for a Go daemon
+	initTop   []string
 }
 
 // TestBenchChecksVsKeepalived runs keepalived's largest reported checker
@@ -149,18 +154,36 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	}
 	keepalived := cbSpec{name: "keepalived 2.2.7", argv: []string{"/usr/sbin/keepalived", "-n", "-C", "-f", conf,
 		"--pid", "/run/keepalived/checks-bench.pid", "--checkers_pid", "/run/keepalived/checks-bench-checkers.pid"}}
-	lvsd := func(name, file string, env ...string) cbSpec {
-		return cbSpec{name: name, env: env, argv: []string{bin, "run", "-f", file, "--pid-file", "/run/lvsd-checks-bench.pid"}}
+	// GODEBUG=inittrace=1 prints what each package's init allocates
+	// (at the start only; it costs nothing after).
+	lvsdOf := func(bin string) func(name, file string, env ...string) cbSpec {
+		return func(name, file string, env ...string) cbSpec {
+			return cbSpec{name: name, env: append([]string{"GODEBUG=inittrace=1"}, env...),
+				argv: []string{bin, "run", "-f", file, "--pid-file", "/run/lvsd-checks-bench.pid"}}
+		}
 	}
-	var pairs [][]cbResult
-	for i, l := range []cbSpec{
+	lvsd := lvsdOf(bin)
+	specs := []cbSpec{
 		lvsd("lvsd keepalived.conf", conf),
 		lvsd("lvsd lvsd.hcl", hclPath),
 		lvsd("lvsd no repair", noRepairPath),
 		// One P all along (GOMAXPROCS in the environment overrides
 		// lvsd's own choice, cmd/lvsd/goruntime.go).
 		lvsd("lvsd GOMAXPROCS=1", conf, "GOMAXPROCS=1"),
-	} {
+	}
+	// LVSD_BIN_BEFORE: an older lvsd binary measured the same way in
+	// the same boot, for before/after figures from one run.
+	if before := os.Getenv("LVSD_BIN_BEFORE"); before != "" {
+		specs = append([]cbSpec{lvsdOf(before)("lvsd before .conf", conf)}, specs...)
+	}
+	// LVSD_BENCH_CHECKS_ONLY: a regular expression choosing the lvsd
+	// runs by name (each takes a few minutes of the boot).
+	if only := os.Getenv("LVSD_BENCH_CHECKS_ONLY"); only != "" {
+		re := regexp.MustCompile(only)
+		specs = slices.DeleteFunc(specs, func(s cbSpec) bool { return !re.MatchString(s.name) })
+	}
+	var pairs [][]cbResult
+	for i, l := range specs {
 		pairs = append(pairs, cbMeasure(t, i, []cbSpec{l, keepalived}, vs, rs, window))
 	}
 	// How much of the start is reading the file: `lvsd check` of each
@@ -221,6 +244,24 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	}
 	for _, p := range parse {
 		fmt.Fprintf(&b, "  reading the file alone: %s\n", p)
+	}
+	// Where the resident pages are, each daemon at the end of its window.
+	fmt.Fprintf(&b, "memory at the end of each window, MB (smaps: RSS/PSS/anonymous per mapping kind and process; pagemap for a Go binary's sections and code):\n")
+	for _, pair := range pairs {
+		for _, r := range pair {
+			for _, l := range r.memory {
+				fmt.Fprintf(&b, "%s\n", l)
+			}
+			if r.inittrace != "" {
+				fmt.Fprintf(&b, "  %-24s inittrace: %s; most: %s\n", "", r.inittrace, strings.Join(r.initTop, ", "))
+			}
+		}
+	}
+	fmt.Fprintf(&b, "system calls after each window (strace -c -f, every process of the daemon):\n")
+	for _, pair := range pairs {
+		for _, r := range pair {
+			fmt.Fprintf(&b, "  %-24s %s\n", r.name, r.syscalls)
+		}
 	}
 	t.Log("\n" + b.String())
 	fmt.Print("BENCH " + strings.ReplaceAll(strings.TrimRight(b.String(), "\n"), "\n", "\nBENCH ") + "\n")
@@ -376,6 +417,17 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		cpu1, mem := cbGroupUsage(d.daemon.Process.Pid)
 		results[i] = cbResult{name: d.name, cpu: (cpu1 - d.cpu0).Seconds() / wall.Seconds(), rss: mem.rss, rssAnon: mem.anon, rssFile: mem.file,
 			procs: mem.procs, noiseP99: late[len(late)*99/100], loadTable: d.loadTable}
+	}
+	// The memory breakdown, then the system calls (strace slows the
+	// daemon it watches, so one at a time and after the window).
+	for i, d := range ds {
+		results[i].memory = cbMemoryReport(d.name, d.daemon.Process.Pid)
+		if strings.Contains(strings.Join(d.env, " "), "inittrace=1") {
+			results[i].inittrace, results[i].initTop = cbInitTrace(d.out.String())
+		}
+	}
+	for i, d := range ds {
+		results[i].syscalls = cbStraceCount(d.daemon.Process.Pid, 10*time.Second)
 	}
 	for i, d := range ds {
 		d.lstIn.Close()
