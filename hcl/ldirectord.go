@@ -185,19 +185,19 @@ func (r *ldReader) yesNo(key, value string, pos Pos) (bool, bool) {
 
 // seconds reads a whole number of seconds, more than 0.
 func (r *ldReader) seconds(key, value string, pos Pos) (int, bool) {
-	n, err := strconv.Atoi(value)
-	if err != nil || n <= 0 {
-		r.diags.errorf(pos, "invalid "+key, "%q: want a whole number of seconds above 0", value)
-		return 0, false
-	}
-	return n, true
+	return r.positive(key, value, pos, "a whole number of seconds")
 }
 
 // count reads a number above 0.
 func (r *ldReader) count(key, value string, pos Pos) (int, bool) {
+	return r.positive(key, value, pos, "a number")
+}
+
+// positive reads a whole number above 0; want names it in the error.
+func (r *ldReader) positive(key, value string, pos Pos, want string) (int, bool) {
 	n, err := strconv.Atoi(value)
 	if err != nil || n <= 0 {
-		r.diags.errorf(pos, "invalid "+key, "%q: want a number above 0", value)
+		r.diags.errorf(pos, "invalid "+key, "%q: want %s above 0", value, want)
 		return 0, false
 	}
 	return n, true

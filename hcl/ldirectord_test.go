@@ -230,6 +230,8 @@ func TestLdirectordRefusalsNameTheLine(t *testing.T) {
 		{"real outside a virtual", "\treal=10.0.0.1:80 gate\n", "ldirectord.cf:1: error: indented line outside a virtual section"},
 		{"IPv6 in virtual", "virtual=[2001:db8::1]:80\n", "ldirectord.cf:1: error: invalid address for virtual server"},
 		{"real6 in an IPv4 virtual", "virtual=192.0.2.1:80\n\treal6=[2001:db8::1]:80 gate\n", "ldirectord.cf:2: error: cannot specify \"real6\" here"},
+		{"checkinterval not a positive number of seconds", "checkinterval=0\n" + head, `ldirectord.cf:1: error: invalid checkinterval; "0": want a whole number of seconds above 0`},
+		{"failurecount not a positive number", head + "\tfailurecount=x\n", `ldirectord.cf:3: error: invalid failurecount; "x": want a number above 0`},
 		{"quiescent not yes or no", "quiescent=true\n" + head, "ldirectord.cf:1: error: quiescent must be 'yes' or 'no'"},
 		{"ops on TCP", head + "\tops=yes\n", "ldirectord.cf:3: error: ops can be used only for UDP services"},
 		{"flag for another scheduler", head + "\tschedflags=flag-1\n", "ldirectord.cf:3: error: scheduler flag not supported"},
