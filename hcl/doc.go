@@ -49,7 +49,18 @@
 //	                 model, defaults, validation
 //	vrrp_net_decode.go  its HCL attributes, and their conversion back
 //	keepalived_vrrp_net.go  its keepalived.conf keywords, with keepalived's warnings
+//	tracking.go      track_file and vrrp_track_process blocks and the track_* entries naming them: model,
+//	                 resolution by name (weight and direction inherited), validation
+//	tracking_decode.go  their HCL spelling
+//	keepalived_track.go  their keepalived.conf keywords, dont_track_primary and sync-group tracking
+//	alert.go         notify FIFOs and e-mail alerts in the global block: model, validation
+//	alert_decode.go  their HCL spelling, and VRRP start timing
+//	keepalived_alert.go  their keepalived.conf global_defs keywords
+//	keepalived_sync.go  keepalived.conf's lvs_sync_daemon
+//	validate_sync.go connection sync resolved once the virtual servers know their instance
+//	announce.go      the announce "bgp" block (docs/cluster.md): model, HCL reader, conversion, validation
 //	address.go       addresses, services, VIPs, netmasks and status codes, parsed for both readers
 //	convert.go       ConvertToHCL: a model written back as HCL (lvsd convert)
+//	convert_track.go its tracking and alert settings
 //	diagnostic.go    Diagnostic and Diagnostics: errors and warnings with their place
 package hcl
