@@ -71,6 +71,12 @@ const (
 	fileCheckInterval = time.Second
 )
 
+// vrrp_track_process's defaults (keepalived 2.2.7, vrrp_data.c).
+const (
+	defaultProcessQuorum    = 1
+	defaultProcessQuorumMax = 65535 // quorum_max UINT_MAX, read up to 65535; also its bound
+)
+
 // keepalived.conf's own defaults where they differ from HCL's (keepalived
 // 2.2.7), each applied with the warning keepalived itself logs.
 const (

@@ -125,7 +125,7 @@ func (r *kaReader) trackProcess(n *kaNode) {
 	if !ok {
 		return
 	}
-	p := TrackProcess{Name: name, Quorum: 1, QuorumMax: defaultProcessQuorumMax, Pos: n.pos, Positions: Positions{}}
+	p := TrackProcess{Name: name, Quorum: defaultProcessQuorum, QuorumMax: defaultProcessQuorumMax, Pos: n.pos, Positions: Positions{}}
 	for _, c := range n.block {
 		switch c.name {
 		case "process":

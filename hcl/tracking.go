@@ -71,10 +71,7 @@ type TrackProcess struct {
 // vrrp_track_process.
 const ProcessPollInterval = time.Second
 
-const (
-	defaultProcessQuorumMax = 65535 // vrrp_data.c: quorum_max UINT_MAX, read up to 65535
-	maxTrackWeight          = 254   // track_file.c, vrrp_track_process: -254..254
-)
+const maxTrackWeight = 254 // track_file.c, vrrp_track_process: -254..254
 
 // trackEntrySpec is one parsed track_* entry.
 type trackEntrySpec struct {

@@ -69,7 +69,7 @@ func (d *decoder) syncGroupTracking(bl *block, g *SyncGroup) {
 // as keepalived writes it.
 func (d *decoder) trackProcess(b *hcl2.Block) {
 	bl := d.openBlock(b, trackProcessSchema)
-	p := TrackProcess{Name: b.Labels[0], Quorum: 1, QuorumMax: defaultProcessQuorumMax, Pos: bl.def, Positions: bl.pos}
+	p := TrackProcess{Name: b.Labels[0], Quorum: defaultProcessQuorum, QuorumMax: defaultProcessQuorumMax, Pos: bl.def, Positions: bl.pos}
 	var process string
 	if bl.str("process", &process) {
 		f := strings.Fields(process)

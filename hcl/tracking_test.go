@@ -385,3 +385,28 @@ vrrp_track_process "haproxy" {
 		})
 	}
 }
+
+// A vrrp_track_process without quorum or quorum_max has quorum 1 and no
+// upper bound (keepalived's vrrp_data.c), in both readers.
+func TestTrackProcessQuorumDefaultsInBothReaders(t *testing.T) {
+	for _, tc := range []struct{ file, src string }{
+		{"t.hcl", `vrrp_track_process "hap" {
+  process = "haproxy"
+}
+`},
+		{"keepalived.conf", `vrrp_track_process hap {
+    process haproxy
+}
+`},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			cfg, diags := (&Loader{}).LoadSource(tc.file, []byte(tc.src))
+			if cfg == nil {
+				t.Fatal(diags)
+			}
+			if p := cfg.TrackProcesses[0]; p.Quorum != 1 || p.QuorumMax != 65535 {
+				t.Errorf("quorum %d, quorum_max %d; want 1 and 65535", p.Quorum, p.QuorumMax)
+			}
+		})
+	}
+}
