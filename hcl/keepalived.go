@@ -365,7 +365,7 @@ func (r *kaReader) name(n *kaNode) (string, bool) {
 
 var kaGlobalScope = func() map[string]kaScope {
 	m := map[string]kaScope{
-		"vrrp_strict":                      warnOnly("lvsd follows RFC 3768 without keepalived's strict-mode firewall rules"),
+		"vrrp_strict":                      warnOnly("lvsd applies strict mode's authentication, initial state and no_accept, not its other checks"),
 		"vrrp_iptables":                    warnOnly("lvsd installs no firewall rules"),
 		"vrrp_ipsets":                      warnOnly("lvsd installs no firewall rules"),
 		"vrrp_check_unicast_src":           warnOnly("lvsd accepts adverts from any source"),
@@ -623,10 +623,8 @@ var kaInstanceScope = map[string]kaScope{
 	"virtual_ipaddress_excluded": refuse("lvsd puts every address in the adverts; list them in virtual_ipaddress"),
 	"promote_secondaries":        warnOnly("lvsd leaves promote_secondaries to sysctl"),
 	"linkbeat_use_polling":       warnOnly("lvsd follows link state through netlink"),
-	"accept":                     warnOnly("lvsd installs no firewall rules, so VIP traffic is accepted"),
-	"no_accept":                  refuse("lvsd installs no firewall rules to drop VIP traffic"),
 	"skip_check_adv_addr":        warnOnly("lvsd checks advert addresses"),
-	"strict_mode":                warnOnly("lvsd follows RFC 3768 without keepalived's strict-mode firewall rules"),
+	"strict_mode":                warnOnly("lvsd applies strict mode's authentication, initial state and no_accept, not its other checks"),
 	"debug":                      warnOnly("lvsd logs with its own -log-level"),
 	"notify_priority_changes":    warnOnly("lvsd notifies state changes only"),
 	"garp_lower_prio_delay":      warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),

@@ -9,7 +9,7 @@ import (
 
 // The keepalived.conf side of vrrp_net.go: virtual_ipaddress_excluded,
 // virtual_routes, virtual_rules, use_vmac, vmac_xmit_base, mcast_dst_ip,
-// unicast_ttl in vrrp_instance; vrrp_mcast_group4/6 in global_defs; and
+// unicast_ttl, accept, no_accept in vrrp_instance; vrrp_mcast_group4/6 in global_defs; and
 // static_ipaddress, static_routes, static_rules at the top level. Bad
 // entries are skipped with keepalived's warning (vrrp_parser.c,
 // vrrp_iproute.c, vrrp_iprule.c), as keepalived skips them.
@@ -23,6 +23,9 @@ type kaNet struct {
 	// of five octets takes it as its sixth).
 	vmac     map[int][]string
 	xmitBase map[int]bool
+	// accept holds accept (true) and no_accept (false) by instance
+	// index, settled by netFinish with strict mode and the priority.
+	accept map[int]bool
 }
 
 // globalNet reads vrrp_mcast_group4 and vrrp_mcast_group6; it says
@@ -100,6 +103,14 @@ func (r *kaReader) instanceNet(c *kaNode, in *VRRPInstance) bool {
 				return true
 			}
 			n.McastGroup = a
+			in.Positions[c.name] = c.pos
+		}
+	case "accept", "no_accept":
+		if r.none(c) {
+			if r.net.accept == nil {
+				r.net.accept = map[int]bool{}
+			}
+			r.net.accept[len(r.cfg.Instances)] = c.name == "accept"
 			in.Positions[c.name] = c.pos
 		}
 	case "unicast_ttl":
@@ -219,11 +230,12 @@ func (r *kaReader) ruleBlock(n *kaNode) []Rule {
 // vrrp_complete_instance() does, each with its warning: global multicast
 // groups, use_vmac (a five-octet MAC takes the VRID), vmac_xmit_base
 // without use_vmac, unicast with use_vmac, unicast_ttl without unicast
-// peers, and AH with an initial state MASTER.
+// peers, AH with an initial state MASTER, and accept mode.
 func (r *kaReader) netFinish() {
 	for i := range r.cfg.Instances {
 		in := &r.cfg.Instances[i]
 		n := &in.Net
+		r.acceptMode(i, in)
 		if args, ok := r.net.vmac[i]; ok {
 			m, err := ParseVMAC(args, in.VirtualRouterID, false)
 			if err != nil {
@@ -241,7 +253,11 @@ func (r *kaReader) netFinish() {
 			m.XmitBase = true
 		}
 		if _, ok := in.Positions["unicast_ttl"]; ok && len(in.UnicastPeers) == 0 {
-			r.warnf(in.Positions["unicast_ttl"], fmt.Sprintf("(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name), "as keepalived does")
+			// keepalived 2.2.7 "resets" it to 0 (vrrp_parser.c): the kernel
+			// keeps a multicast of TTL 0 on the host, and the peers, hearing
+			// nothing, take over. lvsd keeps the default, TTL 255.
+			r.warnf(in.Positions["unicast_ttl"], fmt.Sprintf("(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name),
+				"lvsd advertises with TTL 255 (RFC 3768 §5.2.3); keepalived 2.2.7 resets it to 0, so its multicast adverts never leave the host and a BACKUP peer takes over")
 			n.UnicastTTL = 0
 			delete(in.Positions, "unicast_ttl")
 		}
@@ -262,5 +278,32 @@ func (r *kaReader) netFinish() {
 			r.warnf(in.Positions.Where("mcast_dst_ip", in.Pos), fmt.Sprintf("(%s) mcast dest address %s MUST match VRRP instance family. Skipping...", in.Name, n.McastGroup), "as keepalived does")
 			n.McastGroup = netip.Addr{}
 		}
+	}
+}
+
+// acceptMode settles no_accept as keepalived 2.2.7's vrrp.c does: accept
+// unless no_accept is written, or strict mode (vrrp_strict, the
+// instance's strict_mode) is on and accept is not; strict mode resets
+// accept for VRRPv2 with keepalived's warning ("accept mode for VRRP
+// version 2 does not comply with RFC3768"). The address owner always
+// accepts (validation clears NoAccept at priority 255).
+func (r *kaReader) acceptMode(i int, in *VRRPInstance) {
+	strict := r.vrrpStrict
+	if v, ok := r.strictMode[in.Name]; ok {
+		strict = v
+	}
+	accept, written := r.net.accept[i]
+	version := in.Version
+	if _, own := in.Positions["version"]; !own && !instanceFamily(in) {
+		version = r.cfg.Global.VRRPVersion
+	}
+	switch {
+	case !written:
+		in.Net.NoAccept = strict
+	case accept && strict && version != vrrpVersionV3:
+		r.warnf(in.Positions["accept"], fmt.Sprintf("(%s) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting", in.Name), "the instance drops packets to its addresses while MASTER, as keepalived does")
+		in.Net.NoAccept = true
+	default:
+		in.Net.NoAccept = !accept
 	}
 }

@@ -44,6 +44,14 @@ type InstanceNet struct {
 	// (unicast_ttl, default 255, RFC 3768 §5.2.3); multicast adverts
 	// always carry 255.
 	UnicastTTL int
+	// NoAccept is Accept_Mode False (RFC 5798 §6.1): while MASTER, a
+	// node that is not the address owner drops the packets addressed to
+	// the instance's addresses (virtual and excluded) and sends none from
+	// them; ARP and IPv6 neighbour discovery still answer
+	// (internal/acceptmode). keepalived's no_accept, and its default
+	// under vrrp_strict or strict_mode; never for priority 255, which
+	// always accepts (validation clears it there).
+	NoAccept bool
 }
 
 // VMAC is keepalived's use_vmac: a macvlan interface (mode private) on
@@ -71,6 +79,9 @@ type StaticNet struct {
 	Routes    []Route
 	Rules     []Rule
 }
+
+// ownerPriority is the address owner's priority (RFC 3768 §5.3.4).
+const ownerPriority = 255
 
 // defaultUnicastTTL is the TTL of unicast adverts without unicast_ttl.
 const defaultUnicastTTL = 255
@@ -183,6 +194,10 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 	}
 	if _, ok := in.Positions["unicast_ttl"]; !ok {
 		n.UnicastTTL = defaultUnicastTTL
+	}
+	if in.Priority == ownerPriority {
+		// keepalived.conf(5), priority: the address owner accepts.
+		n.NoAccept = false
 	}
 	if n.UnicastTTL < 1 || n.UnicastTTL > 255 {
 		v.diags.errorf(where("unicast_ttl"), "invalid unicast_ttl", "vrrp_instance %q: unicast_ttl %d is outside 1..255", in.Name, n.UnicastTTL)

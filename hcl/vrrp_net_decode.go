@@ -19,12 +19,13 @@ import (
 //	use_vmac_addr = true
 //	mcast_dst_ip = "224.0.0.19"
 //	unicast_ttl = 64
+//	no_accept = true           # or accept = false
 //
 // and at the top level static_ipaddress, static_routes, static_rules.
 
 // instanceNetAttrs are the vrrp_instance attributes decoded here.
 var instanceNetAttrs = []string{"virtual_ipaddress_excluded", "virtual_routes", "virtual_rules",
-	"use_vmac", "vmac_xmit_base", "use_vmac_addr", "mcast_dst_ip", "unicast_ttl"}
+	"use_vmac", "vmac_xmit_base", "use_vmac_addr", "mcast_dst_ip", "unicast_ttl", "accept", "no_accept"}
 
 // staticNetAttrs are the top-level attributes decoded here.
 var staticNetAttrs = []string{"static_ipaddress", "static_routes", "static_rules"}
@@ -62,6 +63,12 @@ func (d *decoder) instanceNet(bl *block, in *VRRPInstance) {
 	bl.boolean("use_vmac_addr", &n.VMACAddr)
 	bl.addr("mcast_dst_ip", &n.McastGroup)
 	bl.integer("unicast_ttl", &n.UnicastTTL)
+	var accept, noAccept bool
+	hasAccept, hasNoAccept := bl.boolean("accept", &accept), bl.boolean("no_accept", &noAccept)
+	if hasAccept && hasNoAccept && accept == noAccept {
+		d.diags.errorf(bl.pos["no_accept"], "accept and no_accept disagree", "vrrp_instance %q: write one of them", in.Name)
+	}
+	n.NoAccept = noAccept || (hasAccept && !accept)
 }
 
 // vipList decodes a list of addresses in virtual_ipaddress syntax.
@@ -178,6 +185,9 @@ func convertInstanceNet(b *hclBody, in VRRPInstance) {
 	}
 	if n.UnicastTTL != 0 && n.UnicastTTL != defaultUnicastTTL {
 		setInt(b, "unicast_ttl", n.UnicastTTL)
+	}
+	if n.NoAccept {
+		b.attr("no_accept", "true")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvsd/lvsd/integration/kadiff"
 	"github.com/lvsd/lvsd/integration/vm"
 )
 
@@ -58,9 +59,11 @@ func TestIPVSInVM(t *testing.T) {
 		env["LDIRECTORD_BIN"] = ldirectordPath
 	}
 	// TestLvsdKeepalivedCorpusTables runs both on every LVS file of the
-	// differential corpus (keepalived_diff_test.go's kaDiffCorpus).
+	// differential corpus (keepalived_diff_test.go's kaDiffCorpus),
+	// TestLvsdKeepalivedCorpusAdverts on the files whose keepalived VRRP
+	// process needs IPVS.
 	for _, path := range kaDiffCorpus(t) {
-		if src, err := os.ReadFile(path); err == nil && strings.Contains(string(src), "virtual_server") {
+		if src, err := os.ReadFile(path); err == nil && (strings.Contains(string(src), "virtual_server") || kadiff.NeedsIPVS(src)) {
 			spec.Files["/kadiff/"+filepath.Base(path)] = path
 			env["LVSD_KA_CORPUS"] = "/kadiff"
 		}

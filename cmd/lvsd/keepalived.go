@@ -326,40 +326,38 @@ func configTest(loader *hcl.Loader, file, logFile string, stderr io.Writer) int 
 			}
 		}
 	}
-	if !cfg.Global.EnableScriptSecurity && rootScripts(cfg) {
+	if !cfg.Global.EnableScriptSecurity && foundScripts(cfg) {
 		fmt.Fprintln(out, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
 		return exitConfigSecurity
 	}
 	return status
 }
 
-// rootScripts says whether a script that exists would run as root:
+// foundScripts says whether a script exists that keepalived would run:
 // keepalived checks the scripts it finds at start and leaves out the
-// others (a notify script that is not there never runs).
-func rootScripts(cfg *hcl.Config) bool {
-	root := func(userName, command string) bool {
+// others (a notify script that is not there never runs). The user a script
+// runs as does not matter: check_script_secure (lib/notify.c) marks every
+// script it finds SC_ISSCRIPT, which is what the SECURITY VIOLATION counts,
+// for script_user nobody as for root (keepalived 2.2.7's VRRP process logs
+// it for both; its -t kills itself before, see docs/keepalived.md).
+func foundScripts(cfg *hcl.Config) bool {
+	found := func(command string) bool {
 		// A redirection script ("</dev/tcp/HOST/PORT"), which hcl hands
 		// to /bin/sh, is not one keepalived's security check looks at.
 		if strings.HasPrefix(command, "/bin/sh -c '<") {
 			return false
 		}
-		if userName == "" {
-			userName = cfg.Global.ScriptUser
-		}
-		if userName != "" && userName != "root" && userName != "0" {
-			return false
-		}
 		return scriptExists(command)
 	}
 	notify := func(n hcl.Notify) bool {
-		return slices.ContainsFunc([]string{n.Master, n.Backup, n.Fault, n.Stop, n.Any, n.MasterRxLowerPri}, func(c string) bool { return c != "" && root("", c) })
+		return slices.ContainsFunc([]string{n.Master, n.Backup, n.Fault, n.Stop, n.Any, n.MasterRxLowerPri}, func(c string) bool { return c != "" && found(c) })
 	}
 	a := cfg.Global.Alerts
 	if notify(hcl.Notify{Any: a.NotifyFIFO.Script, Master: a.VRRPNotifyFIFO.Script, Backup: a.LVSNotifyFIFO.Script}) {
 		return true // the notify FIFO scripts (internal/alert)
 	}
 	for _, s := range cfg.Scripts {
-		if root(s.User, s.Script) {
+		if found(s.Script) {
 			return true
 		}
 	}
@@ -374,15 +372,15 @@ func rootScripts(cfg *hcl.Config) bool {
 		}
 	}
 	for _, vs := range cfg.VirtualServers {
-		if vs.QuorumUp != "" && root("", vs.QuorumUp) || vs.QuorumDown != "" && root("", vs.QuorumDown) {
+		if vs.QuorumUp != "" && found(vs.QuorumUp) || vs.QuorumDown != "" && found(vs.QuorumDown) {
 			return true
 		}
 		for _, rs := range vs.RealServers {
-			if rs.NotifyUp != "" && root("", rs.NotifyUp) || rs.NotifyDown != "" && root("", rs.NotifyDown) {
+			if rs.NotifyUp != "" && found(rs.NotifyUp) || rs.NotifyDown != "" && found(rs.NotifyDown) {
 				return true
 			}
 			for _, c := range rs.Checkers {
-				if c.Kind == hcl.CheckMisc && root(c.User, c.MiscPath) {
+				if c.Kind == hcl.CheckMisc && found(c.MiscPath) {
 					return true
 				}
 			}

@@ -36,6 +36,8 @@ func TestConfigTestReturnsKeepalivedsExitCodes(t *testing.T) {
 			"Disabling track script chk since not found/accessible"},
 		{"notify script that exists, without script security, exits 6", kaInstanceOn(" notify_master /bin/true\n"), nil, exitConfigSecurity, "SECURITY VIOLATION"},
 		{"security wins over errors", kaInstanceOn(" notify_master /bin/true\n bogus 1\n"), nil, exitConfigSecurity, "SECURITY VIOLATION"},
+		{"a script run as another user counts too, exits 6", "global_defs {\n script_user nobody\n}\nvrrp_script chk {\n script /bin/true\n}\n" + kaInstanceOn(" track_script {\n  chk\n }\n"), nil,
+			exitConfigSecurity, "SECURITY VIOLATION"},
 		{"notify script that does not exist is not counted", kaInstanceOn(" notify_master /nonexistent/notify.sh\n"), nil, exitOK, ""},
 		{"interface that does not exist, exits 5", strings.Replace(kaInstanceOn(""), "interface lo", "interface lvsdnosuch0", 1), nil, exitConfigTest,
 			"Non-existent interface specified in configuration"},

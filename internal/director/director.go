@@ -11,6 +11,7 @@ import (
 
 	"github.com/lvsd/lvsd/checks"
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/acceptmode"
 	"github.com/lvsd/lvsd/internal/alert"
 	"github.com/lvsd/lvsd/internal/announce"
 	"github.com/lvsd/lvsd/internal/fullnat"
@@ -73,6 +74,12 @@ type Director struct {
 	// fullnat is lvsd's FULLNAT nftables table, nil until a
 	// configuration has an lb_kind FNAT service (fullnat.go).
 	fullnat *fullnat.Table
+	// acceptMode is lvsd's accept-mode nftables table, nil until an
+	// instance with no_accept becomes MASTER (acceptmode.go).
+	acceptMode *acceptmode.Table
+	// masters are the instances whose last transition was to MASTER, for
+	// accept mode on reload (guarded by mu; mastership is kept for IPVS).
+	masters map[string]bool
 	// scriptCtx bounds the quorum scripts: Run cancels it on the way out
 	// and waits for scripts before it returns.
 	scriptCtx     context.Context
@@ -132,7 +139,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 			return lvs.OpenKernelWith(lvs.KernelOptions{Logger: opts.Logger.With("part", "ipvs"), LoadModule: true})
 		}
 	}
-	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}, syncKick: make(chan struct{}, 1), syncLinger: backupLinger}
+	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}, masters: map[string]bool{}, syncKick: make(chan struct{}, 1), syncLinger: backupLinger}
 	d.scriptCtx, d.stopScripts = context.WithCancel(context.Background())
 	d.alerts = d.newAlerter(cfg) // alerts.go
 	if opts.Checks {
@@ -255,6 +262,7 @@ func (d *Director) Run(ctx context.Context) error {
 	vrrpCtx, stopVRRP := context.WithCancel(context.Background())
 	defer stopVRRP()
 	if d.node != nil {
+		d.clearAcceptMode() // acceptmode.go
 		go func() {
 			defer close(vrrpDone)
 			if err := d.node.Run(vrrpCtx); err != nil {
@@ -296,7 +304,8 @@ loop:
 	d.stopSyncDaemons()
 	stopParts()
 	wg.Wait()
-	d.removeFullNAT() // fullnat.go
+	d.removeFullNAT()    // fullnat.go
+	d.removeAcceptMode() // acceptmode.go
 	return runErr
 }
 

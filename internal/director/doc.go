@@ -25,6 +25,10 @@
 //     a cluster director stops.
 //   - fullnat.go: the configuration's FULLNAT services → lvsd's nftables
 //     table (internal/fullnat), at start and on reload, removed at stop.
+//   - acceptmode.go: mastership of the instances with no_accept → lvsd's
+//     accept-mode nftables table (internal/acceptmode): their addresses
+//     dropped before a new MASTER adds them, released after it removed
+//     them, the table removed at stop.
 //   - alerts.go: VRRP notices, verdict changes and quorum crossings →
 //     the notify FIFOs and e-mail alerts (internal/alert), which never
 //     make their caller wait.

@@ -71,6 +71,7 @@ func (d *Director) Reload() error {
 		}
 	}
 	d.reloadAnnouncer(old, cfg) // announce.go
+	d.reloadAcceptMode(cfg)     // acceptmode.go
 	// The sync daemons change only if their settings did.
 	d.applySyncDaemons(false)
 	if ipvs != nil {

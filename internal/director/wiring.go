@@ -2,6 +2,7 @@ package director
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
@@ -15,9 +16,10 @@ import (
 // traffic arrives and withdrawn after it stopped.
 func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	d.events.add(Event{Time: time.Now(), Kind: EventVRRP, Subject: t.Instance, From: t.From.String(), To: t.To.String(), Reason: t.Reason})
+	acceptErr := d.acceptModeOnTransition(t.Instance, t.To == vrrp.StateMaster) // acceptmode.go
 	ipvs := d.ipvsManager()
 	if ipvs == nil {
-		return nil
+		return acceptErr
 	}
 	// Any state but MASTER owns no service: a node that starts BACKUP,
 	// or gives up resuming a mastership it held before a crash
@@ -29,7 +31,7 @@ func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	d.mu.Unlock()
 	d.syncOnTransition(t) // sync.go
 	d.kickAnnouncer()
-	return err
+	return errors.Join(acceptErr, err)
 }
 
 // forwardVerdicts hands every health verdict to the IPVS manager until ctx
