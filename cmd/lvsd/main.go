@@ -77,6 +77,7 @@ commands:
   version                                        print the version
 
 FILE defaults to `+defaultConfig+`; *.hcl is HCL, *.hcl.json / *.json HCL-JSON,
-anything else keepalived.conf.
+ldirectord* an ldirectord.cf, ipvsadm* ipvsadm rules, anything else
+keepalived.conf unless its content is ldirectord.cf or ipvsadm rules (lvsd(8)).
 `)
 }
