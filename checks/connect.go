@@ -19,19 +19,19 @@ type connectAttempt struct {
 	endpoint Endpoint
 	budget   time.Duration // connect_timeout: the whole attempt
 	deadline time.Time
-	started  time.Time
+	started  time.Time // set by the caller (the scheduler's instant), else by submit
 	fd       int
 	index    int // in the connector's deadline heap
 }
 
 // result is the attempt's Result from the error its connect ended with
-// (nil: connected), in the words tcpProber uses.
-func (a *connectAttempt) result(err error) Result {
+// (nil: connected), in the words tcpProber uses, ended at now.
+func (a *connectAttempt) result(err error, now time.Time) Result {
 	r := Result{OK: true, Weight: -1, Reason: "connected"}
 	if err != nil {
 		r = failure(context.Background(), a.budget, "connect", err)
 	}
-	r.Latency = time.Since(a.started)
+	r.Latency = now.Sub(a.started)
 	return r
 }
 

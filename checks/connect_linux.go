@@ -39,10 +39,13 @@ type connector struct {
 	stopped  bool
 }
 
-// connectDone is one attempt's outcome.
+// connectDone is one attempt's outcome, and when its batch ended: one
+// clock read serves the batch (under a hypervisor without a vDSO clock,
+// each read is a system call).
 type connectDone struct {
 	attempt *connectAttempt
 	result  Result
+	at      time.Time
 }
 
 // newConnector opens the epoll instance; complete receives every batch of
@@ -71,21 +74,23 @@ func newConnector(complete func([]connectDone)) (*connector, error) {
 // any packet) returns its Result and done; any other finishes later on the
 // connector's goroutine.
 func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
-	a.started = time.Now()
+	if a.started.IsZero() {
+		a.started = time.Now()
+	}
 	a.deadline = a.started.Add(a.budget)
 	fd, err := connectSocket(a.endpoint)
 	if err == nil {
 		unix.Close(fd)
-		return a.result(nil), true
+		return a.result(nil, time.Now()), true
 	}
 	if !errors.Is(err, unix.EINPROGRESS) {
-		return a.result(err), true
+		return a.result(err, time.Now()), true
 	}
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
 		unix.Close(fd)
-		return a.result(os.ErrClosed), true
+		return a.result(os.ErrClosed, time.Now()), true
 	}
 	a.fd = fd
 	c.inflight[int32(fd)] = a
@@ -100,7 +105,7 @@ func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
 	}
 	c.mu.Unlock()
 	if err != nil {
-		return a.result(os.NewSyscallError("epoll_ctl", err)), true
+		return a.result(os.NewSyscallError("epoll_ctl", err), time.Now()), true
 	}
 	return Result{}, false
 }
@@ -134,13 +139,14 @@ func (c *connector) run() {
 			return
 		}
 		done = done[:0]
+		now := time.Now()
 		// The poller's notice is edge-triggered: drain the ready list.
 		for n > 0 {
 			for _, ev := range events[:n] {
 				if a := c.inflight[ev.Fd]; a != nil {
 					e := connectError(a.fd, ev.Events)
 					c.forgetLocked(a)
-					done = append(done, connectDone{a, a.result(e)})
+					done = append(done, connectDone{a, a.result(e, now), now})
 				}
 			}
 			if n < len(events) {
@@ -148,11 +154,10 @@ func (c *connector) run() {
 			}
 			n = readyEvents(c.epfd, events)
 		}
-		now := time.Now()
 		for len(c.pending) > 0 && !c.pending[0].deadline.After(now) {
 			a := c.pending[0]
 			c.forgetLocked(a)
-			done = append(done, connectDone{a, a.result(os.ErrDeadlineExceeded)})
+			done = append(done, connectDone{a, a.result(os.ErrDeadlineExceeded, now), now})
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// Spent: set whatever comes next, even no deadline.

@@ -2,11 +2,15 @@
 
 package checks
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // connectDone is one attempt's outcome.
 type connectDone struct {
 	attempt *connectAttempt
+	at      time.Time
 	result  Result
 }
 

@@ -121,6 +121,9 @@ type Manager struct {
 	runCtx    context.Context
 	armedAt   time.Time
 	rearm     chan struct{}
+	// systemClock: the scheduler's clock is the connector's, so their
+	// instants are shared instead of read again.
+	systemClock bool
 }
 
 type realKey struct {
@@ -203,18 +206,20 @@ func NewManager(cfg *hcl.Config, opts Options) *Manager {
 	if opts.Rand == nil {
 		opts.Rand = rand.Int64N
 	}
+	_, systemClock := opts.Clock.(SystemClock)
 	return &Manager{
-		opts:    opts,
-		log:     opts.Logger,
-		events:  make(chan Event, 1024),
-		results: make(chan completion, opts.Concurrency),
-		reload:  make(chan struct{}, 1),
-		notify:  make(chan struct{}, maxNotifyScripts),
-		cfg:     cfg,
-		probes:  map[string]*probe{},
-		reals:   map[realKey]*realServer{},
-		qsignal: make(chan struct{}, 1),
-		rearm:   make(chan struct{}, 1),
+		systemClock: systemClock,
+		opts:        opts,
+		log:         opts.Logger,
+		events:      make(chan Event, 1024),
+		results:     make(chan completion, opts.Concurrency),
+		reload:      make(chan struct{}, 1),
+		notify:      make(chan struct{}, maxNotifyScripts),
+		cfg:         cfg,
+		probes:      map[string]*probe{},
+		reals:       map[realKey]*realServer{},
+		qsignal:     make(chan struct{}, 1),
+		rearm:       make(chan struct{}, 1),
 	}
 }
 
@@ -271,7 +276,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			if p == nil {
 				break
 			}
-			m.launchLocked(ctx, p)
+			m.launchLocked(ctx, p, now)
 		}
 		wait := time.Hour
 		if next := m.sched.next(); m.inflight < m.opts.Concurrency && !next.IsZero() {
@@ -326,14 +331,17 @@ func (m *Manager) Run(ctx context.Context) error {
 }
 
 // launchLocked starts one attempt of p in its own goroutine, bounded by the
-// attempt's deadline.
-func (m *Manager) launchLocked(ctx context.Context, p *probe) {
+// attempt's deadline; now is the scheduler's instant.
+func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) {
 	if tcp, ok := p.prober.(*tcpProber); ok && m.connector != nil {
 		p.running = true
 		m.inflight++
 		// The probe's own attempt record: a probe has one attempt in
 		// flight at most, so the connector's attempts allocate nothing.
 		p.attempt = connectAttempt{probe: p, endpoint: tcp.endpoint, budget: tcp.timeout}
+		if m.systemClock {
+			p.attempt.started = now // one clock read per wakeup, not per attempt
+		}
 		if r, done := m.connector.submit(&p.attempt); done {
 			// Never blocks, as below.
 			m.results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
@@ -359,7 +367,12 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe) {
 // loop only when it must launch sooner than its timer says: a retry due
 // before it, or a slot freed under the concurrency bound.
 func (m *Manager) connected(done []connectDone) {
-	now := m.opts.Clock.Now()
+	var now time.Time
+	if m.systemClock {
+		now = done[0].at
+	} else {
+		now = m.opts.Clock.Now()
+	}
 	m.mu.Lock()
 	for _, d := range done {
 		m.completeLocked(m.runCtx, completion{p: d.attempt.probe, r: d.result, done: now})

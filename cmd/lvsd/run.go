@@ -139,6 +139,7 @@ func runDaemon(opts runOptions) int {
 			log.Info("stopped")
 			return 0
 		case <-hup:
+			loadAtDefaultPace() // goruntime.go
 			d.Reload()
 			releaseLoadGarbage()
 		case sig := <-usr:

@@ -39,6 +39,9 @@ type cbProcMemory struct {
 	exe    string
 	byKind map[string]cbMemRow
 	total  cbMemRow
+	// anon is every anonymous mapping's size and RSS: a Go heap arena
+	// (64 MB reserved) apart from the runtime's smaller ones.
+	anon [][2]int64
 }
 
 // cbSmaps reads /proc/PID/smaps and sums each mapping into its kind: the
@@ -57,8 +60,11 @@ func cbSmaps(pid int) (cbProcMemory, error) {
 	defer f.Close()
 	var kind string
 	var row cbMemRow
-	var lastEnd, dataEnd uint64
+	var lastEnd, dataEnd, size uint64
 	flush := func() {
+		if kind == "anon mappings" && row.rss > 0 {
+			m.anon = append(m.anon, [2]int64{int64(size), row.rss})
+		}
 		if kind != "" {
 			r := m.byKind[kind]
 			r.add(row)
@@ -79,6 +85,7 @@ func cbSmaps(pid int) (cbProcMemory, error) {
 			lo, hi, _ := strings.Cut(fields[0], "-")
 			start, _ := strconv.ParseUint(lo, 16, 64)
 			end, _ := strconv.ParseUint(hi, 16, 64)
+			size = end - start
 			perms, path := fields[1], ""
 			if len(fields) >= 6 {
 				path = fields[5]
@@ -308,6 +315,10 @@ func cbInitTrace(out string) (total string, top []string) {
 	if len(pkgs) == 0 {
 		return "no inittrace lines", nil
 	}
+	// GODEBUG=gctrace=1: the last cycle's heap sizes and goal.
+	if gcs := regexp.MustCompile(`(?m)^gc \d+ @.*$`).FindAllString(out, -1); len(gcs) > 0 {
+		top = append(top, fmt.Sprintf("%d GC cycles, the last: %q", len(gcs), gcs[len(gcs)-1]))
+	}
 	slices.SortFunc(pkgs, func(a, b pkg) int { return int(b.bytes - a.bytes) })
 	for _, p := range pkgs[:min(6, len(pkgs))] {
 		top = append(top, fmt.Sprintf("%s %.0f KB %.2f ms", p.name, float64(p.bytes)/1024, p.ms))
@@ -354,6 +365,14 @@ func cbMemoryReport(name string, pgid int) []string {
 	}
 	lines = append(lines, l, fmt.Sprintf("  %-24s sum over %d processes: RSS %s MB (shared pages counted once per process), PSS %s MB (what the daemon costs the machine), anonymous %s MB",
 		"", len(procs), mb(sum.rss), mb(sum.pss), mb(sum.anon)))
+	for _, p := range procs {
+		slices.SortFunc(p.anon, func(a, b [2]int64) int { return int(b[1] - a[1]) })
+		s := fmt.Sprintf("  %-24s pid %d anonymous mappings, RSS/size MB:", "", p.pid)
+		for _, a := range p.anon[:min(6, len(p.anon))] {
+			s += fmt.Sprintf(" %s/%s", mb(a[1]), mb(a[0]))
+		}
+		lines = append(lines, s)
+	}
 	for _, p := range procs {
 		if f, err := elf.Open(p.exe); err != nil || f.Section(".gopclntab") == nil {
 			if f != nil {
@@ -438,7 +457,7 @@ func cbStraceCount(pgid int, d time.Duration) string {
 	}
 	slices.SortFunc(calls, func(a, b call) int { return int(b.calls - a.calls) })
 	s := fmt.Sprintf("%d connects in %v, %.2f system calls per connect:", connects, d, float64(total)/float64(connects))
-	for _, c := range calls[:min(9, len(calls))] {
+	for _, c := range calls[:min(12, len(calls))] {
 		s += fmt.Sprintf(" %s %.2f", c.name, float64(c.calls)/float64(connects))
 	}
 	return s

@@ -155,10 +155,11 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	keepalived := cbSpec{name: "keepalived 2.2.7", argv: []string{"/usr/sbin/keepalived", "-n", "-C", "-f", conf,
 		"--pid", "/run/keepalived/checks-bench.pid", "--checkers_pid", "/run/keepalived/checks-bench-checkers.pid"}}
 	// GODEBUG=inittrace=1 prints what each package's init allocates
-	// (at the start only; it costs nothing after).
+	// (at the start only; it costs nothing after), gctrace=1 one line per
+	// GC cycle (heap sizes and goal).
 	lvsdOf := func(bin string) func(name, file string, env ...string) cbSpec {
 		return func(name, file string, env ...string) cbSpec {
-			return cbSpec{name: name, env: append([]string{"GODEBUG=inittrace=1"}, env...),
+			return cbSpec{name: name, env: append([]string{"GODEBUG=inittrace=1,gctrace=1"}, env...),
 				argv: []string{bin, "run", "-f", file, "--pid-file", "/run/lvsd-checks-bench.pid"}}
 		}
 	}
