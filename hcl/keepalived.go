@@ -53,7 +53,8 @@ type kaReader struct {
 	garpRepeat, garpRefreshRepeat opt[int]
 	defaultInterface              opt[string]
 	instanceExplicit              []kaInstanceSet
-	net                           kaNet // keepalived_vrrp_net.go
+	net                           kaNet  // keepalived_vrrp_net.go
+	rsSlab                        []kaRS // keepalived_lvs.go newRS
 }
 
 // opt is a value that may not have been written.

@@ -192,7 +192,7 @@ func (v *validator) virtualServers() {
 		if len(vs.RealServers) == 0 && vs.SorryServer == nil {
 			v.diags.warnf(vs.Pos, "no real_server", "virtual_server %q has no real server and no sorry_server", vs.Name)
 		}
-		rsSeen := map[string]bool{}
+		rsSeen := make(map[netip.AddrPort]bool, len(vs.RealServers))
 		for j := range vs.RealServers {
 			v.realServer(vs, &vs.RealServers[j], rsSeen)
 		}
@@ -230,7 +230,7 @@ func portFrom(ap netip.AddrPort, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr(), port)
 }
 
-func (v *validator) realServer(vs *VirtualServer, rs *RealServer, seen map[string]bool) {
+func (v *validator) realServer(vs *VirtualServer, rs *RealServer, seen map[netip.AddrPort]bool) {
 	where := func(attr string) Pos { return at(rs.Positions, attr, rs.Pos) }
 	if !rs.Addr.IsValid() {
 		return // reported by the reader
@@ -238,11 +238,10 @@ func (v *validator) realServer(vs *VirtualServer, rs *RealServer, seen map[strin
 	if rs.Addr.Port() == 0 && vs.FWMark == 0 {
 		rs.Addr = portFrom(rs.Addr, vs.Addr.Port())
 	}
-	name := rs.Addr.String()
-	if seen[name] {
-		v.diags.errorf(rs.Pos, "duplicate real_server", "virtual_server %q: real_server %s is listed twice", vs.Name, name)
+	if seen[rs.Addr] {
+		v.diags.errorf(rs.Pos, "duplicate real_server", "virtual_server %q: real_server %s is listed twice", vs.Name, rs.Addr)
 	}
-	seen[name] = true
+	seen[rs.Addr] = true
 	if rs.Addr.Addr().Is6() != vs.IPv6 {
 		v.diags.errorf(rs.Pos, "real_server address family", "virtual_server %q: real_server %s is not of the service's address family", vs.Name, rs.Addr)
 	}
