@@ -518,66 +518,10 @@ func (c *clusterLab) open(n int) []*clusterConn {
 	return out
 }
 
-// clusterProber opens a new connection to the VIP every 40 ms and asks
-// one line: failures are counted with their time.
-type clusterProber struct {
-	stop chan struct{}
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	ok   int
-	errs []string
-	at   []time.Time
-	seen map[string]int
-}
-
-func (c *clusterLab) startProber() *clusterProber {
-	pr := &clusterProber{stop: make(chan struct{}), seen: map[string]int{}}
-	pr.wg.Add(1)
-	go func() {
-		defer pr.wg.Done()
-		tick := time.NewTicker(40 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-pr.stop:
-				return
-			case <-tick.C:
-			}
-			pr.wg.Add(1)
-			go func() {
-				defer pr.wg.Done()
-				start := time.Now()
-				name, err := c.askOnce()
-				pr.mu.Lock()
-				defer pr.mu.Unlock()
-				if err != nil {
-					pr.errs = append(pr.errs, err.Error())
-					pr.at = append(pr.at, start)
-					return
-				}
-				pr.ok++
-				pr.seen[name]++
-			}()
-		}
-	}()
-	c.t.Cleanup(pr.close)
-	return pr
-}
-
-func (pr *clusterProber) close() {
-	select {
-	case <-pr.stop:
-	default:
-		close(pr.stop)
-	}
-	pr.wg.Wait()
-}
-
-// snapshot returns the successes and failures so far.
-func (pr *clusterProber) snapshot() (ok int, errs []string) {
-	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	return pr.ok, slices.Clone(pr.errs)
+// startProber opens a new connection to the VIP every 40 ms and asks
+// one line (pair_test.go's prober); any answer is served.
+func (c *clusterLab) startProber() *prober {
+	return startProbing(c.t, 40*time.Millisecond, c.askOnce, func(string) bool { return true })
 }
 
 // askOnce opens a new connection to the VIP, asks one line and closes.
@@ -869,7 +813,7 @@ func TestLvsdClusterBehindBIRD(t *testing.T) {
 		conns := c.open(60)
 		pr := c.startProber()
 		time.Sleep(500 * time.Millisecond)
-		okBefore, errsBefore := pr.snapshot()
+		from := time.Now()
 		took := func() time.Duration {
 			start := time.Now()
 			if _, err := c.signal(d3, syscall.SIGKILL, 10*time.Second); err != nil {
@@ -895,13 +839,13 @@ func TestLvsdClusterBehindBIRD(t *testing.T) {
 				kept++
 			}
 		}
-		ok, errs := pr.snapshot()
-		t.Logf("▶ %d of %d established flows kept their real server; new flows: %d succeeded, %d failed", kept, len(conns), ok-okBefore, len(errs)-len(errsBefore))
+		w, newFailed := pr.since(from), pr.failures(from)
+		t.Logf("▶ %d of %d established flows kept their real server; new flows: %d succeeded, %d failed", kept, len(conns), w.requests-w.failed, w.failed)
 		if len(failed) > 0 {
 			t.Errorf("established flows after d3 left: %s\n%s", strings.Join(failed, "\n"), c.diagnose())
 		}
-		if len(errs) > len(errsBefore) {
-			t.Errorf("new flows failed: %v", errs[len(errsBefore):])
+		if len(newFailed) > 0 {
+			t.Errorf("new flows failed: %v", newFailed)
 		}
 		pr.close()
 	})
@@ -910,7 +854,7 @@ func TestLvsdClusterBehindBIRD(t *testing.T) {
 		c := c.with(t)
 		pr := c.startProber()
 		time.Sleep(300 * time.Millisecond)
-		okBefore, errsBefore := pr.snapshot()
+		from := time.Now()
 		start := time.Now()
 		out := c.in(d2.name, c.bin, "drain", "--socket", d2.sockPath())
 		took := time.Since(start)
@@ -921,11 +865,11 @@ func TestLvsdClusterBehindBIRD(t *testing.T) {
 		}
 		out = c.in(d2.name, c.bin, "drain", "--undo", "--socket", d2.sockPath())
 		back := c.waitHops(10*time.Second, d1, d2)
-		ok, errs := pr.snapshot()
+		w, failed := pr.since(from), pr.failures(from)
 		pr.close()
-		t.Logf("▶ lvsd drain --undo: %s; d2 back in the ECMP set after %v; new flows %d succeeded, %d failed", strings.TrimSpace(out), back.Round(time.Millisecond), ok-okBefore, len(errs)-len(errsBefore))
-		if len(errs) > len(errsBefore) {
-			t.Errorf("requests failed while d2 drained: %v", errs[len(errsBefore):])
+		t.Logf("▶ lvsd drain --undo: %s; d2 back in the ECMP set after %v; new flows %d succeeded, %d failed", strings.TrimSpace(out), back.Round(time.Millisecond), w.requests-w.failed, w.failed)
+		if len(failed) > 0 {
+			t.Errorf("requests failed while d2 drained: %v", failed)
 		}
 	})
 
@@ -942,11 +886,12 @@ func TestLvsdClusterBehindBIRD(t *testing.T) {
 		took := c.waitHops(10*time.Second, d2)
 		pr := c.startProber()
 		time.Sleep(2 * time.Second)
-		ok, errs := pr.snapshot()
+		w, failed := pr.since(time.Time{}), pr.failures(time.Time{})
 		pr.close()
-		t.Logf("▶ d1's checks of rs1 and rs2 fail: d1 withdrew after %v; then %d new flows through d2, %d failed", took.Round(time.Millisecond), ok, len(errs))
-		if ok == 0 || len(errs) > 0 {
-			t.Errorf("after d1 withdrew: %d requests succeeded, failures %v", ok, errs)
+		served := w.requests - w.failed
+		t.Logf("▶ d1's checks of rs1 and rs2 fail: d1 withdrew after %v; then %d new flows through d2, %d failed", took.Round(time.Millisecond), served, w.failed)
+		if served == 0 || len(failed) > 0 {
+			t.Errorf("after d1 withdrew: %d requests succeeded, failures %v", served, failed)
 		}
 	})
 
@@ -1047,7 +992,7 @@ func TestLvsdClusterBehindBIRD(t *testing.T) {
 		conns := c.open(30)
 		pr := c.startProber()
 		time.Sleep(500 * time.Millisecond)
-		okBefore, errsBefore := pr.snapshot()
+		from := time.Now()
 		type result struct {
 			took time.Duration
 			err  error
@@ -1073,12 +1018,12 @@ func TestLvsdClusterBehindBIRD(t *testing.T) {
 			}
 			lost = append(lost, fmt.Sprintf("flow %d: %q %v (first %s; %s)", i, name, err, cc.first, c.whereIs(cc)))
 		}
-		ok, errs := pr.snapshot()
+		w, failed := pr.since(from), pr.failures(from)
 		pr.close()
 		t.Logf("▶ SIGTERM to lvsd on d2: routes withdrawn after %v, lvsd exited after %v; new flows %d succeeded, %d failed; %d of %d established flows kept their real server",
-			withdrawn.Round(time.Millisecond), exit.Round(time.Millisecond), ok-okBefore, len(errs)-len(errsBefore), kept, len(conns))
-		if len(errs) > len(errsBefore) {
-			t.Errorf("requests failed while d2 drained: %v", errs[len(errsBefore):])
+			withdrawn.Round(time.Millisecond), exit.Round(time.Millisecond), w.requests-w.failed, w.failed, kept, len(conns))
+		if len(failed) > 0 {
+			t.Errorf("requests failed while d2 drained: %v", failed)
 		}
 		// The router's route is read by polling `ip route` (slow in the
 		// guest); lvsd's log says when it withdrew.
@@ -1161,7 +1106,7 @@ func TestBenchCluster(t *testing.T) {
 	conns := c.open(60)
 	pr := c.startProber()
 	time.Sleep(time.Second)
-	okBefore, errsBefore := pr.snapshot()
+	from := time.Now()
 	start := time.Now()
 	if _, err := c.signal(d3, syscall.SIGKILL, 10*time.Second); err != nil {
 		t.Fatal(err)
@@ -1175,8 +1120,8 @@ func TestBenchCluster(t *testing.T) {
 			reset++
 		}
 	}
-	ok, errs := pr.snapshot()
+	w := pr.since(from)
 	pr.close()
 	fmt.Printf("BENCH cluster kill -9 of one of three directors: route withdrawn after %v (hold time %v); new requests %d failed of %d; established flows %d reset or moved of %d\n",
-		withdrawn.Round(time.Millisecond), clusterHold, len(errs)-len(errsBefore), ok-okBefore+len(errs)-len(errsBefore), reset, len(conns))
+		withdrawn.Round(time.Millisecond), clusterHold, w.failed, w.requests, reset, len(conns))
 }

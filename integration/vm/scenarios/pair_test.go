@@ -384,8 +384,11 @@ type probe struct {
 	err        string
 }
 
-// prober fetches http://VIP/ from the client namespace every 50 ms, each
-// request on a fresh connection with a short timeout.
+// prober asks the service from the client namespace at a fixed interval,
+// each request on a fresh connection with a short timeout, and keeps what
+// each request got. The pair tests fetch http://VIP/ every 50 ms
+// (startProber), the cluster tests ask for a line every 40 ms
+// (clusterLab.startProber).
 type prober struct {
 	mu     sync.Mutex
 	probes []probe
@@ -397,13 +400,29 @@ func (p *pairLab) startProber() *prober { return p.startProberWithin(probeTimeou
 
 // startProberWithin is startProber with another timeout per request.
 func (p *pairLab) startProberWithin(timeout time.Duration) *prober {
-	pr := &prober{stop: make(chan struct{})}
 	tr := &http.Transport{DisableKeepAlives: true, DialContext: p.dialFromClient}
 	c := &http.Client{Transport: tr, Timeout: timeout}
+	get := func() (string, error) {
+		resp, err := c.Get("http://" + pairVIP + "/")
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return strings.TrimSpace(string(body)), err
+	}
+	return startProbing(p.t, probeEvery, get, func(page string) bool { return strings.HasPrefix(page, "pr-rs") })
+}
+
+// startProbing calls ask every interval, each call on its own goroutine,
+// until the prober is closed (at the latest when t ends). A request
+// succeeds when ask returns no error and served accepts its page.
+func startProbing(t *testing.T, every time.Duration, ask func() (page string, err error), served func(page string) bool) *prober {
+	pr := &prober{stop: make(chan struct{})}
 	pr.wg.Add(1)
 	go func() {
 		defer pr.wg.Done()
-		tick := time.NewTicker(probeEvery)
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
 			select {
@@ -415,15 +434,9 @@ func (p *pairLab) startProberWithin(timeout time.Duration) *prober {
 			go func() {
 				defer pr.wg.Done()
 				pb := probe{start: time.Now()}
-				resp, err := c.Get("http://" + pairVIP + "/")
-				if err == nil {
-					var body []byte
-					body, err = io.ReadAll(resp.Body)
-					resp.Body.Close()
-					pb.page = strings.TrimSpace(string(body))
-				}
-				pb.end = time.Now()
-				pb.ok = err == nil && strings.HasPrefix(pb.page, "pr-rs")
+				page, err := ask()
+				pb.end, pb.page = time.Now(), page
+				pb.ok = err == nil && served(page)
 				if err != nil {
 					pb.err = err.Error()
 				}
@@ -433,7 +446,7 @@ func (p *pairLab) startProberWithin(timeout time.Duration) *prober {
 			}()
 		}
 	}()
-	p.t.Cleanup(pr.close)
+	t.Cleanup(pr.close)
 	return pr
 }
 
