@@ -314,7 +314,10 @@ var kaTopScope = map[string]kaScope{
 
 func (r *kaReader) top(nodes []*kaNode) {
 	r.groups(nodes) // keepalived_group.go: before the virtual servers using them
-	for _, n := range nodes {
+	for i, n := range nodes {
+		// A block read is garbage unless the model kept a part of it: on a
+		// big file the tree already read is most of the reader's heap.
+		nodes[i] = nil
 		if r.staticNet(n) { // keepalived_vrrp_net.go
 			continue
 		}
@@ -615,7 +618,6 @@ func (r *kaReader) script(n *kaNode) {
 // --- vrrp_instance ------------------------------------------------------
 
 var kaInstanceScope = map[string]kaScope{
-	"use_ipvlan":                 refuse("lvsd has no ipvlan interface"),
 	"unicast_fault_no_peer":      warnOnly("lvsd does not enter FAULT for an empty unicast peer list"),
 	"check_unicast_src":          warnOnly("lvsd accepts unicast adverts from any source"),
 	"vrf":                        refuse("lvsd does not bind to a VRF"),
