@@ -2,7 +2,8 @@
 // peers: network namespaces on the host (VRRP between lvsd nodes and with
 // keepalived and FRR's vrrpd as peers, files netns*.go and vrrp*_test.go; BGP
 // announcement by three directors to BIRD 2 and FRR with ECMP, bgp_test.go;
-// keepalived 2.2.7 beside lvsd on the same files, keepalived_diff_test.go, and
+// keepalived 2.2.7 beside lvsd on the same files, keepalived_diff_test.go
+// with package kadiff, which the VM's kadiff_adverts_test.go shares, and
 // their e-mail alerts and notify FIFO lines, keepalived_alert_test.go, the
 // checker side in vm/scenarios/alerts_test.go) and a qemu VM
 // with the IPVS modules (integration/vm, *_vm_test.go; the three-director
