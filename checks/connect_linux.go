@@ -80,7 +80,7 @@ func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
 	a.deadline = a.started.Add(a.budget)
 	fd, err := connectSocket(a.endpoint)
 	if err == nil {
-		unix.Close(fd)
+		rawClose(fd)
 		return a.result(nil, time.Now()), true
 	}
 	if !errors.Is(err, unix.EINPROGRESS) {
@@ -89,7 +89,7 @@ func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
-		unix.Close(fd)
+		rawClose(fd)
 		return a.result(os.ErrClosed, time.Now()), true
 	}
 	a.fd = fd
@@ -97,7 +97,7 @@ func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
 	heap.Push(&c.pending, a)
 	// Added under mu: the loop cannot see the socket's event before
 	// the attempt is in inflight.
-	err = unix.EpollCtl(c.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT, Fd: int32(fd)})
+	err = rawEpollAdd(c.epfd, fd)
 	if err != nil {
 		c.forgetLocked(a)
 	} else {
@@ -203,13 +203,13 @@ func (c *connector) armLocked() {
 func (c *connector) forgetLocked(a *connectAttempt) {
 	delete(c.inflight, int32(a.fd))
 	heap.Remove(&c.pending, a.index)
-	unix.Close(a.fd)
+	rawClose(a.fd)
 }
 
 // connectError is the outcome of a connect the socket's epoll events
 // reported: SO_ERROR, as keepalived reads it (tcp_socket_state).
 func connectError(fd int, events uint32) error {
-	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	v, err := rawSoError(fd)
 	if err != nil {
 		return os.NewSyscallError("getsockopt", err)
 	}
@@ -236,12 +236,12 @@ func connectSocket(ep Endpoint) (int, error) {
 	if remote.Addr().Is6() {
 		family = unix.AF_INET6
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	fd, err := rawSocket(family) // connect_raw_linux.go
 	if err != nil {
 		return -1, os.NewSyscallError("socket", err)
 	}
 	fail := func(err error) (int, error) {
-		unix.Close(fd)
+		rawClose(fd)
 		return -1, err
 	}
 	if ep.FWMark != 0 {
@@ -270,11 +270,7 @@ func connectSocket(ep Endpoint) (int, error) {
 			return fail(os.NewSyscallError("bind", err))
 		}
 	}
-	sa, err := sockaddrOf(remote)
-	if err != nil {
-		return fail(err)
-	}
-	switch err := unix.Connect(fd, sa); err {
+	switch err := rawConnect(fd, remote); err {
 	case nil:
 		return fd, nil
 	case unix.EINPROGRESS, unix.EINTR:
@@ -282,6 +278,9 @@ func connectSocket(ep Endpoint) (int, error) {
 		// dialer also treats it.
 		return fd, unix.EINPROGRESS
 	default:
+		if _, ok := err.(unix.Errno); !ok {
+			return fail(err) // the zone's interface
+		}
 		return fail(os.NewSyscallError("connect", err))
 	}
 }

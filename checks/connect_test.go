@@ -100,6 +100,34 @@ func TestConnectorEndsAttemptsLikeTCPCheck(t *testing.T) {
 		{name: "closed port", target: closedPort(t), budget: time.Second, reason: "connect: connection refused"},
 		{name: "SYN dropped", target: fullListener(t), budget: 300 * time.Millisecond, reason: "timeout after 300ms", minTook: 300 * time.Millisecond},
 	}
+	// IPv6 takes its own sockaddr (connect_raw_linux.go).
+	if ln6, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+		t.Cleanup(func() { ln6.Close() })
+		go func() {
+			for {
+				c, err := ln6.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		listener6 := netip.MustParseAddrPort(ln6.Addr().String())
+		closed6 := netip.AddrPortFrom(listener6.Addr(), closedPort(t).Port())
+		tests = append(tests, []struct {
+			name    string
+			target  netip.AddrPort
+			budget  time.Duration
+			ok      bool
+			reason  string
+			minTook time.Duration
+		}{
+			{name: "IPv6 listener", target: listener6, budget: time.Second, ok: true, reason: "connected"},
+			{name: "IPv6 closed port", target: closed6, budget: time.Second, reason: "connect: connection refused"},
+		}...)
+	} else {
+		t.Logf("no IPv6 loopback: %v", err)
+	}
 	attempt := startConnector(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,10 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // lvsd's decisions about the Go runtime, taken here and nowhere else
@@ -37,6 +41,14 @@ import (
 //     what they keep, and a tighter pace there would only add cycles.
 //     No memory limit: a limit below a grown configuration would make
 //     the GC run without end.
+//   - The executable's read-only pages are unmapped after each load
+//     (releaseBinaryPages): a start maps far more of the 35 MB binary
+//     than the daemon runs afterwards (every package's init, the readers,
+//     the first table's writer), and the kernel maps the 64 KB around
+//     every page touched. In the test VM, 19.5 MB of lvsd's 42 MB RSS
+//     were pages of its binary. The pages stay in the page cache, so the
+//     ones the daemon still runs come back on their next use by a minor
+//     fault, without I/O; the rest stop counting in its RSS.
 
 // loadOnOneProc sets GOMAXPROCS to 1 unless the environment sets it, and
 // returns what restores the previous value.
@@ -61,10 +73,64 @@ func loadAtDefaultPace() {
 
 // releaseLoadGarbage returns the memory a configuration load freed to the
 // kernel and sets the pace between loads, unless the environment sets
-// GOGC.
+// GOGC; then it unmaps the executable's read-only pages.
 func releaseLoadGarbage() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(steadyGCPercent)
 	}
 	debug.FreeOSMemory()
+	releaseBinaryPages()
+}
+
+// releaseBinaryPages drops the process's mappings of its executable's
+// code and read-only data (MADV_DONTNEED on its r-x and r-- mappings, as
+// /proc/self/smaps lists them): the kernel maps each page again on its
+// next use, from the page cache. A mapping that holds a page the process
+// wrote is never touched, there DONTNEED would throw the writes away:
+// writable mappings, and a read-only one with anonymous pages (a cgo
+// build's RELRO, the relocations the dynamic linker wrote before making
+// them read-only). It returns how many mappings it released (0 when /proc
+// is not readable).
+func releaseBinaryPages() (released int) {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return 0
+	}
+	var start, end uint64
+	candidate := false
+	release := func() {
+		if candidate {
+			if _, _, e := unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED); e == 0 {
+				released++
+			}
+		}
+		candidate = false
+	}
+	for line := range strings.Lines(string(b)) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		if !strings.HasSuffix(fields[0], ":") {
+			// A mapping: "start-end perms offset dev inode path".
+			release()
+			lo, hi, ok := strings.Cut(fields[0], "-")
+			var err1, err2 error
+			start, err1 = strconv.ParseUint(lo, 16, 64)
+			end, err2 = strconv.ParseUint(hi, 16, 64)
+			candidate = ok && err1 == nil && err2 == nil && end > start && len(fields) >= 6 && fields[5] == exe &&
+				!strings.Contains(fields[1], "w") && strings.HasSuffix(fields[1], "p")
+			continue
+		}
+		// Its pages: any anonymous one was written.
+		if fields[0] == "Anonymous:" && len(fields) >= 2 && fields[1] != "0" {
+			candidate = false
+		}
+	}
+	release()
+	return released
 }

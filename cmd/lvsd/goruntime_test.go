@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -31,4 +34,62 @@ func TestGCPaceIsTightBetweenLoadsAndDefaultDuringThem(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReleaseBinaryPagesUnmapsOnlyReadOnlyPages checks that the
+// executable's code and read-only data leave the process's RSS, that its
+// writable data keeps what was written, and that the process runs on.
+func TestReleaseBinaryPagesUnmapsOnlyReadOnlyPages(t *testing.T) {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Skip("no /proc/self/exe")
+	}
+	// Written data: the GC pace lives in the runtime's writable data.
+	defer debug.SetGCPercent(debug.SetGCPercent(37))
+	readOnly0, writable0 := exeRSS(t, exe)
+	if n := releaseBinaryPages(); n < 2 {
+		t.Fatalf("released %d mappings, want the code and the read-only data", n)
+	}
+	readOnly1, writable1 := exeRSS(t, exe)
+	t.Logf("read-only pages of the executable: %d KB -> %d KB; writable %d KB -> %d KB", readOnly0>>10, readOnly1>>10, writable0>>10, writable1>>10)
+	// What the test runs meanwhile comes back at once, and a kernel that
+	// keeps the binary in large folios maps it back 2 MB at a time: the
+	// bound is only that it shrank.
+	if readOnly1 >= readOnly0 {
+		t.Errorf("read-only RSS %d KB after the release, want less than %d KB", readOnly1>>10, readOnly0>>10)
+	}
+	if writable1 < writable0 {
+		t.Errorf("writable RSS fell from %d KB to %d KB: writable pages must be left alone", writable0>>10, writable1>>10)
+	}
+	if got := debug.SetGCPercent(37); got != 37 {
+		t.Errorf("GOGC %d after the release, want 37 as written", got)
+	}
+}
+
+// exeRSS sums Rss over the mappings of exe in /proc/self/smaps: read-only
+// (code, read-only data) and writable.
+func exeRSS(t *testing.T, exe string) (readOnly, writable int64) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skip(err)
+	}
+	var inExe, w bool
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			inExe = len(f) >= 6 && f[5] == exe
+			w = strings.Contains(f[1], "w")
+			continue
+		}
+		if inExe && len(f) >= 2 && f[0] == "Rss:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			if w {
+				writable += kb << 10
+			} else {
+				readOnly += kb << 10
+			}
+		}
+	}
+	return readOnly, writable
 }

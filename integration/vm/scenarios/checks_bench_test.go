@@ -77,9 +77,10 @@ type cbResult struct {
 	seen      checktargets.Figures
 	noiseP99  time.Duration
 	loadTable time.Duration
-	memory    []string // the breakdown of the resident pages (cbMemoryReport)
-	syscalls  string   // strace -c after the window (cbStraceCount)
-	inittrace string   // GODEBUG=inittrace=1's sum, for a Go daemon
+	adverts   cbAdvertFigures // VRRP, with cbVRRPInstance in the configuration
+	memory    []string        // the breakdown of the resident pages (cbMemoryReport)
+	syscalls  string          // strace -c after the window (cbStraceCount)
+	inittrace string          // GODEBUG=inittrace=1's sum, for a Go daemon
 	initTop   []string
 }
 
@@ -154,6 +155,16 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	}
 	keepalived := cbSpec{name: "keepalived 2.2.7", argv: []string{"/usr/sbin/keepalived", "-n", "-C", "-f", conf,
 		"--pid", "/run/keepalived/checks-bench.pid", "--checkers_pid", "/run/keepalived/checks-bench-checkers.pid"}}
+	// The same with a VRRP instance (checks_bench_vrrp_test.go): how each
+	// daemon's advert timing holds under the full check load, keepalived
+	// with its VRRP process beside its checker.
+	confVRRP := filepath.Join(cbDir, "keepalived-vrrp.conf")
+	if err := os.WriteFile(confVRRP, []byte(cbWithVRRP(cbKeepalivedConf(vs, rs))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keepalivedVRRP := cbSpec{name: "keepalived + VRRP", argv: []string{"/usr/sbin/keepalived", "-n", "-f", confVRRP,
+		"--pid", "/run/keepalived/checks-bench.pid", "--checkers_pid", "/run/keepalived/checks-bench-checkers.pid",
+		"--vrrp_pid", "/run/keepalived/checks-bench-vrrp.pid"}}
 	// GODEBUG=inittrace=1 prints what each package's init allocates
 	// (at the start only; it costs nothing after), gctrace=1 one line per
 	// GC cycle (heap sizes and goal).
@@ -171,6 +182,8 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		// One P all along (GOMAXPROCS in the environment overrides
 		// lvsd's own choice, cmd/lvsd/goruntime.go).
 		lvsd("lvsd GOMAXPROCS=1", conf, "GOMAXPROCS=1"),
+		lvsd("lvsd + VRRP", confVRRP),
+		lvsd("lvsd + VRRP GOMAXPROCS=1", confVRRP, "GOMAXPROCS=1"),
 	}
 	// LVSD_BIN_BEFORE: an older lvsd binary measured the same way in
 	// the same boot, for before/after figures from one run.
@@ -185,7 +198,11 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	}
 	var pairs [][]cbResult
 	for i, l := range specs {
-		pairs = append(pairs, cbMeasure(t, i, []cbSpec{l, keepalived}, vs, rs, window))
+		k := keepalived
+		if strings.Contains(l.name, "VRRP") {
+			k = keepalivedVRRP
+		}
+		pairs = append(pairs, cbMeasure(t, i, []cbSpec{l, k}, vs, rs, window))
 	}
 	// How much of the start is reading the file: `lvsd check` of each
 	// (parse and validation, nothing else), and how the Go runtime's
@@ -245,6 +262,13 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	}
 	for _, p := range parse {
 		fmt.Fprintf(&b, "  reading the file alone: %s\n", p)
+	}
+	for _, pair := range pairs {
+		for _, r := range pair {
+			if r.adverts.Count > 0 {
+				fmt.Fprintf(&b, "  VRRP under the check load (advert_int 1s), %s: %s\n", r.name, r.adverts)
+			}
+		}
 	}
 	// Where the resident pages are, each daemon at the end of its window.
 	fmt.Fprintf(&b, "memory at the end of each window, MB (smaps: RSS/PSS/anonymous per mapping kind and process; pagemap for a Go binary's sections and code):\n")
@@ -439,6 +463,9 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		if err := json.Unmarshal(d.lines.Bytes(), &r.seen); err != nil {
 			t.Fatalf("%s: listener figures %q: %v", d.name, d.lines.Text(), err)
 		}
+		if !d.lines.Scan() || json.Unmarshal(d.lines.Bytes(), &r.adverts) != nil {
+			t.Fatalf("%s: no VRRP figures from the listener: %q %v", d.name, d.lines.Text(), d.lines.Err())
+		}
 		alive(d, "during the window")
 		fig := r.seen
 		t.Logf("%s: CPU %.3f core, RSS %.1f MB over %d processes, %d connects to %d of %d targets in %v, intervals p50 %v p99 %v max %v",
@@ -540,16 +567,26 @@ func TestBenchChecksTargetListener(t *testing.T) {
 		fmt.Println("listen:", err)
 		os.Exit(1)
 	}
+	// VRRP adverts leaving through the dummy link (only a configuration
+	// with cbVRRPInstance sends any).
+	adverts, err := cbCaptureAdverts("rs")
+	if err != nil {
+		fmt.Println("capture:", err)
+		os.Exit(1)
+	}
 	fmt.Println("READY")
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		if in.Text() == "MARK" {
 			rec.Mark()
+			adverts.mark()
 			fmt.Println("MARKED")
 		}
 	}
 	rec.Close()
 	out, _ := json.Marshal(rec.Figures(1))
+	fmt.Println(string(out))
+	out, _ = json.Marshal(adverts.close())
 	fmt.Println(string(out))
 	os.Exit(0)
 }
