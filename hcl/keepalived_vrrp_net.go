@@ -9,7 +9,7 @@ import (
 
 // The keepalived.conf side of vrrp_net.go: virtual_ipaddress_excluded,
 // virtual_routes, virtual_rules, use_vmac, vmac_xmit_base, mcast_dst_ip,
-// unicast_ttl, accept, no_accept in vrrp_instance; vrrp_mcast_group4/6 in global_defs; and
+// unicast_ttl, accept, no_accept, use_ipvlan in vrrp_instance; vrrp_mcast_group4/6 in global_defs; and
 // static_ipaddress, static_routes, static_rules at the top level. Bad
 // entries are skipped with keepalived's warning (vrrp_parser.c,
 // vrrp_iproute.c, vrrp_iprule.c), as keepalived skips them.
@@ -23,6 +23,8 @@ type kaNet struct {
 	// of five octets takes it as its sixth).
 	vmac     map[int][]string
 	xmitBase map[int]bool
+	// ipvlan holds use_ipvlan's arguments by instance index.
+	ipvlan map[int][]string
 	// accept holds accept (true) and no_accept (false) by instance
 	// index, settled by netFinish with strict mode and the priority.
 	accept map[int]bool
@@ -80,6 +82,14 @@ func (r *kaReader) instanceNet(c *kaNode, in *VRRPInstance) bool {
 				r.net.vmac = map[int][]string{}
 			}
 			r.net.vmac[len(r.cfg.Instances)] = append([]string{}, c.argText()...)
+			in.Positions[c.name] = c.pos
+		}
+	case "use_ipvlan":
+		if r.noBlock(c) {
+			if r.net.ipvlan == nil {
+				r.net.ipvlan = map[int][]string{}
+			}
+			r.net.ipvlan[len(r.cfg.Instances)] = append([]string{}, c.argText()...)
 			in.Positions[c.name] = c.pos
 		}
 	case "vmac_xmit_base":
@@ -244,11 +254,29 @@ func (r *kaReader) netFinish() {
 			}
 			m.XmitBase = r.net.xmitBase[i]
 			n.VMAC = m
-		} else if r.net.xmitBase[i] {
+		} else if args, ok := r.net.ipvlan[i]; ok {
+			m, notes, err := ParseIPVLAN(args)
+			for _, note := range notes {
+				r.warnf(in.Positions["use_ipvlan"], fmt.Sprintf("(%s) %s", in.Name, note), "as keepalived does")
+			}
+			if err != nil {
+				r.warnf(in.Positions["use_ipvlan"], "IPVLAN invalid", "vrrp_instance %s: %v; the default name is used, as keepalived does", in.Name, err)
+				m = &VMAC{IPVLAN: true, IPVLANFlag: IPVLANBridge}
+			}
+			if m.Addr.IsValid() && m.Addr.Addr().Is6() != instanceFamily(in) {
+				r.warnf(in.Positions["use_ipvlan"], fmt.Sprintf("(%s) ipvlan address[%s] MUST match vrrp instance family !!! Skipping...", in.Name, m.Addr), "as keepalived does")
+				m.Addr = netip.Prefix{}
+			}
+			n.VMAC = m
+		}
+		if _, ok := r.net.ipvlan[i]; ok && r.net.vmac[i] != nil {
+			r.warnf(in.Positions["use_ipvlan"], fmt.Sprintf("(%s) use_ipvlan and use_vmac both given", in.Name), "use_vmac is used")
+		}
+		if r.net.xmitBase[i] && n.VMAC == nil {
 			r.warnf(in.Positions["vmac_xmit_base"], fmt.Sprintf("(%s) vmac_xmit_base is only valid with a vmac", in.Name), "ignored, as keepalived does")
 			delete(in.Positions, "vmac_xmit_base")
 		}
-		if m := n.VMAC; m != nil && len(in.UnicastPeers) > 0 && !m.XmitBase {
+		if m := n.VMAC; m != nil && len(in.UnicastPeers) > 0 && !m.XmitBase && !m.IPVLAN {
 			r.warnf(in.Positions.Where("use_vmac", in.Pos), fmt.Sprintf("(%s) unicast with use_vmac requires vmac_xmit_base - setting", in.Name), "as keepalived does")
 			m.XmitBase = true
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -69,6 +70,65 @@ type VMAC struct {
 	// an address's for use_vmac_addr; IPv6 its address family.
 	Base string
 	IPv6 bool
+	// IPVLAN makes it keepalived's use_ipvlan instead: an ipvlan in mode
+	// l2 with IPVLANFlag (bridge, the default, private or vepa), which
+	// shares the base interface's MAC (MAC stays nil) and holds Addr
+	// from start to stop; the adverts leave from Addr unless
+	// unicast_src_ip names another (keepalived's vrrp_ipvlan_handler).
+	IPVLAN     bool
+	IPVLANFlag string
+	Addr       netip.Prefix
+}
+
+// IPVLAN flags (ip-link(8): ipvlan mode l2 bridge|private|vepa).
+const (
+	IPVLANBridge  = "bridge"
+	IPVLANPrivate = "private"
+	IPVLANVEPA    = "vepa"
+)
+
+// ParseIPVLAN reads use_ipvlan's arguments: [NAME] [ADDR[/PREFIX]]
+// [bridge|private|vepa], in any order as keepalived reads them; an
+// address without a prefix is a host address. notes are what keepalived
+// reports and goes past (a second flag or address is ignored).
+func ParseIPVLAN(args []string) (m *VMAC, notes []string, err error) {
+	m = &VMAC{IPVLAN: true, IPVLANFlag: IPVLANBridge}
+	flagSet := false
+	for _, a := range args {
+		switch a {
+		case IPVLANBridge, IPVLANPrivate, IPVLANVEPA:
+			if flagSet {
+				notes = append(notes, fmt.Sprintf("ipvlan type already specified - ignoring '%s'", a))
+				continue
+			}
+			m.IPVLANFlag, flagSet = a, true
+			continue
+		}
+		if p, ok := parseHostPrefix(a); ok {
+			if m.Addr.IsValid() {
+				notes = append(notes, fmt.Sprintf("ipvlan address already specified - ignoring '%s'", a))
+				continue
+			}
+			m.Addr = p
+			continue
+		}
+		if m.Name != "" {
+			return nil, notes, fmt.Errorf("use_ipvlan: want [NAME] [ADDR] [bridge|private|vepa], got %q", strings.Join(args, " "))
+		}
+		m.Name, m.Named = a, true
+	}
+	return m, notes, nil
+}
+
+// parseHostPrefix reads ADDR or ADDR/PREFIX; ADDR alone is /32 or /128.
+func parseHostPrefix(s string) (netip.Prefix, bool) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p, true
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	return netip.Prefix{}, false
 }
 
 // StaticNet is what lvsd installs at start and removes at stop whatever
@@ -134,12 +194,18 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 	n := &in.Net
 	if m := n.VMAC; m != nil {
 		m.Base, m.IPv6 = in.Interface, in.IPv6
-		if m.MAC == nil {
+		switch {
+		case m.IPVLAN:
+			v.ipvlan(in, m, where)
+		case m.MAC == nil:
 			m.MAC = VirtualRouterMAC(in.VirtualRouterID, in.IPv6)
 		}
-		if m.Name == "" {
+		switch {
+		case m.IPVLAN && m.Name == "":
+			m.Name = v.vmacName(in.VirtualRouterID, in.IPv6) // one ipvlan per instance
+		case m.Name == "":
 			m.Name = v.vmacFor(in.VirtualRouterID, in.IPv6, m.Base, m.MAC)
-		} else {
+		case !m.IPVLAN:
 			v.vmacs[m.Base+" "+m.MAC.String()] = m.Name
 		}
 		if len(m.Name) > maxIfName || strings.ContainsAny(m.Name, "/ ") {
@@ -148,7 +214,7 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 		if m.Name == in.Interface {
 			v.diags.errorf(where("use_vmac"), "invalid use_vmac", "vrrp_instance %q: the VMAC interface needs a name other than the instance's interface %q", in.Name, in.Interface)
 		}
-		if len(in.UnicastPeers) > 0 && !m.XmitBase {
+		if len(in.UnicastPeers) > 0 && !m.XmitBase && !m.IPVLAN {
 			v.diags.errorf(where("use_vmac"), "use_vmac with unicast peers", "vrrp_instance %q: unicast adverts need vmac_xmit_base (keepalived.conf(5): use_vmac)", in.Name)
 		}
 		// keepalived: a VIP without dev, or on the instance's interface,
@@ -204,6 +270,26 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 	}
 	v.addrVMACs(in)
 	v.routes(n.Routes, dev)
+}
+
+// ipvlan validates use_ipvlan: its address in the instance's family,
+// required for IPv4 (keepalived.conf(5): "For IPv4 instances, an IP
+// address is required"); not with use_vmac_addr, whose VMACs carry the
+// virtual router MAC an ipvlan cannot have.
+func (v *validator) ipvlan(in *VRRPInstance, m *VMAC, where func(string) Pos) {
+	switch {
+	case m.Addr.IsValid() && m.Addr.Addr().Is6() != in.IPv6:
+		v.diags.errorf(where("use_ipvlan"), "invalid use_ipvlan", "vrrp_instance %q: the ipvlan address %s is not %s", in.Name, m.Addr, familyName(in.IPv6))
+	case !m.Addr.IsValid() && !in.IPv6:
+		v.diags.errorf(where("use_ipvlan"), "invalid use_ipvlan", "vrrp_instance %q: an IPv4 instance's ipvlan needs an address (use_ipvlan [NAME] ADDR [bridge|private|vepa])", in.Name)
+	}
+	if !slices.Contains([]string{IPVLANBridge, IPVLANPrivate, IPVLANVEPA}, m.IPVLANFlag) {
+		v.diags.errorf(where("use_ipvlan"), "invalid use_ipvlan", "vrrp_instance %q: ipvlan type %q is not bridge, private or vepa", in.Name, m.IPVLANFlag)
+	}
+	if in.Net.VMACAddr {
+		v.diags.errorf(where("use_vmac_addr"), "use_vmac_addr with use_ipvlan", "vrrp_instance %q: use_vmac_addr makes VMACs, which an ipvlan instance has none of", in.Name)
+	}
+	m.XmitBase = false
 }
 
 // vmacNames takes the names given with use_vmac, before the instances

@@ -2,6 +2,7 @@ package hcl
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
@@ -17,6 +18,7 @@ import (
 //	use_vmac = true            # or "NAME [MAC]"
 //	vmac_xmit_base = true
 //	use_vmac_addr = true
+//	use_ipvlan = "192.0.2.10/24"  # or true (IPv6), "NAME ADDR private"
 //	mcast_dst_ip = "224.0.0.19"
 //	unicast_ttl = 64
 //	no_accept = true           # or accept = false
@@ -25,7 +27,7 @@ import (
 
 // instanceNetAttrs are the vrrp_instance attributes decoded here.
 var instanceNetAttrs = []string{"virtual_ipaddress_excluded", "virtual_routes", "virtual_rules",
-	"use_vmac", "vmac_xmit_base", "use_vmac_addr", "mcast_dst_ip", "unicast_ttl", "accept", "no_accept"}
+	"use_vmac", "vmac_xmit_base", "use_vmac_addr", "mcast_dst_ip", "unicast_ttl", "accept", "no_accept", "use_ipvlan"}
 
 // staticNetAttrs are the top-level attributes decoded here.
 var staticNetAttrs = []string{"static_ipaddress", "static_routes", "static_rules"}
@@ -54,6 +56,31 @@ func (d *decoder) instanceNet(bl *block, in *VRRPInstance) {
 			}
 		default:
 			d.diags.errorf(bl.pos["use_vmac"], "invalid use_vmac", "use_vmac is true or \"NAME [MAC]\"")
+		}
+	}
+	if v, ok := bl.value("use_ipvlan", cty.DynamicPseudoType); ok {
+		var m *VMAC
+		switch {
+		case v.Type() == cty.Bool && v.True():
+			m = &VMAC{IPVLAN: true, IPVLANFlag: IPVLANBridge}
+		case v.Type() == cty.String:
+			var notes []string
+			var err error
+			m, notes, err = ParseIPVLAN(strings.Fields(v.AsString()))
+			if err == nil && len(notes) > 0 {
+				err = errors.New(strings.Join(notes, "; "))
+			}
+			if err != nil {
+				d.diags.errorf(bl.pos["use_ipvlan"], "invalid use_ipvlan", "%v", err)
+				m = nil
+			}
+		case v.Type() != cty.Bool:
+			d.diags.errorf(bl.pos["use_ipvlan"], "invalid use_ipvlan", "use_ipvlan is true or \"[NAME] [ADDR] [bridge|private|vepa]\"")
+		}
+		if m != nil && n.VMAC != nil {
+			d.diags.errorf(bl.pos["use_ipvlan"], "use_ipvlan with use_vmac", "vrrp_instance %q: write one of them", in.Name)
+		} else if m != nil {
+			n.VMAC = m
 		}
 	}
 	var xmit bool
@@ -160,7 +187,23 @@ func convertInstanceNet(b *hclBody, in VRRPInstance) {
 	setList(b, "virtual_ipaddress_excluded", excl)
 	setList(b, "virtual_routes", rawRoutes(n.Routes))
 	setList(b, "virtual_rules", rawRules(n.Rules))
-	if m := n.VMAC; m != nil {
+	if m := n.VMAC; m != nil && m.IPVLAN {
+		var args []string
+		if m.Named {
+			args = append(args, m.Name)
+		}
+		if m.Addr.IsValid() {
+			args = append(args, m.Addr.String())
+		}
+		if m.IPVLANFlag != IPVLANBridge {
+			args = append(args, m.IPVLANFlag)
+		}
+		if len(args) == 0 {
+			b.attr("use_ipvlan", "true")
+		} else {
+			setStr(b, "use_ipvlan", strings.Join(args, " "))
+		}
+	} else if m != nil {
 		var args []string
 		if m.Named {
 			args = append(args, m.Name)

@@ -22,7 +22,8 @@
 // for IPv4, unsolicited neighbour advertisements for IPv6), links, and
 // routing (routing.go: routes and rules, virtual ones while MASTER and
 // static ones from start to stop, and the VMAC macvlans of vmac.go,
-// routing_linux.go over rtnetlink). An advert socket may join another
+// routing_linux.go over rtnetlink, or use_ipvlan's ipvlans,
+// ipvlan_linux.go). An advert socket may join another
 // group, send unicast with another TTL, or carry keepalived's IPsec AH
 // (advert_options.go; ah.go: the AH codec, ICV and sequence numbers).
 // network_linux.go implements them with raw IP-112 sockets (NewAdvertConn

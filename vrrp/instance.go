@@ -145,6 +145,9 @@ func (n *Node) setupInstance(in *instance) error {
 	}
 	src := c.UnicastSrcIP
 	if !src.IsValid() {
+		src = ipvlanSource(c) // vmac.go
+	}
+	if !src.IsValid() {
 		var err error
 		if src, err = n.net.Addresses.PrimaryAddr(c.Interface, c.IPv6, vips); err != nil {
 			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)

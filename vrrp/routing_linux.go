@@ -220,6 +220,9 @@ func (nr *netlinkRouting) setSysctl(user, path, value string) error {
 }
 
 func (nr *netlinkRouting) AddVMAC(base string, m hcl.VMAC, ipv6 bool) error {
+	if m.IPVLAN {
+		return nr.addIPVLAN(base, m, ipv6) // ipvlan_linux.go
+	}
 	parent, err := netlink.LinkByName(base)
 	if err != nil {
 		return fmt.Errorf("VMAC %s: interface %s: %w", m.Name, base, err)
@@ -306,7 +309,7 @@ func (nr *netlinkRouting) RemoveVMAC(base string, m hcl.VMAC) error {
 	nr.mu.Unlock()
 	var errs []error
 	if link, err := netlink.LinkByName(m.Name); err == nil {
-		if _, ok := link.(*netlink.Macvlan); ok {
+		if _, ok := link.(*netlink.Macvlan); ok || m.IPVLAN {
 			errs = append(errs, netlink.LinkDel(link))
 		}
 	}

@@ -32,6 +32,7 @@ func guestModules() []string {
 		"ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_lblc", "ip_vs_lblcr",
 		"ip_vs_dh", "ip_vs_sh", "ip_vs_sed", "ip_vs_nq", "ip_vs_mh", "ip_vs_fo", "ip_vs_ovf",
 		"veth", "bridge", "dummy",
+		"ipvlan",             // use_ipvlan (scenarios/ipvlan_test.go): the build hosts' kernel has none
 		"ipip", "ip6_tunnel", // IPVS tunnel (TUN) forwarding: real servers decapsulate
 		"ip_vs_pe_sip",                       // persistence_engine sip
 		"nft_chain_nat", "nft_nat", "nft_ct", // FULLNAT's source NAT (internal/fullnat)

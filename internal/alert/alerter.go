@@ -217,18 +217,27 @@ func (a *Alerter) RealServer(service string, real netip.AddrPort, up bool) {
 }
 
 // VirtualServer tells a virtual server crossing quorum: its VS line, and
-// an e-mail with the virtual server's smtp_alert.
-func (a *Alerter) VirtualServer(vs hcl.VirtualServer, up bool) {
-	a.virtualServer(vs, up, false)
+// an e-mail with the virtual server's smtp_alert; liveWeight is the sum
+// of its live real servers' weights, which the e-mail body carries.
+func (a *Alerter) VirtualServer(vs hcl.VirtualServer, up bool, liveWeight int) {
+	a.virtualServer(vs, up, false, liveWeight)
 }
 
 // VirtualServerAtStart tells a virtual server's quorum when lvsd starts
 // programming it, as keepalived does ("Starting with quorum up").
-func (a *Alerter) VirtualServerAtStart(vs hcl.VirtualServer, up bool) {
-	a.virtualServer(vs, up, true)
+func (a *Alerter) VirtualServerAtStart(vs hcl.VirtualServer, up bool, liveWeight int) {
+	a.virtualServer(vs, up, true, liveWeight)
 }
 
-func (a *Alerter) virtualServer(vs hcl.VirtualServer, up, start bool) {
+// MailsQuorum says whether a quorum crossing of vs is e-mailed, so that
+// the caller reads the live weight only then.
+func (a *Alerter) MailsQuorum(vs hcl.VirtualServer) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.mailer != nil && vs.SMTPAlert
+}
+
+func (a *Alerter) virtualServer(vs hcl.VirtualServer, up, start bool, liveWeight int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, f := range []*FIFO{a.all, a.lvs} {
@@ -237,8 +246,50 @@ func (a *Alerter) virtualServer(vs hcl.VirtualServer, up, start bool) {
 		}
 	}
 	if a.mailer != nil && vs.SMTPAlert {
-		subject, body := virtualServerMail(a.cfg.Global.RouterID, vs, up, start)
+		subject, body := virtualServerMail(a.cfg.Global.RouterID, vs, up, start, liveWeight)
 		a.mailer.Send(Mail{Subject: subject, Body: body, At: time.Now()})
+	}
+}
+
+// ShuttingDown tells what keepalived 2.2.7 tells at stop for a virtual
+// server with omega (ipwrapper.c clear_service_vs; without omega it
+// tells nothing): for each real server still up, its RS line "DOWN" and,
+// with its smtp_alert, an e-mail "Realserver ... - DOWN" whose body is
+// "=> Shutting down <="; then the virtual server's VS line "DOWN" and,
+// with its smtp_alert, "Virtualserver ... - DOWN" with the same body.
+func (a *Alerter) ShuttingDown(vs hcl.VirtualServer, up []netip.AddrPort) {
+	if !vs.Omega {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	mail := func(subject string) {
+		if a.mailer != nil {
+			a.mailer.Send(Mail{Subject: subject, Body: shutdownBody, At: time.Now()})
+		}
+	}
+	for _, rs := range vs.RealServers {
+		if !slices.Contains(up, rs.Addr) {
+			continue
+		}
+		for _, f := range []*FIFO{a.all, a.lvs} {
+			if f != nil {
+				f.Write(realServerLine(vs, rs.Addr, false))
+			}
+		}
+		if rs.SMTPAlert {
+			subject, _ := realServerMail(a.cfg.Global.RouterID, vs, rs.Addr, false, "")
+			mail(subject)
+		}
+	}
+	for _, f := range []*FIFO{a.all, a.lvs} {
+		if f != nil {
+			f.Write(virtualServerLine(vs, false))
+		}
+	}
+	if vs.SMTPAlert {
+		subject, _ := virtualServerMail(a.cfg.Global.RouterID, vs, false, false, 0)
+		mail(subject)
 	}
 }
 

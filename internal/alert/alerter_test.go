@@ -92,7 +92,7 @@ func TestAlerterMailsWithKeepalivedsWording(t *testing.T) {
 	a.VRRP(false, "VI_1", "FAULT", `INSTANCE "VI_1" FAULT 100`)   // no_email_faults
 	a.VRRP(true, "G", "MASTER", `GROUP "G" MASTER 0`)
 	a.RealServer(vs.Key(), netip.MustParseAddrPort("10.0.0.1:8080"), false)
-	a.VirtualServer(vs, false)
+	a.VirtualServer(vs, false, 0)
 	a.VRRP(false, "VI_1", "STOP", `INSTANCE "VI_1" STOP 100`)
 	got := receive(t, srv, 5)
 	var subjects []string

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/smtp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,8 +64,33 @@ func (m *Mailer) Run(ctx context.Context) {
 			m.drain()
 			return
 		case mail := <-m.queue:
-			m.deliver(ctx, mail)
+			// An e-mail under way when ctx ends (one queued just
+			// before the stop) gets the same grace as the queue.
+			dctx, cancel := withGrace(ctx, mailStopGrace)
+			m.deliver(dctx, mail)
+			cancel()
 		}
+	}
+}
+
+// withGrace returns a context that ends grace after ctx does.
+func withGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	g, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var timer *time.Timer
+	var mu sync.Mutex
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		timer = time.AfterFunc(grace, cancel)
+		mu.Unlock()
+	})
+	return g, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
 	}
 }
 

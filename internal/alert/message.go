@@ -89,18 +89,31 @@ func realServerMail(routerID string, vs hcl.VirtualServer, rs netip.AddrPort, up
 }
 
 // virtualServerMail is keepalived's e-mail for a virtual server crossing
-// quorum, or with start its quorum when it is first programmed.
-func virtualServerMail(routerID string, vs hcl.VirtualServer, up, start bool) (subject, body string) {
+// quorum, or with start its quorum when it is first programmed. The body
+// carries keepalived 2.2.7's numbers (ipwrapper.c do_vs_notifies):
+// quorum, hysteresis, the threshold crossed and the live weight sum,
+// "=> Gained quorum 3+1=4 <= 5 <=". The threshold is quorum + hysteresis
+// when quorum comes up (or is told at start) and quorum - hysteresis when
+// it is lost, always written after "+" as keepalived writes it.
+func virtualServerMail(routerID string, vs hcl.VirtualServer, up, start bool, liveWeight int) (subject, body string) {
 	state, what := "DOWN", "Lost quorum"
 	if up {
 		state, what = "UP", "Gained quorum"
+	}
+	threshold := vs.Quorum - vs.Hysteresis
+	if up || start {
+		threshold = vs.Quorum + vs.Hysteresis
 	}
 	if start {
 		what = "Starting with quorum " + strings.ToLower(state)
 	}
 	return fmt.Sprintf("[%s] Virtualserver %s - %s", routerID, serviceName(vs), state),
-		fmt.Sprintf("=> %s %d+%d <=", what, vs.Quorum, vs.Hysteresis)
+		fmt.Sprintf("=> %s %d+%d=%d <= %d <=", what, vs.Quorum, vs.Hysteresis, threshold, liveWeight)
 }
+
+// shutdownBody is the body of keepalived's stop-time e-mails (ipwrapper.c
+// clear_service_rs and do_vs_notifies while stopping).
+const shutdownBody = "=> Shutting down <="
 
 // realServerLine is keepalived's FIFO line for a real server.
 func realServerLine(vs hcl.VirtualServer, rs netip.AddrPort, up bool) string {

@@ -1,6 +1,8 @@
 package director
 
 import (
+	"net/netip"
+
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/alert"
 	"github.com/lvsd/lvsd/internal/script"
@@ -34,12 +36,67 @@ func (d *Director) onNotice(n vrrp.Notice) {
 func (d *Director) alertQuorumAtStart(ipvs *lvs.Manager) {
 	cfg := d.Config()
 	up := map[string]bool{}
+	weight := map[string]int{}
 	for _, s := range ipvs.Status() {
 		up[s.Key] = s.QuorumUp
+		weight[s.Key] = s.LiveWeight
 	}
 	for _, vs := range cfg.VirtualServers {
 		if q, ok := up[vs.Key()]; ok {
-			d.alerts.VirtualServerAtStart(vs, q)
+			d.alerts.VirtualServerAtStart(vs, q, weight[vs.Key()])
+		}
+	}
+}
+
+// liveWeight is the sum of vs's live real servers' weights, which a
+// quorum e-mail carries as keepalived's does; read (a whole status
+// pass) only when the crossing is e-mailed.
+func (d *Director) liveWeight(vs hcl.VirtualServer) int {
+	ipvs := d.ipvsManager()
+	if ipvs == nil || !d.alerts.MailsQuorum(vs) {
+		return 0
+	}
+	for _, s := range ipvs.Status() {
+		if s.Key == vs.Key() {
+			return s.LiveWeight
+		}
+	}
+	return 0
+}
+
+// alertShutdown tells, at stop, what keepalived 2.2.7 tells for the
+// virtual servers with omega: each real server still up goes DOWN, then
+// the virtual server ("=> Shutting down <=", internal/alert).
+func (d *Director) alertShutdown() {
+	ipvs := d.ipvsManager()
+	if ipvs == nil {
+		return
+	}
+	cfg := d.Config()
+	omega := false
+	for _, vs := range cfg.VirtualServers {
+		omega = omega || vs.Omega
+	}
+	if !omega {
+		return
+	}
+	// keepalived tells only what it programmed (rs->set): the services
+	// in the kernel and their real servers there and up.
+	up := map[string][]netip.AddrPort{}
+	for _, s := range ipvs.Status() {
+		if s.State != lvs.StateProgrammed {
+			continue
+		}
+		up[s.Key] = []netip.AddrPort{}
+		for _, ds := range s.Destinations {
+			if ds.Up && ds.InKernel && !ds.Sorry {
+				up[s.Key] = append(up[s.Key], ds.Addr)
+			}
+		}
+	}
+	for _, vs := range cfg.VirtualServers {
+		if rs, ok := up[vs.Key()]; ok {
+			d.alerts.ShuttingDown(vs, rs)
 		}
 	}
 }

@@ -302,6 +302,7 @@ loop:
 	d.handovers.Wait()
 	d.releaseResets()
 	d.stopSyncDaemons()
+	d.alertShutdown() // alerts.go: omega's stop-time notices
 	stopParts()
 	wg.Wait()
 	d.removeFullNAT()    // fullnat.go

@@ -72,7 +72,7 @@ func (d *Director) onQuorum(vs hcl.VirtualServer, up bool) {
 		command = vs.QuorumUp
 	}
 	d.log.Info("quorum", "virtual_server", vs.Name, "up", up)
-	d.alerts.VirtualServer(vs, up) // alerts.go
+	d.alerts.VirtualServer(vs, up, d.liveWeight(vs)) // alerts.go
 	d.kickAnnouncer()
 	if command == "" {
 		return

@@ -20,8 +20,13 @@ import (
 // and then lvsd run the same keepalived.conf in the director namespace,
 // each with an SMTP listener of the test's on the namespace's 127.0.0.1
 // and a notify FIFO. One real server answers, two refuse their port: the
-// e-mail subjects and the RS and VS lines on the FIFO once the checks have
-// settled must be the same.
+// e-mail subjects, the quorum e-mails' bodies (keepalived's numbers:
+// "=> Lost quorum 1+0=1 <= 0 <=") and the RS and VS lines on the FIFO
+// once the checks have settled must be the same; so must the FIFO lines
+// written at stop for the virtual server with omega ("VS ... DOWN",
+// keepalived's clear_service_vs). Its stop-time e-mails ("=> Shutting
+// down <=") are logged beside keepalived's: keepalived may exit before
+// they leave.
 
 const alertConf = `global_defs {
     router_id lb-vm
@@ -57,6 +62,7 @@ virtual_server 10.0.0.103 80 {
     lb_algo rr
     lb_kind DR
     protocol TCP
+    omega
     real_server 10.0.0.12 82 {
         TCP_CHECK {
             connect_timeout 1
@@ -68,7 +74,7 @@ virtual_server 10.0.0.103 80 {
 
 // alertRun runs bin on the file in the director namespace until the
 // checks settled and returns the subjects and FIFO lines seen by then.
-func alertRun(l *lab, bin, name string) (subjects, lines []string) {
+func alertRun(l *lab, bin, name string) (subjects, lines, bodies, stopLines, stopMails []string) {
 	t := l.t
 	t.Helper()
 	var srv *alerttest.Server
@@ -104,6 +110,9 @@ func alertRun(l *lab, bin, name string) (subjects, lines []string) {
 		select {
 		case m := <-srv.Mails:
 			subjects = append(subjects, m.Subject)
+			if strings.Contains(m.Subject, "Virtualserver") {
+				bodies = append(bodies, m.Subject+" | "+strings.TrimSpace(m.Body))
+			}
 			continue
 		default:
 		}
@@ -111,11 +120,27 @@ func alertRun(l *lab, bin, name string) (subjects, lines []string) {
 	}
 	mu.Lock()
 	lines = slices.Clone(lines)
+	settled := len(lines)
 	mu.Unlock()
 	d.stop(t)
+	time.Sleep(2500 * time.Millisecond) // lvsd gives stop-time e-mails 2 s
+	for {
+		select {
+		case m := <-srv.Mails:
+			stopMails = append(stopMails, m.Subject+" | "+strings.TrimSpace(m.Body))
+			continue
+		default:
+		}
+		break
+	}
+	mu.Lock()
+	stopLines = slices.Clone(lines[settled:])
+	lines = lines[:settled]
+	mu.Unlock()
 	l.ipvsadm("-C")
-	t.Logf("▶ %s e-mailed:\n  %s\nand wrote:\n  %s", name, strings.Join(subjects, "\n  "), strings.Join(lines, "\n  "))
-	return subjects, lines
+	t.Logf("▶ %s e-mailed:\n  %s\nand wrote:\n  %s\nat stop e-mailed:\n  %s\nand wrote:\n  %s", name, strings.Join(subjects, "\n  "),
+		strings.Join(lines, "\n  "), strings.Join(stopMails, "\n  "), strings.Join(stopLines, "\n  "))
+	return subjects, lines, bodies, stopLines, stopMails
 }
 
 // TestLvsdKeepalivedCheckerAlerts compares keepalived 2.2.7's and lvsd's
@@ -126,8 +151,18 @@ func TestLvsdKeepalivedCheckerAlerts(t *testing.T) {
 	if ka == "" || lvsd == "" {
 		t.Skip("needs KEEPALIVED_BIN and LVSD_BIN in the guest")
 	}
-	kaMail, kaFIFO := alertRun(l, ka, "keepalived")
-	lvMail, lvFIFO := alertRun(l, lvsd, "lvsd")
+	kaMail, kaFIFO, kaBodies, kaStop, kaStopMail := alertRun(l, ka, "keepalived")
+	lvMail, lvFIFO, lvBodies, lvStop, lvStopMail := alertRun(l, lvsd, "lvsd")
+	for _, l := range [][]string{kaBodies, lvBodies, kaStop, lvStop} {
+		slices.Sort(l)
+	}
+	if !slices.Equal(lvBodies, kaBodies) {
+		t.Errorf("quorum e-mails (subject | body)\n keepalived %q\n lvsd       %q", kaBodies, lvBodies)
+	}
+	if !slices.Equal(lvStop, kaStop) {
+		t.Errorf("FIFO lines at stop (omega)\n keepalived %q\n lvsd       %q", kaStop, lvStop)
+	}
+	t.Logf("stop-time e-mails: keepalived %q, lvsd %q", kaStopMail, lvStopMail)
 	slices.Sort(kaMail)
 	slices.Sort(lvMail)
 	slices.Sort(kaFIFO)
