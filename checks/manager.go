@@ -124,6 +124,18 @@ type Manager struct {
 	// systemClock: the scheduler's clock is the connector's, so their
 	// instants are shared instead of read again.
 	systemClock bool
+	// spare holds the connector's finished attempt records for reuse.
+	spare []*connectAttempt
+}
+
+// spareAttempt returns a finished attempt record, or a new one.
+func (m *Manager) spareAttempt() *connectAttempt {
+	if n := len(m.spare); n > 0 {
+		a := m.spare[n-1]
+		m.spare = m.spare[:n-1]
+		return a
+	}
+	return new(connectAttempt)
 }
 
 type realKey struct {
@@ -165,7 +177,6 @@ type probe struct {
 	running bool
 	cancel  context.CancelFunc
 	removed bool
-	attempt connectAttempt // on the connector, while running
 
 	subscribers []*realServer
 	last        Result
@@ -336,13 +347,15 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) {
 	if tcp, ok := p.prober.(*tcpProber); ok && m.connector != nil {
 		p.running = true
 		m.inflight++
-		// The probe's own attempt record: a probe has one attempt in
-		// flight at most, so the connector's attempts allocate nothing.
-		p.attempt = connectAttempt{probe: p, endpoint: tcp.endpoint, budget: tcp.timeout}
+		// Attempt records are reused: as many exist as were ever in
+		// flight at once, and an attempt allocates nothing.
+		a := m.spareAttempt()
+		*a = connectAttempt{probe: p, endpoint: tcp.endpoint, budget: tcp.timeout}
 		if m.systemClock {
-			p.attempt.started = now // one clock read per wakeup, not per attempt
+			a.started = now // one clock read per wakeup, not per attempt
 		}
-		if r, done := m.connector.submit(&p.attempt); done {
+		if r, done := m.connector.submit(a); done {
+			m.spare = append(m.spare, a)
 			// Never blocks, as below.
 			m.results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
 		}
@@ -376,6 +389,7 @@ func (m *Manager) connected(done []connectDone) {
 	m.mu.Lock()
 	for _, d := range done {
 		m.completeLocked(m.runCtx, completion{p: d.attempt.probe, r: d.result, done: now})
+		m.spare = append(m.spare, d.attempt)
 	}
 	next := m.sched.next()
 	wake := !next.IsZero() && next.Before(m.armedAt)
