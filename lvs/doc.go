@@ -16,8 +16,9 @@
 //     the batched generic-netlink writer of genetlink.go (encoding) and
 //     genetlink_linux.go (socket), which packs many IPVS commands into one
 //     sendmsg; reads with the table reader of genetlink_dump.go (dump
-//     requests and answers) and genetlink_dump_linux.go (its own socket, a
-//     sendto and a recvmmsg per service); readcost.go says what a read
+//     requests and answers, every nest decoded through one walk that files
+//     its attributes by type) and genetlink_dump_linux.go (its own
+//     socket, a sendto and a recvmmsg per service); readcost.go says what a read
 //     cost. github.com/moby/ipvs remains for the one-by-one writes and
 //     reads kept for comparison; mobylog_linux.go sends its logrus lines
 //     to slog. kernel_other.go fails.
