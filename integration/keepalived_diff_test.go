@@ -66,13 +66,17 @@ func kaDiffCorpus(t *testing.T) []string {
 type kaTDifference struct {
 	keepalived, lvsd int
 	why              string
+	// keepalivedLogs is what keepalived's own run of the file (the
+	// adverts step) logs that gives lvsd's status.
+	keepalivedLogs string
 }
 
 // kaKnownDifferences are the files whose -t differs; every other file
 // must agree, and a file named here must still differ exactly so.
 var kaKnownDifferences = map[string]kaTDifference{
 	"script-user-nobody.conf": {128 + int(syscall.SIGTERM), 6, "keepalived 2.2.7's -t kills itself with SIGTERM when it checks a script as another user " +
-		"(lib/notify.c check_script_secure: main_pid is unset under -t; fixed in 2.2.8, aae8e910); lvsd exits 6, the SECURITY VIOLATION keepalived's VRRP process logs for the file"},
+		"(lib/notify.c check_script_secure: main_pid is unset under -t; fixed in 2.2.8, aae8e910); lvsd exits 6, the SECURITY VIOLATION keepalived's VRRP process logs for the file",
+		"SECURITY VIOLATION - scripts are being executed but script_security not enabled."},
 }
 
 // kaRunDifference is a file on which the daemons differ on purpose when
@@ -272,6 +276,9 @@ func TestKeepalivedDiffAdverts(t *testing.T) {
 		}
 		if !advertsDiffer {
 			line += "; the same adverts"
+		}
+		if d, ok := kaKnownDifferences[r.name]; ok && d.keepalivedLogs != "" && !strings.Contains(r.ka.Log, d.keepalivedLogs) {
+			t.Errorf("%s: keepalived does not log %q, which lvsd's -t status (%d) stands on\nkeepalived log:\n%s", r.name, d.keepalivedLogs, d.lvsd, tail(r.ka.Log, 12))
 		}
 		d, named := kaKnownAdverts[r.name]
 		switch {
