@@ -73,8 +73,10 @@ type VMAC struct {
 	// IPVLAN makes it keepalived's use_ipvlan instead: an ipvlan in mode
 	// l2 with IPVLANFlag (bridge, the default, private or vepa), which
 	// shares the base interface's MAC (MAC stays nil) and holds Addr
-	// from start to stop; the adverts leave from Addr unless
+	// from start to stop; the adverts go through it from Addr unless
 	// unicast_src_ip names another (keepalived's vrrp_ipvlan_handler).
+	// Unlike a VMAC's, the VIPs stay on the base interface, as
+	// keepalived 2.2.7 adds them.
 	IPVLAN     bool
 	IPVLANFlag string
 	Addr       netip.Prefix
@@ -218,9 +220,11 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 			v.diags.errorf(where("use_vmac"), "use_vmac with unicast peers", "vrrp_instance %q: unicast adverts need vmac_xmit_base (keepalived.conf(5): use_vmac)", in.Name)
 		}
 		// keepalived: a VIP without dev, or on the instance's interface,
-		// lives on the VMAC.
+		// lives on the VMAC; with an ipvlan it stays on the interface
+		// (vrrp.c vrrp_complete_instance moves VIPs for VRRP_VMAC_BIT
+		// only; seen in keepalived 2.2.7: the VIP on eth0, not ipv51).
 		for i := range in.VirtualIPs {
-			if d := in.VirtualIPs[i].Dev; d == "" || d == in.Interface {
+			if d := in.VirtualIPs[i].Dev; (d == "" || d == in.Interface) && !m.IPVLAN {
 				in.VirtualIPs[i].Dev = m.Name
 			}
 		}
@@ -228,7 +232,7 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 		v.diags.warnf(where("vmac_xmit_base"), "vmac_xmit_base has no effect", "vrrp_instance %q has no use_vmac", in.Name)
 	}
 	dev := in.Interface
-	if n.VMAC != nil {
+	if n.VMAC != nil && !n.VMAC.IPVLAN {
 		dev = n.VMAC.Name
 	}
 	seen := map[netip.Addr]bool{}
