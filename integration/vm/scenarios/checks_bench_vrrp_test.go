@@ -60,12 +60,15 @@ func cbCaptureAdverts(ifname string) (*cbAdverts, error) {
 	if err != nil {
 		return nil, err
 	}
-	const ethPIP = 0x0008 // htons(ETH_P_IP)
-	fd, err := syscall.Socket(syscall.AF_PACKET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, ethPIP)
+	// ETH_P_ALL: only a packet socket of every protocol sees what the
+	// host sends (dev_queue_xmit_nit), one of ETH_P_IP only what it
+	// receives.
+	const ethPAll = 0x0300 // htons(ETH_P_ALL)
+	fd, err := syscall.Socket(syscall.AF_PACKET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, ethPAll)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Bind(fd, &syscall.SockaddrLinklayer{Protocol: ethPIP, Ifindex: ifi.Index}); err != nil {
+	if err := syscall.Bind(fd, &syscall.SockaddrLinklayer{Protocol: ethPAll, Ifindex: ifi.Index}); err != nil {
 		syscall.Close(fd)
 		return nil, err
 	}
@@ -84,7 +87,7 @@ func cbCaptureAdverts(ifname string) (*cbAdverts, error) {
 				a.mu.Unlock()
 				return
 			}
-			if err == nil && n >= 20 && buf[9] == 112 {
+			if err == nil && n >= 20 && buf[0]>>4 == 4 && buf[9] == 112 {
 				a.at = append(a.at, now)
 			}
 			a.mu.Unlock()
