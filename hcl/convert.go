@@ -211,11 +211,7 @@ func convertInstance(b *hclBody, in VRRPInstance) {
 	if in.UnicastSrcIP.IsValid() {
 		setStr(b, "unicast_src_ip", in.UnicastSrcIP.String())
 	}
-	var peers []string
-	for _, p := range in.UnicastPeers {
-		peers = append(peers, p.String())
-	}
-	setList(b, "unicast_peer", peers)
+	setList(b, "unicast_peer", unicastPeerEntries(&in)) // unicast_peer.go
 	if in.NoPreempt {
 		b.attr("nopreempt", "true")
 	}

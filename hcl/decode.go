@@ -697,12 +697,7 @@ func (d *decoder) instance(b *hcl2.Block) {
 	bl.addr("unicast_src_ip", &in.UnicastSrcIP)
 	if peers, ok := bl.strList("unicast_peer"); ok {
 		for _, p := range peers {
-			a, err := netip.ParseAddr(strings.TrimSpace(p))
-			if err != nil {
-				d.diags.errorf(bl.pos["unicast_peer"], "invalid unicast_peer", "%q is not an IP address", p)
-				continue
-			}
-			in.UnicastPeers = append(in.UnicastPeers, a)
+			d.unicastPeer(bl.pos["unicast_peer"], p, &in) // unicast_peer.go
 		}
 	}
 	bl.boolean("nopreempt", &in.NoPreempt)

@@ -60,6 +60,8 @@
 //	validate_sync.go connection sync resolved once the virtual servers know their instance
 //	announce.go      the announce "bgp" block (docs/cluster.md): model, HCL reader, conversion, validation
 //	address.go       addresses, services, VIPs, netmasks and status codes, parsed for both readers
+//	unicast_peer.go  unicast_peer entries with keepalived's min_ttl/max_ttl, for both readers and convert
+//	keepalived_unicast_peer.go  their keepalived.conf lines, with keepalived's warnings
 //	convert.go       ConvertToHCL: a model written back as HCL (lvsd convert)
 //	convert_track.go its tracking and alert settings
 //	diagnostic.go    Diagnostic and Diagnostics: errors and warnings with their place

@@ -781,16 +781,7 @@ func (r *kaReader) instance(n *kaNode) {
 			}
 			mark(c, "unicast_peer")
 			for _, e := range c.block {
-				if e.hasBlock || len(e.args) > 0 {
-					r.errf(e.pos, "invalid unicast_peer entry", "lvsd takes one address per line (min_ttl/max_ttl are not supported)")
-					continue
-				}
-				a, err := netip.ParseAddr(e.name)
-				if err != nil || a.Zone() != "" {
-					r.errf(e.pos, fmt.Sprintf("invalid unicast_peer %q", e.name), "want an IP address")
-					continue
-				}
-				in.UnicastPeers = append(in.UnicastPeers, a)
+				r.unicastPeer(e, &in) // keepalived_unicast_peer.go
 			}
 		case "nopreempt":
 			if r.none(c) {

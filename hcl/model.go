@@ -210,6 +210,10 @@ type VRRPInstance struct {
 	AdvertAddresses []netip.Addr
 	UnicastSrcIP    netip.Addr   // invalid when unset (primary address of Interface; IPv6: its link-local)
 	UnicastPeers    []netip.Addr // empty means multicast to 224.0.0.18 (IPv6: ff02::12)
+	// UnicastPeerTTLs are the TTL ranges of the peers written with
+	// min_ttl/max_ttl (unicast_peer.go); an advert from such a peer
+	// outside its range is dropped, as keepalived does.
+	UnicastPeerTTLs []UnicastPeerTTL
 	// VRRPv3 over IPv4 only, for peers that checksum differently
 	// (keepalived): V3ChecksumAsV2 leaves the pseudo-header out of the
 	// checksum; OldUnicastChecksum puts 224.0.0.18 in place of a unicast

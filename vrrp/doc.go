@@ -3,7 +3,7 @@
 //
 // The pure cores: the advertisement codec of both versions, the VRRPv3
 // checksum over the IPv4/IPv6 pseudo-header and the drop reasons
-// (packet.go), and the per-instance state machine with RFC 3768 and
+// (packet.go; peer_ttl.go: a unicast peer's min_ttl/max_ttl), and the per-instance state machine with RFC 3768 and
 // RFC 5798 timers (machine.go), which takes the time with every event and
 // returns actions.
 //

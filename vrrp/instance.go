@@ -65,6 +65,9 @@ func newInstance(ic hcl.VRRPInstance, log *slog.Logger) *instance {
 	}
 	in.expect = Expect{Version: uint8(ic.Version), VRID: uint8(ic.VirtualRouterID), Addresses: vips, Peers: ic.UnicastPeers,
 		ChecksumAsV2: ic.V3ChecksumAsV2}
+	for _, r := range ic.UnicastPeerTTLs {
+		in.expect.PeerTTLs = append(in.expect.PeerTTLs, PeerTTL{Peer: r.Peer, Min: r.Min, Max: r.Max})
+	}
 	in.advert = Advert{Version: in.expect.Version, VRID: in.expect.VRID, Addresses: vips}
 	if ic.Version == Version3 {
 		// RFC 5798 §5.2.7: centiseconds.

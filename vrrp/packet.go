@@ -240,7 +240,7 @@ const (
 // DropReasons lists every reason, for counters that want all labels.
 func DropReasons() []DropReason {
 	return []DropReason{DropTTL, DropLength, DropVersion, DropType, DropChecksum, DropVRID,
-		DropAuthType, DropAuthPass, DropAdvertInt, DropUnknownPeer, DropOwnAdvert, DropAHAuth, DropAHSeq}
+		DropAuthType, DropAuthPass, DropAdvertInt, DropUnknownPeer, DropPeerTTL, DropOwnAdvert, DropAHAuth, DropAHSeq}
 }
 
 // Decode parses the VRRP part of a packet and checks what can be checked
@@ -363,6 +363,9 @@ type Expect struct {
 	Addresses []netip.Addr
 	// Peers, when not empty, are the only accepted senders (unicast mode).
 	Peers []netip.Addr
+	// PeerTTLs are the TTL ranges of the peers given min_ttl/max_ttl
+	// (peer_ttl.go).
+	PeerTTLs []PeerTTL
 	// Self is our own source address: packets from it are ignored.
 	Self netip.Addr
 }
@@ -423,6 +426,8 @@ func (e *Expect) Check(r Received) Verdict {
 		v.Drop = DropAdvertInt
 	case len(e.Peers) > 0 && !contains(e.Peers, r.Src):
 		v.Drop = DropUnknownPeer
+	case len(e.Peers) > 0 && peerTTLOutOfRange(e.PeerTTLs, r.Src, r.TTL):
+		v.Drop = DropPeerTTL
 	}
 	if v.Drop == DropNone {
 		v.AddressMismatch = !sameAddresses(a.Addresses, e.Addresses)

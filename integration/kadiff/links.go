@@ -29,7 +29,10 @@ func Namespace(name string) error {
 			[]string{"-n", name, "link", "add", l, "type", "veth", "peer", "name", Peer(i)},
 			[]string{"-n", name, "addr", "add", fmt.Sprintf("10.99.%d.1/24", i), "dev", l},
 			[]string{"-n", name, "link", "set", l, "up"},
-			[]string{"-n", name, "link", "set", Peer(i), "up"})
+			[]string{"-n", name, "link", "set", Peer(i), "up"},
+			// 10.99.N.2 answers no ARP but resolves: unicast adverts to it
+			// reach the wire, where they are read.
+			[]string{"-n", name, "neigh", "add", fmt.Sprintf("10.99.%d.2", i), "lladdr", "02:00:00:00:00:02", "dev", l, "nud", "permanent"})
 	}
 	for _, s := range steps {
 		if err := ip(s...); err != nil {
