@@ -370,8 +370,8 @@ func (r *kaReader) name(n *kaNode) (string, bool) {
 var kaGlobalScope = func() map[string]kaScope {
 	m := map[string]kaScope{
 		"vrrp_strict":                      warnOnly("lvsd applies strict mode's authentication, initial state and no_accept, not its other checks"),
-		"vrrp_iptables":                    warnOnly("lvsd installs no firewall rules"),
-		"vrrp_ipsets":                      warnOnly("lvsd installs no firewall rules"),
+		"vrrp_iptables":                    warnOnly("lvsd drops no_accept traffic in its own nftables table (inet lvsd_accept_mode) whatever is written"),
+		"vrrp_ipsets":                      warnOnly("lvsd drops no_accept traffic in its own nftables table (inet lvsd_accept_mode) whatever is written"),
 		"vrrp_check_unicast_src":           warnOnly("lvsd accepts adverts from any source"),
 		"vrrp_skip_check_adv_addr":         warnOnly("lvsd checks advert addresses"),
 		"vrrp_garp_lower_prio_delay":       warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
@@ -443,7 +443,7 @@ var kaGlobalScope = func() map[string]kaScope {
 	}
 	for _, k := range []string{"nftables", "nftables_priority", "nftables_ifindex", "nftables_ipvs",
 		"nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "nftables_counters"} {
-		m[k] = warnOnly("lvsd installs no firewall rules")
+		m[k] = warnOnly("lvsd drops no_accept traffic in its own nftables table (inet lvsd_accept_mode) whatever is written")
 	}
 	delete(m, "default_interface")
 	return m
