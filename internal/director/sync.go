@@ -80,9 +80,11 @@ func (d *Director) kickSyncDaemons() {
 // and once more when a new master's backupLinger is over.
 // Starting and stopping a daemon takes the kernel a while (it starts and
 // stops kernel threads and sockets; 0.1–0.8 s in the test VM), so the VRRP
-// transition hook only kicks this worker: the new master's VIPs and GARPs
-// do not wait for it. The daemon switch needs no ordering with them: the
-// connections a backup daemon received stay in the table when it stops.
+// transition hook only kicks this worker, and a new master's daemons are
+// switched only after its VIPs and GARPs (waitForAnnouncedMastership: the
+// kernel would otherwise make the VIPs wait for the start, through
+// rtnl_lock). The connections a backup daemon received stay in the table
+// when it stops.
 func (d *Director) runSyncDaemons(ctx context.Context) {
 	if d.Config().Global.LVSSyncDaemon.Enabled && d.ipvsManager() != nil {
 		// A guard left by an lvsd killed while it held one.
@@ -103,6 +105,7 @@ func (d *Director) runSyncDaemons(ctx context.Context) {
 		if d.stopping.Load() {
 			continue
 		}
+		d.waitForAnnouncedMastership(ctx)
 		if left := d.applySyncDaemons(false); left > 0 {
 			linger.Reset(left)
 		} else {
@@ -110,6 +113,41 @@ func (d *Director) runSyncDaemons(ctx context.Context) {
 		}
 	}
 }
+
+// waitForAnnouncedMastership returns once a new MASTER of the sync
+// instance holds its VIPs and has sent its gratuitous ARPs, so that
+// starting its master daemon cannot delay them: the kernel's
+// start_sync_thread (net/netfilter/ipvs/ip_vs_sync.c, Linux 4.17 and
+// later; 6.1 in the test VM) holds rtnl_lock while it creates the
+// daemon's socket and kernel thread, 0.1–0.8 s under the test VM's
+// emulation, and adding a VIP (RTM_NEWADDR) waits for rtnl_lock. VRRP
+// applies a transition to MASTER in order (the transition hook, the VIPs,
+// the gratuitous ARPs, the advert) and publishes the instance's new state
+// after the last; this waits for that, at most mastershipAnnounceBound.
+// Any other change (a backup daemon, a stop, no instance named) goes at
+// once.
+func (d *Director) waitForAnnouncedMastership(ctx context.Context) {
+	s := d.Config().Global.LVSSyncDaemon
+	d.mu.Lock()
+	master := d.mastership[s.Instance]
+	d.mu.Unlock()
+	if !s.Enabled || s.Instance == "" || !master || d.node == nil {
+		return
+	}
+	deadline := time.Now().Add(mastershipAnnounceBound)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		for _, st := range d.node.Status() {
+			if st.Name == s.Instance && st.State == vrrp.StateMaster {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// mastershipAnnounceBound bounds waitForAnnouncedMastership: the master
+// daemon starts even if VRRP takes longer to announce the mastership.
+const mastershipAnnounceBound = 2 * time.Second
 
 // syncStopBound bounds the wait for the kernel to stop the sync daemons on
 // the way out: a stop that hangs in the kernel must not keep SIGTERM from

@@ -3,7 +3,10 @@ package director
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,5 +130,62 @@ func TestMastershipSwitchesTheSyncDaemons(t *testing.T) {
 	}
 	if got := running(); len(got) != 0 {
 		t.Errorf("after shutdown: %q", got)
+	}
+}
+
+// slowVIPSegment is a fakeSegment whose VIPs take a while to come up (as
+// a VIP waits for rtnl_lock in the kernel) and which records, at each
+// gratuitous ARP, whether a master sync daemon was running.
+type slowVIPSegment struct {
+	*fakeSegment
+	mu              sync.Mutex
+	garps           int
+	masterBeforeARP bool
+}
+
+func (s *slowVIPSegment) network() vrrp.Network {
+	return vrrp.Network{Adverts: s, Addresses: s, Announcer: s, Links: s}
+}
+
+func (s *slowVIPSegment) AddVIP(v hcl.VIP) error {
+	time.Sleep(200 * time.Millisecond)
+	return s.fakeSegment.AddVIP(v)
+}
+
+func (s *slowVIPSegment) SendGARP(string, netip.Addr, int) error {
+	ds, _ := s.kernel.SyncDaemons()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.garps++
+	s.masterBeforeARP = s.masterBeforeARP || slices.ContainsFunc(ds, func(d lvs.SyncDaemon) bool { return d.State == lvs.SyncMaster })
+	return nil
+}
+
+// TestNewMasterStartsItsMasterSyncDaemonAfterItsGratuitousARP: the
+// kernel holds rtnl_lock while it starts a sync daemon, and a VIP waits
+// for it, so a new MASTER starts its master daemon only once its VIPs are
+// up and announced.
+func TestNewMasterStartsItsMasterSyncDaemonAfterItsGratuitousARP(t *testing.T) {
+	kernel := lvstest.NewFakeKernel(nil)
+	seg := &slowVIPSegment{fakeSegment: newFakeSegment(kernel)}
+	d, err := New(hcltest.Load(t, strings.Replace(fmt.Sprintf(syncDirectorHCL, 2), "virtual_router_id = 51", "virtual_router_id = 51\n  state = \"MASTER\"\n  priority = 255", 1)), Options{
+		File: "lvsd.hcl", VRRP: true, Checks: true,
+		OpenKernel: func() (lvs.Kernel, error) { return kernel, nil },
+		Network:    seg.network(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(t, d)
+	defer stop()
+	// Priority 255 is MASTER at once (RFC 3768 §6.4.1).
+	waitFor(t, "the master daemon", func() bool {
+		ds, _ := kernel.SyncDaemons()
+		return slices.ContainsFunc(ds, func(d lvs.SyncDaemon) bool { return d.State == lvs.SyncMaster })
+	})
+	seg.mu.Lock()
+	defer seg.mu.Unlock()
+	if seg.garps == 0 || seg.masterBeforeARP {
+		t.Errorf("the master daemon started before the gratuitous ARP (%d ARPs sent, master daemon running at one of them: %v)", seg.garps, seg.masterBeforeARP)
 	}
 }
