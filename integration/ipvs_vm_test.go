@@ -34,9 +34,10 @@ func TestIPVSInVM(t *testing.T) {
 	}
 	env := map[string]string{"LVSD_BIN": lvsdGuestPath}
 	lvsd := vm.BuildBinary(t, "./cmd/lvsd")
-	// 12 min: the scenarios took over 8 min on a loaded 2-core host,
-	// TestLvsdClusterBehindBIRD 2.3 min of it (issue 16).
-	spec := vm.Spec{Files: map[string]string{lvsdGuestPath: lvsd}, Timeout: 12 * time.Minute}
+	// 15 min: the scenarios took over 8 min on a loaded 2-core host,
+	// TestLvsdClusterBehindBIRD 2.3 min of it (issue 16), and the takeover
+	// and SIGKILL tests add about 3 (issue 19).
+	spec := vm.Spec{Files: map[string]string{lvsdGuestPath: lvsd}, Timeout: 15 * time.Minute}
 	// TestLvsdKeepalivedGroupTable compares lvsd's table with the host's
 	// keepalived's, copied into the guest with its libraries.
 	const keepalived = "/usr/sbin/keepalived"
