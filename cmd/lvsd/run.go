@@ -65,6 +65,7 @@ func newLogger(opts runOptions) *slog.Logger {
 func runDaemon(opts runOptions) int {
 	log := newLogger(opts)
 	allProcs := loadOnOneProc() // goruntime.go
+	loadAtLoosePace()
 	cfg, diags := opts.loader.Load(opts.file)
 	for _, d := range diags {
 		if d.Severity == hcl.Warning {
@@ -139,7 +140,7 @@ func runDaemon(opts runOptions) int {
 			log.Info("stopped")
 			return 0
 		case <-hup:
-			loadAtDefaultPace() // goruntime.go
+			loadAtLoosePace() // goruntime.go
 			d.Reload()
 			releaseLoadGarbage()
 		case sig := <-usr:
