@@ -182,9 +182,10 @@ func repairPasses(log string) []tkPass {
 // middle fifths of a repair pass, as the passes so far place the coming
 // ones: each starts a median period (start to start) after the one
 // before and lasts the median pass. The last five passes are used, so a
-// host that slows down or speeds up is followed.
+// host that slows down or speeds up is followed; two are enough (passes
+// of many seconds, while /metrics is scraped, leave few to go by).
 func tkAim(passes []tkPass, expiry time.Time) bool {
-	if len(passes) < 4 {
+	if len(passes) < 2 {
 		return false
 	}
 	passes = passes[max(0, len(passes)-5):]
@@ -674,5 +675,38 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 	}
 	if !landed {
 		t.Errorf("no takeover's Master_Down expiry landed inside a repair pass in %d attempts", tkAttempts)
+	}
+}
+
+// TestTakeoverAimPicksAnExpiryInsideAComingPass: the aim of the takeover
+// test fires for an expiry in the middle of a pass that the last passes
+// predict, not in a gap or at a pass's edge, and not without a period.
+func TestTakeoverAimPicksAnExpiryInsideAComingPass(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	// Passes of 500 ms every 1.5 s (1 s after the previous one ends).
+	var passes []tkPass
+	for i := range 5 {
+		start := t0.Add(time.Duration(i) * 1500 * time.Millisecond)
+		passes = append(passes, tkPass{start, start.Add(500 * time.Millisecond)})
+	}
+	last := passes[4].start
+	for _, tc := range []struct {
+		name   string
+		passes []tkPass
+		expiry time.Time
+		want   bool
+	}{
+		{"the middle of the third pass to come", passes, last.Add(3*1500*time.Millisecond + 250*time.Millisecond), true},
+		{"the gap before it", passes, last.Add(3*1500*time.Millisecond - 400*time.Millisecond), false},
+		{"its first tenth", passes, last.Add(3*1500*time.Millisecond + 50*time.Millisecond), false},
+		{"its last tenth", passes, last.Add(3*1500*time.Millisecond + 460*time.Millisecond), false},
+		{"two passes give a period", passes[3:], last.Add(2*1500*time.Millisecond + 250*time.Millisecond), true},
+		{"one pass gives none", passes[4:], last.Add(2*1500*time.Millisecond + 250*time.Millisecond), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tkAim(tc.passes, tc.expiry); got != tc.want {
+				t.Errorf("tkAim = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
