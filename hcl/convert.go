@@ -52,6 +52,7 @@ func ConvertToHCL(cfg *Config) []byte {
 		setStr(b, "file", f.File)
 		setInt(b, "weight", f.Weight)
 		setBool(b, "reverse", f.Reverse)
+		setStr(b, "init_file", f.Init.String())
 	}
 	for _, g := range cfg.VirtualServerGroups {
 		root.newline()

@@ -512,7 +512,7 @@ var (
 	)
 	sslClientSchema   = blockSchema([]string{"password", "ca", "certificate", "key"})
 	lvsTimeoutsSchema = blockSchema([]string{"tcp", "tcpfin", "udp"})
-	trackFileSchema   = blockSchema([]string{"file", "weight", "reverse"})
+	trackFileSchema   = blockSchema([]string{"file", "weight", "reverse", "init_file"})
 	groupSchema       = blockSchema([]string{"members"})
 	globalSchema      = blockSchema(append([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
 		"notify_timeout", "metrics_listen", "status_page", "control_socket", "reconcile_interval", "vrrp_version", "lvs_flush", "lvs_flush_on_stop"}, globalAlertAttrs...),
@@ -829,6 +829,7 @@ func (d *decoder) trackFile(b *hcl2.Block) {
 	bl.str("file", &f.File)
 	bl.integer("weight", &f.Weight)
 	bl.boolean("reverse", &f.Reverse)
+	d.trackFileInit(bl, &f) // track_file_init.go
 	d.cfg.TrackFiles = append(d.cfg.TrackFiles, f)
 }
 

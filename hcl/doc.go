@@ -53,6 +53,8 @@
 //	                 resolution by name (weight and direction inherited), validation
 //	tracking_decode.go  their HCL spelling
 //	keepalived_track.go  their keepalived.conf keywords, dont_track_primary and sync-group tracking
+//	track_file_init.go  track_file's init_file [VALUE] [overwrite]: model, rules, HCL attribute
+//	keepalived_track_file_init.go  its keepalived.conf line, with keepalived's warnings
 //	alert.go         notify FIFOs and e-mail alerts in the global block: model, validation
 //	alert_decode.go  their HCL spelling, and VRRP start timing
 //	keepalived_alert.go  their keepalived.conf global_defs keywords

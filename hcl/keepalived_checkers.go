@@ -242,11 +242,7 @@ func (r *kaReader) trackFile(n *kaNode) {
 				f.Positions["weight"] = e.pos
 			}
 		case "init_file":
-			// keepalived writes VALUE (default 0) to a missing file; a
-			// missing file reads as 0 anyway.
-			if len(e.args) > 0 && e.args[0].text != "0" && e.args[0].text != "overwrite" || len(e.args) > 1 {
-				r.errf(e.pos, "keyword init_file with a value is not supported by lvsd", "lvsd writes no tracked file; a missing file reads as 0")
-			}
+			r.trackFileInit(e, &f) // keepalived_track_file_init.go
 		default:
 			r.unknown(e, "track_file "+name)
 		}

@@ -596,8 +596,9 @@ type Checker struct {
 type TrackFile struct {
 	Name      string
 	File      string
-	Weight    int  // default 1
-	Reverse   bool // weight N reverse
+	Weight    int           // default 1
+	Reverse   bool          // weight N reverse
+	Init      TrackFileInit // init_file [VALUE] [overwrite] (track_file_init.go)
 	Pos       Pos
 	Positions Positions
 }

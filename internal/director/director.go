@@ -142,6 +142,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}, masters: map[string]bool{}, syncKick: make(chan struct{}, 1), syncLinger: backupLinger}
 	d.scriptCtx, d.stopScripts = context.WithCancel(context.Background())
 	d.alerts = d.newAlerter(cfg) // alerts.go
+	d.initTrackFiles(cfg, false) // trackfiles.go
 	if opts.Checks {
 		if _, err := d.openIPVS(cfg); err != nil {
 			return nil, err

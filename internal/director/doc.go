@@ -34,6 +34,9 @@
 //   - alerts.go: VRRP notices, verdict changes and quorum crossings →
 //     the notify FIFOs and e-mail alerts (internal/alert), which never
 //     make their caller wait.
+//   - trackfiles.go: the track_file blocks' init_file values written
+//     (internal/trackfile) at start and on reload, before anything reads
+//     the files, as keepalived writes them while it reads its configuration.
 //   - reload.go: a reload applied in one order: lvs desired state first,
 //     then the checkers, then VRRP.
 //   - status.go: the status snapshot (`lvsd status`, SIGUSR1/SIGUSR2 dumps,
@@ -42,8 +45,8 @@
 //     reasons, a bounded ring the snapshot carries.
 //
 // The package never parses flags, handles signals, listens on sockets or
-// writes files: cmd/lvsd does, and calls Run, Reload and Report. The Linux
-// edges (IPVS kernel, VRRP network, script runner) are injected through
+// writes files itself (init_file's are internal/trackfile's): cmd/lvsd
+// does, and calls Run, Reload and Report. The Linux edges (IPVS kernel, VRRP network, script runner) are injected through
 // Options, so the wiring is unit-tested with lvs's fake kernel and fakes of
 // vrrp's network.
 package director

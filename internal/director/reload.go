@@ -40,6 +40,7 @@ func (d *Director) Reload() error {
 		d.log.Error("reload refused: "+ErrConfigInvalid.Error(), "file", d.opts.File)
 		return fmt.Errorf("%s: %w", d.opts.File, ErrConfigInvalid)
 	}
+	d.initTrackFiles(cfg, true) // trackfiles.go
 	if d.checker != nil {
 		if err := d.openIPVSLate(cfg); err != nil {
 			d.log.Error("reload refused, running configuration kept", "err", err)

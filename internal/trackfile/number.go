@@ -1,7 +1,8 @@
 // Package trackfile reads the number a tracked file holds, the one way
 // for both of its readers: FILE_CHECK (checks) and a VRRP instance's
-// track_file (vrrp), as keepalived's track_file.c reads it for both. It
-// never watches the file: its callers decide when to read.
+// track_file (vrrp), as keepalived's track_file.c reads it for both
+// (number.go), and writes init_file's value at start (init.go). It never
+// watches the file: its callers decide when to read.
 package trackfile
 
 import (
