@@ -70,7 +70,8 @@ func TestBenchChecks37kTargets(t *testing.T) {
 	var rows []string
 	for _, p := range []pass{
 		{name: "connector (epoll loop)"},
-		// lvsd's daemon keeps one P after its start (cmd/lvsd/goruntime.go).
+		// One P, as GOMAXPROCS=1 in lvsd's environment runs it (lvsd
+		// itself runs only its start on one P, cmd/lvsd/goruntime.go).
 		{name: "connector, one P", procs: 1},
 		{name: "Go dialer per attempt", dialer: &recordingDialer{started: make(map[netip.AddrPort][]int64, benchRealServers), epoch: time.Now()}},
 	} {

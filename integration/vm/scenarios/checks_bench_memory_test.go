@@ -413,9 +413,14 @@ func cbStraceCount(pgid int, d time.Duration) string {
 	if err != nil {
 		return "strace not in the VM"
 	}
+	// Every thread of every process: -p attaches to one thread, and -f
+	// follows only the threads created after.
 	args := []string{"-c", "-f", "-q"}
 	for _, pid := range cbGroupPids(pgid) {
-		args = append(args, "-p", strconv.Itoa(pid))
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, task := range tasks {
+			args = append(args, "-p", task.Name())
+		}
 	}
 	cmd := exec.Command(strace, args...)
 	var out strings.Builder
@@ -452,8 +457,9 @@ func cbStraceCount(pgid int, d time.Duration) string {
 			connects = n
 		}
 	}
+
 	if connects == 0 {
-		return "no connect seen: " + cbTail(out.String())
+		return "no connect seen: " + strings.Join(strings.Fields(cbTail(out.String())), " ")
 	}
 	slices.SortFunc(calls, func(a, b call) int { return int(b.calls - a.calls) })
 	s := fmt.Sprintf("%d connects in %v, %.2f system calls per connect:", connects, d, float64(total)/float64(connects))
