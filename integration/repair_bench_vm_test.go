@@ -22,10 +22,15 @@ func TestBenchRepairPassInVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	env := map[string]string{"LVSD_IPVS_KERNEL": "1", "LVSD_BENCH": "1"}
+	// LVSD_BENCH_PROFILE=1 prints a CPU profile of lvsd's passes.
+	if p := os.Getenv("LVSD_BENCH_PROFILE"); p != "" {
+		env["LVSD_BENCH_PROFILE"] = p
+	}
 	vm.RunGoTests(t, vm.Spec{Timeout: 10 * time.Minute}, vm.Suite{
 		Name:   "lvs",
 		Binary: bin,
 		Run:    "^TestKernelBenchRepairPass$",
-		Env:    map[string]string{"LVSD_IPVS_KERNEL": "1", "LVSD_BENCH": "1"},
+		Env:    env,
 	})
 }

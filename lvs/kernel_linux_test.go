@@ -14,12 +14,14 @@ package lvs_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -688,6 +690,20 @@ func TestKernelBenchRepairPass(t *testing.T) {
 			p.cost.Requests, p.cost.Syscalls, p.cost.Datagrams, ms(p.cost.Took))
 	}
 	fmt.Printf("lvsd repair %d system calls that do nothing: %s\n", calls, ms(bare))
+	if os.Getenv("LVSD_BENCH_PROFILE") == "1" {
+		// A CPU profile of lvs's passes, printed for the host (the
+		// profile carries its symbols): time in the kernel shows under
+		// the system calls' frames.
+		var prof bytes.Buffer
+		if err := pprof.StartCPUProfile(&prof); err != nil {
+			t.Fatal(err)
+		}
+		for range rounds {
+			passes[lvsPass].m.Reconcile(context.Background())
+		}
+		pprof.StopCPUProfile()
+		fmt.Printf("LVSD-PROFILE %s\n", base64.StdEncoding.EncodeToString(prof.Bytes()))
+	}
 	fmt.Printf("lvsd repair ratio lvsd/before issue 19: %.3f (goal <= 0.1); lvsd/moby/ipvs reader today: %.3f (paired %.3f)\n",
 		float64(median(passes[lvsPass]))/float64(median(before)), float64(median(passes[lvsPass]))/float64(median(passes[1])), 1/paired[1])
 }
