@@ -20,7 +20,10 @@ import (
 //     #2318's shape, one P read the keepalived.conf 3.4x faster in the
 //     emulated test VM and no slower on the host. loadOnOneProc returns the
 //     function that gives the daemon back its processors once the table is
-//     written.
+//     written. One P after the start too was measured (docs/benchmarks.md):
+//     cheaper per check in two VM runs, dearer in a third, and on the host
+//     a goroutine sharing the one P (as VRRP's would) woke later; so the
+//     daemon keeps every P until a quiet run shows adverts holding on one.
 //   - Loading a configuration allocates far more than it keeps: for
 //     #2318's shape at 1/16 (2,469 IPVS objects) the HCL reader allocates
 //     about 110 MB to keep 3 MB, the keepalived.conf reader 24 MB. The
