@@ -1,12 +1,15 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -122,6 +125,64 @@ func lvsdGoroutines(dump string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// kernelWaits samples, every 20 ms, the threads of a process that are not
+// idle in the kernel (not in a futex, epoll or sleep wait): their state,
+// wchan and kernel stack.
+type kernelWaits struct {
+	mu      sync.Mutex
+	samples []kernelWait
+}
+
+type kernelWait struct {
+	at    time.Time
+	task  string
+	state string
+	stack string
+}
+
+func sampleKernelWaits(ctx context.Context, pid int, from time.Time) *kernelWaits {
+	w := &kernelWaits{}
+	idle := []string{"futex_wait", "do_epoll_wait", "ep_poll", "hrtimer_nanosleep", "do_nanosleep", "0"}
+	go func() {
+		for ctx.Err() == nil {
+			tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+			for _, task := range tasks {
+				wchan, _ := os.ReadFile(task + "/wchan")
+				st := taskState(task)
+				if st == "R" || slices.ContainsFunc(idle, func(s string) bool { return strings.HasPrefix(string(wchan), s) }) {
+					continue
+				}
+				stack, _ := os.ReadFile(task + "/stack")
+				w.mu.Lock()
+				w.samples = append(w.samples, kernelWait{time.Now(), filepath.Base(task), st + " " + string(wchan), strings.TrimSpace(string(stack))})
+				w.mu.Unlock()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return w
+}
+
+// String lists the samples between from and to, times from from, a stack
+// printed again only when it changes.
+func (w *kernelWaits) String(from, to time.Time) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var b strings.Builder
+	last := map[string]string{}
+	for _, s := range w.samples {
+		if s.at.Before(from.Add(-500*time.Millisecond)) || s.at.After(to) {
+			continue
+		}
+		fmt.Fprintf(&b, "%+8.1f ms task %s %s\n", float64(s.at.Sub(from).Microseconds())/1000, s.task, s.state)
+		if last[s.task] != s.stack {
+			last[s.task] = s.stack
+			b.WriteString(s.stack + "\n")
+		}
+	}
+	return b.String()
 }
 
 // taskState is the state letter of /proc/PID/task/TID/stat.
