@@ -275,8 +275,9 @@ func (tl *tkLab) waitState(d *tkDirector, state string, within time.Duration) {
 
 // TestLvsdKilledBySIGKILLExitsWithinTwoSeconds sends SIGKILL to the lvsd
 // directors of the takeover lab, with connection sync on as lvsd defaults
-// it, at the moments a kill used to be held by the kernel for minutes (a
-// CI rehearsal, issue 19): while tk-d1 starts its sync daemons and
+// it, at the moments where the kernel was suspected of holding a killed
+// director for minutes (issue 19; the CI rehearsal that waited had in
+// fact never sent its kill): while tk-d1 starts its sync daemons and
 // preempts, during its SIGTERM handover, while tk-d2 re-reads its table
 // in a repair pass and /metrics is read, while tk-d2 takes over (sync
 // daemons switched, connections handed over) and while it gives
