@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -627,11 +628,22 @@ func TestKernelBenchRepairPass(t *testing.T) {
 		}
 		return nil
 	}
+	// The same pass with the process on one P: Go's scheduler then has no
+	// idle P to wake each time it preempts the long-running pass.
+	oneP := &pass{name: "lvs reader, on one P", k: own}
+	oneP.bench = func() error {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		if n, err := oneP.m.Reconcile(context.Background()); n != 0 || err != nil {
+			return fmt.Errorf("applied %d (%v)", n, err)
+		}
+		return nil
+	}
 	passes := []*pass{
 		before,
 		{name: "moby/ipvs reader, today", k: moby},
 		{name: "lvs reader (lvsd)", k: own},
 		{name: "a cached read (no kernel)", k: &cachedTable{Kernel: own, t: read}},
+		oneP,
 	}
 	const lvsPass = 2
 	for _, p := range passes[1:] {
