@@ -25,11 +25,13 @@
 // routing_linux.go over rtnetlink, or use_ipvlan's ipvlans,
 // ipvlan_linux.go). An advert socket may join another
 // group, send unicast with another TTL, or carry keepalived's IPsec AH
-// (advert_options.go; ah.go: the AH codec, ICV and sequence numbers).
+// (advert_options.go; ah.go: the AH codec, ICV and sequence numbers;
+// ah_linux.go sends an advert inside its AH header).
 // network_linux.go implements them with raw IP-112 sockets (NewAdvertConn
 // and NewAdvertConn6 take an injected net.PacketConn), netlink (IPv6 VIPs
 // with IFA_F_NODAD), mdlayher/arp's arp.New on an AF_PACKET socket and
-// mdlayher/ndp on an ICMPv6 socket; tests inject fakes.
+// mdlayher/ndp on an ICMPv6 socket; network_other.go fails every call off
+// Linux; tests inject fakes.
 //
 // The package decides mastership and moves VIPs; it never programs IPVS
 // (the caller does that in Options.OnTransition), never parses, defaults
