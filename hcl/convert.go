@@ -141,6 +141,7 @@ func convertGlobal(root *hclBody, g Global) {
 		}
 		setStr(b, "script_user", u)
 	}
+	convertGlobalScripts(b, g) // global_scripts.go
 	if g.NotifyTimeout != def.NotifyTimeout {
 		setDur(b, "notify_timeout", g.NotifyTimeout)
 	}

@@ -48,6 +48,7 @@ const (
 	defaultReconcileInterval = 10 * time.Second      // lvsd
 	defaultBGPHoldTime       = 90 * time.Second      // RFC 4271 section 10: suggested HoldTime; keepalive one third of it
 	defaultDrainDelay        = 5 * time.Second       // lvsd drain_delay: a router takes a withdrawal into its forwarding table in well under a second (BIRD, FRR: docs/cluster.md); a margin for a busy one
+	defaultStartStopTimeout  = 10 * time.Second      // startup_script_timeout, shutdown_script_timeout (global_parser.c)
 )
 
 // The BFD timers' defaults (bfd_min_rx, bfd_min_tx, bfd_multiplier):
@@ -109,6 +110,8 @@ func defaultGlobal() Global {
 		ReconcileInterval:    defaultReconcileInterval,
 		VRRPVersion:          defaultVRRPVersion,
 		VRRPDownTimerAdverts: defaultDownTimerAdverts,
+		StartupScript:        StartStopScript{Timeout: defaultStartStopTimeout},
+		ShutdownScript:       StartStopScript{Timeout: defaultStartStopTimeout},
 		// lvsd: connection sync on for a pair that programs IPVS; finalize
 		// picks the instance (syncDaemonDefaults) or turns it off.
 		LVSSyncDaemon: LVSSyncDaemon{Enabled: true, SyncID: unsetSyncID},

@@ -53,6 +53,8 @@
 //	                 resolution by name (weight and direction inherited), validation
 //	tracking_decode.go  their HCL spelling
 //	keepalived_track.go  their keepalived.conf keywords, dont_track_primary and sync-group tracking
+//	global_scripts.go  global startup_script and shutdown_script with their timeouts and users: model, both readers,
+//	                 validation, convert
 //	track_file_init.go  track_file's init_file [VALUE] [overwrite]: model, rules, HCL attribute
 //	keepalived_track_file_init.go  its keepalived.conf line, with keepalived's warnings
 //	alert.go         notify FIFOs and e-mail alerts in the global block: model, validation

@@ -385,10 +385,6 @@ var kaGlobalScope = func() map[string]kaScope {
 		"vrrp_higher_prio_send_advert":     warnOnly("lvsd answers higher-priority adverts as RFC 3768 §6.4.3 says"),
 		"vrrp_notify_priority_changes":     warnOnly("lvsd notifies state changes only"),
 		"fifo_write_vrrp_states_on_reload": warnOnly("lvsd writes FIFO lines on state changes only"),
-		"startup_script":                   refuse("lvsd runs no startup script; use systemd ExecStartPre"),
-		"startup_script_timeout":           refuse("lvsd runs no startup script"),
-		"shutdown_script":                  refuse("lvsd runs no shutdown script; use systemd ExecStopPost"),
-		"shutdown_script_timeout":          refuse("lvsd runs no shutdown script"),
 		"net_namespace":                    refuse("lvsd runs in the network namespace it is started in"),
 		"net_namespace_ipvs":               refuse("lvsd runs in the network namespace it is started in"),
 		"max_auto_priority":                warnOnly("lvsd does not raise its scheduling priority"),
@@ -456,7 +452,7 @@ func (r *kaReader) global(n *kaNode) {
 	g := &r.cfg.Global
 	g.Pos = n.pos
 	for _, c := range n.block {
-		if r.globalNet(c) { // keepalived_vrrp_net.go
+		if r.globalNet(c) || r.globalScript(c) { // keepalived_vrrp_net.go, global_scripts.go
 			continue
 		}
 		switch c.name {

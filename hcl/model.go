@@ -122,9 +122,12 @@ type Global struct {
 	// set none (vrrp_down_timer_adverts; default 3).
 	VRRPDownTimerAdverts int
 	// Alerts are the notify FIFOs and e-mail alerts (alert.go).
-	Alerts    Alerts
-	Pos       Pos
-	Positions Positions
+	Alerts Alerts
+	// StartupScript runs before anything starts, ShutdownScript after
+	// everything stopped (global_scripts.go).
+	StartupScript, ShutdownScript StartStopScript
+	Pos                           Pos
+	Positions                     Positions
 }
 
 // LVSSyncDaemon configures the kernel's IPVS connection sync daemons

@@ -65,6 +65,7 @@ func suggest(given string, candidates []string) string {
 
 func (v *validator) global() {
 	g := &v.cfg.Global
+	v.validateGlobalScripts() // global_scripts.go
 	if g.LVSProgram != LVSProgramMaster && g.LVSProgram != LVSProgramAlways {
 		v.diags.errorf(at(g.Positions, "lvs_program", g.Pos), "invalid lvs_program",
 			"%q: want %q (program a virtual service while its instance is MASTER) or %q (on both nodes, like keepalived)",

@@ -356,6 +356,9 @@ func foundScripts(cfg *hcl.Config) bool {
 	if notify(hcl.Notify{Any: a.NotifyFIFO.Script, Master: a.VRRPNotifyFIFO.Script, Backup: a.LVSNotifyFIFO.Script}) {
 		return true // the notify FIFO scripts (internal/alert)
 	}
+	if found(cfg.Global.StartupScript.Command) || found(cfg.Global.ShutdownScript.Command) {
+		return true // keepalived's parent checks these (main.c: start/shutdown scripts)
+	}
 	for _, s := range cfg.Scripts {
 		if found(s.Script) {
 			return true

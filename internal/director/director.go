@@ -208,13 +208,20 @@ func (d *Director) Config() *hcl.Config {
 	return d.cfg
 }
 
-// Run adopts the IPVS table as found, runs every part until ctx ends or a
-// part fails, then stops them in order: VRRP first (priority-0 adverts,
+// Run runs the startup_script first (startstop.go), adopts the IPVS table
+// as found, runs every part until ctx ends or a part fails, then stops
+// them in order: VRRP first (priority-0 adverts,
 // VIPs removed, services withdrawn), then the checkers and the IPVS manager
 // (the table is never flushed on the way out), then the quorum scripts
 // still running. Every goroutine Run started has ended when it returns.
 func (d *Director) Run(ctx context.Context) error {
 	defer d.closeScripts()
+	if g := d.Config().Global; g.StartupScript.Command != "" { // startstop.go
+		d.runStartStopScript(ctx, "startup", g.StartupScript, g)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
 	d.alerts.Start(ctx) // alerts.go: after VRRP's STOP notices, the FIFOs close
 	defer d.alerts.Close()
 
@@ -308,6 +315,8 @@ loop:
 	wg.Wait()
 	d.removeFullNAT()    // fullnat.go
 	d.removeAcceptMode() // acceptmode.go
+	g := d.Config().Global
+	d.runStartStopScript(context.Background(), "shutdown", g.ShutdownScript, g) // startstop.go
 	return runErr
 }
 

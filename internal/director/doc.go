@@ -34,6 +34,8 @@
 //   - alerts.go: VRRP notices, verdict changes and quorum crossings →
 //     the notify FIFOs and e-mail alerts (internal/alert), which never
 //     make their caller wait.
+//   - startstop.go: global startup_script, run and waited for before Run
+//     starts anything, and shutdown_script, after everything stopped.
 //   - trackfiles.go: the track_file blocks' init_file values written
 //     (internal/trackfile) at start and on reload, before anything reads
 //     the files, as keepalived writes them while it reads its configuration.
