@@ -6,14 +6,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/lvs/lvstest"
 )
@@ -128,13 +131,9 @@ func TestBenchIPVSLoad(t *testing.T) {
 	if err := lvstest.WriteIPVSADMRules(&rules, lvstest.SyntheticTable(benchServices, benchReals)); err != nil {
 		t.Fatal(err)
 	}
-	type figure struct {
-		name string
-		d    time.Duration
-	}
-	var figures []figure
+	var figures []loadFigure
 	var prev *benchNet
-	measure := func(name string, load func(n benchNet)) benchNet {
+	timeLoad := func(name string, load func(n benchNet)) (benchNet, time.Duration) {
 		t.Helper()
 		if prev != nil {
 			// The kernel tears a namespace's IPVS down in a worker:
@@ -150,7 +149,12 @@ func TestBenchIPVSLoad(t *testing.T) {
 		d := time.Since(start)
 		expectObjects(n, name, benchObjects)
 		t.Logf("%-28s %v", name, d.Round(time.Millisecond))
-		figures = append(figures, figure{name, d})
+		return n, d
+	}
+	measure := func(name string, load func(n benchNet)) benchNet {
+		t.Helper()
+		n, d := timeLoad(name, load)
+		figures = append(figures, loadFigure{name, d})
 		return n
 	}
 
@@ -229,10 +233,54 @@ func TestBenchIPVSLoad(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(keepalivedConf()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The same table as lvsd.hcl (what `lvsd convert` writes).
+	hclConf := "/tmp/lvsd-bench.hcl"
+	parsed, diags := hcl.Load(conf)
+	if parsed == nil {
+		t.Fatalf("reading %s: %v", conf, diags)
+	}
+	if err := os.WriteFile(hclConf, hcl.ConvertToHCL(parsed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var startParts []loadFigure
+	var startRounds []lvsdRound
 	if bin := os.Getenv("LVSD_BIN"); bin != "" {
-		measure("lvsd run (keepalived.conf)", func(n benchNet) {
-			loadWithDaemon(t, n.name, n.procIPVS, bin, "run", "-f", conf, "--pid-file", "/run/lvsd-bench.pid")
-		})
+		// lvsd's start beside the batched writer, in interleaved rounds:
+		// the emulated machine's speed varies by 3x within a run on a
+		// shared host, so each start is compared with a writer load of
+		// the same minutes, and the writer's load is seen through the
+		// same counts of /proc/net/ip_vs as the daemons' (a count of the
+		// full table takes a fifth of a second of the guest's CPU). The
+		// last start shows the garbage collector's share: the same file
+		// at Go's default pace instead of lvsd's looser one during a
+		// load (GOGC in the environment overrides cmd/lvsd/goruntime.go).
+		starts := []struct{ name, file, gogc string }{
+			{"lvsd run (keepalived.conf)", conf, ""},
+			{"lvsd run (lvsd.hcl)", hclConf, ""},
+			{"lvsd run (keepalived.conf) GOGC=100", conf, "100"},
+		}
+		for range benchRounds {
+			r := lvsdRound{starts: map[string]time.Duration{}}
+			_, r.writer = timeLoad("lvsd (lvs, batched), polled", func(n benchNet) { loadWithLvsPolled(t, n.path, n.procIPVS) })
+			for _, s := range starts {
+				if s.gogc != "" {
+					os.Setenv("GOGC", s.gogc)
+				}
+				_, r.starts[s.name] = timeLoad(s.name, func(n benchNet) {
+					loadWithDaemon(t, n.name, n.procIPVS, bin, "run", "-f", s.file, "--pid-file", "/run/lvsd-bench.pid")
+				})
+				os.Unsetenv("GOGC")
+			}
+			startRounds = append(startRounds, r)
+		}
+		for _, s := range starts {
+			var ds []time.Duration
+			for _, r := range startRounds {
+				ds = append(ds, r.starts[s.name])
+			}
+			figures = append(figures, loadFigure{s.name + ", median", median(ds)})
+		}
+		startParts = lvsdStartParts(t, bin, conf, hclConf)
 	} else {
 		t.Log("LVSD_BIN unset: no figure for the lvsd binary")
 	}
@@ -253,8 +301,41 @@ func TestBenchIPVSLoad(t *testing.T) {
 		benchServices, benchReals, benchObjects)
 	ref := figures[0].d
 	for _, f := range figures {
-		fmt.Fprintf(&b, "  %-28s %10v  %6.3fx ipvsadm -R\n", f.name, f.d.Round(time.Millisecond), float64(f.d)/float64(ref))
+		fmt.Fprintf(&b, "  %-38s %10v  %6.3fx ipvsadm -R\n", f.name, f.d.Round(time.Millisecond), float64(f.d)/float64(ref))
 	}
+	if len(startRounds) > 0 {
+		fmt.Fprintf(&b, "  lvsd run beside the batched writer, %d interleaved rounds (writer, then each start, all seen through the same counts; ratio to the same round's writer):\n", len(startRounds))
+		for i, r := range startRounds {
+			fmt.Fprintf(&b, "    round %d: writer %v", i+1, r.writer.Round(time.Millisecond))
+			names := slices.Sorted(maps.Keys(r.starts))
+			for _, name := range names {
+				fmt.Fprintf(&b, "; %s %v (%.2fx)", strings.TrimPrefix(name, "lvsd run "), r.starts[name].Round(time.Millisecond), float64(r.starts[name])/float64(r.writer))
+			}
+			b.WriteString("\n")
+		}
+		names := slices.Sorted(maps.Keys(startRounds[0].starts))
+		for _, name := range names {
+			var ratios []float64
+			for _, r := range startRounds {
+				ratios = append(ratios, float64(r.starts[name])/float64(r.writer))
+			}
+			slices.Sort(ratios)
+			fmt.Fprintf(&b, "    %-38s median %.2fx the writer of its round (range %.2f-%.2f; goal <= 1.5)\n", name, ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1])
+		}
+	}
+	if len(startParts) > 0 {
+		var writers []time.Duration
+		for _, r := range startRounds {
+			writers = append(writers, r.writer)
+		}
+		writer := median(writers)
+		fmt.Fprintf(&b, "  where lvsd run's start goes (same VM, after the rounds; each program run once, the loads in this test's process):\n")
+		for _, f := range startParts {
+			fmt.Fprintf(&b, "    %-44s %10v  %6.3fx the rounds' median writer (%v)\n", f.name, f.d.Round(time.Millisecond), float64(f.d)/float64(writer), writer.Round(time.Millisecond))
+		}
+	}
+	fmt.Fprintf(&b, "  the daemons' loads end at the first count of /proc/net/ip_vs that finds every object (polled every %v; one count of the full table takes %v)\n",
+		daemonPoll, countCost(prev.procIPVS).Round(time.Millisecond))
 	fmt.Fprintf(&b, "  one changed weight on the full table: 1 operation, %v (%.3f%% of lvsd's full load)\n",
 		oneWeight.Round(time.Microsecond), 100*float64(oneWeight)/float64(figures[1].d))
 	fmt.Fprintf(&b, "  reload with one changed weight on the full table: 1 operation, %v (%.1f%% of lvsd's full load)\n",
@@ -268,6 +349,70 @@ func TestBenchIPVSLoad(t *testing.T) {
 	fmt.Fprintf(&b, "    repair pass after/before: %.3f (goal <= 0.1)\n", float64(repairNew)/float64(repairMoby))
 	t.Log("\n" + b.String())
 	fmt.Print("BENCH " + strings.ReplaceAll(strings.TrimRight(b.String(), "\n"), "\n", "\nBENCH ") + "\n")
+}
+
+// lvsdStartParts times what `lvsd run` does before its first IPVS write,
+// one part at a time: starting the binary (`lvsd version`: exec, the Go
+// runtime and package initialisation), reading and validating each file
+// (`lvsd check`, which is the start plus the load), and the load alone in
+// this process (hcl.Load: no exec).
+func lvsdStartParts(t *testing.T, bin, conf, hclConf string) []loadFigure {
+	t.Helper()
+	timed := func(name string, f func() error) loadFigure {
+		t.Helper()
+		start := time.Now()
+		if err := f(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return loadFigure{name, time.Since(start)}
+	}
+	run := func(args ...string) func() error {
+		return func() error {
+			if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+				return fmt.Errorf("%v: %s", err, out)
+			}
+			return nil
+		}
+	}
+	load := func(file string) func() error {
+		return func() error {
+			if cfg, diags := hcl.Load(file); cfg == nil {
+				return diags
+			}
+			return nil
+		}
+	}
+	return []loadFigure{
+		timed("lvsd version (exec and Go init)", run("version")),
+		timed("lvsd check keepalived.conf (+ parse)", run("check", "-f", conf)),
+		timed("lvsd check lvsd.hcl (+ parse)", run("check", "-f", hclConf)),
+		timed("hcl.Load keepalived.conf, in process", load(conf)),
+		timed("hcl.Load lvsd.hcl, in process", load(hclConf)),
+	}
+}
+
+// benchRounds is how many interleaved rounds compare lvsd's start with
+// the batched writer.
+const benchRounds = 3
+
+// lvsdRound is one round of that comparison: the writer's load, then each
+// start of the lvsd binary, by name.
+type lvsdRound struct {
+	writer time.Duration
+	starts map[string]time.Duration
+}
+
+// median is the middle of ds (the upper one of an even count).
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// loadFigure is one timed step of the load benchmark.
+type loadFigure struct {
+	name string
+	d    time.Duration
 }
 
 // loadWithLvs loads the synthetic config through a Manager (SetConfig
@@ -316,18 +461,85 @@ func loadWithDaemon(t *testing.T, ns, procIPVS string, argv ...string) {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	}()
-	deadline := time.Now().Add(10 * time.Minute)
-	for countObjects(procIPVS) < benchObjects {
+	waitFull(t, procIPVS, argv[0], func() string {
 		select {
 		case <-exited:
-			t.Fatalf("%s exited having loaded %d of %d objects:\n%s", argv[0], countObjects(procIPVS), benchObjects, out.String())
+			return "exited:\n" + out.String()
 		default:
+			return ""
+		}
+	})
+}
+
+// loadWithLvsPolled is loadWithLvs seen from outside, as loadWithDaemon
+// sees the daemons: the load runs in another goroutine, and it ends at the
+// first count of procIPVS that finds every object (the same counts, the
+// same CPU they take from the guest and the same latency).
+func loadWithLvsPolled(t *testing.T, netnsPath, procIPVS string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		k, err := lvs.OpenKernelWith(lvs.KernelOptions{NetnsPath: netnsPath})
+		if err != nil {
+			done <- err
+			return
+		}
+		defer k.Close()
+		m := lvs.NewManager(k, lvs.ManagerOptions{Interval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+		m.SetConfig(lvstest.SyntheticConfig(benchServices, benchReals))
+		if c := m.Counters(); c.Errors > 0 {
+			err = fmt.Errorf("%d errors", c.Errors)
+		}
+		done <- err
+	}()
+	var ended error
+	finished := false
+	waitFull(t, procIPVS, "the batched writer", func() string {
+		if !finished {
+			select {
+			case ended = <-done:
+				finished = true
+			default:
+			}
+		}
+		if ended != nil {
+			return ended.Error()
+		}
+		return ""
+	})
+	if !finished {
+		ended = <-done
+	}
+	if ended != nil {
+		t.Fatalf("the batched writer: %v", ended)
+	}
+}
+
+// waitFull counts the objects in procIPVS every daemonPoll until it finds
+// all of them; failed says, between counts, why the loader (named by what)
+// can no longer finish, or "" while it can.
+func waitFull(t *testing.T, procIPVS, what string, failed func() string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for countObjects(procIPVS) < benchObjects {
+		if why := failed(); why != "" {
+			t.Fatalf("%s loaded %d of %d objects, then %s", what, countObjects(procIPVS), benchObjects, why)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s loaded %d of %d objects in 10 minutes:\n%s", argv[0], countObjects(procIPVS), benchObjects, out.String())
+			t.Fatalf("%s loaded %d of %d objects in 10 minutes", what, countObjects(procIPVS), benchObjects)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(daemonPoll)
 	}
+}
+
+// daemonPoll is how often loadWithDaemon counts the daemon's objects.
+const daemonPoll = 50 * time.Millisecond
+
+// countCost is how long one countObjects of path takes.
+func countCost(path string) time.Duration {
+	start := time.Now()
+	countObjects(path)
+	return time.Since(start)
 }
 
 // keepalivedConf is lvstest.SyntheticConfig written as keepalived.conf.
