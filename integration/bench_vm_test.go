@@ -10,9 +10,10 @@ import (
 
 // TestBenchIPVSLoadInVM times, in one boot of the IPVS test VM, loading
 // 2,000 virtual services × 16 real servers into an empty table with
-// ipvsadm -R (the reference), with package lvs, with the lvsd binary and
-// keepalived 2.2.7 on the same keepalived.conf, and prints them side by
-// side (integration/vm/scenarios
+// ipvsadm -R (the reference), with package lvs, with the lvsd binary on
+// the keepalived.conf and on the same table as lvsd.hcl (in rounds
+// interleaved with lvs's writer), and keepalived 2.2.7 on the
+// keepalived.conf, and prints them side by side (integration/vm/scenarios
 // TestBenchIPVSLoad). Run by make bench (LVSD_BENCH=1).
 func TestBenchIPVSLoadInVM(t *testing.T) {
 	if os.Getenv("LVSD_BENCH") != "1" {
