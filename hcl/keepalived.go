@@ -389,7 +389,6 @@ var kaGlobalScope = func() map[string]kaScope {
 		"net_namespace_ipvs":               refuse("lvsd runs in the network namespace it is started in"),
 		"max_auto_priority":                warnOnly("lvsd does not raise its scheduling priority"),
 		"min_auto_priority_delay":          warnOnly("lvsd does not raise its scheduling priority"),
-		"dynamic_interfaces":               refuse("lvsd needs the interfaces to exist"),
 		"disable_local_igmp":               warnOnly("lvsd leaves IGMP to the kernel"),
 		"rs_init_notifies":                 warnOnly("lvsd notifies changes only"),
 		"vmac_prefix":                      warnOnly("lvsd names a VMAC vrrp.VRID unless use_vmac names it"),
@@ -452,7 +451,7 @@ func (r *kaReader) global(n *kaNode) {
 	g := &r.cfg.Global
 	g.Pos = n.pos
 	for _, c := range n.block {
-		if r.globalNet(c) || r.globalScript(c) { // keepalived_vrrp_net.go, global_scripts.go
+		if r.globalNet(c) || r.globalScript(c) || r.dynamicInterfaces(c) { // keepalived_vrrp_net.go, global_scripts.go, keepalived_dynamic_interfaces.go
 			continue
 		}
 		switch c.name {
