@@ -106,6 +106,9 @@ func (d *Director) runSyncDaemons(ctx context.Context) {
 			continue
 		}
 		d.waitForAnnouncedMastership(ctx)
+		if d.stopping.Load() || ctx.Err() != nil {
+			continue // nothing starts on the way out (c6d000e)
+		}
 		if left := d.applySyncDaemons(false); left > 0 {
 			linger.Reset(left)
 		} else {
