@@ -19,11 +19,14 @@
 //     interface (bind_if) and marked as the checker says. tls_client.go:
 //     SSL_GET's client certificate (the SSL block's, its key decrypted
 //     with the block's password).
-//   - connect.go, connect_linux.go: the connector, which runs every
-//     TCP_CHECK attempt of the operating system's dialer on one epoll loop
-//     (keepalived's syscalls: non-blocking connect, SO_ERROR, close; the
-//     deadlines on that loop's one wait) instead of a goroutine and Go's
-//     dialer per attempt. An injected Dialer bypasses it.
+//   - connect.go, connect_linux.go, connect_raw_linux.go: the connector,
+//     which runs every TCP_CHECK attempt of the operating system's dialer
+//     on one epoll loop (keepalived's syscalls: non-blocking connect,
+//     SO_ERROR, close, made as raw system calls since none blocks; the
+//     deadlines on that loop's one wait; one clock read per batch; reused
+//     attempt records, so an attempt allocates nothing) instead of a
+//     goroutine and Go's dialer per attempt. An injected Dialer bypasses
+//     it.
 //   - verdict.go: the pure per-check state machine (retry, delay_before_retry,
 //     rise, alpha) and the real-server aggregate (up when every checker is up).
 //   - schedule.go: a single heap of deadlines computed from the plan
