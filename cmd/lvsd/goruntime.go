@@ -37,7 +37,8 @@ import (
 //     and the runtime keeps about that much resident. What is live after
 //     a start is mostly the configuration and the checks' and IPVS
 //     table's state (8 MB at #2318's shape at 1/16), and between loads
-//     the daemon allocates little (TCP_CHECK 36 bytes per attempt,
+//     the daemon allocates little (TCP_CHECK nothing per attempt: 9
+//     bytes per connect on average at #2318's full scale,
 //     TestBenchChecks37kTargets), so the extra cycles cost little CPU
 //     and the pace buys MB that `ps` shows. A load, the start's and
 //     each reload's, runs at GOGC=400 (loadAtLoosePace): the readers
