@@ -183,18 +183,16 @@ func (r *kaReader) lenientFinish() {
 	}
 	var names []string
 	kept := r.cfg.Instances[:0]
-	for _, in := range r.cfg.Instances {
+	for i, in := range r.cfg.Instances {
 		if in.VirtualRouterID == 0 {
 			r.diags.lenientf(in.Pos, fmt.Sprintf("(%s) the virtual router id must be set", in.Name), "the instance is dropped, as keepalived does")
 			continue
 		}
 		// vrrp.c vrrp_complete_instance(): strict mode (vrrp_strict, or
-		// the instance's strict_mode) drops authentication and lets only
-		// the address owner start as MASTER.
-		strict := r.vrrpStrict
-		if v, ok := r.strictMode[in.Name]; ok {
-			strict = v
-		}
+		// the instance's strict_mode) drops authentication and starts the
+		// address owner, and only it, as MASTER; keepalived_strict.go has
+		// the rest.
+		strict := r.strictOf(in.Name)
 		if strict && (in.AuthType != "" || in.AuthPass != "") {
 			r.diags.lenientf(in.Positions.Where("auth_type", in.Pos), fmt.Sprintf("(%s) Strict mode does not support authentication. Ignoring.", in.Name), "adverts carry no authentication, as keepalived's do")
 			in.AuthType, in.AuthPass = "", ""
@@ -204,6 +202,9 @@ func (r *kaReader) lenientFinish() {
 		if strict && in.State == StateMaster && in.Priority != kaOwnerPriority {
 			r.diags.lenientf(in.Positions.Where("state", in.Pos), fmt.Sprintf("(%s) State MASTER must match being address owner", in.Name), "strict mode: the instance starts as BACKUP, as keepalived does")
 			in.State = StateBackup
+		} else if strict && in.State == StateBackup && in.Priority == kaOwnerPriority {
+			r.diags.lenientf(in.Positions.Where("state", in.Pos), fmt.Sprintf("(%s) State MASTER must match being address owner", in.Name), "strict mode: the address owner starts as MASTER, as keepalived does")
+			in.State = StateMaster
 		}
 		if in.State == StateMaster && in.NoPreempt {
 			r.diags.lenientf(in.Positions.Where("nopreempt", in.Pos), fmt.Sprintf("(%s) Warning - nopreempt will not work with initial state MASTER - clearing", in.Name), "the instance preempts, as keepalived's does")
@@ -221,9 +222,12 @@ func (r *kaReader) lenientFinish() {
 		if len(in.TrackInterfaces) == 0 {
 			delete(in.Positions, "track_interface")
 		}
-		if len(in.VirtualIPs) == 0 {
+		if len(in.VirtualIPs) == 0 && strict {
+			r.diags.errorf(in.Pos, fmt.Sprintf("(%s) No VIP specified; at least one is required", in.Name), "strict mode: keepalived's VRRP process stops on it, and lvsd refuses the file")
+		} else if len(in.VirtualIPs) == 0 {
 			r.diags.lenientf(in.Pos, fmt.Sprintf("(%s) No VIP specified; at least one is sensible", in.Name), "keepalived counts it as a configuration error and runs the instance")
 		}
+		r.strictFinish(i, &in) // keepalived_strict.go
 		in.TrackScripts = slices.DeleteFunc(in.TrackScripts, func(ts TrackScript) bool {
 			if defined[ts.Name] {
 				return false

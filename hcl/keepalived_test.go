@@ -82,7 +82,6 @@ func TestKeepalivedCorpusDiagnostics(t *testing.T) {
 		}},
 		{"unsupported.conf", false, []string{
 			p("unsupported.conf:8: warning: keyword enable_snmp_vrrp is not supported by lvsd"),
-			p("unsupported.conf:9: warning: keyword vrrp_strict is not supported by lvsd"),
 			p("unsupported.conf:11: error: keyword net_namespace is not supported by lvsd"),
 			p("unsupported.conf:23: warning: keyword debug is not supported by lvsd"),
 			p("unsupported.conf:25: warning: Warning - cannot track route 10.0.0.0/8 with no interface specified, not tracking"),

@@ -28,12 +28,20 @@ type kaNet struct {
 	// accept holds accept (true) and no_accept (false) by instance
 	// index, settled by netFinish with strict mode and the priority.
 	accept map[int]bool
+	// loose holds, by instance index, the keywords written with a value
+	// strict mode resets (keepalived_strict.go).
+	loose map[int][]kaStrictLoose
 }
 
-// globalNet reads vrrp_mcast_group4 and vrrp_mcast_group6; it says
-// whether it took c.
+// globalNet reads vrrp_mcast_group4, vrrp_mcast_group6 and vrrp_strict
+// (keepalived_strict.go applies it); it says whether it took c.
 func (r *kaReader) globalNet(c *kaNode) bool {
 	switch c.name {
+	case "vrrp_strict":
+		if r.none(c) {
+			r.vrrpStrict = true
+		}
+		return true
 	case "vrrp_mcast_group4", "vrrp_mcast_group6":
 	default:
 		return false
@@ -59,6 +67,9 @@ func (r *kaReader) globalNet(c *kaNode) bool {
 // instanceNet reads an instance's network keywords; it says whether it
 // took c.
 func (r *kaReader) instanceNet(c *kaNode, in *VRRPInstance) bool {
+	if r.strictKeyword(c, in) { // keepalived_strict.go
+		return true
+	}
 	n := &in.Net
 	switch c.name {
 	case "virtual_ipaddress_excluded":
@@ -246,6 +257,7 @@ func (r *kaReader) netFinish() {
 		in := &r.cfg.Instances[i]
 		n := &in.Net
 		r.acceptMode(i, in)
+		r.strictNet(i, in) // keepalived_strict.go
 		if args, ok := r.net.vmac[i]; ok {
 			m, err := ParseVMAC(args, in.VirtualRouterID, false)
 			if err != nil {

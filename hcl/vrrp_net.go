@@ -53,6 +53,13 @@ type InstanceNet struct {
 	// under vrrp_strict or strict_mode; never for priority 255, which
 	// always accepts (validation clears it there).
 	NoAccept bool
+	// LowerPriorityNoAdvert: a MASTER discards an advert of a lower
+	// priority (RFC 3768 §6.4.3). Without it lvsd answers one at once
+	// with an advert and gratuitous ARPs, as keepalived does by default
+	// (a split brain heals at once). keepalived's strict mode
+	// (vrrp_strict, strict_mode) sets it: lower_prio_no_advert with
+	// garp_lower_prio_repeat 0.
+	LowerPriorityNoAdvert bool
 }
 
 // VMAC is keepalived's use_vmac: a macvlan interface (mode private) on

@@ -27,7 +27,8 @@ import (
 
 // instanceNetAttrs are the vrrp_instance attributes decoded here.
 var instanceNetAttrs = []string{"virtual_ipaddress_excluded", "virtual_routes", "virtual_rules",
-	"use_vmac", "vmac_xmit_base", "use_vmac_addr", "mcast_dst_ip", "unicast_ttl", "accept", "no_accept", "use_ipvlan"}
+	"use_vmac", "vmac_xmit_base", "use_vmac_addr", "mcast_dst_ip", "unicast_ttl", "accept", "no_accept", "use_ipvlan",
+	"lower_prio_no_advert"}
 
 // staticNetAttrs are the top-level attributes decoded here.
 var staticNetAttrs = []string{"static_ipaddress", "static_routes", "static_rules"}
@@ -96,6 +97,7 @@ func (d *decoder) instanceNet(bl *block, in *VRRPInstance) {
 		d.diags.errorf(bl.pos["no_accept"], "accept and no_accept disagree", "vrrp_instance %q: write one of them", in.Name)
 	}
 	n.NoAccept = noAccept || (hasAccept && !accept)
+	bl.boolean("lower_prio_no_advert", &n.LowerPriorityNoAdvert)
 }
 
 // vipList decodes a list of addresses in virtual_ipaddress syntax.
@@ -231,6 +233,9 @@ func convertInstanceNet(b *hclBody, in VRRPInstance) {
 	}
 	if n.NoAccept {
 		b.attr("no_accept", "true")
+	}
+	if n.LowerPriorityNoAdvert {
+		b.attr("lower_prio_no_advert", "true")
 	}
 }
 

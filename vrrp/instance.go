@@ -114,6 +114,8 @@ func (in *instance) machineConfig() MachineConfig {
 		GarpRefreshRepeat: c.GarpMasterRefreshRepeat,
 		DownTimerAdverts:  c.DownTimerAdverts,
 		StartBackup:       c.StartBackup,
+		// hcl: keepalived's strict mode.
+		LowerPriorityNoAdvert: c.Net.LowerPriorityNoAdvert,
 	}
 }
 

@@ -60,6 +60,10 @@ type MachineConfig struct {
 	// keepalived does with state BACKUP (track.go's keepalived.conf
 	// semantics; see vrrp/README.md).
 	StartBackup bool
+	// LowerPriorityNoAdvert: as MASTER, discard an advert of a lower
+	// priority (RFC 3768 §6.4.3) instead of answering it with an advert
+	// and gratuitous ARPs (keepalived's default; its strict mode discards).
+	LowerPriorityNoAdvert bool
 }
 
 // ActionKind says what the driver must do.
@@ -361,6 +365,10 @@ func (m *Machine) Receive(now time.Time, src netip.Addr, a Advert) []Action {
 			m.masterIP, m.masterPriority = src, prio
 			m.adoptInterval(a)
 			return m.leaveMaster(now, StateBackup, "higher priority advert from "+src.String())
+		case m.cfg.LowerPriorityNoAdvert:
+			// RFC 3768 §6.4.3: discard (keepalived's strict mode);
+			// keepalived still runs notify_master_rx_lower_pri.
+			return []Action{{Kind: ActLowerPriorityHeard, Priority: prio}}
 		default:
 			// A lower priority master exists: RFC 3768 says discard;
 			// keepalived (issue #166) re-advertises at once and
