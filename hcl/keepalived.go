@@ -299,7 +299,6 @@ func (r *kaReader) addrPort(n *kaNode, args []kaToken) (netip.AddrPort, bool) {
 // kaTopScope lists root keywords lvsd does not implement.
 var kaTopScope = map[string]kaScope{
 	"track_group":              refuse("lvsd has no track groups"),
-	"garp_group":               refuse("lvsd has no garp groups; set garp_master_* per instance"),
 	"bfd_instance":             refuse("lvsd does not speak BFD"),
 	"net_namespace":            refuse("lvsd runs in the network namespace it is started in"),
 	"net_namespace_ipvs":       refuse("lvsd runs in the network namespace it is started in"),
@@ -314,6 +313,7 @@ var kaTopScope = map[string]kaScope{
 
 func (r *kaReader) top(nodes []*kaNode) {
 	r.groups(nodes) // keepalived_group.go: before the virtual servers using them
+	garpIfs, garpAggregation := map[string]bool{}, 0
 	for i, n := range nodes {
 		// A block read is garbage unless the model kept a part of it: on a
 		// big file the tree already read is most of the reader's heap.
@@ -341,6 +341,8 @@ func (r *kaReader) top(nodes []*kaNode) {
 			r.sslBlock(n) // ssl.go
 		case "local_address_group":
 			r.localAddressGroup(n) // fullnat.go
+		case "garp_group":
+			r.garpGroup(n, garpIfs, &garpAggregation) // keepalived_garp_group.go
 		default:
 			if !r.outOfScope(n, kaTopScope) {
 				r.unknown(n, "the top level")
