@@ -187,7 +187,7 @@ func (v *validator) trackedObjects(owner string, positions Positions, def Pos, f
 type trackedKind[B any] struct {
 	owner      string // the instance or sync group, as messages name it
 	at         Pos    // its list's position
-	noun       string // "tracks file %q"
+	noun       string // "tracks file %q"; empty for a vrrp_script ("tracks %q")
 	unknown    string // the summary of a name no block defines
 	repeat     string // the summary of a name listed twice
 	repeatNote string // after the repeat's detail: keepalived's own message, where it logs one
@@ -209,13 +209,17 @@ func resolveTracked[E interface{ trackedName() string }, B any](v *validator, k 
 	kept := entries[:0]
 	for _, e := range entries {
 		name := e.trackedName()
+		object := fmt.Sprintf("%q", name)
+		if k.noun != "" {
+			object = k.noun + " " + object
+		}
 		i := slices.Index(names, name)
 		switch {
 		case i < 0:
-			v.diags.errorf(k.at, k.unknown, "%s tracks %s %q, which is not defined.%s", k.owner, k.noun, name, suggest(name, candidates))
+			v.diags.errorf(k.at, k.unknown, "%s tracks %s, which is not defined.%s", k.owner, object, suggest(name, candidates))
 			continue
 		case seen[name]:
-			v.diags.warnf(k.at, k.repeat, "%s tracks %s %q twice; the first is used%s", k.owner, k.noun, name, k.repeatNote)
+			v.diags.warnf(k.at, k.repeat, "%s tracks %s twice; the first is used%s", k.owner, object, k.repeatNote)
 			continue
 		}
 		seen[name] = true
@@ -225,6 +229,7 @@ func resolveTracked[E interface{ trackedName() string }, B any](v *validator, k 
 	return kept
 }
 
+func (t TrackScript) trackedName() string    { return t.Name }
 func (t TrackedFile) trackedName() string    { return t.Name }
 func (t TrackedProcess) trackedName() string { return t.Name }
 

@@ -79,12 +79,6 @@ func (v *validator) instances() {
 	names := map[string]bool{}
 	vrids := map[string]*VRRPInstance{} // "iface/vrid"
 	vips := map[string]string{}         // address -> instance
-	scripts := map[string]*VRRPScript{}
-	for i := range v.cfg.Scripts {
-		if _, dup := scripts[v.cfg.Scripts[i].Name]; !dup {
-			scripts[v.cfg.Scripts[i].Name] = &v.cfg.Scripts[i]
-		}
-	}
 	for i := range v.cfg.Instances {
 		in := &v.cfg.Instances[i]
 		where := func(attr string) Pos { return at(in.Positions, attr, in.Pos) }
@@ -216,7 +210,7 @@ func (v *validator) instances() {
 				v.diags.errorf(where(c.attr), "invalid "+c.attr, "vrrp_instance %q: %s must be at least 1", in.Name, c.attr)
 			}
 		}
-		v.trackScripts(in, scripts)
+		v.trackScripts(in)
 		v.trackedObjects(fmt.Sprintf("vrrp_instance %q", in.Name), in.Positions, in.Pos, &in.TrackFiles, &in.TrackProcesses) // tracking.go
 		if in.DownTimerAdverts == 0 {
 			in.DownTimerAdverts = v.cfg.Global.VRRPDownTimerAdverts
@@ -276,38 +270,19 @@ func (v *validator) syncGroups() {
 	}
 }
 
-// trackScripts checks an instance's track_script references, keeps the
-// first of a repeated one, and resolves each one's weight: the weight written on the track_script when set, else
-// the vrrp_script's own (keepalived's rule), so that consumers read
-// TrackScript.Weight and nothing else.
-func (v *validator) trackScripts(in *VRRPInstance, scripts map[string]*VRRPScript) {
-	names := make(map[string]bool, len(scripts))
-	for name := range scripts {
-		names[name] = true
-	}
-	where := at(in.Positions, "track_script", in.Pos)
-	seen := map[string]bool{}
-	kept := in.TrackScripts[:0]
-	for _, ts := range in.TrackScripts {
-		s, ok := scripts[ts.Name]
-		if !ok {
-			v.diags.errorf(where, "unknown vrrp_script", "vrrp_instance %q tracks %q, which is not defined.%s", in.Name, ts.Name, suggest(ts.Name, keys(names)))
-			continue
-		}
-		if seen[ts.Name] {
-			// keepalived runs past a repeated track_script with the
-			// first; so does lvsd, saying so.
-			v.diags.warnf(where, "duplicate track_script", "vrrp_instance %q tracks %q twice; the first is used", in.Name, ts.Name)
-			continue
-		}
-		seen[ts.Name] = true
-		if !ts.WeightSet {
-			ts.Weight = s.Weight
-		}
-		if !ts.ReverseSet {
-			ts.Reverse = s.Reverse
-		}
-		kept = append(kept, ts)
-	}
-	in.TrackScripts = kept
+// trackScripts checks an instance's track_script references through
+// resolveTracked (tracking.go): an unknown vrrp_script is an error, a
+// repeat a warning (keepalived runs past a repeated track_script with
+// the first; so does lvsd, saying so). Each kept entry's weight and
+// direction are its own when written, else the vrrp_script's
+// (keepalived's rule), so that consumers read TrackScript.Weight and
+// nothing else.
+func (v *validator) trackScripts(in *VRRPInstance) {
+	in.TrackScripts = resolveTracked(v, trackedKind[VRRPScript]{
+		owner: fmt.Sprintf("vrrp_instance %q", in.Name), at: at(in.Positions, "track_script", in.Pos),
+		unknown: "unknown vrrp_script", repeat: "duplicate track_script",
+		blocks: v.cfg.Scripts, blockName: func(b VRRPScript) string { return b.Name },
+	}, in.TrackScripts, func(t *TrackScript, b VRRPScript) {
+		inheritTrack(&t.Weight, &t.Reverse, t.WeightSet, t.ReverseSet, b.Weight, b.Reverse)
+	})
 }
