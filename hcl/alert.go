@@ -58,11 +58,6 @@ type Email struct {
 // Enabled says whether e-mail can be sent at all.
 func (e Email) Enabled() bool { return len(e.To) > 0 && e.Server != "" }
 
-const (
-	defaultSMTPPort           = 25               // smtp.h SMTP_PORT_STR
-	defaultSMTPConnectTimeout = 30 * time.Second // global_data.h DEFAULT_SMTP_CONNECTION_TIMEOUT
-)
-
 // smtpServer reads keepalived's "ADDRESS [PORT]" (HCL: "ADDRESS",
 // "ADDRESS PORT" or "ADDRESS:PORT") into HOST:PORT.
 func smtpServer(s string) (string, error) {

@@ -25,6 +25,7 @@ const (
 	defaultScriptFall       = 1           // vrrp_script fall
 	defaultDownTimerAdverts = 3           // RFC 3768 §6.1: Master_Down_Interval is 3 × advert_int + Skew_Time
 	maxDownTimerAdverts     = 100         // vrrp_parser.c: down_timer_adverts [1:100]
+	defaultUnicastTTL       = 255         // the TTL of unicast adverts without unicast_ttl
 
 	defaultProtocol       = ProtoTCP // HCL; keepalived.conf: kaDefaultProtocol
 	defaultScheduler      = "wlc"    // IPVS_DEF_SCHED, ipvswrapper.h
@@ -49,6 +50,12 @@ const (
 	defaultBGPHoldTime       = 90 * time.Second      // RFC 4271 section 10: suggested HoldTime; keepalive one third of it
 	defaultDrainDelay        = 5 * time.Second       // lvsd drain_delay: a router takes a withdrawal into its forwarding table in well under a second (BIRD, FRR: docs/cluster.md); a margin for a busy one
 	defaultStartStopTimeout  = 10 * time.Second      // startup_script_timeout, shutdown_script_timeout (global_parser.c)
+)
+
+// The e-mail defaults of global_defs (keepalived 2.2.7; alert.go).
+const (
+	defaultSMTPPort           = 25               // smtp_server without a port: smtp.h SMTP_PORT_STR
+	defaultSMTPConnectTimeout = 30 * time.Second // smtp_connect_timeout: global_data.h DEFAULT_SMTP_CONNECTION_TIMEOUT
 )
 
 // The BFD timers' defaults (bfd_min_rx, bfd_min_tx, bfd_multiplier):

@@ -152,9 +152,6 @@ type StaticNet struct {
 // ownerPriority is the address owner's priority (RFC 3768 §5.3.4).
 const ownerPriority = 255
 
-// defaultUnicastTTL is the TTL of unicast adverts without unicast_ttl.
-const defaultUnicastTTL = 255
-
 // maxIfName is the longest interface name Linux takes (IFNAMSIZ - 1).
 const maxIfName = 15
 
