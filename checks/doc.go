@@ -14,12 +14,15 @@
 //     DNS_CHECK builds and parses its messages with
 //     golang.org/x/net/dns/dnsmessage, PING_CHECK with golang.org/x/net/icmp,
 //     SMTP_CHECK reads replies with net/textproto.
-//   - dialer.go, sockopt_*.go, bindif_*.go, ping_linux.go: the sockets
-//     (TCP, connected UDP, ICMP datagram or raw), bound to an address or an
-//     interface (bind_if) and marked as the checker says. tls_client.go:
-//     SSL_GET's client certificate (the SSL block's, its key decrypted
-//     with the block's password).
-//   - connect.go, connect_linux.go, connect_raw_linux.go: the connector,
+//   - dialer.go, sockopt_linux.go, bindif_linux.go, ping_linux.go: the
+//     sockets (TCP, connected UDP, ICMP datagram or raw), bound to an
+//     address or an interface (bind_if, SO_BINDTODEVICE) and marked as the
+//     checker says (fwmark, SO_MARK). sockopt_other.go, bindif_other.go and
+//     ping_other.go are their stubs elsewhere, which fail the attempt
+//     saying Linux is needed. tls_client.go: SSL_GET's client certificate
+//     (the SSL block's, its key decrypted with the block's password).
+//   - connect.go, connect_linux.go, connect_raw_linux.go (connect_other.go
+//     the stub elsewhere, which leaves TCP_CHECK to the Dialer): the connector,
 //     which runs every TCP_CHECK attempt of the operating system's dialer
 //     on one epoll loop (keepalived's syscalls: non-blocking connect,
 //     SO_ERROR, close, made as raw system calls since none blocks; the
@@ -32,6 +35,8 @@
 //   - schedule.go: a single heap of deadlines computed from the plan
 //     (next = planned + delay_loop), so the rhythm holds under load instead of
 //     drifting like keepalived's "thread timer expired" (#2271).
+//   - clock.go: Clock, Timer and SystemClock, internal/clock's, under the
+//     names the Options take.
 //   - manager.go: the edge that runs the schedule with an injected Clock and
 //     Dialer, shares one probe between every virtual service that checks the
 //     same target with the same settings (keepalived #2358, #2111, #1495),
@@ -40,6 +45,14 @@
 //     (and omega's notify_down on shutdown) off the scheduler's goroutine.
 //     Run returns only when every goroutine it started (attempts, notify
 //     scripts) has ended.
+//
+// Tests: X_test.go tests X.go (TCP_CHECK's are in connect_test.go;
+// http_options_test.go covers http.go, tls_client.go and bind_if);
+// fake_test.go holds the fake clock, live_test.go runs UDP_CHECK, DNS_CHECK
+// and SMTP_CHECK on the real clock against loopback servers, fuzz_test.go
+// fuzzes what a server answers HTTP_GET, UDP_CHECK, DNS_CHECK, PING_CHECK
+// and SMTP_CHECK (seeds in testdata/fuzz), and shutdown_test.go checks what
+// Run waits for.
 //
 // Scripts (MISC_CHECK, notify_up/notify_down) run through lvsd's one script
 // runner, internal/script, injected as Options.Scripts.
