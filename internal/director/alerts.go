@@ -32,7 +32,10 @@ func (d *Director) onNotice(n vrrp.Notice) {
 
 // alertQuorumAtStart tells every configured virtual server's quorum once
 // the IPVS manager has adopted the table, as keepalived tells it when it
-// starts ("Starting with quorum up"; VS line and e-mail).
+// starts ("Starting with quorum up"; VS line and e-mail), and runs the
+// scripts keepalived 2.2.7 runs then (ipwrapper.c update_quorum_state
+// with init set): quorum_up for a service starting with its quorum, and
+// quorum_down for one starting without it that has a sorry server.
 func (d *Director) alertQuorumAtStart(ipvs *lvs.Manager) {
 	cfg := d.Config()
 	up := map[string]bool{}
@@ -44,6 +47,12 @@ func (d *Director) alertQuorumAtStart(ipvs *lvs.Manager) {
 	for _, vs := range cfg.VirtualServers {
 		if q, ok := up[vs.Key()]; ok {
 			d.alerts.VirtualServerAtStart(vs, q, weight[vs.Key()])
+			switch {
+			case q:
+				d.runQuorumScript(vs, vs.QuorumUp) // wiring.go
+			case vs.SorryServer != nil:
+				d.runQuorumScript(vs, vs.QuorumDown)
+			}
 		}
 	}
 }
@@ -66,7 +75,11 @@ func (d *Director) liveWeight(vs hcl.VirtualServer) int {
 
 // alertShutdown tells, at stop, what keepalived 2.2.7 tells for the
 // virtual servers with omega: each real server still up goes DOWN, then
-// the virtual server ("=> Shutting down <=", internal/alert).
+// the virtual server ("=> Shutting down <=", internal/alert), and runs
+// the virtual server's quorum_down script (ipwrapper.c
+// update_vs_notifies: at stop with omega, whether the quorum was up or
+// not). The real servers' notify_down scripts are the checks manager's
+// (checks/manager.go runOmega).
 func (d *Director) alertShutdown() {
 	ipvs := d.ipvsManager()
 	if ipvs == nil {
@@ -97,6 +110,9 @@ func (d *Director) alertShutdown() {
 	for _, vs := range cfg.VirtualServers {
 		if rs, ok := up[vs.Key()]; ok {
 			d.alerts.ShuttingDown(vs, rs)
+			if vs.Omega {
+				d.runQuorumScript(vs, vs.QuorumDown) // wiring.go
+			}
 		}
 	}
 }

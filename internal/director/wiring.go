@@ -74,6 +74,12 @@ func (d *Director) onQuorum(vs hcl.VirtualServer, up bool) {
 	d.log.Info("quorum", "virtual_server", vs.Name, "up", up)
 	d.alerts.VirtualServer(vs, up, d.liveWeight(vs)) // alerts.go
 	d.kickAnnouncer()
+	d.runQuorumScript(vs, command)
+}
+
+// runQuorumScript runs command, a quorum_up or quorum_down script of vs,
+// through spawnScript; "" runs nothing.
+func (d *Director) runQuorumScript(vs hcl.VirtualServer, command string) {
 	if command == "" {
 		return
 	}
