@@ -141,7 +141,8 @@ func convertGlobal(root *hclBody, g Global) {
 		}
 		setStr(b, "script_user", u)
 	}
-	convertGlobalScripts(b, g) // global_scripts.go
+	convertGlobalScripts(b, g)   // global_scripts.go
+	convertInterfaceDelays(b, g) // interface_delays.go
 	if g.NotifyTimeout != def.NotifyTimeout {
 		setDur(b, "notify_timeout", g.NotifyTimeout)
 	}

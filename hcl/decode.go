@@ -515,7 +515,7 @@ var (
 	trackFileSchema   = blockSchema([]string{"file", "weight", "reverse", "init_file"})
 	groupSchema       = blockSchema([]string{"members"})
 	globalSchema      = blockSchema(append([]string{"router_id", "lvs_program", "enable_script_security", "script_user",
-		"notify_timeout", "metrics_listen", "status_page", "control_socket", "reconcile_interval", "vrrp_version", "lvs_flush", "lvs_flush_on_stop"}, append(globalAlertAttrs, globalScriptAttrs...)...),
+		"notify_timeout", "metrics_listen", "status_page", "control_socket", "reconcile_interval", "vrrp_version", "lvs_flush", "lvs_flush_on_stop"}, append(append(globalAlertAttrs, globalScriptAttrs...), "interface_up_down_delays")...),
 		hcl2.BlockHeaderSchema{Type: "lvs_sync_daemon"}, hcl2.BlockHeaderSchema{Type: "lvs_timeouts"})
 	syncDaemonSchema = blockSchema([]string{"enabled", "interface", "instance", "id", "maxlen", "port", "ttl", "group"})
 	scriptSchema     = blockSchema(append([]string{"script", "interval", "timeout", "weight", "rise", "fall", "user"}, scriptTrackAttrs...))
@@ -581,8 +581,9 @@ func (d *decoder) global(b *hcl2.Block) {
 	bl.str("control_socket", &g.ControlSocket)
 	bl.duration("reconcile_interval", &g.ReconcileInterval)
 	bl.integer("vrrp_version", &g.VRRPVersion)
-	d.globalAlerts(bl, g)  // alert_decode.go
-	d.globalScripts(bl, g) // global_scripts.go
+	d.globalAlerts(bl, g)       // alert_decode.go
+	d.globalScripts(bl, g)      // global_scripts.go
+	d.interfaceDelaysHCL(bl, g) // interface_delays.go
 	bl.boolean("lvs_flush", &g.LVSFlush)
 	bl.str("lvs_flush_on_stop", &g.LVSFlushOnStop)
 	for _, inner := range bl.inner {

@@ -53,6 +53,7 @@
 //	                 resolution by name (weight and direction inherited), validation
 //	tracking_decode.go  their HCL spelling
 //	keepalived_track.go  their keepalived.conf keywords, dont_track_primary and sync-group tracking
+//	interface_delays.go  interface_up_down_delays: model, both readers, the cap below Master_Down_Interval, convert
 //	keepalived_garp_group.go  keepalived.conf garp_group: read with keepalived's errors, said as a warning
 //	keepalived_dynamic_interfaces.go  global_defs dynamic_interfaces: read, and what lvsd does instead said
 //	global_scripts.go  global startup_script and shutdown_script with their timeouts and users: model, both readers,

@@ -298,17 +298,16 @@ func (r *kaReader) addrPort(n *kaNode, args []kaToken) (netip.AddrPort, bool) {
 
 // kaTopScope lists root keywords lvsd does not implement.
 var kaTopScope = map[string]kaScope{
-	"track_group":              refuse("lvsd has no track groups"),
-	"bfd_instance":             refuse("lvsd does not speak BFD"),
-	"net_namespace":            refuse("lvsd runs in the network namespace it is started in"),
-	"net_namespace_ipvs":       refuse("lvsd runs in the network namespace it is started in"),
-	"namespace_with_ipsets":    warnOnly("lvsd does not use ipsets"),
-	"linkbeat_interfaces":      warnOnly("lvsd follows link state through netlink"),
-	"linkbeat_use_polling":     warnOnly("lvsd follows link state through netlink"),
-	"interface_up_down_delays": refuse("lvsd acts on interface changes at once"),
-	"use_pid_dir":              warnOnly("lvsd is one process; systemd tracks it"),
-	"instance":                 warnOnly("lvsd is one process; systemd tracks it"),
-	"child_wait_time":          warnOnly("lvsd is one process"),
+	"track_group":           refuse("lvsd has no track groups"),
+	"bfd_instance":          refuse("lvsd does not speak BFD"),
+	"net_namespace":         refuse("lvsd runs in the network namespace it is started in"),
+	"net_namespace_ipvs":    refuse("lvsd runs in the network namespace it is started in"),
+	"namespace_with_ipsets": warnOnly("lvsd does not use ipsets"),
+	"linkbeat_interfaces":   warnOnly("lvsd follows link state through netlink"),
+	"linkbeat_use_polling":  warnOnly("lvsd follows link state through netlink"),
+	"use_pid_dir":           warnOnly("lvsd is one process; systemd tracks it"),
+	"instance":              warnOnly("lvsd is one process; systemd tracks it"),
+	"child_wait_time":       warnOnly("lvsd is one process"),
 }
 
 func (r *kaReader) top(nodes []*kaNode) {
@@ -343,6 +342,9 @@ func (r *kaReader) top(nodes []*kaNode) {
 			r.localAddressGroup(n) // fullnat.go
 		case "garp_group":
 			r.garpGroup(n, garpIfs, &garpAggregation) // keepalived_garp_group.go
+		case "interface_up_down_delays":
+			r.cfg.Global.Positions[n.name] = n.pos
+			r.interfaceDelays(n) // interface_delays.go
 		default:
 			if !r.outOfScope(n, kaTopScope) {
 				r.unknown(n, "the top level")

@@ -126,8 +126,11 @@ type Global struct {
 	// StartupScript runs before anything starts, ShutdownScript after
 	// everything stopped (global_scripts.go).
 	StartupScript, ShutdownScript StartStopScript
-	Pos                           Pos
-	Positions                     Positions
+	// InterfaceDelays debounce the VRRP side's interface changes
+	// (interface_up_down_delays, interface_delays.go).
+	InterfaceDelays []InterfaceDelay
+	Pos             Pos
+	Positions       Positions
 }
 
 // LVSSyncDaemon configures the kernel's IPVS connection sync daemons

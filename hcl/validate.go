@@ -24,6 +24,7 @@ func finalize(cfg *Config, keepalived bool) Diagnostics {
 	v.trackProcesses() // tracking.go
 	v.staticNet()      // vrrp_net.go
 	v.instances()
+	v.capInterfaceDelays() // interface_delays.go
 	v.syncGroups()
 	v.syncGroupTracking() // tracking.go
 	v.virtualServers()

@@ -11,7 +11,8 @@
 // the event loop and the Clock every timer comes from (node.go, clock.go),
 // instances (instance.go), receiving and drop counting per instance and
 // per socket (receive.go), tracking of interfaces, scripts, files and
-// processes (track.go, process.go: /proc counting), state-change notices
+// processes (track.go, process.go: /proc counting; linkdelay.go:
+// interface_up_down_delays), state-change notices
 // in keepalived's notify FIFO terms (notice.go, Options.OnNotice),
 // carrying out a machine's actions (apply.go), sync groups (syncgroup.go),
 // reload (reload.go), and notify and tracked script runs (script.go)

@@ -109,6 +109,7 @@ type Node struct {
 	procQuorum map[string]bool
 	tracked    atomic.Pointer[trackedWork]
 	holding    bool
+	links      linkDebounce // linkdelay.go: interface_up_down_delays
 	results    chan scriptResult
 	stopped    chan struct{} // closed when Run returns
 
@@ -218,7 +219,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.goroutines.Go(func() {
 		err := n.net.Links.WatchLinks(workers, func(name string, up bool) {
-			n.post(workers, func(now time.Time) { n.linkChanged(now, name, up) })
+			n.post(workers, func(now time.Time) { n.linkEvent(now, name, up) }) // linkdelay.go
 		})
 		if err != nil && workers.Err() == nil {
 			n.log.Error("link watcher stopped; tracked interfaces are no longer followed", "err", err)
@@ -279,6 +280,7 @@ func (n *Node) Run(ctx context.Context) error {
 			n.scriptChanged(ctx, n.clock.Now(), r)
 		case <-timer.C():
 			now := n.clock.Now()
+			n.linksDue(now) // linkdelay.go
 			for _, in := range n.insts {
 				if d := in.m.Deadline(); !d.IsZero() && !now.Before(d) {
 					n.apply(ctx, now, in, in.m.Tick(now), false)
@@ -292,7 +294,7 @@ func (n *Node) Run(ctx context.Context) error {
 // untilNextDeadline is how long the loop may wait for an event before the
 // nearest timer of any instance is due (an hour when none runs).
 func (n *Node) untilNextDeadline() time.Duration {
-	var next time.Time
+	next := n.nextLinkDue() // linkdelay.go
 	for _, in := range n.insts {
 		if d := in.m.Deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
