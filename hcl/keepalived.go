@@ -373,20 +373,19 @@ func (r *kaReader) name(n *kaNode) (string, bool) {
 
 var kaGlobalScope = func() map[string]kaScope {
 	m := map[string]kaScope{
-		"vrrp_strict":                      warnOnly("lvsd applies strict mode's authentication, initial state and no_accept, not its other checks"),
 		"vrrp_iptables":                    warnOnly("lvsd drops no_accept traffic in its own nftables table (inet lvsd_accept_mode) whatever is written"),
 		"vrrp_ipsets":                      warnOnly("lvsd drops no_accept traffic in its own nftables table (inet lvsd_accept_mode) whatever is written"),
 		"vrrp_check_unicast_src":           warnOnly("lvsd accepts adverts from any source"),
 		"vrrp_skip_check_adv_addr":         warnOnly("lvsd checks advert addresses"),
-		"vrrp_garp_lower_prio_delay":       warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
-		"vrrp_garp_lower_prio_repeat":      warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
+		"vrrp_garp_lower_prio_delay":       warnOnly("lvsd answers a lower-priority advert with garp_master_repeat gratuitous ARPs, none under strict mode"),
+		"vrrp_garp_lower_prio_repeat":      warnOnly("lvsd answers a lower-priority advert with garp_master_repeat gratuitous ARPs, none under strict mode"),
 		"vrrp_garp_interval":               warnOnly("lvsd paces gratuitous ARPs itself"),
 		"vrrp_gna_interval":                warnOnly("lvsd paces unsolicited neighbour advertisements itself"),
 		"vrrp_min_garp":                    warnOnly("lvsd sends the configured garp_master_repeat"),
 		"vrrp_garp_extra_if":               warnOnly("lvsd sends gratuitous ARP on the VIP's interface only"),
 		"vrrp_vmac_garp_intvl":             warnOnly("lvsd re-announces a VMAC's addresses per garp_master_refresh only"),
-		"vrrp_lower_prio_no_advert":        warnOnly("lvsd answers lower-priority adverts as RFC 3768 §6.4.3 says"),
-		"vrrp_higher_prio_send_advert":     warnOnly("lvsd answers higher-priority adverts as RFC 3768 §6.4.3 says"),
+		"vrrp_lower_prio_no_advert":        warnOnly("lvsd answers a lower-priority advert at once, as keepalived does by default; under strict mode it discards it"),
+		"vrrp_higher_prio_send_advert":     warnOnly("lvsd steps down on a higher-priority advert without answering it, as keepalived does by default"),
 		"vrrp_notify_priority_changes":     warnOnly("lvsd notifies state changes only"),
 		"fifo_write_vrrp_states_on_reload": warnOnly("lvsd writes FIFO lines on state changes only"),
 		"net_namespace":                    refuse("lvsd runs in the network namespace it is started in"),
@@ -459,11 +458,6 @@ func (r *kaReader) global(n *kaNode) {
 			continue
 		}
 		switch c.name {
-		case "vrrp_strict":
-			// keepalived_lenient.go applies what strict mode changes in
-			// the instances; its firewall rules lvsd leaves out.
-			r.vrrpStrict = true
-			r.outOfScope(c, kaGlobalScope)
 		case "vrrp_garp_interval", "vrrp_gna_interval":
 			if v, ok := r.seconds(c, true); ok && v == 0 {
 				r.warnf(c.pos, fmt.Sprintf("%s '0' is invalid", c.name), "ignored, as keepalived does")
@@ -626,15 +620,14 @@ var kaInstanceScope = map[string]kaScope{
 	"promote_secondaries":        warnOnly("lvsd leaves promote_secondaries to sysctl"),
 	"linkbeat_use_polling":       warnOnly("lvsd follows link state through netlink"),
 	"skip_check_adv_addr":        warnOnly("lvsd checks advert addresses"),
-	"strict_mode":                warnOnly("lvsd applies strict mode's authentication, initial state and no_accept, not its other checks"),
 	"debug":                      warnOnly("lvsd logs with its own -log-level"),
 	"notify_priority_changes":    warnOnly("lvsd notifies state changes only"),
-	"garp_lower_prio_delay":      warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
-	"garp_lower_prio_repeat":     warnOnly("lvsd sends no extra gratuitous ARP on lower-priority adverts"),
+	"garp_lower_prio_delay":      warnOnly("lvsd answers a lower-priority advert with garp_master_repeat gratuitous ARPs, none under strict mode"),
+	"garp_lower_prio_repeat":     warnOnly("lvsd answers a lower-priority advert with garp_master_repeat gratuitous ARPs, none under strict mode"),
 	"garp_extra_if":              warnOnly("lvsd sends gratuitous ARP on the VIP's interface only"),
 	"vmac_garp_intvl":            warnOnly("lvsd re-announces a VMAC's addresses per garp_master_refresh only"),
-	"lower_prio_no_advert":       warnOnly("lvsd answers lower-priority adverts as RFC 3768 §6.4.3 says"),
-	"higher_prio_send_advert":    warnOnly("lvsd answers higher-priority adverts as RFC 3768 §6.4.3 says"),
+	"lower_prio_no_advert":       warnOnly("lvsd answers a lower-priority advert at once, as keepalived does by default; under strict mode it discards it"),
+	"higher_prio_send_advert":    warnOnly("lvsd steps down on a higher-priority advert without answering it, as keepalived does by default"),
 	"kernel_rx_buf_size":         warnOnly("lvsd sizes its socket buffers itself"),
 }
 
@@ -831,14 +824,6 @@ func (r *kaReader) instance(n *kaNode) {
 			if v, ok := r.command(c); ok {
 				setNotify(&in.Notify, c.name, v)
 				mark(c, c.name)
-			}
-		case "strict_mode":
-			if v, ok := r.flag(c); ok {
-				if r.strictMode == nil {
-					r.strictMode = map[string]bool{}
-				}
-				r.strictMode[name] = v
-				r.outOfScope(c, kaInstanceScope)
 			}
 		case "lvs_sync_daemon_interface":
 			r.lvsSyncDaemonInterface(c, name) // keepalived_sync.go
