@@ -150,12 +150,14 @@ type realServer struct {
 	addr       netip.AddrPort
 	notifyUp   string
 	notifyDown string
-	omega      bool // the virtual server's omega: notify_down on shutdown
-	probes     []*probe
-	emitted    bool // the baseline event went out
-	up         bool
-	weight     int
-	reason     string
+	// notifyUsers runs them (notify_up/notify_down's USER [GROUP]).
+	notifyUsers hcl.ScriptUsers
+	omega       bool // the virtual server's omega: notify_down on shutdown
+	probes      []*probe
+	emitted     bool // the baseline event went out
+	up          bool
+	weight      int
+	reason      string
 }
 
 // probe is one distinct check: every real server whose checker has the
@@ -455,7 +457,8 @@ func (m *Manager) applyLocked(ctx context.Context) {
 			rk := realKey{service, rs.Addr}
 			r := reals[rk] // written twice: one server, every checker must pass
 			if r == nil {
-				r = &realServer{service: service, addr: rs.Addr, notifyUp: rs.NotifyUp, notifyDown: rs.NotifyDown, omega: vs.Omega}
+				r = &realServer{service: service, addr: rs.Addr, notifyUp: rs.NotifyUp, notifyDown: rs.NotifyDown,
+					notifyUsers: rs.NotifyUsers, omega: vs.Omega}
 				if old := m.reals[rk]; old != nil {
 					r.emitted, r.up, r.weight, r.reason = old.emitted, old.up, old.weight, old.reason
 				}
@@ -615,9 +618,12 @@ func (m *Manager) evaluateLocked(ctx context.Context, r *realServer, trigger *pr
 	}
 	m.log.Info("real server "+state, "service", r.service, "real", r.addr.String(), "reason", reason)
 	if command != "" {
+		u := r.notifyUsers.Of("notify_" + state)
 		s := script.Script{
 			Name:    fmt.Sprintf("notify_%s of real server %s in %s", state, r.addr, r.service),
 			Command: command,
+			User:    u.User,
+			Group:   u.Group,
 			Timeout: m.notifyTimeout(),
 		}
 		run := m.scripts()
@@ -681,6 +687,8 @@ func (m *Manager) runOmega(ctx context.Context) {
 			scripts = append(scripts, script.Script{
 				Name:    fmt.Sprintf("notify_down (omega) of real server %s in %s", r.addr, r.service),
 				Command: r.notifyDown,
+				User:    r.notifyUsers.Of("notify_down").User,
+				Group:   r.notifyUsers.Of("notify_down").Group,
 				Timeout: m.notifyTimeout(),
 			})
 		}

@@ -235,6 +235,7 @@ func convertNotify(b *hclBody, n Notify) {
 	setStr(b, "notify_fault", n.Fault)
 	setStr(b, "notify_stop", n.Stop)
 	setStr(b, "notify", n.Any)
+	convertScriptUsers(b, notifyUserKeywords[:5], n.Users) // notify_users.go
 }
 
 // groupDerived reports whether, in every member of group, the port that
@@ -276,6 +277,7 @@ func convertVirtualServer(b *hclBody, vs VirtualServer, g Global) {
 	setInt(b, "hysteresis", vs.Hysteresis)
 	setStr(b, "quorum_up", vs.QuorumUp)
 	setStr(b, "quorum_down", vs.QuorumDown)
+	convertScriptUsers(b, vsUserKeywords, vs.QuorumUsers) // notify_users.go
 	setBool(b, "alpha", vs.Alpha)
 	setBool(b, "omega", vs.Omega)
 	setBool(b, "inhibit_on_failure", vs.InhibitOnFailure)
@@ -301,6 +303,7 @@ func convertVirtualServer(b *hclBody, vs VirtualServer, g Global) {
 		}
 		setStr(r, "notify_up", rs.NotifyUp)
 		setStr(r, "notify_down", rs.NotifyDown)
+		convertScriptUsers(r, rsUserKeywords, rs.NotifyUsers) // notify_users.go
 		convertServerAlert(r, rs.SMTPAlert, rsAlert)
 		if rs.UThreshold != 0 {
 			setInt(r, "uthreshold", int(rs.UThreshold))

@@ -60,6 +60,7 @@ func convertInstanceTracking(b *hclBody, in VRRPInstance, g Global) {
 	}
 	setBool(b, "notify_deleted", in.NotifyDeleted)
 	setStr(b, "notify_master_rx_lower_pri", in.Notify.MasterRxLowerPri)
+	convertScriptUsers(b, notifyUserKeywords[5:], in.Notify.Users) // notify_users.go
 	setBool(b, "start_backup", in.StartBackup)
 	if vrrp, _, _ := alertDefaults(g); in.SMTPAlert != vrrp {
 		b.attr("smtp_alert", strconv.FormatBool(in.SMTPAlert))

@@ -519,7 +519,7 @@ var (
 		hcl2.BlockHeaderSchema{Type: "lvs_sync_daemon"}, hcl2.BlockHeaderSchema{Type: "lvs_timeouts"})
 	syncDaemonSchema = blockSchema([]string{"enabled", "interface", "instance", "id", "maxlen", "port", "ttl", "group"})
 	scriptSchema     = blockSchema(append([]string{"script", "interval", "timeout", "weight", "rise", "fall", "user"}, scriptTrackAttrs...))
-	notifyAttrs      = []string{"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}
+	notifyAttrs      = append([]string{"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}, userAttrs(notifyUserKeywords[:5])...)
 	instanceSchema   = blockSchema(append([]string{"state", "interface", "virtual_router_id", "priority", "advert_int",
 		"virtual_ipaddress", "unicast_src_ip", "unicast_peer", "nopreempt", "preempt_delay",
 		"garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat",
@@ -531,11 +531,11 @@ var (
 		"persistence_timeout", "persistence_granularity", "quorum", "hysteresis", "quorum_up", "quorum_down",
 		"alpha", "omega", "inhibit_on_failure", "virtualhost", "sorry_server", "sorry_server_lvs_method",
 		"vrrp_instance", "ip_family", "connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup",
-		"persistence_engine", "sorry_server_inhibit", "laddr_group_name", "smtp_alert"},
+		"persistence_engine", "sorry_server_inhibit", "laddr_group_name", "smtp_alert", "quorum_up_user", "quorum_down_user"},
 		hcl2.BlockHeaderSchema{Type: "real_server", LabelNames: []string{"address"}})
 	rsSchema = blockSchema([]string{"weight", "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold",
 		"connect_timeout", "retry", "nb_get_retry", "delay_before_retry", "warmup", "delay_loop", "alpha", "virtualhost", "smtp_alert",
-		"lvs_method"},
+		"lvs_method", "notify_up_user", "notify_down_user"},
 		hcl2.BlockHeaderSchema{Type: CheckTCP}, hcl2.BlockHeaderSchema{Type: CheckHTTP},
 		hcl2.BlockHeaderSchema{Type: CheckSSL}, hcl2.BlockHeaderSchema{Type: CheckMisc},
 		hcl2.BlockHeaderSchema{Type: CheckUDP}, hcl2.BlockHeaderSchema{Type: CheckDNS},
@@ -649,6 +649,7 @@ func (d *decoder) notify(bl *block, n *Notify) {
 	bl.str("notify_fault", &n.Fault)
 	bl.str("notify_stop", &n.Stop)
 	bl.str("notify", &n.Any)
+	d.scriptUsers(bl, notifyUserKeywords, &n.Users) // notify_users.go
 }
 
 func (d *decoder) instance(b *hcl2.Block) {
@@ -775,6 +776,7 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	bl.integer("quorum", &vs.Quorum)
 	bl.integer("hysteresis", &vs.Hysteresis)
 	bl.str("quorum_up", &vs.QuorumUp)
+	d.scriptUsers(bl, vsUserKeywords, &vs.QuorumUsers) // notify_users.go
 	bl.boolean("smtp_alert", &vs.SMTPAlert)
 	bl.str("quorum_down", &vs.QuorumDown)
 	bl.boolean("omega", &vs.Omega)
@@ -883,6 +885,7 @@ func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer, vsInh *checkerSet
 	bl.boolean("inhibit_on_failure", &rs.InhibitOnFailure)
 	inh := bl.checkerSettings()
 	bl.str("notify_up", &rs.NotifyUp)
+	d.scriptUsers(bl, rsUserKeywords, &rs.NotifyUsers) // notify_users.go
 	bl.boolean("smtp_alert", &rs.SMTPAlert)
 	bl.str("notify_down", &rs.NotifyDown)
 	var n int

@@ -821,8 +821,9 @@ func (r *kaReader) instance(n *kaNode) {
 			}
 			mark(c, c.name)
 		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
-			if v, ok := r.command(c); ok {
+			if v, u, ok := r.notifyScript(c); ok { // notify_users.go
 				setNotify(&in.Notify, c.name, v)
+				in.Notify.Users.set(c.name, u)
 				mark(c, c.name)
 			}
 		case "lvs_sync_daemon_interface":
@@ -915,8 +916,9 @@ func (r *kaReader) syncGroup(n *kaNode) {
 				g.Group = append(g.Group, e.argText()...)
 			}
 		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
-			if v, ok := r.command(c); ok {
+			if v, u, ok := r.notifyScript(c); ok { // notify_users.go
 				setNotify(&g.Notify, c.name, v)
+				g.Notify.Users.set(c.name, u)
 				g.Positions[c.name] = c.pos
 			}
 		default:

@@ -272,12 +272,13 @@ func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
 			mark("hysteresis")
 		}
 	case "quorum_up", "quorum_down":
-		if v, ok := r.command(c); ok {
+		if v, u, ok := r.notifyScript(c); ok { // notify_users.go
 			if c.name == "quorum_up" {
 				vs.QuorumUp = v
 			} else {
 				vs.QuorumDown = v
 			}
+			vs.QuorumUsers.set(c.name, u)
 			mark(c.name)
 		}
 	case "omega":
@@ -399,12 +400,13 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 				rs.Positions["inhibit_on_failure"] = c.pos
 			}
 		case "notify_up", "notify_down":
-			if v, ok := r.command(c); ok {
+			if v, u, ok := r.notifyScript(c); ok { // notify_users.go
 				if c.name == "notify_up" {
 					rs.NotifyUp = v
 				} else {
 					rs.NotifyDown = v
 				}
+				rs.NotifyUsers.set(c.name, u)
 				rs.Positions[c.name] = c.pos
 			}
 		case CheckTCP, CheckHTTP, CheckSSL, CheckMisc, CheckUDP, CheckDNS, CheckPing, CheckSMTP, CheckFile:

@@ -75,11 +75,12 @@ func (r *kaReader) instanceTracking(c *kaNode, in *VRRPInstance) bool {
 			in.NotifyDeleted = true
 		}
 	case "notify_master_rx_lower_pri":
-		v, ok := r.command(c)
+		v, u, ok := r.notifyScript(c) // notify_users.go
 		if !ok {
 			return true
 		}
 		in.Notify.MasterRxLowerPri = v
+		in.Notify.Users.set(c.name, u)
 	case "smtp_alert":
 		if v, ok := r.flag(c); ok {
 			in.SMTPAlert = v

@@ -309,6 +309,8 @@ type Notify struct {
 	// MasterRxLowerPri runs when a MASTER hears a lower-priority advert
 	// (notify_master_rx_lower_pri; instances only).
 	MasterRxLowerPri string
+	// Users says who runs each (notify_users.go); empty: script_user.
+	Users ScriptUsers
 }
 
 // SyncGroup makes its member instances change state together.
@@ -389,6 +391,9 @@ type VirtualServer struct {
 	Hysteresis             int // default 0
 	QuorumUp               string
 	QuorumDown             string
+	// QuorumUsers says who runs QuorumUp and QuorumDown, by keyword
+	// (notify_users.go); empty: script_user.
+	QuorumUsers ScriptUsers
 	// Alpha is the alpha the service's checkers inherit unless their real
 	// server or they set their own (Checker.Alpha is final; read that).
 	Alpha bool
@@ -483,8 +488,11 @@ type RealServer struct {
 	Tunnel     Tunnel
 	NotifyUp   string
 	NotifyDown string
-	UThreshold uint32 // upper connection threshold, 0 = none
-	LThreshold uint32 // lower connection threshold, 0 = none
+	// NotifyUsers says who runs NotifyUp and NotifyDown, by keyword
+	// (notify_users.go); empty: script_user.
+	NotifyUsers ScriptUsers
+	UThreshold  uint32 // upper connection threshold, 0 = none
+	LThreshold  uint32 // lower connection threshold, 0 = none
 	// SMTPAlert sends e-mail when the real server goes up or down
 	// (smtp_alert, else global smtp_alert_checker, smtp_alert; default
 	// on, as keepalived's check_data.c).

@@ -17,7 +17,7 @@ var (
 	// instanceTrackAttrs are the further vrrp_instance attributes of
 	// tracking.go, alert.go and the VRRP timers.
 	instanceTrackAttrs = []string{"dont_track_primary", "down_timer_adverts", "notify_deleted",
-		"notify_master_rx_lower_pri", "smtp_alert", "start_backup"}
+		"notify_master_rx_lower_pri", "notify_master_rx_lower_pri_user", "smtp_alert", "start_backup"}
 	syncGroupTrackAttrs = []string{"sync_group_tracking_weight", "smtp_alert"}
 	scriptTrackAttrs    = []string{"reverse", "init_fail"}
 	trackProcessSchema  = blockSchema([]string{"process", "param_match", "full_command", "quorum", "quorum_max",

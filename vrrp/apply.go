@@ -102,8 +102,9 @@ func (n *Node) transition(ctx context.Context, in *instance, a Action) {
 		return
 	}
 	state := a.To.String()
-	n.notes.queue(notifyJob{what: "notify_" + strings.ToLower(state) + " of " + in.cfg.Name, cmdline: notifyFor(in.cfg.Notify, a.To)})
-	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
+	n.notes.queue(notifyJob{what: "notify_" + strings.ToLower(state) + " of " + in.cfg.Name, cmdline: notifyFor(in.cfg.Notify, a.To),
+		user: in.cfg.Notify.Users.Of("notify_" + strings.ToLower(state))})
+	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any, user: in.cfg.Notify.Users.Of("notify"),
 		args: []string{"INSTANCE", in.cfg.Name, state, strconv.Itoa(in.m.Priority())}})
 	n.notice(Notice{Name: in.cfg.Name, State: state, Priority: in.m.Priority()}) // notice.go
 }

@@ -242,8 +242,8 @@ func (n *Node) stopInstance(in *instance) {
 	if in.removed {
 		return
 	}
-	n.notes.queue(notifyJob{what: "notify_stop of " + in.cfg.Name, cmdline: in.cfg.Notify.Stop})
-	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
+	n.notes.queue(notifyJob{what: "notify_stop of " + in.cfg.Name, cmdline: in.cfg.Notify.Stop, user: in.cfg.Notify.Users.Of("notify_stop")})
+	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any, user: in.cfg.Notify.Users.Of("notify"),
 		args: []string{"INSTANCE", in.cfg.Name, "STOP", strconv.Itoa(in.m.Priority())}})
 	n.notice(Notice{Name: in.cfg.Name, State: "STOP", Priority: in.m.Priority()}) // notice.go
 }

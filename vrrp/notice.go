@@ -39,7 +39,8 @@ func (n *Node) notice(nt Notice) {
 // lowerPriorityHeard runs notify_master_rx_lower_pri and tells the notice
 // (keepalived's send_event_notify).
 func (n *Node) lowerPriorityHeard(in *instance) {
-	n.notes.queue(notifyJob{what: "notify_master_rx_lower_pri of " + in.cfg.Name, cmdline: in.cfg.Notify.MasterRxLowerPri})
+	n.notes.queue(notifyJob{what: "notify_master_rx_lower_pri of " + in.cfg.Name, cmdline: in.cfg.Notify.MasterRxLowerPri,
+		user: in.cfg.Notify.Users.Of("notify_master_rx_lower_pri")})
 	n.notice(Notice{Name: in.cfg.Name, State: "MASTER_RX_LOWER_PRI", Priority: in.m.Priority()})
 }
 
@@ -52,13 +53,13 @@ func (n *Node) deleted(in *instance) {
 	if in.cfg.NotifyDeleted {
 		state = "DELETED"
 	} else {
-		n.notes.queue(notifyJob{what: "notify_fault of " + in.cfg.Name, cmdline: in.cfg.Notify.Fault})
+		n.notes.queue(notifyJob{what: "notify_fault of " + in.cfg.Name, cmdline: in.cfg.Notify.Fault, user: in.cfg.Notify.Users.Of("notify_fault")})
 	}
 	prio := in.cfg.Priority
 	if in.m != nil {
 		prio = in.m.Priority()
 	}
-	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any,
+	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any, user: in.cfg.Notify.Users.Of("notify"),
 		args: []string{"INSTANCE", in.cfg.Name, state, strconv.Itoa(prio)}})
 	n.notice(Notice{Name: in.cfg.Name, State: strings.ToUpper(state), Priority: prio})
 }

@@ -30,7 +30,8 @@ func (n *Node) notifySettings() (script.Runner, time.Duration) {
 type notifyJob struct {
 	what    string // for logs: "notify_master of VI_1"
 	cmdline string
-	args    []string // keepalived's TYPE NAME STATE PRIORITY for notify
+	args    []string       // keepalived's TYPE NAME STATE PRIORITY for notify
+	user    hcl.ScriptUser // who runs it (the words after the command); empty: script_user
 }
 
 // queuedNotify is a notifyJob with what it runs with.
@@ -80,7 +81,8 @@ func (n *notifier) queue(j notifyJob) {
 		return
 	}
 	run, timeout := n.settings()
-	q := queuedNotify{run: run, script: script.Script{Name: j.what, Command: j.cmdline, Args: j.args, Timeout: timeout}}
+	q := queuedNotify{run: run, script: script.Script{Name: j.what, Command: j.cmdline, Args: j.args,
+		User: j.user.User, Group: j.user.Group, Timeout: timeout}}
 	select {
 	case n.jobs <- q:
 	default:

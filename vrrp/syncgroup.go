@@ -73,17 +73,18 @@ func (n *Node) syncGroup(ctx context.Context, now time.Time, in *instance, to St
 func (n *Node) groupState(g *syncGroup, to State) {
 	g.state = to
 	state := to.String()
-	n.notes.queue(notifyJob{what: "notify_" + strings.ToLower(state) + " of group " + g.cfg.Name, cmdline: notifyFor(g.cfg.Notify, to)})
+	n.notes.queue(notifyJob{what: "notify_" + strings.ToLower(state) + " of group " + g.cfg.Name, cmdline: notifyFor(g.cfg.Notify, to),
+		user: g.cfg.Notify.Users.Of("notify_" + strings.ToLower(state))})
 	// keepalived gives a group priority 0 (vrrp_notify.c).
-	n.notes.queue(notifyJob{what: "notify of group " + g.cfg.Name, cmdline: g.cfg.Notify.Any,
+	n.notes.queue(notifyJob{what: "notify of group " + g.cfg.Name, cmdline: g.cfg.Notify.Any, user: g.cfg.Notify.Users.Of("notify"),
 		args: []string{"GROUP", g.cfg.Name, state, "0"}})
 	n.notice(Notice{Group: true, Name: g.cfg.Name, State: state}) // notice.go
 }
 
 // queueStop queues the group's notify_stop and notify ... STOP (shutdown).
 func (n *Node) queueStop(g *syncGroup) {
-	n.notes.queue(notifyJob{what: "notify_stop of group " + g.cfg.Name, cmdline: g.cfg.Notify.Stop})
-	n.notes.queue(notifyJob{what: "notify of group " + g.cfg.Name, cmdline: g.cfg.Notify.Any,
+	n.notes.queue(notifyJob{what: "notify_stop of group " + g.cfg.Name, cmdline: g.cfg.Notify.Stop, user: g.cfg.Notify.Users.Of("notify_stop")})
+	n.notes.queue(notifyJob{what: "notify of group " + g.cfg.Name, cmdline: g.cfg.Notify.Any, user: g.cfg.Notify.Users.Of("notify"),
 		args: []string{"GROUP", g.cfg.Name, "STOP", "0"}})
 	n.notice(Notice{Group: true, Name: g.cfg.Name, State: "STOP"})
 }

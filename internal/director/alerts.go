@@ -49,9 +49,9 @@ func (d *Director) alertQuorumAtStart(ipvs *lvs.Manager) {
 			d.alerts.VirtualServerAtStart(vs, q, weight[vs.Key()])
 			switch {
 			case q:
-				d.runQuorumScript(vs, vs.QuorumUp) // wiring.go
+				d.runQuorumScript(vs, true) // wiring.go
 			case vs.SorryServer != nil:
-				d.runQuorumScript(vs, vs.QuorumDown)
+				d.runQuorumScript(vs, false)
 			}
 		}
 	}
@@ -111,7 +111,7 @@ func (d *Director) alertShutdown() {
 		if rs, ok := up[vs.Key()]; ok {
 			d.alerts.ShuttingDown(vs, rs)
 			if vs.Omega {
-				d.runQuorumScript(vs, vs.QuorumDown) // wiring.go
+				d.runQuorumScript(vs, false) // wiring.go
 			}
 		}
 	}

@@ -67,28 +67,29 @@ func (d *Director) forwardVerdicts(ctx context.Context) error {
 // never waits for it, on the director's script context, and Run waits for
 // it (or kills it, with its process group) before returning.
 func (d *Director) onQuorum(vs hcl.VirtualServer, up bool) {
-	command := vs.QuorumDown
-	if up {
-		command = vs.QuorumUp
-	}
 	d.log.Info("quorum", "virtual_server", vs.Name, "up", up)
 	d.alerts.VirtualServer(vs, up, d.liveWeight(vs)) // alerts.go
 	d.kickAnnouncer()
-	d.runQuorumScript(vs, command)
+	d.runQuorumScript(vs, up)
 }
 
-// runQuorumScript runs command, a quorum_up or quorum_down script of vs,
-// through spawnScript; "" runs nothing.
-func (d *Director) runQuorumScript(vs hcl.VirtualServer, command string) {
+// runQuorumScript runs vs's quorum_up (up) or quorum_down script, as its
+// user, through spawnScript; an unset one runs nothing.
+func (d *Director) runQuorumScript(vs hcl.VirtualServer, up bool) {
+	command, keyword := vs.QuorumDown, "quorum_down"
+	if up {
+		command, keyword = vs.QuorumUp, "quorum_up"
+	}
 	if command == "" {
 		return
 	}
+	u := vs.QuorumUsers.Of(keyword)
 	cfg := d.Config()
 	runner := d.opts.Scripts
 	if runner == nil {
 		runner = script.New(cfg.Global)
 	}
-	s := script.Script{Name: "quorum script of " + vs.Name, Command: command, Timeout: cfg.Global.NotifyTimeout}
+	s := script.Script{Name: "quorum script of " + vs.Name, Command: command, User: u.User, Group: u.Group, Timeout: cfg.Global.NotifyTimeout}
 	d.spawnScript(func(ctx context.Context) {
 		res, err := runner.Run(ctx, s)
 		if err != nil || res.ExitCode != 0 {
