@@ -32,7 +32,10 @@ type NotifyFIFO struct {
 	User   string
 	Group  string
 	Script string
-	Pos    Pos
+	// ScriptUser runs Script (notify_fifo_script CMD [USER [GROUP]];
+	// HCL notify_fifo_script_user); empty: script_user.
+	ScriptUser ScriptUser
+	Pos        Pos
 }
 
 // Email configures the alert e-mails. They are sent when To is not empty

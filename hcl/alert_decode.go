@@ -9,7 +9,7 @@ import "strings"
 var globalAlertAttrs = []string{"notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script",
 	"lvs_notify_fifo", "lvs_notify_fifo_script", "notification_email", "notification_email_from", "smtp_server",
 	"smtp_connect_timeout", "smtp_helo_name", "smtp_alert", "smtp_alert_vrrp", "smtp_alert_checker", "no_email_faults",
-	"vrrp_startup_delay", "vrrp_down_timer_adverts"}
+	"vrrp_startup_delay", "vrrp_down_timer_adverts", "notify_fifo_script_user", "vrrp_notify_fifo_script_user", "lvs_notify_fifo_script_user"}
 
 // globalAlerts reads globalAlertAttrs.
 func (d *decoder) globalAlerts(bl *block, g *Global) {
@@ -30,6 +30,10 @@ func (d *decoder) globalAlerts(bl *block, g *Global) {
 			f.fifo.Pos = bl.pos[f.prefix+"notify_fifo"]
 		}
 		bl.str(f.prefix+"notify_fifo_script", &f.fifo.Script)
+		var u string
+		if bl.str(f.prefix+"notify_fifo_script_user", &u) {
+			f.fifo.ScriptUser.User, f.fifo.ScriptUser.Group = userAndGroup(u)
+		}
 	}
 	e := &a.Email
 	e.To, _ = bl.strList("notification_email")

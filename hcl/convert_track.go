@@ -106,6 +106,7 @@ func convertAlerts(b *hclBody, g Global) {
 	}{{"", a.NotifyFIFO}, {"vrrp_", a.VRRPNotifyFIFO}, {"lvs_", a.LVSNotifyFIFO}} {
 		setStr(b, f.prefix+"notify_fifo", strings.TrimSpace(strings.Join([]string{f.fifo.Path, f.fifo.User, f.fifo.Group}, " ")))
 		setStr(b, f.prefix+"notify_fifo_script", f.fifo.Script)
+		setStr(b, f.prefix+"notify_fifo_script_user", strings.TrimSpace(f.fifo.ScriptUser.User+" "+f.fifo.ScriptUser.Group))
 	}
 	e := a.Email
 	setList(b, "notification_email", e.To)

@@ -59,8 +59,9 @@
 //	keepalived_dynamic_interfaces.go  global_defs dynamic_interfaces: read, and what lvsd does instead said
 //	global_scripts.go  global startup_script and shutdown_script with their timeouts and users: model, both readers,
 //	                 validation, convert
-//	notify_users.go  who runs each notify-type script (notify_*, quorum_up/down, notify_up/down): keepalived's
-//	                 CMD [USER [GROUP]] words, HCL's KEYWORD_user, convert
+//	notify_users.go  who runs each notify-type script (notify_*, quorum_up/down, notify_up/down, the
+//	                 notify_fifo_scripts): keepalived's CMD [USER [GROUP]] words, HCL's KEYWORD_user,
+//	                 convert; vrrp_script's script and misc_path read as keepalived (the first word)
 //	track_file_init.go  track_file's init_file [VALUE] [overwrite]: model, rules, HCL attribute
 //	keepalived_track_file_init.go  its keepalived.conf line, with keepalived's warnings
 //	alert.go         notify FIFOs and e-mail alerts in the global block: model, validation

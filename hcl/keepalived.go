@@ -235,29 +235,6 @@ func (r *kaReader) flag(n *kaNode) (bool, bool) {
 	return false, false
 }
 
-// command returns a script command line: a single (quoted) word as is,
-// several words joined by spaces, quoting those that hold white space.
-func (r *kaReader) command(n *kaNode) (string, bool) {
-	if !r.noBlock(n) {
-		return "", false
-	}
-	if len(n.args) == 0 {
-		r.errf(n.pos, fmt.Sprintf("keyword %s needs a command", n.name), "")
-		return "", false
-	}
-	if len(n.args) == 1 {
-		return n.args[0].text, true
-	}
-	words := make([]string, len(n.args))
-	for i, a := range n.args {
-		words[i] = a.text
-		if a.quoted && strings.ContainsAny(a.text, " \t") {
-			words[i] = `"` + a.text + `"`
-		}
-	}
-	return strings.Join(words, " "), true
-}
-
 func (r *kaReader) addr(n *kaNode) (netip.Addr, bool) {
 	s, ok := r.one(n)
 	if !ok {
@@ -549,7 +526,7 @@ func (r *kaReader) script(n *kaNode) {
 	for _, c := range n.block {
 		switch c.name {
 		case "script":
-			if v, ok := r.command(c); ok {
+			if v, ok := r.firstWordCommand(c); ok { // notify_users.go
 				s.Script = v
 				s.Positions[c.name] = c.pos
 			}

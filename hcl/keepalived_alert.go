@@ -24,8 +24,8 @@ func (r *kaReader) globalAlert(c *kaNode) bool {
 			r.warnf(c.pos, c.name+" already specified - ignoring", "as keepalived does")
 			return true
 		}
-		if v, ok := r.command(c); ok {
-			f.Script = v
+		if v, u, ok := r.notifyScript(c); ok { // notify_users.go
+			f.Script, f.ScriptUser = v, u
 			if f.Pos.File == "" {
 				f.Pos = c.pos
 			}

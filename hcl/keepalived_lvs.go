@@ -520,7 +520,7 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 				c.URLs = append(c.URLs, u)
 			}
 		case e.name == "misc_path" && n.name == CheckMisc:
-			if v, ok := r.command(e); ok {
+			if v, ok := r.firstWordCommand(e); ok { // notify_users.go
 				c.MiscPath = v
 				mark()
 			}

@@ -50,7 +50,7 @@ func userAttrs(keywords []string) []string {
 }
 
 // notifyScript reads a notify-type keyword (notify_*, quorum_up/down,
-// notify_up/down) as keepalived 2.2.7's notify_script_init (lib/notify.c)
+// notify_up/down, the notify_fifo_scripts) as keepalived 2.2.7's notify_script_init (lib/notify.c)
 // does: the first word after the keyword is the command line (quoted to
 // carry arguments: `notify_master "/bin/x a b" root`), the second the user
 // and the third the group it runs as (set_script_uid_gid at slot 2); later
@@ -79,8 +79,11 @@ func (r *kaReader) notifyScript(c *kaNode) (string, ScriptUser, bool) {
 	}
 	if u.User != "" && (!r.loader.userExists(u.User) || u.Group != "" && !groupExists(u.Group)) {
 		kind := "notify"
-		if strings.HasPrefix(c.name, "quorum") {
+		switch {
+		case strings.HasPrefix(c.name, "quorum"):
 			kind = "quorum"
+		case strings.HasSuffix(c.name, "notify_fifo_script"):
+			kind = strings.TrimSuffix(c.name, "_script")
 		}
 		first, _, _ := strings.Cut(cmd, " ")
 		who := "no user " + u.User
@@ -92,6 +95,26 @@ func (r *kaReader) notifyScript(c *kaNode) (string, ScriptUser, bool) {
 		return "", ScriptUser{}, false
 	}
 	return cmd, u, true
+}
+
+// firstWordCommand reads vrrp_script's script and MISC_CHECK's misc_path
+// as keepalived 2.2.7 does (set_script_params_array on slot 1 alone): the
+// first word after the keyword is the command line, quoted to carry
+// arguments; the words after it are not read (their user is the block's
+// user keyword), which lvsd says in a warning.
+func (r *kaReader) firstWordCommand(c *kaNode) (string, bool) {
+	if !r.noBlock(c) {
+		return "", false
+	}
+	if len(c.args) == 0 {
+		r.errf(c.pos, fmt.Sprintf("keyword %s needs a command", c.name), "")
+		return "", false
+	}
+	if len(c.args) > 1 {
+		r.warnf(c.pos, c.name+": words after the command ignored",
+			"%s runs without %q, as keepalived's does; quote the command line to pass it arguments", c.args[0].text, strings.Join(c.argText()[1:], " "))
+	}
+	return c.args[0].text, true
 }
 
 // groupExists says whether the group name exists.

@@ -50,6 +50,12 @@ func TestNotifyScriptWordsAsKeepalived(t *testing.T) {
 		}, func(c *Config) (string, ScriptUser) {
 			return c.SyncGroups[0].Notify.Stop, c.SyncGroups[0].Notify.Users.Of("notify_stop")
 		}},
+		{"vrrp_notify_fifo_script", func(l string) string {
+			return "global_defs {\n vrrp_notify_fifo /run/h2.fifo\n vrrp_notify_fifo_script " + l + "\n}\n" + kaInstance("")
+		}, func(c *Config) (string, ScriptUser) {
+			f := c.Global.Alerts.VRRPNotifyFIFO
+			return f.Script, f.ScriptUser
+		}},
 		{"quorum_down", func(l string) string {
 			return "virtual_server 192.0.2.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n quorum_down " + l + "\n real_server 192.0.2.2 80 {\n }\n}\n"
 		}, func(c *Config) (string, ScriptUser) {
@@ -76,8 +82,11 @@ func TestNotifyScriptWordsAsKeepalived(t *testing.T) {
 					t.Errorf("command %q as %+v; want %q as %+v", cmd, u, tt.cmd, tt.user)
 				}
 				warning := tt.warning
-				if strings.HasPrefix(p.keyword, "quorum") {
+				switch {
+				case strings.HasPrefix(p.keyword, "quorum"):
 					warning = strings.Replace(warning, "notify script", "quorum script", 1)
+				case strings.HasSuffix(p.keyword, "fifo_script"):
+					warning = strings.Replace(warning, "notify script", "vrrp_notify_fifo script", 1)
 				}
 				warning = strings.Replace(warning, "notify_master:", strings.TrimPrefix(p.keyword, "sync group ")+":", 1)
 				var summaries []string
@@ -108,6 +117,11 @@ vrrp_instance "VI_1" {
   notify_master_rx_lower_pri = "/bin/echo rx"
   notify_master_rx_lower_pri_user = "nobody"
 }
+global {
+  lvs_notify_fifo = "/run/h2.fifo"
+  lvs_notify_fifo_script = "/bin/echo fifo"
+  lvs_notify_fifo_script_user = "nobody nogroup"
+}
 virtual_server "192.0.2.1:80" {
   protocol = "TCP"
   quorum_up = "/bin/echo up"
@@ -135,9 +149,52 @@ virtual_server "192.0.2.1:80" {
 		{"notify_master_rx_lower_pri", n.Users.Of("notify_master_rx_lower_pri"), ScriptUser{User: "nobody"}},
 		{"quorum_up", vs.QuorumUsers.Of("quorum_up"), ScriptUser{User: "nobody"}},
 		{"notify_down", vs.RealServers[0].NotifyUsers.Of("notify_down"), ScriptUser{"nobody", "nogroup"}},
+		{"lvs_notify_fifo_script", cfg.Global.Alerts.LVSNotifyFIFO.ScriptUser, ScriptUser{"nobody", "nogroup"}},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %+v, want %+v", c.what, c.got, c.want)
 		}
+	}
+}
+
+// TestScriptAndMiscPathFirstWordAsKeepalived: vrrp_script's script and
+// MISC_CHECK's misc_path are the first word after the keyword, as
+// keepalived 2.2.7's set_script_params_array reads them; later words are
+// not read, with a warning.
+func TestScriptAndMiscPathFirstWordAsKeepalived(t *testing.T) {
+	tests := []struct {
+		name, line, cmd, warning string
+	}{
+		{"quoted with arguments", `"/bin/check a 'b c'"`, "/bin/check a 'b c'", ""},
+		{"one word", `/bin/check`, "/bin/check", ""},
+		{"unquoted arguments not read", `/bin/check a nobody`, "/bin/check", "words after the command ignored"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "vrrp_script chk {\n script " + tt.line + "\n}\n" + kaInstance(" track_script {\n  chk\n }\n") +
+				"virtual_server 192.0.2.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 192.0.2.2 80 {\n  MISC_CHECK {\n   misc_path " + tt.line + "\n  }\n }\n}\n"
+			l := kaTestLoader()
+			cfg, diags := l.LoadSource("k.conf", []byte(src))
+			if cfg == nil {
+				t.Fatalf("refused: %v", diags)
+			}
+			if got := cfg.Scripts[0].Script; got != tt.cmd {
+				t.Errorf("script %q, want %q", got, tt.cmd)
+			}
+			if got := cfg.VirtualServers[0].RealServers[0].Checkers[0].MiscPath; got != tt.cmd {
+				t.Errorf("misc_path %q, want %q", got, tt.cmd)
+			}
+			var summaries []string
+			for _, d := range diags {
+				summaries = append(summaries, d.Summary)
+			}
+			var want []string
+			if tt.warning != "" {
+				want = []string{"script: " + tt.warning, "misc_path: " + tt.warning}
+			}
+			if !reflect.DeepEqual(summaries, want) {
+				t.Errorf("diagnostics %q, want %q", summaries, want)
+			}
+		})
 	}
 }

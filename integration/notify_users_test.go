@@ -20,7 +20,9 @@ import (
 // keepalived's notify_script_init reads it — a quoted command with its
 // arguments run as nobody, an unquoted command whose second word is the
 // user (nobody nogroup), and an unquoted command whose second word is no
-// user, which neither daemon runs. Both must record the same lines.
+// user, which neither daemon runs; and a vrrp_script whose unquoted
+// `script CMD s1 nobody` keepalived runs as CMD alone, as root (only the
+// first word is read there). Both must record the same lines.
 func TestNotifyScriptUsersAsKeepalived(t *testing.T) {
 	bin := requireDiffTools(t)
 	traces := map[string][]string{}
@@ -41,7 +43,11 @@ func TestNotifyScriptUsersAsKeepalived(t *testing.T) {
 		os.Chmod(trace, 0o666)
 		_, rec := scripttest.Write(t, `{ printf '%s:%s' "$(id -u)" "$(id -g)"; for a in "$@"; do printf ' [%s]' "$a"; done; echo; } >> `+trace)
 		conf := filepath.Join(dir, "keepalived.conf")
-		os.WriteFile(conf, []byte(fmt.Sprintf(`vrrp_instance VI_1 {
+		os.WriteFile(conf, []byte(fmt.Sprintf(`vrrp_script chk {
+    script %[1]s s1 nobody
+    interval 600
+}
+vrrp_instance VI_1 {
     state MASTER
     interface eth9
     virtual_router_id 71
@@ -52,6 +58,9 @@ func TestNotifyScriptUsersAsKeepalived(t *testing.T) {
     }
     notify_master "%[1]s m1 'b 1'" nobody
     notify %[1]s nobody nogroup
+    track_script {
+        chk
+    }
 }
 vrrp_instance VI_2 {
     state MASTER
@@ -71,8 +80,8 @@ vrrp_instance VI_2 {
 			b, _ := os.ReadFile(trace)
 			return strings.Split(strings.TrimSpace(string(b)), "\n")
 		}
-		// notify_master and notify for VI_1's MASTER.
-		if !waitFor(15*time.Second, func() bool { return len(lines()) >= 2 }) {
+		// chk's run, notify_master and notify for VI_1's MASTER.
+		if !waitFor(15*time.Second, func() bool { return len(lines()) >= 3 }) {
 			t.Fatalf("%s: the notify scripts did not run: %q\n%s", daemon, lines(), tail(p.logText(), 20))
 		}
 		time.Sleep(2 * time.Second) // a script that should not run would by now
@@ -90,7 +99,7 @@ vrrp_instance VI_2 {
 	}
 	// What keepalived 2.2.7 does, so that a keepalived that ran nothing
 	// cannot make the comparison pass.
-	want := []string{"65534:65534 [INSTANCE] [VI_1] [MASTER] [255]", "65534:65534 [INSTANCE] [VI_1] [STOP] [255]", "65534:65534 [m1] [b 1]"}
+	want := []string{"0:0", "65534:65534 [INSTANCE] [VI_1] [MASTER] [255]", "65534:65534 [INSTANCE] [VI_1] [STOP] [255]", "65534:65534 [m1] [b 1]"}
 	if !slices.Equal(traces["keepalived"], want) {
 		t.Errorf("keepalived recorded %q, want %q", traces["keepalived"], want)
 	}

@@ -76,7 +76,8 @@ func (a *Alerter) startLocked(parent context.Context) {
 		}
 		if f.Script != "" {
 			run := a.runner(a.cfg.Global)
-			s := script.Script{Name: "notify FIFO script of " + f.Path, Command: f.Script, Args: []string{f.Path}}
+			s := script.Script{Name: "notify FIFO script of " + f.Path, Command: f.Script, Args: []string{f.Path},
+				User: f.ScriptUser.User, Group: f.ScriptUser.Group}
 			a.wg.Go(func() {
 				res, err := run.Run(ctx, s)
 				if ctx.Err() == nil {
