@@ -27,6 +27,7 @@ integration: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./hcl/... ./vrrp/... ./lvs/... ./checks/...
 	LVSD_BENCH=1 $(GO) test -count=1 -timeout 30m -v -run 'Bench' ./integration/...
+	LVSD_BENCH=1 LVSD_VM_RUN='^TestLvsdTakesOverDuringARepairPassAndScrapes$$' $(GO) test -count=1 -timeout 30m -v -run '^TestIPVSInVM$$' ./integration/
 
 # Every native fuzz target, FUZZTIME each (seed corpora live in testdata/fuzz).
 FUZZTIME ?= 30s

@@ -534,6 +534,14 @@ func (tl *tkLab) startD2() {
 // landed inside a repair pass; each must meet the bound.
 func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 	requireGuest(t)
+	// make bench only: on the emulated (TCG) machine the takeover meets
+	// its 100 ms allowance by a margin of tens of milliseconds, either
+	// way, on a quiet host and misses it on a loaded one
+	// (docs/benchmarks.md), so it cannot gate CI. The SIGKILL test
+	// (sigkill_test.go) stays in CI.
+	if os.Getenv("LVSD_BENCH") != "1" {
+		t.Skip("benchmark-grade timing bound: make bench (LVSD_BENCH=1)")
+	}
 	bin := os.Getenv("LVSD_BIN")
 	if bin == "" {
 		t.Skip("LVSD_BIN unset (set by integration/ipvs_vm_test.go)")
