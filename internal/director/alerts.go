@@ -73,17 +73,21 @@ func (d *Director) liveWeight(vs hcl.VirtualServer) int {
 	return 0
 }
 
-// alertShutdown tells, at stop, what keepalived 2.2.7 tells for the
-// virtual servers with omega: each real server still up goes DOWN, then
-// the virtual server ("=> Shutting down <=", internal/alert), and runs
-// the virtual server's quorum_down script (ipwrapper.c
-// update_vs_notifies: at stop with omega, whether the quorum was up or
-// not). The real servers' notify_down scripts are the checks manager's
-// (checks/manager.go runOmega).
-func (d *Director) alertShutdown() {
+// omegaAtStop takes, before the stop withdraws anything, what
+// keepalived 2.2.7 tells at stop for the virtual servers with omega;
+// the returned func tells it, once the parts have stopped: each real
+// server still up goes DOWN, then the virtual server ("=> Shutting down
+// <=", internal/alert), and the virtual server's quorum_down script runs
+// (ipwrapper.c update_vs_notifies: at stop with omega, whether the
+// quorum was up or not). keepalived tells only what it programmed
+// (rs->set): the services in the kernel and their real servers there
+// and up. The snapshot comes first because leaving MASTER withdraws the
+// services under the default lvs_program. The real servers' notify_down
+// scripts are the checks manager's (checks/manager.go runOmega).
+func (d *Director) omegaAtStop() func() {
 	ipvs := d.ipvsManager()
 	if ipvs == nil {
-		return
+		return func() {}
 	}
 	cfg := d.Config()
 	omega := false
@@ -91,10 +95,8 @@ func (d *Director) alertShutdown() {
 		omega = omega || vs.Omega
 	}
 	if !omega {
-		return
+		return func() {}
 	}
-	// keepalived tells only what it programmed (rs->set): the services
-	// in the kernel and their real servers there and up.
 	up := map[string][]netip.AddrPort{}
 	for _, s := range ipvs.Status() {
 		if s.State != lvs.StateProgrammed {
@@ -107,11 +109,13 @@ func (d *Director) alertShutdown() {
 			}
 		}
 	}
-	for _, vs := range cfg.VirtualServers {
-		if rs, ok := up[vs.Key()]; ok {
-			d.alerts.ShuttingDown(vs, rs)
-			if vs.Omega {
-				d.runQuorumScript(vs, false) // wiring.go
+	return func() {
+		for _, vs := range cfg.VirtualServers {
+			if rs, ok := up[vs.Key()]; ok {
+				d.alerts.ShuttingDown(vs, rs)
+				if vs.Omega {
+					d.runQuorumScript(vs, false) // wiring.go
+				}
 			}
 		}
 	}

@@ -301,6 +301,7 @@ loop:
 		}
 	}
 	d.stopping.Store(true)
+	tellOmega := d.omegaAtStop() // alerts.go: before leaving MASTER withdraws the services
 	stopAnnouncer()
 	d.startHandover(vrrpDone) // sync.go
 	stopVRRP()
@@ -310,7 +311,7 @@ loop:
 	d.handovers.Wait()
 	d.releaseResets()
 	d.stopSyncDaemons()
-	d.alertShutdown() // alerts.go: omega's stop-time notices
+	tellOmega() // omega's stop-time notices
 	stopParts()
 	wg.Wait()
 	d.removeFullNAT()    // fullnat.go

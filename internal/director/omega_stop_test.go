@@ -17,12 +17,23 @@ import (
 // quorum_down script, its quorum up or not, as keepalived 2.2.7's
 // clear_services does (update_vs_notifies with stopping set); one without
 // omega runs none.
+//
+// With lvs_program "master" (the default), the services are withdrawn as
+// the stop leaves MASTER, and their stop-time notices must still come.
 func TestStopRunsQuorumDownOfOmegaServices(t *testing.T) {
-	dir := t.TempDir()
-	omegaFile, plainFile := filepath.Join(dir, "omega"), filepath.Join(dir, "plain")
-	cfg := hcltest.Load(t, fmt.Sprintf(`
+	for _, program := range []string{"always", "master"} {
+		t.Run(program, func(t *testing.T) {
+			dir := t.TempDir()
+			omegaFile, plainFile := filepath.Join(dir, "omega"), filepath.Join(dir, "plain")
+			cfg := hcltest.Load(t, fmt.Sprintf(`
 global {
-  lvs_program = "always"
+  lvs_program = %[3]q
+}
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  priority          = 255
+  virtual_ipaddress = ["192.0.2.10/24", "192.0.2.11/24"]
 }
 virtual_server "192.0.2.10:80" {
   protocol    = "TCP"
@@ -36,36 +47,42 @@ virtual_server "192.0.2.11:80" {
   quorum_down = "/bin/sh -c 'echo down >> %[2]s'"
   real_server "10.0.0.2:80" {}
 }
-`, omegaFile, plainFile))
-	d, err := New(cfg, Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return lvstest.NewFakeKernel(nil), nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startRun(t, d)
-	waitFor(t, "both services programmed", func() bool {
-		ipvs := d.ipvsManager()
-		if ipvs == nil {
-			return false
-		}
-		n := 0
-		for _, s := range ipvs.Status() {
-			if s.State == lvs.StateProgrammed {
-				n++
+`, omegaFile, plainFile, program))
+			kernel := lvstest.NewFakeKernel(nil)
+			d, err := New(cfg, Options{VRRP: true, Checks: true,
+				OpenKernel: func() (lvs.Kernel, error) { return kernel, nil },
+				Network:    newFakeSegment(kernel).network(),
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		return n == 2
-	})
-	waitFor(t, "quorum_up at start", func() bool {
-		b, _ := os.ReadFile(omegaFile)
-		return string(b) == "up\n"
-	})
-	if err := stop(); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if b, err := os.ReadFile(omegaFile); err != nil || string(b) != "up\ndown\n" {
-		t.Errorf("omega service's quorum scripts: %q, %v; want quorum_up at start, quorum_down at stop", b, err)
-	}
-	if _, err := os.Stat(plainFile); err == nil {
-		t.Error("the service without omega ran its quorum_down at stop")
+			stop := startRun(t, d)
+			waitFor(t, "both services programmed", func() bool {
+				ipvs := d.ipvsManager()
+				if ipvs == nil {
+					return false
+				}
+				n := 0
+				for _, s := range ipvs.Status() {
+					if s.State == lvs.StateProgrammed {
+						n++
+					}
+				}
+				return n == 2
+			})
+			waitFor(t, "quorum_up at start", func() bool {
+				b, _ := os.ReadFile(omegaFile)
+				return string(b) == "up\n"
+			})
+			if err := stop(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if b, err := os.ReadFile(omegaFile); err != nil || string(b) != "up\ndown\n" {
+				t.Errorf("omega service's quorum scripts: %q, %v; want quorum_up at start, quorum_down at stop", b, err)
+			}
+			if _, err := os.Stat(plainFile); err == nil {
+				t.Error("the service without omega ran its quorum_down at stop")
+			}
+		})
 	}
 }

@@ -96,7 +96,7 @@ func omegaStopRun(l *lab, bin, name string) (settled, atStop []string) {
 // omega, and the virtual server's quorum_down script (ipwrapper.c
 // clear_service_rs, update_vs_notifies); without omega it runs none. lvsd
 // runs the same scripts at its stop (checks/manager.go runOmega,
-// internal/director alertShutdown), and the same before it: quorum_up for
+// internal/director omegaAtStop), and the same before it: quorum_up for
 // the service starting with its quorum, notify_down of the real server
 // that refuses.
 func TestLvsdKeepalivedOmegaStopScripts(t *testing.T) {
