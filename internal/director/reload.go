@@ -40,13 +40,14 @@ func (d *Director) Reload() error {
 		d.log.Error("reload refused: "+ErrConfigInvalid.Error(), "file", d.opts.File)
 		return fmt.Errorf("%s: %w", d.opts.File, ErrConfigInvalid)
 	}
-	d.initTrackFiles(cfg, true) // trackfiles.go
 	if d.checker != nil {
 		if err := d.openIPVSLate(cfg); err != nil {
 			d.log.Error("reload refused, running configuration kept", "err", err)
 			return err
 		}
 	}
+	// Past the last refusal: a refused reload writes no tracked file.
+	d.initTrackFiles(cfg, true) // trackfiles.go
 	d.mu.Lock()
 	old := d.cfg
 	d.cfg = cfg
