@@ -309,7 +309,11 @@ func (nr *netlinkRouting) RemoveVMAC(base string, m hcl.VMAC) error {
 	nr.mu.Unlock()
 	var errs []error
 	if link, err := netlink.LinkByName(m.Name); err == nil {
-		if _, ok := link.(*netlink.Macvlan); ok || m.IPVLAN {
+		// Only the kind of link lvsd made under that name: an interface
+		// of another kind that took the name meanwhile is not ours.
+		_, macvlan := link.(*netlink.Macvlan)
+		_, ipvlan := link.(*netlink.IPVlan)
+		if (macvlan && !m.IPVLAN) || (ipvlan && m.IPVLAN) {
 			errs = append(errs, netlink.LinkDel(link))
 		}
 	}
