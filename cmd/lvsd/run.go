@@ -97,6 +97,11 @@ func runDaemon(opts runOptions) int {
 	d, err := director.New(cfg, director.Options{
 		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log, Load: opts.loader.Load,
 		OnRunning: func() {
+			// The first table is written (Run's first reconcile comes
+			// before OnRunning): the daemon gets its processors back, and
+			// the start's garbage and pages go (goruntime.go).
+			allProcs()
+			releaseLoadGarbage()
 			if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 				log.Debug("sd_notify", "err", err)
 			}
@@ -106,8 +111,6 @@ func runDaemon(opts runOptions) int {
 		log.Error("start", "err", err)
 		return 1
 	}
-	releaseLoadGarbage()
-	allProcs()
 	runtimeDir := filepath.Dir(cfg.Global.ControlSocket)
 	ctl, err := serveControl(cfg.Global.ControlSocket, d, log)
 	if err != nil {
