@@ -15,7 +15,12 @@ import (
 // entry and takes it back on exit, and its monitor hands the P to another
 // thread when the call outlasts its 20 µs tick, which a loopback connect
 // under emulation does (the whole handshake runs inside it). Measured in
-// TestBenchChecksInVM (docs/benchmarks.md).
+// TestBenchChecksInVM (docs/benchmarks.md). The one call that may not
+// return at once is connect on a director short of free local ports
+// (every TCP_CHECK leaves a TIME_WAIT): the kernel's source-port search
+// can then take milliseconds, during which this P is not handed on and a
+// garbage collection waits for it. The daemon keeps every P after its
+// start (goruntime.go), so VRRP's goroutine still runs on another.
 
 // rawErr is e as an error, nil for 0.
 func rawErr(e unix.Errno) error {
