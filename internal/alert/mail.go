@@ -64,6 +64,12 @@ func (m *Mailer) Run(ctx context.Context) {
 			m.drain()
 			return
 		case mail := <-m.queue:
+			if ctx.Err() != nil {
+				// select chose the queue though ctx had ended: this
+				// e-mail joins the drain, which bounds them all together.
+				m.drain(mail)
+				return
+			}
 			// An e-mail under way when ctx ends (one queued just
 			// before the stop) gets the same grace as the queue.
 			dctx, cancel := withGrace(ctx, mailStopGrace)
@@ -94,9 +100,13 @@ func withGrace(ctx context.Context, grace time.Duration) (context.Context, conte
 	}
 }
 
-func (m *Mailer) drain() {
+// drain gives first and then what is still queued mailStopGrace in all.
+func (m *Mailer) drain(first ...Mail) {
 	ctx, cancel := context.WithTimeout(context.Background(), mailStopGrace)
 	defer cancel()
+	for _, mail := range first {
+		m.deliver(ctx, mail)
+	}
 	for ctx.Err() == nil {
 		select {
 		case mail := <-m.queue:
