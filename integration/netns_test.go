@@ -8,15 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lvsd/lvsd/integration/kadiff"
 	"github.com/mdlayher/packet"
-	"github.com/vishvananda/netns"
 )
 
 // requireNetns skips unless the test can build network namespaces.
@@ -137,28 +136,9 @@ func (l *vrrpLab) cutLink(name string, cut bool) {
 	run(l.t, "ip", "-n", l.sw, "link", "set", l.swPort[name], state)
 }
 
-// inNetns runs f on an OS thread switched into namespace ns; sockets it
-// opens stay in ns.
-func inNetns(ns string, f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// The thread is left locked and so dies with this goroutine:
-		// it never returns to the pool in another namespace.
-		h, err := netns.GetFromName(ns)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			errc <- err
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
-}
+// inNetns runs f on an OS thread switched into namespace ns
+// (kadiff.InNetns); sockets it opens stay in ns.
+func inNetns(ns string, f func() error) error { return kadiff.InNetns(ns, f) }
 
 // wireEvent is one VRRP advert or ARP packet seen on the wire.
 type wireEvent struct {

@@ -64,7 +64,7 @@ func Run(ns, dir string, d time.Duration, daemon, file string) (Result, error) {
 	}()
 	for i, link := range Links {
 		var c *packet.Conn
-		err := inNetns(ns, func() error {
+		err := InNetns(ns, func() error {
 			ifi, err := net.InterfaceByName(Peer(i))
 			if err != nil {
 				return err
@@ -129,9 +129,9 @@ func Run(ns, dir string, d time.Duration, daemon, file string) (Result, error) {
 	return r, nil
 }
 
-// inNetns runs f on an OS thread switched into namespace ns; sockets it
-// opens stay in ns.
-func inNetns(ns string, f func() error) error {
+// InNetns runs f on an OS thread switched into namespace ns; sockets it
+// opens stay in ns. The integration tests' namespaces use it too.
+func InNetns(ns string, f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
