@@ -107,7 +107,9 @@ type Director struct {
 	syncLinger   time.Duration
 	// handovers counts the connection handovers under way (sync.go).
 	handovers sync.WaitGroup
-	// guard is the reset guard a new MASTER holds (sync.go; guarded by mu).
+	// guard is the reset guard's table, open from Run's start (with
+	// connection sync on) to its end; a new MASTER holds it (sync.go;
+	// guarded by mu).
 	guard *resetguard.Guard
 
 	// events holds the recent VRRP transitions and verdict changes for
@@ -269,6 +271,7 @@ func (d *Director) Run(ctx context.Context) error {
 	vrrpDone := make(chan struct{})
 	vrrpCtx, stopVRRP := context.WithCancel(context.Background())
 	defer stopVRRP()
+	d.openResetGuard() // sync.go: before any takeover
 	if d.node != nil {
 		d.clearAcceptMode() // acceptmode.go
 		go func() {
@@ -310,6 +313,7 @@ loop:
 	<-syncDone
 	d.handovers.Wait()
 	d.releaseResets()
+	d.closeResetGuard() // sync.go: a stopped lvsd leaves no table
 	d.stopSyncDaemons()
 	tellOmega() // omega's stop-time notices
 	stopParts()

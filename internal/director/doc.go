@@ -13,7 +13,8 @@
 //     and the switch-over: a director leaving MASTER hands its recent
 //     connections over to the new master (lvs.Manager.HandOverConnections),
 //     a new MASTER keeps its backup daemon a few seconds and holds the
-//     reset guard (internal/resetguard) meanwhile; it switches its daemons
+//     reset guard (internal/resetguard) meanwhile, whose table Run opens
+//     before VRRP starts and deletes as it ends; it switches its daemons
 //     only after its VIPs and gratuitous ARPs (the kernel holds rtnl_lock
 //     while it starts a daemon, and a VIP waits for it).
 //   - announce.go: services' quorum and mastership → the BGP announcer

@@ -86,12 +86,6 @@ func (d *Director) kickSyncDaemons() {
 // rtnl_lock). The connections a backup daemon received stay in the table
 // when it stops.
 func (d *Director) runSyncDaemons(ctx context.Context) {
-	if d.Config().Global.LVSSyncDaemon.Enabled && d.ipvsManager() != nil {
-		// A guard left by an lvsd killed while it held one.
-		if err := resetguard.Clear(); err != nil {
-			d.log.Debug("reset guard", "err", err)
-		}
-	}
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	defer linger.Stop()
@@ -240,12 +234,53 @@ func (d *Director) syncOnTransition(t vrrp.Transition) {
 	d.kickSyncDaemons()
 }
 
-// holdResets holds the reset guard (package resetguard) on the virtual
-// servers' addresses while a new MASTER learns the old master's last
-// connections: its stack would otherwise answer their next segments with
-// a RST before the handover reaches it. It runs in the transition hook,
-// before the VIPs come up; the sync worker releases it when backupLinger
-// is over.
+// openResetGuard opens the reset guard's table (package resetguard) as
+// Run starts, before VRRP runs, when connection sync is on: the table and
+// its output chain are installed while no instance is MASTER yet, and
+// one left by an lvsd killed earlier is replaced. A takeover then only
+// adds its rules, in one batch on the socket the guard keeps open.
+func (d *Director) openResetGuard() {
+	if d.Config().Global.LVSSyncDaemon.Enabled && d.ipvsManager() != nil {
+		d.resetGuard()
+	}
+}
+
+// resetGuard returns the open reset guard, opening it first if Run's
+// start did not (a reload turned connection sync on, or nftables was not
+// there then); nil, with a warning, when it cannot be opened.
+func (d *Director) resetGuard() *resetguard.Guard {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.guard == nil {
+		g, err := resetguard.Open()
+		if err != nil {
+			d.log.Warn("reset guard not available: a connection the old master opened last may be reset at a takeover", "err", err)
+			return nil
+		}
+		d.guard = g
+	}
+	return d.guard
+}
+
+// closeResetGuard deletes the reset guard's table as Run ends.
+func (d *Director) closeResetGuard() {
+	d.mu.Lock()
+	g := d.guard
+	d.guard = nil
+	d.mu.Unlock()
+	if g == nil {
+		return
+	}
+	if err := g.Close(); err != nil {
+		d.log.Warn("reset guard: deleting its table", "err", err)
+	}
+}
+
+// holdResets holds the reset guard on the virtual servers' addresses
+// while a new MASTER learns the old master's last connections: its stack
+// would otherwise answer their next segments with a RST before the
+// handover reaches it. It runs in the transition hook, before the VIPs
+// come up; the sync worker releases it when backupLinger is over.
 func (d *Director) holdResets() {
 	var addrs []netip.Addr
 	for _, vs := range d.Config().VirtualServers {
@@ -256,33 +291,37 @@ func (d *Director) holdResets() {
 	if len(addrs) == 0 {
 		return
 	}
-	g, err := resetguard.Hold(addrs)
-	if err != nil {
+	g := d.resetGuard()
+	if g == nil {
+		return
+	}
+	start := time.Now()
+	if err := g.Hold(addrs); err != nil {
 		d.log.Warn("reset guard not held: a connection the old master opened last may be reset", "err", err)
 		return
 	}
-	// Hold replaced any table in place: an older guard has nothing left
-	// to delete.
-	d.mu.Lock()
-	d.guard = g
-	d.mu.Unlock()
+	d.log.Debug("reset guard held", "addresses", len(g.Held()), "took", time.Since(start))
 }
 
 // releaseResets releases the reset guard, if held, and logs how many
-// resets it kept from the clients.
+// resets it kept from the clients. The table stays, empty, for the next
+// takeover.
 func (d *Director) releaseResets() {
 	d.mu.Lock()
 	g := d.guard
-	d.guard = nil
 	d.mu.Unlock()
 	if g == nil {
+		return
+	}
+	n := len(g.Held())
+	if n == 0 {
 		return
 	}
 	dropped, err := g.Release()
 	if err != nil {
 		d.log.Warn("reset guard release", "err", err)
 	}
-	d.log.Info("reset guard released", "resets_dropped", dropped, "addresses", len(g.Addrs()))
+	d.log.Info("reset guard released", "resets_dropped", dropped, "addresses", n)
 }
 
 // startHandover runs as Run begins its way out, before VRRP stops: a

@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
+
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/hcltest"
+	"github.com/lvsd/lvsd/internal/resetguard"
 	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/lvs/lvstest"
 	"github.com/lvsd/lvsd/vrrp"
@@ -187,5 +191,62 @@ func TestNewMasterStartsItsMasterSyncDaemonAfterItsGratuitousARP(t *testing.T) {
 	defer seg.mu.Unlock()
 	if seg.garps == 0 || seg.masterBeforeARP {
 		t.Errorf("the master daemon started before the gratuitous ARP (%d ARPs sent, master daemon running at one of them: %v)", seg.garps, seg.masterBeforeARP)
+	}
+}
+
+// TestResetGuardIsOpenWhileRunningAndHeldByANewMaster: with connection
+// sync on, Run installs the reset guard's table before any takeover (its
+// chain without a rule), a new MASTER adds a rule for the virtual
+// server's address and drops it after the linger, and a stopped director
+// leaves no table. Root only, with nf_tables (it uses the host's own
+// namespace, as lvsd does).
+func TestResetGuardIsOpenWhileRunningAndHeldByANewMaster(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for nftables")
+	}
+	if err := resetguard.Clear(); err != nil {
+		t.Skipf("nftables unavailable here: %v", err)
+	}
+	rules := func() (int, bool) {
+		t.Helper()
+		c, err := nftables.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb := &nftables.Table{Name: resetguard.TableName, Family: nftables.TableFamilyINet}
+		if _, err := c.ListTableOfFamily(resetguard.TableName, nftables.TableFamilyINet); err != nil {
+			return 0, false
+		}
+		rs, err := c.GetRules(tb, &nftables.Chain{Name: "output", Table: tb})
+		if err != nil {
+			t.Fatalf("the guard's chain: %v", err)
+		}
+		return len(rs), true
+	}
+	fk := lvstest.NewFakeKernel(nil)
+	d, err := New(hcltest.Load(t, fmt.Sprintf(syncDirectorHCL, 2)), Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return fk, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.syncLinger = 300 * time.Millisecond
+	stop := startRun(t, d)
+	defer stop()
+	waitFor(t, "the guard's table at the start", func() bool { n, ok := rules(); return ok && n == 0 })
+	if err := d.onTransition(context.Background(), vrrp.Transition{Instance: "VI_1", To: vrrp.StateMaster}); err != nil {
+		t.Fatal(err)
+	}
+	// The hook holds the guard before it returns: before the VIPs.
+	if n, ok := rules(); !ok || n != 1 {
+		t.Fatalf("after the transition hook to MASTER: table %v, %d rules, want 1", ok, n)
+	}
+	if got := d.guard.Held(); !slices.Equal(got, []netip.Addr{netip.MustParseAddr("192.0.2.100")}) {
+		t.Errorf("held %v, want the virtual server's address", got)
+	}
+	waitFor(t, "the guard released after the linger", func() bool { n, ok := rules(); return ok && n == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := rules(); ok {
+		t.Errorf("a stopped director left the guard's table (%d rules)", n)
 	}
 }

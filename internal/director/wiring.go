@@ -13,8 +13,14 @@ import (
 
 // onTransition runs inside the VRRP node before a new MASTER adds its VIPs
 // and after an old MASTER removed them, so the IPVS table is ready before
-// traffic arrives and withdrawn after it stopped.
+// traffic arrives and withdrawn after it stopped. Its end is logged at
+// debug level with the time it took: on a takeover, what VRRP waited for
+// before it adds the VIPs and sends its gratuitous ARPs.
 func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
+	start := time.Now()
+	defer func() {
+		d.log.Debug("transition hook done", "instance", t.Instance, "to", t.To.String(), "took", time.Since(start))
+	}()
 	d.events.add(Event{Time: time.Now(), Kind: EventVRRP, Subject: t.Instance, From: t.From.String(), To: t.To.String(), Reason: t.Reason})
 	acceptErr := d.acceptModeOnTransition(t.Instance, t.To == vrrp.StateMaster) // acceptmode.go
 	ipvs := d.ipvsManager()

@@ -12,11 +12,22 @@
 // which answers it with a RST and the client's request fails. With the
 // RST dropped, the client retransmits (200 ms, then doubling), and the
 // retransmission meets the handed-over entry: the request is delayed, not
-// failed. The table holds one output-hook chain with a rule per address
-// (meta l4proto tcp, the source address, the RST bit, a counter, drop);
-// Hold replaces the table, Release deletes it and reports how many resets
-// it held back.
+// failed.
 //
-// Files: guard.go (the Guard and its rules), guard_linux.go (nftables
-// over netlink), guard_other.go (other systems: nothing to hold).
+// Shape: the table holds one output-hook chain. Open installs it, empty,
+// when the director starts (replacing one an lvsd killed earlier left);
+// Hold, on a takeover, adds a rule per address (meta l4proto tcp, the
+// source address, the RST bit, a counter, drop) in one batch; Release
+// reads the counters and deletes the rules; Close deletes the table when
+// the director stops, so a stopped lvsd leaves none. All of it goes over
+// one netlink socket kept open from Open to Close: a takeover neither
+// creates the table and its hook nor opens or closes a socket (the
+// kernel's nft_rcv_nl_event makes every close of an nftables socket wait
+// for the destruction of the transactions committed before it, one RCU
+// grace period, which delayed the gratuitous ARP on the test VM). An lvsd
+// killed while it holds the guard leaves its rules until the next start.
+//
+// Files: guard.go (the Guard: Open, Hold, Release, Close), guard_linux.go
+// (the table, chain and rules over nftables netlink), guard_other.go
+// (other systems: nothing to hold).
 package resetguard

@@ -3,25 +3,48 @@ package resetguard
 import (
 	"net/netip"
 	"slices"
+	"sync"
 )
 
 // TableName is the nftables table the guard owns (family inet).
 const TableName = "lvsd_reset_guard"
 
-// Guard is a held reset guard: the table is in the kernel until Release.
+// Guard is the guard's table, open for a director's life: Open installs
+// it with its chain and no rule, Hold adds a rule per address, Release
+// deletes the rules, Close deletes the table. One netlink connection
+// serves them all, so a takeover's Hold is one small batch on a socket
+// already open (see doc.go for why no socket is opened or closed then).
 type Guard struct {
-	addrs []netip.Addr
-	impl  guardImpl
+	mu   sync.Mutex // one batch at a time: Hold runs on VRRP's path, Release on the sync worker
+	held []netip.Addr
+	impl guardImpl
 }
 
-// Addrs are the addresses whose resets the guard drops.
-func (g *Guard) Addrs() []netip.Addr { return slices.Clone(g.addrs) }
+// Open installs the table with its output chain and no rule, replacing a
+// table an earlier lvsd left (one killed while it held the guard), and
+// keeps the connection for the Guard's later calls.
+func Open() (*Guard, error) {
+	impl, err := open()
+	if err != nil {
+		return nil, err
+	}
+	return &Guard{impl: impl}, nil
+}
 
-// Hold installs (or replaces) the table with a rule dropping the TCP
-// resets sent from each of addrs by this host's stack. Addresses are
-// deduplicated; none is an error-free no-op that still replaces a table
-// left by an earlier run.
-func Hold(addrs []netip.Addr) (*Guard, error) {
+// Held are the addresses whose resets the guard drops now (none after
+// Release).
+func (g *Guard) Held() []netip.Addr {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.held)
+}
+
+// Hold makes the chain's rules drop the TCP resets sent from each of
+// addrs by this host's stack, in one batch: the table and chain (made
+// again if something deleted them, such as `nft flush ruleset`), the
+// chain flushed (the rules of an earlier Hold replaced), a rule per
+// address. Addresses are deduplicated; none leaves the chain empty.
+func (g *Guard) Hold(addrs []netip.Addr) error {
 	var uniq []netip.Addr
 	for _, a := range addrs {
 		a = a.Unmap()
@@ -29,23 +52,44 @@ func Hold(addrs []netip.Addr) (*Guard, error) {
 			uniq = append(uniq, a)
 		}
 	}
-	impl, err := hold(uniq)
-	if err != nil {
-		return nil, err
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.impl.hold(uniq); err != nil {
+		g.held = nil
+		return err
 	}
-	return &Guard{addrs: uniq, impl: impl}, nil
+	g.held = uniq
+	return nil
 }
 
-// Release deletes the table and returns how many resets it dropped.
+// Release deletes the rules and returns how many resets they dropped; the
+// table and its chain stay, empty. Without rules held it does nothing.
 func (g *Guard) Release() (dropped uint64, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held == nil {
+		return 0, nil
+	}
+	g.held = nil
 	return g.impl.release()
 }
 
-// Clear deletes a table an earlier lvsd left (one killed while it held
-// the guard); a missing table is no error.
+// Close deletes the table, rules and all, and closes the connection: a
+// stopped lvsd leaves no table behind.
+func (g *Guard) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held = nil
+	return g.impl.close()
+}
+
+// Clear deletes a table an earlier lvsd left (one killed while it had the
+// table open); a missing table is no error.
 func Clear() error { return clear() }
 
-// guardImpl is the system side of a held guard.
+// guardImpl is the system side of an open guard.
 type guardImpl interface {
+	hold(addrs []netip.Addr) error
 	release() (uint64, error)
+	close() error
 }

@@ -44,50 +44,106 @@ func rule(t *nftables.Table, c *nftables.Chain, a netip.Addr) *nftables.Rule {
 	}}
 }
 
-type linuxGuard struct{}
+// linuxGuard keeps one lasting nftables netlink socket. Closing a
+// NETLINK_NETFILTER socket is not free: the kernel's nft_rcv_nl_event
+// (net/netfilter/nf_tables_api.c) waits, on every such close, for the
+// destruction of the transactions committed before it
+// (nf_tables_trans_destroy_flush_work, after an RCU grace period), which
+// is what a Hold on a socket of its own waited for on the test VM. The
+// socket is opened at Open and closed at Close only; after a failed batch
+// or dump (its acknowledgements may still be queued) it is replaced.
+type linuxGuard struct {
+	conn *nftables.Conn
+}
 
-// hold replaces the table in one batch: add (so the delete finds it),
-// delete, add with the chain and rules.
-func hold(addrs []netip.Addr) (guardImpl, error) {
-	c, err := nftables.New()
+func lasting() (*nftables.Conn, error) {
+	c, err := nftables.New(nftables.AsLasting())
 	if err != nil {
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
+	return c, nil
+}
+
+// open replaces the table in one batch: add (so the delete finds it),
+// delete, add with the chain and no rule.
+func open() (guardImpl, error) {
+	c, err := lasting()
+	if err != nil {
+		return nil, err
+	}
 	t := table()
 	c.AddTable(t)
 	c.DelTable(t)
 	c.AddTable(t)
-	ch := c.AddChain(chain(t))
-	for _, a := range addrs {
-		c.AddRule(rule(t, ch, a))
-	}
+	c.AddChain(chain(t))
 	if err := c.Flush(); err != nil {
+		c.CloseLasting()
 		return nil, fmt.Errorf("nftables table %s: %w", TableName, err)
 	}
-	return linuxGuard{}, nil
+	return &linuxGuard{conn: c}, nil
 }
 
-func (linuxGuard) release() (uint64, error) {
-	c, err := nftables.New()
-	if err != nil {
-		return 0, fmt.Errorf("nftables: %w", err)
+// renew replaces the socket after a failure.
+func (g *linuxGuard) renew() {
+	g.conn.CloseLasting()
+	if c, err := lasting(); err == nil {
+		g.conn = c
 	}
+}
+
+// hold sends one batch: the table and chain (no-ops when they exist),
+// the chain flushed, a rule per address.
+func (g *linuxGuard) hold(addrs []netip.Addr) error {
 	t := table()
+	g.conn.AddTable(t)
+	ch := g.conn.AddChain(chain(t))
+	g.conn.FlushChain(ch)
+	for _, a := range addrs {
+		g.conn.AddRule(rule(t, ch, a))
+	}
+	if err := g.conn.Flush(); err != nil {
+		g.renew()
+		return fmt.Errorf("nftables table %s: %w", TableName, err)
+	}
+	return nil
+}
+
+// release reads the rules' counters, then flushes the chain.
+func (g *linuxGuard) release() (uint64, error) {
+	t := table()
+	ch := chain(t)
 	var dropped uint64
-	if rules, err := c.GetRules(t, chain(t)); err == nil {
-		for _, r := range rules {
-			for _, e := range r.Exprs {
-				if ctr, ok := e.(*expr.Counter); ok {
-					dropped += ctr.Packets
-				}
+	rules, err := g.conn.GetRules(t, ch)
+	if err != nil {
+		g.renew()
+	}
+	for _, r := range rules {
+		for _, e := range r.Exprs {
+			if ctr, ok := e.(*expr.Counter); ok {
+				dropped += ctr.Packets
 			}
 		}
 	}
-	c.DelTable(t)
-	if err := c.Flush(); err != nil {
+	g.conn.FlushChain(ch)
+	if err := g.conn.Flush(); err != nil {
+		g.renew()
+		if errors.Is(err, syscall.ENOENT) {
+			return dropped, nil // the table was deleted meanwhile: nothing is held
+		}
 		return dropped, fmt.Errorf("nftables table %s: %w", TableName, err)
 	}
 	return dropped, nil
+}
+
+// close deletes the table and closes the socket.
+func (g *linuxGuard) close() error {
+	g.conn.DelTable(table())
+	err := g.conn.Flush()
+	g.conn.CloseLasting()
+	if err != nil && !errors.Is(err, syscall.ENOENT) {
+		return fmt.Errorf("nftables table %s: %w", TableName, err)
+	}
+	return nil
 }
 
 func clear() error {

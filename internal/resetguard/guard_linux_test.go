@@ -2,6 +2,7 @@ package resetguard
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
 )
 
@@ -73,47 +75,191 @@ func dialClosed() error {
 	return err
 }
 
-// TestGuardDropsTheStacksResets: while held, a connection to a closed
-// port of the guarded address is not refused (its RST is dropped, the
-// client times out); after Release it is refused again, and Release
-// counts the resets it held back.
-func TestGuardDropsTheStacksResets(t *testing.T) {
+// openOrSkip opens the guard, or reports why nftables is unavailable.
+func openOrSkip(unavailable *error) (*Guard, bool) {
+	g, err := Open()
+	if err != nil {
+		*unavailable = err
+		return nil, false
+	}
+	return g, true
+}
+
+// refused and held say whether a connection to the closed port is
+// refused (the stack's RST arrives) or times out (it was dropped).
+func refused(when string) error {
+	if err := dialClosed(); !errors.Is(err, syscall.ECONNREFUSED) {
+		return errors.New(when + ": " + errString(err) + ", want connection refused")
+	}
+	return nil
+}
+
+func held(when string) error {
+	var ne net.Error
+	if err := dialClosed(); !errors.As(err, &ne) || !ne.Timeout() {
+		return errors.New(when + ": " + errString(err) + ", want a timeout")
+	}
+	return nil
+}
+
+// tableExists reports whether the guard's table is in the kernel.
+func tableExists() (bool, error) {
+	c, err := nftables.New()
+	if err != nil {
+		return false, err
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range tables {
+		if t.Name == TableName {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// runGuardTest runs f in a fresh namespace and skips when nftables is
+// unavailable there.
+func runGuardTest(t *testing.T, f func(unavailable *error) error) {
+	t.Helper()
 	var unavailable error
-	err := inFreshNetns(t, func() error {
-		if err := dialClosed(); !errors.Is(err, syscall.ECONNREFUSED) {
-			return errors.New("before the guard: " + errString(err) + ", want connection refused")
-		}
-		g, err := Hold([]netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.2")})
-		if err != nil {
-			unavailable = err
-			return nil
-		}
-		if got := g.Addrs(); len(got) != 2 {
-			return errors.New("the guard holds duplicate addresses")
-		}
-		var ne net.Error
-		if err := dialClosed(); !errors.As(err, &ne) || !ne.Timeout() {
-			g.Release()
-			return errors.New("while held: " + errString(err) + ", want a timeout")
-		}
-		dropped, err := g.Release()
-		if err != nil {
-			return err
-		}
-		if dropped == 0 {
-			return errors.New("Release counted no dropped reset")
-		}
-		if err := dialClosed(); !errors.Is(err, syscall.ECONNREFUSED) {
-			return errors.New("after Release: " + errString(err) + ", want connection refused")
-		}
-		return Clear() // no table left: no error
-	})
+	err := inFreshNetns(t, func() error { return f(&unavailable) })
 	if unavailable != nil {
 		t.Skipf("nftables unavailable here: %v", unavailable)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestGuardDropsTheStacksResets: an open guard with nothing held drops
+// nothing; while held, a connection to a closed port of the guarded
+// address is not refused (its RST is dropped, the client times out);
+// after Release it is refused again, and Release counts the resets that
+// hold held back. A second Hold on the same table drops again, and its
+// Release counts its own resets, not the first hold's too.
+func TestGuardDropsTheStacksResets(t *testing.T) {
+	runGuardTest(t, func(unavailable *error) error {
+		if err := refused("before the guard"); err != nil {
+			return err
+		}
+		g, ok := openOrSkip(unavailable)
+		if !ok {
+			return nil
+		}
+		defer g.Close()
+		if err := refused("open, nothing held"); err != nil {
+			return err
+		}
+		var counts []uint64
+		for round := range 2 {
+			if err := g.Hold([]netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.2")}); err != nil {
+				return err
+			}
+			if got := g.Held(); len(got) != 2 {
+				return errors.New("the guard holds duplicate addresses")
+			}
+			if err := held("while held"); err != nil {
+				return err
+			}
+			dropped, err := g.Release()
+			if err != nil {
+				return err
+			}
+			if dropped == 0 {
+				return fmt.Errorf("round %d: Release counted no dropped reset", round+1)
+			}
+			counts = append(counts, dropped)
+			if len(g.Held()) != 0 {
+				return errors.New("addresses still held after Release")
+			}
+			if err := refused("after Release"); err != nil {
+				return err
+			}
+		}
+		if counts[1] != counts[0] {
+			return fmt.Errorf("two holds of one reset each counted %v: the second Release counted more than its own", counts)
+		}
+		return nil
+	})
+}
+
+// TestClosedGuardLeavesNoTable: Close deletes the table, held rules and
+// all, so a stopped lvsd leaves nothing behind; Clear then finds nothing
+// and is no error.
+func TestClosedGuardLeavesNoTable(t *testing.T) {
+	runGuardTest(t, func(unavailable *error) error {
+		g, ok := openOrSkip(unavailable)
+		if !ok {
+			return nil
+		}
+		if exists, err := tableExists(); err != nil || !exists {
+			return fmt.Errorf("open guard: table in the kernel %v (%v), want it there", exists, err)
+		}
+		if err := g.Hold([]netip.Addr{netip.MustParseAddr("127.0.0.2")}); err != nil {
+			return err
+		}
+		if err := g.Close(); err != nil {
+			return err
+		}
+		if exists, err := tableExists(); err != nil || exists {
+			return fmt.Errorf("closed guard: table in the kernel %v (%v), want none", exists, err)
+		}
+		if err := refused("after Close"); err != nil {
+			return err
+		}
+		return Clear()
+	})
+}
+
+// TestOpenReplacesATableLeftBehind: the table of an lvsd killed while it
+// held the guard (never closed) is replaced by the next Open: nothing is
+// held until that lvsd's own Hold.
+func TestOpenReplacesATableLeftBehind(t *testing.T) {
+	runGuardTest(t, func(unavailable *error) error {
+		killed, ok := openOrSkip(unavailable)
+		if !ok {
+			return nil
+		}
+		defer killed.Close()
+		if err := killed.Hold([]netip.Addr{netip.MustParseAddr("127.0.0.2")}); err != nil {
+			return err
+		}
+		g, err := Open()
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		return refused("after the next Open")
+	})
+}
+
+// TestHoldMakesTheTableAgain: a Hold after something deleted the table
+// (`nft flush ruleset`, here Clear) makes it again in the same batch and
+// holds.
+func TestHoldMakesTheTableAgain(t *testing.T) {
+	runGuardTest(t, func(unavailable *error) error {
+		g, ok := openOrSkip(unavailable)
+		if !ok {
+			return nil
+		}
+		defer g.Close()
+		if err := Clear(); err != nil {
+			return err
+		}
+		if err := g.Hold([]netip.Addr{netip.MustParseAddr("127.0.0.2")}); err != nil {
+			return err
+		}
+		if err := held("held after the table was deleted"); err != nil {
+			return err
+		}
+		if _, err := g.Release(); err != nil {
+			return err
+		}
+		return refused("after Release")
+	})
 }
 
 func errString(err error) string {
