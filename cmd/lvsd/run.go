@@ -66,7 +66,13 @@ func runDaemon(opts runOptions) int {
 	log := newLogger(opts)
 	allProcs := loadOnOneProc() // goruntime.go
 	loadAtLoosePace()
-	cfg, diags := opts.loader.Load(opts.file)
+	// What the daemon keeps of each configuration it loads (retain.go).
+	load := func(path string) (*hcl.Config, hcl.Diagnostics) {
+		cfg, diags := opts.loader.Load(path)
+		compactModel(cfg)
+		return cfg, diags
+	}
+	cfg, diags := load(opts.file)
 	for _, d := range diags {
 		if d.Severity == hcl.Warning {
 			log.Warn("config", "diagnostic", d.String())
@@ -95,7 +101,7 @@ func runDaemon(opts runOptions) int {
 	defer stop()
 
 	d, err := director.New(cfg, director.Options{
-		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log, Load: opts.loader.Load,
+		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log, Load: load,
 		OnRunning: func() {
 			// The first table is written (Run's first reconcile comes
 			// before OnRunning): the daemon gets its processors back, and

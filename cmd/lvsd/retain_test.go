@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// TestCompactModelKeepsEverythingButPositions loads full configurations
+// twice and checks that compactModel leaves the model equal to the one it
+// was but for the Positions of its blocks, all of which it drops.
+func TestCompactModelKeepsEverythingButPositions(t *testing.T) {
+	for _, file := range []string{
+		"../../hcl/testdata/hcl/full.hcl",
+		"../../hcl/testdata/hcl/full.hcl.json",
+		"../../hcl/testdata/keepalived/full.conf",
+	} {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			want, diags := hcl.Load(file)
+			if want == nil {
+				t.Fatalf("loading %s: %v", file, diags)
+			}
+			got, _ := hcl.Load(file)
+			if n := countPositions(reflect.ValueOf(got)); n == 0 {
+				t.Fatalf("the model of %s has no Positions to drop", file)
+			}
+			compactModel(got)
+			if n := countPositions(reflect.ValueOf(got)); n != 0 {
+				t.Errorf("%d blocks keep their Positions after compactModel", n)
+			}
+			clearPositions(reflect.ValueOf(want))
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("compactModel changed more than the Positions:\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestCompactModelLetsTheFileGo checks that a compacted keepalived.conf
+// model no longer keeps the file's text alive (the reader's words are
+// slices of it): a file padded with 4 MB of comments costs the model
+// about nothing once compacted.
+func TestCompactModelLetsTheFileGo(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("global_defs {\n  router_id padded\n}\n")
+	pad := "# " + strings.Repeat("x", 1000) + "\n"
+	for v := range 4 {
+		fmt.Fprintf(&b, "virtual_server 10.0.%d.1 80 {\n  delay_loop 6\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n", v)
+		fmt.Fprintf(&b, "  real_server 10.1.%d.1 80 {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}\n", v)
+		for range 1024 {
+			b.WriteString(pad)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	size := int64(b.Len())
+	kept := func(compact bool) int64 {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		cfg, diags := hcl.Load(path)
+		if cfg == nil {
+			t.Fatalf("loading: %v", diags)
+		}
+		if compact {
+			compactModel(cfg)
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(cfg)
+		return int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	}
+	loaded, compacted := kept(false), kept(true)
+	t.Logf("a %d KB file: the model keeps %d KB as loaded, %d KB compacted", size>>10, loaded>>10, compacted>>10)
+	if loaded < size {
+		// Then the reader no longer keeps the file and this test
+		// proves nothing; compactModel's doc says otherwise.
+		t.Logf("the model as loaded keeps less than the file")
+	}
+	if compacted > size/8 {
+		t.Errorf("the compacted model keeps %d KB of a %d KB file, want the file let go", compacted>>10, size>>10)
+	}
+}
+
+var positionsOf = reflect.TypeFor[hcl.Positions]()
+
+// countPositions counts the non-nil Positions in v.
+func countPositions(v reflect.Value) int {
+	n := 0
+	visitPositions(v, func(p reflect.Value) {
+		if !p.IsNil() {
+			n++
+		}
+	})
+	return n
+}
+
+// clearPositions sets every Positions in v to nil.
+func clearPositions(v reflect.Value) {
+	visitPositions(v, func(p reflect.Value) { p.SetZero() })
+}
+
+// visitPositions calls f on every settable Positions in v.
+func visitPositions(v reflect.Value, f func(reflect.Value)) {
+	if v.Type() == positionsOf {
+		if v.CanSet() {
+			f(v)
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			visitPositions(v.Elem(), f)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				visitPositions(v.Field(i), f)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			visitPositions(v.Index(i), f)
+		}
+	}
+}
