@@ -55,7 +55,13 @@ func (g *Guard) Hold(addrs []netip.Addr) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err := g.impl.hold(uniq); err != nil {
-		g.held = nil
+		// The kernel aborts a failed batch whole, so an earlier Hold's
+		// rules are still in the chain (or this batch's, if only its
+		// answer was lost): Held stays non-empty so that Release still
+		// flushes them.
+		if g.held == nil {
+			g.held = uniq
+		}
 		return err
 	}
 	g.held = uniq
