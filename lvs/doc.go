@@ -11,15 +11,19 @@
 //     table depends on the order of the destination list (mh, sh, dh),
 //     the operations leave that list in one canonical order, so that two
 //     directors with the same healthy set build the same table.
-//   - kernel.go: the Kernel interface (read the table, apply operations,
-//     refusals returned as values); kernel_linux.go opens it: writes with
+//   - kernel.go: the Kernel interface (read the table, some services or
+//     /proc/net/ip_vs, apply operations, refusals returned as values);
+//     kernel_linux.go opens it: writes with
 //     the batched generic-netlink writer of genetlink.go (encoding) and
 //     genetlink_linux.go (socket), which packs many IPVS commands into one
 //     sendmsg; reads with the table reader of genetlink_dump.go (dump
 //     requests and answers, every nest decoded through one walk that files
 //     its attributes by type) and genetlink_dump_linux.go (its own
-//     socket, a sendto and a recvmmsg per service); readcost.go says what a read
-//     cost. github.com/moby/ipvs remains for the one-by-one writes and
+//     socket, a sendto and a recvmmsg per service, for some services a
+//     GET_SERVICE and a GET_DEST dump in one sendto); proctable.go decodes
+//     /proc/net/ip_vs (ip_vs_info_seq_show's text) and proctable_linux.go
+//     reads it in the namespace; readcost.go says what reads cost.
+//     github.com/moby/ipvs remains for the one-by-one writes and
 //     reads kept for comparison; mobylog_linux.go sends its logrus lines
 //     to slog. kernel_other.go fails.
 //   - sync.go: the kernel's connection sync daemons (SyncDaemon, the
@@ -43,8 +47,11 @@
 //     events, and periodically to undo outside edits (diffing only the
 //     services whose read differs from its view, table.go's
 //     sameKernelState); a takeover never waits for a read of the table
-//     nor for a whole-table computation. status.go: what `lvsd status`
-//     and /metrics show.
+//     nor for a whole-table computation. repairpass.go: what a periodic
+//     pass reads: /proc/net/ip_vs as a change detector, through netlink
+//     the services it shows changed and a rotation's share of the others
+//     (RereadPasses), the whole table after a start, a reload or a failed
+//     write. status.go: what `lvsd status` and /metrics show.
 //   - tunnel.go: TUN destinations' encapsulation (gue, gre, checksum
 //     flags) and the services' persistence engine, as the writer sends
 //     and the table read decodes them; timeouts.go, timeouts_linux.go:

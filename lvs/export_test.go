@@ -1,5 +1,7 @@
 package lvs
 
+import "slices"
+
 // The tests in package lvs_test need the fixtures of lvs/lvstest, which
 // imports lvs, so they cannot be in package lvs; these are the helpers
 // they share with the tests that are.
@@ -18,3 +20,22 @@ const (
 	Web         = web
 	NlmFRequest = nlmFRequest
 )
+
+// ProcChanges parses text as /proc/net/ip_vs and returns the keys of the
+// services a repair pass would read through netlink with view as lvsd's
+// view of the kernel, sorted (a fwmark service in both families).
+func ProcChanges(text []byte, view Table, hz uint32) ([]string, error) {
+	var p procTable
+	if err := p.parse(text); err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, s := range procChanges(&p, viewOf(view), hz) {
+		keys = append(keys, s.Key())
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), nil
+}
+
+// RereadIn says in how many passes from now the rotation reads key.
+func RereadIn(m *Manager, key string) int { return m.rereadIn(key) }

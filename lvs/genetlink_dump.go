@@ -56,6 +56,38 @@ func dumpRequest(b []byte, family uint16, seq uint32, svc *Service) []byte {
 	return b
 }
 
+// serviceRequest builds the GET_SERVICE request of svc alone (no dump:
+// ip_vs_genl_get_cmd answers one NEW_SERVICE message, or ESRCH when the
+// kernel has no such service). A read of some services
+// (tableReader.readServices) sends it with svc's GET_DEST dump request in
+// one datagram: the kernel handles the messages of a datagram in order,
+// so the answer comes before the dump's.
+func serviceRequest(b []byte, family uint16, seq uint32, svc *Service) []byte {
+	start := len(b)
+	b = appendGenlHeader(b, family, seq, nlmFRequest, ipvsCmdGetService)
+	b = appendServiceAttrs(b, svc, false)
+	native.PutUint32(b[start:], uint32(len(b)-start))
+	return b
+}
+
+// parseServiceAnswer decodes the answer to the GET_SERVICE request seq
+// in one datagram, if it is there: answered says it was; the service is
+// missing when err is ESRCH.
+func parseServiceAnswer(b []byte, family uint16, seq uint32) (svc Service, answered bool, err error) {
+	errored, err := walkDump(b, family, seq, func(cmd uint8, p []byte) error {
+		if cmd != ipvsCmdNewServiceAnswer {
+			return nil
+		}
+		s, err := parseService(p)
+		if err != nil {
+			return err
+		}
+		svc, answered = s, true
+		return nil
+	})
+	return svc, answered || errored, err
+}
+
 // walkDump calls f with the generic-netlink payload (after the genl
 // header) of each answer of family to the dump request seq in one
 // datagram, and reports whether the dump is over: NLMSG_DONE, or

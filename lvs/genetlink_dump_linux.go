@@ -52,18 +52,7 @@ func (r *tableReader) Close() error { return r.sock.Close() }
 func (r *tableReader) read() (Table, ReadCost, error) {
 	start := time.Now()
 	r.cost = ReadCost{}
-	if r.bufs == nil {
-		r.bufs = make([][]byte, readSlots)
-		r.iovs = make([]unix.Iovec, readSlots)
-		r.msgs = make([]unix.Mmsghdr, readSlots)
-		for i := range r.bufs {
-			r.bufs[i] = make([]byte, readBufSize)
-			r.iovs[i].Base = &r.bufs[i][0]
-			r.iovs[i].SetLen(readBufSize)
-			r.msgs[i].Hdr.Iov = &r.iovs[i]
-			r.msgs[i].Hdr.SetIovlen(1)
-		}
-	}
+	r.makeBuffers()
 	t := make(Table, 0, r.lastServices)
 	err := r.dump(nil, func(b []byte, seq uint32) (bool, error) {
 		var done bool
@@ -106,6 +95,84 @@ func (r *tableReader) read() (Table, ReadCost, error) {
 	return t, r.cost, nil
 }
 
+func (r *tableReader) makeBuffers() {
+	if r.bufs != nil {
+		return
+	}
+	r.bufs = make([][]byte, readSlots)
+	r.iovs = make([]unix.Iovec, readSlots)
+	r.msgs = make([]unix.Mmsghdr, readSlots)
+	for i := range r.bufs {
+		r.bufs[i] = make([]byte, readBufSize)
+		r.iovs[i].Base = &r.bufs[i][0]
+		r.iovs[i].SetLen(readBufSize)
+		r.msgs[i].Hdr.Iov = &r.iovs[i]
+		r.msgs[i].Hdr.SetIovlen(1)
+	}
+}
+
+// readServices reads the services which names, each with a GET_SERVICE
+// request and its GET_DEST dump request in one sendto, and the answers of
+// both in one recvmmsg: what read costs per service, for the few a
+// repair pass reads. A service the kernel does not hold is left out.
+func (r *tableReader) readServices(which []Service) (Table, ReadCost, error) {
+	start := time.Now()
+	r.cost = ReadCost{}
+	r.makeBuffers()
+	var t Table
+	for i := range which {
+		s, ok, err := r.readService(&which[i])
+		if err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				err = fmt.Errorf("%w (%w)", errNoIPVS, err)
+			}
+			return nil, r.cost, fmt.Errorf("reading %s: %w", which[i].Key(), err)
+		}
+		if ok {
+			t = append(t, s)
+		}
+	}
+	r.cost.Services = len(which)
+	r.cost.Took = time.Since(start)
+	return t, r.cost, nil
+}
+
+// readService reads one service and its real servers (ok false: the
+// kernel has no such service).
+func (r *tableReader) readService(id *Service) (Service, bool, error) {
+	w := r.sock
+	w.seq += 2
+	getSeq, dumpSeq := w.seq-1, w.seq
+	r.req = serviceRequest(r.req[:0], w.family, getSeq, id)
+	r.req = dumpRequest(r.req, w.family, dumpSeq, id)
+	r.cost.Requests++ // the GET_SERVICE; dump counts its own
+	var svc Service
+	answered := false
+	var answerErr error
+	dests := id.identity() // the real servers' family defaults to the service's
+	err := r.exchange(dumpSeq, func(b []byte) (bool, error) {
+		if !answered {
+			s, ok, err := parseServiceAnswer(b, w.family, getSeq)
+			if ok || err != nil {
+				svc, answered, answerErr = s, true, err
+			}
+		}
+		return parseDestDump(b, w.family, dumpSeq, &dests)
+	})
+	switch {
+	case err != nil:
+		return svc, false, err
+	case !answered:
+		return svc, false, errors.New("no answer to IPVS_CMD_GET_SERVICE")
+	case errors.Is(answerErr, unix.ESRCH):
+		return svc, false, nil
+	case answerErr != nil:
+		return svc, false, answerErr
+	}
+	svc.Destinations = dests.Destinations
+	return svc, true, nil
+}
+
 // dump sends the dump request for svc (the services when nil) and hands
 // each datagram of the answer to parse until it reports the end.
 func (r *tableReader) dump(svc *Service, parse func(b []byte, seq uint32) (bool, error)) error {
@@ -113,6 +180,13 @@ func (r *tableReader) dump(svc *Service, parse func(b []byte, seq uint32) (bool,
 	w.seq++
 	seq := w.seq
 	r.req = dumpRequest(r.req[:0], w.family, seq, svc)
+	return r.exchange(seq, func(b []byte) (bool, error) { return parse(b, seq) })
+}
+
+// exchange sends r.req, which ends with the dump request seq, and hands
+// each datagram of the answers to parse until it reports the dump's end.
+func (r *tableReader) exchange(seq uint32, parse func(b []byte) (bool, error)) error {
+	w := r.sock
 	if err := unix.Sendto(w.fd, r.req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return fmt.Errorf("sending a dump request: %w", err)
 	}
@@ -133,7 +207,7 @@ func (r *tableReader) dump(svc *Service, parse func(b []byte, seq uint32) (bool,
 			var done bool
 			if failed == nil {
 				var err error
-				if done, err = parse(b, seq); err != nil {
+				if done, err = parse(b); err != nil {
 					failed = err
 					if !done {
 						continue // the rest of the dump is still to be read

@@ -10,6 +10,14 @@ import (
 type Kernel interface {
 	// Table reads the whole table, counters included.
 	Table() (Table, error)
+	// Services reads the services that which names (by Protocol and
+	// Addr, or FWMark and IPv6), each with its real servers, as Table
+	// reads them; a service the kernel does not hold is left out.
+	Services(which []Service) (Table, error)
+	// ProcTable appends the text of the namespace's /proc/net/ip_vs
+	// (proctable.go) to dst. It fails where there is no such file; the
+	// periodic repair then reads the whole table through Table.
+	ProcTable(dst []byte) ([]byte, error)
 	// Apply executes ops in order. It goes on past an operation the
 	// kernel refuses (later ones may not depend on it). done is how many
 	// of the first operations the kernel answered: all took effect but

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,11 @@ type linuxKernel struct {
 	oneByOne  bool
 	mobyReads bool
 	netns     string // NetnsPath, for the connection table (sync_linux.go)
+
+	proc procFile // /proc/net/ip_vs of the namespace (proctable_linux.go)
+
+	costMu sync.Mutex
+	costs  ReadCost // every read so far (ReadCosts)
 }
 
 // procIPVS exists in every network namespace while the kernel has IPVS.
@@ -132,6 +138,7 @@ func loadIPVSModule(modprobe string) error {
 }
 
 func (k *linuxKernel) Close() error {
+	k.proc.close()
 	if k.handle != nil {
 		k.handle.Close()
 	}
@@ -156,14 +163,54 @@ func (k *linuxKernel) tableCost() (Table, ReadCost, error) {
 		t, err := k.mobyTable()
 		// moby/ipvs makes one dump request for the services and one per
 		// service; its system calls are not counted.
-		return t, ReadCost{Requests: 1 + len(t), Took: time.Since(start)}, err
+		cost := ReadCost{Requests: 1 + len(t), Took: time.Since(start)}
+		k.addCost(cost)
+		return t, cost, err
 	}
 	t, cost, err := k.reader.read()
+	k.addCost(cost)
 	if err != nil {
 		return nil, cost, err
 	}
 	t.Sort()
 	return t, cost, nil
+}
+
+// Services implements Kernel. With MobyReads it reads the whole table
+// and keeps what was asked (benchmarks only).
+func (k *linuxKernel) Services(which []Service) (Table, error) {
+	if k.mobyReads {
+		t, _, err := k.tableCost()
+		if err != nil {
+			return nil, err
+		}
+		want := make(map[serviceID]bool, len(which))
+		for i := range which {
+			want[which[i].id()] = true
+		}
+		return slices.DeleteFunc(t, func(s Service) bool { return !want[s.id()] }), nil
+	}
+	k.readMu.Lock()
+	defer k.readMu.Unlock()
+	t, cost, err := k.reader.readServices(which)
+	k.addCost(cost)
+	if err != nil {
+		return nil, err
+	}
+	t.Sort()
+	return t, nil
+}
+
+func (k *linuxKernel) addCost(c ReadCost) {
+	k.costMu.Lock()
+	k.costs.add(c)
+	k.costMu.Unlock()
+}
+
+func (k *linuxKernel) readCosts() ReadCost {
+	k.costMu.Lock()
+	defer k.costMu.Unlock()
+	return k.costs
 }
 
 // mobyTable reads the table through moby/ipvs (MobyReads).

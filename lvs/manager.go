@@ -1,6 +1,7 @@
 package lvs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,12 @@ type ManagerOptions struct {
 	// OnQuorum, when set, is called (outside the Manager's locks) each time
 	// a virtual service gains or loses quorum, for quorum_up/quorum_down.
 	OnQuorum func(vs hcl.VirtualServer, up bool)
+	// RereadPasses is how many periodic passes the rotation takes to read
+	// every service lvsd owns through netlink (repairpass.go): an outside
+	// edit that /proc/net/ip_vs does not show is repaired within
+	// RereadPasses x Interval. Zero means DefaultRereadPasses; 1 reads
+	// every owned service each pass.
+	RereadPasses int
 }
 
 // Manager keeps the kernel table equal to the desired state. All methods
@@ -89,6 +96,21 @@ type Manager struct {
 	rewritten   bool
 	foreignSeen map[string]bool
 	counters    Counters
+
+	// The periodic repair's reading (repairpass.go). fullReadNext makes
+	// the next pass read the whole table through netlink: set at the
+	// start, by a reload and by a write the kernel refused or cut short.
+	// passes counts the passes (the rotation's clock); hz is the kernel's
+	// HZ once learned (the file prints persistence timeouts in jiffies).
+	fullReadNext bool
+	passes       uint64
+	hz           uint32
+	rereadPasses int
+	// Held with repairMu: the file's buffer and parse, reused, and
+	// whether a pass that could not use the file was logged already.
+	procBuf    []byte
+	proc       procTable
+	procLogged bool
 }
 
 // Counters are the Manager's running totals since it started (for
@@ -140,6 +162,9 @@ func NewManager(k Kernel, opts ManagerOptions) *Manager {
 		retired:     map[string]bool{},
 		stale:       map[string]bool{},
 		foreignSeen: map[string]bool{},
+		// The first pass reads the whole table (and adopts it).
+		fullReadNext: true,
+		rereadPasses: cmp.Or(max(opts.RereadPasses, 0), DefaultRereadPasses),
 	}
 }
 
@@ -150,6 +175,7 @@ func NewManager(k Kernel, opts ManagerOptions) *Manager {
 func (m *Manager) SetConfig(cfg *hcl.Config) {
 	m.flushForeignAtStart(cfg) // flush.go: lvs_flush
 	m.mu.Lock()
+	m.fullReadNext = true // the pass after a reload reads the whole table
 	if m.cfg != nil {
 		for i := range m.cfg.VirtualServers {
 			m.retired[m.cfg.VirtualServers[i].Key()] = true
@@ -253,10 +279,13 @@ func (m *Manager) SetVerdict(k VerdictKey, v Verdict) {
 }
 
 // Reconcile re-reads the kernel and applies the difference for every
-// service lvsd owns: the periodic repair of outside edits. Only the
-// services the kernel holds otherwise than lvsd's view says (an outside
-// edit, or lvsd's own write read back in the kernel's form) are diffed
-// against their desired state: lvsd's writes keep the view desired, so an
+// service lvsd owns: the periodic repair of outside edits. What it reads
+// is repairpass.go's business: /proc/net/ip_vs and, through netlink, the
+// services that file shows changed plus the rotation's share, or after a
+// start, a reload or a failed write, the whole table. Only the services
+// the kernel holds otherwise than lvsd's view says (an outside edit, or
+// lvsd's own write read back in the kernel's form) are diffed against
+// their desired state: lvsd's writes keep the view desired, so an
 // unchanged service needs nothing. The read, the comparison and the diff
 // hold no lock the setters take (mu briefly, or a chunk at a time); only
 // applying what differs takes writeMu.
@@ -274,19 +303,57 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	m.touched, m.rewritten = map[string]bool{}, false
+	fullRead := m.fullReadNext || m.cache == nil || len(m.stale) > 0
+	m.fullReadNext = false
+	pass, hz := m.passes, m.hz
+	m.passes++
+	var old map[string]Service
+	var owned map[string]*hcl.VirtualServer
+	var retired map[string]bool
+	if !fullRead {
+		old, owned, retired = maps.Clone(m.cache), maps.Clone(m.byKey), maps.Clone(m.retired)
+	}
 	m.mu.Unlock()
 
-	t, err := m.kernel.Table()
-	if err != nil {
-		m.mu.Lock()
-		m.touched = nil
-		m.counters.Errors++
-		m.mu.Unlock()
-		return 0, fmt.Errorf("reading IPVS table: %w", err)
+	// reread names the services read this pass; nil when all were.
+	var view map[string]Service
+	var reread map[string]bool
+	var t Table
+	if !fullRead {
+		r, learned, err := m.readChanged(old, owned, retired, pass, hz)
+		switch {
+		case errors.Is(err, errProcUnusable):
+			m.logProcUnusable(err)
+			fullRead = true
+		case err != nil:
+			m.readFailed()
+			return 0, err
+		default:
+			view, reread, hz = r.view, r.reread, learned
+		}
 	}
-	view := viewOf(t)
+	if fullRead {
+		var proc *procTable
+		if hz == 0 {
+			proc = m.procForHZ()
+		}
+		var err error
+		if t, err = m.kernel.Table(); err != nil {
+			m.readFailed()
+			return 0, fmt.Errorf("reading IPVS table: %w", err)
+		}
+		if proc != nil {
+			hz = learnHZ(proc, t)
+		}
+		view = viewOf(t)
+	}
 	m.mu.Lock()
-	old, owned, retired := maps.Clone(m.cache), maps.Clone(m.byKey), maps.Clone(m.retired)
+	if m.hz == 0 {
+		m.hz = hz
+	}
+	if fullRead {
+		old, owned, retired = maps.Clone(m.cache), maps.Clone(m.byKey), maps.Clone(m.retired)
+	}
 	full := m.cache == nil || len(m.stale) > 0
 	m.mu.Unlock()
 
@@ -301,16 +368,37 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 				changed = append(changed, k)
 			}
 		}
-		for k, s := range view {
-			if v, ok := old[k]; !ok || !v.sameKernelState(&s) {
+		seen := func(k string) {
+			v, inView := view[k]
+			o, inOld := old[k]
+			if inView != inOld || inView && !o.sameKernelState(&v) {
 				note(k)
 			}
 		}
-		for k := range old {
-			if _, ok := view[k]; !ok {
-				note(k)
+		if reread != nil {
+			for k := range reread {
+				seen(k)
+			}
+		} else {
+			for k := range view {
+				seen(k)
+			}
+			for k := range old {
+				if _, ok := view[k]; !ok {
+					note(k)
+				}
 			}
 		}
+	}
+	if full && t == nil {
+		// lvsd's view became unknown (a write failed) while the file was
+		// read: the whole table is compared, so read it whole.
+		var err error
+		if t, err = m.kernel.Table(); err != nil {
+			m.readFailed()
+			return 0, fmt.Errorf("reading IPVS table: %w", err)
+		}
+		view = viewOf(t)
 	}
 	var d Desired
 	var ops []Op
@@ -382,6 +470,29 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	m.countPass(start)
 	m.notify(events)
 	return n, err
+}
+
+// readFailed records a repair's failed read: the pass reads nothing and
+// the next one reads the whole table.
+func (m *Manager) readFailed() {
+	m.mu.Lock()
+	m.touched = nil
+	m.counters.Errors++
+	m.fullReadNext = true
+	m.mu.Unlock()
+}
+
+// logProcUnusable says once, at warning level, that a pass read the whole
+// table through netlink because /proc/net/ip_vs could not serve it (the
+// error names the file's line when it was the parse), and at debug level
+// afterwards.
+func (m *Manager) logProcUnusable(err error) {
+	if !m.procLogged {
+		m.procLogged = true
+		m.log.Warn("periodic IPVS repair reads the whole table through netlink", "err", err)
+		return
+	}
+	m.log.Debug("periodic IPVS repair reads the whole table through netlink", "err", err)
 }
 
 // chunkServices is how many services' desired state is computed per hold
@@ -645,6 +756,9 @@ func (m *Manager) applyOps(d *Desired, ops []Op, only func(string) bool) (int, e
 	}
 	for k := range unknown {
 		m.stale[k] = true
+	}
+	if len(unknown) > 0 {
+		m.fullReadNext = true // the pass after a failed write reads the whole table
 	}
 	m.forgetRetired(func(k string) bool { return only(k) && !unknown[k] })
 	return n, applyError(refused, err)

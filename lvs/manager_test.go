@@ -358,20 +358,35 @@ type slowReadKernel struct {
 
 func (k *slowReadKernel) Table() (lvs.Table, error) {
 	t, err := k.Kernel.Table()
+	k.block()
+	return t, err
+}
+
+// ProcTable is the steady repair pass's read (repairpass.go).
+func (k *slowReadKernel) ProcTable(dst []byte) ([]byte, error) {
+	b, err := k.Kernel.ProcTable(dst)
+	k.block()
+	return b, err
+}
+
+func (k *slowReadKernel) block() {
 	if k.blocking.Load() {
 		k.reading <- struct{}{}
 		<-k.release
 	}
-	return t, err
 }
 
 func TestManagerWritesNeverWaitForASlowKernelRead(t *testing.T) {
 	readers := []struct {
 		name string
 		read func(*lvs.Manager)
+		// steady: a pass has read the whole table already, so the read
+		// is the steady pass's (/proc/net/ip_vs).
+		steady bool
 	}{
-		{"status", func(m *lvs.Manager) { m.Status() }},
-		{"periodic repair", func(m *lvs.Manager) { _, _ = m.Reconcile(context.Background()) }},
+		{"status", func(m *lvs.Manager) { m.Status() }, false},
+		{"periodic repair", func(m *lvs.Manager) { _, _ = m.Reconcile(context.Background()) }, false},
+		{"steady repair pass", func(m *lvs.Manager) { _, _ = m.Reconcile(context.Background()) }, true},
 	}
 	writers := []struct {
 		name  string
@@ -412,6 +427,11 @@ func TestManagerWritesNeverWaitForASlowKernelRead(t *testing.T) {
 				m.SetConfig(lvs.TestConfig())
 				if w.name != "takeover" {
 					if err := m.SetActive("VI_1", true); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if r.steady {
+					if _, err := m.Reconcile(context.Background()); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -566,7 +586,8 @@ func TestManagerRepairsEveryOutsideEditAfterACleanPass(t *testing.T) {
 		edit func(*lvs.Table)
 	}{
 		{"weight", func(t *lvs.Table) { t.Find(lvs.Web).Destinations[0].Weight = 9 }},
-		{"threshold", func(t *lvs.Table) { t.Find(lvs.Web).Destinations[1].UpperThreshold = 7 }},
+		// An edit /proc/net/ip_vs does not print waits for the rotation:
+		// TestManagerRepairsWhatProcDoesNotShowInItsRotationSlot.
 		{"forwarding method", func(t *lvs.Table) { t.Find(lvs.Web).Destinations[0].Forward = lvs.ForwardMasq }},
 		{"real server deleted", func(t *lvs.Table) { s := t.Find(lvs.Web); s.Destinations = s.Destinations[1:] }},
 		{"real server added", func(t *lvs.Table) {

@@ -1,6 +1,8 @@
 package lvstest
 
 import (
+	"cmp"
+	"io/fs"
 	"slices"
 	"sync"
 	"syscall"
@@ -23,6 +25,13 @@ type FakeKernel struct {
 	Refuse func(lvs.Op) error
 	// Applied records every operation that succeeded, in order.
 	Applied []lvs.Op
+	// HZ is the kernel's HZ that ProcTable prints persistence timeouts
+	// in (jiffies); zero means DefaultHZ.
+	HZ uint32
+	// NoProc makes ProcTable fail as on a kernel without the file.
+	NoProc bool
+	// Reads counts the reads (ReadsSoFar).
+	Reads FakeReads
 
 	daemons []lvs.SyncDaemon    // running sync daemons (fakesync.go)
 	conns   lvs.ConnectionCount // what Connections reports
@@ -38,11 +47,59 @@ func NewFakeKernel(initial lvs.Table) *FakeKernel {
 	return &FakeKernel{table: t}
 }
 
+// FakeReads counts a FakeKernel's reads.
+type FakeReads struct {
+	Tables, ServiceReads, ProcTables int
+	// Services counts the services the ServiceReads asked for.
+	Services int
+}
+
+// ReadsSoFar returns the reads counted so far.
+func (f *FakeKernel) ReadsSoFar() FakeReads {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.Reads
+}
+
 // Table implements Kernel.
 func (f *FakeKernel) Table() (lvs.Table, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.Reads.Tables++
 	return f.table.Clone(), nil
+}
+
+// Services implements Kernel: copies of the services which names that
+// the table holds.
+func (f *FakeKernel) Services(which []lvs.Service) (lvs.Table, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Reads.ServiceReads++
+	f.Reads.Services += len(which)
+	want := make(map[string]bool, len(which))
+	for i := range which {
+		want[which[i].Key()] = true
+	}
+	var t lvs.Table
+	for _, s := range f.table {
+		if want[s.Key()] {
+			s.Destinations = slices.Clone(s.Destinations)
+			t = append(t, s)
+		}
+	}
+	return t, nil
+}
+
+// ProcTable implements Kernel: the table as the kernel prints
+// /proc/net/ip_vs (ProcIPVS), or fs.ErrNotExist with NoProc.
+func (f *FakeKernel) ProcTable(dst []byte) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Reads.ProcTables++
+	if f.NoProc {
+		return dst, &fs.PathError{Op: "open", Path: "/proc/net/ip_vs", Err: fs.ErrNotExist}
+	}
+	return append(dst, ProcIPVS(f.table, cmp.Or(f.HZ, DefaultHZ))...), nil
 }
 
 // Close implements Kernel.

@@ -1,0 +1,303 @@
+package lvs
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/lvsd/lvsd/hcl"
+)
+
+// What a periodic repair pass reads (Manager.Reconcile).
+//
+// A netlink read of the whole table costs the kernel a GET_DEST dump per
+// service under __ip_vs_mutex: on 2,000 services x 16 real servers it is
+// most of a pass (docs/benchmarks.md, "The repair pass on its own"). So a
+// steady pass reads /proc/net/ip_vs instead (proctable.go: one seq_file
+// read under RCU) and compares everything it shows with lvsd's view of
+// the kernel. A service whose text differs from the view, one the view
+// lacks and one the file lacks are read through netlink (Kernel.Services)
+// and repaired as a full read would repair them. What the file does not
+// show (thresholds, tunnel parameters, scheduler flags, the persistence
+// engine, IPv6 one-packet scheduling, a fwmark service's address family)
+// is covered by a rotation: every pass also reads through netlink the
+// services lvsd owns whose rereadSlot is the pass's, so each is read
+// whole at least once every RereadPasses passes: an outside edit the file
+// does not show is repaired within RereadPasses x reconcile_interval.
+//
+// The first pass after a start or a reload, and the pass after a write
+// the kernel refused or that was cut short, read the whole table through
+// netlink, as every pass did before; so does every pass where the file
+// cannot be read or parsed (another kernel, no /proc).
+
+// DefaultRereadPasses is how many passes a rotation takes when
+// ManagerOptions.RereadPasses is zero: on the 2,000 x 16 benchmark table
+// a pass then reads some 200 services through netlink besides the file.
+const DefaultRereadPasses = 10
+
+// rereadSlot is the pass (modulo passes) in which the rotation reads the
+// service key: FNV-1a of the key, so that a service keeps its slot
+// whatever else the table gains or loses.
+func rereadSlot(key string, passes int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return int(h % uint32(passes))
+}
+
+// identity is the part of s that names it to the kernel.
+func (s *Service) identity() Service {
+	return Service{Protocol: s.Protocol, Addr: s.Addr, FWMark: s.FWMark, IPv6: s.IPv6}
+}
+
+// procShows reports whether p is what ip_vs_info_seq_show prints for s,
+// lvsd's view of the service, in a kernel of the given HZ (0 when not yet
+// known: a persistent service then does not match).
+func procShows(p *procService, s *Service, hz uint32) bool {
+	if p.scheduler != s.Scheduler || p.persistent != (s.Flags&FlagPersistent != 0) ||
+		len(p.dests) != len(s.Destinations) {
+		return false
+	}
+	ipv6 := s.isIPv6()
+	if (s.FWMark != 0 || !ipv6) && p.onePacket != (s.Flags&FlagOnePacket != 0) {
+		return false // "ops" is not printed for an IPv6 address service
+	}
+	// svc->timeout is seconds times HZ in an unsigned int.
+	if p.persistent && (hz == 0 || p.timeout != s.Timeout*hz || p.netmask != procNetmask(s.Netmask, ipv6)) {
+		return false
+	}
+	// The file lists the real servers in the kernel's order; the view
+	// knows it from a read (Position), or, after lvsd's own writes (every
+	// Position 0), expects address order, as diff.go does.
+	ds := s.Destinations
+	var buf [32]int
+	order := buf[:0]
+	if len(ds) > len(buf) {
+		order = make([]int, 0, len(ds))
+	}
+	known := false
+	for i := range ds {
+		order = append(order, -1)
+		known = known || ds[i].Position != 0
+	}
+	if known {
+		for i := range ds {
+			pos := ds[i].Position
+			if pos < 0 || pos >= len(ds) || order[pos] >= 0 {
+				return false
+			}
+			order[pos] = i
+		}
+	} else {
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return compareDestinations(ds[a], ds[b]) })
+	}
+	for j := range p.dests {
+		pd, d := &p.dests[j], &ds[order[j]]
+		if pd.addr != d.Addr || pd.forward != procForward(d.Forward) || pd.weight != d.Weight {
+			return false
+		}
+	}
+	return true
+}
+
+// procEntries are the places in a procTable of the services of one
+// identity: one, or for a fwmark, one per address family; more means the
+// table changed between two reads of the file (each read call walks the
+// table again from its start).
+type procEntries struct {
+	at      [2]int32
+	n       int32
+	claimed bool // some service of the view has this identity
+}
+
+// procChanges compares the file, parsed, with view (lvsd's view of the
+// kernel, by key) and returns the identities of the services to read
+// through netlink: those whose text differs, those the view holds and
+// the file lacks, and those the file shows and the view lacks (a fwmark
+// one in both address families: the file does not say which).
+func procChanges(proc *procTable, view map[string]Service, hz uint32) []Service {
+	idx := make(map[serviceID]procEntries, len(proc.services))
+	for i := range proc.services {
+		id := proc.services[i].id
+		e := idx[id]
+		if e.n < int32(len(e.at)) {
+			e.at[e.n] = int32(i)
+		}
+		e.n++
+		idx[id] = e
+	}
+	var reread []Service
+	fwmarks := map[uint32][]*Service{}
+	for k := range view {
+		s := view[k]
+		if s.FWMark != 0 {
+			fwmarks[s.FWMark] = append(fwmarks[s.FWMark], &s)
+			continue
+		}
+		id := s.id()
+		e, ok := idx[id]
+		if ok {
+			e.claimed = true
+			idx[id] = e
+		}
+		if !ok || e.n != 1 || !procShows(&proc.services[e.at[0]], &s, hz) {
+			reread = append(reread, s.identity())
+		}
+	}
+	for mark, ss := range fwmarks {
+		id := serviceID{fwmark: mark}
+		e, ok := idx[id]
+		if ok {
+			e.claimed = true
+			idx[id] = e
+		}
+		if !ok || int(e.n) != len(ss) || !fwmarkShows(proc, e, ss, hz) {
+			// Both families: the file may hold one the view lacks.
+			reread = append(reread, Service{FWMark: mark}, Service{FWMark: mark, IPv6: true})
+		}
+	}
+	for id, e := range idx {
+		switch {
+		case e.claimed:
+		case id.fwmark != 0:
+			reread = append(reread, Service{FWMark: id.fwmark}, Service{FWMark: id.fwmark, IPv6: true})
+		default:
+			reread = append(reread, Service{Protocol: id.protocol, Addr: id.addr})
+		}
+	}
+	return reread
+}
+
+// fwmarkShows reports whether the file's services of one mark (e, as
+// many as ss) are ss, the view's, in some order.
+func fwmarkShows(proc *procTable, e procEntries, ss []*Service, hz uint32) bool {
+	switch len(ss) {
+	case 1:
+		return procShows(&proc.services[e.at[0]], ss[0], hz)
+	case 2:
+		a, b := &proc.services[e.at[0]], &proc.services[e.at[1]]
+		return procShows(a, ss[0], hz) && procShows(b, ss[1], hz) ||
+			procShows(a, ss[1], hz) && procShows(b, ss[0], hz)
+	}
+	return false
+}
+
+// learnHZ returns the kernel's HZ as the file's persistence timeout of a
+// service read through netlink in seconds gives it, or 0. A fwmark
+// service counts only when the file shows its mark once (the file does
+// not say which family it prints).
+func learnHZ(proc *procTable, read Table) uint32 {
+	byID := map[serviceID]*procService{}
+	for i := range proc.services {
+		p := &proc.services[i]
+		if _, twice := byID[p.id]; twice {
+			byID[p.id] = nil
+		} else if p.persistent {
+			byID[p.id] = p
+		}
+	}
+	for i := range read {
+		s := &read[i]
+		if s.Flags&FlagPersistent == 0 || s.Timeout == 0 {
+			continue
+		}
+		id := s.id()
+		if s.FWMark != 0 {
+			id = serviceID{fwmark: s.FWMark}
+		}
+		if p := byID[id]; p != nil && p.timeout%s.Timeout == 0 {
+			// CONFIG_HZ is 100 to 1000 on the common architectures.
+			if hz := p.timeout / s.Timeout; hz >= 24 && hz <= 10000 {
+				return hz
+			}
+		}
+	}
+	return 0
+}
+
+// repairRead is what a pass read: the table as lvsd's view would hold
+// it, and which services it read (nil: all of them).
+type repairRead struct {
+	view   map[string]Service
+	reread map[string]bool
+}
+
+// errProcUnusable wraps why /proc/net/ip_vs could not serve a pass.
+var errProcUnusable = errors.New("/proc/net/ip_vs unusable")
+
+// readChanged reads what a steady pass needs: the file, then through
+// netlink the services it shows changed and the rotation's slot for
+// pass. old is lvsd's view (not changed); owned and
+// retired say which services are lvsd's. hz is the kernel's HZ as known
+// so far; the one learned from this read, if any, is returned.
+func (m *Manager) readChanged(old map[string]Service, owned map[string]*hcl.VirtualServer, retired map[string]bool, pass uint64, hz uint32) (repairRead, uint32, error) {
+	buf, err := m.kernel.ProcTable(m.procBuf[:0])
+	if err != nil {
+		return repairRead{}, hz, fmt.Errorf("%w: %w", errProcUnusable, err)
+	}
+	m.procBuf = buf
+	if err := m.proc.parse(buf); err != nil {
+		return repairRead{}, hz, fmt.Errorf("%w: %w", errProcUnusable, err)
+	}
+	which := procChanges(&m.proc, old, hz)
+	reread := make(map[string]bool, len(which))
+	for i := range which {
+		reread[which[i].Key()] = true
+	}
+	slot := int(pass % uint64(m.rereadPasses))
+	for k, s := range old {
+		if !reread[k] && (owned[k] != nil || retired[k]) && rereadSlot(k, m.rereadPasses) == slot {
+			which = append(which, s.identity())
+			reread[k] = true
+		}
+	}
+	var read Table
+	if len(which) > 0 {
+		if read, err = m.kernel.Services(which); err != nil {
+			return repairRead{}, hz, fmt.Errorf("reading IPVS services: %w", err)
+		}
+	}
+	if hz == 0 {
+		hz = learnHZ(&m.proc, read)
+	}
+	view := maps.Clone(old)
+	for k := range reread {
+		delete(view, k)
+	}
+	for _, s := range read {
+		if k := s.Key(); reread[k] { // only what was asked
+			view[k] = s
+		}
+	}
+	return repairRead{view: view, reread: reread}, hz, nil
+}
+
+// procForHZ reads the file for a pass that reads the whole table through
+// netlink while the kernel's HZ is not known, so that read can teach it.
+func (m *Manager) procForHZ() *procTable {
+	buf, err := m.kernel.ProcTable(m.procBuf[:0])
+	if err != nil {
+		return nil
+	}
+	m.procBuf = buf
+	if m.proc.parse(buf) != nil {
+		return nil
+	}
+	return &m.proc
+}
+
+// rereadIn says in how many passes from now (1 to RereadPasses) the
+// rotation reads the service key through netlink, for tests of the bound.
+func (m *Manager) rereadIn(key string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next := int(m.passes % uint64(m.rereadPasses))
+	slot := rereadSlot(key, m.rereadPasses)
+	return (slot-next+m.rereadPasses)%m.rereadPasses + 1
+}

@@ -1,0 +1,208 @@
+package lvs_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/lvs"
+	"github.com/lvsd/lvsd/lvs/lvstest"
+)
+
+// steadyManager returns a manager of the test configuration on fake after
+// the passes that read the whole table (the start's): the next pass is a
+// steady one.
+func steadyManager(t *testing.T, fake *lvstest.FakeKernel, opts lvs.ManagerOptions) (*lvs.Manager, *hcl.Config) {
+	t.Helper()
+	m := lvs.NewManager(fake, opts)
+	cfg := lvs.TestConfig()
+	cfg.Global.LVSProgram = hcl.LVSProgramAlways
+	m.SetConfig(cfg)
+	for range 2 {
+		if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+			t.Fatalf("clean pass = %d, %v", n, err)
+		}
+	}
+	fake.ResetApplied()
+	return m, cfg
+}
+
+func requireDesired(t *testing.T, fake *lvstest.FakeKernel, cfg *hcl.Config) {
+	t.Helper()
+	got, _ := fake.Table()
+	if ops := lvs.Plan(lvs.Desire(lvs.State{Config: cfg}).Table, got); len(ops) != 0 {
+		t.Fatalf("the kernel differs from the desired table: %q", lvs.OpStrings(ops))
+	}
+}
+
+// What /proc/net/ip_vs does not print is repaired by the rotation, at the
+// pass of the service's slot and not before: within RereadPasses passes.
+func TestManagerRepairsWhatProcDoesNotShowInItsRotationSlot(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		key  string
+		edit func(*lvs.Table)
+	}{
+		{"threshold", lvs.Web, func(t *lvs.Table) { t.Find(lvs.Web).Destinations[1].UpperThreshold = 7 }},
+		{"tunnel", lvs.Web, func(t *lvs.Table) {
+			t.Find(lvs.Web).Destinations[0].Tunnel = lvs.Tunnel{Type: lvs.TunnelGUE, Port: 6080}
+		}},
+		{"scheduler flag", lvs.Web, func(t *lvs.Table) { t.Find(lvs.Web).Flags |= lvs.FlagSched2 }},
+		{"persistence engine", lvs.Web, func(t *lvs.Table) { t.Find(lvs.Web).PEName = "sip" }},
+	} {
+		for _, every := range []int{1, 3, lvs.DefaultRereadPasses} {
+			t.Run(fmt.Sprintf("%s, rotation of %d", tc.name, every), func(t *testing.T) {
+				fake := lvstest.NewFakeKernel(nil)
+				m, cfg := steadyManager(t, fake, lvs.ManagerOptions{RereadPasses: every})
+				fake.Edit(tc.edit)
+				slot := lvs.RereadIn(m, tc.key)
+				if slot < 1 || slot > every {
+					t.Fatalf("slot in %d passes, outside 1..%d", slot, every)
+				}
+				for pass := 1; pass <= slot; pass++ {
+					n, err := m.Reconcile(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if pass < slot && n != 0 {
+						t.Fatalf("pass %d repaired %d before the slot (%d): the file showed the edit, or the pass read everything", pass, n, slot)
+					}
+					if pass == slot && n == 0 {
+						t.Fatalf("pass %d, the slot, repaired nothing", pass)
+					}
+				}
+				requireDesired(t, fake, cfg)
+			})
+		}
+	}
+}
+
+// What the file prints is repaired by the next pass, whatever the
+// rotation: and that pass reads through netlink only what changed.
+func TestManagerSteadyPassRepairsWhatProcShowsAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*lvs.Table)
+		read int // services read one by one
+	}{
+		{"weight", func(t *lvs.Table) { t.Find(lvs.Web).Destinations[0].Weight = 9 }, 1},
+		{"forwarding method", func(t *lvs.Table) { t.Find(lvs.Web).Destinations[0].Forward = lvs.ForwardMasq }, 1},
+		{"real server deleted", func(t *lvs.Table) { s := t.Find(lvs.Web); s.Destinations = s.Destinations[1:] }, 1},
+		{"scheduler", func(t *lvs.Table) { t.Find(lvs.Web).Scheduler = "rr" }, 1},
+		{"persistence", func(t *lvs.Table) {
+			s := t.Find(lvs.Web)
+			s.Flags |= lvs.FlagPersistent
+			s.Timeout = 30
+			s.Netmask = 32
+		}, 1},
+		{"one-packet scheduling", func(t *lvs.Table) { t.Find(lvs.Web).Flags |= lvs.FlagOnePacket }, 1},
+		{"service deleted", func(t *lvs.Table) {
+			*t = slices.DeleteFunc(*t, func(s lvs.Service) bool { return s.Key() == lvs.Web })
+		}, 1},
+		{"fwmark service's real server", func(t *lvs.Table) { t.Find("FWM:1:inet").Destinations[0].Weight = 9 }, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := lvstest.NewFakeKernel(nil)
+			m, cfg := steadyManager(t, fake, lvs.ManagerOptions{RereadPasses: 1000})
+			fake.Edit(tc.edit)
+			before := fake.ReadsSoFar()
+			if n, err := m.Reconcile(context.Background()); n == 0 || err != nil {
+				t.Fatalf("repair after the edit = %d, %v", n, err)
+			}
+			r := fake.ReadsSoFar()
+			requireDesired(t, fake, cfg)
+			if r.Tables != before.Tables || r.ProcTables != before.ProcTables+1 || r.Services-before.Services != tc.read {
+				t.Fatalf("the pass read the whole table %d times, the file %d times, %d services; want 0, 1, %d",
+					r.Tables-before.Tables, r.ProcTables-before.ProcTables, r.Services-before.Services, tc.read)
+			}
+		})
+	}
+}
+
+// A service someone adds is read and, being foreign, left alone; one lvsd
+// withdrew and someone adds back is lvsd's and deleted again.
+func TestManagerSteadyPassReadsAServiceTheFileAdds(t *testing.T) {
+	fake := lvstest.NewFakeKernel(nil)
+	m, _ := steadyManager(t, fake, lvs.ManagerOptions{RereadPasses: 1000})
+	fake.Edit(func(t *lvs.Table) { *t = append(*t, foreignService) })
+	if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+		t.Fatalf("a foreign service's pass = %d, %v", n, err)
+	}
+	if !slices.ContainsFunc(m.Status(), func(st lvs.ServiceStatus) bool { return st.Key == foreignService.Key() && st.State == lvs.StateForeign }) {
+		t.Fatalf("the added service is not reported foreign: %+v", m.Status())
+	}
+}
+
+// The passes read the whole table through netlink where the file is
+// missing, after a reload and after a refused write; steady ones read
+// the file and their rotation's share.
+func TestManagerReadsTheWholeTableWhenItMust(t *testing.T) {
+	whole := func(t *testing.T, fake *lvstest.FakeKernel, m *lvs.Manager, want bool) {
+		t.Helper()
+		before := fake.ReadsSoFar()
+		if _, err := m.Reconcile(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := fake.ReadsSoFar().Tables > before.Tables; got != want {
+			t.Fatalf("the pass read the whole table: %v, want %v", got, want)
+		}
+	}
+	t.Run("no /proc/net/ip_vs", func(t *testing.T) {
+		fake := lvstest.NewFakeKernel(nil)
+		fake.NoProc = true
+		m, cfg := steadyManager(t, fake, lvs.ManagerOptions{RereadPasses: 1000})
+		fake.Edit(func(t *lvs.Table) { t.Find(lvs.Web).Destinations[1].UpperThreshold = 7 })
+		whole(t, fake, m, true)
+		requireDesired(t, fake, cfg) // and repaired at once
+	})
+	t.Run("a reload", func(t *testing.T) {
+		fake := lvstest.NewFakeKernel(nil)
+		m, cfg := steadyManager(t, fake, lvs.ManagerOptions{RereadPasses: 1000})
+		whole(t, fake, m, false)
+		m.SetConfig(cfg)
+		whole(t, fake, m, true)
+		whole(t, fake, m, false)
+	})
+	t.Run("a refused write", func(t *testing.T) {
+		fake := lvstest.NewFakeKernel(nil)
+		m, _ := steadyManager(t, fake, lvs.ManagerOptions{RereadPasses: 1000})
+		fake.Refuse = func(lvs.Op) error { return fmt.Errorf("refused") }
+		m.SetVerdict(lvs.VerdictKey{Service: lvs.Web, Real: lvs.AP("10.0.0.2:80")}, lvs.Verdict{Up: true, Weight: 5})
+		fake.Refuse = nil
+		whole(t, fake, m, true)
+		whole(t, fake, m, false)
+	})
+}
+
+// On the benchmark's table a steady pass reads the file and, through
+// netlink, about a rotation's share of the services.
+func TestManagerSteadyPassReadsARotationsShare(t *testing.T) {
+	const services, reals = 2000, 16
+	fake := lvstest.NewFakeKernel(lvstest.SyntheticTable(services, reals))
+	m := lvs.NewManager(fake, lvs.ManagerOptions{})
+	m.SetConfig(lvstest.SyntheticConfig(services, reals))
+	total := 0
+	for pass := range lvs.DefaultRereadPasses + 1 {
+		before := fake.ReadsSoFar()
+		if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+			t.Fatalf("pass %d = %d, %v", pass, n, err)
+		}
+		r := fake.ReadsSoFar()
+		if pass == 0 {
+			if r.Tables != before.Tables+1 {
+				t.Fatal("the first pass did not read the whole table")
+			}
+			continue
+		}
+		read := r.Services - before.Services
+		if r.Tables != before.Tables || read > 2*services/lvs.DefaultRereadPasses {
+			t.Fatalf("steady pass %d read the whole table %d times and %d services", pass, r.Tables-before.Tables, read)
+		}
+		total += read
+	}
+	if total != services {
+		t.Fatalf("a rotation read %d services, want each of the %d once", total, services)
+	}
+}
