@@ -283,9 +283,10 @@ func (d *Director) closeResetGuard() {
 // come up; the sync worker releases it when backupLinger is over.
 func (d *Director) holdResets() {
 	var addrs []netip.Addr
-	for _, vs := range d.Config().VirtualServers {
-		if vs.Addr.IsValid() {
-			addrs = append(addrs, vs.Addr.Addr())
+	vss := d.Config().VirtualServers
+	for i := range vss { // by index: a big table's services are not copied on the takeover's path
+		if vss[i].Addr.IsValid() {
+			addrs = append(addrs, vss[i].Addr.Addr())
 		}
 	}
 	if len(addrs) == 0 {
