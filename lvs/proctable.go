@@ -208,15 +208,18 @@ func parseProcService(l []byte, schedulers *[]string) (procService, error) {
 		if len(rest) != 3 || string(rest[0]) != "persistent" {
 			return s, errors.New("unknown flags")
 		}
+		// svc->timeout is an unsigned int printed with %d: past 2^31
+		// jiffies (24.9 days at HZ 1000, 99.4 at 250; keepalived takes
+		// up to 2^31-1 seconds) it prints negative, its bits unchanged.
 		timeout, ok := procDecimal(rest[1])
-		if !ok || timeout < 0 || timeout > 1<<32-1 {
+		if !ok || timeout < -1<<31 || timeout > 1<<31-1 {
 			return s, errors.New("unreadable persistence timeout")
 		}
 		mask, ok := procHex(rest[2], 8)
 		if !ok {
 			return s, errors.New("unreadable persistence netmask")
 		}
-		s.persistent, s.timeout, s.netmask = true, uint32(timeout), uint32(mask)
+		s.persistent, s.timeout, s.netmask = true, uint32(int32(timeout)), uint32(mask)
 	}
 	return s, nil
 }

@@ -219,3 +219,26 @@ func FuzzParseProcTable(f *testing.F) {
 		}
 	})
 }
+
+// TestProcTableReadsATimeoutPrintedNegative: the kernel prints its
+// unsigned svc->timeout (seconds x HZ) with %d, so a persistence timeout
+// past 2^31 jiffies (3,000,000 s at HZ 1000, which keepalived and lvsd
+// accept) is printed negative; the service is still the one lvsd wrote,
+// not a line the parser refuses (which made every pass read the whole
+// table through netlink).
+func TestProcTableReadsATimeoutPrintedNegative(t *testing.T) {
+	const seconds, hz = 3_000_000, 1000
+	jiffies := uint32(seconds * hz)
+	text := strings.Join(strings.SplitAfter(kernelProcText, "\n")[:3], "") +
+		"TCP  C0000264:0050 wlc  persistent " + strconv.Itoa(int(int32(jiffies))) + " FFFFFFFF\n" +
+		"  -> 0A000001:0050      Route   3      0          0         \n"
+	var p procTable
+	if err := p.parse([]byte(text)); err != nil {
+		t.Fatal(err)
+	}
+	s := Service{Protocol: "TCP", Addr: ap("192.0.2.100:80"), Scheduler: "wlc", Flags: FlagPersistent, Timeout: seconds, Netmask: 32,
+		Destinations: []Destination{{Addr: ap("10.0.0.1:80"), Forward: ForwardRoute, Weight: 3}}}
+	if !procShows(&p.services[0], &s, hz) {
+		t.Fatalf("procShows(%+v) = false for the service as written", p.services[0])
+	}
+}
