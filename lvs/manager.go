@@ -107,10 +107,11 @@ type Manager struct {
 	hz           uint32
 	rereadPasses int
 	// Held with repairMu: the file's buffer and parse, reused, and
-	// whether a pass that could not use the file was logged already.
-	procBuf    []byte
-	proc       procTable
-	procLogged bool
+	// whether a pass that could not use it was logged already.
+	procBuf     []byte
+	proc        procTable
+	procLogged  bool
+	procFailing bool // the last pass could not use the file
 }
 
 // Counters are the Manager's running totals since it started (for
@@ -315,9 +316,11 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	}
 	m.mu.Unlock()
 
-	// reread names the services read this pass; nil when all were.
+	// reread names the services a steady pass read, got those of them
+	// the kernel holds; nil when the pass read the whole table (t).
 	var view map[string]Service
 	var reread map[string]bool
+	var got map[string]Service
 	var t Table
 	if !fullRead {
 		r, learned, err := m.readChanged(old, owned, retired, pass, hz)
@@ -329,7 +332,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 			m.readFailed()
 			return 0, err
 		default:
-			view, reread, hz = r.view, r.reread, learned
+			got, reread, hz = r.got, r.reread, learned
 		}
 	}
 	if fullRead {
@@ -368,20 +371,29 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 				changed = append(changed, k)
 			}
 		}
-		seen := func(k string) {
-			v, inView := view[k]
-			o, inOld := old[k]
-			if inView != inOld || inView && !o.sameKernelState(&v) {
-				note(k)
-			}
-		}
 		if reread != nil {
 			for k := range reread {
-				seen(k)
+				v, inKernel := got[k]
+				if o, inOld := old[k]; inKernel != inOld || inKernel && !o.sameKernelState(&v) {
+					note(k)
+				}
+			}
+			if differs {
+				// lvsd's view with what the pass read in place.
+				view = maps.Clone(old)
+				for k := range reread {
+					if s, ok := got[k]; ok {
+						view[k] = s
+					} else {
+						delete(view, k)
+					}
+				}
 			}
 		} else {
-			for k := range view {
-				seen(k)
+			for k, s := range view {
+				if o, ok := old[k]; !ok || !o.sameKernelState(&s) {
+					note(k)
+				}
 			}
 			for k := range old {
 				if _, ok := view[k]; !ok {

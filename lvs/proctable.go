@@ -153,24 +153,24 @@ func procError(line int, text []byte, why string) error {
 // procFields splits l at runs of spaces into at most len(f) fields and
 // returns how many there are; more than len(f) returns len(f)+1.
 func procFields(l []byte, f [][]byte) int {
-	n := 0
+	n, i := 0, 0
 	for {
-		for len(l) > 0 && l[0] == ' ' {
-			l = l[1:]
+		for i < len(l) && l[i] == ' ' {
+			i++
 		}
-		if len(l) == 0 {
+		if i == len(l) {
 			return n
 		}
 		if n == len(f) {
 			return n + 1
 		}
-		end := bytes.IndexByte(l, ' ')
-		if end < 0 {
-			end = len(l)
+		j := i
+		for j < len(l) && l[j] != ' ' {
+			j++
 		}
-		f[n] = l[:end]
-		l = l[end:]
+		f[n] = l[i:j]
 		n++
+		i = j
 	}
 }
 
@@ -339,8 +339,12 @@ func procDecimal(b []byte) (int64, bool) {
 // reader gives the same protocol (protocolName).
 func procProtocol(b []byte) (string, bool) {
 	switch string(b) {
-	case "TCP", "UDP", "SCTP":
-		return string(b), true // constant strings: no allocation
+	case "TCP":
+		return "TCP", true
+	case "UDP":
+		return "UDP", true
+	case "SCTP":
+		return "SCTP", true
 	case "IP":
 		return protocolName(0), true
 	case "ICMP":

@@ -1,9 +1,9 @@
 package lvs
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/lvsd/lvsd/hcl"
@@ -221,61 +221,104 @@ func learnHZ(proc *procTable, read Table) uint32 {
 	return 0
 }
 
-// repairRead is what a pass read: the table as lvsd's view would hold
-// it, and which services it read (nil: all of them).
+// repairRead is what a steady pass read: the services it read through
+// netlink (reread), and of those the ones the kernel holds (got).
 type repairRead struct {
-	view   map[string]Service
+	got    map[string]Service
 	reread map[string]bool
 }
 
 // errProcUnusable wraps why /proc/net/ip_vs could not serve a pass.
 var errProcUnusable = errors.New("/proc/net/ip_vs unusable")
 
-// readChanged reads what a steady pass needs: the file, then through
-// netlink the services it shows changed and the rotation's slot for
-// pass. old is lvsd's view (not changed); owned and
-// retired say which services are lvsd's. hz is the kernel's HZ as known
-// so far; the one learned from this read, if any, is returned.
+// readChanged reads what a steady pass needs: through netlink the
+// rotation's share for pass (the services lvsd owns whose rereadSlot it
+// is), and beside it, the file, then through netlink the services the
+// file shows changed. The two reads take no common lock in the kernel
+// (the file is printed under RCU, a dump holds __ip_vs_mutex), so the
+// rotation's costs the pass no time where the machine has a processor
+// to spare. old is lvsd's view (not changed); owned and retired say which
+// services are lvsd's. hz is the kernel's HZ as known so far; the one
+// learned from this read, if any, is returned.
 func (m *Manager) readChanged(old map[string]Service, owned map[string]*hcl.VirtualServer, retired map[string]bool, pass uint64, hz uint32) (repairRead, uint32, error) {
-	buf, err := m.kernel.ProcTable(m.procBuf[:0])
-	if err != nil {
-		return repairRead{}, hz, fmt.Errorf("%w: %w", errProcUnusable, err)
+	slot := int(pass % uint64(m.rereadPasses))
+	var rotation []Service
+	for k, s := range old {
+		if (owned[k] != nil || retired[k]) && rereadSlot(k, m.rereadPasses) == slot {
+			rotation = append(rotation, s.identity())
+		}
 	}
-	m.procBuf = buf
-	if err := m.proc.parse(buf); err != nil {
+	type result struct {
+		t   Table
+		err error
+	}
+	rotated := make(chan result, 1)
+	readRotation := func() {
+		t, err := m.kernel.Services(rotation)
+		rotated <- result{t, err}
+	}
+	// After a pass that could not use the file, the file is read first:
+	// where it is missing, a pass reads the whole table and nothing else.
+	concurrent := len(rotation) > 0 && !m.procFailing
+	if concurrent {
+		go readRotation()
+	}
+	buf, err := m.kernel.ProcTable(m.procBuf[:0])
+	if err == nil {
+		m.procBuf = buf
+		err = m.proc.parse(buf)
+	}
+	m.procFailing = err != nil
+	if err != nil {
+		if concurrent {
+			<-rotated
+		}
 		return repairRead{}, hz, fmt.Errorf("%w: %w", errProcUnusable, err)
 	}
 	which := procChanges(&m.proc, old, hz)
-	reread := make(map[string]bool, len(which))
-	for i := range which {
-		reread[which[i].Key()] = true
+	var rot result
+	switch {
+	case concurrent:
+		rot = <-rotated
+	case len(rotation) > 0:
+		readRotation()
+		rot = <-rotated
 	}
-	slot := int(pass % uint64(m.rereadPasses))
-	for k, s := range old {
-		if !reread[k] && (owned[k] != nil || retired[k]) && rereadSlot(k, m.rereadPasses) == slot {
-			which = append(which, s.identity())
-			reread[k] = true
+	if rot.err != nil {
+		return repairRead{}, hz, fmt.Errorf("reading IPVS services: %w", rot.err)
+	}
+	r := repairRead{got: make(map[string]Service, len(rot.t)+len(which)), reread: make(map[string]bool, len(rotation)+len(which))}
+	for i := range rotation {
+		r.reread[rotation[i].Key()] = true
+	}
+	for _, s := range rot.t {
+		if k := s.Key(); r.reread[k] { // only what was asked
+			r.got[k] = s
 		}
 	}
+	// What the file shows changed is read after it, also when the
+	// rotation read it before (the edit may have come in between).
 	var read Table
 	if len(which) > 0 {
 		if read, err = m.kernel.Services(which); err != nil {
 			return repairRead{}, hz, fmt.Errorf("reading IPVS services: %w", err)
 		}
-	}
-	if hz == 0 {
-		hz = learnHZ(&m.proc, read)
-	}
-	view := maps.Clone(old)
-	for k := range reread {
-		delete(view, k)
-	}
-	for _, s := range read {
-		if k := s.Key(); reread[k] { // only what was asked
-			view[k] = s
+		asked := make(map[string]bool, len(which))
+		for i := range which {
+			k := which[i].Key()
+			asked[k], r.reread[k] = true, true
+			delete(r.got, k)
+		}
+		for _, s := range read {
+			if k := s.Key(); asked[k] {
+				r.got[k] = s
+			}
 		}
 	}
-	return repairRead{view: view, reread: reread}, hz, nil
+	if hz == 0 {
+		hz = cmp.Or(learnHZ(&m.proc, rot.t), learnHZ(&m.proc, read))
+	}
+	return r, hz, nil
 }
 
 // procForHZ reads the file for a pass that reads the whole table through

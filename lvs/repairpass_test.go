@@ -152,10 +152,16 @@ func TestManagerReadsTheWholeTableWhenItMust(t *testing.T) {
 	t.Run("no /proc/net/ip_vs", func(t *testing.T) {
 		fake := lvstest.NewFakeKernel(nil)
 		fake.NoProc = true
-		m, cfg := steadyManager(t, fake, lvs.ManagerOptions{RereadPasses: 1000})
+		m, cfg := steadyManager(t, fake, lvs.ManagerOptions{RereadPasses: 1})
 		fake.Edit(func(t *lvs.Table) { t.Find(lvs.Web).Destinations[1].UpperThreshold = 7 })
 		whole(t, fake, m, true)
 		requireDesired(t, fake, cfg) // and repaired at once
+		// Once the file is known missing, a pass reads nothing else.
+		before := fake.ReadsSoFar().Services
+		whole(t, fake, m, true)
+		if n := fake.ReadsSoFar().Services - before; n != 0 {
+			t.Fatalf("a pass without the file read %d services one by one besides the whole table", n)
+		}
 	})
 	t.Run("a reload", func(t *testing.T) {
 		fake := lvstest.NewFakeKernel(nil)
@@ -204,5 +210,20 @@ func TestManagerSteadyPassReadsARotationsShare(t *testing.T) {
 	}
 	if total != services {
 		t.Fatalf("a rotation read %d services, want each of the %d once", total, services)
+	}
+}
+
+// BenchmarkProcTableParseAndCompare is the steady pass's own share on the
+// benchmark table: parse /proc/net/ip_vs and compare it with lvsd's view.
+func BenchmarkProcTableParseAndCompare(b *testing.B) {
+	tab := lvstest.SyntheticTable(2000, 16)
+	tab.Sort()
+	text := lvstest.ProcIPVS(tab, lvstest.DefaultHZ)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if keys, err := lvs.ProcChanges(text, tab, lvstest.DefaultHZ); err != nil || len(keys) != 0 {
+			b.Fatal(keys, err)
+		}
 	}
 }
