@@ -2,7 +2,8 @@
 // (integration's TestBenchChecks37kTargets on the host, the VM's
 // TestBenchChecksVsKeepalived): many TCP targets on 127.x.y.z addresses,
 // one listener per port on 0.0.0.0, recording when each target is
-// connected to, and the spread of the interval between two checks of one
+// connected to (when the kernel took the connection, not when the
+// listener accepted it), and the spread of the interval between two checks of one
 // target. dns.go holds the answer of the DNS servers the functional
 // DNS_CHECK tests run (integration's namespace lab, the VM's group lab). It
 // is a package of its own so both test binaries share it; it owns no lvsd
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Ports and BasePort: targets use ports BasePort..BasePort+Ports-1.
@@ -82,16 +85,39 @@ func (r *Recorder) accept(ln net.Listener) {
 		if err != nil {
 			continue
 		}
+		at := time.Since(r.epoch) - handshakeAge(c)
 		local, perr := netip.ParseAddrPort(c.LocalAddr().String())
 		c.Close()
 		if perr != nil {
 			continue
 		}
 		r.mu.Lock()
-		r.seen[local] = append(r.seen[local], int64(time.Since(r.epoch)))
+		r.seen[local] = append(r.seen[local], int64(at))
 		r.accepts++
 		r.mu.Unlock()
 	}
+}
+
+// handshakeAge is how long ago the kernel took c's last ACK (TCP_INFO's
+// tcpi_last_ack_recv: the handshake's, or the checker's FIN right after
+// it; jiffies, 4 ms at HZ=250): a connection counts when it was made, not
+// when this process, starved on an emulated machine, got to accept it.
+func handshakeAge(c net.Conn) time.Duration {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return 0
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var age time.Duration
+	rc.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			age = time.Duration(info.Last_ack_recv) * time.Millisecond
+		}
+	})
+	return age
 }
 
 // Mark forgets everything seen so far and starts a new window.
