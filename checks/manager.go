@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -185,7 +185,17 @@ type probe struct {
 	lastAt      time.Time
 	checked     bool
 	attempts    uint64
-	failures    map[string]uint64 // by Result.Reason, at most maxFailureReasons
+	// failures counts failed attempts by Result.Reason, at most
+	// maxFailureReasons of them: a slice, most checks fail for one reason
+	// if at all (a map held 200 bytes for it, for every check that ever
+	// failed).
+	failures []failureCount
+}
+
+// failureCount is how many attempts of a check failed for one reason.
+type failureCount struct {
+	reason string
+	n      uint64
 }
 
 // maxFailureReasons bounds the distinct failure reasons counted per check
@@ -416,14 +426,7 @@ func (m *Manager) completeLocked(ctx context.Context, c completion) {
 	p.last, p.lastAt, p.checked = c.r, c.done, true
 	p.attempts++
 	if !c.r.OK {
-		if p.failures == nil {
-			p.failures = map[string]uint64{}
-		}
-		reason := c.r.Reason
-		if _, seen := p.failures[reason]; !seen && len(p.failures) >= maxFailureReasons {
-			reason = "other"
-		}
-		p.failures[reason]++
+		p.countFailure(c.r.Reason)
 	}
 	s := p.verdict.apply(p.rules, c.r)
 	due, round := nextAttempt(p.rules, s, p.round, c.done)
@@ -701,6 +704,33 @@ func (m *Manager) runOmega(ctx context.Context) {
 	wg.Wait()
 }
 
+// countFailure counts a failed attempt under its reason, or under "other"
+// once maxFailureReasons reasons are counted.
+func (p *probe) countFailure(reason string) {
+	i := slices.IndexFunc(p.failures, func(f failureCount) bool { return f.reason == reason })
+	if i < 0 && len(p.failures) >= maxFailureReasons {
+		reason = "other"
+		i = slices.IndexFunc(p.failures, func(f failureCount) bool { return f.reason == reason })
+	}
+	if i < 0 {
+		p.failures = append(p.failures, failureCount{reason: reason})
+		i = len(p.failures) - 1
+	}
+	p.failures[i].n++
+}
+
+// failureCounts returns the failed attempts by reason, nil when none failed.
+func (p *probe) failureCounts() map[string]uint64 {
+	if len(p.failures) == 0 {
+		return nil
+	}
+	m := make(map[string]uint64, len(p.failures))
+	for _, f := range p.failures {
+		m[f.reason] = f.n
+	}
+	return m
+}
+
 func (p *probe) reasonText() string {
 	if !p.checked {
 		if p.verdict.Up {
@@ -760,7 +790,7 @@ func (m *Manager) Status() []RealServerStatus {
 				Kind: p.kind, Target: p.target, Up: p.verdict.Up,
 				LastOK: p.last.OK, LastReason: p.last.Reason, LastCheck: p.lastAt,
 				Latency: p.last.Latency, NextCheck: p.due, SharedBy: len(p.subscribers),
-				Attempts: p.attempts, Failures: maps.Clone(p.failures),
+				Attempts: p.attempts, Failures: p.failureCounts(),
 			})
 			if p.lastAt.After(st.LastCheck) {
 				st.LastCheck, st.Latency = p.lastAt, p.last.Latency

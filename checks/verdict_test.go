@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -89,5 +90,31 @@ func TestNextRoundIsPlannedFromThePlanNotFromTheClock(t *testing.T) {
 		if !at.Equal(tt.wantAt) || !round.Equal(tt.wantRoundAt) {
 			t.Errorf("%s: next %v round %v, want %v %v", tt.name, at.Sub(t0), round.Sub(t0), tt.wantAt.Sub(t0), tt.wantRoundAt.Sub(t0))
 		}
+	}
+}
+
+// TestFailureReasonsBeyondTheBoundCountAsOther checks that a check counts
+// at most maxFailureReasons distinct failure reasons and the rest, however
+// many, under "other".
+func TestFailureReasonsBeyondTheBoundCountAsOther(t *testing.T) {
+	p := &probe{}
+	for i := range maxFailureReasons + 4 {
+		p.countFailure(fmt.Sprintf("reason %d", i))
+		p.countFailure(fmt.Sprintf("reason %d", i))
+	}
+	got := p.failureCounts()
+	if len(got) != maxFailureReasons+1 {
+		t.Fatalf("%d reasons counted, want %d and other: %v", len(got), maxFailureReasons, got)
+	}
+	for i := range maxFailureReasons {
+		if n := got[fmt.Sprintf("reason %d", i)]; n != 2 {
+			t.Errorf("reason %d counted %d times, want 2", i, n)
+		}
+	}
+	if got["other"] != 8 {
+		t.Errorf("other counted %d times, want 8", got["other"])
+	}
+	if (&probe{}).failureCounts() != nil {
+		t.Errorf("a check that never failed has failure counts")
 	}
 }
