@@ -178,39 +178,96 @@ func repairPasses(log string) []tkPass {
 	return out
 }
 
-// tkAim reports whether a Master_Down expiry at expiry falls in the
-// middle fifths of a repair pass, as the passes so far place the coming
-// ones: each starts a median period (start to start) after the one
-// before and lasts the median pass. The last five passes are used, so a
-// host that slows down or speeds up is followed; two are enough (passes
-// of many seconds, while /metrics is scraped, leave few to go by).
-func tkAim(passes []tkPass, expiry time.Time) bool {
-	if len(passes) < 2 {
+// tkRepairInterval is tk-d2's reconcile_interval: a pass starts that
+// long after the one before ended (lvs.Manager.Run).
+const tkRepairInterval = time.Second
+
+// tkWindow is where, from its start, a pass should hold the Master_Down
+// expiry: around the middle of the shortest of the last five passes,
+// 100 ms from either end when they are long enough (the pass's timer may
+// fire late, and the takeover's path should run inside the pass), at
+// least 25 ms either side of the middle otherwise.
+func tkWindow(passes []tkPass) (lo, hi time.Duration) {
+	passes = passes[max(0, len(passes)-5):]
+	shortest := passes[0].end.Sub(passes[0].start)
+	for _, p := range passes[1:] {
+		shortest = min(shortest, p.end.Sub(p.start))
+	}
+	mid := shortest / 2
+	half := max(mid-100*time.Millisecond, 25*time.Millisecond)
+	return mid - half, mid + half
+}
+
+// tkLands reports whether a Master_Down expiry falls in the window of the
+// pass that follows the last one logged: it starts tkRepairInterval after
+// that one ended, so the aim is checked about a second ahead, where the
+// pass's place is known.
+func tkLands(passes []tkPass, expiry time.Time) bool {
+	if len(passes) == 0 {
 		return false
 	}
-	passes = passes[max(0, len(passes)-5):]
-	var took, period []time.Duration
-	for i, p := range passes {
+	lo, hi := tkWindow(passes)
+	into := expiry.Sub(passes[len(passes)-1].end.Add(tkRepairInterval))
+	return into >= lo && into <= hi
+}
+
+// tkNextAdvert is when tk-d1 should send its next advert (at now or
+// later) so that the Master_Down expiry it starts falls in the window of
+// a coming pass, as the last passes place them: each starts
+// tkRepairInterval after the one before ended and lasts the median of the
+// last five. tkLands checks the aim once the pass before that one ended.
+func tkNextAdvert(passes []tkPass, now time.Time) time.Time {
+	if len(passes) == 0 {
+		return now
+	}
+	recent := passes[max(0, len(passes)-5):]
+	var took []time.Duration
+	for _, p := range recent {
 		took = append(took, p.end.Sub(p.start))
-		if i > 0 {
-			period = append(period, p.start.Sub(passes[i-1].start))
-		}
 	}
 	slices.Sort(took)
-	slices.Sort(period)
-	r, P := took[len(took)/2], period[len(period)/2]
-	if P <= 0 {
-		return false
+	period := tkRepairInterval + took[len(took)/2]
+	lo, hi := tkWindow(passes)
+	start := passes[len(passes)-1].end.Add(tkRepairInterval)
+	for {
+		if at := start.Add((lo + hi) / 2).Add(-tkMasterDown); !at.Before(now) {
+			return at
+		}
+		start = start.Add(period)
 	}
-	phase := (expiry.Sub(passes[len(passes)-1].start)%P + P) % P
-	return phase >= r/5 && phase <= r*4/5
+}
+
+// tkLogTail follows tk-d2's log for its repair passes, reading only what
+// was written since the last look (the aim looks every few
+// milliseconds).
+type tkLogTail struct {
+	path   string
+	off    int64
+	rest   string
+	passes []tkPass
+}
+
+// poll returns every pass logged so far.
+func (lt *tkLogTail) poll() []tkPass {
+	f, err := os.Open(lt.path)
+	if err != nil {
+		return lt.passes
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.NewSectionReader(f, lt.off, 1<<40))
+	lt.off += int64(len(b))
+	text := lt.rest + string(b)
+	cut := strings.LastIndexByte(text, '\n') + 1
+	lt.rest = text[cut:]
+	lt.passes = append(lt.passes, repairPasses(text[:cut])...)
+	return lt.passes
 }
 
 // The takeover test makes up to tkAttempts takeovers until one expiry
-// lands inside a pass, each aimed over at most tkAimTries adverts.
+// lands inside a pass; each aims for at most tkAimFor, then kills anyway.
 const (
 	tkAttempts = 6
-	tkAimTries = 10
+	tkAimFor   = 40 * time.Second
 )
 
 type tkDirector struct {
@@ -523,6 +580,82 @@ func (tl *tkLab) startD2() {
 	}
 }
 
+// aim kills tk-d1 so that tk-d2's Master_Down timer expires inside one of
+// its repair passes. A pass now lasts a few hundred milliseconds, and the
+// expiry is set 3.6 s ahead by tk-d1's last advert, further than the
+// passes can be foretold; so tk-d1 is stopped (SIGSTOP) right after an
+// advert, which sets the coming expiry as its death would (tk-d2 hears
+// nothing more), and the kill waits until tk-d2 logs the end of a pass:
+// the next one starts tkRepairInterval later, about a second ahead, and
+// if the expiry falls in its window (tkLands) tk-d1 is killed. Otherwise,
+// half a second before the expiry at the latest, tk-d1 runs on (SIGCONT)
+// until its next advert, timed by tkNextAdvert, and is stopped again: a
+// new expiry, one cycle more. Past tkAimFor the kill goes anyway.
+func (tl *tkLab) aim(capture *tkCapture, tail *tkLogTail) (killed time.Time, aimed bool, cycles int) {
+	t, d1 := tl.t, tl.d1
+	t.Helper()
+	drain := func() {
+		for len(capture.adds) > 0 {
+			<-capture.adds
+		}
+	}
+	newestAdvert := func(after time.Time) time.Time {
+		var at time.Time
+		for _, f := range capture.snapshot() {
+			if !f.arp && !f.out && f.src == tkD1 && f.vrid == tkVRID && f.at.After(after) {
+				at = f.at
+			}
+		}
+		return at
+	}
+	// stopAfterAdvert lets tk-d1 run until it sent an advert after
+	// after, stops it and returns its last advert.
+	stopAfterAdvert := func(after time.Time) time.Time {
+		for deadline := time.Now().Add(3 * time.Second); newestAdvert(after).IsZero(); time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no advert of tk-d1 in 3 s")
+			}
+		}
+		d1.cmd.Process.Signal(syscall.SIGSTOP)
+		time.Sleep(30 * time.Millisecond) // an advert on its way as it stopped
+		return newestAdvert(after)
+	}
+	kill := func() time.Time {
+		drain()
+		d1.cmd.Process.Signal(syscall.SIGKILL)
+		return time.Now()
+	}
+	drain()
+	start := time.Now()
+	last := stopAfterAdvert(time.Now().Add(-50 * time.Millisecond))
+	for cycles = 1; ; cycles++ {
+		expiry := last.Add(tkMasterDown)
+		seen := -1
+		for time.Until(expiry) > 500*time.Millisecond {
+			if passes := tail.poll(); len(passes) != seen {
+				seen = len(passes)
+				if tkLands(passes, expiry) {
+					return kill(), true, cycles
+				}
+				if seen > 0 && passes[seen-1].end.Add(tkRepairInterval).After(expiry) {
+					break // the next pass starts too late, and so will every later one
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if time.Since(start) > tkAimFor {
+			return kill(), false, cycles
+		}
+		next := tkNextAdvert(tail.poll(), time.Now())
+		if latest := expiry.Add(-500 * time.Millisecond); next.After(latest) {
+			next = latest
+		}
+		time.Sleep(time.Until(next))
+		d1.cmd.Process.Signal(syscall.SIGCONT)
+		last = stopAfterAdvert(last)
+	}
+}
+
 // TestLvsdTakesOverDuringARepairPassAndScrapes kills tk-d1's lvsd (the
 // master) at a moment chosen so that tk-d2's Master_Down timer expires in
 // the middle of one of its repair passes, /metrics being scraped all the
@@ -530,8 +663,9 @@ func (tl *tkLab) startD2() {
 // gratuitous ARP for the VIP (its services programmed, the VIP added):
 // within Master_Down_Interval + 100 ms of the guest's running time (a
 // stop of the whole emulated machine, measured by a probe thread over the
-// same window, is not counted). Up to four takeovers, until one has
-// landed inside a repair pass; each must meet the bound.
+// same window, is not counted). Up to tkAttempts takeovers, until one has
+// landed inside a repair pass (all of them under make bench, for the
+// figures); each must meet the bound.
 func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 	requireGuest(t)
 	// make bench only: on the emulated (TCG) machine the takeover meets
@@ -562,6 +696,7 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 	defer stop()
 
 	bound := tkMasterDown + 100*time.Millisecond
+	tail := &tkLogTail{path: d2.logPath()}
 	// make bench makes every takeover, for the figures; otherwise the
 	// test stops at the first that landed inside a pass.
 	takeovers := 1
@@ -577,36 +712,9 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 			l.waitTk(d1, "VI_T", "MASTER", 30*time.Second)
 			l.waitTk(d2, "VI_T", "BACKUP", 30*time.Second)
 		}
-		// Let a few repair passes and scrapes go by, then kill tk-d1
-		// right after the advert whose Master_Down expiry the passes
-		// so far place in the middle of a coming pass (tkAim).
+		// Let a few repair passes and scrapes go by, then aim (tkLab.aim).
 		time.Sleep(2 * time.Second)
-		for len(capture.adds) > 0 {
-			<-capture.adds
-		}
-		var killed time.Time
-		var aimed bool
-		for tries := 0; killed.IsZero(); {
-			var f tkFrame
-			select {
-			case f = <-capture.adds:
-			case <-time.After(5 * time.Second):
-				t.Fatal("no advert of tk-d1 in 5 s")
-			}
-			if f.arp || f.out || f.src != tkD1 || f.vrid != tkVRID || time.Since(f.at) > 100*time.Millisecond {
-				continue
-			}
-			tries++
-			log, _ := os.ReadFile(d2.logPath())
-			aimed = tkAim(repairPasses(string(log)), f.at.Add(tkMasterDown))
-			// Past tkAimTries adverts the kill goes anyway (and this
-			// attempt most likely lands between passes): an aim that
-			// never fires must not leave the test waiting.
-			if aimed || tries >= tkAimTries {
-				d1.cmd.Process.Signal(syscall.SIGKILL)
-				killed = time.Now()
-			}
-		}
+		killed, aimed, cycles := tl.aim(capture, tail)
 		// Where tk-d2's threads wait in the kernel from the kill to its
 		// gratuitous ARP, for a takeover over the bound.
 		sampleCtx, stopSampling := context.WithCancel(ctx)
@@ -680,8 +788,8 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 		// whole emulated machine between the expiry and the ARP (the
 		// probe's overruns) is not lvsd's.
 		stall := probe.stalled(expiry, garp)
-		t.Logf("takeover %d (aimed %v): tk-d1's last advert to tk-d2's gratuitous ARP %v raw, %v without the %v the VM stood still (bound Master_Down_Interval %v + 100 ms = %v; margin %v raw, %v deducted); Master_Down expired %s, a /metrics scrape in progress: %v (%d scrapes so far, %d failed)",
-			attempt, aimed, took.Round(time.Millisecond), (took - stall).Round(time.Millisecond), stall.Round(time.Millisecond), tkMasterDown, bound,
+		t.Logf("takeover %d (aimed %v in %d cycles): tk-d1's last advert to tk-d2's gratuitous ARP %v raw, %v without the %v the VM stood still (bound Master_Down_Interval %v + 100 ms = %v; margin %v raw, %v deducted); Master_Down expired %s, a /metrics scrape in progress: %v (%d scrapes so far, %d failed)",
+			attempt, aimed, cycles, took.Round(time.Millisecond), (took - stall).Round(time.Millisecond), stall.Round(time.Millisecond), tkMasterDown, bound,
 			(bound - took).Round(time.Millisecond), (bound - took + stall).Round(time.Millisecond), where, scraping, nScrapes, failed)
 		stopSampling()
 		margins = append(margins, bound-took+stall)
@@ -702,34 +810,78 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 	t.Logf("%d takeovers, smallest margin (deducted) %v, all: %v", made, slices.Min(margins).Round(time.Millisecond), margins)
 }
 
-// TestTakeoverAimPicksAnExpiryInsideAComingPass: the aim of the takeover
-// test fires for an expiry in the middle of a pass that the last passes
-// predict, not in a gap or at a pass's edge, and not without a period.
-func TestTakeoverAimPicksAnExpiryInsideAComingPass(t *testing.T) {
+// TestTakeoverAimPlacesTheExpiryInsideTheNextPass: the aim of the
+// takeover test accepts an expiry in the window of the pass that follows
+// the last one logged (tkRepairInterval after it ended), not in the gap
+// before it or near its edges, and times tk-d1's next advert so that its
+// expiry falls in the middle of a coming pass's window.
+func TestTakeoverAimPlacesTheExpiryInsideTheNextPass(t *testing.T) {
 	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	// Passes of 500 ms every 1.5 s (1 s after the previous one ends).
+	// Passes of 500 ms (one of 400 ms), each starting 1 s after the one
+	// before ended.
 	var passes []tkPass
+	at := t0
 	for i := range 5 {
-		start := t0.Add(time.Duration(i) * 1500 * time.Millisecond)
-		passes = append(passes, tkPass{start, start.Add(500 * time.Millisecond)})
+		took := 500 * time.Millisecond
+		if i == 2 {
+			took = 400 * time.Millisecond
+		}
+		passes = append(passes, tkPass{at, at.Add(took)})
+		at = at.Add(took + tkRepairInterval)
 	}
-	last := passes[4].start
+	next := passes[4].end.Add(tkRepairInterval) // the next pass's start
+	// The shortest pass, 400 ms: a window of 100–300 ms into a pass.
+	if lo, hi := tkWindow(passes); lo != 100*time.Millisecond || hi != 300*time.Millisecond {
+		t.Errorf("window %v–%v, want 100ms–300ms", lo, hi)
+	}
+	// Passes of 120 ms: at least 25 ms either side of the middle.
+	short := []tkPass{{t0, t0.Add(120 * time.Millisecond)}}
+	if lo, hi := tkWindow(short); lo != 35*time.Millisecond || hi != 85*time.Millisecond {
+		t.Errorf("window of a 120 ms pass %v–%v, want 35ms–85ms", lo, hi)
+	}
 	for _, tc := range []struct {
 		name   string
 		passes []tkPass
 		expiry time.Time
 		want   bool
 	}{
-		{"the middle of the third pass to come", passes, last.Add(3*1500*time.Millisecond + 250*time.Millisecond), true},
-		{"the gap before it", passes, last.Add(3*1500*time.Millisecond - 400*time.Millisecond), false},
-		{"its first tenth", passes, last.Add(3*1500*time.Millisecond + 50*time.Millisecond), false},
-		{"its last tenth", passes, last.Add(3*1500*time.Millisecond + 460*time.Millisecond), false},
-		{"two passes give a period", passes[3:], last.Add(2*1500*time.Millisecond + 250*time.Millisecond), true},
-		{"one pass gives none", passes[4:], last.Add(2*1500*time.Millisecond + 250*time.Millisecond), false},
+		{"the middle of the next pass", passes, next.Add(200 * time.Millisecond), true},
+		{"the window's first edge", passes, next.Add(100 * time.Millisecond), true},
+		{"the gap before the next pass", passes, next.Add(-300 * time.Millisecond), false},
+		{"its first tenth", passes, next.Add(50 * time.Millisecond), false},
+		{"its last fifth", passes, next.Add(420 * time.Millisecond), false},
+		{"the pass after it", passes, next.Add(tkRepairInterval + 700*time.Millisecond), false},
+		{"no pass yet", nil, next.Add(200 * time.Millisecond), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tkAim(tc.passes, tc.expiry); got != tc.want {
-				t.Errorf("tkAim = %v, want %v", got, tc.want)
+			if got := tkLands(tc.passes, tc.expiry); got != tc.want {
+				t.Errorf("tkLands = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// The next advert: its expiry in the middle (200 ms) of the window
+	// of the first pass it can still reach, the passes being 1.5 s apart
+	// (1 s + the median 500 ms).
+	if got := tkNextAdvert(passes, next.Add(-tkMasterDown)); !tkLands(passes, got.Add(tkMasterDown)) {
+		t.Errorf("the expiry of the advert timed for the next pass does not land in it")
+	}
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		want time.Time
+	}{
+		{"the next pass, when there is time", next.Add(-tkMasterDown), next.Add(200 * time.Millisecond).Add(-tkMasterDown)},
+		{"a later pass, when the next is too near", next.Add(-time.Second), next.Add(2 * 1500 * time.Millisecond).Add(200 * time.Millisecond).Add(-tkMasterDown)},
+		{"no pass yet: at once", t0, t0},
+	} {
+		t.Run("next advert: "+tc.name, func(t *testing.T) {
+			ps := passes
+			if tc.now.Equal(t0) {
+				ps = nil
+			}
+			got := tkNextAdvert(ps, tc.now)
+			if !got.Equal(tc.want) {
+				t.Errorf("tkNextAdvert = %v after the last pass's end, want %v", got.Sub(passes[4].end), tc.want.Sub(passes[4].end))
 			}
 		})
 	}
