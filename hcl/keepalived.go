@@ -53,8 +53,10 @@ type kaReader struct {
 	garpRepeat, garpRefreshRepeat opt[int]
 	defaultInterface              opt[string]
 	instanceExplicit              []kaInstanceSet
-	net                           kaNet  // keepalived_vrrp_net.go
-	rsSlab                        []kaRS // keepalived_lvs.go newRS
+	net                           kaNet   // keepalived_vrrp_net.go
+	rsSlab                        []kaRS  // keepalived_lvs.go newRS
+	rsUsed                        int     // kaRS taken from rsSlab
+	rssBuf                        []*kaRS // a virtual server's kaVS.rss, reused
 }
 
 // opt is a value that may not have been written.

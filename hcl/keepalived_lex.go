@@ -88,6 +88,9 @@ func (n *kaNode) line() string {
 	return strings.Join(append([]string{n.name}, n.argText()...), " ")
 }
 
+// kaTokenChunk is how many words the lexer allocates at a time.
+const kaTokenChunk = 8192
+
 // kaLexer reads files and includes into lines.
 type kaLexer struct {
 	l        *Loader
@@ -98,9 +101,11 @@ type kaLexer struct {
 	configID string
 	produced int // lines made by definitions, ~SEQ and ~LST
 	out      []kaLine
-	// toks holds the words of every line in out, each line's a slice of
-	// it: one allocation per many lines instead of one per line (a big
-	// table's file has 100,000 of them).
+	// toks holds the words of lines in out, each line's a slice of it:
+	// one allocation per many lines instead of one per line (a big
+	// table's file has 100,000 of them). A line that does not fit starts
+	// a new chunk (kaTokenChunk); the lines before keep the old one, which
+	// is never copied.
 	toks []kaToken
 }
 
@@ -119,10 +124,9 @@ func (x *kaLexer) readFile(path string, src []byte) {
 	if !slices.Contains(*x.files, path) {
 		*x.files = append(*x.files, path)
 	}
-	// Room for every line and two words a line, the common shape.
+	// Room for every line.
 	n := bytes.Count(src, []byte{'\n'}) + 1
 	x.out = slices.Grow(x.out, n)
-	x.toks = slices.Grow(x.toks, 2*n)
 	rest := string(src)
 	next := func() string { // the next line, without its end
 		l, r, _ := strings.Cut(rest, "\n")
@@ -217,6 +221,11 @@ func (x *kaLexer) line(pos Pos, text string, depth int) {
 	if rest, ok := kaIncludeArg(text); ok {
 		x.include(pos, rest)
 		return
+	}
+	// A line of n bytes nearly always has at most n/2+1 words (one more
+	// for an unmatched quote's retry); append grows the chunk otherwise.
+	if need := len(text)/2 + 2; cap(x.toks)-len(x.toks) < need {
+		x.toks = make([]kaToken, 0, max(need, kaTokenChunk))
 	}
 	start := len(x.toks)
 	var err error

@@ -70,7 +70,8 @@ func (r *kaReader) virtualServer(n *kaNode) {
 	if !r.block(n) {
 		return
 	}
-	k := &kaVS{weight: defaultWeight}
+	k := &kaVS{weight: defaultWeight, rss: r.rssBuf}
+	defer r.releaseRSs(k)
 	vs := &k.vs
 	vs.Pos, vs.Positions = n.pos, Positions{}
 	vs.DelayLoop, vs.Quorum = defaultDelayLoop, defaultQuorum
@@ -422,17 +423,28 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 	k.rss = append(k.rss, rsk)
 }
 
-// newRS returns a zeroed kaRS cut from a slab: one allocation per 256
-// real servers instead of one each (the 32,000 real servers of the load
-// benchmark's table were a fifth of the keepalived.conf reader's
-// allocations). A slab is never grown, so the pointers stay valid.
+// newRS returns a zeroed kaRS cut from a slab that every virtual server
+// reuses (releaseRSs): a kaRS lives only until its real server is copied
+// into the model (vsComplete), so a big table's 32,000 real servers cost
+// one slab instead of 14 MB of them. A slab is never grown, so the
+// pointers stay valid: a virtual server with more real servers than a
+// slab holds gets a new one.
 func (r *kaReader) newRS() *kaRS {
-	if len(r.rsSlab) == 0 {
-		r.rsSlab = make([]kaRS, 256)
+	if r.rsUsed == len(r.rsSlab) {
+		r.rsSlab, r.rsUsed = make([]kaRS, 256), 0
 	}
-	rsk := &r.rsSlab[0]
-	r.rsSlab = r.rsSlab[1:]
+	rsk := &r.rsSlab[r.rsUsed]
+	r.rsUsed++
 	return rsk
+}
+
+// releaseRSs hands the slab back once a virtual server is in the model
+// (or dropped): nothing keeps a *kaRS past virtualServer.
+func (r *kaReader) releaseRSs(k *kaVS) {
+	clear(r.rsSlab[:r.rsUsed])
+	r.rsUsed = 0
+	clear(k.rss)
+	r.rssBuf = k.rss[:0]
 }
 
 // checker reads a checker block: one checker, or one per host block of an
