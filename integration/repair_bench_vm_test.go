@@ -9,10 +9,14 @@ import (
 )
 
 // TestBenchRepairPassInVM times lvsd's periodic repair pass over the
-// 2,000 × 16 table in one boot of the IPVS test VM, every table reader
-// beside the others: moby/ipvs (the baseline issue 19 measured), lvs's
-// reader on one socket and on pools of sockets (package lvs
-// TestKernelBenchRepairPass). Run by make bench (LVSD_BENCH=1).
+// 2,000 × 16 table in one boot of the IPVS test VM (package lvs
+// TestKernelBenchRepairPass): lvsd's steady pass (/proc/net/ip_vs, then
+// through netlink what it shows changed and the rotation's share) beside
+// the pass issue 19 measured, re-enacted in the same run (a moby/ipvs
+// read and the whole table's diff), and the whole-table read lvsd makes
+// after a start or a reload, with each pass's reads (netlink requests,
+// system calls, the file's bytes and read calls). Run by make bench
+// (LVSD_BENCH=1).
 func TestBenchRepairPassInVM(t *testing.T) {
 	if os.Getenv("LVSD_BENCH") != "1" {
 		t.Skip("benchmark: set LVSD_BENCH=1 (make bench)")

@@ -33,8 +33,11 @@ import (
 
 // DefaultRereadPasses is how many passes a rotation takes when
 // ManagerOptions.RereadPasses is zero: on the 2,000 x 16 benchmark table
-// a pass then reads some 200 services through netlink besides the file.
-const DefaultRereadPasses = 10
+// a pass then reads some 100 services through netlink beside the file,
+// and costs a tenth of the pass issue 19 measured or less
+// (docs/benchmarks.md, "The repair pass on its own"); with 10 it cost
+// 0.11.
+const DefaultRereadPasses = 20
 
 // rereadSlot is the pass (modulo passes) in which the rotation reads the
 // service key: FNV-1a of the key, so that a service keeps its slot
@@ -95,7 +98,9 @@ func procShows(p *procService, s *Service, hz uint32) bool {
 		for i := range order {
 			order[i] = i
 		}
-		slices.SortStableFunc(order, func(a, b int) int { return compareDestinations(ds[a], ds[b]) })
+		if !slices.IsSortedFunc(ds, compareDestinations) {
+			slices.SortStableFunc(order, func(a, b int) int { return compareDestinations(ds[a], ds[b]) })
+		}
 	}
 	for j := range p.dests {
 		pd, d := &p.dests[j], &ds[order[j]]
