@@ -30,8 +30,9 @@ type KernelOptions struct {
 	OneByOne bool
 	// MobyReads reads the table with moby/ipvs (four system calls and a
 	// fresh 64 KiB buffer per dump) instead of lvs's own reader
-	// (genetlink_dump_linux.go); kept for comparison in benchmarks. Its
-	// reads share the one-by-one writes' socket.
+	// (genetlink_dump_linux.go), and has no /proc/net/ip_vs (every repair
+	// pass reads the whole table, as before issue 19); kept for comparison
+	// in benchmarks. Its reads share the one-by-one writes' socket.
 	MobyReads bool
 	// Logger receives what github.com/moby/ipvs logs (see routeMobyLogs);
 	// nil discards it.

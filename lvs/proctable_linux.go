@@ -1,6 +1,7 @@
 package lvs
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -26,7 +27,12 @@ type procFile struct {
 const procReadSize = 1 << 20
 
 // ProcTable implements Kernel.
+// With MobyReads it fails: such a kernel re-enacts the reads before issue
+// 19, every repair pass a whole table through moby/ipvs.
 func (k *linuxKernel) ProcTable(dst []byte) ([]byte, error) {
+	if k.mobyReads {
+		return dst, fmt.Errorf("%s not read with MobyReads: %w", procIPVS, errors.ErrUnsupported)
+	}
 	p := &k.proc
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -162,10 +162,11 @@ func TestBenchIPVSLoad(t *testing.T) {
 	var m *lvs.Manager
 	var closeLoaded func()
 	loaded := measure("lvsd (lvs, batched)", func(n benchNet) { m, closeLoaded = loadWithLvs(t, lvs.KernelOptions{NetnsPath: n.path}) })
-	// Not a load: a full read and compare of the loaded table, what
-	// lvsd's periodic repair costs, with lvs's reader and with moby/ipvs's
-	// (lvsd's reader before issue 19), beside ipvsadm -Ln reading the same
-	// table.
+	// Not a load: what lvsd's periodic repair costs on the loaded table,
+	// lvsd's steady pass (/proc/net/ip_vs and the services it reads
+	// through netlink, lvs/repairpass.go) and a whole read with moby/ipvs's
+	// reader (lvsd's pass before issue 19), beside ipvsadm -Ln reading the
+	// same table.
 	// The pass right after lvsd's own writes adopts the kernel's form of
 	// every service (flags, list order): the steady pass, what runs every
 	// reconcile_interval, is the next one.
@@ -341,7 +342,7 @@ func TestBenchIPVSLoad(t *testing.T) {
 	fmt.Fprintf(&b, "  reload with one changed weight on the full table: 1 operation, %v (%.1f%% of lvsd's full load)\n",
 		reload.Round(time.Microsecond), 100*float64(reload)/float64(figures[1].d))
 	fmt.Fprintf(&b, "  periodic repair of the full table (read + compare, nothing to do; the pass after the first):\n")
-	fmt.Fprintf(&b, "    lvs reader:                 %10v  read %v: %d dump requests, %d system calls, %d datagrams\n",
+	fmt.Fprintf(&b, "    lvsd steady pass:           %10v  (a whole read with lvs's reader: %v, %d dump requests, %d system calls, %d datagrams)\n",
 		repairNew.Round(time.Millisecond), readNew.Took.Round(time.Millisecond), readNew.Requests, readNew.Syscalls, readNew.Datagrams)
 	fmt.Fprintf(&b, "    moby/ipvs reader (before):  %10v  read %v: %d dump requests, 4 system calls and a 64 KiB buffer each\n",
 		repairMoby.Round(time.Millisecond), readMoby.Took.Round(time.Millisecond), readMoby.Requests)
