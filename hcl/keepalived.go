@@ -292,6 +292,13 @@ var kaTopScope = map[string]kaScope{
 func (r *kaReader) top(nodes []*kaNode) {
 	r.groups(nodes) // keepalived_group.go: before the virtual servers using them
 	garpIfs, garpAggregation := map[string]bool{}, 0
+	services := 0
+	for _, n := range nodes {
+		if n.name == "virtual_server" {
+			services++
+		}
+	}
+	r.cfg.VirtualServers = slices.Grow(r.cfg.VirtualServers, services)
 	for i, n := range nodes {
 		// A block read is garbage unless the model kept a part of it: on a
 		// big file the tree already read is most of the reader's heap.

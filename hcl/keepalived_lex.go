@@ -538,7 +538,7 @@ func kaExpandBraces(p string) []string {
 
 // kaDecomment strips a comment and reports a trailing continuation '\'.
 func kaDecomment(s string) (string, bool) {
-	if !strings.ContainsAny(s, "\"\\!#") {
+	if strings.IndexFunc(s, kaDecommentByte) < 0 {
 		return s, false // most lines: nothing to strip
 	}
 	var b strings.Builder
@@ -566,6 +566,10 @@ func kaDecomment(s string) (string, bool) {
 	}
 	return b.String(), false
 }
+
+// kaDecommentByte reports the characters kaDecomment acts on (without
+// building strings.ContainsAny's set for each of a big file's lines).
+func kaDecommentByte(c rune) bool { return c == '"' || c == '\\' || c == '!' || c == '#' }
 
 // kaAppendTokens splits a line into words, appended to toks; a
 // double-quoted string is one word. On an error toks is returned as it

@@ -136,6 +136,9 @@ func (v *validator) virtualServers() {
 		}
 	}
 	seen := map[string]Pos{}
+	// One set of real server addresses, emptied for each service: a big
+	// table's 2,000 services allocated one each.
+	rsSeen := map[netip.AddrPort]bool{}
 	for i := range v.cfg.VirtualServers {
 		vs := &v.cfg.VirtualServers[i]
 		where := func(attr string) Pos { return at(vs.Positions, attr, vs.Pos) }
@@ -194,7 +197,7 @@ func (v *validator) virtualServers() {
 		if len(vs.RealServers) == 0 && vs.SorryServer == nil {
 			v.diags.warnf(vs.Pos, "no real_server", "virtual_server %q has no real server and no sorry_server", vs.Name)
 		}
-		rsSeen := make(map[netip.AddrPort]bool, len(vs.RealServers))
+		clear(rsSeen)
 		for j := range vs.RealServers {
 			v.realServer(vs, &vs.RealServers[j], rsSeen)
 		}
