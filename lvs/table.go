@@ -298,6 +298,10 @@ func protocolNumber(p string) uint16 {
 	case "SCTP":
 		return 132
 	}
+	// protocolName's spelling of the others, as a table read gives them.
+	if n, err := strconv.ParseUint(strings.TrimPrefix(p, "proto-"), 10, 8); err == nil && strings.HasPrefix(p, "proto-") {
+		return uint16(n)
+	}
 	return 0
 }
 

@@ -67,3 +67,14 @@ func TestSameKernelStateSeesEveryFieldButTheCounters(t *testing.T) {
 		}
 	}
 }
+
+// A service of another protocol (AH, ESP: ipvsadm cannot make one, the
+// kernel can hold one) is named as the reader names it and asked for by
+// the same number, so the repair can read it again by its identity.
+func TestProtocolNamesRoundTrip(t *testing.T) {
+	for _, n := range []uint16{6, 17, 132, 50, 51, 0} {
+		if got := protocolNumber(protocolName(n)); got != n {
+			t.Errorf("protocolNumber(protocolName(%d)) = %d", n, got)
+		}
+	}
+}
