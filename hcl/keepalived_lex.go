@@ -135,7 +135,19 @@ func (x *kaLexer) readFile(path string, src []byte) {
 	}
 	for i := 0; i < n; i++ {
 		pos := Pos{File: path, Line: i + 1}
-		text, cont := kaDecomment(next())
+		l := next()
+		if kaPlain(l) {
+			// Most lines of a big file: words and nothing else.
+			if text := strings.TrimSpace(l); text != "" {
+				if _, include := kaIncludeArg(text); include {
+					x.line(pos, text, 0)
+				} else {
+					x.words(pos, text)
+				}
+			}
+			continue
+		}
+		text, cont := kaDecomment(l)
 		// A definition whose first line ends in '\' keeps its lines apart:
 		// using it yields them one by one.
 		sep := " "
@@ -222,6 +234,24 @@ func (x *kaLexer) line(pos Pos, text string, depth int) {
 		x.include(pos, rest)
 		return
 	}
+	x.words(pos, text)
+}
+
+// kaPlain reports a line that no rule of the lexer but word splitting
+// applies to: no comment, quote, continuation, definition, conditional,
+// repetition or parameter (an include is still one).
+func kaPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"', '\\', '!', '#', '$', '@', '~':
+			return false
+		}
+	}
+	return true
+}
+
+// words splits text into words and adds it as a line.
+func (x *kaLexer) words(pos Pos, text string) {
 	// A line of n bytes nearly always has at most n/2+1 words (one more
 	// for an unmatched quote's retry); append grows the chunk otherwise.
 	if need := len(text)/2 + 2; cap(x.toks)-len(x.toks) < need {
