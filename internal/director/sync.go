@@ -212,15 +212,16 @@ func (d *Director) applySyncDaemons(stopping bool) time.Duration {
 // instance when none is named): a new MASTER notes when it took over (its
 // backup daemon lingers), and one that leaves MASTER hands its
 // connections over (a stopping one already does, startHandover).
-// Then the sync-daemon worker is kicked.
-func (d *Director) syncOnTransition(t vrrp.Transition) {
+// Then the sync-daemon worker is kicked. It returns how long holding the
+// reset guard took (for the transition hook's log line).
+func (d *Director) syncOnTransition(t vrrp.Transition) (guardTook time.Duration) {
 	s := d.Config().Global.LVSSyncDaemon
 	if !s.Enabled || s.Instance != "" && s.Instance != t.Instance {
-		return
+		return 0
 	}
 	switch {
 	case t.To == vrrp.StateMaster:
-		d.holdResets()
+		guardTook = d.holdResets()
 		d.mu.Lock()
 		d.becameMaster = time.Now()
 		d.mu.Unlock()
@@ -232,6 +233,7 @@ func (d *Director) syncOnTransition(t vrrp.Transition) {
 		}
 	}
 	d.kickSyncDaemons()
+	return guardTook
 }
 
 // openResetGuard opens the reset guard's table (package resetguard) as
@@ -280,8 +282,10 @@ func (d *Director) closeResetGuard() {
 // while a new MASTER learns the old master's last connections: its stack
 // would otherwise answer their next segments with a RST before the
 // handover reaches it. It runs in the transition hook, before the VIPs
-// come up; the sync worker releases it when backupLinger is over.
-func (d *Director) holdResets() {
+// come up, and returns how long the hold took (logged by the hook, so
+// that the path to the VIPs writes no log line of its own); the sync
+// worker releases it when backupLinger is over.
+func (d *Director) holdResets() time.Duration {
 	var addrs []netip.Addr
 	vss := d.Config().VirtualServers
 	for i := range vss { // by index: a big table's services are not copied on the takeover's path
@@ -290,18 +294,17 @@ func (d *Director) holdResets() {
 		}
 	}
 	if len(addrs) == 0 {
-		return
+		return 0
 	}
 	g := d.resetGuard()
 	if g == nil {
-		return
+		return 0
 	}
 	start := time.Now()
 	if err := g.Hold(addrs); err != nil {
 		d.log.Warn("reset guard not held: a connection the old master opened last may be reset", "err", err)
-		return
 	}
-	d.log.Debug("reset guard held", "addresses", len(g.Held()), "took", time.Since(start))
+	return time.Since(start)
 }
 
 // releaseResets releases the reset guard, if held, and logs how many

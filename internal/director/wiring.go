@@ -14,14 +14,15 @@ import (
 // onTransition runs inside the VRRP node before a new MASTER adds its VIPs
 // and after an old MASTER removed them, so the IPVS table is ready before
 // traffic arrives and withdrawn after it stopped. Its end is logged at
-// debug level with the time it took, and how much of it IPVS took: on a
-// takeover, what VRRP waited for before it adds the VIPs and sends its
-// gratuitous ARPs.
+// debug level with the time it took, and how much of it IPVS and the
+// reset guard took: on a takeover, what VRRP waited for before it adds
+// the VIPs and sends its gratuitous ARPs.
 func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	start := time.Now()
-	var ipvsTook time.Duration
+	var ipvsTook, guardTook time.Duration
 	defer func() {
-		d.log.Debug("transition hook done", "instance", t.Instance, "to", t.To.String(), "took", time.Since(start), "ipvs_took", ipvsTook)
+		d.log.Debug("transition hook done", "instance", t.Instance, "to", t.To.String(), "took", time.Since(start),
+			"ipvs_took", ipvsTook, "reset_guard_took", guardTook)
 	}()
 	d.events.add(Event{Time: time.Now(), Kind: EventVRRP, Subject: t.Instance, From: t.From.String(), To: t.To.String(), Reason: t.Reason})
 	acceptErr := d.acceptModeOnTransition(t.Instance, t.To == vrrp.StateMaster) // acceptmode.go
@@ -39,7 +40,7 @@ func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	d.mu.Lock()
 	d.mastership[t.Instance] = t.To == vrrp.StateMaster
 	d.mu.Unlock()
-	d.syncOnTransition(t) // sync.go
+	guardTook = d.syncOnTransition(t) // sync.go
 	d.kickAnnouncer()
 	return errors.Join(acceptErr, err)
 }
