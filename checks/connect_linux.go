@@ -25,15 +25,23 @@ import (
 // completions, where Go's dialer spends about a dozen (poller registration
 // and removal, getpeername, getsockname, TCP_NODELAY) plus a goroutine, a
 // context and a timer per attempt.
+//
+// The connector's wait also serves the scheduler (plan): its deadline is
+// the earlier of the earliest attempt's and the next planned launch, and
+// complete runs at every wakeup, so the Manager launches due attempts on
+// the same wakeup that finishes the ready ones (keepalived's thread
+// master: one event loop for timers and sockets). One TCP_CHECK then
+// costs one goroutine wakeup, not two on two threads.
 type connector struct {
 	epfd     int
 	poll     *os.File        // epfd in Go's poller: readable when a socket is ready
 	raw      syscall.RawConn // of poll
-	complete func([]connectDone)
+	complete func(done []connectDone, now time.Time)
 
 	mu       sync.Mutex
 	inflight map[int32]*connectAttempt // by socket
 	pending  deadlines
+	due      time.Time // the scheduler's next launch (plan); zero: none
 	armed    time.Time // deadline set on poll; zero: none
 	spent    bool      // armed has passed: set the next, whatever it is
 	stopped  bool
@@ -48,9 +56,10 @@ type connectDone struct {
 	at      time.Time
 }
 
-// newConnector opens the epoll instance; complete receives every batch of
-// finished attempts on the connector's goroutine.
-func newConnector(complete func([]connectDone)) (*connector, error) {
+// newConnector opens the epoll instance; complete runs on the connector's
+// goroutine at every wakeup, with the attempts that finished (maybe none)
+// and the wakeup's instant.
+func newConnector(complete func(done []connectDone, now time.Time)) (*connector, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -165,10 +174,18 @@ func (c *connector) run() {
 		}
 		c.armLocked()
 		c.mu.Unlock()
-		if len(done) > 0 {
-			c.complete(done)
-		}
+		c.complete(done, now)
 	}
+}
+
+// plan makes the wait end by next, the scheduler's next launch (zero:
+// none). Safe from any goroutine: a deadline moved earlier wakes the
+// waiting loop sooner.
+func (c *connector) plan(next time.Time) {
+	c.mu.Lock()
+	c.due = next
+	c.armLocked()
+	c.mu.Unlock()
 }
 
 // readyEvents collects the sockets ready now, without waiting.
@@ -181,15 +198,15 @@ func readyEvents(epfd int, events []unix.EpollEvent) int {
 }
 
 // armLocked keeps the wait's deadline no later than the earliest
-// attempt's. It only ever moves the deadline earlier (or sets the next
-// one once the last has passed): an attempt that ends before its
-// deadline leaves the deadline where it was, and the wait then wakes once
-// for nothing. Most attempts end long before connect_timeout, and moving
-// the deadline at each submit and each end cost two runtime timer
-// changes per attempt.
+// attempt's and the scheduler's next launch. It only ever moves the
+// deadline earlier (or sets the next one once the last has passed): an
+// attempt that ends before its deadline leaves the deadline where it was,
+// and the wait then wakes once for nothing. Most attempts end long before
+// connect_timeout, and moving the deadline at each submit and each end
+// cost two runtime timer changes per attempt.
 func (c *connector) armLocked() {
-	var want time.Time
-	if len(c.pending) > 0 {
+	want := c.due
+	if len(c.pending) > 0 && (want.IsZero() || c.pending[0].deadline.Before(want)) {
 		want = c.pending[0].deadline
 	}
 	if c.spent || (!want.IsZero() && (c.armed.IsZero() || want.Before(c.armed))) {

@@ -18,10 +18,11 @@ type connectDone struct {
 // go through the Dialer on goroutines of their own.
 type connector struct{}
 
-func newConnector(func([]connectDone)) (*connector, error) {
+func newConnector(func([]connectDone, time.Time)) (*connector, error) {
 	return nil, errors.New("the TCP_CHECK connector needs Linux (epoll)")
 }
 
 func (*connector) submit(*connectAttempt) (Result, bool) { return Result{}, false }
 func (*connector) stop()                                 {}
 func (*connector) run()                                  {}
+func (*connector) plan(time.Time)                        {}

@@ -57,7 +57,7 @@ func closedPort(t *testing.T) netip.AddrPort {
 func startConnector(t *testing.T) (attempt func(ep Endpoint, budget time.Duration) Result) {
 	t.Helper()
 	results := make(chan Result, 16)
-	c, err := newConnector(func(done []connectDone) {
+	c, err := newConnector(func(done []connectDone, _ time.Time) {
 		for _, d := range done {
 			results <- d.result
 		}
@@ -188,7 +188,11 @@ func TestConnectorBindsAndMarks(t *testing.T) {
 // for it) instead of waiting for their deadlines.
 func TestConnectorStopsWithAttemptsInFlight(t *testing.T) {
 	results := make(chan Result, 1)
-	c, err := newConnector(func(done []connectDone) { results <- done[0].result })
+	c, err := newConnector(func(done []connectDone, _ time.Time) {
+		for _, d := range done {
+			results <- d.result
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -115,17 +115,24 @@ type Manager struct {
 
 	// connector runs TCP_CHECK attempts when the Dialer is the operating
 	// system's (connect.go); nil: every attempt has its goroutine. It
-	// folds its results in itself (connected), with runCtx, and pokes
-	// rearm when the loop's timer, set for armedAt, must fire sooner.
-	connector *connector
-	runCtx    context.Context
-	armedAt   time.Time
-	rearm     chan struct{}
+	// folds its results in itself (connected), with runCtx. On the
+	// system clock it is also the scheduler's timer (connectorSchedules):
+	// its goroutine launches what is due at each of its wakeups, and Run's
+	// loop arms no timer for the schedule. On another clock it pokes
+	// rearm when Run's timer, set for armedAt, must fire sooner.
+	connector          *connector
+	connectorSchedules bool
+	runCtx             context.Context
+	armedAt            time.Time
+	rearm              chan struct{}
 	// systemClock: the scheduler's clock is the connector's, so their
 	// instants are shared instead of read again.
 	systemClock bool
 	// spare holds the connector's finished attempt records for reuse.
 	spare []*connectAttempt
+	// ended holds, within launchDueLocked, the attempts that ended at
+	// once.
+	ended []completion
 }
 
 // spareAttempt returns a finished attempt record, or a new one.
@@ -279,6 +286,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	if _, ok := m.opts.Dialer.(NetDialer); ok {
 		if c, err := newConnector(m.connected); err == nil {
 			m.connector, m.runCtx = c, ctx
+			m.connectorSchedules = m.systemClock
 			m.attempts.Go(c.run)
 		} else {
 			m.log.Warn("TCP_CHECK attempts run on goroutines of their own", "err", err)
@@ -294,16 +302,26 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.mu.Lock()
 		m.waiting = false
 		now := m.opts.Clock.Now()
-		for m.inflight < m.opts.Concurrency {
-			p := m.sched.popDue(now)
-			if p == nil {
-				break
-			}
-			m.launchLocked(ctx, p, now)
-		}
 		wait := time.Hour
-		if next := m.sched.next(); m.inflight < m.opts.Concurrency && !next.IsZero() {
-			wait = max(next.Sub(now), 0)
+		if m.connectorSchedules {
+			// The connector's wait is the schedule's timer; this loop
+			// only launches what a reload or a result it took made due.
+			m.launchDueLocked(ctx, now)
+			m.planLocked()
+		} else {
+			for m.inflight < m.opts.Concurrency {
+				p := m.sched.popDue(now)
+				if p == nil {
+					break
+				}
+				if c, ended := m.launchLocked(ctx, p, now); ended {
+					// Never blocks, as in launchLocked.
+					m.results <- c
+				}
+			}
+			if next := m.sched.next(); m.inflight < m.opts.Concurrency && !next.IsZero() {
+				wait = max(next.Sub(now), 0)
+			}
 		}
 		// Armed under the lock: whoever sees waiting also sees the timer
 		// armed from the same instant (a fake clock relies on it).
@@ -353,9 +371,46 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
-// launchLocked starts one attempt of p in its own goroutine, bounded by the
-// attempt's deadline; now is the scheduler's instant.
-func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) {
+// launchDueLocked starts every attempt due at now, within the concurrency
+// bound, and hands the connector the next launch. Attempts that ended at
+// once are folded in after the launches: a retry due at once waits for
+// the next wakeup instead of looping here.
+func (m *Manager) launchDueLocked(ctx context.Context, now time.Time) {
+	if ctx.Err() != nil {
+		return // Run is stopping
+	}
+	for m.inflight < m.opts.Concurrency {
+		p := m.sched.popDue(now)
+		if p == nil {
+			break
+		}
+		if c, ended := m.launchLocked(ctx, p, now); ended {
+			m.ended = append(m.ended, c)
+		}
+	}
+	for i, c := range m.ended {
+		m.completeLocked(ctx, c)
+		m.ended[i] = completion{}
+	}
+	m.ended = m.ended[:0]
+}
+
+// planLocked hands the connector the schedule's next launch; none while
+// the concurrency bound is reached (a completion frees a slot, and its
+// wakeup launches).
+func (m *Manager) planLocked() {
+	var next time.Time
+	if m.inflight < m.opts.Concurrency {
+		next = m.sched.next()
+	}
+	m.connector.plan(next)
+}
+
+// launchLocked starts one attempt of p, bounded by the attempt's deadline:
+// a TCP_CHECK on the connector, any other in its own goroutine; now is the
+// scheduler's instant. An attempt that ended at once returns its
+// completion and true; the caller folds it in.
+func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) (completion, bool) {
 	if tcp, ok := p.prober.(*tcpProber); ok && m.connector != nil {
 		p.running = true
 		m.inflight++
@@ -368,10 +423,13 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) {
 		}
 		if r, done := m.connector.submit(a); done {
 			m.spare = append(m.spare, a)
-			// Never blocks, as below.
-			m.results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
+			end := a.started.Add(r.Latency) // submit read the clock at the end
+			if !m.systemClock {
+				end = m.opts.Clock.Now()
+			}
+			return completion{p: p, r: r, done: end}, true
 		}
-		return
+		return completion{}, false
 	}
 	pctx, cancel := context.WithTimeout(ctx, p.timeout)
 	p.running, p.cancel = true, cancel
@@ -385,23 +443,33 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) {
 		// Concurrency attempts are in flight.
 		m.results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
 	})
+	return completion{}, false
 }
 
-// connected folds a batch of the connector's results in, on the
-// connector's goroutine (the loop need not wake for each), and wakes the
-// loop only when it must launch sooner than its timer says: a retry due
-// before it, or a slot freed under the concurrency bound.
-func (m *Manager) connected(done []connectDone) {
-	var now time.Time
-	if m.systemClock {
-		now = done[0].at
-	} else {
+// connected runs at each wakeup of the connector, on its goroutine: it
+// folds the batch of finished attempts in (the loop need not wake for
+// each) and, when the connector schedules, launches what is due at the
+// wakeup's instant and plans the next wakeup: one wakeup per TCP_CHECK
+// attempt, one clock read per wakeup. Otherwise (a fake clock) it wakes
+// Run's loop only when that must launch sooner than its timer says: a
+// retry due before it, or a slot freed under the concurrency bound.
+func (m *Manager) connected(done []connectDone, now time.Time) {
+	if !m.connectorSchedules && len(done) == 0 {
+		return
+	}
+	if !m.systemClock {
 		now = m.opts.Clock.Now()
 	}
 	m.mu.Lock()
 	for _, d := range done {
 		m.completeLocked(m.runCtx, completion{p: d.attempt.probe, r: d.result, done: now})
 		m.spare = append(m.spare, d.attempt)
+	}
+	if m.connectorSchedules {
+		m.launchDueLocked(m.runCtx, now)
+		m.planLocked()
+		m.mu.Unlock()
+		return
 	}
 	next := m.sched.next()
 	wake := !next.IsZero() && next.Before(m.armedAt)
