@@ -700,6 +700,29 @@ type kaTree struct {
 	i     int
 	diags *Diagnostics
 	slab  []kaNode // nodes are cut from it, many per allocation (node)
+	// Each block's list of nodes is gathered on stack, then copied into
+	// a piece of lists (one allocation for many blocks instead of a
+	// growing slice each: a big table has 34,000 blocks).
+	stack []*kaNode
+	lists []*kaNode
+}
+
+// list returns the nodes on the stack above mark as a slice of their own
+// and takes them off the stack.
+func (t *kaTree) list(mark int) []*kaNode {
+	n := len(t.stack) - mark
+	if n == 0 {
+		return nil
+	}
+	if len(t.lists) < n {
+		t.lists = make([]*kaNode, max(n, 4096))
+	}
+	out := t.lists[:n:n]
+	t.lists = t.lists[n:]
+	copy(out, t.stack[mark:])
+	clear(t.stack[mark:])
+	t.stack = t.stack[:mark]
+	return out
 }
 
 // node returns a new node named by name at pos.
@@ -717,7 +740,13 @@ func (t *kaTree) node(name string, pos Pos) *kaNode {
 // the end of input at top level); ctx names the block for
 // kaBlockKeywords.
 func (t *kaTree) body(opener *kaNode, ctx string, depth int) []*kaNode {
-	var nodes []*kaNode
+	mark := len(t.stack)
+	t.bodyOnStack(opener, ctx, depth)
+	return t.list(mark)
+}
+
+// bodyOnStack is body with the nodes read pushed on t.stack.
+func (t *kaTree) bodyOnStack(opener *kaNode, ctx string, depth int) {
 	for t.i < len(t.lines) {
 		ln := t.lines[t.i]
 		toks := ln.toks
@@ -730,7 +759,7 @@ func (t *kaTree) body(opener *kaNode, ctx string, depth int) []*kaNode {
 			if len(toks) > 1 {
 				t.diags.lenientf(ln.pos, fmt.Sprintf("Unknown keyword '%s'", toks[1].text), "text after } is ignored")
 			}
-			return nodes
+			return
 		}
 		if toks[0].is("{") {
 			t.diags.lenientf(ln.pos, "Unexpected '{' - ignoring", "no keyword opens a block here")
@@ -743,7 +772,7 @@ func (t *kaTree) body(opener *kaNode, ctx string, depth int) []*kaNode {
 		}
 		t.i++
 		n := t.node(toks[0].text, ln.pos)
-		nodes = append(nodes, n)
+		t.stack = append(t.stack, n)
 		rest := toks[1:]
 		open := slices.IndexFunc(rest, func(k kaToken) bool { return k.is("{") })
 		var after []kaToken
@@ -762,7 +791,7 @@ func (t *kaTree) body(opener *kaNode, ctx string, depth int) []*kaNode {
 				// "entry }" closes a value block, as in keepalived's
 				// alloc_value_block().
 				n.args = rest[:len(rest)-1]
-				return nodes
+				return
 			}
 			n.args = rest
 			continue
@@ -787,7 +816,6 @@ func (t *kaTree) body(opener *kaNode, ctx string, depth int) []*kaNode {
 	if opener != nil {
 		t.diags.lenientf(opener.pos, fmt.Sprintf("block %s is not closed", opener.name), "missing } at the end of the file")
 	}
-	return nodes
 }
 
 // open reads the block of n; after holds the words that followed '{' on
@@ -799,13 +827,15 @@ func (t *kaTree) open(n *kaNode, after []kaToken, pos Pos, ctx string, depth int
 		after = after[:len(after)-1]
 		closed = true
 	}
+	mark := len(t.stack)
+	defer func() { n.block = t.list(mark) }()
 	if len(after) > 0 {
 		if slices.ContainsFunc(after, func(k kaToken) bool { return k.is("{") || k.is("}") }) {
 			t.diags.errorf(pos, "nested block on one line", "write one keyword per line inside %s", n.name)
 		} else {
 			e := t.node(after[0].text, pos)
 			e.args = after[1:]
-			n.block = append(n.block, e)
+			t.stack = append(t.stack, e)
 		}
 	}
 	if closed {
@@ -816,5 +846,5 @@ func (t *kaTree) open(n *kaNode, after []kaToken, pos Pos, ctx string, depth int
 		t.i = len(t.lines)
 		return
 	}
-	n.block = append(n.block, t.body(n, ctx, depth+1)...)
+	t.bodyOnStack(n, ctx, depth+1)
 }

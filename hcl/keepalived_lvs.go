@@ -764,9 +764,14 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 		// Checkers connect to the port written (else the service's), taken
 		// before keepalived clears or resets it for DR/TUN (check_data.c
 		// corrects the real server after its checkers copied its address).
-		checked := *rsk
-		if checked.rs.Addr.Port() == 0 {
-			checked.rs.Addr = netip.AddrPortFrom(rs.Addr.Addr(), vs.Addr.Port())
+		// (A copy only for a real server with checkers: a kaRS is 456
+		// bytes, and a big table's real servers often have none.)
+		var checked kaRS
+		if len(rsk.checks) > 0 {
+			checked = *rsk
+			if checked.rs.Addr.Port() == 0 {
+				checked.rs.Addr = netip.AddrPortFrom(rs.Addr.Addr(), vs.Addr.Port())
+			}
 		}
 		r.fixPort(vs, rs.LBKind, &rs.Addr, rs.Pos, "real server")
 		for _, ck := range rsk.checks {
