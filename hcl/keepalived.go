@@ -27,7 +27,7 @@ func (l *Loader) parseKeepalived(path string, src []byte) (*Config, Diagnostics)
 	cfg.Global.Positions = Positions{}
 	lx := &kaLexer{l: l, diags: &diags, files: &cfg.Files, defs: map[string]string{}, configID: l.configID()}
 	lx.readFile(path, src)
-	tree := &kaTree{lines: lx.out, diags: &diags}
+	tree := &kaTree{lines: lx.out, paths: lx.paths, diags: &diags}
 	nodes := tree.body(nil, "", 0)
 	r := &kaReader{cfg: cfg, diags: &diags, loader: l}
 	r.top(nodes)

@@ -58,10 +58,11 @@ type kaToken struct {
 
 func (t kaToken) is(s string) bool { return !t.quoted && t.text == s }
 
-// kaLine is one logical line with its place.
+// kaLine is one logical line with its place: the file as an index into
+// the lexer's paths (a Pos is 32 bytes, and a big file has 100,000 lines).
 type kaLine struct {
-	pos  Pos
-	toks []kaToken
+	file, line int32
+	toks       []kaToken
 }
 
 // kaNode is a keyword with its arguments and, when it opens one, its block.
@@ -101,6 +102,7 @@ type kaLexer struct {
 	configID string
 	produced int // lines made by definitions, ~SEQ and ~LST
 	out      []kaLine
+	paths    []string // the files of out's lines (kaLine.file)
 	// toks holds the words of lines in out, each line's a slice of it:
 	// one allocation per many lines instead of one per line (a big
 	// table's file has 100,000 of them). A line that does not fit starts
@@ -237,6 +239,18 @@ func (x *kaLexer) line(pos Pos, text string, depth int) {
 	x.words(pos, text)
 }
 
+// pathIndex returns the index of path in x.paths, adding it if new.
+func (x *kaLexer) pathIndex(path string) int32 {
+	if n := len(x.paths); n > 0 && x.paths[n-1] == path {
+		return int32(n - 1) // the file being read, nearly always
+	}
+	if i := slices.Index(x.paths, path); i >= 0 {
+		return int32(i)
+	}
+	x.paths = append(x.paths, path)
+	return int32(len(x.paths) - 1)
+}
+
 // kaPlain reports a line that no rule of the lexer but word splitting
 // applies to: no comment, quote, continuation, definition, conditional,
 // repetition or parameter (an include is still one).
@@ -264,7 +278,7 @@ func (x *kaLexer) words(pos Pos, text string) {
 		x.toks, _ = kaAppendTokens(x.toks[:start], text+`"`)
 	}
 	if len(x.toks) > start {
-		x.out = append(x.out, kaLine{pos: pos, toks: x.toks[start:len(x.toks):len(x.toks)]})
+		x.out = append(x.out, kaLine{file: x.pathIndex(pos.File), line: int32(pos.Line), toks: x.toks[start:len(x.toks):len(x.toks)]})
 	}
 }
 
@@ -697,6 +711,7 @@ func kaChildContext(ctx, keyword string) string {
 // kaTree builds keyword nodes from lines.
 type kaTree struct {
 	lines []kaLine
+	paths []string // kaLine.file indexes it
 	i     int
 	diags *Diagnostics
 	slab  []kaNode // nodes are cut from it, many per allocation (node)
@@ -724,6 +739,9 @@ func (t *kaTree) list(mark int) []*kaNode {
 	t.stack = t.stack[:mark]
 	return out
 }
+
+// pos returns the place of ln.
+func (t *kaTree) pos(ln kaLine) Pos { return Pos{File: t.paths[ln.file], Line: int(ln.line)} }
 
 // node returns a new node named by name at pos.
 func (t *kaTree) node(name string, pos Pos) *kaNode {
@@ -753,16 +771,16 @@ func (t *kaTree) bodyOnStack(opener *kaNode, ctx string, depth int) {
 		if toks[0].is("}") {
 			t.i++
 			if opener == nil {
-				t.diags.lenientf(ln.pos, "Extra '}' found", "skipped, as keepalived does")
+				t.diags.lenientf(t.pos(ln), "Extra '}' found", "skipped, as keepalived does")
 				continue
 			}
 			if len(toks) > 1 {
-				t.diags.lenientf(ln.pos, fmt.Sprintf("Unknown keyword '%s'", toks[1].text), "text after } is ignored")
+				t.diags.lenientf(t.pos(ln), fmt.Sprintf("Unknown keyword '%s'", toks[1].text), "text after } is ignored")
 			}
 			return
 		}
 		if toks[0].is("{") {
-			t.diags.lenientf(ln.pos, "Unexpected '{' - ignoring", "no keyword opens a block here")
+			t.diags.lenientf(t.pos(ln), "Unexpected '{' - ignoring", "no keyword opens a block here")
 			if len(toks) == 1 {
 				t.i++
 			} else {
@@ -771,12 +789,12 @@ func (t *kaTree) bodyOnStack(opener *kaNode, ctx string, depth int) {
 			continue
 		}
 		t.i++
-		n := t.node(toks[0].text, ln.pos)
+		n := t.node(toks[0].text, t.pos(ln))
 		t.stack = append(t.stack, n)
 		rest := toks[1:]
 		open := slices.IndexFunc(rest, func(k kaToken) bool { return k.is("{") })
 		var after []kaToken
-		openPos := ln.pos
+		openPos := n.pos
 		switch {
 		case open >= 0:
 			n.args, after = rest[:open], rest[open+1:]
@@ -784,7 +802,7 @@ func (t *kaTree) bodyOnStack(opener *kaNode, ctx string, depth int) {
 			n.args = rest
 			next := t.lines[t.i]
 			t.i++
-			open, after, openPos = 0, next.toks[1:], next.pos
+			open, after, openPos = 0, next.toks[1:], t.pos(next)
 		}
 		if open < 0 {
 			if opener != nil && len(rest) > 0 && rest[len(rest)-1].is("}") {
@@ -807,7 +825,7 @@ func (t *kaTree) bodyOnStack(opener *kaNode, ctx string, depth int) {
 				// Read the words after '{' as a line of their own, in the
 				// slot of the line just read.
 				t.i--
-				t.lines[t.i] = kaLine{pos: openPos, toks: after}
+				t.lines[t.i] = kaLine{file: t.lines[t.i].file, line: int32(openPos.Line), toks: after}
 			}
 			continue
 		}
