@@ -8,9 +8,12 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lvsd/lvsd/internal/script"
 )
 
 // fullListener listens with a backlog of 0 and lets one connection fill
@@ -270,5 +273,174 @@ func TestManagerTCPCheckFollowsALoopbackServer(t *testing.T) {
 	defer ln2.Close()
 	if ev := await(true, delayLoop+slack); !strings.HasSuffix(ev.Reason, "connected") {
 		t.Errorf("up reason %q", ev.Reason)
+	}
+}
+
+// acceptLog is a loopback listener that records when each connection
+// arrived (after its connect started) and closes it.
+type acceptLog struct {
+	addr netip.AddrPort
+	mu   sync.Mutex
+	at   []time.Time
+}
+
+func listenAndLog(t *testing.T) *acceptLog {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &acceptLog{addr: netip.MustParseAddrPort(ln.Addr().String())}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			c.Close()
+			l.mu.Lock()
+			l.at = append(l.at, now)
+			l.mu.Unlock()
+		}
+	})
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return l
+}
+
+func (l *acceptLog) times() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]time.Time(nil), l.at...)
+}
+
+// runManager runs m until the test's cleanup, which stops it and waits.
+func runManager(t *testing.T, m *Manager) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { m.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	go func() {
+		for range m.Events() {
+		}
+	}()
+}
+
+// On the system clock the connector's goroutine is the schedule's timer:
+// with the first rounds spread over the warmup (check i at i/12 of
+// delay_loop), check i's k-th connect comes no sooner than its offset +
+// k × delay_loop after the Manager started (never early, though other
+// checks fall due all along), and each target is checked every round (it
+// keeps up), beside a MISC_CHECK whose attempts run on goroutines of their
+// own and are planned from Run's loop.
+func TestConnectorSchedulesTCPChecksNeverEarly(t *testing.T) {
+	const (
+		checks    = 12
+		delayLoop = 240 * time.Millisecond
+		window    = 8 * delayLoop
+	)
+	var logs []*acceptLog
+	var reals []string
+	for range checks {
+		l := listenAndLog(t)
+		logs = append(logs, l)
+		reals = append(reals, real(l.addr.String(), tcpChecker(1, delayLoop, time.Second, delayLoop, `warmup = "240ms"`)))
+	}
+	offset := func(i int) time.Duration { return time.Duration(i) * delayLoop / checks }
+	var drawn atomic.Int64
+	spread := func(int64) int64 { return int64(offset(int(drawn.Add(1) - 1))) }
+	misc := `MISC_CHECK {
+  misc_path  = "/lvsd-test/check"
+  delay_loop = "240ms"
+  warmup     = 0
+}`
+	reals = append(reals, real("10.0.0.1:80", misc))
+	cfg := load(t, service("192.0.2.1:80", reals...))
+	var miscRuns atomic.Int32
+	scripts := &fakeScripts{exit: func(script.Script) (script.Result, error) { miscRuns.Add(1); return script.Result{}, nil }}
+	m := NewManager(cfg, Options{Scripts: scripts, Rand: spread})
+	before := time.Now()
+	runManager(t, m)
+	time.Sleep(window)
+	m.mu.Lock() // Run set it before its first pass under mu
+	schedules := m.connectorSchedules
+	m.mu.Unlock()
+	if !schedules {
+		t.Fatal("the connector does not schedule on the system clock")
+	}
+	rounds := int(window / delayLoop)
+	for i, l := range logs {
+		at := l.times()
+		for k, a := range at {
+			if plan := before.Add(offset(i) + time.Duration(k)*delayLoop); a.Before(plan) {
+				t.Errorf("%s: connect %d at %v, before its earliest plan %v", l.addr, k, a.Sub(before), plan.Sub(before))
+			}
+		}
+		if len(at) < rounds-2 || len(at) > rounds+1 {
+			t.Errorf("%s: %d connects in %v of delay_loop %v, want about %d", l.addr, len(at), window, delayLoop, rounds)
+		}
+	}
+	if n := int(miscRuns.Load()); n < rounds-2 || n > rounds+1 {
+		t.Errorf("MISC_CHECK ran %d times in %v of delay_loop %v, want about %d", n, window, delayLoop, rounds)
+	}
+}
+
+// A reload under the connector's scheduling stops a removed check's
+// connects and starts a new one's.
+func TestConnectorSchedulingFollowsAReload(t *testing.T) {
+	const delayLoop = 150 * time.Millisecond
+	kept, removed, added := listenAndLog(t), listenAndLog(t), listenAndLog(t)
+	checker := tcpChecker(1, delayLoop, time.Second, delayLoop, "warmup = 0")
+	m := NewManager(load(t, service("192.0.2.1:80", real(kept.addr.String(), checker), real(removed.addr.String(), checker))), Options{})
+	runManager(t, m)
+	time.Sleep(3 * delayLoop)
+	m.Reload(load(t, service("192.0.2.1:80", real(kept.addr.String(), checker), real(added.addr.String(), checker))))
+	time.Sleep(delayLoop) // an attempt of the removed check may be in flight
+	gone := len(removed.times())
+	time.Sleep(4 * delayLoop)
+	if n := len(removed.times()); n != gone {
+		t.Errorf("the removed check connected %d more times after the reload", n-gone)
+	}
+	if n := len(added.times()); n < 3 {
+		t.Errorf("the added check connected %d times in 4 delay_loops, want 3 or more", n)
+	}
+	if n := len(kept.times()); n < 7 {
+		t.Errorf("the kept check connected %d times in 8 delay_loops, want 7 or more", n)
+	}
+}
+
+// Under the connector's scheduling the concurrency bound holds: with
+// every connect hanging until connect_timeout, no more than Concurrency
+// attempts are in flight, and every check still gets its attempts.
+func TestConnectorSchedulingKeepsTheConcurrencyBound(t *testing.T) {
+	const (
+		bound     = 2
+		timeout   = 100 * time.Millisecond
+		delayLoop = 150 * time.Millisecond
+	)
+	var reals []string
+	for range 5 {
+		reals = append(reals, real(fullListener(t).String(), tcpChecker(0, delayLoop, timeout, delayLoop, "warmup = 0")))
+	}
+	m := NewManager(load(t, service("192.0.2.1:80", reals...)), Options{Concurrency: bound})
+	runManager(t, m)
+	most := 0
+	for end := time.Now().Add(8 * timeout); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		m.mu.Lock()
+		most = max(most, m.inflight)
+		m.mu.Unlock()
+	}
+	if most > bound {
+		t.Errorf("%d attempts in flight, bound %d", most, bound)
+	}
+	for _, st := range m.Status() {
+		if st.Checkers[0].Attempts == 0 {
+			t.Errorf("%s never checked", st.Real)
+		}
+		if st.Up {
+			t.Errorf("%s up after connects that time out", st.Real)
+		}
 	}
 }
