@@ -28,8 +28,10 @@
 //     SO_ERROR, close, made as raw system calls since none blocks; the
 //     deadlines on that loop's one wait; one clock read per batch; reused
 //     attempt records, so an attempt allocates nothing) instead of a
-//     goroutine and Go's dialer per attempt. An injected Dialer bypasses
-//     it.
+//     goroutine and Go's dialer per attempt. On the system clock its wait
+//     is also the schedule's timer: the wakeup that finishes ready
+//     attempts launches the due ones, one wakeup per attempt
+//     (keepalived's one thread master). An injected Dialer bypasses it.
 //   - verdict.go: the pure per-check state machine (retry, delay_before_retry,
 //     rise, alpha) and the real-server aggregate (up when every checker is up).
 //   - schedule.go: a single heap of deadlines computed from the plan
