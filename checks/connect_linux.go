@@ -42,9 +42,12 @@ type connector struct {
 	inflight map[int32]*connectAttempt // by socket
 	pending  deadlines
 	due      time.Time // the scheduler's next launch (plan); zero: none
-	armed    time.Time // deadline set on poll; zero: none
-	spent    bool      // armed has passed: set the next, whatever it is
-	stopped  bool
+	// schedules: complete always ends with plan, which arms the wait;
+	// set before run starts.
+	schedules bool
+	armed     time.Time // deadline set on poll; zero: none
+	spent     bool      // armed has passed: set the next, whatever it is
+	stopped   bool
 }
 
 // connectDone is one attempt's outcome, and when its batch ended: one
@@ -110,7 +113,7 @@ func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
 	if err != nil {
 		c.forgetLocked(a)
 	} else {
-		c.armLocked()
+		c.armLocked(a.started)
 	}
 	c.mu.Unlock()
 	if err != nil {
@@ -172,19 +175,21 @@ func (c *connector) run() {
 			// Spent: set whatever comes next, even no deadline.
 			c.spent = true
 		}
-		c.armLocked()
+		if !c.schedules {
+			c.armLocked(now)
+		}
 		c.mu.Unlock()
 		c.complete(done, now)
 	}
 }
 
 // plan makes the wait end by next, the scheduler's next launch (zero:
-// none). Safe from any goroutine: a deadline moved earlier wakes the
-// waiting loop sooner.
-func (c *connector) plan(next time.Time) {
+// none); now is the caller's instant. Safe from any goroutine: a deadline
+// moved earlier wakes the waiting loop sooner.
+func (c *connector) plan(next, now time.Time) {
 	c.mu.Lock()
 	c.due = next
-	c.armLocked()
+	c.armLocked(now)
 	c.mu.Unlock()
 }
 
@@ -203,13 +208,15 @@ func readyEvents(epfd int, events []unix.EpollEvent) int {
 // attempt that ends before its deadline leaves the deadline where it was,
 // and the wait then wakes once for nothing. Most attempts end long before
 // connect_timeout, and moving the deadline at each submit and each end
-// cost two runtime timer changes per attempt.
-func (c *connector) armLocked() {
+// cost two runtime timer changes per attempt. A deadline already passed at
+// now is replaced as a spent one is: the wait would only return at once.
+func (c *connector) armLocked(now time.Time) {
 	want := c.due
 	if len(c.pending) > 0 && (want.IsZero() || c.pending[0].deadline.Before(want)) {
 		want = c.pending[0].deadline
 	}
-	if c.spent || (!want.IsZero() && (c.armed.IsZero() || want.Before(c.armed))) {
+	passed := !c.armed.IsZero() && !c.armed.After(now)
+	if c.spent || passed || (!want.IsZero() && (c.armed.IsZero() || want.Before(c.armed))) {
 		c.armed, c.spent = want, false
 		c.poll.SetReadDeadline(want)
 	}

@@ -16,7 +16,7 @@ type connectDone struct {
 
 // connector is Linux's (connect_linux.go); elsewhere TCP_CHECK attempts
 // go through the Dialer on goroutines of their own.
-type connector struct{}
+type connector struct{ schedules bool }
 
 func newConnector(func([]connectDone, time.Time)) (*connector, error) {
 	return nil, errors.New("the TCP_CHECK connector needs Linux (epoll)")
@@ -25,4 +25,4 @@ func newConnector(func([]connectDone, time.Time)) (*connector, error) {
 func (*connector) submit(*connectAttempt) (Result, bool) { return Result{}, false }
 func (*connector) stop()                                 {}
 func (*connector) run()                                  {}
-func (*connector) plan(time.Time)                        {}
+func (*connector) plan(next, now time.Time)              {}

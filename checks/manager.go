@@ -287,6 +287,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		if c, err := newConnector(m.connected); err == nil {
 			m.connector, m.runCtx = c, ctx
 			m.connectorSchedules = m.systemClock
+			c.schedules = m.connectorSchedules
 			m.attempts.Go(c.run)
 		} else {
 			m.log.Warn("TCP_CHECK attempts run on goroutines of their own", "err", err)
@@ -307,7 +308,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			// The connector's wait is the schedule's timer; this loop
 			// only launches what a reload or a result it took made due.
 			m.launchDueLocked(ctx, now)
-			m.planLocked()
+			m.planLocked(now)
 		} else {
 			for m.inflight < m.opts.Concurrency {
 				p := m.sched.popDue(now)
@@ -397,13 +398,13 @@ func (m *Manager) launchDueLocked(ctx context.Context, now time.Time) {
 
 // planLocked hands the connector the schedule's next launch; none while
 // the concurrency bound is reached (a completion frees a slot, and its
-// wakeup launches).
-func (m *Manager) planLocked() {
+// wakeup launches); now is the caller's instant.
+func (m *Manager) planLocked(now time.Time) {
 	var next time.Time
 	if m.inflight < m.opts.Concurrency {
 		next = m.sched.next()
 	}
-	m.connector.plan(next)
+	m.connector.plan(next, now)
 }
 
 // launchLocked starts one attempt of p, bounded by the attempt's deadline:
@@ -467,7 +468,7 @@ func (m *Manager) connected(done []connectDone, now time.Time) {
 	}
 	if m.connectorSchedules {
 		m.launchDueLocked(m.runCtx, now)
-		m.planLocked()
+		m.planLocked(now)
 		m.mu.Unlock()
 		return
 	}
