@@ -10,8 +10,8 @@ import (
 const TableName = "lvsd_reset_guard"
 
 // Guard is the guard's table, open for a director's life: Open installs
-// it with its chain and no rule, Hold adds a rule per address, Release
-// deletes the rules, Close deletes the table. One netlink connection
+// it with its chain, two rules and their two address sets empty, Hold
+// fills the sets, Release empties them, Close deletes the table. One netlink connection
 // serves them all, so a takeover's Hold is one small batch on a socket
 // already open (see doc.go for why no socket is opened or closed then).
 type Guard struct {
@@ -40,15 +40,18 @@ func (g *Guard) Held() []netip.Addr {
 }
 
 // Hold makes the chain's rules drop the TCP resets sent from each of
-// addrs by this host's stack, in one batch: the table and chain (made
-// again if something deleted them, such as `nft flush ruleset`), the
-// chain flushed (the rules of an earlier Hold replaced), a rule per
-// address. Addresses are deduplicated; none leaves the chain empty.
+// addrs by this host's stack, in one batch: the table, chain, sets and
+// rules (made again if something deleted them, such as `nft flush
+// ruleset`; the rules anew, so their counters count this hold), the sets
+// flushed (an earlier Hold's addresses replaced) and filled. Addresses
+// are deduplicated; none leaves the sets empty.
 func (g *Guard) Hold(addrs []netip.Addr) error {
 	var uniq []netip.Addr
+	seen := make(map[netip.Addr]bool, len(addrs))
 	for _, a := range addrs {
 		a = a.Unmap()
-		if a.IsValid() && !slices.Contains(uniq, a) {
+		if a.IsValid() && !seen[a] {
+			seen[a] = true
 			uniq = append(uniq, a)
 		}
 	}
@@ -68,8 +71,8 @@ func (g *Guard) Hold(addrs []netip.Addr) error {
 	return nil
 }
 
-// Release deletes the rules and returns how many resets they dropped; the
-// table and its chain stay, empty. Without rules held it does nothing.
+// Release empties the sets and returns how many resets the rules dropped
+// since the Hold; the table, its chain and rules stay. Without rules held it does nothing.
 func (g *Guard) Release() (dropped uint64, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -80,7 +83,7 @@ func (g *Guard) Release() (dropped uint64, err error) {
 	return g.impl.release()
 }
 
-// Close deletes the table, rules and all, and closes the connection: a
+// Close deletes the table, sets, rules and all, and closes the connection: a
 // stopped lvsd leaves no table behind.
 func (g *Guard) Close() error {
 	g.mu.Lock()

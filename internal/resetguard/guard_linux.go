@@ -22,26 +22,69 @@ func chain(t *nftables.Table) *nftables.Chain {
 	}
 }
 
-// rule is `meta nfproto ipv4|ipv6 meta l4proto tcp ip[6] saddr ADDR
+// The addresses live in two named sets, one per family, and the chain
+// holds two rules that look them up: a takeover's Hold is one small batch
+// (the sets flushed, their elements added in messages of at most
+// elementsPerMessage) whatever the number of virtual addresses, and a
+// packet the chain sees costs one set lookup, not a walk of a rule per
+// address. (A rule per address failed past a few hundred: the batch's
+// acknowledgements overflowed the socket's receive buffer at 300, the
+// batch outgrew a netlink message at 500.)
+const (
+	set4Name = "v4"
+	set6Name = "v6"
+
+	// elementsPerMessage bounds one NEWSETELEM message: 512 IPv6
+	// elements are about 20 KB, far under a netlink message's limit.
+	elementsPerMessage = 512
+)
+
+func sets(t *nftables.Table) (v4, v6 *nftables.Set) {
+	return &nftables.Set{Table: t, Name: set4Name, KeyType: nftables.TypeIPAddr},
+		&nftables.Set{Table: t, Name: set6Name, KeyType: nftables.TypeIP6Addr}
+}
+
+// rule is `meta nfproto ipv4|ipv6 meta l4proto tcp ip[6] saddr @v4|@v6
 // tcp flags & rst != 0 counter drop`.
-func rule(t *nftables.Table, c *nftables.Chain, a netip.Addr) *nftables.Rule {
-	proto, offset := byte(unix.NFPROTO_IPV4), uint32(12) // iphdr saddr
-	if a.Is6() {
-		proto, offset = unix.NFPROTO_IPV6, 8 // ipv6hdr saddr
+func rule(t *nftables.Table, c *nftables.Chain, s *nftables.Set, v6 bool) *nftables.Rule {
+	proto, offset, size := byte(unix.NFPROTO_IPV4), uint32(12), uint32(4) // iphdr saddr
+	if v6 {
+		proto, offset, size = unix.NFPROTO_IPV6, 8, 16 // ipv6hdr saddr
 	}
 	return &nftables.Rule{Table: t, Chain: c, Exprs: []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: uint32(a.BitLen() / 8)},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a.AsSlice()},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: size},
+		&expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID},
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},     // TCP flags
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 1, Mask: []byte{0x04}, Xor: []byte{0}}, // RST
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0}},
 		&expr.Counter{},
 		&expr.Verdict{Kind: expr.VerdictDrop},
 	}}
+}
+
+// install queues the table, its chain, both sets (empty) and both rules
+// on c. Adding a table, chain or set that exists is no error, so the
+// batch also mends a table something deleted part of; the chain is
+// flushed first, so the rules are never there twice.
+func install(c *nftables.Conn) (v4, v6 *nftables.Set, err error) {
+	t := table()
+	c.AddTable(t)
+	ch := c.AddChain(chain(t))
+	c.FlushChain(ch)
+	v4, v6 = sets(t)
+	for _, s := range []*nftables.Set{v4, v6} {
+		if err := c.AddSet(s, nil); err != nil {
+			return nil, nil, err
+		}
+		c.FlushSet(s)
+	}
+	c.AddRule(rule(t, ch, v4, false))
+	c.AddRule(rule(t, ch, v6, true))
+	return v4, v6, nil
 }
 
 // linuxGuard keeps one lasting nftables netlink socket. Closing a
@@ -65,7 +108,8 @@ func lasting() (*nftables.Conn, error) {
 }
 
 // open replaces the table in one batch: add (so the delete finds it),
-// delete, add with the chain and no rule.
+// delete, then the table anew with its chain, its two empty sets and
+// its two rules.
 func open() (guardImpl, error) {
 	c, err := lasting()
 	if err != nil {
@@ -74,8 +118,10 @@ func open() (guardImpl, error) {
 	t := table()
 	c.AddTable(t)
 	c.DelTable(t)
-	c.AddTable(t)
-	c.AddChain(chain(t))
+	if _, _, err := install(c); err != nil {
+		c.CloseLasting()
+		return nil, fmt.Errorf("nftables table %s: %w", TableName, err)
+	}
 	if err := c.Flush(); err != nil {
 		c.CloseLasting()
 		return nil, fmt.Errorf("nftables table %s: %w", TableName, err)
@@ -91,29 +137,55 @@ func (g *linuxGuard) renew() {
 	}
 }
 
-// hold sends one batch: the table and chain (no-ops when they exist),
-// the chain flushed, a rule per address.
+// hold sends one batch: the table, chain, sets and rules as install
+// queues them (the rules made anew, so their counters start at zero and
+// count this hold only), and the addresses added to their family's set.
 func (g *linuxGuard) hold(addrs []netip.Addr) error {
-	t := table()
-	g.conn.AddTable(t)
-	ch := g.conn.AddChain(chain(t))
-	g.conn.FlushChain(ch)
-	for _, a := range addrs {
-		g.conn.AddRule(rule(t, ch, a))
+	v4, v6, err := install(g.conn)
+	if err == nil {
+		err = addElements(g.conn, v4, v6, addrs)
 	}
-	if err := g.conn.Flush(); err != nil {
+	if err == nil {
+		err = g.conn.Flush()
+	}
+	if err != nil {
 		g.renew()
 		return fmt.Errorf("nftables table %s: %w", TableName, err)
 	}
 	return nil
 }
 
-// release reads the rules' counters, then flushes the chain.
+// addElements queues addrs into v4 and v6, elementsPerMessage at most in
+// one message.
+func addElements(c *nftables.Conn, v4, v6 *nftables.Set, addrs []netip.Addr) error {
+	var e4, e6 []nftables.SetElement
+	for _, a := range addrs {
+		if a.Is4() {
+			e4 = append(e4, nftables.SetElement{Key: a.AsSlice()})
+		} else {
+			e6 = append(e6, nftables.SetElement{Key: a.AsSlice()})
+		}
+	}
+	for _, q := range []struct {
+		s *nftables.Set
+		e []nftables.SetElement
+	}{{v4, e4}, {v6, e6}} {
+		for len(q.e) > 0 {
+			n := min(len(q.e), elementsPerMessage)
+			if err := c.SetAddElements(q.s, q.e[:n]); err != nil {
+				return err
+			}
+			q.e = q.e[n:]
+		}
+	}
+	return nil
+}
+
+// release reads the rules' counters, then empties both sets.
 func (g *linuxGuard) release() (uint64, error) {
 	t := table()
-	ch := chain(t)
 	var dropped uint64
-	rules, err := g.conn.GetRules(t, ch)
+	rules, err := g.conn.GetRules(t, chain(t))
 	if err != nil {
 		g.renew()
 	}
@@ -124,7 +196,9 @@ func (g *linuxGuard) release() (uint64, error) {
 			}
 		}
 	}
-	g.conn.FlushChain(ch)
+	v4, v6 := sets(t)
+	g.conn.FlushSet(v4)
+	g.conn.FlushSet(v6)
 	if err := g.conn.Flush(); err != nil {
 		g.renew()
 		if errors.Is(err, syscall.ENOENT) {

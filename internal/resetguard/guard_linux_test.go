@@ -268,3 +268,43 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestGuardHoldsThousandsOfAddresses: a director with thousands of
+// virtual addresses (the IPVS load benchmark's 2,000 services, each its
+// own VIP) gets its guard in one Hold. With a rule per address the batch
+// failed from a few hundred on (acknowledgements overflowing the socket
+// at 300, the message too long at 500) and no reset was held at all.
+func TestGuardHoldsThousandsOfAddresses(t *testing.T) {
+	runGuardTest(t, func(unavailable *error) error {
+		g, ok := openOrSkip(unavailable)
+		if !ok {
+			return nil
+		}
+		defer g.Close()
+		addrs := []netip.Addr{netip.MustParseAddr("127.0.0.2")}
+		for i := range 3000 {
+			addrs = append(addrs, netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}))
+		}
+		for i := range 1000 {
+			addrs = append(addrs, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}))
+		}
+		for round := range 2 {
+			if err := g.Hold(addrs); err != nil {
+				return fmt.Errorf("round %d: Hold of %d addresses: %v", round+1, len(addrs), err)
+			}
+			if got := len(g.Held()); got != len(addrs) {
+				return fmt.Errorf("round %d: %d addresses held, want %d", round+1, got, len(addrs))
+			}
+			if err := held("while 4,001 addresses are held"); err != nil {
+				return err
+			}
+			if dropped, err := g.Release(); err != nil || dropped == 0 {
+				return fmt.Errorf("round %d: Release counted %d dropped resets (%v), want some", round+1, dropped, err)
+			}
+			if err := refused("after Release"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
