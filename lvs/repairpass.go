@@ -30,6 +30,16 @@ import (
 // the kernel refused or that was cut short, read the whole table through
 // netlink, as every pass did before; so does every pass where the file
 // cannot be read or parsed (another kernel, no /proc).
+//
+// The file is printed a page per read call, and the kernel walks its
+// table afresh at each call; a service deleted or added meanwhile can
+// shift what the next call prints. In Linux 6.1 the service table is
+// shared by all namespaces and a call resumes at a position counted over
+// the reader's namespace only, while the previous call counted every
+// namespace's services (ip_vs_info_seq_next against ip_vs_info_array): a
+// director with IPVS services in other namespaces sees some of its own
+// missing from the file. Either way a service the file misses or shows
+// twice is read through netlink: the pass stays correct, and costs more.
 
 // DefaultRereadPasses is how many passes a rotation takes when
 // ManagerOptions.RereadPasses is zero: on the 2,000 x 16 benchmark table
