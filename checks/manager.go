@@ -133,6 +133,8 @@ type Manager struct {
 	// ended holds, within launchDueLocked, the attempts that ended at
 	// once.
 	ended []completion
+	// grid rounds the scheduling connector's wakeups (schedule.go).
+	grid wakeGrid
 }
 
 // spareAttempt returns a finished attempt record, or a new one.
@@ -294,6 +296,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 	}
 	m.mu.Lock()
+	m.grid.origin = m.opts.Clock.Now()
 	m.applyLocked(ctx)
 	m.mu.Unlock()
 
@@ -396,13 +399,14 @@ func (m *Manager) launchDueLocked(ctx context.Context, now time.Time) {
 	m.ended = m.ended[:0]
 }
 
-// planLocked hands the connector the schedule's next launch; none while
-// the concurrency bound is reached (a completion frees a slot, and its
-// wakeup launches); now is the caller's instant.
+// planLocked hands the connector the schedule's next launch, rounded up
+// to the wake grid; none while the concurrency bound is reached (a
+// completion frees a slot, and its wakeup launches); now is the caller's
+// instant.
 func (m *Manager) planLocked(now time.Time) {
 	var next time.Time
 	if m.inflight < m.opts.Concurrency {
-		next = m.sched.next()
+		next = m.grid.up(m.sched.next())
 	}
 	m.connector.plan(next, now)
 }
@@ -568,6 +572,7 @@ func (m *Manager) applyLocked(ctx context.Context) {
 		}
 	}
 	m.probes, m.reals = probes, reals
+	m.grid.tick = gridTick(probes)
 	// New checks are planned from the end of the build, which takes a
 	// while for tens of thousands of checks: planned from its start, the
 	// first rounds would all begin late.

@@ -104,3 +104,62 @@ func TestSchedulerNeverRunsACheckEarly(t *testing.T) {
 		}
 	}
 }
+
+// The wake grid never moves a wakeup earlier and delays it by less than
+// one tick; instants on the grid stay where they are, on either side of
+// its origin.
+func TestWakeGridRoundsUpWithinOneTick(t *testing.T) {
+	origin := time.Now()
+	const tick = 10 * time.Millisecond
+	g := wakeGrid{origin: origin, tick: tick}
+	for _, tt := range []struct {
+		name string
+		at   time.Duration // from origin
+		want time.Duration
+	}{
+		{"origin", 0, 0},
+		{"just after a point", time.Nanosecond, tick},
+		{"inside a tick", 23 * time.Millisecond, 30 * time.Millisecond},
+		{"just before a point", 30*time.Millisecond - time.Nanosecond, 30 * time.Millisecond},
+		{"on a point", 6 * time.Second, 6 * time.Second},
+		{"before the origin", -13 * time.Millisecond, -10 * time.Millisecond},
+		{"on a point before the origin", -20 * time.Millisecond, -20 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := g.up(origin.Add(tt.at)).Sub(origin)
+			if got != tt.want {
+				t.Errorf("up(origin%+v) = origin%+v, want origin%+v", tt.at, got, tt.want)
+			}
+		})
+	}
+	if got := (wakeGrid{origin: origin}).up(origin.Add(time.Nanosecond)); !got.Equal(origin.Add(time.Nanosecond)) {
+		t.Errorf("without a tick the instant moved to %v", got.Sub(origin))
+	}
+	if got := g.up(time.Time{}); !got.IsZero() {
+		t.Errorf("no launch planned became %v", got)
+	}
+}
+
+// The grid's tick is at most maxWakeTick and at most 1/100 of every
+// check's delay_loop and delay_before_retry.
+func TestGridTickIsAFractionOfTheShortestDelay(t *testing.T) {
+	check := func(loop, retry time.Duration) *probe {
+		return &probe{rules: verdictRules{DelayLoop: loop, RetryDelay: retry}}
+	}
+	for _, tt := range []struct {
+		name   string
+		probes map[string]*probe
+		want   time.Duration
+	}{
+		{"none", nil, maxWakeTick},
+		{"keepalived's defaults", map[string]*probe{"a": check(60*time.Second, time.Second)}, maxWakeTick},
+		{"a short retry", map[string]*probe{"a": check(6*time.Second, 500*time.Millisecond)}, 5 * time.Millisecond},
+		{"the shortest decides", map[string]*probe{"a": check(6*time.Second, 3*time.Second), "b": check(200*time.Millisecond, 0)}, 2 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := gridTick(tt.probes); got != tt.want {
+				t.Errorf("tick %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
