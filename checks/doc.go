@@ -36,7 +36,9 @@
 //     rise, alpha) and the real-server aggregate (up when every checker is up).
 //   - schedule.go: a single heap of deadlines computed from the plan
 //     (next = planned + delay_loop), so the rhythm holds under load instead of
-//     drifting like keepalived's "thread timer expired" (#2271).
+//     drifting like keepalived's "thread timer expired" (#2271); and the
+//     grid the connector's wakeups keep to (at most 10 ms, 1/100 of the
+//     shortest delay), so checks due within one tick share a wakeup.
 //   - clock.go: Clock, Timer and SystemClock, internal/clock's, under the
 //     names the Options take.
 //   - manager.go: the edge that runs the schedule with an injected Clock and
