@@ -240,10 +240,20 @@ func (d *Director) syncOnTransition(t vrrp.Transition) (guardTook time.Duration)
 // Run starts, before VRRP runs, when connection sync is on: the table and
 // its output chain are installed while no instance is MASTER yet, and
 // one left by an lvsd killed earlier is replaced. A takeover then only
-// adds its rules, in one batch on the socket the guard keeps open.
+// fills its address sets, in one batch on the socket the guard keeps
+// open. With connection sync off, a table an lvsd killed earlier left is
+// deleted instead: killed while it held the guard, its sets would go on
+// dropping the virtual addresses' resets.
 func (d *Director) openResetGuard() {
-	if d.Config().Global.LVSSyncDaemon.Enabled && d.ipvsManager() != nil {
+	if d.ipvsManager() == nil {
+		return
+	}
+	if d.Config().Global.LVSSyncDaemon.Enabled {
 		d.resetGuard()
+		return
+	}
+	if err := resetguard.Clear(); err != nil {
+		d.log.Debug("reset guard: clearing an earlier table", "err", err)
 	}
 }
 

@@ -196,9 +196,9 @@ func TestNewMasterStartsItsMasterSyncDaemonAfterItsGratuitousARP(t *testing.T) {
 
 // TestResetGuardIsOpenWhileRunningAndHeldByANewMaster: with connection
 // sync on, Run installs the reset guard's table before any takeover (its
-// chain without a rule), a new MASTER adds a rule for the virtual
-// server's address and drops it after the linger, and a stopped director
-// leaves no table. Root only, with nf_tables (it uses the host's own
+// sets empty), a new MASTER puts the virtual server's address into them
+// and takes it out after the linger, and a stopped director leaves no
+// table. Root only, with nf_tables (it uses the host's own
 // namespace, as lvsd does).
 func TestResetGuardIsOpenWhileRunningAndHeldByANewMaster(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -207,21 +207,31 @@ func TestResetGuardIsOpenWhileRunningAndHeldByANewMaster(t *testing.T) {
 	if err := resetguard.Clear(); err != nil {
 		t.Skipf("nftables unavailable here: %v", err)
 	}
-	rules := func() (int, bool) {
+	// held counts the addresses in the guard's sets (v4 and v6), and
+	// says whether its table is there.
+	held := func() (int, bool) {
 		t.Helper()
 		c, err := nftables.New()
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb := &nftables.Table{Name: resetguard.TableName, Family: nftables.TableFamilyINet}
-		if _, err := c.ListTableOfFamily(resetguard.TableName, nftables.TableFamilyINet); err != nil {
+		tb, err := c.ListTableOfFamily(resetguard.TableName, nftables.TableFamilyINet)
+		if err != nil {
 			return 0, false
 		}
-		rs, err := c.GetRules(tb, &nftables.Chain{Name: "output", Table: tb})
-		if err != nil {
-			t.Fatalf("the guard's chain: %v", err)
+		n := 0
+		for _, name := range []string{"v4", "v6"} {
+			set, err := c.GetSetByName(tb, name)
+			if err != nil {
+				t.Fatalf("the guard's set %s: %v", name, err)
+			}
+			elems, err := c.GetSetElements(set)
+			if err != nil {
+				t.Fatalf("the guard's set %s: %v", name, err)
+			}
+			n += len(elems)
 		}
-		return len(rs), true
+		return n, true
 	}
 	fk := lvstest.NewFakeKernel(nil)
 	d, err := New(hcltest.Load(t, fmt.Sprintf(syncDirectorHCL, 2)), Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return fk, nil }})
@@ -231,22 +241,75 @@ func TestResetGuardIsOpenWhileRunningAndHeldByANewMaster(t *testing.T) {
 	d.syncLinger = 300 * time.Millisecond
 	stop := startRun(t, d)
 	defer stop()
-	waitFor(t, "the guard's table at the start", func() bool { n, ok := rules(); return ok && n == 0 })
+	waitFor(t, "the guard's table at the start", func() bool { n, ok := held(); return ok && n == 0 })
 	if err := d.onTransition(context.Background(), vrrp.Transition{Instance: "VI_1", To: vrrp.StateMaster}); err != nil {
 		t.Fatal(err)
 	}
 	// The hook holds the guard before it returns: before the VIPs.
-	if n, ok := rules(); !ok || n != 1 {
-		t.Fatalf("after the transition hook to MASTER: table %v, %d rules, want 1", ok, n)
+	if n, ok := held(); !ok || n != 1 {
+		t.Fatalf("after the transition hook to MASTER: table %v, %d addresses held, want 1", ok, n)
 	}
 	if got := d.guard.Held(); !slices.Equal(got, []netip.Addr{netip.MustParseAddr("192.0.2.100")}) {
 		t.Errorf("held %v, want the virtual server's address", got)
 	}
-	waitFor(t, "the guard released after the linger", func() bool { n, ok := rules(); return ok && n == 0 })
+	waitFor(t, "the guard released after the linger", func() bool { n, ok := held(); return ok && n == 0 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if n, ok := rules(); ok {
-		t.Errorf("a stopped director left the guard's table (%d rules)", n)
+	if n, ok := held(); ok {
+		t.Errorf("a stopped director left the guard's table (%d addresses held)", n)
 	}
+}
+
+// TestDirectorWithoutSyncDeletesAGuardLeftBehind: a reset guard table an
+// lvsd killed while it held the guard left behind goes when a director
+// without connection sync starts (one with sync replaces it, above):
+// otherwise its sets would drop the virtual addresses' resets for good.
+// Root only, with nf_tables, in the host's namespace as above.
+func TestDirectorWithoutSyncDeletesAGuardLeftBehind(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for nftables")
+	}
+	left, err := resetguard.Open()
+	if err != nil {
+		t.Skipf("nftables unavailable here: %v", err)
+	}
+	defer left.Close()
+	if err := left.Hold([]netip.Addr{netip.MustParseAddr("192.0.2.100")}); err != nil {
+		t.Fatal(err)
+	}
+	exists := func() bool {
+		c, err := nftables.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.ListTableOfFamily(resetguard.TableName, nftables.TableFamilyINet)
+		return err == nil
+	}
+	if !exists() {
+		t.Fatal("the table left behind is not there")
+	}
+	fk := lvstest.NewFakeKernel(nil)
+	cfg := hcltest.Load(t, `
+global {
+  lvs_sync_daemon {
+    enabled = false
+  }
+}
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  virtual_ipaddress = ["192.0.2.100/24"]
+}
+virtual_server "192.0.2.100:80" {
+  real_server "10.0.0.1:80" {}
+}
+`)
+	d, err := New(cfg, Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return fk, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(t, d)
+	defer stop()
+	waitFor(t, "the table left behind deleted", func() bool { return !exists() })
 }
