@@ -212,16 +212,14 @@ func (d *Director) applySyncDaemons(stopping bool) time.Duration {
 // instance when none is named): a new MASTER notes when it took over (its
 // backup daemon lingers), and one that leaves MASTER hands its
 // connections over (a stopping one already does, startHandover).
-// Then the sync-daemon worker is kicked. It returns how long holding the
-// reset guard took (for the transition hook's log line).
-func (d *Director) syncOnTransition(t vrrp.Transition) (guardTook time.Duration) {
-	s := d.Config().Global.LVSSyncDaemon
-	if !s.Enabled || s.Instance != "" && s.Instance != t.Instance {
-		return 0
+// Then the sync-daemon worker is kicked. (A new MASTER's reset guard is
+// held beside the IPVS write, startHoldResets.)
+func (d *Director) syncOnTransition(t vrrp.Transition) {
+	if !d.followsSync(t) {
+		return
 	}
 	switch {
 	case t.To == vrrp.StateMaster:
-		guardTook = d.holdResets()
 		d.mu.Lock()
 		d.becameMaster = time.Now()
 		d.mu.Unlock()
@@ -233,7 +231,27 @@ func (d *Director) syncOnTransition(t vrrp.Transition) (guardTook time.Duration)
 		}
 	}
 	d.kickSyncDaemons()
-	return guardTook
+}
+
+// followsSync says whether the sync daemons follow t's instance.
+func (d *Director) followsSync(t vrrp.Transition) bool {
+	s := d.Config().Global.LVSSyncDaemon
+	return s.Enabled && (s.Instance == "" || s.Instance == t.Instance)
+}
+
+// startHoldResets starts holding the reset guard (holdResets) when t makes
+// the sync instance MASTER, beside the transition hook's IPVS write: the
+// two wait on different kernel locks (nftables' commit mutex, genetlink's
+// mutex), so under load the hook waits for the longer of them, not their
+// sum. It returns what waits for the hold and says how long it took (at
+// once when there is nothing to hold).
+func (d *Director) startHoldResets(t vrrp.Transition) (wait func() time.Duration) {
+	if t.To != vrrp.StateMaster || !d.followsSync(t) {
+		return func() time.Duration { return 0 }
+	}
+	done := make(chan time.Duration, 1)
+	go func() { done <- d.holdResets() }()
+	return func() time.Duration { return <-done }
 }
 
 // openResetGuard opens the reset guard's table (package resetguard) as

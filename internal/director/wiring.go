@@ -34,13 +34,15 @@ func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	// or gives up resuming a mastership it held before a crash
 	// (vrrp.Machine.Resume), withdraws what the previous run left. Until
 	// the first transition the services are left as found.
+	guardHeld := d.startHoldResets(t) // sync.go: a new MASTER's reset guard, beside the write
 	ipvsStart := time.Now()
 	err := ipvs.SetActive(t.Instance, t.To == vrrp.StateMaster)
 	ipvsTook = time.Since(ipvsStart)
+	guardTook = guardHeld()
 	d.mu.Lock()
 	d.mastership[t.Instance] = t.To == vrrp.StateMaster
 	d.mu.Unlock()
-	guardTook = d.syncOnTransition(t) // sync.go
+	d.syncOnTransition(t) // sync.go
 	d.kickAnnouncer()
 	return errors.Join(acceptErr, err)
 }
