@@ -184,7 +184,7 @@ const tkRepairInterval = time.Second
 
 // tkWindow is where, from its start, a pass should hold the Master_Down
 // expiry: around the middle of the shortest of the last five passes,
-// 100 ms from either end when they are long enough (the pass's timer may
+// 60 ms from either end when they are long enough (the pass's timer may
 // fire late, and the takeover's path should run inside the pass), at
 // least 25 ms either side of the middle otherwise.
 func tkWindow(passes []tkPass) (lo, hi time.Duration) {
@@ -194,7 +194,7 @@ func tkWindow(passes []tkPass) (lo, hi time.Duration) {
 		shortest = min(shortest, p.end.Sub(p.start))
 	}
 	mid := shortest / 2
-	half := max(mid-100*time.Millisecond, 25*time.Millisecond)
+	half := max(mid-60*time.Millisecond, 25*time.Millisecond)
 	return mid - half, mid + half
 }
 
@@ -264,10 +264,12 @@ func (lt *tkLogTail) poll() []tkPass {
 }
 
 // The takeover test makes up to tkAttempts takeovers until one expiry
-// lands inside a pass; each aims for at most tkAimFor, then kills anyway.
+// lands inside a pass (make bench: tkBenchTakeovers); each aims for at
+// most tkAimFor, then kills anyway.
 const (
-	tkAttempts = 6
-	tkAimFor   = 40 * time.Second
+	tkAttempts       = 4
+	tkBenchTakeovers = 6
+	tkAimFor         = 30 * time.Second
 )
 
 type tkDirector struct {
@@ -699,13 +701,13 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 	tail := &tkLogTail{path: d2.logPath()}
 	// make bench makes every takeover, for the figures; otherwise the
 	// test stops at the first that landed inside a pass.
-	takeovers := 1
+	takeovers, attempts := 1, tkAttempts
 	if os.Getenv("LVSD_BENCH") == "1" {
-		takeovers = tkAttempts
+		takeovers, attempts = tkBenchTakeovers, tkBenchTakeovers
 	}
 	landed, made := false, 0
 	var margins []time.Duration // deducted
-	for attempt := 1; attempt <= tkAttempts && (!landed || attempt <= takeovers); attempt++ {
+	for attempt := 1; attempt <= attempts && (!landed || attempt <= takeovers); attempt++ {
 		made = attempt
 		if attempt > 1 {
 			l.startTk(d1, bin)
@@ -805,7 +807,7 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 		}
 	}
 	if !landed {
-		t.Errorf("no takeover's Master_Down expiry landed inside a repair pass in %d attempts", tkAttempts)
+		t.Errorf("no takeover's Master_Down expiry landed inside a repair pass in %d attempts", attempts)
 	}
 	t.Logf("%d takeovers, smallest margin (deducted) %v, all: %v", made, slices.Min(margins).Round(time.Millisecond), margins)
 }
@@ -830,9 +832,9 @@ func TestTakeoverAimPlacesTheExpiryInsideTheNextPass(t *testing.T) {
 		at = at.Add(took + tkRepairInterval)
 	}
 	next := passes[4].end.Add(tkRepairInterval) // the next pass's start
-	// The shortest pass, 400 ms: a window of 100–300 ms into a pass.
-	if lo, hi := tkWindow(passes); lo != 100*time.Millisecond || hi != 300*time.Millisecond {
-		t.Errorf("window %v–%v, want 100ms–300ms", lo, hi)
+	// The shortest pass, 400 ms: a window of 60–340 ms into a pass.
+	if lo, hi := tkWindow(passes); lo != 60*time.Millisecond || hi != 340*time.Millisecond {
+		t.Errorf("window %v–%v, want 60ms–340ms", lo, hi)
 	}
 	// Passes of 120 ms: at least 25 ms either side of the middle.
 	short := []tkPass{{t0, t0.Add(120 * time.Millisecond)}}
@@ -846,9 +848,9 @@ func TestTakeoverAimPlacesTheExpiryInsideTheNextPass(t *testing.T) {
 		want   bool
 	}{
 		{"the middle of the next pass", passes, next.Add(200 * time.Millisecond), true},
-		{"the window's first edge", passes, next.Add(100 * time.Millisecond), true},
+		{"the window's first edge", passes, next.Add(60 * time.Millisecond), true},
 		{"the gap before the next pass", passes, next.Add(-300 * time.Millisecond), false},
-		{"its first tenth", passes, next.Add(50 * time.Millisecond), false},
+		{"its first tenth", passes, next.Add(40 * time.Millisecond), false},
 		{"its last fifth", passes, next.Add(420 * time.Millisecond), false},
 		{"the pass after it", passes, next.Add(tkRepairInterval + 700*time.Millisecond), false},
 		{"no pass yet", nil, next.Add(200 * time.Millisecond), false},
