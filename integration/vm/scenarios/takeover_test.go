@@ -269,7 +269,7 @@ func (lt *tkLogTail) poll() []tkPass {
 const (
 	tkAttempts       = 4
 	tkBenchTakeovers = 6
-	tkAimFor         = 30 * time.Second
+	tkAimFor         = 25 * time.Second
 )
 
 type tkDirector struct {
