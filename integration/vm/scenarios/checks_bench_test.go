@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,6 +82,7 @@ type cbResult struct {
 	adverts   cbAdvertFigures // VRRP, with cbVRRPInstance in the configuration
 	memory    []string        // the breakdown of the resident pages (cbMemoryReport)
 	syscalls  string          // strace -c after the window (cbStraceCount)
+	failures  string          // lvsd's failed attempts by reason (cbFailureReasons)
 	inittrace string          // GODEBUG=inittrace=1's sum, for a Go daemon
 	initTop   []string
 }
@@ -287,6 +290,15 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 			}
 		}
 	}
+	// A failed attempt is retried delay_before_retry later: the short
+	// and long intervals come from these.
+	for _, pair := range pairs {
+		for _, r := range pair {
+			if r.failures != "" {
+				fmt.Fprintf(&b, "  failed attempts since the start, %s: %s\n", r.name, r.failures)
+			}
+		}
+	}
 	fmt.Fprintf(&b, "system calls after each window (strace -c -f, every process of the daemon):\n")
 	for _, pair := range pairs {
 		for _, r := range pair {
@@ -452,6 +464,9 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 	// daemon it watches, so one at a time and after the window).
 	for i, d := range ds {
 		results[i].memory = cbMemoryReport(d.name, d.daemon.Process.Pid)
+		if len(d.argv) > 1 && d.argv[1] == "run" {
+			results[i].failures = cbFailureReasons(d.argv[0])
+		}
 		if strings.Contains(strings.Join(d.env, " "), "inittrace=1") {
 			results[i].inittrace, results[i].initTop = cbInitTrace(d.out.String())
 		}
@@ -621,4 +636,38 @@ func cbListenDrops() map[string]int64 {
 		}
 	}
 	return out
+}
+
+// cbFailureReasons sums lvsd's failed check attempts since its start by
+// reason, from `lvsd status --json` on the default control socket.
+func cbFailureReasons(bin string) string {
+	out, err := exec.Command(bin, "status", "--json").Output()
+	if err != nil {
+		return "lvsd status: " + err.Error()
+	}
+	var r struct {
+		Health []struct {
+			Attempts uint64            `json:"attempts"`
+			Failures map[string]uint64 `json:"failures"`
+		} `json:"real_servers"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return "lvsd status: " + err.Error()
+	}
+	var attempts, failed uint64
+	reasons := map[string]uint64{}
+	for _, h := range r.Health {
+		attempts += h.Attempts
+		for reason, n := range h.Failures {
+			reasons[reason] += n
+			failed += n
+		}
+	}
+	names := slices.Collect(maps.Keys(reasons))
+	sort.Slice(names, func(i, j int) bool { return reasons[names[i]] > reasons[names[j]] })
+	parts := []string{fmt.Sprintf("%d of %d attempts", failed, attempts)}
+	for _, name := range names[:min(len(names), 5)] {
+		parts = append(parts, fmt.Sprintf("%q %d", name, reasons[name]))
+	}
+	return strings.Join(parts, ", ")
 }
