@@ -670,11 +670,12 @@ func (tl *tkLab) aim(capture *tkCapture, tail *tkLogTail) (killed time.Time, aim
 // figures); each must meet the bound.
 func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 	requireGuest(t)
-	// make bench only: on the emulated (TCG) machine the takeover meets
-	// its 100 ms allowance by a margin of tens of milliseconds, either
-	// way, on a quiet host and misses it on a loaded one
-	// (docs/benchmarks.md), so it cannot gate CI. The SIGKILL test
-	// (sigkill_test.go) stays in CI.
+	// make bench only: on the emulated (TCG) machine the takeover met
+	// its 100 ms allowance by 50-128 ms on a quiet host, but 4 of 15
+	// missed it in ten runs of this form on the shared, loaded one (its
+	// IPVS write waiting behind /metrics' whole-table netlink dumps;
+	// docs/benchmarks.md), so it does not gate CI yet. The SIGKILL test
+	// (sigkill_test.go) is in CI.
 	if os.Getenv("LVSD_BENCH") != "1" {
 		t.Skip("benchmark-grade timing bound: make bench (LVSD_BENCH=1)")
 	}
