@@ -887,7 +887,7 @@ func (m *Manager) Status() []RealServerStatus {
 // reload keeps what did not change.
 func checkerKey(c hcl.Checker, weight int) string {
 	urls := c.URLs
-	c.URLs, c.Pos, c.Positions = nil, hcl.Pos{}, nil
+	c.URLs, c.Pos, c.Positions = nil, hcl.Pos{}, hcl.Positions{}
 
 	if c.Kind == hcl.CheckPing {
 		// An echo has no port: one PING_CHECK per address, whatever

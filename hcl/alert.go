@@ -88,13 +88,13 @@ func smtpServer(s string) (string, error) {
 func alertDefaults(g Global) (vrrp, checker, rs bool) {
 	e := g.Alerts.Email
 	vrrp, checker, rs = false, false, true
-	if _, ok := g.Positions["smtp_alert"]; ok {
+	if ok := g.Positions.Has("smtp_alert"); ok {
 		vrrp, checker, rs = e.Alert, e.Alert, e.Alert
 	}
-	if _, ok := g.Positions["smtp_alert_vrrp"]; ok {
+	if ok := g.Positions.Has("smtp_alert_vrrp"); ok {
 		vrrp = e.AlertVRRP
 	}
-	if _, ok := g.Positions["smtp_alert_checker"]; ok {
+	if ok := g.Positions.Has("smtp_alert_checker"); ok {
 		checker, rs = e.AlertChecker, e.AlertChecker
 	}
 	return vrrp, checker, rs
@@ -145,7 +145,7 @@ func (v *validator) alerts() {
 	if len(e.To) > 0 && e.Server == "" {
 		v.diags.warnf(at(g.Positions, "notification_email", g.Pos), "notification_email without smtp_server", "no e-mail is sent")
 	}
-	set := func(p Positions, k string) bool { _, ok := p[k]; return ok }
+	set := func(p Positions, k string) bool { ok := p.Has(k); return ok }
 	vrrpDefault, checkerDefault, rsDefault := alertDefaults(*g)
 	for i := range v.cfg.Instances {
 		if in := &v.cfg.Instances[i]; !set(in.Positions, "smtp_alert") {

@@ -27,7 +27,7 @@ func (d *decoder) globalAlerts(bl *block, g *Global) {
 					f.fifo.Group = fields[2]
 				}
 			}
-			f.fifo.Pos = bl.pos[f.prefix+"notify_fifo"]
+			f.fifo.Pos = bl.pos.Where(f.prefix+"notify_fifo", Pos{})
 		}
 		bl.str(f.prefix+"notify_fifo_script", &f.fifo.Script)
 		var u string
@@ -42,7 +42,7 @@ func (d *decoder) globalAlerts(bl *block, g *Global) {
 	if bl.str("smtp_server", &server) {
 		s, err := smtpServer(server)
 		if err != nil {
-			d.diags.errorf(bl.pos["smtp_server"], "invalid smtp_server", "%v", err)
+			d.diags.errorf(bl.pos.Where("smtp_server", Pos{}), "invalid smtp_server", "%v", err)
 		}
 		e.Server = s
 	}

@@ -95,7 +95,7 @@ func (d *decoder) announce(b *hcl2.Block) {
 		for _, c := range list {
 			v, err := parseCommunity(c)
 			if err != nil {
-				d.diags.errorf(bl.pos["communities"], "invalid communities", "%q: %v", c, err)
+				d.diags.errorf(bl.pos.Where("communities", Pos{}), "invalid communities", "%q: %v", c, err)
 				continue
 			}
 			a.Communities = append(a.Communities, v)
@@ -165,7 +165,7 @@ func (b *block) uint32(name string, dst *uint32) bool {
 	}
 	n, acc := v.AsBigFloat().Int64()
 	if acc != big.Exact || n < 0 || n > 1<<32-1 {
-		b.d.diags.errorf(b.pos[name], fmt.Sprintf("invalid %s", name), "%s must be a whole number in 0..4294967295, got %s", name, v.AsBigFloat().Text('g', 10))
+		b.d.diags.errorf(b.pos.Where(name, Pos{}), fmt.Sprintf("invalid %s", name), "%s must be a whole number in 0..4294967295, got %s", name, v.AsBigFloat().Text('g', 10))
 		return false
 	}
 	*dst = uint32(n)

@@ -80,10 +80,10 @@ func TestAnnounceBlockIsReadWithDefaults(t *testing.T) {
 		t.Fatalf("%v\n%s", diags, out)
 	}
 	strip := func(a hcl.Announce) hcl.Announce {
-		a.Pos, a.Positions = hcl.Pos{}, nil
+		a.Pos, a.Positions = hcl.Pos{}, hcl.Positions{}
 		a.Neighbors = append([]hcl.BGPNeighbor(nil), a.Neighbors...)
 		for i := range a.Neighbors {
-			a.Neighbors[i].Pos, a.Neighbors[i].Positions = hcl.Pos{}, nil
+			a.Neighbors[i].Pos, a.Neighbors[i].Positions = hcl.Pos{}, hcl.Positions{}
 		}
 		return a
 	}

@@ -90,7 +90,7 @@ func ConvertToHCL(cfg *Config) []byte {
 						return 0, 0, false
 					}) {
 						// connect_port as written: never equal to a port 0.
-						rs.Checkers[j].Positions = Positions{"connect_port": {}}
+						rs.Checkers[j].Positions = positionsAt(Pos{}, "connect_port")
 					}
 				}
 				if groupDerived(cfg, vs.Group, func(m VirtualServer) (uint16, uint16, bool) {
@@ -338,7 +338,7 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 		}
 		// A group's checker marks a connect_port it must write
 		// (ConvertToHCL).
-		if _, written := c.Positions["connect_port"]; c.Connect.Port() != rs.Addr.Port() || (vs.Group != "" && written) {
+		if written := c.Positions.Has("connect_port"); c.Connect.Port() != rs.Addr.Port() || (vs.Group != "" && written) {
 			setInt(b, "connect_port", int(c.Connect.Port()))
 		}
 		if c.BindTo.IsValid() {

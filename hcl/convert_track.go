@@ -120,7 +120,7 @@ func convertAlerts(b *hclBody, g Global) {
 		name string
 		v    bool
 	}{{"smtp_alert", e.Alert}, {"smtp_alert_vrrp", e.AlertVRRP}, {"smtp_alert_checker", e.AlertChecker}} {
-		if _, ok := g.Positions[k.name]; ok {
+		if ok := g.Positions.Has(k.name); ok {
 			b.attr(k.name, strconv.FormatBool(k.v))
 		}
 	}

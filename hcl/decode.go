@@ -25,12 +25,13 @@ const maxIncludeDepth = 16
 // decoder turns HCL bodies into a Config. It collects diagnostics rather
 // than stopping at the first, so one run of `lvsd check` reports them all.
 type decoder struct {
-	loader *Loader
-	parser *hclparse.Parser
-	ctx    *hcl2.EvalContext
-	cfg    *Config
-	diags  Diagnostics
-	open   map[string]bool // files being decoded, for include cycles
+	positions positionSlab // every block's Positions
+	loader    *Loader
+	parser    *hclparse.Parser
+	ctx       *hcl2.EvalContext
+	cfg       *Config
+	diags     Diagnostics
+	open      map[string]bool // files being decoded, for include cycles
 }
 
 func (l *Loader) parseHCL(path string, src []byte) (*Config, Diagnostics) {
@@ -299,7 +300,7 @@ type block struct {
 func (d *decoder) openBlock(b *hcl2.Block, schema *hcl2.BodySchema) *block {
 	content, diags := bodyContent(b.Body, schema)
 	d.addHCL(diags)
-	bl := &block{d: d, pos: Positions{}, def: posOf(b.DefRange)}
+	bl := &block{d: d, pos: d.positions.new(), def: posOf(b.DefRange)}
 	if content != nil {
 		bl.attrs = content.Attributes
 		bl.inner = content.Blocks
@@ -315,7 +316,7 @@ func (b *block) value(name string, typ cty.Type) (cty.Value, bool) {
 		return cty.NilVal, false
 	}
 	pos := posOf(attr.Expr.Range())
-	b.pos[name] = pos
+	b.pos.Set(name, pos)
 	v, diags := attr.Expr.Value(b.d.ctx)
 	b.d.addHCL(diags)
 	if diags.HasErrors() {
@@ -359,7 +360,7 @@ func (b *block) integer(name string, dst *int) bool {
 	}
 	n, acc := v.AsBigFloat().Int64()
 	if acc != big.Exact || n > 1<<31 || n < -(1<<31) {
-		b.d.diags.errorf(b.pos[name], fmt.Sprintf("invalid %s", name), "%s must be a whole number, got %s", name, v.AsBigFloat().Text('g', 10))
+		b.d.diags.errorf(b.pos.Where(name, Pos{}), fmt.Sprintf("invalid %s", name), "%s must be a whole number, got %s", name, v.AsBigFloat().Text('g', 10))
 		return false
 	}
 	*dst = int(n)
@@ -373,7 +374,7 @@ func (b *block) duration(name string, dst *time.Duration) bool {
 	if !ok {
 		return false
 	}
-	pos := b.pos[name]
+	pos := b.pos.Where(name, Pos{})
 	switch v.Type() {
 	case cty.Number:
 		f, _ := v.AsBigFloat().Float64()
@@ -407,7 +408,7 @@ func (b *block) strList(name string) ([]string, bool) {
 	if !ok {
 		return nil, false
 	}
-	b.pos[name] = posOf(attr.Expr.Range())
+	b.pos.Set(name, posOf(attr.Expr.Range()))
 	return b.d.stringList(attr)
 }
 
@@ -480,7 +481,7 @@ func (b *block) addr(name string, dst *netip.Addr) bool {
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		b.d.diags.errorf(b.pos[name], fmt.Sprintf("invalid %s", name), "%q is not an IP address", s)
+		b.d.diags.errorf(b.pos.Where(name, Pos{}), fmt.Sprintf("invalid %s", name), "%q is not an IP address", s)
 		return false
 	}
 	*dst = a
@@ -682,25 +683,25 @@ func (d *decoder) instance(b *hcl2.Block) {
 			in.AuthType = strings.ToUpper(in.AuthType)
 		}
 		ab.str("auth_pass", &in.AuthPass)
-		for k, v := range ab.pos {
-			bl.pos[k] = v
+		for k, v := range ab.pos.All() {
+			bl.pos.Set(k, v)
 		}
 	}
 	if vips, ok := bl.strList("virtual_ipaddress"); ok {
 		for _, raw := range vips {
 			vip, err := ParseVIP(raw)
 			if err != nil {
-				d.diags.errorf(bl.pos["virtual_ipaddress"], "invalid virtual_ipaddress", "%v", err)
+				d.diags.errorf(bl.pos.Where("virtual_ipaddress", Pos{}), "invalid virtual_ipaddress", "%v", err)
 				continue
 			}
-			vip.Pos = bl.pos["virtual_ipaddress"]
+			vip.Pos = bl.pos.Where("virtual_ipaddress", Pos{})
 			in.VirtualIPs = append(in.VirtualIPs, vip)
 		}
 	}
 	bl.addr("unicast_src_ip", &in.UnicastSrcIP)
 	if peers, ok := bl.strList("unicast_peer"); ok {
 		for _, p := range peers {
-			d.unicastPeer(bl.pos["unicast_peer"], p, &in) // unicast_peer.go
+			d.unicastPeer(bl.pos.Where("unicast_peer", Pos{}), p, &in) // unicast_peer.go
 		}
 	}
 	bl.boolean("nopreempt", &in.NoPreempt)
@@ -769,7 +770,7 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	if bl.str("persistence_granularity", &granularity) {
 		bits, err := parseNetmask(granularity, vs.IPv6 || ((vs.Group != "" || vs.FWMark != 0) && !strings.Contains(granularity, ".")))
 		if err != nil {
-			d.diags.errorf(bl.pos["persistence_granularity"], "invalid persistence_granularity", "%v", err)
+			d.diags.errorf(bl.pos.Where("persistence_granularity", Pos{}), "invalid persistence_granularity", "%v", err)
 		}
 		vs.PersistenceGranularity = bits
 	}
@@ -785,9 +786,9 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	if bl.str("sorry_server", &sorry) {
 		ap, err := ParseAddrPort(sorry)
 		if err != nil {
-			d.diags.errorf(bl.pos["sorry_server"], "invalid sorry_server", "%v", err)
+			d.diags.errorf(bl.pos.Where("sorry_server", Pos{}), "invalid sorry_server", "%v", err)
 		} else {
-			vs.SorryServer = &SorryServer{Addr: ap, Pos: bl.pos["sorry_server"]}
+			vs.SorryServer = &SorryServer{Addr: ap, Pos: bl.pos.Where("sorry_server", Pos{})}
 		}
 	}
 	var sorryKind string
@@ -803,7 +804,7 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 		case "inet6":
 			vs.IPv6 = true
 		default:
-			d.diags.errorf(bl.pos["ip_family"], "invalid ip_family", "%q: want \"inet\" or \"inet6\"", family)
+			d.diags.errorf(bl.pos.Where("ip_family", Pos{}), "invalid ip_family", "%q: want \"inet\" or \"inet6\"", family)
 		}
 	}
 	for _, inner := range bl.inner {
@@ -812,7 +813,7 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 	if vs.SorryServer != nil && vs.SorryServer.LBKind == "" {
 		vs.SorryServer.LBKind = vs.LBKind
 	}
-	if vs.FWMark != 0 && bl.pos["ip_family"] == (Pos{}) {
+	if vs.FWMark != 0 && bl.pos.Where("ip_family", Pos{}) == (Pos{}) {
 		for _, rs := range vs.RealServers {
 			if rs.Addr.Addr().Is6() {
 				vs.IPv6 = true
@@ -851,11 +852,11 @@ func (d *decoder) group(b *hcl2.Block) {
 	for _, e := range entries {
 		members, err := ParseGroupEntry(e)
 		if err != nil {
-			d.diags.errorf(bl.pos["members"], "invalid virtual_server_group member", "%v", err)
+			d.diags.errorf(bl.pos.Where("members", Pos{}), "invalid virtual_server_group member", "%v", err)
 			continue
 		}
 		for i := range members {
-			members[i].Pos = bl.pos["members"]
+			members[i].Pos = bl.pos.Where("members", Pos{})
 		}
 		g.Entries = append(g.Entries, e)
 		g.Members = append(g.Members, members...)
@@ -977,7 +978,7 @@ func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) []Ch
 	// check_smtp.c: with host blocks, the checker checks where it says
 	// only when it sets a connection option itself.
 	for _, name := range smtpHostSchema.Attributes {
-		if _, set := bl.pos[name.Name]; set {
+		if set := bl.pos.Has(name.Name); set {
 			return append([]Checker{c}, hosts...)
 		}
 	}
@@ -992,7 +993,7 @@ func (d *decoder) udpSettings(bl *block, c *Checker) {
 	if bl.str("payload", &hex) {
 		data, _, err := ParseHexString(hex, false)
 		if err != nil {
-			d.diags.errorf(bl.pos["payload"], "invalid payload", "%v", err)
+			d.diags.errorf(bl.pos.Where("payload", Pos{}), "invalid payload", "%v", err)
 		}
 		c.Payload = data
 	}
@@ -1003,11 +1004,11 @@ func (d *decoder) udpSettings(bl *block, c *Checker) {
 		case cty.String:
 			data, mask, err := ParseHexString(v.AsString(), true)
 			if err != nil {
-				d.diags.errorf(bl.pos["require_reply"], "invalid require_reply", "%v", err)
+				d.diags.errorf(bl.pos.Where("require_reply", Pos{}), "invalid require_reply", "%v", err)
 			}
 			c.RequireReply, c.Reply, c.ReplyMask = true, data, mask
 		default:
-			d.diags.errorf(bl.pos["require_reply"], "invalid require_reply", "want true, or the hex string the reply must match")
+			d.diags.errorf(bl.pos.Where("require_reply", Pos{}), "invalid require_reply", "want true, or the hex string the reply must match")
 		}
 	}
 	bl.integer("min_reply_length", &c.MinReplyLength)
@@ -1024,14 +1025,14 @@ func (bl *block) connect(c *Checker) {
 	var port int
 	if bl.integer("connect_port", &port) {
 		if port < 1 || port > 65535 {
-			d.diags.errorf(bl.pos["connect_port"], "invalid connect_port", "%d is not a port (1-65535)", port)
+			d.diags.errorf(bl.pos.Where("connect_port", Pos{}), "invalid connect_port", "%d is not a port (1-65535)", port)
 		}
 		c.Connect = netip.AddrPortFrom(c.Connect.Addr(), uint16(port))
 	}
 	bl.addr("bindto", &c.BindTo)
 	if bl.integer("bind_port", &port) {
 		if port < 1 || port > 65535 {
-			d.diags.errorf(bl.pos["bind_port"], "invalid bind_port", "%d is not a port (1-65535)", port)
+			d.diags.errorf(bl.pos.Where("bind_port", Pos{}), "invalid bind_port", "%d is not a port (1-65535)", port)
 		}
 		c.BindPort = uint16(port)
 	}
@@ -1049,7 +1050,7 @@ func (d *decoder) url(b *hcl2.Block) URL {
 		for _, s := range codes {
 			r, err := ParseStatusRange(s)
 			if err != nil {
-				d.diags.errorf(bl.pos["status_code"], "invalid status_code", "%v", err)
+				d.diags.errorf(bl.pos.Where("status_code", Pos{}), "invalid status_code", "%v", err)
 				continue
 			}
 			u.StatusCodes = append(u.StatusCodes, r)

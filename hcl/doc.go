@@ -19,6 +19,7 @@
 //
 //	load.go          Loader, Load, LoadSource: read a file and its includes, pick the reader by name or content, finalize
 //	model.go         Config and its blocks: the model every consumer reads
+//	positions.go     Positions: where each attribute of a block was written, a short list handed out from a slab
 //	defaults.go      every default, with keepalived's where keepalived.conf differs
 //	inherit.go       checker settings inherited from real and virtual servers, nearest block first
 //	decode.go        the HCL and HCL-JSON reader (schemas, conversions, positions)

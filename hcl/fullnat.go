@@ -85,7 +85,7 @@ func (d *decoder) localAddressGroup(b *hcl2.Block) {
 	for _, e := range entries {
 		addrs, err := parseLocalAddresses(e)
 		if err != nil {
-			d.diags.errorf(bl.pos["addresses"], "invalid local_address_group address", "%v", err)
+			d.diags.errorf(bl.pos.Where("addresses", Pos{}), "invalid local_address_group address", "%v", err)
 			continue
 		}
 		g.Entries = append(g.Entries, e)

@@ -75,7 +75,7 @@ func (r *kaReader) globalScript(c *kaNode) bool {
 			break
 		}
 		s.Timeout = time.Duration(v) * time.Second
-		g.Positions[c.name] = c.pos
+		g.Positions.Set(c.name, c.pos)
 	case s.Command != "":
 		r.warnf(c.pos, fmt.Sprintf("%s script already specified", kind), "the first one runs, as keepalived's does")
 	case len(c.args) == 0:
@@ -93,7 +93,7 @@ func (r *kaReader) globalScript(c *kaNode) bool {
 		if len(c.args) > 2 {
 			s.Group = c.args[2].text
 		}
-		g.Positions[c.name] = c.pos
+		g.Positions.Set(c.name, c.pos)
 	}
 	return true
 }
@@ -124,7 +124,7 @@ func (v *validator) validateGlobalScripts() {
 		s, part := g.startStopScript(name)
 		timeout := part == "timeout"
 		where := at(g.Positions, name, g.Pos)
-		if _, set := g.Positions[name]; !set {
+		if set := g.Positions.Has(name); !set {
 			continue
 		}
 		switch {

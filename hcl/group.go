@@ -141,7 +141,7 @@ func groupMemberService(vs VirtualServer, group string, m GroupMember, first boo
 		vs.IPv6 = m.Addr.Addr().Is6()
 	} else if m.Family != "" {
 		vs.IPv6 = m.Family == "inet6"
-	} else if _, set := vs.Positions["ip_family"]; !set {
+	} else if set := vs.Positions.Has("ip_family"); !set {
 		// A fwmark service's family is its real servers' (as a
 		// virtual_server "fwmark N" without ip_family).
 		vs.IPv6 = len(vs.RealServers) > 0 && vs.RealServers[0].Addr.Addr().Is6()

@@ -94,12 +94,12 @@ func (d *decoder) interfaceDelaysHCL(bl *block, g *Global) {
 	for _, s := range list {
 		f := strings.Fields(s)
 		if len(f) == 0 {
-			d.diags.errorf(bl.pos["interface_up_down_delays"], "invalid interface_up_down_delays", "an empty entry")
+			d.diags.errorf(bl.pos.Where("interface_up_down_delays", Pos{}), "invalid interface_up_down_delays", "an empty entry")
 			continue
 		}
 		e, kept, problem := parseInterfaceDelay(f)
 		if problem != "" || !kept {
-			d.diags.errorf(bl.pos["interface_up_down_delays"], "invalid interface_up_down_delays", "%q: %s", s, problem)
+			d.diags.errorf(bl.pos.Where("interface_up_down_delays", Pos{}), "invalid interface_up_down_delays", "%q: %s", s, problem)
 			continue
 		}
 		g.InterfaceDelays = append(g.InterfaceDelays, e)

@@ -404,7 +404,7 @@ func staticConfig(path string) *Config {
 	cfg.Global.LVSProgram = LVSProgramAlways
 	cfg.Global.LVSSyncDaemon.Enabled = false
 	cfg.Global.Pos = Pos{File: path, Line: 1}
-	cfg.Global.Positions = Positions{}
+	cfg.Global.Positions = NewPositions()
 	return cfg
 }
 
@@ -416,7 +416,7 @@ func ipvsadmVirtualServer(s *IPVSADMService, diags *Diagnostics) (VirtualServer,
 		Addr: s.Addr, FWMark: s.FWMark, IPv6: s.IPv6, Protocol: s.Protocol,
 		DelayLoop: defaultDelayLoop, LBAlgo: s.Scheduler, LBKind: defaultKind,
 		OnePacket: s.OnePacket, PersistenceGranularity: s.Netmask,
-		Quorum: defaultQuorum, Pos: s.Pos, Positions: Positions{},
+		Quorum: defaultQuorum, Pos: s.Pos, Positions: NewPositions(),
 	}
 	if s.FWMark != 0 {
 		vs.Name = fmt.Sprintf("fwmark %d", s.FWMark)
@@ -446,7 +446,7 @@ func ipvsadmVirtualServer(s *IPVSADMService, diags *Diagnostics) (VirtualServer,
 			ok = false
 			continue
 		}
-		rs := RealServer{Addr: d.Addr, Weight: d.Weight, UThreshold: d.UThreshold, LThreshold: d.LThreshold, Pos: d.Pos, Positions: Positions{}}
+		rs := RealServer{Addr: d.Addr, Weight: d.Weight, UThreshold: d.UThreshold, LThreshold: d.LThreshold, Pos: d.Pos, Positions: NewPositions()}
 		if s.FWMark == 0 && (rs.Addr.Port() == 0 || d.Kind != KindNAT) {
 			// ipvsadm: "The destination port must be equal to service
 			// port in DR and TUN"; a real server without a port takes

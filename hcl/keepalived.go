@@ -24,7 +24,7 @@ func (l *Loader) parseKeepalived(path string, src []byte) (*Config, Diagnostics)
 	// keepalived runs no sync daemon unless lvs_sync_daemon says so.
 	cfg.Global.LVSSyncDaemon.Enabled = false
 	cfg.Global.Pos = Pos{File: path, Line: 1}
-	cfg.Global.Positions = Positions{}
+	cfg.Global.Positions = NewPositions()
 	lx := &kaLexer{l: l, diags: &diags, files: &cfg.Files, defs: map[string]string{}, configID: l.configID()}
 	lx.readFile(path, src)
 	tree := &kaTree{lines: lx.out, paths: lx.paths, diags: &diags}
@@ -40,6 +40,7 @@ func (l *Loader) parseKeepalived(path string, src []byte) (*Config, Diagnostics)
 
 // kaReader turns keyword nodes into the model.
 type kaReader struct {
+	positions       positionSlab // every block's Positions
 	cfg             *Config
 	diags           *Diagnostics
 	loader          *Loader
@@ -329,7 +330,7 @@ func (r *kaReader) top(nodes []*kaNode) {
 		case "garp_group":
 			r.garpGroup(n, garpIfs, &garpAggregation) // keepalived_garp_group.go
 		case "interface_up_down_delays":
-			r.cfg.Global.Positions[n.name] = n.pos
+			r.cfg.Global.Positions.Set(n.name, n.pos)
 			r.interfaceDelays(n) // interface_delays.go
 		default:
 			if !r.outOfScope(n, kaTopScope) {
@@ -453,12 +454,12 @@ func (r *kaReader) global(n *kaNode) {
 		case "router_id":
 			if v, ok := r.one(c); ok {
 				g.RouterID = v
-				g.Positions[c.name] = c.pos
+				g.Positions.Set(c.name, c.pos)
 			}
 		case "enable_script_security":
 			if r.none(c) {
 				g.EnableScriptSecurity = true
-				g.Positions[c.name] = c.pos
+				g.Positions.Set(c.name, c.pos)
 			}
 		case "script_user":
 			if !r.noBlock(c) {
@@ -472,11 +473,11 @@ func (r *kaReader) global(n *kaNode) {
 			if len(c.args) == 2 {
 				g.ScriptGroup = c.args[1].text
 			}
-			g.Positions[c.name] = c.pos
+			g.Positions.Set(c.name, c.pos)
 		case "vrrp_garp_master_delay":
 			if v, ok := r.seconds(c, false); ok {
 				r.garpDelay.put(v)
-				g.Positions[c.name] = c.pos
+				g.Positions.Set(c.name, c.pos)
 			}
 		case "vrrp_garp_master_repeat":
 			if v, ok := r.integer(c, 0, math.MaxInt32); ok {
@@ -485,12 +486,12 @@ func (r *kaReader) global(n *kaNode) {
 					v = 1
 				}
 				r.garpRepeat.put(int(v))
-				g.Positions[c.name] = c.pos
+				g.Positions.Set(c.name, c.pos)
 			}
 		case "vrrp_garp_master_refresh":
 			if v, ok := r.seconds(c, false); ok {
 				r.garpRefresh.put(v)
-				g.Positions[c.name] = c.pos
+				g.Positions.Set(c.name, c.pos)
 			}
 		case "vrrp_garp_master_refresh_repeat":
 			if v, ok := r.integer(c, 0, math.MaxInt32); ok {
@@ -499,17 +500,17 @@ func (r *kaReader) global(n *kaNode) {
 					v = 1
 				}
 				r.garpRefreshRepeat.put(int(v))
-				g.Positions[c.name] = c.pos
+				g.Positions.Set(c.name, c.pos)
 			}
 		case "default_interface":
 			if v, ok := r.one(c); ok {
 				r.defaultInterface.put(v)
-				g.Positions[c.name] = c.pos
+				g.Positions.Set(c.name, c.pos)
 			}
 		case "vrrp_version":
 			if v, ok := r.integer(c, 2, 3); ok {
 				g.VRRPVersion = int(v)
-				g.Positions[c.name] = c.pos
+				g.Positions.Set(c.name, c.pos)
 			}
 		case "lvs_sync_daemon":
 			r.lvsSyncDaemon(c) // keepalived_sync.go
@@ -531,13 +532,13 @@ func (r *kaReader) script(n *kaNode) {
 	if !ok {
 		return
 	}
-	s := VRRPScript{Name: name, Interval: defaultScriptInterval, Rise: defaultScriptRise, Fall: defaultScriptFall, Pos: n.pos, Positions: Positions{}}
+	s := VRRPScript{Name: name, Interval: defaultScriptInterval, Rise: defaultScriptRise, Fall: defaultScriptFall, Pos: n.pos, Positions: r.positions.new()}
 	for _, c := range n.block {
 		switch c.name {
 		case "script":
 			if v, ok := r.firstWordCommand(c); ok { // notify_users.go
 				s.Script = v
-				s.Positions[c.name] = c.pos
+				s.Positions.Set(c.name, c.pos)
 			}
 		case "interval", "timeout":
 			v, ok := r.seconds(c, false)
@@ -553,7 +554,7 @@ func (r *kaReader) script(n *kaNode) {
 			} else {
 				s.Timeout = v
 			}
-			s.Positions[c.name] = c.pos
+			s.Positions.Set(c.name, c.pos)
 		case "weight":
 			r.scriptWeight(c, &s) // keepalived_track.go
 		case "rise", "fall":
@@ -563,7 +564,7 @@ func (r *kaReader) script(n *kaNode) {
 				} else {
 					s.Fall = int(v)
 				}
-				s.Positions[c.name] = c.pos
+				s.Positions.Set(c.name, c.pos)
 			}
 		case "user":
 			if !r.noBlock(c) {
@@ -577,11 +578,11 @@ func (r *kaReader) script(n *kaNode) {
 			if len(c.args) == 2 {
 				s.Group = c.args[1].text
 			}
-			s.Positions[c.name] = c.pos
+			s.Positions.Set(c.name, c.pos)
 		case "init_fail":
 			if r.none(c) {
 				s.InitFail = true
-				s.Positions[c.name] = c.pos
+				s.Positions.Set(c.name, c.pos)
 			}
 		default:
 			r.unknown(c, "vrrp_script "+name)
@@ -622,9 +623,9 @@ func (r *kaReader) instance(n *kaNode) {
 	if !ok {
 		return
 	}
-	in := VRRPInstance{Name: name, AdvertInt: defaultAdvertInt, Pos: n.pos, Positions: Positions{}}
+	in := VRRPInstance{Name: name, AdvertInt: defaultAdvertInt, Pos: n.pos, Positions: r.positions.new()}
 	set := kaInstanceSet{index: len(r.cfg.Instances)}
-	mark := func(c *kaNode, key string) { in.Positions[key] = c.pos }
+	mark := func(c *kaNode, key string) { in.Positions.Set(key, c.pos) }
 	for _, c := range n.block {
 		if r.instanceNet(c, &in) { // keepalived_vrrp_net.go
 			continue
@@ -853,7 +854,7 @@ func (r *kaReader) authentication(n *kaNode, in *VRRPInstance) {
 					continue
 				}
 				in.AuthType = v
-				in.Positions["auth_type"] = c.pos
+				in.Positions.Set("auth_type", c.pos)
 			}
 		case "auth_pass":
 			if v, ok := r.one(c); ok {
@@ -865,7 +866,7 @@ func (r *kaReader) authentication(n *kaNode, in *VRRPInstance) {
 					v = v[:authPassLen]
 				}
 				in.AuthPass = v
-				in.Positions["auth_pass"] = c.pos
+				in.Positions.Set("auth_pass", c.pos)
 			}
 		default:
 			r.unknown(c, "authentication of vrrp_instance "+in.Name)
@@ -885,14 +886,14 @@ func (r *kaReader) syncGroup(n *kaNode) {
 	if !ok {
 		return
 	}
-	g := SyncGroup{Name: name, Pos: n.pos, Positions: Positions{}}
+	g := SyncGroup{Name: name, Pos: n.pos, Positions: r.positions.new()}
 	for _, c := range n.block {
 		switch c.name {
 		case "group":
 			if !r.block(c) {
 				continue
 			}
-			g.Positions["group"] = c.pos
+			g.Positions.Set("group", c.pos)
 			for _, e := range c.block {
 				if e.hasBlock {
 					r.errf(e.pos, "invalid group entry", "%s opens a block", e.name)
@@ -905,7 +906,7 @@ func (r *kaReader) syncGroup(n *kaNode) {
 			if v, u, ok := r.notifyScript(c); ok { // notify_users.go
 				setNotify(&g.Notify, c.name, v)
 				g.Notify.Users.set(c.name, u)
-				g.Positions[c.name] = c.pos
+				g.Positions.Set(c.name, c.pos)
 			}
 		default:
 			if !r.syncGroupTracking(c, &g) && !r.outOfScope(c, kaSyncGroupScope) {
@@ -962,7 +963,7 @@ func (r *kaReader) finish() {
 		if in.AuthType == "" && in.AuthPass != "" {
 			r.warnf(in.Positions.Where("auth_pass", in.Pos), "auth_pass without auth_type - ignoring", "vrrp_instance %s: keepalived sends no authentication then", in.Name)
 			in.AuthPass = ""
-			delete(in.Positions, "auth_pass")
+			in.Positions.Delete("auth_pass")
 		}
 	}
 }
@@ -993,20 +994,20 @@ func (r *kaReader) family(in *VRRPInstance) {
 	}
 	in.UnicastPeers = peers
 	version := in.Version
-	if _, own := in.Positions["version"]; !own {
+	if own := in.Positions.Has("version"); !own {
 		version = r.cfg.Global.VRRPVersion
 	}
 	if ipv6 && version == vrrpVersionV2 {
-		if _, own := in.Positions["version"]; own {
-			r.warnf(in.Positions["version"], "cannot use IPv6 with VRRP version 2; setting version 3", "vrrp_instance %s, as keepalived does", in.Name)
+		if own := in.Positions.Has("version"); own {
+			r.warnf(in.Positions.Where("version", Pos{}), "cannot use IPv6 with VRRP version 2; setting version 3", "vrrp_instance %s, as keepalived does", in.Name)
 		}
 		in.Version = vrrpVersionV3
-		in.Positions["version"] = in.Positions.Where("version", in.Pos)
+		in.Positions.Set("version", in.Positions.Where("version", in.Pos))
 		version = vrrpVersionV3
 	}
 	if version == vrrpVersionV3 && (in.AuthType != "" || in.AuthPass != "") {
 		r.warnf(in.Positions.Where("auth_type", in.Pos), "VRRP version 3 does not support authentication - ignoring", "vrrp_instance %s, as keepalived does", in.Name)
 		in.AuthType, in.AuthPass = "", ""
-		delete(in.Positions, "auth_pass")
+		in.Positions.Delete("auth_pass")
 	}
 }

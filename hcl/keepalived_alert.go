@@ -41,11 +41,11 @@ func (r *kaReader) globalAlert(c *kaNode) bool {
 			e.To = append(e.To, m.name)
 			e.To = append(e.To, m.argText()...)
 		}
-		g.Positions[c.name] = c.pos
+		g.Positions.Set(c.name, c.pos)
 	case "notification_email_from":
 		if v, ok := r.one(c); ok {
 			e.From = v
-			g.Positions[c.name] = c.pos
+			g.Positions.Set(c.name, c.pos)
 		}
 	case "smtp_server":
 		if !r.noBlock(c) || len(c.args) == 0 {
@@ -58,11 +58,11 @@ func (r *kaReader) globalAlert(c *kaNode) bool {
 			return true
 		}
 		e.Server = s
-		g.Positions[c.name] = c.pos
+		g.Positions.Set(c.name, c.pos)
 	case "smtp_helo_name":
 		if v, ok := r.one(c); ok {
 			e.HeloName = v
-			g.Positions[c.name] = c.pos
+			g.Positions.Set(c.name, c.pos)
 		}
 	case "smtp_connect_timeout":
 		v, ok := r.integer(c, 0, 1<<31)
@@ -74,7 +74,7 @@ func (r *kaReader) globalAlert(c *kaNode) bool {
 			v = 1
 		}
 		e.ConnectTimeout = time.Duration(v) * time.Second
-		g.Positions[c.name] = c.pos
+		g.Positions.Set(c.name, c.pos)
 	case "smtp_alert", "smtp_alert_vrrp", "smtp_alert_checker":
 		v, ok := r.flag(c)
 		if !ok {
@@ -88,14 +88,14 @@ func (r *kaReader) globalAlert(c *kaNode) bool {
 		default:
 			e.AlertChecker = v
 		}
-		g.Positions[c.name] = c.pos
+		g.Positions.Set(c.name, c.pos)
 	case "no_email_faults":
 		// keepalived 2.2.7 has no email_faults (later versions do): it
 		// is an unknown keyword there and here, and faults are e-mailed
 		// by default anyway.
 		if r.none(c) {
 			e.NoFaults = true
-			g.Positions[c.name] = c.pos
+			g.Positions.Set(c.name, c.pos)
 		}
 	case "vrrp_startup_delay":
 		if v, ok := r.seconds(c, true); ok {
@@ -104,12 +104,12 @@ func (r *kaReader) globalAlert(c *kaNode) bool {
 				return true
 			}
 			g.VRRPStartupDelay = v
-			g.Positions[c.name] = c.pos
+			g.Positions.Set(c.name, c.pos)
 		}
 	case "vrrp_down_timer_adverts":
 		if v, ok := r.integer(c, 1, maxDownTimerAdverts); ok {
 			g.VRRPDownTimerAdverts = int(v)
-			g.Positions[c.name] = c.pos
+			g.Positions.Set(c.name, c.pos)
 		}
 	default:
 		return false
@@ -155,6 +155,6 @@ func (r *kaReader) fifo(c *kaNode, f *NotifyFIFO) {
 func (r *kaReader) smtpAlert(c *kaNode, dst *bool, pos Positions) {
 	if v, ok := r.flag(c); ok {
 		*dst = v
-		pos[c.name] = c.pos
+		pos.Set(c.name, c.pos)
 	}
 }

@@ -31,7 +31,7 @@ type kaSMTPHost struct {
 // keepalived_lvs.go does not read, and says whether it was.
 func (r *kaReader) checkerKeyword(ck *kaCheck, e *kaNode, in string, hosts *[]*kaSMTPHost) bool {
 	c := &ck.c
-	mark := func() { c.Positions[e.name] = e.pos }
+	mark := func() { c.Positions.Set(e.name, e.pos) }
 	switch {
 	case c.Kind == CheckUDP && e.name == "payload":
 		if !r.noBlock(e) {
@@ -86,7 +86,7 @@ func (r *kaReader) checkerKeyword(ck *kaCheck, e *kaNode, in string, hosts *[]*k
 		if !ok {
 			return true
 		}
-		if _, set := c.Positions["name"]; set {
+		if set := c.Positions.Has("name"); set {
 			r.warnf(e.pos, "DNS_CHECK name already specified - ignoring", "the first name is used, as keepalived does")
 			return true
 		}
@@ -182,7 +182,7 @@ func (r *kaReader) checkerEnd(ck *kaCheck, hosts []*kaSMTPHost) []*kaCheck {
 			r.warnf(ck.c.Pos, "FILE_CHECK has no track_file specified - ignoring", "as keepalived does")
 			return nil
 		}
-		if _, set := ck.c.Positions["weight"]; !set {
+		if set := ck.c.Positions.Has("weight"); !set {
 			ck.c.FileWeight = fileWeightUnset // its track_file's (validation)
 		}
 	}
@@ -205,14 +205,14 @@ func (r *kaReader) smtpHosts(ck *kaCheck, hosts []*kaSMTPHost) []*kaCheck {
 	}
 	var out []*kaCheck
 	for _, name := range []string{"connect_ip", "connect_port", "bindto", "bind_port", "fwmark", "connect_timeout"} {
-		if _, set := ck.c.Positions[name]; set {
+		if set := ck.c.Positions.Has(name); set {
 			out = append(out, ck)
 			break
 		}
 	}
 	for _, h := range hosts {
 		hc := *ck
-		hc.c.Pos, hc.c.Positions = h.pos, Positions{}
+		hc.c.Pos, hc.c.Positions = h.pos, r.positions.new()
 		hc.connectIP, hc.connectPort = h.connectIP, h.connectPort
 		hc.c.BindTo, hc.c.BindPort, hc.c.FWMark = h.bindTo, h.bindPort, h.fwmark
 		hc.inh.timeout = h.timeout
@@ -228,18 +228,18 @@ func (r *kaReader) trackFile(n *kaNode) {
 	if !ok {
 		return
 	}
-	f := TrackFile{Name: name, Weight: defaultTrackFileWeight, Pos: n.pos, Positions: Positions{}}
+	f := TrackFile{Name: name, Weight: defaultTrackFileWeight, Pos: n.pos, Positions: r.positions.new()}
 	for _, e := range n.block {
 		switch e.name {
 		case "file":
 			if v, ok := r.one(e); ok {
 				f.File = v
-				f.Positions["file"] = e.pos
+				f.Positions.Set("file", e.pos)
 			}
 		case "weight":
 			if w, rev, ok := r.fileWeight(e); ok {
 				f.Weight, f.Reverse = w, rev
-				f.Positions["weight"] = e.pos
+				f.Positions.Set("weight", e.pos)
 			}
 		case "init_file":
 			r.trackFileInit(e, &f) // keepalived_track_file_init.go

@@ -2,7 +2,6 @@ package hcl
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 )
 
@@ -135,7 +134,7 @@ func (r *kaReader) groupServer(n *kaNode, k *kaVS, args []string) {
 // its own copy.
 func cloneKaVS(k *kaVS) *kaVS {
 	c := *k
-	c.vs.Positions = maps.Clone(k.vs.Positions)
+	c.vs.Positions = k.vs.Positions.Clone()
 	if k.vs.SorryServer != nil {
 		ss := *k.vs.SorryServer
 		c.vs.SorryServer = &ss
@@ -144,7 +143,7 @@ func cloneKaVS(k *kaVS) *kaVS {
 	c.rss = make([]*kaRS, len(k.rss))
 	for i, rs := range k.rss {
 		cp := *rs
-		cp.rs.Positions = maps.Clone(rs.rs.Positions)
+		cp.rs.Positions = rs.rs.Positions.Clone()
 		c.rss[i] = &cp
 	}
 	return &c

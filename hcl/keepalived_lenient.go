@@ -196,8 +196,8 @@ func (r *kaReader) lenientFinish() {
 		if strict && (in.AuthType != "" || in.AuthPass != "") {
 			r.diags.lenientf(in.Positions.Where("auth_type", in.Pos), fmt.Sprintf("(%s) Strict mode does not support authentication. Ignoring.", in.Name), "adverts carry no authentication, as keepalived's do")
 			in.AuthType, in.AuthPass = "", ""
-			delete(in.Positions, "auth_type")
-			delete(in.Positions, "auth_pass")
+			in.Positions.Delete("auth_type")
+			in.Positions.Delete("auth_pass")
 		}
 		if strict && in.State == StateMaster && in.Priority != kaOwnerPriority {
 			r.diags.lenientf(in.Positions.Where("state", in.Pos), fmt.Sprintf("(%s) State MASTER must match being address owner", in.Name), "strict mode: the instance starts as BACKUP, as keepalived does")
@@ -209,7 +209,7 @@ func (r *kaReader) lenientFinish() {
 		if in.State == StateMaster && in.NoPreempt {
 			r.diags.lenientf(in.Positions.Where("nopreempt", in.Pos), fmt.Sprintf("(%s) Warning - nopreempt will not work with initial state MASTER - clearing", in.Name), "the instance preempts, as keepalived's does")
 			in.NoPreempt = false
-			delete(in.Positions, "nopreempt")
+			in.Positions.Delete("nopreempt")
 		}
 		// vrrp.c: the instance's own interface is tracked anyway.
 		in.TrackInterfaces = slices.DeleteFunc(in.TrackInterfaces, func(ti TrackInterface) bool {
@@ -220,7 +220,7 @@ func (r *kaReader) lenientFinish() {
 			return true
 		})
 		if len(in.TrackInterfaces) == 0 {
-			delete(in.Positions, "track_interface")
+			in.Positions.Delete("track_interface")
 		}
 		if len(in.VirtualIPs) == 0 && strict {
 			r.diags.errorf(in.Pos, fmt.Sprintf("(%s) No VIP specified; at least one is required", in.Name), "strict mode: keepalived's VRRP process stops on it, and lvsd refuses the file")
@@ -238,7 +238,7 @@ func (r *kaReader) lenientFinish() {
 			return true
 		})
 		if len(in.TrackScripts) == 0 {
-			delete(in.Positions, "track_script")
+			in.Positions.Delete("track_script")
 		}
 		names = append(names, in.Name)
 		kept = append(kept, in)

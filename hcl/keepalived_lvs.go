@@ -73,7 +73,7 @@ func (r *kaReader) virtualServer(n *kaNode) {
 	k := &kaVS{weight: defaultWeight, rss: r.rssBuf}
 	defer r.releaseRSs(k)
 	vs := &k.vs
-	vs.Pos, vs.Positions = n.pos, Positions{}
+	vs.Pos, vs.Positions = n.pos, r.positions.new()
 	vs.DelayLoop, vs.Quorum = defaultDelayLoop, defaultQuorum
 	args := n.argText()
 	switch {
@@ -114,7 +114,7 @@ func (r *kaReader) inherited(inh *checkerSettings, pos Positions, c *kaNode) boo
 				r.errf(c.pos, "invalid connect_timeout 0", "must be more than 0")
 			} else {
 				inh.timeout.put(v)
-				pos[c.name] = c.pos
+				pos.Set(c.name, c.pos)
 			}
 		}
 	case "delay_loop":
@@ -123,33 +123,33 @@ func (r *kaReader) inherited(inh *checkerSettings, pos Positions, c *kaNode) boo
 				r.errf(c.pos, "invalid delay_loop 0", "must be more than 0")
 			} else {
 				inh.delayLoop.put(v)
-				pos[c.name] = c.pos
+				pos.Set(c.name, c.pos)
 			}
 		}
 	case "warmup":
 		if v, ok := r.seconds(c, true); ok {
 			inh.warmup.put(v)
-			pos[c.name] = c.pos
+			pos.Set(c.name, c.pos)
 		}
 	case "delay_before_retry":
 		if v, ok := r.seconds(c, true); ok {
 			inh.retryDelay.put(v)
-			pos[c.name] = c.pos
+			pos.Set(c.name, c.pos)
 		}
 	case "retry":
 		if v, ok := r.integer(c, 0, math.MaxInt32); ok {
 			inh.retry.put(int(v))
-			pos[c.name] = c.pos
+			pos.Set(c.name, c.pos)
 		}
 	case "alpha":
 		if v, ok := r.flag(c); ok {
 			inh.alpha.put(v)
-			pos[c.name] = c.pos
+			pos.Set(c.name, c.pos)
 		}
 	case "virtualhost":
 		if v, ok := r.one(c); ok {
 			inh.virtualhost.put(v)
-			pos[c.name] = c.pos
+			pos.Set(c.name, c.pos)
 		}
 	default:
 		return false
@@ -162,7 +162,7 @@ func (r *kaReader) vsKeyword(k *kaVS, c *kaNode) {
 	if r.inherited(&k.inh, vs.Positions, c) {
 		return
 	}
-	mark := func(key string) { vs.Positions[key] = c.pos }
+	mark := func(key string) { vs.Positions.Set(key, c.pos) }
 	switch c.name {
 	case "ip_family":
 		if v, ok := r.one(c); ok {
@@ -371,7 +371,7 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 	}
 	rsk := r.newRS()
 	rs := &rsk.rs
-	rs.Addr, rs.Pos, rs.Positions = ap, n.pos, Positions{}
+	rs.Addr, rs.Pos, rs.Positions = ap, n.pos, r.positions.new()
 	for _, c := range n.block {
 		if r.inherited(&rsk.inh, rs.Positions, c) {
 			continue
@@ -380,7 +380,7 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 		case "weight":
 			if v, ok := r.integer(c, 0, 65535); ok {
 				rs.Weight, rsk.weightSet = int(v), true
-				rs.Positions["weight"] = c.pos
+				rs.Positions.Set("weight", c.pos)
 			}
 		case "lvs_method":
 			if v, t, ok := r.kind(c); ok {
@@ -393,12 +393,12 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 				} else {
 					rs.LThreshold = uint32(v)
 				}
-				rs.Positions[c.name] = c.pos
+				rs.Positions.Set(c.name, c.pos)
 			}
 		case "inhibit_on_failure":
 			if v, ok := r.flag(c); ok {
 				rs.InhibitOnFailure, rsk.inhibitSet = v, true
-				rs.Positions["inhibit_on_failure"] = c.pos
+				rs.Positions.Set("inhibit_on_failure", c.pos)
 			}
 		case "notify_up", "notify_down":
 			if v, u, ok := r.notifyScript(c); ok { // notify_users.go
@@ -408,7 +408,7 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 					rs.NotifyDown = v
 				}
 				rs.NotifyUsers.set(c.name, u)
-				rs.Positions[c.name] = c.pos
+				rs.Positions.Set(c.name, c.pos)
 			}
 		case CheckTCP, CheckHTTP, CheckSSL, CheckMisc, CheckUDP, CheckDNS, CheckPing, CheckSMTP, CheckFile:
 			rsk.checks = append(rsk.checks, r.checker(c, rs.Addr.String())...)
@@ -458,7 +458,7 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 	}
 	ck := &kaCheck{}
 	c := &ck.c
-	c.Kind, c.Pos, c.Positions = n.name, n.pos, Positions{}
+	c.Kind, c.Pos, c.Positions = n.name, n.pos, r.positions.new()
 	c.Rise = defaultRise
 	web := n.name == CheckHTTP || n.name == CheckSSL
 	c.HTTPVersion = defaultHTTPVersion
@@ -469,7 +469,7 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 		if r.inherited(&ck.inh, c.Positions, e) || r.checkerKeyword(ck, e, in, &hosts) {
 			continue
 		}
-		mark := func() { c.Positions[e.name] = e.pos }
+		mark := func() { c.Positions.Set(e.name, e.pos) }
 		switch {
 		case e.name == "connect_ip" && n.name != CheckMisc:
 			if v, ok := r.addr(e); ok {
@@ -500,7 +500,7 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 			if v, ok := r.integer(e, 0, math.MaxInt32); ok {
 				r.warnf(e.pos, "nb_get_retry is deprecated - please use 'retry'", "read as retry, as keepalived does")
 				ck.inh.retry.put(int(v))
-				c.Positions["retry"] = e.pos
+				c.Positions.Set("retry", e.pos)
 			}
 		case e.name == "http_protocol" && web:
 			if v, ok := r.one(e); ok {
@@ -580,9 +580,9 @@ func (r *kaReader) url(n *kaNode, in string) (URL, bool) {
 	if !r.block(n) {
 		return URL{}, false
 	}
-	u := URL{Pos: n.pos, Positions: Positions{}}
+	u := URL{Pos: n.pos, Positions: r.positions.new()}
 	for _, c := range n.block {
-		mark := func() { u.Positions[c.name] = c.pos }
+		mark := func() { u.Positions.Set(c.name, c.pos) }
 		switch c.name {
 		case "path":
 			if v, ok := r.one(c); ok {
@@ -667,7 +667,7 @@ func (r *kaReader) url(n *kaNode, in string) (URL, bool) {
 		u.StatusCodes = defaultStatusCodes()
 	}
 	if u.RegexNoMatch && u.Regex == "" {
-		r.notef(u.Positions["regex_no_match"], "regex parameters specified without regex - ignoring", "url of %s, as keepalived does", in)
+		r.notef(u.Positions.Where("regex_no_match", Pos{}), "regex parameters specified without regex - ignoring", "url of %s, as keepalived does", in)
 		u.RegexNoMatch = false
 	}
 	return u, true
@@ -694,13 +694,13 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 			vs.IPv6 = k.rss[0].rs.Addr.Addr().Is6()
 		}
 	} else if k.family != "" && (k.family == "inet6") != vs.IPv6 {
-		r.errf(vs.Positions["ip_family"], fmt.Sprintf("ip_family %s conflicts with the address of virtual server %s", k.family, name), "")
+		r.errf(vs.Positions.Where("ip_family", Pos{}), fmt.Sprintf("ip_family %s conflicts with the address of virtual server %s", k.family, name), "")
 	}
 	if vs.SorryServer != nil && vs.SorryServer.Addr.Addr().Is6() != vs.IPv6 {
 		r.warnf(vs.SorryServer.Pos, fmt.Sprintf("address family of virtual server and sorry server %s don't match - skipping sorry server", vs.SorryServer.Addr), "as keepalived does")
 		vs.SorryServer = nil
-		delete(vs.Positions, "sorry_server")
-		delete(vs.Positions, "sorry_server_lvs_method")
+		vs.Positions.Delete("sorry_server")
+		vs.Positions.Delete("sorry_server_lvs_method")
 	}
 	if vs.FWMark == 0 {
 		if !k.protocolSet {
@@ -709,9 +709,9 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 			vs.Protocol = kaDefaultProtocol
 		}
 		if vs.OnePacket && vs.Protocol != ProtoUDP {
-			r.warnf(vs.Positions["ops"], fmt.Sprintf("virtual server %s: one packet scheduling requires UDP - resetting", name), "as keepalived does")
+			r.warnf(vs.Positions.Where("ops", Pos{}), fmt.Sprintf("virtual server %s: one packet scheduling requires UDP - resetting", name), "as keepalived does")
 			vs.OnePacket = false
-			delete(vs.Positions, "ops")
+			vs.Positions.Delete("ops")
 		}
 		if vs.PersistenceTimeout == 0 && vs.Addr.Port() == 0 {
 			r.warnf(vs.Pos, fmt.Sprintf("virtual server %s: zero port only valid for persistent services - setting", name), "persistence_timeout 360, as keepalived does")
@@ -719,7 +719,7 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 		}
 	} else {
 		if k.protocolSet {
-			r.warnf(vs.Positions["protocol"], fmt.Sprintf("virtual server %s: protocol specified for fwmark - protocol will be ignored", name), "as keepalived does")
+			r.warnf(vs.Positions.Where("protocol", Pos{}), fmt.Sprintf("virtual server %s: protocol specified for fwmark - protocol will be ignored", name), "as keepalived does")
 		} else {
 			vs.Protocol = ProtoTCP
 		}
@@ -753,7 +753,7 @@ func (r *kaReader) vsComplete(k *kaVS) bool {
 		rs.LBKind, rs.Tunnel = vs.LBKind, vs.Tunnel
 		if rsk.kind != "" {
 			rs.LBKind, rs.Tunnel = rsk.kind, rsk.tunnel
-			rs.Positions["lvs_method"] = rsk.kindPos
+			rs.Positions.Set("lvs_method", rsk.kindPos)
 		}
 		if !rsk.weightSet {
 			rs.Weight = k.weight
@@ -854,7 +854,7 @@ func (r *kaReader) schedulerFlags(k *kaVS) {
 		}
 	}
 	if len(vs.SchedulerFlags) == 0 {
-		delete(vs.Positions, "scheduler_flags")
+		vs.Positions.Delete("scheduler_flags")
 	}
 }
 

@@ -21,8 +21,8 @@ func clearPlaces(v reflect.Value) {
 			clearPlaces(v.Elem())
 		}
 	case reflect.Struct:
-		if v.Type() == posType {
-			v.Set(reflect.Zero(posType))
+		if v.Type() == posType || v.Type() == positionsType {
+			v.Set(reflect.Zero(v.Type()))
 			return
 		}
 		for i := 0; i < v.NumField(); i++ {
@@ -34,10 +34,6 @@ func clearPlaces(v reflect.Value) {
 		}
 		for i := 0; i < v.Len(); i++ {
 			clearPlaces(v.Index(i))
-		}
-	case reflect.Map:
-		if v.Type() == positionsType {
-			v.Set(reflect.Zero(positionsType))
 		}
 	}
 }

@@ -117,7 +117,7 @@ func (r *kaReader) strictNet(i int, in *VRRPInstance) {
 			r.warnf(in.Positions.Where("vmac_xmit_base", in.Pos), fmt.Sprintf("(%s) xmit_base is incompatible with strict mode - resetting", in.Name),
 				"adverts go out on the VMAC, as keepalived's do")
 			r.net.xmitBase[i] = false
-			delete(in.Positions, "vmac_xmit_base")
+			in.Positions.Delete("vmac_xmit_base")
 		}
 	}
 }
@@ -132,7 +132,7 @@ func (r *kaReader) strictFinish(i int, in *VRRPInstance) {
 		r.warnf(in.Positions.Where("preempt_delay", in.Pos), fmt.Sprintf("(%s) preempt_delay is incompatible with strict mode - resetting", in.Name),
 			"the instance preempts at once, as keepalived's does")
 		in.PreemptDelay = 0
-		delete(in.Positions, "preempt_delay")
+		in.Positions.Delete("preempt_delay")
 	}
 	adverts := in.DownTimerAdverts
 	if adverts == 0 {

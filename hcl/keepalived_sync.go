@@ -23,7 +23,7 @@ func (r *kaReader) lvsSyncDaemon(n *kaNode) {
 		r.errf(n.pos, "invalid lvs_sync_daemon", "want INTERFACE [VRRP_INSTANCE] [id SYNC_ID] [maxlen LEN] [port PORT] [ttl TTL] [group ADDRESS]")
 		return
 	}
-	s := LVSSyncDaemon{Enabled: true, Interface: n.args[0].text, SyncID: unsetSyncID, Pos: n.pos, Positions: Positions{"interface": n.pos}}
+	s := LVSSyncDaemon{Enabled: true, Interface: n.args[0].text, SyncID: unsetSyncID, Pos: n.pos, Positions: positionsAt(n.pos, "interface")}
 	args := n.args[1:]
 	ranges := map[string][2]int{"id": {0, 255}, "maxlen": {1, 65507}, "port": {1, 65535}, "ttl": {1, 255}}
 	for i := 0; i < len(args); i++ {
@@ -32,7 +32,7 @@ func (r *kaReader) lvsSyncDaemon(n *kaNode) {
 		if !numeric && word != "inst" && word != "group" {
 			if i == 0 {
 				s.Instance = word
-				s.Positions["instance"] = n.pos
+				s.Positions.Set("instance", n.pos)
 				continue
 			}
 			r.errf(n.pos, "invalid lvs_sync_daemon", "unknown option %q: want inst, id, maxlen, port, ttl or group", word)
@@ -47,7 +47,7 @@ func (r *kaReader) lvsSyncDaemon(n *kaNode) {
 		switch word {
 		case "inst":
 			s.Instance = v
-			s.Positions["instance"] = n.pos
+			s.Positions.Set("instance", n.pos)
 		case "group":
 			a, err := netip.ParseAddr(v)
 			if err != nil || !a.IsMulticast() {
@@ -55,7 +55,7 @@ func (r *kaReader) lvsSyncDaemon(n *kaNode) {
 				return
 			}
 			s.Group = a
-			s.Positions["group"] = n.pos
+			s.Positions.Set("group", n.pos)
 		default:
 			rg := ranges[word]
 			x, err := strconv.Atoi(v)
@@ -63,7 +63,7 @@ func (r *kaReader) lvsSyncDaemon(n *kaNode) {
 				r.errf(n.pos, fmt.Sprintf("invalid lvs_sync_daemon %s", word), "%q: want %d..%d", v, rg[0], rg[1])
 				return
 			}
-			s.Positions[word] = n.pos
+			s.Positions.Set(word, n.pos)
 			switch word {
 			case "id":
 				s.SyncID = x
@@ -92,5 +92,5 @@ func (r *kaReader) lvsSyncDaemonInterface(n *kaNode, instance string) {
 		return // lvs_sync_daemon in global_defs wins
 	}
 	r.cfg.Global.LVSSyncDaemon = LVSSyncDaemon{Enabled: true, Interface: v, Instance: instance, SyncID: unsetSyncID,
-		Pos: n.pos, Positions: Positions{"interface": n.pos, "instance": n.pos}}
+		Pos: n.pos, Positions: positionsAt(n.pos, "interface", "instance")}
 }

@@ -194,7 +194,7 @@ func TestKeepalivedReadsEveryKeyword(t *testing.T) {
 		{"track_script", vi1.TrackScripts, []TrackScript{{Name: "chk_nginx", Weight: -20}, {Name: "chk_plain", Weight: 5, WeightSet: true}}},
 		{"notify", vi1.Notify, Notify{Master: "/usr/local/bin/notify master", Backup: "/usr/local/bin/notify backup",
 			Fault: "/usr/local/bin/notify fault", Stop: "/usr/local/bin/notify stop", Any: "/usr/local/bin/notify"}},
-		{"priority position", vi1.Positions["priority"].Line, 34},
+		{"priority position", vi1.Positions.Where("priority", Pos{}).Line, 34},
 		{"global garp defaults reach instances", [4]any{vi2.GarpMasterDelay, vi2.GarpMasterRepeat, vi2.GarpMasterRefresh, vi2.GarpMasterRefreshRepeat},
 			[4]any{2 * time.Second, 3, 60 * time.Second, 2}},
 		{"priority 255 without state is MASTER", vi2.State, StateMaster},

@@ -90,7 +90,7 @@ func (r *kaReader) instanceTracking(c *kaNode, in *VRRPInstance) bool {
 	default:
 		return false
 	}
-	in.Positions[c.name] = c.pos
+	in.Positions.Set(c.name, c.pos)
 	return true
 }
 
@@ -116,7 +116,7 @@ func (r *kaReader) syncGroupTracking(c *kaNode, g *SyncGroup) bool {
 	default:
 		return false
 	}
-	g.Positions[c.name] = c.pos
+	g.Positions.Set(c.name, c.pos)
 	return true
 }
 
@@ -126,7 +126,7 @@ func (r *kaReader) trackProcess(n *kaNode) {
 	if !ok {
 		return
 	}
-	p := TrackProcess{Name: name, Quorum: defaultProcessQuorum, QuorumMax: defaultProcessQuorumMax, Pos: n.pos, Positions: Positions{}}
+	p := TrackProcess{Name: name, Quorum: defaultProcessQuorum, QuorumMax: defaultProcessQuorumMax, Pos: n.pos, Positions: r.positions.new()}
 	for _, c := range n.block {
 		switch c.name {
 		case "process":
@@ -225,7 +225,7 @@ func (r *kaReader) trackProcess(n *kaNode) {
 			r.unknown(c, "vrrp_track_process "+name)
 			continue
 		}
-		p.Positions[c.name] = c.pos
+		p.Positions.Set(c.name, c.pos)
 	}
 	if p.Process == "" {
 		r.warnf(n.pos, fmt.Sprintf("track process '%s' process name not specified", name), "the block is ignored, as keepalived does")
@@ -394,5 +394,5 @@ func (r *kaReader) scriptWeight(c *kaNode, s *VRRPScript) {
 			r.warnf(c.pos, fmt.Sprintf("vrrp_script %s unknown weight option %s", s.Name, args[1]), "ignored, as keepalived does")
 		}
 	}
-	s.Positions[c.name] = c.pos
+	s.Positions.Set(c.name, c.pos)
 }

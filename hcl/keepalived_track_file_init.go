@@ -12,5 +12,5 @@ func (r *kaReader) trackFileInit(e *kaNode, f *TrackFile) {
 		r.warnf(e.pos, p, "track_file %s, as keepalived reports it", f.Name)
 	}
 	f.Init = init
-	f.Positions["init_file"] = e.pos
+	f.Positions.Set("init_file", e.pos)
 }

@@ -60,7 +60,7 @@ func (r *kaReader) globalNet(c *kaNode) bool {
 	} else {
 		r.net.mcastGroup4 = a
 	}
-	r.cfg.Global.Positions[c.name] = c.pos
+	r.cfg.Global.Positions.Set(c.name, c.pos)
 	return true
 }
 
@@ -74,17 +74,17 @@ func (r *kaReader) instanceNet(c *kaNode, in *VRRPInstance) bool {
 	switch c.name {
 	case "virtual_ipaddress_excluded":
 		if r.block(c) {
-			in.Positions[c.name] = c.pos
+			in.Positions.Set(c.name, c.pos)
 			n.ExcludedIPs = append(n.ExcludedIPs, r.vipBlock(c, in.Name)...)
 		}
 	case "virtual_routes":
 		if r.block(c) {
-			in.Positions[c.name] = c.pos
+			in.Positions.Set(c.name, c.pos)
 			n.Routes = append(n.Routes, r.routeBlock(c, true)...)
 		}
 	case "virtual_rules":
 		if r.block(c) {
-			in.Positions[c.name] = c.pos
+			in.Positions.Set(c.name, c.pos)
 			n.Rules = append(n.Rules, r.ruleBlock(c)...)
 		}
 	case "use_vmac":
@@ -93,7 +93,7 @@ func (r *kaReader) instanceNet(c *kaNode, in *VRRPInstance) bool {
 				r.net.vmac = map[int][]string{}
 			}
 			r.net.vmac[len(r.cfg.Instances)] = append([]string{}, c.argText()...)
-			in.Positions[c.name] = c.pos
+			in.Positions.Set(c.name, c.pos)
 		}
 	case "use_ipvlan":
 		if r.noBlock(c) {
@@ -101,7 +101,7 @@ func (r *kaReader) instanceNet(c *kaNode, in *VRRPInstance) bool {
 				r.net.ipvlan = map[int][]string{}
 			}
 			r.net.ipvlan[len(r.cfg.Instances)] = append([]string{}, c.argText()...)
-			in.Positions[c.name] = c.pos
+			in.Positions.Set(c.name, c.pos)
 		}
 	case "vmac_xmit_base":
 		if r.none(c) {
@@ -109,13 +109,13 @@ func (r *kaReader) instanceNet(c *kaNode, in *VRRPInstance) bool {
 				r.net.xmitBase = map[int]bool{}
 			}
 			r.net.xmitBase[len(r.cfg.Instances)] = true
-			in.Positions[c.name] = c.pos
+			in.Positions.Set(c.name, c.pos)
 		}
 	case "use_vmac_addr":
 		// VMACs on the other interfaces VIPs name (vrrp_net.go).
 		if r.none(c) {
 			n.VMACAddr = true
-			in.Positions[c.name] = c.pos
+			in.Positions.Set(c.name, c.pos)
 		}
 	case "mcast_dst_ip":
 		if a, ok := r.addr(c); ok {
@@ -124,7 +124,7 @@ func (r *kaReader) instanceNet(c *kaNode, in *VRRPInstance) bool {
 				return true
 			}
 			n.McastGroup = a
-			in.Positions[c.name] = c.pos
+			in.Positions.Set(c.name, c.pos)
 		}
 	case "accept", "no_accept":
 		if r.none(c) {
@@ -132,12 +132,12 @@ func (r *kaReader) instanceNet(c *kaNode, in *VRRPInstance) bool {
 				r.net.accept = map[int]bool{}
 			}
 			r.net.accept[len(r.cfg.Instances)] = c.name == "accept"
-			in.Positions[c.name] = c.pos
+			in.Positions.Set(c.name, c.pos)
 		}
 	case "unicast_ttl":
 		if v, ok := r.integer(c, 1, 255); ok {
 			n.UnicastTTL = int(v)
-			in.Positions[c.name] = c.pos
+			in.Positions.Set(c.name, c.pos)
 		}
 	default:
 		return false
@@ -261,7 +261,7 @@ func (r *kaReader) netFinish() {
 		if args, ok := r.net.vmac[i]; ok {
 			m, err := ParseVMAC(args, in.VirtualRouterID, false)
 			if err != nil {
-				r.warnf(in.Positions["use_vmac"], "VMAC invalid", "vrrp_instance %s: %v; the default name and MAC are used, as keepalived does", in.Name, err)
+				r.warnf(in.Positions.Where("use_vmac", Pos{}), "VMAC invalid", "vrrp_instance %s: %v; the default name and MAC are used, as keepalived does", in.Name, err)
 				m = &VMAC{}
 			}
 			m.XmitBase = r.net.xmitBase[i]
@@ -269,37 +269,37 @@ func (r *kaReader) netFinish() {
 		} else if args, ok := r.net.ipvlan[i]; ok {
 			m, notes, err := ParseIPVLAN(args)
 			for _, note := range notes {
-				r.warnf(in.Positions["use_ipvlan"], fmt.Sprintf("(%s) %s", in.Name, note), "as keepalived does")
+				r.warnf(in.Positions.Where("use_ipvlan", Pos{}), fmt.Sprintf("(%s) %s", in.Name, note), "as keepalived does")
 			}
 			if err != nil {
-				r.warnf(in.Positions["use_ipvlan"], "IPVLAN invalid", "vrrp_instance %s: %v; the default name is used, as keepalived does", in.Name, err)
+				r.warnf(in.Positions.Where("use_ipvlan", Pos{}), "IPVLAN invalid", "vrrp_instance %s: %v; the default name is used, as keepalived does", in.Name, err)
 				m = &VMAC{IPVLAN: true, IPVLANFlag: IPVLANBridge}
 			}
 			if m.Addr.IsValid() && m.Addr.Addr().Is6() != instanceFamily(in) {
-				r.warnf(in.Positions["use_ipvlan"], fmt.Sprintf("(%s) ipvlan address[%s] MUST match vrrp instance family !!! Skipping...", in.Name, m.Addr), "as keepalived does")
+				r.warnf(in.Positions.Where("use_ipvlan", Pos{}), fmt.Sprintf("(%s) ipvlan address[%s] MUST match vrrp instance family !!! Skipping...", in.Name, m.Addr), "as keepalived does")
 				m.Addr = netip.Prefix{}
 			}
 			n.VMAC = m
 		}
 		if _, ok := r.net.ipvlan[i]; ok && r.net.vmac[i] != nil {
-			r.warnf(in.Positions["use_ipvlan"], fmt.Sprintf("(%s) use_ipvlan and use_vmac both given", in.Name), "use_vmac is used")
+			r.warnf(in.Positions.Where("use_ipvlan", Pos{}), fmt.Sprintf("(%s) use_ipvlan and use_vmac both given", in.Name), "use_vmac is used")
 		}
 		if r.net.xmitBase[i] && n.VMAC == nil {
-			r.warnf(in.Positions["vmac_xmit_base"], fmt.Sprintf("(%s) vmac_xmit_base is only valid with a vmac", in.Name), "ignored, as keepalived does")
-			delete(in.Positions, "vmac_xmit_base")
+			r.warnf(in.Positions.Where("vmac_xmit_base", Pos{}), fmt.Sprintf("(%s) vmac_xmit_base is only valid with a vmac", in.Name), "ignored, as keepalived does")
+			in.Positions.Delete("vmac_xmit_base")
 		}
 		if m := n.VMAC; m != nil && len(in.UnicastPeers) > 0 && !m.XmitBase && !m.IPVLAN {
 			r.warnf(in.Positions.Where("use_vmac", in.Pos), fmt.Sprintf("(%s) unicast with use_vmac requires vmac_xmit_base - setting", in.Name), "as keepalived does")
 			m.XmitBase = true
 		}
-		if _, ok := in.Positions["unicast_ttl"]; ok && len(in.UnicastPeers) == 0 {
+		if ok := in.Positions.Has("unicast_ttl"); ok && len(in.UnicastPeers) == 0 {
 			// keepalived 2.2.7 "resets" it to 0 (vrrp_parser.c): the kernel
 			// keeps a multicast of TTL 0 on the host, and the peers, hearing
 			// nothing, take over. lvsd keeps the default, TTL 255.
-			r.warnf(in.Positions["unicast_ttl"], fmt.Sprintf("(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name),
+			r.warnf(in.Positions.Where("unicast_ttl", Pos{}), fmt.Sprintf("(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name),
 				"lvsd advertises with TTL 255 (RFC 3768 §5.2.3); keepalived 2.2.7 resets it to 0, so its multicast adverts never leave the host and a BACKUP peer takes over")
 			n.UnicastTTL = 0
-			delete(in.Positions, "unicast_ttl")
+			in.Positions.Delete("unicast_ttl")
 		}
 		if in.AuthType == "AH" && in.State == StateMaster && in.Priority != kaOwnerPriority {
 			// vrrp.c: an AH instance needs an advert's sequence number
@@ -334,14 +334,14 @@ func (r *kaReader) acceptMode(i int, in *VRRPInstance) {
 	}
 	accept, written := r.net.accept[i]
 	version := in.Version
-	if _, own := in.Positions["version"]; !own && !instanceFamily(in) {
+	if own := in.Positions.Has("version"); !own && !instanceFamily(in) {
 		version = r.cfg.Global.VRRPVersion
 	}
 	switch {
 	case !written:
 		in.Net.NoAccept = strict
 	case accept && strict && version != vrrpVersionV3:
-		r.warnf(in.Positions["accept"], fmt.Sprintf("(%s) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting", in.Name), "the instance drops packets to its addresses while MASTER, as keepalived does")
+		r.warnf(in.Positions.Where("accept", Pos{}), fmt.Sprintf("(%s) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting", in.Name), "the instance drops packets to its addresses while MASTER, as keepalived does")
 		in.Net.NoAccept = true
 	default:
 		in.Net.NoAccept = !accept

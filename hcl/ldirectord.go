@@ -380,7 +380,7 @@ func ldHostPort(s string, ipv6 bool) (netip.Addr, string, error) {
 func (r *ldReader) virtual(ipv6 bool, value string, pos Pos) *ldVirtual {
 	v := &ldVirtual{
 		pos: pos, ipv6: ipv6, checkType: "negotiate", checkCommand: ldCheckCommand,
-		request: "/", scheduler: ldScheduler, httpMethod: "GET", protocol: "tcp", positions: Positions{},
+		request: "/", scheduler: ldScheduler, httpMethod: "GET", protocol: "tcp", positions: NewPositions(),
 	}
 	r.virtuals = append(r.virtuals, v)
 	if n, err := strconv.ParseUint(value, 10, 32); err == nil {
@@ -423,7 +423,7 @@ var ldServiceOfPort = map[uint16]string{
 }
 
 func (r *ldReader) virtualKeyword(v *ldVirtual, key, value string, pos Pos) {
-	mark := func(name string) { v.positions[name] = pos }
+	mark := func(name string) { v.positions.Set(name, pos) }
 	quoted := func() (string, bool) {
 		if len(value) < 2 || value[0] != '"' || value[len(value)-1] != '"' {
 			r.diags.errorf(pos, key+" must be quoted", "write %s=\"%s\"", key, value)
@@ -788,12 +788,12 @@ func (r *ldReader) virtualServer(v *ldVirtual) (VirtualServer, bool) {
 		if v.netmask != "" {
 			n, err := ldNetmask(v.netmask, v.ipv6)
 			if err != nil {
-				refuse(v.positions["persistence_granularity"], "invalid netmask", "%v", err)
+				refuse(v.positions.Where("persistence_granularity", Pos{}), "invalid netmask", "%v", err)
 			}
 			vs.PersistenceGranularity = n
 		}
 	} else if v.netmask != "" {
-		r.diags.warnf(v.positions["persistence_granularity"], "netmask without persistent ignored", "ldirectord passes -M with -p only")
+		r.diags.warnf(v.positions.Where("persistence_granularity", Pos{}), "netmask without persistent ignored", "ldirectord passes -M with -p only")
 	}
 	if v.schedFlags != "" {
 		for _, fl := range strings.Split(v.schedFlags, ",") {
@@ -803,12 +803,12 @@ func (r *ldReader) virtualServer(v *ldVirtual) (VirtualServer, bool) {
 			case (vs.LBAlgo == "sh" || vs.LBAlgo == "mh") && (fl == "flag-1" || fl == "flag-2"):
 				vs.SchedulerFlags = append(vs.SchedulerFlags, vs.LBAlgo+map[string]string{"flag-1": "-fallback", "flag-2": "-port"}[fl])
 			default:
-				refuse(v.positions["scheduler_flags"], "scheduler flag not supported", "%q with scheduler %s: lvsd sets sh-fallback, sh-port, mh-fallback and mh-port", fl, vs.LBAlgo)
+				refuse(v.positions.Where("scheduler_flags", Pos{}), "scheduler flag not supported", "%q with scheduler %s: lvsd sets sh-fallback, sh-port, mh-fallback and mh-port", fl, vs.LBAlgo)
 			}
 		}
 	}
 	if vs.OnePacket && v.protocol != "udp" {
-		refuse(v.positions["ops"], "ops can be used only for UDP services", "as ldirectord")
+		refuse(v.positions.Where("ops", Pos{}), "ops can be used only for UDP services", "as ldirectord")
 	}
 	vs.InhibitOnFailure = v.quiescent.or(g.quiescent)
 	vs.Omega = v.cleanStop.or(g.cleanStop)
@@ -818,7 +818,7 @@ func (r *ldReader) virtualServer(v *ldVirtual) (VirtualServer, bool) {
 		if g.fork {
 			vs.DelayLoop = v.checkInterval.v
 		} else {
-			r.diags.warnf(v.positions["checkinterval"], "checkinterval in a virtual section ignored when fork=no", "as ldirectord; the global checkinterval applies")
+			r.diags.warnf(v.positions.Where("checkinterval", Pos{}), "checkinterval in a virtual section ignored when fork=no", "as ldirectord; the global checkinterval applies")
 		}
 	}
 	// The fallback server: the virtual's, else the global one of its
@@ -881,7 +881,7 @@ func (r *ldReader) virtualServer(v *ldVirtual) (VirtualServer, bool) {
 				"lvsd sets one forwarding method per virtual service (lb_kind); split the real servers into virtual sections of their own")
 			continue
 		}
-		rs := RealServer{Weight: rr.weight, InhibitOnFailure: vs.InhibitOnFailure, LThreshold: rr.lthreshold, UThreshold: rr.uthreshold, Pos: rr.pos, Positions: Positions{}}
+		rs := RealServer{Weight: rr.weight, InhibitOnFailure: vs.InhibitOnFailure, LThreshold: rr.lthreshold, UThreshold: rr.uthreshold, Pos: rr.pos, Positions: NewPositions()}
 		// ldirectord's real server port: the one written (0 for none);
 		// ipvsadm gives DR and TUN real servers the service's port.
 		rs.Addr = netip.AddrPortFrom(rr.addr, rr.port)
@@ -1004,7 +1004,7 @@ func (r *ldReader) checker(v *ldVirtual, rr *ldRealServer, kind string, kindPos 
 		Kind: kind, Connect: netip.AddrPortFrom(rr.addr, port), DelayLoop: vs.DelayLoop, Warmup: 0,
 		Timeout: negotiateTimeout, Retry: failures - 1, RetryDelay: vs.DelayLoop, Rise: defaultRise, Alpha: true,
 		HTTPVersion: defaultHTTPVersion, MaxReplyLength: defaultMaxReplyLength, DNSType: defaultDNSType, DNSName: defaultDNSName,
-		HeloName: defaultHeloName, Pos: kindPos, Positions: Positions{}, MiscTimeout: vs.DelayLoop,
+		HeloName: defaultHeloName, Pos: kindPos, Positions: NewPositions(), MiscTimeout: vs.DelayLoop,
 	}
 	switch kind {
 	case CheckTCP, CheckPing:
@@ -1040,7 +1040,7 @@ func (r *ldReader) checker(v *ldVirtual, rr *ldRealServer, kind string, kindPos 
 		}
 		// check_http(): a 2xx answer whose body matches receive
 		// (when set); Host is virtualhost, else the real server.
-		c.URLs = []URL{{Path: rr.request, StatusCodes: defaultStatusCodes(), Regex: rr.receive, Virtualhost: v.virtualhost, Pos: rr.pos, Positions: Positions{}}}
+		c.URLs = []URL{{Path: rr.request, StatusCodes: defaultStatusCodes(), Regex: rr.receive, Virtualhost: v.virtualhost, Pos: rr.pos, Positions: NewPositions()}}
 		c.Virtualhost = v.virtualhost
 	case CheckDNS:
 		name := strings.TrimPrefix(rr.request, "/")

@@ -60,34 +60,34 @@ func authentication(typ, pass string) string {
 // stripPositions clears every place so that two readers' models compare.
 func stripPositions(c *hcl.Config) {
 	c.Files = nil
-	c.Global.Pos, c.Global.Positions = hcl.Pos{}, nil
+	c.Global.Pos, c.Global.Positions = hcl.Pos{}, hcl.Positions{}
 	for i := range c.Scripts {
-		c.Scripts[i].Pos, c.Scripts[i].Positions = hcl.Pos{}, nil
+		c.Scripts[i].Pos, c.Scripts[i].Positions = hcl.Pos{}, hcl.Positions{}
 	}
 	for i := range c.Instances {
 		in := &c.Instances[i]
-		in.Pos, in.Positions = hcl.Pos{}, nil
+		in.Pos, in.Positions = hcl.Pos{}, hcl.Positions{}
 		for j := range in.VirtualIPs {
 			in.VirtualIPs[j].Pos = hcl.Pos{}
 		}
 	}
 	for i := range c.SyncGroups {
-		c.SyncGroups[i].Pos, c.SyncGroups[i].Positions = hcl.Pos{}, nil
+		c.SyncGroups[i].Pos, c.SyncGroups[i].Positions = hcl.Pos{}, hcl.Positions{}
 	}
 	for i := range c.VirtualServers {
 		vs := &c.VirtualServers[i]
-		vs.Pos, vs.Positions = hcl.Pos{}, nil
+		vs.Pos, vs.Positions = hcl.Pos{}, hcl.Positions{}
 		if vs.SorryServer != nil {
 			vs.SorryServer.Pos = hcl.Pos{}
 		}
 		for j := range vs.RealServers {
 			rs := &vs.RealServers[j]
-			rs.Pos, rs.Positions = hcl.Pos{}, nil
+			rs.Pos, rs.Positions = hcl.Pos{}, hcl.Positions{}
 			for k := range rs.Checkers {
 				ch := &rs.Checkers[k]
-				ch.Pos, ch.Positions = hcl.Pos{}, nil
+				ch.Pos, ch.Positions = hcl.Pos{}, hcl.Positions{}
 				for u := range ch.URLs {
-					ch.URLs[u].Pos, ch.URLs[u].Positions = hcl.Pos{}, nil
+					ch.URLs[u].Pos, ch.URLs[u].Positions = hcl.Pos{}, hcl.Positions{}
 				}
 			}
 		}

@@ -96,11 +96,11 @@ func (r *kaReader) lvsGlobal(c *kaNode) bool {
 				r.errf(c.pos, fmt.Sprintf("unknown lvs_timeouts timeout %q", args[i]), "want tcp, tcpfin or udp")
 			}
 		}
-		g.Positions[c.name] = c.pos
+		g.Positions.Set(c.name, c.pos)
 	case "lvs_flush":
 		if r.none(c) {
 			g.LVSFlush = true
-			g.Positions[c.name] = c.pos
+			g.Positions.Set(c.name, c.pos)
 		}
 	case "lvs_flush_on_stop", "lvs_flush_onstop":
 		if !r.noBlock(c) {
@@ -115,7 +115,7 @@ func (r *kaReader) lvsGlobal(c *kaNode) bool {
 			r.errf(c.pos, "invalid lvs_flush_on_stop", "want no value (the whole table) or VS (keepalived's services)")
 			return true
 		}
-		g.Positions["lvs_flush_on_stop"] = c.pos
+		g.Positions.Set("lvs_flush_on_stop", c.pos)
 	default:
 		return false
 	}
@@ -130,7 +130,7 @@ func (d *decoder) lvsTimeouts(b *hcl2.Block) {
 	bl.duration("tcp", &g.LVSTimeouts.TCP)
 	bl.duration("tcpfin", &g.LVSTimeouts.TCPFin)
 	bl.duration("udp", &g.LVSTimeouts.UDP)
-	g.Positions["lvs_timeouts"] = bl.def
+	g.Positions.Set("lvs_timeouts", bl.def)
 }
 
 // convertLVSGlobal writes lvs_flush, lvs_flush_on_stop and lvs_timeouts.

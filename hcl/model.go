@@ -61,19 +61,6 @@ func (p Pos) String() string {
 	}
 }
 
-// Positions records where each attribute of a block was written, keyed by
-// the attribute's keepalived name ("priority", "auth_pass", …). Validation
-// and runtime errors use it to name the exact place.
-type Positions map[string]Pos
-
-// Where returns the position of attribute name, or def when it was not written.
-func (p Positions) Where(name string, def Pos) Pos {
-	if pos, ok := p[name]; ok {
-		return pos
-	}
-	return def
-}
-
 // LVSProgram says when virtual services are programmed into the kernel.
 const (
 	// LVSProgramMaster programs a virtual service only while the VRRP

@@ -21,7 +21,7 @@ func (r *kaReader) sslBlock(n *kaNode) {
 	if !r.block(n) {
 		return
 	}
-	s := &SSLClient{Pos: n.pos, Positions: Positions{}}
+	s := &SSLClient{Pos: n.pos, Positions: NewPositions()}
 	for _, c := range n.block {
 		var dst *string
 		switch c.name {
@@ -39,7 +39,7 @@ func (r *kaReader) sslBlock(n *kaNode) {
 		}
 		if v, ok := r.one(c); ok {
 			*dst = v
-			s.Positions[c.name] = c.pos
+			s.Positions.Set(c.name, c.pos)
 		}
 	}
 	r.cfg.SSL = s

@@ -82,7 +82,7 @@ func TestSyncDaemonDefaultsAndForms(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.cfg.Global.LVSSyncDaemon
-			got.Pos, got.Positions = hcl.Pos{}, nil
+			got.Pos, got.Positions = hcl.Pos{}, hcl.Positions{}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tc.want)
 			}

@@ -70,7 +70,7 @@ func (d *decoder) trackFileInit(bl *block, f *TrackFile) {
 	}
 	init, problems := parseTrackFileInit(f.Name, strings.Fields(s))
 	for _, p := range problems {
-		d.diags.errorf(bl.pos["init_file"], "invalid init_file", "track_file %q: %s", f.Name, p)
+		d.diags.errorf(bl.pos.Where("init_file", Pos{}), "invalid init_file", "track_file %q: %s", f.Name, p)
 	}
 	f.Init = init
 }

@@ -38,7 +38,7 @@ func (d *decoder) tracking(bl *block, t kaTracking) {
 		for _, s := range list {
 			spec, err := parseTrackEntry(s, lo, hi)
 			if err != nil {
-				d.diags.errorf(bl.pos[attr], "invalid "+attr, "%v", err)
+				d.diags.errorf(bl.pos.Where(attr, Pos{}), "invalid "+attr, "%v", err)
 				continue
 			}
 			spec.add(attr, t)

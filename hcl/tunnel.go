@@ -125,17 +125,17 @@ func (t Tunnel) validate() error {
 func (d *decoder) lvsOptions(bl *block, vs *VirtualServer) {
 	kind, tunnel, ok := splitKind(vs.LBKind)
 	if !ok {
-		d.diags.errorf(bl.pos["lb_kind"], "invalid lb_kind", "%q: want NAT, DR or TUN [type ipip|gue port N|gre [nocsum|csum|remcsum]]", vs.LBKind)
+		d.diags.errorf(bl.pos.Where("lb_kind", Pos{}), "invalid lb_kind", "%q: want NAT, DR or TUN [type ipip|gue port N|gre [nocsum|csum|remcsum]]", vs.LBKind)
 	} else if err := tunnelOf(kind, tunnel, &vs.Tunnel); err != nil {
-		d.diags.errorf(bl.pos["lb_kind"], "invalid lb_kind", "%v", err)
+		d.diags.errorf(bl.pos.Where("lb_kind", Pos{}), "invalid lb_kind", "%v", err)
 	}
 	vs.LBKind = kind
 	if ss := vs.SorryServer; ss != nil && ss.LBKind != "" {
 		kind, tunnel, ok := splitKind(ss.LBKind)
 		if !ok {
-			d.diags.errorf(bl.pos["sorry_server_lvs_method"], "invalid sorry_server_lvs_method", "%q: want NAT, DR or TUN [type ...]", ss.LBKind)
+			d.diags.errorf(bl.pos.Where("sorry_server_lvs_method", Pos{}), "invalid sorry_server_lvs_method", "%q: want NAT, DR or TUN [type ...]", ss.LBKind)
 		} else if err := tunnelOf(kind, tunnel, &ss.Tunnel); err != nil {
-			d.diags.errorf(bl.pos["sorry_server_lvs_method"], "invalid sorry_server_lvs_method", "%v", err)
+			d.diags.errorf(bl.pos.Where("sorry_server_lvs_method", Pos{}), "invalid sorry_server_lvs_method", "%v", err)
 		}
 		ss.LBKind = kind
 	}
@@ -147,7 +147,7 @@ func (d *decoder) lvsOptions(bl *block, vs *VirtualServer) {
 	var inhibit bool
 	if bl.boolean("sorry_server_inhibit", &inhibit) {
 		if vs.SorryServer == nil {
-			d.diags.errorf(bl.pos["sorry_server_inhibit"], "sorry_server_inhibit without sorry_server", "virtual_server %q", vs.Name)
+			d.diags.errorf(bl.pos.Where("sorry_server_inhibit", Pos{}), "sorry_server_inhibit without sorry_server", "virtual_server %q", vs.Name)
 		} else {
 			vs.SorryServer.Inhibit = inhibit
 		}
@@ -165,12 +165,12 @@ func (d *decoder) realServerKind(bl *block, vs *VirtualServer, rs *RealServer) {
 	}
 	kind, words, ok := splitKind(m)
 	if !ok {
-		d.diags.errorf(bl.pos["lvs_method"], "invalid lvs_method", "%q: want NAT, DR or TUN [type ...]", m)
+		d.diags.errorf(bl.pos.Where("lvs_method", Pos{}), "invalid lvs_method", "%q: want NAT, DR or TUN [type ...]", m)
 		return
 	}
 	rs.LBKind, rs.Tunnel = kind, Tunnel{}
 	if err := tunnelOf(kind, words, &rs.Tunnel); err != nil {
-		d.diags.errorf(bl.pos["lvs_method"], "invalid lvs_method", "%v", err)
+		d.diags.errorf(bl.pos.Where("lvs_method", Pos{}), "invalid lvs_method", "%v", err)
 	}
 }
 

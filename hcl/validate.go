@@ -340,7 +340,7 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 			// check_udp.c reports it and runs the check, which fails.
 			v.diags.warnf(where("min_reply_length"), "min_reply_length above max_reply_length", "%s: min_reply_length %d > max_reply_length %d - will always fail", label, c.MinReplyLength, c.MaxReplyLength)
 		}
-		if !c.RequireReply && (c.Positions["min_reply_length"] != Pos{} || c.Positions["max_reply_length"] != Pos{}) {
+		if !c.RequireReply && (c.Positions.Where("min_reply_length", Pos{}) != Pos{} || c.Positions.Where("max_reply_length", Pos{}) != Pos{}) {
 			v.diags.warnf(where("min_reply_length"), "reply length without require_reply", "%s: the reply length is checked only with require_reply", label)
 		}
 	case CheckDNS:

@@ -21,7 +21,7 @@ func (v *validator) lvsOptions() {
 		if ss := vs.SorryServer; ss != nil {
 			// The sorry server's method defaults to the service's,
 			// tunnel settings included.
-			if _, set := vs.Positions["sorry_server_lvs_method"]; !set && ss.LBKind == vs.LBKind {
+			if set := vs.Positions.Has("sorry_server_lvs_method"); !set && ss.LBKind == vs.LBKind {
 				ss.Tunnel = vs.Tunnel
 			}
 			if err := ss.Tunnel.validate(); err != nil {

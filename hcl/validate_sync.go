@@ -16,7 +16,7 @@ func (v *validator) syncDaemon() {
 		*s = LVSSyncDaemon{}
 		return
 	}
-	if s.Positions == nil { // no block written: lvsd's default
+	if s.Positions == (Positions{}) { // no block written: lvsd's default
 		s.Enabled = false
 		for _, vs := range v.cfg.VirtualServers {
 			if vs.VRRPInstance != "" {

@@ -94,7 +94,7 @@ func (v *validator) instances() {
 			v.diags.errorf(in.Pos, "missing interface", "vrrp_instance %q needs interface", in.Name)
 		}
 		if in.VirtualRouterID < 1 || in.VirtualRouterID > 255 {
-			if _, ok := in.Positions["virtual_router_id"]; !ok {
+			if ok := in.Positions.Has("virtual_router_id"); !ok {
 				v.diags.errorf(in.Pos, "missing virtual_router_id", "vrrp_instance %q needs virtual_router_id (1-255)", in.Name)
 			} else {
 				v.diags.errorf(where("virtual_router_id"), "invalid virtual_router_id", "vrrp_instance %q: %d is outside 1..255 (RFC 3768 §5.3.3)", in.Name, in.VirtualRouterID)
@@ -226,7 +226,7 @@ func (v *validator) instances() {
 // only), so an IPv6 instance without a version of its own is version 3.
 func (v *validator) version(in *VRRPInstance, where func(string) Pos) {
 	in.IPv6 = instanceFamily(in)
-	_, own := in.Positions["version"]
+	own := in.Positions.Has("version")
 	if !own {
 		in.Version = v.cfg.Global.VRRPVersion
 		if in.IPv6 {

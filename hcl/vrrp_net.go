@@ -232,7 +232,7 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 				in.VirtualIPs[i].Dev = m.Name
 			}
 		}
-	} else if _, ok := in.Positions["vmac_xmit_base"]; ok {
+	} else if ok := in.Positions.Has("vmac_xmit_base"); ok {
 		v.diags.warnf(where("vmac_xmit_base"), "vmac_xmit_base has no effect", "vrrp_instance %q has no use_vmac", in.Name)
 	}
 	dev := in.Interface
@@ -266,7 +266,7 @@ func (v *validator) instanceNet(in *VRRPInstance, where func(string) Pos) {
 	} else {
 		n.McastGroup = group
 	}
-	if _, ok := in.Positions["unicast_ttl"]; !ok {
+	if ok := in.Positions.Has("unicast_ttl"); !ok {
 		n.UnicastTTL = defaultUnicastTTL
 	}
 	if in.Priority == ownerPriority {

@@ -37,10 +37,10 @@ func (d *decoder) instanceNet(bl *block, in *VRRPInstance) {
 	n := &in.Net
 	n.ExcludedIPs = d.vipList(bl, "virtual_ipaddress_excluded")
 	if list, ok := bl.strList("virtual_routes"); ok {
-		n.Routes = d.routeList(list, bl.pos["virtual_routes"])
+		n.Routes = d.routeList(list, bl.pos.Where("virtual_routes", Pos{}))
 	}
 	if list, ok := bl.strList("virtual_rules"); ok {
-		n.Rules = d.ruleList(list, bl.pos["virtual_rules"])
+		n.Rules = d.ruleList(list, bl.pos.Where("virtual_rules", Pos{}))
 	}
 	if v, ok := bl.value("use_vmac", cty.DynamicPseudoType); ok {
 		switch v.Type() {
@@ -51,12 +51,12 @@ func (d *decoder) instanceNet(bl *block, in *VRRPInstance) {
 		case cty.String:
 			m, err := ParseVMAC(strings.Fields(v.AsString()), in.VirtualRouterID, false)
 			if err != nil {
-				d.diags.errorf(bl.pos["use_vmac"], "invalid use_vmac", "%v", err)
+				d.diags.errorf(bl.pos.Where("use_vmac", Pos{}), "invalid use_vmac", "%v", err)
 			} else {
 				n.VMAC = m
 			}
 		default:
-			d.diags.errorf(bl.pos["use_vmac"], "invalid use_vmac", "use_vmac is true or \"NAME [MAC]\"")
+			d.diags.errorf(bl.pos.Where("use_vmac", Pos{}), "invalid use_vmac", "use_vmac is true or \"NAME [MAC]\"")
 		}
 	}
 	if v, ok := bl.value("use_ipvlan", cty.DynamicPseudoType); ok {
@@ -72,14 +72,14 @@ func (d *decoder) instanceNet(bl *block, in *VRRPInstance) {
 				err = errors.New(strings.Join(notes, "; "))
 			}
 			if err != nil {
-				d.diags.errorf(bl.pos["use_ipvlan"], "invalid use_ipvlan", "%v", err)
+				d.diags.errorf(bl.pos.Where("use_ipvlan", Pos{}), "invalid use_ipvlan", "%v", err)
 				m = nil
 			}
 		case v.Type() != cty.Bool:
-			d.diags.errorf(bl.pos["use_ipvlan"], "invalid use_ipvlan", "use_ipvlan is true or \"[NAME] [ADDR] [bridge|private|vepa]\"")
+			d.diags.errorf(bl.pos.Where("use_ipvlan", Pos{}), "invalid use_ipvlan", "use_ipvlan is true or \"[NAME] [ADDR] [bridge|private|vepa]\"")
 		}
 		if m != nil && n.VMAC != nil {
-			d.diags.errorf(bl.pos["use_ipvlan"], "use_ipvlan with use_vmac", "vrrp_instance %q: write one of them", in.Name)
+			d.diags.errorf(bl.pos.Where("use_ipvlan", Pos{}), "use_ipvlan with use_vmac", "vrrp_instance %q: write one of them", in.Name)
 		} else if m != nil {
 			n.VMAC = m
 		}
@@ -94,7 +94,7 @@ func (d *decoder) instanceNet(bl *block, in *VRRPInstance) {
 	var accept, noAccept bool
 	hasAccept, hasNoAccept := bl.boolean("accept", &accept), bl.boolean("no_accept", &noAccept)
 	if hasAccept && hasNoAccept && accept == noAccept {
-		d.diags.errorf(bl.pos["no_accept"], "accept and no_accept disagree", "vrrp_instance %q: write one of them", in.Name)
+		d.diags.errorf(bl.pos.Where("no_accept", Pos{}), "accept and no_accept disagree", "vrrp_instance %q: write one of them", in.Name)
 	}
 	n.NoAccept = noAccept || (hasAccept && !accept)
 	bl.boolean("lower_prio_no_advert", &n.LowerPriorityNoAdvert)
@@ -110,10 +110,10 @@ func (d *decoder) vipList(bl *block, name string) []VIP {
 	for _, raw := range list {
 		vip, err := ParseVIP(raw)
 		if err != nil {
-			d.diags.errorf(bl.pos[name], "invalid "+name, "%v", err)
+			d.diags.errorf(bl.pos.Where(name, Pos{}), "invalid "+name, "%v", err)
 			continue
 		}
-		vip.Pos = bl.pos[name]
+		vip.Pos = bl.pos.Where(name, Pos{})
 		out = append(out, vip)
 	}
 	return out

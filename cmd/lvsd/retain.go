@@ -67,17 +67,20 @@ func (c *modelCompactor) plan(t reflect.Type) *walkPlan {
 	c.plans[t] = p
 	switch t.Kind() {
 	case reflect.String, reflect.Map:
-	case reflect.Pointer, reflect.Array:
-		p.holds = c.plan(t.Elem()).holds
-	case reflect.Slice:
-		p.holds = t.Elem().Kind() != reflect.Uint8 && c.plan(t.Elem()).holds
 	case reflect.Struct:
+		if t == positionsType {
+			break // dropped by walk
+		}
 		for i := range t.NumField() {
 			if f := t.Field(i); f.IsExported() && c.plan(f.Type).holds {
 				p.fields = append(p.fields, i)
 			}
 		}
 		p.holds = len(p.fields) > 0
+	case reflect.Pointer, reflect.Array:
+		p.holds = c.plan(t.Elem()).holds
+	case reflect.Slice:
+		p.holds = t.Elem().Kind() != reflect.Uint8 && c.plan(t.Elem()).holds
 	default:
 		p.holds = false
 	}
@@ -99,12 +102,6 @@ func (c *modelCompactor) walk(v reflect.Value) {
 		}
 		v.SetString(kept)
 	case reflect.Map:
-		if v.Type() == positionsType {
-			if v.CanSet() {
-				v.SetZero()
-			}
-			return
-		}
 		if v.IsNil() || !v.CanSet() {
 			return
 		}
@@ -128,6 +125,12 @@ func (c *modelCompactor) walk(v reflect.Value) {
 		c.seen[v.Pointer()] = true
 		c.walk(v.Elem())
 	case reflect.Struct:
+		if v.Type() == positionsType {
+			if v.CanSet() {
+				v.SetZero()
+			}
+			return
+		}
 		for _, i := range c.plan(v.Type()).fields {
 			c.walk(v.Field(i))
 		}

@@ -59,10 +59,10 @@ func (d *Director) reloadAnnouncer(old, cfg *hcl.Config) {
 
 // stripPositions returns a with no positions, to compare settings only.
 func stripPositions(a hcl.Announce) hcl.Announce {
-	a.Pos, a.Positions = hcl.Pos{}, nil
+	a.Pos, a.Positions = hcl.Pos{}, hcl.Positions{}
 	ns := make([]hcl.BGPNeighbor, len(a.Neighbors))
 	for i, n := range a.Neighbors {
-		n.Pos, n.Positions = hcl.Pos{}, nil
+		n.Pos, n.Positions = hcl.Pos{}, hcl.Positions{}
 		ns[i] = n
 	}
 	a.Neighbors = ns
