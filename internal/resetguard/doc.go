@@ -14,22 +14,24 @@
 // retransmission meets the handed-over entry: the request is delayed, not
 // failed.
 //
-// Shape: the table holds one output-hook chain with two rules (meta
-// l4proto tcp, the source address looked up in the set "v4" or "v6", the
-// RST bit, a counter, drop) and their two sets. Open installs it, the
-// sets empty, when the director starts (replacing one an lvsd killed
-// earlier left); Hold, on a takeover, fills the sets with the virtual
-// addresses in one batch, however many there are, and a packet costs one
-// set lookup; Release reads the counters and empties the sets; Close
-// deletes the table when the director stops, so a stopped lvsd leaves
-// none. All of it goes over one netlink socket kept open from Open to
-// Close: a takeover neither creates the table and its hook nor opens or
-// closes a socket (the kernel's nft_rcv_nl_event makes every close of an
+// Shape: the table holds two sets, "v4" and "v6", and, only while the
+// guard holds, an output-hook chain with two rules (meta l4proto tcp, the
+// source address looked up in its family's set, the RST bit, a counter,
+// drop). Open installs the table with its sets empty when the director
+// starts (replacing one an lvsd killed earlier left); Hold, on a
+// takeover, adds the chain and its rules and fills the sets with the
+// virtual addresses in one batch, however many there are (a packet costs
+// one set lookup); Release reads the counters, deletes the chain and
+// empties the sets, so a guard at rest puts no hook on the path of the
+// packets the host sends, IPVS's forwarded ones included; Close deletes
+// the table when the director stops, so a stopped lvsd leaves none. All
+// of it goes over one netlink socket kept open from Open to Close: a
+// takeover creates neither the table nor its sets, and opens or closes
+// no socket (the kernel's nft_rcv_nl_event makes every close of an
 // nftables socket wait for the destruction of the transactions committed
 // before it, one RCU grace period, which delayed the gratuitous ARP on
-// the test VM). An lvsd
-// killed while it holds the guard leaves its addresses in the sets until
-// the next start.
+// the test VM). An lvsd killed while it holds the guard leaves its chain
+// and addresses until the next start.
 //
 // Files: guard.go (the Guard: Open, Hold, Release, Close), guard_linux.go
 // (the table, chain, rules and sets over nftables netlink), guard_other.go

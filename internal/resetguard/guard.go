@@ -10,9 +10,9 @@ import (
 const TableName = "lvsd_reset_guard"
 
 // Guard is the guard's table, open for a director's life: Open installs
-// it with its chain, two rules and their two address sets empty, Hold
-// fills the sets, Release empties them, Close deletes the table. One netlink connection
-// serves them all, so a takeover's Hold is one small batch on a socket
+// it with its two address sets empty, Hold adds its chain and rules and
+// fills the sets, Release deletes the chain and empties the sets, Close
+// deletes the table. One netlink connection serves them all, so a takeover's Hold is one small batch on a socket
 // already open (see doc.go for why no socket is opened or closed then).
 type Guard struct {
 	mu   sync.Mutex // one batch at a time: Hold runs on VRRP's path, Release on the sync worker
@@ -20,7 +20,7 @@ type Guard struct {
 	impl guardImpl
 }
 
-// Open installs the table with its output chain and no rule, replacing a
+// Open installs the table with its empty sets and no chain, replacing a
 // table an earlier lvsd left (one killed while it held the guard), and
 // keeps the connection for the Guard's later calls.
 func Open() (*Guard, error) {
@@ -72,7 +72,8 @@ func (g *Guard) Hold(addrs []netip.Addr) error {
 }
 
 // Release empties the sets and returns how many resets the rules dropped
-// since the Hold; the table, its chain and rules stay. Without rules held it does nothing.
+// since the Hold, and deletes the chain; the table and its sets stay.
+// Without rules held it does nothing.
 func (g *Guard) Release() (dropped uint64, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

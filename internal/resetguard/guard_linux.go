@@ -66,15 +66,18 @@ func rule(t *nftables.Table, c *nftables.Chain, s *nftables.Set, v6 bool) *nftab
 	}}
 }
 
-// install queues the table, its chain, both sets (empty) and both rules
-// on c. Adding a table, chain or set that exists is no error, so the
-// batch also mends a table something deleted part of; the chain is
-// flushed first, so the rules are never there twice.
-func install(c *nftables.Conn) (v4, v6 *nftables.Set, err error) {
+// install queues the table and both sets, empty, on c; with hold, also
+// the chain and both rules. Adding a table, chain or set that exists is
+// no error, so the batch also mends a table something deleted part of;
+// the chain is flushed first, so the rules are never there twice.
+//
+// Between holds the table has no chain: a base chain is a hook every
+// packet the host sends passes through, IPVS's forwarded ones included
+// (ip_vs_send_or_cont goes through NF_INET_LOCAL_OUT), so a guard at
+// rest costs the data path nothing.
+func install(c *nftables.Conn, hold bool) (v4, v6 *nftables.Set, err error) {
 	t := table()
 	c.AddTable(t)
-	ch := c.AddChain(chain(t))
-	c.FlushChain(ch)
 	v4, v6 = sets(t)
 	for _, s := range []*nftables.Set{v4, v6} {
 		if err := c.AddSet(s, nil); err != nil {
@@ -82,8 +85,12 @@ func install(c *nftables.Conn) (v4, v6 *nftables.Set, err error) {
 		}
 		c.FlushSet(s)
 	}
-	c.AddRule(rule(t, ch, v4, false))
-	c.AddRule(rule(t, ch, v6, true))
+	if hold {
+		ch := c.AddChain(chain(t))
+		c.FlushChain(ch)
+		c.AddRule(rule(t, ch, v4, false))
+		c.AddRule(rule(t, ch, v6, true))
+	}
 	return v4, v6, nil
 }
 
@@ -108,8 +115,7 @@ func lasting() (*nftables.Conn, error) {
 }
 
 // open replaces the table in one batch: add (so the delete finds it),
-// delete, then the table anew with its chain, its two empty sets and
-// its two rules.
+// delete, then the table anew with its two empty sets.
 func open() (guardImpl, error) {
 	c, err := lasting()
 	if err != nil {
@@ -118,7 +124,7 @@ func open() (guardImpl, error) {
 	t := table()
 	c.AddTable(t)
 	c.DelTable(t)
-	if _, _, err := install(c); err != nil {
+	if _, _, err := install(c, false); err != nil {
 		c.CloseLasting()
 		return nil, fmt.Errorf("nftables table %s: %w", TableName, err)
 	}
@@ -137,11 +143,11 @@ func (g *linuxGuard) renew() {
 	}
 }
 
-// hold sends one batch: the table, chain, sets and rules as install
+// hold sends one batch: the table, sets, chain and rules as install
 // queues them (the rules made anew, so their counters start at zero and
 // count this hold only), and the addresses added to their family's set.
 func (g *linuxGuard) hold(addrs []netip.Addr) error {
-	v4, v6, err := install(g.conn)
+	v4, v6, err := install(g.conn, true)
 	if err == nil {
 		err = addElements(g.conn, v4, v6, addrs)
 	}
@@ -181,7 +187,8 @@ func addElements(c *nftables.Conn, v4, v6 *nftables.Set, addrs []netip.Addr) err
 	return nil
 }
 
-// release reads the rules' counters, then empties both sets.
+// release reads the rules' counters, then deletes the chain (its hook
+// with it) and empties both sets.
 func (g *linuxGuard) release() (uint64, error) {
 	t := table()
 	var dropped uint64
@@ -194,6 +201,15 @@ func (g *linuxGuard) release() (uint64, error) {
 			if ctr, ok := e.(*expr.Counter); ok {
 				dropped += ctr.Packets
 			}
+		}
+	}
+	// One batch: the chain's deletion fails whole when a hold's chain is
+	// not there (ENOENT, below), so the sets go in a batch of their own.
+	g.conn.DelChain(chain(t))
+	if err := g.conn.Flush(); err != nil {
+		g.renew()
+		if !errors.Is(err, syscall.ENOENT) {
+			return dropped, fmt.Errorf("nftables table %s: %w", TableName, err)
 		}
 	}
 	v4, v6 := sets(t)

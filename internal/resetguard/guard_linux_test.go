@@ -308,3 +308,50 @@ func TestGuardHoldsThousandsOfAddresses(t *testing.T) {
 		return nil
 	})
 }
+
+// TestGuardAtRestHasNoChain: between holds the table has no chain, so no
+// hook of the guard's sits on the path of every packet the host sends
+// (IPVS's forwarded ones included); a Hold makes the chain, Release
+// deletes it.
+func TestGuardAtRestHasNoChain(t *testing.T) {
+	runGuardTest(t, func(unavailable *error) error {
+		g, ok := openOrSkip(unavailable)
+		if !ok {
+			return nil
+		}
+		defer g.Close()
+		chains := func(when string, want int) error {
+			c, err := nftables.New()
+			if err != nil {
+				return err
+			}
+			all, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, ch := range all {
+				if ch.Table.Name == TableName {
+					n++
+				}
+			}
+			if n != want {
+				return fmt.Errorf("%s: %d chains in the guard's table, want %d", when, n, want)
+			}
+			return nil
+		}
+		if err := chains("open", 0); err != nil {
+			return err
+		}
+		if err := g.Hold([]netip.Addr{netip.MustParseAddr("127.0.0.2")}); err != nil {
+			return err
+		}
+		if err := chains("held", 1); err != nil {
+			return err
+		}
+		if _, err := g.Release(); err != nil {
+			return err
+		}
+		return chains("released", 0)
+	})
+}
