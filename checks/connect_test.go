@@ -378,12 +378,15 @@ func TestConnectorSchedulesTCPChecksNeverEarly(t *testing.T) {
 				t.Errorf("%s: connect %d at %v, before its earliest plan %v", l.addr, k, a.Sub(before), plan.Sub(before))
 			}
 		}
-		if len(at) < rounds-2 || len(at) > rounds+1 {
-			t.Errorf("%s: %d connects in %v of delay_loop %v, want about %d", l.addr, len(at), window, delayLoop, rounds)
+		// The bounds say "scheduled and never twice per round": a
+		// stalled test process (go test -race beside other packages on
+		// a loaded machine) may lose rounds, never gain them.
+		if len(at) < rounds/2 || len(at) > rounds+1 {
+			t.Errorf("%s: %d connects in %v of delay_loop %v, want %d to %d", l.addr, len(at), window, delayLoop, rounds/2, rounds+1)
 		}
 	}
-	if n := int(miscRuns.Load()); n < rounds-2 || n > rounds+1 {
-		t.Errorf("MISC_CHECK ran %d times in %v of delay_loop %v, want about %d", n, window, delayLoop, rounds)
+	if n := int(miscRuns.Load()); n < rounds/2 || n > rounds+1 {
+		t.Errorf("MISC_CHECK ran %d times in %v of delay_loop %v, want %d to %d", n, window, delayLoop, rounds/2, rounds+1)
 	}
 }
 
@@ -403,11 +406,12 @@ func TestConnectorSchedulingFollowsAReload(t *testing.T) {
 	if n := len(removed.times()); n != gone {
 		t.Errorf("the removed check connected %d more times after the reload", n-gone)
 	}
-	if n := len(added.times()); n < 3 {
-		t.Errorf("the added check connected %d times in 4 delay_loops, want 3 or more", n)
+	// At least half the rounds: a stalled test process loses rounds.
+	if n := len(added.times()); n < 2 {
+		t.Errorf("the added check connected %d times in 4 delay_loops, want 2 or more", n)
 	}
-	if n := len(kept.times()); n < 7 {
-		t.Errorf("the kept check connected %d times in 8 delay_loops, want 7 or more", n)
+	if n := len(kept.times()); n < 4 {
+		t.Errorf("the kept check connected %d times in 8 delay_loops, want 4 or more", n)
 	}
 }
 
