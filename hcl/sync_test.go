@@ -105,3 +105,27 @@ func TestSyncDaemonRefusesBadSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncDaemonDefaultSaysNothingOfAnUnknownInstance loads a virtual
+// server naming an instance that is not defined, without an
+// lvs_sync_daemon block: the one error is the virtual server's, at its
+// place (the default sync daemon, derived from it, used to repeat it
+// without a place: FuzzLoadHCL found it).
+func TestSyncDaemonDefaultSaysNothingOfAnUnknownInstance(t *testing.T) {
+	l := hcltest.Loader(map[string]string{"/etc/lvsd/lvsd.hcl": "virtual_server \"192.0.2.1:80\" {\n  vrrp_instance = \"VI_0\"\n}\n"})
+	cfg, diags := l.Load("/etc/lvsd/lvsd.hcl")
+	if cfg != nil || !diags.HasErrors() {
+		t.Fatalf("loaded %v, diagnostics %v; want an error", cfg != nil, diags)
+	}
+	for _, d := range diags {
+		if d.Pos.File == "" {
+			t.Errorf("diagnostic without a place: %v", d)
+		}
+		if strings.Contains(d.Summary, "lvs_sync_daemon") {
+			t.Errorf("the default sync daemon reports: %v", d)
+		}
+	}
+	if !strings.Contains(diags.Error(), "unknown vrrp_instance") {
+		t.Errorf("diagnostics %v; want the virtual server's unknown vrrp_instance", diags)
+	}
+}

@@ -34,6 +34,13 @@ func (v *validator) syncDaemon() {
 	if s.Instance != "" {
 		i := slices.IndexFunc(v.cfg.Instances, func(in VRRPInstance) bool { return in.Name == s.Instance })
 		if i < 0 {
+			if s.Positions == (Positions{}) {
+				// lvsd's default, from a virtual server that names an
+				// instance not defined: owner (validate.go) reports it
+				// there, with its place.
+				*s = LVSSyncDaemon{}
+				return
+			}
 			v.diags.errorf(where("instance"), "unknown lvs_sync_daemon instance",
 				"vrrp_instance %q is not defined.%s", s.Instance, suggest(s.Instance, keys(v.instanceNames())))
 			return
