@@ -142,7 +142,15 @@ func TestProcShowsComparesWhatTheFilePrints(t *testing.T) {
 		{"weight", &p.services[0], udp, func(s *Service) { s.Destinations[0].Weight = 8 }, 250, false},
 		{"forwarding method", &p.services[0], udp, func(s *Service) { s.Destinations[0].Forward = ForwardRoute }, 250, false},
 		{"list order", &p.services[0], udp, func(s *Service) { s.Destinations[0].Position, s.Destinations[1].Position = 0, 1 }, 250, false},
-		{"order unknown: address order", &p.services[0], udp, func(s *Service) { s.Destinations[0].Position, s.Destinations[1].Position = 0, 0 }, 250, false},
+		{"order unknown (lvsd's own write): the kernel's order is not read again", &p.services[0], udp, func(s *Service) { s.Destinations[0].Position, s.Destinations[1].Position = 0, 0 }, 250, true},
+		{"order unknown: a weight still differs", &p.services[0], udp, func(s *Service) {
+			s.Destinations[0].Position, s.Destinations[1].Position = 0, 0
+			s.Destinations[1].Weight = 3
+		}, 250, false},
+		{"order unknown: a real server still differs", &p.services[0], udp, func(s *Service) {
+			s.Destinations[0].Position, s.Destinations[1].Position = 0, 0
+			s.Destinations[0].Addr = ap("10.0.9.2:53")
+		}, 250, false},
 		{"scheduler", &p.services[0], udp, func(s *Service) { s.Scheduler = "wrr" }, 250, false},
 		{"one-packet", &p.services[0], udp, func(s *Service) { s.Flags &^= FlagOnePacket }, 250, false},
 		{"timeout", &p.services[0], udp, func(s *Service) { s.Timeout = 31 }, 250, false},

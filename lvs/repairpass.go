@@ -82,11 +82,14 @@ func procShows(p *procService, s *Service, hz uint32) bool {
 	if p.persistent && (hz == 0 || p.timeout != s.Timeout*hz || p.netmask != procNetmask(s.Netmask, ipv6)) {
 		return false
 	}
-	// The file lists the real servers in the kernel's order; the view
-	// knows it from a read (Position), or, after lvsd's own writes (every
-	// Position 0), expects address order, as diff.go does.
+	// The file lists the real servers in the kernel's order. The view
+	// knows that order from a read (Position); after lvsd's own writes
+	// (every Position 0) it does not: the kernel puts a new real server
+	// at the head of its list (__ip_vs_update_dest's list_add_rcu), so
+	// the two are then compared in address order, each sorted, and a
+	// service lvsd just wrote is not read again for its order alone.
 	ds := s.Destinations
-	var buf [32]int
+	var buf, pbuf [32]int
 	order := buf[:0]
 	if len(ds) > len(buf) {
 		order = make([]int, 0, len(ds))
@@ -95,6 +98,13 @@ func procShows(p *procService, s *Service, hz uint32) bool {
 	for i := range ds {
 		order = append(order, -1)
 		known = known || ds[i].Position != 0
+	}
+	porder := pbuf[:0]
+	if len(p.dests) > len(pbuf) {
+		porder = make([]int, 0, len(p.dests))
+	}
+	for j := range p.dests {
+		porder = append(porder, j)
 	}
 	if known {
 		for i := range ds {
@@ -111,9 +121,10 @@ func procShows(p *procService, s *Service, hz uint32) bool {
 		if !slices.IsSortedFunc(ds, compareDestinations) {
 			slices.SortStableFunc(order, func(a, b int) int { return compareDestinations(ds[a], ds[b]) })
 		}
+		slices.SortStableFunc(porder, func(a, b int) int { return p.dests[a].addr.Compare(p.dests[b].addr) })
 	}
-	for j := range p.dests {
-		pd, d := &p.dests[j], &ds[order[j]]
+	for j, k := range porder {
+		pd, d := &p.dests[k], &ds[order[j]]
 		if pd.addr != d.Addr || pd.forward != procForward(d.Forward) || pd.weight != d.Weight {
 			return false
 		}
