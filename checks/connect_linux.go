@@ -26,12 +26,6 @@ import (
 // and removal, getpeername, getsockname, TCP_NODELAY) plus a goroutine, a
 // context and a timer per attempt.
 //
-// The wait's deadline is a timerfd in the same epoll set, as keepalived's
-// thread master arms one: the wakeup then comes as the epoll instance's
-// readiness, which the runtime's poller hands straight to the waiting
-// goroutine, where a runtime timer (a deadline on poll) readies it from
-// the timer heap and also wakes an idle P's thread to look for more work.
-//
 // The connector's wait also serves the scheduler (plan): its deadline is
 // the earlier of the earliest attempt's and the next planned launch, and
 // complete runs at every wakeup, so the Manager launches due attempts on
@@ -41,7 +35,6 @@ import (
 type connector struct {
 	epfd     int
 	poll     *os.File        // epfd in Go's poller: readable when a socket is ready
-	timer    int             // timerfd in epfd: the wait's deadline
 	raw      syscall.RawConn // of poll
 	complete func(done []connectDone, now time.Time)
 
@@ -52,7 +45,7 @@ type connector struct {
 	// schedules: complete always ends with plan, which arms the wait;
 	// set before run starts.
 	schedules bool
-	armed     time.Time // deadline set on timer; zero: none
+	armed     time.Time // deadline set on poll; zero: none
 	spent     bool      // armed has passed: set the next, whatever it is
 	stopped   bool
 }
@@ -79,25 +72,13 @@ func newConnector(complete func(done []connectDone, now time.Time)) (*connector,
 		unix.Close(epfd)
 		return nil, os.NewSyscallError("fcntl", err)
 	}
-	timer, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
-	if err != nil {
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("timerfd_create", err)
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(timer)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, timer, &ev); err != nil {
-		unix.Close(timer)
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("epoll_ctl", err)
-	}
 	poll := os.NewFile(uintptr(epfd), "TCP_CHECK epoll")
 	raw, err := poll.SyscallConn()
 	if err != nil {
-		unix.Close(timer)
 		poll.Close()
 		return nil, err
 	}
-	return &connector{epfd: epfd, poll: poll, raw: raw, timer: timer, complete: complete, inflight: map[int32]*connectAttempt{}}, nil
+	return &connector{epfd: epfd, poll: poll, raw: raw, complete: complete, inflight: map[int32]*connectAttempt{}}, nil
 }
 
 // submit starts an attempt on the caller's goroutine. An attempt that ends
@@ -142,7 +123,7 @@ func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
 }
 
 // stop makes run return; attempts in flight are abandoned (their sockets
-// closed, no Result), and run closes the timer.
+// closed, no Result).
 func (c *connector) stop() {
 	c.mu.Lock()
 	c.stopped = true
@@ -157,9 +138,7 @@ func (c *connector) run() {
 	var done []connectDone
 	for {
 		var n int
-		// No deadline on poll: the timer's readiness ends the wait.
-		// It returns an error only once stop closed poll.
-		c.raw.Read(func(uintptr) bool {
+		err := c.raw.Read(func(uintptr) bool {
 			n = readyEvents(c.epfd, events)
 			return n > 0
 		})
@@ -168,7 +147,6 @@ func (c *connector) run() {
 			for _, a := range c.inflight {
 				unix.Close(a.fd)
 			}
-			unix.Close(c.timer)
 			c.mu.Unlock()
 			return
 		}
@@ -177,13 +155,6 @@ func (c *connector) run() {
 		// The poller's notice is edge-triggered: drain the ready list.
 		for n > 0 {
 			for _, ev := range events[:n] {
-				if ev.Fd == int32(c.timer) {
-					// Spent: set whatever comes next, even no
-					// deadline (which also clears the timer's
-					// readiness).
-					c.spent = true
-					continue
-				}
 				if a := c.inflight[ev.Fd]; a != nil {
 					e := connectError(a.fd, ev.Events)
 					c.forgetLocked(a)
@@ -199,6 +170,10 @@ func (c *connector) run() {
 			a := c.pending[0]
 			c.forgetLocked(a)
 			done = append(done, connectDone{a, a.result(os.ErrDeadlineExceeded, now), now})
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// Spent: set whatever comes next, even no deadline.
+			c.spent = true
 		}
 		if !c.schedules {
 			c.armLocked(now)
@@ -243,7 +218,7 @@ func (c *connector) armLocked(now time.Time) {
 	passed := !c.armed.IsZero() && !c.armed.After(now)
 	if c.spent || passed || (!want.IsZero() && (c.armed.IsZero() || want.Before(c.armed))) {
 		c.armed, c.spent = want, false
-		rawTimerSet(c.timer, want, now) // connect_raw_linux.go
+		c.poll.SetReadDeadline(want)
 	}
 }
 

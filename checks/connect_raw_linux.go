@@ -2,14 +2,13 @@ package checks
 
 import (
 	"net/netip"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // The connector's own system calls (socket, connect, epoll_ctl, getsockopt
-// SO_ERROR, close, timerfd_settime) go through RawSyscall. Each returns at once: the socket
+// SO_ERROR, close) go through RawSyscall. Each returns at once: the socket
 // is non-blocking, so connect answers EINPROGRESS, and closing a socket
 // without SO_LINGER never waits. Through Syscall the runtime would treat
 // each as a call that may block: it marks the P as in a system call on
@@ -82,16 +81,4 @@ func rawSoError(fd int) (int, error) {
 // rawClose closes fd.
 func rawClose(fd int) {
 	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
-}
-
-// rawTimerSet arms the timerfd fd to expire at at (zero: disarms it),
-// relative to now: the kernel counts from the call, which comes after now,
-// so it never expires before at. Setting it also clears an expiry not yet
-// read, the readiness epoll reports.
-func rawTimerSet(fd int, at, now time.Time) {
-	var spec unix.ItimerSpec
-	if !at.IsZero() {
-		spec.Value = unix.NsecToTimespec(max(int64(at.Sub(now)), 1))
-	}
-	unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 }
