@@ -81,18 +81,13 @@ func parseConnections(r io.Reader) ([]Conn, error) {
 // procAddrPort decodes an address (8 hex digits for IPv4, the %pI6 form
 // for IPv6) and a port (4 hex digits) of the connection table.
 func procAddrPort(addr, port []byte) (netip.AddrPort, error) {
-	p, err := strconv.ParseUint(string(port), 16, 16)
-	if err != nil {
-		return netip.AddrPort{}, err
+	p, ok := procHex(port, 4) // proctable.go: the same "%04X" as /proc/net/ip_vs
+	if !ok {
+		return netip.AddrPort{}, fmt.Errorf("port %q: want 4 hex digits", port)
 	}
-	if len(addr) == 8 && !bytes.ContainsRune(addr, ':') {
-		v, err := strconv.ParseUint(string(addr), 16, 32)
-		if err != nil {
-			return netip.AddrPort{}, err
-		}
-		var b [4]byte
-		binary.BigEndian.PutUint32(b[:], uint32(v))
-		return netip.AddrPortFrom(netip.AddrFrom4(b), uint16(p)), nil
+	if v, ok := procHex(addr, 8); ok {
+		a := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		return netip.AddrPortFrom(a, uint16(p)), nil
 	}
 	a, err := netip.ParseAddr(string(addr))
 	if err != nil {
