@@ -22,9 +22,12 @@ type procFile struct {
 
 // procReadSize is the room given to each read call. The kernel fills one
 // seq_file buffer per call (a page, more only for a service whose lines do
-// not fit in one), so a table of 2 MB of text takes some 500 calls
-// however large the room; a large room lets one call take what it has.
-const procReadSize = 1 << 20
+// not fit in one; what does not fit the room comes with the next call),
+// so a table of 2 MB of text takes some 500 calls however large the
+// room. 64 KiB holds any such buffer of a service of a thousand real
+// servers, and the buffer kept between passes grows with the table, not
+// to a MiB for a small one (the GC counts all of it in its heap goal).
+const procReadSize = 64 << 10
 
 // ProcTable implements Kernel.
 // With MobyReads it fails: such a kernel re-enacts the reads before issue
