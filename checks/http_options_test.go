@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -231,5 +232,30 @@ func TestConnectorBindsToTheInterface(t *testing.T) {
 	}
 	if r := attempt(Endpoint{Addr: target, BindIf: "nosuch9"}, time.Second); r.OK || !strings.Contains(r.Reason, "no such device") {
 		t.Errorf("bound to a missing interface: %+v, want a failure naming it", r)
+	}
+}
+
+// TestEveryWrongPasswordIsReportedAsThePasswords: legacy PEM
+// encryption has no MAC, so about one wrong password in 256 decrypts
+// with good padding into garbage. Each of 2,000 wrong passwords must
+// still be refused as a wrong password, never reach the key parser
+// (the flake CI once hit in TestSSLGetPresentsTheSSLBlocksCertificate).
+func TestEveryWrongPasswordIsReportedAsThePasswords(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalECPrivateKey(key)
+	//lint:ignore SA1019 keepalived's SSL block password protects a legacy PEM-encrypted key
+	block, err := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", der, []byte("s3cret"), x509.PEMCipherAES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pem.EncodeToMemory(block)
+	if _, err := decryptedKey(data, "s3cret"); err != nil {
+		t.Fatalf("the right password: %v", err)
+	}
+	for i := range 2000 {
+		pw := fmt.Sprintf("wrong-%d", i)
+		if _, err := decryptedKey(data, pw); !errors.Is(err, x509.IncorrectPasswordError) {
+			t.Fatalf("password %q: %v, want x509.IncorrectPasswordError", pw, err)
+		}
 	}
 }

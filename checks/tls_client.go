@@ -60,7 +60,28 @@ func decryptedKey(data []byte, password string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decrypting with the SSL block's password: %w", err)
 		}
+		// Legacy PEM encryption has no MAC: DecryptPEMBlock knows a
+		// wrong password only by bad padding, and about one wrong
+		// password in 256 pads well and yields garbage. A key that
+		// does not parse after decrypting is that case, and is
+		// reported as the password's, as OpenSSL's PEM reader does.
+		if !isPrivateKeyDER(der) {
+			return nil, fmt.Errorf("decrypting with the SSL block's password: %w", x509.IncorrectPasswordError)
+		}
 		return pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: der}), nil
 	}
 	return nil, errors.New("no PEM private key")
+}
+
+// isPrivateKeyDER reports whether der is a private key in one of the
+// encodings tls.X509KeyPair reads: PKCS #1, PKCS #8 or SEC 1.
+func isPrivateKeyDER(der []byte) bool {
+	if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return true
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		return true
+	}
+	_, err := x509.ParseECPrivateKey(der)
+	return err == nil
 }
