@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
@@ -67,9 +68,14 @@ func runDaemon(opts runOptions) int {
 	allProcs := loadOnOneProc() // goruntime.go
 	loadAtLoosePace()
 	// What the daemon keeps of each configuration it loads (retain.go).
+	// Each stage of a load and of the start is logged at debug level with
+	// what it took (docs/benchmarks.md takes a start apart with them).
 	load := func(path string) (*hcl.Config, hcl.Diagnostics) {
+		start := time.Now()
 		cfg, diags := opts.loader.Load(path)
+		read := time.Since(start)
 		compactModel(cfg)
+		log.Debug("configuration loaded", "file", path, "read", read, "compacted", time.Since(start)-read)
 		return cfg, diags
 	}
 	cfg, diags := load(opts.file)
@@ -100,6 +106,7 @@ func runDaemon(opts runOptions) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
+	built := time.Now()
 	d, err := director.New(cfg, director.Options{
 		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log, Load: load,
 		OnRunning: func() {
@@ -117,6 +124,8 @@ func runDaemon(opts runOptions) int {
 		log.Error("start", "err", err)
 		return 1
 	}
+	// New has written the first IPVS table (lvs.Manager.SetConfig).
+	log.Debug("director built", "took", time.Since(built))
 	runtimeDir := filepath.Dir(cfg.Global.ControlSocket)
 	ctl, err := serveControl(cfg.Global.ControlSocket, d, log)
 	if err != nil {

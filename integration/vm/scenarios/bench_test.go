@@ -262,14 +262,26 @@ func TestBenchIPVSLoad(t *testing.T) {
 		}
 		for range benchRounds {
 			r := lvsdRound{starts: map[string]time.Duration{}}
-			_, r.writer = timeLoad("lvsd (lvs, batched), polled", func(n benchNet) { loadWithLvsPolled(t, n.path, n.procIPVS) })
-			for _, s := range starts {
+			_, r.writer = timeLoad("lvsd (lvs, batched), polled", func(n benchNet) { r.writerStages = loadWithLvsPolled(t, n.path, n.procIPVS) })
+			for i, s := range starts {
 				if s.gogc != "" {
 					os.Setenv("GOGC", s.gogc)
 				}
+				// The first start logs at debug level: its stages
+				// (startStages).
+				args := []string{"run", "-f", s.file, "--pid-file", "/run/lvsd-bench.pid"}
+				if i == 0 {
+					args = append(args, "--debug")
+				}
+				var started time.Time
+				var printed string
 				_, r.starts[s.name] = timeLoad(s.name, func(n benchNet) {
-					loadWithDaemon(t, n.name, n.procIPVS, bin, "run", "-f", s.file, "--pid-file", "/run/lvsd-bench.pid")
+					started, printed = loadWithDaemon(t, n.name, n.procIPVS, append([]string{bin}, args...)...)
 				})
+				if i == 0 {
+					r.daemonStages = daemonStages(started, printed, r.starts[s.name])
+					r.daemonTotal = r.starts[s.name]
+				}
 				os.Unsetenv("GOGC")
 			}
 			startRounds = append(startRounds, r)
@@ -313,6 +325,18 @@ func TestBenchIPVSLoad(t *testing.T) {
 				fmt.Fprintf(&b, "; %s %v (%.2fx)", strings.TrimPrefix(name, "lvsd run "), r.starts[name].Round(time.Millisecond), float64(r.starts[name])/float64(r.writer))
 			}
 			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "    stages of each round's writer and lvsd run (keepalived.conf), from lvsd run --debug's log (ms resolution; exec = ip netns exec, exec, Go init, flags; to write = IPVS opened, desired table, table read, diff):\n")
+		for i, r := range startRounds {
+			w, d := r.writerStages, r.daemonStages
+			if !w.complete || !d.complete {
+				fmt.Fprintf(&b, "      round %d: stages not found in the logs\n", i+1)
+				continue
+			}
+			ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+			fmt.Fprintf(&b, "      round %d: writer: to write %s, write %s | lvsd: exec %s, read %s, compact %s, to write %s, write %s; lvsd - writer %s\n",
+				i+1, ms(w.toWrite), ms(w.write), ms(d.toRead), ms(d.read), ms(d.compact), ms(d.toWrite), ms(d.write),
+				ms(r.daemonTotal-r.writer))
 		}
 		names := slices.Sorted(maps.Keys(startRounds[0].starts))
 		for _, name := range names {
@@ -401,6 +425,10 @@ const benchRounds = 3
 type lvsdRound struct {
 	writer time.Duration
 	starts map[string]time.Duration
+	// The stages of the writer's load and of the first start (lvsd run on
+	// the keepalived.conf).
+	writerStages, daemonStages startStages
+	daemonTotal                time.Duration
 }
 
 // median is the middle of ds (the upper one of an even count).
@@ -443,13 +471,15 @@ func loadWithLvs(t *testing.T, opts lvs.KernelOptions) (*lvs.Manager, func()) {
 // the same keepalived.conf) in the bench namespace and waits until the
 // kernel holds every object; the daemon is killed with SIGKILL, which
 // leaves the table in place (a clean stop may withdraw it and take time).
-func loadWithDaemon(t *testing.T, ns, procIPVS string, argv ...string) {
+// It returns when the daemon was started and what it printed until then.
+func loadWithDaemon(t *testing.T, ns, procIPVS string, argv ...string) (started time.Time, printed string) {
 	t.Helper()
 	cmd := exec.Command("/sbin/ip", append([]string{"netns", "exec", ns}, argv...)...)
-	var out bytes.Buffer
+	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Its own process group: keepalived forks its checker child.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	started = time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -470,15 +500,150 @@ func loadWithDaemon(t *testing.T, ns, procIPVS string, argv ...string) {
 			return ""
 		}
 	})
+	return started, out.String()
+}
+
+// lockedBuffer is a bytes.Buffer that a daemon's output goroutine writes
+// while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startStages is where one start of lvsd run, or one load of the batched
+// writer, spent its time, from its debug log (lvsd run --debug; the
+// writer's log in this process). Times are from the start (the exec of
+// ip netns exec, or the writer's goroutine) to the end of each stage;
+// the last one ends when a count of /proc/net/ip_vs finds every object.
+type startStages struct {
+	toRead   time.Duration // ip netns exec, exec, Go runtime and package init, flags (lvsd only)
+	read     time.Duration // hcl.Load: read, parse, defaults, validation (lvsd only)
+	compact  time.Duration // compactModel (lvsd only)
+	toWrite  time.Duration // to the first write: the model (writer), IPVS opened, desired table, table read, diff
+	write    time.Duration // the write, to the count that found every object
+	complete bool          // every stage was found in the log
+}
+
+// applyingMsg is what lvs logs when it starts applying a big batch of
+// operations (lvs.Manager logOps).
+const applyingMsg = "applying IPVS operations"
+
+// daemonStages takes a start of lvsd run --debug apart: its log's
+// "configuration loaded" line (read and compacted durations) and the
+// time of its "applying IPVS operations" line.
+func daemonStages(started time.Time, printed string, total time.Duration) startStages {
+	var st startStages
+	var loaded, applying time.Time
+	for line := range strings.Lines(printed) {
+		at, ok := logTime(line)
+		if !ok {
+			continue
+		}
+		switch {
+		case strings.Contains(line, `msg="configuration loaded"`) && loaded.IsZero():
+			read, ok1 := logDuration(line, "read")
+			compacted, ok2 := logDuration(line, "compacted")
+			if ok1 && ok2 {
+				loaded, st.read, st.compact = at, read, compacted
+			}
+		case strings.Contains(line, `msg="`+applyingMsg+`"`) && applying.IsZero():
+			applying = at
+		}
+	}
+	if loaded.IsZero() || applying.IsZero() {
+		return st
+	}
+	st.toRead = loaded.Sub(started) - st.read - st.compact
+	st.toWrite = applying.Sub(loaded)
+	st.write = total - applying.Sub(started)
+	st.complete = true
+	return st
+}
+
+// logTime is the time= of a slog text line (millisecond precision).
+func logTime(line string) (time.Time, bool) {
+	v, ok := logField(line, "time")
+	if !ok {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339Nano, v)
+	return at, err == nil
+}
+
+// logDuration is a duration attribute of a slog text line.
+func logDuration(line, key string) (time.Duration, bool) {
+	v, ok := logField(line, key)
+	if !ok {
+		return 0, false
+	}
+	d, err := time.ParseDuration(v)
+	return d, err == nil
+}
+
+// logField is the unquoted value of key= in a slog text line.
+func logField(line, key string) (string, bool) {
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// recordTime is a slog.Handler that keeps the time of the first record
+// with its message.
+type recordTime struct {
+	msg string
+	mu  *sync.Mutex
+	at  *time.Time
+}
+
+func newRecordTime(msg string) recordTime {
+	return recordTime{msg: msg, mu: &sync.Mutex{}, at: &time.Time{}}
+}
+
+func (h recordTime) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordTime) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h recordTime) WithGroup(string) slog.Handler            { return h }
+
+func (h recordTime) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.Message == h.msg && h.at.IsZero() {
+		*h.at = r.Time
+	}
+	return nil
+}
+
+// time returns the record's time, zero if none came.
+func (h recordTime) time() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return *h.at
 }
 
 // loadWithLvsPolled is loadWithLvs seen from outside, as loadWithDaemon
 // sees the daemons: the load runs in another goroutine, and it ends at the
 // first count of procIPVS that finds every object (the same counts, the
 // same CPU they take from the guest and the same latency).
-func loadWithLvsPolled(t *testing.T, netnsPath, procIPVS string) {
+// It returns its stages (startStages: toWrite and write).
+func loadWithLvsPolled(t *testing.T, netnsPath, procIPVS string) startStages {
 	t.Helper()
 	done := make(chan error, 1)
+	applying := newRecordTime(applyingMsg)
+	started := time.Now()
 	go func() {
 		k, err := lvs.OpenKernelWith(lvs.KernelOptions{NetnsPath: netnsPath})
 		if err != nil {
@@ -486,7 +651,7 @@ func loadWithLvsPolled(t *testing.T, netnsPath, procIPVS string) {
 			return
 		}
 		defer k.Close()
-		m := lvs.NewManager(k, lvs.ManagerOptions{Interval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+		m := lvs.NewManager(k, lvs.ManagerOptions{Interval: time.Hour, Logger: slog.New(applying)})
 		m.SetConfig(lvstest.SyntheticConfig(benchServices, benchReals))
 		if c := m.Counters(); c.Errors > 0 {
 			err = fmt.Errorf("%d errors", c.Errors)
@@ -508,12 +673,18 @@ func loadWithLvsPolled(t *testing.T, netnsPath, procIPVS string) {
 		}
 		return ""
 	})
+	total := time.Since(started)
 	if !finished {
 		ended = <-done
 	}
 	if ended != nil {
 		t.Fatalf("the batched writer: %v", ended)
 	}
+	at := applying.time()
+	if at.IsZero() {
+		return startStages{}
+	}
+	return startStages{toWrite: at.Sub(started), write: total - at.Sub(started), complete: true}
 }
 
 // waitFull counts the objects in procIPVS every daemonPoll until it finds
