@@ -273,13 +273,12 @@ func TestBenchIPVSLoad(t *testing.T) {
 				if i == 0 {
 					args = append(args, "--debug")
 				}
-				var started time.Time
-				var printed string
+				var run daemonRun
 				_, r.starts[s.name] = timeLoad(s.name, func(n benchNet) {
-					started, printed = loadWithDaemon(t, n.name, n.procIPVS, append([]string{bin}, args...)...)
+					run = loadWithDaemon(t, n.name, n.procIPVS, append([]string{bin}, args...)...)
 				})
 				if i == 0 {
-					r.daemonStages = daemonStages(started, printed, r.starts[s.name])
+					r.daemonStages = daemonStages(run, r.starts[s.name])
 					r.daemonTotal = r.starts[s.name]
 				}
 				os.Unsetenv("GOGC")
@@ -337,6 +336,7 @@ func TestBenchIPVSLoad(t *testing.T) {
 			fmt.Fprintf(&b, "      round %d: writer: to write %s, write %s | lvsd: exec %s, read %s, compact %s, to write %s, write %s; lvsd - writer %s\n",
 				i+1, ms(w.toWrite), ms(w.write), ms(d.toRead), ms(d.read), ms(d.compact), ms(d.toWrite), ms(d.write),
 				ms(r.daemonTotal-r.writer))
+			fmt.Fprintf(&b, "        writer (this process, counts included): %v | lvsd run: %v\n", w.usage, d.usage)
 		}
 		names := slices.Sorted(maps.Keys(startRounds[0].starts))
 		for _, name := range names {
@@ -472,14 +472,14 @@ func loadWithLvs(t *testing.T, opts lvs.KernelOptions) (*lvs.Manager, func()) {
 // kernel holds every object; the daemon is killed with SIGKILL, which
 // leaves the table in place (a clean stop may withdraw it and take time).
 // It returns when the daemon was started and what it printed until then.
-func loadWithDaemon(t *testing.T, ns, procIPVS string, argv ...string) (started time.Time, printed string) {
+func loadWithDaemon(t *testing.T, ns, procIPVS string, argv ...string) daemonRun {
 	t.Helper()
 	cmd := exec.Command("/sbin/ip", append([]string{"netns", "exec", ns}, argv...)...)
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Its own process group: keepalived forks its checker child.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	started = time.Now()
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -488,10 +488,15 @@ func loadWithDaemon(t *testing.T, ns, procIPVS string, argv ...string) (started 
 		cmd.Wait()
 		close(exited)
 	}()
-	defer func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}()
+	killed := false
+	kill := func() {
+		if !killed {
+			killed = true
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}
+	defer kill()
 	waitFull(t, procIPVS, argv[0], func() string {
 		select {
 		case <-exited:
@@ -500,7 +505,53 @@ func loadWithDaemon(t *testing.T, ns, procIPVS string, argv ...string) (started 
 			return ""
 		}
 	})
-	return started, out.String()
+	printed := out.String()
+	kill()
+	run := daemonRun{started: started, printed: printed}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		run.usage = usageOf(ru)
+	}
+	return run
+}
+
+// daemonRun is what loadWithDaemon saw of a daemon: when it started, what
+// it printed until its table was full, and what it used until killed
+// (ip netns exec, then the daemon: ip execs it in the same process).
+type daemonRun struct {
+	started time.Time
+	printed string
+	usage   usage
+}
+
+// usage is CPU time and page faults.
+type usage struct {
+	user, sys time.Duration
+	faults    int64 // minor page faults
+}
+
+func usageOf(ru *syscall.Rusage) usage {
+	return usage{
+		user:   time.Duration(ru.Utime.Nano()),
+		sys:    time.Duration(ru.Stime.Nano()),
+		faults: ru.Minflt,
+	}
+}
+
+// processUsage is this process's usage so far.
+func processUsage() usage {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return usage{}
+	}
+	return usageOf(&ru)
+}
+
+func (u usage) minus(v usage) usage {
+	return usage{user: u.user - v.user, sys: u.sys - v.sys, faults: u.faults - v.faults}
+}
+
+func (u usage) String() string {
+	return fmt.Sprintf("cpu user %v sys %v, %d page faults", u.user.Round(time.Millisecond), u.sys.Round(time.Millisecond), u.faults)
 }
 
 // lockedBuffer is a bytes.Buffer that a daemon's output goroutine writes
@@ -534,6 +585,10 @@ type startStages struct {
 	toWrite  time.Duration // to the first write: the model (writer), IPVS opened, desired table, table read, diff
 	write    time.Duration // the write, to the count that found every object
 	complete bool          // every stage was found in the log
+	// The daemon's usage from exec to its kill (right after the count
+	// that found every object); the writer's is this process's over its
+	// load, the counts of /proc/net/ip_vs included.
+	usage usage
 }
 
 // applyingMsg is what lvs logs when it starts applying a big batch of
@@ -543,10 +598,10 @@ const applyingMsg = "applying IPVS operations"
 // daemonStages takes a start of lvsd run --debug apart: its log's
 // "configuration loaded" line (read and compacted durations) and the
 // time of its "applying IPVS operations" line.
-func daemonStages(started time.Time, printed string, total time.Duration) startStages {
-	var st startStages
+func daemonStages(run daemonRun, total time.Duration) startStages {
+	st := startStages{usage: run.usage}
 	var loaded, applying time.Time
-	for line := range strings.Lines(printed) {
+	for line := range strings.Lines(run.printed) {
 		at, ok := logTime(line)
 		if !ok {
 			continue
@@ -565,9 +620,9 @@ func daemonStages(started time.Time, printed string, total time.Duration) startS
 	if loaded.IsZero() || applying.IsZero() {
 		return st
 	}
-	st.toRead = loaded.Sub(started) - st.read - st.compact
+	st.toRead = loaded.Sub(run.started) - st.read - st.compact
 	st.toWrite = applying.Sub(loaded)
-	st.write = total - applying.Sub(started)
+	st.write = total - applying.Sub(run.started)
 	st.complete = true
 	return st
 }
@@ -643,6 +698,7 @@ func loadWithLvsPolled(t *testing.T, netnsPath, procIPVS string) startStages {
 	t.Helper()
 	done := make(chan error, 1)
 	applying := newRecordTime(applyingMsg)
+	before := processUsage()
 	started := time.Now()
 	go func() {
 		k, err := lvs.OpenKernelWith(lvs.KernelOptions{NetnsPath: netnsPath})
@@ -674,6 +730,7 @@ func loadWithLvsPolled(t *testing.T, netnsPath, procIPVS string) startStages {
 		return ""
 	})
 	total := time.Since(started)
+	used := processUsage().minus(before)
 	if !finished {
 		ended = <-done
 	}
@@ -684,7 +741,7 @@ func loadWithLvsPolled(t *testing.T, netnsPath, procIPVS string) startStages {
 	if at.IsZero() {
 		return startStages{}
 	}
-	return startStages{toWrite: at.Sub(started), write: total - at.Sub(started), complete: true}
+	return startStages{toWrite: at.Sub(started), write: total - at.Sub(started), complete: true, usage: used}
 }
 
 // waitFull counts the objects in procIPVS every daemonPoll until it finds
