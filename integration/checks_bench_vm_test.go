@@ -37,6 +37,10 @@ func TestBenchChecksInVM(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/strace"); err == nil {
 		spec.Programs = append(spec.Programs, "/usr/bin/strace")
 	}
+	// perf samples both daemons of the profiled pair (user and kernel).
+	if _, err := os.Stat("/usr/bin/perf"); err == nil {
+		spec.Programs = append(spec.Programs, "/usr/bin/perf")
+	}
 	env := map[string]string{"LVSD_BENCH": "1", "LVSD_BIN": "/usr/local/bin/lvsd"}
 	// LVSD_BIN_BEFORE: an older lvsd binary (a host path) measured in
 	// the same boot, for before/after figures from one run.

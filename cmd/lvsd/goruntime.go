@@ -4,8 +4,10 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,6 +66,12 @@ import (
 //     were pages of its binary. The pages stay in the page cache, so the
 //     ones the daemon still runs come back on their next use by a minor
 //     fault, without I/O; the rest stop counting in its RSS.
+//   - LVSD_CPUPROFILE=FILE in the environment (set by the checks benchmark,
+//     docs/benchmarks.md; not a setting for a director) writes a CPU
+//     profile of the steady state to FILE: from the first table written,
+//     for LVSD_CPUPROFILE_SECONDS (default 40), then the heap's profile
+//     to FILE.heap (sampled at GODEBUG=memprofilerate=N); each written
+//     whole to a .tmp file and renamed, so that a reader never sees half.
 
 // loadOnOneProc sets GOMAXPROCS to 1 unless the environment sets it, and
 // returns what restores the previous value.
@@ -98,6 +106,43 @@ func releaseLoadGarbage() {
 	}
 	debug.FreeOSMemory()
 	releaseBinaryPages()
+	profileSteadyState()
+}
+
+// profileSteadyState starts the CPU profile LVSD_CPUPROFILE asks for, once:
+// it takes the variable out of the environment, so a reload's release does
+// not start another.
+func profileSteadyState() {
+	file := os.Getenv("LVSD_CPUPROFILE")
+	if file == "" {
+		return
+	}
+	os.Unsetenv("LVSD_CPUPROFILE")
+	seconds, err := strconv.Atoi(os.Getenv("LVSD_CPUPROFILE_SECONDS"))
+	if err != nil || seconds <= 0 {
+		seconds = 40
+	}
+	f, err := os.Create(file + ".tmp")
+	if err != nil {
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return
+	}
+	go func() {
+		time.Sleep(time.Duration(seconds) * time.Second)
+		pprof.StopCPUProfile()
+		// The heap's profile beside it (sampled at GODEBUG=memprofilerate).
+		if h, err := os.Create(file + ".heap.tmp"); err == nil {
+			if pprof.Lookup("heap").WriteTo(h, 0) == nil && h.Close() == nil {
+				os.Rename(file+".heap.tmp", file+".heap")
+			}
+		}
+		if f.Close() == nil {
+			os.Rename(file+".tmp", file)
+		}
+	}()
 }
 
 // releaseBinaryPages drops the process's mappings of its executable's

@@ -1,7 +1,8 @@
 // Package checktargets is the target side of the health-check benchmarks
 // (integration's TestBenchChecks37kTargets on the host, the VM's
 // TestBenchChecksVsKeepalived): many TCP targets on 127.x.y.z addresses,
-// one listener per port on 0.0.0.0, recording when each target is
+// one listener per port on 0.0.0.0, holding each connection until the
+// checker closes it, recording when each target is
 // connected to (when the kernel took the connection, not when the
 // listener accepted it), and the spread of the interval between two checks of one
 // target. dns.go holds the answer of the DNS servers the functional
@@ -14,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"slices"
@@ -43,7 +45,10 @@ func Target(i int) netip.AddrPort {
 type Figures struct {
 	Accepts, Targets, Count int
 	Window                  int64 // since Listen or the last Mark
-	P1, P50, P99, Max       int64
+	// Unclean counts the connections of the window that ended otherwise
+	// than by the checker's FIN (a reset, an error).
+	Unclean           int
+	P1, P50, P99, Max int64
 }
 
 // Recorder accepts connections on the target ports and notes, per target,
@@ -52,6 +57,7 @@ type Recorder struct {
 	mu      sync.Mutex
 	seen    map[netip.AddrPort][]int64
 	accepts int
+	unclean int // connections that ended otherwise than by the checker's FIN
 	epoch   time.Time
 	lns     []net.Listener
 	wg      sync.WaitGroup
@@ -87,7 +93,13 @@ func (r *Recorder) accept(ln net.Listener) {
 		}
 		at := time.Since(r.epoch) - handshakeAge(c)
 		local, perr := netip.ParseAddrPort(c.LocalAddr().String())
-		c.Close()
+		// Held until the checker closes: a listener that closed first
+		// left the checker's socket in CLOSE_WAIT, and when the
+		// listener's kernel then reset its orphaned end (past the orphan
+		// limit under emulation) the checker's SO_ERROR read EPIPE, a
+		// failed attempt retried delay_before_retry later by both
+		// keepalived and lvsd.
+		go r.hold(c)
 		if perr != nil {
 			continue
 		}
@@ -96,6 +108,23 @@ func (r *Recorder) accept(ln net.Listener) {
 		r.accepts++
 		r.mu.Unlock()
 	}
+}
+
+// hold reads c until the checker closes it (or resets it), then closes
+// it: a TCP_CHECK sends nothing, so the read returns at the checker's FIN.
+func (r *Recorder) hold(c net.Conn) {
+	var b [64]byte
+	for {
+		if _, err := c.Read(b[:]); err != nil {
+			if !errors.Is(err, io.EOF) {
+				r.mu.Lock()
+				r.unclean++
+				r.mu.Unlock()
+			}
+			break
+		}
+	}
+	c.Close()
 }
 
 // handshakeAge is how long ago the kernel took c's last ACK (TCP_INFO's
@@ -126,6 +155,7 @@ func (r *Recorder) Mark() {
 	defer r.mu.Unlock()
 	clear(r.seen)
 	r.accepts = 0
+	r.unclean = 0
 	r.epoch = time.Now()
 }
 
@@ -142,7 +172,9 @@ func (r *Recorder) Close() {
 func (r *Recorder) Figures(from int) Figures {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return Intervals(r.seen, from, r.accepts, time.Since(r.epoch))
+	f := Intervals(r.seen, from, r.accepts, time.Since(r.epoch))
+	f.Unclean = r.unclean
+	return f
 }
 
 // Intervals sorts each target's instants (nanoseconds) and gives the

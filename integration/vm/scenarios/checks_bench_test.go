@@ -72,6 +72,7 @@ func cbKeepalivedConf(vs, rs int) string {
 type cbResult struct {
 	name      string
 	cpu       float64 // fraction of one core over the window
+	user, sys float64 // of which in user space, in the kernel (/proc)
 	rss       int64   // bytes, summed over the daemon's processes
 	rssAnon   int64   // of which anonymous (heap, stacks)
 	rssFile   int64   // of which file pages (the binary, shared libraries)
@@ -85,6 +86,8 @@ type cbResult struct {
 	failures  string          // lvsd's failed attempts by reason (cbFailureReasons)
 	inittrace string          // GODEBUG=inittrace=1's sum, for a Go daemon
 	initTop   []string
+	perf      []string // perf report by object and symbol, in a profiled pair
+	pprof     []string // lvsd's CPU profile as base64 lines, in a profiled pair
 }
 
 // TestBenchChecksVsKeepalived runs keepalived's largest reported checker
@@ -178,8 +181,13 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		}
 	}
 	lvsd := lvsdOf(bin)
+	profiled := lvsd("lvsd keepalived.conf profiled", conf)
+	profiled.profile = true
 	specs := []cbSpec{
 		lvsd("lvsd keepalived.conf", conf),
+		// lvsd's CPU profile over its steady state and perf's samples
+		// of both daemons after the window (checks_bench_profile_test.go).
+		profiled,
 		lvsd("lvsd lvsd.hcl", hclPath),
 		lvsd("lvsd no repair", noRepairPath),
 		// One P all along (GOMAXPROCS in the environment overrides
@@ -297,6 +305,8 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 			if r.failures != "" {
 				fmt.Fprintf(&b, "  failed attempts since the start, %s: %s\n", r.name, r.failures)
 			}
+			fmt.Fprintf(&b, "  %-24s CPU in user space %.3f, in the kernel %.3f core; %d of the window's %d connections ended otherwise than by the checker's FIN\n",
+				r.name, r.user, r.sys, r.seen.Unclean, r.seen.Accepts)
 		}
 	}
 	fmt.Fprintf(&b, "system calls after each window (strace -c -f, every process of the daemon):\n")
@@ -305,8 +315,26 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 			fmt.Fprintf(&b, "  %-24s %s\n", r.name, r.syscalls)
 		}
 	}
+	for _, pair := range pairs {
+		for _, r := range pair {
+			if len(r.perf) > 0 {
+				fmt.Fprintf(&b, "perf, %s (cpu-clock, 10 s after the window):\n", r.name)
+				for _, l := range r.perf {
+					fmt.Fprintf(&b, "  %s\n", l)
+				}
+			}
+		}
+	}
 	t.Log("\n" + b.String())
 	fmt.Print("BENCH " + strings.ReplaceAll(strings.TrimRight(b.String(), "\n"), "\n", "\nBENCH ") + "\n")
+	// lvsd's CPU profiles, for the host: grep '^PPROF TAG ' | cut -d' ' -f3 | base64 -d.
+	for _, pair := range pairs {
+		for _, r := range pair {
+			for _, l := range r.pprof {
+				fmt.Println(l)
+			}
+		}
+	}
 }
 
 // cbDev is an interval's deviation from delay_loop in percent.
@@ -320,6 +348,10 @@ type cbSpec struct {
 	name string
 	env  []string
 	argv []string
+	// profile: lvsd writes a CPU profile of its steady state (its
+	// LVSD_CPUPROFILE), and perf samples both daemons of the pair after
+	// the window.
+	profile bool
 }
 
 // cbMeasure measures the daemons side by side: a fresh namespace and
@@ -340,6 +372,7 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		exited    chan struct{}
 		loadTable time.Duration
 		cpu0      time.Duration
+		times0    cbCPU
 	}
 	ds := make([]*running, len(specs))
 	for i, spec := range specs {
@@ -379,6 +412,11 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		d.daemon = exec.Command("/sbin/ip", append([]string{"netns", "exec", ns}, spec.argv...)...)
 		d.daemon.Stdout, d.daemon.Stderr = &d.out, &d.out
 		d.daemon.Env = append(os.Environ(), spec.env...)
+		if spec.profile {
+			d.daemon.Env = append(d.daemon.Env, "LVSD_CPUPROFILE="+cbProfilePath(seq, i),
+				fmt.Sprintf("LVSD_CPUPROFILE_SECONDS=%d", int((window+cbDelayLoop).Seconds())))
+			os.Remove(cbProfilePath(seq, i))
+		}
 		// Its own process group: keepalived forks its checker child,
 		// and every process of the group is the daemon's CPU and RSS.
 		d.daemon.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -443,6 +481,7 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 	}
 	for _, d := range ds {
 		d.cpu0, _ = cbGroupUsage(d.daemon.Process.Pid)
+		d.times0 = cbGroupCPU(d.daemon.Process.Pid)
 	}
 	w0 := time.Now()
 	var late []time.Duration
@@ -457,8 +496,24 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 	results := make([]cbResult, len(ds))
 	for i, d := range ds {
 		cpu1, mem := cbGroupUsage(d.daemon.Process.Pid)
+		times1 := cbGroupCPU(d.daemon.Process.Pid)
 		results[i] = cbResult{name: d.name, cpu: (cpu1 - d.cpu0).Seconds() / wall.Seconds(), rss: mem.rss, rssAnon: mem.anon, rssFile: mem.file,
-			procs: mem.procs, noiseP99: late[len(late)*99/100], loadTable: d.loadTable}
+			procs: mem.procs, noiseP99: late[len(late)*99/100], loadTable: d.loadTable,
+			user: (times1.user - d.times0.user).Seconds() / wall.Seconds(), sys: (times1.sys - d.times0.sys).Seconds() / wall.Seconds()}
+	}
+	// The listeners' figures for the window itself: what strace and perf
+	// do to the daemons after it is not counted.
+	for i, d := range ds {
+		if _, err := fmt.Fprintln(d.lstIn, "FIGURES"); err != nil {
+			t.Fatal(err)
+		}
+		r := &results[i]
+		if !d.lines.Scan() || json.Unmarshal(d.lines.Bytes(), &r.seen) != nil {
+			t.Fatalf("%s: listener figures %q: %v", d.name, d.lines.Text(), d.lines.Err())
+		}
+		if !d.lines.Scan() || json.Unmarshal(d.lines.Bytes(), &r.adverts) != nil {
+			t.Fatalf("%s: no VRRP figures from the listener: %q %v", d.name, d.lines.Text(), d.lines.Err())
+		}
 	}
 	// The memory breakdown, then the system calls (strace slows the
 	// daemon it watches, so one at a time and after the window).
@@ -474,18 +529,18 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 	for i, d := range ds {
 		results[i].syscalls = cbStraceCount(d.daemon.Process.Pid, 10*time.Second)
 	}
+	profiled := slices.ContainsFunc(specs, func(s cbSpec) bool { return s.profile })
+	for i, d := range ds {
+		if profiled {
+			results[i].perf = cbPerfReport(d.daemon.Process.Pid, 10*time.Second)
+		}
+		if d.profile {
+			results[i].pprof = cbProfileLines(fmt.Sprintf("%d-%d", seq, i), cbProfilePath(seq, i), 30*time.Second)
+		}
+	}
 	for i, d := range ds {
 		d.lstIn.Close()
-		if !d.lines.Scan() {
-			t.Fatalf("%s: no figures from the listener: %v", d.name, d.lines.Err())
-		}
 		r := &results[i]
-		if err := json.Unmarshal(d.lines.Bytes(), &r.seen); err != nil {
-			t.Fatalf("%s: listener figures %q: %v", d.name, d.lines.Text(), err)
-		}
-		if !d.lines.Scan() || json.Unmarshal(d.lines.Bytes(), &r.adverts) != nil {
-			t.Fatalf("%s: no VRRP figures from the listener: %q %v", d.name, d.lines.Text(), d.lines.Err())
-		}
 		alive(d, "during the window")
 		fig := r.seen
 		t.Logf("%s: CPU %.3f core, RSS %.1f MB over %d processes, %d connects to %d of %d targets in %v, intervals p50 %v p99 %v max %v",
@@ -497,6 +552,12 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		t.Logf("%s output (tail):\n%s", d.name, cbTail(d.out.String()))
 	}
 	return results
+}
+
+// cbProfilePath is where the seq-th pair's i-th lvsd writes its CPU
+// profile.
+func cbProfilePath(seq, i int) string {
+	return filepath.Join(cbDir, fmt.Sprintf("lvsd-%d-%d.pprof", seq, i))
 }
 
 // cbTail is the last lines of a daemon's output.
@@ -582,6 +643,13 @@ func TestBenchChecksTargetListener(t *testing.T) {
 		t.Skip("child process of TestBenchChecksVsKeepalived")
 	}
 	checktargets.RaiseNofile()
+	// Room in every port's accept queue for all the targets at once
+	// (the backlog is the namespace's somaxconn, read at listen).
+	if b, err := os.ReadFile("/proc/sys/net/core/somaxconn"); err == nil {
+		if n, _ := strconv.Atoi(strings.TrimSpace(string(b))); n < cbRealServers/cbDefaultScale*2 {
+			os.WriteFile("/proc/sys/net/core/somaxconn", []byte(strconv.Itoa(cbRealServers/cbDefaultScale*2)), 0o644)
+		}
+	}
 	rec, err := checktargets.Listen(1)
 	if err != nil {
 		fmt.Println("listen:", err)
@@ -598,25 +666,28 @@ func TestBenchChecksTargetListener(t *testing.T) {
 	in := bufio.NewScanner(os.Stdin)
 	var drops0 map[string]int64
 	for in.Scan() {
-		if in.Text() == "MARK" {
+		switch in.Text() {
+		case "MARK":
 			rec.Mark()
 			adverts.mark()
 			drops0 = cbListenDrops()
 			fmt.Println("MARKED")
+		case "FIGURES":
+			// Connections the namespace's kernel refused the listener in
+			// the window (a full accept queue): the checker's SYN is then
+			// sent again a second later, and that interval is the
+			// listener's, not the daemon's.
+			drops := cbListenDrops()
+			fmt.Fprintf(os.Stderr, "checks listener: in the window ListenOverflows %d, ListenDrops %d\n",
+				drops["ListenOverflows"]-drops0["ListenOverflows"], drops["ListenDrops"]-drops0["ListenDrops"])
+			out, _ := json.Marshal(rec.Figures(1))
+			fmt.Println(string(out))
+			out, _ = json.Marshal(adverts.figures())
+			fmt.Println(string(out))
 		}
 	}
 	rec.Close()
-	// Connections the namespace's kernel refused the listener in the
-	// window (a full accept queue): the checker's SYN is then sent again
-	// a second later, and that interval is the listener's, not the
-	// daemon's.
-	drops := cbListenDrops()
-	fmt.Fprintf(os.Stderr, "checks listener: in the window ListenOverflows %d, ListenDrops %d\n",
-		drops["ListenOverflows"]-drops0["ListenOverflows"], drops["ListenDrops"]-drops0["ListenDrops"])
-	out, _ := json.Marshal(rec.Figures(1))
-	fmt.Println(string(out))
-	out, _ = json.Marshal(adverts.close())
-	fmt.Println(string(out))
+	adverts.close()
 	os.Exit(0)
 }
 

@@ -103,13 +103,19 @@ func (a *cbAdverts) mark() {
 	a.mu.Unlock()
 }
 
-// close stops the capture and returns the window's figures.
-func (a *cbAdverts) close() cbAdvertFigures {
+// close stops the capture.
+func (a *cbAdverts) close() {
 	a.mu.Lock()
 	a.stop = true
 	a.mu.Unlock()
 	<-a.done
 	syscall.Close(a.fd)
+}
+
+// figures are the intervals between the adverts seen since the last mark.
+func (a *cbAdverts) figures() cbAdvertFigures {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	var iv []int64
 	for i := 1; i < len(a.at); i++ {
 		iv = append(iv, int64(a.at[i].Sub(a.at[i-1])))
