@@ -777,8 +777,8 @@ func vrrpGoroutines() []string {
 
 // TestRunLeavesNoGoroutineBehind: when Run returns, every goroutine it
 // started has ended: socket readers, the link watcher (here one that takes
-// 300 ms to close its subscription), tracked scripts and the notify worker
-// (here with a notify_stop that outlives StopGrace and is killed).
+// a second to close its subscription), tracked scripts and the notify
+// worker (here with a notify_stop that outlives StopGrace and is killed).
 func TestRunLeavesNoGoroutineBehind(t *testing.T) {
 	dir := t.TempDir()
 	slow := filepath.Join(dir, "slow.sh")
@@ -796,7 +796,7 @@ func TestRunLeavesNoGoroutineBehind(t *testing.T) {
 		t.Fatalf("goroutines of this package before the test:\n%s", strings.Join(leaked, "\n\n"))
 	}
 	fa := newWire(t).net("A", 1)
-	fa.stopDelay = 300 * time.Millisecond
+	fa.stopDelay = time.Second
 	backup := make(chan struct{}, 1)
 	n := NewNode(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Network: fa.network(),
 		StopGrace: 100 * time.Millisecond, OnTransition: func(_ context.Context, tr Transition) error {
@@ -819,14 +819,14 @@ func TestRunLeavesNoGoroutineBehind(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	// Polled briefly: a goroutine that has called WaitGroup.Done may take
-	// a moment to exit, never the 300 ms the watcher lingers.
+	// Polled for half a second: a goroutine that has called
+	// WaitGroup.Done may take a moment to exit (longer on a loaded host),
+	// never the second the watcher lingers.
 	var leaked []string
-	for range 100 {
+	for deadline := time.Now().Add(500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		if leaked = vrrpGoroutines(); len(leaked) == 0 {
 			return
 		}
-		time.Sleep(time.Millisecond)
 	}
 	t.Fatalf("%d goroutines of this package left after Run returned:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
 }

@@ -120,13 +120,15 @@ func TestTrackScriptRunsAsItsUser(t *testing.T) {
 func TestTrackScriptTimeoutKillsTheProcessGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "grandchild.pid")
 	_, path := scripttest.Write(t, "sleep 60 & echo $! > "+pidFile+"; wait")
-	cfg := loadTracked(t, "", fmt.Sprintf("  script = %q\n  timeout = 0.3\n  interval = 5\n", path))
+	// The timeout must come after the shell wrote its child's pid (a few
+	// ms; a second leaves a loaded host room), or nothing is checked.
+	cfg := loadTracked(t, "", fmt.Sprintf("  script = %q\n  timeout = 1\n  interval = 5\n", path))
 	start := time.Now()
 	if r := firstResult(t, cfg); r.ok || r.disabled {
 		t.Fatalf("got %+v, want a failure", r)
 	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("a timeout of 300ms took %v", took)
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("a timeout of 1s took %v", took)
 	}
 	scripttest.WaitKilled(t, pidFile)
 }

@@ -124,13 +124,16 @@ func TestExecDidNotRunIsAnError(t *testing.T) {
 func TestExecTimeoutKillsTheProcessGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	_, path := scripttest.Write(t, "sleep 60 & echo $! > "+pidFile+"; wait")
+	// The timeout must come after the shell wrote its child's pid (a few
+	// ms; a second leaves a loaded host room), or nothing is checked.
+	const timeout = time.Second
 	start := time.Now()
-	res, err := (&Exec{}).Run(context.Background(), Script{Command: path, Timeout: 300 * time.Millisecond})
+	res, err := (&Exec{}).Run(context.Background(), Script{Command: path, Timeout: timeout})
 	if err != nil || !res.TimedOut {
 		t.Fatalf("got %+v %v, want a timeout", res, err)
 	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("timeout of 300ms took %v", took)
+	if took := time.Since(start); took > timeout+3*time.Second {
+		t.Errorf("timeout of %v took %v", timeout, took)
 	}
 	scripttest.WaitKilled(t, pidFile)
 }
@@ -139,7 +142,17 @@ func TestExecCancelKillsTheProcessGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	_, path := scripttest.Write(t, "sleep 60 & echo $! > "+pidFile+"; wait")
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
+	defer cancel()
+	// Cancelled once the shell has written its child's pid, however
+	// late a loaded host starts it.
+	go func() {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if b, _ := os.ReadFile(pidFile); strings.HasSuffix(string(b), "\n") {
+				break
+			}
+		}
+		cancel()
+	}()
 	res, err := (&Exec{}).Run(ctx, Script{Name: "notify", Command: path, Timeout: time.Minute})
 	if !errors.Is(err, context.Canceled) || res.TimedOut {
 		t.Fatalf("got %+v %v, want context.Canceled", res, err)
