@@ -426,13 +426,6 @@ virtual_server "192.0.2.1:80" {
 			}
 		}
 	}
-	next(true) // baseline
-	os.Remove(flag)
-	if ev := next(false); ev.Reason != `MISC_CHECK "`+check+`": exit status 1` {
-		t.Errorf("down reason %q", ev.Reason)
-	}
-	os.WriteFile(flag, nil, 0o644)
-	next(true)
 	waitLog := func(want string) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
@@ -445,6 +438,17 @@ virtual_server "192.0.2.1:80" {
 		b, _ := os.ReadFile(logFile)
 		t.Fatalf("notify log %q, want %q", b, want)
 	}
+	next(true) // baseline
+	os.Remove(flag)
+	if ev := next(false); ev.Reason != `MISC_CHECK "`+check+`": exit status 1` {
+		t.Errorf("down reason %q", ev.Reason)
+	}
+	// Notify scripts run concurrently, as keepalived forks them: the
+	// server comes back only once notify_down has written its line, or
+	// a loaded host could let notify_up's shell append first.
+	waitLog("down 127.0.0.1\n")
+	os.WriteFile(flag, nil, 0o644)
+	next(true)
 	waitLog("down 127.0.0.1\nup 127.0.0.1\n")
 	cancel()
 	<-done
