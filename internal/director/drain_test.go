@@ -151,7 +151,11 @@ func TestSIGTERMWithdrawsThenServesForTheDrainDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	withdrawn, stopped := sp.times()
-	if withdrawn.Sub(start) > 200*time.Millisecond || stopped.Sub(withdrawn) < 300*time.Millisecond {
+	// "At once" is bounded by a second: the withdrawal must not wait for
+	// the announcer's next decision (reconcile_interval, 10s), and a
+	// loaded host may run the cancelled Run late. The order and the
+	// drain_delay between withdrawal and stop are exact.
+	if withdrawn.Before(start) || withdrawn.Sub(start) > time.Second || stopped.Sub(withdrawn) < 300*time.Millisecond {
 		t.Errorf("withdrawn %v after SIGTERM, speaker stopped %v after that; want at once, then drain_delay 300ms", withdrawn.Sub(start), stopped.Sub(withdrawn))
 	}
 }
