@@ -1,0 +1,177 @@
+package lvs
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// fakeStatusClock is a clock the test moves by hand.
+type fakeStatusClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeStatusClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeStatusClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// A status reuses a read that started at most maxAge ago, unless one of
+// lvsd's writes ended since; a failed read serves nobody after it.
+func TestStatusReadServesUntilMaxAgeOrAWrite(t *testing.T) {
+	clock := &fakeStatusClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	s := &statusReads{now: clock.now, maxAge: time.Second}
+	reads := 0
+	fail := false
+	read := func() (Table, error) {
+		reads++
+		if fail {
+			return nil, errors.New("netlink: lost")
+		}
+		return Table{{FWMark: uint32(reads)}}, nil
+	}
+	for _, step := range []struct {
+		name      string
+		before    func()
+		wantReads int
+		wantErr   bool
+	}{
+		{"the first status reads", nil, 1, false},
+		{"one within the age reuses it", func() { clock.advance(600 * time.Millisecond) }, 1, false},
+		{"at the age exactly, still", func() { clock.advance(400 * time.Millisecond) }, 1, false},
+		{"past the age, a new read", func() { clock.advance(time.Millisecond) }, 2, false},
+		{"after a write ended, a new read at once", func() { s.writeBegins(); s.writeEnds() }, 3, false},
+		{"a failed read is the status's error", func() { clock.advance(2 * time.Second); fail = true }, 4, true},
+		{"and is not kept", func() { fail = false }, 5, false},
+		{"the good one is", nil, 5, false},
+	} {
+		if step.before != nil {
+			step.before()
+		}
+		tbl, err := s.get(read)
+		if reads != step.wantReads || (err != nil) != step.wantErr {
+			t.Fatalf("%s: %d reads, err %v; want %d reads, error %v", step.name, reads, err, step.wantReads, step.wantErr)
+		}
+		if err == nil && (len(tbl) != 1 || tbl[0].FWMark != uint32(reads)) {
+			t.Fatalf("%s: got table %v, want the read number %d's", step.name, tbl, reads)
+		}
+	}
+}
+
+// Statuses that come while a read is in flight wait for it and get what
+// it read: one read however many scrapers. A read that a write of lvsd's
+// overtook serves those, but not the status after.
+func TestStatusReadInFlightServesItsWaitersOnly(t *testing.T) {
+	clock := &fakeStatusClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	s := &statusReads{now: clock.now, maxAge: time.Second}
+	var reads atomic.Int32
+	entered, release := make(chan struct{}), make(chan struct{})
+	read := func() (Table, error) {
+		n := reads.Add(1)
+		if n == 1 {
+			close(entered)
+			<-release
+		}
+		return Table{{FWMark: uint32(n)}}, nil
+	}
+	const waiters = 8
+	got := make(chan Table, waiters+1)
+	go func() { tbl, _ := s.get(read); got <- tbl }()
+	<-entered
+	// They find the read in flight, or (scheduled late) its outcome, which
+	// serves for maxAge on the clock that stands still.
+	for range waiters {
+		go func() { tbl, _ := s.get(read); got <- tbl }()
+	}
+	close(release)
+	for range waiters + 1 {
+		select {
+		case tbl := <-got:
+			if len(tbl) != 1 || tbl[0].FWMark != 1 {
+				t.Fatalf("a status got %v, want the one read in flight", tbl)
+			}
+		case <-time.After(10 * time.Second): // catches a deadlock only
+			t.Fatal("a status waited for ever")
+		}
+	}
+	if n := reads.Load(); n != 1 {
+		t.Fatalf("%d reads for %d concurrent statuses, want 1", n, waiters+1)
+	}
+
+	// A read in flight that a write overtakes: it serves its own status,
+	// and the next status reads again.
+	clock.advance(2 * time.Second)
+	entered2, release2 := make(chan struct{}), make(chan struct{})
+	read2 := func() (Table, error) {
+		n := reads.Add(1)
+		if n == 2 {
+			close(entered2)
+			<-release2
+		}
+		return Table{{FWMark: uint32(n)}}, nil
+	}
+	go func() { tbl, _ := s.get(read2); got <- tbl }()
+	<-entered2
+	s.writeBegins()
+	s.writeEnds()
+	close(release2)
+	if tbl := <-got; len(tbl) != 1 || tbl[0].FWMark != 2 {
+		t.Fatalf("the status whose read a write overtook got %v, want its read", tbl)
+	}
+	if tbl, _ := s.get(read2); reads.Load() != 3 || tbl[0].FWMark != 3 {
+		t.Fatalf("the status after the write got %v (%d reads): the read the write overtook served again", tbl, reads.Load())
+	}
+}
+
+// The gate holds a status back while any write is pending, and for at
+// most the limit. In a synctest bubble: the waiter is inside wait before
+// a write ends (scheduled late, it would find no write pending and not
+// wait at all), and the limit is the bubble's time.
+func TestWriteGateHoldsStatusesWhileAWriteIsPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g writeGate
+		if g.wait(time.Hour) {
+			t.Fatal("waited with no write pending")
+		}
+		g.raise()
+		g.raise() // a second write, waiting for writeMu
+		returned := make(chan bool, 1)
+		go func() { returned <- g.wait(time.Hour) }()
+		synctest.Wait()
+		g.lower()
+		synctest.Wait()
+		select {
+		case <-returned:
+			t.Fatal("returned with a write still pending")
+		default:
+		}
+		g.lower()
+		synctest.Wait()
+		select {
+		case waited := <-returned:
+			if !waited {
+				t.Fatal("wait says it did not wait")
+			}
+		default:
+			t.Fatal("still waiting with no write pending")
+		}
+		// A write that takes longer than the limit: the status goes on.
+		g.raise()
+		defer g.lower()
+		start := time.Now()
+		if !g.wait(30*time.Millisecond) || time.Since(start) != 30*time.Millisecond {
+			t.Fatalf("returned after %v, want the limit of 30ms", time.Since(start))
+		}
+	})
+}
