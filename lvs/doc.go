@@ -51,7 +51,9 @@
 //     pass reads: /proc/net/ip_vs as a change detector, through netlink
 //     the services it shows changed and a rotation's share of the others
 //     (RereadPasses), the whole table after a start, a reload or a failed
-//     write. status.go: what `lvsd status` and /metrics show.
+//     write. status.go: what `lvsd status` and /metrics show;
+//     statusread.go: their kernel read, shared (a second old at most) and
+//     stepping aside for lvsd's writes between chunks of services.
 //   - tunnel.go: TUN destinations' encapsulation (gue, gre, checksum
 //     flags) and the services' persistence engine, as the writer sends
 //     and the table read decodes them; timeouts.go, timeouts_linux.go:

@@ -96,6 +96,9 @@ type Manager struct {
 	rewritten   bool
 	foreignSeen map[string]bool
 	counters    Counters
+	// status shares the status's table reads and holds them back while
+	// a write is pending (statusread.go).
+	status statusReads
 
 	// The periodic repair's reading (repairpass.go). fullReadNext makes
 	// the next pass read the whole table through netlink: set at the
@@ -627,9 +630,11 @@ func (m *Manager) shutdown() error {
 // changes.
 func (m *Manager) write(keys []string) (int, error) {
 	start := time.Now()
+	m.status.writeBegins() // status reads wait (statusread.go)
 	m.writeMu.Lock()
 	n, events, err := m.writeLocked(keys, false, start)
 	m.writeMu.Unlock()
+	m.status.writeEnds()
 	m.notify(events)
 	return n, err
 }

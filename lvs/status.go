@@ -53,12 +53,14 @@ type DestinationStatus struct {
 }
 
 // Status reads the kernel and describes every configured service and
-// every foreign one. The read holds none of the Manager's locks and the
-// description takes mu for chunkServices services at a time, so a scrape
-// of a big table never delays a takeover or a health event by more than
-// one chunk's computation.
+// every foreign one. The read holds none of the Manager's locks, steps
+// aside for the Manager's writes and is shared by concurrent statuses, at
+// most statusMaxAge old (statusread.go); the description takes mu for
+// chunkServices services at a time, so a scrape of a big table never
+// delays a takeover or a health event by more than one chunk's kernel
+// read or computation.
 func (m *Manager) Status() []ServiceStatus {
-	kt, err := m.kernel.Table()
+	kt, err := m.statusTable()
 	readErr := ""
 	if err != nil {
 		readErr = "reading IPVS table: " + err.Error()

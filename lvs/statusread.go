@@ -1,0 +1,223 @@
+package lvs
+
+import (
+	"sync"
+	"time"
+)
+
+// What a status (a /metrics scrape, `lvsd status`, the status page) reads
+// of the kernel, and how it stays out of a takeover's way.
+//
+// IPVS's generic netlink family has no parallel_ops (ip_vs_ctl.c), so
+// every IPVS command and every part of every dump, of every namespace,
+// takes genetlink's one mutex; and a read of the table asks for the real
+// servers of each service in turn, thousands of requests on a big table.
+// A takeover's write queued behind a whole-table read of back-to-back
+// scrapes waited 60–330 ms in the test VM where it usually takes 2–25 ms
+// (docs/benchmarks.md, "Takeover during a repair pass and /metrics
+// scrapes"), past VRRP's bound of Master_Down_Interval + 100 ms. A scrape
+// may wait; a takeover may not. So:
+//   - the status reads the kernel's services statusChunk at a time, and
+//     before each chunk it waits while a write of the Manager is pending
+//     (writeGate, raised by Manager.write: takeovers, health events,
+//     reloads), for at most statusYieldMax per chunk so that a storm of
+//     writes cannot starve it for ever; a write so waits for one chunk in
+//     flight at most, not for the rest of the table;
+//   - the services read are those of lvsd's view of the kernel (the
+//     configured ones and the foreign ones the last repair pass or write
+//     found); a service added behind lvsd's back shows from the next
+//     repair pass on. Before the view is known, and while it holds one
+//     chunk at most, the status reads the whole table at once;
+//   - reads are shared (statusReads): a status that finds one in flight
+//     waits for it, and one that finds a read that started less than
+//     statusMaxAge ago, with no write of lvsd's ended since, uses it; so
+//     any number of scrapers, status pages and `lvsd status` cost at most
+//     one read at a time and one a second. Counters, connection counts and
+//     outside edits are then up to a second old (what a Prometheus user
+//     expects of counters); lvsd's own writes show at once.
+
+const (
+	// statusChunk is how many services one kernel read of a status asks
+	// for (Kernel.Services: a GET_SERVICE and a GET_DEST dump each): a few
+	// milliseconds under the test VM's emulation.
+	statusChunk = 16
+	// statusYieldMax is how long a status waits before one chunk for
+	// pending writes: longer than any single write of a takeover, short
+	// of a scrape's timeout (Prometheus' default is 10 s) even for a
+	// table of thousands of chunks.
+	statusYieldMax = 500 * time.Millisecond
+	// statusMaxAge is how old a table read may be and still serve a
+	// status.
+	statusMaxAge = time.Second
+)
+
+// writeGate counts the Manager's writes in progress (waiting for writeMu
+// included) so that status reads stay out of their way.
+type writeGate struct {
+	mu      sync.Mutex
+	pending int
+	clear   chan struct{} // closed when pending drops to zero; nil while zero
+}
+
+// raise marks a write as pending until its lower.
+func (g *writeGate) raise() {
+	g.mu.Lock()
+	if g.pending == 0 {
+		g.clear = make(chan struct{})
+	}
+	g.pending++
+	g.mu.Unlock()
+}
+
+// lower ends a write that raise marked.
+func (g *writeGate) lower() {
+	g.mu.Lock()
+	g.pending--
+	if g.pending == 0 {
+		close(g.clear)
+		g.clear = nil
+	}
+	g.mu.Unlock()
+}
+
+// wait returns once no write is pending, or after limit. It reports
+// whether it waited at all.
+func (g *writeGate) wait(limit time.Duration) bool {
+	g.mu.Lock()
+	clear := g.clear
+	g.mu.Unlock()
+	if clear == nil {
+		return false
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-clear:
+	case <-t.C:
+	}
+	return true
+}
+
+// statusReads shares the status's table reads (single flight, and a
+// result younger than maxAge serves again).
+type statusReads struct {
+	gate     writeGate
+	now      func() time.Time // time.Now; tests set it
+	maxAge   time.Duration    // statusMaxAge; tests set it
+	yieldMax time.Duration    // statusYieldMax; tests set it
+
+	mu      sync.Mutex
+	table   Table     // the last read, read-only: handed to every status
+	at      time.Time // when it started; zero when there is none
+	reading chan struct{}
+	done    *statusRead // the read in flight's outcome, set before reading closes
+	// writes counts the writes ended: a read that started before one
+	// ended serves only the statuses that waited for it.
+	writes uint64
+}
+
+// writeBegins holds status reads back until writeEnds (Manager.write).
+func (s *statusReads) writeBegins() { s.gate.raise() }
+
+// writeEnds ends what writeBegins began: the last read no longer serves,
+// so that a status after a write (a takeover, a health event, a reload)
+// shows it.
+func (s *statusReads) writeEnds() {
+	s.mu.Lock()
+	s.writes++
+	s.table, s.at = nil, time.Time{}
+	s.mu.Unlock()
+	s.gate.lower()
+}
+
+// statusRead is the outcome of one read.
+type statusRead struct {
+	table Table
+	err   error
+}
+
+// get returns a table for a status: the last read if it started at most
+// maxAge ago and no write ended since, the outcome of the read in flight
+// if there is one, else a read of its own through read. The table is
+// shared: callers must not change it. A failed read, or one a write
+// overtook, serves only the statuses that waited for it.
+func (s *statusReads) get(read func() (Table, error)) (Table, error) {
+	now, maxAge := s.now, s.maxAge
+	if now == nil {
+		now = time.Now
+	}
+	if maxAge == 0 {
+		maxAge = statusMaxAge
+	}
+	s.mu.Lock()
+	if !s.at.IsZero() && now().Sub(s.at) <= maxAge {
+		t := s.table
+		s.mu.Unlock()
+		return t, nil
+	}
+	if s.reading != nil {
+		reading, done := s.reading, s.done
+		s.mu.Unlock()
+		<-reading
+		return done.table, done.err
+	}
+	reading, done := make(chan struct{}), &statusRead{}
+	s.reading, s.done = reading, done
+	start, writes := now(), s.writes
+	s.mu.Unlock()
+
+	done.table, done.err = read()
+	s.mu.Lock()
+	s.reading, s.done = nil, nil
+	if done.err == nil && s.writes == writes {
+		s.table, s.at = done.table, start
+	} else {
+		s.table, s.at = nil, time.Time{}
+	}
+	s.mu.Unlock()
+	close(reading)
+	return done.table, done.err
+}
+
+// statusTable reads the kernel's table for Status (statusReads, with the
+// chunks and the gate above).
+func (m *Manager) statusTable() (Table, error) {
+	return m.status.get(m.readForStatus)
+}
+
+// readForStatus reads the services of lvsd's view of the kernel,
+// statusChunk at a time, each chunk after the pending writes (at most
+// statusYieldMax); the whole table at once while the view is unknown or
+// holds one chunk at most.
+func (m *Manager) readForStatus() (Table, error) {
+	m.mu.Lock()
+	var ids []Service
+	if m.cache != nil {
+		ids = make([]Service, 0, len(m.cache))
+		for _, s := range m.cache {
+			ids = append(ids, s.identity())
+		}
+	}
+	known := m.cache != nil
+	m.mu.Unlock()
+	yieldMax := m.status.yieldMax
+	if yieldMax == 0 {
+		yieldMax = statusYieldMax
+	}
+	if !known || len(ids) <= statusChunk {
+		m.status.gate.wait(yieldMax)
+		return m.kernel.Table()
+	}
+	Table(ids).Sort() // chunks in the table's order, as a read answers
+	t := make(Table, 0, len(ids))
+	for i := 0; i < len(ids); i += statusChunk {
+		m.status.gate.wait(yieldMax)
+		part, err := m.kernel.Services(ids[i:min(i+statusChunk, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		t = append(t, part...)
+	}
+	t.Sort()
+	return t, nil
+}
