@@ -36,7 +36,8 @@ func compactModel(cfg *hcl.Config) {
 		return
 	}
 	c := modelCompactor{strings: map[string]string{}, seen: map[uintptr]bool{}, plans: map[reflect.Type]*walkPlan{}}
-	c.walk(reflect.ValueOf(cfg).Elem())
+	v := reflect.ValueOf(cfg).Elem()
+	c.walk(v, c.plan(v.Type()))
 }
 
 // modelCompactor walks a model once.
@@ -47,11 +48,28 @@ type modelCompactor struct {
 }
 
 // walkPlan says what of a type's values the walk visits: whether it holds
-// a string or a map at all, and for a struct which of its fields do (a
-// Checker has fifty fields, half of them numbers).
+// a string or a map at all, for a struct which of its fields do (a
+// Checker has fifty fields, half of them numbers), and the plans of what
+// it contains. The walk follows the plans it is handed, so it looks no
+// type up on the way (on the load benchmark's model, a lookup per value
+// was a third of the walk).
 type walkPlan struct {
-	holds  bool
-	fields []int
+	holds     bool
+	positions bool        // hcl.Positions: dropped by walk
+	fields    []fieldPlan // a struct's fields that hold something
+	elem      *walkPlan   // a pointer's, slice's or array's element, a map's value
+	key       *walkPlan   // a map's key
+}
+
+// fieldPlan is a struct field the walk visits. A string field remembers
+// the last value it was given and the copy kept for it: one field of many
+// blocks in a row usually holds the same value (each real server's LBKind,
+// each block's file), often the same string, which then needs no lookup.
+type fieldPlan struct {
+	index      int
+	plan       *walkPlan
+	isString   bool
+	last, kept string
 }
 
 var positionsType = reflect.TypeFor[hcl.Positions]()
@@ -66,41 +84,45 @@ func (c *modelCompactor) plan(t reflect.Type) *walkPlan {
 	p := &walkPlan{holds: true}
 	c.plans[t] = p
 	switch t.Kind() {
-	case reflect.String, reflect.Map:
+	case reflect.String:
+	case reflect.Map:
+		p.key, p.elem = c.plan(t.Key()), c.plan(t.Elem())
 	case reflect.Struct:
 		if t == positionsType {
-			break // dropped by walk
+			p.positions = true
+			break
 		}
 		for i := range t.NumField() {
-			if f := t.Field(i); f.IsExported() && c.plan(f.Type).holds {
-				p.fields = append(p.fields, i)
+			if f := t.Field(i); f.IsExported() {
+				if fp := c.plan(f.Type); fp.holds {
+					p.fields = append(p.fields, fieldPlan{index: i, plan: fp, isString: f.Type.Kind() == reflect.String})
+				}
 			}
 		}
 		p.holds = len(p.fields) > 0
 	case reflect.Pointer, reflect.Array:
-		p.holds = c.plan(t.Elem()).holds
+		p.elem = c.plan(t.Elem())
+		p.holds = p.elem.holds
 	case reflect.Slice:
-		p.holds = t.Elem().Kind() != reflect.Uint8 && c.plan(t.Elem()).holds
+		p.elem = c.plan(t.Elem())
+		p.holds = t.Elem().Kind() != reflect.Uint8 && p.elem.holds
 	default:
 		p.holds = false
 	}
 	return p
 }
 
-// walk compacts v, which is settable or holds nothing settable.
-func (c *modelCompactor) walk(v reflect.Value) {
+// walk compacts v, whose plan is p; v is settable or holds nothing
+// settable.
+func (c *modelCompactor) walk(v reflect.Value, p *walkPlan) {
+	if !p.holds {
+		return // numbers, and bytes, which are the model's own (a UDP_CHECK payload)
+	}
 	switch v.Kind() {
 	case reflect.String:
-		if !v.CanSet() || v.Len() == 0 {
-			return
+		if v.CanSet() && v.Len() > 0 {
+			v.SetString(c.keep(v.String()))
 		}
-		s := v.String()
-		kept, ok := c.strings[s]
-		if !ok {
-			kept = strings.Clone(s)
-			c.strings[kept] = kept
-		}
-		v.SetString(kept)
 	case reflect.Map:
 		if v.IsNil() || !v.CanSet() {
 			return
@@ -111,35 +133,54 @@ func (c *modelCompactor) walk(v reflect.Value) {
 		for it := v.MapRange(); it.Next(); {
 			k := reflect.New(v.Type().Key()).Elem()
 			k.Set(it.Key())
-			c.walk(k)
+			c.walk(k, p.key)
 			e := reflect.New(v.Type().Elem()).Elem()
 			e.Set(it.Value())
-			c.walk(e)
+			c.walk(e, p.elem)
 			m.SetMapIndex(k, e)
 		}
 		v.Set(m)
 	case reflect.Pointer:
-		if v.IsNil() || c.seen[v.Pointer()] || !c.plan(v.Type()).holds {
+		if v.IsNil() || c.seen[v.Pointer()] {
 			return
 		}
 		c.seen[v.Pointer()] = true
-		c.walk(v.Elem())
+		c.walk(v.Elem(), p.elem)
 	case reflect.Struct:
-		if v.Type() == positionsType {
+		if p.positions {
 			if v.CanSet() {
 				v.SetZero()
 			}
 			return
 		}
-		for _, i := range c.plan(v.Type()).fields {
-			c.walk(v.Field(i))
+		for i := range p.fields {
+			f := &p.fields[i]
+			fv := v.Field(f.index)
+			if !f.isString {
+				c.walk(fv, f.plan)
+				continue
+			}
+			if !fv.CanSet() || fv.Len() == 0 {
+				continue
+			}
+			if s := fv.String(); s != f.last {
+				f.last, f.kept = s, c.keep(s)
+			}
+			fv.SetString(f.kept)
 		}
 	case reflect.Slice, reflect.Array:
-		if !c.plan(v.Type()).holds {
-			return // numbers, and bytes, which are the model's own (a UDP_CHECK payload)
-		}
 		for i := range v.Len() {
-			c.walk(v.Index(i))
+			c.walk(v.Index(i), p.elem)
 		}
 	}
+}
+
+// keep returns the one copy of s.
+func (c *modelCompactor) keep(s string) string {
+	kept, ok := c.strings[s]
+	if !ok {
+		kept = strings.Clone(s)
+		c.strings[kept] = kept
+	}
+	return kept
 }
