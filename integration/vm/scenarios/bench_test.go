@@ -252,13 +252,16 @@ func TestBenchIPVSLoad(t *testing.T) {
 		// the same minutes, and the writer's load is seen through the
 		// same counts of /proc/net/ip_vs as the daemons' (a count of the
 		// full table takes a fifth of a second of the guest's CPU). The
-		// last start shows the garbage collector's share: the same file
-		// at Go's default pace instead of lvsd's looser one during a
-		// load (GOGC in the environment overrides cmd/lvsd/goruntime.go).
+		// last two starts show the garbage collector's share: the same
+		// file at Go's default pace instead of lvsd's looser one during a
+		// load, and without the one cycle that pace still runs during the
+		// start (GOGC in the environment overrides cmd/lvsd/goruntime.go;
+		// off, the daemon never collects, which is fine until its kill).
 		starts := []struct{ name, file, gogc string }{
 			{"lvsd run (keepalived.conf)", conf, ""},
 			{"lvsd run (lvsd.hcl)", hclConf, ""},
 			{"lvsd run (keepalived.conf) GOGC=100", conf, "100"},
+			{"lvsd run (keepalived.conf) GOGC=off", conf, "off"},
 		}
 		for range benchRounds {
 			r := lvsdRound{starts: map[string]time.Duration{}}
