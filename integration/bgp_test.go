@@ -83,7 +83,7 @@ type bgpLab struct {
 func newBGPLab(t *testing.T) *bgpLab {
 	t.Helper()
 	requireNetns(t)
-	id := fmt.Sprintf("%d%d", os.Getpid()%10000, time.Now().UnixNano()%1000)
+	id := reserveNetns(t, "lvrt")
 	l := &bgpLab{t: t, id: id, dir: t.TempDir(), router: "lvrt" + id, ns: map[string]string{}}
 	t.Cleanup(func() {
 		for _, ns := range l.ns {
@@ -91,7 +91,6 @@ func newBGPLab(t *testing.T) *bgpLab {
 		}
 		exec.Command("ip", "netns", "del", l.router).Run()
 	})
-	run(t, "ip", "netns", "add", l.router)
 	run(t, "ip", "-n", l.router, "link", "set", "lo", "up")
 	for i, name := range []string{"d1", "d2", "d3"} {
 		ns := "lv" + name + id

@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -17,6 +18,28 @@ import (
 	"github.com/lvsd/lvsd/integration/kadiff"
 	"github.com/mdlayher/packet"
 )
+
+// reserveNetns makes the namespace prefix+id for a lab and returns id, the
+// process's id and three random digits, from which the lab names the rest
+// of its namespaces and links. `ip netns add` refuses a name that exists,
+// so two labs side by side (the t.Parallel subtests) never share an id:
+// drawn from the clock's nanoseconds alone, a pair of them once had one
+// chance in 1,000 to, and a run makes several pairs.
+func reserveNetns(t *testing.T, prefix string) string {
+	t.Helper()
+	for range 100 {
+		id := fmt.Sprintf("%d%03d", os.Getpid()%10000, rand.IntN(1000))
+		out, err := exec.Command("ip", "netns", "add", prefix+id).CombinedOutput()
+		if err == nil {
+			return id
+		}
+		if !strings.Contains(string(out), "exists") {
+			t.Fatalf("ip netns add %s: %v\n%s", prefix+id, err, out)
+		}
+	}
+	t.Fatalf("no free name for a namespace %s<id> in 100 draws", prefix)
+	return ""
+}
 
 // requireNetns skips unless the test can build network namespaces.
 func requireNetns(t *testing.T) {
@@ -65,11 +88,10 @@ func run(t testing.TB, args ...string) string {
 func newVRRPLab(t *testing.T) *vrrpLab {
 	t.Helper()
 	requireNetns(t)
-	id := fmt.Sprintf("%d%d", os.Getpid()%10000, time.Now().UnixNano()%1000)
+	id := reserveNetns(t, "lvsw")
 	l := &vrrpLab{t: t, root: t, id: id, sw: "lvsw" + id, ns: map[string]string{}, ip: map[string]string{},
 		mac: map[string]net.HardwareAddr{}, swPort: map[string]string{}, dir: t.TempDir()}
 	t.Cleanup(l.destroy)
-	run(t, "ip", "netns", "add", l.sw)
 	run(t, "ip", "-n", l.sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0", "forward_delay", "0")
 	run(t, "ip", "-n", l.sw, "link", "set", "br0", "up")
 	run(t, "ip", "-n", l.sw, "link", "set", "lo", "up")
