@@ -117,7 +117,13 @@ func TestConnectorEndsAttemptsLikeTCPCheck(t *testing.T) {
 			}
 		}()
 		listener6 := netip.MustParseAddrPort(ln6.Addr().String())
-		closed6 := netip.AddrPortFrom(listener6.Addr(), closedPort(t).Port())
+		// A port free on ::1 itself (one free on 127.0.0.1 may not be).
+		free6, err := net.Listen("tcp6", "[::1]:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed6 := netip.MustParseAddrPort(free6.Addr().String())
+		free6.Close()
 		tests = append(tests, []struct {
 			name    string
 			target  netip.AddrPort
