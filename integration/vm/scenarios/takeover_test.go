@@ -453,6 +453,37 @@ func (p *stallProbe) stalled(from, to time.Time) time.Duration {
 	return sum
 }
 
+// tkFaults are a process's page faults so far, all its threads, and its
+// resident set (/proc/PID/stat, /proc/PID/status).
+type tkFaults struct{ minor, major, rssKB uint64 }
+
+func tkFaultsOf(pid int) tkFaults {
+	var f tkFaults
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// After the command's ")": state ppid pgrp session tty_nr tpgid
+		// flags minflt cminflt majflt (proc(5)).
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
+			if fields := strings.Fields(string(b[i+1:])); len(fields) > 9 {
+				fmt.Sscan(fields[7], &f.minor)
+				fmt.Sscan(fields[9], &f.major)
+			}
+		}
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				fmt.Sscan(rest, &f.rssKB)
+			}
+		}
+	}
+	return f
+}
+
+// since is the faults from before to f, with f's resident set.
+func (f tkFaults) since(before tkFaults) tkFaults {
+	return tkFaults{minor: f.minor - before.minor, major: f.major - before.major, rssKB: f.rssKB}
+}
+
 // scraper fetches /metrics from tk-d2 back to back until ctx ends.
 type scraper struct {
 	mu       sync.Mutex
@@ -718,6 +749,7 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 		// Let a few repair passes and scrapes go by, then aim (tkLab.aim).
 		time.Sleep(2 * time.Second)
 		killed, aimed, cycles := tl.aim(capture, tail)
+		faultsAtKill := tkFaultsOf(d2.cmd.Process.Pid)
 		// Where tk-d2's threads wait in the kernel from the kill to its
 		// gratuitous ARP, for a takeover over the bound.
 		sampleCtx, stopSampling := context.WithCancel(ctx)
@@ -733,6 +765,7 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 				t.Fatalf("no gratuitous ARP from tk-d2 in 30 s after tk-d1's kill; its log:\n%s", tkLogDigest(d2))
 			}
 		}
+		faults := tkFaultsOf(d2.cmd.Process.Pid).since(faultsAtKill)
 		frames := capture.snapshot()
 		var lastAdvert, garp time.Time
 		for _, f := range frames {
@@ -794,6 +827,7 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 		t.Logf("takeover %d (aimed %v in %d cycles): tk-d1's last advert to tk-d2's gratuitous ARP %v raw, %v without the %v the VM stood still (bound Master_Down_Interval %v + 100 ms = %v; margin %v raw, %v deducted); Master_Down expired %s, a /metrics scrape in progress: %v (%d scrapes so far, %d failed)",
 			attempt, aimed, cycles, took.Round(time.Millisecond), (took - stall).Round(time.Millisecond), stall.Round(time.Millisecond), tkMasterDown, bound,
 			(bound - took).Round(time.Millisecond), (bound - took + stall).Round(time.Millisecond), where, scraping, nScrapes, failed)
+		t.Logf("takeover %d: tk-d2's page faults from the kill to the gratuitous ARP seen: %d minor, %d major; its RSS %d kB", attempt, faults.minor, faults.major, faults.rssKB)
 		stopSampling()
 		margins = append(margins, bound-took+stall)
 		if took-stall > bound {
