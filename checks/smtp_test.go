@@ -2,6 +2,7 @@ package checks
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -58,7 +59,8 @@ func TestSMTPCheckVerdicts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			at := serve(t, tc.srv.handle)
-			r := probeOnce(t, at, "SMTP_CHECK {\n connect_timeout = \"300ms\"\n helo_name = \"lvsd.test\"\n}")
+			timeout, _ := replyTimeout(strings.HasPrefix(tc.reason, "timeout"))
+			r := probeOnce(t, at, fmt.Sprintf("SMTP_CHECK {\n connect_timeout = %q\n helo_name = \"lvsd.test\"\n}", timeout))
 			if r.OK != tc.ok || !strings.HasPrefix(r.Reason, tc.reason) {
 				t.Errorf("got ok=%t %q, want ok=%t %q", r.OK, r.Reason, tc.ok, tc.reason)
 			}

@@ -151,8 +151,10 @@ func TestUDPCheckVerdicts(t *testing.T) {
 func TestUDPCheckSendsItsPayload(t *testing.T) {
 	srv := &udpServer{reply: func(b []byte) []byte { return b }}
 	at := srv.start(t, "udp4", "127.0.0.1:0")
-	probeOnce(t, at, "UDP_CHECK {\n connect_timeout = \"300ms\"\n payload = \"Ab12f 3\"\n}")
-	probeOnce(t, at, "UDP_CHECK {\n connect_timeout = \"300ms\"\n}")
+	// The server answers: the check waits for it (5s at most), so the
+	// server has recorded the datagram by the time it returns.
+	probeOnce(t, at, "UDP_CHECK {\n connect_timeout = \"5s\"\n payload = \"Ab12f 3\"\n}")
+	probeOnce(t, at, "UDP_CHECK {\n connect_timeout = \"5s\"\n}")
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if len(srv.got) != 2 || !bytes.Equal(srv.got[0], []byte{0xab, 0x12, 0x0f, 0x03}) || len(srv.got[1]) != udpRandomPayload {
