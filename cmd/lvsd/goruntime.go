@@ -22,10 +22,20 @@ import (
 //     #2318's shape, one P read the keepalived.conf 3.4x faster in the
 //     emulated test VM and no slower on the host. loadOnOneProc returns the
 //     function that gives the daemon back its processors once the table is
-//     written. One P after the start too was measured (docs/benchmarks.md):
-//     cheaper per check in two VM runs, dearer in a third, and on the host
-//     a goroutine sharing the one P (as VRRP's would) woke later; so the
-//     daemon keeps every P until a quiet run shows adverts holding on one.
+//     written. The steady state keeps every P: one P all along was
+//     measured (docs/benchmarks.md, "GOMAXPROCS after the start"). Its
+//     VRRP adverts held their interval as well as two Ps' and keepalived's
+//     under the full check load (advert p99 1.048-1.262 s against
+//     1.087-1.220 s on two Ps, in three VM runs), and it cost less CPU per
+//     check in a quiet run (1.10x keepalived's against 1.44x). But where
+//     the emulated machine was short of CPU, one P fell behind where two
+//     kept up: TCP_CHECK attempts timed out "after 5s" in three of the
+//     four one-P windows counted (729, 1,152 and 1,188 of 12-17 thousand
+//     attempts), against 25 attempts in one of five two-P windows, and the
+//     interval p99 grew more (+22.6 % against +4.3 % in one run). A
+//     spurious timeout takes a real server out of the table, which costs
+//     more than the quarter of the checks' CPU that one P saves; GOMAXPROCS=1
+//     in the environment gives one P.
 //   - Loading a configuration allocates far more than it keeps: for
 //     #2318's shape at 1/16 (2,469 IPVS objects) the HCL reader allocates
 //     about 110 MB to keep 3 MB, the keepalived.conf reader 24 MB. The

@@ -181,13 +181,18 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		}
 	}
 	lvsd := lvsdOf(bin)
-	profiled := lvsd("lvsd keepalived.conf profiled", conf)
-	profiled.profile = true
+	// lvsd's CPU and heap profiles over its steady state and perf's
+	// samples of both daemons after the window
+	// (checks_bench_profile_test.go); the heap sampled every 8 KB.
+	profiled := func(name string, env ...string) cbSpec {
+		s := lvsd(name, conf, append([]string{"GODEBUG=inittrace=1,gctrace=1,memprofilerate=8192"}, env...)...)
+		s.profile = true
+		return s
+	}
 	specs := []cbSpec{
 		lvsd("lvsd keepalived.conf", conf),
-		// lvsd's CPU profile over its steady state and perf's samples
-		// of both daemons after the window (checks_bench_profile_test.go).
-		profiled,
+		profiled("lvsd keepalived.conf profiled"),
+		profiled("lvsd GOMAXPROCS=1 profiled", "GOMAXPROCS=1"),
 		lvsd("lvsd lvsd.hcl", hclPath),
 		lvsd("lvsd no repair", noRepairPath),
 		// One P all along (GOMAXPROCS in the environment overrides
@@ -536,6 +541,7 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		}
 		if d.profile {
 			results[i].pprof = cbProfileLines(fmt.Sprintf("%d-%d", seq, i), cbProfilePath(seq, i), 30*time.Second)
+			results[i].pprof = append(results[i].pprof, cbProfileLines(fmt.Sprintf("%d-%d-heap", seq, i), cbProfilePath(seq, i)+".heap", time.Second)...)
 		}
 	}
 	for i, d := range ds {
