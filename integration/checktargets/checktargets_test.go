@@ -1,7 +1,10 @@
 package checktargets
 
 import (
+	"errors"
 	"net"
+	"net/netip"
+	"os"
 	"testing"
 	"time"
 )
@@ -31,5 +34,53 @@ func TestHandshakeAgeIsWhenTheConnectionWasMade(t *testing.T) {
 	t.Logf("accepted %v after the connect: the handshake's age %v", late, age)
 	if age < late-20*time.Millisecond || age > late+time.Second {
 		t.Errorf("handshake age %v, want about %v", age, late)
+	}
+}
+
+// TestRecorderHoldsEachConnectionUntilTheCheckerCloses connects to a
+// Recorder's accept loop and checks that the listener never closes first
+// (a checker whose connection the listener closed first could read EPIPE
+// from SO_ERROR and fail the attempt), and that a connection the checker
+// resets is counted as unclean while one it closes is not.
+func TestRecorderHoldsEachConnectionUntilTheCheckerCloses(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Recorder{seen: map[netip.AddrPort][]int64{}, epoch: time.Now(), lns: []net.Listener{ln}}
+	r.wg.Add(1)
+	go r.accept(ln)
+	defer r.Close()
+
+	conn, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Open until this side closes: the read waits out its deadline.
+	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := conn.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read %d bytes, %v: the listener ended the connection before the checker closed it", n, err)
+	}
+	conn.Close()
+
+	// A reset (SO_LINGER 0) is the one unclean end.
+	reset, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reset.(*net.TCPConn).SetLinger(0)
+	for deadline := time.Now().Add(10 * time.Second); r.Figures(1).Accepts < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the listener accepted %d of 2 connections in 10s", r.Figures(1).Accepts)
+		}
+	}
+	reset.Close()
+	for deadline := time.Now().Add(10 * time.Second); r.Figures(1).Unclean < 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a reset connection was not counted unclean in 10s")
+		}
+	}
+	if f := r.Figures(1); f.Unclean != 1 {
+		t.Errorf("unclean %d, want 1 (the reset one; the closed one ended by its FIN)", f.Unclean)
 	}
 }
