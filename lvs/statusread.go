@@ -3,6 +3,8 @@ package lvs
 import (
 	"sync"
 	"time"
+
+	"github.com/lvsd/lvsd/internal/priority"
 )
 
 // What a status (a /metrics scrape, `lvsd status`, the status page) reads
@@ -19,7 +21,7 @@ import (
 // may wait; a takeover may not. So:
 //   - the status reads the kernel's services statusChunk at a time, and
 //     before each chunk it waits while a write of the Manager is pending
-//     (writeGate, raised by Manager.write: takeovers, health events,
+//     (a priority.Gate raised by Manager.write: takeovers, health events,
 //     reloads), for at most statusYieldMax per chunk so that a storm of
 //     writes cannot starve it for ever; a write so waits for one chunk in
 //     flight at most, not for the rest of the table;
@@ -51,57 +53,10 @@ const (
 	statusMaxAge = time.Second
 )
 
-// writeGate counts the Manager's writes in progress (waiting for writeMu
-// included) so that status reads stay out of their way.
-type writeGate struct {
-	mu      sync.Mutex
-	pending int
-	clear   chan struct{} // closed when pending drops to zero; nil while zero
-}
-
-// raise marks a write as pending until its lower.
-func (g *writeGate) raise() {
-	g.mu.Lock()
-	if g.pending == 0 {
-		g.clear = make(chan struct{})
-	}
-	g.pending++
-	g.mu.Unlock()
-}
-
-// lower ends a write that raise marked.
-func (g *writeGate) lower() {
-	g.mu.Lock()
-	g.pending--
-	if g.pending == 0 {
-		close(g.clear)
-		g.clear = nil
-	}
-	g.mu.Unlock()
-}
-
-// wait returns once no write is pending, or after limit. It reports
-// whether it waited at all.
-func (g *writeGate) wait(limit time.Duration) bool {
-	g.mu.Lock()
-	clear := g.clear
-	g.mu.Unlock()
-	if clear == nil {
-		return false
-	}
-	t := time.NewTimer(limit)
-	defer t.Stop()
-	select {
-	case <-clear:
-	case <-t.C:
-	}
-	return true
-}
-
 // statusReads shares the status's table reads (single flight, and a
 // result younger than maxAge serves again).
 type statusReads struct {
-	gate     writeGate
+	gate     priority.Gate    // raised while a write of the Manager is pending
 	now      func() time.Time // time.Now; tests set it
 	maxAge   time.Duration    // statusMaxAge; tests set it
 	yieldMax time.Duration    // statusYieldMax; tests set it
@@ -117,7 +72,7 @@ type statusReads struct {
 }
 
 // writeBegins holds status reads back until writeEnds (Manager.write).
-func (s *statusReads) writeBegins() { s.gate.raise() }
+func (s *statusReads) writeBegins() { s.gate.Raise() }
 
 // writeEnds ends what writeBegins began: the last read no longer serves,
 // so that a status after a write (a takeover, a health event, a reload)
@@ -127,7 +82,7 @@ func (s *statusReads) writeEnds() {
 	s.writes++
 	s.table, s.at = nil, time.Time{}
 	s.mu.Unlock()
-	s.gate.lower()
+	s.gate.Lower()
 }
 
 // statusRead is the outcome of one read.
@@ -205,13 +160,13 @@ func (m *Manager) readForStatus() (Table, error) {
 		yieldMax = statusYieldMax
 	}
 	if !known || len(ids) <= statusChunk {
-		m.status.gate.wait(yieldMax)
+		m.status.gate.Wait(yieldMax)
 		return m.kernel.Table()
 	}
 	Table(ids).Sort() // chunks in the table's order, as a read answers
 	t := make(Table, 0, len(ids))
 	for i := 0; i < len(ids); i += statusChunk {
-		m.status.gate.wait(yieldMax)
+		m.status.gate.Wait(yieldMax)
 		part, err := m.kernel.Services(ids[i:min(i+statusChunk, len(ids))])
 		if err != nil {
 			return nil, err

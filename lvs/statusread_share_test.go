@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 )
 
@@ -132,46 +131,4 @@ func TestStatusReadInFlightServesItsWaitersOnly(t *testing.T) {
 	if tbl, _ := s.get(read2); reads.Load() != 3 || tbl[0].FWMark != 3 {
 		t.Fatalf("the status after the write got %v (%d reads): the read the write overtook served again", tbl, reads.Load())
 	}
-}
-
-// The gate holds a status back while any write is pending, and for at
-// most the limit. In a synctest bubble: the waiter is inside wait before
-// a write ends (scheduled late, it would find no write pending and not
-// wait at all), and the limit is the bubble's time.
-func TestWriteGateHoldsStatusesWhileAWriteIsPending(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var g writeGate
-		if g.wait(time.Hour) {
-			t.Fatal("waited with no write pending")
-		}
-		g.raise()
-		g.raise() // a second write, waiting for writeMu
-		returned := make(chan bool, 1)
-		go func() { returned <- g.wait(time.Hour) }()
-		synctest.Wait()
-		g.lower()
-		synctest.Wait()
-		select {
-		case <-returned:
-			t.Fatal("returned with a write still pending")
-		default:
-		}
-		g.lower()
-		synctest.Wait()
-		select {
-		case waited := <-returned:
-			if !waited {
-				t.Fatal("wait says it did not wait")
-			}
-		default:
-			t.Fatal("still waiting with no write pending")
-		}
-		// A write that takes longer than the limit: the status goes on.
-		g.raise()
-		defer g.lower()
-		start := time.Now()
-		if !g.wait(30*time.Millisecond) || time.Since(start) != 30*time.Millisecond {
-			t.Fatalf("returned after %v, want the limit of 30ms", time.Since(start))
-		}
-	})
 }

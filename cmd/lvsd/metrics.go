@@ -22,6 +22,10 @@ import (
 // time, so no part of lvsd keeps metric state of its own.
 type metricsCollector struct {
 	report func() director.Report
+	// yield, when set, waits while a VRRP transition's hook runs
+	// (director.YieldToTransitions): Collect calls it every
+	// metricsPerYield metrics.
+	yield func()
 
 	vrrpState, vrrpPriority, vrrpSent, vrrpReceived, vrrpDrops       *prometheus.Desc
 	vrrpTransitions, vrrpTransitionsTotal, vrrpSocketDrops, vrrpInfo *prometheus.Desc
@@ -78,15 +82,27 @@ func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	prometheus.DescribeByCollect(c, ch)
 }
 
+// metricsPerYield is how many metrics Collect sends between two yields to
+// a transition's hook: a few milliseconds of work under the test VM's
+// emulation.
+const metricsPerYield = 512
+
 func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	r := c.report()
 	collectBGP(ch, r.BGP)       // metrics_bgp.go
 	collectAlerts(ch, r.Alerts) // metrics_alerts.go
+	sent := 0
+	send := func(m prometheus.Metric) {
+		ch <- m
+		if sent++; sent%metricsPerYield == 0 && c.yield != nil {
+			c.yield()
+		}
+	}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		send(prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
 	}
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+		send(prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...))
 	}
 	for _, in := range r.Instances {
 		l := []string{in.Name, in.Interface, itoa(in.VRID)}
@@ -133,7 +149,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.ipvsOps, n, strings.ReplaceAll(op, " ", "_"))
 		}
 		counter(c.ipvsErrors, r.IPVS.Errors)
-		ch <- prometheus.MustNewConstSummary(c.ipvsReconcile, r.IPVS.Reconciles, r.IPVS.ReconcileTotalS, nil)
+		send(prometheus.MustNewConstSummary(c.ipvsReconcile, r.IPVS.Reconciles, r.IPVS.ReconcileTotalS, nil))
 		gauge(c.ipvsLastReconcile, r.IPVS.LastReconcileS)
 	}
 	if r.Sync != nil {
@@ -184,14 +200,34 @@ type metricsServer struct {
 	done chan struct{}
 }
 
+// yieldingWriter is a /metrics response whose every write (of the
+// encoder, after compression) first waits while a VRRP transition's hook
+// runs: the encoding of a big table's metrics takes seconds of a
+// processor, which a takeover must not wait for.
+type yieldingWriter struct {
+	http.ResponseWriter
+	yield func()
+}
+
+func (w yieldingWriter) Write(b []byte) (int, error) {
+	w.yield()
+	return w.ResponseWriter.Write(b)
+}
+
 // serveMetrics serves /metrics on addr (metrics_listen), and with
 // statusPage (status_page, which hcl allows on loopback only) the status
-// page at "/".
+// page at "/". A scrape yields to VRRP transitions as it collects and as
+// it writes (director.YieldToTransitions).
 func serveMetrics(addr string, statusPage bool, d *director.Director, log *slog.Logger) (io.Closer, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newMetricsCollector(d.Report), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	collector := newMetricsCollector(d.Report)
+	collector.yield = d.YieldToTransitions
+	reg.MustRegister(collector, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	mux.Handle("/metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		metrics.ServeHTTP(yieldingWriter{w, d.YieldToTransitions}, r)
+	}))
 	if statusPage {
 		mux.Handle("/", statuspage.New(d.Report))
 	}

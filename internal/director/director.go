@@ -15,6 +15,7 @@ import (
 	"github.com/lvsd/lvsd/internal/alert"
 	"github.com/lvsd/lvsd/internal/announce"
 	"github.com/lvsd/lvsd/internal/fullnat"
+	"github.com/lvsd/lvsd/internal/priority"
 	"github.com/lvsd/lvsd/internal/resetguard"
 	"github.com/lvsd/lvsd/internal/script"
 	"github.com/lvsd/lvsd/lvs"
@@ -68,6 +69,10 @@ type Director struct {
 	started time.Time
 
 	reloadMu sync.Mutex // one reload at a time
+
+	// transitions is raised while a VRRP transition's hook runs
+	// (wiring.go); a status or a scrape yields to it (YieldToTransitions).
+	transitions priority.Gate
 
 	mu  sync.Mutex // guards cfg and the script bookkeeping below
 	cfg *hcl.Config

@@ -112,8 +112,10 @@ type HealthReport struct {
 }
 
 // Report takes a snapshot of every part: what `lvsd status` shows, the
-// SIGUSR1/SIGUSR2 dumps hold and /metrics exports.
+// SIGUSR1/SIGUSR2 dumps hold and /metrics exports. Before each big part it
+// waits for a VRRP transition's hook in progress (YieldToTransitions).
 func (d *Director) Report() Report {
+	d.YieldToTransitions()
 	cfg := d.Config()
 	r := Report{Version: d.opts.Version, File: d.opts.File, PID: os.Getpid(), Started: d.started, Now: time.Now(), Events: d.events.newestFirst(),
 		Alerts: d.alertReport()}
@@ -161,6 +163,7 @@ func (d *Director) Report() Report {
 		r.Groups = append(r.Groups, gr)
 	}
 	if ipvs := d.ipvsManager(); ipvs != nil {
+		d.YieldToTransitions()
 		r.Services = ipvs.Status()
 		c := ipvs.Counters()
 		r.IPVS = &IPVSReport{Operations: c.Applied, Errors: c.Errors, Reconciles: c.Reconciles,
@@ -177,6 +180,7 @@ func (d *Director) Report() Report {
 	}
 	r.BGP = d.bgpReport()
 	if d.checker != nil {
+		d.YieldToTransitions()
 		for _, h := range d.checker.Status() {
 			hr := HealthReport{
 				Service: h.Service, Real: h.Real.String(), Up: h.Up, Reason: h.Reason,

@@ -19,6 +19,8 @@ import (
 // the VIPs and sends its gratuitous ARPs.
 func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	start := time.Now()
+	d.transitions.Raise() // a scrape yields meanwhile (YieldToTransitions)
+	defer d.transitions.Lower()
 	var ipvsTook, guardTook time.Duration
 	defer func() {
 		d.log.Debug("transition hook done", "instance", t.Instance, "to", t.To.String(), "took", time.Since(start),
@@ -46,6 +48,22 @@ func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	d.kickAnnouncer()
 	return errors.Join(acceptErr, err)
 }
+
+// transitionYieldMax is how long a scrape or a status waits, at one of
+// its steps, for a transition's hook: more than a takeover's hook takes
+// under the test VM's emulation while a big table is scraped (30–300 ms),
+// far less than a scrape's timeout.
+const transitionYieldMax = 500 * time.Millisecond
+
+// YieldToTransitions waits while a VRRP transition's hook runs (a
+// takeover's IPVS write and reset guard, before VRRP adds the VIPs), for
+// at most transitionYieldMax. A /metrics scrape calls it between its
+// steps, and Report between its parts: on a table of thousands of real
+// servers a scrape keeps the Go runtime's processors busy for seconds
+// (about 15 s of a vCPU for 34,000 under the test VM's emulation), and
+// the hook's goroutines would wait for a processor at each of theirs. A
+// scrape may wait; a takeover may not.
+func (d *Director) YieldToTransitions() { d.transitions.Wait(transitionYieldMax) }
 
 // forwardVerdicts hands every health verdict to the IPVS manager until ctx
 // ends or the checkers close their stream.
