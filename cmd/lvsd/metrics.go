@@ -1,6 +1,7 @@
 package main
 
 import (
+	"compress/gzip"
 	"errors"
 	"io"
 	"log/slog"
@@ -214,6 +215,50 @@ func (w yieldingWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// metricsHandler serves reg's metrics, compressed with gzip at its
+// fastest level when the client accepts it (Prometheus does), each write
+// of the answer after yield. promhttp's own gzip uses the default level:
+// on a table of 34,000 real servers (12 MB of text) that was 373 ms of a
+// processor per scrape on the host against 29 ms at the fastest level, for
+// an answer of 554 KB against 728 KB.
+func metricsHandler(reg prometheus.Gatherer, yield func()) http.Handler {
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := yieldingWriter{w, yield}
+		if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			metrics.ServeHTTP(out, r)
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+		zw, _ := gzip.NewWriterLevel(out, gzip.BestSpeed) // a valid level: no error
+		metrics.ServeHTTP(gzipResponse{w, zw}, r)
+		zw.Close()
+	})
+}
+
+// gzipResponse is a response whose body goes through a gzip writer.
+type gzipResponse struct {
+	http.ResponseWriter
+	zw *gzip.Writer
+}
+
+func (g gzipResponse) Write(b []byte) (int, error) { return g.zw.Write(b) }
+
+// acceptsGzip reports whether an Accept-Encoding header value offers gzip
+// (RFC 9110 §12.5.3), not refused with q=0.
+func acceptsGzip(accept string) bool {
+	for part := range strings.SplitSeq(accept, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(strings.ToLower(params), " ", "")
+		return !(q == "q=0" || strings.HasPrefix(q, "q=0.") && strings.Trim(q[4:], "0") == "")
+	}
+	return false
+}
+
 // serveMetrics serves /metrics on addr (metrics_listen), and with
 // statusPage (status_page, which hcl allows on loopback only) the status
 // page at "/". A scrape yields to VRRP transitions as it collects and as
@@ -224,10 +269,7 @@ func serveMetrics(addr string, statusPage bool, d *director.Director, log *slog.
 	collector.yield = d.YieldToTransitions
 	reg.MustRegister(collector, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	mux.Handle("/metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		metrics.ServeHTTP(yieldingWriter{w, d.YieldToTransitions}, r)
-	}))
+	mux.Handle("/metrics", metricsHandler(reg, d.YieldToTransitions))
 	if statusPage {
 		mux.Handle("/", statuspage.New(d.Report))
 	}

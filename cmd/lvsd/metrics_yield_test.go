@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,5 +50,62 @@ func TestScrapeYieldsToTransitionsAsItCollectsAndWrites(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	if writes != 3 {
 		t.Fatalf("%d yields for 3 writes of the response", writes)
+	}
+}
+
+// /metrics answers gzip (at its fastest level) to a client that accepts
+// it, plain text otherwise, and yields at the answer's writes either way.
+func TestMetricsAnswerGzipWhenAccepted(t *testing.T) {
+	r := director.Report{Services: []lvs.ServiceStatus{{Key: "TCP:192.0.2.10:80", State: lvs.StateProgrammed, InKernel: true}}}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newMetricsCollector(func() director.Report { return r }))
+	for _, accept := range []string{"gzip", ""} {
+		yields := 0
+		h := metricsHandler(reg, func() { yields++ })
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		if accept != "" {
+			req.Header.Set("Accept-Encoding", accept)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		body := w.Body.Bytes()
+		if enc := w.Header().Get("Content-Encoding"); (enc == "gzip") != (accept != "") {
+			t.Fatalf("Accept-Encoding %q: Content-Encoding %q", accept, enc)
+		}
+		if accept != "" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !strings.Contains(string(body), `lvsd_ipvs_service_programmed{service="TCP:192.0.2.10:80"} 1`) || yields == 0 {
+			t.Fatalf("Accept-Encoding %q: %d yields, body:\n%s", accept, yields, body)
+		}
+	}
+}
+
+func TestAcceptsGzipReadsAcceptEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		want   bool
+	}{
+		{"gzip", true},
+		{"GZIP", true},
+		{"gzip, deflate", true}, // Go's and Prometheus' clients
+		{"deflate, gzip;q=0.5", true},
+		{"gzip; q=1.0", true},
+		{"gzip;q=0", false},
+		{"gzip;q=0.000", false},
+		{"gzip;q=0.001", true},
+		{"br, zstd", false},
+		{"x-gzip", false},
+		{"", false},
+	} {
+		if got := acceptsGzip(tc.header); got != tc.want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", tc.header, got, tc.want)
+		}
 	}
 }
