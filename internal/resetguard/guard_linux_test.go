@@ -65,9 +65,12 @@ func setUp(index int) error {
 
 // dialClosed connects from 127.0.0.1 to a port of 127.0.0.2 nobody
 // listens on: the stack answers the SYN with a RST from 127.0.0.2
-// (connection refused) unless the guard drops it (timeout).
-func dialClosed() error {
-	d := net.Dialer{Timeout: 400 * time.Millisecond, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
+// (connection refused) unless the guard drops it (timeout, after
+// timeout). refused waits longer than held: the RST comes at once, and a
+// test process that a loaded host stalls past a short timeout may see
+// the deadline before the refusal.
+func dialClosed(timeout time.Duration) error {
+	d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
 	c, err := d.Dial("tcp", "127.0.0.2:9")
 	if err == nil {
 		c.Close()
@@ -88,7 +91,7 @@ func openOrSkip(unavailable *error) (*Guard, bool) {
 // refused and held say whether a connection to the closed port is
 // refused (the stack's RST arrives) or times out (it was dropped).
 func refused(when string) error {
-	if err := dialClosed(); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := dialClosed(5 * time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
 		return errors.New(when + ": " + errString(err) + ", want connection refused")
 	}
 	return nil
@@ -96,7 +99,7 @@ func refused(when string) error {
 
 func held(when string) error {
 	var ne net.Error
-	if err := dialClosed(); !errors.As(err, &ne) || !ne.Timeout() {
+	if err := dialClosed(400 * time.Millisecond); !errors.As(err, &ne) || !ne.Timeout() {
 		return errors.New(when + ": " + errString(err) + ", want a timeout")
 	}
 	return nil
