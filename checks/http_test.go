@@ -369,8 +369,10 @@ func TestSSLGetSNIAndVerification(t *testing.T) {
 
 func TestTCPCheckOnLoopback(t *testing.T) {
 	addr := serve(t, func(net.Conn) {})
-	p := &tcpProber{dialer: NetDialer{}, endpoint: Endpoint{Addr: addr, BindTo: netip.MustParseAddr("127.0.0.3")}, timeout: time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	// The kernel completes the handshake at once; 5s only leaves a
+	// loaded host room.
+	p := &tcpProber{dialer: NetDialer{}, endpoint: Endpoint{Addr: addr, BindTo: netip.MustParseAddr("127.0.0.3")}, timeout: 5 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if r := p.probe(ctx); !r.OK {
 		t.Fatalf("connect from 127.0.0.3 to %s: %+v", addr, r)
