@@ -30,8 +30,8 @@ import (
 //     check in a quiet run (1.10x keepalived's against 1.44x). But where
 //     the emulated machine was short of CPU, one P fell behind where two
 //     kept up: TCP_CHECK attempts timed out "after 5s" in three of the
-//     four one-P windows counted (729, 1,152 and 1,188 of 12-17 thousand
-//     attempts), against 25 attempts in one of five two-P windows, and the
+//     five one-P windows counted (729, 1,152 and 1,188 of 12-17 thousand
+//     attempts), against 25 attempts in one of six two-P windows, and the
 //     interval p99 grew more (+22.6 % against +4.3 % in one run). A
 //     spurious timeout takes a real server out of the table, which costs
 //     more than the quarter of the checks' CPU that one P saves; GOMAXPROCS=1

@@ -686,6 +686,13 @@ func TestBenchChecksTargetListener(t *testing.T) {
 			drops := cbListenDrops()
 			fmt.Fprintf(os.Stderr, "checks listener: in the window ListenOverflows %d, ListenDrops %d\n",
 				drops["ListenOverflows"]-drops0["ListenOverflows"], drops["ListenDrops"]-drops0["ListenDrops"])
+			// Since the namespace was made (its counters start at 0):
+			// SYNs sent again (a handshake lost on the loopback, which a
+			// connect_timeout can then outlast), and the machine's
+			// softirq backlog drops (/proc/net/softnet_stat, every CPU).
+			fmt.Fprintf(os.Stderr, "checks listener: since the start TCPSynRetrans %d, TCPTimeouts %d, TCPReqQFullDrop %d, TCPBacklogDrop %d, ListenOverflows %d; softnet dropped %d, time squeezed %d\n",
+				drops["TCPSynRetrans"], drops["TCPTimeouts"], drops["TCPReqQFullDrop"], drops["TCPBacklogDrop"], drops["ListenOverflows"],
+				cbSoftnet(1), cbSoftnet(2))
 			out, _ := json.Marshal(rec.Figures(1))
 			fmt.Println(string(out))
 			out, _ = json.Marshal(adverts.figures())
@@ -713,6 +720,20 @@ func cbListenDrops() map[string]int64 {
 		}
 	}
 	return out
+}
+
+// cbSoftnet sums column col (1: dropped, 2: time squeezed) of
+// /proc/net/softnet_stat over the CPUs (hexadecimal counters).
+func cbSoftnet(col int) int64 {
+	b, _ := os.ReadFile("/proc/net/softnet_stat")
+	var sum int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > col {
+			n, _ := strconv.ParseInt(f[col], 16, 64)
+			sum += n
+		}
+	}
+	return sum
 }
 
 // cbFailureReasons sums lvsd's failed check attempts since its start by
