@@ -216,6 +216,8 @@ func (m *Manager) SetConfig(cfg *hcl.Config) {
 // writes but never for a read of the table. With lvs_program "always"
 // services do not depend on it.
 func (m *Manager) SetActive(instance string, active bool) error {
+	m.status.writeBegins() // statuses step aside from here (statusread.go)
+	defer m.status.writeEnds()
 	m.mu.Lock()
 	prev, known := m.active[instance]
 	m.active[instance] = active

@@ -56,9 +56,9 @@ type DestinationStatus struct {
 // every foreign one. The read holds none of the Manager's locks, steps
 // aside for the Manager's writes and is shared by concurrent statuses, at
 // most statusMaxAge old (statusread.go); the description takes mu for
-// chunkServices services at a time, so a scrape of a big table never
-// delays a takeover or a health event by more than one chunk's kernel
-// read or computation.
+// statusChunk services at a time, each chunk after the pending writes, so
+// a scrape of a big table never delays a takeover or a health event by
+// more than one chunk's kernel read or computation.
 func (m *Manager) Status() []ServiceStatus {
 	kt, err := m.statusTable()
 	readErr := ""
@@ -72,9 +72,16 @@ func (m *Manager) Status() []ServiceStatus {
 	m.mu.Lock()
 	cfg := m.cfg
 	m.mu.Unlock()
+	yieldMax := m.status.yieldMax
+	if yieldMax == 0 {
+		yieldMax = statusYieldMax
+	}
 	var out []ServiceStatus
-	for c := 0; cfg != nil && c < len(cfg.VirtualServers); c += chunkServices {
-		vss := cfg.VirtualServers[c:min(c+chunkServices, len(cfg.VirtualServers))]
+	for c := 0; cfg != nil && c < len(cfg.VirtualServers); c += statusChunk {
+		// Each chunk after the pending writes, a takeover's included
+		// from its start (SetActive), and mu for statusChunk services.
+		m.status.gate.Wait(yieldMax)
+		vss := cfg.VirtualServers[c:min(c+statusChunk, len(cfg.VirtualServers))]
 		// Under mu: the chunk's desired state and its real servers'
 		// health; the description is built after.
 		type health struct {

@@ -22,7 +22,9 @@ import (
 //   - the status reads the kernel's services statusChunk at a time, and
 //     before each chunk it waits while a write of the Manager is pending
 //     (a priority.Gate raised by Manager.write: takeovers, health events,
-//     reloads), for at most statusYieldMax per chunk so that a storm of
+//     reloads; for a takeover from the start of SetActive, before it takes
+//     mu), and so does the description of the services (status.go), which
+//     takes mu statusChunk services at a time, for at most statusYieldMax per chunk so that a storm of
 //     writes cannot starve it for ever; a write so waits for one chunk in
 //     flight at most, not for the rest of the table;
 //   - the services read are those of lvsd's view of the kernel (the
