@@ -5,7 +5,11 @@ import "slices"
 // The tests in package lvs_test need the fixtures of lvs/lvstest, which
 // imports lvs, so they cannot be in package lvs; these are the helpers
 // they share with the tests that are.
+// HandClock is statusread_share_test.go's clock moved by hand.
+type HandClock = handClock
+
 var (
+	NewHandClock    = newHandClock
 	AP              = ap
 	Down            = down
 	OpStrings       = opStrings

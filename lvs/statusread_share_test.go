@@ -8,19 +8,24 @@ import (
 	"time"
 )
 
-// fakeStatusClock is a clock the test moves by hand.
-type fakeStatusClock struct {
+// handClock is a clock the test moves by hand, for the status's reads
+// (these tests and, through export_test.go, package lvs_test's).
+type handClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *fakeStatusClock) now() time.Time {
+func newHandClock() *handClock {
+	return &handClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *handClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *fakeStatusClock) advance(d time.Duration) {
+func (c *handClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
@@ -29,8 +34,8 @@ func (c *fakeStatusClock) advance(d time.Duration) {
 // A status reuses a read that started at most maxAge ago, unless one of
 // lvsd's writes ended since; a failed read serves nobody after it.
 func TestStatusReadServesUntilMaxAgeOrAWrite(t *testing.T) {
-	clock := &fakeStatusClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
-	s := &statusReads{now: clock.now, maxAge: time.Second}
+	clock := newHandClock()
+	s := &statusReads{now: clock.Now, maxAge: time.Second}
 	reads := 0
 	fail := false
 	read := func() (Table, error) {
@@ -47,11 +52,11 @@ func TestStatusReadServesUntilMaxAgeOrAWrite(t *testing.T) {
 		wantErr   bool
 	}{
 		{"the first status reads", nil, 1, false},
-		{"one within the age reuses it", func() { clock.advance(600 * time.Millisecond) }, 1, false},
-		{"at the age exactly, still", func() { clock.advance(400 * time.Millisecond) }, 1, false},
-		{"past the age, a new read", func() { clock.advance(time.Millisecond) }, 2, false},
+		{"one within the age reuses it", func() { clock.Advance(600 * time.Millisecond) }, 1, false},
+		{"at the age exactly, still", func() { clock.Advance(400 * time.Millisecond) }, 1, false},
+		{"past the age, a new read", func() { clock.Advance(time.Millisecond) }, 2, false},
 		{"after a write ended, a new read at once", func() { s.writeBegins(); s.writeEnds() }, 3, false},
-		{"a failed read is the status's error", func() { clock.advance(2 * time.Second); fail = true }, 4, true},
+		{"a failed read is the status's error", func() { clock.Advance(2 * time.Second); fail = true }, 4, true},
 		{"and is not kept", func() { fail = false }, 5, false},
 		{"the good one is", nil, 5, false},
 	} {
@@ -72,8 +77,8 @@ func TestStatusReadServesUntilMaxAgeOrAWrite(t *testing.T) {
 // it read: one read however many scrapers. A read that a write of lvsd's
 // overtook serves those, but not the status after.
 func TestStatusReadInFlightServesItsWaitersOnly(t *testing.T) {
-	clock := &fakeStatusClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
-	s := &statusReads{now: clock.now, maxAge: time.Second}
+	clock := newHandClock()
+	s := &statusReads{now: clock.Now, maxAge: time.Second}
 	var reads atomic.Int32
 	entered, release := make(chan struct{}), make(chan struct{})
 	read := func() (Table, error) {
@@ -110,7 +115,7 @@ func TestStatusReadInFlightServesItsWaitersOnly(t *testing.T) {
 
 	// A read in flight that a write overtakes: it serves its own status,
 	// and the next status reads again.
-	clock.advance(2 * time.Second)
+	clock.Advance(2 * time.Second)
 	entered2, release2 := make(chan struct{}), make(chan struct{})
 	read2 := func() (Table, error) {
 		n := reads.Add(1)

@@ -58,35 +58,17 @@ func (k *gateKernel) Apply(ops []lvs.Op) (int, []lvs.Refusal, error) {
 	return done, refused, err
 }
 
-// statusClock is a clock the test moves by hand, for the status's reads.
-type statusClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *statusClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *statusClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // newBigStatusManager is a Manager of a table of 100 services × 4 real
 // servers, adopted from the kernel, whose status reads age by a clock the
 // test moves and wait for pending writes as long as they last.
-func newBigStatusManager(t *testing.T) (*lvs.Manager, *gateKernel, *statusClock) {
+func newBigStatusManager(t *testing.T) (*lvs.Manager, *gateKernel, *lvs.HandClock) {
 	t.Helper()
 	const services, reals = 100, 4
 	k := &gateKernel{FakeKernel: lvstest.NewFakeKernel(lvstest.SyntheticTable(services, reals))}
 	m := lvs.NewManager(k, lvs.ManagerOptions{})
 	m.SetConfig(lvstest.SyntheticConfig(services, reals))
-	clock := &statusClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
-	lvs.SetStatusClock(m, clock.now)
+	clock := lvs.NewHandClock()
+	lvs.SetStatusClock(m, clock.Now)
 	lvs.SetStatusYieldMax(m, time.Hour)
 	return m, k, clock
 }
@@ -110,7 +92,7 @@ func TestStatusReadStepsAsideForAWriteBetweenChunks(t *testing.T) {
 	// The next status (a second later, so it reads): after its second
 	// chunk a health event takes a real server down; its Apply waits
 	// until the test lets it go.
-	clock.advance(2 * time.Second)
+	clock.Advance(2 * time.Second)
 	down := lvs.VerdictKey{Service: st[50].Key, Real: st[50].Destinations[0].Addr}
 	wrote := make(chan struct{})
 	k.mu.Lock()
@@ -180,11 +162,11 @@ func TestStatusShowsLvsdsWritesAtOnceAndTheKernelsCountersWithinASecond(t *testi
 	}
 	k.Edit(func(tbl *lvs.Table) { tbl.Find(key).Stats.Conns = 42 })
 	reads := k.ReadsSoFar()
-	clock.advance(900 * time.Millisecond)
+	clock.Advance(900 * time.Millisecond)
 	if got := conns(m.Status()); got != 0 || k.ReadsSoFar() != reads {
 		t.Fatalf("0.9 s after a read: %d connections, reads %+v -> %+v; want the read shared (0 connections, no new read)", got, reads, k.ReadsSoFar())
 	}
-	clock.advance(200 * time.Millisecond)
+	clock.Advance(200 * time.Millisecond)
 	if got := conns(m.Status()); got != 42 {
 		t.Fatalf("1.1 s after a read: %d connections, want the kernel's 42", got)
 	}
@@ -214,14 +196,14 @@ func TestStatusShowsAForeignServiceFromTheNextRepairPass(t *testing.T) {
 			return s.Key == foreignService.Key() && s.State == lvs.StateForeign && s.InKernel
 		})
 	}
-	clock.advance(2 * time.Second)
+	clock.Advance(2 * time.Second)
 	if foreign() {
 		t.Fatal("the status shows a service no repair pass has seen yet: it read the whole table")
 	}
 	if _, err := m.Reconcile(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(2 * time.Second)
+	clock.Advance(2 * time.Second)
 	if !foreign() {
 		t.Fatal("the foreign service the repair pass found is not in the status")
 	}
