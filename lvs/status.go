@@ -72,15 +72,11 @@ func (m *Manager) Status() []ServiceStatus {
 	m.mu.Lock()
 	cfg := m.cfg
 	m.mu.Unlock()
-	yieldMax := m.status.yieldMax
-	if yieldMax == 0 {
-		yieldMax = statusYieldMax
-	}
 	var out []ServiceStatus
 	for c := 0; cfg != nil && c < len(cfg.VirtualServers); c += statusChunk {
 		// Each chunk after the pending writes, a takeover's included
 		// from its start (SetActive), and mu for statusChunk services.
-		m.status.gate.Wait(yieldMax)
+		m.status.waitForWrites()
 		vss := cfg.VirtualServers[c:min(c+statusChunk, len(cfg.VirtualServers))]
 		// Under mu: the chunk's desired state and its real servers'
 		// health; the description is built after.

@@ -87,6 +87,17 @@ func (s *statusReads) writeEnds() {
 	s.gate.Lower()
 }
 
+// waitForWrites returns once no write of the Manager is pending, or
+// after yieldMax (statusYieldMax unless a test set it): a status calls
+// it before each chunk it reads or describes.
+func (s *statusReads) waitForWrites() {
+	limit := s.yieldMax
+	if limit == 0 {
+		limit = statusYieldMax
+	}
+	s.gate.Wait(limit)
+}
+
 // statusRead is the outcome of one read.
 type statusRead struct {
 	table Table
@@ -157,18 +168,14 @@ func (m *Manager) readForStatus() (Table, error) {
 	}
 	known := m.cache != nil
 	m.mu.Unlock()
-	yieldMax := m.status.yieldMax
-	if yieldMax == 0 {
-		yieldMax = statusYieldMax
-	}
 	if !known || len(ids) <= statusChunk {
-		m.status.gate.Wait(yieldMax)
+		m.status.waitForWrites()
 		return m.kernel.Table()
 	}
 	Table(ids).Sort() // chunks in the table's order, as a read answers
 	t := make(Table, 0, len(ids))
 	for i := 0; i < len(ids); i += statusChunk {
-		m.status.gate.Wait(yieldMax)
+		m.status.waitForWrites()
 		part, err := m.kernel.Services(ids[i:min(i+statusChunk, len(ids))])
 		if err != nil {
 			return nil, err
