@@ -116,12 +116,11 @@ func releaseLoadGarbage() {
 	}
 	debug.FreeOSMemory()
 	releaseBinaryPages()
-	profileSteadyState()
 }
 
-// profileSteadyState starts the CPU profile LVSD_CPUPROFILE asks for, once:
-// it takes the variable out of the environment, so a reload's release does
-// not start another.
+// profileSteadyState starts the CPU profile LVSD_CPUPROFILE asks for; the
+// daemon calls it once, when its first table is written. It takes the
+// variable out of the environment, so the scripts lvsd runs do not see it.
 func profileSteadyState() {
 	file := os.Getenv("LVSD_CPUPROFILE")
 	if file == "" {

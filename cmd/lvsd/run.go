@@ -112,9 +112,11 @@ func runDaemon(opts runOptions) int {
 		OnRunning: func() {
 			// The first table is written (Run's first reconcile comes
 			// before OnRunning): the daemon gets its processors back, and
-			// the start's garbage and pages go (goruntime.go).
+			// the start's garbage and pages go, and a benchmark's profile
+			// starts (goruntime.go).
 			allProcs()
 			releaseLoadGarbage()
+			profileSteadyState()
 			if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 				log.Debug("sd_notify", "err", err)
 			}
