@@ -415,7 +415,9 @@ func cbStraceCount(pgid int, d time.Duration) string {
 	}
 	// Every thread of every process: -p attaches to one thread, and -f
 	// follows only the threads created after.
-	args := []string{"-c", "-f", "-q"}
+	// -w: each call's time is wall-clock time, so a close that waits
+	// (keepalived lingers, SO_LINGER {1, 5}) shows how long it waited.
+	args := []string{"-c", "-w", "-f", "-q"}
 	for _, pid := range cbGroupPids(pgid) {
 		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 		for _, task := range tasks {
@@ -438,6 +440,7 @@ func cbStraceCount(pgid int, d time.Duration) string {
 	}
 	var calls []call
 	var total, connects int64
+	var closeWait string // close's usecs/call
 	for _, line := range strings.Split(out.String(), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 5 || f[0] == "%" || strings.HasPrefix(f[0], "-") {
@@ -456,13 +459,16 @@ func cbStraceCount(pgid int, d time.Duration) string {
 		if name == "connect" {
 			connects = n
 		}
+		if name == "close" {
+			closeWait = f[2]
+		}
 	}
 
 	if connects == 0 {
 		return "no connect seen: " + strings.Join(strings.Fields(cbTail(out.String())), " ")
 	}
 	slices.SortFunc(calls, func(a, b call) int { return int(b.calls - a.calls) })
-	s := fmt.Sprintf("%d connects in %v, %.2f system calls per connect:", connects, d, float64(total)/float64(connects))
+	s := fmt.Sprintf("%d connects in %v, close %s µs per call (wall clock), %.2f system calls per connect:", connects, d, closeWait, float64(total)/float64(connects))
 	for _, c := range calls[:min(12, len(calls))] {
 		s += fmt.Sprintf(" %s %.2f", c.name, float64(c.calls)/float64(connects))
 	}
