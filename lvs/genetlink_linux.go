@@ -90,7 +90,9 @@ func newBatchWriter(netnsPath string) (*batchWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generic netlink socket: %w", err)
 	}
-	w := &batchWriter{fd: fd, maxBatch: defaultMaxBatch, rbuf: make([]byte, 1<<20)}
+	// rbuf takes one datagram, which the kernel caps at 32 KiB
+	// (readBufSize): a buffer of 1 MB stayed in the daemon's live heap.
+	w := &batchWriter{fd: fd, maxBatch: defaultMaxBatch, rbuf: make([]byte, readBufSize)}
 	// Room for many error answers at once; FORCE needs CAP_NET_ADMIN,
 	// which programming IPVS needs anyway.
 	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20) != nil {
