@@ -73,7 +73,15 @@ func (r *kaReader) virtualServer(n *kaNode) {
 	k := &kaVS{weight: defaultWeight, rss: r.rssBuf}
 	defer r.releaseRSs(k)
 	vs := &k.vs
-	vs.Pos, vs.Positions = n.pos, r.positions.new()
+	// Room for the service's own keywords: its real servers record theirs
+	// in their own Positions.
+	room := 0
+	for _, c := range n.block {
+		if c.name != "real_server" {
+			room++
+		}
+	}
+	vs.Pos, vs.Positions = n.pos, r.positions.newFor(room)
 	vs.DelayLoop, vs.Quorum = defaultDelayLoop, defaultQuorum
 	args := n.argText()
 	switch {
@@ -371,7 +379,7 @@ func (r *kaReader) realServer(k *kaVS, n *kaNode) {
 	}
 	rsk := r.newRS()
 	rs := &rsk.rs
-	rs.Addr, rs.Pos, rs.Positions = ap, n.pos, r.positions.new()
+	rs.Addr, rs.Pos, rs.Positions = ap, n.pos, r.positions.newFor(len(n.block))
 	for _, c := range n.block {
 		if r.inherited(&rsk.inh, rs.Positions, c) {
 			continue
@@ -458,7 +466,7 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 	}
 	ck := &kaCheck{}
 	c := &ck.c
-	c.Kind, c.Pos, c.Positions = n.name, n.pos, r.positions.new()
+	c.Kind, c.Pos, c.Positions = n.name, n.pos, r.positions.newFor(len(n.block))
 	c.Rise = defaultRise
 	web := n.name == CheckHTTP || n.name == CheckSSL
 	c.HTTPVersion = defaultHTTPVersion

@@ -118,9 +118,11 @@ func (p Positions) Clone() Positions {
 // positionSlab hands out Positions a chunk at a time, so that a block
 // costs no allocation of its own for them: a reader of a big file (2,000
 // virtual servers of 16 real servers, each with a TCP_CHECK) fills tens of
-// thousands. Each list gets room for slabEntries attributes in the
-// entries' chunk; a list that grows past it moves out on its own
-// (append's three-index limit keeps it from overwriting its neighbour).
+// thousands. Each list gets room in the entries' chunk for as many
+// attributes as its block has keywords (room); a list that grows past it
+// moves out on its own (append's three-index limit keeps it from
+// overwriting its neighbour). A real server written as "weight N" costs
+// one entry, not a fixed handful.
 type positionSlab struct {
 	lists   []positionList
 	entries []positionEntry
@@ -128,21 +130,27 @@ type positionSlab struct {
 
 const (
 	slabLists   = 256
-	slabEntries = 4
+	slabEntries = 4 // the room of a block whose keywords are not counted (new)
 )
 
-// new returns an empty, allocated Positions.
-func (s *positionSlab) new() Positions {
+// new returns an empty, allocated Positions with room for slabEntries
+// attributes.
+func (s *positionSlab) new() Positions { return s.newFor(slabEntries) }
+
+// newFor returns an empty, allocated Positions with room for room
+// attributes (at least one) before it moves out of the slab.
+func (s *positionSlab) newFor(room int) Positions {
+	room = max(room, 1)
 	if len(s.lists) == 0 {
 		s.lists = make([]positionList, slabLists)
 	}
-	if len(s.entries) < slabEntries {
-		s.entries = make([]positionEntry, slabLists*slabEntries)
+	if len(s.entries) < room {
+		s.entries = make([]positionEntry, max(slabLists*slabEntries, room))
 	}
 	l := &s.lists[0]
 	s.lists = s.lists[1:]
-	l.e = s.entries[:0:slabEntries]
-	s.entries = s.entries[slabEntries:]
+	l.e = s.entries[:0:room]
+	s.entries = s.entries[room:]
 	return Positions{l: l}
 }
 
