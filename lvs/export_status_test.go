@@ -12,3 +12,24 @@ func SetStatusClock(m *Manager, now func() time.Time) { m.status.now = now }
 // SetStatusYieldMax sets how long m's status reads wait for pending writes
 // before each chunk.
 func SetStatusYieldMax(m *Manager, d time.Duration) { m.status.yieldMax = d }
+
+// RaiseWriteGate marks a write of m as pending, as SetActive and every
+// write do from their start, until the returned func lowers it.
+func RaiseWriteGate(m *Manager) (lower func()) {
+	m.status.gate.Raise()
+	return m.status.gate.Lower
+}
+
+// WritePending reports whether m's write gate is raised (a Wait that may
+// not wait at all says whether it would have).
+func WritePending(m *Manager) bool { return m.status.gate.Wait(0) }
+
+// HoldInputs takes m's inputs lock (mu) until the returned func.
+func HoldInputs(m *Manager) (release func()) {
+	m.mu.Lock()
+	return m.mu.Unlock
+}
+
+// SetChunkObserver makes m call f after each chunk of desired state a
+// repair pass or a reload computes (desireInChunks), holding no lock.
+func SetChunkObserver(m *Manager, f func()) { m.chunkDesired = f }

@@ -45,7 +45,10 @@ type ManagerOptions struct {
 //     the computation of a whole big table: the desired state of every
 //     service (a repair, a reload, a status) is computed chunkServices
 //     services per hold (desireInChunks), and whole-table diffs run on a
-//     copy, so a setter waits for one chunk at most.
+//     copy, so a setter waits for one chunk at most. A repair's and a
+//     status's chunks each wait first while a write is pending (the
+//     write gate, statusread.go), which SetActive raises before it
+//     takes mu: a takeover waits for the chunk in progress only.
 //   - writeMu serialises lvsd's writes: compute the operations against the
 //     view, apply them, record the result in the view. A setter waits for
 //     other writes at most. Only a write whose view is unknown (the first
@@ -115,6 +118,10 @@ type Manager struct {
 	proc        procTable
 	procLogged  bool
 	procFailing bool // the last pass could not use the file
+
+	// chunkDesired, when set (tests), is called after each chunk of
+	// desireInChunks, holding no lock.
+	chunkDesired func()
 }
 
 // Counters are the Manager's running totals since it started (for
@@ -421,7 +428,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	var ops []Op
 	switch {
 	case full:
-		d = m.desireInChunks(cfg)
+		d = m.desireInChunks(cfg, true)
 		ops = diff(d.Table, t, func(k string) bool { return d.owns(k) || retired[k] })
 	case len(changed) > 0:
 		set := make(map[string]bool, len(changed))
@@ -436,9 +443,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 				current = append(current, s)
 			}
 		}
-		m.mu.Lock()
-		d = Desire(State{Config: sub, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
-		m.mu.Unlock()
+		d = m.desireInChunks(sub, true)
 		current.Sort()
 		ops = diff(d.Table, current, func(k string) bool { return set[k] && (d.owns(k) || retired[k]) })
 	}
@@ -524,14 +529,27 @@ const chunkServices = 64
 // input between two chunks writes its services itself (and a repair drops
 // them as touched). Desire is per service, so the chunks add up to the
 // whole; of duplicate keys the first wins, as in Desire.
-func (m *Manager) desireInChunks(cfg *hcl.Config) Desired {
+//
+// With yield (a repair pass) each chunk waits first while a write is
+// pending, as a status's chunks do (statusread.go), for at most
+// statusYieldMax: a takeover raises the write gate as SetActive starts,
+// so from then on it waits for the chunk in progress at most, not for
+// the rest of the table's. A write's own computation (a reload) does not
+// yield: its gate is up.
+func (m *Manager) desireInChunks(cfg *hcl.Config, yield bool) Desired {
 	d := Desired{Owned: map[string]bool{}, Held: map[string]bool{}, Quorum: map[string]QuorumState{}}
 	vss := cfg.VirtualServers
 	for i := 0; i < len(vss); i += chunkServices {
 		sub := &hcl.Config{Global: cfg.Global, VirtualServers: vss[i:min(i+chunkServices, len(vss))]}
+		if yield {
+			m.status.waitForWrites()
+		}
 		m.mu.Lock()
 		part := Desire(State{Config: sub, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
 		m.mu.Unlock()
+		if m.chunkDesired != nil {
+			m.chunkDesired()
+		}
 		for k := range part.Owned {
 			if d.Owned[k] {
 				delete(part.Owned, k) // a duplicate of an earlier chunk's
@@ -678,7 +696,7 @@ func (m *Manager) writeLocked(keys []string, fresh bool, start time.Time) (int, 
 		d = Desire(State{Config: sub, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
 	} else {
 		m.mu.Unlock()
-		d = m.desireInChunks(cfg)
+		d = m.desireInChunks(cfg, false) // this write's own gate is up
 		m.mu.Lock()
 	}
 	events := m.quorumTransitions(d.Quorum, keys != nil)

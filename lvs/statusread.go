@@ -45,10 +45,11 @@ const (
 	// for (Kernel.Services: a GET_SERVICE and a GET_DEST dump each): a few
 	// milliseconds under the test VM's emulation.
 	statusChunk = 16
-	// statusYieldMax is how long a status waits before one chunk for
-	// pending writes: longer than any single write of a takeover, short
-	// of a scrape's timeout (Prometheus' default is 10 s) even for a
-	// table of thousands of chunks.
+	// statusYieldMax is how long a status, or a repair pass
+	// (desireInChunks), waits before one chunk for pending writes:
+	// longer than any single write of a takeover, short of a scrape's
+	// timeout (Prometheus' default is 10 s) even for a table of
+	// thousands of chunks.
 	statusYieldMax = 500 * time.Millisecond
 	// statusMaxAge is how old a table read may be and still serve a
 	// status.
