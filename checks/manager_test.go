@@ -543,3 +543,24 @@ virtual_server 192.0.2.1 80 {
 		})
 	}
 }
+
+func TestFinishedAttemptRecordsAreKeptUpToABound(t *testing.T) {
+	// A burst of finished attempts (a start under emulation had about
+	// 1,000 in flight at once) leaves at most maxSpareAttempts records for
+	// reuse, not one per attempt of the burst.
+	var m Manager
+	burst := make([]*connectAttempt, 3*maxSpareAttempts)
+	for i := range burst {
+		burst[i] = m.spareAttempt()
+	}
+	for _, a := range burst {
+		m.keepAttempt(a)
+	}
+	if len(m.spare) != maxSpareAttempts {
+		t.Fatalf("kept %d records after a burst of %d, want %d", len(m.spare), len(burst), maxSpareAttempts)
+	}
+	// Reuse takes a kept record before allocating.
+	if a := m.spareAttempt(); a != burst[maxSpareAttempts-1] {
+		t.Fatalf("spareAttempt allocated with %d records kept", maxSpareAttempts)
+	}
+}
