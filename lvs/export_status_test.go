@@ -6,12 +6,19 @@ import "time"
 // (statusread.go).
 const StatusChunk = statusChunk
 
+// StatusYieldBudget is how long a status waits for pending writes in all.
+const StatusYieldBudget = statusYieldBudget
+
 // SetStatusClock makes m's status reads age by now instead of time.Now.
 func SetStatusClock(m *Manager, now func() time.Time) { m.status.now = now }
 
 // SetStatusYieldMax sets how long m's status reads wait for pending writes
 // before each chunk.
 func SetStatusYieldMax(m *Manager, d time.Duration) { m.status.yieldMax = d }
+
+// SetStatusYieldBudget sets how long one of m's statuses or repair passes
+// waits for pending writes in all.
+func SetStatusYieldBudget(m *Manager, d time.Duration) { m.status.budget = d }
 
 // RaiseWriteGate marks a write of m as pending, as SetActive and every
 // write do from their start, until the returned func lowers it.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/priority"
 )
 
 // ManagerOptions configure a Manager.
@@ -428,7 +429,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	var ops []Op
 	switch {
 	case full:
-		d = m.desireInChunks(cfg, true)
+		d = m.desireInChunks(cfg, m.status.yieldBudget())
 		ops = diff(d.Table, t, func(k string) bool { return d.owns(k) || retired[k] })
 	case len(changed) > 0:
 		set := make(map[string]bool, len(changed))
@@ -443,7 +444,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 				current = append(current, s)
 			}
 		}
-		d = m.desireInChunks(sub, true)
+		d = m.desireInChunks(sub, m.status.yieldBudget())
 		current.Sort()
 		ops = diff(d.Table, current, func(k string) bool { return set[k] && (d.owns(k) || retired[k]) })
 	}
@@ -530,19 +531,19 @@ const chunkServices = 64
 // them as touched). Desire is per service, so the chunks add up to the
 // whole; of duplicate keys the first wins, as in Desire.
 //
-// With yield (a repair pass) each chunk waits first while a write is
+// With a budget (a repair pass) each chunk waits first while a write is
 // pending, as a status's chunks do (statusread.go), for at most
-// statusYieldMax: a takeover raises the write gate as SetActive starts,
-// so from then on it waits for the chunk in progress at most, not for
-// the rest of the table's. A write's own computation (a reload) does not
-// yield: its gate is up.
-func (m *Manager) desireInChunks(cfg *hcl.Config, yield bool) Desired {
+// statusYieldMax and what is left of the budget: a takeover raises the
+// write gate as SetActive starts, so from then on it waits for the chunk
+// in progress at most, not for the rest of the table's. A write's own
+// computation (a reload, nil) does not yield: its gate is up.
+func (m *Manager) desireInChunks(cfg *hcl.Config, budget *priority.Budget) Desired {
 	d := Desired{Owned: map[string]bool{}, Held: map[string]bool{}, Quorum: map[string]QuorumState{}}
 	vss := cfg.VirtualServers
 	for i := 0; i < len(vss); i += chunkServices {
 		sub := &hcl.Config{Global: cfg.Global, VirtualServers: vss[i:min(i+chunkServices, len(vss))]}
-		if yield {
-			m.status.waitForWrites()
+		if budget != nil {
+			m.status.waitForWrites(budget)
 		}
 		m.mu.Lock()
 		part := Desire(State{Config: sub, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
@@ -696,7 +697,7 @@ func (m *Manager) writeLocked(keys []string, fresh bool, start time.Time) (int, 
 		d = Desire(State{Config: sub, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
 	} else {
 		m.mu.Unlock()
-		d = m.desireInChunks(cfg, false) // this write's own gate is up
+		d = m.desireInChunks(cfg, nil) // this write's own gate is up
 		m.mu.Lock()
 	}
 	events := m.quorumTransitions(d.Quorum, keys != nil)

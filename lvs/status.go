@@ -58,9 +58,11 @@ type DestinationStatus struct {
 // most statusMaxAge old (statusread.go); the description takes mu for
 // statusChunk services at a time, each chunk after the pending writes, so
 // a scrape of a big table never delays a takeover or a health event by
-// more than one chunk's kernel read or computation.
+// more than one chunk's kernel read or computation. Its waits for writes
+// add up to statusYieldBudget at most.
 func (m *Manager) Status() []ServiceStatus {
-	kt, err := m.statusTable()
+	budget := m.status.yieldBudget() // for the read and the description
+	kt, err := m.statusTable(budget)
 	readErr := ""
 	if err != nil {
 		readErr = "reading IPVS table: " + err.Error()
@@ -76,7 +78,7 @@ func (m *Manager) Status() []ServiceStatus {
 	for c := 0; cfg != nil && c < len(cfg.VirtualServers); c += statusChunk {
 		// Each chunk after the pending writes, a takeover's included
 		// from its start (SetActive), and mu for statusChunk services.
-		m.status.waitForWrites()
+		m.status.waitForWrites(budget)
 		vss := cfg.VirtualServers[c:min(c+statusChunk, len(cfg.VirtualServers))]
 		// Under mu: the chunk's desired state and its real servers'
 		// health; the description is built after.

@@ -24,9 +24,11 @@ import (
 //     (a priority.Gate raised by Manager.write: takeovers, health events,
 //     reloads; for a takeover from the start of SetActive, before it takes
 //     mu), and so does the description of the services (status.go), which
-//     takes mu statusChunk services at a time, for at most statusYieldMax per chunk so that a storm of
-//     writes cannot starve it for ever; a write so waits for one chunk in
-//     flight at most, not for the rest of the table;
+//     takes mu statusChunk services at a time, for at most statusYieldMax
+//     per chunk and statusYieldBudget for the whole status, so that a
+//     storm of writes cannot starve it (nor hold it past a scraper's
+//     timeout); a write so waits for one chunk in flight at most, not for
+//     the rest of the table;
 //   - the services read are those of lvsd's view of the kernel (the
 //     configured ones and the foreign ones the last repair pass or write
 //     found); a service added behind lvsd's back shows from the next
@@ -51,6 +53,13 @@ const (
 	// timeout (Prometheus' default is 10 s) even for a table of
 	// thousands of chunks.
 	statusYieldMax = 500 * time.Millisecond
+	// statusYieldBudget is how long one status, or one repair pass, waits
+	// for pending writes in all, over its chunks: a storm of writes
+	// (flapping health checks, a reload loop) cannot hold a scrape of
+	// the 2,000-service table (250 chunks read and described) for
+	// statusYieldMax at each, past the scraper's timeout. Once spent, the
+	// rest is read and described without waiting.
+	statusYieldBudget = 2 * time.Second
 	// statusMaxAge is how old a table read may be and still serve a
 	// status.
 	statusMaxAge = time.Second
@@ -63,6 +72,7 @@ type statusReads struct {
 	now      func() time.Time // time.Now; tests set it
 	maxAge   time.Duration    // statusMaxAge; tests set it
 	yieldMax time.Duration    // statusYieldMax; tests set it
+	budget   time.Duration    // statusYieldBudget; tests set it
 
 	mu      sync.Mutex
 	table   Table     // the last read, read-only: handed to every status
@@ -88,15 +98,25 @@ func (s *statusReads) writeEnds() {
 	s.gate.Lower()
 }
 
+// yieldBudget is a new budget for the waits of one status or repair
+// pass (statusYieldBudget unless a test set it).
+func (s *statusReads) yieldBudget() *priority.Budget {
+	if s.budget == 0 {
+		return priority.NewBudget(statusYieldBudget)
+	}
+	return priority.NewBudget(s.budget)
+}
+
 // waitForWrites returns once no write of the Manager is pending, or
-// after yieldMax (statusYieldMax unless a test set it): a status calls
-// it before each chunk it reads or describes.
-func (s *statusReads) waitForWrites() {
+// after yieldMax (statusYieldMax unless a test set it), or once b is
+// spent: a status, and a repair pass, calls it before each chunk it
+// reads or describes, with one budget for all its chunks.
+func (s *statusReads) waitForWrites(b *priority.Budget) {
 	limit := s.yieldMax
 	if limit == 0 {
 		limit = statusYieldMax
 	}
-	s.gate.Wait(limit)
+	s.gate.WaitWithin(b, limit)
 }
 
 // statusRead is the outcome of one read.
@@ -149,16 +169,16 @@ func (s *statusReads) get(read func() (Table, error)) (Table, error) {
 }
 
 // statusTable reads the kernel's table for Status (statusReads, with the
-// chunks and the gate above).
-func (m *Manager) statusTable() (Table, error) {
-	return m.status.get(m.readForStatus)
+// chunks and the gate above); a read of its own spends from b.
+func (m *Manager) statusTable(b *priority.Budget) (Table, error) {
+	return m.status.get(func() (Table, error) { return m.readForStatus(b) })
 }
 
 // readForStatus reads the services of lvsd's view of the kernel,
 // statusChunk at a time, each chunk after the pending writes (at most
-// statusYieldMax); the whole table at once while the view is unknown or
-// holds one chunk at most.
-func (m *Manager) readForStatus() (Table, error) {
+// statusYieldMax, and what is left of b); the whole table at once while
+// the view is unknown or holds one chunk at most.
+func (m *Manager) readForStatus(b *priority.Budget) (Table, error) {
 	m.mu.Lock()
 	var ids []Service
 	if m.cache != nil {
@@ -170,13 +190,13 @@ func (m *Manager) readForStatus() (Table, error) {
 	known := m.cache != nil
 	m.mu.Unlock()
 	if !known || len(ids) <= statusChunk {
-		m.status.waitForWrites()
+		m.status.waitForWrites(b)
 		return m.kernel.Table()
 	}
 	Table(ids).Sort() // chunks in the table's order, as a read answers
 	t := make(Table, 0, len(ids))
 	for i := 0; i < len(ids); i += statusChunk {
-		m.status.waitForWrites()
+		m.status.waitForWrites(b)
 		part, err := m.kernel.Services(ids[i:min(i+statusChunk, len(ids))])
 		if err != nil {
 			return nil, err

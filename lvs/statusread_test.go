@@ -70,6 +70,7 @@ func newBigStatusManager(t *testing.T) (*lvs.Manager, *gateKernel, *lvs.HandCloc
 	clock := lvs.NewHandClock()
 	lvs.SetStatusClock(m, clock.Now)
 	lvs.SetStatusYieldMax(m, time.Hour)
+	lvs.SetStatusYieldBudget(m, time.Hour)
 	return m, k, clock
 }
 

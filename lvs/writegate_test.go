@@ -102,28 +102,58 @@ func TestRepairPassComputesEachChunkAfterThePendingWrites(t *testing.T) {
 }
 
 // A write that never ends holds a repair pass back for at most
-// statusYieldMax a chunk: the pass is not starved.
-func TestRepairPassGoesOnPastAWriteThatOutlastsTheLimit(t *testing.T) {
+// statusYieldMax a chunk and the pass's budget in all: the pass is not
+// starved. Its view unknown (a refused write), the pass computes every
+// service: four chunks, three waits of which the budget pays.
+func TestRepairPassGoesOnPastAWriteThatOutlastsItsBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const services, reals = 200, 2
 		fake := lvstest.NewFakeKernel(lvstest.SyntheticTable(services, reals))
-		m := lvs.NewManager(fake, lvs.ManagerOptions{RereadPasses: 1000})
+		m := lvs.NewManager(fake, lvs.ManagerOptions{})
 		cfg := lvstest.SyntheticConfig(services, reals)
 		m.SetConfig(cfg)
-		fake.Edit(func(t *lvs.Table) { (*t)[0].Destinations[0].Weight = 7 })
+		fake.Refuse = func(lvs.Op) error { return fmt.Errorf("refused") }
+		down := lvs.VerdictKey{Service: "TCP:198.18.0.1:80", Real: lvs.AP("10.0.0.1:80")}
+		m.SetVerdict(down, lvs.Down("connection refused"))
+		fake.Refuse = nil
 		lvs.SetStatusYieldMax(m, 300*time.Millisecond)
+		lvs.SetStatusYieldBudget(m, 700*time.Millisecond)
 		lower := lvs.RaiseWriteGate(m)
 		defer lower()
 		start := time.Now()
 		if _, err := m.Reconcile(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		// The start's pass reads the whole table and compares the one
-		// service edited: one chunk, one wait.
-		if took := time.Since(start); took != 300*time.Millisecond {
-			t.Fatalf("the pass took %v beside a write that never ends, want the limit of 300ms", took)
+		if took := time.Since(start); took != 700*time.Millisecond {
+			t.Fatalf("the pass took %v beside a write that never ends, want its budget of 700ms (300ms a chunk)", took)
 		}
-		requireDesired(t, fake, cfg)
+		got, _ := fake.Table()
+		if ops := lvs.Plan(lvs.Desire(lvs.State{Config: cfg, Verdicts: map[lvs.VerdictKey]lvs.Verdict{down: lvs.Down("")}}).Table, got); len(ops) != 0 {
+			t.Fatalf("the pass left the kernel unrepaired: %q", lvs.OpStrings(ops))
+		}
+	})
+}
+
+// A status waits for pending writes before each chunk it reads and each
+// it describes, but for statusYieldBudget in all: beside writes that
+// never end (a storm of them), a status of 100 services (7 chunks read, 7
+// described, statusYieldMax each) takes the budget, not 14 limits, and
+// is whole.
+func TestStatusWaitsForWritesAtMostItsBudgetInAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const services, reals = 100, 4
+		m := lvs.NewManager(lvstest.NewFakeKernel(lvstest.SyntheticTable(services, reals)), lvs.ManagerOptions{})
+		m.SetConfig(lvstest.SyntheticConfig(services, reals))
+		lower := lvs.RaiseWriteGate(m)
+		defer lower()
+		start := time.Now()
+		st := m.Status()
+		if took := time.Since(start); took != lvs.StatusYieldBudget {
+			t.Fatalf("the status took %v beside a write that never ends, want its budget %v", took, lvs.StatusYieldBudget)
+		}
+		if len(st) != services || !st[services-1].InKernel || len(st[services-1].Destinations) != reals {
+			t.Fatalf("the status shows %d services, want %d in the kernel", len(st), services)
+		}
 	})
 }
 

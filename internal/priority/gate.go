@@ -4,7 +4,8 @@
 // kernel, a /metrics scrape) waits at its next step until the gate is
 // down, for at most a limit so that it cannot starve.
 //
-// It owns only that: gate.go, the Gate. It never decides what is urgent
+// It owns only that: gate.go, the Gate, and budget.go, the Budget that
+// bounds one piece of work's waits in all. It never decides what is urgent
 // (its callers raise it) nor interrupts work in progress: the deferrable
 // work waits where it calls Wait, between two of its own steps.
 package priority

@@ -1,6 +1,7 @@
 package priority
 
 import (
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -47,6 +48,39 @@ func TestGateHoldsWaitersWhileUrgentWorkRuns(t *testing.T) {
 		start := time.Now()
 		if !g.Wait(30*time.Millisecond) || time.Since(start) != 30*time.Millisecond {
 			t.Fatalf("returned after %v, want the limit of 30ms", time.Since(start))
+		}
+	})
+}
+
+// A budget bounds the waits of one piece of deferrable work in all: each
+// wait takes what it waited from it, at most what is left, and once it
+// is spent the work goes on without waiting.
+func TestBudgetBoundsAllTheWaitsOfOnePieceOfWork(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g Gate
+		g.Raise() // urgent work that never ends
+		defer g.Lower()
+		b := NewBudget(time.Second)
+		start := time.Now()
+		var waits []time.Duration
+		for range 5 {
+			at := time.Now()
+			if g.WaitWithin(b, 400*time.Millisecond) {
+				waits = append(waits, time.Since(at))
+			}
+		}
+		want := []time.Duration{400 * time.Millisecond, 400 * time.Millisecond, 200 * time.Millisecond}
+		if !slices.Equal(waits, want) || time.Since(start) != time.Second || b.Left() != 0 {
+			t.Fatalf("waits %v (%v in all, %v left), want %v: one second in all", waits, time.Since(start), b.Left(), want)
+		}
+		// A wait with no urgent work in progress costs nothing.
+		var h Gate
+		c := NewBudget(time.Second)
+		if h.WaitWithin(c, time.Hour) || c.Left() != time.Second {
+			t.Fatalf("a lowered gate took %v of the budget", time.Second-c.Left())
+		}
+		if ran := b.Spend(func() { t.Fatal("a spent budget ran a wait") }); ran {
+			t.Fatal("Spend says it ran")
 		}
 	})
 }
