@@ -26,6 +26,7 @@
 //	functions.go     hostname(), env() and the other functions HCL may call
 //	keepalived_lex.go  keepalived.conf lines into keyword trees: comments, quotes, include globs, @id lines,
 //	                 $NAME definitions (multi-line too), ~SEQ/~LST, and braces as keepalived's parser reads them
+//	keepalived_parts.go  a big keepalived.conf read in parts, one processor each, with what one go gives
 //	keepalived_strict.go  vrrp_strict and strict_mode: keepalived 2.2.7's resets, each with its configuration error
 //	keepalived_lenient.go  keepalived's leniency: unknown keywords with suggestions, scripts disabled, undefined
 //	                 references ignored; Lenient diagnostics, which Loader.Strict refuses

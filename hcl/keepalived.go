@@ -25,12 +25,29 @@ func (l *Loader) parseKeepalived(path string, src []byte) (*Config, Diagnostics)
 	cfg.Global.LVSSyncDaemon.Enabled = false
 	cfg.Global.Pos = Pos{File: path, Line: 1}
 	cfg.Global.Positions = NewPositions()
-	lx := &kaLexer{l: l, diags: &diags, files: &cfg.Files, defs: map[string]string{}, configID: l.configID()}
-	lx.readFile(path, src)
-	tree := &kaTree{lines: lx.out, paths: lx.paths, diags: &diags}
-	nodes := tree.body(nil, "", 0)
+	configID := l.configID()
+	// A big file is read in parts, one processor each (keepalived_parts.go).
+	parts := l.parts
+	if parts == 0 {
+		parts = kaParts(len(src), kaPartMinBytes)
+	}
+	var nodes []*kaNode
+	read := false
+	if cuts := kaCuts(src, parts); len(cuts) > 0 {
+		nodes, diags, read = l.kaReadInParts(path, src, cuts, configID)
+		if read {
+			cfg.Files = append(cfg.Files, path)
+		}
+	}
+	if !read {
+		parts = 1
+		lx := &kaLexer{l: l, diags: &diags, files: &cfg.Files, defs: map[string]string{}, configID: configID}
+		lx.readFile(path, src)
+		tree := &kaTree{lines: lx.out, paths: lx.paths, diags: &diags}
+		nodes = tree.body(nil, "", 0)
+	}
 	r := &kaReader{cfg: cfg, diags: &diags, loader: l}
-	r.top(nodes)
+	r.top(nodes, parts)
 	r.finish()
 	r.netFinish()
 	r.lenientFinish()  // keepalived_lenient.go
@@ -290,7 +307,9 @@ var kaTopScope = map[string]kaScope{
 	"child_wait_time":       warnOnly("lvsd is one process"),
 }
 
-func (r *kaReader) top(nodes []*kaNode) {
+// top reads the top-level blocks, the virtual servers at the end of the
+// file on up to parts goroutines (keepalived_parts.go).
+func (r *kaReader) top(nodes []*kaNode, parts int) {
 	r.groups(nodes) // keepalived_group.go: before the virtual servers using them
 	garpIfs, garpAggregation := map[string]bool{}, 0
 	services := 0
@@ -300,6 +319,15 @@ func (r *kaReader) top(nodes []*kaNode) {
 		}
 	}
 	r.cfg.VirtualServers = slices.Grow(r.cfg.VirtualServers, services)
+	if parts > 1 {
+		r.readServicesInParts(nodes, parts, garpIfs, &garpAggregation)
+		return
+	}
+	r.topBlocks(nodes, garpIfs, &garpAggregation)
+}
+
+// topBlocks reads top-level blocks in order.
+func (r *kaReader) topBlocks(nodes []*kaNode, garpIfs map[string]bool, garpAggregation *int) {
 	for i, n := range nodes {
 		// A block read is garbage unless the model kept a part of it: on a
 		// big file the tree already read is most of the reader's heap.
@@ -328,7 +356,7 @@ func (r *kaReader) top(nodes []*kaNode) {
 		case "local_address_group":
 			r.localAddressGroup(n) // fullnat.go
 		case "garp_group":
-			r.garpGroup(n, garpIfs, &garpAggregation) // keepalived_garp_group.go
+			r.garpGroup(n, garpIfs, garpAggregation) // keepalived_garp_group.go
 		case "interface_up_down_delays":
 			r.cfg.Global.Positions.Set(n.name, n.pos)
 			r.interfaceDelays(n) // interface_delays.go

@@ -113,7 +113,11 @@ type kaLexer struct {
 
 var kaDefName = regexp.MustCompile(`(?s)^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
 
-func (x *kaLexer) readFile(path string, src []byte) {
+func (x *kaLexer) readFile(path string, src []byte) { x.readFileFrom(path, src, 1) }
+
+// readFileFrom reads src, whose first line is line firstLine of path (a
+// part of a file: keepalived_parts.go).
+func (x *kaLexer) readFileFrom(path string, src []byte, firstLine int) {
 	x.stack = append(x.stack, filepath.Clean(path))
 	prevPWD, hadPWD := x.defs["_PWD"]
 	x.defs["_PWD"] = filepath.Dir(path)
@@ -136,7 +140,7 @@ func (x *kaLexer) readFile(path string, src []byte) {
 		return strings.TrimRight(l, "\r")
 	}
 	for i := 0; i < n; i++ {
-		pos := Pos{File: path, Line: i + 1}
+		pos := Pos{File: path, Line: firstLine + i}
 		l := next()
 		if kaPlain(l) {
 			// Most lines of a big file: words and nothing else.
@@ -720,6 +724,10 @@ type kaTree struct {
 	// growing slice each: a big table has 34,000 blocks).
 	stack []*kaNode
 	lists []*kaNode
+	// openAtEnd says the lines ended inside a block, or the tree stopped
+	// before their end: a part of a file that ends so was not cut at the
+	// top level (keepalived_parts.go).
+	openAtEnd bool
 }
 
 // list returns the nodes on the stack above mark as a slice of their own
@@ -832,6 +840,7 @@ func (t *kaTree) bodyOnStack(opener *kaNode, ctx string, depth int) {
 		t.open(n, after, openPos, kaChildContext(ctx, n.name), depth)
 	}
 	if opener != nil {
+		t.openAtEnd = true
 		t.diags.lenientf(opener.pos, fmt.Sprintf("block %s is not closed", opener.name), "missing } at the end of the file")
 	}
 }
@@ -862,6 +871,7 @@ func (t *kaTree) open(n *kaNode, after []kaToken, pos Pos, ctx string, depth int
 	if depth >= kaMaxIncludeDepth {
 		t.diags.errorf(pos, "blocks nested too deeply", "%s", n.name)
 		t.i = len(t.lines)
+		t.openAtEnd = true
 		return
 	}
 	t.bodyOnStack(n, ctx, depth+1)

@@ -28,6 +28,11 @@ type Loader struct {
 	// in a keepalived.conf; empty means the host name up to its first dot,
 	// as keepalived defaults it.
 	ConfigID string
+
+	// parts, when more than 0, is how many parts every keepalived.conf is
+	// read in, whatever its size and the processors (tests of
+	// keepalived_parts.go); 0 leaves it to kaParts.
+	parts int
 }
 
 // Load reads the configuration at path with the default Loader.
