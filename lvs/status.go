@@ -2,6 +2,7 @@ package lvs
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/lvsd/lvsd/hcl"
 )
@@ -75,6 +76,13 @@ func (m *Manager) Status() []ServiceStatus {
 	cfg := m.cfg
 	m.mu.Unlock()
 	var out []ServiceStatus
+	if cfg != nil {
+		out = make([]ServiceStatus, 0, max(len(cfg.VirtualServers), len(kt)))
+	}
+	var healths []struct {
+		up     bool
+		reason string
+	}
 	for c := 0; cfg != nil && c < len(cfg.VirtualServers); c += statusChunk {
 		// Each chunk after the pending writes, a takeover's included
 		// from its start (SetActive), and mu for statusChunk services.
@@ -82,11 +90,7 @@ func (m *Manager) Status() []ServiceStatus {
 		vss := cfg.VirtualServers[c:min(c+statusChunk, len(cfg.VirtualServers))]
 		// Under mu: the chunk's desired state and its real servers'
 		// health; the description is built after.
-		type health struct {
-			up     bool
-			reason string
-		}
-		var healths []health
+		healths = healths[:0]
 		m.mu.Lock()
 		d := Desire(State{Config: &hcl.Config{Global: cfg.Global, VirtualServers: vss}, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
 		for i := range vss {
@@ -94,10 +98,14 @@ func (m *Manager) Status() []ServiceStatus {
 			for j := range vss[i].RealServers {
 				rs := &vss[i].RealServers[j]
 				up, _ := realServerHealth(key, rs, m.verdicts)
-				healths = append(healths, health{up, m.verdicts[VerdictKey{Service: key, Real: rs.Addr}].Reason})
+				healths = append(healths, struct {
+					up     bool
+					reason string
+				}{up, m.verdicts[VerdictKey{Service: key, Real: rs.Addr}].Reason})
 			}
 		}
 		m.mu.Unlock()
+		next := 0 // in healths
 		programmed := map[string]bool{}
 		for _, s := range d.Table {
 			programmed[s.Key()] = true
@@ -125,27 +133,36 @@ func (m *Manager) Status() []ServiceStatus {
 			if ks != nil {
 				st.InKernel, st.Scheduler, st.Stats = true, ks.Scheduler, ks.Stats
 			}
-			seen := map[netip.AddrPort]bool{}
+			// Each destination once: the configured ones, the sorry
+			// server, then what else the kernel holds. Allocated once,
+			// at its size; seen looks in it (a map per service cost a
+			// scrape of the 2,000 x 16 table 4 MB).
+			n := len(vs.RealServers) + 1
+			if ks != nil {
+				n = max(n, len(ks.Destinations))
+			}
+			st.Destinations = make([]DestinationStatus, 0, n)
+			seen := func(a netip.AddrPort) bool {
+				return slices.ContainsFunc(st.Destinations, func(d DestinationStatus) bool { return d.Addr == a })
+			}
 			for j := range vs.RealServers {
 				rs := &vs.RealServers[j]
-				h := healths[0]
-				healths = healths[1:]
+				h := healths[next]
+				next++
 				ds := DestinationStatus{
 					Addr: rs.Addr, Configured: true, ConfiguredWeight: rs.Weight, Up: h.up, Reason: h.reason,
 				}
 				fillKernelDestination(&ds, ks)
-				seen[rs.Addr] = true
 				st.Destinations = append(st.Destinations, ds)
 			}
-			if ss := vs.SorryServer; ss != nil && !seen[ss.Addr] {
+			if ss := vs.SorryServer; ss != nil && !seen(ss.Addr) {
 				ds := DestinationStatus{Addr: ss.Addr, Sorry: true, Configured: true, ConfiguredWeight: 1, Up: true}
 				fillKernelDestination(&ds, ks)
-				seen[ss.Addr] = true
 				st.Destinations = append(st.Destinations, ds)
 			}
 			if ks != nil {
 				for _, kd := range ks.Destinations {
-					if !seen[kd.Addr] {
+					if !seen(kd.Addr) {
 						ds := DestinationStatus{Addr: kd.Addr, Up: true}
 						fillKernelDestination(&ds, ks)
 						st.Destinations = append(st.Destinations, ds)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,11 +17,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lvsd/lvsd/internal/director"
+	"github.com/lvsd/lvsd/internal/priority"
 	"github.com/lvsd/lvsd/internal/statuspage"
 )
 
 // metricsCollector turns a status snapshot into Prometheus metrics at scrape
-// time, so no part of lvsd keeps metric state of its own.
+// time, so no part of lvsd keeps metric state of its own. It exports the
+// families of few series (VRRP, its sockets, IPVS totals, connection sync,
+// BGP, alerts); the table's families, a series per virtual service, per
+// real server and per real server's health, are written as text by
+// writeTableMetrics (metrics_table.go).
 type metricsCollector struct {
 	report func() director.Report
 	// yield, when set, waits while a VRRP transition's hook runs
@@ -30,18 +36,12 @@ type metricsCollector struct {
 
 	vrrpState, vrrpPriority, vrrpSent, vrrpReceived, vrrpDrops       *prometheus.Desc
 	vrrpTransitions, vrrpTransitionsTotal, vrrpSocketDrops, vrrpInfo *prometheus.Desc
-	realUp, realWeight, checkLatency, checkAttempts, checkFailures   *prometheus.Desc
 	ipvsOps, ipvsErrors, ipvsReconcile, ipvsLastReconcile            *prometheus.Desc
-	svcConns, svcPacketsIn, svcPacketsOut, svcBytesIn, svcBytesOut   *prometheus.Desc
-	svcLiveWeight, svcSorry, svcProgrammed, destActive, destInactive *prometheus.Desc
-	svcQuorumUp                                                      *prometheus.Desc
 	syncDaemon, syncConns, syncSynced                                *prometheus.Desc
 }
 
 func newMetricsCollector(report func() director.Report) *metricsCollector {
 	inst := []string{"instance", "interface", "vrid"}
-	svc := []string{"service"}
-	dst := []string{"service", "real"}
 	return &metricsCollector{
 		report:               report,
 		vrrpState:            prometheus.NewDesc("lvsd_vrrp_state", "VRRP state of an instance: 1 for the current state.", append(inst, "state"), nil),
@@ -53,8 +53,6 @@ func newMetricsCollector(report func() director.Report) *metricsCollector {
 		vrrpSocketDrops:      prometheus.NewDesc("lvsd_vrrp_socket_drops_total", "VRRP packets an advert socket dropped before any instance saw them (unknown VRID, bad packet), by reason.", []string{"interface", "reason"}, nil),
 		vrrpTransitions:      prometheus.NewDesc("lvsd_vrrp_state_since_seconds", "Unix time of the instance's last transition.", inst, nil),
 		vrrpTransitionsTotal: prometheus.NewDesc("lvsd_vrrp_transitions_total", "VRRP state changes of an instance.", inst, nil),
-		checkAttempts:        prometheus.NewDesc("lvsd_check_attempts_total", "Check attempts against a real server (all its checkers).", dst, nil),
-		checkFailures:        prometheus.NewDesc("lvsd_check_failures_total", "Failed check attempts, by reason.", append(dst, "reason"), nil),
 		syncDaemon:           prometheus.NewDesc("lvsd_ipvs_sync_daemon", "1 for each IPVS connection sync daemon running in the kernel.", []string{"state", "interface", "sync_id"}, nil),
 		syncConns:            prometheus.NewDesc("lvsd_ipvs_connection_entries", "Entries of the kernel's IPVS connection table (ipvsadm -Lnc).", nil, nil),
 		syncSynced:           prometheus.NewDesc("lvsd_ipvs_synced_connection_entries", "Entries of the IPVS connection table received from the other director's sync daemon.", nil, nil),
@@ -62,26 +60,13 @@ func newMetricsCollector(report func() director.Report) *metricsCollector {
 		ipvsErrors:           prometheus.NewDesc("lvsd_ipvs_errors_total", "IPVS writes refused and table reads failed.", nil, nil),
 		ipvsReconcile:        prometheus.NewDesc("lvsd_ipvs_reconcile_duration_seconds", "Duration of reconcile passes (start, reload, mastership, health events, periodic repair).", nil, nil),
 		ipvsLastReconcile:    prometheus.NewDesc("lvsd_ipvs_last_reconcile_duration_seconds", "Duration of the newest reconcile pass.", nil, nil),
-		realUp:               prometheus.NewDesc("lvsd_real_server_up", "Health verdict of a real server (1 up, 0 down).", dst, nil),
-		realWeight:           prometheus.NewDesc("lvsd_real_server_weight", "Weight of a real server in the kernel.", dst, nil),
-		checkLatency:         prometheus.NewDesc("lvsd_check_latency_seconds", "Duration of the last check attempt.", dst, nil),
-		svcConns:             prometheus.NewDesc("lvsd_ipvs_connections_total", "Connections scheduled by a virtual service (kernel counter).", svc, nil),
-		svcPacketsIn:         prometheus.NewDesc("lvsd_ipvs_packets_in_total", "Incoming packets of a virtual service.", svc, nil),
-		svcPacketsOut:        prometheus.NewDesc("lvsd_ipvs_packets_out_total", "Outgoing packets of a virtual service.", svc, nil),
-		svcBytesIn:           prometheus.NewDesc("lvsd_ipvs_bytes_in_total", "Incoming bytes of a virtual service.", svc, nil),
-		svcBytesOut:          prometheus.NewDesc("lvsd_ipvs_bytes_out_total", "Outgoing bytes of a virtual service.", svc, nil),
-		svcLiveWeight:        prometheus.NewDesc("lvsd_ipvs_live_weight", "Sum of the weights of healthy real servers (compared with quorum).", svc, nil),
-		svcQuorumUp:          prometheus.NewDesc("lvsd_ipvs_quorum_up", "1 while the healthy real servers' weights reach quorum (keepalived's quorum_up/quorum_down).", svc, nil),
-		svcSorry:             prometheus.NewDesc("lvsd_ipvs_sorry_server_active", "1 while the sorry server replaces the real servers.", svc, nil),
-		svcProgrammed:        prometheus.NewDesc("lvsd_ipvs_service_programmed", "1 while the virtual service is in the kernel table.", svc, nil),
-		destActive:           prometheus.NewDesc("lvsd_ipvs_active_connections", "Active connections of a real server.", dst, nil),
-		destInactive:         prometheus.NewDesc("lvsd_ipvs_inactive_connections", "Inactive connections of a real server.", dst, nil),
 	}
 }
 
-func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
-	prometheus.DescribeByCollect(c, ch)
-}
+// Describe describes nothing: the collector is made unchecked, so that
+// registering it (once per scrape, with that scrape's report) does not
+// collect.
+func (c *metricsCollector) Describe(chan<- *prometheus.Desc) {}
 
 // metricsPerYield is how many metrics Collect sends between two yields to
 // a transition's hook: a few milliseconds of work under the test VM's
@@ -137,14 +122,6 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	for k, n := range socketDrops {
 		counter(c.vrrpSocketDrops, n, k[0], k[1])
 	}
-	for _, h := range r.Health {
-		gauge(c.realUp, b2f(h.Up), h.Service, h.Real)
-		gauge(c.checkLatency, h.LatencyMS/1000, h.Service, h.Real)
-		counter(c.checkAttempts, h.Attempts, h.Service, h.Real)
-		for reason, n := range h.Failures {
-			counter(c.checkFailures, n, h.Service, h.Real, reason)
-		}
-	}
 	if r.IPVS != nil {
 		for op, n := range r.IPVS.Operations {
 			counter(c.ipvsOps, n, strings.ReplaceAll(op, " ", "_"))
@@ -160,28 +137,6 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		if r.Sync.ReadError == "" {
 			gauge(c.syncConns, float64(r.Sync.Connections))
 			gauge(c.syncSynced, float64(r.Sync.Synced))
-		}
-	}
-	for _, s := range r.Services {
-		if s.State == "foreign" {
-			continue
-		}
-		counter(c.svcConns, s.Stats.Conns, s.Key)
-		counter(c.svcPacketsIn, s.Stats.PacketsIn, s.Key)
-		counter(c.svcPacketsOut, s.Stats.PacketsOut, s.Key)
-		counter(c.svcBytesIn, s.Stats.BytesIn, s.Key)
-		counter(c.svcBytesOut, s.Stats.BytesOut, s.Key)
-		gauge(c.svcLiveWeight, float64(s.LiveWeight), s.Key)
-		gauge(c.svcSorry, b2f(s.SorryActive), s.Key)
-		gauge(c.svcQuorumUp, b2f(s.QuorumUp), s.Key)
-		gauge(c.svcProgrammed, b2f(s.InKernel), s.Key)
-		for _, dst := range s.Destinations {
-			if !dst.InKernel {
-				continue
-			}
-			gauge(c.realWeight, float64(dst.Weight), s.Key, dst.Addr.String())
-			gauge(c.destActive, float64(dst.ActiveConns), s.Key, dst.Addr.String())
-			gauge(c.destInactive, float64(dst.InactiveConns), s.Key, dst.Addr.String())
 		}
 	}
 }
@@ -215,35 +170,90 @@ func (w yieldingWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// metricsHandler serves reg's metrics, compressed with gzip at its
-// fastest level when the client accepts it (Prometheus does), each write
-// of the answer after yield. promhttp's own gzip uses the default level:
-// on a table of 34,000 real servers (12 MB of text) that was 373 ms of a
-// processor per scrape on the host against 29 ms at the fastest level, for
-// an answer of 554 KB against 728 KB.
-func metricsHandler(reg prometheus.Gatherer, yield func()) http.Handler {
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		out := yieldingWriter{w, yield}
-		if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			metrics.ServeHTTP(out, r)
-			return
+// scrapeYieldBudget is how long one scrape's collection and answer wait
+// for transitions' hooks in all (at most transitionYieldMax each time):
+// while hooks keep running (many instances flapping), the waits at each
+// step and each write of a big table's answer would otherwise add up past
+// the scraper's timeout (Prometheus' default is 10 s). Once spent, the
+// scrape goes on without waiting. director.Report's own waits (three
+// at most) and lvs's status (statusYieldBudget) are bounded apart.
+const scrapeYieldBudget = 2 * time.Second
+
+// metricsHandler serves /metrics: static's metrics (the Go runtime's and
+// the process's), then those of one report taken for the scrape, the
+// table's as text (writeTableMetrics). The answer is the text format
+// (the table's families are text, whatever the client would prefer),
+// compressed with gzip at its fastest level when the client accepts it
+// (Prometheus does). The collection and each write of the answer yield
+// to transitions' hooks (yield), scrapeYieldBudget in all. promhttp's own
+// gzip uses the default level: on a table of 34,000 real servers (12 MB
+// of text) that was 373 ms of a processor per scrape on the host against
+// 29 ms at the fastest level, for an answer of 554 KB against 728 KB.
+func metricsHandler(static prometheus.Gatherer, report func() director.Report, yield func()) http.Handler {
+	collector := newMetricsCollector(nil)
+	var zippers, buffers sync.Pool // gzip writers and the table's text buffers, reused
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		budget := priority.NewBudget(scrapeYieldBudget)
+		yieldOnce := func() { budget.Spend(yield) }
+		body := &metricsBody{ResponseWriter: w, body: yieldingWriter{w, yieldOnce}}
+		var zw *gzip.Writer
+		if acceptsGzip(req.Header.Get("Accept-Encoding")) {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Add("Vary", "Accept-Encoding")
+			if z, ok := zippers.Get().(*gzip.Writer); ok {
+				zw = z
+				zw.Reset(body.body)
+			} else {
+				zw, _ = gzip.NewWriterLevel(body.body, gzip.BestSpeed) // a valid level: no error
+			}
+			body.body = zw
 		}
-		w.Header().Set("Content-Encoding", "gzip")
-		w.Header().Add("Vary", "Accept-Encoding")
-		zw, _ := gzip.NewWriterLevel(out, gzip.BestSpeed) // a valid level: no error
-		metrics.ServeHTTP(gzipResponse{w, zw}, r)
-		zw.Close()
+		r := report()
+		c := *collector
+		c.report = func() director.Report { return r }
+		c.yield = yieldOnce
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(&c)
+		// The text format, whatever the request's Accept (the table's
+		// families follow as text).
+		text := req.Clone(req.Context())
+		text.Header.Del("Accept")
+		promhttp.HandlerFor(prometheus.Gatherers{static, reg}, promhttp.HandlerOpts{DisableCompression: true}).ServeHTTP(body, text)
+		if body.status == 0 || body.status == http.StatusOK {
+			buf, _ := buffers.Get().(*[]byte)
+			if buf == nil {
+				buf = new([]byte)
+			}
+			*buf = writeTableMetrics(body.body, &r, yieldOnce, (*buf)[:0])
+			buffers.Put(buf)
+		}
+		if zw != nil {
+			zw.Close()
+			zippers.Put(zw)
+		}
 	})
 }
 
-// gzipResponse is a response whose body goes through a gzip writer.
-type gzipResponse struct {
+// metricsBody is a /metrics response whose body goes through body (gzip,
+// or the response itself) and which notes the status promhttp answered
+// (an error's 500 is not followed by the table).
+type metricsBody struct {
 	http.ResponseWriter
-	zw *gzip.Writer
+	body   io.Writer
+	status int
 }
 
-func (g gzipResponse) Write(b []byte) (int, error) { return g.zw.Write(b) }
+func (b *metricsBody) WriteHeader(code int) {
+	b.status = code
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *metricsBody) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
 
 // acceptsGzip reports whether an Accept-Encoding header value offers gzip
 // (RFC 9110 §12.5.3), not refused with q=0.
@@ -265,11 +275,9 @@ func acceptsGzip(accept string) bool {
 // it writes (director.YieldToTransitions).
 func serveMetrics(addr string, statusPage bool, d *director.Director, log *slog.Logger) (io.Closer, error) {
 	reg := prometheus.NewRegistry()
-	collector := newMetricsCollector(d.Report)
-	collector.yield = d.YieldToTransitions
-	reg.MustRegister(collector, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", metricsHandler(reg, d.YieldToTransitions))
+	mux.Handle("/metrics", metricsHandler(reg, d.Report, d.YieldToTransitions))
 	if statusPage {
 		mux.Handle("/", statuspage.New(d.Report))
 	}

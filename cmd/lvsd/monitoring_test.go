@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/lvsd/lvsd/internal/director"
 )
 
@@ -35,17 +33,12 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	if err := json.Unmarshal([]byte(fullReport), &r); err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(newMetricsCollector(func() director.Report { return r }))
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, kinds := parseScrape(t, scrapeText(t, func() director.Report { return r }))
 	names := map[string]bool{}
-	for _, f := range families {
-		names[f.GetName()] = true
-		if f.GetType().String() == "SUMMARY" {
-			names[f.GetName()+"_sum"], names[f.GetName()+"_count"] = true, true
+	for name, kind := range kinds {
+		names[name] = true
+		if kind == "summary" {
+			names[name+"_sum"], names[name+"_count"] = true, true
 		}
 	}
 	for _, want := range []string{"lvsd_vrrp_drops_total", "lvsd_vrrp_socket_drops_total", "lvsd_check_failures_total",
