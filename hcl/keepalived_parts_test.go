@@ -205,3 +205,29 @@ func FuzzKeepalivedInPartsReadsAsInOneGo(f *testing.F) {
 		requirePartsReadAsOne(t, src)
 	})
 }
+
+// An HCL file's virtual servers, validated in runs, give what one run
+// gives (validate.go virtualServers).
+func TestHCLServicesValidatedInRunsAsInOne(t *testing.T) {
+	cfg, diags := partsLoader(1).LoadSource("/etc/keepalived/keepalived.conf", partsConf(100, 3))
+	if cfg == nil {
+		t.Fatal(diags)
+	}
+	// A real server of the wrong family in the first service and the
+	// last, and two services with one address: validation's own
+	// findings, in the first run and the last.
+	wrong := func(addr string) string {
+		return fmt.Sprintf("virtual_server %q {\n  protocol = \"TCP\"\n  real_server \"[2001:db8::1]:80\" {}\n}\n", addr)
+	}
+	src := []byte(wrong("192.0.2.1:80") + string(ConvertToHCL(cfg)) + wrong("198.18.0.1:80"))
+	wantCfg, wantDiags := partsLoader(1).LoadSource("/etc/lvsd/lvsd.hcl", src)
+	if errs := wantDiags.Errors(); len(errs) < 3 || errs[0].Pos.Line != 3 {
+		t.Fatalf("want the family findings and the duplicate, the first at line 3, got %v", wantDiags)
+	}
+	for _, parts := range []int{2, 3, 4} {
+		cfg, diags := partsLoader(parts).LoadSource("/etc/lvsd/lvsd.hcl", src)
+		if !reflect.DeepEqual(diags, wantDiags) || !reflect.DeepEqual(cfg, wantCfg) {
+			t.Fatalf("in %d runs, the diagnostics are\n%v\nwant (one run)\n%v", parts, diags, wantDiags)
+		}
+	}
+}

@@ -113,7 +113,7 @@ func (l *Loader) LoadSource(path string, src []byte) (*Config, Diagnostics) {
 	}
 	// Validate even after reader errors so that one run reports every
 	// problem; each finding names its own place.
-	diags = append(diags, finalize(cfg, format == "keepalived")...)
+	diags = append(diags, finalize(cfg, format == "keepalived", l.parts)...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agext/levenshtein"
@@ -16,8 +17,8 @@ import (
 // server) and validates ranges and cross-references. Both readers (HCL and
 // keepalived.conf) produce a defaulted Config and call it; each problem is
 // reported at the attribute's position when known, else at its block.
-func finalize(cfg *Config, keepalived bool) Diagnostics {
-	v := &validator{cfg: cfg, keepalived: keepalived}
+func finalize(cfg *Config, keepalived bool, parts int) Diagnostics {
+	v := &validator{cfg: cfg, keepalived: keepalived, parts: parts}
 	v.global()
 	v.scripts()
 	v.trackFiles()
@@ -45,6 +46,10 @@ type validator struct {
 	// vmacs are the VMAC names given so far, and the name of each
 	// "base MAC" (vrrp_net.go).
 	vmacs map[string]string
+	// parts, when more than 0, is how many runs the virtual servers are
+	// validated in, whatever their number and the processors (tests);
+	// 0 leaves it to kaParts' rule (virtualServers).
+	parts int
 }
 
 // at returns the position of attribute name in a block.
@@ -123,6 +128,17 @@ func (v *validator) instanceNames() map[string]bool {
 	return names
 }
 
+// validateServicesMin is the number of virtual servers from which they
+// are validated in runs, one goroutine each (a big table's 32,000 real
+// servers).
+const validateServicesMin = 512
+
+// virtualServers validates every virtual server and its real servers and
+// checkers. A big table is validated in runs of services, one goroutine
+// per processor: a service's validation reads the rest of the model and
+// writes only that service (its owner, its real servers' ports), except
+// for duplicates, found first in order; each run's diagnostics are joined
+// in order.
 func (v *validator) virtualServers() {
 	instances := v.instanceNames()
 	owner := map[string]string{} // VIP address -> instance
@@ -135,72 +151,116 @@ func (v *validator) virtualServers() {
 			}
 		}
 	}
+	services := v.cfg.VirtualServers
 	seen := map[string]Pos{}
-	// One set of real server addresses, emptied for each service: a big
-	// table's 2,000 services allocated one each.
-	rsSeen := map[netip.AddrPort]bool{}
-	for i := range v.cfg.VirtualServers {
-		vs := &v.cfg.VirtualServers[i]
-		where := func(attr string) Pos { return at(vs.Positions, attr, vs.Pos) }
+	// The earlier definition of each service defined twice.
+	var dupOf map[int]Pos
+	for i := range services {
+		vs := &services[i]
 		if vs.FWMark == 0 && !vs.Addr.IsValid() {
 			continue // the address error is already reported
 		}
 		key := vs.Key()
 		if prev, dup := seen[key]; dup {
-			v.diags.errorf(vs.Pos, "duplicate virtual_server", "virtual_server %q is also defined at %s", vs.Name, prev)
+			if dupOf == nil {
+				dupOf = map[int]Pos{}
+			}
+			dupOf[i] = prev
 		}
 		seen[key] = vs.Pos
-		switch vs.Protocol {
-		case ProtoTCP, ProtoUDP, ProtoSCTP:
-		default:
-			v.diags.errorf(where("protocol"), "invalid protocol", "virtual_server %q: protocol %q: want TCP, UDP or SCTP", vs.Name, vs.Protocol)
-		}
-		if !slices.Contains(Schedulers(), vs.LBAlgo) {
-			v.diags.errorf(where("lb_algo"), "unknown scheduler", "virtual_server %q: lb_algo %q is not an IPVS scheduler (%s).%s",
-				vs.Name, vs.LBAlgo, strings.Join(Schedulers(), " "), suggest(vs.LBAlgo, Schedulers()))
-		}
-		for _, f := range vs.SchedulerFlags {
-			if !slices.Contains([]string{"sh-fallback", "sh-port", "mh-fallback", "mh-port", "flag-3"}, f) {
-				v.diags.errorf(where("scheduler_flags"), "unknown scheduler flag", "virtual_server %q: %q: want sh-fallback, sh-port, mh-fallback, mh-port or flag-3", vs.Name, f)
-			} else if f != "flag-3" && f[:2] != vs.LBAlgo {
-				v.diags.errorf(where("scheduler_flags"), "scheduler flag for another scheduler", "virtual_server %q: %q needs lb_algo %q", vs.Name, f, f[:2])
+	}
+	parts := v.parts
+	if parts == 0 {
+		parts = kaParts(len(services), validateServicesMin)
+	}
+	parts = max(min(parts, len(services)), 1)
+	runs := make([]Diagnostics, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		from, to := len(services)*p/parts, len(services)*(p+1)/parts
+		run := func() {
+			w := &validator{cfg: v.cfg, keepalived: v.keepalived}
+			// One set of real server addresses, emptied for each service:
+			// a big table's 2,000 services allocated one each.
+			rsSeen := map[netip.AddrPort]bool{}
+			for i := from; i < to; i++ {
+				prev, dup := dupOf[i]
+				w.virtualServer(&services[i], dup, prev, instances, owner, rsSeen)
 			}
+			runs[p] = w.diags
 		}
-		if !validKind(vs.LBKind) {
-			v.diags.errorf(where("lb_kind"), "invalid lb_kind", "virtual_server %q: lb_kind %q: want NAT, DR or TUN", vs.Name, vs.LBKind)
+		if p == parts-1 {
+			run()
+		} else {
+			wg.Go(run)
 		}
-		if vs.OnePacket && vs.Protocol != ProtoUDP && vs.FWMark == 0 {
-			v.diags.errorf(where("ops"), "ops needs UDP", "virtual_server %q: one-packet scheduling applies to UDP services only", vs.Name)
+	}
+	wg.Wait()
+	for _, d := range runs {
+		v.diags = append(v.diags, d...)
+	}
+}
+
+// virtualServer validates vs; dup says an earlier service, at prev, has
+// its address or mark.
+func (v *validator) virtualServer(vs *VirtualServer, dup bool, prev Pos, instances map[string]bool, owner map[string]string, rsSeen map[netip.AddrPort]bool) {
+	where := func(attr string) Pos { return at(vs.Positions, attr, vs.Pos) }
+	if vs.FWMark == 0 && !vs.Addr.IsValid() {
+		return // the address error is already reported
+	}
+	if dup {
+		v.diags.errorf(vs.Pos, "duplicate virtual_server", "virtual_server %q is also defined at %s", vs.Name, prev)
+	}
+	switch vs.Protocol {
+	case ProtoTCP, ProtoUDP, ProtoSCTP:
+	default:
+		v.diags.errorf(where("protocol"), "invalid protocol", "virtual_server %q: protocol %q: want TCP, UDP or SCTP", vs.Name, vs.Protocol)
+	}
+	if !slices.Contains(Schedulers(), vs.LBAlgo) {
+		v.diags.errorf(where("lb_algo"), "unknown scheduler", "virtual_server %q: lb_algo %q is not an IPVS scheduler (%s).%s",
+			vs.Name, vs.LBAlgo, strings.Join(Schedulers(), " "), suggest(vs.LBAlgo, Schedulers()))
+	}
+	for _, f := range vs.SchedulerFlags {
+		if !slices.Contains([]string{"sh-fallback", "sh-port", "mh-fallback", "mh-port", "flag-3"}, f) {
+			v.diags.errorf(where("scheduler_flags"), "unknown scheduler flag", "virtual_server %q: %q: want sh-fallback, sh-port, mh-fallback, mh-port or flag-3", vs.Name, f)
+		} else if f != "flag-3" && f[:2] != vs.LBAlgo {
+			v.diags.errorf(where("scheduler_flags"), "scheduler flag for another scheduler", "virtual_server %q: %q needs lb_algo %q", vs.Name, f, f[:2])
 		}
-		if vs.PersistenceTimeout > 0 && vs.PersistenceTimeout < time.Second {
-			v.diags.errorf(where("persistence_timeout"), "invalid persistence_timeout", "virtual_server %q: at least 1 second", vs.Name)
+	}
+	if !validKind(vs.LBKind) {
+		v.diags.errorf(where("lb_kind"), "invalid lb_kind", "virtual_server %q: lb_kind %q: want NAT, DR or TUN", vs.Name, vs.LBKind)
+	}
+	if vs.OnePacket && vs.Protocol != ProtoUDP && vs.FWMark == 0 {
+		v.diags.errorf(where("ops"), "ops needs UDP", "virtual_server %q: one-packet scheduling applies to UDP services only", vs.Name)
+	}
+	if vs.PersistenceTimeout > 0 && vs.PersistenceTimeout < time.Second {
+		v.diags.errorf(where("persistence_timeout"), "invalid persistence_timeout", "virtual_server %q: at least 1 second", vs.Name)
+	}
+	if vs.Quorum < 0 || vs.Hysteresis < 0 {
+		v.diags.errorf(where("quorum"), "invalid quorum", "virtual_server %q: quorum and hysteresis must not be negative", vs.Name)
+	}
+	if vs.DelayLoop <= 0 {
+		v.diags.errorf(where("delay_loop"), "invalid delay_loop", "virtual_server %q: delay_loop must be more than 0", vs.Name)
+	}
+	v.owner(vs, instances, owner)
+	if vs.SorryServer != nil {
+		ss := vs.SorryServer
+		if ss.Addr.Addr().Is6() != vs.IPv6 {
+			v.diags.errorf(ss.Pos, "sorry_server address family", "virtual_server %q: sorry_server %s is not of the service's address family", vs.Name, ss.Addr)
 		}
-		if vs.Quorum < 0 || vs.Hysteresis < 0 {
-			v.diags.errorf(where("quorum"), "invalid quorum", "virtual_server %q: quorum and hysteresis must not be negative", vs.Name)
+		if !validKind(ss.LBKind) {
+			v.diags.errorf(where("sorry_server_lvs_method"), "invalid sorry_server_lvs_method", "virtual_server %q: %q: want NAT, DR or TUN", vs.Name, ss.LBKind)
 		}
-		if vs.DelayLoop <= 0 {
-			v.diags.errorf(where("delay_loop"), "invalid delay_loop", "virtual_server %q: delay_loop must be more than 0", vs.Name)
+		if ss.Addr.Port() == 0 && vs.FWMark == 0 {
+			ss.Addr = portFrom(ss.Addr, vs.Addr.Port())
 		}
-		v.owner(vs, instances, owner)
-		if vs.SorryServer != nil {
-			ss := vs.SorryServer
-			if ss.Addr.Addr().Is6() != vs.IPv6 {
-				v.diags.errorf(ss.Pos, "sorry_server address family", "virtual_server %q: sorry_server %s is not of the service's address family", vs.Name, ss.Addr)
-			}
-			if !validKind(ss.LBKind) {
-				v.diags.errorf(where("sorry_server_lvs_method"), "invalid sorry_server_lvs_method", "virtual_server %q: %q: want NAT, DR or TUN", vs.Name, ss.LBKind)
-			}
-			if ss.Addr.Port() == 0 && vs.FWMark == 0 {
-				ss.Addr = portFrom(ss.Addr, vs.Addr.Port())
-			}
-		}
-		if len(vs.RealServers) == 0 && vs.SorryServer == nil {
-			v.diags.warnf(vs.Pos, "no real_server", "virtual_server %q has no real server and no sorry_server", vs.Name)
-		}
-		clear(rsSeen)
-		for j := range vs.RealServers {
-			v.realServer(vs, &vs.RealServers[j], rsSeen)
-		}
+	}
+	if len(vs.RealServers) == 0 && vs.SorryServer == nil {
+		v.diags.warnf(vs.Pos, "no real_server", "virtual_server %q has no real server and no sorry_server", vs.Name)
+	}
+	clear(rsSeen)
+	for j := range vs.RealServers {
+		v.realServer(vs, &vs.RealServers[j], rsSeen)
 	}
 }
 
