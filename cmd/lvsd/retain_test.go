@@ -17,13 +17,28 @@ import (
 // TestCompactModelKeepsEverythingButPositions loads full configurations
 // twice and checks that compactModel leaves the model equal to the one it
 // was but for the Positions of its blocks, all of which it drops.
+//
+// A table of 600 services is compacted in three runs, one goroutine each.
 func TestCompactModelKeepsEverythingButPositions(t *testing.T) {
-	for _, file := range []string{
-		"../../hcl/testdata/hcl/full.hcl",
-		"../../hcl/testdata/hcl/full.hcl.json",
-		"../../hcl/testdata/keepalived/full.conf",
+	var big bytes.Buffer
+	if err := lvstest.WriteKeepalivedVirtualServers(&big, lvstest.SyntheticConfig(600, 3)); err != nil {
+		t.Fatal(err)
+	}
+	bigFile := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(bigFile, big.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		file string
+		runs int
+	}{
+		{"../../hcl/testdata/hcl/full.hcl", 1},
+		{"../../hcl/testdata/hcl/full.hcl.json", 1},
+		{"../../hcl/testdata/keepalived/full.conf", 1},
+		{bigFile, 3},
 	} {
-		t.Run(filepath.Base(file), func(t *testing.T) {
+		file := tt.file
+		t.Run(fmt.Sprintf("%s in %d runs", filepath.Base(file), tt.runs), func(t *testing.T) {
 			want, diags := hcl.Load(file)
 			if want == nil {
 				t.Fatalf("loading %s: %v", file, diags)
@@ -32,7 +47,7 @@ func TestCompactModelKeepsEverythingButPositions(t *testing.T) {
 			if n := countPositions(reflect.ValueOf(got)); n == 0 {
 				t.Fatalf("the model of %s has no Positions to drop", file)
 			}
-			compactModel(got)
+			compactModelIn(got, tt.runs)
 			if n := countPositions(reflect.ValueOf(got)); n != 0 {
 				t.Errorf("%d blocks keep their Positions after compactModel", n)
 			}
@@ -49,6 +64,14 @@ func TestCompactModelKeepsEverythingButPositions(t *testing.T) {
 // slices of it): a file padded with 4 MB of comments costs the model
 // about nothing once compacted.
 func TestCompactModelLetsTheFileGo(t *testing.T) {
+	for _, runs := range []int{1, 3} {
+		t.Run(fmt.Sprintf("in %d runs", runs), func(t *testing.T) { requireCompactModelLetsTheFileGo(t, runs) })
+	}
+}
+
+// requireCompactModelLetsTheFileGo is TestCompactModelLetsTheFileGo with
+// the virtual servers compacted in runs runs.
+func requireCompactModelLetsTheFileGo(t *testing.T, runs int) {
 	var b strings.Builder
 	b.WriteString("global_defs {\n  router_id padded\n}\n")
 	pad := "# " + strings.Repeat("x", 1000) + "\n"
@@ -73,7 +96,7 @@ func TestCompactModelLetsTheFileGo(t *testing.T) {
 			t.Fatalf("loading: %v", diags)
 		}
 		if compact {
-			compactModel(cfg)
+			compactModelIn(cfg, runs)
 		}
 		runtime.GC()
 		var after runtime.MemStats
