@@ -2,7 +2,9 @@
 // (integration's TestBenchChecks37kTargets on the host, the VM's
 // TestBenchChecksVsKeepalived): many TCP targets on 127.x.y.z addresses,
 // one listener per port on 0.0.0.0, holding each connection until the
-// checker closes it, recording when each target is
+// checker closes it (at little cost per connection: raw system calls and
+// one epoll set, since it shares the machine with the daemons it
+// measures), recording when each target is
 // connected to (when the kernel took the connection, not when the
 // listener accepted it), and the spread of the interval between two checks of one
 // target. dns.go holds the answer of the DNS servers the functional
@@ -12,12 +14,10 @@
 package checktargets
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
 	"syscall"
@@ -52,85 +52,265 @@ type Figures struct {
 }
 
 // Recorder accepts connections on the target ports and notes, per target,
-// when each arrived.
+// when each arrived. It costs the machine little per connection, since it
+// shares the benchmark VM's two emulated CPUs with the daemons it measures:
+// raw accept4, getsockname, TCP_INFO and read calls, no goroutine and no
+// poller registration per connection (Go's net.Listener spent about twice
+// the system calls and two goroutine switches on each).
 type Recorder struct {
 	mu      sync.Mutex
 	seen    map[netip.AddrPort][]int64
 	accepts int
 	unclean int // connections that ended otherwise than by the checker's FIN
 	epoch   time.Time
-	lns     []net.Listener
+	lns     []*os.File       // the listening sockets, in Go's poller
+	addrs   []netip.AddrPort // where each listens
+	held    *holder
 	wg      sync.WaitGroup
 }
 
 // Listen starts a Recorder on 0.0.0.0:BasePort.. with acceptors per port.
 func Listen(acceptors int) (*Recorder, error) {
-	r := &Recorder{seen: map[netip.AddrPort][]int64{}, epoch: time.Now()}
+	addrs := make([]string, Ports)
 	for p := range Ports {
-		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp4", fmt.Sprintf("0.0.0.0:%d", BasePort+p))
+		addrs[p] = fmt.Sprintf("0.0.0.0:%d", BasePort+p)
+	}
+	return listenOn(addrs, acceptors)
+}
+
+// listenOn starts a Recorder on addrs (IPv4 host:port).
+func listenOn(addrs []string, acceptors int) (*Recorder, error) {
+	held, err := newHolder()
+	if err != nil {
+		return nil, err
+	}
+	r := &Recorder{seen: map[netip.AddrPort][]int64{}, epoch: time.Now(), held: held}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		held.run(r.ended)
+	}()
+	for _, a := range addrs {
+		ln, at, err := listenTCP4(a)
 		if err != nil {
 			r.Close()
 			return nil, err
 		}
-		r.lns = append(r.lns, ln)
+		r.lns, r.addrs = append(r.lns, ln), append(r.addrs, at)
+		raw, err := ln.SyscallConn()
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
 		for range max(acceptors, 1) {
 			r.wg.Add(1)
-			go r.accept(ln)
+			go r.accept(raw)
 		}
 	}
 	return r, nil
 }
 
-func (r *Recorder) accept(ln net.Listener) {
+// listenTCP4 opens a non-blocking listening socket on addr (host:port,
+// IPv4) with the largest backlog the namespace's somaxconn allows, as a
+// file in Go's poller (a net.Listener's raw connection cannot wait for
+// the socket to turn readable), and says where it listens.
+func listenTCP4(addr string) (*os.File, netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, netip.AddrPort{}, err
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, netip.AddrPort{}, os.NewSyscallError("socket", err)
+	}
+	fail := func(what string, err error) (*os.File, netip.AddrPort, error) {
+		unix.Close(fd)
+		return nil, netip.AddrPort{}, fmt.Errorf("listen on %s: %w", addr, os.NewSyscallError(what, err))
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
+		return fail("bind", err)
+	}
+	if err := unix.Listen(fd, 1<<16); err != nil { // the kernel caps it at somaxconn
+		return fail("listen", err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail("getsockname", err)
+	}
+	in4 := sa.(*unix.SockaddrInet4)
+	return os.NewFile(uintptr(fd), "listener "+addr), netip.AddrPortFrom(netip.AddrFrom4(in4.Addr), uint16(in4.Port)), nil
+}
+
+// accept takes every connection the listening socket has each time it
+// turns readable, until the listener is closed.
+func (r *Recorder) accept(ln syscall.RawConn) {
 	defer r.wg.Done()
 	for {
-		c, err := ln.Accept()
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
+		err := ln.Read(func(fd uintptr) bool {
+			for {
+				c, _, err := unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+				if err == unix.ECONNABORTED || err == unix.EINTR {
+					continue
+				}
+				if err != nil {
+					// EAGAIN: wait. Any other (out of files): the next
+					// connection wakes the wait again.
+					return false
+				}
+				r.took(c)
+			}
+		})
 		if err != nil {
-			continue
+			return // closed
 		}
-		at := time.Since(r.epoch) - handshakeAge(c)
-		local, perr := netip.ParseAddrPort(c.LocalAddr().String())
-		// Held until the checker closes: a listener that closed first
-		// left the checker's socket in CLOSE_WAIT, and when the
-		// listener's kernel then reset its orphaned end (past the orphan
-		// limit under emulation) the checker's SO_ERROR read EPIPE, a
-		// failed attempt retried delay_before_retry later by both
-		// keepalived and lvsd.
-		go r.hold(c)
-		if perr != nil {
-			continue
+	}
+}
+
+// took records connection c, counted when the kernel made it (not when
+// this process, starved on an emulated machine, got to accept it), and
+// holds it until the checker closes it. A listener that closed first left
+// the checker's socket in CLOSE_WAIT, and when the listener's kernel then
+// reset its orphaned end (past the orphan limit under emulation) the
+// checker's SO_ERROR read EPIPE, a failed attempt retried
+// delay_before_retry later by both keepalived and lvsd.
+func (r *Recorder) took(c int) {
+	at := time.Since(r.epoch) - fdHandshakeAge(c)
+	var local netip.AddrPort
+	if sa, err := unix.Getsockname(c); err == nil {
+		if in4, ok := sa.(*unix.SockaddrInet4); ok {
+			local = netip.AddrPortFrom(netip.AddrFrom4(in4.Addr), uint16(in4.Port))
 		}
+	}
+	if local.IsValid() {
 		r.mu.Lock()
 		r.seen[local] = append(r.seen[local], int64(at))
 		r.accepts++
 		r.mu.Unlock()
 	}
+	// A TCP_CHECK sends nothing and closes at once: its FIN has usually
+	// arrived by the accept, and the connection ends here.
+	if end, over := readEnd(c); over {
+		r.ended(c, end)
+		return
+	}
+	r.held.hold(c)
 }
 
-// hold reads c until the checker closes it (or resets it), then closes
-// it: a TCP_CHECK sends nothing, so the read returns at the checker's FIN.
-func (r *Recorder) hold(c net.Conn) {
+// readEnd reads c without waiting: over when the checker ended the
+// connection (clean: by its FIN), not over when it is still open.
+func readEnd(c int) (clean, over bool) {
 	var b [64]byte
 	for {
-		if _, err := c.Read(b[:]); err != nil {
-			if !errors.Is(err, io.EOF) {
-				r.mu.Lock()
-				r.unclean++
-				r.mu.Unlock()
+		n, err := unix.Read(c, b[:])
+		switch {
+		case err == unix.EAGAIN:
+			return false, false
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return false, true // a reset, an error
+		case n == 0:
+			return true, true // the FIN
+		}
+	}
+}
+
+// ended closes c, which the checker ended (clean: by its FIN).
+func (r *Recorder) ended(c int, clean bool) {
+	if !clean {
+		r.mu.Lock()
+		r.unclean++
+		r.mu.Unlock()
+	}
+	unix.Close(c)
+}
+
+// holder waits, on one epoll instance served by one goroutine, for the
+// checker's end of each connection still open at its accept.
+type holder struct {
+	epfd int
+	poll *os.File // epfd in Go's poller
+	raw  syscall.RawConn
+
+	mu   sync.Mutex
+	open map[int32]bool
+}
+
+func newHolder() (*holder, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	poll := os.NewFile(uintptr(epfd), "held connections")
+	raw, err := poll.SyscallConn()
+	if err != nil {
+		poll.Close()
+		return nil, err
+	}
+	return &holder{epfd: epfd, poll: poll, raw: raw, open: map[int32]bool{}}, nil
+}
+
+// hold watches c until the checker ends it.
+func (h *holder) hold(c int) {
+	h.mu.Lock()
+	h.open[int32(c)] = true
+	h.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c)}
+	if err := unix.EpollCtl(h.epfd, unix.EPOLL_CTL_ADD, c, &ev); err != nil {
+		h.mu.Lock()
+		delete(h.open, int32(c))
+		h.mu.Unlock()
+		unix.Close(c)
+	}
+}
+
+// run hands every held connection the checker ended to ended, until the
+// holder is closed; then it closes those still open.
+func (h *holder) run(ended func(c int, clean bool)) {
+	events := make([]unix.EpollEvent, 256)
+	for {
+		err := h.raw.Read(func(uintptr) bool {
+			for {
+				n, err := unix.EpollWait(h.epfd, events, 0)
+				if err != nil || n == 0 {
+					return false
+				}
+				for _, ev := range events[:n] {
+					c := int(ev.Fd)
+					clean, over := readEnd(c)
+					if !over {
+						continue
+					}
+					h.mu.Lock()
+					delete(h.open, ev.Fd)
+					h.mu.Unlock()
+					ended(c, clean) // closing c takes it out of the set
+				}
 			}
+		})
+		if err != nil {
 			break
 		}
 	}
-	c.Close()
+	h.mu.Lock()
+	for c := range h.open {
+		unix.Close(int(c))
+	}
+	clear(h.open)
+	h.mu.Unlock()
 }
 
-// handshakeAge is how long ago the kernel took c's last ACK (TCP_INFO's
-// tcpi_last_ack_recv: the handshake's, or the checker's FIN right after
-// it; jiffies, 4 ms at HZ=250): a connection counts when it was made, not
-// when this process, starved on an emulated machine, got to accept it.
+// close makes run return.
+func (h *holder) close() { h.poll.Close() }
+
+// handshakeAge is fdHandshakeAge of c's socket.
 func handshakeAge(c net.Conn) time.Duration {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
@@ -141,12 +321,20 @@ func handshakeAge(c net.Conn) time.Duration {
 		return 0
 	}
 	var age time.Duration
-	rc.Control(func(fd uintptr) {
-		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
-			age = time.Duration(info.Last_ack_recv) * time.Millisecond
-		}
-	})
+	rc.Control(func(fd uintptr) { age = fdHandshakeAge(int(fd)) })
 	return age
+}
+
+// fdHandshakeAge is how long ago the kernel took socket c's last ACK
+// (TCP_INFO's tcpi_last_ack_recv: the handshake's, or the checker's FIN
+// right after it; jiffies, 4 ms at HZ=250): a connection counts when it
+// was made, not when this process, starved on an emulated machine, got to
+// accept it.
+func fdHandshakeAge(c int) time.Duration {
+	if info, err := unix.GetsockoptTCPInfo(c, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+		return time.Duration(info.Last_ack_recv) * time.Millisecond
+	}
+	return 0
 }
 
 // Mark forgets everything seen so far and starts a new window.
@@ -159,11 +347,12 @@ func (r *Recorder) Mark() {
 	r.epoch = time.Now()
 }
 
-// Close stops accepting.
+// Close stops accepting and closes the connections still held.
 func (r *Recorder) Close() {
 	for _, ln := range r.lns {
 		ln.Close()
 	}
+	r.held.close()
 	r.wg.Wait()
 }
 
