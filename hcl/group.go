@@ -3,6 +3,7 @@ package hcl
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -158,9 +159,40 @@ func groupMemberService(vs VirtualServer, group string, m GroupMember, first boo
 		}
 	}
 	for i := range vs.RealServers {
-		vs.RealServers[i].Checkers = append([]Checker(nil), vs.RealServers[i].Checkers...)
+		vs.RealServers[i].Checkers = cloneCheckers(vs.RealServers[i].Checkers)
 	}
 	return vs
+}
+
+// cloneCheckers copies a group's checkers for one of its members, down to
+// every slice a checker holds (its URLs and theirs, the UDP payloads, the
+// positions): validation completes each member's checkers in place (a
+// URL's default status codes and virtualhost), and it validates runs of
+// virtual servers on several goroutines, so no two members may share a
+// part it writes.
+func cloneCheckers(cs []Checker) []Checker {
+	if cs == nil {
+		return nil
+	}
+	out := make([]Checker, len(cs))
+	for i, c := range cs {
+		if c.URLs != nil {
+			urls := make([]URL, len(c.URLs))
+			for j, u := range c.URLs {
+				u.StatusCodes = slices.Clone(u.StatusCodes)
+				u.RegexOptions = slices.Clone(u.RegexOptions)
+				u.Positions = u.Positions.Clone()
+				urls[j] = u
+			}
+			c.URLs = urls
+		}
+		c.Payload = slices.Clone(c.Payload)
+		c.Reply = slices.Clone(c.Reply)
+		c.ReplyMask = slices.Clone(c.ReplyMask)
+		c.Positions = c.Positions.Clone()
+		out[i] = c
+	}
+	return out
 }
 
 // expandGroups returns cfg's virtual servers with each group's expanded

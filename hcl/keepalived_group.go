@@ -124,6 +124,10 @@ func (r *kaReader) groupServer(n *kaNode, k *kaVS, args []string) {
 			mvs.QuorumUp, mvs.QuorumDown = "", ""
 			for j := range mvs.RealServers {
 				mvs.RealServers[j].NotifyUp, mvs.RealServers[j].NotifyDown = "", ""
+				// Every member's checkers came from the block's one
+				// kaCheck: the first member keeps its parts, the others
+				// get their own (cloneCheckers).
+				mvs.RealServers[j].Checkers = cloneCheckers(mvs.RealServers[j].Checkers)
 			}
 		}
 		r.cfg.VirtualServers = append(r.cfg.VirtualServers, *mvs)
