@@ -16,11 +16,13 @@ import (
 // (docs/benchmarks.md has the figures). GOMAXPROCS, GOGC and GOMEMLIMIT in
 // the environment work as for any Go program and override them.
 //
-//   - The start runs on one processor: reading the configuration and
-//     writing the first IPVS table is one goroutine's work, and more Ps only
-//     add the runtime's wakeups of idle ones around it. On keepalived
-//     #2318's shape, one P read the keepalived.conf 3.4x faster in the
-//     emulated test VM and no slower on the host. loadOnOneProc returns the
+//   - The start writes its first IPVS table on one processor: that is one
+//     goroutine's work, and more Ps only add the runtime's wakeups of idle
+//     ones around it. On keepalived #2318's shape, one P read the
+//     keepalived.conf 3.4x faster in the emulated test VM and no slower on
+//     the host, when the read was one goroutine's work too. The read now
+//     keeps every P (run.go calls loadOnOneProc after it): hcl reads a big
+//     keepalived.conf in parts, one goroutine each. loadOnOneProc returns the
 //     function that gives the daemon back its processors once the table is
 //     written. The steady state keeps every P: one P all along was
 //     measured (docs/benchmarks.md, "GOMAXPROCS after the start"). Its
@@ -67,7 +69,12 @@ import (
 //     100 (medians of three interleaved rounds, TestBenchIPVSLoad), as
 //     fast as with the GC off, while the heap stays within five times
 //     what is live. No memory limit: a limit below a grown configuration
-//     would make the GC run without end.
+//     would make the GC run without end, and one set after the start saves
+//     nothing (host, the checks of #2318's shape at 1/16 allocating 11 KB/s:
+//     anonymous RSS 10.8 MB at GOGC=25, 11.5 MB at 10, 10.9 MB under a
+//     limit of 1.05 times the heap after the start, which cost 1,603 GC
+//     cycles in 30 s and 0.28 core). The floor is what is live and its
+//     spans' fragments, not the pace.
 //   - The executable's read-only pages are unmapped after each load
 //     (releaseBinaryPages): a start maps far more of the 35 MB binary
 //     than the daemon runs afterwards (every package's init, the readers,
