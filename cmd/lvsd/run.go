@@ -65,8 +65,7 @@ func newLogger(opts runOptions) *slog.Logger {
 // director owns everything else.
 func runDaemon(opts runOptions) int {
 	log := newLogger(opts)
-	allProcs := loadOnOneProc() // goruntime.go
-	loadAtLoosePace()
+	loadAtLoosePace() // goruntime.go
 	// What the daemon keeps of each configuration it loads (retain.go).
 	// Each stage of a load and of the start is logged at debug level with
 	// what it took (docs/benchmarks.md takes a start apart with them).
@@ -78,7 +77,10 @@ func runDaemon(opts runOptions) int {
 		log.Debug("configuration loaded", "file", path, "read", read, "compacted", time.Since(start)-read)
 		return cfg, diags
 	}
+	// The file is read on every processor (a big keepalived.conf in
+	// parts, hcl's keepalived_parts.go), the first table written on one.
 	cfg, diags := load(opts.file)
+	allProcs := loadOnOneProc() // goruntime.go
 	for _, d := range diags {
 		if d.Severity == hcl.Warning {
 			log.Warn("config", "diagnostic", d.String())

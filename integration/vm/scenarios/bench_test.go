@@ -252,39 +252,41 @@ func TestBenchIPVSLoad(t *testing.T) {
 		// the same minutes, and the writer's load is seen through the
 		// same counts of /proc/net/ip_vs as the daemons' (a count of the
 		// full table takes a fifth of a second of the guest's CPU). The
-		// last two starts show the garbage collector's share: the same
-		// file at Go's default pace instead of lvsd's looser one during a
-		// load, and without the one cycle that pace still runs during the
-		// start (GOGC in the environment overrides cmd/lvsd/goruntime.go;
-		// off, the daemon never collects, which is fine until its kill).
-		starts := []struct{ name, file, gogc string }{
+		// last two starts show what the processors and the collector
+		// do: lvsd reads a big keepalived.conf on every processor (hcl's
+		// keepalived_parts.go) and writes its first table on one
+		// (cmd/lvsd/goruntime.go); GOMAXPROCS=1 reads it on one too, as
+		// before session 8, and GOGC=off runs no collection (GOMAXPROCS
+		// and GOGC in the environment override goruntime.go's choices).
+		// The keepalived.conf starts log at debug level, with the
+		// collector's trace: their stages (daemonStages).
+		starts := []struct{ name, file, env string }{
 			{"lvsd run (keepalived.conf)", conf, ""},
 			{"lvsd run (lvsd.hcl)", hclConf, ""},
-			{"lvsd run (keepalived.conf) GOGC=100", conf, "100"},
-			{"lvsd run (keepalived.conf) GOGC=off", conf, "off"},
+			{"lvsd run (keepalived.conf) GOMAXPROCS=1", conf, "GOMAXPROCS=1"},
+			{"lvsd run (keepalived.conf) GOGC=off", conf, "GOGC=off"},
 		}
 		for range benchRounds {
-			r := lvsdRound{starts: map[string]time.Duration{}}
+			r := lvsdRound{starts: map[string]time.Duration{}, stages: map[string]startStages{}}
 			_, r.writer = timeLoad("lvsd (lvs, batched), polled", func(n benchNet) { r.writerStages = loadWithLvsPolled(t, n.path, n.procIPVS) })
-			for i, s := range starts {
-				if s.gogc != "" {
-					os.Setenv("GOGC", s.gogc)
+			for _, s := range starts {
+				var env []string
+				if s.env != "" {
+					env = append(env, s.env)
 				}
-				// The first start logs at debug level: its stages
-				// (startStages).
 				args := []string{"run", "-f", s.file, "--pid-file", "/run/lvsd-bench.pid"}
-				if i == 0 {
+				staged := s.file == conf
+				if staged {
 					args = append(args, "--debug")
+					env = append(env, "GODEBUG=gctrace=1")
 				}
 				var run daemonRun
 				_, r.starts[s.name] = timeLoad(s.name, func(n benchNet) {
-					run = loadWithDaemon(t, n.name, n.procIPVS, append([]string{bin}, args...)...)
+					run = loadWithDaemon(t, n.name, n.procIPVS, env, append([]string{bin}, args...)...)
 				})
-				if i == 0 {
-					r.daemonStages = daemonStages(run, r.starts[s.name])
-					r.daemonTotal = r.starts[s.name]
+				if staged {
+					r.stages[s.name] = daemonStages(run, r.starts[s.name])
 				}
-				os.Unsetenv("GOGC")
 			}
 			startRounds = append(startRounds, r)
 		}
@@ -304,7 +306,7 @@ func TestBenchIPVSLoad(t *testing.T) {
 		measure("keepalived 2.2.7", func(n benchNet) {
 			// No --log-console: its lines would go out through the
 			// emulated serial port and slow keepalived down.
-			loadWithDaemon(t, n.name, n.procIPVS, "/usr/sbin/keepalived", "--dont-fork", "--check", "--use-file", conf,
+			loadWithDaemon(t, n.name, n.procIPVS, nil, "/usr/sbin/keepalived", "--dont-fork", "--check", "--use-file", conf,
 				"--pid", "/run/keepalived/bench.pid", "--checkers_pid", "/run/keepalived/bench-checkers.pid")
 		})
 	} else {
@@ -328,18 +330,25 @@ func TestBenchIPVSLoad(t *testing.T) {
 			}
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "    stages of each round's writer and lvsd run (keepalived.conf), from lvsd run --debug's log (ms resolution; exec = ip netns exec, exec, Go init, flags; to write = IPVS opened, desired table, table read, diff):\n")
+		fmt.Fprintf(&b, "    stages of each round's writer and each lvsd run on the keepalived.conf, from lvsd run --debug's log (ms resolution; exec = ip netns exec, exec, Go init, flags; to write = IPVS opened, desired table, table read, diff; gc = the collector's cycles, at seconds since the start):\n")
 		for i, r := range startRounds {
-			w, d := r.writerStages, r.daemonStages
-			if !w.complete || !d.complete {
-				fmt.Fprintf(&b, "      round %d: stages not found in the logs\n", i+1)
+			w := r.writerStages
+			ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+			if !w.complete {
+				fmt.Fprintf(&b, "      round %d: the writer's stages not found\n", i+1)
 				continue
 			}
-			ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
-			fmt.Fprintf(&b, "      round %d: writer: to write %s, write %s | lvsd: exec %s, read %s, compact %s, to write %s, write %s; lvsd - writer %s\n",
-				i+1, ms(w.toWrite), ms(w.write), ms(d.toRead), ms(d.read), ms(d.compact), ms(d.toWrite), ms(d.write),
-				ms(r.daemonTotal-r.writer))
-			fmt.Fprintf(&b, "        writer (this process, counts included): %v | lvsd run: %v\n", w.usage, d.usage)
+			fmt.Fprintf(&b, "      round %d: writer: to write %s, write %s (this process, counts included: %v)\n", i+1, ms(w.toWrite), ms(w.write), w.usage)
+			for _, name := range slices.Sorted(maps.Keys(r.stages)) {
+				d := r.stages[name]
+				if !d.complete {
+					fmt.Fprintf(&b, "        %s: stages not found in the log\n", name)
+					continue
+				}
+				fmt.Fprintf(&b, "        %s: exec %s, read %s, compact %s, to write %s, write %s; - writer %s; %v; gc %s\n",
+					strings.TrimPrefix(name, "lvsd run "), ms(d.toRead), ms(d.read), ms(d.compact), ms(d.toWrite), ms(d.write),
+					ms(r.starts[name]-r.writer), d.usage, strings.Join(d.gcs, " "))
+			}
 		}
 		names := slices.Sorted(maps.Keys(startRounds[0].starts))
 		for _, name := range names {
@@ -428,10 +437,10 @@ const benchRounds = 3
 type lvsdRound struct {
 	writer time.Duration
 	starts map[string]time.Duration
-	// The stages of the writer's load and of the first start (lvsd run on
-	// the keepalived.conf).
-	writerStages, daemonStages startStages
-	daemonTotal                time.Duration
+	// The stages of the writer's load and of each start of lvsd run on the
+	// keepalived.conf, by the start's name.
+	writerStages startStages
+	stages       map[string]startStages
 }
 
 // median is the middle of ds (the upper one of an even count).
@@ -474,10 +483,12 @@ func loadWithLvs(t *testing.T, opts lvs.KernelOptions) (*lvs.Manager, func()) {
 // the same keepalived.conf) in the bench namespace and waits until the
 // kernel holds every object; the daemon is killed with SIGKILL, which
 // leaves the table in place (a clean stop may withdraw it and take time).
-// It returns when the daemon was started and what it printed until then.
-func loadWithDaemon(t *testing.T, ns, procIPVS string, argv ...string) daemonRun {
+// env is added to this process's environment for the daemon. It returns
+// when the daemon was started and what it printed until then.
+func loadWithDaemon(t *testing.T, ns, procIPVS string, env []string, argv ...string) daemonRun {
 	t.Helper()
 	cmd := exec.Command("/sbin/ip", append([]string{"netns", "exec", ns}, argv...)...)
+	cmd.Env = append(os.Environ(), env...)
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Its own process group: keepalived forks its checker child.
@@ -588,6 +599,7 @@ type startStages struct {
 	toWrite  time.Duration // to the first write: the model (writer), IPVS opened, desired table, table read, diff
 	write    time.Duration // the write, to the count that found every object
 	complete bool          // every stage was found in the log
+	gcs      []string      // the collector's cycles (GODEBUG=gctrace=1): "@START(+WALL ms, HEAP MB)"
 	// The daemon's usage from exec to its kill (right after the count
 	// that found every object); the writer's is this process's over its
 	// load, the counts of /proc/net/ip_vs included.
@@ -599,12 +611,24 @@ type startStages struct {
 const applyingMsg = "applying IPVS operations"
 
 // daemonStages takes a start of lvsd run --debug apart: its log's
-// "configuration loaded" line (read and compacted durations) and the
-// time of its "applying IPVS operations" line.
+// "configuration loaded" line (read and compacted durations), the time
+// of its "applying IPVS operations" line, and the collector's cycles
+// (GODEBUG=gctrace=1).
 func daemonStages(run daemonRun, total time.Duration) startStages {
 	st := startStages{usage: run.usage}
 	var loaded, applying time.Time
 	for line := range strings.Lines(run.printed) {
+		if f := strings.Fields(line); len(f) > 6 && f[0] == "gc" && strings.HasPrefix(f[2], "@") {
+			// "gc 1 @0.512s 3%: 0.01+12+0.02 ms clock, ..., 16->17->9 MB, 20 MB goal, ..., 2 P"
+			cycle := f[2] + " " + f[4] + "ms"
+			for i, w := range f {
+				if strings.Contains(w, "->") && i+1 < len(f) && f[i+1] == "MB" {
+					cycle += " " + w + "MB"
+				}
+			}
+			st.gcs = append(st.gcs, cycle+" "+f[len(f)-2]+"P")
+			continue
+		}
 		at, ok := logTime(line)
 		if !ok {
 			continue
