@@ -503,7 +503,11 @@ func startScraper(ctx context.Context, ns string) (*scraper, *sync.WaitGroup) {
 		})
 		return c, err
 	}}
-	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	// A scrape of the 34,000-object table took 8–11 s in the guest on a
+	// quiet host and over 30 s at load 12 (session 7): its time is the
+	// emulator's speed, not the takeover's bound, so only a scrape that
+	// fails, or outlasts five minutes, counts as failed.
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Minute}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -513,10 +517,22 @@ func startScraper(ctx context.Context, ns string) (*scraper, *sync.WaitGroup) {
 			s.mu.Lock()
 			s.inFlight = start
 			s.mu.Unlock()
-			resp, err := client.Get("http://" + tkMetrics + "/metrics")
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+tkMetrics+"/metrics", nil)
+			if err != nil {
+				panic(err)
+			}
+			// Asked for explicitly, gzip is not inflated by the
+			// transport: the test does not spend the guest's two vCPUs,
+			// which tk-d2's takeover needs, on 12 MB of text a scrape
+			// (Prometheus inflates on its own host).
+			req.Header.Set("Accept-Encoding", "gzip")
+			resp, err := client.Do(req)
 			if err == nil {
 				_, err = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
+			}
+			if ctx.Err() != nil {
+				return // the test ended the scrape in flight
 			}
 			s.mu.Lock()
 			if err != nil {
@@ -778,9 +794,6 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 		// gratuitous ARP, for a takeover over the bound.
 		sampleCtx, stopSampling := context.WithCancel(ctx)
 		waits := sampleKernelWaits(sampleCtx, d2.cmd.Process.Pid, killed)
-		if took, hold := d1.waitGone(killed); hold != "" {
-			t.Errorf("attempt %d: tk-d1 killed was not gone within %v (%v); where the kernel held it:\n%s", attempt, tkExitBound, took, hold)
-		}
 		for garp := false; !garp; {
 			select {
 			case f := <-capture.adds:
@@ -790,6 +803,12 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 			}
 		}
 		faults := tkFaultsOf(d2.cmd.Process.Pid).since(faultsAtKill)
+		// tk-d1's exit is looked at only now: past tkExitBound, waitGone
+		// dumps the guest's blocked tasks (sysrq-w), which must not run
+		// during the takeover it would slow.
+		if took, hold := d1.waitGone(killed); hold != "" {
+			t.Errorf("attempt %d: tk-d1 killed was not gone within %v (%v); where the kernel held it:\n%s", attempt, tkExitBound, took, hold)
+		}
 		frames := capture.snapshot()
 		var lastAdvert, garp time.Time
 		for _, f := range frames {
@@ -799,6 +818,18 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 			case f.arp && f.out && f.src == tkVIP && f.at.After(killed) && garp.IsZero():
 				garp = f.at
 			}
+		}
+		// The aim kills tk-d1 half a second before tk-d2's expiry at the
+		// latest; a test process descheduled longer than that kills it
+		// after tk-d2 took over. Nothing of lvsd's is measured then: the
+		// attempt is void, not failed.
+		early := slices.ContainsFunc(frames, func(f tkFrame) bool {
+			return f.arp && f.out && f.src == tkVIP && f.at.After(lastAdvert) && !f.at.After(killed)
+		})
+		if early && !lastAdvert.IsZero() {
+			stopSampling()
+			t.Logf("attempt %d void: tk-d2 took over (gratuitous ARP) before the test killed tk-d1 at %v, %v after its last advert", attempt, killed.Format("15:04:05.000"), killed.Sub(lastAdvert).Round(time.Millisecond))
+			continue
 		}
 		if lastAdvert.IsZero() || garp.IsZero() {
 			t.Fatalf("attempt %d: no advert of tk-d1 before the kill (%v) or no gratuitous ARP of tk-d2 after it (%v)", attempt, lastAdvert, garp)
@@ -864,6 +895,9 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 		if failed > 0 {
 			t.Errorf("%d /metrics scrapes failed (last: %v)", failed, lastErr)
 		}
+	}
+	if len(margins) == 0 {
+		t.Skipf("every one of %d attempts was void (the kill came after the takeover)", made)
 	}
 	t.Logf("%d takeovers, smallest margin (deducted) %v, all: %v", made, slices.Min(margins).Round(time.Millisecond), margins)
 	if !landed {
