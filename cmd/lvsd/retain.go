@@ -36,8 +36,9 @@ import (
 //
 // A big table's virtual servers are compacted in runs, one goroutine per
 // processor (up to compactRunsMax), each run with its own copies: a
-// string in two runs is kept twice, and a pointer in two runs (none in
-// hcl's model) walked twice, which changes nothing.
+// string in two runs is kept twice. The members of a virtual_server
+// group share parts (their scheduler flags, for one), which a walk
+// writes, so a group's members are never split between runs.
 func compactModel(cfg *hcl.Config) {
 	if cfg == nil {
 		return
@@ -55,8 +56,14 @@ func compactModelIn(cfg *hcl.Config, runs int) {
 	runs = max(min(runs, len(services)), 1)
 	cfg.VirtualServers = nil
 	var wg sync.WaitGroup
+	from := 0
 	for r := range runs {
-		run := services[len(services)*r/runs : len(services)*(r+1)/runs]
+		to := max(len(services)*(r+1)/runs, from)
+		for to < len(services) && to > 0 && services[to].Group != "" && services[to].Group == services[to-1].Group {
+			to++ // the rest of a group's members
+		}
+		run := services[from:to]
+		from = to
 		wg.Go(func() {
 			c := newModelCompactor()
 			v := reflect.ValueOf(run)

@@ -59,6 +59,28 @@ func TestCompactModelKeepsEverythingButPositions(t *testing.T) {
 	}
 }
 
+// TestCompactModelKeepsAGroupInOneRun: the members of a virtual_server
+// group share their scheduler flags (hcl's groupMemberService copies the
+// group's virtual server), so compacting them in two runs at once would
+// write the same strings from two goroutines (go test -race finds it).
+func TestCompactModelKeepsAGroupInOneRun(t *testing.T) {
+	cfg := &hcl.Config{}
+	flags := []string{strings.Clone("sh-fallback"), strings.Clone("sh-port")}
+	for i := range 600 {
+		vs := hcl.VirtualServer{Name: fmt.Sprintf("member %d", i), LBAlgo: "sh", SchedulerFlags: flags, Group: "big"}
+		if i < 100 {
+			vs.Group, vs.SchedulerFlags = "", []string{"sh-port"}
+		}
+		cfg.VirtualServers = append(cfg.VirtualServers, vs)
+	}
+	compactModelIn(cfg, 3)
+	for i, vs := range cfg.VirtualServers {
+		if i >= 100 && (len(vs.SchedulerFlags) != 2 || vs.SchedulerFlags[0] != "sh-fallback" || vs.SchedulerFlags[1] != "sh-port") {
+			t.Fatalf("member %d: scheduler flags %q after compaction", i, vs.SchedulerFlags)
+		}
+	}
+}
+
 // TestCompactModelLetsTheFileGo checks that a compacted keepalived.conf
 // model no longer keeps the file's text alive (the reader's words are
 // slices of it): a file padded with 4 MB of comments costs the model
