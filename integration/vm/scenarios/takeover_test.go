@@ -659,10 +659,13 @@ func (tl *tkLab) aim(capture *tkCapture, tail *tkLogTail) (killed time.Time, aim
 	}
 	// stopAfterAdvert lets tk-d1 run until it sent an advert after
 	// after, stops it and returns its last advert.
+	// Its deadline is on the guest's clock, which runs on while the
+	// whole emulated machine stands still (6.4 s of 9.3 s in one boot at
+	// host load 9): 30 s, not the one advert interval it normally takes.
 	stopAfterAdvert := func(after time.Time) time.Time {
-		for deadline := time.Now().Add(3 * time.Second); newestAdvert(after).IsZero(); time.Sleep(2 * time.Millisecond) {
+		for deadline := time.Now().Add(30 * time.Second); newestAdvert(after).IsZero(); time.Sleep(2 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("no advert of tk-d1 in 3 s")
+				t.Fatalf("no advert of tk-d1 in 30 s")
 			}
 		}
 		d1.cmd.Process.Signal(syscall.SIGSTOP)
@@ -806,8 +809,13 @@ func TestLvsdTakesOverDuringARepairPassAndScrapes(t *testing.T) {
 		// tk-d1's exit is looked at only now: past tkExitBound, waitGone
 		// dumps the guest's blocked tasks (sysrq-w), which must not run
 		// during the takeover it would slow.
+		// Its bound is on the guest's running time, as the takeover's.
 		if took, hold := d1.waitGone(killed); hold != "" {
-			t.Errorf("attempt %d: tk-d1 killed was not gone within %v (%v); where the kernel held it:\n%s", attempt, tkExitBound, took, hold)
+			if stall := probe.stalled(killed, killed.Add(took)); took-stall > tkExitBound {
+				t.Errorf("attempt %d: tk-d1 killed was not gone within %v (%v, %v of it with the VM stopped); where the kernel held it:\n%s", attempt, tkExitBound, took, stall, hold)
+			} else {
+				t.Logf("attempt %d: tk-d1 gone %v after its kill, %v of it with the VM stopped", attempt, took, stall)
+			}
 		}
 		frames := capture.snapshot()
 		var lastAdvert, garp time.Time
