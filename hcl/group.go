@@ -147,6 +147,7 @@ func groupMemberService(vs VirtualServer, group string, m GroupMember, first boo
 		// virtual_server "fwmark N" without ip_family).
 		vs.IPv6 = len(vs.RealServers) > 0 && vs.RealServers[0].Addr.Addr().Is6()
 	}
+	vs.SchedulerFlags = slices.Clone(vs.SchedulerFlags)
 	vs.RealServers = append([]RealServer(nil), vs.RealServers...)
 	if vs.SorryServer != nil {
 		ss := *vs.SorryServer
