@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
@@ -174,7 +176,9 @@ func posOf(r hcl2.Range) Pos {
 // (about 100 bytes each) before parsing it, grown by appending and live
 // until the parse ends: for the load benchmark's 2 MB lvsd.hcl that was
 // 180 MB allocated and a 40 MB slice that every garbage collection of the
-// parse scanned. In pieces the tokens are a few hundred kB at a time.
+// parse scanned. In pieces the tokens are a few hundred kB at a time, and
+// the pieces are parsed on up to one goroutine per processor (kaParts,
+// as a big keepalived.conf is read: keepalived_parts.go).
 //
 // A cut inside a heredoc, a comment or a block leaves its piece unclosed,
 // and that piece reports an error; any error, or an attribute written in
@@ -185,7 +189,11 @@ func (d *decoder) parseNative(path string, src []byte) (*hcl2.File, hcl2.Diagnos
 	if f := d.parser.Files()[path]; f != nil {
 		return f, nil
 	}
-	if f := parseInPieces(path, src); f != nil {
+	parts := d.loader.parts
+	if parts == 0 {
+		parts = kaParts(len(src), 2*pieceSize)
+	}
+	if f := parseInPieces(path, src, parts); f != nil {
 		d.parser.Files()[path] = f
 		return f, nil
 	}
@@ -195,35 +203,81 @@ func (d *decoder) parseNative(path string, src []byte) (*hcl2.File, hcl2.Diagnos
 // pieceSize is how much of a file parseInPieces parses at once.
 const pieceSize = 64 << 10
 
-// parseInPieces parses src in pieces, or returns nil when src is small,
-// cannot be cut, or any piece has an error.
-func parseInPieces(path string, src []byte) *hcl2.File {
+// piece is one piece of a file parsed by parseInPieces: where it starts
+// in the file, and what hclsyntax made of it.
+type piece struct {
+	start, end int
+	pos        hcl2.Pos // the piece's first byte, as the file's
+	body       *hclsyntax.Body
+	failed     bool // the piece had an error
+}
+
+// parseInPieces parses src in pieces on up to parts goroutines, or returns
+// nil when src is small, cannot be cut, or any piece has an error. The
+// pieces are cut first (pieceEnd reads little of each), parsed in any
+// order, then joined in the file's order: the body is the one a parse of
+// the pieces one after another would give.
+func parseInPieces(path string, src []byte, parts int) *hcl2.File {
 	if len(src) < 2*pieceSize {
 		return nil
 	}
-	body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}}
+	var pieces []piece
 	start := hcl2.Pos{Line: 1, Column: 1}
 	for start.Byte < len(src) {
 		end := pieceEnd(src, start.Byte)
-		f, diags := hclsyntax.ParseConfig(src[start.Byte:end], path, start)
-		if diags.HasErrors() {
-			return nil
+		pieces = append(pieces, piece{start: start.Byte, end: end, pos: start})
+		start = hcl2.Pos{Byte: end, Line: start.Line + bytes.Count(src[start.Byte:end], []byte("\n")), Column: 1}
+	}
+	parsePieces(path, src, pieces, parts)
+	body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}}
+	for i := range pieces {
+		p := &pieces[i]
+		if p.failed || p.body == nil {
+			return nil // an error; a piece not parsed comes after one
 		}
-		piece := f.Body.(*hclsyntax.Body)
-		for name, a := range piece.Attributes {
+		for name, a := range p.body.Attributes {
 			if _, twice := body.Attributes[name]; twice {
 				return nil // "Attribute redefined" comes from the whole parse
 			}
 			body.Attributes[name] = a
 		}
-		body.Blocks = append(body.Blocks, piece.Blocks...)
-		if start.Byte == 0 {
-			body.SrcRange = piece.SrcRange
+		body.Blocks = append(body.Blocks, p.body.Blocks...)
+		if i == 0 {
+			body.SrcRange = p.body.SrcRange
 		}
-		body.SrcRange.End, body.EndRange = piece.SrcRange.End, piece.EndRange
-		start = hcl2.Pos{Byte: end, Line: start.Line + bytes.Count(src[start.Byte:end], []byte("\n")), Column: 1}
+		body.SrcRange.End, body.EndRange = p.body.SrcRange.End, p.body.EndRange
 	}
 	return &hcl2.File{Body: body, Bytes: src}
+}
+
+// parsePieces parses every piece on up to parts goroutines, each taking
+// the next piece not taken yet; once a piece has failed the others are
+// not parsed (the file will be parsed whole).
+func parsePieces(path string, src []byte, pieces []piece, parts int) {
+	var next atomic.Int64
+	var failed atomic.Bool
+	parse := func() {
+		for !failed.Load() {
+			i := int(next.Add(1) - 1)
+			if i >= len(pieces) {
+				return
+			}
+			p := &pieces[i]
+			f, diags := hclsyntax.ParseConfig(src[p.start:p.end], path, p.pos)
+			if diags.HasErrors() {
+				p.failed = true
+				failed.Store(true)
+				return
+			}
+			p.body = f.Body.(*hclsyntax.Body)
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(parts, len(pieces)) - 1 {
+		wg.Go(parse)
+	}
+	parse()
+	wg.Wait()
 }
 
 // pieceEnd is where the piece starting at from ends: at least pieceSize
