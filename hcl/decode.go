@@ -78,6 +78,14 @@ func (d *decoder) file(path string, src []byte, depth int) {
 		d.includes(path, attr, depth)
 	}
 	d.staticNet(content.Attributes) // vrrp_net_decode.go
+	services := 0
+	for _, b := range content.Blocks {
+		if b.Type == "virtual_server" {
+			services++
+		}
+	}
+	// Room for the file's virtual servers at once (BenchmarkLoadBigHCL).
+	d.cfg.VirtualServers = slices.Grow(d.cfg.VirtualServers, services)
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "global":
@@ -860,6 +868,11 @@ func (d *decoder) virtualServer(b *hcl2.Block) {
 		default:
 			d.diags.errorf(bl.pos.Where("ip_family", Pos{}), "invalid ip_family", "%q: want \"inet\" or \"inet6\"", family)
 		}
+	}
+	if len(bl.inner) > 0 {
+		// Every inner block is a real_server (vsSchema): the slice is
+		// made once, not grown by doubling (BenchmarkLoadBigHCL).
+		vs.RealServers = make([]RealServer, 0, len(bl.inner))
 	}
 	for _, inner := range bl.inner {
 		vs.RealServers = append(vs.RealServers, d.realServer(inner, &vs, inh))
