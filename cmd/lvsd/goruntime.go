@@ -22,7 +22,9 @@ import (
 //     keepalived.conf 3.4x faster in the emulated test VM and no slower on
 //     the host, when the read was one goroutine's work too. The read now
 //     keeps every P (run.go calls loadOnOneProc after it): hcl reads a big
-//     keepalived.conf in parts, one goroutine each. loadOnOneProc returns the
+//     keepalived.conf in parts and parses a big lvsd.hcl's pieces, one
+//     goroutine each, and validates 512 or more virtual servers in runs.
+//     loadOnOneProc returns the
 //     function that gives the daemon back its processors once the table is
 //     written. The steady state keeps every P: one P all along was
 //     measured (docs/benchmarks.md, "GOMAXPROCS after the start"). Its

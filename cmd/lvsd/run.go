@@ -78,7 +78,8 @@ func runDaemon(opts runOptions) int {
 		return cfg, diags
 	}
 	// The file is read on every processor (a big keepalived.conf in
-	// parts, hcl's keepalived_parts.go), the first table written on one.
+	// parts, hcl's keepalived_parts.go; a big lvsd.hcl's pieces,
+	// decode.go's parseInPieces), the first table written on one.
 	cfg, diags := load(opts.file)
 	allProcs := loadOnOneProc() // goruntime.go
 	for _, d := range diags {
