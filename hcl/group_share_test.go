@@ -41,6 +41,8 @@ virtual_server_group "big" {
 }
 virtual_server "group big" {
   protocol = "TCP"
+  lb_algo = "sh"
+  scheduler_flags = ["sh-port"]
   real_server "192.0.2.10:80" {
     HTTP_GET {
       url { path = "/health" }
@@ -65,8 +67,15 @@ virtual_server "group big" {
 				t.Fatalf("%d services, want the group's 600", len(want.VirtualServers))
 			}
 			owner := map[*URL]int{}
+			flags := map[*string]int{}
 			payload := map[*byte]int{}
 			for i, vs := range want.VirtualServers {
+				if len(vs.SchedulerFlags) > 0 {
+					if j, ok := flags[&vs.SchedulerFlags[0]]; ok {
+						t.Fatalf("services %d and %d share scheduler flags", j, i)
+					}
+					flags[&vs.SchedulerFlags[0]] = i
+				}
 				for _, c := range vs.RealServers[0].Checkers {
 					for k := range c.URLs {
 						u := &c.URLs[k]
@@ -85,6 +94,9 @@ virtual_server "group big" {
 						payload[&c.Payload[0]] = i
 					}
 				}
+			}
+			if tc.name == "HCL" && len(flags) != 600 {
+				t.Fatalf("%d services with their own scheduler flags, want 600", len(flags))
 			}
 			if len(owner) != 600 {
 				t.Fatalf("%d urls, want one per member", len(owner))
