@@ -9,7 +9,10 @@ import (
 )
 
 // Loader reads configuration files. Its hooks default to the real file
-// system and host; tests and the fuzzer replace them.
+// system and host; tests and the fuzzer replace them. A hook must be safe
+// for concurrent use: a big file is read and validated on several
+// goroutines at once (keepalived_parts.go, validate.go), and each may
+// call Stat and UserExists.
 type Loader struct {
 	ReadFile  func(name string) ([]byte, error) // default os.ReadFile
 	Glob      func(pattern string) ([]string, error)
