@@ -48,7 +48,15 @@ const (
 // per processor, up to kaMaxParts, for a file of at least minBytes
 // (Loader.parts overrides it in tests).
 func kaParts(size, minBytes int) int {
-	if size < minBytes {
+	return Workers(size, minBytes)
+}
+
+// Workers is how many goroutines share work on n units (a file's bytes,
+// a model's virtual servers) that is worth sharing from minN units on:
+// one per processor, up to kaMaxParts. It is the one decision for hcl's
+// reads and validation in parts and for lvsd's compaction of the model.
+func Workers(n, minN int) int {
+	if n < minN {
 		return 1
 	}
 	return min(runtime.GOMAXPROCS(0), kaMaxParts)

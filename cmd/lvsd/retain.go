@@ -2,7 +2,6 @@ package main
 
 import (
 	"reflect"
-	"runtime"
 	"strings"
 	"sync"
 
@@ -35,19 +34,16 @@ import (
 // be shared.
 //
 // A big table's virtual servers are compacted in runs, one goroutine per
-// processor (up to compactRunsMax), each run with its own copies: a
-// string in two runs is kept twice. The members of a virtual_server
-// group share parts (their scheduler flags, for one), which a walk
-// writes, so a group's members are never split between runs.
+// processor (hcl.Workers), each run with its own copies: a string in two
+// runs is kept twice. A walk writes what it walks, so no part may be in
+// two runs: hcl's model shares none between services (hcl's
+// cloneCheckers), and a group's members, the services that did share
+// parts before, are still never split between runs.
 func compactModel(cfg *hcl.Config) {
 	if cfg == nil {
 		return
 	}
-	runs := 1
-	if len(cfg.VirtualServers) >= compactRunsFrom {
-		runs = min(runtime.GOMAXPROCS(0), compactRunsMax)
-	}
-	compactModelIn(cfg, runs)
+	compactModelIn(cfg, hcl.Workers(len(cfg.VirtualServers), compactRunsFrom))
 }
 
 // compactModelIn is compactModel with the virtual servers in runs runs.
@@ -77,13 +73,10 @@ func compactModelIn(cfg *hcl.Config, runs int) {
 	cfg.VirtualServers = services
 }
 
-const (
-	// compactRunsFrom is the number of virtual servers from which they
-	// are compacted in runs (the load benchmark's 2,000: 57-65 ms of an
-	// emulated start on one processor).
-	compactRunsFrom = 512
-	compactRunsMax  = 4
-)
+// compactRunsFrom is the number of virtual servers from which they are
+// compacted in runs (the load benchmark's 2,000: 57-65 ms of an emulated
+// start on one processor).
+const compactRunsFrom = 512
 
 func newModelCompactor() *modelCompactor {
 	return &modelCompactor{strings: map[string]string{}, seen: map[uintptr]bool{}, plans: map[reflect.Type]*walkPlan{}}
