@@ -25,7 +25,10 @@
 //     reads it in the namespace; readcost.go says what reads cost.
 //     github.com/moby/ipvs remains for the one-by-one writes and
 //     reads kept for comparison; mobylog_linux.go sends its logrus lines
-//     to slog. kernel_other.go fails.
+//     to slog. kernel_other.go fails. openahead.go opens the table and
+//     reads it on a goroutine while the caller does something else (lvsd
+//     reads its configuration): the Manager's first write starts from that
+//     read (ManagerOptions.Table).
 //   - sync.go: the kernel's connection sync daemons (SyncDaemon, the
 //     SyncKernel side of a Kernel: IPVS_CMD_NEW_DAEMON, DEL_DAEMON and
 //     GET_DAEMON, framed in genetlink.go); Manager.SetSyncDaemons makes

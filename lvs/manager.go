@@ -30,6 +30,12 @@ type ManagerOptions struct {
 	// RereadPasses x Interval. Zero means DefaultRereadPasses; 1 reads
 	// every owned service each pass.
 	RereadPasses int
+	// Table, when not nil, is the kernel's table as read shortly before
+	// (an Opening's, read while the configuration was): the first write
+	// starts from it instead of reading the table. The kernel may have
+	// changed since, so a refusal of that write re-reads the table and
+	// retries, as a write from lvsd's view does.
+	Table Table
 }
 
 // Manager keeps the kernel table equal to the desired state. All methods
@@ -120,6 +126,10 @@ type Manager struct {
 	procLogged  bool
 	procFailing bool // the last pass could not use the file
 
+	// readAhead is ManagerOptions.Table until the first write takes it
+	// (held with writeMu).
+	readAhead Table
+
 	// chunkDesired, when set (tests), is called after each chunk of
 	// desireInChunks, holding no lock.
 	chunkDesired func()
@@ -177,6 +187,7 @@ func NewManager(k Kernel, opts ManagerOptions) *Manager {
 		// The first pass reads the whole table (and adopts it).
 		fullReadNext: true,
 		rereadPasses: cmp.Or(max(opts.RereadPasses, 0), DefaultRereadPasses),
+		readAhead:    opts.Table,
 	}
 }
 
@@ -704,13 +715,22 @@ func (m *Manager) writeLocked(keys []string, fresh bool, start time.Time) (int, 
 	known := m.viewKnownLocked(keys)
 	m.mu.Unlock()
 
+	retry := known && !fresh
 	if !known {
-		if err := m.readKernel(); err != nil {
+		if ahead := m.readAhead; ahead != nil {
+			// The table read ahead (ManagerOptions.Table), possibly older
+			// than this write: a refusal re-reads and retries.
+			m.readAhead = nil
+			m.mu.Lock()
+			m.adoptLocked(viewOf(ahead), nil)
+			m.mu.Unlock()
+			retry = !fresh
+		} else if err := m.readKernel(); err != nil {
 			return 0, events, err
 		}
 	}
 	n, err := m.applyDesired(&d, keys, only)
-	if err != nil && known && !fresh {
+	if err != nil && retry {
 		// lvsd's view may be stale (an outside edit since the last
 		// read): read the kernel and try once more.
 		m.log.Warn("IPVS refused an operation; re-reading the table and retrying", "err", err)
@@ -869,6 +889,7 @@ func applyError(refused []Refusal, err error) error {
 // readKernel (writeMu held, mu not) replaces lvsd's view with a fresh
 // read of the table.
 func (m *Manager) readKernel() error {
+	m.readAhead = nil // superseded
 	t, err := m.kernel.Table()
 	var view map[string]Service
 	if err == nil {

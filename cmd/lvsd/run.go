@@ -16,6 +16,7 @@ import (
 
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/director"
+	"github.com/lvsd/lvsd/lvs"
 )
 
 // runOptions is what `lvsd run` and keepalived's command line both set.
@@ -77,6 +78,15 @@ func runDaemon(opts runOptions) int {
 		log.Debug("configuration loaded", "file", path, "read", read, "compacted", time.Since(start)-read)
 		return cfg, diags
 	}
+	// Opening IPVS and reading the table the kernel holds need no
+	// configuration: they run while the file is read (lvs.OpenAhead, which
+	// loads no module: a refused file changes nothing); the director takes
+	// both for the first write.
+	var opening *lvs.Opening
+	if opts.checks {
+		opening = lvs.OpenAhead(lvs.KernelOptions{Logger: log.With("part", "ipvs")})
+		defer opening.Close() // unless the director took it
+	}
 	// The file is read on every processor (a big keepalived.conf in
 	// parts, hcl's keepalived_parts.go; a big lvsd.hcl's pieces,
 	// decode.go's parseInPieces), the first table written on one.
@@ -111,7 +121,7 @@ func runDaemon(opts runOptions) int {
 
 	built := time.Now()
 	d, err := director.New(cfg, director.Options{
-		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log, Load: load,
+		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log, Load: load, Opening: opening,
 		OnRunning: func() {
 			// The first table is written (Run's first reconcile comes
 			// before OnRunning): the daemon gets its processors back, and

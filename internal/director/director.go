@@ -45,6 +45,12 @@ type Options struct {
 	// servers; nil means the current namespace's, loading ip_vs first if
 	// the kernel lacks it, as keepalived does.
 	OpenKernel func() (lvs.Kernel, error)
+	// Opening, when set, is the IPVS table opened and read while the
+	// configuration was read (lvs.OpenAhead; `lvsd run`). New takes the
+	// kernel and the table read from it instead of calling OpenKernel, or
+	// calls OpenKernel when the Opening failed (IPVS not loaded yet, say),
+	// and closes it when it does not need IPVS.
+	Opening *lvs.Opening
 	// Network is the VRRP node's operating-system edge; nil means Linux.
 	// Its Addresses also put a cluster's VIPs on lo (cluster.go).
 	Network vrrp.Network
@@ -91,6 +97,10 @@ type Director struct {
 	stopScripts   context.CancelFunc
 	scripts       sync.WaitGroup
 	scriptsClosed bool
+
+	// opening is Options.Opening until New's openIPVS takes it; New
+	// closes what is left of it.
+	opening *lvs.Opening
 
 	// lateIPVS hands Run an IPVS manager that a reload opened (the first
 	// virtual_server of a running director), so its repair loop runs too.
@@ -148,6 +158,11 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 	}
 	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}, masters: map[string]bool{}, syncKick: make(chan struct{}, 1), syncLinger: backupLinger}
 	d.scriptCtx, d.stopScripts = context.WithCancel(context.Background())
+	d.opening, d.opts.Opening = opts.Opening, nil
+	defer func() {
+		d.opening.Close() // unless openIPVS took it
+		d.opening = nil
+	}()
 	d.alerts = d.newAlerter(cfg) // alerts.go
 	d.initTrackFiles(cfg, false) // trackfiles.go
 	if opts.Checks {
@@ -179,14 +194,30 @@ func (d *Director) openIPVS(cfg *hcl.Config) (*lvs.Manager, error) {
 	if d.ipvsManager() != nil || len(cfg.VirtualServers) == 0 {
 		return nil, nil
 	}
-	k, err := d.opts.OpenKernel()
-	if err != nil {
-		return nil, fmt.Errorf("IPVS: %w", err)
+	var k lvs.Kernel
+	var table lvs.Table
+	if d.opening != nil {
+		var took time.Duration
+		var err error
+		k, table, took, err = d.opening.Wait()
+		d.opening = nil
+		if err != nil {
+			d.log.Debug("IPVS not opened while the configuration was read", "err", err)
+		} else {
+			d.log.Debug("IPVS opened and read while the configuration was read", "took", took, "services", len(table))
+		}
+	}
+	if k == nil {
+		var err error
+		if k, err = d.opts.OpenKernel(); err != nil {
+			return nil, fmt.Errorf("IPVS: %w", err)
+		}
 	}
 	m := lvs.NewManager(k, lvs.ManagerOptions{
 		Logger:   d.log.With("part", "ipvs"),
 		Interval: cfg.Global.ReconcileInterval,
 		OnQuorum: d.onQuorum,
+		Table:    table, // read with the Opening's kernel, nil without
 	})
 	m.SetConfig(cfg)
 	if err := d.applyFullNAT(cfg); err != nil { // fullnat.go

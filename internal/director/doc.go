@@ -4,7 +4,9 @@
 // (verdicts), and the IPVS manager turns both into the kernel's table.
 //
 //   - director.go: Options, New and Run: which parts run, the order they
-//     start and stop in, and waiting for every goroutine they started.
+//     start and stop in, and waiting for every goroutine they started; New
+//     takes the IPVS table that cmd/lvsd opened and read while it read the
+//     configuration (Options.Opening), if it did.
 //   - wiring.go: mastership → lvs (services before VIPs), verdicts → lvs,
 //     quorum → quorum_up/quorum_down scripts through the one script runner.
 //   - sync.go: mastership → the kernel's IPVS connection sync daemons
