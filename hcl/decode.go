@@ -34,6 +34,7 @@ type decoder struct {
 	cfg       *Config
 	diags     Diagnostics
 	open      map[string]bool // files being decoded, for include cycles
+	schemas   map[*hcl2.BodySchema]*schemaIndex
 }
 
 func (l *Loader) parseHCL(path string, src []byte) (*Config, Diagnostics) {
@@ -205,6 +206,14 @@ func (d *decoder) parseNative(path string, src []byte) (*hcl2.File, hcl2.Diagnos
 		d.parser.Files()[path] = f
 		return f, nil
 	}
+	if len(src) < 2*pieceSize {
+		// A small file is one piece (decode_literal.go).
+		if body := parseLiteral(src, path, hcl2.Pos{Line: 1, Column: 1}); body != nil {
+			f := &hcl2.File{Body: body, Bytes: src}
+			d.parser.Files()[path] = f
+			return f, nil
+		}
+	}
 	return d.parser.ParseHCL(src, path)
 }
 
@@ -271,6 +280,9 @@ func parsePieces(path string, src []byte, pieces []piece, parts int) {
 				return
 			}
 			p := &pieces[i]
+			if p.body = parseLiteral(src[p.start:p.end], path, p.pos); p.body != nil {
+				continue // decode_literal.go
+			}
 			f, diags := hclsyntax.ParseConfig(src[p.start:p.end], path, p.pos)
 			if diags.HasErrors() {
 				p.failed = true
@@ -310,37 +322,21 @@ func isNameStart(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
 }
 
-// bodyContent is body.Content(schema). For a native-syntax body that
-// schema fully accepts (every attribute and block type known, labels as
-// many as the schema names, no required attribute missing), the common
-// case, it takes the parsed body's attributes and blocks directly:
-// hclsyntax's Content builds four maps and a body copy per call to find
-// what it rejects, about a fifth of the HCL reader's allocations on the
-// load benchmark's 34,000 blocks (BenchmarkLoadBigHCL). Anything else goes
-// through Content, so every diagnostic is hcl's own, word for word.
+// bodyContent is body.Content(schema), without Content's work for a
+// native-syntax body the schema takes whole (schemaIndex.takesWhole): its
+// attributes and blocks are taken as parsed. Anything else goes through
+// Content, so every diagnostic is hcl's own, word for word.
 func bodyContent(body hcl2.Body, schema *hcl2.BodySchema) (*hcl2.BodyContent, hcl2.Diagnostics) {
 	sb, ok := body.(*hclsyntax.Body)
-	if !ok {
+	if !ok || !newSchemaIndex(schema).takesWhole(sb) {
 		return body.Content(schema)
 	}
 	attrs := make(hcl2.Attributes, len(sb.Attributes))
 	for name, a := range sb.Attributes {
-		if !slices.ContainsFunc(schema.Attributes, func(s hcl2.AttributeSchema) bool { return s.Name == name }) {
-			return body.Content(schema)
-		}
 		attrs[name] = a.AsHCLAttribute()
-	}
-	for _, s := range schema.Attributes {
-		if _, set := attrs[s.Name]; s.Required && !set {
-			return body.Content(schema)
-		}
 	}
 	blocks := make(hcl2.Blocks, 0, len(sb.Blocks))
 	for _, b := range sb.Blocks {
-		i := slices.IndexFunc(schema.Blocks, func(s hcl2.BlockHeaderSchema) bool { return s.Type == b.Type })
-		if i < 0 || len(b.Labels) != len(schema.Blocks[i].LabelNames) {
-			return body.Content(schema)
-		}
 		blocks = append(blocks, b.AsHCLBlock())
 	}
 	if len(blocks) == 0 {
@@ -352,17 +348,34 @@ func bodyContent(body hcl2.Body, schema *hcl2.BodySchema) (*hcl2.BodyContent, hc
 // block is one decoded block body: its attributes, with helpers that
 // convert them and remember where each was written.
 type block struct {
-	d     *decoder
-	attrs hcl2.Attributes
-	pos   Positions
-	def   Pos
-	inner []*hcl2.Block
+	d *decoder
+	// attrs are the attributes hcl's Content found; native and syn are
+	// set instead for a native body its schema takes whole, whose own
+	// attributes are read (openBlock).
+	attrs  hcl2.Attributes
+	native bool
+	syn    hclsyntax.Attributes
+	pos    Positions
+	def    Pos
+	inner  []*hcl2.Block
 }
 
+// openBlock opens b's body with schema. A native-syntax body the schema
+// takes whole (schemaIndex.takesWhole), the common case, is read as
+// parsed: Content would build a map, a copy of the body and an
+// hcl.Attribute per attribute only to find nothing it rejects, a fifth of
+// the HCL reader's allocations on the load benchmark's 34,000 blocks
+// (BenchmarkLoadBigHCL). Anything else goes through Content, so every
+// diagnostic is hcl's own, word for word.
 func (d *decoder) openBlock(b *hcl2.Block, schema *hcl2.BodySchema) *block {
-	content, diags := bodyContent(b.Body, schema)
-	d.addHCL(diags)
 	bl := &block{d: d, pos: d.positions.new(), def: posOf(b.DefRange)}
+	if sb, ok := b.Body.(*hclsyntax.Body); ok && d.schemaIndex(schema).takesWhole(sb) {
+		bl.native, bl.syn = true, sb.Attributes
+		bl.inner = d.hclBlocks(sb.Blocks)
+		return bl
+	}
+	content, diags := b.Body.Content(schema)
+	d.addHCL(diags)
 	if content != nil {
 		bl.attrs = content.Attributes
 		bl.inner = content.Blocks
@@ -370,19 +383,118 @@ func (d *decoder) openBlock(b *hcl2.Block, schema *hcl2.BodySchema) *block {
 	return bl
 }
 
+// expr is attribute name's expression, if the block has it.
+func (b *block) expr(name string) (hcl2.Expression, bool) {
+	if b.native {
+		a, ok := b.syn[name]
+		if !ok {
+			return nil, false
+		}
+		return a.Expr, true
+	}
+	a, ok := b.attrs[name]
+	if !ok {
+		return nil, false
+	}
+	return a.Expr, true
+}
+
+// has says whether the block sets attribute name.
+func (b *block) has(name string) bool {
+	_, ok := b.expr(name)
+	return ok
+}
+
+// schemaIndex is what the decoder asks of a schema, worked out once per
+// schema rather than once per block: which attributes it knows, which it
+// requires, and how many labels each block type has.
+type schemaIndex struct {
+	attrs    map[string]bool // known attribute: required
+	required []string
+	labels   map[string]int // block type: its labels
+}
+
+// schemaIndex is schema's index, made on the decoder's first use of it.
+func (d *decoder) schemaIndex(schema *hcl2.BodySchema) *schemaIndex {
+	if si, ok := d.schemas[schema]; ok {
+		return si
+	}
+	si := newSchemaIndex(schema)
+	if d.schemas == nil {
+		d.schemas = map[*hcl2.BodySchema]*schemaIndex{}
+	}
+	d.schemas[schema] = si
+	return si
+}
+
+func newSchemaIndex(schema *hcl2.BodySchema) *schemaIndex {
+	si := &schemaIndex{attrs: make(map[string]bool, len(schema.Attributes)), labels: make(map[string]int, len(schema.Blocks))}
+	for _, a := range schema.Attributes {
+		si.attrs[a.Name] = a.Required
+		if a.Required {
+			si.required = append(si.required, a.Name)
+		}
+	}
+	for _, b := range schema.Blocks {
+		si.labels[b.Type] = len(b.LabelNames) // as Content, a type's last header
+	}
+	return si
+}
+
+// takesWhole says whether Content would accept every attribute and block
+// of sb without a diagnostic: each attribute and block type known, as many
+// labels as the schema names, no required attribute missing.
+func (si *schemaIndex) takesWhole(sb *hclsyntax.Body) bool {
+	for name := range sb.Attributes {
+		if _, known := si.attrs[name]; !known {
+			return false
+		}
+	}
+	for _, name := range si.required {
+		if _, set := sb.Attributes[name]; !set {
+			return false
+		}
+	}
+	for _, b := range sb.Blocks {
+		if n, known := si.labels[b.Type]; !known || n != len(b.Labels) {
+			return false
+		}
+	}
+	return true
+}
+
+// hclBlocks is blocks as hcl.Blocks (what AsHCLBlock makes of each), cut
+// from one allocation.
+func (d *decoder) hclBlocks(blocks hclsyntax.Blocks) []*hcl2.Block {
+	if len(blocks) == 0 {
+		return nil
+	}
+	all := make([]hcl2.Block, len(blocks))
+	out := make([]*hcl2.Block, len(blocks))
+	for i, b := range blocks {
+		all[i] = hcl2.Block{Type: b.Type, Labels: b.Labels, Body: b.Body, DefRange: b.DefRange(), TypeRange: b.TypeRange, LabelRanges: b.LabelRanges}
+		out[i] = &all[i]
+	}
+	return out
+}
+
 // value evaluates attribute name converted to typ; ok is false when the
 // attribute is absent or wrong (a diagnostic then says why).
 func (b *block) value(name string, typ cty.Type) (cty.Value, bool) {
-	attr, ok := b.attrs[name]
+	expr, ok := b.expr(name)
 	if !ok {
 		return cty.NilVal, false
 	}
-	pos := posOf(attr.Expr.Range())
+	pos := posOf(expr.Range())
 	b.pos.Set(name, pos)
-	v, diags := attr.Expr.Value(b.d.ctx)
-	b.d.addHCL(diags)
-	if diags.HasErrors() {
-		return cty.NilVal, false
+	v, ok := literalValue(expr)
+	if !ok {
+		var diags hcl2.Diagnostics
+		v, diags = expr.Value(b.d.ctx)
+		b.d.addHCL(diags)
+		if diags.HasErrors() {
+			return cty.NilVal, false
+		}
 	}
 	if v.IsNull() {
 		return cty.NilVal, false
@@ -397,6 +509,28 @@ func (b *block) value(name string, typ cty.Type) (cty.Value, bool) {
 		return cty.NilVal, false
 	}
 	return cv, true
+}
+
+// literalValue is what expr.Value gives when hcl's parser made expr a
+// literal: a LiteralValueExpr's value, or a quoted string's one literal
+// part's, which is what a TemplateExpr of that part evaluates to
+// (TestLiteralValueIsHCLs), without the buffer, the marks map and the
+// copy Value makes for it.
+func literalValue(expr hcl2.Expression) (cty.Value, bool) {
+	switch e := expr.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		return e.Val, true
+	case *hclsyntax.TemplateExpr:
+		if len(e.Parts) != 1 {
+			return cty.NilVal, false
+		}
+		lit, ok := e.Parts[0].(*hclsyntax.LiteralValueExpr)
+		if !ok || lit.Val.Type() != cty.String || lit.Val.IsNull() || !lit.Val.IsKnown() || lit.Val.IsMarked() {
+			return cty.NilVal, false
+		}
+		return lit.Val, true
+	}
+	return cty.NilVal, false
 }
 
 func (b *block) str(name string, dst *string) bool {
@@ -466,23 +600,35 @@ func (b *block) duration(name string, dst *time.Duration) bool {
 
 // strList accepts a single string or a list of strings (or numbers).
 func (b *block) strList(name string) ([]string, bool) {
-	attr, ok := b.attrs[name]
+	expr, ok := b.expr(name)
 	if !ok {
 		return nil, false
 	}
-	b.pos.Set(name, posOf(attr.Expr.Range()))
-	return b.d.stringList(attr)
+	b.pos.Set(name, posOf(expr.Range()))
+	return b.d.listOf(name, expr)
 }
 
 func (d *decoder) stringList(attr *hcl2.Attribute) ([]string, bool) {
-	pos := posOf(attr.Expr.Range())
-	v, diags := attr.Expr.Value(d.ctx)
-	d.addHCL(diags)
-	if diags.HasErrors() || v.IsNull() {
+	return d.listOf(attr.Name, attr.Expr)
+}
+
+// listOf is attribute name's expr read as a string or a list of strings.
+func (d *decoder) listOf(name string, expr hcl2.Expression) ([]string, bool) {
+	pos := posOf(expr.Range())
+	v, ok := literalValue(expr)
+	if !ok {
+		var diags hcl2.Diagnostics
+		v, diags = expr.Value(d.ctx)
+		d.addHCL(diags)
+		if diags.HasErrors() {
+			return nil, false
+		}
+	}
+	if v.IsNull() {
 		return nil, false
 	}
 	if !v.IsWhollyKnown() {
-		d.diags.errorf(pos, "value not known", "%s must be known when the file is read", attr.Name)
+		d.diags.errorf(pos, "value not known", "%s must be known when the file is read", name)
 		return nil, false
 	}
 	if s, err := convert.Convert(v, cty.String); err == nil {
@@ -490,13 +636,13 @@ func (d *decoder) stringList(attr *hcl2.Attribute) ([]string, bool) {
 	}
 	lv, err := convert.Convert(v, cty.List(cty.String))
 	if err != nil {
-		d.diags.errorf(pos, fmt.Sprintf("invalid %s", attr.Name), "%s must be a string or a list of strings", attr.Name)
+		d.diags.errorf(pos, fmt.Sprintf("invalid %s", name), "%s must be a string or a list of strings", name)
 		return nil, false
 	}
 	var out []string
 	for _, e := range lv.AsValueSlice() {
 		if e.IsNull() {
-			d.diags.errorf(pos, fmt.Sprintf("invalid %s", attr.Name), "%s holds a null element", attr.Name)
+			d.diags.errorf(pos, fmt.Sprintf("invalid %s", name), "%s holds a null element", name)
 			return nil, false
 		}
 		out = append(out, e.AsString())

@@ -127,7 +127,7 @@ func groupExists(name string) bool {
 func (d *decoder) scriptUsers(bl *block, keywords []string, m *ScriptUsers) {
 	for _, k := range keywords {
 		var s string
-		if bl.str(k+"_user", &s) {
+		if bl.has(k+"_user") && bl.str(k+"_user", &s) { // has: no name made for an absent one
 			u, g := userAndGroup(s)
 			m.set(k, ScriptUser{User: u, Group: g})
 		}
