@@ -181,6 +181,18 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		}
 	}
 	lvsd := lvsdOf(bin)
+	// LVSD_BENCH_CHECKS_BUSY: how many busy loops a starved pair runs
+	// beside it (default 1, half the VM's two vCPUs; with one per vCPU
+	// the kernel dropped loopback packets, softnet's backlog full, and
+	// both daemons checked at a fifth to a half of the planned rate).
+	busy := 1
+	if n, err := strconv.Atoi(os.Getenv("LVSD_BENCH_CHECKS_BUSY")); err == nil && n > 0 {
+		busy = n
+	}
+	starved := func(s cbSpec) cbSpec {
+		s.busy = busy
+		return s
+	}
 	// lvsd's CPU and heap profiles over its steady state and perf's
 	// samples of both daemons after the window
 	// (checks_bench_profile_test.go); the heap sampled every 8 KB.
@@ -205,11 +217,19 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		lvsd("lvsd asyncpreemptoff", conf, "GODEBUG=inittrace=1,gctrace=1,asyncpreemptoff=1"),
 		lvsd("lvsd + VRRP", confVRRP),
 		lvsd("lvsd + VRRP GOMAXPROCS=1", confVRRP, "GOMAXPROCS=1"),
+		// A starved machine, made in the guest rather than by loading
+		// the host that others share: busy loops beside the pair, from
+		// the start to the window's end. What one P costs where the
+		// machine is short of CPU (the fifth pass's spurious "timeout
+		// after 5s", docs/benchmarks.md).
+		starved(lvsd("lvsd keepalived.conf starved", conf)),
+		starved(lvsd("lvsd GOMAXPROCS=1 starved", conf, "GOMAXPROCS=1")),
 	}
 	// LVSD_BIN_BEFORE: an older lvsd binary measured the same way in
 	// the same boot, for before/after figures from one run.
 	if before := os.Getenv("LVSD_BIN_BEFORE"); before != "" {
-		specs = append([]cbSpec{lvsdOf(before)("lvsd before .conf", conf)}, specs...)
+		specs = append([]cbSpec{lvsdOf(before)("lvsd before .conf", conf),
+			lvsdOf(before)("lvsd before GOMAXPROCS=1", conf, "GOMAXPROCS=1")}, specs...)
 	}
 	// LVSD_BENCH_CHECKS_ONLY: a regular expression choosing the lvsd
 	// runs by name (each takes a few minutes of the boot).
@@ -357,6 +377,9 @@ type cbSpec struct {
 	// LVSD_CPUPROFILE), and perf samples both daemons of the pair after
 	// the window.
 	profile bool
+	// busy: so many busy loops run in the guest beside the pair, from
+	// before the daemons start to the window's end (cbBusyLoops).
+	busy int
 }
 
 // cbMeasure measures the daemons side by side: a fresh namespace and
@@ -460,6 +483,8 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		default:
 		}
 	}
+	stopBusy := cbBusyLoops(t, slices.MaxFunc(specs, func(a, b cbSpec) int { return a.busy - b.busy }).busy)
+	defer stopBusy()
 	start := time.Now()
 	for _, d := range ds {
 		if err := d.daemon.Start(); err != nil {
@@ -514,6 +539,7 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		late = append(late, time.Since(planned))
 	}
 	wall := time.Since(w0)
+	stopBusy()
 	slices.Sort(late)
 	results := make([]cbResult, len(ds))
 	for i, d := range ds {
@@ -575,6 +601,28 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		t.Logf("%s output (tail):\n%s", d.name, cbTail(d.out.String()))
 	}
 	return results
+}
+
+// cbBusyLoops starts n busy loops (busybox sh, each its own process at
+// the daemons' priority) and returns what stops them; calling it again
+// does nothing.
+func cbBusyLoops(t *testing.T, n int) (stop func()) {
+	t.Helper()
+	var loops []*exec.Cmd
+	for range n {
+		c := exec.Command("/bin/sh", "-c", "while :; do :; done")
+		if err := c.Start(); err != nil {
+			t.Fatalf("busy loop: %v", err)
+		}
+		loops = append(loops, c)
+	}
+	return func() {
+		for _, c := range loops {
+			c.Process.Kill()
+			c.Wait()
+		}
+		loops = nil
+	}
 }
 
 // cbProfilePath is where the seq-th pair's i-th lvsd writes its CPU
@@ -756,7 +804,15 @@ func cbSoftnet(col int) int64 {
 // cbFailureReasons sums lvsd's failed check attempts since its start by
 // reason, from `lvsd status --json` on the default control socket.
 func cbFailureReasons(bin string) string {
-	out, err := exec.Command(bin, "status", "--json").Output()
+	// The daemon gives up a status it could not write within 5 s (an
+	// empty answer, cmd/lvsd/control.go): ask again.
+	var out []byte
+	var err error
+	for range 3 {
+		if out, err = exec.Command(bin, "status", "--json").Output(); err != nil || len(out) > 0 {
+			break
+		}
+	}
 	if err != nil {
 		return "lvsd status: " + err.Error()
 	}
