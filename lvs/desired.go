@@ -2,6 +2,7 @@ package lvs
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/lvsd/lvsd/hcl"
@@ -212,13 +213,15 @@ func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quor
 }
 
 // serviceFromConfig returns the virtual service of vs without destinations.
+// Its names are strings of their own (ownName): the Manager keeps the
+// services it wrote as its view of the kernel for as long as it runs.
 func serviceFromConfig(vs *hcl.VirtualServer) Service {
-	svc := Service{Scheduler: vs.LBAlgo}
+	svc := Service{Scheduler: ownName(vs.LBAlgo)}
 	if vs.FWMark != 0 {
 		svc.FWMark = vs.FWMark
 		svc.IPv6 = vs.IPv6
 	} else {
-		svc.Protocol = vs.Protocol
+		svc.Protocol = ownName(vs.Protocol)
 		svc.Addr = netip.AddrPortFrom(vs.Addr.Addr().Unmap(), vs.Addr.Port())
 		svc.IPv6 = svc.Addr.Addr().Is6()
 	}
@@ -240,8 +243,59 @@ func serviceFromConfig(vs *hcl.VirtualServer) Service {
 		}
 	}
 	svc.Netmask = vs.PersistenceGranularity
-	svc.PEName = vs.PersistenceEngine
+	svc.PEName = ownName(vs.PersistenceEngine)
 	return svc
+}
+
+// ownName returns a protocol, scheduler or persistence engine name as a
+// string that is part of no other: the program's own constant for the
+// names IPVS has, else a copy. A model's strings may be slices of the
+// whole text of the file it was read from (the keepalived.conf reader's
+// words are), and `lvsd run` compacts its model only once the first table
+// is written (cmd/lvsd retain.go): a name kept from before would keep
+// the file's text alive in the Manager's view.
+func ownName(s string) string {
+	switch s {
+	case "":
+		return ""
+	case "TCP":
+		return "TCP"
+	case "UDP":
+		return "UDP"
+	case "SCTP":
+		return "SCTP"
+	case "rr":
+		return "rr"
+	case "wrr":
+		return "wrr"
+	case "lc":
+		return "lc"
+	case "wlc":
+		return "wlc"
+	case "lblc":
+		return "lblc"
+	case "lblcr":
+		return "lblcr"
+	case "dh":
+		return "dh"
+	case "sh":
+		return "sh"
+	case "sed":
+		return "sed"
+	case "nq":
+		return "nq"
+	case "fo":
+		return "fo"
+	case "ovf":
+		return "ovf"
+	case "mh":
+		return "mh"
+	case "twos":
+		return "twos"
+	case "sip":
+		return "sip"
+	}
+	return strings.Clone(s)
 }
 
 func forwardOf(kind string) Forward {

@@ -2,9 +2,11 @@ package lvs
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/hcltest"
@@ -319,5 +321,44 @@ virtual_server 192.0.2.100 80 {
 	d := Desire(State{Config: cfg})
 	if got := weights(d.Table, web); !slices.Equal(got, []string{"10.0.0.1:80=03", "10.0.0.3:80=03"}) {
 		t.Fatalf("first table %v, want 10.0.0.1 (checker alpha no) and 10.0.0.3 (real server alpha off), not 10.0.0.2 (service alpha)", got)
+	}
+}
+
+// The desired services' names are strings of their own, never slices of
+// the model's: the keepalived.conf reader's words are slices of the whole
+// file's text, `lvsd run` compacts its model only after the first write,
+// and the Manager keeps the services it wrote as its view of the kernel.
+func TestDesiredServicesKeepNoPartOfTheModelsStrings(t *testing.T) {
+	text := strings.Repeat("x", 4096) + " TCP wlc sip UDP mh TCPX wlcx "
+	word := func(w string) string {
+		i := strings.Index(text, " "+w+" ")
+		return text[i+1 : i+1+len(w)]
+	}
+	inText := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(text)))
+		return p >= lo && p < lo+uintptr(len(text))
+	}
+	for _, names := range [][3]string{{"TCP", "wlc", "sip"}, {"UDP", "mh", ""}, {"TCPX", "wlcx", ""}} {
+		vs := hcl.VirtualServer{Addr: netip.MustParseAddrPort("192.0.2.1:80"), Protocol: word(names[0]), LBAlgo: word(names[1]), Quorum: 1,
+			RealServers: []hcl.RealServer{{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Weight: 1}}}
+		if names[2] != "" {
+			vs.PersistenceEngine = word(names[2])
+		}
+		if !inText(vs.Protocol) || !inText(vs.LBAlgo) {
+			t.Fatal("the test's model does not slice its text")
+		}
+		d := Desire(State{Config: &hcl.Config{Global: hcl.Global{LVSProgram: hcl.LVSProgramAlways}, VirtualServers: []hcl.VirtualServer{vs}}})
+		s := d.Table[0]
+		if s.Protocol != names[0] || s.Scheduler != names[1] || s.PEName != names[2] {
+			t.Fatalf("desired %q %q %q, want %q", s.Protocol, s.Scheduler, s.PEName, names)
+		}
+		for _, n := range []string{s.Protocol, s.Scheduler, s.PEName} {
+			if inText(n) {
+				t.Errorf("the desired service's %q is a slice of the model's text", n)
+			}
+		}
 	}
 }

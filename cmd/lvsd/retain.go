@@ -26,8 +26,16 @@ import (
 //     each distinct value once: the model's hundreds of thousands of
 //     equal strings ("DR", "TCP_CHECK", the file's path) share one copy.
 //
-// compactModel does both in place, before the configuration is handed
-// to anything else (the start, each reload: runDaemon wraps the loader).
+// compactModel does both in place: on each reload before the
+// configuration is handed to anything else (runDaemon wraps the loader);
+// at the start right after the first IPVS table is written
+// (director.Options.AfterFirstWrite), which needs neither the Positions nor
+// the strings' own copies, so that the compaction is off the way to the
+// first table (docs/benchmarks.md). What was built from the model by then
+// holds it through the Config itself, and the IPVS manager's view of the
+// kernel has names of its own (lvs desired.go ownName), so compacting in
+// place lets the file go as before
+// (TestStartCompactedAfterTheFirstWriteLetsTheFileGo).
 
 // compactModel drops the Positions of every block of cfg and re-homes its
 // strings, each distinct value in one copy of its own. cfg must not yet

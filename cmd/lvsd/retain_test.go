@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/director"
+	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/lvs/lvstest"
 )
 
@@ -94,21 +96,7 @@ func TestCompactModelLetsTheFileGo(t *testing.T) {
 // requireCompactModelLetsTheFileGo is TestCompactModelLetsTheFileGo with
 // the virtual servers compacted in runs runs.
 func requireCompactModelLetsTheFileGo(t *testing.T, runs int) {
-	var b strings.Builder
-	b.WriteString("global_defs {\n  router_id padded\n}\n")
-	pad := "# " + strings.Repeat("x", 1000) + "\n"
-	for v := range 4 {
-		fmt.Fprintf(&b, "virtual_server 10.0.%d.1 80 {\n  delay_loop 6\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n", v)
-		fmt.Fprintf(&b, "  real_server 10.1.%d.1 80 {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}\n", v)
-		for range 1024 {
-			b.WriteString(pad)
-		}
-	}
-	path := filepath.Join(t.TempDir(), "keepalived.conf")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	size := int64(b.Len())
+	path, size := paddedKeepalivedConf(t)
 	kept := func(compact bool) int64 {
 		runtime.GC()
 		var before runtime.MemStats
@@ -136,6 +124,73 @@ func requireCompactModelLetsTheFileGo(t *testing.T, runs int) {
 	if compacted > size/8 {
 		t.Errorf("the compacted model keeps %d KB of a %d KB file, want the file let go", compacted>>10, size>>10)
 	}
+}
+
+// TestStartCompactedAfterTheFirstWriteLetsTheFileGo: `lvsd run` compacts
+// its start's model only once the first IPVS table is written
+// (director.Options.AfterFirstWrite, as runDaemon wires it), so the
+// director holds the model, and the IPVS manager its view of the kernel,
+// from before the compaction. Neither keeps the file's text alive: a
+// director built on a file padded with 4 MB of comments costs about
+// nothing of it.
+func TestStartCompactedAfterTheFirstWriteLetsTheFileGo(t *testing.T) {
+	path, size := paddedKeepalivedConf(t)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	cfg, diags := hcl.Load(path)
+	if cfg == nil {
+		t.Fatalf("loading: %v", diags)
+	}
+	kernel := lvstest.NewFakeKernel(nil)
+	compacted := false
+	d, err := director.New(cfg, director.Options{Checks: true,
+		OpenKernel: func() (lvs.Kernel, error) { return kernel, nil },
+		AfterFirstWrite: func(cfg *hcl.Config) {
+			if t, _ := kernel.Table(); len(t) != 4 {
+				panic("compacted before the first table was written")
+			}
+			compactModel(cfg)
+			compacted = true
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !compacted {
+		t.Fatal("the start's model was not compacted")
+	}
+	cfg = nil
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(d)
+	kept := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("a %d KB file: the director keeps %d KB", size>>10, kept>>10)
+	if kept > size/8 {
+		t.Errorf("the director keeps %d KB of a %d KB file, want the file let go", kept>>10, size>>10)
+	}
+}
+
+// paddedKeepalivedConf writes a keepalived.conf of four virtual servers,
+// each with a TCP_CHECK real server, padded with 4 MB of comments, and
+// returns its path and size.
+func paddedKeepalivedConf(t *testing.T) (string, int64) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("global_defs {\n  router_id padded\n}\n")
+	pad := "# " + strings.Repeat("x", 1000) + "\n"
+	for v := range 4 {
+		fmt.Fprintf(&b, "virtual_server 10.0.%d.1 80 {\n  delay_loop 6\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n", v)
+		fmt.Fprintf(&b, "  real_server 10.1.%d.1 80 {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}\n", v)
+		for range 1024 {
+			b.WriteString(pad)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, int64(b.Len())
 }
 
 var positionsOf = reflect.TypeFor[hcl.Positions]()

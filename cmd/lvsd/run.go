@@ -67,9 +67,12 @@ func newLogger(opts runOptions) *slog.Logger {
 func runDaemon(opts runOptions) int {
 	log := newLogger(opts)
 	loadAtLoosePace() // goruntime.go
-	// What the daemon keeps of each configuration it loads (retain.go).
-	// Each stage of a load and of the start is logged at debug level with
-	// what it took (docs/benchmarks.md takes a start apart with them).
+	// What the daemon keeps of each configuration it loads (retain.go):
+	// a reload's is compacted before the director has it, the start's
+	// once its first IPVS table is written (director.Options.AfterFirstWrite:
+	// nothing but the write needs it before). Each stage of a load and of
+	// the start is logged at debug level with what it took
+	// (docs/benchmarks.md takes a start apart with them).
 	load := func(path string) (*hcl.Config, hcl.Diagnostics) {
 		start := time.Now()
 		cfg, diags := opts.loader.Load(path)
@@ -77,6 +80,11 @@ func runDaemon(opts runOptions) int {
 		compactModel(cfg)
 		log.Debug("configuration loaded", "file", path, "read", read, "compacted", time.Since(start)-read)
 		return cfg, diags
+	}
+	compactAfterFirstWrite := func(cfg *hcl.Config) {
+		start := time.Now()
+		compactModel(cfg)
+		log.Debug("configuration compacted", "file", opts.file, "took", time.Since(start))
 	}
 	// Opening IPVS and reading the table the kernel holds need no
 	// configuration: they run while the file is read (lvs.OpenAhead, which
@@ -90,7 +98,9 @@ func runDaemon(opts runOptions) int {
 	// The file is read on every processor (a big keepalived.conf in
 	// parts, hcl's keepalived_parts.go; a big lvsd.hcl's pieces,
 	// decode.go's parseInPieces), the first table written on one.
-	cfg, diags := load(opts.file)
+	start := time.Now()
+	cfg, diags := opts.loader.Load(opts.file)
+	log.Debug("configuration loaded", "file", opts.file, "read", time.Since(start))
 	allProcs := loadOnOneProc() // goruntime.go
 	for _, d := range diags {
 		if d.Severity == hcl.Warning {
@@ -122,6 +132,7 @@ func runDaemon(opts runOptions) int {
 	built := time.Now()
 	d, err := director.New(cfg, director.Options{
 		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log, Load: load, Opening: opening,
+		AfterFirstWrite: compactAfterFirstWrite,
 		OnRunning: func() {
 			// The first table is written (Run's first reconcile comes
 			// before OnRunning): the daemon gets its processors back, and

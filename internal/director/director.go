@@ -45,6 +45,14 @@ type Options struct {
 	// servers; nil means the current namespace's, loading ip_vs first if
 	// the kernel lacks it, as keepalived does.
 	OpenKernel func() (lvs.Kernel, error)
+	// AfterFirstWrite, when set, is called once in New with the start's
+	// configuration, as soon as its first IPVS table is written (or where
+	// it would be, without IPVS), before anything else is built from it:
+	// `lvsd run` compacts its model there (cmd/lvsd retain.go), off the way
+	// to its first table. What New built before holds no part of cfg but
+	// through cfg itself (the alerter, the IPVS manager's configuration;
+	// the manager's view of the kernel has names of its own).
+	AfterFirstWrite func(cfg *hcl.Config)
 	// Opening, when set, is the IPVS table opened and read while the
 	// configuration was read (lvs.OpenAhead; `lvsd run`). New takes the
 	// kernel and the table read from it instead of calling OpenKernel, or
@@ -101,6 +109,9 @@ type Director struct {
 	// opening is Options.Opening until New's openIPVS takes it; New
 	// closes what is left of it.
 	opening *lvs.Opening
+	// afterFirstWrite is Options.AfterFirstWrite until New calls it
+	// (firstWriteDone).
+	afterFirstWrite func(*hcl.Config)
 
 	// lateIPVS hands Run an IPVS manager that a reload opened (the first
 	// virtual_server of a running director), so its repair loop runs too.
@@ -159,6 +170,7 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 	d := &Director{opts: opts, log: opts.Logger, cfg: cfg, started: time.Now(), lateIPVS: make(chan *lvs.Manager, 1), mastership: map[string]bool{}, masters: map[string]bool{}, syncKick: make(chan struct{}, 1), syncLinger: backupLinger}
 	d.scriptCtx, d.stopScripts = context.WithCancel(context.Background())
 	d.opening, d.opts.Opening = opts.Opening, nil
+	d.afterFirstWrite, d.opts.AfterFirstWrite = opts.AfterFirstWrite, nil
 	defer func() {
 		d.opening.Close() // unless openIPVS took it
 		d.opening = nil
@@ -169,6 +181,9 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 		if _, err := d.openIPVS(cfg); err != nil {
 			return nil, err
 		}
+	}
+	d.firstWriteDone(cfg) // without IPVS: openIPVS did not
+	if opts.Checks {
 		d.checker = checks.NewManager(cfg, checks.Options{Logger: d.log.With("part", "checks"), Scripts: opts.Scripts})
 		d.newAnnouncer(cfg)
 	}
@@ -220,6 +235,8 @@ func (d *Director) openIPVS(cfg *hcl.Config) (*lvs.Manager, error) {
 		Table:    table, // read with the Opening's kernel, nil without
 	})
 	m.SetConfig(cfg)
+	// At start, Options.AfterFirstWrite: the table is written.
+	d.firstWriteDone(cfg)
 	if err := d.applyFullNAT(cfg); err != nil { // fullnat.go
 		return nil, err
 	}
@@ -228,6 +245,16 @@ func (d *Director) openIPVS(cfg *hcl.Config) (*lvs.Manager, error) {
 	d.ipvs = m
 	d.mu.Unlock()
 	return m, nil
+}
+
+// firstWriteDone calls Options.AfterFirstWrite with the start's
+// configuration, once: right after the first IPVS table is written, or in
+// New where that would have been.
+func (d *Director) firstWriteDone(cfg *hcl.Config) {
+	if f := d.afterFirstWrite; f != nil {
+		d.afterFirstWrite = nil
+		f(cfg)
+	}
 }
 
 // openIPVSLate is openIPVS on reload: Run starts the new manager's loop.

@@ -86,3 +86,49 @@ func TestNewTakesTheIPVSTableOpenedWhileTheConfigurationWasRead(t *testing.T) {
 		})
 	}
 }
+
+// Options.AfterFirstWrite sees the start's configuration once, when the
+// first IPVS table is in the kernel (or, without virtual servers or
+// checks, where it would have been), before the checkers are built from
+// it; a reload does not call it.
+func TestAfterFirstWriteRunsOnceTheFirstTableIsWritten(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		hcl    string
+		checks bool
+		want   int // services in the kernel when it runs
+	}{
+		{"with virtual servers", openingHCL, true, 1},
+		{"without virtual servers", "global {\n  lvs_program = \"always\"\n}\n", true, 0},
+		{"without checks", openingHCL, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := hcltest.Load(t, tc.hcl)
+			kernel := lvstest.NewFakeKernel(nil)
+			var calls []int
+			d, err := New(cfg, Options{Checks: tc.checks,
+				OpenKernel: func() (lvs.Kernel, error) { return kernel, nil },
+				Load:       func(string) (*hcl.Config, hcl.Diagnostics) { return hcltest.Load(t, openingHCL), nil },
+				AfterFirstWrite: func(got *hcl.Config) {
+					if got != cfg {
+						t.Error("called with another configuration than the start's")
+					}
+					held, _ := kernel.Table()
+					calls = append(calls, len(held))
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(calls) != 1 || calls[0] != tc.want {
+				t.Fatalf("called %d times, the kernel holding %v services, want once with %d", len(calls), calls, tc.want)
+			}
+			if d.checker == nil != !tc.checks {
+				t.Fatalf("checkers built: %v, want %v", d.checker != nil, tc.checks)
+			}
+			d.Reload()
+			if len(calls) != 1 {
+				t.Fatalf("a reload called it again (%d calls)", len(calls))
+			}
+		})
+	}
+}

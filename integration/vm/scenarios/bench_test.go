@@ -330,7 +330,7 @@ func TestBenchIPVSLoad(t *testing.T) {
 			}
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "    stages of each round's writer and each lvsd run on the keepalived.conf, from lvsd run --debug's log (ms resolution; exec = ip netns exec, exec, Go init, flags; to write = IPVS opened, desired table, table read, diff; gc = the collector's cycles, at seconds since the start):\n")
+		fmt.Fprintf(&b, "    stages of each round's writer and each lvsd run on the keepalived.conf, from lvsd run --debug's log (ms resolution; exec = ip netns exec, exec, Go init, flags; compact = compactModel before the write (since session 9 after it, off the path: \"after\"); to write = IPVS opened, desired table, table read, diff (lvsd since session 9: IPVS opened and the table read during the read, \"ahead\"); gc = the collector's cycles, at seconds since the start):\n")
 		for i, r := range startRounds {
 			w := r.writerStages
 			ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
@@ -345,8 +345,8 @@ func TestBenchIPVSLoad(t *testing.T) {
 					fmt.Fprintf(&b, "        %s: stages not found in the log\n", name)
 					continue
 				}
-				fmt.Fprintf(&b, "        %s: exec %s, read %s, compact %s, to write %s, write %s; - writer %s; %v; gc %s\n",
-					strings.TrimPrefix(name, "lvsd run "), ms(d.toRead), ms(d.read), ms(d.compact), ms(d.toWrite), ms(d.write),
+				fmt.Fprintf(&b, "        %s: exec %s, read %s (ahead %s), compact %s (after %s), to write %s, write %s; - writer %s; %v; gc %s\n",
+					strings.TrimPrefix(name, "lvsd run "), ms(d.toRead), ms(d.read), ms(d.ahead), ms(d.compact), ms(d.compactAfter), ms(d.toWrite), ms(d.write),
 					ms(r.starts[name]-r.writer), d.usage, strings.Join(d.gcs, " "))
 			}
 		}
@@ -593,13 +593,17 @@ func (l *lockedBuffer) String() string {
 // ip netns exec, or the writer's goroutine) to the end of each stage;
 // the last one ends when a count of /proc/net/ip_vs finds every object.
 type startStages struct {
-	toRead   time.Duration // ip netns exec, exec, Go runtime and package init, flags (lvsd only)
-	read     time.Duration // hcl.Load: read, parse, defaults, validation (lvsd only)
-	compact  time.Duration // compactModel (lvsd only)
-	toWrite  time.Duration // to the first write: the model (writer), IPVS opened, desired table, table read, diff
-	write    time.Duration // the write, to the count that found every object
-	complete bool          // every stage was found in the log
-	gcs      []string      // the collector's cycles (GODEBUG=gctrace=1): "@START(+WALL ms, HEAP MB)"
+	toRead  time.Duration // ip netns exec, exec, Go runtime and package init, flags (lvsd only)
+	read    time.Duration // hcl.Load: read, parse, defaults, validation (lvsd only)
+	compact time.Duration // compactModel before the first write (lvsd only; none since session 9)
+	// Beside the stages, off their path (lvsd only, since session 9):
+	// IPVS opened and its table read while the file was read, on their
+	// goroutine, and compactModel after the first write.
+	ahead, compactAfter time.Duration
+	toWrite             time.Duration // to the first write: the model (writer), IPVS opened, desired table, table read, diff
+	write               time.Duration // the write, to the count that found every object
+	complete            bool          // every stage was found in the log
+	gcs                 []string      // the collector's cycles (GODEBUG=gctrace=1): "@START(+WALL ms, HEAP MB)"
 	// The daemon's usage from exec to its kill (right after the count
 	// that found every object); the writer's is this process's over its
 	// load, the counts of /proc/net/ip_vs included.
@@ -611,7 +615,9 @@ type startStages struct {
 const applyingMsg = "applying IPVS operations"
 
 // daemonStages takes a start of lvsd run --debug apart: its log's
-// "configuration loaded" line (read and compacted durations), the time
+// "configuration loaded" line (read and, before session 9, compacted
+// durations), the IPVS table opened ahead and the compaction after the
+// first write (their own lines), the time
 // of its "applying IPVS operations" line, and the collector's cycles
 // (GODEBUG=gctrace=1).
 func daemonStages(run daemonRun, total time.Duration) startStages {
@@ -636,10 +642,14 @@ func daemonStages(run daemonRun, total time.Duration) startStages {
 		switch {
 		case strings.Contains(line, `msg="configuration loaded"`) && loaded.IsZero():
 			read, ok1 := logDuration(line, "read")
-			compacted, ok2 := logDuration(line, "compacted")
-			if ok1 && ok2 {
+			compacted, _ := logDuration(line, "compacted") // absent: compacted after the first write
+			if ok1 {
 				loaded, st.read, st.compact = at, read, compacted
 			}
+		case strings.Contains(line, `msg="IPVS opened and read while the configuration was read"`):
+			st.ahead, _ = logDuration(line, "took")
+		case strings.Contains(line, `msg="configuration compacted"`):
+			st.compactAfter, _ = logDuration(line, "took")
 		case strings.Contains(line, `msg="`+applyingMsg+`"`) && applying.IsZero():
 			applying = at
 		}
