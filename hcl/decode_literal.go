@@ -1,6 +1,8 @@
 package hcl
 
 import (
+	"unicode/utf8"
+
 	hcl2 "github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -94,17 +96,25 @@ func (p *literalParser) spaces() {
 // lineComment, at a # or //, moves over the comment and the '\n' that
 // ends it and returns its range (which hcl gives the newline the comment
 // stands for); ok is false when src[i] starts no line comment, or the
-// comment ends without a newline or holds a carriage return.
+// comment ends without a newline, holds a carriage return or is not
+// UTF-8 (hcl's ranges count grapheme clusters, and a broken sequence
+// can take the newline into one: FuzzLiteralParseIsHCLs found "#\xec0\n").
 func (p *literalParser) lineComment() (hcl2.Range, bool) {
 	if c := p.peek(0); c != '#' && (c != '/' || p.peek(1) != '/') {
 		return hcl2.Range{}, false
 	}
 	start := p.pos()
+	ascii := true
 	for j := p.i; j < len(p.src); j++ {
-		switch p.src[j] {
-		case '\r':
+		switch c := p.src[j]; {
+		case c == '\r':
 			return hcl2.Range{}, false
-		case '\n':
+		case c >= utf8.RuneSelf:
+			ascii = false
+		case c == '\n':
+			if !ascii && !utf8.Valid(p.src[p.i:j]) {
+				return hcl2.Range{}, false
+			}
 			p.i = j
 			p.newline()
 			return p.rangeTo(start), true
