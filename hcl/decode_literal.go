@@ -45,6 +45,9 @@ type literalParser struct {
 	line, col int
 
 	numbers  map[string]cty.Value // each number literal's value, parsed once
+	names    map[string]string    // each identifier, made once
+	labels   []string
+	lranges  []hcl2.Range
 	attrs    []hclsyntax.Attribute
 	blocks   []hclsyntax.Block
 	bodies   []hclsyntax.Body
@@ -218,10 +221,19 @@ func identLen(src []byte) int {
 }
 
 // ident moves over the identifier at src[i] and returns it with its range.
+// A file names few attributes and block types thousands of times: each
+// name is made once.
 func (p *literalParser) ident() (string, hcl2.Range) {
 	start := p.pos()
 	n := identLen(p.src[p.i:])
-	name := string(p.src[p.i : p.i+n])
+	name, ok := p.names[string(p.src[p.i:p.i+n])]
+	if !ok {
+		name = string(p.src[p.i : p.i+n])
+		if p.names == nil {
+			p.names = map[string]string{}
+		}
+		p.names[name] = name
+	}
 	p.advance(n)
 	return name, p.rangeTo(start)
 }
@@ -260,13 +272,11 @@ func (p *literalParser) item(body *hclsyntax.Body) bool {
 			if !ok {
 				return false
 			}
-			b.Labels = append(b.Labels, s)
-			b.LabelRanges = append(b.LabelRanges, r)
+			p.label(b, s, r)
 			continue
 		case isNameStart(c):
 			s, r := p.ident()
-			b.Labels = append(b.Labels, s)
-			b.LabelRanges = append(b.LabelRanges, r)
+			p.label(b, s, r)
 			continue
 		case c != '{':
 			return false
@@ -292,6 +302,24 @@ func (p *literalParser) item(body *hclsyntax.Body) bool {
 	}
 	body.Blocks = append(body.Blocks, b)
 	return true
+}
+
+// label adds a label to b. A block's first label is cut from a slab, with
+// a capacity of one (most blocks have one label; a second is appended).
+func (p *literalParser) label(b *hclsyntax.Block, s string, r hcl2.Range) {
+	if len(b.Labels) > 0 {
+		b.Labels = append(b.Labels, s)
+		b.LabelRanges = append(b.LabelRanges, r)
+		return
+	}
+	if len(p.labels) == cap(p.labels) {
+		p.labels = make([]string, 0, slabSize)
+		p.lranges = make([]hcl2.Range, 0, slabSize)
+	}
+	p.labels = append(p.labels, s)
+	p.lranges = append(p.lranges, r)
+	n := len(p.labels)
+	b.Labels, b.LabelRanges = p.labels[n-1:n:n], p.lranges[n-1:n:n]
 }
 
 // quoted moves over a quoted string of plain characters: printable ASCII
