@@ -80,7 +80,12 @@ func (o *Opening) Wait() (k Kernel, t Table, took time.Duration, err error) {
 		return nil, nil, 0, errOpeningTaken
 	}
 	o.taken = true
-	return o.kernel, o.table, o.took, nil
+	// The Opening may live as long as the daemon (a deferred Close):
+	// what it hands over is the caller's alone, so the table read at the
+	// start can go once the manager is done with it (review R5).
+	k, t = o.kernel, o.table
+	o.kernel, o.table = nil, nil
+	return k, t, o.took, nil
 }
 
 // Close waits for the open and closes the kernel unless Wait handed it
