@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,6 +49,40 @@ type connector struct {
 	armed     time.Time // deadline set on poll; zero: none
 	spent     bool      // armed has passed: set the next, whatever it is
 	stopped   bool
+	// clock is run's: its goroutine alone reads it.
+	clock instants
+	// drained: run emptied the ready list at its last wakeup and no
+	// attempt was submitted since, so its next look may skip the
+	// system call (see run).
+	drained atomic.Bool
+}
+
+// instants reads the clock for the connector's loop with one system
+// call where time.Now makes two. time.Now reads the wall clock and the
+// monotonic one, and under a hypervisor without a vDSO clock (the
+// benchmark's emulated VM) each read is a system call; time.Since of an
+// instant that carries a monotonic reading reads the monotonic clock
+// alone. So now is the last full read plus the monotonic time since it,
+// and the clock is read in full again once a second: every comparison
+// and duration the schedule makes (deadlines, rounds, latencies) uses
+// the monotonic readings, and a step of the wall clock shows in the
+// wall readings (a check's LastCheck) within a second.
+type instants struct {
+	base time.Time // the last full read; zero: none yet
+}
+
+// fullReadEvery is how long instants goes on from one full read.
+const fullReadEvery = time.Second
+
+// now is the current instant.
+func (c *instants) now() time.Time {
+	if !c.base.IsZero() {
+		if d := time.Since(c.base); d >= 0 && d < fullReadEvery {
+			return c.base.Add(d)
+		}
+	}
+	c.base = time.Now()
+	return c.base
 }
 
 // connectDone is one attempt's outcome, and when its batch ended: one
@@ -112,9 +147,14 @@ func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
 	err = rawEpollAdd(c.epfd, fd)
 	if err != nil {
 		c.forgetLocked(a)
-	} else {
+	} else if !c.schedules {
+		// A scheduling connector's wait is armed once for the whole
+		// batch, by the plan that ends every launch (Manager.planLocked):
+		// armed here too, it was set twice per wakeup, the first time to
+		// the launch instant just passed.
 		c.armLocked(a.started)
 	}
+	c.drained.Store(false)
 	c.mu.Unlock()
 	if err != nil {
 		return a.result(os.NewSyscallError("epoll_ctl", err), time.Now()), true
@@ -139,6 +179,14 @@ func (c *connector) run() {
 	for {
 		var n int
 		err := c.raw.Read(func(uintptr) bool {
+			if c.drained.Swap(false) {
+				// The last wakeup emptied the ready list and nothing
+				// was submitted since: a socket that turns ready from
+				// now on reaches Go's poller as a new edge of the
+				// epoll instance, so the wait misses nothing. One
+				// epoll_wait fewer per wakeup.
+				return false
+			}
 			n = readyEvents(c.epfd, events)
 			return n > 0
 		})
@@ -150,27 +198,8 @@ func (c *connector) run() {
 			c.mu.Unlock()
 			return
 		}
-		done = done[:0]
-		now := time.Now()
-		// The poller's notice is edge-triggered: drain the ready list.
-		for n > 0 {
-			for _, ev := range events[:n] {
-				if a := c.inflight[ev.Fd]; a != nil {
-					e := connectError(a.fd, ev.Events)
-					c.forgetLocked(a)
-					done = append(done, connectDone{a, a.result(e, now), now})
-				}
-			}
-			if n < len(events) {
-				break
-			}
-			n = readyEvents(c.epfd, events)
-		}
-		for len(c.pending) > 0 && !c.pending[0].deadline.After(now) {
-			a := c.pending[0]
-			c.forgetLocked(a)
-			done = append(done, connectDone{a, a.result(os.ErrDeadlineExceeded, now), now})
-		}
+		now := c.clock.now()
+		done = c.finishLocked(done[:0], events, n, err == nil, now)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// Spent: set whatever comes next, even no deadline.
 			c.spent = true
@@ -181,6 +210,44 @@ func (c *connector) run() {
 		c.mu.Unlock()
 		c.complete(done, now)
 	}
+}
+
+// finishLocked ends the attempts of one wakeup at now, appending them
+// to done: first every socket the ready list holds (events[:n] already
+// read from it), then every attempt past its deadline. looked says
+// whether the wakeup read the ready list after its wait; one that did
+// not (the wait's deadline passed) reads it before it fails an attempt
+// for its deadline: a connect that ended while the loop waited for a
+// processor (a starved machine, one P busy elsewhere) is no timeout of
+// the server's.
+func (c *connector) finishLocked(done []connectDone, events []unix.EpollEvent, n int, looked bool, now time.Time) []connectDone {
+	if !looked && len(c.pending) > 0 && !c.pending[0].deadline.After(now) {
+		n = readyEvents(c.epfd, events)
+	}
+	// The poller's notice is edge-triggered: drain the ready list.
+	for n > 0 {
+		for _, ev := range events[:n] {
+			if a := c.inflight[ev.Fd]; a != nil {
+				e := connectError(a.fd, ev.Events)
+				c.forgetLocked(a)
+				done = append(done, connectDone{a, a.result(e, now), now})
+			}
+		}
+		if n < len(events) {
+			// Drained: every socket reported is closed, which takes
+			// it out of the set (a set whose sockets are
+			// level-triggered would report a socket kept open again).
+			c.drained.Store(true)
+			break
+		}
+		n = readyEvents(c.epfd, events)
+	}
+	for len(c.pending) > 0 && !c.pending[0].deadline.After(now) {
+		a := c.pending[0]
+		c.forgetLocked(a)
+		done = append(done, connectDone{a, a.result(os.ErrDeadlineExceeded, now), now})
+	}
+	return done
 }
 
 // plan makes the wait end by next, the scheduler's next launch (zero:

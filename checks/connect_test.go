@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lvsd/lvsd/internal/script"
+	"golang.org/x/sys/unix"
 )
 
 // fullListener listens with a backlog of 0 and lets one connection fill
@@ -506,5 +507,72 @@ func TestConnectorSchedulingKeepsTheConcurrencyBound(t *testing.T) {
 	}
 	if most > bound {
 		t.Errorf("%d attempts in flight, bound %d", most, bound)
+	}
+}
+
+// The connector's instants read the monotonic clock alone between full
+// reads: each lies between time.Now read before and after it, never goes
+// back, carries a monotonic reading, and a base older than fullReadEvery
+// is read again in full.
+func TestConnectorInstantsFollowTheClock(t *testing.T) {
+	var c instants
+	var last time.Time
+	for i := range 2000 {
+		if i == 1000 {
+			// As if the last full read were long ago.
+			c.base = time.Now().Add(-2 * fullReadEvery)
+		}
+		before := time.Now()
+		now := c.now()
+		after := time.Now()
+		if now.Before(before) || now.After(after) {
+			t.Fatalf("read %d: %v not within [%v, %v]", i, now, before, after)
+		}
+		if i == 1000 && now != c.base {
+			t.Fatalf("read %d: a base older than %v was not read again in full (%v, base %v)", i, fullReadEvery, now, c.base)
+		}
+		if !strings.Contains(now.String(), " m=") {
+			t.Fatalf("read %d: %v carries no monotonic reading", i, now)
+		}
+		if now.Before(last) {
+			t.Fatalf("read %d: %v before the previous %v", i, now, last)
+		}
+		last = now
+	}
+}
+
+// A wakeup by the wait's deadline looks at the ready list before it fails
+// an attempt for its deadline: an attempt whose connect has ended (the
+// listener accepted it) but which the loop saw only after its deadline,
+// as on a starved machine, connected; it did not time out.
+func TestConnectorTakesAConnectThatEndedBeforeFailingItsDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	target := netip.MustParseAddrPort(ln.Addr().String())
+	c, err := newConnector(func([]connectDone, time.Time) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.stop)
+	// Its deadline passed before it started: only the ready list can
+	// make it a success.
+	a := &connectAttempt{endpoint: Endpoint{Addr: target}, budget: time.Millisecond, started: time.Now().Add(-time.Second)}
+	if r, ended := c.submit(a); ended {
+		t.Skipf("the connect ended at once (%q): nothing left for the loop", r.Reason)
+	}
+	conn, err := ln.Accept() // the handshake is done: the socket is writable
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	events := make([]unix.EpollEvent, 8)
+	c.mu.Lock()
+	done := c.finishLocked(nil, events, 0, false, time.Now())
+	c.mu.Unlock()
+	if len(done) != 1 || !done[0].result.OK {
+		t.Fatalf("ended %+v, want the attempt connected", done)
 	}
 }
