@@ -87,6 +87,7 @@ func (d *decoder) file(path string, src []byte, depth int) {
 	}
 	// Room for the file's virtual servers at once (BenchmarkLoadBigHCL).
 	d.cfg.VirtualServers = slices.Grow(d.cfg.VirtualServers, services)
+	ahead, next := d.servicesAhead(content.Blocks), 0 // decode_runs.go
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "global":
@@ -98,7 +99,13 @@ func (d *decoder) file(path string, src []byte, depth int) {
 		case "vrrp_sync_group":
 			d.syncGroup(b)
 		case "virtual_server":
-			d.virtualServer(b)
+			if ahead == nil {
+				d.virtualServer(b)
+				break
+			}
+			d.cfg.VirtualServers = append(d.cfg.VirtualServers, ahead[next].vs)
+			d.diags = append(d.diags, ahead[next].diags...)
+			next++
 		case "virtual_server_group":
 			d.group(b)
 		case "track_file":
@@ -329,7 +336,7 @@ func isNameStart(c byte) bool {
 func bodyContent(body hcl2.Body, schema *hcl2.BodySchema) (*hcl2.BodyContent, hcl2.Diagnostics) {
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok || !newSchemaIndex(schema).takesWhole(sb) {
-		return body.Content(schema)
+		return contentOf(body, schema)
 	}
 	attrs := make(hcl2.Attributes, len(sb.Attributes))
 	for name, a := range sb.Attributes {
@@ -374,13 +381,31 @@ func (d *decoder) openBlock(b *hcl2.Block, schema *hcl2.BodySchema) *block {
 		bl.inner = d.hclBlocks(sb.Blocks)
 		return bl
 	}
-	content, diags := b.Body.Content(schema)
+	content, diags := contentOf(b.Body, schema)
 	d.addHCL(diags)
 	if content != nil {
 		bl.attrs = content.Attributes
 		bl.inner = content.Blocks
 	}
 	return bl
+}
+
+// contentOf is body.Content(schema) with its "Unsupported argument" errors
+// in the file's order: hclsyntax finds them walking a map, in an order
+// that differs from one read to the next (FuzzHCLServicesDecodedInRunsAsInOne
+// found a block's two swapped between two reads of one file). It reports
+// them one after another; nothing else moves.
+func contentOf(body hcl2.Body, schema *hcl2.BodySchema) (*hcl2.BodyContent, hcl2.Diagnostics) {
+	content, diags := body.Content(schema)
+	unsupported := func(d *hcl2.Diagnostic) bool { return d.Summary == "Unsupported argument" && d.Subject != nil }
+	if i := slices.IndexFunc(diags, unsupported); i >= 0 {
+		j := i + 1
+		for j < len(diags) && unsupported(diags[j]) {
+			j++
+		}
+		slices.SortStableFunc(diags[i:j], func(a, b *hcl2.Diagnostic) int { return a.Subject.Start.Byte - b.Subject.Start.Byte })
+	}
+	return content, diags
 }
 
 // expr is attribute name's expression, if the block has it.
@@ -502,6 +527,9 @@ func (b *block) value(name string, typ cty.Type) (cty.Value, bool) {
 	if !v.IsWhollyKnown() {
 		b.d.diags.errorf(pos, "value not known", "%s must be known when the file is read", name)
 		return cty.NilVal, false
+	}
+	if typ == cty.DynamicPseudoType && !v.IsMarked() {
+		return v, true // what Convert gives, without the conversion it makes
 	}
 	cv, err := convert.Convert(v, typ)
 	if err != nil {
