@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -62,15 +63,17 @@ import (
 //     15.1-15.3 MB at GOGC=50, 13.1-13.4 MB at 25, 13.1 MB at 10 (the
 //     heap's fragments set the floor there); the GC's CPU 0.0000-0.0003
 //     core at 50, 0.0002-0.0010 at 25, 0.0008 at 10, beside the daemon's
-//     0.061-0.073 core (about 1 % of it at 25). A load, the start's and
-//     each reload's, runs at GOGC=400 (loadAtLoosePace): the readers
+//     0.061-0.073 core (about 1 % of it at 25). A reload's load runs
+//     at GOGC=400 (loadAtLoosePace), the start's with no collection at
+//     all until its first table is written, under a memory limit
+//     (startWithoutCollection, session 9); at 400 the readers
 //     allocate ten to forty times what they keep, and every cycle during
 //     a load scans a heap that only grows. In the test VM, lvsd's start
 //     on the load benchmark's 34,000-object keepalived.conf took 2.11x
 //     the batched writer's time at GOGC=400 against 3.67x at Go's default
 //     100 (medians of three interleaved rounds, TestBenchIPVSLoad), as
 //     fast as with the GC off, while the heap stays within five times
-//     what is live. No memory limit: a limit below a grown configuration
+//     what is live. No memory limit between loads: a limit below a grown configuration
 //     would make the GC run without end, and one set after the start saves
 //     nothing (host, the checks of #2318's shape at 1/16 allocating 11 KB/s:
 //     anonymous RSS 10.8 MB at GOGC=25, 11.5 MB at 10, 10.9 MB under a
@@ -108,20 +111,53 @@ const steadyGCPercent = 25
 // loadGCPercent is GOGC during a configuration load.
 const loadGCPercent = 400
 
-// loadAtLoosePace sets the GC pace for a configuration load (the start,
-// a reload), unless the environment sets GOGC.
+// loadAtLoosePace sets the GC pace for a reload's configuration load,
+// unless the environment sets GOGC.
 func loadAtLoosePace() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(loadGCPercent)
 	}
 }
 
+// startHeapFloor and startHeapPerByte bound the heap of a start that runs
+// no collection (startWithoutCollection): 256 MiB plus 32 bytes a byte of
+// the file. The keepalived.conf reader allocates about 17 bytes a byte
+// and keeps about 8, so such a start never collects; the HCL reader
+// allocates about 190 (a big lvsd.hcl collects at the limit), and what a
+// file keeps stays far below it, so the collector never runs without end.
+const (
+	startHeapFloor   = 256 << 20
+	startHeapPerByte = 32
+)
+
+// startWithoutCollection holds the collector off for the start, from its
+// load to its first IPVS table written (releaseLoadGarbage then collects
+// once and sets the pace between loads), with a memory limit as the bound
+// (startHeapFloor), unless the environment sets GOGC or GOMEMLIMIT: then
+// the start's load runs at loadAtLoosePace. fileSize is the configuration
+// file's. At GOGC=400 a start on the load benchmark's 34,000-object
+// keepalived.conf ran one collection, during the read: on the host a
+// third of the read's time in a fresh process (44 against 28 ms), in the
+// test VM a mark phase of 117-524 ms (docs/benchmarks.md, session 9).
+func startWithoutCollection(fileSize int64) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		loadAtLoosePace()
+		return
+	}
+	debug.SetMemoryLimit(startHeapFloor + startHeapPerByte*max(fileSize, 0))
+	debug.SetGCPercent(-1)
+}
+
 // releaseLoadGarbage returns the memory a configuration load freed to the
 // kernel and sets the pace between loads, unless the environment sets
-// GOGC; then it unmaps the executable's read-only pages.
+// GOGC, and lifts the start's memory limit, unless it sets GOMEMLIMIT;
+// then it unmaps the executable's read-only pages.
 func releaseLoadGarbage() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(steadyGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(math.MaxInt64)
 	}
 	debug.FreeOSMemory()
 	releaseBinaryPages()

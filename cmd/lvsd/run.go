@@ -66,7 +66,11 @@ func newLogger(opts runOptions) *slog.Logger {
 // director owns everything else.
 func runDaemon(opts runOptions) int {
 	log := newLogger(opts)
-	loadAtLoosePace() // goruntime.go
+	var fileSize int64
+	if fi, err := os.Stat(opts.file); err == nil {
+		fileSize = fi.Size()
+	}
+	startWithoutCollection(fileSize) // goruntime.go: until the first table is written (OnRunning)
 	// What the daemon keeps of each configuration it loads (retain.go):
 	// a reload's is compacted before the director has it, the start's
 	// once its first IPVS table is written (director.Options.AfterFirstWrite:
