@@ -209,13 +209,14 @@ func (d *decoder) parseNative(path string, src []byte) (*hcl2.File, hcl2.Diagnos
 	if parts == 0 {
 		parts = kaParts(len(src), 2*pieceSize)
 	}
-	if f := parseInPieces(path, src, parts); f != nil {
+	literal := !d.loader.noLiteral
+	if f := parseInPieces(path, src, parts, literal); f != nil {
 		d.parser.Files()[path] = f
 		return f, nil
 	}
-	if len(src) < 2*pieceSize {
+	if literal && len(src) < 2*pieceSize {
 		// A small file is one piece (decode_literal.go).
-		if body := parseLiteral(src, path, hcl2.Pos{Line: 1, Column: 1}); body != nil {
+		if body := readLiteral(src, path, hcl2.Pos{Line: 1, Column: 1}); body != nil {
 			f := &hcl2.File{Body: body, Bytes: src}
 			d.parser.Files()[path] = f
 			return f, nil
@@ -228,10 +229,12 @@ func (d *decoder) parseNative(path string, src []byte) (*hcl2.File, hcl2.Diagnos
 const pieceSize = 64 << 10
 
 // piece is one piece of a file parsed by parseInPieces: where it starts
-// in the file, and what hclsyntax made of it.
+// in the file, and what readLiteral (lit), else hclsyntax (body), made of
+// it.
 type piece struct {
 	start, end int
 	pos        hcl2.Pos // the piece's first byte, as the file's
+	lit        *litBody
 	body       *hclsyntax.Body
 	failed     bool // the piece had an error
 }
@@ -241,7 +244,7 @@ type piece struct {
 // pieces are cut first (pieceEnd reads little of each), parsed in any
 // order, then joined in the file's order: the body is the one a parse of
 // the pieces one after another would give.
-func parseInPieces(path string, src []byte, parts int) *hcl2.File {
+func parseInPieces(path string, src []byte, parts int, literal bool) *hcl2.File {
 	if len(src) < 2*pieceSize {
 		return nil
 	}
@@ -252,10 +255,16 @@ func parseInPieces(path string, src []byte, parts int) *hcl2.File {
 		pieces = append(pieces, piece{start: start.Byte, end: end, pos: start})
 		start = hcl2.Pos{Byte: end, Line: start.Line + bytes.Count(src[start.Byte:end], []byte("\n")), Column: 1}
 	}
-	parsePieces(path, src, pieces, parts)
+	parsePieces(path, src, pieces, parts, literal)
+	if lit := joinLiteral(pieces); lit != nil {
+		return &hcl2.File{Body: lit, Bytes: src}
+	}
 	body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}}
 	for i := range pieces {
 		p := &pieces[i]
+		if p.lit != nil {
+			p.body = p.lit.syntax()
+		}
 		if p.failed || p.body == nil {
 			return nil // an error; a piece not parsed comes after one
 		}
@@ -274,10 +283,39 @@ func parseInPieces(path string, src []byte, parts int) *hcl2.File {
 	return &hcl2.File{Body: body, Bytes: src}
 }
 
+// joinLiteral joins pieces readLiteral read, all of them, into one body,
+// or returns nil (then the pieces are joined as hclsyntax's bodies).
+func joinLiteral(pieces []piece) *litBody {
+	n := 0
+	for i := range pieces {
+		if pieces[i].lit == nil {
+			return nil
+		}
+		n += len(pieces[i].lit.blocks)
+	}
+	body := &litBody{file: pieces[0].lit.file, blocks: make([]*hcl2.Block, 0, n), braces: make([]litBraces, 0, n)}
+	for i := range pieces {
+		p := pieces[i].lit
+		for _, a := range p.attrs {
+			if body.attr(a.name) != nil {
+				return nil // "Attribute redefined" comes from the whole parse
+			}
+			body.attrs = append(body.attrs, a)
+		}
+		body.blocks = append(body.blocks, p.blocks...)
+		body.braces = append(body.braces, p.braces...)
+		if i == 0 {
+			body.srcRange = p.srcRange
+		}
+		body.srcRange.End, body.endRange = p.srcRange.End, p.endRange
+	}
+	return body
+}
+
 // parsePieces parses every piece on up to parts goroutines, each taking
 // the next piece not taken yet; once a piece has failed the others are
 // not parsed (the file will be parsed whole).
-func parsePieces(path string, src []byte, pieces []piece, parts int) {
+func parsePieces(path string, src []byte, pieces []piece, parts int, literal bool) {
 	var next atomic.Int64
 	var failed atomic.Bool
 	parse := func() {
@@ -287,8 +325,10 @@ func parsePieces(path string, src []byte, pieces []piece, parts int) {
 				return
 			}
 			p := &pieces[i]
-			if p.body = parseLiteral(src[p.start:p.end], path, p.pos); p.body != nil {
-				continue // decode_literal.go
+			if literal {
+				if p.lit = readLiteral(src[p.start:p.end], path, p.pos); p.lit != nil {
+					continue // decode_literal.go
+				}
 			}
 			f, diags := hclsyntax.ParseConfig(src[p.start:p.end], path, p.pos)
 			if diags.HasErrors() {
@@ -334,6 +374,13 @@ func isNameStart(c byte) bool {
 // attributes and blocks are taken as parsed. Anything else goes through
 // Content, so every diagnostic is hcl's own, word for word.
 func bodyContent(body hcl2.Body, schema *hcl2.BodySchema) (*hcl2.BodyContent, hcl2.Diagnostics) {
+	if lb, ok := body.(*litBody); ok && newSchemaIndex(schema).takesLiteral(lb) {
+		attrs := make(hcl2.Attributes, len(lb.attrs))
+		for i := range lb.attrs {
+			attrs[lb.attrs[i].name] = lb.attrs[i].hcl(lb.file)
+		}
+		return &hcl2.BodyContent{Attributes: attrs, Blocks: lb.blocks, MissingItemRange: lb.MissingItemRange()}, nil
+	}
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok || !newSchemaIndex(schema).takesWhole(sb) {
 		return contentOf(body, schema)
@@ -362,6 +409,7 @@ type block struct {
 	attrs  hcl2.Attributes
 	native bool
 	syn    hclsyntax.Attributes
+	lit    *litBody // a body readLiteral read, its schema taking it whole
 	pos    Positions
 	def    Pos
 	inner  []*hcl2.Block
@@ -376,6 +424,10 @@ type block struct {
 // diagnostic is hcl's own, word for word.
 func (d *decoder) openBlock(b *hcl2.Block, schema *hcl2.BodySchema) *block {
 	bl := &block{d: d, pos: d.positions.new(), def: posOf(b.DefRange)}
+	if lb, ok := b.Body.(*litBody); ok && d.schemaIndex(schema).takesLiteral(lb) {
+		bl.lit, bl.inner = lb, lb.blocks
+		return bl
+	}
 	if sb, ok := b.Body.(*hclsyntax.Body); ok && d.schemaIndex(schema).takesWhole(sb) {
 		bl.native, bl.syn = true, sb.Attributes
 		bl.inner = d.hclBlocks(sb.Blocks)
@@ -410,6 +462,13 @@ func contentOf(body hcl2.Body, schema *hcl2.BodySchema) (*hcl2.BodyContent, hcl2
 
 // expr is attribute name's expression, if the block has it.
 func (b *block) expr(name string) (hcl2.Expression, bool) {
+	if b.lit != nil {
+		a := b.lit.attr(name)
+		if a == nil {
+			return nil, false
+		}
+		return a.expr.syntax(b.lit.file), true
+	}
 	if b.native {
 		a, ok := b.syn[name]
 		if !ok {
@@ -426,8 +485,25 @@ func (b *block) expr(name string) (hcl2.Expression, bool) {
 
 // has says whether the block sets attribute name.
 func (b *block) has(name string) bool {
+	if b.lit != nil {
+		return b.lit.attr(name) != nil
+	}
 	_, ok := b.expr(name)
 	return ok
+}
+
+// literal is attribute name of a body readLiteral read, or nil; it notes
+// where the attribute is written, as value does.
+func (b *block) literal(name string) *litExpr {
+	if b.lit == nil {
+		return nil
+	}
+	a := b.lit.attr(name)
+	if a == nil {
+		return nil
+	}
+	b.pos.Set(name, posOf(a.expr.rng(b.lit.file)))
+	return &a.expr
 }
 
 // schemaIndex is what the decoder asks of a schema, worked out once per
@@ -464,6 +540,26 @@ func newSchemaIndex(schema *hcl2.BodySchema) *schemaIndex {
 		si.labels[b.Type] = len(b.LabelNames) // as Content, a type's last header
 	}
 	return si
+}
+
+// takesLiteral is takesWhole for a body readLiteral read.
+func (si *schemaIndex) takesLiteral(lb *litBody) bool {
+	for i := range lb.attrs {
+		if _, known := si.attrs[lb.attrs[i].name]; !known {
+			return false
+		}
+	}
+	for _, name := range si.required {
+		if lb.attr(name) == nil {
+			return false
+		}
+	}
+	for _, b := range lb.blocks {
+		if n, known := si.labels[b.Type]; !known || n != len(b.Labels) {
+			return false
+		}
+	}
+	return true
 }
 
 // takesWhole says whether Content would accept every attribute and block
@@ -506,13 +602,19 @@ func (d *decoder) hclBlocks(blocks hclsyntax.Blocks) []*hcl2.Block {
 // value evaluates attribute name converted to typ; ok is false when the
 // attribute is absent or wrong (a diagnostic then says why).
 func (b *block) value(name string, typ cty.Type) (cty.Value, bool) {
+	var pos Pos
+	var v cty.Value
+	if lit := b.literal(name); lit != nil {
+		pos, v = posOf(lit.rng(b.lit.file)), lit.value()
+		return b.convert(name, pos, v, typ)
+	}
 	expr, ok := b.expr(name)
 	if !ok {
 		return cty.NilVal, false
 	}
-	pos := posOf(expr.Range())
+	pos = posOf(expr.Range())
 	b.pos.Set(name, pos)
-	v, ok := literalValue(expr)
+	v, ok = literalValue(expr)
 	if !ok {
 		var diags hcl2.Diagnostics
 		v, diags = expr.Value(b.d.ctx)
@@ -521,6 +623,12 @@ func (b *block) value(name string, typ cty.Type) (cty.Value, bool) {
 			return cty.NilVal, false
 		}
 	}
+	return b.convert(name, pos, v, typ)
+}
+
+// convert is attribute name's value v converted to typ; ok is false when
+// it is null, or wrong (a diagnostic then says why).
+func (b *block) convert(name string, pos Pos, v cty.Value, typ cty.Type) (cty.Value, bool) {
 	if v.IsNull() {
 		return cty.NilVal, false
 	}
@@ -562,6 +670,10 @@ func literalValue(expr hcl2.Expression) (cty.Value, bool) {
 }
 
 func (b *block) str(name string, dst *string) bool {
+	if lit := b.literal(name); lit != nil && lit.kind == litString {
+		*dst = lit.text // ASCII: what cty's NFC string holds
+		return true
+	}
 	v, ok := b.value(name, cty.String)
 	if ok {
 		*dst = v.AsString()
@@ -570,6 +682,10 @@ func (b *block) str(name string, dst *string) bool {
 }
 
 func (b *block) boolean(name string, dst *bool) bool {
+	if lit := b.literal(name); lit != nil && (lit.kind == litTrue || lit.kind == litFalse) {
+		*dst = lit.kind == litTrue
+		return true
+	}
 	v, ok := b.value(name, cty.Bool)
 	if ok {
 		*dst = v.True()
@@ -578,6 +694,10 @@ func (b *block) boolean(name string, dst *bool) bool {
 }
 
 func (b *block) integer(name string, dst *int) bool {
+	if n, ok := b.smallInteger(name); ok {
+		*dst = n
+		return true
+	}
 	v, ok := b.value(name, cty.Number)
 	if !ok {
 		return false
@@ -594,6 +714,10 @@ func (b *block) integer(name string, dst *int) bool {
 // duration reads seconds as a number (decimals allowed, as keepalived
 // accepts for its timers) or a Go duration string such as "500ms".
 func (b *block) duration(name string, dst *time.Duration) bool {
+	if n, ok := b.smallInteger(name); ok && n <= 1e6 {
+		*dst = time.Duration(float64(n) * float64(time.Second)) // as from the number's Float64
+		return true
+	}
 	v, ok := b.value(name, cty.DynamicPseudoType)
 	if !ok {
 		return false
@@ -626,8 +750,29 @@ func (b *block) duration(name string, dst *time.Duration) bool {
 	return false
 }
 
+// smallInteger is attribute name of a body readLiteral read when it is a
+// number of at most nine digits and no fraction: its value, which the
+// number's big.Float holds exactly.
+func (b *block) smallInteger(name string) (int, bool) {
+	lit := b.literal(name)
+	if lit == nil || lit.kind != litNumber || len(lit.text) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range []byte(lit.text) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
 // strList accepts a single string or a list of strings (or numbers).
 func (b *block) strList(name string) ([]string, bool) {
+	if lit := b.literal(name); lit != nil && lit.kind == litString {
+		return []string{lit.text}, true
+	}
 	expr, ok := b.expr(name)
 	if !ok {
 		return nil, false

@@ -8,24 +8,27 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// parseLiteral parses src, which starts at start in file, as HCL's native
+// readLiteral reads src, which starts at start in file, as HCL's native
 // syntax when it holds only what `lvsd convert` and most hand-written
 // files hold: blocks with quoted or bare labels, and attributes whose
 // values are literals (a quoted string without escapes or template
 // sequences, a decimal number, true, false, null) or tuples of them,
 // with # and // comments, all in ASCII. For such a src it returns the
-// body hclsyntax.ParseConfig returns, node for node and range for range
-// (TestLiteralParseIsHCLs, FuzzLiteralParseIsHCLs); for anything else
-// (any other expression, an escape, a heredoc, a block comment, a byte
-// outside ASCII, a carriage return, a one-line block, anything hcl would
-// report) it returns nil and the caller parses src with hclsyntax, whose
-// diagnostics are then hcl's own.
+// file's body as a litBody, which the decoder reads directly and whose
+// syntax is, node for node and range for range, the body
+// hclsyntax.ParseConfig returns (TestLiteralParseIsHCLs,
+// FuzzLiteralParseIsHCLs); for anything else (any other expression, an
+// escape, a heredoc, a block comment, a byte outside ASCII, a carriage
+// return, a one-line block, anything hcl would report) it returns nil and
+// the caller parses src with hclsyntax, whose diagnostics are then hcl's
+// own.
 //
 // It reads src once, byte by byte, where hclsyntax first lexes it into a
-// slice of tokens of 96 bytes each, grown by appending: on the load
-// benchmark's 2 MB lvsd.hcl that lexer and its garbage were more than
-// half of the load (BenchmarkLoadBigHCL).
-func parseLiteral(src []byte, file string, start hcl2.Pos) *hclsyntax.Body {
+// slice of tokens of 96 bytes each, grown by appending, then builds nodes
+// of a few hundred bytes per attribute: on the load benchmark's 2 MB
+// lvsd.hcl the lexer and its garbage were more than half of the load, and
+// the nodes most of what was left (BenchmarkLoadBigHCL).
+func readLiteral(src []byte, file string, start hcl2.Pos) *litBody {
 	p := literalParser{src: src, file: file, line: start.Line, col: start.Column, base: start.Byte}
 	body, _, ok := p.body(nil)
 	if !ok {
@@ -34,7 +37,183 @@ func parseLiteral(src []byte, file string, start hcl2.Pos) *hclsyntax.Body {
 	return body
 }
 
-// literalParser is parseLiteral's state: where it is in src (i, and the
+// litBody is a body readLiteral read: its attributes in the file's order,
+// its blocks (each hcl.Block's Body a *litBody), and the ranges hcl gives
+// the body. It is an hcl.Body: what the decoder does not read directly
+// (decode.go openBlock) goes through hcl's own body, made of it on first
+// need (syntax).
+type litBody struct {
+	file     string
+	attrs    []litAttr
+	blocks   []*hcl2.Block
+	braces   []litBraces // of each block
+	srcRange hcl2.Range
+	endRange hcl2.Range
+	syn      *hclsyntax.Body
+}
+
+// litBraces are the ranges of a block's "{" and "}".
+type litBraces struct{ open, close hcl2.Range }
+
+// litAttr is an attribute: "name = expr", where the name and "=" start
+// (each on one line).
+type litAttr struct {
+	name     string
+	nameAt   litPos
+	equalsAt litPos
+	expr     litExpr
+}
+
+// litPos is a position in the file (hcl.Pos, smaller: a body's thousands
+// of attributes hold four each).
+type litPos struct{ line, col, byte int32 }
+
+func (p litPos) pos() hcl2.Pos {
+	return hcl2.Pos{Line: int(p.line), Column: int(p.col), Byte: int(p.byte)}
+}
+
+// span is the range from p over n bytes of its line.
+func (p litPos) span(file string, n int) hcl2.Range {
+	end := p.pos()
+	end.Column += n
+	end.Byte += n
+	return hcl2.Range{Filename: file, Start: p.pos(), End: end}
+}
+
+func (a *litAttr) nameRange(file string) hcl2.Range   { return a.nameAt.span(file, len(a.name)) }
+func (a *litAttr) equalsRange(file string) hcl2.Range { return a.equalsAt.span(file, 1) }
+
+// litKind is what a literal is.
+type litKind uint8
+
+const (
+	litString litKind = iota
+	litNumber
+	litTrue
+	litFalse
+	litNull
+	litTuple
+)
+
+// litExpr is a literal or a tuple of them.
+type litExpr struct {
+	kind       litKind
+	text       string    // a string's characters (ASCII), a number's as written
+	start, end litPos    // the whole literal: a string's quotes, a tuple's brackets
+	elems      []litExpr // a tuple's
+}
+
+// rng is the literal's range, a string's quotes or a tuple's brackets
+// included.
+func (e *litExpr) rng(file string) hcl2.Range {
+	return hcl2.Range{Filename: file, Start: e.start.pos(), End: e.end.pos()}
+}
+
+// attr is the attribute name, or nil.
+func (b *litBody) attr(name string) *litAttr {
+	for i := range b.attrs {
+		if b.attrs[i].name == name {
+			return &b.attrs[i]
+		}
+	}
+	return nil
+}
+
+func (b *litBody) Content(schema *hcl2.BodySchema) (*hcl2.BodyContent, hcl2.Diagnostics) {
+	return b.syntax().Content(schema)
+}
+
+func (b *litBody) PartialContent(schema *hcl2.BodySchema) (*hcl2.BodyContent, hcl2.Body, hcl2.Diagnostics) {
+	return b.syntax().PartialContent(schema)
+}
+
+func (b *litBody) JustAttributes() (hcl2.Attributes, hcl2.Diagnostics) {
+	return b.syntax().JustAttributes()
+}
+
+// MissingItemRange is hclsyntax's: where the body starts.
+func (b *litBody) MissingItemRange() hcl2.Range {
+	return hcl2.Range{Filename: b.srcRange.Filename, Start: b.srcRange.Start, End: b.srcRange.Start}
+}
+
+// syntax is the body hclsyntax.ParseConfig makes of the same text, made
+// once.
+func (b *litBody) syntax() *hclsyntax.Body {
+	if b.syn != nil {
+		return b.syn
+	}
+	syn := &hclsyntax.Body{Attributes: make(hclsyntax.Attributes, len(b.attrs)), Blocks: make(hclsyntax.Blocks, 0, len(b.blocks)), SrcRange: b.srcRange, EndRange: b.endRange}
+	for i := range b.attrs {
+		a := &b.attrs[i]
+		syn.Attributes[a.name] = a.syntax(b.file)
+	}
+	for i, hb := range b.blocks {
+		syn.Blocks = append(syn.Blocks, &hclsyntax.Block{Type: hb.Type, Labels: hb.Labels, Body: hb.Body.(*litBody).syntax(),
+			TypeRange: hb.TypeRange, LabelRanges: hb.LabelRanges, OpenBraceRange: b.braces[i].open, CloseBraceRange: b.braces[i].close})
+	}
+	b.syn = syn
+	return syn
+}
+
+// syntax is hclsyntax's attribute of the same text.
+func (a *litAttr) syntax(file string) *hclsyntax.Attribute {
+	return &hclsyntax.Attribute{Name: a.name, Expr: a.expr.syntax(file), SrcRange: hcl2.RangeBetween(a.nameRange(file), a.expr.rng(file)),
+		NameRange: a.nameRange(file), EqualsRange: a.equalsRange(file)}
+}
+
+// hcl is the attribute as hcl.Attribute (hclsyntax's AsHCLAttribute).
+func (a *litAttr) hcl(file string) *hcl2.Attribute {
+	return &hcl2.Attribute{Name: a.name, Expr: a.expr.syntax(file), Range: hcl2.RangeBetween(a.nameRange(file), a.expr.rng(file)), NameRange: a.nameRange(file)}
+}
+
+// syntax is hclsyntax's expression of the same text.
+func (e *litExpr) syntax(file string) hclsyntax.Expression {
+	rng := e.rng(file)
+	switch e.kind {
+	case litString:
+		// One literal part, between the quotes; hcl places an empty
+		// string's part after its closing quote.
+		part := &hclsyntax.LiteralValueExpr{Val: cty.StringVal(e.text), SrcRange: hcl2.Range{Filename: file, Start: rng.End, End: rng.End}}
+		if e.text != "" {
+			part.SrcRange.Start, part.SrcRange.End = rng.Start, rng.End
+			part.SrcRange.Start.Column++
+			part.SrcRange.Start.Byte++
+			part.SrcRange.End.Column--
+			part.SrcRange.End.Byte--
+		}
+		return &hclsyntax.TemplateExpr{Parts: []hclsyntax.Expression{part}, SrcRange: rng}
+	case litTuple:
+		t := &hclsyntax.TupleConsExpr{SrcRange: rng, OpenRange: e.start.span(file, 1)}
+		for i := range e.elems {
+			t.Exprs = append(t.Exprs, e.elems[i].syntax(file))
+		}
+		return t
+	}
+	return &hclsyntax.LiteralValueExpr{Val: e.value(), SrcRange: rng}
+}
+
+// value is what hcl evaluates the literal to.
+func (e *litExpr) value() cty.Value {
+	switch e.kind {
+	case litString:
+		return cty.StringVal(e.text)
+	case litNumber:
+		return cty.MustParseNumberVal(e.text) // the parser read [0-9]+(.[0-9]+)?
+	case litTrue:
+		return cty.True
+	case litFalse:
+		return cty.False
+	case litNull:
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	vals := make([]cty.Value, len(e.elems))
+	for i := range e.elems {
+		vals[i] = e.elems[i].value()
+	}
+	return cty.TupleVal(vals)
+}
+
+// literalParser is readLiteral's state: where it is in src (i, and the
 // line and column of src[i]), and slabs the nodes are cut from, so a
 // file's thousands of nodes cost a few allocations.
 type literalParser struct {
@@ -44,20 +223,25 @@ type literalParser struct {
 	i         int
 	line, col int
 
-	numbers  map[string]cty.Value // each number literal's value, parsed once
-	names    map[string]string    // each identifier, made once
-	labels   []string
-	lranges  []hcl2.Range
-	attrs    []hclsyntax.Attribute
-	blocks   []hclsyntax.Block
-	bodies   []hclsyntax.Body
-	literals []hclsyntax.LiteralValueExpr
-	temps    []hclsyntax.TemplateExpr
-	parts    []hclsyntax.Expression
+	names   map[string]string // each identifier and number, made once
+	labels  []string
+	lranges []hcl2.Range
+	bodies  []litBody
+	blocks  []hcl2.Block
+	// attrs is the room the parser reads a body's attributes into, a
+	// block's inside its parent's; each body's are then copied to a slab
+	// of their own (attrSlab), as many as it has.
+	attrs    []litAttr
+	attrSlab []litAttr
 }
 
 // slabSize is how many nodes of a kind one allocation makes room for.
 const slabSize = 128
+
+// lpos is the position of src[i], as a litPos.
+func (p *literalParser) lpos() litPos {
+	return litPos{line: int32(p.line), col: int32(p.col), byte: int32(p.base + p.i)}
+}
 
 // pos is the position of src[i].
 func (p *literalParser) pos() hcl2.Pos {
@@ -145,7 +329,7 @@ func (p *literalParser) lineEnd() (atEOF, ok bool) {
 // body parses items up to the end of src (open is nil) or up to the "}"
 // closing the block whose "{" is at open, which it moves over; end is the
 // range of that "}", or of the end of src.
-func (p *literalParser) body(open *hcl2.Range) (body *hclsyntax.Body, end hcl2.Range, ok bool) {
+func (p *literalParser) body(open *hcl2.Range) (body *litBody, end hcl2.Range, ok bool) {
 	var startRange, endRange hcl2.Range
 	if open != nil {
 		startRange = *open
@@ -171,8 +355,8 @@ func (p *literalParser) body(open *hcl2.Range) (body *hclsyntax.Body, end hcl2.R
 		p.i, p.line, p.col = i, line, col
 	}
 	body = p.newBody()
-	body.Attributes = hclsyntax.Attributes{}
-	body.Blocks = hclsyntax.Blocks{}
+	body.file = p.file
+	firstAttr := len(p.attrs)
 	for {
 		p.spaces()
 		if p.i == len(p.src) {
@@ -202,12 +386,14 @@ func (p *literalParser) body(open *hcl2.Range) (body *hclsyntax.Body, end hcl2.R
 		if !isNameStart(c) {
 			return nil, end, false
 		}
-		if !p.item(body) {
+		if !p.item(body, firstAttr) {
 			return nil, end, false
 		}
 	}
-	body.SrcRange = hcl2.RangeBetween(startRange, endRange)
-	body.EndRange = hcl2.Range{Filename: endRange.Filename, Start: endRange.End, End: endRange.End}
+	body.attrs = p.keepAttrs(p.attrs[firstAttr:])
+	p.attrs = p.attrs[:firstAttr]
+	body.srcRange = hcl2.RangeBetween(startRange, endRange)
+	body.endRange = hcl2.Range{Filename: endRange.Filename, Start: endRange.End, End: endRange.End}
 	return body, endRange, true
 }
 
@@ -238,28 +424,29 @@ func (p *literalParser) ident() (string, hcl2.Range) {
 	return name, p.rangeTo(start)
 }
 
-// item parses an attribute or a block into body.
-func (p *literalParser) item(body *hclsyntax.Body) bool {
+// item parses an attribute (into p.attrs, after the body's first at
+// firstAttr) or a block (into body).
+func (p *literalParser) item(body *litBody, firstAttr int) bool {
+	nameAt := p.lpos()
 	name, nameRange := p.ident()
 	p.spaces()
 	if p.peek(0) == '=' && p.peek(1) != '=' && p.peek(1) != '>' {
-		eqStart := p.pos()
+		equalsAt := p.lpos()
 		p.advance(1)
-		eqRange := p.rangeTo(eqStart)
 		p.spaces()
 		expr, ok := p.term()
 		if !ok {
 			return false
 		}
-		if _, twice := body.Attributes[name]; twice {
-			return false // "Attribute redefined"
+		for i := firstAttr; i < len(p.attrs); i++ {
+			if p.attrs[i].name == name {
+				return false // "Attribute redefined"
+			}
 		}
 		if _, ok := p.lineEnd(); !ok {
 			return false
 		}
-		a := p.newAttr()
-		*a = hclsyntax.Attribute{Name: name, Expr: expr, SrcRange: hcl2.RangeBetween(nameRange, expr.Range()), NameRange: nameRange, EqualsRange: eqRange}
-		body.Attributes[name] = a
+		p.attrs = append(p.attrs, litAttr{name: name, nameAt: nameAt, equalsAt: equalsAt, expr: expr})
 		return true
 	}
 	b := p.newBlock()
@@ -285,28 +472,36 @@ func (p *literalParser) item(body *hclsyntax.Body) bool {
 	}
 	braceStart := p.pos()
 	p.advance(1)
-	b.OpenBraceRange = p.rangeTo(braceStart)
+	braces := litBraces{open: p.rangeTo(braceStart)}
 	// hcl reads a block body on the brace's line as a one-line block,
 	// which this parser leaves to it.
 	p.spaces()
 	if c := p.peek(0); c != '\n' && c != '}' && c != '#' && (c != '/' || p.peek(1) != '/') {
 		return false
 	}
-	inner, closeRange, ok := p.body(&b.OpenBraceRange)
+	inner, closeRange, ok := p.body(&braces.open)
 	if !ok {
 		return false
 	}
-	b.Body, b.CloseBraceRange = inner, closeRange
+	braces.close = closeRange
+	b.Body = inner
+	// hclsyntax's Block.DefRange: from the type to the last label.
+	last := b.TypeRange
+	if len(b.LabelRanges) > 0 {
+		last = b.LabelRanges[len(b.LabelRanges)-1]
+	}
+	b.DefRange = hcl2.RangeBetween(b.TypeRange, last)
 	if _, ok := p.lineEnd(); !ok {
 		return false
 	}
-	body.Blocks = append(body.Blocks, b)
+	body.blocks = append(body.blocks, b)
+	body.braces = append(body.braces, braces)
 	return true
 }
 
 // label adds a label to b. A block's first label is cut from a slab, with
 // a capacity of one (most blocks have one label; a second is appended).
-func (p *literalParser) label(b *hclsyntax.Block, s string, r hcl2.Range) {
+func (p *literalParser) label(b *hcl2.Block, s string, r hcl2.Range) {
 	if len(b.Labels) > 0 {
 		b.Labels = append(b.Labels, s)
 		b.LabelRanges = append(b.LabelRanges, r)
@@ -344,30 +539,12 @@ func (p *literalParser) quoted() (string, hcl2.Range, bool) {
 
 // term parses a literal or a tuple of them: the whole expression, since
 // what may follow it (an operator, an index, a call) sends the src to hcl.
-func (p *literalParser) term() (hclsyntax.Expression, bool) {
-	start := p.pos()
+func (p *literalParser) term() (litExpr, bool) {
+	start := p.lpos()
 	switch c := p.peek(0); {
 	case c == '"':
-		s, r, ok := p.quoted()
-		if !ok {
-			return nil, false
-		}
-		t := p.newTemplate()
-		t.SrcRange = r
-		// The one literal part, between the quotes; hcl places an empty
-		// string's part after its closing quote.
-		lit := p.newLiteral()
-		lit.Val = cty.StringVal(s)
-		lit.SrcRange = hcl2.Range{Filename: p.file, Start: r.End, End: r.End}
-		if s != "" {
-			lit.SrcRange.Start = r.Start
-			lit.SrcRange.Start.Column++
-			lit.SrcRange.Start.Byte++
-			lit.SrcRange.End.Column--
-			lit.SrcRange.End.Byte--
-		}
-		t.Parts = p.newParts(lit)
-		return t, true
+		s, _, ok := p.quoted()
+		return litExpr{kind: litString, text: s, start: start, end: p.lpos()}, ok
 	case c >= '0' && c <= '9':
 		n := 0
 		for c := p.peek(n); c >= '0' && c <= '9'; c = p.peek(n) {
@@ -380,81 +557,78 @@ func (p *literalParser) term() (hclsyntax.Expression, bool) {
 			}
 		}
 		if c := p.peek(n); c == '.' || c == 'e' || c == 'E' {
-			return nil, false // hcl's number token goes on
+			return litExpr{}, false // hcl's number token goes on
 		}
-		text := string(p.src[p.i : p.i+n])
-		v, ok := p.numbers[text]
-		if !ok {
-			var err error
-			if v, err = cty.ParseNumberVal(text); err != nil {
-				return nil, false
-			}
-			if p.numbers == nil {
-				p.numbers = map[string]cty.Value{}
-			}
-			p.numbers[text] = v
-		}
-		p.advance(n)
-		lit := p.newLiteral()
-		lit.Val, lit.SrcRange = v, p.rangeTo(start)
-		return lit, true
+		text, _ := p.ident2(n)
+		return litExpr{kind: litNumber, text: text, start: start, end: p.lpos()}, true
 	case isNameStart(c):
-		var v cty.Value
-		name, r := p.ident()
-		switch name {
+		var kind litKind
+		switch name, _ := p.ident(); name {
 		case "true":
-			v = cty.True
+			kind = litTrue
 		case "false":
-			v = cty.False
+			kind = litFalse
 		case "null":
-			v = cty.NullVal(cty.DynamicPseudoType)
+			kind = litNull
 		default:
-			return nil, false // a variable, a function call
+			return litExpr{}, false // a variable, a function call
 		}
 		if p.peek(0) == '(' || p.peek(0) == ':' {
-			return nil, false
+			return litExpr{}, false
 		}
-		lit := p.newLiteral()
-		lit.Val, lit.SrcRange = v, p.rangeTo(r.Start)
-		return lit, true
+		return litExpr{kind: kind, start: start, end: p.lpos()}, true
 	case c == '[':
 		return p.tuple()
 	}
-	return nil, false
+	return litExpr{}, false
+}
+
+// ident2 moves over the n bytes at src[i] and returns them, made once
+// per text (names are few; so are a file's numbers).
+func (p *literalParser) ident2(n int) (string, hcl2.Range) {
+	start := p.pos()
+	text, ok := p.names[string(p.src[p.i:p.i+n])]
+	if !ok {
+		text = string(p.src[p.i : p.i+n])
+		if p.names == nil {
+			p.names = map[string]string{}
+		}
+		p.names[text] = text
+	}
+	p.advance(n)
+	return text, p.rangeTo(start)
 }
 
 // tuple parses "[" literals separated by commas "]", across lines; a
 // comma may follow the last.
-func (p *literalParser) tuple() (hclsyntax.Expression, bool) {
-	openStart := p.pos()
+func (p *literalParser) tuple() (litExpr, bool) {
+	t := litExpr{kind: litTuple, start: p.lpos()}
 	p.advance(1)
-	t := &hclsyntax.TupleConsExpr{OpenRange: p.rangeTo(openStart)}
 	for {
 		if !p.blank() {
-			return nil, false
+			return litExpr{}, false
 		}
 		if p.peek(0) == ']' {
 			break
 		}
 		e, ok := p.term()
 		if !ok {
-			return nil, false
+			return litExpr{}, false
 		}
-		t.Exprs = append(t.Exprs, e)
+		t.elems = append(t.elems, e)
 		if !p.blank() {
-			return nil, false
+			return litExpr{}, false
 		}
 		if p.peek(0) == ']' {
 			break
 		}
 		if p.peek(0) != ',' {
-			return nil, false
+			return litExpr{}, false
 		}
 		p.advance(1)
 	}
-	closeStart := p.pos()
 	p.advance(1)
-	t.SrcRange = hcl2.Range{Filename: p.file, Start: t.OpenRange.Start, End: p.rangeTo(closeStart).End}
+	t.end = p.lpos()
 	return t, true
 }
 
@@ -478,52 +652,32 @@ func (p *literalParser) blank() bool {
 	return false
 }
 
-func (p *literalParser) newAttr() *hclsyntax.Attribute {
-	if len(p.attrs) == cap(p.attrs) {
-		p.attrs = make([]hclsyntax.Attribute, 0, slabSize)
-	}
-	p.attrs = p.attrs[:len(p.attrs)+1]
-	return &p.attrs[len(p.attrs)-1]
-}
-
-func (p *literalParser) newBlock() *hclsyntax.Block {
-	if len(p.blocks) == cap(p.blocks) {
-		p.blocks = make([]hclsyntax.Block, 0, slabSize)
-	}
-	p.blocks = p.blocks[:len(p.blocks)+1]
-	return &p.blocks[len(p.blocks)-1]
-}
-
-func (p *literalParser) newBody() *hclsyntax.Body {
+func (p *literalParser) newBody() *litBody {
 	if len(p.bodies) == cap(p.bodies) {
-		p.bodies = make([]hclsyntax.Body, 0, slabSize)
+		p.bodies = make([]litBody, 0, slabSize)
 	}
 	p.bodies = p.bodies[:len(p.bodies)+1]
 	return &p.bodies[len(p.bodies)-1]
 }
 
-func (p *literalParser) newLiteral() *hclsyntax.LiteralValueExpr {
-	if len(p.literals) == cap(p.literals) {
-		p.literals = make([]hclsyntax.LiteralValueExpr, 0, slabSize)
+func (p *literalParser) newBlock() *hcl2.Block {
+	if len(p.blocks) == cap(p.blocks) {
+		p.blocks = make([]hcl2.Block, 0, slabSize)
 	}
-	p.literals = p.literals[:len(p.literals)+1]
-	return &p.literals[len(p.literals)-1]
+	p.blocks = p.blocks[:len(p.blocks)+1]
+	return &p.blocks[len(p.blocks)-1]
 }
 
-func (p *literalParser) newTemplate() *hclsyntax.TemplateExpr {
-	if len(p.temps) == cap(p.temps) {
-		p.temps = make([]hclsyntax.TemplateExpr, 0, slabSize)
+// keepAttrs copies a body's attributes to a slab, with a capacity of
+// their number; nil for none.
+func (p *literalParser) keepAttrs(attrs []litAttr) []litAttr {
+	if len(attrs) == 0 {
+		return nil
 	}
-	p.temps = p.temps[:len(p.temps)+1]
-	return &p.temps[len(p.temps)-1]
-}
-
-// newParts is a template's one part, cut from a slab with a capacity of
-// one, so that an append to it never reaches the next template's.
-func (p *literalParser) newParts(e hclsyntax.Expression) []hclsyntax.Expression {
-	if len(p.parts) == cap(p.parts) {
-		p.parts = make([]hclsyntax.Expression, 0, slabSize)
+	if cap(p.attrSlab)-len(p.attrSlab) < len(attrs) {
+		p.attrSlab = make([]litAttr, 0, max(4*slabSize, len(attrs)))
 	}
-	p.parts = append(p.parts, e)
-	return p.parts[len(p.parts)-1 : len(p.parts) : len(p.parts)]
+	n := len(p.attrSlab)
+	p.attrSlab = append(p.attrSlab, attrs...)
+	return p.attrSlab[n : n+len(attrs) : n+len(attrs)]
 }

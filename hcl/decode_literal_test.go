@@ -160,6 +160,7 @@ func TestLiteralValueIsHCLs(t *testing.T) {
 			t.Fatalf("%s: parseLiteral left %q to hcl", name, src)
 		}
 		taken += requireLiteralValuesAreHCLs(t, got)
+		requireLiteralExprValuesAreHCLs(t, readLiteral([]byte(src), "x.hcl", hcl2.Pos{Line: 1, Column: 1}))
 	}
 	if taken == 0 {
 		t.Fatal("literalValue took no attribute's value")
@@ -195,6 +196,142 @@ func requireLiteralValuesAreHCLs(t *testing.T, body *hclsyntax.Body) int {
 	return taken
 }
 
+// requireLiteralExprValuesAreHCLs fails unless each attribute's value as
+// the decoder reads it from body (litExpr.value) is what hcl's Value of
+// its syntax gives, in body and its blocks.
+func requireLiteralExprValuesAreHCLs(t *testing.T, body *litBody) {
+	t.Helper()
+	for _, a := range body.attrs {
+		want, diags := a.expr.syntax(body.file).Value(nil)
+		if got := a.expr.value(); diags.HasErrors() || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: the literal's value is %#v, hcl's %#v (%v)", a.name, got, want, diags)
+		}
+	}
+	for _, b := range body.blocks {
+		requireLiteralExprValuesAreHCLs(t, b.Body.(*litBody))
+	}
+}
+
+// loadBoth loads src as path reading its HCL with readLiteral and with
+// hclsyntax alone, and fails unless both give the same model and the same
+// diagnostics in the same order.
+func loadBoth(t *testing.T, path string, src []byte) (*Config, Diagnostics) {
+	t.Helper()
+	noLiteral := partsLoader(1)
+	noLiteral.noLiteral = true
+	wantCfg, wantDiags := noLiteral.LoadSource(path, src)
+	cfg, diags := partsLoader(1).LoadSource(path, src)
+	if !reflect.DeepEqual(diags, wantDiags) {
+		t.Fatalf("read literally, the diagnostics are\n%v\nwant (hclsyntax)\n%v", diags, wantDiags)
+	}
+	if !reflect.DeepEqual(cfg, wantCfg) {
+		t.Fatalf("read literally, the model differs from hclsyntax's")
+	}
+	return cfg, diags
+}
+
+// A file read literally (readLiteral, and the decoder's own reading of
+// its values) loads into the model hclsyntax's body gives, with the same
+// diagnostics in the same order: a table with errors of every kind the
+// decoder reports, wrong types and numbers it reads itself, a big table
+// in pieces, the checks benchmark's table, the corpus.
+func TestLiteralReadDecodesAsHCLs(t *testing.T) {
+	files := map[string][]byte{
+		"runs":   runsHCL(60),
+		"pieces": []byte(piecesHCL(bigServices, 2, noDefect)),
+		"values": []byte(`global {
+  router_id = 7
+  lvs_program = "always"
+  notify_timeout = 1.5
+  reconcile_interval = "2s"
+  status_page = "yes"
+  vrrp_version = 1234567890
+  lvs_sync_daemon {
+    enabled = null
+    port = "8848"
+  }
+}
+vrrp_instance "VI" {
+  state = "backup"
+  interface = "eth0"
+  virtual_router_id = 007
+  priority = 2.5
+  advert_int = 1000001
+  preempt_delay = "300ms"
+  nopreempt = 1
+  virtual_ipaddress = ["192.0.2.1/24", 5, null]
+  unicast_peer = "192.0.2.2"
+}
+virtual_server "192.0.2.1:80" {
+  delay_loop = 0.5
+  quorum = 99999999999
+  scheduler_flags = []
+  lb_algo = ["wrr"]
+  lb_kind = true
+  real_server "10.0.0.1:80" {
+    weight = "3"
+    TCP_CHECK {
+      connect_port = 1000000000
+      connect_timeout = 1000000
+      retry = null
+      warmup = ""
+    }
+  }
+}
+`),
+	}
+	var l Loader
+	ka, diags := l.LoadSource("/etc/keepalived/keepalived.conf", checksConf())
+	if ka == nil {
+		t.Fatal(diags)
+	}
+	files["checks"] = ConvertToHCL(ka)
+	for _, name := range []string{"testdata/hcl/full.hcl", "../examples/dr-pair.hcl"} {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = src
+	}
+	for name, src := range files {
+		t.Run(name, func(t *testing.T) {
+			if lb := readLiteral(src, "x.hcl", hcl2.Pos{Line: 1, Column: 1}); lb == nil && !strings.Contains(name, "/") {
+				t.Fatal("readLiteral left the file to hcl")
+			}
+			loadBoth(t, "/etc/lvsd/lvsd.hcl", src)
+		})
+	}
+}
+
+// checksConf is a keepalived.conf of checkers with their settings, for
+// its HCL (lvsd convert).
+func checksConf() []byte {
+	var b strings.Builder
+	b.WriteString("global_defs {\n  router_id checks\n}\n")
+	for v := range 20 {
+		fmt.Fprintf(&b, "virtual_server 10.0.%d.1 80 {\n  delay_loop 6\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n", v)
+		for i := range 8 {
+			fmt.Fprintf(&b, "  real_server 10.128.%d.%d 80 {\n    weight %d\n    TCP_CHECK {\n      connect_ip 127.0.%d.1\n      connect_port %d\n"+
+				"      connect_timeout 5\n      retry 1\n      delay_before_retry 1.5\n      warmup 6\n    }\n  }\n", v, i, i, i, 20000+i)
+		}
+		b.WriteString("}\n")
+	}
+	return []byte(b.String())
+}
+
+// FuzzLiteralReadDecodesAsHCLs: whatever the text, reading it literally
+// loads what hclsyntax's body loads.
+func FuzzLiteralReadDecodesAsHCLs(f *testing.F) {
+	f.Add(runsHCL(6))
+	for _, src := range literalCases {
+		f.Add([]byte(src))
+	}
+	f.Add([]byte("global {\n  router_id = 1\n  vrrp_version = 99\n}\nvirtual_server \"192.0.2.1:80\" {\n  quorum = 1.5\n  delay_loop = 2000000\n  real_server \"10.0.0.1:80\" {\n    weight = [1]\n  }\n}\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		loadBoth(t, "fuzz.hcl", src)
+	})
+}
+
 // FuzzLiteralParseIsHCLs: whatever parseLiteral reads itself, hclsyntax
 // reads without a diagnostic into the same body, and literalValue of its
 // attributes is hcl's Value.
@@ -211,11 +348,29 @@ func FuzzLiteralParseIsHCLs(f *testing.F) {
 	}
 	f.Add(full)
 	f.Fuzz(func(t *testing.T, src []byte) {
-		if got := parseLiteral(src, "fuzz.hcl", hcl2.Pos{Line: 3, Column: 1, Byte: 17}); got != nil {
-			requireHCLsBody(t, src, hcl2.Pos{Line: 3, Column: 1, Byte: 17}, got)
-			requireLiteralValuesAreHCLs(t, got)
+		if lb := readLiteral(src, "fuzz.hcl", hcl2.Pos{Line: 3, Column: 1, Byte: 17}); lb != nil {
+			requireHCLsBody(t, src, hcl2.Pos{Line: 3, Column: 1, Byte: 17}, lb.syntax())
+			requireLiteralValuesAreHCLs(t, lb.syntax())
+			requireLiteralExprValuesAreHCLs(t, lb)
 		}
 	})
+}
+
+// parseLiteral is readLiteral's body as hclsyntax's, or nil.
+func parseLiteral(src []byte, file string, start hcl2.Pos) *hclsyntax.Body {
+	lb := readLiteral(src, file, start)
+	if lb == nil {
+		return nil
+	}
+	return lb.syntax()
+}
+
+// syntaxOf is body as hclsyntax's, when readLiteral read it.
+func syntaxOf(body hcl2.Body) hcl2.Body {
+	if lb, ok := body.(*litBody); ok {
+		return lb.syntax()
+	}
+	return body
 }
 
 // requireHCLsBody fails unless hclsyntax parses src without a diagnostic

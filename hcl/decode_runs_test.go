@@ -24,7 +24,7 @@ func runsHCL(services int) []byte {
 		case 2:
 			b.WriteString("  quorum = \"many\"\n")
 		case 3:
-			b.WriteString("  sorry_server = \"nowhere\"\n  persistence_timeout = -1\n")
+			b.WriteString("  sorry_server = \"nowhere\"\n  persistence_timeout = 99999999999\n")
 		case 4:
 			b.WriteString("  lb_kind = \"SIDEWAYS\"\n  delay_loop = \"soon\"\n")
 		}

@@ -23,7 +23,8 @@
 //	defaults.go      every default, with keepalived's where keepalived.conf differs
 //	inherit.go       checker settings inherited from real and virtual servers, nearest block first
 //	decode.go        the HCL and HCL-JSON reader (schemas, conversions, positions)
-//	decode_literal.go  HCL's native syntax of literal values parsed in one pass, into hcl's own body; the rest left to hcl
+//	decode_literal.go  HCL's native syntax of literal values read in one pass into a body the decoder reads directly,
+//	                 whose syntax is hcl's own body; the rest left to hcl
 //	decode_runs.go   a big file's virtual_server blocks decoded on one goroutine per processor, joined in the file's order
 //	functions.go     hostname(), env() and the other functions HCL may call
 //	keepalived_lex.go  keepalived.conf lines into keyword trees: comments, quotes, include globs, @id lines,

@@ -36,6 +36,9 @@ type Loader struct {
 	// read in, whatever its size and the processors (tests of
 	// keepalived_parts.go); 0 leaves it to kaParts.
 	parts int
+	// noLiteral parses every HCL file with hclsyntax, none with
+	// readLiteral (tests of decode_literal.go).
+	noLiteral bool
 }
 
 // Load reads the configuration at path with the default Loader.
