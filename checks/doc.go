@@ -26,9 +26,11 @@
 //     which runs every TCP_CHECK attempt of the operating system's dialer
 //     on one epoll loop (keepalived's syscalls: non-blocking connect,
 //     SO_ERROR, close, made as raw system calls since none blocks; the
-//     deadlines on that loop's one wait; one clock read per batch; reused
-//     attempt records, so an attempt allocates nothing) instead of a
-//     goroutine and Go's dialer per attempt. On the system clock its wait
+//     deadlines on that loop's one wait, and a socket found connected
+//     when the loop looks is no timeout even if it looks late; one read
+//     of the monotonic clock per batch; reused attempt records, so an
+//     attempt allocates nothing) instead of a goroutine and Go's dialer
+//     per attempt. On the system clock its wait
 //     is also the schedule's timer: the wakeup that finishes ready
 //     attempts launches the due ones, one wakeup per attempt
 //     (keepalived's one thread master). An injected Dialer bypasses it.

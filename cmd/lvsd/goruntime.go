@@ -27,20 +27,24 @@ import (
 //     goroutine each, and validates 512 or more virtual servers in runs.
 //     loadOnOneProc returns the
 //     function that gives the daemon back its processors once the table is
-//     written. The steady state keeps every P: one P all along was
-//     measured (docs/benchmarks.md, "GOMAXPROCS after the start"). Its
-//     VRRP adverts held their interval as well as two Ps' and keepalived's
-//     under the full check load (advert p99 1.048-1.262 s against
-//     1.087-1.220 s on two Ps, in three VM runs), and it cost less CPU per
-//     check in a quiet run (1.10x keepalived's against 1.44x). But where
-//     the emulated machine was short of CPU, one P fell behind where two
-//     kept up: TCP_CHECK attempts timed out "after 5s" in three of the
-//     five one-P windows counted (729, 1,152 and 1,188 of 12-17 thousand
-//     attempts), against 25 attempts in one of six two-P windows, and the
-//     interval p99 grew more (+22.6 % against +4.3 % in one run). A
-//     spurious timeout takes a real server out of the table, which costs
-//     more than the quarter of the checks' CPU that one P saves; GOMAXPROCS=1
-//     in the environment gives one P.
+//     written. The steady state keeps every P. One P all along was
+//     measured again with the fair checks benchmark (docs/benchmarks.md,
+//     "Seventh pass", session 9), a busy loop in the guest starving the
+//     pair: one P cost 1.11-1.17x keepalived's CPU against two Ps'
+//     1.41-1.52x, and since the connector reads its ready sockets before
+//     it fails an attempt for its deadline, no attempt timed out on
+//     either (before that fix one P let 1,660 of 10,882 time out "after
+//     5s" in a starved window where two Ps let none, and two Ps 652 of
+//     16,075 in one the host's load starved). But short of CPU, one P
+//     fell behind its plan (251-256 of 388 checks/s, interval p50
+//     +35-37 %) where two Ps kept it (365-387 checks/s, p50 -0.9 to
+//     +3.6 %), and the takeover
+//     test's margin to Master_Down_Interval + 100 ms (+56 to +86 ms) was
+//     measured on two Ps only. A check run late is a verdict late. (One
+//     P's VRRP adverts held their interval as two Ps' and keepalived's
+//     did under the check load: advert p99 1.048-1.262 s against
+//     1.087-1.220 s, session 7.) GOMAXPROCS=1 in the environment gives
+//     one P.
 //   - Loading a configuration allocates far more than it keeps: for
 //     #2318's shape at 1/16 (2,469 IPVS objects) the HCL reader allocates
 //     about 110 MB to keep 3 MB, the keepalived.conf reader 24 MB. The
