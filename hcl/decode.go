@@ -293,7 +293,7 @@ func joinLiteral(pieces []piece) *litBody {
 		}
 		n += len(pieces[i].lit.blocks)
 	}
-	body := &litBody{file: pieces[0].lit.file, blocks: make([]*hcl2.Block, 0, n), braces: make([]litBraces, 0, n)}
+	body := &litBody{file: pieces[0].lit.file, blocks: make([]*hcl2.Block, 0, n)}
 	for i := range pieces {
 		p := pieces[i].lit
 		for _, a := range p.attrs {
@@ -303,7 +303,6 @@ func joinLiteral(pieces []piece) *litBody {
 			body.attrs = append(body.attrs, a)
 		}
 		body.blocks = append(body.blocks, p.blocks...)
-		body.braces = append(body.braces, p.braces...)
 		if i == 0 {
 			body.srcRange = p.srcRange
 		}
@@ -1292,9 +1291,7 @@ func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer, vsInh *checkerSet
 // server's settings (chain[0] is filled here). It is one checker, or one
 // per host block of an SMTP_CHECK.
 func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) []Checker {
-	schema := map[string]*hcl2.BodySchema{CheckTCP: tcpSchema, CheckHTTP: httpSchema, CheckSSL: sslSchema, CheckMisc: miscSchema,
-		CheckUDP: udpSchema, CheckDNS: dnsSchema, CheckPing: pingSchema, CheckSMTP: smtpSchema, CheckFile: fileSchema}[b.Type]
-	bl := d.openBlock(b, schema)
+	bl := d.openBlock(b, checkerSchema(b.Type))
 	c := Checker{
 		Kind:           b.Type,
 		Connect:        rs.Addr,
@@ -1369,6 +1366,32 @@ func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) []Ch
 		}
 	}
 	return hosts
+}
+
+// checkerSchema is the schema of a checker block of type kind (rsSchema
+// allows no other), nil for none.
+func checkerSchema(kind string) *hcl2.BodySchema {
+	switch kind {
+	case CheckTCP:
+		return tcpSchema
+	case CheckHTTP:
+		return httpSchema
+	case CheckSSL:
+		return sslSchema
+	case CheckMisc:
+		return miscSchema
+	case CheckUDP:
+		return udpSchema
+	case CheckDNS:
+		return dnsSchema
+	case CheckPing:
+		return pingSchema
+	case CheckSMTP:
+		return smtpSchema
+	case CheckFile:
+		return fileSchema
+	}
+	return nil
 }
 
 // udpSettings reads UDP_CHECK's payload and reply settings: payload is a

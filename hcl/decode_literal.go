@@ -43,17 +43,16 @@ func readLiteral(src []byte, file string, start hcl2.Pos) *litBody {
 // (decode.go openBlock) goes through hcl's own body, made of it on first
 // need (syntax).
 type litBody struct {
-	file     string
-	attrs    []litAttr
-	blocks   []*hcl2.Block
-	braces   []litBraces // of each block
-	srcRange hcl2.Range
-	endRange hcl2.Range
-	syn      *hclsyntax.Body
+	file   string
+	attrs  []litAttr
+	blocks []*hcl2.Block
+	// open and close are where a block's "{" and "}" are (a block's
+	// body; the file's has none).
+	open, close litPos
+	srcRange    hcl2.Range
+	endRange    hcl2.Range
+	syn         *hclsyntax.Body
 }
-
-// litBraces are the ranges of a block's "{" and "}".
-type litBraces struct{ open, close hcl2.Range }
 
 // litAttr is an attribute: "name = expr", where the name and "=" start
 // (each on one line).
@@ -147,9 +146,10 @@ func (b *litBody) syntax() *hclsyntax.Body {
 		a := &b.attrs[i]
 		syn.Attributes[a.name] = a.syntax(b.file)
 	}
-	for i, hb := range b.blocks {
-		syn.Blocks = append(syn.Blocks, &hclsyntax.Block{Type: hb.Type, Labels: hb.Labels, Body: hb.Body.(*litBody).syntax(),
-			TypeRange: hb.TypeRange, LabelRanges: hb.LabelRanges, OpenBraceRange: b.braces[i].open, CloseBraceRange: b.braces[i].close})
+	for _, hb := range b.blocks {
+		inner := hb.Body.(*litBody)
+		syn.Blocks = append(syn.Blocks, &hclsyntax.Block{Type: hb.Type, Labels: hb.Labels, Body: inner.syntax(),
+			TypeRange: hb.TypeRange, LabelRanges: hb.LabelRanges, OpenBraceRange: inner.open.span(b.file, 1), CloseBraceRange: inner.close.span(b.file, 1)})
 	}
 	b.syn = syn
 	return syn
@@ -233,6 +233,9 @@ type literalParser struct {
 	// of their own (attrSlab), as many as it has.
 	attrs    []litAttr
 	attrSlab []litAttr
+	// blockStack and blockSlab are the same for blocks.
+	blockStack []*hcl2.Block
+	blockSlab  []*hcl2.Block
 }
 
 // slabSize is how many nodes of a kind one allocation makes room for.
@@ -356,7 +359,7 @@ func (p *literalParser) body(open *hcl2.Range) (body *litBody, end hcl2.Range, o
 	}
 	body = p.newBody()
 	body.file = p.file
-	firstAttr := len(p.attrs)
+	firstAttr, firstBlock := len(p.attrs), len(p.blockStack)
 	for {
 		p.spaces()
 		if p.i == len(p.src) {
@@ -392,6 +395,8 @@ func (p *literalParser) body(open *hcl2.Range) (body *litBody, end hcl2.Range, o
 	}
 	body.attrs = p.keepAttrs(p.attrs[firstAttr:])
 	p.attrs = p.attrs[:firstAttr]
+	body.blocks = p.keepBlocks(p.blockStack[firstBlock:])
+	p.blockStack = p.blockStack[:firstBlock]
 	body.srcRange = hcl2.RangeBetween(startRange, endRange)
 	body.endRange = hcl2.Range{Filename: endRange.Filename, Start: endRange.End, End: endRange.End}
 	return body, endRange, true
@@ -470,20 +475,21 @@ func (p *literalParser) item(body *litBody, firstAttr int) bool {
 		}
 		break
 	}
-	braceStart := p.pos()
+	openAt, braceStart := p.lpos(), p.pos()
 	p.advance(1)
-	braces := litBraces{open: p.rangeTo(braceStart)}
+	openRange := p.rangeTo(braceStart)
 	// hcl reads a block body on the brace's line as a one-line block,
 	// which this parser leaves to it.
 	p.spaces()
 	if c := p.peek(0); c != '\n' && c != '}' && c != '#' && (c != '/' || p.peek(1) != '/') {
 		return false
 	}
-	inner, closeRange, ok := p.body(&braces.open)
+	inner, closeRange, ok := p.body(&openRange)
 	if !ok {
 		return false
 	}
-	braces.close = closeRange
+	inner.open = openAt
+	inner.close = litPos{line: int32(closeRange.Start.Line), col: int32(closeRange.Start.Column), byte: int32(closeRange.Start.Byte)}
 	b.Body = inner
 	// hclsyntax's Block.DefRange: from the type to the last label.
 	last := b.TypeRange
@@ -494,8 +500,7 @@ func (p *literalParser) item(body *litBody, firstAttr int) bool {
 	if _, ok := p.lineEnd(); !ok {
 		return false
 	}
-	body.blocks = append(body.blocks, b)
-	body.braces = append(body.braces, braces)
+	p.blockStack = append(p.blockStack, b)
 	return true
 }
 
@@ -666,6 +671,20 @@ func (p *literalParser) newBlock() *hcl2.Block {
 	}
 	p.blocks = p.blocks[:len(p.blocks)+1]
 	return &p.blocks[len(p.blocks)-1]
+}
+
+// keepBlocks copies a body's blocks to a slab, with a capacity of their
+// number; nil for none.
+func (p *literalParser) keepBlocks(blocks []*hcl2.Block) []*hcl2.Block {
+	if len(blocks) == 0 {
+		return nil
+	}
+	if cap(p.blockSlab)-len(p.blockSlab) < len(blocks) {
+		p.blockSlab = make([]*hcl2.Block, 0, max(4*slabSize, len(blocks)))
+	}
+	n := len(p.blockSlab)
+	p.blockSlab = append(p.blockSlab, blocks...)
+	return p.blockSlab[n : n+len(blocks) : n+len(blocks)]
 }
 
 // keepAttrs copies a body's attributes to a slab, with a capacity of
