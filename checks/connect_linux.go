@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -51,10 +50,6 @@ type connector struct {
 	stopped   bool
 	// clock is run's: its goroutine alone reads it.
 	clock instants
-	// drained: run emptied the ready list at its last wakeup and no
-	// attempt was submitted since, so its next look may skip the
-	// system call (see run).
-	drained atomic.Bool
 }
 
 // instants reads the clock for the connector's loop with one system
@@ -154,7 +149,6 @@ func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
 		// the launch instant just passed.
 		c.armLocked(a.started)
 	}
-	c.drained.Store(false)
 	c.mu.Unlock()
 	if err != nil {
 		return a.result(os.NewSyscallError("epoll_ctl", err), time.Now()), true
@@ -178,15 +172,12 @@ func (c *connector) run() {
 	var done []connectDone
 	for {
 		var n int
+		// Every wakeup looks at the ready list before it waits, even
+		// one right after a wakeup that emptied it: RawRead resets the
+		// poller's notice before its first look, which drops an edge
+		// that came while the last batch was delivered (a socket that
+		// turned ready then would wait for the next deadline).
 		err := c.raw.Read(func(uintptr) bool {
-			if c.drained.Swap(false) {
-				// The last wakeup emptied the ready list and nothing
-				// was submitted since: a socket that turns ready from
-				// now on reaches Go's poller as a new edge of the
-				// epoll instance, so the wait misses nothing. One
-				// epoll_wait fewer per wakeup.
-				return false
-			}
 			n = readyEvents(c.epfd, events)
 			return n > 0
 		})
@@ -237,7 +228,6 @@ func (c *connector) finishLocked(done []connectDone, events []unix.EpollEvent, n
 			// Drained: every socket reported is closed, which takes
 			// it out of the set (a set whose sockets are
 			// level-triggered would report a socket kept open again).
-			c.drained.Store(true)
 			break
 		}
 		n = readyEvents(c.epfd, events)
