@@ -1,6 +1,7 @@
 package hcl
 
 import (
+	"math"
 	"unicode/utf8"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
@@ -29,6 +30,9 @@ import (
 // lvsd.hcl the lexer and its garbage were more than half of the load, and
 // the nodes most of what was left (BenchmarkLoadBigHCL).
 func readLiteral(src []byte, file string, start hcl2.Pos) *litBody {
+	if start.Byte+len(src) >= math.MaxInt32 {
+		return nil // beyond a litPos
+	}
 	p := literalParser{src: src, file: file, line: start.Line, col: start.Column, base: start.Byte}
 	body, _, ok := p.body(nil)
 	if !ok {
@@ -412,20 +416,9 @@ func identLen(src []byte) int {
 }
 
 // ident moves over the identifier at src[i] and returns it with its range.
-// A file names few attributes and block types thousands of times: each
-// name is made once.
 func (p *literalParser) ident() (string, hcl2.Range) {
 	start := p.pos()
-	n := identLen(p.src[p.i:])
-	name, ok := p.names[string(p.src[p.i:p.i+n])]
-	if !ok {
-		name = string(p.src[p.i : p.i+n])
-		if p.names == nil {
-			p.names = map[string]string{}
-		}
-		p.names[name] = name
-	}
-	p.advance(n)
+	name := p.word(identLen(p.src[p.i:]))
 	return name, p.rangeTo(start)
 }
 
@@ -564,7 +557,7 @@ func (p *literalParser) term() (litExpr, bool) {
 		if c := p.peek(n); c == '.' || c == 'e' || c == 'E' {
 			return litExpr{}, false // hcl's number token goes on
 		}
-		text, _ := p.ident2(n)
+		text := p.word(n)
 		return litExpr{kind: litNumber, text: text, start: start, end: p.lpos()}, true
 	case isNameStart(c):
 		var kind litKind
@@ -588,20 +581,20 @@ func (p *literalParser) term() (litExpr, bool) {
 	return litExpr{}, false
 }
 
-// ident2 moves over the n bytes at src[i] and returns them, made once
-// per text (names are few; so are a file's numbers).
-func (p *literalParser) ident2(n int) (string, hcl2.Range) {
-	start := p.pos()
-	text, ok := p.names[string(p.src[p.i:p.i+n])]
+// word moves over the n bytes at src[i] of one line and returns them. A
+// file names few attributes and block types thousands of times, and
+// writes few numbers: each is made once.
+func (p *literalParser) word(n int) string {
+	w, ok := p.names[string(p.src[p.i:p.i+n])]
 	if !ok {
-		text = string(p.src[p.i : p.i+n])
+		w = string(p.src[p.i : p.i+n])
 		if p.names == nil {
 			p.names = map[string]string{}
 		}
-		p.names[text] = text
+		p.names[w] = w
 	}
 	p.advance(n)
-	return text, p.rangeTo(start)
+	return w
 }
 
 // tuple parses "[" literals separated by commas "]", across lines; a
