@@ -177,10 +177,15 @@ func (c *connector) run() {
 		// poller's notice before its first look, which drops an edge
 		// that came while the last batch was delivered (a socket that
 		// turned ready then would wait for the next deadline).
+		read := notRead
 		err := c.raw.Read(func(uintptr) bool {
+			read = readBeforeWait
 			n = readyEvents(c.epfd, events)
 			return n > 0
 		})
+		if err == nil {
+			read = readAfterWait
+		}
 		c.mu.Lock()
 		if c.stopped {
 			for _, a := range c.inflight {
@@ -190,7 +195,7 @@ func (c *connector) run() {
 			return
 		}
 		now := c.clock.now()
-		done = c.finishLocked(done[:0], events, n, err == nil, now)
+		done = c.finishLocked(done[:0], events, n, read, now)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// Spent: set whatever comes next, even no deadline.
 			c.spent = true
@@ -203,16 +208,33 @@ func (c *connector) run() {
 	}
 }
 
+// readState says what a wakeup of the connector's loop read of the ready
+// list.
+type readState int
+
+const (
+	// notRead: nothing. Go's RawRead returns a read deadline that has
+	// already passed before it calls its function at all, and a loop
+	// that runs late (a starved machine, one P busy elsewhere) finds the
+	// instant it planned passed at every turn.
+	notRead readState = iota
+	// readBeforeWait: the list was empty before the wait, which its
+	// deadline ended.
+	readBeforeWait
+	// readAfterWait: what the wait woke for is in events[:n].
+	readAfterWait
+)
+
 // finishLocked ends the attempts of one wakeup at now, appending them
-// to done: first every socket the ready list holds (events[:n] already
-// read from it), then every attempt past its deadline. looked says
-// whether the wakeup read the ready list after its wait; one that did
-// not (the wait's deadline passed) reads it before it fails an attempt
-// for its deadline: a connect that ended while the loop waited for a
-// processor (a starved machine, one P busy elsewhere) is no timeout of
-// the server's.
-func (c *connector) finishLocked(done []connectDone, events []unix.EpollEvent, n int, looked bool, now time.Time) []connectDone {
-	if !looked && len(c.pending) > 0 && !c.pending[0].deadline.After(now) {
+// to done: first every socket the ready list holds, then every attempt
+// past its deadline. A wakeup that has not read the list since its wait
+// reads it first when it holds attempts in flight and read nothing at
+// all (a late loop's turn), or when one of them is past its deadline: a
+// connect that ended while the loop waited for a processor is no
+// timeout of the server's. Before that look, each late turn failed every
+// attempt past its deadline, connected or not.
+func (c *connector) finishLocked(done []connectDone, events []unix.EpollEvent, n int, read readState, now time.Time) []connectDone {
+	if len(c.pending) > 0 && (read == notRead || read == readBeforeWait && !c.pending[0].deadline.After(now)) {
 		n = readyEvents(c.epfd, events)
 	}
 	// The poller's notice is edge-triggered: drain the ready list.

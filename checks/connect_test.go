@@ -542,37 +542,52 @@ func TestConnectorInstantsFollowTheClock(t *testing.T) {
 }
 
 // A wakeup by the wait's deadline looks at the ready list before it fails
-// an attempt for its deadline: an attempt whose connect has ended (the
-// listener accepted it) but which the loop saw only after its deadline,
-// as on a starved machine, connected; it did not time out.
+// an attempt for its deadline, and a late loop's turn (RawRead returned
+// the passed deadline before reading anything) looks at it whenever an
+// attempt is in flight: an attempt whose connect has ended (the listener
+// accepted it) but which the loop saw only late, as on a starved
+// machine, connected; it did not time out, nor wait for its deadline.
 func TestConnectorTakesAConnectThatEndedBeforeFailingItsDeadline(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		read readState
+		// started: how long before the wakeup the attempt started
+		// (its budget is a second).
+		started time.Duration
+	}{
+		{"deadline passed, the list read before the wait", readBeforeWait, 2 * time.Second},
+		{"deadline passed, the list not read", notRead, 2 * time.Second},
+		{"in time, the list not read", notRead, 0},
 	}
-	t.Cleanup(func() { ln.Close() })
-	target := netip.MustParseAddrPort(ln.Addr().String())
-	c, err := newConnector(func([]connectDone, time.Time) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.stop)
-	// Its deadline passed before it started: only the ready list can
-	// make it a success.
-	a := &connectAttempt{endpoint: Endpoint{Addr: target}, budget: time.Millisecond, started: time.Now().Add(-time.Second)}
-	if r, ended := c.submit(a); ended {
-		t.Skipf("the connect ended at once (%q): nothing left for the loop", r.Reason)
-	}
-	conn, err := ln.Accept() // the handshake is done: the socket is writable
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
-	events := make([]unix.EpollEvent, 8)
-	c.mu.Lock()
-	done := c.finishLocked(nil, events, 0, false, time.Now())
-	c.mu.Unlock()
-	if len(done) != 1 || !done[0].result.OK {
-		t.Fatalf("ended %+v, want the attempt connected", done)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			target := netip.MustParseAddrPort(ln.Addr().String())
+			c, err := newConnector(func([]connectDone, time.Time) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.stop()
+			a := &connectAttempt{endpoint: Endpoint{Addr: target}, budget: time.Second, started: time.Now().Add(-tt.started)}
+			if r, ended := c.submit(a); ended {
+				t.Skipf("the connect ended at once (%q): nothing left for the loop", r.Reason)
+			}
+			conn, err := ln.Accept() // the handshake is done: the socket is writable
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.Close()
+			events := make([]unix.EpollEvent, 8)
+			c.mu.Lock()
+			done := c.finishLocked(nil, events, 0, tt.read, time.Now())
+			c.mu.Unlock()
+			if len(done) != 1 || !done[0].result.OK {
+				t.Fatalf("ended %+v, want the attempt connected", done)
+			}
+		})
 	}
 }
