@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -101,7 +102,13 @@ func answer(c net.Conn, d *director.Director) {
 	enc := json.NewEncoder(c)
 	switch strings.TrimSpace(line) {
 	case "status":
-		enc.Encode(d.Report())
+		// The deadline above bounds the request; the status may take
+		// longer to make (its reads yield to IPVS writes and VRRP
+		// hooks), so the answer gets its own time to be written once
+		// it is made, instead of being lost as nothing.
+		r := d.Report()
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		enc.Encode(r)
 	case drainRequest, undrainRequest: // drain.go
 		answerDrain(c, d, strings.TrimSpace(line) == undrainRequest)
 	default:
@@ -177,6 +184,9 @@ func queryStatus(path string) ([]byte, error) {
 	raw, err := io.ReadAll(io.LimitReader(c, 64<<20))
 	if err != nil {
 		return nil, err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, fmt.Errorf("no answer from %s (the daemon closed the connection without a status)", path)
 	}
 	var e struct{ Error string }
 	if json.Unmarshal(raw, &e) == nil && e.Error != "" {

@@ -804,12 +804,12 @@ func cbSoftnet(col int) int64 {
 // cbFailureReasons sums lvsd's failed check attempts since its start by
 // reason, from `lvsd status --json` on the default control socket.
 func cbFailureReasons(bin string) string {
-	// The daemon gives up a status it could not write within 5 s (an
-	// empty answer, cmd/lvsd/control.go): ask again.
+	// A starved daemon may close the connection without a status
+	// (`lvsd status` then fails saying so, cmd/lvsd/control.go): ask again.
 	var out []byte
 	var err error
 	for range 3 {
-		if out, err = exec.Command(bin, "status", "--json").Output(); err != nil || len(out) > 0 {
+		if out, err = exec.Command(bin, "status", "--json").Output(); err == nil && len(out) > 0 {
 			break
 		}
 	}
