@@ -193,7 +193,7 @@ func posOf(r hcl2.Range) Pos {
 // until the parse ends: for the load benchmark's 2 MB lvsd.hcl that was
 // 180 MB allocated and a 40 MB slice that every garbage collection of the
 // parse scanned. In pieces the tokens are a few hundred kB at a time, and
-// the pieces are parsed on up to one goroutine per processor (kaParts,
+// the pieces are parsed on up to one goroutine per processor (Workers,
 // as a big keepalived.conf is read: keepalived_parts.go).
 //
 // A cut inside a heredoc, a comment or a block leaves its piece unclosed,
@@ -207,7 +207,7 @@ func (d *decoder) parseNative(path string, src []byte) (*hcl2.File, hcl2.Diagnos
 	}
 	parts := d.loader.parts
 	if parts == 0 {
-		parts = kaParts(len(src), 2*pieceSize)
+		parts = Workers(len(src), 2*pieceSize)
 	}
 	literal := !d.loader.noLiteral
 	if f := parseInPieces(path, src, parts, literal); f != nil {

@@ -29,7 +29,7 @@ func (l *Loader) parseKeepalived(path string, src []byte) (*Config, Diagnostics)
 	// A big file is read in parts, one processor each (keepalived_parts.go).
 	parts := l.parts
 	if parts == 0 {
-		parts = kaParts(len(src), kaPartMinBytes)
+		parts = Workers(len(src), kaPartMinBytes)
 	}
 	var nodes []*kaNode
 	read := false

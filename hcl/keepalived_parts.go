@@ -44,13 +44,6 @@ const (
 	kaMaxParts = 4
 )
 
-// kaParts returns how many parts a file of size bytes is read in: one
-// per processor, up to kaMaxParts, for a file of at least minBytes
-// (Loader.parts overrides it in tests).
-func kaParts(size, minBytes int) int {
-	return Workers(size, minBytes)
-}
-
 // Workers is how many goroutines share work on n units (a file's bytes,
 // a model's virtual servers) that is worth sharing from minN units on:
 // one per processor, up to kaMaxParts. It is the one decision for hcl's

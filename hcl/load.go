@@ -34,7 +34,7 @@ type Loader struct {
 
 	// parts, when more than 0, is how many parts every keepalived.conf is
 	// read in, whatever its size and the processors (tests of
-	// keepalived_parts.go); 0 leaves it to kaParts.
+	// keepalived_parts.go); 0 leaves it to Workers.
 	parts int
 	// noLiteral parses every HCL file with hclsyntax, none with
 	// readLiteral (tests of decode_literal.go).

@@ -48,7 +48,7 @@ type validator struct {
 	vmacs map[string]string
 	// parts, when more than 0, is how many runs the virtual servers are
 	// validated in, whatever their number and the processors (tests);
-	// 0 leaves it to kaParts' rule (virtualServers).
+	// 0 leaves it to Workers' rule (virtualServers).
 	parts int
 }
 
@@ -171,7 +171,7 @@ func (v *validator) virtualServers() {
 	}
 	parts := v.parts
 	if parts == 0 {
-		parts = kaParts(len(services), validateServicesMin)
+		parts = Workers(len(services), validateServicesMin)
 	}
 	parts = max(min(parts, len(services)), 1)
 	runs := make([]Diagnostics, parts)

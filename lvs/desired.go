@@ -290,8 +290,6 @@ func ownName(s string) string {
 		return "ovf"
 	case "mh":
 		return "mh"
-	case "twos":
-		return "twos"
 	case "sip":
 		return "sip"
 	}
