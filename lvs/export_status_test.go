@@ -9,8 +9,11 @@ const StatusChunk = statusChunk
 // StatusYieldBudget is how long a status waits for pending writes in all.
 const StatusYieldBudget = statusYieldBudget
 
-// SetStatusClock makes m's status reads age by now instead of time.Now.
-func SetStatusClock(m *Manager, now func() time.Time) { m.status.now = now }
+// SetStatusClock makes m's status reads age on clock instead of the
+// wall clock (time.Now, time.AfterFunc).
+func SetStatusClock(m *Manager, clock *HandClock) {
+	m.status.now, m.status.after = clock.Now, clock.AfterFunc
+}
 
 // SetStatusYieldMax sets how long m's status reads wait for pending writes
 // before each chunk.

@@ -40,7 +40,12 @@ import (
 //     any number of scrapers, status pages and `lvsd status` cost at most
 //     one read at a time and one a second. Counters, connection counts and
 //     outside edits are then up to a second old (what a Prometheus user
-//     expects of counters); lvsd's own writes show at once.
+//     expects of counters); lvsd's own writes show at once. A read is
+//     let go statusMaxAge after it ended, when it can serve no status any
+//     more: a table read once (the start's quorum alerts, a scrape an hour
+//     ago) is not held for the daemon's life (0.4 MB of the steady heap
+//     on the checks benchmark's table, docs/benchmarks.md "Session 10,
+//     lvs's heap").
 
 const (
 	// statusChunk is how many services one kernel read of a status asks
@@ -68,11 +73,14 @@ const (
 // statusReads shares the status's table reads (single flight, and a
 // result younger than maxAge serves again).
 type statusReads struct {
-	gate     priority.Gate    // raised while a write of the Manager is pending
-	now      func() time.Time // time.Now; tests set it
-	maxAge   time.Duration    // statusMaxAge; tests set it
-	yieldMax time.Duration    // statusYieldMax; tests set it
-	budget   time.Duration    // statusYieldBudget; tests set it
+	gate priority.Gate    // raised while a write of the Manager is pending
+	now  func() time.Time // time.Now; tests set it
+	// after runs f once d has passed (time.AfterFunc); tests set it with
+	// now, so that the read they hold is let go on their clock.
+	after    func(d time.Duration, f func())
+	maxAge   time.Duration // statusMaxAge; tests set it
+	yieldMax time.Duration // statusYieldMax; tests set it
+	budget   time.Duration // statusYieldBudget; tests set it
 
 	mu      sync.Mutex
 	table   Table     // the last read, read-only: handed to every status
@@ -82,6 +90,9 @@ type statusReads struct {
 	// writes counts the writes ended: a read that started before one
 	// ended serves only the statuses that waited for it.
 	writes uint64
+	// kept counts the reads kept in table: the release of one (letGo)
+	// leaves a later one alone.
+	kept uint64
 }
 
 // writeBegins holds status reads back until writeEnds (Manager.write).
@@ -158,14 +169,36 @@ func (s *statusReads) get(read func() (Table, error)) (Table, error) {
 	done.table, done.err = read()
 	s.mu.Lock()
 	s.reading, s.done = nil, nil
-	if done.err == nil && s.writes == writes {
+	keep := done.err == nil && s.writes == writes
+	if keep {
 		s.table, s.at = done.table, start
+		s.kept++
 	} else {
 		s.table, s.at = nil, time.Time{}
 	}
+	kept := s.kept
 	s.mu.Unlock()
 	close(reading)
+	if keep {
+		// It serves until start+maxAge at most (get's test is <=): let
+		// it go a millisecond past maxAge after now, which is later.
+		after := s.after
+		if after == nil {
+			after = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
+		}
+		after(maxAge+time.Millisecond, func() { s.letGo(kept) })
+	}
 	return done.table, done.err
+}
+
+// letGo forgets the read kept as the kept-th, unless a later one (or a
+// write) replaced it.
+func (s *statusReads) letGo(kept uint64) {
+	s.mu.Lock()
+	if s.kept == kept {
+		s.table, s.at = nil, time.Time{}
+	}
+	s.mu.Unlock()
 }
 
 // statusTable reads the kernel's table for Status (statusReads, with the

@@ -2,6 +2,7 @@ package lvs
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,10 +10,24 @@ import (
 )
 
 // handClock is a clock the test moves by hand, for the status's reads
-// (these tests and, through export_test.go, package lvs_test's).
+// (these tests and, through export_test.go, package lvs_test's): its
+// AfterFunc runs f when Advance reaches the deadline.
 type handClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	timers []handTimer
+}
+
+type handTimer struct {
+	at time.Time
+	f  func()
+}
+
+// AfterFunc runs f once the clock is advanced by d or more.
+func (c *handClock) AfterFunc(d time.Duration, f func()) {
+	c.mu.Lock()
+	c.timers = append(c.timers, handTimer{c.t.Add(d), f})
+	c.mu.Unlock()
 }
 
 func newHandClock() *handClock {
@@ -25,17 +40,84 @@ func (c *handClock) Now() time.Time {
 	return c.t
 }
 
+// Advance moves the clock by d and runs the timers due, holding no lock.
 func (c *handClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	var due []func()
+	c.timers = slices.DeleteFunc(c.timers, func(tm handTimer) bool {
+		if tm.at.After(c.t) {
+			return false
+		}
+		due = append(due, tm.f)
+		return true
+	})
 	c.mu.Unlock()
+	for _, f := range due {
+		f()
+	}
+}
+
+// statusReadsOn is a statusReads whose reads age on clock.
+func statusReadsOn(clock *handClock) *statusReads {
+	return &statusReads{now: clock.Now, after: clock.AfterFunc, maxAge: time.Second}
+}
+
+// A read is kept to serve the statuses of its second, and let go once it
+// can serve none: the table a status read at the start (the quorum
+// alerts) is not held for the daemon's life. Only the read the timer was
+// set for is let go, not a younger one.
+func TestStatusReadLetsItsTableGoAfterItsAge(t *testing.T) {
+	clock := newHandClock()
+	s := statusReadsOn(clock)
+	reads := 0
+	read := func() (Table, error) {
+		reads++
+		return Table{{FWMark: uint32(reads)}}, nil
+	}
+	held := func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.table != nil
+	}
+	if _, err := s.get(read); err != nil || !held() {
+		t.Fatalf("after the first status: err %v, held %v; want the read kept for its second", err, held())
+	}
+	clock.Advance(time.Second)
+	if !held() {
+		t.Fatal("the read was let go within its age (at it, it still serves)")
+	}
+	clock.Advance(time.Millisecond)
+	if held() {
+		t.Fatal("the read is still held at its age, when it can serve no status")
+	}
+	if tbl, _ := s.get(read); reads != 2 || tbl[0].FWMark != 2 {
+		t.Fatalf("the status after the release got %v after %d reads, want a second read", tbl, reads)
+	}
+	// A write ends and a third read is kept before the second's timer
+	// fires: that timer leaves the third alone.
+	clock.Advance(500 * time.Millisecond)
+	s.writeBegins()
+	s.writeEnds()
+	s.get(read)
+	clock.Advance(501 * time.Millisecond) // the second's timer fires
+	if !held() {
+		t.Fatal("the second read's timer let the third read go")
+	}
+	if tbl, _ := s.get(read); reads != 3 || tbl[0].FWMark != 3 {
+		t.Fatalf("got %v after %d reads, want the third read served again", tbl, reads)
+	}
+	clock.Advance(500 * time.Millisecond)
+	if held() {
+		t.Fatal("the third read is still held past its age")
+	}
 }
 
 // A status reuses a read that started at most maxAge ago, unless one of
 // lvsd's writes ended since; a failed read serves nobody after it.
 func TestStatusReadServesUntilMaxAgeOrAWrite(t *testing.T) {
 	clock := newHandClock()
-	s := &statusReads{now: clock.Now, maxAge: time.Second}
+	s := statusReadsOn(clock)
 	reads := 0
 	fail := false
 	read := func() (Table, error) {
@@ -78,7 +160,7 @@ func TestStatusReadServesUntilMaxAgeOrAWrite(t *testing.T) {
 // overtook serves those, but not the status after.
 func TestStatusReadInFlightServesItsWaitersOnly(t *testing.T) {
 	clock := newHandClock()
-	s := &statusReads{now: clock.Now, maxAge: time.Second}
+	s := statusReadsOn(clock)
 	var reads atomic.Int32
 	entered, release := make(chan struct{}), make(chan struct{})
 	read := func() (Table, error) {

@@ -68,7 +68,7 @@ func newBigStatusManager(t *testing.T) (*lvs.Manager, *gateKernel, *lvs.HandCloc
 	m := lvs.NewManager(k, lvs.ManagerOptions{})
 	m.SetConfig(lvstest.SyntheticConfig(services, reals))
 	clock := lvs.NewHandClock()
-	lvs.SetStatusClock(m, clock.Now)
+	lvs.SetStatusClock(m, clock)
 	lvs.SetStatusYieldMax(m, time.Hour)
 	lvs.SetStatusYieldBudget(m, time.Hour)
 	return m, k, clock
