@@ -43,3 +43,15 @@ func ProcChanges(text []byte, view Table, hz uint32) ([]string, error) {
 
 // RereadIn says in how many passes from now the rotation reads key.
 func RereadIn(m *Manager, key string) int { return m.rereadIn(key) }
+
+// ProcHeld reports whether m holds a parse of /proc/net/ip_vs (between
+// passes it should not: Manager.releaseProc).
+func ProcHeld(m *Manager) bool {
+	m.repairMu.Lock()
+	defer m.repairMu.Unlock()
+	return m.proc.services != nil || m.proc.slab != nil
+}
+
+// ProcRoom is the room a pass's buffer of the file has beyond the last
+// file's size.
+const ProcRoom = procRoom

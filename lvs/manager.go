@@ -119,10 +119,12 @@ type Manager struct {
 	passes       uint64
 	hz           uint32
 	rereadPasses int
-	// Held with repairMu: the file's buffer and parse, reused, and
-	// whether a pass that could not use it was logged already.
-	procBuf     []byte
+	// Held with repairMu: the file's parse during a pass (let go at its
+	// end, releaseProc), the sizes the next pass makes its buffer and
+	// parse at, and whether a pass that could not use the file was
+	// logged already.
 	proc        procTable
+	procSizes   procSizes
 	procLogged  bool
 	procFailing bool // the last pass could not use the file
 
@@ -320,6 +322,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	}
 	m.repairMu.Lock()
 	defer m.repairMu.Unlock()
+	defer m.releaseProc()
 	start := time.Now()
 	m.mu.Lock()
 	cfg := m.cfg

@@ -57,8 +57,9 @@ type procDest struct {
 	weight  int
 }
 
-// procTable is a parsed /proc/net/ip_vs, its memory reused from one parse
-// to the next.
+// procTable is a parsed /proc/net/ip_vs; a parse reuses the memory of
+// the one before in t (a repair pass makes t at the last pass's sizes and
+// lets it go, Manager.readProc).
 type procTable struct {
 	services []procService
 	slab     []procDest // every service's real servers, cut from one slice

@@ -257,3 +257,43 @@ func BenchmarkSteadyRepairPass(b *testing.B) {
 		}
 	}
 }
+
+// procSizeKernel records the room each read of /proc/net/ip_vs is given.
+type procSizeKernel struct {
+	*lvstest.FakeKernel
+	caps, lens []int
+}
+
+func (k *procSizeKernel) ProcTable(dst []byte) ([]byte, error) {
+	b, err := k.FakeKernel.ProcTable(dst)
+	k.caps, k.lens = append(k.caps, cap(dst)), append(k.lens, len(b))
+	return b, err
+}
+
+// A repair pass holds the file and its parse while it compares, and lets
+// them go at its end: between passes (a reconcile_interval) the steady
+// heap holds neither. The next pass makes its buffer at the last file's
+// size, with room, at once.
+func TestRepairPassLetsTheFileGoAtItsEnd(t *testing.T) {
+	k := &procSizeKernel{FakeKernel: lvstest.NewFakeKernel(nil)}
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	cfg := lvs.TestConfig()
+	cfg.Global.LVSProgram = hcl.LVSProgramAlways
+	m.SetConfig(cfg)
+	for pass := range 3 {
+		if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+			t.Fatalf("pass %d = %d, %v", pass, n, err)
+		}
+		if lvs.ProcHeld(m) {
+			t.Fatalf("after pass %d the manager still holds its parse of /proc/net/ip_vs", pass)
+		}
+	}
+	if len(k.caps) < 2 {
+		t.Fatalf("%d reads of the file in three passes, want one per steady pass", len(k.caps))
+	}
+	for i := 1; i < len(k.caps); i++ {
+		if want := k.lens[i-1] + lvs.ProcRoom; k.caps[i] != want {
+			t.Errorf("read %d of the file was given %d bytes, want the last file's %d + %d", i, k.caps[i], k.lens[i-1], lvs.ProcRoom)
+		}
+	}
+}
