@@ -28,10 +28,18 @@ import (
 // cbMemKinds are the rows of the breakdown, in print order.
 var cbMemKinds = []string{"binary text", "binary rodata", "binary data+bss", "heap (brk)", "anon mappings", "main stack", "shared libs", "other"}
 
-// cbMemRow is resident memory of one kind, in bytes.
-type cbMemRow struct{ rss, pss, anon int64 }
+// cbMemRow is resident memory of one kind, in bytes; ref is the part of
+// rss referenced since the window's start (smaps' Referenced, after
+// cbClearRefs): the pages the daemon still uses, as against those it
+// touched once (its start, its load) and keeps mapped.
+type cbMemRow struct{ rss, pss, anon, ref int64 }
 
-func (r *cbMemRow) add(o cbMemRow) { r.rss += o.rss; r.pss += o.pss; r.anon += o.anon }
+func (r *cbMemRow) add(o cbMemRow) {
+	r.rss += o.rss
+	r.pss += o.pss
+	r.anon += o.anon
+	r.ref += o.ref
+}
 
 // cbProcMemory is one process's resident memory by kind.
 type cbProcMemory struct {
@@ -124,10 +132,24 @@ func cbSmaps(pid int) (cbProcMemory, error) {
 			row.pss = kb()
 		case "Anonymous:":
 			row.anon = kb()
+		case "Referenced:":
+			row.ref = kb()
 		}
 	}
 	flush()
 	return m, sc.Err()
+}
+
+// cbClearRefs clears the referenced bits of every page of every process
+// of group pgid (/proc/PID/clear_refs, 1): from then on smaps' Referenced
+// counts only the pages touched since. It changes no mapping and no RSS.
+func cbClearRefs(pgid int) error {
+	for _, pid := range cbGroupPids(pgid) {
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("1"), 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cbGroupPids lists the live processes of process group pgid.
@@ -365,6 +387,19 @@ func cbMemoryReport(name string, pgid int) []string {
 	}
 	lines = append(lines, l, fmt.Sprintf("  %-24s sum over %d processes: RSS %s MB (shared pages counted once per process), PSS %s MB (what the daemon costs the machine), anonymous %s MB",
 		"", len(procs), mb(sum.rss), mb(sum.pss), mb(sum.anon)))
+	// What the window itself touched of each kind, summed over the
+	// processes (cbClearRefs at the window's start).
+	l = fmt.Sprintf("  %-24s referenced in the window / resident, MB:", "")
+	for _, k := range cbMemKinds {
+		var r cbMemRow
+		for _, p := range procs {
+			r.add(p.byKind[k])
+		}
+		if r.rss > 0 {
+			l += fmt.Sprintf(" %s %s/%s", k, mb(r.ref), mb(r.rss))
+		}
+	}
+	lines = append(lines, l+fmt.Sprintf("; all %s/%s", mb(sum.ref), mb(sum.rss)))
 	for _, p := range procs {
 		slices.SortFunc(p.anon, func(a, b [2]int64) int { return int(b[1] - a[1]) })
 		s := fmt.Sprintf("  %-24s pid %d anonymous mappings, RSS/size MB:", "", p.pid)

@@ -279,6 +279,9 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		cbVirtualServers, cbRealServers, scale, vs, rs, rs)
 	fmt.Fprintf(&b, "checks: delay_loop %v, window %v after the full tables + one delay_loop; one VM boot (TCG, 2 vCPUs), each daemon in a fresh namespace with its own listener, each lvsd beside keepalived in the same window; want %.1f checks/s\n",
 		cbDelayLoop, window, float64(rs)/cbDelayLoop.Seconds())
+	clk, _ := os.ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+	avail, _ := os.ReadFile("/sys/devices/system/clocksource/clocksource0/available_clocksource")
+	fmt.Fprintf(&b, "checks: the guest's clock source %s (available: %s)\n", strings.TrimSpace(string(clk)), strings.TrimSpace(string(avail)))
 	fmt.Fprintf(&b, "  %-21s %8s %8s %7s %6s %6s %5s %8s %7s %7s %7s %7s %7s %9s\n",
 		"daemon", "start", "CPU core", "RSS MB", "anon", "file", "procs", "checks/s", "p1", "p50", "p99", "max", "targets", "noise p99")
 	ms := func(ns int64) string { return fmt.Sprintf("%.3fs", time.Duration(ns).Seconds()) }
@@ -529,6 +532,9 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 	for _, d := range ds {
 		d.cpu0, _ = cbGroupUsage(d.daemon.Process.Pid)
 		d.times0 = cbGroupCPU(d.daemon.Process.Pid)
+		if err := cbClearRefs(d.daemon.Process.Pid); err != nil {
+			t.Logf("%s: clear_refs: %v", d.name, err)
+		}
 	}
 	w0 := time.Now()
 	var late []time.Duration
