@@ -40,6 +40,10 @@ type State struct {
 	// its live weight is at least quorum + hysteresis (keepalived's
 	// set_quorum_states).
 	QuorumUp map[string]bool
+
+	// table, when set, holds the verdicts instead of Verdicts (the
+	// Manager's, verdicts.go).
+	table verdictTable
 }
 
 // Desired is the outcome of Desire: the table to program and what lvsd
@@ -85,7 +89,7 @@ func Desire(st State) Desired {
 			continue // validation rejects duplicates; first one wins
 		}
 		d.Owned[key] = true
-		svc, q := desiredService(vs, st.Verdicts, st.QuorumUp)
+		svc, q := desiredService(vs, verdictLookup{st.Verdicts, st.table}, st.QuorumUp)
 		d.Quorum[key] = q
 		switch active, decided := st.Active[vs.VRRPInstance]; {
 		case always || vs.VRRPInstance == "" || active:
@@ -100,12 +104,8 @@ func Desire(st State) Desired {
 
 // realServerHealth returns whether a real server is up and the weight it
 // carries when up.
-func realServerHealth(key string, rs *hcl.RealServer, verdicts map[VerdictKey]Verdict) (bool, int) {
-	var v Verdict
-	ok := false
-	if len(verdicts) > 0 {
-		v, ok = verdicts[VerdictKey{Service: key, Real: rs.Addr}]
-	}
+func realServerHealth(key string, rs *hcl.RealServer, verdicts verdictLookup) (bool, int) {
+	v, ok := verdicts.get(key, rs.Addr)
 	if !ok {
 		// keepalived: a checker without alpha starts alive, one with
 		// alpha starts failed, and a real server is up while every
@@ -138,7 +138,7 @@ func nextQuorum(prev, seen bool, live, quorum, hysteresis int) bool {
 	}
 }
 
-func desiredService(vs *hcl.VirtualServer, verdicts map[VerdictKey]Verdict, quorumUp map[string]bool) (Service, QuorumState) {
+func desiredService(vs *hcl.VirtualServer, verdicts verdictLookup, quorumUp map[string]bool) (Service, QuorumState) {
 	svc := serviceFromConfig(vs)
 	key := svc.Key()
 	type real struct {

@@ -5,7 +5,8 @@
 //
 //   - table.go: Table, Service and Destination, the kernel's objects.
 //   - desired.go: Desire, the desired table of a (config, mastership,
-//     verdicts) state, with quorum and the sorry server.
+//     verdicts) state, with quorum and the sorry server; verdicts.go: the
+//     Manager's store of the verdicts, by service and real server address.
 //   - diff.go: Plan, the fewest operations from one table to
 //     another, and WritePlan for `lvsd plan`; for the schedulers whose
 //     table depends on the order of the destination list (mh, sh, dh),

@@ -87,7 +87,7 @@ type Manager struct {
 	cfg      *hcl.Config
 	byKey    map[string]*hcl.VirtualServer
 	active   map[string]bool
-	verdicts map[VerdictKey]Verdict
+	verdicts verdictTable // verdicts.go
 	quorumUp map[string]bool
 	// retired holds keys of services dropped from the configuration by a
 	// reload: still lvsd's to delete.
@@ -181,7 +181,7 @@ func NewManager(k Kernel, opts ManagerOptions) *Manager {
 		onQuorum:    opts.OnQuorum,
 		byKey:       map[string]*hcl.VirtualServer{},
 		active:      map[string]bool{},
-		verdicts:    map[VerdictKey]Verdict{},
+		verdicts:    verdictTable{},
 		quorumUp:    map[string]bool{},
 		retired:     map[string]bool{},
 		stale:       map[string]bool{},
@@ -216,7 +216,7 @@ func (m *Manager) SetConfig(cfg *hcl.Config) {
 		delete(m.retired, vs.Key())
 	}
 	for k := range m.verdicts {
-		if m.byKey[k.Service] == nil {
+		if m.byKey[k] == nil {
 			delete(m.verdicts, k)
 		}
 	}
@@ -274,7 +274,9 @@ func (m *Manager) SetActive(instance string, active bool) error {
 func (m *Manager) SetVerdict(k VerdictKey, v Verdict) {
 	m.mu.Lock()
 	changed := false
+	room := 0 // the service's real servers, for its verdicts' slice
 	if vs := m.byKey[k.Service]; vs != nil {
+		room = len(vs.RealServers)
 		var rs *hcl.RealServer
 		for i := range vs.RealServers {
 			if vs.RealServers[i].Addr == k.Real {
@@ -283,16 +285,16 @@ func (m *Manager) SetVerdict(k VerdictKey, v Verdict) {
 			}
 		}
 		if rs != nil {
-			upBefore, weightBefore := realServerHealth(k.Service, rs, m.verdicts)
-			m.verdicts[k] = v
-			upAfter, weightAfter := realServerHealth(k.Service, rs, m.verdicts)
+			upBefore, weightBefore := realServerHealth(k.Service, rs, verdictLookup{table: m.verdicts})
+			m.verdicts.set(k, v, room)
+			upAfter, weightAfter := realServerHealth(k.Service, rs, verdictLookup{table: m.verdicts})
 			changed = upBefore != upAfter || weightBefore != weightAfter
 		} else {
-			old, had := m.verdicts[k]
+			old, had := m.verdicts.get(k.Service, k.Real)
 			changed = !had || old.Up != v.Up || old.Weight != v.Weight
 		}
 	}
-	m.verdicts[k] = v
+	m.verdicts.set(k, v, room)
 	if changed {
 		m.log.Info("real server health", "service", k.Service, "real_server", k.Real, "up", v.Up, "reason", v.Reason)
 	}
@@ -560,7 +562,7 @@ func (m *Manager) desireInChunks(cfg *hcl.Config, budget *priority.Budget) Desir
 			m.status.waitForWrites(budget)
 		}
 		m.mu.Lock()
-		part := Desire(State{Config: sub, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
+		part := Desire(State{Config: sub, Active: m.active, table: m.verdicts, QuorumUp: m.quorumUp})
 		m.mu.Unlock()
 		if m.chunkDesired != nil {
 			m.chunkDesired()
@@ -708,7 +710,7 @@ func (m *Manager) writeLocked(keys []string, fresh bool, start time.Time) (int, 
 			}
 		}
 		only = func(k string) bool { return set[k] }
-		d = Desire(State{Config: sub, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
+		d = Desire(State{Config: sub, Active: m.active, table: m.verdicts, QuorumUp: m.quorumUp})
 	} else {
 		m.mu.Unlock()
 		d = m.desireInChunks(cfg, nil) // this write's own gate is up

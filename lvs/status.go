@@ -92,16 +92,17 @@ func (m *Manager) Status() []ServiceStatus {
 		// health; the description is built after.
 		healths = healths[:0]
 		m.mu.Lock()
-		d := Desire(State{Config: &hcl.Config{Global: cfg.Global, VirtualServers: vss}, Active: m.active, Verdicts: m.verdicts, QuorumUp: m.quorumUp})
+		d := Desire(State{Config: &hcl.Config{Global: cfg.Global, VirtualServers: vss}, Active: m.active, table: m.verdicts, QuorumUp: m.quorumUp})
 		for i := range vss {
 			key := vss[i].Key()
 			for j := range vss[i].RealServers {
 				rs := &vss[i].RealServers[j]
-				up, _ := realServerHealth(key, rs, m.verdicts)
+				up, _ := realServerHealth(key, rs, verdictLookup{table: m.verdicts})
+				v, _ := m.verdicts.get(key, rs.Addr)
 				healths = append(healths, struct {
 					up     bool
 					reason string
-				}{up, m.verdicts[VerdictKey{Service: key, Real: rs.Addr}].Reason})
+				}{up, v.Reason})
 			}
 		}
 		m.mu.Unlock()
