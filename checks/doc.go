@@ -38,7 +38,8 @@
 //     rise, alpha) and the real-server aggregate (up when every checker is up).
 //   - schedule.go: a single heap of deadlines computed from the plan
 //     (next = planned + delay_loop), so the rhythm holds under load instead of
-//     drifting like keepalived's "thread timer expired" (#2271); and the
+//     drifting like keepalived's "thread timer expired" (#2271), kept as
+//     offsets from one epoch on the monotonic clock; and the
 //     grid the connector's wakeups keep to (at most 10 ms, 1/100 of the
 //     shortest delay), so checks due within one tick share a wakeup.
 //   - clock.go: Clock, Timer and SystemClock, internal/clock's, under the
@@ -46,6 +47,9 @@
 //   - manager.go: the edge that runs the schedule with an injected Clock and
 //     Dialer, shares one probe between every virtual service that checks the
 //     same target with the same settings (keepalived #2358, #2111, #1495),
+//     keeps a TCP_CHECK as one record (what other kinds, bound checks and
+//     failed ones need beyond it is behind one pointer; the real servers and
+//     the lists that link them are arrays made once per configuration),
 //     emits Events (a baseline per real server, then transitions), logs one
 //     line per transition with its reason, and runs notify_up/notify_down
 //     (and omega's notify_down on shutdown) off the scheduler's goroutine.

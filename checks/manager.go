@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -86,12 +87,24 @@ type Options struct {
 // maxNotifyScripts bounds notify_up/notify_down scripts running at once.
 const maxNotifyScripts = 32
 
+// eventsBuffer is the Events channel's capacity. 1,024 Events held 112 KB
+// for the daemon's life, to carry the baseline burst of a start that the
+// unbounded queue behind it carries anyway.
+const eventsBuffer = 64
+
 // Manager runs every checker of a config on one schedule and reports
 // verdicts per (virtual service, real server).
 type Manager struct {
-	opts    Options
-	log     *slog.Logger
-	events  chan Event
+	opts   Options
+	log    *slog.Logger
+	events chan Event
+	// results carries the completions of attempts that run on goroutines
+	// of their own, with room for Concurrency of them (a send never
+	// blocks). Made by the first configuration that has such checks (a
+	// kind other than TCP_CHECK, or no connector); until then nil, which
+	// Run's select never takes: 1,024 completions held 72 KB for the
+	// daemon's life of a configuration of TCP_CHECKs, whose connector
+	// folds its results in itself. Set on Run's goroutine alone.
 	results chan completion
 	reload  chan struct{}
 	notify  chan struct{} // semaphore of notify scripts
@@ -108,8 +121,12 @@ type Manager struct {
 	// ones it keeps through maps built for it and dropped after it: kept
 	// between reloads, the maps held 0.33 MB at #2318's shape at 1/16
 	// for nothing (docs/benchmarks.md).
-	probes   []*probe
-	reals    []*realServer
+	probes []*probe
+	// reals is one allocation per configuration applied: a real
+	// server's record is rebuilt at every reload anyway, and one array
+	// holds them without a pointer each (probes' subscribers point into
+	// it).
+	reals    []realServer
 	sched    schedule
 	inflight int
 	waiting  bool // the loop is armed and waiting in select
@@ -174,50 +191,128 @@ type realKey struct {
 // realServer is one real server of one virtual service and the checks
 // that decide it.
 type realServer struct {
-	service    string
-	addr       netip.AddrPort
-	notifyUp   string
-	notifyDown string
-	// notifyUsers runs them (notify_up/notify_down's USER [GROUP]).
-	notifyUsers hcl.ScriptUsers
-	omega       bool // the virtual server's omega: notify_down on shutdown
-	probes      []*probe
-	emitted     bool // the baseline event went out
-	up          bool
-	weight      int
-	reason      string
+	service string
+	addr    netip.AddrPort
+	probes  []*probe
+	reason  string
+	notify  *realNotify // nil: neither notify_up nor notify_down
+	weight  int
+	emitted bool // the baseline event went out
+	up      bool
+}
+
+// realNotify is what a real server runs when it goes up or down, kept
+// apart from the record every real server has: few configure it.
+type realNotify struct {
+	up, down string
+	// users runs them (notify_up/notify_down's USER [GROUP]).
+	users hcl.ScriptUsers
+	omega bool // the virtual server's omega: notify_down on shutdown
+}
+
+// probeKey is a check's identity: the first half of the SHA-256 digest
+// of its settings (checkerKey). 128 bits: two different checks among a
+// million share a key with a probability below 10^-26.
+type probeKey [sha256.Size / 2]byte
+
+// checkSettings are the settings of a check that its attempts and its
+// verdict read. A configuration has few distinct ones (tens of thousands
+// of checks share a delay_loop, a retry, a timeout), so each apply makes
+// one record per distinct value and checks point to it.
+type checkSettings struct {
+	rules   verdictRules
+	timeout time.Duration // deadline of one attempt
 }
 
 // probe is one distinct check: every real server whose checker has the
 // same settings and target shares it (keepalived #2358, #2111, #1495).
+// A TCP_CHECK, the check a large site has tens of thousands of, is this
+// record alone (208 bytes; TestATCPCheckIsOneRecord): its connect needs
+// the target and its shared settings, and its name is derived when a
+// log line or a reason needs it. What other kinds need, and what a check
+// needs only once it failed or runs on a goroutine, is behind more.
 type probe struct {
-	key     string
-	name    string // "TCP_CHECK 10.0.0.1:80"
-	kind    string
-	target  netip.AddrPort
-	rules   verdictRules
-	timeout time.Duration // deadline of one attempt
-	warmup  time.Duration
-	prober  prober
+	key      probeKey
+	target   netip.AddrPort // connect_ip:connect_port (TCP_CHECK's endpoint without more)
+	settings *checkSettings // shared with the checks of the same settings
+	verdict  verdict
+	// due (the next attempt) and round (the planned start of the
+	// current round) are offsets from the schedule's epoch (schedule.go).
+	due, round int64
 
-	verdict verdict
-	due     time.Time // next attempt
-	round   time.Time // planned start of the current round
-	index   int       // in the schedule heap, -1 when not in it
-	running bool
-	cancel  context.CancelFunc
-	removed bool
+	// The last attempt: when it ended, what it took, what it said.
+	lastAt      time.Time
+	lastLatency time.Duration
+	lastReason  string
+	attempts    uint64
 
 	subscribers []*realServer
-	last        Result
-	lastAt      time.Time
-	checked     bool
-	attempts    uint64
+	more        *probeMore // nil for a plain TCP_CHECK that never failed
+
+	index   int32 // in the schedule heap, -1 when not in it
+	tcp     bool  // TCP_CHECK: the connector runs it (launchLocked)
+	running bool
+	removed bool
+	checked bool
+	lastOK  bool
+}
+
+// probeMore is what a check needs beyond the common record: every kind
+// but TCP_CHECK has it from the start (its prober, kind and name); a
+// TCP_CHECK gets it when it is bound or marked (bindto, bind_port,
+// fwmark, bind_if), at its first failure, or when its attempts run on
+// goroutines (an injected Dialer).
+type probeMore struct {
+	prober prober // nil for TCP_CHECK (launchLocked)
+	kind   string // "" for TCP_CHECK
+	name   string // "" for TCP_CHECK: "TCP_CHECK target"
+	// endpoint is TCP_CHECK's when more than its target (Addr valid).
+	endpoint Endpoint
+	cancel   context.CancelFunc // of the attempt running on a goroutine
 	// failures counts failed attempts by Result.Reason, at most
 	// maxFailureReasons of them: a slice, most checks fail for one reason
 	// if at all (a map held 200 bytes for it, for every check that ever
 	// failed).
 	failures []failureCount
+}
+
+// extra is p's more, made on first use.
+func (p *probe) extra() *probeMore {
+	if p.more == nil {
+		p.more = &probeMore{}
+	}
+	return p.more
+}
+
+// kind is the check's keyword: TCP_CHECK, HTTP_GET, …
+func (p *probe) kind() string {
+	if p.tcp {
+		return hcl.CheckTCP
+	}
+	return p.more.kind
+}
+
+// name is how logs and reasons name the check: "TCP_CHECK 10.0.0.1:80".
+func (p *probe) name() string {
+	if p.tcp {
+		return hcl.CheckTCP + " " + p.target.String()
+	}
+	return p.more.name
+}
+
+// endpoint is where a TCP_CHECK connects, and from where.
+func (p *probe) endpoint() Endpoint {
+	if p.more != nil && p.more.endpoint.Addr.IsValid() {
+		return p.more.endpoint
+	}
+	return Endpoint{Addr: p.target}
+}
+
+// cancelAttempt cancels the attempt running on a goroutine, if one is.
+func (p *probe) cancelAttempt() {
+	if p.more != nil && p.more.cancel != nil {
+		p.more.cancel()
+	}
 }
 
 // failureCount is how many attempts of a check failed for one reason.
@@ -262,13 +357,15 @@ func NewManager(cfg *hcl.Config, opts Options) *Manager {
 		systemClock: systemClock,
 		opts:        opts,
 		log:         opts.Logger,
-		events:      make(chan Event, 1024),
-		results:     make(chan completion, opts.Concurrency),
-		reload:      make(chan struct{}, 1),
-		notify:      make(chan struct{}, maxNotifyScripts),
-		cfg:         cfg,
-		qsignal:     make(chan struct{}, 1),
-		rearm:       make(chan struct{}, 1),
+		// The queue in front of it (enqueue) has no bound: the channel
+		// only saves the forwarder a wakeup per event.
+		events:  make(chan Event, eventsBuffer),
+		sched:   schedule{epoch: opts.Clock.Now()},
+		reload:  make(chan struct{}, 1),
+		notify:  make(chan struct{}, maxNotifyScripts),
+		cfg:     cfg,
+		qsignal: make(chan struct{}, 1),
+		rearm:   make(chan struct{}, 1),
 	}
 }
 
@@ -330,16 +427,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.launchDueLocked(ctx, now)
 			m.planLocked(now)
 		} else {
-			for m.inflight < m.opts.Concurrency {
-				p := m.sched.popDue(now)
-				if p == nil {
-					break
-				}
-				if c, ended := m.launchLocked(ctx, p, now); ended {
-					// Never blocks, as in launchLocked.
-					m.results <- c
-				}
-			}
+			m.launchDueLocked(ctx, now)
 			if next := m.sched.next(); m.inflight < m.opts.Concurrency && !next.IsZero() {
 				wait = max(next.Sub(now), 0)
 			}
@@ -349,15 +437,14 @@ func (m *Manager) Run(ctx context.Context) error {
 		timer.Reset(wait)
 		m.armedAt = now.Add(wait)
 		m.waiting = true
+		results := m.results // nil until a check needs it: never ready
 		m.mu.Unlock()
 
 		select {
 		case <-ctx.Done():
 			m.mu.Lock()
 			for _, p := range m.probes {
-				if p.cancel != nil {
-					p.cancel()
-				}
+				p.cancelAttempt()
 			}
 			m.mu.Unlock()
 			if m.connector != nil {
@@ -375,13 +462,13 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.mu.Lock()
 			m.applyLocked(ctx)
 			m.mu.Unlock()
-		case c := <-m.results:
+		case c := <-results:
 			m.mu.Lock()
 			m.completeLocked(ctx, c)
 			// Take whatever else finished meanwhile in the same pass.
 			for drained := false; !drained; {
 				select {
-				case c := <-m.results:
+				case c := <-results:
 					m.completeLocked(ctx, c)
 				default:
 					drained = true
@@ -433,13 +520,13 @@ func (m *Manager) planLocked(now time.Time) {
 // scheduler's instant. An attempt that ended at once returns its
 // completion and true; the caller folds it in.
 func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) (completion, bool) {
-	if tcp, ok := p.prober.(*tcpProber); ok && m.connector != nil {
+	if p.tcp && m.connector != nil {
 		p.running = true
 		m.inflight++
 		// Attempt records are reused (up to maxSpareAttempts of them),
 		// and an attempt in the steady state allocates nothing.
 		a := m.spareAttempt()
-		*a = connectAttempt{probe: p, endpoint: tcp.endpoint, budget: tcp.timeout}
+		*a = connectAttempt{probe: p, endpoint: p.endpoint(), budget: p.settings.timeout}
 		if m.systemClock {
 			a.started = now // one clock read per wakeup, not per attempt
 		}
@@ -453,17 +540,26 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) (co
 		}
 		return completion{}, false
 	}
-	pctx, cancel := context.WithTimeout(ctx, p.timeout)
-	p.running, p.cancel = true, cancel
+	var run prober
+	if p.tcp {
+		// Off the connector (an injected Dialer), a TCP_CHECK attempt
+		// is the Dialer's connect on a goroutine.
+		run = &tcpProber{dialer: m.opts.Dialer, endpoint: p.endpoint(), timeout: p.settings.timeout}
+	} else {
+		run = p.more.prober
+	}
+	pctx, cancel := context.WithTimeout(ctx, p.settings.timeout)
+	p.running, p.extra().cancel = true, cancel
 	m.inflight++
+	results := m.results
 	m.attempts.Go(func() {
 		start := time.Now()
-		r := p.prober.probe(pctx)
+		r := run.probe(pctx)
 		r.Latency = time.Since(start)
 		cancel()
 		// Never blocks: results holds Concurrency completions and at most
 		// Concurrency attempts are in flight.
-		m.results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
+		results <- completion{p: p, r: r, done: m.opts.Clock.Now()}
 	})
 	return completion{}, false
 }
@@ -509,21 +605,26 @@ func (m *Manager) connected(done []connectDone, now time.Time) {
 func (m *Manager) completeLocked(ctx context.Context, c completion) {
 	p := c.p
 	m.inflight--
-	p.running, p.cancel = false, nil
+	p.running = false
+	if p.more != nil {
+		p.more.cancel = nil
+	}
 	if p.removed {
 		return
 	}
-	p.last, p.lastAt, p.checked = c.r, c.done, true
+	p.lastOK, p.lastReason, p.lastLatency, p.lastAt, p.checked = c.r.OK, c.r.Reason, c.r.Latency, c.done, true
 	p.attempts++
 	if !c.r.OK {
 		p.countFailure(c.r.Reason)
 	}
-	s := p.verdict.apply(p.rules, c.r)
-	due, round := nextAttempt(p.rules, s, p.round, c.done)
-	p.round = round
+	s := p.verdict.apply(p.settings.rules, c.r)
+	due, round := nextAttempt(p.settings.rules, s, m.sched.at(p.round), c.done)
+	p.round = m.sched.offset(round)
 	m.sched.add(p, due)
 	if s.Changed {
-		m.log.Debug("check verdict", "check", p.name, "up", p.verdict.Up, "reason", c.r.Reason)
+		if m.log.Enabled(ctx, slog.LevelDebug) {
+			m.log.Debug("check verdict", "check", p.name(), "up", p.verdict.Up, "reason", c.r.Reason)
+		}
 		for _, r := range p.subscribers {
 			m.evaluateLocked(ctx, r, p, c.done)
 		}
@@ -538,18 +639,47 @@ func (m *Manager) applyLocked(ctx context.Context) {
 	}
 	m.applied = cfg
 	now := m.opts.Clock.Now()
-	oldProbes := make(map[string]*probe, len(m.probes))
+	oldProbes := make(map[probeKey]*probe, len(m.probes))
 	for _, p := range m.probes {
 		oldProbes[p.key] = p
 	}
 	oldReals := make(map[realKey]*realServer, len(m.reals))
-	for _, r := range m.reals {
+	for i := range m.reals {
+		r := &m.reals[i]
 		oldReals[realKey{r.service, r.addr}] = r
 	}
-	probes := map[string]*probe{}
-	reals := map[realKey]*realServer{}
-	var order []*realServer
-	var kept, fresh []*probe
+	// Every real server's record, its list of checks and every check's
+	// list of real servers are carved out of arrays sized for the
+	// configuration (a server written twice takes one record, and its
+	// second list of checks grows on its own): a reload rebuilds them
+	// all anyway, and one array holds them without a header each.
+	var nReals, nCheckers int
+	for vi := range cfg.VirtualServers {
+		rss := cfg.VirtualServers[vi].RealServers
+		nReals += len(rss)
+		for ri := range rss {
+			nCheckers += len(rss[ri].Checkers)
+		}
+	}
+	order := make([]realServer, 0, nReals)
+	refs := make([]*probe, nCheckers)
+	probes := make(map[probeKey]int32, nCheckers) // index in kept
+	reals := make(map[realKey]*realServer, nReals)
+	kept := make([]*probe, 0, nCheckers)
+	settings := map[checkSettings]*checkSettings{}
+	// subscriptions pairs each check (by index in kept) with a real
+	// server that uses it, in the order of the configuration.
+	type subscription struct {
+		probe int32
+		real  *realServer
+	}
+	subscriptions := make([]subscription, 0, nCheckers)
+	type freshProbe struct {
+		p      *probe
+		warmup time.Duration
+	}
+	var fresh []freshProbe
+	var keyText bytes.Buffer
 	for vi := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[vi]
 		service := vs.Key()
@@ -558,118 +688,158 @@ func (m *Manager) applyLocked(ctx context.Context) {
 			rk := realKey{service, rs.Addr}
 			r := reals[rk] // written twice: one server, every checker must pass
 			if r == nil {
-				r = &realServer{service: service, addr: rs.Addr, notifyUp: rs.NotifyUp, notifyDown: rs.NotifyDown,
-					notifyUsers: rs.NotifyUsers, omega: vs.Omega}
+				order = append(order, realServer{service: service, addr: rs.Addr,
+					probes: refs[:0:len(rs.Checkers)]})
+				refs = refs[len(rs.Checkers):]
+				r = &order[len(order)-1]
+				if rs.NotifyUp != "" || rs.NotifyDown != "" {
+					r.notify = &realNotify{up: rs.NotifyUp, down: rs.NotifyDown, users: rs.NotifyUsers, omega: vs.Omega}
+				}
 				if old := oldReals[rk]; old != nil {
 					r.emitted, r.up, r.weight, r.reason = old.emitted, old.up, old.weight, old.reason
 				}
 				reals[rk] = r
-				order = append(order, r)
 			}
 			for ci := range rs.Checkers {
 				// The checker is final: hcl resolved every inherited
 				// setting (alpha, delay_loop, …) nearest block first.
-				c := rs.Checkers[ci]
-				key := checkerKey(c, rs.Weight)
-				p := probes[key]
-				if p == nil {
-					if old := oldProbes[key]; old != nil {
-						p = old
-						p.subscribers = nil
-					} else {
-						p = m.newProbe(c, key, rs.Weight)
-						fresh = append(fresh, p)
+				c := &rs.Checkers[ci]
+				key := checkerKey(&keyText, *c, rs.Weight)
+				i, ok := probes[key]
+				if !ok {
+					p := oldProbes[key]
+					if p == nil {
+						p = m.newProbe(*c, rs.Weight, settings)
+						p.key = key
+						fresh = append(fresh, freshProbe{p, c.Warmup})
 					}
-					probes[key] = p
+					i = int32(len(kept))
+					probes[key] = i
 					kept = append(kept, p)
 				}
-				p.subscribers = append(p.subscribers, r)
-				r.probes = append(r.probes, p)
+				subscriptions = append(subscriptions, subscription{i, r})
+				r.probes = append(r.probes, kept[i])
 			}
 		}
 	}
 	for _, p := range m.probes {
-		if probes[p.key] == nil {
+		if _, ok := probes[p.key]; !ok {
 			m.sched.remove(p)
 			p.removed = true
-			if p.cancel != nil {
-				p.cancel()
-			}
+			p.cancelAttempt()
 		}
 	}
+	// Each check's real servers, in the configuration's order, from one
+	// array: a counting sort of the subscriptions by check.
+	starts := make([]int32, len(kept)+1)
+	for _, sub := range subscriptions {
+		starts[sub.probe+1]++
+	}
+	for i := 1; i < len(starts); i++ {
+		starts[i] += starts[i-1]
+	}
+	subs := make([]*realServer, len(subscriptions))
+	for i, p := range kept {
+		p.subscribers = subs[starts[i]:starts[i]:starts[i+1]]
+	}
+	for _, sub := range subscriptions {
+		p := kept[sub.probe]
+		p.subscribers = append(p.subscribers, sub.real)
+	}
+	if cap(kept) > len(kept)+len(kept)/4 {
+		kept = slices.Clone(kept) // checks shared by many servers
+	}
 	m.probes, m.reals = kept, order
-	m.grid.tick = gridTick(probes)
+	m.grid.tick = gridTick(kept)
+	if m.results == nil && slices.ContainsFunc(kept, func(p *probe) bool { return !p.tcp || m.connector == nil }) {
+		m.results = make(chan completion, m.opts.Concurrency)
+	}
 	// New checks are planned from the end of the build, which takes a
 	// while for tens of thousands of checks: planned from its start, the
 	// first rounds would all begin late.
 	start := m.opts.Clock.Now()
-	for _, p := range fresh {
+	for _, f := range fresh {
 		first := start
-		if p.warmup > 0 {
-			first = start.Add(time.Duration(m.opts.Rand(int64(p.warmup))))
+		if f.warmup > 0 {
+			first = start.Add(time.Duration(m.opts.Rand(int64(f.warmup))))
 		}
-		p.round = first
-		m.sched.add(p, first)
+		f.p.round = m.sched.offset(first)
+		m.sched.add(f.p, first)
 	}
-	for _, r := range order {
-		m.evaluateLocked(ctx, r, nil, now)
+	for i := range order {
+		m.evaluateLocked(ctx, &order[i], nil, now)
 	}
 }
 
 // newProbe builds a check. applyLocked plans its first attempt at a random
 // point of [0, warmup) so that a large config does not check every real
 // server in the same instant.
-func (m *Manager) newProbe(c hcl.Checker, key string, base int) *probe {
-	p := &probe{
-		key:     key,
-		warmup:  c.Warmup,
-		kind:    c.Kind,
-		target:  c.Connect,
-		timeout: c.Timeout,
-		index:   -1,
+func (m *Manager) newProbe(c hcl.Checker, base int, shared map[checkSettings]*checkSettings) *probe {
+	set := checkSettings{
 		rules:   verdictRules{Retry: c.Retry, RetryDelay: c.RetryDelay, Rise: c.Rise, DelayLoop: c.DelayLoop},
-		verdict: verdict{Up: !c.Alpha, Weight: -1},
+		timeout: c.Timeout,
 	}
-	p.name = fmt.Sprintf("%s %s", c.Kind, c.Connect)
+	if c.Kind == hcl.CheckMisc {
+		// The script gets its own timeout; the attempt's deadline leaves
+		// room for the kill.
+		set.timeout = c.MiscTimeout + 2*time.Second
+	}
+	p := &probe{
+		target:   c.Connect,
+		settings: shared[set],
+		index:    -1,
+		verdict:  verdict{Up: !c.Alpha, Weight: -1},
+	}
+	if p.settings == nil {
+		p.settings = new(checkSettings)
+		*p.settings = set
+		if shared != nil {
+			shared[set] = p.settings
+		}
+	}
+	if c.Kind == hcl.CheckTCP {
+		// The connector needs the target and the timeout alone.
+		p.tcp = true
+		if ep := endpointOf(c); ep != (Endpoint{Addr: c.Connect}) {
+			p.more = &probeMore{endpoint: ep}
+		}
+		return p
+	}
+	more := &probeMore{kind: c.Kind, name: fmt.Sprintf("%s %s", c.Kind, c.Connect)}
+	p.more = more
 	var err error
 	switch c.Kind {
-	case hcl.CheckTCP:
-		p.prober = &tcpProber{dialer: m.opts.Dialer, endpoint: endpointOf(c), timeout: c.Timeout}
 	case hcl.CheckHTTP, hcl.CheckSSL:
-		p.prober, err = newHTTPProber(c, m.opts.Dialer, m.opts.MaxBody)
+		more.prober, err = newHTTPProber(c, m.opts.Dialer, m.opts.MaxBody)
 	case hcl.CheckMisc:
-		p.name = fmt.Sprintf("%s %q", c.Kind, c.MiscPath)
-		p.timeout = c.MiscTimeout
-		p.prober = &miscProber{scripts: m.scripts(), dynamic: c.MiscDynamic, script: script.Script{
+		more.name = fmt.Sprintf("%s %q", c.Kind, c.MiscPath)
+		more.prober = &miscProber{scripts: m.scripts(), dynamic: c.MiscDynamic, script: script.Script{
 			Name:    fmt.Sprintf("MISC_CHECK for %s", c.Connect),
 			Command: c.MiscPath,
 			User:    c.User,
 			Group:   c.Group,
-			Timeout: p.timeout,
+			Timeout: c.MiscTimeout,
 		}}
-		// The script gets its own timeout; the attempt's deadline leaves
-		// room for the kill.
-		p.timeout += 2 * time.Second
 	case hcl.CheckUDP:
-		p.prober = &udpProber{dialer: m.packetDialer(), endpoint: endpointOf(c), timeout: c.Timeout,
+		more.prober = &udpProber{dialer: m.packetDialer(), endpoint: endpointOf(c), timeout: c.Timeout,
 			payload: c.Payload, requireReply: c.RequireReply, reply: c.Reply, mask: c.ReplyMask,
 			minLen: c.MinReplyLength, maxLen: c.MaxReplyLength}
 	case hcl.CheckDNS:
-		p.prober, err = newDNSProber(m.packetDialer(), endpointOf(c), c.Timeout, c.DNSType, c.DNSName)
+		more.prober, err = newDNSProber(m.packetDialer(), endpointOf(c), c.Timeout, c.DNSType, c.DNSName)
 	case hcl.CheckPing:
-		p.name = fmt.Sprintf("%s %s", c.Kind, c.Connect.Addr())
-		p.prober = newPingProber(endpointOf(c), c.Timeout)
+		more.name = fmt.Sprintf("%s %s", c.Kind, c.Connect.Addr())
+		more.prober = newPingProber(endpointOf(c), c.Timeout)
 	case hcl.CheckSMTP:
-		p.prober = &smtpProber{dialer: m.opts.Dialer, endpoint: endpointOf(c), timeout: c.Timeout, helo: c.HeloName}
+		more.prober = &smtpProber{dialer: m.opts.Dialer, endpoint: endpointOf(c), timeout: c.Timeout, helo: c.HeloName}
 	case hcl.CheckFile:
-		p.name = fmt.Sprintf("%s %s", c.Kind, c.File)
-		p.prober = &fileProber{path: c.File, weight: c.FileWeight, reverse: c.FileReverse, base: base}
+		more.name = fmt.Sprintf("%s %s", c.Kind, c.File)
+		more.prober = &fileProber{path: c.File, weight: c.FileWeight, reverse: c.FileReverse, base: base}
 	default:
 		err = fmt.Errorf("unknown checker kind %q", c.Kind)
 	}
 	if err != nil {
-		m.log.Error("checker cannot run; it stays failed", "check", p.name, "pos", c.Pos.String(), "err", err)
-		p.prober = failedProber{reason: "config: " + err.Error()}
+		m.log.Error("checker cannot run; it stays failed", "check", more.name, "pos", c.Pos.String(), "err", err)
+		more.prober = failedProber{reason: "config: " + err.Error()}
 	}
 	return p
 }
@@ -685,7 +855,7 @@ func (m *Manager) evaluateLocked(ctx context.Context, r *realServer, trigger *pr
 		}
 		if !p.verdict.Up && up {
 			up = false
-			reason = p.name + ": " + p.reasonText()
+			reason = p.name() + ": " + p.reasonText()
 		}
 	}
 	if !up {
@@ -694,7 +864,7 @@ func (m *Manager) evaluateLocked(ctx context.Context, r *realServer, trigger *pr
 	if up {
 		switch {
 		case trigger != nil:
-			reason = trigger.name + ": " + trigger.reasonText()
+			reason = trigger.name() + ": " + trigger.reasonText()
 		case len(r.probes) == 0:
 			reason = "no checkers"
 		default:
@@ -715,13 +885,19 @@ func (m *Manager) evaluateLocked(ctx context.Context, r *realServer, trigger *pr
 		m.log.Info("real server weight", "service", r.service, "real", r.addr.String(), "weight", weight, "reason", reason)
 		return
 	}
-	state, command := "down", r.notifyDown
+	state, command := "down", ""
 	if up {
-		state, command = "up", r.notifyUp
+		state = "up"
+	}
+	if n := r.notify; n != nil {
+		command = n.down
+		if up {
+			command = n.up
+		}
 	}
 	m.log.Info("real server "+state, "service", r.service, "real", r.addr.String(), "reason", reason)
 	if command != "" {
-		u := r.notifyUsers.Of("notify_" + state)
+		u := r.notify.users.Of("notify_" + state)
 		s := script.Script{
 			Name:    fmt.Sprintf("notify_%s of real server %s in %s", state, r.addr, r.service),
 			Command: command,
@@ -785,13 +961,14 @@ func (m *Manager) runOmega(ctx context.Context) {
 	m.mu.Lock()
 	run := m.scripts()
 	var scripts []script.Script
-	for _, r := range m.reals {
-		if r.omega && r.up && r.notifyDown != "" {
+	for i := range m.reals {
+		r := &m.reals[i]
+		if n := r.notify; n != nil && n.omega && r.up && n.down != "" {
 			scripts = append(scripts, script.Script{
 				Name:    fmt.Sprintf("notify_down (omega) of real server %s in %s", r.addr, r.service),
-				Command: r.notifyDown,
-				User:    r.notifyUsers.Of("notify_down").User,
-				Group:   r.notifyUsers.Of("notify_down").Group,
+				Command: n.down,
+				User:    n.users.Of("notify_down").User,
+				Group:   n.users.Of("notify_down").Group,
 				Timeout: m.notifyTimeout(),
 			})
 		}
@@ -807,25 +984,26 @@ func (m *Manager) runOmega(ctx context.Context) {
 // countFailure counts a failed attempt under its reason, or under "other"
 // once maxFailureReasons reasons are counted.
 func (p *probe) countFailure(reason string) {
-	i := slices.IndexFunc(p.failures, func(f failureCount) bool { return f.reason == reason })
-	if i < 0 && len(p.failures) >= maxFailureReasons {
+	more := p.extra()
+	i := slices.IndexFunc(more.failures, func(f failureCount) bool { return f.reason == reason })
+	if i < 0 && len(more.failures) >= maxFailureReasons {
 		reason = "other"
-		i = slices.IndexFunc(p.failures, func(f failureCount) bool { return f.reason == reason })
+		i = slices.IndexFunc(more.failures, func(f failureCount) bool { return f.reason == reason })
 	}
 	if i < 0 {
-		p.failures = append(p.failures, failureCount{reason: reason})
-		i = len(p.failures) - 1
+		more.failures = append(more.failures, failureCount{reason: reason})
+		i = len(more.failures) - 1
 	}
-	p.failures[i].n++
+	more.failures[i].n++
 }
 
 // failureCounts returns the failed attempts by reason, nil when none failed.
 func (p *probe) failureCounts() map[string]uint64 {
-	if len(p.failures) == 0 {
+	if p.more == nil || len(p.more.failures) == 0 {
 		return nil
 	}
-	m := make(map[string]uint64, len(p.failures))
-	for _, f := range p.failures {
+	m := make(map[string]uint64, len(p.more.failures))
+	for _, f := range p.more.failures {
 		m[f.reason] = f.n
 	}
 	return m
@@ -838,7 +1016,7 @@ func (p *probe) reasonText() string {
 		}
 		return "alpha: down until the first successful check"
 	}
-	return p.last.Reason
+	return p.lastReason
 }
 
 // enqueue appends to the unbounded event queue read by forward.
@@ -883,17 +1061,18 @@ func (m *Manager) Status() []RealServerStatus {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]RealServerStatus, 0, len(m.reals))
-	for _, r := range m.reals {
+	for i := range m.reals {
+		r := &m.reals[i]
 		st := RealServerStatus{Service: r.service, Real: r.addr, Up: r.up, Weight: r.weight, Reason: r.reason}
 		for _, p := range r.probes {
 			st.Checkers = append(st.Checkers, CheckerStatus{
-				Kind: p.kind, Target: p.target, Up: p.verdict.Up,
-				LastOK: p.last.OK, LastReason: p.last.Reason, LastCheck: p.lastAt,
-				Latency: p.last.Latency, NextCheck: p.due, SharedBy: len(p.subscribers),
+				Kind: p.kind(), Target: p.target, Up: p.verdict.Up,
+				LastOK: p.lastOK, LastReason: p.lastReason, LastCheck: p.lastAt,
+				Latency: p.lastLatency, NextCheck: m.sched.at(p.due), SharedBy: len(p.subscribers),
 				Attempts: p.attempts, Failures: p.failureCounts(),
 			})
 			if p.lastAt.After(st.LastCheck) {
-				st.LastCheck, st.Latency = p.lastAt, p.last.Latency
+				st.LastCheck, st.Latency = p.lastAt, p.lastLatency
 			}
 		}
 		out = append(out, st)
@@ -910,8 +1089,9 @@ func (m *Manager) Status() []RealServerStatus {
 // checkerKey identifies a check by everything that decides its verdict and
 // schedule (for FILE_CHECK its real server's weight too), and nothing else (not where it was written), so that the same
 // check of the same target behind many virtual services runs once and a
-// reload keeps what did not change.
-func checkerKey(c hcl.Checker, weight int) string {
+// reload keeps what did not change. buf holds the text digested; a
+// configuration's keys share one.
+func checkerKey(buf *bytes.Buffer, c hcl.Checker, weight int) probeKey {
 	urls := c.URLs
 	c.URLs, c.Pos, c.Positions = nil, hcl.Pos{}, hcl.Positions{}
 
@@ -920,17 +1100,17 @@ func checkerKey(c hcl.Checker, weight int) string {
 		// port its real servers have (a group's members often differ).
 		c.Connect = netip.AddrPortFrom(c.Connect.Addr(), 0)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%+v", c)
+	buf.Reset()
+	fmt.Fprintf(buf, "%+v", c)
 	if c.Kind == hcl.CheckFile {
 		// The weight it sets adds to its real server's own.
-		fmt.Fprintf(&b, "|base weight %d", weight)
+		fmt.Fprintf(buf, "|base weight %d", weight)
 	}
 	for _, u := range urls {
-		fmt.Fprintf(&b, "|url path=%q codes=%v digest=%q regex=%q nomatch=%t vhost=%q",
+		fmt.Fprintf(buf, "|url path=%q codes=%v digest=%q regex=%q nomatch=%t vhost=%q",
 			u.Path, u.StatusCodes, strings.ToLower(u.Digest), u.Regex, u.RegexNoMatch, u.Virtualhost)
 	}
 	// A digest keeps tens of thousands of keys small.
-	sum := sha256.Sum256([]byte(b.String()))
-	return string(sum[:])
+	sum := sha256.Sum256(buf.Bytes())
+	return probeKey(sum[:len(probeKey{})])
 }

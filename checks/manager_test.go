@@ -1,14 +1,18 @@
 package checks
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/hcltest"
@@ -562,5 +566,148 @@ func TestFinishedAttemptRecordsAreKeptUpToABound(t *testing.T) {
 	// Reuse takes a kept record before allocating.
 	if a := m.spareAttempt(); a != burst[maxSpareAttempts-1] {
 		t.Fatalf("spareAttempt allocated with %d records kept", maxSpareAttempts)
+	}
+}
+
+// A TCP_CHECK, the check a large site has tens of thousands of, costs the
+// heap one record of 208 bytes (an allocator size class; 384 before, with
+// a prober of 112 beside it): applying a configuration allocates one
+// object per TCP_CHECK beyond the text of its key, which is garbage at
+// once; its real server's record and both lists that link them come out
+// of arrays made once per configuration. A check that is bound or marked
+// has its endpoint beside it.
+func TestATCPCheckIsOneRecord(t *testing.T) {
+	if size := unsafe.Sizeof(probe{}); size > 208 {
+		t.Errorf("a check's record is %d bytes, want at most 208", size)
+	}
+	if size := unsafe.Sizeof(realServer{}); size > 112 {
+		t.Errorf("a real server's record is %d bytes, want at most 112", size)
+	}
+	config := func(n int) *hcl.Config {
+		reals := []string{real("10.1.0.1:80", tcpChecker(1, time.Second, time.Second, 6*time.Second,
+			`bindto = "10.9.0.1"`, `bind_port = 4000`, `fwmark = 7`))}
+		for i := range n {
+			reals = append(reals, real(fmt.Sprintf("10.0.%d.%d:80", i/200, i%200+1), tcpChecker(1, time.Second, time.Second, 6*time.Second)))
+		}
+		return load(t, service("192.0.2.1:80", reals...))
+	}
+	apply := func(cfg *hcl.Config) *Manager {
+		m := NewManager(cfg, Options{Clock: newFakeClock(), Dialer: &fakeDialer{}})
+		m.mu.Lock()
+		m.applyLocked(t.Context())
+		m.mu.Unlock()
+		return m
+	}
+	m := apply(config(3))
+	for _, p := range m.probes {
+		want := Endpoint{Addr: p.target}
+		if p.target.Addr() == netip.MustParseAddr("10.1.0.1") {
+			want = Endpoint{Addr: p.target, BindTo: netip.MustParseAddr("10.9.0.1"), BindPort: 4000, FWMark: 7}
+		} else if p.more != nil {
+			t.Errorf("%s has a second record before any attempt", p.name())
+		}
+		if got := p.endpoint(); got != want {
+			t.Errorf("%s connects with %+v, want %+v", p.name(), got, want)
+		}
+	}
+	// Allocations per check: the difference between two sizes, less
+	// what their keys' text takes.
+	allocs := func(n int) (applied, keys float64) {
+		cfg := config(n)
+		applied = testing.AllocsPerRun(10, func() { apply(cfg) })
+		keys = testing.AllocsPerRun(10, func() {
+			var buf bytes.Buffer
+			for _, rs := range cfg.VirtualServers[0].RealServers {
+				checkerKey(&buf, rs.Checkers[0], rs.Weight)
+			}
+		})
+		return applied, keys
+	}
+	const small, large = 128, 256
+	a1, k1 := allocs(small)
+	a2, k2 := allocs(large)
+	if per := ((a2 - a1) - (k2 - k1)) / (large - small); per > 1.25 {
+		t.Errorf("applying a configuration allocates %.2f objects per TCP_CHECK beyond its key (%v, %v allocations for %d, %d checks, of which keys %v, %v), want one",
+			per, a1, a2, small, large, k1, k2)
+	}
+}
+
+// The status of a check says what it said before its record was made
+// lean: the kind, the target, the verdict, the last attempt's outcome,
+// when it ended and when the next one is planned, how many real servers
+// share it, its attempts and failures; a real server's reason names the
+// check. A bound check connects from where it is bound.
+func TestStatusOfLeanChecks(t *testing.T) {
+	clock := newFakeClock()
+	t0 := clock.Now()
+	var mu sync.Mutex
+	var bound []Endpoint
+	d := &fakeDialer{answer: func(ep Endpoint) error {
+		if ep.Addr.Addr() != netip.MustParseAddr("10.0.0.2") {
+			return nil
+		}
+		mu.Lock()
+		bound = append(bound, ep)
+		mu.Unlock()
+		return errRefused
+	}}
+	plain := tcpChecker(0, time.Second, time.Second, 6*time.Second)
+	boundCheck := tcpChecker(0, 2*time.Second, time.Second, 6*time.Second, `bindto = "10.9.0.1"`, `fwmark = 7`)
+	misc := "MISC_CHECK {\n misc_path = \"/bin/check\"\n}"
+	cfg := load(t,
+		service("192.0.2.1:80", real("10.0.0.1:80", plain), real("10.0.0.2:80", boundCheck), real("10.0.0.3:80", misc)),
+		service("192.0.2.2:80", real("10.0.0.1:80", plain)),
+	)
+	h := startHarness(t, newTestManager(cfg, clock, d, &fakeScripts{}), clock)
+	h.runUntil(t0.Add(7 * time.Second))
+	st := h.m.Status()
+	if len(st) != 4 {
+		t.Fatalf("%d real servers in the status, want 4", len(st))
+	}
+	type row struct {
+		service, real, reason string
+		up                    bool
+		check                 CheckerStatus
+	}
+	want := []row{
+		{"TCP:192.0.2.1:80", "10.0.0.1:80", "checks pass", true, CheckerStatus{Kind: "TCP_CHECK", Target: netip.MustParseAddrPort("10.0.0.1:80"),
+			Up: true, LastOK: true, LastReason: "connected", LastCheck: t0.Add(6 * time.Second), NextCheck: t0.Add(12 * time.Second), SharedBy: 2, Attempts: 2}},
+		{"TCP:192.0.2.1:80", "10.0.0.2:80", "TCP_CHECK 10.0.0.2:80: connect: connection refused", false, CheckerStatus{Kind: "TCP_CHECK", Target: netip.MustParseAddrPort("10.0.0.2:80"),
+			LastReason: "connect: connection refused", LastCheck: t0.Add(6 * time.Second), NextCheck: t0.Add(12 * time.Second), SharedBy: 1, Attempts: 2,
+			Failures: map[string]uint64{"connect: connection refused": 2}}},
+		{"TCP:192.0.2.1:80", "10.0.0.3:80", "checks pass", true, CheckerStatus{Kind: "MISC_CHECK", Target: netip.MustParseAddrPort("10.0.0.3:80"),
+			Up: true, LastOK: true, LastReason: "exit status 0", LastCheck: t0.Add(6 * time.Second), NextCheck: t0.Add(12 * time.Second), SharedBy: 1, Attempts: 2}},
+		{"TCP:192.0.2.2:80", "10.0.0.1:80", "checks pass", true, CheckerStatus{Kind: "TCP_CHECK", Target: netip.MustParseAddrPort("10.0.0.1:80"),
+			Up: true, LastOK: true, LastReason: "connected", LastCheck: t0.Add(6 * time.Second), NextCheck: t0.Add(12 * time.Second), SharedBy: 2, Attempts: 2}},
+	}
+	for i, w := range want {
+		got := st[i]
+		if got.Service != w.service || got.Real.String() != w.real || got.Up != w.up || got.Reason != w.reason || len(got.Checkers) != 1 {
+			t.Errorf("real server %d: %s %s up=%t %q with %d checks, want %s %s up=%t %q with one", i,
+				got.Service, got.Real, got.Up, got.Reason, len(got.Checkers), w.service, w.real, w.up, w.reason)
+			continue
+		}
+		c := got.Checkers[0]
+		if c.Latency < 0 || !got.LastCheck.Equal(c.LastCheck) || got.Latency != c.Latency {
+			t.Errorf("%s: latency %v, last check %v (%v of the real server)", w.real, c.Latency, c.LastCheck.Sub(t0), got.LastCheck.Sub(t0))
+		}
+		c.Latency = 0
+		if !c.LastCheck.Equal(w.check.LastCheck) || !c.NextCheck.Equal(w.check.NextCheck) {
+			t.Errorf("%s: last check %v, next %v, want %v, %v", w.real, c.LastCheck.Sub(t0), c.NextCheck.Sub(t0), w.check.LastCheck.Sub(t0), w.check.NextCheck.Sub(t0))
+		}
+		c.LastCheck, c.NextCheck = w.check.LastCheck, w.check.NextCheck
+		if fmt.Sprintf("%+v", c) != fmt.Sprintf("%+v", w.check) {
+			t.Errorf("%s: check status\n %+v, want\n %+v", w.real, c, w.check)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ep := range bound {
+		if want := (Endpoint{Addr: netip.MustParseAddrPort("10.0.0.2:80"), BindTo: netip.MustParseAddr("10.9.0.1"), FWMark: 7}); ep != want {
+			t.Errorf("the bound check connected with %+v, want %+v", ep, want)
+		}
+	}
+	if len(bound) != 2 {
+		t.Errorf("the bound check made %d attempts, want 2 (at 0s and 6s)", len(bound))
 	}
 }

@@ -6,23 +6,33 @@ import (
 )
 
 // schedule is a min-heap of probes by the time of their next attempt: the
-// single timer of the scheduler always waits for its head.
-type schedule []*probe
+// single timer of the scheduler always waits for its head. A probe keeps
+// its next attempt and its round's plan as offsets from the schedule's
+// epoch (8 bytes each where a time.Time takes 24, on every one of tens of
+// thousands of checks); an offset is the instant's distance from the epoch
+// on the monotonic clock when both carry a monotonic reading (the system
+// clock's instants do), so the instants it gives back compare exactly as
+// the ones it was given: no attempt moves earlier or later for it.
+type schedule struct {
+	epoch time.Time
+	heap  dueHeap
+}
 
-func (s schedule) Len() int { return len(s) }
-func (s schedule) Less(i, j int) bool {
-	return s[i].due.Before(s[j].due)
-}
-func (s schedule) Swap(i, j int) {
+// dueHeap orders probes by due offset (container/heap).
+type dueHeap []*probe
+
+func (s dueHeap) Len() int           { return len(s) }
+func (s dueHeap) Less(i, j int) bool { return s[i].due < s[j].due }
+func (s dueHeap) Swap(i, j int) {
 	s[i], s[j] = s[j], s[i]
-	s[i].index, s[j].index = i, j
+	s[i].index, s[j].index = int32(i), int32(j)
 }
-func (s *schedule) Push(x any) {
+func (s *dueHeap) Push(x any) {
 	p := x.(*probe)
-	p.index = len(*s)
+	p.index = int32(len(*s))
 	*s = append(*s, p)
 }
-func (s *schedule) Pop() any {
+func (s *dueHeap) Pop() any {
 	old := *s
 	p := old[len(old)-1]
 	old[len(old)-1] = nil
@@ -31,33 +41,39 @@ func (s *schedule) Pop() any {
 	return p
 }
 
+// offset is t as an offset from the epoch.
+func (s *schedule) offset(t time.Time) int64 { return int64(t.Sub(s.epoch)) }
+
+// at is the instant of an offset from the epoch.
+func (s *schedule) at(offset int64) time.Time { return s.epoch.Add(time.Duration(offset)) }
+
 // add plans p's next attempt at due.
 func (s *schedule) add(p *probe, due time.Time) {
-	p.due = due
-	heap.Push(s, p)
+	p.due = s.offset(due)
+	heap.Push(&s.heap, p)
 }
 
 // remove takes p out of the schedule if it is in it.
 func (s *schedule) remove(p *probe) {
-	if p.index >= 0 && p.index < len(*s) && (*s)[p.index] == p {
-		heap.Remove(s, p.index)
+	if i := int(p.index); i >= 0 && i < len(s.heap) && s.heap[i] == p {
+		heap.Remove(&s.heap, i)
 	}
 }
 
 // popDue returns the head if it is due at now.
 func (s *schedule) popDue(now time.Time) *probe {
-	if len(*s) == 0 || (*s)[0].due.After(now) {
+	if len(s.heap) == 0 || s.heap[0].due > s.offset(now) {
 		return nil
 	}
-	return heap.Pop(s).(*probe)
+	return heap.Pop(&s.heap).(*probe)
 }
 
 // next is the time of the earliest planned attempt, zero when none.
-func (s schedule) next() time.Time {
-	if len(s) == 0 {
+func (s *schedule) next() time.Time {
+	if len(s.heap) == 0 {
 		return time.Time{}
 	}
-	return s[0].due
+	return s.at(s.heap[0].due)
 }
 
 // maxWakeTick is the coarsest grid the connector's wakeups keep to.
@@ -96,10 +112,10 @@ func (g wakeGrid) up(t time.Time) time.Time {
 // gridTick is the wake grid's tick for these checks: maxWakeTick, or
 // 1/100 of the shortest delay_loop or delay_before_retry when that is
 // finer.
-func gridTick(probes map[string]*probe) time.Duration {
+func gridTick(probes []*probe) time.Duration {
 	tick := maxWakeTick
 	for _, p := range probes {
-		for _, d := range []time.Duration{p.rules.DelayLoop, p.rules.RetryDelay} {
+		for _, d := range []time.Duration{p.settings.rules.DelayLoop, p.settings.rules.RetryDelay} {
 			if d > 0 {
 				tick = min(tick, d/100)
 			}

@@ -144,17 +144,17 @@ func TestWakeGridRoundsUpWithinOneTick(t *testing.T) {
 // check's delay_loop and delay_before_retry.
 func TestGridTickIsAFractionOfTheShortestDelay(t *testing.T) {
 	check := func(loop, retry time.Duration) *probe {
-		return &probe{rules: verdictRules{DelayLoop: loop, RetryDelay: retry}}
+		return &probe{settings: &checkSettings{rules: verdictRules{DelayLoop: loop, RetryDelay: retry}}}
 	}
 	for _, tt := range []struct {
 		name   string
-		probes map[string]*probe
+		probes []*probe
 		want   time.Duration
 	}{
 		{"none", nil, maxWakeTick},
-		{"keepalived's defaults", map[string]*probe{"a": check(60*time.Second, time.Second)}, maxWakeTick},
-		{"a short retry", map[string]*probe{"a": check(6*time.Second, 500*time.Millisecond)}, 5 * time.Millisecond},
-		{"the shortest decides", map[string]*probe{"a": check(6*time.Second, 3*time.Second), "b": check(200*time.Millisecond, 0)}, 2 * time.Millisecond},
+		{"keepalived's defaults", []*probe{check(60*time.Second, time.Second)}, maxWakeTick},
+		{"a short retry", []*probe{check(6*time.Second, 500*time.Millisecond)}, 5 * time.Millisecond},
+		{"the shortest decides", []*probe{check(6*time.Second, 3*time.Second), check(200*time.Millisecond, 0)}, 2 * time.Millisecond},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := gridTick(tt.probes); got != tt.want {

@@ -22,10 +22,10 @@ func probeOnce(t *testing.T, addr netip.AddrPort, block string) Result {
 	cfg := load(t, service(vip, real(addr.String(), block)))
 	c := cfg.VirtualServers[0].RealServers[0].Checkers[0]
 	m := NewManager(nil, Options{})
-	p := m.newProbe(c, "test", cfg.VirtualServers[0].RealServers[0].Weight)
-	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	p := m.newProbe(c, cfg.VirtualServers[0].RealServers[0].Weight, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), p.settings.timeout)
 	defer cancel()
-	return p.prober.probe(ctx)
+	return p.more.prober.probe(ctx)
 }
 
 // udpServer answers each datagram on a loopback port with reply(got);
