@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // noSuchFamily is a generic-netlink family id the kernel never gives
@@ -24,27 +25,52 @@ func unknownFamilyWriter(t *testing.T) *batchWriter {
 	return w
 }
 
-// The table reader holds the buffers of its answers only during a read:
-// between reads (a repair pass every reconcile_interval) the daemon's
-// heap does not hold them, whatever the read's outcome.
-func TestTableReaderHoldsNoBuffersBetweenReads(t *testing.T) {
-	r := &tableReader{sock: unknownFamilyWriter(t)}
-	for _, read := range []struct {
-		name string
-		run  func() error
+// The table reader keeps the buffers of its answers for a second after a
+// read, so that reads that come together (a status's chunks) share one
+// set, and lets them go once no read came for that long: between repair
+// passes (a reconcile_interval) the daemon's heap does not hold them,
+// whatever the reads' outcome.
+func TestTableReaderLetsItsBuffersGoWhenIdle(t *testing.T) {
+	clock := newHandClock()
+	r := &tableReader{sock: unknownFamilyWriter(t), now: clock.Now, after: clock.AfterFunc}
+	held := func() *readBuffers {
+		r.bufMu.Lock()
+		defer r.bufMu.Unlock()
+		return r.rb
+	}
+	readTable := func() error { _, _, err := r.read(); return err }
+	readSome := func() error {
+		_, _, err := r.readServices([]Service{{Protocol: "TCP", Addr: netip.MustParseAddrPort("192.0.2.1:80")}})
+		return err
+	}
+	for _, step := range []struct {
+		name    string
+		advance time.Duration // before the step
+		read    func() error  // nil: no read
+		want    string        // "new", "same" (as the step before) or "none"
 	}{
-		{"a read of the table", func() error { _, _, err := r.read(); return err }},
-		{"a read of some services", func() error {
-			_, _, err := r.readServices([]Service{{Protocol: "TCP", Addr: netip.MustParseAddrPort("192.0.2.1:80")}})
-			return err
-		}},
-		{"a second read of the table", func() error { _, _, err := r.read(); return err }},
+		{"a read of the table", 0, readTable, "new"},
+		{"a read of some services half a second later", 500 * time.Millisecond, readSome, "same"},
+		{"a second after the first read, half a second after the last", 500 * time.Millisecond, nil, "same"},
+		{"a second after the last read", 500 * time.Millisecond, nil, "none"},
+		{"the next pass's read", 10 * time.Second, readTable, "new"},
+		{"a second later", time.Second, nil, "none"},
 	} {
-		if err := read.run(); !errors.Is(err, syscall.ENOENT) {
-			t.Fatalf("%s from a family the kernel lacks: %v, want ENOENT", read.name, err)
+		clock.Advance(step.advance)
+		before := held()
+		if step.read != nil {
+			if err := step.read(); !errors.Is(err, syscall.ENOENT) {
+				t.Fatalf("%s from a family the kernel lacks: %v, want ENOENT", step.name, err)
+			}
 		}
-		if r.rb != nil {
-			t.Fatalf("after %s the reader still holds its buffers", read.name)
+		got := held()
+		switch {
+		case step.want == "none" && got != nil:
+			t.Fatalf("%s: the reader still holds its buffers", step.name)
+		case step.want == "new" && (got == nil || got == before):
+			t.Fatalf("%s: the reader holds %p (before %p), want a new set", step.name, got, before)
+		case step.want == "same" && (got == nil || got != before):
+			t.Fatalf("%s: the reader holds %p, want the set before, %p", step.name, got, before)
 		}
 	}
 }

@@ -21,16 +21,24 @@ import (
 type tableReader struct {
 	sock *batchWriter // the socket setup and family of the writer's kind
 	req  []byte
-	// rb holds the answers' buffers during a read (Table or Services),
-	// nil between reads: they come from spare and go back to it.
-	// spare keeps them for the next read until a collection or two has
-	// run (sync.Pool), so the chunks of a status (Services, 16 services
-	// at a time) and the two reads of a repair pass share one set, but
-	// the steady heap holds none between passes a reconcile_interval
-	// apart (0.23 MB of it on the checks benchmark's table before).
-	rb    *readBuffers
-	spare sync.Pool
-	cost  ReadCost // of the read in progress
+	// rb holds the answers' buffers: made by a read that finds none,
+	// kept after it for readBuffersIdle, so that the reads that come
+	// together (a status's chunks of 16 services, a repair pass's two
+	// reads) share one set, and let go once no read came for that long:
+	// between passes a reconcile_interval apart the steady heap holds
+	// none (0.23 MB of it on the checks benchmark's table before). A
+	// sync.Pool kept them across passes (it drops them after two
+	// collections, 10-40 s apart in the steady state) and held a second
+	// set when the next read ran on another P. bufMu guards them against
+	// the release's timer; reads are serial (linuxKernel.readMu).
+	bufMu     sync.Mutex
+	rb        *readBuffers
+	reading   bool                        // a read uses rb
+	lastUse   time.Time                   // when the last read ended
+	idleArmed bool                        // a release is scheduled
+	now       func() time.Time            // time.Now; tests set it
+	after     func(time.Duration, func()) // time.AfterFunc; tests set it
+	cost      ReadCost                    // of the read in progress
 	// lastServices and lastDests size the next read's slices.
 	lastServices, lastDests int
 }
@@ -49,6 +57,9 @@ type readBuffers struct {
 const (
 	readSlots   = 8
 	readBufSize = 32 << 10
+	// readBuffersIdle is how long the buffers outlive the last read:
+	// longer than a status waits between two chunks (statusYieldMax).
+	readBuffersIdle = time.Second
 )
 
 func newTableReader(netnsPath string) (*tableReader, error) {
@@ -111,11 +122,13 @@ func (r *tableReader) read() (Table, ReadCost, error) {
 	return t, r.cost, nil
 }
 
-// takeBuffers gives the read about to start its buffers: a spare set, or
-// a new one.
+// takeBuffers gives the read about to start its buffers: the set kept,
+// or a new one.
 func (r *tableReader) takeBuffers() {
-	if rb, ok := r.spare.Get().(*readBuffers); ok {
-		r.rb = rb
+	r.bufMu.Lock()
+	defer r.bufMu.Unlock()
+	r.reading = true
+	if r.rb != nil {
 		return
 	}
 	rb := &readBuffers{}
@@ -130,10 +143,48 @@ func (r *tableReader) takeBuffers() {
 	r.rb = rb
 }
 
-// giveBuffersBack ends takeBuffers: the set is a spare from now on.
+// giveBuffersBack ends takeBuffers: the set stays for readBuffersIdle.
 func (r *tableReader) giveBuffersBack() {
-	r.spare.Put(r.rb)
+	r.bufMu.Lock()
+	defer r.bufMu.Unlock()
+	r.reading = false
+	r.lastUse = r.clock()
+	if !r.idleArmed {
+		r.idleArmed = true
+		r.afterFunc(readBuffersIdle, r.releaseIdle)
+	}
+}
+
+// releaseIdle lets the buffers go if no read used them for
+// readBuffersIdle, or looks again when that will be the case.
+func (r *tableReader) releaseIdle() {
+	r.bufMu.Lock()
+	defer r.bufMu.Unlock()
+	r.idleArmed = false
+	if r.reading {
+		return // its end schedules a release again
+	}
+	if idle := r.clock().Sub(r.lastUse); idle < readBuffersIdle {
+		r.idleArmed = true
+		r.afterFunc(readBuffersIdle-idle, r.releaseIdle)
+		return
+	}
 	r.rb = nil
+}
+
+func (r *tableReader) clock() time.Time {
+	if r.now != nil {
+		return r.now()
+	}
+	return time.Now()
+}
+
+func (r *tableReader) afterFunc(d time.Duration, f func()) {
+	if r.after != nil {
+		r.after(d, f)
+		return
+	}
+	time.AfterFunc(d, f)
 }
 
 // readServices reads the services which names, each with a GET_SERVICE
