@@ -49,9 +49,11 @@
 //   - manager.go: Manager keeps the kernel equal to the desired state on
 //     start (adopting what is there), on reload, on health and mastership
 //     events, and periodically to undo outside edits (diffing only the
-//     services whose read differs from its view, table.go's
+//     services whose read differs from its view, view.go's
 //     sameKernelState); a takeover never waits for a read of the table
-//     nor for a whole-table computation. repairpass.go: what a periodic
+//     nor for a whole-table computation. view.go: lvsd's view of the
+//     kernel as the Manager keeps it, the real servers without their
+//     counters. repairpass.go: what a periodic
 //     pass reads: /proc/net/ip_vs as a change detector, through netlink
 //     the services it shows changed and a rotation's share of the others
 //     (RereadPasses), the whole table after a start, a reload or a failed

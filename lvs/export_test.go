@@ -41,6 +41,23 @@ func ProcChanges(text []byte, view Table, hz uint32) ([]string, error) {
 	return slices.Compact(keys), nil
 }
 
+// ProcComparer is ProcChanges with view made lvsd's view once, for
+// benchmarks of the comparison alone.
+func ProcComparer(view Table, hz uint32) func(text []byte) ([]string, error) {
+	v := viewOf(view)
+	return func(text []byte) ([]string, error) {
+		var p procTable
+		if err := p.parse(text); err != nil {
+			return nil, err
+		}
+		var keys []string
+		for _, s := range procChanges(&p, v, hz) {
+			keys = append(keys, s.Key())
+		}
+		return keys, nil
+	}
+}
+
 // RereadIn says in how many passes from now the rotation reads key.
 func RereadIn(m *Manager, key string) int { return m.rereadIn(key) }
 

@@ -94,7 +94,7 @@ type Manager struct {
 	retired map[string]bool
 	// cache is the kernel table as last read plus what lvsd applied since;
 	// nil before the first read and after the exit (omega).
-	cache map[string]Service
+	cache map[string]viewService // view.go
 	// stale holds the services whose entry in cache is unknown: a write to
 	// them was refused or cut short. A write to one of them reads the
 	// table first; writes to other services do not.
@@ -337,7 +337,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	m.fullReadNext = false
 	pass, hz := m.passes, m.hz
 	m.passes++
-	var old map[string]Service
+	var old map[string]viewService
 	var owned map[string]*hcl.VirtualServer
 	var retired map[string]bool
 	if !fullRead {
@@ -347,7 +347,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 
 	// reread names the services a steady pass read, got those of them
 	// the kernel holds; nil when the pass read the whole table (t).
-	var view map[string]Service
+	var view map[string]viewService
 	var reread map[string]bool
 	var got map[string]Service
 	var t Table
@@ -401,8 +401,12 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 			}
 		}
 		if reread != nil {
+			read := make(map[string]viewService, len(got))
+			for k, s := range got {
+				read[k] = toView(&s)
+			}
 			for k := range reread {
-				v, inKernel := got[k]
+				v, inKernel := read[k]
 				if o, inOld := old[k]; inKernel != inOld || inKernel && !o.sameKernelState(&v) {
 					note(k)
 				}
@@ -411,7 +415,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 				// lvsd's view with what the pass read in place.
 				view = maps.Clone(old)
 				for k := range reread {
-					if s, ok := got[k]; ok {
+					if s, ok := read[k]; ok {
 						view[k] = s
 					} else {
 						delete(view, k)
@@ -457,7 +461,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 				sub.VirtualServers = append(sub.VirtualServers, *vs)
 			}
 			if s, ok := view[k]; ok {
-				current = append(current, s)
+				current = append(current, s.service())
 			}
 		}
 		d = m.desireInChunks(sub, m.status.yieldBudget())
@@ -726,8 +730,9 @@ func (m *Manager) writeLocked(keys []string, fresh bool, start time.Time) (int, 
 			// The table read ahead (ManagerOptions.Table), possibly older
 			// than this write: a refusal re-reads and retries.
 			m.readAhead = nil
+			view := viewOf(ahead)
 			m.mu.Lock()
-			m.adoptLocked(viewOf(ahead), nil)
+			m.adoptLocked(view, nil)
 			m.mu.Unlock()
 			retry = !fresh
 		} else if err := m.readKernel(); err != nil {
@@ -755,21 +760,25 @@ func (m *Manager) writeLocked(keys []string, fresh bool, start time.Time) (int, 
 // (a reload) never holds mu.
 func (m *Manager) applyDesired(d *Desired, keys []string, only func(string) bool) (int, error) {
 	m.mu.Lock()
-	var current Table
+	var views []viewService // shared with the view: never changed in place
 	if keys == nil {
-		current = make(Table, 0, len(m.cache))
+		views = make([]viewService, 0, len(m.cache))
 		for _, s := range m.cache {
-			current = append(current, s)
+			views = append(views, s)
 		}
 	} else {
 		for _, k := range keys {
 			if s, ok := m.cache[k]; ok {
-				current = append(current, s)
+				views = append(views, s)
 			}
 		}
 	}
 	retired := maps.Clone(m.retired)
 	m.mu.Unlock()
+	current := make(Table, 0, len(views))
+	for i := range views {
+		current = append(current, views[i].service())
+	}
 	current.Sort()
 	ops := diff(d.Table, current, func(k string) bool { return only(k) && (d.owns(k) || retired[k]) })
 	return m.applyOps(d, ops, only)
@@ -788,9 +797,6 @@ func (m *Manager) applyOps(d *Desired, ops []Op, only func(string) bool) (int, e
 	m.logOps(ops)
 	done, refused, err := m.kernel.Apply(ops)
 
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := m.countApplied(ops, done, refused, err)
 	// A service whose operations all took effect is now as desired; one
 	// with a refused operation, or one the run did not reach, is unknown.
 	unknown := map[string]bool{}
@@ -804,18 +810,28 @@ func (m *Manager) applyOps(d *Desired, ops []Op, only func(string) bool) (int, e
 	}
 	written := map[string]bool{}
 	for _, op := range ops {
-		k := op.Service.Key()
-		written[k] = true
-		if op.Kind == OpDeleteService && !unknown[k] {
+		written[op.Service.Key()] = true
+	}
+	// The new view of the services written (made before mu: a reload
+	// writes them all). Services without operations keep the view they
+	// have (as read, with the kernel's list order).
+	views := map[string]viewService{}
+	for i := range d.Table {
+		if k := d.Table[i].Key(); written[k] && !unknown[k] {
+			views[k] = toView(&d.Table[i])
+		}
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.countApplied(ops, done, refused, err)
+	for _, op := range ops {
+		if k := op.Service.Key(); op.Kind == OpDeleteService && !unknown[k] {
 			delete(m.cache, k)
 		}
 	}
-	// Services without operations keep the view they have (as read, with
-	// the kernel's list order).
-	for _, s := range d.Table {
-		if k := s.Key(); written[k] && !unknown[k] {
-			m.cache[k] = s
-		}
+	for k, v := range views {
+		m.cache[k] = v
 	}
 	for k := range unknown {
 		m.stale[k] = true
@@ -896,7 +912,7 @@ func applyError(refused []Refusal, err error) error {
 func (m *Manager) readKernel() error {
 	m.readAhead = nil // superseded
 	t, err := m.kernel.Table()
-	var view map[string]Service
+	var view map[string]viewService
 	if err == nil {
 		view = viewOf(t)
 	}
@@ -910,20 +926,10 @@ func (m *Manager) readKernel() error {
 	return nil
 }
 
-// viewOf is t as lvsd's view of the kernel, by key (built holding no
-// lock, for adoptLocked).
-func viewOf(t Table) map[string]Service {
-	view := make(map[string]Service, len(t))
-	for _, s := range t {
-		view[s.Key()] = s
-	}
-	return view
-}
-
 // adoptLocked makes cache (viewOf a table read) lvsd's view of the
 // kernel, except for the services in keep, whose entry in the old view is
 // newer than the read (and known), and reports foreign services once each.
-func (m *Manager) adoptLocked(cache map[string]Service, keep map[string]bool) {
+func (m *Manager) adoptLocked(cache map[string]viewService, keep map[string]bool) {
 	for k := range cache {
 		if m.byKey[k] == nil && !m.retired[k] && !m.foreignSeen[k] {
 			m.foreignSeen[k] = true

@@ -171,7 +171,8 @@ func TestProcShowsComparesWhatTheFilePrints(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&s)
 			}
-			if got := procShows(tc.p, &s, tc.hz); got != tc.shows {
+			v := toView(&s)
+			if got := procShows(tc.p, &v, tc.hz); got != tc.shows {
 				t.Fatalf("procShows = %v, want %v", got, tc.shows)
 			}
 		})
@@ -247,7 +248,7 @@ func TestProcTableReadsATimeoutPrintedNegative(t *testing.T) {
 	}
 	s := Service{Protocol: "TCP", Addr: ap("192.0.2.100:80"), Scheduler: "wlc", Flags: FlagPersistent, Timeout: seconds, Netmask: 32,
 		Destinations: []Destination{{Addr: ap("10.0.0.1:80"), Forward: ForwardRoute, Weight: 3}}}
-	if !procShows(&p.services[0], &s, hz) {
+	if v := toView(&s); !procShows(&p.services[0], &v, hz) {
 		t.Fatalf("procShows(%+v) = false for the service as written", p.services[0])
 	}
 }

@@ -69,9 +69,9 @@ func (s *Service) identity() Service {
 // procShows reports whether p is what ip_vs_info_seq_show prints for s,
 // lvsd's view of the service, in a kernel of the given HZ (0 when not yet
 // known: a persistent service then does not match).
-func procShows(p *procService, s *Service, hz uint32) bool {
+func procShows(p *procService, s *viewService, hz uint32) bool {
 	if p.scheduler != s.Scheduler || p.persistent != (s.Flags&FlagPersistent != 0) ||
-		len(p.dests) != len(s.Destinations) {
+		len(p.dests) != len(s.dests) {
 		return false
 	}
 	ipv6 := s.isIPv6()
@@ -88,7 +88,7 @@ func procShows(p *procService, s *Service, hz uint32) bool {
 	// at the head of its list (__ip_vs_update_dest's list_add_rcu), so
 	// the two are then compared in address order, each sorted, and a
 	// service lvsd just wrote is not read again for its order alone.
-	ds := s.Destinations
+	ds := s.dests
 	var buf, pbuf [32]int
 	order := buf[:0]
 	if len(ds) > len(buf) {
@@ -97,7 +97,7 @@ func procShows(p *procService, s *Service, hz uint32) bool {
 	known := false
 	for i := range ds {
 		order = append(order, -1)
-		known = known || ds[i].Position != 0
+		known = known || ds[i].position != 0
 	}
 	porder := pbuf[:0]
 	if len(p.dests) > len(pbuf) {
@@ -108,7 +108,7 @@ func procShows(p *procService, s *Service, hz uint32) bool {
 	}
 	if known {
 		for i := range ds {
-			pos := ds[i].Position
+			pos := int(ds[i].position)
 			if pos < 0 || pos >= len(ds) || order[pos] >= 0 {
 				return false
 			}
@@ -118,14 +118,15 @@ func procShows(p *procService, s *Service, hz uint32) bool {
 		for i := range order {
 			order[i] = i
 		}
-		if !slices.IsSortedFunc(ds, compareDestinations) {
-			slices.SortStableFunc(order, func(a, b int) int { return compareDestinations(ds[a], ds[b]) })
+		byAddr := func(a, b viewDest) int { return a.addr.Compare(b.addr) }
+		if !slices.IsSortedFunc(ds, byAddr) {
+			slices.SortStableFunc(order, func(a, b int) int { return byAddr(ds[a], ds[b]) })
 		}
 		slices.SortStableFunc(porder, func(a, b int) int { return p.dests[a].addr.Compare(p.dests[b].addr) })
 	}
 	for j, k := range porder {
 		pd, d := &p.dests[k], &ds[order[j]]
-		if pd.addr != d.Addr || pd.forward != procForward(d.Forward) || pd.weight != d.Weight {
+		if pd.addr != d.addr || pd.forward != procForward(d.forward) || pd.weight != d.weight {
 			return false
 		}
 	}
@@ -147,7 +148,7 @@ type procEntries struct {
 // through netlink: those whose text differs, those the view holds and
 // the file lacks, and those the file shows and the view lacks (a fwmark
 // one in both address families: the file does not say which).
-func procChanges(proc *procTable, view map[string]Service, hz uint32) []Service {
+func procChanges(proc *procTable, view map[string]viewService, hz uint32) []Service {
 	idx := make(map[serviceID]procEntries, len(proc.services))
 	for i := range proc.services {
 		id := proc.services[i].id
@@ -159,7 +160,7 @@ func procChanges(proc *procTable, view map[string]Service, hz uint32) []Service 
 		idx[id] = e
 	}
 	var reread []Service
-	fwmarks := map[uint32][]*Service{}
+	fwmarks := map[uint32][]*viewService{}
 	for k := range view {
 		s := view[k]
 		if s.FWMark != 0 {
@@ -202,7 +203,7 @@ func procChanges(proc *procTable, view map[string]Service, hz uint32) []Service 
 
 // fwmarkShows reports whether the file's services of one mark (e, as
 // many as ss) are ss, the view's, in some order.
-func fwmarkShows(proc *procTable, e procEntries, ss []*Service, hz uint32) bool {
+func fwmarkShows(proc *procTable, e procEntries, ss []*viewService, hz uint32) bool {
 	switch len(ss) {
 	case 1:
 		return procShows(&proc.services[e.at[0]], ss[0], hz)
@@ -266,7 +267,7 @@ var errProcUnusable = errors.New("/proc/net/ip_vs unusable")
 // to spare. old is lvsd's view (not changed); owned and retired say which
 // services are lvsd's. hz is the kernel's HZ as known so far; the one
 // learned from this read, if any, is returned.
-func (m *Manager) readChanged(old map[string]Service, owned map[string]*hcl.VirtualServer, retired map[string]bool, pass uint64, hz uint32) (repairRead, uint32, error) {
+func (m *Manager) readChanged(old map[string]viewService, owned map[string]*hcl.VirtualServer, retired map[string]bool, pass uint64, hz uint32) (repairRead, uint32, error) {
 	slot := int(pass % uint64(m.rereadPasses))
 	var rotation []Service
 	for k, s := range old {

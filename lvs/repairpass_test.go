@@ -219,10 +219,11 @@ func BenchmarkProcTableParseAndCompare(b *testing.B) {
 	tab := lvstest.SyntheticTable(2000, 16)
 	tab.Sort()
 	text := lvstest.ProcIPVS(tab, lvstest.DefaultHZ)
+	compare := lvs.ProcComparer(tab, lvstest.DefaultHZ)
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if keys, err := lvs.ProcChanges(text, tab, lvstest.DefaultHZ); err != nil || len(keys) != 0 {
+		if keys, err := compare(text); err != nil || len(keys) != 0 {
 			b.Fatal(keys, err)
 		}
 	}

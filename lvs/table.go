@@ -162,30 +162,6 @@ func (s *Service) settingsEqual(o *Service) bool {
 		s.PEName == o.PEName
 }
 
-// sameKernelState reports whether s and o hold the kernel in exactly the
-// same state: every field of the service and of each destination, in the
-// same order (the dump order, Position, included), but the counters
-// (Stats, ActiveConns, InactiveConns), which the kernel moves by itself.
-// It is stricter than what diff compares, so two services it calls the
-// same need no operation. The periodic repair diffs only the services
-// whose read is not the same as lvsd's view of them.
-func (s *Service) sameKernelState(o *Service) bool {
-	if s.Protocol != o.Protocol || s.Addr != o.Addr || s.FWMark != o.FWMark || s.IPv6 != o.IPv6 ||
-		s.Scheduler != o.Scheduler || s.Flags != o.Flags || s.Timeout != o.Timeout || s.Netmask != o.Netmask ||
-		s.PEName != o.PEName || len(s.Destinations) != len(o.Destinations) {
-		return false
-	}
-	for i := range s.Destinations {
-		a, b := s.Destinations[i], o.Destinations[i]
-		a.ActiveConns, a.InactiveConns, a.Stats = 0, 0, Stats{}
-		b.ActiveConns, b.InactiveConns, b.Stats = 0, 0, Stats{}
-		if a != b {
-			return false
-		}
-	}
-	return true
-}
-
 // withoutDestinations returns a copy of s carrying only the service itself.
 func (s Service) withoutDestinations() Service {
 	s.Destinations = nil
