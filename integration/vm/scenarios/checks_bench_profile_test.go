@@ -17,16 +17,43 @@ import (
 // cmd/lvsd/goruntime.go), and perf's samples of both daemons, user and
 // kernel, taken the same way one after the other after the window.
 
-// cbCPU is a process group's CPU time, user and system apart.
+// cbCPU is a process group's CPU time, user and system apart, and its
+// threads' context switches: voluntary (a thread that waits: a futex, a
+// poll, a sleep) and involuntary (a thread the scheduler took off its
+// CPU). Each switch costs the kernel time that perf shows in
+// finish_task_switch, so a daemon that hands its work from thread to
+// thread pays for it there.
 type cbCPU struct {
-	user, sys time.Duration
+	user, sys              time.Duration
+	voluntary, involuntary int64
 }
 
 // cbGroupCPU sums utime and stime over the live processes of process
-// group pgid (clock ticks at 100 Hz, Linux's USER_HZ).
+// group pgid (clock ticks at 100 Hz, Linux's USER_HZ), and the context
+// switches of all their threads (/proc/PID/task/TID/status).
 func cbGroupCPU(pgid int) cbCPU {
 	var c cbCPU
 	for _, pid := range cbGroupPids(pgid) {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, t := range tasks {
+			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(status), "\n") {
+				k, v, ok := strings.Cut(line, ":")
+				if !ok {
+					continue
+				}
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				switch k {
+				case "voluntary_ctxt_switches":
+					c.voluntary += n
+				case "nonvoluntary_ctxt_switches":
+					c.involuntary += n
+				}
+			}
+		}
 		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			continue

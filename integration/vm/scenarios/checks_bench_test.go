@@ -73,21 +73,24 @@ type cbResult struct {
 	name      string
 	cpu       float64 // fraction of one core over the window
 	user, sys float64 // of which in user space, in the kernel (/proc)
-	rss       int64   // bytes, summed over the daemon's processes
-	rssAnon   int64   // of which anonymous (heap, stacks)
-	rssFile   int64   // of which file pages (the binary, shared libraries)
-	procs     int
-	seen      checktargets.Figures
-	noiseP99  time.Duration
-	loadTable time.Duration
-	adverts   cbAdvertFigures // VRRP, with cbVRRPInstance in the configuration
-	memory    []string        // the breakdown of the resident pages (cbMemoryReport)
-	syscalls  string          // strace -c after the window (cbStraceCount)
-	failures  string          // lvsd's failed attempts by reason (cbFailureReasons)
-	inittrace string          // GODEBUG=inittrace=1's sum, for a Go daemon
-	initTop   []string
-	perf      []string // perf report by object and symbol, in a profiled pair
-	pprof     []string // lvsd's CPU profile as base64 lines, in a profiled pair
+	// voluntary, involuntary: the context switches of the daemon's
+	// threads over the window (cbGroupCPU).
+	voluntary, involuntary int64
+	rss                    int64 // bytes, summed over the daemon's processes
+	rssAnon                int64 // of which anonymous (heap, stacks)
+	rssFile                int64 // of which file pages (the binary, shared libraries)
+	procs                  int
+	seen                   checktargets.Figures
+	noiseP99               time.Duration
+	loadTable              time.Duration
+	adverts                cbAdvertFigures // VRRP, with cbVRRPInstance in the configuration
+	memory                 []string        // the breakdown of the resident pages (cbMemoryReport)
+	syscalls               string          // strace -c after the window (cbStraceCount)
+	failures               string          // lvsd's failed attempts by reason (cbFailureReasons)
+	inittrace              string          // GODEBUG=inittrace=1's sum, for a Go daemon
+	initTop                []string
+	perf                   []string // perf report by object and symbol, in a profiled pair
+	pprof                  []string // lvsd's CPU profile as base64 lines, in a profiled pair
 }
 
 // TestBenchChecksVsKeepalived runs keepalived's largest reported checker
@@ -333,8 +336,8 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 			if r.failures != "" {
 				fmt.Fprintf(&b, "  failed attempts since the start, %s: %s\n", r.name, r.failures)
 			}
-			fmt.Fprintf(&b, "  %-24s CPU in user space %.3f, in the kernel %.3f core; %d of the window's %d connections ended otherwise than by the checker's FIN\n",
-				r.name, r.user, r.sys, r.seen.Unclean, r.seen.Accepts)
+			fmt.Fprintf(&b, "  %-24s CPU in user space %.3f, in the kernel %.3f core; context switches %.2f voluntary, %.2f involuntary per connection; %d of the window's %d connections ended otherwise than by the checker's FIN\n",
+				r.name, r.user, r.sys, float64(r.voluntary)/float64(max(r.seen.Accepts, 1)), float64(r.involuntary)/float64(max(r.seen.Accepts, 1)), r.seen.Unclean, r.seen.Accepts)
 		}
 	}
 	fmt.Fprintf(&b, "system calls after each window (strace -c -f, every process of the daemon):\n")
@@ -553,7 +556,8 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		times1 := cbGroupCPU(d.daemon.Process.Pid)
 		results[i] = cbResult{name: d.name, cpu: (cpu1 - d.cpu0).Seconds() / wall.Seconds(), rss: mem.rss, rssAnon: mem.anon, rssFile: mem.file,
 			procs: mem.procs, noiseP99: late[len(late)*99/100], loadTable: d.loadTable,
-			user: (times1.user - d.times0.user).Seconds() / wall.Seconds(), sys: (times1.sys - d.times0.sys).Seconds() / wall.Seconds()}
+			user: (times1.user - d.times0.user).Seconds() / wall.Seconds(), sys: (times1.sys - d.times0.sys).Seconds() / wall.Seconds(),
+			voluntary: times1.voluntary - d.times0.voluntary, involuntary: times1.involuntary - d.times0.involuntary}
 	}
 	// The listeners' figures for the window itself: what strace and perf
 	// do to the daemons after it is not counted.
