@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -611,11 +612,22 @@ func TestATCPCheckIsOneRecord(t *testing.T) {
 		}
 	}
 	// Allocations per check: the difference between two sizes, less
-	// what their keys' text takes.
+	// what their keys' text takes. The race detector's sync.Pool drops a
+	// share of what is put back at random, and fmt's printers come from
+	// one: the keys' text then takes a random number of allocations
+	// (per check beyond the key, 40 runs: 0.5-1.6 averaged over 10
+	// applies, 0.6-1.5 over 40; without it 1.02-1.03), so it is
+	// averaged over more applies and bounded looser; the records of
+	// before (a check of 384 bytes with its prober of 112 beside it, its
+	// name, its key) took about 8.
+	runs, bound := 10, 1.25
+	if raceDetector() {
+		runs, bound = 40, 2.5
+	}
 	allocs := func(n int) (applied, keys float64) {
 		cfg := config(n)
-		applied = testing.AllocsPerRun(10, func() { apply(cfg) })
-		keys = testing.AllocsPerRun(10, func() {
+		applied = testing.AllocsPerRun(runs, func() { apply(cfg) })
+		keys = testing.AllocsPerRun(runs, func() {
 			var buf bytes.Buffer
 			for _, rs := range cfg.VirtualServers[0].RealServers {
 				checkerKey(&buf, rs.Checkers[0], rs.Weight)
@@ -623,13 +635,19 @@ func TestATCPCheckIsOneRecord(t *testing.T) {
 		})
 		return applied, keys
 	}
-	const small, large = 128, 256
+	const small, large = 64, 128
 	a1, k1 := allocs(small)
 	a2, k2 := allocs(large)
-	if per := ((a2 - a1) - (k2 - k1)) / (large - small); per > 1.25 {
-		t.Errorf("applying a configuration allocates %.2f objects per TCP_CHECK beyond its key (%v, %v allocations for %d, %d checks, of which keys %v, %v), want one",
-			per, a1, a2, small, large, k1, k2)
+	if per := ((a2 - a1) - (k2 - k1)) / (large - small); per > bound {
+		t.Errorf("applying a configuration allocates %.2f objects per TCP_CHECK beyond its key (%v, %v allocations for %d, %d checks, of which keys %v, %v), want one (at most %v)",
+			per, a1, a2, small, large, k1, k2, bound)
 	}
+}
+
+// raceDetector reports whether the test runs with the race detector.
+func raceDetector() bool {
+	info, ok := debug.ReadBuildInfo()
+	return ok && slices.Contains(info.Settings, debug.BuildSetting{Key: "-race", Value: "true"})
 }
 
 // The status of a check says what it said before its record was made
