@@ -263,7 +263,9 @@ type probe struct {
 // fwmark, bind_if), at its first failure, or when its attempts run on
 // goroutines (an injected Dialer).
 type probeMore struct {
-	prober prober // nil for TCP_CHECK (launchLocked)
+	// prober runs an attempt on a goroutine; a TCP_CHECK's is made by
+	// its first attempt off the connector (launchLocked).
+	prober prober
 	kind   string // "" for TCP_CHECK
 	name   string // "" for TCP_CHECK: "TCP_CHECK target"
 	// endpoint is TCP_CHECK's when more than its target (Addr valid).
@@ -540,16 +542,15 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) (co
 		}
 		return completion{}, false
 	}
-	var run prober
-	if p.tcp {
+	more := p.extra()
+	if more.prober == nil {
 		// Off the connector (an injected Dialer), a TCP_CHECK attempt
 		// is the Dialer's connect on a goroutine.
-		run = &tcpProber{dialer: m.opts.Dialer, endpoint: p.endpoint(), timeout: p.settings.timeout}
-	} else {
-		run = p.more.prober
+		more.prober = &tcpProber{dialer: m.opts.Dialer, endpoint: p.endpoint(), timeout: p.settings.timeout}
 	}
+	run := more.prober
 	pctx, cancel := context.WithTimeout(ctx, p.settings.timeout)
-	p.running, p.extra().cancel = true, cancel
+	p.running, more.cancel = true, cancel
 	m.inflight++
 	results := m.results
 	m.attempts.Go(func() {
