@@ -13,6 +13,26 @@ import (
 // deadlines on that loop's single wait. Measured in TestBenchChecksInVM
 // and TestBenchChecks37kTargets (docs/benchmarks.md).
 
+// maxKeptBatch bounds the room kept between wakeups for one wakeup's
+// attempts (the connector's finished batch, its sockets in flight, the
+// scheduler's attempts that ended at once): a start under emulation had
+// about 1,000 attempts in flight and finished as many in one wakeup, and
+// what was sized for them stayed for the daemon's life, 0.1-0.3 MB in a
+// starved boot's heap profile (docs/benchmarks.md). Room past the bound is
+// given back once the batches are small again.
+const maxKeptBatch = 256
+
+// keptBatch is s emptied for the next batch (cleared: it keeps no attempt
+// or result alive), or nil when it has room past maxKeptBatch and the
+// batch it held was small: the next large batch makes its own.
+func keptBatch[T any](s []T) []T {
+	if cap(s) > maxKeptBatch && len(s) < maxKeptBatch/4 {
+		return nil
+	}
+	clear(s)
+	return s[:0]
+}
+
 // connectAttempt is one TCP_CHECK attempt handed to the connector.
 type connectAttempt struct {
 	probe    *probe

@@ -40,8 +40,12 @@ type connector struct {
 
 	mu       sync.Mutex
 	inflight map[int32]*connectAttempt // by socket
-	pending  deadlines
-	due      time.Time // the scheduler's next launch (plan); zero: none
+	// peak is the most attempts inflight held since it was made: a map
+	// keeps its room, so one sized past maxKeptBatch is made again once
+	// no attempt is in flight.
+	peak    int
+	pending deadlines
+	due     time.Time // the scheduler's next launch (plan); zero: none
 	// schedules: complete always ends with plan, which arms the wait;
 	// set before run starts.
 	schedules bool
@@ -136,6 +140,7 @@ func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
 	}
 	a.fd = fd
 	c.inflight[int32(fd)] = a
+	c.peak = max(c.peak, len(c.inflight))
 	heap.Push(&c.pending, a)
 	// Added under mu: the loop cannot see the socket's event before
 	// the attempt is in inflight.
@@ -195,7 +200,7 @@ func (c *connector) run() {
 			return
 		}
 		now := c.clock.now()
-		done = c.finishLocked(done[:0], events, n, read, now)
+		done = c.finishLocked(keptBatch(done), events, n, read, now)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// Spent: set whatever comes next, even no deadline.
 			c.spent = true
@@ -307,6 +312,10 @@ func (c *connector) forgetLocked(a *connectAttempt) {
 	delete(c.inflight, int32(a.fd))
 	heap.Remove(&c.pending, a.index)
 	rawClose(a.fd)
+	if len(c.inflight) == 0 && c.peak > maxKeptBatch {
+		c.inflight, c.peak = map[int32]*connectAttempt{}, 0
+		c.pending = nil
+	}
 }
 
 // connectError is the outcome of a connect the socket's epoll events

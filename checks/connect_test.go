@@ -591,3 +591,79 @@ func TestConnectorTakesAConnectThatEndedBeforeFailingItsDeadline(t *testing.T) {
 		})
 	}
 }
+
+// The connector gives back the room of a burst: once the attempts in
+// flight, more than maxKeptBatch of them, have all ended, its map of
+// sockets and its deadline heap are made again, empty; and a batch slice
+// keeps its room while batches are large, and gives it back (without
+// keeping what it held alive) once one is small.
+func TestConnectorGivesBackTheRoomOfABurst(t *testing.T) {
+	const burst = maxKeptBatch + 44
+	var mu sync.Mutex
+	var ended int
+	all := make(chan struct{})
+	c, err := newConnector(func(done []connectDone, _ time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, d := range done {
+			if d.result.OK {
+				t.Errorf("an attempt on a full listener connected")
+			}
+			if ended++; ended == burst {
+				close(all)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(c.run)
+	t.Cleanup(func() { c.stop(); wg.Wait() })
+	// Every connect to a full listener stays in progress until its
+	// budget ends, which leaves room for the whole burst to be in flight
+	// at once on a loaded machine.
+	target := fullListener(t)
+	const budget = 2 * time.Second
+	for range burst {
+		if r, done := c.submit(&connectAttempt{endpoint: Endpoint{Addr: target}, budget: budget}); done {
+			t.Fatalf("an attempt on a full listener ended at once: %+v", r)
+		}
+	}
+	c.mu.Lock()
+	peak := c.peak
+	c.mu.Unlock()
+	if peak <= maxKeptBatch {
+		t.Fatalf("%d attempts in flight at most, want the burst's %d", peak, burst)
+	}
+	select {
+	case <-all:
+	case <-time.After(budget + 10*time.Second):
+		t.Fatal("the burst's attempts did not all end")
+	}
+	c.mu.Lock()
+	inflight, peak, room := len(c.inflight), c.peak, cap(c.pending)
+	c.mu.Unlock()
+	if inflight != 0 || peak != 0 || room != 0 {
+		t.Errorf("after the burst: %d in flight, peak %d, deadline heap's room %d; want a new empty map and heap", inflight, peak, room)
+	}
+
+	batch := make([]*connectAttempt, burst)
+	for i := range batch {
+		batch[i] = &connectAttempt{}
+	}
+	if batch = keptBatch(batch); cap(batch) != burst {
+		t.Errorf("a large batch's room was given back: cap %d", cap(batch))
+	}
+	if batch[:1][0] != nil {
+		t.Error("an emptied batch still holds what it held")
+	}
+	batch = append(batch, &connectAttempt{})
+	if batch = keptBatch(batch); batch != nil {
+		t.Errorf("a small batch kept room for %d", cap(batch))
+	}
+	small := keptBatch(make([]*connectAttempt, 3, maxKeptBatch))
+	if cap(small) != maxKeptBatch {
+		t.Errorf("room within the bound was given back: cap %d", cap(small))
+	}
+}

@@ -498,11 +498,10 @@ func (m *Manager) launchDueLocked(ctx context.Context, now time.Time) {
 			m.ended = append(m.ended, c)
 		}
 	}
-	for i, c := range m.ended {
+	for _, c := range m.ended {
 		m.completeLocked(ctx, c)
-		m.ended[i] = completion{}
 	}
-	m.ended = m.ended[:0]
+	m.ended = keptBatch(m.ended)
 }
 
 // planLocked hands the connector the schedule's next launch, rounded up
