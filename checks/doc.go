@@ -29,7 +29,8 @@
 //     deadlines on that loop's one wait, and a socket found connected
 //     when the loop looks is no timeout even if it looks late; one read
 //     of the monotonic clock per batch; reused attempt records, so an
-//     attempt allocates nothing) instead of a goroutine and Go's dialer
+//     attempt allocates nothing; the room a burst of attempts took given
+//     back once it has passed) instead of a goroutine and Go's dialer
 //     per attempt. On the system clock its wait
 //     is also the schedule's timer: the wakeup that finishes ready
 //     attempts launches the due ones, one wakeup per attempt
