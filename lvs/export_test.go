@@ -61,13 +61,17 @@ func ProcComparer(view Table, hz uint32) func(text []byte) ([]string, error) {
 // RereadIn says in how many passes from now the rotation reads key.
 func RereadIn(m *Manager, key string) int { return m.rereadIn(key) }
 
-// ProcHeld reports whether m holds a parse of /proc/net/ip_vs (between
-// passes it should not: Manager.releaseProc).
+// ProcHeld reports whether m holds /proc/net/ip_vs or its parse (between
+// passes it should only when they come close together: Manager.endPass).
 func ProcHeld(m *Manager) bool {
 	m.repairMu.Lock()
 	defer m.repairMu.Unlock()
-	return m.proc.services != nil || m.proc.slab != nil
+	return m.proc.services != nil || m.proc.slab != nil || m.procBuf != nil
 }
+
+// ClosePasses is the reconcile interval below which a pass keeps what it
+// reads with for the next.
+const ClosePasses = closePasses
 
 // ProcRoom is the room a pass's buffer of the file has beyond the last
 // file's size.

@@ -75,6 +75,62 @@ func TestTableReaderLetsItsBuffersGoWhenIdle(t *testing.T) {
 	}
 }
 
+// A reader told to hold its buffers (a Manager whose passes come less
+// than closePasses apart) keeps one set from one read to the next however
+// far apart, and once told to stop, lets it go a second after the last
+// read as before.
+func TestTableReaderHoldsItsBuffersWhileTold(t *testing.T) {
+	clock := newHandClock()
+	r := &tableReader{sock: unknownFamilyWriter(t), now: clock.Now, after: clock.AfterFunc}
+	held := func() *readBuffers {
+		r.bufMu.Lock()
+		defer r.bufMu.Unlock()
+		return r.rb
+	}
+	readTable := func() {
+		if _, _, err := r.read(); !errors.Is(err, syscall.ENOENT) {
+			t.Fatalf("a read from a family the kernel lacks: %v, want ENOENT", err)
+		}
+	}
+	for _, step := range []struct {
+		name    string
+		advance time.Duration // before the step
+		hold    *bool         // told before the read, if not nil
+		read    bool
+		want    string // "new", "same" (as the step before) or "none"
+	}{
+		{"a read", 0, nil, true, "new"},
+		{"told to hold half a second later", 500 * time.Millisecond, new(true), false, "same"},
+		{"ten seconds later", 10 * time.Second, nil, false, "same"},
+		{"the next pass's read", 0, nil, true, "same"},
+		{"a minute later", time.Minute, nil, false, "same"},
+		{"told to hold no longer, half a second on", 500 * time.Millisecond, new(false), false, "same"},
+		{"a second after that", time.Second, nil, false, "none"},
+		{"a read", 0, nil, true, "new"},
+		{"a second after it", time.Second, nil, false, "none"},
+		{"a read, told to hold again", 10 * time.Second, new(true), true, "new"},
+		{"ten seconds later again", 10 * time.Second, nil, false, "same"},
+	} {
+		clock.Advance(step.advance)
+		before := held()
+		if step.hold != nil {
+			r.holdBuffers(*step.hold)
+		}
+		if step.read {
+			readTable()
+		}
+		got := held()
+		switch {
+		case step.want == "none" && got != nil:
+			t.Fatalf("%s: the reader still holds its buffers", step.name)
+		case step.want == "new" && (got == nil || got == before):
+			t.Fatalf("%s: the reader holds %p (before %p), want a new set", step.name, got, before)
+		case step.want == "same" && (got == nil || got != before):
+			t.Fatalf("%s: the reader holds %p, want the set before, %p", step.name, got, before)
+		}
+	}
+}
+
 // A write makes its batch buffer at its size and keeps it only when it is
 // small: the start's write of the whole table (here 1,000 real servers,
 // some 160 KB) does not leave its buffer in the steady heap, a health

@@ -29,11 +29,15 @@ type tableReader struct {
 	// none (0.23 MB of it on the checks benchmark's table before). A
 	// sync.Pool kept them across passes (it drops them after two
 	// collections, 10-40 s apart in the steady state) and held a second
-	// set when the next read ran on another P. bufMu guards them against
-	// the release's timer; reads are serial (linuxKernel.readMu).
+	// set when the next read ran on another P. A Manager whose repair
+	// passes come less than closePasses apart has them held from one
+	// read to the next instead (hold: holdBuffers), as it keeps its file
+	// of the table. bufMu guards them against the release's timer; reads
+	// are serial (linuxKernel.readMu).
 	bufMu     sync.Mutex
 	rb        *readBuffers
 	reading   bool                        // a read uses rb
+	hold      bool                        // keep rb between reads
 	lastUse   time.Time                   // when the last read ended
 	idleArmed bool                        // a release is scheduled
 	now       func() time.Time            // time.Now; tests set it
@@ -149,9 +153,27 @@ func (r *tableReader) giveBuffersBack() {
 	defer r.bufMu.Unlock()
 	r.reading = false
 	r.lastUse = r.clock()
-	if !r.idleArmed {
+	r.armRelease()
+}
+
+// armRelease schedules a look at the buffers readBuffersIdle from now,
+// unless one is scheduled or they are held (bufMu held).
+func (r *tableReader) armRelease() {
+	if !r.idleArmed && !r.hold {
 		r.idleArmed = true
 		r.afterFunc(readBuffersIdle, r.releaseIdle)
+	}
+}
+
+// holdBuffers keeps the buffers from one read to the next (hold), or
+// lets them go readBuffersIdle after the last read again, as a reader
+// does by default.
+func (r *tableReader) holdBuffers(hold bool) {
+	r.bufMu.Lock()
+	defer r.bufMu.Unlock()
+	r.hold = hold
+	if r.rb != nil && !r.reading {
+		r.armRelease()
 	}
 }
 
@@ -161,8 +183,8 @@ func (r *tableReader) releaseIdle() {
 	r.bufMu.Lock()
 	defer r.bufMu.Unlock()
 	r.idleArmed = false
-	if r.reading {
-		return // its end schedules a release again
+	if r.reading || r.hold {
+		return // a read's end, or the end of the hold, looks again
 	}
 	if idle := r.clock().Sub(r.lastUse); idle < readBuffersIdle {
 		r.idleArmed = true

@@ -119,12 +119,16 @@ type Manager struct {
 	passes       uint64
 	hz           uint32
 	rereadPasses int
-	// Held with repairMu: the file's parse during a pass (let go at its
-	// end, releaseProc), the sizes the next pass makes its buffer and
-	// parse at, and whether a pass that could not use the file was
+	// Held with repairMu: the file's buffer and parse during a pass
+	// (kept for the next pass when passes come close together, let go at
+	// the pass's end otherwise: endPass), the sizes the next pass makes
+	// its buffer and parse at, whether the kernel was told to hold its
+	// read buffers, and whether a pass that could not use the file was
 	// logged already.
+	procBuf     []byte
 	proc        procTable
 	procSizes   procSizes
+	readsHeld   bool
 	procLogged  bool
 	procFailing bool // the last pass could not use the file
 
@@ -324,7 +328,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	}
 	m.repairMu.Lock()
 	defer m.repairMu.Unlock()
-	defer m.releaseProc()
+	defer m.endPass(m.currentInterval() < closePasses)
 	start := time.Now()
 	m.mu.Lock()
 	cfg := m.cfg
@@ -401,13 +405,9 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 			}
 		}
 		if reread != nil {
-			read := make(map[string]viewService, len(got))
-			for k, s := range got {
-				read[k] = toView(&s)
-			}
 			for k := range reread {
-				v, inKernel := read[k]
-				if o, inOld := old[k]; inKernel != inOld || inKernel && !o.sameKernelState(&v) {
+				s, inKernel := got[k]
+				if o, inOld := old[k]; inKernel != inOld || inKernel && !o.readAs(&s) {
 					note(k)
 				}
 			}
@@ -415,8 +415,8 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 				// lvsd's view with what the pass read in place.
 				view = maps.Clone(old)
 				for k := range reread {
-					if s, ok := read[k]; ok {
-						view[k] = s
+					if s, ok := got[k]; ok {
+						view[k] = toView(&s)
 					} else {
 						delete(view, k)
 					}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/lvsd/lvsd/hcl"
 )
@@ -366,20 +367,42 @@ type procSizes struct {
 // size of the last one is read without a copy.
 const procRoom = 64 << 10
 
+// closePasses is the reconcile interval below which a repair pass keeps
+// what it reads with for the next pass: the file's buffer and its parse
+// here, and the kernel's table reader its answer buffers
+// (readBufferHolder); from closePasses on (the default 10 s) the pass
+// lets them go at its end (endPass). On the 2,000 x 16 benchmark table
+// they are 4 MB, made again in a pass that otherwise allocates 1.6 MB
+// (BenchmarkSteadyRepairPass): at GOGC=25 (cmd/lvsd) what a pass makes
+// again is then what sets how often the daemon collects. Passes 1 s apart
+// (the takeover test's tk-d2, in CI) made them at 4 MB a second, one more
+// collection a pass on a 2-vCPU guest where the test aims its takeover,
+// for a heap gain that lasts a second; at 5 s or more they cost 0.8 MB a
+// second or less and the steady heap holds none of them between passes
+// (docs/benchmarks.md, "Session 10, lvs's heap").
+const closePasses = 5 * time.Second
+
 // readProc reads /proc/net/ip_vs and parses it into m.proc (repairMu
-// held), the buffer and the parse made at the last pass's sizes: the
-// buffer goes once parsed, the parse at the pass's end (releaseProc). On
-// the checks benchmark's table (143 services, 2,326 real servers) the two
-// held 0.35 MB of the steady heap between passes, kept for the next pass
-// a reconcile_interval later; made again, they cost a pass three
-// allocations.
+// held). Between passes close together (closePasses) the buffer and the
+// parse are kept and reused; otherwise endPass lets them go, and the next
+// pass makes them at the last pass's sizes at once. On the checks
+// benchmark's table (143 services, 2,326 real servers) the two held 0.35
+// MB of the steady heap between passes; made again, they cost a pass
+// three allocations.
 func (m *Manager) readProc() error {
 	sz := m.procSizes
-	buf, err := m.kernel.ProcTable(make([]byte, 0, sz.bytes+procRoom))
+	buf := m.procBuf[:0]
+	if buf == nil {
+		buf = make([]byte, 0, sz.bytes+procRoom)
+	}
+	buf, err := m.kernel.ProcTable(buf)
+	m.procBuf = buf
 	if err != nil {
 		return err
 	}
-	m.proc = procTable{services: make([]procService, 0, sz.services), slab: make([]procDest, 0, sz.dests)}
+	if m.proc.services == nil {
+		m.proc = procTable{services: make([]procService, 0, sz.services), slab: make([]procDest, 0, sz.dests)}
+	}
 	if err := m.proc.parse(buf); err != nil {
 		return err
 	}
@@ -387,9 +410,28 @@ func (m *Manager) readProc() error {
 	return nil
 }
 
-// releaseProc lets the pass's parse of the file go (repairMu held): only
-// the sizes stay for the next pass.
-func (m *Manager) releaseProc() { m.proc = procTable{} }
+// readBufferHolder is a Kernel that keeps buffers for its table reads a
+// while after each read (the Linux kernel's table reader,
+// genetlink_dump_linux.go) and can be told to keep them until the next.
+type readBufferHolder interface {
+	HoldReadBuffers(hold bool)
+}
+
+// endPass ends a repair pass (repairMu held): with passes close together
+// (keep: the interval is below closePasses) the file's buffer and parse
+// stay for the next pass and the kernel holds its read buffers; otherwise
+// only the sizes stay, and the kernel lets its buffers go once idle.
+func (m *Manager) endPass(keep bool) {
+	if !keep {
+		m.procBuf, m.proc = nil, procTable{}
+	}
+	if keep != m.readsHeld {
+		if h, ok := m.kernel.(readBufferHolder); ok {
+			h.HoldReadBuffers(keep)
+		}
+		m.readsHeld = keep
+	}
+}
 
 // rereadIn says in how many passes from now (1 to RereadPasses) the
 // rotation reads the service key through netlink, for tests of the bound.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/lvs"
@@ -240,22 +241,28 @@ func (k *cachedProcKernel) ProcTable(dst []byte) ([]byte, error) { return append
 
 // BenchmarkSteadyRepairPass is a steady pass on the benchmark table
 // (2,000 x 16) without the kernel's share: the file's parse, the
-// comparison, the rotation's choice, lvsd's bookkeeping.
+// comparison, the rotation's choice, lvsd's bookkeeping. Passes 1 s apart
+// (the takeover test's) keep the file and its parse from one pass to the
+// next; 10 s apart (the default) make them again each pass.
 func BenchmarkSteadyRepairPass(b *testing.B) {
 	const services, reals = 2000, 16
 	tab := lvstest.SyntheticTable(services, reals)
-	fake := lvstest.NewFakeKernel(tab)
-	k := &cachedProcKernel{FakeKernel: fake, text: lvstest.ProcIPVS(tab, lvstest.DefaultHZ)}
-	m := lvs.NewManager(k, lvs.ManagerOptions{})
-	m.SetConfig(lvstest.SyntheticConfig(services, reals))
-	if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
-		b.Fatal(n, err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
-			b.Fatal(n, err)
-		}
+	text := lvstest.ProcIPVS(tab, lvstest.DefaultHZ)
+	for _, interval := range []time.Duration{time.Second, 10 * time.Second} {
+		b.Run("interval="+interval.String(), func(b *testing.B) {
+			k := &cachedProcKernel{FakeKernel: lvstest.NewFakeKernel(tab), text: text}
+			m := lvs.NewManager(k, lvs.ManagerOptions{Interval: interval})
+			m.SetConfig(lvstest.SyntheticConfig(services, reals))
+			if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+				b.Fatal(n, err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+					b.Fatal(n, err)
+				}
+			}
+		})
 	}
 }
 
@@ -295,6 +302,119 @@ func TestRepairPassLetsTheFileGoAtItsEnd(t *testing.T) {
 	for i := 1; i < len(k.caps); i++ {
 		if want := k.lens[i-1] + lvs.ProcRoom; k.caps[i] != want {
 			t.Errorf("read %d of the file was given %d bytes, want the last file's %d + %d", i, k.caps[i], k.lens[i-1], lvs.ProcRoom)
+		}
+	}
+}
+
+// keepKernel records the buffer each read of /proc/net/ip_vs is given
+// and the one it returns, and what the Manager tells it about its own
+// read buffers (the Linux kernel's table reader holds them or not).
+type keepKernel struct {
+	*lvstest.FakeKernel
+	given, returned []*byte
+	holds           []bool
+}
+
+// bufData is where b's memory starts (nil without any).
+func bufData(b []byte) *byte {
+	if cap(b) == 0 {
+		return nil
+	}
+	return &b[:cap(b)][0]
+}
+
+func (k *keepKernel) ProcTable(dst []byte) ([]byte, error) {
+	b, err := k.FakeKernel.ProcTable(dst)
+	k.given, k.returned = append(k.given, bufData(dst)), append(k.returned, bufData(b))
+	return b, err
+}
+
+func (k *keepKernel) HoldReadBuffers(hold bool) { k.holds = append(k.holds, hold) }
+
+// Passes less than lvs.ClosePasses apart keep the file, its parse and the
+// kernel's read buffers from one pass to the next, as before they were
+// let go (a pass allocates what it did: the takeover test's 1 s passes);
+// passes further apart let them all go at each pass's end. The interval
+// is ManagerOptions.Interval, else the configuration's reconcile_interval,
+// else 10 s.
+func TestRepairPassKeepsWhatItReadsWithOnlyForAPassSoon(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		opt, configured time.Duration
+		wantKept        bool
+	}{
+		{"1 s apart, the takeover test's", time.Second, 0, true},
+		{"just under the line", lvs.ClosePasses - time.Millisecond, 0, true},
+		{"at the line", lvs.ClosePasses, 0, false},
+		{"10 s apart, the default", 0, 0, false},
+		{"the configuration's 2 s", 0, 2 * time.Second, true},
+		{"the configuration's 1 s under the options' 10 s", 10 * time.Second, time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := &keepKernel{FakeKernel: lvstest.NewFakeKernel(nil)}
+			m := lvs.NewManager(k, lvs.ManagerOptions{Interval: tc.opt})
+			cfg := lvs.TestConfig()
+			cfg.Global.LVSProgram = hcl.LVSProgramAlways
+			cfg.Global.ReconcileInterval = tc.configured
+			m.SetConfig(cfg)
+			for pass := range 4 {
+				if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+					t.Fatalf("pass %d = %d, %v", pass, n, err)
+				}
+				if held := lvs.ProcHeld(m); held != tc.wantKept {
+					t.Fatalf("after pass %d the manager holds the file or its parse: %v, want %v", pass, held, tc.wantKept)
+				}
+			}
+			if len(k.given) < 3 {
+				t.Fatalf("%d reads of the file in four passes, want one per steady pass", len(k.given))
+			}
+			if tc.wantKept {
+				for i := 1; i < len(k.given); i++ {
+					if k.given[i] != k.returned[i-1] {
+						t.Errorf("read %d of the file was given a buffer other than the last read's", i)
+					}
+				}
+			}
+			if want := []bool{true}; tc.wantKept && !slices.Equal(k.holds, want) || !tc.wantKept && len(k.holds) != 0 {
+				t.Errorf("the kernel was told to hold its read buffers %v, want %v", k.holds, tc.wantKept)
+			}
+		})
+	}
+}
+
+// A reload that moves reconcile_interval across the line lets go what the
+// passes kept, and the kernel's read buffers with it.
+func TestRepairPassLetsGoWhenPassesMoveApart(t *testing.T) {
+	k := &keepKernel{FakeKernel: lvstest.NewFakeKernel(nil)}
+	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	cfg := lvs.TestConfig()
+	cfg.Global.LVSProgram = hcl.LVSProgramAlways
+	cfg.Global.ReconcileInterval = time.Second
+	for _, step := range []struct {
+		interval time.Duration
+		held     bool
+		holds    []bool
+	}{
+		{time.Second, true, []bool{true}},
+		{10 * time.Second, false, []bool{true, false}},
+		{3 * time.Second, true, []bool{true, false, true}},
+	} {
+		next := *cfg
+		next.Global.ReconcileInterval = step.interval
+		m.SetConfig(&next)
+		// The reload's pass reads the whole table through netlink (and the
+		// file only while the kernel's HZ is unknown); the two after it
+		// are steady.
+		for pass := range 3 {
+			if n, err := m.Reconcile(context.Background()); n != 0 || err != nil {
+				t.Fatalf("reconcile_interval %s, pass %d = %d, %v", step.interval, pass, n, err)
+			}
+			if held := lvs.ProcHeld(m); pass > 0 && held != step.held {
+				t.Fatalf("reconcile_interval %s, after pass %d the manager holds the file or its parse: %v, want %v", step.interval, pass, held, step.held)
+			}
+		}
+		if !slices.Equal(k.holds, step.holds) {
+			t.Fatalf("reconcile_interval %s: the kernel was told to hold its read buffers %v, want %v", step.interval, k.holds, step.holds)
 		}
 	}
 }

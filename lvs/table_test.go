@@ -17,7 +17,11 @@ func TestSameKernelStateSeesEveryFieldButTheCounters(t *testing.T) {
 	counters := map[string]bool{"Stats": true, "ActiveConns": true, "InactiveConns": true}
 	same := func(a, b Service) bool {
 		va, vb := toView(&a), toView(&b)
-		return va.sameKernelState(&vb)
+		same := va.sameKernelState(&vb)
+		if read := va.readAs(&b); read != same {
+			t.Errorf("readAs = %v, sameKernelState = %v", read, same)
+		}
+		return same
 	}
 	// change sets field f of v (a struct) to something else than it is.
 	change := func(t *testing.T, v reflect.Value, name string) {
