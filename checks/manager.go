@@ -108,6 +108,9 @@ type Manager struct {
 	results chan completion
 	reload  chan struct{}
 	notify  chan struct{} // semaphore of notify scripts
+	// started is closed once Run has applied its first configuration:
+	// every check is built and planned (Started).
+	started chan struct{}
 
 	// Run waits for these before it returns.
 	attempts sync.WaitGroup // probe goroutines (launchLocked)
@@ -368,8 +371,14 @@ func NewManager(cfg *hcl.Config, opts Options) *Manager {
 		cfg:     cfg,
 		qsignal: make(chan struct{}, 1),
 		rearm:   make(chan struct{}, 1),
+		started: make(chan struct{}),
 	}
 }
+
+// Started is closed once Run has built and planned every check of its
+// first configuration (a start's last work before its checks' rounds);
+// never, if Run is not called.
+func (m *Manager) Started() <-chan struct{} { return m.started }
 
 // Events delivers verdicts in order. It is closed when Run returns. Events
 // are queued without bound, so a slow reader never stalls the checks.
@@ -415,6 +424,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.grid.origin = m.opts.Clock.Now()
 	m.applyLocked(ctx)
 	m.mu.Unlock()
+	close(m.started)
 
 	timer := m.opts.Clock.NewTimer(time.Hour)
 	defer timer.Stop()

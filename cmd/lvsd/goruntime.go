@@ -52,7 +52,9 @@ import (
 //     background scavenger), so the daemon's RSS would stay near that peak
 //     for minutes after a start or a reload. releaseLoadGarbage returns it
 //     at once: one GC and a scavenge, after the start's table is written
-//     (it never delays the table) and after each reload.
+//     (it never delays the table) and its health checks are built and
+//     planned (thousands of them allocate and touch much of their own),
+//     and after each reload.
 //   - Between loads the GC runs at GOGC=25 instead of Go's 100: the heap
 //     may grow to 1.25 times what is live instead of twice before a
 //     cycle, and the runtime keeps about that much resident. What is live
@@ -69,7 +71,7 @@ import (
 //     core at 50, 0.0002-0.0010 at 25, 0.0008 at 10, beside the daemon's
 //     0.061-0.073 core (about 1 % of it at 25). A reload's load runs
 //     at GOGC=400 (loadAtLoosePace), the start's with no collection at
-//     all until its first table is written, under a memory limit
+//     all until its first table is written and its checks built, under a memory limit
 //     (startWithoutCollection, session 9); at 400 the readers
 //     allocate ten to forty times what they keep, and every cycle during
 //     a load scans a heap that only grows. In the test VM, lvsd's start
@@ -94,7 +96,7 @@ import (
 //     fault, without I/O; the rest stop counting in its RSS.
 //   - LVSD_CPUPROFILE=FILE in the environment (set by the checks benchmark,
 //     docs/benchmarks.md; not a setting for a director) writes a CPU
-//     profile of the steady state to FILE: from the first table written,
+//     profile of the steady state to FILE: from the start's end (OnRunning),
 //     for LVSD_CPUPROFILE_SECONDS (default 40), then the heap's profile
 //     to FILE.heap (sampled at GODEBUG=memprofilerate=N); each written
 //     whole to a .tmp file and renamed, so that a reader never sees half.
@@ -135,7 +137,7 @@ const (
 )
 
 // startWithoutCollection holds the collector off for the start, from its
-// load to its first IPVS table written (releaseLoadGarbage then collects
+// load to its first IPVS table written and its checks built (releaseLoadGarbage then collects
 // once and sets the pace between loads), with a memory limit as the bound
 // (startHeapFloor), unless the environment sets GOGC or GOMEMLIMIT: then
 // the start's load runs at loadAtLoosePace. fileSize is the configuration
@@ -168,7 +170,7 @@ func releaseLoadGarbage() {
 }
 
 // profileSteadyState starts the CPU profile LVSD_CPUPROFILE asks for; the
-// daemon calls it once, when its first table is written. It takes the
+// daemon calls it once, at the start's end (OnRunning). It takes the
 // variable out of the environment, so the scripts lvsd runs do not see it.
 func profileSteadyState() {
 	file := os.Getenv("LVSD_CPUPROFILE")

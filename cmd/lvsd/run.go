@@ -139,9 +139,10 @@ func runDaemon(opts runOptions) int {
 		AfterFirstWrite: compactAfterFirstWrite,
 		OnRunning: func() {
 			// The first table is written (Run's first reconcile comes
-			// before OnRunning): the daemon gets its processors back, and
-			// the start's garbage and pages go, and a benchmark's profile
-			// starts (goruntime.go).
+			// before OnRunning) and every check is built and planned:
+			// the daemon gets its processors back, and the start's
+			// garbage and pages go, and a benchmark's profile starts
+			// (goruntime.go).
 			allProcs()
 			releaseLoadGarbage()
 			profileSteadyState()

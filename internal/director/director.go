@@ -35,8 +35,10 @@ type Options struct {
 	VRRP, Checks bool
 	Logger       *slog.Logger
 
-	// OnRunning is called once Run has started every part (cmd/lvsd tells
-	// systemd it is ready there).
+	// OnRunning is called once Run has started every part, the health
+	// checks with every check of the configuration built and planned
+	// (cmd/lvsd tells systemd it is ready there, and lets the start's
+	// garbage go).
 	OnRunning func()
 
 	// Load reads a configuration on Reload; nil means hcl.Load.
@@ -345,6 +347,16 @@ func (d *Director) Run(ctx context.Context) error {
 		}()
 	} else {
 		close(vrrpDone)
+	}
+	if d.checker != nil {
+		// Building thousands of checks is the start's last work: what
+		// it allocated and touched goes with the rest (OnRunning).
+		select {
+		case <-d.checker.Started():
+		case <-ctx.Done():
+		case runErr := <-errs:
+			errs <- runErr // the loop below takes it
+		}
 	}
 	if d.opts.OnRunning != nil {
 		d.opts.OnRunning()

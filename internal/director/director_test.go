@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -89,4 +90,43 @@ virtual_server "192.0.2.10:80" {
 		t.Fatalf("quorum_down script (pid %d) outlived Run: kill(pid, 0) = %v", pid, err)
 	}
 	leakcheck.None(t, "github.com/lvsd/lvsd/internal/director.", time.Second)
+}
+
+// TestRunCallsOnRunningOnceTheChecksAreBuilt: OnRunning, where lvsd lets
+// the start's garbage go and tells systemd it is ready, comes after the
+// health checks have built and planned every check of the configuration,
+// the start's last work (with thousands of checks, a large part of what
+// the start allocates and touches).
+func TestRunCallsOnRunningOnceTheChecksAreBuilt(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("global {\n  lvs_program = \"always\"\n}\nvirtual_server \"192.0.2.10:80\" {\n  protocol = \"TCP\"\n")
+	for i := range 256 {
+		fmt.Fprintf(&b, "  real_server \"10.0.%d.%d:80\" {\n    TCP_CHECK {\n      warmup = \"1h\"\n    }\n  }\n", i/200, i%200+1)
+	}
+	b.WriteString("}\n")
+	cfg := hcltest.Load(t, b.String())
+	built := make(chan bool, 1)
+	var d *Director
+	d, err := New(cfg, Options{Checks: true, OpenKernel: func() (lvs.Kernel, error) { return lvstest.NewFakeKernel(nil), nil },
+		OnRunning: func() {
+			select {
+			case <-d.checker.Started():
+				built <- true
+			default:
+				built <- false
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(t, d)
+	defer stop()
+	select {
+	case ok := <-built:
+		if !ok {
+			t.Fatal("OnRunning came before the checks were built")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("OnRunning was not called within 20 s")
+	}
 }
