@@ -1,6 +1,9 @@
 package lvs
 
-import "slices"
+import (
+	"slices"
+	"unsafe"
+)
 
 // The tests in package lvs_test need the fixtures of lvs/lvstest, which
 // imports lvs, so they cannot be in package lvs; these are the helpers
@@ -76,3 +79,38 @@ const ClosePasses = closePasses
 // ProcRoom is the room a pass's buffer of the file has beyond the last
 // file's size.
 const ProcRoom = procRoom
+
+// ApplyWrite is a write's end for benchmarks: apply ops, which bring the
+// services of d to their state there, and record them in m's view.
+func ApplyWrite(m *Manager, d *Desired, ops []Op) (int, error) {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	return m.applyOps(d, ops, func(string) bool { return true })
+}
+
+// WriteOps are the operations that write t into an empty table.
+func WriteOps(t Table) []Op { return diff(t, nil, func(string) bool { return true }) }
+
+// ViewBlocks counts the blocks of memory that hold the real servers of
+// lvsd's view: a service's that do not follow another's start a block.
+func ViewBlocks(m *Manager) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var starts []uintptr
+	ends := map[uintptr]bool{}
+	for _, v := range m.cache {
+		if len(v.dests) == 0 {
+			continue
+		}
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(v.dests)))
+		starts = append(starts, p)
+		ends[p+uintptr(len(v.dests))*unsafe.Sizeof(viewDest{})] = true
+	}
+	n := 0
+	for _, p := range starts {
+		if !ends[p] {
+			n++
+		}
+	}
+	return n
+}

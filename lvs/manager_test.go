@@ -649,3 +649,48 @@ func TestManagerVerdictThatChangesNothingCostsNoWrite(t *testing.T) {
 		t.Fatalf("a changed weight made %d writes and applied %q", c.Reconciles-before, lvs.OpStrings(k.Applied))
 	}
 }
+
+// A write records the services it wrote in lvsd's view with their real
+// servers in one block, as a read does (one allocation, not one a
+// service: a takeover records them before its VIPs come up); a health
+// event's write then makes a block for its one service.
+func TestAWriteRecordsItsViewsInOneBlock(t *testing.T) {
+	cfg := lvstest.SyntheticConfig(50, 4)
+	m := lvs.NewManager(lvstest.NewFakeKernel(nil), lvs.ManagerOptions{})
+	m.SetConfig(cfg)
+	if got := lvs.ViewBlocks(m); got != 1 {
+		t.Fatalf("after the start's write of 50 services the view's real servers are in %d blocks, want 1", got)
+	}
+	// The first service in the table's order (the block's first): its new
+	// block, and the start's keeps the others.
+	first := lvstest.SyntheticTable(50, 4)[0]
+	m.SetVerdict(lvs.VerdictKey{Service: first.Key(), Real: first.Destinations[0].Addr}, lvs.Verdict{Up: false, Reason: "test"})
+	if got := lvs.ViewBlocks(m); got != 2 {
+		t.Fatalf("after a health event's write the view's real servers are in %d blocks, want 2", got)
+	}
+}
+
+// appliedKernel takes every write at once: what a write then costs is
+// lvsd's part after the kernel's.
+type appliedKernel struct{ *lvstest.FakeKernel }
+
+func (appliedKernel) Apply(ops []lvs.Op) (int, []lvs.Refusal, error) { return len(ops), nil, nil }
+
+// BenchmarkWriteRecordsItsViews is what a write of the 2,000 x 16 table
+// (the start's, a reload's, the takeover of an instance that owns it)
+// costs after the kernel took it: recording the services written in
+// lvsd's view, which a takeover does before its VIPs come up.
+func BenchmarkWriteRecordsItsViews(b *testing.B) {
+	const services, reals = 2000, 16
+	cfg := lvstest.SyntheticConfig(services, reals)
+	m := lvs.NewManager(appliedKernel{lvstest.NewFakeKernel(nil)}, lvs.ManagerOptions{})
+	m.SetConfig(cfg)
+	d := lvs.Desire(lvs.State{Config: cfg})
+	ops := lvs.WriteOps(d.Table)
+	b.ReportAllocs()
+	for b.Loop() {
+		if n, err := lvs.ApplyWrite(m, &d, ops); n != len(ops) || err != nil {
+			b.Fatal(n, err)
+		}
+	}
+}
