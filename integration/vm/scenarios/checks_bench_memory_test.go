@@ -341,6 +341,12 @@ func cbInitTrace(out string) (total string, top []string) {
 	if gcs := regexp.MustCompile(`(?m)^gc \d+ @.*$`).FindAllString(out, -1); len(gcs) > 0 {
 		top = append(top, fmt.Sprintf("%d GC cycles, the last: %q", len(gcs), gcs[len(gcs)-1]))
 	}
+	// GODEBUG=scavtrace=1, a line a cycle: the heap memory the runtime
+	// keeps mapped after it ("now") and the share of that in use
+	// ("util"): what is resident beyond the live heap and its goal.
+	if sc := regexp.MustCompile(`(?m)^scav .*$`).FindAllString(out, -1); len(sc) > 0 {
+		top = append(top, fmt.Sprintf("the scavenger's last: %q", sc[len(sc)-1]))
+	}
 	slices.SortFunc(pkgs, func(a, b pkg) int { return int(b.bytes - a.bytes) })
 	for _, p := range pkgs[:min(6, len(pkgs))] {
 		top = append(top, fmt.Sprintf("%s %.0f KB %.2f ms", p.name, float64(p.bytes)/1024, p.ms))

@@ -176,10 +176,11 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		"--vrrp_pid", "/run/keepalived/checks-bench-vrrp.pid"}}
 	// GODEBUG=inittrace=1 prints what each package's init allocates
 	// (at the start only; it costs nothing after), gctrace=1 one line per
-	// GC cycle (heap sizes and goal).
+	// GC cycle (heap sizes and goal), scavtrace=1 one per cycle too (the
+	// heap memory kept mapped, and how much of it is in use).
 	lvsdOf := func(bin string) func(name, file string, env ...string) cbSpec {
 		return func(name, file string, env ...string) cbSpec {
-			return cbSpec{name: name, env: append([]string{"GODEBUG=inittrace=1,gctrace=1"}, env...),
+			return cbSpec{name: name, env: append([]string{"GODEBUG=inittrace=1,gctrace=1,scavtrace=1"}, env...),
 				argv: []string{bin, "run", "-f", file, "--pid-file", "/run/lvsd-checks-bench.pid"}}
 		}
 	}
@@ -200,7 +201,7 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	// samples of both daemons after the window
 	// (checks_bench_profile_test.go); the heap sampled every 8 KB.
 	profiled := func(name string, env ...string) cbSpec {
-		s := lvsd(name, conf, append([]string{"GODEBUG=inittrace=1,gctrace=1,memprofilerate=8192"}, env...)...)
+		s := lvsd(name, conf, append([]string{"GODEBUG=inittrace=1,gctrace=1,scavtrace=1,memprofilerate=8192"}, env...)...)
 		s.profile = true
 		return s
 	}
@@ -217,7 +218,7 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		// goroutine that ran 10 ms, each a tgkill and a look into the
 		// pclntab where it stopped): what they cost in CPU and in
 		// resident binary pages.
-		lvsd("lvsd asyncpreemptoff", conf, "GODEBUG=inittrace=1,gctrace=1,asyncpreemptoff=1"),
+		lvsd("lvsd asyncpreemptoff", conf, "GODEBUG=inittrace=1,gctrace=1,scavtrace=1,asyncpreemptoff=1"),
 		lvsd("lvsd + VRRP", confVRRP),
 		lvsd("lvsd + VRRP GOMAXPROCS=1", confVRRP, "GOMAXPROCS=1"),
 		// A starved machine, made in the guest rather than by loading
