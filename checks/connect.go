@@ -13,24 +13,38 @@ import (
 // deadlines on that loop's single wait. Measured in TestBenchChecksInVM
 // and TestBenchChecks37kTargets (docs/benchmarks.md).
 
-// maxKeptBatch bounds the room kept between wakeups for one wakeup's
-// attempts (the connector's finished batch, its sockets in flight, the
+// maxKeptBatch bounds the room kept for good for the attempts of a
+// wakeup (the connector's finished batch, its sockets in flight, the
 // scheduler's attempts that ended at once): a start under emulation had
 // about 1,000 attempts in flight and finished as many in one wakeup, and
-// what was sized for them stayed for the daemon's life, 0.1-0.3 MB in a
-// starved boot's heap profile (docs/benchmarks.md). Room past the bound is
-// given back once the batches are small again.
+// what was sized for them stayed for the daemon's life. Room past the
+// bound is given back burstRoomFor after the last wakeup that needed it:
+// at once, a machine that stalls now and then (37,205 targets on a loaded
+// host) made it again at every stall, about 10 bytes more per connect.
 const maxKeptBatch = 256
 
-// keptBatch is s emptied for the next batch (cleared: it keeps no attempt
-// or result alive), or nil when it has room past maxKeptBatch and the
-// batch it held was small: the next large batch makes its own.
-func keptBatch[T any](s []T) []T {
-	if cap(s) > maxKeptBatch && len(s) < maxKeptBatch/4 {
-		return nil
+// burstRoomFor is how long the room of a burst is kept after it.
+const burstRoomFor = 30 * time.Second
+
+// batch is a slice reused from one wakeup to the next.
+type batch[T any] struct {
+	items []T
+	large time.Time // the last wakeup whose batch was past maxKeptBatch
+}
+
+// reuse empties the batch for the wakeup at now (cleared: it keeps no
+// attempt or result alive), and gives back its room past maxKeptBatch
+// once no batch needed it for burstRoomFor.
+func (b *batch[T]) reuse(now time.Time) {
+	if len(b.items) > maxKeptBatch {
+		b.large = now
 	}
-	clear(s)
-	return s[:0]
+	if cap(b.items) > maxKeptBatch && now.Sub(b.large) >= burstRoomFor {
+		b.items = nil
+		return
+	}
+	clear(b.items)
+	b.items = b.items[:0]
 }
 
 // connectAttempt is one TCP_CHECK attempt handed to the connector.

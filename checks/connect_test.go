@@ -592,78 +592,68 @@ func TestConnectorTakesAConnectThatEndedBeforeFailingItsDeadline(t *testing.T) {
 	}
 }
 
-// The connector gives back the room of a burst: once the attempts in
-// flight, more than maxKeptBatch of them, have all ended, its map of
-// sockets and its deadline heap are made again, empty; and a batch slice
-// keeps its room while batches are large, and gives it back (without
-// keeping what it held alive) once one is small.
+// The connector gives back the room of a burst, burstRoomFor after the
+// last wakeup that had more than maxKeptBatch attempts in flight: its map
+// of sockets and its deadline heap are made again with what is in flight.
+// A batch reused from wakeup to wakeup keeps nothing it held alive, and
+// gives back its room past maxKeptBatch burstRoomFor after the last large
+// batch. The wakeups are the test's calls, at instants it picks.
 func TestConnectorGivesBackTheRoomOfABurst(t *testing.T) {
 	const burst = maxKeptBatch + 44
-	var mu sync.Mutex
-	var ended int
-	all := make(chan struct{})
-	c, err := newConnector(func(done []connectDone, _ time.Time) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, d := range done {
-			if d.result.OK {
-				t.Errorf("an attempt on a full listener connected")
-			}
-			if ended++; ended == burst {
-				close(all)
-			}
-		}
-	})
+	c, err := newConnector(func([]connectDone, time.Time) {})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Go(c.run)
-	t.Cleanup(func() { c.stop(); wg.Wait() })
-	// Every connect to a full listener stays in progress until its
-	// budget ends, which leaves room for the whole burst to be in flight
-	// at once on a loaded machine.
+	defer c.stop()
+	// Every connect to a full listener stays in progress; the loop does
+	// not run, so the burst stays in flight until the test ends it.
 	target := fullListener(t)
-	const budget = 2 * time.Second
 	for range burst {
-		if r, done := c.submit(&connectAttempt{endpoint: Endpoint{Addr: target}, budget: budget}); done {
+		if r, done := c.submit(&connectAttempt{endpoint: Endpoint{Addr: target}, budget: time.Minute}); done {
 			t.Fatalf("an attempt on a full listener ended at once: %+v", r)
 		}
 	}
 	c.mu.Lock()
-	peak := c.peak
-	c.mu.Unlock()
-	if peak <= maxKeptBatch {
-		t.Fatalf("%d attempts in flight at most, want the burst's %d", peak, burst)
+	defer c.mu.Unlock()
+	t0 := time.Now()
+	c.giveBackLocked(t0)
+	for len(c.pending) > 0 {
+		c.forgetLocked(c.pending[0])
 	}
-	select {
-	case <-all:
-	case <-time.After(budget + 10*time.Second):
-		t.Fatal("the burst's attempts did not all end")
+	// The burst was in flight since the last wakeup: its room is kept
+	// for burstRoomFor from this one.
+	t1 := t0.Add(time.Second)
+	c.giveBackLocked(t1)
+	for _, at := range []time.Time{t1, t1.Add(burstRoomFor - time.Nanosecond)} {
+		c.giveBackLocked(at)
+		if cap(c.pending) < burst {
+			t.Fatalf("%v after the burst: the deadline heap's room is %d, want the burst's %d kept", at.Sub(t1), cap(c.pending), burst)
+		}
 	}
-	c.mu.Lock()
-	inflight, peak, room := len(c.inflight), c.peak, cap(c.pending)
-	c.mu.Unlock()
-	if inflight != 0 || peak != 0 || room != 0 {
-		t.Errorf("after the burst: %d in flight, peak %d, deadline heap's room %d; want a new empty map and heap", inflight, peak, room)
+	c.giveBackLocked(t1.Add(burstRoomFor))
+	if len(c.inflight) != 0 || cap(c.pending) != 0 || !c.burstAt.IsZero() {
+		t.Errorf("%v after the burst: %d in flight, deadline heap's room %d, burst at %v; want them made again, empty",
+			burstRoomFor, len(c.inflight), cap(c.pending), c.burstAt)
 	}
 
-	batch := make([]*connectAttempt, burst)
-	for i := range batch {
-		batch[i] = &connectAttempt{}
+	var b batch[*connectAttempt]
+	for range burst {
+		b.items = append(b.items, &connectAttempt{})
 	}
-	if batch = keptBatch(batch); cap(batch) != burst {
-		t.Errorf("a large batch's room was given back: cap %d", cap(batch))
+	room := cap(b.items)
+	b.reuse(t0)
+	if len(b.items) != 0 || cap(b.items) != room || b.items[:1][0] != nil {
+		t.Errorf("a large batch reused: %d items, room %d (was %d), first %p; want it empty, cleared, its room kept", len(b.items), cap(b.items), room, b.items[:1][0])
 	}
-	if batch[:1][0] != nil {
-		t.Error("an emptied batch still holds what it held")
+	b.items = append(b.items, &connectAttempt{})
+	if b.reuse(t0.Add(burstRoomFor - time.Nanosecond)); cap(b.items) != room {
+		t.Errorf("room given back %v after the last large batch", burstRoomFor-time.Nanosecond)
 	}
-	batch = append(batch, &connectAttempt{})
-	if batch = keptBatch(batch); batch != nil {
-		t.Errorf("a small batch kept room for %d", cap(batch))
+	if b.reuse(t0.Add(burstRoomFor)); b.items != nil {
+		t.Errorf("room %d kept %v after the last large batch", cap(b.items), burstRoomFor)
 	}
-	small := keptBatch(make([]*connectAttempt, 3, maxKeptBatch))
-	if cap(small) != maxKeptBatch {
-		t.Errorf("room within the bound was given back: cap %d", cap(small))
+	small := batch[*connectAttempt]{items: make([]*connectAttempt, 3, maxKeptBatch)}
+	if small.reuse(t0.Add(time.Hour)); cap(small.items) != maxKeptBatch {
+		t.Errorf("room within the bound was given back: %d", cap(small.items))
 	}
 }

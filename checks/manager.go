@@ -157,7 +157,7 @@ type Manager struct {
 	spare []*connectAttempt
 	// ended holds, within launchDueLocked, the attempts that ended at
 	// once.
-	ended []completion
+	ended batch[completion]
 	// grid rounds the scheduling connector's wakeups (schedule.go).
 	grid wakeGrid
 }
@@ -505,13 +505,13 @@ func (m *Manager) launchDueLocked(ctx context.Context, now time.Time) {
 			break
 		}
 		if c, ended := m.launchLocked(ctx, p, now); ended {
-			m.ended = append(m.ended, c)
+			m.ended.items = append(m.ended.items, c)
 		}
 	}
-	for _, c := range m.ended {
+	for _, c := range m.ended.items {
 		m.completeLocked(ctx, c)
 	}
-	m.ended = keptBatch(m.ended)
+	m.ended.reuse(now)
 }
 
 // planLocked hands the connector the schedule's next launch, rounded up
