@@ -41,8 +41,9 @@
 //     (next = planned + delay_loop), so the rhythm holds under load instead of
 //     drifting like keepalived's "thread timer expired" (#2271), kept as
 //     offsets from one epoch on the monotonic clock; and the
-//     grid the connector's wakeups keep to (at most 10 ms, 1/100 of the
-//     shortest delay), so checks due within one tick share a wakeup.
+//     grid the connector's wakeups keep to (at most 100 ms, 1/100 of the
+//     shortest delay_loop and 1/10 of the shortest delay_before_retry), so
+//     checks due within one tick share a wakeup.
 //   - clock.go: Clock, Timer and SystemClock, internal/clock's, under the
 //     names the Options take.
 //   - manager.go: the edge that runs the schedule with an injected Clock and

@@ -140,8 +140,8 @@ func TestWakeGridRoundsUpWithinOneTick(t *testing.T) {
 	}
 }
 
-// The grid's tick is at most maxWakeTick and at most 1/100 of every
-// check's delay_loop and delay_before_retry.
+// The grid's tick is at most maxWakeTick, 1/100 of every check's
+// delay_loop and 1/10 of its delay_before_retry.
 func TestGridTickIsAFractionOfTheShortestDelay(t *testing.T) {
 	check := func(loop, retry time.Duration) *probe {
 		return &probe{settings: &checkSettings{rules: verdictRules{DelayLoop: loop, RetryDelay: retry}}}
@@ -153,7 +153,9 @@ func TestGridTickIsAFractionOfTheShortestDelay(t *testing.T) {
 	}{
 		{"none", nil, maxWakeTick},
 		{"keepalived's defaults", []*probe{check(60*time.Second, time.Second)}, maxWakeTick},
-		{"a short retry", []*probe{check(6*time.Second, 500*time.Millisecond)}, 5 * time.Millisecond},
+		{"the checks benchmark's", []*probe{check(6*time.Second, time.Second)}, 60 * time.Millisecond},
+		{"a short retry", []*probe{check(6*time.Second, 500*time.Millisecond)}, 50 * time.Millisecond},
+		{"a shorter retry", []*probe{check(60*time.Second, 100*time.Millisecond)}, 10 * time.Millisecond},
 		{"the shortest decides", []*probe{check(6*time.Second, 3*time.Second), check(200*time.Millisecond, 0)}, 2 * time.Millisecond},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
