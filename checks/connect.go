@@ -26,20 +26,36 @@ const maxKeptBatch = 256
 // burstRoomFor is how long the room of a burst is kept after it.
 const burstRoomFor = 30 * time.Second
 
+// burstRoom decides when the room a burst left may go: it remembers the
+// last wakeup that needed more than maxKeptBatch.
+type burstRoom struct {
+	last time.Time // zero: no burst since the room last went
+}
+
+// over notes a wakeup at now that needed room for n, and reports, once,
+// that burstRoomFor has passed since the last burst.
+func (r *burstRoom) over(n int, now time.Time) bool {
+	if n > maxKeptBatch {
+		r.last = now
+	}
+	if r.last.IsZero() || now.Sub(r.last) < burstRoomFor {
+		return false
+	}
+	r.last = time.Time{}
+	return true
+}
+
 // batch is a slice reused from one wakeup to the next.
 type batch[T any] struct {
 	items []T
-	large time.Time // the last wakeup whose batch was past maxKeptBatch
+	room  burstRoom
 }
 
 // reuse empties the batch for the wakeup at now (cleared: it keeps no
 // attempt or result alive), and gives back its room past maxKeptBatch
 // once no batch needed it for burstRoomFor.
 func (b *batch[T]) reuse(now time.Time) {
-	if len(b.items) > maxKeptBatch {
-		b.large = now
-	}
-	if cap(b.items) > maxKeptBatch && now.Sub(b.large) >= burstRoomFor {
+	if b.room.over(len(b.items), now) {
 		b.items = nil
 		return
 	}

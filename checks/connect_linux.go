@@ -43,14 +43,12 @@ type connector struct {
 	mu       sync.Mutex
 	inflight map[int32]*connectAttempt // by socket
 	pending  deadlines
-	// peak is the most attempts in flight since the last wakeup;
-	// burstAt the last wakeup after more than maxKeptBatch, whose room
-	// (a map keeps its room, and so does the heap) is given back
-	// roomFor after it (giveBackLocked).
-	peak    int
-	burstAt time.Time
-	roomFor time.Duration
-	due     time.Time // the scheduler's next launch (plan); zero: none
+	// peak is the most attempts in flight since the last wakeup; room
+	// says when the room of a burst past maxKeptBatch (a map keeps its
+	// room, and so does the heap) may go (giveBackLocked).
+	peak int
+	room burstRoom
+	due  time.Time // the scheduler's next launch (plan); zero: none
 	// schedules: complete always ends with plan, which arms the wait;
 	// set before run starts.
 	schedules bool
@@ -117,8 +115,7 @@ func newConnector(complete func(done []connectDone, now time.Time)) (*connector,
 		poll.Close()
 		return nil, err
 	}
-	return &connector{epfd: epfd, poll: poll, raw: raw, complete: complete, inflight: map[int32]*connectAttempt{},
-		roomFor: burstRoomFor}, nil
+	return &connector{epfd: epfd, poll: poll, raw: raw, complete: complete, inflight: map[int32]*connectAttempt{}}, nil
 }
 
 // submit starts an attempt on the caller's goroutine. An attempt that ends
@@ -327,19 +324,17 @@ func (c *connector) forgetLocked(a *connectAttempt) {
 }
 
 // giveBackLocked makes the map of sockets in flight and the deadline heap
-// again, with what is in flight, once roomFor has passed since more than
-// maxKeptBatch attempts were in flight; now is the wakeup's instant.
+// again, with what is in flight, once burstRoomFor has passed since more
+// than maxKeptBatch attempts were in flight; now is the wakeup's instant.
 func (c *connector) giveBackLocked(now time.Time) {
-	if c.peak > maxKeptBatch {
-		c.burstAt = now
-	}
+	over := c.room.over(c.peak, now)
 	c.peak = len(c.inflight)
-	if c.burstAt.IsZero() || now.Sub(c.burstAt) < c.roomFor {
+	if !over {
 		return
 	}
 	inflight := make(map[int32]*connectAttempt, len(c.inflight))
 	maps.Copy(inflight, c.inflight)
-	c.inflight, c.pending, c.burstAt = inflight, slices.Clone(c.pending), time.Time{}
+	c.inflight, c.pending = inflight, slices.Clone(c.pending)
 }
 
 // connectError is the outcome of a connect the socket's epoll events

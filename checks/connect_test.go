@@ -631,9 +631,9 @@ func TestConnectorGivesBackTheRoomOfABurst(t *testing.T) {
 		}
 	}
 	c.giveBackLocked(t1.Add(burstRoomFor))
-	if len(c.inflight) != 0 || cap(c.pending) != 0 || !c.burstAt.IsZero() {
+	if len(c.inflight) != 0 || cap(c.pending) != 0 || !c.room.last.IsZero() {
 		t.Errorf("%v after the burst: %d in flight, deadline heap's room %d, burst at %v; want them made again, empty",
-			burstRoomFor, len(c.inflight), cap(c.pending), c.burstAt)
+			burstRoomFor, len(c.inflight), cap(c.pending), c.room.last)
 	}
 
 	var b batch[*connectAttempt]
