@@ -64,14 +64,7 @@ func TestTableReaderLetsItsBuffersGoWhenIdle(t *testing.T) {
 			}
 		}
 		got := held()
-		switch {
-		case step.want == "none" && got != nil:
-			t.Fatalf("%s: the reader still holds its buffers", step.name)
-		case step.want == "new" && (got == nil || got == before):
-			t.Fatalf("%s: the reader holds %p (before %p), want a new set", step.name, got, before)
-		case step.want == "same" && (got == nil || got != before):
-			t.Fatalf("%s: the reader holds %p, want the set before, %p", step.name, got, before)
-		}
+		checkHeldBuffers(t, step.name, step.want, before, got)
 	}
 }
 
@@ -120,14 +113,7 @@ func TestTableReaderHoldsItsBuffersWhileTold(t *testing.T) {
 			readTable()
 		}
 		got := held()
-		switch {
-		case step.want == "none" && got != nil:
-			t.Fatalf("%s: the reader still holds its buffers", step.name)
-		case step.want == "new" && (got == nil || got == before):
-			t.Fatalf("%s: the reader holds %p (before %p), want a new set", step.name, got, before)
-		case step.want == "same" && (got == nil || got != before):
-			t.Fatalf("%s: the reader holds %p, want the set before, %p", step.name, got, before)
-		}
+		checkHeldBuffers(t, step.name, step.want, before, got)
 	}
 }
 
@@ -160,5 +146,20 @@ func TestBatchWriterKeepsOnlyASmallBuffer(t *testing.T) {
 		if cap(w.buf) > keepBatchBuf || (cap(w.buf) > 0) != write.wantKept {
 			t.Fatalf("after %s the writer keeps a buffer of %d bytes; want one kept: %v, and never more than %d", write.name, cap(w.buf), write.wantKept, keepBatchBuf)
 		}
+	}
+}
+
+// checkHeldBuffers fails the test at a step whose reader holds got where
+// it held before: want is "none" (no set), "new" (a set other than
+// before) or "same" (before's).
+func checkHeldBuffers(t *testing.T, step, want string, before, got *readBuffers) {
+	t.Helper()
+	switch {
+	case want == "none" && got != nil:
+		t.Fatalf("%s: the reader still holds its buffers", step)
+	case want == "new" && (got == nil || got == before):
+		t.Fatalf("%s: the reader holds %p (before %p), want a new set", step, got, before)
+	case want == "same" && (got == nil || got != before):
+		t.Fatalf("%s: the reader holds %p, want the set before, %p", step, got, before)
 	}
 }
