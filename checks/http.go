@@ -62,29 +62,33 @@ func (u *httpURL) needsBody() bool { return u.digest != "" || u.regex != nil }
 // url, each with a path, its status codes and its virtualhost (its own,
 // else the checker's) set.
 func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
+	h := c.HTTP()
+	if h == nil {
+		return nil, fmt.Errorf("%s without its settings", c.Kind)
+	}
 	p := &httpProber{
 		dialer:   d,
 		endpoint: endpointOf(c),
 		timeout:  c.Timeout,
-		version:  c.HTTPVersion,
+		version:  h.HTTPVersion,
 		maxBody:  maxBody,
 	}
 	var roots *x509.CertPool
 	var certs []tls.Certificate
-	if c.Kind == hcl.CheckSSL && c.VerifyTLS && c.CAFile != "" {
+	if c.Kind == hcl.CheckSSL && h.VerifyTLS && h.CAFile != "" {
 		var err error
-		if roots, err = caRoots(c.CAFile); err != nil {
+		if roots, err = caRoots(h.CAFile); err != nil {
 			return nil, err
 		}
 	}
-	if c.Kind == hcl.CheckSSL && c.CertFile != "" {
-		cert, err := clientCertificate(c.CertFile, c.KeyFile, c.KeyPassword) // tls_client.go
+	if c.Kind == hcl.CheckSSL && h.CertFile != "" {
+		cert, err := clientCertificate(h.CertFile, h.KeyFile, h.KeyPassword) // tls_client.go
 		if err != nil {
 			return nil, err
 		}
 		certs = []tls.Certificate{cert}
 	}
-	for _, u := range c.URLs {
+	for _, u := range h.URLs {
 		hu := httpURL{
 			path:     u.Path,
 			host:     hostHeader(u.Virtualhost, c.Connect, c.Kind == hcl.CheckSSL),
@@ -102,7 +106,7 @@ func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
 			hu.regex = re
 		}
 		if c.Kind == hcl.CheckSSL {
-			hu.tls = sslConfig(c, u.Virtualhost, roots)
+			hu.tls = sslConfig(h, c.Connect, u.Virtualhost, roots)
 			hu.tls.Certificates = certs
 		}
 		p.urls = append(p.urls, hu)
@@ -128,20 +132,20 @@ func caRoots(file string) (*x509.CertPool, error) {
 // unless asked: enable_sni sends the url's virtualhost as server name, as
 // keepalived's ssl_connect does per request; verify (lvsd) checks the chain
 // against roots (ca_file, nil for the system roots) and the name
-// (virtualhost, else the address), with or without SNI.
-func sslConfig(c hcl.Checker, vhost string, roots *x509.CertPool) *tls.Config {
+// (virtualhost, else the address connected to), with or without SNI.
+func sslConfig(h *hcl.HTTPCheck, connect netip.AddrPort, vhost string, roots *x509.CertPool) *tls.Config {
 	// Verification is done here, not by crypto/tls, so that it does not
 	// depend on ServerName, which is also what Go sends as SNI.
 	tc := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // verified below when asked
-	if c.EnableSNI {
+	if h.EnableSNI {
 		tc.ServerName = vhost
 	}
-	if !c.VerifyTLS {
+	if !h.VerifyTLS {
 		return tc
 	}
 	name := vhost
 	if name == "" {
-		name = c.Connect.Addr().String()
+		name = connect.Addr().String()
 	}
 	tc.VerifyConnection = func(cs tls.ConnectionState) error {
 		if len(cs.PeerCertificates) == 0 {

@@ -786,13 +786,13 @@ func (m *Manager) applyLocked(ctx context.Context) {
 // server in the same instant.
 func (m *Manager) newProbe(c hcl.Checker, base int, shared map[checkSettings]*checkSettings) *probe {
 	set := checkSettings{
-		rules:   verdictRules{Retry: c.Retry, RetryDelay: c.RetryDelay, Rise: c.Rise, DelayLoop: c.DelayLoop},
+		rules:   verdictRules{Retry: int(c.Retry), RetryDelay: c.RetryDelay, Rise: int(c.Rise), DelayLoop: c.DelayLoop},
 		timeout: c.Timeout,
 	}
-	if c.Kind == hcl.CheckMisc {
+	if misc := c.Misc(); misc != nil {
 		// The script gets its own timeout; the attempt's deadline leaves
 		// room for the kill.
-		set.timeout = c.MiscTimeout + 2*time.Second
+		set.timeout = misc.Timeout + 2*time.Second
 	}
 	p := &probe{
 		target:   c.Connect,
@@ -821,31 +821,34 @@ func (m *Manager) newProbe(c hcl.Checker, base int, shared map[checkSettings]*ch
 	switch c.Kind {
 	case hcl.CheckHTTP, hcl.CheckSSL:
 		more.prober, err = newHTTPProber(c, m.opts.Dialer, m.opts.MaxBody)
-	case hcl.CheckMisc:
-		more.name = fmt.Sprintf("%s %q", c.Kind, c.MiscPath)
-		more.prober = &miscProber{scripts: m.scripts(), dynamic: c.MiscDynamic, script: script.Script{
-			Name:    fmt.Sprintf("MISC_CHECK for %s", c.Connect),
-			Command: c.MiscPath,
-			User:    c.User,
-			Group:   c.Group,
-			Timeout: c.MiscTimeout,
-		}}
-	case hcl.CheckUDP:
-		more.prober = &udpProber{dialer: m.packetDialer(), endpoint: endpointOf(c), timeout: c.Timeout,
-			payload: c.Payload, requireReply: c.RequireReply, reply: c.Reply, mask: c.ReplyMask,
-			minLen: c.MinReplyLength, maxLen: c.MaxReplyLength}
-	case hcl.CheckDNS:
-		more.prober, err = newDNSProber(m.packetDialer(), endpointOf(c), c.Timeout, c.DNSType, c.DNSName)
 	case hcl.CheckPing:
 		more.name = fmt.Sprintf("%s %s", c.Kind, c.Connect.Addr())
 		more.prober = newPingProber(endpointOf(c), c.Timeout)
-	case hcl.CheckSMTP:
-		more.prober = &smtpProber{dialer: m.opts.Dialer, endpoint: endpointOf(c), timeout: c.Timeout, helo: c.HeloName}
-	case hcl.CheckFile:
-		more.name = fmt.Sprintf("%s %s", c.Kind, c.File)
-		more.prober = &fileProber{path: c.File, weight: c.FileWeight, reverse: c.FileReverse, base: base}
 	default:
-		err = fmt.Errorf("unknown checker kind %q", c.Kind)
+		switch s := c.KindSettings.(type) {
+		case *hcl.MiscCheck:
+			more.name = fmt.Sprintf("%s %q", c.Kind, s.Path)
+			more.prober = &miscProber{scripts: m.scripts(), dynamic: s.Dynamic, script: script.Script{
+				Name:    fmt.Sprintf("MISC_CHECK for %s", c.Connect),
+				Command: s.Path,
+				User:    s.User,
+				Group:   s.Group,
+				Timeout: s.Timeout,
+			}}
+		case *hcl.UDPCheck:
+			more.prober = &udpProber{dialer: m.packetDialer(), endpoint: endpointOf(c), timeout: c.Timeout,
+				payload: s.Payload, requireReply: s.RequireReply, reply: s.Reply, mask: s.ReplyMask,
+				minLen: s.MinReplyLength, maxLen: s.MaxReplyLength}
+		case *hcl.DNSCheck:
+			more.prober, err = newDNSProber(m.packetDialer(), endpointOf(c), c.Timeout, s.Type, s.Name)
+		case *hcl.SMTPCheck:
+			more.prober = &smtpProber{dialer: m.opts.Dialer, endpoint: endpointOf(c), timeout: c.Timeout, helo: s.HeloName}
+		case *hcl.FileCheck:
+			more.name = fmt.Sprintf("%s %s", c.Kind, s.Path)
+			more.prober = &fileProber{path: s.Path, weight: s.Weight, reverse: s.Reverse, base: base}
+		default:
+			err = fmt.Errorf("unknown checker kind %q (or one without its settings)", c.Kind)
+		}
 	}
 	if err != nil {
 		m.log.Error("checker cannot run; it stays failed", "check", more.name, "pos", c.Pos.String(), "err", err)
@@ -1101,9 +1104,12 @@ func (m *Manager) Status() []RealServerStatus {
 // check of the same target behind many virtual services runs once and a
 // reload keeps what did not change. buf holds the text digested; a
 // configuration's keys share one.
+//
+// The kind's settings are written apart: inside c, %+v would write the
+// address of the struct that holds them, not what it holds.
 func checkerKey(buf *bytes.Buffer, c hcl.Checker, weight int) probeKey {
-	urls := c.URLs
-	c.URLs, c.Pos, c.Positions = nil, hcl.Pos{}, hcl.Positions{}
+	settings := c.KindSettings
+	c.KindSettings, c.Pos, c.Positions = nil, hcl.Pos{}, hcl.Positions{}
 
 	if c.Kind == hcl.CheckPing {
 		// An echo has no port: one PING_CHECK per address, whatever
@@ -1112,6 +1118,16 @@ func checkerKey(buf *bytes.Buffer, c hcl.Checker, weight int) probeKey {
 	}
 	buf.Reset()
 	fmt.Fprintf(buf, "%+v", c)
+	var urls []hcl.URL
+	switch s := settings.(type) {
+	case nil:
+	case *hcl.HTTPCheck:
+		h := *s
+		urls, h.URLs = h.URLs, nil
+		fmt.Fprintf(buf, "|%+v", h)
+	default:
+		fmt.Fprintf(buf, "|%+v", s) // a pointer to a struct: &{…}
+	}
 	if c.Kind == hcl.CheckFile {
 		// The weight it sets adds to its real server's own.
 		fmt.Fprintf(buf, "|base weight %d", weight)

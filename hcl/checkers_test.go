@@ -103,32 +103,32 @@ func TestNewCheckersReadTheSameInHCLAndKeepalivedConf(t *testing.T) {
 			if !reflect.DeepEqual(kinds, want) {
 				t.Fatalf("kinds %v, want %v", kinds, want)
 			}
-			udp := cs[0]
+			udp := cs[0].UDP()
 			if !bytes.Equal(udp.Payload, []byte{0xab, 0x12, 0x0f, 0x03}) || !udp.RequireReply ||
 				!bytes.Equal(udp.Reply, []byte{0x00, 0x12}) || !bytes.Equal(udp.ReplyMask, []byte{0x0f, 0}) ||
 				udp.MinReplyLength != 0 || udp.MaxReplyLength != 512 {
 				t.Errorf("UDP_CHECK: %+v", udp)
 			}
-			if d := cs[1]; d.Payload != nil || d.RequireReply || d.MaxReplyLength != 255 || d.Retry != 1 || d.RetryDelay != time.Second {
-				t.Errorf("UDP_CHECK defaults: payload %x require %t max %d retry %d delay %v", d.Payload, d.RequireReply, d.MaxReplyLength, d.Retry, d.RetryDelay)
+			if c, d := cs[1], cs[1].UDP(); d.Payload != nil || d.RequireReply || d.MaxReplyLength != 255 || c.Retry != 1 || c.RetryDelay != time.Second {
+				t.Errorf("UDP_CHECK defaults: payload %x require %t max %d retry %d delay %v", d.Payload, d.RequireReply, d.MaxReplyLength, c.Retry, c.RetryDelay)
 			}
-			if d := cs[2]; d.DNSType != "A" || d.DNSName != "www.example.com" {
-				t.Errorf("DNS_CHECK: %q %q", d.DNSType, d.DNSName)
+			if d := cs[2].DNS(); d.Type != "A" || d.Name != "www.example.com" {
+				t.Errorf("DNS_CHECK: %q %q", d.Type, d.Name)
 			}
 			// check_dns.c: SOA of the root, 3 retries, delay_before_retry
 			// the delay_loop.
-			if d := cs[3]; d.DNSType != "SOA" || d.DNSName != "." || d.Retry != 3 || d.RetryDelay != 10*time.Second {
-				t.Errorf("DNS_CHECK defaults: %q %q retry %d delay %v", d.DNSType, d.DNSName, d.Retry, d.RetryDelay)
+			if c, d := cs[3], cs[3].DNS(); d.Type != "SOA" || d.Name != "." || c.Retry != 3 || c.RetryDelay != 10*time.Second {
+				t.Errorf("DNS_CHECK defaults: %q %q retry %d delay %v", d.Type, d.Name, c.Retry, c.RetryDelay)
 			}
 			if p := cs[4]; p.Connect.String() != "10.0.0.1:53" || p.Timeout != 5*time.Second {
 				t.Errorf("PING_CHECK: %s %v", p.Connect, p.Timeout)
 			}
-			if s := cs[5]; s.Connect.String() != "10.0.0.1:25" || s.HeloName != "lvsd.example" {
-				t.Errorf("SMTP_CHECK: %s %q", s.Connect, s.HeloName)
+			if s := cs[5]; s.Connect.String() != "10.0.0.1:25" || s.SMTP().HeloName != "lvsd.example" {
+				t.Errorf("SMTP_CHECK: %s %q", s.Connect, s.SMTP().HeloName)
 			}
 			h1, h2 := cs[6], cs[7]
-			if h1.Connect.String() != "10.0.0.2:53" || h1.HeloName != "smtpchecker.keepalived.org" || h1.Timeout != 5*time.Second {
-				t.Errorf("first host: %s %q %v", h1.Connect, h1.HeloName, h1.Timeout)
+			if h1.Connect.String() != "10.0.0.2:53" || h1.SMTP().HeloName != "smtpchecker.keepalived.org" || h1.Timeout != 5*time.Second {
+				t.Errorf("first host: %s %q %v", h1.Connect, h1.SMTP().HeloName, h1.Timeout)
 			}
 			if h2.Connect.String() != "10.0.0.1:2525" || h2.Timeout != 2*time.Second {
 				t.Errorf("second host: %s %v", h2.Connect, h2.Timeout)
@@ -189,7 +189,7 @@ virtual_server 192.0.2.1 53 {
     }
   }
 }`)
-	if cs[0].DNSType != "SOA" || cs[0].DNSName != "." || cs[1].Payload != nil {
+	if cs[0].DNS().Type != "SOA" || cs[0].DNS().Name != "." || cs[1].UDP().Payload != nil {
 		t.Errorf("keepalived.conf kept bad values: %+v", cs)
 	}
 	for _, want := range []string{"Unknown DNS check type SRVX - ignoring", "has empty label", "Invalid hex string for UDP_CHECK payload", "will always fail"} {
@@ -273,8 +273,8 @@ virtual_server 192.0.2.1 80 {
 				t.Fatalf("refused: %v", diags)
 			}
 			cs := cfg.VirtualServers[0].RealServers[0].Checkers
-			if len(cs) != 2 || cs[0].File != "/run/maint" || cs[0].FileWeight != -10 || cs[0].FileReverse ||
-				cs[1].FileWeight != 0 || !cs[1].FileReverse || cs[0].DelayLoop != time.Second || cs[0].Retry != 0 {
+			if len(cs) != 2 || cs[0].File().Path != "/run/maint" || cs[0].File().Weight != -10 || cs[0].File().Reverse ||
+				cs[1].File().Weight != 0 || !cs[1].File().Reverse || cs[0].DelayLoop != time.Second || cs[0].Retry != 0 {
 				t.Errorf("checkers %+v", cs)
 			}
 			back, out := convertBack(t, &l, cfg)

@@ -324,14 +324,13 @@ func convertVirtualServer(b *hclBody, vs VirtualServer, g Global) {
 }
 
 func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
-	if c.Kind == CheckFile {
+	if f := c.File(); f != nil {
 		// FILE_CHECK has none of the other checkers' settings.
-		setStr(b, "track_file", c.TrackFile)
-		setInt(b, "weight", c.FileWeight)
-		setBool(b, "reverse", c.FileReverse)
+		setStr(b, "track_file", f.TrackFile)
+		setInt(b, "weight", f.Weight)
+		setBool(b, "reverse", f.Reverse)
 		return
 	}
-	web := c.Kind == CheckHTTP || c.Kind == CheckSSL
 	if c.Kind != CheckMisc {
 		if c.Connect.Addr() != rs.Addr.Addr() {
 			setStr(b, "connect_ip", c.Connect.Addr().String())
@@ -355,22 +354,22 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 	setDur(b, "connect_timeout", c.Timeout)
 	setDur(b, "delay_loop", c.DelayLoop)
 	setDur(b, "warmup", c.Warmup)
-	setInt(b, "retry", c.Retry)
+	setInt(b, "retry", int(c.Retry))
 	setDur(b, "delay_before_retry", c.RetryDelay)
-	setInt(b, "rise", c.Rise)
+	setInt(b, "rise", int(c.Rise))
 	if c.Alpha != vs.Alpha {
 		// HCL sets alpha per checker only where it differs from the
 		// virtual server's.
 		b.attr("alpha", strconv.FormatBool(c.Alpha))
 	}
-	if web {
-		setStr(b, "virtualhost", c.Virtualhost)
-		setStr(b, "http_protocol", c.HTTPVersion)
-		setBool(b, "fast_recovery", c.FastRecovery)
-		setBool(b, "enable_sni", c.EnableSNI)
-		setBool(b, "tls_verify", c.VerifyTLS)
-		setStr(b, "ca_file", c.CAFile)
-		for _, u := range c.URLs {
+	if h := c.HTTP(); h != nil {
+		setStr(b, "virtualhost", h.Virtualhost)
+		setStr(b, "http_protocol", h.HTTPVersion)
+		setBool(b, "fast_recovery", h.FastRecovery)
+		setBool(b, "enable_sni", h.EnableSNI)
+		setBool(b, "tls_verify", h.VerifyTLS)
+		setStr(b, "ca_file", h.CAFile)
+		for _, u := range h.URLs {
 			ub := b.block("url", nil)
 			setStr(ub, "path", u.Path)
 			var codes []string
@@ -392,38 +391,37 @@ func convertChecker(b *hclBody, vs VirtualServer, rs RealServer, c Checker) {
 			if u.RegexMaxOffset != 0 {
 				setInt(ub, "regex_max_offset", u.RegexMaxOffset)
 			}
-			if u.Virtualhost != c.Virtualhost {
+			if u.Virtualhost != h.Virtualhost {
 				setStr(ub, "virtualhost", u.Virtualhost)
 			}
 		}
 	}
-	if c.Kind == CheckMisc {
-		setStr(b, "misc_path", c.MiscPath)
-		setDur(b, "misc_timeout", c.MiscTimeout)
-		setBool(b, "misc_dynamic", c.MiscDynamic)
-		setStr(b, "user", strings.TrimSpace(c.User+" "+c.Group))
-	}
-	switch c.Kind {
-	case CheckUDP:
-		if c.Payload != nil {
-			setStr(b, "payload", hexString(c.Payload, nil))
+	switch s := c.KindSettings.(type) {
+	case *MiscCheck:
+		setStr(b, "misc_path", s.Path)
+		setDur(b, "misc_timeout", s.Timeout)
+		setBool(b, "misc_dynamic", s.Dynamic)
+		setStr(b, "user", strings.TrimSpace(s.User+" "+s.Group))
+	case *UDPCheck:
+		if s.Payload != nil {
+			setStr(b, "payload", hexString(s.Payload, nil))
 		}
 		switch {
-		case c.Reply != nil:
-			setStr(b, "require_reply", hexString(c.Reply, c.ReplyMask))
-		case c.RequireReply:
+		case s.Reply != nil:
+			setStr(b, "require_reply", hexString(s.Reply, s.ReplyMask))
+		case s.RequireReply:
 			b.attr("require_reply", "true")
 		}
-		if c.RequireReply || c.MinReplyLength != 0 || c.MaxReplyLength != defaultMaxReplyLength {
-			setInt(b, "min_reply_length", c.MinReplyLength)
-			setInt(b, "max_reply_length", c.MaxReplyLength)
+		if s.RequireReply || s.MinReplyLength != 0 || s.MaxReplyLength != defaultMaxReplyLength {
+			setInt(b, "min_reply_length", s.MinReplyLength)
+			setInt(b, "max_reply_length", s.MaxReplyLength)
 		}
-	case CheckDNS:
-		setStr(b, "type", c.DNSType)
-		setStr(b, "name", c.DNSName)
-	case CheckSMTP:
+	case *DNSCheck:
+		setStr(b, "type", s.Type)
+		setStr(b, "name", s.Name)
+	case *SMTPCheck:
 		// A host block was made a checker of its own when read.
-		setStr(b, "helo_name", c.HeloName)
+		setStr(b, "helo_name", s.HeloName)
 	}
 }
 

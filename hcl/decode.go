@@ -3,6 +3,7 @@ package hcl
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/big"
 	"net/netip"
 	"path/filepath"
@@ -1293,59 +1294,71 @@ func (d *decoder) realServer(b *hcl2.Block, vs *VirtualServer, vsInh *checkerSet
 func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) []Checker {
 	bl := d.openBlock(b, checkerSchema(b.Type))
 	c := Checker{
-		Kind:           b.Type,
-		Connect:        rs.Addr,
-		Rise:           defaultRise,
-		HTTPVersion:    defaultHTTPVersion,
-		MaxReplyLength: defaultMaxReplyLength,
-		DNSType:        defaultDNSType,
-		DNSName:        defaultDNSName,
-		HeloName:       defaultHeloName,
-		Pos:            bl.def,
-		Positions:      bl.pos,
+		Kind:         b.Type,
+		Connect:      rs.Addr,
+		Rise:         defaultRise,
+		KindSettings: defaultKindSettings(b.Type),
+		Pos:          bl.def,
+		Positions:    bl.pos,
 	}
 	bl.connect(&c)
 	chain[0] = bl.checkerSettings()
 	chain.resolve(&c, hclCheckerDefaults(c.Kind))
-	bl.integer("rise", &c.Rise)
-	bl.str("http_protocol", &c.HTTPVersion)
-	bl.boolean("enable_sni", &c.EnableSNI)
-	bl.boolean("tls_verify", &c.VerifyTLS)
-	bl.str("ca_file", &c.CAFile)
-	bl.str("misc_path", &c.MiscPath)
-	c.MiscTimeout = c.DelayLoop
-	bl.duration("misc_timeout", &c.MiscTimeout)
-	bl.boolean("misc_dynamic", &c.MiscDynamic)
-	var user string
-	if bl.str("user", &user) {
-		c.User, c.Group = userAndGroup(user)
+	var rise int
+	if bl.integer("rise", &rise) {
+		c.Rise = int32(min(rise, math.MaxInt32)) // integer reads up to 1<<31
 	}
-	d.udpSettings(bl, &c)
-	if bl.str("type", &c.DNSType) {
-		c.DNSType = strings.ToUpper(c.DNSType)
-	}
-	bl.str("name", &c.DNSName)
-	bl.str("helo_name", &c.HeloName)
-	bl.str("bind_if", &c.BindIf)
-	bl.boolean("fast_recovery", &c.FastRecovery)
-	if c.Kind == CheckFile {
-		fileCheckSettings(&c)
-		bl.str("track_file", &c.TrackFile)
-		if !bl.integer("weight", &c.FileWeight) {
-			c.FileWeight = fileWeightUnset // its track_file's (validation)
+	// Read in the order of before the kind settings, which is the order
+	// of their diagnostics.
+	switch s := c.KindSettings.(type) {
+	case *HTTPCheck:
+		bl.str("http_protocol", &s.HTTPVersion)
+		bl.boolean("enable_sni", &s.EnableSNI)
+		bl.boolean("tls_verify", &s.VerifyTLS)
+		bl.str("ca_file", &s.CAFile)
+	case *MiscCheck:
+		bl.str("misc_path", &s.Path)
+		s.Timeout = c.DelayLoop
+		bl.duration("misc_timeout", &s.Timeout)
+		bl.boolean("misc_dynamic", &s.Dynamic)
+		var user string
+		if bl.str("user", &user) {
+			s.User, s.Group = userAndGroup(user)
 		}
-		bl.boolean("reverse", &c.FileReverse)
+	case *UDPCheck:
+		d.udpSettings(bl, s)
+	case *DNSCheck:
+		if bl.str("type", &s.Type) {
+			s.Type = strings.ToUpper(s.Type)
+		}
+		bl.str("name", &s.Name)
+	case *SMTPCheck:
+		bl.str("helo_name", &s.HeloName)
+	}
+	bl.str("bind_if", &c.BindIf)
+	switch s := c.KindSettings.(type) {
+	case *HTTPCheck:
+		bl.boolean("fast_recovery", &s.FastRecovery)
+	case *FileCheck:
+		fileCheckSettings(&c)
+		bl.str("track_file", &s.TrackFile)
+		if !bl.integer("weight", &s.Weight) {
+			s.Weight = fileWeightUnset // its track_file's (validation)
+		}
+		bl.boolean("reverse", &s.Reverse)
 	}
 	var hosts []Checker
 	for _, inner := range bl.inner {
 		switch inner.Type {
 		case "url":
-			c.URLs = append(c.URLs, d.url(inner))
+			h := c.HTTP() // the url block is in httpSchema and sslSchema alone
+			h.URLs = append(h.URLs, d.url(inner))
 		case "host":
 			// keepalived's SMTP_CHECK host block: a checker of its own,
 			// connecting where the block says, else where the checker does.
 			hb := d.openBlock(inner, smtpHostSchema)
 			h := c
+			h.OwnSettings()
 			h.Pos, h.Positions = hb.def, hb.pos
 			hb.connect(&h)
 			var timeout time.Duration
@@ -1397,7 +1410,7 @@ func checkerSchema(kind string) *hcl2.BodySchema {
 // udpSettings reads UDP_CHECK's payload and reply settings: payload is a
 // hex string; require_reply is true, or the hex string the reply must
 // match (x for a nibble that does not matter).
-func (d *decoder) udpSettings(bl *block, c *Checker) {
+func (d *decoder) udpSettings(bl *block, c *UDPCheck) {
 	var hex string
 	if bl.str("payload", &hex) {
 		data, _, err := ParseHexString(hex, false)

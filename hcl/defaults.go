@@ -176,6 +176,30 @@ func defaultStatusCodes() []StatusRange {
 	return []StatusRange{{Low: defaultStatusLow, High: defaultStatusHigh}}
 }
 
+// defaultKindSettings returns the settings of a checker of kind that only
+// its kind has, each at its default (keepalived 2.2.7: check_http.c
+// HTTP_PROTOCOL_1_0, check_udp.c, check_dns.c, check_smtp.c); nil for
+// a kind with none (TCP_CHECK, PING_CHECK) or an unknown one. The
+// readers start every checker from it; MISC_CHECK's misc_timeout, which
+// defaults to a delay_loop, is set by each reader once that is known.
+func defaultKindSettings(kind string) KindSettings {
+	switch kind {
+	case CheckHTTP, CheckSSL:
+		return &HTTPCheck{HTTPVersion: defaultHTTPVersion}
+	case CheckMisc:
+		return &MiscCheck{}
+	case CheckUDP:
+		return &UDPCheck{MaxReplyLength: defaultMaxReplyLength}
+	case CheckDNS:
+		return &DNSCheck{Type: defaultDNSType, Name: defaultDNSName}
+	case CheckSMTP:
+		return &SMTPCheck{HeloName: defaultHeloName}
+	case CheckFile:
+		return &FileCheck{}
+	}
+	return nil
+}
+
 // fileCheckSettings are a FILE_CHECK's schedule: read every
 // fileCheckInterval from the start, a verdict on each reading (no retry,
 // no alpha: keepalived knows the file's state at once), whatever its

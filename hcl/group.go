@@ -166,9 +166,10 @@ func groupMemberService(vs VirtualServer, group string, m GroupMember, first boo
 }
 
 // cloneCheckers copies a group's checkers for one of its members, down to
-// every slice a checker holds (its URLs and theirs, the UDP payloads, the
-// positions): validation completes each member's checkers in place (a
-// URL's default status codes and virtualhost), and it validates runs of
+// every slice a checker holds (its kind's settings, its URLs and theirs,
+// the UDP payloads, the positions): validation completes each member's
+// checkers in place (a url's default status codes and virtualhost, the
+// SSL block's files, a FILE_CHECK's file), and it validates runs of
 // virtual servers on several goroutines, so no two members may share a
 // part it writes.
 func cloneCheckers(cs []Checker) []Checker {
@@ -177,19 +178,7 @@ func cloneCheckers(cs []Checker) []Checker {
 	}
 	out := make([]Checker, len(cs))
 	for i, c := range cs {
-		if c.URLs != nil {
-			urls := make([]URL, len(c.URLs))
-			for j, u := range c.URLs {
-				u.StatusCodes = slices.Clone(u.StatusCodes)
-				u.RegexOptions = slices.Clone(u.RegexOptions)
-				u.Positions = u.Positions.Clone()
-				urls[j] = u
-			}
-			c.URLs = urls
-		}
-		c.Payload = slices.Clone(c.Payload)
-		c.Reply = slices.Clone(c.Reply)
-		c.ReplyMask = slices.Clone(c.ReplyMask)
+		c.OwnSettings()
 		c.Positions = c.Positions.Clone()
 		out[i] = c
 	}

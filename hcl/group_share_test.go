@@ -25,7 +25,8 @@ func groupWithURLConf(n int) []byte {
 
 // Validation runs over runs of virtual servers on several goroutines and
 // completes each member's checkers in place, so no two members of a group
-// may share a URL, a payload or positions; and a group of 600 members
+// may share a checker's kind settings (a Checker copied by value shares
+// them), a URL, a payload or positions; and a group of 600 members
 // read and validated in 2 and 4 runs gives the model of one (under -race,
 // a shared part is also a data race).
 func TestGroupMembersShareNoCheckerParts(t *testing.T) {
@@ -69,6 +70,7 @@ virtual_server "group big" {
 			owner := map[*URL]int{}
 			flags := map[*string]int{}
 			payload := map[*byte]int{}
+			kinds := map[KindSettings]int{}
 			for i, vs := range want.VirtualServers {
 				if len(vs.SchedulerFlags) > 0 {
 					if j, ok := flags[&vs.SchedulerFlags[0]]; ok {
@@ -77,8 +79,18 @@ virtual_server "group big" {
 					flags[&vs.SchedulerFlags[0]] = i
 				}
 				for _, c := range vs.RealServers[0].Checkers {
-					for k := range c.URLs {
-						u := &c.URLs[k]
+					if s := c.KindSettings; s != nil {
+						if j, ok := kinds[s]; ok {
+							t.Fatalf("services %d and %d share a checker's %T", j, i, s)
+						}
+						kinds[s] = i
+					}
+					var urls []URL
+					if h := c.HTTP(); h != nil {
+						urls = h.URLs
+					}
+					for k := range urls {
+						u := &urls[k]
 						if j, ok := owner[u]; ok {
 							t.Fatalf("services %d and %d share a url", j, i)
 						}
@@ -87,11 +99,11 @@ virtual_server "group big" {
 							t.Fatalf("service %d: url not completed: %+v", i, *u)
 						}
 					}
-					if len(c.Payload) > 0 {
-						if j, ok := payload[&c.Payload[0]]; ok {
+					if u := c.UDP(); u != nil && len(u.Payload) > 0 {
+						if j, ok := payload[&u.Payload[0]]; ok {
 							t.Fatalf("services %d and %d share a UDP payload", j, i)
 						}
-						payload[&c.Payload[0]] = i
+						payload[&u.Payload[0]] = i
 					}
 				}
 			}

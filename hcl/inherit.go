@@ -1,6 +1,9 @@
 package hcl
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // checkerSettings holds the checker settings that a virtual server, a real
 // server and a checker may each set, in HCL and in keepalived.conf alike
@@ -55,14 +58,13 @@ func (chain inheritance) resolve(c *Checker, def checkerDefaults) {
 		def.retryDelay = c.DelayLoop
 	}
 	c.RetryDelay = nearest(chain, func(s *checkerSettings) opt[time.Duration] { return s.retryDelay }, def.retryDelay)
-	c.Retry = nearest(chain, func(s *checkerSettings) opt[int] { return s.retry }, def.retry)
+	// The readers take retry as 32 bits (keepalived: 0..2147483647; HCL's
+	// integer up to 1<<31).
+	c.Retry = int32(min(nearest(chain, func(s *checkerSettings) opt[int] { return s.retry }, def.retry), math.MaxInt32))
 	c.Alpha = nearest(chain, func(s *checkerSettings) opt[bool] { return s.alpha }, false)
 	// check_http.c: the checker's virtualhost, else the real server's,
-	// else the virtual server's. Other kinds send no Host header and
-	// carry the virtual server's.
-	if c.Kind == CheckHTTP || c.Kind == CheckSSL {
-		c.Virtualhost = nearest(chain, func(s *checkerSettings) opt[string] { return s.virtualhost }, "")
-	} else {
-		c.Virtualhost = chain[2].virtualhost.or("")
+	// else the virtual server's. Other kinds send no Host header.
+	if h := c.HTTP(); h != nil {
+		h.Virtualhost = nearest(chain, func(s *checkerSettings) opt[string] { return s.virtualhost }, "")
 	}
 }

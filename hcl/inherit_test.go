@@ -17,7 +17,11 @@ type settings struct {
 }
 
 func settingsOf(c hcl.Checker) settings {
-	return settings{c.Timeout, c.DelayLoop, c.Warmup, c.RetryDelay, c.Retry, c.Alpha, c.Virtualhost}
+	var vhost string
+	if h := c.HTTP(); h != nil {
+		vhost = h.Virtualhost
+	}
+	return settings{c.Timeout, c.DelayLoop, c.Warmup, c.RetryDelay, int(c.Retry), c.Alpha, vhost}
 }
 
 // Each checker setting comes from the nearest block that sets it (checker,
@@ -29,11 +33,11 @@ func TestCheckerSettingsComeFromTheNearestBlock(t *testing.T) {
 		// 10.0.0.1 HTTP_GET: retry its own, alpha, connect_timeout and
 		// virtualhost its real server's, the rest the service's.
 		{6 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 2, false, "rs.example"},
-		// 10.0.0.1 TCP_CHECK: alpha and delay_loop its own; virtualhost
-		// of a TCP check is the service's.
-		{6 * time.Second, 5 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
+		// 10.0.0.1 TCP_CHECK: alpha and delay_loop its own; a TCP check
+		// has no virtualhost.
+		{6 * time.Second, 5 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, ""},
 		// 10.0.0.2 TCP_CHECK: everything the service's.
-		{7 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, "vs.example"},
+		{7 * time.Second, 20 * time.Second, 9 * time.Second, 2 * time.Second, 4, true, ""},
 		// 10.0.0.3: nothing set above the checkers, so the defaults but
 		// the TCP_CHECK's own alpha.
 		{5 * time.Second, 60 * time.Second, 60 * time.Second, time.Second, 1, true, ""},
@@ -136,9 +140,11 @@ virtual_server 192.0.2.2 80 {
 				for _, rs := range vs.RealServers {
 					for _, c := range rs.Checkers {
 						got = append(got, settingsOf(c))
-						for _, u := range c.URLs {
-							if u.Virtualhost != c.Virtualhost {
-								t.Errorf("url %s of %s: virtualhost %q, want its checker's %q", u.Path, rs.Addr, u.Virtualhost, c.Virtualhost)
+						if h := c.HTTP(); h != nil {
+							for _, u := range h.URLs {
+								if u.Virtualhost != h.Virtualhost {
+									t.Errorf("url %s of %s: virtualhost %q, want its checker's %q", u.Path, rs.Addr, u.Virtualhost, h.Virtualhost)
+								}
 							}
 						}
 					}

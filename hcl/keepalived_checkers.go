@@ -32,8 +32,9 @@ type kaSMTPHost struct {
 func (r *kaReader) checkerKeyword(ck *kaCheck, e *kaNode, in string, hosts *[]*kaSMTPHost) bool {
 	c := &ck.c
 	mark := func() { c.Positions.Set(e.name, e.pos) }
+	udp, dns, smtp, file := c.UDP(), c.DNS(), c.SMTP(), c.File()
 	switch {
-	case c.Kind == CheckUDP && e.name == "payload":
+	case udp != nil && e.name == "payload":
 		if !r.noBlock(e) {
 			return true
 		}
@@ -45,13 +46,13 @@ func (r *kaReader) checkerKeyword(ck *kaCheck, e *kaNode, in string, hosts *[]*k
 			r.warnf(e.pos, "Invalid hex string for UDP_CHECK payload", "%v; a random payload is sent, as keepalived does", err)
 			return true
 		}
-		c.Payload = data
+		udp.Payload = data
 		mark()
-	case c.Kind == CheckUDP && e.name == "require_reply":
+	case udp != nil && e.name == "require_reply":
 		if !r.noBlock(e) {
 			return true
 		}
-		c.RequireReply = true
+		udp.RequireReply = true
 		mark()
 		if len(e.args) == 0 {
 			return true
@@ -61,27 +62,27 @@ func (r *kaReader) checkerKeyword(ck *kaCheck, e *kaNode, in string, hosts *[]*k
 			r.warnf(e.pos, "Invalid hex string for UDP_CHECK reply", "%v; any reply passes, as keepalived does", err)
 			return true
 		}
-		c.Reply, c.ReplyMask = data, mask
-	case c.Kind == CheckUDP && (e.name == "min_reply_length" || e.name == "max_reply_length"):
+		udp.Reply, udp.ReplyMask = data, mask
+	case udp != nil && (e.name == "min_reply_length" || e.name == "max_reply_length"):
 		if v, ok := r.integer(e, 0, math.MaxUint16); ok {
 			if e.name == "min_reply_length" {
-				c.MinReplyLength = int(v)
+				udp.MinReplyLength = int(v)
 			} else {
-				c.MaxReplyLength = int(v)
+				udp.MaxReplyLength = int(v)
 			}
 			mark()
 		}
-	case c.Kind == CheckDNS && e.name == "type":
+	case dns != nil && e.name == "type":
 		if v, ok := r.one(e); ok {
 			t := strings.ToUpper(v)
 			if !slices.Contains(DNSTypes(), t) {
 				r.warnf(e.pos, fmt.Sprintf("Unknown DNS check type %s - ignoring", v), "want one of %s", strings.Join(DNSTypes(), " "))
 				return true
 			}
-			c.DNSType = t
+			dns.Type = t
 			mark()
 		}
-	case c.Kind == CheckDNS && e.name == "name":
+	case dns != nil && e.name == "name":
 		v, ok := r.one(e)
 		if !ok {
 			return true
@@ -94,24 +95,24 @@ func (r *kaReader) checkerKeyword(ck *kaCheck, e *kaNode, in string, hosts *[]*k
 			r.warnf(e.pos, fmt.Sprintf("DNS_CHECK name '%s' has empty label - ignoring", v), "%v", err)
 			return true
 		}
-		c.DNSName = v
+		dns.Name = v
 		mark()
-	case c.Kind == CheckSMTP && e.name == "helo_name":
+	case smtp != nil && e.name == "helo_name":
 		if v, ok := r.one(e); ok {
-			c.HeloName = v
+			smtp.HeloName = v
 			mark()
 		}
-	case c.Kind == CheckFile && e.name == "track_file":
+	case file != nil && e.name == "track_file":
 		if v, ok := r.one(e); ok {
-			c.TrackFile = v
+			file.TrackFile = v
 			mark()
 		}
-	case c.Kind == CheckFile && e.name == "weight":
+	case file != nil && e.name == "weight":
 		if w, rev, ok := r.fileWeight(e); ok {
-			c.FileWeight, c.FileReverse = w, rev
+			file.Weight, file.Reverse = w, rev
 			mark()
 		}
-	case c.Kind == CheckSMTP && e.name == "host":
+	case smtp != nil && e.name == "host":
 		if h := r.smtpHost(e, in); h != nil {
 			*hosts = append(*hosts, h)
 		}
@@ -177,16 +178,16 @@ func (r *kaReader) smtpHost(n *kaNode, in string) *kaSMTPHost {
 // check_misc_script_security(): the real server then runs without that
 // checker); an SMTP_CHECK becomes one checker per host block.
 func (r *kaReader) checkerEnd(ck *kaCheck, hosts []*kaSMTPHost) []*kaCheck {
-	if ck.c.Kind == CheckFile {
-		if ck.c.TrackFile == "" {
+	if f := ck.c.File(); f != nil {
+		if f.TrackFile == "" {
 			r.warnf(ck.c.Pos, "FILE_CHECK has no track_file specified - ignoring", "as keepalived does")
 			return nil
 		}
 		if set := ck.c.Positions.Has("weight"); !set {
-			ck.c.FileWeight = fileWeightUnset // its track_file's (validation)
+			f.Weight = fileWeightUnset // its track_file's (validation)
 		}
 	}
-	if ck.c.Kind == CheckMisc && !r.scriptRunnable(ck.c.MiscPath) {
+	if m := ck.c.Misc(); m != nil && !r.scriptRunnable(m.Path) {
 		// Removed by lenientFinish, once script_user is known: keepalived
 		// checks the user first (keepalived_lenient.go).
 		r.missingMisc = append(r.missingMisc, ck.c.Pos)
@@ -212,6 +213,7 @@ func (r *kaReader) smtpHosts(ck *kaCheck, hosts []*kaSMTPHost) []*kaCheck {
 	}
 	for _, h := range hosts {
 		hc := *ck
+		hc.c.OwnSettings()
 		hc.c.Pos, hc.c.Positions = h.pos, r.positions.new()
 		hc.connectIP, hc.connectPort = h.connectIP, h.connectPort
 		hc.c.BindTo, hc.c.BindPort, hc.c.FWMark = h.bindTo, h.bindPort, h.fwmark

@@ -159,15 +159,16 @@ func (r *kaReader) lenientFinish() {
 		for j := range vs.RealServers {
 			rs := &vs.RealServers[j]
 			rs.Checkers = slices.DeleteFunc(rs.Checkers, func(c Checker) bool {
-				if c.Kind != CheckMisc {
+				m := c.Misc()
+				if m == nil {
 					return false
 				}
 				switch {
-				case noDefaultUser && c.User == "":
-					r.diags.lenientf(c.Positions.Where("misc_path", c.Pos), fmt.Sprintf("Unable to set default user for misc script %s - removing", c.MiscPath),
+				case noDefaultUser && m.User == "":
+					r.diags.lenientf(c.Positions.Where("misc_path", c.Pos), fmt.Sprintf("Unable to set default user for misc script %s - removing", m.Path),
 						"enable_script_security without script_user, and no user %s", kaDefaultScriptUser)
 				case slices.Contains(r.missingMisc, c.Pos):
-					r.diags.warnf(c.Positions.Where("misc_path", c.Pos), fmt.Sprintf("Disabling misc script %s since not found/accessible", c.MiscPath),
+					r.diags.warnf(c.Positions.Where("misc_path", c.Pos), fmt.Sprintf("Disabling misc script %s since not found/accessible", m.Path),
 						"the real server runs without this checker, as keepalived's does")
 				default:
 					return false

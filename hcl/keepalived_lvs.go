@@ -468,9 +468,9 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 	c := &ck.c
 	c.Kind, c.Pos, c.Positions = n.name, n.pos, r.positions.newFor(len(n.block))
 	c.Rise = defaultRise
-	web := n.name == CheckHTTP || n.name == CheckSSL
-	c.HTTPVersion = defaultHTTPVersion
-	c.MaxReplyLength, c.DNSType, c.DNSName, c.HeloName = defaultMaxReplyLength, defaultDNSType, defaultDNSName, defaultHeloName
+	c.KindSettings = defaultKindSettings(n.name)
+	http, misc := c.HTTP(), c.Misc()
+	web := http != nil
 	in := fmt.Sprintf("%s of real_server %s", n.name, rsName)
 	var hosts []*kaSMTPHost
 	for _, e := range n.block {
@@ -517,12 +517,16 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 					r.warnf(e.pos, fmt.Sprintf("invalid http_protocol %q", v), "want 1.0, 1.0C or 1.1; ignored")
 					continue
 				}
-				c.HTTPVersion = v
+				http.HTTPVersion = v
 				mark()
 			}
 		case e.name == "fast_recovery":
+			// Read for every kind, as before; HTTP_GET and SSL_GET keep
+			// it (to write it back), the others have no use for it.
 			if v, ok := r.flag(e); ok {
-				c.FastRecovery = v
+				if web {
+					http.FastRecovery = v
+				}
 				mark()
 			}
 		case e.name == "bind_if" && n.name != CheckMisc && n.name != CheckFile:
@@ -532,16 +536,16 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 			}
 		case e.name == "enable_sni" && web:
 			if v, ok := r.flag(e); ok {
-				c.EnableSNI = v
+				http.EnableSNI = v
 				mark()
 			}
 		case e.name == "url" && web:
 			if u, ok := r.url(e, in); ok {
-				c.URLs = append(c.URLs, u)
+				http.URLs = append(http.URLs, u)
 			}
 		case e.name == "misc_path" && n.name == CheckMisc:
 			if v, ok := r.firstWordCommand(e); ok { // notify_users.go
-				c.MiscPath = v
+				misc.Path = v
 				mark()
 			}
 		case e.name == "misc_timeout" && n.name == CheckMisc:
@@ -551,7 +555,7 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 			}
 		case e.name == "misc_dynamic" && n.name == CheckMisc:
 			if r.none(e) {
-				c.MiscDynamic = true
+				misc.Dynamic = true
 				mark()
 			}
 		case e.name == "user" && n.name == CheckMisc:
@@ -562,9 +566,9 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 				r.errf(e.pos, "invalid user", "want USER [GROUP]")
 				continue
 			}
-			c.User = e.args[0].text
+			misc.User = e.args[0].text
 			if len(e.args) == 2 {
-				c.Group = e.args[1].text
+				misc.Group = e.args[1].text
 			}
 			mark()
 		default:
@@ -573,11 +577,11 @@ func (r *kaReader) checker(n *kaNode, rsName string) []*kaCheck {
 			}
 		}
 	}
-	if web && len(c.URLs) == 0 {
+	if web && len(http.URLs) == 0 {
 		r.warnf(n.pos, "HTTP/SSL_GET checker has no urls specified - ignoring", "%s is dropped, as keepalived does", in)
 		return nil
 	}
-	if n.name == CheckMisc && c.MiscPath == "" {
+	if misc != nil && misc.Path == "" {
 		r.errf(n.pos, "MISC_CHECK needs misc_path", "%s", in)
 		return nil
 	}
@@ -871,14 +875,15 @@ func (r *kaReader) schedulerFlags(k *kaVS) {
 // (check_data.c, check_api.c, check_http.c, check_misc.c).
 func (r *kaReader) resolveChecker(k *kaVS, rsk *kaRS, ck *kaCheck) Checker {
 	c := ck.c
+	// The model's checker gets settings of its own: a group's members
+	// each resolve the block's one kaCheck, and resolve writes them.
+	c.OwnSettings()
 	rs := rsk.rs
 	c.Connect = netip.AddrPortFrom(ck.connectIP.or(rs.Addr.Addr()), ck.connectPort.or(rs.Addr.Port()))
 	inheritance{&ck.inh, &rsk.inh, &k.inh}.resolve(&c, kaCheckerDefaults(c.Kind))
-	// check_misc.c: no misc_timeout means the service's delay_loop. Other
-	// kinds carry the checker's delay_loop there, as the HCL reader does.
-	c.MiscTimeout = c.DelayLoop
-	if c.Kind == CheckMisc {
-		c.MiscTimeout = ck.miscTimeout.or(k.vs.DelayLoop)
+	// check_misc.c: no misc_timeout means the service's delay_loop.
+	if m := c.Misc(); m != nil {
+		m.Timeout = ck.miscTimeout.or(k.vs.DelayLoop)
 	}
 	if c.Kind == CheckFile {
 		fileCheckSettings(&c) // its own schedule, nothing inherited

@@ -20,6 +20,10 @@ func clearPlaces(v reflect.Value) {
 		if !v.IsNil() {
 			clearPlaces(v.Elem())
 		}
+	case reflect.Interface:
+		if !v.IsNil() && v.Elem().Kind() == reflect.Pointer {
+			clearPlaces(v.Elem()) // a checker's KindSettings
+		}
 	case reflect.Struct:
 		if v.Type() == posType || v.Type() == positionsType {
 			v.Set(reflect.Zero(v.Type()))
@@ -71,6 +75,14 @@ func diffPaths(path string, a, b reflect.Value, out *[]string) {
 		if !a.IsNil() {
 			diffPaths(path, a.Elem(), b.Elem(), out)
 		}
+	case reflect.Interface:
+		if a.IsNil() || b.IsNil() || a.Elem().Type() != b.Elem().Type() {
+			if a.IsNil() != b.IsNil() || !a.IsNil() {
+				*out = append(*out, fmt.Sprintf("%s: %v vs %v", path, a.Interface(), b.Interface()))
+			}
+			return
+		}
+		diffPaths(path, a.Elem(), b.Elem(), out)
 	default:
 		if !reflect.DeepEqual(a.Interface(), b.Interface()) {
 			*out = append(*out, fmt.Sprintf("%s: %v vs %v", path, a.Interface(), b.Interface()))

@@ -3,6 +3,7 @@ package hcl
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -1002,26 +1003,26 @@ func (r *ldReader) checker(v *ldVirtual, rr *ldRealServer, kind string, kindPos 
 	}
 	c := Checker{
 		Kind: kind, Connect: netip.AddrPortFrom(rr.addr, port), DelayLoop: vs.DelayLoop, Warmup: 0,
-		Timeout: negotiateTimeout, Retry: failures - 1, RetryDelay: vs.DelayLoop, Rise: defaultRise, Alpha: true,
-		HTTPVersion: defaultHTTPVersion, MaxReplyLength: defaultMaxReplyLength, DNSType: defaultDNSType, DNSName: defaultDNSName,
-		HeloName: defaultHeloName, Pos: kindPos, Positions: NewPositions(), MiscTimeout: vs.DelayLoop,
+		Timeout: negotiateTimeout, Retry: ldRetry(failures), RetryDelay: vs.DelayLoop, Rise: defaultRise, Alpha: true,
+		KindSettings: defaultKindSettings(kind), Pos: kindPos, Positions: NewPositions(),
 	}
 	switch kind {
 	case CheckTCP, CheckPing:
 		c.Timeout = checkTimeout
 		if kind == CheckPing {
 			// checkcount pings per check.
-			c.Retry = failures*r.checkCount(v) - 1
+			c.Retry = ldRetry(failures * r.checkCount(v))
 		}
 	case CheckMisc:
-		c.Timeout, c.MiscTimeout = checkTimeout, checkTimeout
+		c.Timeout = checkTimeout
+		c.Misc().Timeout = checkTimeout
 		vip := v.addr.String()
 		if v.fwmark != 0 {
 			vip = strconv.FormatUint(uint64(v.fwmark), 10)
 		}
 		// check_external(): the command and the virtual and real
 		// server's addresses and ports.
-		c.MiscPath = fmt.Sprintf("%s %s %d %s %d", v.checkCommand, vip, vs.Addr.Port(), rr.addr, rr.port)
+		c.Misc().Path = fmt.Sprintf("%s %s %d %s %d", v.checkCommand, vip, vs.Addr.Port(), rr.addr, rr.port)
 	case CheckHTTP, CheckSSL:
 		if strings.HasPrefix(rr.request, "/http://") || strings.HasPrefix(rr.request, "/https://") ||
 			strings.HasPrefix(rr.request, "http://") || strings.HasPrefix(rr.request, "https://") {
@@ -1040,8 +1041,9 @@ func (r *ldReader) checker(v *ldVirtual, rr *ldRealServer, kind string, kindPos 
 		}
 		// check_http(): a 2xx answer whose body matches receive
 		// (when set); Host is virtualhost, else the real server.
-		c.URLs = []URL{{Path: rr.request, StatusCodes: defaultStatusCodes(), Regex: rr.receive, Virtualhost: v.virtualhost, Pos: rr.pos, Positions: NewPositions()}}
-		c.Virtualhost = v.virtualhost
+		h := c.HTTP()
+		h.URLs = []URL{{Path: rr.request, StatusCodes: defaultStatusCodes(), Regex: rr.receive, Virtualhost: v.virtualhost, Pos: rr.pos, Positions: NewPositions()}}
+		h.Virtualhost = v.virtualhost
 	case CheckDNS:
 		name := strings.TrimPrefix(rr.request, "/")
 		if name == "" {
@@ -1052,12 +1054,18 @@ func (r *ldReader) checker(v *ldVirtual, rr *ldRealServer, kind string, kindPos 
 			r.diags.errorf(v.positions.Where("request", rr.pos), "PTR queries are not supported", "%q: lvsd's DNS_CHECK asks for %s", name, strings.Join(DNSTypes(), ", "))
 			return c, false
 		}
-		c.DNSType, c.DNSName = "A", name
+		c.DNS().Type, c.DNS().Name = "A", name
 		r.diags.warnf(v.positions.Where("receive", rr.pos), "service=dns: the answer is not compared with receive", "lvsd's DNS_CHECK passes on an answer with rcode 0 over UDP")
 	case CheckSMTP:
 		// Net::SMTP: a greeting and a QUIT.
 	}
 	return c, true
+}
+
+// ldRetry is the retries of a check that fails after attempts attempts
+// in a row (at least one), in Checker.Retry's 32 bits.
+func ldRetry(attempts int) int32 {
+	return int32(min(attempts, math.MaxInt32) - 1)
 }
 
 // checkCount is checkcount, the virtual's or the global one.

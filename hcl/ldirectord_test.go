@@ -66,7 +66,7 @@ func TestLdirectordLVSMaterialExample(t *testing.T) {
 		}
 		c := rs.Checkers[0]
 		if c.Kind != CheckHTTP || c.Connect != rs.Addr || c.DelayLoop != time.Second || c.Timeout != 3*time.Second ||
-			c.Retry != 0 || !c.Alpha || c.Warmup != 0 || len(c.URLs) != 1 || c.URLs[0].Path != "/index.html" || c.URLs[0].Regex != "Test Page" {
+			c.Retry != 0 || !c.Alpha || c.Warmup != 0 || len(c.HTTP().URLs) != 1 || c.HTTP().URLs[0].Path != "/index.html" || c.HTTP().URLs[0].Regex != "Test Page" {
 			t.Errorf("%s: checker %+v", rs.Addr, c)
 		}
 	}
@@ -87,11 +87,11 @@ func TestLdirectordKeywords(t *testing.T) {
 				vs := one(c)
 				ck := check(c)
 				return vs.LBAlgo == "wrr" && ck.Kind == CheckHTTP && ck.Timeout == 30*time.Second && ck.DelayLoop == 10*time.Second &&
-					!vs.InhibitOnFailure && vs.Omega && ck.URLs[0].Path == "/" && ck.URLs[0].Regex == ""
+					!vs.InhibitOnFailure && vs.Omega && ck.HTTP().URLs[0].Path == "/" && ck.HTTP().URLs[0].Regex == ""
 			}},
 		{"port 53 is UDP and checked as dns", "virtual=192.0.2.1:53\n\treal=10.0.0.1:53 gate\n\trequest=\"example.com\"\n",
 			func(c *Config) bool {
-				return one(c).Protocol == ProtoUDP && check(c).Kind == CheckDNS && check(c).DNSName == "example.com"
+				return one(c).Protocol == ProtoUDP && check(c).Kind == CheckDNS && check(c).DNS().Name == "example.com"
 			}},
 		{"an unknown port is service none: no checker", "virtual=192.0.2.1:8000\n\treal=10.0.0.1:8000 gate\n",
 			func(c *Config) bool { return len(one(c).RealServers[0].Checkers) == 0 }},
@@ -130,11 +130,11 @@ func TestLdirectordKeywords(t *testing.T) {
 		{"real: weight, request/receive of its own, thresholds", "virtual=192.0.2.1:80\n\treal=10.0.0.1:80 masq 7 \"ping\", \"pong\" l:5 u:50\n\trequest=\"/x\"\n",
 			func(c *Config) bool {
 				rs := one(c).RealServers[0]
-				return rs.Weight == 7 && rs.LThreshold == 5 && rs.UThreshold == 50 && rs.Checkers[0].URLs[0].Path == "/ping" && rs.Checkers[0].URLs[0].Regex == "pong"
+				return rs.Weight == 7 && rs.LThreshold == 5 && rs.UThreshold == 50 && rs.Checkers[0].HTTP().URLs[0].Path == "/ping" && rs.Checkers[0].HTTP().URLs[0].Regex == "pong"
 			}},
 		{"real: a request starting with / loses its pair, as in ldirectord", "virtual=192.0.2.1:80\n\treal=10.0.0.1:80 masq 7 \"/ping\", \"pong\"\n\trequest=\"/x\"\n\treceive=\"y\"\n",
 			func(c *Config) bool {
-				u := one(c).RealServers[0].Checkers[0].URLs[0]
+				u := one(c).RealServers[0].Checkers[0].HTTP().URLs[0]
 				return u.Path == "/x" && u.Regex == "y"
 			}},
 		{"real: a range is one real server per address", "virtual=192.0.2.1:80\n\treal=10.0.0.1->10.0.0.4:80 gate\n",
@@ -159,15 +159,15 @@ func TestLdirectordKeywords(t *testing.T) {
 		{"ops", "virtual=192.0.2.1:5000\n\treal=10.0.0.1:5000 gate\n\tprotocol=udp\n\tops=yes\n\tchecktype=on\n", func(c *Config) bool { return one(c).OnePacket }},
 		{"https is SSL_GET without certificate verification", "virtual=192.0.2.1:443\n\treal=10.0.0.1:443 gate\n\tvirtualhost=\"www.example.com\"\n",
 			func(c *Config) bool {
-				return check(c).Kind == CheckSSL && !check(c).VerifyTLS && check(c).Virtualhost == "www.example.com" && check(c).URLs[0].Virtualhost == "www.example.com"
+				return check(c).Kind == CheckSSL && !check(c).HTTP().VerifyTLS && check(c).HTTP().Virtualhost == "www.example.com" && check(c).HTTP().URLs[0].Virtualhost == "www.example.com"
 			}},
 		{"smtp and submission are SMTP_CHECK", "virtual=192.0.2.1:587\n\treal=10.0.0.1:587 gate\n", func(c *Config) bool { return check(c).Kind == CheckSMTP }},
 		{"external runs checkcommand with the four addresses", "virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tchecktype=external\n\tcheckcommand=\"/bin/chk -q\"\n\tchecktimeout=3\n",
 			func(c *Config) bool {
-				return check(c).Kind == CheckMisc && check(c).MiscPath == "/bin/chk -q 192.0.2.1 80 10.0.0.1 80" && check(c).MiscTimeout == 3*time.Second
+				return check(c).Kind == CheckMisc && check(c).Misc().Path == "/bin/chk -q 192.0.2.1 80 10.0.0.1 80" && check(c).Misc().Timeout == 3*time.Second
 			}},
 		{"external without checkcommand runs /bin/true", "virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tchecktype=external\n",
-			func(c *Config) bool { return strings.HasPrefix(check(c).MiscPath, "/bin/true ") }},
+			func(c *Config) bool { return strings.HasPrefix(check(c).Misc().Path, "/bin/true ") }},
 		{"ping", "virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tchecktype=ping\n", func(c *Config) bool { return check(c).Kind == CheckPing }},
 		{"on: no checker", "virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tchecktype=on\n", func(c *Config) bool { return len(one(c).RealServers[0].Checkers) == 0 }},
 		{"off: no real server, the fallback serves", "virtual=192.0.2.1:80\n\treal=10.0.0.1:80 gate\n\tchecktype=off\n\tfallback=127.0.0.1:80\n",

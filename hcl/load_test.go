@@ -86,8 +86,10 @@ func stripPositions(c *hcl.Config) {
 			for k := range rs.Checkers {
 				ch := &rs.Checkers[k]
 				ch.Pos, ch.Positions = hcl.Pos{}, hcl.Positions{}
-				for u := range ch.URLs {
-					ch.URLs[u].Pos, ch.URLs[u].Positions = hcl.Pos{}, hcl.Positions{}
+				if h := ch.HTTP(); h != nil {
+					for u := range h.URLs {
+						h.URLs[u].Pos, h.URLs[u].Positions = hcl.Pos{}, hcl.Positions{}
+					}
 				}
 			}
 		}
@@ -137,21 +139,21 @@ func TestFullConfigValues(t *testing.T) {
 	if ssl.Connect != netip.MustParseAddrPort("10.0.1.11:9443") || ssl.RetryDelay != 500*time.Millisecond || ssl.Warmup != 5*time.Second {
 		t.Errorf("SSL_GET = %+v", ssl)
 	}
-	if ssl.URLs[0].Digest != "9b3a0c85a887a256d6939da88aabd8cd" || len(ssl.URLs[0].StatusCodes) != 2 || ssl.URLs[1].StatusCodes[0] != (hcl.StatusRange{200, 299}) {
-		t.Errorf("urls = %+v", ssl.URLs)
+	if urls := ssl.HTTP().URLs; urls[0].Digest != "9b3a0c85a887a256d6939da88aabd8cd" || len(urls[0].StatusCodes) != 2 || urls[1].StatusCodes[0] != (hcl.StatusRange{200, 299}) {
+		t.Errorf("urls = %+v", urls)
 	}
 	rs2 := vs.RealServers[1]
 	if rs2.Weight != 1 || rs2.InhibitOnFailure {
 		t.Errorf("real_server 2 = %+v", rs2)
 	}
 	misc, tcp, http := rs2.Checkers[0], rs2.Checkers[1], rs2.Checkers[2]
-	if misc.MiscTimeout != 3*time.Second || !misc.MiscDynamic || misc.RetryDelay != 3*time.Second {
+	if misc.Misc().Timeout != 3*time.Second || !misc.Misc().Dynamic || misc.RetryDelay != 3*time.Second {
 		t.Errorf("MISC_CHECK = %+v", misc)
 	}
 	if tcp.Retry != 2 || tcp.RetryDelay != time.Second || tcp.Timeout != 5*time.Second || tcp.DelayLoop != 10*time.Second || tcp.Connect != netip.MustParseAddrPort("10.0.0.12:8443") {
 		t.Errorf("TCP_CHECK defaults = %+v", tcp)
 	}
-	if http.Virtualhost != "app.example.com" || http.RetryDelay != 3*time.Second || http.HTTPVersion != "1.0" || !http.Alpha {
+	if http.HTTP().Virtualhost != "app.example.com" || http.RetryDelay != 3*time.Second || http.HTTP().HTTPVersion != "1.0" || !http.Alpha {
 		t.Errorf("HTTP_GET defaults = %+v", http)
 	}
 	fw := cfg.VirtualServers[1]

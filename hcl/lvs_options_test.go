@@ -145,17 +145,17 @@ func TestLVSVocabularyReadsTheSameInHCLAndKeepalivedConf(t *testing.T) {
 				t.Errorf("gre service: %+v, sorry %+v", gre.Tunnel, gre.SorryServer)
 			}
 			http, ssl := vs.RealServers[0].Checkers[0], vs.RealServers[0].Checkers[1]
-			if http.HTTPVersion != "1.0C" || !http.FastRecovery || http.BindIf != "eth1" {
-				t.Errorf("HTTP_GET: http_protocol %q fast_recovery %t bind_if %q", http.HTTPVersion, http.FastRecovery, http.BindIf)
+			if h := http.HTTP(); h.HTTPVersion != "1.0C" || !h.FastRecovery || http.BindIf != "eth1" {
+				t.Errorf("HTTP_GET: http_protocol %q fast_recovery %t bind_if %q", h.HTTPVersion, h.FastRecovery, http.BindIf)
 			}
-			u := http.URLs[0]
+			u := http.HTTP().URLs[0]
 			if !reflect.DeepEqual(u.RegexOptions, []string{"caseless", "multiline"}) || u.RegexMinOffset != 2 || u.RegexMaxOffset != 40 {
 				t.Errorf("url: options %v offsets %d..%d", u.RegexOptions, u.RegexMinOffset, u.RegexMaxOffset)
 			}
 			// The SSL block reaches every SSL_GET; its CA turns verification on.
-			if ssl.CertFile != "/etc/lvsd/client.pem" || ssl.KeyFile != "/etc/lvsd/client.key" || ssl.KeyPassword != "secret" ||
-				ssl.CAFile != "/etc/lvsd/ca.pem" || !ssl.VerifyTLS {
-				t.Errorf("SSL_GET: cert %q key %q password %q ca %q verify %t", ssl.CertFile, ssl.KeyFile, ssl.KeyPassword, ssl.CAFile, ssl.VerifyTLS)
+			if s := ssl.HTTP(); s.CertFile != "/etc/lvsd/client.pem" || s.KeyFile != "/etc/lvsd/client.key" || s.KeyPassword != "secret" ||
+				s.CAFile != "/etc/lvsd/ca.pem" || !s.VerifyTLS {
+				t.Errorf("SSL_GET: cert %q key %q password %q ca %q verify %t", s.CertFile, s.KeyFile, s.KeyPassword, s.CAFile, s.VerifyTLS)
 			}
 			assertConvertsBack(t, &l, cfg)
 		})

@@ -3,6 +3,7 @@ package hcl
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -388,7 +389,7 @@ type VirtualServer struct {
 	Omega            bool
 	InhibitOnFailure bool
 	// Virtualhost is the Host header the service's HTTP_GET/SSL_GET checks
-	// inherit (Checker.Virtualhost is final; read that).
+	// inherit (HTTPCheck.Virtualhost is final; read that).
 	Virtualhost string
 	SorryServer *SorryServer
 	// Group is the virtual_server_group this service is a member of ("":
@@ -517,31 +518,88 @@ func DNSTypes() []string {
 // Checker is one health check of a real server, final: every setting
 // holds the value the check runs with. Connect settings default to the real
 // server's address and port. DelayLoop, Warmup, Timeout, Retry, RetryDelay,
-// Alpha and Virtualhost may be written in the checker, its real server or
-// its virtual server; the nearest block that sets one wins, and consumers
-// never look at the virtual server's value again.
+// Alpha and (HTTP_GET, SSL_GET) Virtualhost may be written in the checker,
+// its real server or its virtual server; the nearest block that sets one
+// wins, and consumers never look at the virtual server's value again.
+//
+// The settings only one kind has are in KindSettings, nil for TCP_CHECK
+// and PING_CHECK: a big table's checkers are mostly TCP_CHECKs, and a
+// record with every kind's settings was 584 bytes (640 on the heap) where
+// a TCP_CHECK reads a dozen fields (docs/benchmarks.md, "Session 11, the
+// model's checkers"). A copy of a Checker shares its KindSettings: a
+// reader that copies a checker and changes the copy's kind settings gives
+// it its own first (Checker.OwnSettings).
 type Checker struct {
-	Kind        string         // one of CheckerKinds
-	Connect     netip.AddrPort // connect_ip/connect_port, defaulted to the real server
-	BindTo      netip.Addr     // bindto, invalid when unset
-	BindPort    uint16         // bind_port, 0 when unset
-	FWMark      uint32         // fwmark set on the probe's socket, 0 when unset
-	DelayLoop   time.Duration  // between rounds; inherited, default 60s
-	Warmup      time.Duration  // first check at a random point in [0, Warmup); inherited, default DelayLoop
-	Timeout     time.Duration  // connect_timeout: deadline for the whole check; inherited, default 5s
-	Retry       int            // retries before down (1+Retry failures); inherited, default 1 (DNS 3; keepalived.conf MISC_CHECK 0)
-	RetryDelay  time.Duration  // delay_before_retry; inherited, default 1s TCP/UDP/PING/SMTP, 3s HTTP/SSL (MISC: 3s HCL, 1s keepalived.conf), DNS its delay_loop
-	Rise        int            // successes before up, default 1 (lvsd extension)
-	Alpha       bool           // starts down until the first success; inherited, default false
-	URLs        []URL          // HTTP_GET/SSL_GET
-	Virtualhost string         // Host header; inherited (TCP/MISC: the virtual server's)
-	HTTPVersion string         // "1.0" (default), "1.0C" (1.0 with Connection: close) or "1.1"
+	Kind       string         // one of CheckerKinds
+	Connect    netip.AddrPort // connect_ip/connect_port, defaulted to the real server
+	BindTo     netip.Addr     // bindto, invalid when unset
+	DelayLoop  time.Duration  // between rounds; inherited, default 60s
+	Warmup     time.Duration  // first check at a random point in [0, Warmup); inherited, default DelayLoop
+	Timeout    time.Duration  // connect_timeout: deadline for the whole check; inherited, default 5s
+	RetryDelay time.Duration  // delay_before_retry; inherited, default 1s TCP/UDP/PING/SMTP, 3s HTTP/SSL (MISC: 3s HCL, 1s keepalived.conf), DNS its delay_loop
+	// Retry is the retries before down (1+Retry failures); inherited,
+	// default 1 (DNS 3; keepalived.conf MISC_CHECK 0). keepalived reads
+	// it as an int (0..2147483647), hence 32 bits.
+	Retry int32
+	Rise  int32 // successes before up, default 1 (lvsd extension)
+	// BindIf is the interface the probe's socket is bound to
+	// (bind_if: SO_BINDTODEVICE), "" for none.
+	BindIf   string
+	FWMark   uint32 // fwmark set on the probe's socket, 0 when unset
+	BindPort uint16 // bind_port, 0 when unset
+	Alpha    bool   // starts down until the first success; inherited, default false
+	// KindSettings is what only the checker's kind has: *HTTPCheck for
+	// HTTP_GET and SSL_GET, *MiscCheck, *UDPCheck, *DNSCheck,
+	// *SMTPCheck, *FileCheck; nil for TCP_CHECK and PING_CHECK. Read it
+	// through HTTP, Misc, UDP, DNS, SMTP and File.
+	KindSettings KindSettings
+	Pos          Pos
+	Positions    Positions
+}
+
+// KindSettings is the part of a Checker that only its kind has (one of
+// the *…Check types of this package).
+type KindSettings interface {
+	// clone returns a copy that shares nothing with the receiver.
+	clone() KindSettings
+}
+
+// HTTP returns the settings of an HTTP_GET or SSL_GET, nil for another kind.
+func (c *Checker) HTTP() *HTTPCheck { s, _ := c.KindSettings.(*HTTPCheck); return s }
+
+// Misc returns the settings of a MISC_CHECK, nil for another kind.
+func (c *Checker) Misc() *MiscCheck { s, _ := c.KindSettings.(*MiscCheck); return s }
+
+// UDP returns the settings of a UDP_CHECK, nil for another kind.
+func (c *Checker) UDP() *UDPCheck { s, _ := c.KindSettings.(*UDPCheck); return s }
+
+// DNS returns the settings of a DNS_CHECK, nil for another kind.
+func (c *Checker) DNS() *DNSCheck { s, _ := c.KindSettings.(*DNSCheck); return s }
+
+// SMTP returns the settings of an SMTP_CHECK, nil for another kind.
+func (c *Checker) SMTP() *SMTPCheck { s, _ := c.KindSettings.(*SMTPCheck); return s }
+
+// File returns the settings of a FILE_CHECK, nil for another kind.
+func (c *Checker) File() *FileCheck { s, _ := c.KindSettings.(*FileCheck); return s }
+
+// OwnSettings gives c a copy of its KindSettings that no other Checker
+// shares (a copy of a Checker shares them), so that what is changed in
+// them shows in c alone.
+func (c *Checker) OwnSettings() {
+	if c.KindSettings != nil {
+		c.KindSettings = c.KindSettings.clone()
+	}
+}
+
+// HTTPCheck is what HTTP_GET (check_http.c) and SSL_GET (check_ssl.c)
+// check.
+type HTTPCheck struct {
+	URLs        []URL
+	Virtualhost string // Host header; inherited
+	HTTPVersion string // "1.0" (default), "1.0C" (1.0 with Connection: close) or "1.1"
 	// FastRecovery is keepalived's fast_recovery: every url is checked in
 	// one attempt, without delay_loop between them (lvsd always does).
 	FastRecovery bool
-	// BindIf is the interface the probe's socket is bound to
-	// (bind_if: SO_BINDTODEVICE), "" for none.
-	BindIf string
 	// TLS settings of SSL_GET.
 	EnableSNI bool
 	VerifyTLS bool   // verify the server's certificate (lvsd; keepalived does not)
@@ -552,44 +610,87 @@ type Checker struct {
 	CertFile    string
 	KeyFile     string
 	KeyPassword string
-	MiscPath    string        // MISC_CHECK command line
-	MiscTimeout time.Duration // default DelayLoop (keepalived.conf: the virtual server's delay_loop)
-	// MiscDynamic: exit status 0 up, 1 down, N ≥ 2 up with weight N-2.
-	MiscDynamic bool
-	User        string // MISC_CHECK user (default: global script_user)
-	Group       string // its group (default: User's primary group)
-	// UDP_CHECK (check_udp.c): Payload is sent (nil: 32 random octets);
-	// with RequireReply a reply must come, MinReplyLength..MaxReplyLength
-	// octets long (default 0..255), matching Reply where ReplyMask has
-	// zero bits (keepalived's hex string, x wildcards a nibble). Without
-	// RequireReply only an ICMP error (port unreachable) fails the check.
+}
+
+func (h *HTTPCheck) clone() KindSettings {
+	c := *h
+	if h.URLs != nil {
+		c.URLs = make([]URL, len(h.URLs))
+		for i, u := range h.URLs {
+			u.StatusCodes = slices.Clone(u.StatusCodes)
+			u.RegexOptions = slices.Clone(u.RegexOptions)
+			u.Positions = u.Positions.Clone()
+			c.URLs[i] = u
+		}
+	}
+	return &c
+}
+
+// MiscCheck is what MISC_CHECK runs (check_misc.c).
+type MiscCheck struct {
+	Path    string        // misc_path: the command line
+	Timeout time.Duration // misc_timeout, default the checker's delay_loop (keepalived.conf: the virtual server's)
+	// Dynamic (misc_dynamic): exit status 0 up, 1 down, N ≥ 2 up with
+	// weight N-2.
+	Dynamic bool
+	User    string // user (default: global script_user)
+	Group   string // its group (default: User's primary group)
+}
+
+func (m *MiscCheck) clone() KindSettings { c := *m; return &c }
+
+// UDPCheck is what UDP_CHECK sends and expects (check_udp.c): Payload is
+// sent (nil: 32 random octets); with RequireReply a reply must come,
+// MinReplyLength..MaxReplyLength octets long (default 0..255), matching
+// Reply where ReplyMask has zero bits (keepalived's hex string, x
+// wildcards a nibble). Without RequireReply only an ICMP error (port
+// unreachable) fails the check.
+type UDPCheck struct {
 	Payload        []byte
 	RequireReply   bool
 	Reply          []byte
 	ReplyMask      []byte // one octet per Reply octet; set bits are not compared
 	MinReplyLength int
 	MaxReplyLength int
-	// DNS_CHECK (check_dns.c): a query of DNSType (default "SOA") for
-	// DNSName (default ".", the root) passes when its answer has rcode 0.
-	DNSType string
-	DNSName string
-	// HeloName is SMTP_CHECK's HELO argument (default
-	// "smtpchecker.keepalived.org"). A host block becomes a checker of
-	// its own (keepalived does the same).
-	HeloName string
-	// FILE_CHECK (check_file.c): TrackFile names a track_file; File is its
-	// path (resolved by validation). The number the file holds (0 when it
-	// is missing, empty or not a number) times FileWeight, negated when
-	// FileReverse, is added to the real server's weight; with FileWeight
-	// 0 the check fails on any number but 0 (FileReverse: on 0), else on
-	// a product of -254 or less.
-	TrackFile   string
-	File        string
-	FileWeight  int
-	FileReverse bool
-	Pos         Pos
-	Positions   Positions
 }
+
+func (u *UDPCheck) clone() KindSettings {
+	c := *u
+	c.Payload, c.Reply, c.ReplyMask = slices.Clone(u.Payload), slices.Clone(u.Reply), slices.Clone(u.ReplyMask)
+	return &c
+}
+
+// DNSCheck is DNS_CHECK's query (check_dns.c): Type (default "SOA") for
+// Name (default ".", the root); it passes when its answer has rcode 0.
+type DNSCheck struct {
+	Type string
+	Name string
+}
+
+func (d *DNSCheck) clone() KindSettings { c := *d; return &c }
+
+// SMTPCheck is what SMTP_CHECK says (check_smtp.c). A host block becomes
+// a checker of its own (keepalived does the same).
+type SMTPCheck struct {
+	HeloName string // HELO's argument, default "smtpchecker.keepalived.org"
+}
+
+func (s *SMTPCheck) clone() KindSettings { c := *s; return &c }
+
+// FileCheck is FILE_CHECK's file and weight (check_file.c): TrackFile
+// names a track_file; Path is its file (resolved by validation). The
+// number the file holds (0 when it is missing, empty or not a number)
+// times Weight, negated when Reverse, is added to the real server's
+// weight; with Weight 0 the check fails on any number but 0 (Reverse: on
+// 0), else on a product of -254 or less.
+type FileCheck struct {
+	TrackFile string
+	Path      string
+	Weight    int
+	Reverse   bool
+}
+
+func (f *FileCheck) clone() KindSettings { c := *f; return &c }
 
 // TrackFile is a track_file block (keepalived's track_file.c): a file
 // holding a number, and the weight and direction its trackers use unless

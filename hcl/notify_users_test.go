@@ -181,7 +181,7 @@ func TestScriptAndMiscPathFirstWordAsKeepalived(t *testing.T) {
 			if got := cfg.Scripts[0].Script; got != tt.cmd {
 				t.Errorf("script %q, want %q", got, tt.cmd)
 			}
-			if got := cfg.VirtualServers[0].RealServers[0].Checkers[0].MiscPath; got != tt.cmd {
+			if got := cfg.VirtualServers[0].RealServers[0].Checkers[0].Misc().Path; got != tt.cmd {
 				t.Errorf("misc_path %q, want %q", got, tt.cmd)
 			}
 			var summaries []string

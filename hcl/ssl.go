@@ -5,7 +5,7 @@ package hcl
 // certificate (PEM; Key may be in Certificate's file, as OpenSSL allows),
 // Password decrypts a PEM-encrypted key, CA is the PEM file of the CAs
 // the real servers' certificates are verified against. finalize copies
-// them onto every SSL_GET checker (Checker.CertFile, KeyFile,
+// them onto every SSL_GET checker (HTTPCheck.CertFile, KeyFile,
 // KeyPassword; CAFile with VerifyTLS) that does not set its own.
 type SSLClient struct {
 	Password    string
@@ -70,17 +70,18 @@ func (v *validator) applySSL() {
 			rs := &v.cfg.VirtualServers[i].RealServers[j]
 			for k := range rs.Checkers {
 				c := &rs.Checkers[k]
-				if c.Kind != CheckSSL {
+				h := c.HTTP() // each checker's own (cloneCheckers)
+				if c.Kind != CheckSSL || h == nil {
 					continue
 				}
-				if c.CertFile == "" && s.Certificate != "" {
-					c.CertFile, c.KeyFile, c.KeyPassword = s.Certificate, s.Key, s.Password
-					if c.KeyFile == "" {
-						c.KeyFile = c.CertFile
+				if h.CertFile == "" && s.Certificate != "" {
+					h.CertFile, h.KeyFile, h.KeyPassword = s.Certificate, s.Key, s.Password
+					if h.KeyFile == "" {
+						h.KeyFile = h.CertFile
 					}
 				}
-				if c.CAFile == "" && s.CA != "" {
-					c.CAFile, c.VerifyTLS = s.CA, true
+				if h.CAFile == "" && s.CA != "" {
+					h.CAFile, h.VerifyTLS = s.CA, true
 				}
 			}
 		}

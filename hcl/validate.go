@@ -359,19 +359,19 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 	if c.Rise < 1 {
 		v.diags.errorf(where("rise"), "invalid rise", "%s: rise must be at least 1", label)
 	}
-	switch c.Kind {
-	case CheckHTTP, CheckSSL:
-		if len(c.URLs) == 0 {
+	switch s := c.KindSettings.(type) {
+	case *HTTPCheck:
+		if len(s.URLs) == 0 {
 			v.diags.errorf(c.Pos, "missing url", "%s needs at least one url { path = \"/\" }", label)
 		}
-		if !slices.Contains(HTTPVersions(), c.HTTPVersion) {
-			v.diags.errorf(where("http_protocol"), "invalid http_protocol", "%s: %q: want \"1.0\", \"1.0C\" or \"1.1\"", label, c.HTTPVersion)
+		if !slices.Contains(HTTPVersions(), s.HTTPVersion) {
+			v.diags.errorf(where("http_protocol"), "invalid http_protocol", "%s: %q: want \"1.0\", \"1.0C\" or \"1.1\"", label, s.HTTPVersion)
 		}
-		if c.CAFile != "" && !c.VerifyTLS {
+		if s.CAFile != "" && !s.VerifyTLS {
 			v.diags.warnf(where("ca_file"), "ca_file without tls_verify", "%s: ca_file is used only with tls_verify = true", label)
 		}
-		for i := range c.URLs {
-			u := &c.URLs[i]
+		for i := range s.URLs {
+			u := &s.URLs[i]
 			uwhere := func(attr string) Pos { return at(u.Positions, attr, u.Pos) }
 			if !strings.HasPrefix(u.Path, "/") {
 				v.diags.errorf(uwhere("path"), "invalid url path", "%s: path %q must start with /", label, u.Path)
@@ -380,7 +380,7 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 				u.StatusCodes = defaultStatusCodes()
 			}
 			if u.Virtualhost == "" {
-				u.Virtualhost = c.Virtualhost
+				u.Virtualhost = s.Virtualhost
 			}
 			if u.Digest != "" && !isMD5Hex(u.Digest) {
 				v.diags.errorf(uwhere("digest"), "invalid digest", "%s: digest must be 32 hex digits (an MD5 sum, as genhash prints)", label)
@@ -393,47 +393,47 @@ func (v *validator) checker(vs *VirtualServer, rs *RealServer, c *Checker) {
 				v.diags.errorf(uwhere("regex_no_match"), "regex_no_match without regex", "%s: set regex too", label)
 			}
 		}
-	case CheckUDP:
-		if c.MinReplyLength < 0 || c.MinReplyLength > 65535 || c.MaxReplyLength < 0 || c.MaxReplyLength > 65535 {
+	case *UDPCheck:
+		if s.MinReplyLength < 0 || s.MinReplyLength > 65535 || s.MaxReplyLength < 0 || s.MaxReplyLength > 65535 {
 			v.diags.errorf(where("max_reply_length"), "invalid reply length", "%s: min_reply_length and max_reply_length are 0..65535", label)
-		} else if c.MinReplyLength > c.MaxReplyLength {
+		} else if s.MinReplyLength > s.MaxReplyLength {
 			// check_udp.c reports it and runs the check, which fails.
-			v.diags.warnf(where("min_reply_length"), "min_reply_length above max_reply_length", "%s: min_reply_length %d > max_reply_length %d - will always fail", label, c.MinReplyLength, c.MaxReplyLength)
+			v.diags.warnf(where("min_reply_length"), "min_reply_length above max_reply_length", "%s: min_reply_length %d > max_reply_length %d - will always fail", label, s.MinReplyLength, s.MaxReplyLength)
 		}
-		if !c.RequireReply && (c.Positions.Where("min_reply_length", Pos{}) != Pos{} || c.Positions.Where("max_reply_length", Pos{}) != Pos{}) {
+		if !s.RequireReply && (c.Positions.Where("min_reply_length", Pos{}) != Pos{} || c.Positions.Where("max_reply_length", Pos{}) != Pos{}) {
 			v.diags.warnf(where("min_reply_length"), "reply length without require_reply", "%s: the reply length is checked only with require_reply", label)
 		}
-	case CheckDNS:
-		if !slices.Contains(DNSTypes(), c.DNSType) {
-			v.diags.errorf(where("type"), "invalid DNS type", "%s: type %q: want one of %s.%s", label, c.DNSType, strings.Join(DNSTypes(), " "), suggest(c.DNSType, DNSTypes()))
+	case *DNSCheck:
+		if !slices.Contains(DNSTypes(), s.Type) {
+			v.diags.errorf(where("type"), "invalid DNS type", "%s: type %q: want one of %s.%s", label, s.Type, strings.Join(DNSTypes(), " "), suggest(s.Type, DNSTypes()))
 		}
-		if err := validDNSName(c.DNSName); err != nil {
+		if err := validDNSName(s.Name); err != nil {
 			v.diags.errorf(where("name"), "invalid DNS name", "%s: %v", label, err)
 		}
-	case CheckFile:
-		i := slices.IndexFunc(v.cfg.TrackFiles, func(f TrackFile) bool { return f.Name == c.TrackFile })
+	case *FileCheck:
+		i := slices.IndexFunc(v.cfg.TrackFiles, func(f TrackFile) bool { return f.Name == s.TrackFile })
 		if i < 0 {
 			names := map[string]bool{}
 			for _, f := range v.cfg.TrackFiles {
 				names[f.Name] = true
 			}
-			v.diags.errorf(where("track_file"), "unknown track_file", "%s: track_file %q is not defined.%s", label, c.TrackFile, suggest(c.TrackFile, keys(names)))
+			v.diags.errorf(where("track_file"), "unknown track_file", "%s: track_file %q is not defined.%s", label, s.TrackFile, suggest(s.TrackFile, keys(names)))
 			break
 		}
 		tf := v.cfg.TrackFiles[i]
-		c.File = tf.File
-		if c.FileWeight == fileWeightUnset {
-			c.FileWeight, c.FileReverse = tf.Weight, tf.Reverse
+		s.Path = tf.File
+		if s.Weight == fileWeightUnset {
+			s.Weight, s.Reverse = tf.Weight, tf.Reverse
 		}
-	case CheckSMTP:
-		if strings.TrimSpace(c.HeloName) == "" || strings.ContainsAny(c.HeloName, "\r\n") {
+	case *SMTPCheck:
+		if strings.TrimSpace(s.HeloName) == "" || strings.ContainsAny(s.HeloName, "\r\n") {
 			v.diags.errorf(where("helo_name"), "invalid helo_name", "%s: helo_name must be one line of text", label)
 		}
-	case CheckMisc:
-		if strings.TrimSpace(c.MiscPath) == "" {
+	case *MiscCheck:
+		if strings.TrimSpace(s.Path) == "" {
 			v.diags.errorf(c.Pos, "missing misc_path", "%s needs misc_path", label)
 		}
-		if c.MiscTimeout <= 0 {
+		if s.Timeout <= 0 {
 			v.diags.errorf(where("misc_timeout"), "invalid misc_timeout", "%s: must be more than 0", label)
 		}
 	}

@@ -46,8 +46,12 @@ func (v *validator) checkerOptions(vs *VirtualServer, c *Checker) {
 	if len(c.BindIf) > 15 {
 		v.diags.errorf(c.Positions.Where("bind_if", c.Pos), "invalid bind_if", "%s: interface name %q is longer than 15 characters", label, c.BindIf)
 	}
-	for i := range c.URLs {
-		u := &c.URLs[i]
+	var urls []URL
+	if h := c.HTTP(); h != nil {
+		urls = h.URLs
+	}
+	for i := range urls {
+		u := &urls[i]
 		where := func(attr string) Pos { return u.Positions.Where(attr, u.Pos) }
 		if u.RegexMinOffset < 0 || u.RegexMaxOffset < 0 {
 			v.diags.errorf(where("regex_min_offset"), "invalid regex offset", "%s: regex offsets must not be negative", label)

@@ -383,7 +383,7 @@ func foundScripts(cfg *hcl.Config) bool {
 				return true
 			}
 			for _, c := range rs.Checkers {
-				if c.Kind == hcl.CheckMisc && found(c.MiscPath) {
+				if m := c.Misc(); m != nil && found(m.Path) {
 					return true
 				}
 			}

@@ -99,13 +99,14 @@ type modelCompactor struct {
 
 // walkPlan says what of a type's values the walk visits: whether it holds
 // a string or a map at all, for a struct which of its fields do (a
-// Checker has fifty fields, half of them numbers), and the plans of what
+// Checker has sixteen fields, most of them numbers), and the plans of what
 // it contains. The walk follows the plans it is handed, so it looks no
 // type up on the way (on the load benchmark's model, a lookup per value
 // was a third of the walk).
 type walkPlan struct {
 	holds     bool
 	positions bool        // hcl.Positions: dropped by walk
+	dynamic   bool        // an interface: its value's type has the plan
 	fields    []fieldPlan // a struct's fields that hold something
 	elem      *walkPlan   // a pointer's, slice's or array's element, a map's value
 	key       *walkPlan   // a map's key
@@ -153,6 +154,10 @@ func (c *modelCompactor) plan(t reflect.Type) *walkPlan {
 	case reflect.Pointer, reflect.Array:
 		p.elem = c.plan(t.Elem())
 		p.holds = p.elem.holds
+	case reflect.Interface:
+		// What it holds is known only from its value (a checker's
+		// KindSettings): walk plans it then.
+		p.dynamic = true
 	case reflect.Slice:
 		p.elem = c.plan(t.Elem())
 		p.holds = t.Elem().Kind() != reflect.Uint8 && p.elem.holds
@@ -196,6 +201,12 @@ func (c *modelCompactor) walk(v reflect.Value, p *walkPlan) {
 		}
 		c.seen[v.Pointer()] = true
 		c.walk(v.Elem(), p.elem)
+	case reflect.Interface:
+		// A value in an interface cannot be set, but what a pointer in
+		// it points to can (the model's interfaces hold pointers).
+		if e := v.Elem(); e.IsValid() && e.Kind() == reflect.Pointer {
+			c.walk(e, c.plan(e.Type()))
+		}
 	case reflect.Struct:
 		if p.positions {
 			if v.CanSet() {

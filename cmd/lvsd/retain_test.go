@@ -224,6 +224,10 @@ func visitPositions(v reflect.Value, f func(reflect.Value)) {
 		if !v.IsNil() {
 			visitPositions(v.Elem(), f)
 		}
+	case reflect.Interface:
+		if !v.IsNil() && v.Elem().Kind() == reflect.Pointer {
+			visitPositions(v.Elem(), f) // a checker's KindSettings: a URL's Positions
+		}
 	case reflect.Struct:
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
@@ -256,5 +260,58 @@ func BenchmarkCompactModel(b *testing.B) {
 		}
 		b.StartTimer()
 		compactModel(cfg)
+	}
+}
+
+// checksBenchKeepalivedConf is the checks benchmark's keepalived.conf
+// (integration/vm/scenarios cbKeepalivedConf) in its shape: vs virtual
+// servers sharing rs real servers evenly, DR, one TCP_CHECK each pointed
+// at a loopback target of its own, delay_loop 6, warmup 6.
+func checksBenchKeepalivedConf(vs, rs int) []byte {
+	var b bytes.Buffer
+	b.WriteString("global_defs {\n  router_id checks-bench\n}\n")
+	for v := range vs {
+		fmt.Fprintf(&b, "virtual_server 10.%d.%d.1 80 {\n  delay_loop 6\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n", v>>8, v&255)
+		for i := v * rs / vs; i < (v+1)*rs/vs; i++ {
+			fmt.Fprintf(&b, "  real_server 10.%d.%d.%d 80 {\n    weight 1\n    TCP_CHECK {\n      connect_ip 127.1.%d.%d\n      connect_port %d\n"+
+				"      connect_timeout 5\n      retry 1\n      delay_before_retry 1\n      warmup 6\n    }\n  }\n",
+				128+i>>16, byte(i>>8), byte(i), (i/100+1)>>8, byte(i/100+1), 20000+i%100)
+		}
+		b.WriteString("}\n")
+	}
+	return b.Bytes()
+}
+
+// TestChecksBenchModelHeap prints the heap the daemon's model holds for
+// the checks benchmark's keepalived.conf (143 virtual servers, 2,326 real
+// servers with one TCP_CHECK each): as loaded, and compacted as `lvsd
+// run` keeps it (docs/benchmarks.md, "Session 11, the model's checkers").
+func TestChecksBenchModelHeap(t *testing.T) {
+	src := checksBenchKeepalivedConf(143, 2326)
+	held := func(compact bool) (int64, int64) {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var l hcl.Loader
+		cfg, diags := l.LoadSource("/etc/keepalived/keepalived.conf", src)
+		if cfg == nil {
+			t.Fatalf("loading: %v", diags)
+		}
+		if compact {
+			compactModel(cfg)
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(cfg)
+		return int64(after.HeapInuse) - int64(before.HeapInuse), int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	}
+	for _, compact := range []bool{false, true} {
+		inuse, alloc := held(compact)
+		what := "as loaded"
+		if compact {
+			what = "compacted"
+		}
+		t.Logf("the model %s: HeapInuse +%d KB, HeapAlloc +%d KB (%d bytes a target)", what, inuse>>10, alloc>>10, alloc/2326)
 	}
 }

@@ -71,8 +71,8 @@ func kaDiffSettle(cfg *hcl.Config, refused bool) time.Duration {
 		for _, rs := range vs.RealServers {
 			for _, c := range rs.Checkers {
 				timeout := c.Timeout
-				if c.Kind == hcl.CheckMisc {
-					timeout = c.MiscTimeout
+				if m := c.Misc(); m != nil {
+					timeout = m.Timeout
 				}
 				if refused && c.Kind != hcl.CheckMisc && c.Kind != hcl.CheckFile {
 					timeout = min(timeout, time.Second)
