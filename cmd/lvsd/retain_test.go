@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/lvsd/lvsd/hcl"
 	"github.com/lvsd/lvsd/internal/director"
@@ -58,6 +59,48 @@ func TestCompactModelKeepsEverythingButPositions(t *testing.T) {
 				t.Errorf("compactModel changed more than the Positions:\n got %+v\nwant %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestCompactModelReachesTheKindSettings: a checker's kind settings are
+// behind an interface (hcl.Checker.KindSettings), which compactModel
+// follows: their strings are re-homed, equal ones in one copy, and their
+// urls' Positions dropped.
+func TestCompactModelReachesTheKindSettings(t *testing.T) {
+	var b strings.Builder
+	for v := range 2 {
+		fmt.Fprintf(&b, "virtual_server 10.0.%d.1 80 {\n  protocol TCP\n  real_server 10.1.%d.1 80 {\n", v, v)
+		b.WriteString("    HTTP_GET {\n      virtualhost www.example.com\n      url {\n        path /health\n      }\n    }\n")
+		b.WriteString("    DNS_CHECK {\n      name www.example.com\n    }\n    SMTP_CHECK {\n      helo_name lb.example.com\n    }\n  }\n}\n")
+	}
+	var l hcl.Loader
+	cfg, diags := l.LoadSource("/etc/keepalived/keepalived.conf", []byte(b.String()))
+	if cfg == nil || len(cfg.VirtualServers) != 2 {
+		t.Fatalf("loading: %v", diags)
+	}
+	loaded := unsafe.StringData(cfg.VirtualServers[0].RealServers[0].Checkers[0].HTTP().URLs[0].Path)
+	compactModelIn(cfg, 1)
+	if n := countPositions(reflect.ValueOf(cfg)); n != 0 {
+		t.Errorf("%d blocks keep their Positions, urls' among them", n)
+	}
+	var a [2][]string
+	for i, vs := range cfg.VirtualServers {
+		cs := vs.RealServers[0].Checkers
+		http := cs[0].HTTP()
+		a[i] = []string{http.URLs[0].Path, http.Virtualhost, http.URLs[0].Virtualhost, cs[1].DNS().Name, cs[2].SMTP().HeloName}
+	}
+	if unsafe.StringData(a[0][0]) == loaded {
+		t.Errorf("the url's path is the one read, not a copy")
+	}
+	for j := range a[0] {
+		if a[0][j] != a[1][j] || unsafe.StringData(a[0][j]) != unsafe.StringData(a[1][j]) {
+			t.Errorf("%q and %q are two copies, want one", a[0][j], a[1][j])
+		}
+	}
+	// One copy of www.example.com: the checker's virtualhost, the url's
+	// and the DNS_CHECK's name.
+	if unsafe.StringData(a[0][1]) != unsafe.StringData(a[0][3]) || unsafe.StringData(a[0][2]) != unsafe.StringData(a[0][3]) {
+		t.Errorf("www.example.com kept in more than one copy")
 	}
 }
 
