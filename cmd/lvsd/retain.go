@@ -106,7 +106,6 @@ type modelCompactor struct {
 type walkPlan struct {
 	holds     bool
 	positions bool        // hcl.Positions: dropped by walk
-	dynamic   bool        // an interface: its value's type has the plan
 	fields    []fieldPlan // a struct's fields that hold something
 	elem      *walkPlan   // a pointer's, slice's or array's element, a map's value
 	key       *walkPlan   // a map's key
@@ -156,8 +155,7 @@ func (c *modelCompactor) plan(t reflect.Type) *walkPlan {
 		p.holds = p.elem.holds
 	case reflect.Interface:
 		// What it holds is known only from its value (a checker's
-		// KindSettings): walk plans it then.
-		p.dynamic = true
+		// KindSettings): walk plans it then, and holds stays true.
 	case reflect.Slice:
 		p.elem = c.plan(t.Elem())
 		p.holds = t.Elem().Kind() != reflect.Uint8 && p.elem.holds
