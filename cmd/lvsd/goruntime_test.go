@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -128,5 +129,29 @@ func touchReadOnly(t *testing.T, exe string) {
 			n := min(uint64(len(buf)), end-off)
 			mem.ReadAt(buf[:n], int64(off))
 		}
+	}
+}
+
+// TestWithoutMemoryProfileUnlessAsked: the daemon samples no allocations,
+// unless GODEBUG sets a rate or a benchmark asks for a profile.
+func TestWithoutMemoryProfileUnlessAsked(t *testing.T) {
+	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+	for _, tc := range []struct {
+		name, godebug, profile string
+		off                    bool
+	}{
+		{"a director", "gctrace=1", "", true},
+		{"GODEBUG memprofilerate", "gctrace=1,memprofilerate=8192", "", false},
+		{"LVSD_CPUPROFILE", "", "/tmp/cpu.pprof", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GODEBUG", tc.godebug)
+			t.Setenv("LVSD_CPUPROFILE", tc.profile)
+			runtime.MemProfileRate = 512 << 10
+			withoutMemoryProfile()
+			if off := runtime.MemProfileRate == 0; off != tc.off {
+				t.Errorf("MemProfileRate %d, want off %v", runtime.MemProfileRate, tc.off)
+			}
+		})
 	}
 }

@@ -65,6 +65,7 @@ func newLogger(opts runOptions) *slog.Logger {
 // SIGUSR1/SIGUSR2 dump), the control socket, /metrics and sd_notify; the
 // director owns everything else.
 func runDaemon(opts runOptions) int {
+	withoutMemoryProfile() // goruntime.go
 	log := newLogger(opts)
 	var fileSize int64
 	if fi, err := os.Stat(opts.file); err == nil {

@@ -31,14 +31,17 @@ var cbMemKinds = []string{"binary text", "binary rodata", "binary data+bss", "he
 // cbMemRow is resident memory of one kind, in bytes; ref is the part of
 // rss referenced since the window's start (smaps' Referenced, after
 // cbClearRefs): the pages the daemon still uses, as against those it
-// touched once (its start, its load) and keeps mapped.
-type cbMemRow struct{ rss, pss, anon, ref int64 }
+// touched once (its start, its load) and keeps mapped; huge is the part
+// of rss in transparent huge pages (smaps' AnonHugePages: 2 MB pages
+// that count whole however few of their 4 KB pages are in use).
+type cbMemRow struct{ rss, pss, anon, ref, huge int64 }
 
 func (r *cbMemRow) add(o cbMemRow) {
 	r.rss += o.rss
 	r.pss += o.pss
 	r.anon += o.anon
 	r.ref += o.ref
+	r.huge += o.huge
 }
 
 // cbProcMemory is one process's resident memory by kind.
@@ -134,6 +137,8 @@ func cbSmaps(pid int) (cbProcMemory, error) {
 			row.anon = kb()
 		case "Referenced:":
 			row.ref = kb()
+		case "AnonHugePages:":
+			row.huge = kb()
 		}
 	}
 	flush()
@@ -405,7 +410,8 @@ func cbMemoryReport(name string, pgid int) []string {
 			l += fmt.Sprintf(" %s %s/%s", k, mb(r.ref), mb(r.rss))
 		}
 	}
-	lines = append(lines, l+fmt.Sprintf("; all %s/%s", mb(sum.ref), mb(sum.rss)))
+	lines = append(lines, l+fmt.Sprintf("; all %s/%s", mb(sum.ref), mb(sum.rss)),
+		fmt.Sprintf("  %-24s in transparent huge pages: %s MB of the RSS", "", mb(sum.huge)))
 	for _, p := range procs {
 		slices.SortFunc(p.anon, func(a, b [2]int64) int { return int(b[1] - a[1]) })
 		s := fmt.Sprintf("  %-24s pid %d anonymous mappings, RSS/size MB:", "", p.pid)
