@@ -100,6 +100,10 @@ import (
 //     checks benchmark's keepalived.conf (2,326 TCP_CHECKs, a fake IPVS
 //     table) kept 12.9 MB of anonymous memory with Go's default sampling
 //     and 11.9-12.4 MB without (two runs each, 40 s after its start).
+//   - Transparent huge pages are off for the daemon (withoutHugePages):
+//     its heap is a few MB, and 2 MB pages keep resident what the runtime
+//     gave back (2.0 MB of one lvsd's 23.9 MB in the checks benchmark's
+//     VM, before; none since).
 //   - LVSD_CPUPROFILE=FILE in the environment (set by the checks benchmark,
 //     docs/benchmarks.md; not a setting for a director) writes a CPU
 //     profile of the steady state to FILE: from the start's end (OnRunning),
@@ -122,6 +126,23 @@ func withoutMemoryProfile() {
 		return
 	}
 	runtime.MemProfileRate = 0
+}
+
+// withoutHugePages turns transparent huge pages off for the daemon
+// (prctl PR_SET_THP_DISABLE; go.dev/issue/64332). Debian's and RHEL's
+// kernels back anonymous memory with 2 MB pages wherever they can
+// (transparent_hugepage "always"; khugepaged also fills a 2 MB range in
+// which a single 4 KB page is in use, max_ptes_none 511): a Go heap of a
+// few MB then keeps whole 2 MB pages for the few of their 4 KB pages in
+// use, and the pages the runtime gives back stay resident inside them.
+// In the checks benchmark's VM (Debian's 6.1 kernel), one lvsd of three
+// had 2.0 MB of its RSS in huge pages. The setting is the process's, and
+// the scripts lvsd runs inherit it (prctl(2): it is kept across fork and
+// execve); a notify script or a MISC_CHECK has no use for huge pages
+// either. A kernel without the prctl (before 3.15) refuses it, and
+// nothing changes.
+func withoutHugePages() {
+	unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0)
 }
 
 // loadOnOneProc sets GOMAXPROCS to 1 unless the environment sets it, and

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestGCPaceIsTightBetweenLoadsAndLooseDuringThem checks the GC pace
@@ -153,5 +155,18 @@ func TestWithoutMemoryProfileUnlessAsked(t *testing.T) {
 				t.Errorf("MemProfileRate %d, want off %v", runtime.MemProfileRate, tc.off)
 			}
 		})
+	}
+}
+
+// TestWithoutHugePages: the daemon's memory gets no transparent huge pages
+// (the test process keeps the setting; it has no use for them either).
+func TestWithoutHugePages(t *testing.T) {
+	withoutHugePages()
+	got, err := unix.PrctlRetInt(unix.PR_GET_THP_DISABLE, 0, 0, 0, 0)
+	if err != nil {
+		t.Skipf("PR_GET_THP_DISABLE: %v", err)
+	}
+	if got != 1 {
+		t.Errorf("PR_GET_THP_DISABLE = %d, want 1", got)
 	}
 }

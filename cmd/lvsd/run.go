@@ -66,6 +66,7 @@ func newLogger(opts runOptions) *slog.Logger {
 // director owns everything else.
 func runDaemon(opts runOptions) int {
 	withoutMemoryProfile() // goruntime.go
+	withoutHugePages()
 	log := newLogger(opts)
 	var fileSize int64
 	if fi, err := os.Stat(opts.file); err == nil {
