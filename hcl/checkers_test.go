@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // loadChecks loads src (HCL when name ends in .hcl, else keepalived.conf)
@@ -293,5 +294,76 @@ virtual_server "192.0.2.1:80" {
 }`))
 	if !strings.Contains(diags.Error(), `bad.hcl:4:31: error: unknown track_file`) {
 		t.Errorf("diagnostics: %v", diags)
+	}
+}
+
+// TestAnHCLFilesCheckersAreOneArray: the checkers of an lvsd.hcl's real
+// servers are cut from one array made once the file is decoded
+// (ownCheckers), in the file's order, each real server's slice capped at
+// its own length: an append to one leaves the next alone, and a real
+// server without checkers has none.
+func TestAnHCLFilesCheckersAreOneArray(t *testing.T) {
+	src := `
+global { lvs_program = "always" }
+virtual_server "192.0.2.1:80" {
+  protocol = "TCP"
+  real_server "10.0.0.1:80" {
+    TCP_CHECK {}
+    HTTP_GET {
+      url { path = "/health" }
+    }
+  }
+  real_server "10.0.0.2:80" {}
+}
+virtual_server "192.0.2.2:25" {
+  protocol = "TCP"
+  real_server "10.0.0.3:25" {
+    SMTP_CHECK {
+      host { connect_ip = "10.0.0.4" }
+      host { connect_port = 2525 }
+    }
+  }
+  real_server "10.0.0.5:25" {
+    TCP_CHECK { connect_port = 26 }
+  }
+}`
+	l := kaTestLoader()
+	cfg, diags := l.LoadSource("/etc/lvsd/lvsd.hcl", []byte(src))
+	if cfg == nil {
+		t.Fatalf("refused: %v", diags)
+	}
+	var rss []*RealServer
+	for i := range cfg.VirtualServers {
+		for j := range cfg.VirtualServers[i].RealServers {
+			rss = append(rss, &cfg.VirtualServers[i].RealServers[j])
+		}
+	}
+	var counts []int
+	for _, rs := range rss {
+		counts = append(counts, len(rs.Checkers))
+	}
+	if want := []int{2, 0, 2, 1}; !reflect.DeepEqual(counts, want) {
+		t.Fatalf("checkers per real server %v, want %v", counts, want)
+	}
+	if rss[1].Checkers != nil {
+		t.Errorf("a real server without checkers has %v", rss[1].Checkers)
+	}
+	var last *Checker
+	for i, rs := range rss {
+		if len(rs.Checkers) == 0 {
+			continue
+		}
+		if cap(rs.Checkers) != len(rs.Checkers) {
+			t.Errorf("real server %s: %d checkers in room for %d", rs.Addr, len(rs.Checkers), cap(rs.Checkers))
+		}
+		if first := &rs.Checkers[0]; last != nil && unsafe.Pointer(first) != unsafe.Add(unsafe.Pointer(last), unsafe.Sizeof(Checker{})) {
+			t.Errorf("real server %d's checkers do not follow the previous one's in one array", i)
+		}
+		last = &rs.Checkers[len(rs.Checkers)-1]
+	}
+	next := rss[2].Checkers[0]
+	_ = append(rss[0].Checkers, Checker{Kind: CheckPing})
+	if rss[2].Checkers[0].Kind != next.Kind || rss[2].Checkers[0].Connect != next.Connect {
+		t.Errorf("an append to one real server's checkers wrote the next one's: %+v", rss[2].Checkers[0])
 	}
 }
