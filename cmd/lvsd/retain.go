@@ -45,8 +45,10 @@ import (
 // processor (hcl.Workers), each run with its own copies: a string in two
 // runs is kept twice. A walk writes what it walks, so no part may be in
 // two runs: hcl's model shares none between services (hcl's
-// cloneCheckers), and a group's members, the services that did share
-// parts before, are still never split between runs.
+// cloneCheckers; an lvsd.hcl's checkers are cut from one array, hcl's
+// ownCheckers, but each is one real server's), and a group's members,
+// the services that did share parts before, are still never split
+// between runs.
 func compactModel(cfg *hcl.Config) {
 	if cfg == nil {
 		return
