@@ -370,17 +370,22 @@ const procRoom = 64 << 10
 // closePasses is the reconcile interval below which a repair pass keeps
 // what it reads with for the next pass: the file's buffer and its parse
 // here, and the kernel's table reader its answer buffers
-// (readBufferHolder); from closePasses on (the default 10 s) the pass
-// lets them go at its end (endPass). On the 2,000 x 16 benchmark table
-// they are 4 MB, made again in a pass that otherwise allocates 1.6 MB
-// (BenchmarkSteadyRepairPass): at GOGC=25 (cmd/lvsd) what a pass makes
-// again is then what sets how often the daemon collects. Passes 1 s apart
-// (the takeover test's tk-d2, in CI) made them at 4 MB a second, one more
-// collection a pass on a 2-vCPU guest where the test aims its takeover,
-// for a heap gain that lasts a second; at 5 s or more they cost 0.8 MB a
-// second or less and the steady heap holds none of them between passes
-// (docs/benchmarks.md, "Session 10, lvs's heap").
-const closePasses = 5 * time.Second
+// (readBufferHolder); from closePasses on the pass lets them go at its
+// end (endPass). On the checks benchmark's table (143 services, 2,326
+// real servers) they are 0.6 MB, on the 2,000 x 16 benchmark table 4 MB,
+// made again in a pass that otherwise allocates 1.6 MB
+// (BenchmarkSteadyRepairPass). Made again each pass, they are the steady
+// state's garbage: at GOGC=25 (cmd/lvsd) they set how often the daemon
+// collects, and its heap keeps room for them and their fragments
+// besides. At the default 10 s the daemon now keeps them: in the checks
+// benchmark's VM, two boots each order once, lvsd's RSS (smaps) was 1.0
+// to 1.2 MB lower with them kept (18.0 and 17.9 MB against 19.1 and 19.2
+// MB; 7 collections in the window against 10), though its heap after a
+// collection holds them (docs/benchmarks.md, "Session 11"; session 10
+// let them go from 5 s on, for that heap). Passes half a minute or more
+// apart let them go: the memory would sit unused for longer than it
+// takes to make again.
+const closePasses = 30 * time.Second
 
 // readProc reads /proc/net/ip_vs and parses it into m.proc (repairMu
 // held). Between passes close together (closePasses) the buffer and the

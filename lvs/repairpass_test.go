@@ -242,13 +242,14 @@ func (k *cachedProcKernel) ProcTable(dst []byte) ([]byte, error) { return append
 // BenchmarkSteadyRepairPass is a steady pass on the benchmark table
 // (2,000 x 16) without the kernel's share: the file's parse, the
 // comparison, the rotation's choice, lvsd's bookkeeping. Passes 1 s apart
-// (the takeover test's) keep the file and its parse from one pass to the
-// next; 10 s apart (the default) make them again each pass.
+// (the takeover test's) and 10 s apart (the default) keep the file and
+// its parse from one pass to the next; a minute apart make them again
+// each pass.
 func BenchmarkSteadyRepairPass(b *testing.B) {
 	const services, reals = 2000, 16
 	tab := lvstest.SyntheticTable(services, reals)
 	text := lvstest.ProcIPVS(tab, lvstest.DefaultHZ)
-	for _, interval := range []time.Duration{time.Second, 10 * time.Second} {
+	for _, interval := range []time.Duration{time.Second, 10 * time.Second, time.Minute} {
 		b.Run("interval="+interval.String(), func(b *testing.B) {
 			k := &cachedProcKernel{FakeKernel: lvstest.NewFakeKernel(tab), text: text}
 			m := lvs.NewManager(k, lvs.ManagerOptions{Interval: interval})
@@ -278,13 +279,13 @@ func (k *procSizeKernel) ProcTable(dst []byte) ([]byte, error) {
 	return b, err
 }
 
-// A repair pass holds the file and its parse while it compares, and lets
-// them go at its end: between passes (a reconcile_interval) the steady
-// heap holds neither. The next pass makes its buffer at the last file's
-// size, with room, at once.
+// A repair pass whose next pass is far off (lvs.ClosePasses or more)
+// holds the file and its parse while it compares, and lets them go at its
+// end: between passes the steady heap holds neither. The next pass makes
+// its buffer at the last file's size, with room, at once.
 func TestRepairPassLetsTheFileGoAtItsEnd(t *testing.T) {
 	k := &procSizeKernel{FakeKernel: lvstest.NewFakeKernel(nil)}
-	m := lvs.NewManager(k, lvs.ManagerOptions{})
+	m := lvs.NewManager(k, lvs.ManagerOptions{Interval: lvs.ClosePasses})
 	cfg := lvs.TestConfig()
 	cfg.Global.LVSProgram = hcl.LVSProgramAlways
 	m.SetConfig(cfg)
@@ -346,9 +347,10 @@ func TestRepairPassKeepsWhatItReadsWithOnlyForAPassSoon(t *testing.T) {
 		{"1 s apart, the takeover test's", time.Second, 0, true},
 		{"just under the line", lvs.ClosePasses - time.Millisecond, 0, true},
 		{"at the line", lvs.ClosePasses, 0, false},
-		{"10 s apart, the default", 0, 0, false},
+		{"10 s apart, the default", 0, 0, true},
 		{"the configuration's 2 s", 0, 2 * time.Second, true},
-		{"the configuration's 1 s under the options' 10 s", 10 * time.Second, time.Second, false},
+		{"the configuration's minute", 0, time.Minute, false},
+		{"the configuration's 1 s under the options' minute", time.Minute, time.Second, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k := &keepKernel{FakeKernel: lvstest.NewFakeKernel(nil)}
@@ -396,7 +398,7 @@ func TestRepairPassLetsGoWhenPassesMoveApart(t *testing.T) {
 		holds    []bool
 	}{
 		{time.Second, true, []bool{true}},
-		{10 * time.Second, false, []bool{true, false}},
+		{time.Minute, false, []bool{true, false}},
 		{3 * time.Second, true, []bool{true, false, true}},
 	} {
 		next := *cfg
