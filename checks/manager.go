@@ -1133,8 +1133,11 @@ func checkerKey(buf *bytes.Buffer, c hcl.Checker, weight int) probeKey {
 		fmt.Fprintf(buf, "|base weight %d", weight)
 	}
 	for _, u := range urls {
-		fmt.Fprintf(buf, "|url path=%q codes=%v digest=%q regex=%q nomatch=%t vhost=%q",
-			u.Path, u.StatusCodes, strings.ToLower(u.Digest), u.Regex, u.RegexNoMatch, u.Virtualhost)
+		// The whole url but where it was written: its regex_options and
+		// offsets decide the verdict as much as its path (http.go).
+		// %#v quotes its strings, so no field's text reads as another's.
+		u.Digest, u.Pos, u.Positions = strings.ToLower(u.Digest), hcl.Pos{}, hcl.Positions{}
+		fmt.Fprintf(buf, "|url %#v", u)
 	}
 	// A digest keeps tens of thousands of keys small.
 	sum := sha256.Sum256(buf.Bytes())
