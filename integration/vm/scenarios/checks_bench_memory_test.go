@@ -361,7 +361,7 @@ func cbInitTrace(out string) (total string, top []string) {
 
 // cbMemoryReport is the breakdown of one daemon (every process of its
 // group) as lines to print.
-func cbMemoryReport(name string, pgid int) []string {
+func cbMemoryReport(name string, pgid int) ([]string, cbMemRow) {
 	var lines []string
 	var procs []cbProcMemory
 	for _, pid := range cbGroupPids(pgid) {
@@ -447,7 +447,7 @@ func cbMemoryReport(name string, pgid int) []string {
 		}
 		lines = append(lines, s)
 	}
-	return lines
+	return lines, sum
 }
 
 // cbStraceCount counts the daemon's system calls over d with strace -c
