@@ -712,6 +712,23 @@ func (b *block) integer(name string, dst *int) bool {
 	return true
 }
 
+// int32 reads a whole number that the model keeps in 32 bits, a
+// checker's retry and rise (keepalived reads retry as an int): above
+// math.MaxInt32 it is refused, as the keepalived.conf reader refuses it,
+// not cut down to it.
+func (b *block) int32(name string, dst *int) bool {
+	var n int
+	if !b.integer(name, &n) {
+		return false
+	}
+	if n > math.MaxInt32 {
+		b.d.diags.errorf(b.pos.Where(name, Pos{}), fmt.Sprintf("invalid %s", name), "%s must be at most %d, got %d", name, math.MaxInt32, n)
+		return false
+	}
+	*dst = n
+	return true
+}
+
 // duration reads seconds as a number (decimals allowed, as keepalived
 // accepts for its timers) or a Go duration string such as "500ms".
 func (b *block) duration(name string, dst *time.Duration) bool {
@@ -839,10 +856,10 @@ func (b *block) checkerSettings() *checkerSettings {
 		}
 	}
 	var n int
-	if b.integer("nb_get_retry", &n) {
+	if b.int32("nb_get_retry", &n) {
 		s.retry.put(n)
 	}
-	if b.integer("retry", &n) {
+	if b.int32("retry", &n) {
 		s.retry.put(n)
 	}
 	var on bool
@@ -1344,8 +1361,8 @@ func (d *decoder) checker(b *hcl2.Block, rs *RealServer, chain inheritance) {
 	chain[0] = bl.checkerSettings()
 	chain.resolve(&c, hclCheckerDefaults(c.Kind))
 	var rise int
-	if bl.integer("rise", &rise) {
-		c.Rise = int32(min(rise, math.MaxInt32)) // integer reads up to 1<<31
+	if bl.int32("rise", &rise) {
+		c.Rise = int32(rise)
 	}
 	// Read in the order of before the kind settings, which is the order
 	// of their diagnostics.

@@ -1,7 +1,6 @@
 package hcl
 
 import (
-	"math"
 	"time"
 )
 
@@ -58,9 +57,8 @@ func (chain inheritance) resolve(c *Checker, def checkerDefaults) {
 		def.retryDelay = c.DelayLoop
 	}
 	c.RetryDelay = nearest(chain, func(s *checkerSettings) opt[time.Duration] { return s.retryDelay }, def.retryDelay)
-	// The readers take retry as 32 bits (keepalived: 0..2147483647; HCL's
-	// integer up to 1<<31).
-	c.Retry = int32(min(nearest(chain, func(s *checkerSettings) opt[int] { return s.retry }, def.retry), math.MaxInt32))
+	// The readers refuse a retry above math.MaxInt32 (keepalived's int).
+	c.Retry = int32(nearest(chain, func(s *checkerSettings) opt[int] { return s.retry }, def.retry))
 	c.Alpha = nearest(chain, func(s *checkerSettings) opt[bool] { return s.alpha }, false)
 	// check_http.c: the checker's virtualhost, else the real server's,
 	// else the virtual server's. Other kinds send no Host header.
