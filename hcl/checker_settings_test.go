@@ -88,6 +88,7 @@ func TestEveryCheckerOwnsItsKindSettings(t *testing.T) {
 				t.Fatalf("%d services, want the group's 3", len(tc.cfg.VirtualServers))
 			}
 			owner := map[KindSettings]string{}
+			positionsOwner := map[*positionList]string{}
 			for _, vs := range tc.cfg.VirtualServers {
 				cs := vs.RealServers[0].Checkers
 				if len(cs) != 5 {
@@ -103,6 +104,11 @@ func TestEveryCheckerOwnsItsKindSettings(t *testing.T) {
 						t.Errorf("%s shares its settings with %s", where, prev)
 					}
 					owner[c.KindSettings] = where
+					// The Positions too: one member's are not another's.
+					if prev, ok := positionsOwner[c.Positions.l]; ok && c.Positions.l != nil {
+						t.Errorf("%s shares its Positions with %s", where, prev)
+					}
+					positionsOwner[c.Positions.l] = where
 				}
 				ssl, file := cs[0].HTTP(), cs[1].File()
 				if ssl.CertFile != "/etc/lvsd/client.pem" || ssl.URLs[0].Virtualhost != "www.example.com" || len(ssl.URLs[0].StatusCodes) != 1 || file.Path != "/run/maint" {

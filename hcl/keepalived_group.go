@@ -125,9 +125,13 @@ func (r *kaReader) groupServer(n *kaNode, k *kaVS, args []string) {
 			for j := range mvs.RealServers {
 				mvs.RealServers[j].NotifyUp, mvs.RealServers[j].NotifyDown = "", ""
 				// Every member's checkers came from the block's one
-				// kaCheck: the first member keeps its parts, the others
-				// get their own (cloneCheckers).
-				mvs.RealServers[j].Checkers = cloneCheckers(mvs.RealServers[j].Checkers)
+				// kaCheck: resolveChecker gave each its own kind
+				// settings; the first member keeps the block's
+				// Positions, the others get their own.
+				cs := mvs.RealServers[j].Checkers
+				for k := range cs {
+					cs[k].Positions = cs[k].Positions.Clone()
+				}
 			}
 		}
 		r.cfg.VirtualServers = append(r.cfg.VirtualServers, *mvs)
