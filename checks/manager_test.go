@@ -346,14 +346,20 @@ func TestManagerRunsNotifyScriptsOnTransitions(t *testing.T) {
 	cfg := load(t, service("192.0.2.1:80", r))
 	h := startHarness(t, newTestManager(cfg, clock, &fakeDialer{answer: sw.answer}, scripts), clock)
 	h.runUntil(t0.Add(time.Second))
+	// The scripts run on goroutines of their own: each is awaited before
+	// the fake clock moves on, as the 6 s between them would in real time
+	// (run back to back, the two could be recorded either way round).
+	ran := func(n int) {
+		for deadline := time.Now().Add(5 * time.Second); len(scripts.ran()) < n && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	sw.refused.Store(true)
 	h.runUntil(t0.Add(7 * time.Second))
+	ran(1)
 	sw.refused.Store(false)
 	h.runUntil(t0.Add(13 * time.Second))
-	deadline := time.Now().Add(5 * time.Second)
-	for len(scripts.ran()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	ran(2)
 	runs := scripts.ran()
 	if len(runs) != 2 || runs[0].Command != notifyDown || runs[1].Command != notifyUp {
 		t.Fatalf("want notify_down then notify_up (none for the baseline), got %+v", runs)
