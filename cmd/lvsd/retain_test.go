@@ -404,11 +404,7 @@ func TestChecksBenchModelHeap(t *testing.T) {
 			least := int64(math.MaxInt64)
 			for range 3 {
 				inuse, alloc := heapGrowth(func() any {
-					var l hcl.Loader
-					cfg, diags := l.LoadSource(file.path, file.src)
-					if cfg == nil {
-						t.Fatalf("loading: %v", diags)
-					}
+					cfg := loadSource(t, file.path, file.src)
 					if compact {
 						compactModel(cfg)
 					}
@@ -427,6 +423,17 @@ func TestChecksBenchModelHeap(t *testing.T) {
 	}
 }
 
+// loadSource loads a configuration's text as path, or fails the test.
+func loadSource(t *testing.T, path string, src []byte) *hcl.Config {
+	t.Helper()
+	var l hcl.Loader
+	cfg, diags := l.LoadSource(path, src)
+	if cfg == nil {
+		t.Fatalf("loading %s: %v", path, diags)
+	}
+	return cfg
+}
+
 // TestChecksBenchStartHeap prints what a director started on the checks
 // benchmark's configuration keeps of the heap (a fake IPVS table; its
 // model compacted after the first write, as `lvsd run` does), from its
@@ -438,11 +445,7 @@ func TestChecksBenchStartHeap(t *testing.T) {
 		least[i] = math.MaxInt64
 		for range 3 {
 			inuse, alloc := heapGrowth(func() any {
-				var l hcl.Loader
-				cfg, diags := l.LoadSource(file.path, file.src)
-				if cfg == nil {
-					t.Fatalf("loading: %v", diags)
-				}
+				cfg := loadSource(t, file.path, file.src)
 				kernel := lvstest.NewFakeKernel(nil)
 				d, err := director.New(cfg, director.Options{Checks: true,
 					OpenKernel:      func() (lvs.Kernel, error) { return kernel, nil },
