@@ -818,37 +818,40 @@ func (m *Manager) newProbe(c hcl.Checker, base int, shared map[checkSettings]*ch
 	more := &probeMore{kind: c.Kind, name: fmt.Sprintf("%s %s", c.Kind, c.Connect)}
 	p.more = more
 	var err error
-	switch c.Kind {
-	case hcl.CheckHTTP, hcl.CheckSSL:
+	// A kind is told by its settings (hcl: nil only for TCP_CHECK, above,
+	// and PING_CHECK).
+	switch s := c.KindSettings.(type) {
+	case *hcl.HTTPCheck:
 		more.prober, err = newHTTPProber(c, m.opts.Dialer, m.opts.MaxBody)
-	case hcl.CheckPing:
+	case *hcl.MiscCheck:
+		more.name = fmt.Sprintf("%s %q", c.Kind, s.Path)
+		more.prober = &miscProber{scripts: m.scripts(), dynamic: s.Dynamic, script: script.Script{
+			Name:    fmt.Sprintf("MISC_CHECK for %s", c.Connect),
+			Command: s.Path,
+			User:    s.User,
+			Group:   s.Group,
+			Timeout: s.Timeout,
+		}}
+	case *hcl.UDPCheck:
+		more.prober = &udpProber{dialer: m.packetDialer(), endpoint: endpointOf(c), timeout: c.Timeout,
+			payload: s.Payload, requireReply: s.RequireReply, reply: s.Reply, mask: s.ReplyMask,
+			minLen: s.MinReplyLength, maxLen: s.MaxReplyLength}
+	case *hcl.DNSCheck:
+		more.prober, err = newDNSProber(m.packetDialer(), endpointOf(c), c.Timeout, s.Type, s.Name)
+	case *hcl.SMTPCheck:
+		more.prober = &smtpProber{dialer: m.opts.Dialer, endpoint: endpointOf(c), timeout: c.Timeout, helo: s.HeloName}
+	case *hcl.FileCheck:
+		more.name = fmt.Sprintf("%s %s", c.Kind, s.Path)
+		more.prober = &fileProber{path: s.Path, weight: s.Weight, reverse: s.Reverse, base: base}
+	case nil:
+		if c.Kind != hcl.CheckPing {
+			err = fmt.Errorf("unknown checker kind %q (or one without its settings)", c.Kind)
+			break
+		}
 		more.name = fmt.Sprintf("%s %s", c.Kind, c.Connect.Addr())
 		more.prober = newPingProber(endpointOf(c), c.Timeout)
 	default:
-		switch s := c.KindSettings.(type) {
-		case *hcl.MiscCheck:
-			more.name = fmt.Sprintf("%s %q", c.Kind, s.Path)
-			more.prober = &miscProber{scripts: m.scripts(), dynamic: s.Dynamic, script: script.Script{
-				Name:    fmt.Sprintf("MISC_CHECK for %s", c.Connect),
-				Command: s.Path,
-				User:    s.User,
-				Group:   s.Group,
-				Timeout: s.Timeout,
-			}}
-		case *hcl.UDPCheck:
-			more.prober = &udpProber{dialer: m.packetDialer(), endpoint: endpointOf(c), timeout: c.Timeout,
-				payload: s.Payload, requireReply: s.RequireReply, reply: s.Reply, mask: s.ReplyMask,
-				minLen: s.MinReplyLength, maxLen: s.MaxReplyLength}
-		case *hcl.DNSCheck:
-			more.prober, err = newDNSProber(m.packetDialer(), endpointOf(c), c.Timeout, s.Type, s.Name)
-		case *hcl.SMTPCheck:
-			more.prober = &smtpProber{dialer: m.opts.Dialer, endpoint: endpointOf(c), timeout: c.Timeout, helo: s.HeloName}
-		case *hcl.FileCheck:
-			more.name = fmt.Sprintf("%s %s", c.Kind, s.Path)
-			more.prober = &fileProber{path: s.Path, weight: s.Weight, reverse: s.Reverse, base: base}
-		default:
-			err = fmt.Errorf("unknown checker kind %q (or one without its settings)", c.Kind)
-		}
+		err = fmt.Errorf("checker kind %q with settings of another (%T)", c.Kind, s)
 	}
 	if err != nil {
 		m.log.Error("checker cannot run; it stays failed", "check", more.name, "pos", c.Pos.String(), "err", err)
