@@ -1,8 +1,6 @@
 package hcl
 
-import (
-	"time"
-)
+import "time"
 
 // checkerSettings holds the checker settings that a virtual server, a real
 // server and a checker may each set, in HCL and in keepalived.conf alike
