@@ -107,8 +107,9 @@ import (
 //   - LVSD_CPUPROFILE=FILE in the environment (set by the checks benchmark,
 //     docs/benchmarks.md; not a setting for a director) writes a CPU
 //     profile of the steady state to FILE: from the start's end (OnRunning),
-//     for LVSD_CPUPROFILE_SECONDS (default 40), then the heap's profile
-//     to FILE.heap (sampled at GODEBUG=memprofilerate=N); each written
+//     for LVSD_CPUPROFILE_SECONDS (default 40), and the heap's profile
+//     (sampled at GODEBUG=memprofilerate=N) at its start to FILE.heap0
+//     and at its end to FILE.heap, each after two collections; each written
 //     whole to a .tmp file and renamed, so that a reader never sees half.
 
 // withoutMemoryProfile turns the runtime's sampling of allocations off
@@ -234,15 +235,25 @@ func profileSteadyState() {
 		f.Close()
 		return
 	}
+	// The heap's profile at the start and at the end (sampled at
+	// GODEBUG=memprofilerate): `go tool pprof -base FILE.heap0 FILE.heap`
+	// is what the steady state allocated. A heap profile holds what was
+	// allocated up to the last collection but one, so each is written
+	// after two.
+	writeHeap := func(name string) {
+		runtime.GC()
+		runtime.GC()
+		if h, err := os.Create(name + ".tmp"); err == nil {
+			if pprof.Lookup("heap").WriteTo(h, 0) == nil && h.Close() == nil {
+				os.Rename(name+".tmp", name)
+			}
+		}
+	}
+	writeHeap(file + ".heap0")
 	go func() {
 		time.Sleep(time.Duration(seconds) * time.Second)
 		pprof.StopCPUProfile()
-		// The heap's profile beside it (sampled at GODEBUG=memprofilerate).
-		if h, err := os.Create(file + ".heap.tmp"); err == nil {
-			if pprof.Lookup("heap").WriteTo(h, 0) == nil && h.Close() == nil {
-				os.Rename(file+".heap.tmp", file+".heap")
-			}
-		}
+		writeHeap(file + ".heap")
 		if f.Close() == nil {
 			os.Rename(file+".tmp", file)
 		}

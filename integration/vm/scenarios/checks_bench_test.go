@@ -606,6 +606,7 @@ func cbMeasure(t *testing.T, seq int, specs []cbSpec, vs, rs int, window time.Du
 		if d.profile {
 			results[i].pprof = cbProfileLines(fmt.Sprintf("%d-%d", seq, i), cbProfilePath(seq, i), 30*time.Second)
 			results[i].pprof = append(results[i].pprof, cbProfileLines(fmt.Sprintf("%d-%d-heap", seq, i), cbProfilePath(seq, i)+".heap", time.Second)...)
+			results[i].pprof = append(results[i].pprof, cbProfileLines(fmt.Sprintf("%d-%d-heap0", seq, i), cbProfilePath(seq, i)+".heap0", time.Second)...)
 		}
 	}
 	for i, d := range ds {
