@@ -18,7 +18,9 @@ import (
 // connect (strace -c). Gated by LVSD_BENCH=1; LVSD_BENCH_SECONDS sets the
 // window (default 40), LVSD_BENCH_CHECKS_ONLY chooses lvsd's runs by name,
 // LVSD_BIN_BEFORE adds an older lvsd binary to the same boot,
-// LVSD_BENCH_CHECKS_BUSY sets the busy loops of the starved pairs.
+// LVSD_BENCH_CHECKS_BUSY sets the busy loops of the starved pairs,
+// LVSD_BENCH_FAULT_AROUND the guest kernel's fault_around_bytes (a
+// measurement: 4096 maps only the pages a daemon touches).
 func TestBenchChecksInVM(t *testing.T) {
 	if os.Getenv("LVSD_BENCH") != "1" {
 		t.Skip("benchmark: set LVSD_BENCH=1")
@@ -49,7 +51,7 @@ func TestBenchChecksInVM(t *testing.T) {
 		spec.Files["/usr/local/bin/lvsd-before"] = before
 		env["LVSD_BIN_BEFORE"] = "/usr/local/bin/lvsd-before"
 	}
-	for _, k := range []string{"LVSD_BENCH_CHECKS_SCALE", "LVSD_BENCH_SECONDS", "LVSD_BENCH_CHECKS_ONLY", "LVSD_BENCH_CHECKS_BUSY"} {
+	for _, k := range []string{"LVSD_BENCH_CHECKS_SCALE", "LVSD_BENCH_SECONDS", "LVSD_BENCH_CHECKS_ONLY", "LVSD_BENCH_CHECKS_BUSY", "LVSD_BENCH_FAULT_AROUND"} {
 		if v := os.Getenv(k); v != "" {
 			env[k] = v
 		}

@@ -129,6 +129,20 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	if s, err := strconv.Atoi(os.Getenv("LVSD_BENCH_SECONDS")); err == nil && s > 0 {
 		window = time.Duration(s) * time.Second
 	}
+	// LVSD_BENCH_FAULT_AROUND=N sets the guest kernel's fault_around_bytes
+	// (debugfs; 65536 by default): at 4096 a file fault maps the page
+	// faulted and no other, so a daemon's binary pages are those it
+	// touched. A measurement of how much of the RSS the kernel's
+	// fault-around makes, not a setting to compare daemons under.
+	if n := os.Getenv("LVSD_BENCH_FAULT_AROUND"); n != "" {
+		os.MkdirAll("/sys/kernel/debug", 0o755)
+		exec.Command("mount", "-t", "debugfs", "debugfs", "/sys/kernel/debug").Run()
+		if err := os.WriteFile("/sys/kernel/debug/fault_around_bytes", []byte(n), 0o644); err != nil {
+			t.Fatalf("fault_around_bytes: %v", err)
+		}
+		b, _ := os.ReadFile("/sys/kernel/debug/fault_around_bytes")
+		t.Logf("fault_around_bytes %s", strings.TrimSpace(string(b)))
+	}
 	vs := (cbVirtualServers + scale - 1) / scale
 	rs := (cbRealServers + scale - 1) / scale
 	if err := checktargets.RaiseNofile(); err != nil {
