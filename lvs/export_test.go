@@ -2,6 +2,7 @@ package lvs
 
 import (
 	"slices"
+	"testing"
 	"unsafe"
 )
 
@@ -59,6 +60,19 @@ func ProcComparer(view Table, hz uint32) func(text []byte) ([]string, error) {
 		}
 		return keys, nil
 	}
+}
+
+// ProcChangesAllocs is how many allocations procChanges makes comparing
+// text, parsed once and kept as a steady pass keeps it, with view, once
+// the parse's index exists.
+func ProcChangesAllocs(text []byte, view Table, hz uint32) (float64, error) {
+	var p procTable
+	if err := p.parse(text); err != nil {
+		return 0, err
+	}
+	v := viewOf(view)
+	procChanges(&p, v, hz)
+	return testing.AllocsPerRun(20, func() { procChanges(&p, v, hz) }), nil
 }
 
 // RereadIn says in how many passes from now the rotation reads key.

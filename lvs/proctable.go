@@ -63,6 +63,9 @@ type procDest struct {
 type procTable struct {
 	services []procService
 	slab     []procDest // every service's real servers, cut from one slice
+	// index is procChanges' index of services by identity, kept with
+	// the parse and made again only when the parse is.
+	index map[serviceID]procEntries
 }
 
 // The header's three lines (the first one's version and size vary).
