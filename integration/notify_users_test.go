@@ -41,7 +41,9 @@ func TestNotifyScriptUsersAsKeepalived(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.Chmod(trace, 0o666)
-		_, rec := scripttest.Write(t, `{ printf '%s:%s' "$(id -u)" "$(id -g)"; for a in "$@"; do printf ' [%s]' "$a"; done; echo; } >> `+trace)
+		// Each line in one write(2): the daemons run VI_1's notify_master
+		// and notify at once, and printf's pieces interleaved.
+		_, rec := scripttest.Write(t, `line="$(id -u):$(id -g)"; for a in "$@"; do line="$line [$a]"; done; printf '%s\n' "$line" >> `+trace)
 		conf := filepath.Join(dir, "keepalived.conf")
 		os.WriteFile(conf, []byte(fmt.Sprintf(`vrrp_script chk {
     script %[1]s s1 nobody
