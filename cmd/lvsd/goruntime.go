@@ -5,7 +5,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -95,12 +94,6 @@ import (
 //     were pages of its binary. The pages stay in the page cache, so the
 //     ones the daemon still runs come back on their next use by a minor
 //     fault, without I/O; the rest stop counting in its RSS.
-//   - Once the start is over, the heap memory a collection frees is
-//     returned to the kernel when it is 1 MiB or more (returnFreedHeap,
-//     at most once per collection, looked at every 10 s): the runtime's
-//     scavenger kept it. In the checks benchmark's VM that was 2.3-3.4 MB
-//     after the status reads at a window's end (docs/benchmarks.md,
-//     "Session 12").
 //   - The runtime samples no allocations for a heap profile
 //     (withoutMemoryProfile), unless GODEBUG sets memprofilerate or a
 //     benchmark asks for LVSD_CPUPROFILE. On the host, a director on the
@@ -219,58 +212,6 @@ func releaseLoadGarbage() {
 	}
 	debug.FreeOSMemory()
 	releaseBinaryPages()
-}
-
-// freedHeapCheck is how often the daemon looks at the heap memory the
-// runtime keeps free, and freedHeapReturn how much of it it returns to
-// the kernel once a collection has run (returnFreedHeap).
-const (
-	freedHeapCheck  = 10 * time.Second
-	freedHeapReturn = 1 << 20
-)
-
-// returnFreedHeap returns to the kernel, every freedHeapCheck, the heap
-// memory a collection freed and the runtime kept (debug.FreeOSMemory:
-// one more collection, then every free page given back), when it is
-// freedHeapReturn or more and a collection ran since the last return. The
-// runtime's own scavenger gives back only what exceeds its goal, which
-// counts the heap's spans in use whether their pages are resident or
-// not: in the checks benchmark's VM its background work gave back nothing
-// after the collections that followed the benchmark's status reads at
-// the end of each window; this returned 2.3-3.4 MB there, 2 s after them
-// (docs/benchmarks.md, "Session 12"). What the daemon allocates after
-// that comes back by page faults, a page at a time. It runs until stop
-// is closed.
-func returnFreedHeap(stop <-chan struct{}) {
-	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/memory/classes/heap/free:bytes"}}
-	var returnedAt uint64
-	t := time.NewTicker(freedHeapCheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		if returned, ok := returnFreedHeapOnce(samples, returnedAt); ok {
-			returnedAt = returned
-		}
-	}
-}
-
-// returnFreedHeapOnce is one look of returnFreedHeap: it returns the
-// collections' count after its return, and whether it returned.
-func returnFreedHeapOnce(samples []metrics.Sample, returnedAt uint64) (uint64, bool) {
-	metrics.Read(samples)
-	if samples[0].Value.Kind() != metrics.KindUint64 || samples[1].Value.Kind() != metrics.KindUint64 {
-		return 0, false
-	}
-	if samples[0].Value.Uint64() == returnedAt || samples[1].Value.Uint64() < freedHeapReturn {
-		return 0, false
-	}
-	debug.FreeOSMemory()
-	metrics.Read(samples)
-	return samples[0].Value.Uint64(), true
 }
 
 // profileSteadyState starts the CPU profile LVSD_CPUPROFILE asks for; the

@@ -135,10 +135,6 @@ func runDaemon(opts runOptions) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	// The heap a collection frees goes back to the kernel from the
-	// start's end on (goruntime.go, returnFreedHeap).
-	stopReturning := make(chan struct{})
-	defer close(stopReturning)
 	built := time.Now()
 	d, err := director.New(cfg, director.Options{
 		File: opts.file, Version: version, VRRP: opts.vrrp, Checks: opts.checks, Logger: log, Load: load, Opening: opening,
@@ -151,7 +147,6 @@ func runDaemon(opts runOptions) int {
 			// (goruntime.go).
 			allProcs()
 			releaseLoadGarbage()
-			go returnFreedHeap(stopReturning)
 			profileSteadyState()
 			if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 				log.Debug("sd_notify", "err", err)
