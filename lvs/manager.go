@@ -125,18 +125,18 @@ type Manager struct {
 	// its buffer and parse at, whether the kernel was told to hold its
 	// read buffers, and whether a pass that could not use the file was
 	// logged already.
-	procBuf []byte
-	proc    procTable
-	// A steady pass's copies of the view, the owned services and the
-	// retired ones, taken under mu to be read without it, into maps kept
-	// from pass to pass as procBuf is (passCopies).
-	passOld     map[string]viewService
-	passOwned   map[string]*hcl.VirtualServer
-	passRetired map[string]bool
+	procBuf     []byte
+	proc        procTable
 	procSizes   procSizes
 	readsHeld   bool
 	procLogged  bool
 	procFailing bool // the last pass could not use the file
+	// Held with repairMu too: a pass's copies of the view, the owned
+	// services and the retired ones, taken under mu to be read without it,
+	// into maps kept from pass to pass as procBuf is (passCopies).
+	passOld     map[string]viewService
+	passOwned   map[string]*hcl.VirtualServer
+	passRetired map[string]bool
 
 	// readAhead is ManagerOptions.Table until the first write takes it
 	// (held with writeMu).
