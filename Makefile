@@ -21,8 +21,15 @@ test: lint unit integration
 unit:
 	$(GO) test -race -count=1 ./cmd/... ./internal/... ./hcl/... ./vrrp/... ./lvs/... ./checks/... ./examples/...
 
+# The log's outline is printed as it runs; when a test fails, its digest
+# follows: every failed test, nested ones too (the VM's scenarios are
+# subtests), each with the lines logged before it, so a CI log that keeps
+# only its end still names what failed and why.
 integration: build
-	$(GO) test -count=1 -timeout 40m -v ./integration/... 2>&1 | tee integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit $${PIPESTATUS[0]}
+	$(GO) test -count=1 -timeout 40m -v ./integration/... 2>&1 | tee integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|^ +--- FAIL' ; \
+	rc=$${PIPESTATUS[0]}; \
+	if [ $$rc -ne 0 ]; then echo '== failures (integration.log):'; grep -E -B60 '^ *--- FAIL' integration.log | cut -c1-400 | tail -n 400; fi; \
+	exit $$rc
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./hcl/... ./vrrp/... ./lvs/... ./checks/...
