@@ -242,6 +242,17 @@ func (m *Manager) SetConfig(cfg *hcl.Config) {
 	}
 }
 
+// HoldForTakeover makes statuses and repair passes step aside at their
+// next chunk, as they do for a write of the Manager (statusread.go),
+// until release is called: a takeover is urgent past its IPVS write, until
+// VRRP has added the VIPs and sent its gratuitous ARPs, and on a busy
+// director (a repair pass, /metrics scrapes) VRRP's goroutine would wait
+// for a processor after each of its system calls. Release is idempotent.
+func (m *Manager) HoldForTakeover() (release func()) {
+	m.status.gate.Raise()
+	return sync.OnceFunc(m.status.gate.Lower)
+}
+
 // SetActive records the mastership of a VRRP instance and programs or
 // withdraws the services it owns before returning. It waits for other
 // writes but never for a read of the table. With lvs_program "always"

@@ -199,3 +199,48 @@ func TestSetActiveRaisesTheWriteGateBeforeTakingTheInputsLock(t *testing.T) {
 		t.Fatalf("the takeover did not program %s", lvs.Web)
 	}
 }
+
+// HoldForTakeover holds statuses (and repair passes) back as a write
+// does, from its call to its release, past SetActive's own write: a
+// status begun meanwhile waits at its first chunk until the release (or
+// its budget), and a second release lowers nothing more.
+func TestHoldForTakeoverHoldsStatusesUntilItsRelease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const services, reals = 20, 2
+		m := lvs.NewManager(lvstest.NewFakeKernel(lvstest.SyntheticTable(services, reals)), lvs.ManagerOptions{})
+		m.SetConfig(lvstest.SyntheticConfig(services, reals))
+		release := m.HoldForTakeover()
+		if err := m.SetActive("VI_1", true); err != nil {
+			t.Fatal(err)
+		}
+		if !lvs.WritePending(m) {
+			t.Fatal("the hold ended with SetActive's write")
+		}
+		start := time.Now()
+		done := make(chan time.Duration, 1)
+		go func() {
+			m.Status()
+			done <- time.Since(start)
+		}()
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		select {
+		case took := <-done:
+			t.Fatalf("a status went on after %v while the takeover was held", took)
+		default:
+		}
+		release()
+		if took := <-done; took != 100*time.Millisecond {
+			t.Errorf("the status ended %v after its start, want at the release (100ms)", took)
+		}
+		release()
+		if lvs.WritePending(m) {
+			t.Fatal("the hold is still up after its release")
+		}
+		lower := lvs.RaiseWriteGate(m)
+		defer lower()
+		if !lvs.WritePending(m) {
+			t.Fatal("a write's gate is down: the second release lowered it below zero")
+		}
+	})
+}

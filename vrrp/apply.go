@@ -11,6 +11,16 @@ import (
 // apply executes the actions of one instance, then makes its sync group
 // follow a transition (unless the transition was itself forced).
 func (n *Node) apply(ctx context.Context, now time.Time, in *instance, acts []Action, forced bool) {
+	// The transitions whose hook ran, told once the actions after them
+	// (a new MASTER's VIPs, gratuitous ARPs and advert) are done.
+	var hooked []Transition
+	if n.opts.AfterTransition != nil {
+		defer func() {
+			for _, t := range hooked {
+				n.opts.AfterTransition(t)
+			}
+		}()
+	}
 	for _, a := range acts {
 		switch a.Kind {
 		case ActSendAdvert:
@@ -39,7 +49,9 @@ func (n *Node) apply(ctx context.Context, now time.Time, in *instance, acts []Ac
 		case ActLowerPriorityHeard:
 			n.lowerPriorityHeard(in) // notice.go
 		case ActTransition:
-			n.transition(ctx, in, a)
+			if t, ok := n.transition(ctx, in, a); ok {
+				hooked = append(hooked, t)
+			}
 			switch {
 			case in.group == nil || forced || a.To == StateInit:
 			case a.From == StateInit && a.To == StateBackup:
@@ -82,7 +94,10 @@ func (n *Node) sendAdvert(in *instance, priority int) {
 	}
 }
 
-func (n *Node) transition(ctx context.Context, in *instance, a Action) {
+// transition counts, logs and tells a state change: the hook
+// (OnTransition), whose Transition it returns with true when it ran, the
+// notify scripts and the notice.
+func (n *Node) transition(ctx context.Context, in *instance, a Action) (hooked Transition, ok bool) {
 	in.ctr.Transitions++
 	in.log.Info("VRRP state change", "from", a.From.String(), "to", a.To.String(), "reason", a.Reason,
 		"priority", in.m.Priority())
@@ -97,6 +112,7 @@ func (n *Node) transition(ctx context.Context, in *instance, a Action) {
 		if err := n.opts.OnTransition(cctx, t); err != nil {
 			in.log.Error("transition hook failed", "to", a.To.String(), "err", err)
 		}
+		hooked, ok = t, true
 	}
 	if a.To == StateInit {
 		return
@@ -107,4 +123,5 @@ func (n *Node) transition(ctx context.Context, in *instance, a Action) {
 	n.notes.queue(notifyJob{what: "notify of " + in.cfg.Name, cmdline: in.cfg.Notify.Any, user: in.cfg.Notify.Users.Of("notify"),
 		args: []string{"INSTANCE", in.cfg.Name, state, strconv.Itoa(in.m.Priority())}})
 	n.notice(Notice{Name: in.cfg.Name, State: state, Priority: in.m.Priority()}) // notice.go
+	return hooked, ok
 }

@@ -20,6 +20,14 @@ type Options struct {
 	// IPVS can be programmed first); for a move away from MASTER after its
 	// VIPs are removed. Nil means nothing to do. An error is logged.
 	OnTransition func(ctx context.Context, t Transition) error
+	// AfterTransition is called, once for each call of OnTransition and
+	// on the same goroutine, when the actions that followed it are done:
+	// for a move to MASTER its VIPs added, its gratuitous ARPs and its
+	// first advert sent (RFC 3768 §6.4.2). A caller that makes other work
+	// step aside for a takeover (lvsd's director: statuses, scrapes and
+	// repair passes) holds it from OnTransition to here. Nil means
+	// nothing to do.
+	AfterTransition func(t Transition)
 	// Network is the operating system edge; a nil part is the Linux one
 	// (NewLinuxNetwork).
 	Network Network

@@ -86,12 +86,16 @@ type Director struct {
 
 	reloadMu sync.Mutex // one reload at a time
 
-	// transitions is raised while a VRRP transition's hook runs
-	// (wiring.go); a status or a scrape yields to it (YieldToTransitions).
+	// transitions is raised while a VRRP transition's hook and the
+	// actions after it run (wiring.go); a status or a scrape yields to it
+	// (YieldToTransitions).
 	transitions priority.Gate
 
 	mu  sync.Mutex // guards cfg and the script bookkeeping below
 	cfg *hcl.Config
+	// transitionHolds are the holds of the transitions in progress,
+	// the last taken last (holdForTransition, afterTransition).
+	transitionHolds []func()
 	// fullnat is lvsd's FULLNAT nftables table, nil until a
 	// configuration has an lb_kind FNAT service (fullnat.go).
 	fullnat *fullnat.Table
@@ -193,7 +197,10 @@ func New(cfg *hcl.Config, opts Options) (*Director, error) {
 		d.node = vrrp.NewNode(cfg, vrrp.Options{
 			Logger:       d.log.With("part", "vrrp"),
 			OnTransition: d.onTransition,
-			OnNotice:     d.onNotice, // alerts.go
+			// The hold onTransition takes lasts until the VIPs are
+			// added and the gratuitous ARPs sent (wiring.go).
+			AfterTransition: d.afterTransition,
+			OnNotice:        d.onNotice, // alerts.go
 			// Make-before-break on stop: VIPs and services stay until
 			// the new master is heard (vrrp.Machine.Handover).
 			Handover: true,

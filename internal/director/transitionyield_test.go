@@ -28,8 +28,9 @@ func (k *heldApplyKernel) Apply(ops []lvs.Op) (int, []lvs.Refusal, error) {
 }
 
 // A scrape yields to a takeover: YieldToTransitions (which Report and
-// the /metrics scrape call between their steps) returns only once the
-// transition's hook has returned, here held in its IPVS write.
+// the /metrics scrape call between their steps) returns only once VRRP
+// has done the transition's actions (afterTransition: the VIPs added,
+// the gratuitous ARPs sent), past its hook, here held in its IPVS write.
 func TestScrapesYieldToATransitionsHook(t *testing.T) {
 	cfg := hcltest.Load(t, `
 global {
@@ -62,8 +63,9 @@ virtual_server "192.0.2.10:80" {
 	}
 	k.held, k.release = make(chan struct{}), make(chan struct{})
 	hookDone := make(chan error, 1)
+	takeover := vrrp.Transition{Instance: "VI_1", From: vrrp.StateBackup, To: vrrp.StateMaster, Reason: "master down timer expired"}
 	go func() {
-		hookDone <- d.onTransition(context.Background(), vrrp.Transition{Instance: "VI_1", From: vrrp.StateBackup, To: vrrp.StateMaster, Reason: "master down timer expired"})
+		hookDone <- d.onTransition(context.Background(), takeover)
 	}()
 	select {
 	case <-k.held:
@@ -80,17 +82,19 @@ virtual_server "192.0.2.10:80" {
 		yielded <- yield{start, time.Now()}
 	}()
 	time.Sleep(50 * time.Millisecond) // time for a scrape that does not wait to go on
-	released := time.Now()
 	close(k.release)
 	if err := <-hookDone; err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(50 * time.Millisecond) // VRRP adds the VIPs and sends its ARPs
+	done := time.Now()
+	d.afterTransition(takeover)
 	select {
 	case y := <-yielded:
-		if y.end.Before(released) && y.end.Sub(y.start) < transitionYieldMax {
-			t.Fatalf("a scrape went on after %v while the takeover's hook was writing IPVS", y.end.Sub(y.start))
+		if y.end.Before(done) && y.end.Sub(y.start) < transitionYieldMax {
+			t.Fatalf("a scrape went on after %v while the takeover was in progress", y.end.Sub(y.start))
 		}
 	case <-time.After(10 * time.Second): // catches a deadlock only
-		t.Fatal("the scrape still waits after the hook returned")
+		t.Fatal("the scrape still waits after the takeover was done")
 	}
 }

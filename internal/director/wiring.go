@@ -17,10 +17,18 @@ import (
 // debug level with the time it took, and how much of it IPVS and the
 // reset guard took: on a takeover, what VRRP waited for before it adds
 // the VIPs and sends its gratuitous ARPs.
+//
+// From here to afterTransition, once VRRP has added the VIPs and sent its
+// gratuitous ARPs, scrapes and statuses (YieldToTransitions) and the IPVS
+// manager's statuses and repair passes (lvs.Manager.HoldForTakeover) step
+// aside at their next chunk: on the test VM, with a repair pass and
+// scrapes keeping both of the runtime's processors busy, VRRP's goroutine
+// waited for one after each system call, and adding the VIP and sending
+// the gratuitous ARPs after the hook took 19–33 ms of a 36–59 ms takeover
+// (docs/benchmarks.md, "Takeover during a repair pass").
 func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	start := time.Now()
-	d.transitions.Raise() // a scrape yields meanwhile (YieldToTransitions)
-	defer d.transitions.Lower()
+	d.holdForTransition()
 	var ipvsTook, guardTook time.Duration
 	defer func() {
 		d.log.Debug("transition hook done", "instance", t.Instance, "to", t.To.String(), "took", time.Since(start),
@@ -47,6 +55,40 @@ func (d *Director) onTransition(_ context.Context, t vrrp.Transition) error {
 	d.syncOnTransition(t) // sync.go
 	d.kickAnnouncer()
 	return errors.Join(acceptErr, err)
+}
+
+// holdForTransition raises what a transition's hook and the actions after
+// it hold until afterTransition: the director's transitions gate and the
+// IPVS manager's hold.
+func (d *Director) holdForTransition() {
+	d.transitions.Raise()
+	release := d.transitions.Lower
+	if ipvs := d.ipvsManager(); ipvs != nil {
+		held := ipvs.HoldForTakeover()
+		release = func() {
+			held()
+			d.transitions.Lower()
+		}
+	}
+	d.mu.Lock()
+	d.transitionHolds = append(d.transitionHolds, release)
+	d.mu.Unlock()
+}
+
+// afterTransition is vrrp.Options.AfterTransition: it releases the hold
+// of the transition whose actions are done, the last one taken (a sync
+// group's member moves inside another's transition, and is done first).
+func (d *Director) afterTransition(vrrp.Transition) {
+	d.mu.Lock()
+	var release func()
+	if n := len(d.transitionHolds); n > 0 {
+		release = d.transitionHolds[n-1]
+		d.transitionHolds = d.transitionHolds[:n-1]
+	}
+	d.mu.Unlock()
+	if release != nil {
+		release()
+	}
 }
 
 // transitionYieldMax is how long a scrape or a status waits, at one of
