@@ -19,7 +19,8 @@ import (
 type ManagerOptions struct {
 	Logger *slog.Logger
 	// Interval is how often Run re-reads the kernel and repairs outside
-	// edits; zero means the config's reconcile_interval, or 10s.
+	// edits, whatever the configuration says (tests set it); zero means
+	// the configuration's reconcile_interval, a reload's included, or 10s.
 	Interval time.Duration
 	// OnQuorum, when set, is called (outside the Manager's locks) each time
 	// a virtual service gains or loses quorum, for quorum_up/quorum_down.
@@ -78,6 +79,9 @@ type Manager struct {
 	log      *slog.Logger
 	interval time.Duration
 	onQuorum func(hcl.VirtualServer, bool)
+	// intervalSet wakes Run when a reload changed reconcile_interval
+	// (SetConfig): its next pass comes the new interval after the last.
+	intervalSet chan struct{}
 
 	repairMu sync.Mutex
 	writeMu  sync.Mutex
@@ -188,6 +192,7 @@ func NewManager(k Kernel, opts ManagerOptions) *Manager {
 		kernel:      k,
 		log:         log,
 		interval:    opts.Interval,
+		intervalSet: make(chan struct{}, 1),
 		onQuorum:    opts.OnQuorum,
 		byKey:       map[string]*hcl.VirtualServer{},
 		active:      map[string]bool{},
@@ -211,6 +216,12 @@ func (m *Manager) SetConfig(cfg *hcl.Config) {
 	m.flushForeignAtStart(cfg) // flush.go: lvs_flush
 	m.mu.Lock()
 	m.fullReadNext = true // the pass after a reload reads the whole table
+	if m.cfg != nil && m.cfg.Global.ReconcileInterval != cfg.Global.ReconcileInterval {
+		select {
+		case m.intervalSet <- struct{}{}:
+		default: // Run has been told already
+		}
+	}
 	if m.cfg != nil {
 		for i := range m.cfg.VirtualServers {
 			m.retired[m.cfg.VirtualServers[i].Key()] = true
@@ -642,16 +653,23 @@ func (m *Manager) countPass(start time.Time) {
 	m.mu.Unlock()
 }
 
-// Run repairs the table every interval until ctx is done. On the way out
-// it withdraws the services that have omega set and leaves everything else
-// in place, so a restart drops no connection.
+// Run repairs the table every interval until ctx is done, each pass the
+// interval after the last one ended; a reload that changes
+// reconcile_interval moves the next pass to the new interval after the
+// last (at once if that is past). On the way out it withdraws the services
+// that have omega set and leaves everything else in place, so a restart
+// drops no connection.
 func (m *Manager) Run(ctx context.Context) error {
+	last := time.Now()
 	for {
-		timer := time.NewTimer(m.currentInterval())
+		timer := time.NewTimer(time.Until(last.Add(m.currentInterval())))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return m.shutdown()
+		case <-m.intervalSet:
+			timer.Stop()
+			continue
 		case <-timer.C:
 		}
 		start := time.Now()
@@ -663,6 +681,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.log.Warn("periodic IPVS repair undid outside edits", "applied", n)
 		}
 		m.log.Debug("periodic IPVS repair pass", "applied", n, "took", time.Since(start))
+		last = time.Now()
 	}
 }
 

@@ -21,7 +21,8 @@ type Options struct {
 	// (lvs.Manager.Status); nil, or nil returned, means no state yet.
 	Services func() []lvs.ServiceStatus
 	// Interval is how often the decisions are re-taken without a kick;
-	// zero means the configuration's reconcile_interval.
+	// zero means the reconcile_interval of the configuration in force
+	// (a reload's from the decision it kicks on).
 	Interval time.Duration
 }
 
@@ -80,13 +81,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 		return err
 	}
 	defer a.opts.Speaker.Stop()
-	interval := a.opts.Interval
-	if interval <= 0 {
-		interval = cfg.Global.ReconcileInterval
-	}
-	if interval <= 0 {
-		interval = 10 * time.Second
-	}
+	interval := a.interval(cfg)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	// The maintenance file is looked for every maintenancePoll.
@@ -98,6 +93,12 @@ func (a *Announcer) Run(ctx context.Context) error {
 	}
 	for {
 		a.apply(ctx, false)
+		// A reload's reconcile_interval (SetConfig kicks): the next
+		// decision comes that long after this one.
+		if want := a.interval(a.config()); want != interval {
+			interval = want
+			tick.Reset(interval)
+		}
 		select {
 		case <-ctx.Done():
 			// Withdraw first: the router moves the flows to the other
@@ -109,6 +110,18 @@ func (a *Announcer) Run(ctx context.Context) error {
 		case <-poll:
 		}
 	}
+}
+
+// interval is how often Run decides again without a kick: Options.Interval
+// if set, else cfg's reconcile_interval, else 10 s.
+func (a *Announcer) interval(cfg *hcl.Config) time.Duration {
+	switch {
+	case a.opts.Interval > 0:
+		return a.opts.Interval
+	case cfg != nil && cfg.Global.ReconcileInterval > 0:
+		return cfg.Global.ReconcileInterval
+	}
+	return 10 * time.Second
 }
 
 // maintenancePoll is how often Run looks for the maintenance file.

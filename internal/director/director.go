@@ -238,8 +238,9 @@ func (d *Director) openIPVS(cfg *hcl.Config) (*lvs.Manager, error) {
 		}
 	}
 	m := lvs.NewManager(k, lvs.ManagerOptions{
-		Logger:   d.log.With("part", "ipvs"),
-		Interval: cfg.Global.ReconcileInterval,
+		Logger: d.log.With("part", "ipvs"),
+		// No Interval: the manager follows reconcile_interval, a
+		// reload's too.
 		OnQuorum: d.onQuorum,
 		Table:    table, // read with the Opening's kernel, nil without
 	})
