@@ -38,7 +38,7 @@ func ProcChanges(text []byte, view Table, hz uint32) ([]string, error) {
 		return nil, err
 	}
 	var keys []string
-	for _, s := range procChanges(&p, viewOf(view), hz) {
+	for _, s := range procChanges(&p, viewOf(view), hz, nil) {
 		keys = append(keys, s.Key())
 	}
 	slices.Sort(keys)
@@ -55,7 +55,7 @@ func ProcComparer(view Table, hz uint32) func(text []byte) ([]string, error) {
 			return nil, err
 		}
 		var keys []string
-		for _, s := range procChanges(&p, v, hz) {
+		for _, s := range procChanges(&p, v, hz, nil) {
 			keys = append(keys, s.Key())
 		}
 		return keys, nil
@@ -71,8 +71,8 @@ func ProcChangesAllocs(text []byte, view Table, hz uint32) (float64, error) {
 		return 0, err
 	}
 	v := viewOf(view)
-	procChanges(&p, v, hz)
-	return testing.AllocsPerRun(20, func() { procChanges(&p, v, hz) }), nil
+	procChanges(&p, v, hz, nil)
+	return testing.AllocsPerRun(20, func() { procChanges(&p, v, hz, nil) }), nil
 }
 
 // RereadIn says in how many passes from now the rotation reads key.

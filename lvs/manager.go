@@ -377,6 +377,11 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	}
 	m.mu.Unlock()
 
+	// One budget for the pass's waits for lvsd's writes and a takeover's
+	// hold (statusread.go): in the file's parse and comparison and in the
+	// desired state's computation, a chunk of services at a time.
+	budget := m.status.yieldBudget()
+	yield := func() { m.status.waitForWrites(budget) }
 	// reread names the services a steady pass read, got those of them
 	// the kernel holds; nil when the pass read the whole table (t).
 	var view map[string]viewService
@@ -384,7 +389,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	var got map[string]Service
 	var t Table
 	if !fullRead {
-		r, learned, err := m.readChanged(old, owned, retired, pass, hz)
+		r, learned, err := m.readChanged(old, owned, retired, pass, hz, yield)
 		switch {
 		case errors.Is(err, errProcUnusable):
 			m.logProcUnusable(err)
@@ -477,7 +482,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	var ops []Op
 	switch {
 	case full:
-		d = m.desireInChunks(cfg, m.status.yieldBudget())
+		d = m.desireInChunks(cfg, budget)
 		ops = diff(d.Table, t, func(k string) bool { return d.owns(k) || retired[k] })
 	case len(changed) > 0:
 		set := make(map[string]bool, len(changed))
@@ -492,7 +497,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 				current = append(current, s.service())
 			}
 		}
-		d = m.desireInChunks(sub, m.status.yieldBudget())
+		d = m.desireInChunks(sub, budget)
 		current.Sort()
 		ops = diff(d.Table, current, func(k string) bool { return set[k] && (d.owns(k) || retired[k]) })
 	}

@@ -152,8 +152,10 @@ type procEntries struct {
 //
 // The index it makes of the file's services is the parse's (proc.index),
 // cleared and filled again by each pass that keeps the parse: a pass that
-// changes nothing allocates nothing here but the services to read.
-func procChanges(proc *procTable, view map[string]viewService, hz uint32) []Service {
+// changes nothing allocates nothing here but the services to read. It
+// calls yield, when not nil, before every chunkServices-th service of the
+// view (parseYielding).
+func procChanges(proc *procTable, view map[string]viewService, hz uint32, yield func()) []Service {
 	if proc.index == nil {
 		proc.index = make(map[serviceID]procEntries, len(proc.services))
 	}
@@ -170,7 +172,11 @@ func procChanges(proc *procTable, view map[string]viewService, hz uint32) []Serv
 	}
 	var reread []Service
 	fwmarks := map[uint32][]*viewService{}
+	n := 0
 	for _, s := range view {
+		if n++; yield != nil && n%chunkServices == 0 {
+			yield()
+		}
 		if s.FWMark != 0 {
 			fw := s // its own copy: only a fwmark service's escapes
 			fwmarks[s.FWMark] = append(fwmarks[s.FWMark], &fw)
@@ -276,7 +282,7 @@ var errProcUnusable = errors.New("/proc/net/ip_vs unusable")
 // to spare. old is lvsd's view (not changed); owned and retired say which
 // services are lvsd's. hz is the kernel's HZ as known so far; the one
 // learned from this read, if any, is returned.
-func (m *Manager) readChanged(old map[string]viewService, owned map[string]*hcl.VirtualServer, retired map[string]bool, pass uint64, hz uint32) (repairRead, uint32, error) {
+func (m *Manager) readChanged(old map[string]viewService, owned map[string]*hcl.VirtualServer, retired map[string]bool, pass uint64, hz uint32, yield func()) (repairRead, uint32, error) {
 	slot := int(pass % uint64(m.rereadPasses))
 	var rotation []Service
 	for k, s := range old {
@@ -299,7 +305,7 @@ func (m *Manager) readChanged(old map[string]viewService, owned map[string]*hcl.
 	if concurrent {
 		go readRotation()
 	}
-	err := m.readProc()
+	err := m.readProc(yield)
 	m.procFailing = err != nil
 	if err != nil {
 		if concurrent {
@@ -307,7 +313,7 @@ func (m *Manager) readChanged(old map[string]viewService, owned map[string]*hcl.
 		}
 		return repairRead{}, hz, fmt.Errorf("%w: %w", errProcUnusable, err)
 	}
-	which := procChanges(&m.proc, old, hz)
+	which := procChanges(&m.proc, old, hz, yield)
 	var rot result
 	switch {
 	case concurrent:
@@ -356,7 +362,7 @@ func (m *Manager) readChanged(old map[string]viewService, owned map[string]*hcl.
 // procForHZ reads the file for a pass that reads the whole table through
 // netlink while the kernel's HZ is not known, so that read can teach it.
 func (m *Manager) procForHZ() *procTable {
-	if m.readProc() != nil {
+	if m.readProc(nil) != nil {
 		return nil
 	}
 	return &m.proc
@@ -403,7 +409,7 @@ const closePasses = 30 * time.Second
 // benchmark's table (143 services, 2,326 real servers) the two held 0.35
 // MB of the steady heap between passes; made again, they cost a pass
 // three allocations.
-func (m *Manager) readProc() error {
+func (m *Manager) readProc(yield func()) error {
 	sz := m.procSizes
 	buf := m.procBuf[:0]
 	if buf == nil {
@@ -417,7 +423,7 @@ func (m *Manager) readProc() error {
 	if m.proc.services == nil {
 		m.proc = procTable{services: make([]procService, 0, sz.services), slab: make([]procDest, 0, sz.dests)}
 	}
-	if err := m.proc.parse(buf); err != nil {
+	if err := m.proc.parseYielding(buf, yield); err != nil {
 		return err
 	}
 	m.procSizes = procSizes{bytes: len(buf), services: len(m.proc.services), dests: len(m.proc.slab)}

@@ -52,8 +52,9 @@ const (
 	// for (Kernel.Services: a GET_SERVICE and a GET_DEST dump each): a few
 	// milliseconds under the test VM's emulation.
 	statusChunk = 16
-	// statusYieldMax is how long a status, or a repair pass
-	// (desireInChunks), waits before one chunk for pending writes:
+	// statusYieldMax is how long a status, or a repair pass (the parse
+	// of /proc/net/ip_vs and its comparison, desireInChunks), waits
+	// before one chunk for pending writes or a takeover's hold:
 	// longer than any single write of a takeover, short of a scrape's
 	// timeout (Prometheus' default is 10 s) even for a table of
 	// thousands of chunks.

@@ -244,3 +244,43 @@ func TestHoldForTakeoverHoldsStatusesUntilItsRelease(t *testing.T) {
 		}
 	})
 }
+
+// A steady repair pass that finds nothing changed computes no desired
+// state, but it parses /proc/net/ip_vs and compares it with lvsd's view,
+// tens of milliseconds of the test VM's CPU on a big table: it does both
+// a chunk of services at a time, each after any pending write or
+// takeover's hold, within the pass's budget. Here the hold is up before
+// the pass begins, and the pass ends only once it is released.
+func TestSteadyRepairPassParsesAndComparesAfterThePendingWrites(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const services, reals = 200, 2
+		fake := lvstest.NewFakeKernel(lvstest.SyntheticTable(services, reals))
+		m := lvs.NewManager(fake, lvs.ManagerOptions{RereadPasses: 1000})
+		m.SetConfig(lvstest.SyntheticConfig(services, reals))
+		for range 2 { // the start's passes: the next one is steady
+			if _, err := m.Reconcile(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		release := m.HoldForTakeover()
+		start := time.Now()
+		done := make(chan time.Duration, 1)
+		go func() {
+			if _, err := m.Reconcile(context.Background()); err != nil {
+				t.Error(err)
+			}
+			done <- time.Since(start)
+		}()
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		select {
+		case took := <-done:
+			t.Fatalf("the steady pass ended after %v with a takeover held", took)
+		default:
+		}
+		release()
+		if took := <-done; took != 100*time.Millisecond {
+			t.Errorf("the steady pass ended %v after its start, want at the release (100ms)", took)
+		}
+	})
+}
