@@ -23,13 +23,6 @@ func SetStatusYieldMax(m *Manager, d time.Duration) { m.status.yieldMax = d }
 // waits for pending writes in all.
 func SetStatusYieldBudget(m *Manager, d time.Duration) { m.status.budget = d }
 
-// RaiseWriteGate marks a write of m as pending, as SetActive and every
-// write do from their start, until the returned func lowers it.
-func RaiseWriteGate(m *Manager) (lower func()) {
-	m.status.gate.Raise()
-	return m.status.gate.Lower
-}
-
 // WritePending reports whether m's write gate is raised (a Wait that may
 // not wait at all says whether it would have).
 func WritePending(m *Manager) bool { return m.status.gate.Wait(0) }

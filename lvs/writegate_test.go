@@ -62,7 +62,7 @@ func TestRepairPassComputesEachChunkAfterThePendingWrites(t *testing.T) {
 				var lower func()
 				lvs.SetChunkObserver(m, func() {
 					if computed.Add(1) == 1 {
-						lower = lvs.RaiseWriteGate(m)
+						lower = m.HoldForTakeover()
 					}
 				})
 				done := make(chan error, 1)
@@ -118,7 +118,7 @@ func TestRepairPassGoesOnPastAWriteThatOutlastsItsBudget(t *testing.T) {
 		fake.Refuse = nil
 		lvs.SetStatusYieldMax(m, 300*time.Millisecond)
 		lvs.SetStatusYieldBudget(m, 700*time.Millisecond)
-		lower := lvs.RaiseWriteGate(m)
+		lower := m.HoldForTakeover()
 		defer lower()
 		start := time.Now()
 		if _, err := m.Reconcile(context.Background()); err != nil {
@@ -144,7 +144,7 @@ func TestStatusWaitsForWritesAtMostItsBudgetInAll(t *testing.T) {
 		const services, reals = 100, 4
 		m := lvs.NewManager(lvstest.NewFakeKernel(lvstest.SyntheticTable(services, reals)), lvs.ManagerOptions{})
 		m.SetConfig(lvstest.SyntheticConfig(services, reals))
-		lower := lvs.RaiseWriteGate(m)
+		lower := m.HoldForTakeover()
 		defer lower()
 		start := time.Now()
 		st := m.Status()
@@ -237,10 +237,10 @@ func TestHoldForTakeoverHoldsStatusesUntilItsRelease(t *testing.T) {
 		if lvs.WritePending(m) {
 			t.Fatal("the hold is still up after its release")
 		}
-		lower := lvs.RaiseWriteGate(m)
+		lower := m.HoldForTakeover()
 		defer lower()
 		if !lvs.WritePending(m) {
-			t.Fatal("a write's gate is down: the second release lowered it below zero")
+			t.Fatal("a new hold leaves the gate down: the second release lowered it below zero")
 		}
 	})
 }
