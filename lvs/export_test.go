@@ -78,12 +78,12 @@ func ProcChangesAllocs(text []byte, view Table, hz uint32) (float64, error) {
 // RereadIn says in how many passes from now the rotation reads key.
 func RereadIn(m *Manager, key string) int { return m.rereadIn(key) }
 
-// ProcHeld reports whether m holds /proc/net/ip_vs or its parse (between
+// ProcHeld reports whether m holds the parse of /proc/net/ip_vs (between
 // passes it should only when they come close together: Manager.endPass).
 func ProcHeld(m *Manager) bool {
 	m.repairMu.Lock()
 	defer m.repairMu.Unlock()
-	return m.proc.services != nil || m.proc.slab != nil || m.procBuf != nil
+	return m.proc.services != nil || m.proc.slab != nil
 }
 
 // ClosePasses is the reconcile interval below which a pass keeps what it

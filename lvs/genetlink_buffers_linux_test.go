@@ -25,95 +25,61 @@ func unknownFamilyWriter(t *testing.T) *batchWriter {
 	return w
 }
 
-// The table reader keeps the buffers of its answers for a second after a
-// read, so that reads that come together (a status's chunks) share one
-// set, and lets them go once no read came for that long: between repair
-// passes (a reconcile_interval) the daemon's heap does not hold them,
-// whatever the reads' outcome.
-func TestTableReaderLetsItsBuffersGoWhenIdle(t *testing.T) {
+// The table reader keeps the pages of its answers' buffers resident for a
+// second after a read, so that reads that come together (a status's
+// chunks) fault them in once, and gives them back once no read came for
+// that long: between repair passes (a reconcile_interval) they are not
+// in memory, whatever the reads' outcome. The buffers are the same ones
+// all along, outside the Go heap (pages).
+func TestTableReaderGivesItsBuffersPagesBackWhenIdle(t *testing.T) {
 	clock := newHandClock()
 	r := &tableReader{sock: unknownFamilyWriter(t), now: clock.Now, after: clock.AfterFunc}
-	held := func() *readBuffers {
+	defer r.mem.unmap()
+	resident := func() (*readBuffers, int) {
 		r.bufMu.Lock()
 		defer r.bufMu.Unlock()
-		return r.rb
+		if r.rb == nil {
+			return nil, 0
+		}
+		return r.rb, residentPages(t, r.mem.b)
 	}
 	readTable := func() error { _, _, err := r.read(); return err }
 	readSome := func() error {
 		_, _, err := r.readServices([]Service{{Protocol: "TCP", Addr: netip.MustParseAddrPort("192.0.2.1:80")}})
 		return err
 	}
+	var first *readBuffers
 	for _, step := range []struct {
-		name    string
-		advance time.Duration // before the step
-		read    func() error  // nil: no read
-		want    string        // "new", "same" (as the step before) or "none"
+		name     string
+		advance  time.Duration // before the step
+		read     func() error  // nil: no read
+		resident bool
 	}{
-		{"a read of the table", 0, readTable, "new"},
-		{"a read of some services half a second later", 500 * time.Millisecond, readSome, "same"},
-		{"a second after the first read, half a second after the last", 500 * time.Millisecond, nil, "same"},
-		{"a second after the last read", 500 * time.Millisecond, nil, "none"},
-		{"the next pass's read", 10 * time.Second, readTable, "new"},
-		{"a second later", time.Second, nil, "none"},
+		{"a read of the table", 0, readTable, true},
+		{"a read of some services half a second later", 500 * time.Millisecond, readSome, true},
+		{"a second after the first read, half a second after the last", 500 * time.Millisecond, nil, true},
+		{"a second after the last read", 500 * time.Millisecond, nil, false},
+		{"the next pass's read", 10 * time.Second, readTable, true},
+		{"a second later", time.Second, nil, false},
 	} {
 		clock.Advance(step.advance)
-		before := held()
 		if step.read != nil {
 			if err := step.read(); !errors.Is(err, syscall.ENOENT) {
 				t.Fatalf("%s from a family the kernel lacks: %v, want ENOENT", step.name, err)
 			}
 		}
-		got := held()
-		checkHeldBuffers(t, step.name, step.want, before, got)
-	}
-}
-
-// A reader told to hold its buffers (a Manager whose passes come less
-// than closePasses apart) keeps one set from one read to the next however
-// far apart, and once told to stop, lets it go a second after the last
-// read as before.
-func TestTableReaderHoldsItsBuffersWhileTold(t *testing.T) {
-	clock := newHandClock()
-	r := &tableReader{sock: unknownFamilyWriter(t), now: clock.Now, after: clock.AfterFunc}
-	held := func() *readBuffers {
-		r.bufMu.Lock()
-		defer r.bufMu.Unlock()
-		return r.rb
-	}
-	readTable := func() {
-		if _, _, err := r.read(); !errors.Is(err, syscall.ENOENT) {
-			t.Fatalf("a read from a family the kernel lacks: %v, want ENOENT", err)
+		rb, n := resident()
+		if first == nil {
+			first = rb
 		}
-	}
-	for _, step := range []struct {
-		name    string
-		advance time.Duration // before the step
-		hold    *bool         // told before the read, if not nil
-		read    bool
-		want    string // "new", "same" (as the step before) or "none"
-	}{
-		{"a read", 0, nil, true, "new"},
-		{"told to hold half a second later", 500 * time.Millisecond, new(true), false, "same"},
-		{"ten seconds later", 10 * time.Second, nil, false, "same"},
-		{"the next pass's read", 0, nil, true, "same"},
-		{"a minute later", time.Minute, nil, false, "same"},
-		{"told to hold no longer, half a second on", 500 * time.Millisecond, new(false), false, "same"},
-		{"a second after that", time.Second, nil, false, "none"},
-		{"a read", 0, nil, true, "new"},
-		{"a second after it", time.Second, nil, false, "none"},
-		{"a read, told to hold again", 10 * time.Second, new(true), true, "new"},
-		{"ten seconds later again", 10 * time.Second, nil, false, "same"},
-	} {
-		clock.Advance(step.advance)
-		before := held()
-		if step.hold != nil {
-			r.holdBuffers(*step.hold)
+		switch {
+		case rb == nil || rb != first:
+			t.Fatalf("%s: the reader's buffers are %p, want the first read's %p", step.name, rb, first)
+		case !r.mem.mapped:
+			t.Fatalf("%s: the reader's buffers are not outside the Go heap", step.name)
+		case (n > 0) != step.resident:
+			t.Fatalf("%s: %d pages of the reader's buffers resident, want some: %v", step.name, n, step.resident)
 		}
-		if step.read {
-			readTable()
-		}
-		got := held()
-		checkHeldBuffers(t, step.name, step.want, before, got)
 	}
 }
 
@@ -146,20 +112,5 @@ func TestBatchWriterKeepsOnlyASmallBuffer(t *testing.T) {
 		if cap(w.buf) > keepBatchBuf || (cap(w.buf) > 0) != write.wantKept {
 			t.Fatalf("after %s the writer keeps a buffer of %d bytes; want one kept: %v, and never more than %d", write.name, cap(w.buf), write.wantKept, keepBatchBuf)
 		}
-	}
-}
-
-// checkHeldBuffers fails the test at a step whose reader holds got where
-// it held before: want is "none" (no set), "new" (a set other than
-// before) or "same" (before's).
-func checkHeldBuffers(t *testing.T, step, want string, before, got *readBuffers) {
-	t.Helper()
-	switch {
-	case want == "none" && got != nil:
-		t.Fatalf("%s: the reader still holds its buffers", step)
-	case want == "new" && (got == nil || got == before):
-		t.Fatalf("%s: the reader holds %p (before %p), want a new set", step, got, before)
-	case want == "same" && (got == nil || got != before):
-		t.Fatalf("%s: the reader holds %p, want the set before, %p", step, got, before)
 	}
 }

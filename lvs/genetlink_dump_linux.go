@@ -21,23 +21,21 @@ import (
 type tableReader struct {
 	sock *batchWriter // the socket setup and family of the writer's kind
 	req  []byte
-	// rb holds the answers' buffers: made by a read that finds none,
-	// kept after it for readBuffersIdle, so that the reads that come
-	// together (a status's chunks of 16 services, a repair pass's two
-	// reads) share one set, and let go once no read came for that long:
-	// between passes a reconcile_interval apart the steady heap holds
-	// none (0.23 MB of it on the checks benchmark's table before). A
-	// sync.Pool kept them across passes (it drops them after two
-	// collections, 10-40 s apart in the steady state) and held a second
-	// set when the next read ran on another P. A Manager whose repair
-	// passes come less than closePasses apart has them held from one
-	// read to the next instead (hold: holdBuffers), as it keeps its file
-	// of the table. bufMu guards them against the release's timer; reads
-	// are serial (linuxKernel.readMu).
+	// rb holds the answers' buffers, made by the first read; their
+	// datagrams' memory is mem, outside the Go heap (pages). Its pages
+	// stay resident for readBuffersIdle after each read, so that the
+	// reads that come together (a status's chunks of 16 services, a
+	// repair pass's two reads) fault them in once, and are given back
+	// once no read came for that long: between repair passes (a
+	// reconcile_interval) they are address space only. On the heap, a
+	// set (0.26 MB on the checks benchmark's table) was either kept in
+	// the steady heap or made again, garbage, every pass
+	// (docs/benchmarks.md, "Session 11"). bufMu guards them against the
+	// release's timer; reads are serial (linuxKernel.readMu).
 	bufMu     sync.Mutex
 	rb        *readBuffers
+	mem       pages
 	reading   bool                        // a read uses rb
-	hold      bool                        // keep rb between reads
 	lastUse   time.Time                   // when the last read ended
 	idleArmed bool                        // a release is scheduled
 	now       func() time.Time            // time.Now; tests set it
@@ -75,7 +73,13 @@ func newTableReader(netnsPath string) (*tableReader, error) {
 	return &tableReader{sock: sock}, nil
 }
 
-func (r *tableReader) Close() error { return r.sock.Close() }
+func (r *tableReader) Close() error {
+	r.bufMu.Lock()
+	r.mem.unmap()
+	r.rb = nil
+	r.bufMu.Unlock()
+	return r.sock.Close()
+}
 
 // read dumps the table: services in dump order, each one's destinations
 // in its list order (Destination.Position), not yet sorted.
@@ -126,8 +130,8 @@ func (r *tableReader) read() (Table, ReadCost, error) {
 	return t, r.cost, nil
 }
 
-// takeBuffers gives the read about to start its buffers: the set kept,
-// or a new one.
+// takeBuffers gives the read about to start its buffers, made on the
+// first read.
 func (r *tableReader) takeBuffers() {
 	r.bufMu.Lock()
 	defer r.bufMu.Unlock()
@@ -136,7 +140,7 @@ func (r *tableReader) takeBuffers() {
 		return
 	}
 	rb := &readBuffers{}
-	data := make([]byte, readSlots*readBufSize)
+	data := r.mem.get(readSlots * readBufSize)
 	for i := range rb.bufs {
 		rb.bufs[i] = data[i*readBufSize : (i+1)*readBufSize : (i+1)*readBufSize]
 		rb.iovs[i].Base = &rb.bufs[i][0]
@@ -147,51 +151,33 @@ func (r *tableReader) takeBuffers() {
 	r.rb = rb
 }
 
-// giveBuffersBack ends takeBuffers: the set stays for readBuffersIdle.
+// giveBuffersBack ends takeBuffers: the pages stay for readBuffersIdle.
 func (r *tableReader) giveBuffersBack() {
 	r.bufMu.Lock()
 	defer r.bufMu.Unlock()
 	r.reading = false
 	r.lastUse = r.clock()
-	r.armRelease()
-}
-
-// armRelease schedules a look at the buffers readBuffersIdle from now,
-// unless one is scheduled or they are held (bufMu held).
-func (r *tableReader) armRelease() {
-	if !r.idleArmed && !r.hold {
+	if !r.idleArmed {
 		r.idleArmed = true
 		r.afterFunc(readBuffersIdle, r.releaseIdle)
 	}
 }
 
-// holdBuffers keeps the buffers from one read to the next (hold), or
-// lets them go readBuffersIdle after the last read again, as a reader
-// does by default.
-func (r *tableReader) holdBuffers(hold bool) {
-	r.bufMu.Lock()
-	defer r.bufMu.Unlock()
-	r.hold = hold
-	if r.rb != nil && !r.reading {
-		r.armRelease()
-	}
-}
-
-// releaseIdle lets the buffers go if no read used them for
+// releaseIdle gives the buffers' pages back if no read used them for
 // readBuffersIdle, or looks again when that will be the case.
 func (r *tableReader) releaseIdle() {
 	r.bufMu.Lock()
 	defer r.bufMu.Unlock()
 	r.idleArmed = false
-	if r.reading || r.hold {
-		return // a read's end, or the end of the hold, looks again
+	if r.reading {
+		return // the read's end looks again
 	}
 	if idle := r.clock().Sub(r.lastUse); idle < readBuffersIdle {
 		r.idleArmed = true
 		r.afterFunc(readBuffersIdle-idle, r.releaseIdle)
 		return
 	}
-	r.rb = nil
+	r.mem.drop()
 }
 
 func (r *tableReader) clock() time.Time {

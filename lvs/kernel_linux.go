@@ -149,16 +149,6 @@ func (k *linuxKernel) Close() error {
 	return k.writer.Close()
 }
 
-// HoldReadBuffers keeps the table reader's answer buffers from one read
-// to the next (hold) or lets them go a second after the last read (the
-// default): a Manager whose repair passes come close together holds them
-// (readBufferHolder).
-func (k *linuxKernel) HoldReadBuffers(hold bool) {
-	if k.reader != nil {
-		k.reader.holdBuffers(hold)
-	}
-}
-
 // Table implements Kernel.
 func (k *linuxKernel) Table() (Table, error) {
 	t, _, err := k.tableCost()

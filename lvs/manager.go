@@ -123,21 +123,19 @@ type Manager struct {
 	passes       uint64
 	hz           uint32
 	rereadPasses int
-	// Held with repairMu: the file's buffer and parse during a pass
-	// (kept for the next pass when passes come close together, let go at
-	// the pass's end otherwise: endPass), the sizes the next pass makes
-	// its buffer and parse at, whether the kernel was told to hold its
-	// read buffers, and whether a pass that could not use the file was
-	// logged already.
-	procBuf     []byte
+	// Held with repairMu: the file's buffer (outside the Go heap, its
+	// pages given back at each pass's end) and its parse (kept for the
+	// next pass when passes come close together, let go at the pass's
+	// end otherwise: endPass), the sizes the next pass makes them at,
+	// and whether a pass that could not use the file was logged already.
+	procMem     pages
 	proc        procTable
 	procSizes   procSizes
-	readsHeld   bool
 	procLogged  bool
 	procFailing bool // the last pass could not use the file
 	// Held with repairMu too: a pass's copies of the view, the owned
 	// services and the retired ones, taken under mu to be read without it,
-	// into maps kept from pass to pass as procBuf is (passCopies).
+	// into maps kept from pass to pass as the parse is (passCopies).
 	passOld     map[string]viewService
 	passOwned   map[string]*hcl.VirtualServer
 	passRetired map[string]bool

@@ -382,41 +382,34 @@ type procSizes struct {
 const procRoom = 64 << 10
 
 // closePasses is the reconcile interval below which a repair pass keeps
-// what it reads with for the next pass: the file's buffer and its parse
-// here, and the kernel's table reader its answer buffers
-// (readBufferHolder); from closePasses on the pass lets them go at its
-// end (endPass). On the checks benchmark's table (143 services, 2,326
-// real servers) they are 0.6 MB, on the 2,000 x 16 benchmark table 4 MB,
-// made again in a pass that otherwise allocates 0.8 MB (1.7 MB before its map
-// copies and procChanges' index were kept too, passCopies)
-// (BenchmarkSteadyRepairPass). Made again each pass, they are the steady
-// state's garbage: at GOGC=25 (cmd/lvsd) they set how often the daemon
-// collects, and its heap keeps room for them and their fragments
-// besides. At the default 10 s the daemon now keeps them: in the checks
-// benchmark's VM, two boots each order once, lvsd's RSS (smaps) was 1.0
-// to 1.2 MB lower with them kept (18.0 and 17.9 MB against 19.1 and 19.2
-// MB; 7 collections in the window against 10), though its heap after a
-// collection holds them (docs/benchmarks.md, "Session 11"; session 10
-// let them go from 5 s on, for that heap). Passes half a minute or more
-// apart let them go: the memory would sit unused for longer than it
-// takes to make again.
+// its parse of the file for the next pass; from closePasses on the pass
+// lets it go at its end (endPass). The file's buffer and the kernel's
+// table reader's answer buffers live outside the Go heap (pages) and give
+// their pages back after every pass, close together or not. On the
+// checks benchmark's table (143 services, 2,326 real servers) the parse
+// is 0.34 MB, on the 2,000 x 16 benchmark table some 2 MB, made again in
+// a pass that otherwise allocates 0.8 MB (1.7 MB before its map copies
+// and procChanges' index were kept too, passCopies)
+// (BenchmarkSteadyRepairPass). Made again each pass, it is the steady
+// state's garbage: at GOGC=25 (cmd/lvsd) it sets how often the daemon
+// collects, and its heap keeps room for it and its fragments besides. At
+// the default 10 s the daemon keeps it: in the checks benchmark's VM, two
+// boots each order once, lvsd's RSS (smaps) was 1.0 to 1.2 MB lower with
+// the parse and the buffers kept on the heap than with them made again
+// (docs/benchmarks.md, "Session 11"). Passes half a minute or more apart
+// let it go: the memory would sit unused for longer than it takes to make
+// again.
 const closePasses = 30 * time.Second
 
 // readProc reads /proc/net/ip_vs and parses it into m.proc (repairMu
-// held). Between passes close together (closePasses) the buffer and the
-// parse are kept and reused; otherwise endPass lets them go, and the next
-// pass makes them at the last pass's sizes at once. On the checks
-// benchmark's table (143 services, 2,326 real servers) the two held 0.35
-// MB of the steady heap between passes; made again, they cost a pass
-// three allocations.
+// held). The buffer is m.procMem, at the last file's size and procRoom
+// (a table that grew more than that since is read into a heap buffer that
+// grows, once: the next pass's buffer is its size); endPass drops its
+// pages. The parse is kept and reused between passes close together
+// (closePasses), and otherwise made at the last pass's sizes at once.
 func (m *Manager) readProc(yield func()) error {
 	sz := m.procSizes
-	buf := m.procBuf[:0]
-	if buf == nil {
-		buf = make([]byte, 0, sz.bytes+procRoom)
-	}
-	buf, err := m.kernel.ProcTable(buf)
-	m.procBuf = buf
+	buf, err := m.kernel.ProcTable(m.procMem.get(sz.bytes + procRoom)[:0])
 	if err != nil {
 		return err
 	}
@@ -430,27 +423,15 @@ func (m *Manager) readProc(yield func()) error {
 	return nil
 }
 
-// readBufferHolder is a Kernel that keeps buffers for its table reads a
-// while after each read (the Linux kernel's table reader,
-// genetlink_dump_linux.go) and can be told to keep them until the next.
-type readBufferHolder interface {
-	HoldReadBuffers(hold bool)
-}
-
-// endPass ends a repair pass (repairMu held): with passes close together
-// (keep: the interval is below closePasses) the file's buffer and parse
-// stay for the next pass and the kernel holds its read buffers; otherwise
-// only the sizes stay, and the kernel lets its buffers go once idle.
+// endPass ends a repair pass (repairMu held): the file's buffer gives its
+// pages back, and with passes close together (keep: the interval is below
+// closePasses) the parse and the pass's copies stay for the next pass;
+// otherwise only the sizes stay.
 func (m *Manager) endPass(keep bool) {
+	m.procMem.drop()
 	if !keep {
-		m.procBuf, m.proc = nil, procTable{}
+		m.proc = procTable{}
 		m.passOld, m.passOwned, m.passRetired = nil, nil, nil
-	}
-	if keep != m.readsHeld {
-		if h, ok := m.kernel.(readBufferHolder); ok {
-			h.HoldReadBuffers(keep)
-		}
-		m.readsHeld = keep
 	}
 }
 
