@@ -38,17 +38,12 @@ func (d *Director) onNotice(n vrrp.Notice) {
 // quorum_down for one starting without it that has a sorry server.
 func (d *Director) alertQuorumAtStart(ipvs *lvs.Manager) {
 	cfg := d.Config()
-	up := map[string]bool{}
-	weight := map[string]int{}
-	for _, s := range ipvs.Status() {
-		up[s.Key] = s.QuorumUp
-		weight[s.Key] = s.LiveWeight
-	}
+	quorums := ipvs.Quorums() // lvsd's own state: no read of the kernel's table
 	for _, vs := range cfg.VirtualServers {
-		if q, ok := up[vs.Key()]; ok {
-			d.alerts.VirtualServerAtStart(vs, q, weight[vs.Key()])
+		if q, ok := quorums[vs.Key()]; ok {
+			d.alerts.VirtualServerAtStart(vs, q.Up, q.LiveWeight)
 			switch {
-			case q:
+			case q.Up:
 				d.runQuorumScript(vs, true) // wiring.go
 			case vs.SorryServer != nil:
 				d.runQuorumScript(vs, false)
@@ -65,12 +60,7 @@ func (d *Director) liveWeight(vs hcl.VirtualServer) int {
 	if ipvs == nil || !d.alerts.MailsQuorum(vs) {
 		return 0
 	}
-	for _, s := range ipvs.Status() {
-		if s.Key == vs.Key() {
-			return s.LiveWeight
-		}
-	}
-	return 0
+	return ipvs.Quorums()[vs.Key()].LiveWeight
 }
 
 // omegaAtStop takes, before the stop withdraws anything, what
