@@ -49,9 +49,11 @@
 //   - manager.go: the edge that runs the schedule with an injected Clock and
 //     Dialer, shares one probe between every virtual service that checks the
 //     same target with the same settings (keepalived #2358, #2111, #1495),
-//     keeps a TCP_CHECK as one record (what other kinds, bound checks and
-//     failed ones need beyond it is behind one pointer; the real servers and
-//     the lists that link them are arrays made once per configuration),
+//     keeps a TCP_CHECK as one record that reads its settings in the
+//     configuration's checker (what other kinds and failed checks need
+//     beyond it is behind one pointer; the real servers, which read theirs
+//     in the configuration too, and the lists that link them are arrays
+//     made once per configuration),
 //     emits Events (a baseline per real server, then transitions), logs one
 //     line per transition with its reason, and runs notify_up/notify_down
 //     (and omega's notify_down on shutdown) off the scheduler's goroutine.
@@ -63,8 +65,9 @@
 // fake_test.go holds the fake clock, live_test.go runs UDP_CHECK, DNS_CHECK
 // and SMTP_CHECK on the real clock against loopback servers, fuzz_test.go
 // fuzzes what a server answers HTTP_GET, UDP_CHECK, DNS_CHECK, PING_CHECK
-// and SMTP_CHECK (seeds in testdata/fuzz), and shutdown_test.go checks what
-// Run waits for.
+// and SMTP_CHECK (seeds in testdata/fuzz), shutdown_test.go checks what
+// Run waits for, and heap_test.go bounds what the Manager keeps in the heap
+// per TCP_CHECK.
 //
 // Scripts (MISC_CHECK, notify_up/notify_down) run through lvsd's one script
 // runner, internal/script, injected as Options.Scripts.

@@ -68,7 +68,7 @@ func newHTTPProber(c hcl.Checker, d Dialer, maxBody int64) (prober, error) {
 	}
 	p := &httpProber{
 		dialer:   d,
-		endpoint: endpointOf(c),
+		endpoint: endpointOf(&c),
 		timeout:  c.Timeout,
 		version:  h.HTTPVersion,
 		maxBody:  maxBody,
@@ -281,7 +281,7 @@ func statusAllowed(code int, ranges []hcl.StatusRange) bool {
 }
 
 // endpointOf is where checker c connects from and to.
-func endpointOf(c hcl.Checker) Endpoint {
+func endpointOf(c *hcl.Checker) Endpoint {
 	return Endpoint{Addr: c.Connect, BindTo: c.BindTo, BindPort: c.BindPort, FWMark: c.FWMark, BindIf: c.BindIf}
 }
 

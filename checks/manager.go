@@ -127,12 +127,16 @@ type Manager struct {
 	probes []*probe
 	// reals is one allocation per configuration applied: a real
 	// server's record is rebuilt at every reload anyway, and one array
-	// holds them without a pointer each (probes' subscribers point into
-	// it).
-	reals    []realServer
-	sched    schedule
-	inflight int
-	waiting  bool // the loop is armed and waiting in select
+	// holds them without a pointer each.
+	reals []realServer
+	// refs and subs are every real server's checks (indices in probes)
+	// and every check's real servers (indices in reals), each list a
+	// span of its array: 4 bytes an entry, and no slice header (24
+	// bytes) in every record.
+	refs, subs []int32
+	sched      schedule
+	inflight   int
+	waiting    bool // the loop is armed and waiting in select
 
 	qmu     sync.Mutex
 	pending []Event
@@ -192,65 +196,67 @@ type realKey struct {
 }
 
 // realServer is one real server of one virtual service and the checks
-// that decide it.
+// that decide it. Its address and its notify_up/notify_down are read in
+// the configuration applied (rs) and its checks are a span of refs: 56
+// bytes, where their copies and a slice of pointers took 112
+// (TestATCPCheckIsOneRecord).
 type realServer struct {
 	service string
-	addr    netip.AddrPort
-	probes  []*probe
+	// rs is its entry in the configuration applied (the first one, for
+	// a server written twice), which the records are rebuilt from at
+	// every reload: final, nothing writes it once it is handed over.
+	rs      *hcl.RealServer
 	reason  string
-	notify  *realNotify // nil: neither notify_up nor notify_down
-	weight  int
-	emitted bool // the baseline event went out
+	probes  span  // its checks: refs
+	weight  int32 // -1 configured, else 0..65535 (hcl)
+	emitted bool  // the baseline event went out
 	up      bool
+	omega   bool // the virtual server's omega: notify_down on shutdown
 }
 
-// realNotify is what a real server runs when it goes up or down, kept
-// apart from the record every real server has: few configure it.
-type realNotify struct {
-	up, down string
-	// users runs them (notify_up/notify_down's USER [GROUP]).
-	users hcl.ScriptUsers
-	omega bool // the virtual server's omega: notify_down on shutdown
-}
+// span is a list cut out of one of the Manager's arrays (refs, subs).
+type span struct{ first, n int32 }
+
+// of is the span's list in all.
+func (s span) of(all []int32) []int32 { return all[s.first : s.first+s.n] }
 
 // probeKey is a check's identity: the first half of the SHA-256 digest
 // of its settings (checkerKey). 128 bits: two different checks among a
 // million share a key with a probability below 10^-26.
 type probeKey [sha256.Size / 2]byte
 
-// checkSettings are the settings of a check that its attempts and its
-// verdict read. A configuration has few distinct ones (tens of thousands
-// of checks share a delay_loop, a retry, a timeout), so each apply makes
-// one record per distinct value and checks point to it.
-type checkSettings struct {
-	rules   verdictRules
-	timeout time.Duration // deadline of one attempt
-}
-
 // probe is one distinct check: every real server whose checker has the
 // same settings and target shares it (keepalived #2358, #2111, #1495).
 // A TCP_CHECK, the check a large site has tens of thousands of, is this
-// record alone (208 bytes; TestATCPCheckIsOneRecord): its connect needs
-// the target and its shared settings, and its name is derived when a
-// log line or a reason needs it. What other kinds need, and what a check
-// needs only once it failed or runs on a goroutine, is behind more.
+// record alone (128 bytes, a size class; TestATCPCheckIsOneRecord). Its
+// settings (target, timeout, delay_loop, retry, …) are read in the
+// configuration's checker, which the Manager keeps anyway: copied, the
+// target and the settings took 40 bytes. Its name is derived when a log
+// line or a reason needs it, and so is the last reason of a check that
+// never failed ("connected"). What other kinds need, and what a check
+// needs only once it failed or runs on a goroutine, is behind more. On
+// the checks benchmark's table (2,326 TCP_CHECKs) the Manager kept 361.6
+// bytes of the heap per check, 216.9 now (TestKeptPerTCPCheck).
 type probe struct {
-	key      probeKey
-	target   netip.AddrPort // connect_ip:connect_port (TCP_CHECK's endpoint without more)
-	settings *checkSettings // shared with the checks of the same settings
-	verdict  verdict
+	key probeKey
+	// checker is its checker in the configuration applied (the first
+	// with its key): a reload that keeps the check points it at the new
+	// configuration's, which has the same settings, so that the old one
+	// can go. Final: nothing writes it once it is handed over.
+	checker *hcl.Checker
 	// due (the next attempt) and round (the planned start of the
 	// current round) are offsets from the schedule's epoch (schedule.go).
 	due, round int64
 
-	// The last attempt: when it ended, what it took, what it said.
+	// The last attempt: when it ended, what it took (its reason is
+	// lastReason).
 	lastAt      time.Time
 	lastLatency time.Duration
-	lastReason  string
 	attempts    uint64
 
-	subscribers []*realServer
-	more        *probeMore // nil for a plain TCP_CHECK that never failed
+	more        *probeMore // nil for a TCP_CHECK that never failed nor ran on a goroutine
+	subscribers span       // its real servers: Manager.subs
+	verdict     verdict
 
 	index   int32 // in the schedule heap, -1 when not in it
 	tcp     bool  // TCP_CHECK: the connector runs it (launchLocked)
@@ -261,19 +267,18 @@ type probe struct {
 }
 
 // probeMore is what a check needs beyond the common record: every kind
-// but TCP_CHECK has it from the start (its prober, kind and name); a
-// TCP_CHECK gets it when it is bound or marked (bindto, bind_port,
-// fwmark, bind_if), at its first failure, or when its attempts run on
-// goroutines (an injected Dialer).
+// but TCP_CHECK has it from the start (its prober and name); a TCP_CHECK
+// gets it at its first failure, or when its attempts run on goroutines
+// (an injected Dialer).
 type probeMore struct {
 	// prober runs an attempt on a goroutine; a TCP_CHECK's is made by
 	// its first attempt off the connector (launchLocked).
 	prober prober
-	kind   string // "" for TCP_CHECK
 	name   string // "" for TCP_CHECK: "TCP_CHECK target"
-	// endpoint is TCP_CHECK's when more than its target (Addr valid).
-	endpoint Endpoint
-	cancel   context.CancelFunc // of the attempt running on a goroutine
+	// lastReason is what the last attempt said, once more is made;
+	// before, every attempt said "connected" (lastReason).
+	lastReason string
+	cancel     context.CancelFunc // of the attempt running on a goroutine
 	// failures counts failed attempts by Result.Reason, at most
 	// maxFailureReasons of them: a slice, most checks fail for one reason
 	// if at all (a map held 200 bytes for it, for every check that ever
@@ -284,33 +289,61 @@ type probeMore struct {
 // extra is p's more, made on first use.
 func (p *probe) extra() *probeMore {
 	if p.more == nil {
-		p.more = &probeMore{}
+		p.more = &probeMore{lastReason: p.lastReason()}
 	}
 	return p.more
 }
 
 // kind is the check's keyword: TCP_CHECK, HTTP_GET, …
-func (p *probe) kind() string {
-	if p.tcp {
-		return hcl.CheckTCP
-	}
-	return p.more.kind
-}
+func (p *probe) kind() string { return p.checker.Kind }
 
 // name is how logs and reasons name the check: "TCP_CHECK 10.0.0.1:80".
 func (p *probe) name() string {
 	if p.tcp {
-		return hcl.CheckTCP + " " + p.target.String()
+		return hcl.CheckTCP + " " + p.checker.Connect.String()
 	}
 	return p.more.name
 }
 
 // endpoint is where a TCP_CHECK connects, and from where.
-func (p *probe) endpoint() Endpoint {
-	if p.more != nil && p.more.endpoint.Addr.IsValid() {
-		return p.more.endpoint
+func (p *probe) endpoint() Endpoint { return endpointOf(p.checker) }
+
+// rules are the settings that turn p's attempts into its verdict.
+func (p *probe) rules() verdictRules {
+	c := p.checker
+	return verdictRules{Retry: int(c.Retry), RetryDelay: c.RetryDelay, Rise: int(c.Rise), DelayLoop: c.DelayLoop}
+}
+
+// timeout is the deadline of one attempt of p: connect_timeout, or for
+// MISC_CHECK misc_timeout with room for the kill (the script gets its
+// own timeout).
+func (p *probe) timeout() time.Duration {
+	if misc := p.checker.Misc(); misc != nil {
+		return misc.Timeout + 2*time.Second
 	}
-	return Endpoint{Addr: p.target}
+	return p.checker.Timeout
+}
+
+// reasonConnected is what a TCP_CHECK's successful attempt says.
+const reasonConnected = "connected"
+
+// setLastReason records what the last attempt said: in more, made for
+// it unless the check has said "connected" alone so far.
+func (p *probe) setLastReason(reason string) {
+	if p.more != nil || reason != reasonConnected {
+		p.extra().lastReason = reason
+	}
+}
+
+// lastReason is what the last attempt said ("" before any).
+func (p *probe) lastReason() string {
+	switch {
+	case p.more != nil:
+		return p.more.lastReason
+	case p.checked:
+		return reasonConnected
+	}
+	return ""
 }
 
 // cancelAttempt cancels the attempt running on a goroutine, if one is.
@@ -330,6 +363,34 @@ type failureCount struct {
 // (a reason can carry a server's words, e.g. a TLS alert); the rest are
 // counted as "other".
 const maxFailureReasons = 16
+
+// link is a check (an index in Manager.probes) used by a real server (an
+// index in Manager.reals).
+type link struct{ probe, real int32 }
+
+// groupLinks lists the links of each of n owners in one array, in their
+// order (a counting sort), and returns it with each owner's span of it;
+// ends gives a link's owner and what the owner's list holds.
+func groupLinks(links []link, n int, ends func(link) (owner, item int32)) ([]int32, []span) {
+	spans := make([]span, n)
+	for _, l := range links {
+		o, _ := ends(l)
+		spans[o].n++
+	}
+	var first int32
+	for i := range spans {
+		spans[i].first, first = first, first+spans[i].n
+		spans[i].n = 0
+	}
+	all := make([]int32, len(links))
+	for _, l := range links {
+		o, item := ends(l)
+		s := &spans[o]
+		all[s.first+s.n] = item
+		s.n++
+	}
+	return all, spans
+}
 
 type completion struct {
 	p    *probe
@@ -537,7 +598,7 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) (co
 		// Attempt records are reused (up to maxSpareAttempts of them),
 		// and an attempt in the steady state allocates nothing.
 		a := m.spareAttempt()
-		*a = connectAttempt{probe: p, endpoint: p.endpoint(), budget: p.settings.timeout}
+		*a = connectAttempt{probe: p, endpoint: p.endpoint(), budget: p.timeout()}
 		if m.systemClock {
 			a.started = now // one clock read per wakeup, not per attempt
 		}
@@ -555,10 +616,10 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) (co
 	if more.prober == nil {
 		// Off the connector (an injected Dialer), a TCP_CHECK attempt
 		// is the Dialer's connect on a goroutine.
-		more.prober = &tcpProber{dialer: m.opts.Dialer, endpoint: p.endpoint(), timeout: p.settings.timeout}
+		more.prober = &tcpProber{dialer: m.opts.Dialer, endpoint: p.endpoint(), timeout: p.timeout()}
 	}
 	run := more.prober
-	pctx, cancel := context.WithTimeout(ctx, p.settings.timeout)
+	pctx, cancel := context.WithTimeout(ctx, p.timeout())
 	p.running, more.cancel = true, cancel
 	m.inflight++
 	results := m.results
@@ -622,21 +683,23 @@ func (m *Manager) completeLocked(ctx context.Context, c completion) {
 	if p.removed {
 		return
 	}
-	p.lastOK, p.lastReason, p.lastLatency, p.lastAt, p.checked = c.r.OK, c.r.Reason, c.r.Latency, c.done, true
+	p.setLastReason(c.r.Reason)
+	p.lastOK, p.lastLatency, p.lastAt, p.checked = c.r.OK, c.r.Latency, c.done, true
 	p.attempts++
 	if !c.r.OK {
 		p.countFailure(c.r.Reason)
 	}
-	s := p.verdict.apply(p.settings.rules, c.r)
-	due, round := nextAttempt(p.settings.rules, s, m.sched.at(p.round), c.done)
+	rules := p.rules()
+	s := p.verdict.apply(rules, c.r)
+	due, round := nextAttempt(rules, s, m.sched.at(p.round), c.done)
 	p.round = m.sched.offset(round)
 	m.sched.add(p, due)
 	if s.Changed {
 		if m.log.Enabled(ctx, slog.LevelDebug) {
 			m.log.Debug("check verdict", "check", p.name(), "up", p.verdict.Up, "reason", c.r.Reason)
 		}
-		for _, r := range p.subscribers {
-			m.evaluateLocked(ctx, r, p, c.done)
+		for _, ri := range p.subscribers.of(m.subs) {
+			m.evaluateLocked(ctx, &m.reals[ri], p, c.done)
 		}
 	}
 }
@@ -656,13 +719,13 @@ func (m *Manager) applyLocked(ctx context.Context) {
 	oldReals := make(map[realKey]*realServer, len(m.reals))
 	for i := range m.reals {
 		r := &m.reals[i]
-		oldReals[realKey{r.service, r.addr}] = r
+		oldReals[realKey{r.service, r.rs.Addr}] = r
 	}
 	// Every real server's record, its list of checks and every check's
 	// list of real servers are carved out of arrays sized for the
-	// configuration (a server written twice takes one record, and its
-	// second list of checks grows on its own): a reload rebuilds them
-	// all anyway, and one array holds them without a header each.
+	// configuration (a server written twice takes one record): a reload
+	// rebuilds them all anyway, and one array holds them without a
+	// header each.
 	var nReals, nCheckers int
 	for vi := range cfg.VirtualServers {
 		rss := cfg.VirtualServers[vi].RealServers
@@ -672,18 +735,12 @@ func (m *Manager) applyLocked(ctx context.Context) {
 		}
 	}
 	order := make([]realServer, 0, nReals)
-	refs := make([]*probe, nCheckers)
 	probes := make(map[probeKey]int32, nCheckers) // index in kept
-	reals := make(map[realKey]*realServer, nReals)
+	reals := make(map[realKey]int32, nReals)      // index in order
 	kept := make([]*probe, 0, nCheckers)
-	settings := map[checkSettings]*checkSettings{}
-	// subscriptions pairs each check (by index in kept) with a real
-	// server that uses it, in the order of the configuration.
-	type subscription struct {
-		probe int32
-		real  *realServer
-	}
-	subscriptions := make([]subscription, 0, nCheckers)
+	// links pairs each check with a real server that uses it, in the
+	// order of the configuration.
+	links := make([]link, 0, nCheckers)
 	type freshProbe struct {
 		p      *probe
 		warmup time.Duration
@@ -696,17 +753,12 @@ func (m *Manager) applyLocked(ctx context.Context) {
 		for ri := range vs.RealServers {
 			rs := &vs.RealServers[ri]
 			rk := realKey{service, rs.Addr}
-			r := reals[rk] // written twice: one server, every checker must pass
-			if r == nil {
-				order = append(order, realServer{service: service, addr: rs.Addr,
-					probes: refs[:0:len(rs.Checkers)]})
-				refs = refs[len(rs.Checkers):]
-				r = &order[len(order)-1]
-				if rs.NotifyUp != "" || rs.NotifyDown != "" {
-					r.notify = &realNotify{up: rs.NotifyUp, down: rs.NotifyDown, users: rs.NotifyUsers, omega: vs.Omega}
-				}
+			r, ok := reals[rk] // written twice: one server, every checker must pass
+			if !ok {
+				r = int32(len(order))
+				order = append(order, realServer{service: service, rs: rs, omega: vs.Omega})
 				if old := oldReals[rk]; old != nil {
-					r.emitted, r.up, r.weight, r.reason = old.emitted, old.up, old.weight, old.reason
+					order[r].emitted, order[r].up, order[r].weight, order[r].reason = old.emitted, old.up, old.weight, old.reason
 				}
 				reals[rk] = r
 			}
@@ -719,16 +771,17 @@ func (m *Manager) applyLocked(ctx context.Context) {
 				if !ok {
 					p := oldProbes[key]
 					if p == nil {
-						p = m.newProbe(*c, rs.Weight, settings)
+						p = m.newProbe(c, rs.Weight)
 						p.key = key
 						fresh = append(fresh, freshProbe{p, c.Warmup})
+					} else {
+						p.checker = c // the same settings: the old configuration can go
 					}
 					i = int32(len(kept))
 					probes[key] = i
 					kept = append(kept, p)
 				}
-				subscriptions = append(subscriptions, subscription{i, r})
-				r.probes = append(r.probes, kept[i])
+				links = append(links, link{probe: i, real: r})
 			}
 		}
 	}
@@ -739,23 +792,17 @@ func (m *Manager) applyLocked(ctx context.Context) {
 			p.cancelAttempt()
 		}
 	}
-	// Each check's real servers, in the configuration's order, from one
-	// array: a counting sort of the subscriptions by check.
-	starts := make([]int32, len(kept)+1)
-	for _, sub := range subscriptions {
-		starts[sub.probe+1]++
-	}
-	for i := 1; i < len(starts); i++ {
-		starts[i] += starts[i-1]
-	}
-	subs := make([]*realServer, len(subscriptions))
+	// Each check's real servers and each real server's checks, in the
+	// configuration's order.
+	subs, spans := groupLinks(links, len(kept), func(l link) (int32, int32) { return l.probe, l.real })
 	for i, p := range kept {
-		p.subscribers = subs[starts[i]:starts[i]:starts[i+1]]
+		p.subscribers = spans[i]
 	}
-	for _, sub := range subscriptions {
-		p := kept[sub.probe]
-		p.subscribers = append(p.subscribers, sub.real)
+	refs, spans := groupLinks(links, len(order), func(l link) (int32, int32) { return l.real, l.probe })
+	for i := range order {
+		order[i].probes = spans[i]
 	}
+	m.subs, m.refs = subs, refs
 	if cap(kept) > len(kept)+len(kept)/4 {
 		kept = slices.Clone(kept) // checks shared by many servers
 	}
@@ -784,45 +831,25 @@ func (m *Manager) applyLocked(ctx context.Context) {
 // newProbe builds a check. applyLocked plans its first attempt at a random
 // point of [0, warmup) so that a large config does not check every real
 // server in the same instant.
-func (m *Manager) newProbe(c hcl.Checker, base int, shared map[checkSettings]*checkSettings) *probe {
-	set := checkSettings{
-		rules:   verdictRules{Retry: int(c.Retry), RetryDelay: c.RetryDelay, Rise: int(c.Rise), DelayLoop: c.DelayLoop},
-		timeout: c.Timeout,
-	}
-	if misc := c.Misc(); misc != nil {
-		// The script gets its own timeout; the attempt's deadline leaves
-		// room for the kill.
-		set.timeout = misc.Timeout + 2*time.Second
-	}
+func (m *Manager) newProbe(c *hcl.Checker, base int) *probe {
 	p := &probe{
-		target:   c.Connect,
-		settings: shared[set],
-		index:    -1,
-		verdict:  verdict{Up: !c.Alpha, Weight: -1},
-	}
-	if p.settings == nil {
-		p.settings = new(checkSettings)
-		*p.settings = set
-		if shared != nil {
-			shared[set] = p.settings
-		}
+		checker: c,
+		index:   -1,
+		verdict: verdict{Up: !c.Alpha, Weight: -1},
 	}
 	if c.Kind == hcl.CheckTCP {
-		// The connector needs the target and the timeout alone.
+		// The connector needs the checker alone.
 		p.tcp = true
-		if ep := endpointOf(c); ep != (Endpoint{Addr: c.Connect}) {
-			p.more = &probeMore{endpoint: ep}
-		}
 		return p
 	}
-	more := &probeMore{kind: c.Kind, name: fmt.Sprintf("%s %s", c.Kind, c.Connect)}
+	more := &probeMore{name: fmt.Sprintf("%s %s", c.Kind, c.Connect)}
 	p.more = more
 	var err error
 	// A kind is told by its settings (hcl: nil only for TCP_CHECK, above,
 	// and PING_CHECK).
 	switch s := c.KindSettings.(type) {
 	case *hcl.HTTPCheck:
-		more.prober, err = newHTTPProber(c, m.opts.Dialer, m.opts.MaxBody)
+		more.prober, err = newHTTPProber(*c, m.opts.Dialer, m.opts.MaxBody)
 	case *hcl.MiscCheck:
 		more.name = fmt.Sprintf("%s %q", c.Kind, s.Path)
 		more.prober = &miscProber{scripts: m.scripts(), dynamic: s.Dynamic, script: script.Script{
@@ -865,9 +892,10 @@ func (m *Manager) newProbe(c hcl.Checker, base int, shared map[checkSettings]*ch
 // changed, nil on (re)configuration.
 func (m *Manager) evaluateLocked(ctx context.Context, r *realServer, trigger *probe, at time.Time) {
 	up, weight, reason := true, -1, ""
-	for _, p := range r.probes {
+	for _, pi := range r.probes.of(m.refs) {
+		p := m.probes[pi]
 		if p.verdict.Weight >= 0 {
-			weight = p.verdict.Weight
+			weight = int(p.verdict.Weight)
 		}
 		if !p.verdict.Up && up {
 			up = false
@@ -881,41 +909,36 @@ func (m *Manager) evaluateLocked(ctx context.Context, r *realServer, trigger *pr
 		switch {
 		case trigger != nil:
 			reason = trigger.name() + ": " + trigger.reasonText()
-		case len(r.probes) == 0:
+		case r.probes.n == 0:
 			reason = "no checkers"
 		default:
 			reason = "checks pass"
 		}
 	}
-	if r.emitted && up == r.up && weight == r.weight {
+	if r.emitted && up == r.up && weight == int(r.weight) {
 		return
 	}
-	ev := Event{Service: r.service, Real: r.addr, Up: up, Weight: weight, Reason: reason, Initial: !r.emitted, At: at}
+	addr := r.rs.Addr
+	ev := Event{Service: r.service, Real: addr, Up: up, Weight: weight, Reason: reason, Initial: !r.emitted, At: at}
 	wasUp, initial := r.up, !r.emitted
-	r.emitted, r.up, r.weight, r.reason = true, up, weight, reason
+	r.emitted, r.up, r.weight, r.reason = true, up, int32(weight), reason
 	m.enqueue(ev)
 	if initial {
 		return
 	}
 	if up == wasUp {
-		m.log.Info("real server weight", "service", r.service, "real", r.addr.String(), "weight", weight, "reason", reason)
+		m.log.Info("real server weight", "service", r.service, "real", addr.String(), "weight", weight, "reason", reason)
 		return
 	}
-	state, command := "down", ""
+	state, command := "down", r.rs.NotifyDown
 	if up {
-		state = "up"
+		state, command = "up", r.rs.NotifyUp
 	}
-	if n := r.notify; n != nil {
-		command = n.down
-		if up {
-			command = n.up
-		}
-	}
-	m.log.Info("real server "+state, "service", r.service, "real", r.addr.String(), "reason", reason)
+	m.log.Info("real server "+state, "service", r.service, "real", addr.String(), "reason", reason)
 	if command != "" {
-		u := r.notify.users.Of("notify_" + state)
+		u := r.rs.NotifyUsers.Of("notify_" + state)
 		s := script.Script{
-			Name:    fmt.Sprintf("notify_%s of real server %s in %s", state, r.addr, r.service),
+			Name:    fmt.Sprintf("notify_%s of real server %s in %s", state, addr, r.service),
 			Command: command,
 			User:    u.User,
 			Group:   u.Group,
@@ -979,12 +1002,12 @@ func (m *Manager) runOmega(ctx context.Context) {
 	var scripts []script.Script
 	for i := range m.reals {
 		r := &m.reals[i]
-		if n := r.notify; n != nil && n.omega && r.up && n.down != "" {
+		if rs := r.rs; r.omega && r.up && rs.NotifyDown != "" {
 			scripts = append(scripts, script.Script{
-				Name:    fmt.Sprintf("notify_down (omega) of real server %s in %s", r.addr, r.service),
-				Command: n.down,
-				User:    n.users.Of("notify_down").User,
-				Group:   n.users.Of("notify_down").Group,
+				Name:    fmt.Sprintf("notify_down (omega) of real server %s in %s", rs.Addr, r.service),
+				Command: rs.NotifyDown,
+				User:    rs.NotifyUsers.Of("notify_down").User,
+				Group:   rs.NotifyUsers.Of("notify_down").Group,
 				Timeout: m.notifyTimeout(),
 			})
 		}
@@ -1032,7 +1055,7 @@ func (p *probe) reasonText() string {
 		}
 		return "alpha: down until the first successful check"
 	}
-	return p.lastReason
+	return p.lastReason()
 }
 
 // enqueue appends to the unbounded event queue read by forward.
@@ -1079,12 +1102,13 @@ func (m *Manager) Status() []RealServerStatus {
 	out := make([]RealServerStatus, 0, len(m.reals))
 	for i := range m.reals {
 		r := &m.reals[i]
-		st := RealServerStatus{Service: r.service, Real: r.addr, Up: r.up, Weight: r.weight, Reason: r.reason}
-		for _, p := range r.probes {
+		st := RealServerStatus{Service: r.service, Real: r.rs.Addr, Up: r.up, Weight: int(r.weight), Reason: r.reason}
+		for _, pi := range r.probes.of(m.refs) {
+			p := m.probes[pi]
 			st.Checkers = append(st.Checkers, CheckerStatus{
-				Kind: p.kind(), Target: p.target, Up: p.verdict.Up,
-				LastOK: p.lastOK, LastReason: p.lastReason, LastCheck: p.lastAt,
-				Latency: p.lastLatency, NextCheck: m.sched.at(p.due), SharedBy: len(p.subscribers),
+				Kind: p.kind(), Target: p.checker.Connect, Up: p.verdict.Up,
+				LastOK: p.lastOK, LastReason: p.lastReason(), LastCheck: p.lastAt,
+				Latency: p.lastLatency, NextCheck: m.sched.at(p.due), SharedBy: int(p.subscribers.n),
 				Attempts: p.attempts, Failures: p.failureCounts(),
 			})
 			if p.lastAt.After(st.LastCheck) {

@@ -577,18 +577,20 @@ func TestFinishedAttemptRecordsAreKeptUpToABound(t *testing.T) {
 }
 
 // A TCP_CHECK, the check a large site has tens of thousands of, costs the
-// heap one record of 208 bytes (an allocator size class; 384 before, with
-// a prober of 112 beside it): applying a configuration allocates one
-// object per TCP_CHECK beyond the text of its key, which is garbage at
-// once; its real server's record and both lists that link them come out
-// of arrays made once per configuration. A check that is bound or marked
-// has its endpoint beside it.
+// heap one record of 128 bytes (an allocator size class; 208 before, which
+// copied its target and its settings out of the configuration, and 384
+// before that, with a prober of 112 beside it): applying a configuration
+// allocates one object per TCP_CHECK beyond the text of its key, which is
+// garbage at once; its real server's record (56 bytes, 112 before) and
+// both lists that link them come out of arrays made once per
+// configuration. A check that is bound or marked reads its endpoint in
+// its checker too.
 func TestATCPCheckIsOneRecord(t *testing.T) {
-	if size := unsafe.Sizeof(probe{}); size > 208 {
-		t.Errorf("a check's record is %d bytes, want at most 208", size)
+	if size := unsafe.Sizeof(probe{}); size > 128 {
+		t.Errorf("a check's record is %d bytes, want at most 128", size)
 	}
-	if size := unsafe.Sizeof(realServer{}); size > 112 {
-		t.Errorf("a real server's record is %d bytes, want at most 112", size)
+	if size := unsafe.Sizeof(realServer{}); size > 56 {
+		t.Errorf("a real server's record is %d bytes, want at most 56", size)
 	}
 	config := func(n int) *hcl.Config {
 		reals := []string{real("10.1.0.1:80", tcpChecker(1, time.Second, time.Second, 6*time.Second,
@@ -607,10 +609,12 @@ func TestATCPCheckIsOneRecord(t *testing.T) {
 	}
 	m := apply(config(3))
 	for _, p := range m.probes {
-		want := Endpoint{Addr: p.target}
-		if p.target.Addr() == netip.MustParseAddr("10.1.0.1") {
-			want = Endpoint{Addr: p.target, BindTo: netip.MustParseAddr("10.9.0.1"), BindPort: 4000, FWMark: 7}
-		} else if p.more != nil {
+		target := p.checker.Connect
+		want := Endpoint{Addr: target}
+		if target.Addr() == netip.MustParseAddr("10.1.0.1") {
+			want = Endpoint{Addr: target, BindTo: netip.MustParseAddr("10.9.0.1"), BindPort: 4000, FWMark: 7}
+		}
+		if p.more != nil {
 			t.Errorf("%s has a second record before any attempt", p.name())
 		}
 		if got := p.endpoint(); got != want {

@@ -127,10 +127,10 @@ func (g wakeGrid) up(t time.Time) time.Time {
 func gridTick(probes []*probe) time.Duration {
 	tick := maxWakeTick
 	for _, p := range probes {
-		if d := p.settings.rules.DelayLoop; d > 0 {
+		if d := p.checker.DelayLoop; d > 0 {
 			tick = min(tick, d/100)
 		}
-		if d := p.settings.rules.RetryDelay; d > 0 {
+		if d := p.checker.RetryDelay; d > 0 {
 			tick = min(tick, d/10)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lvsd/lvsd/hcl"
 )
 
 // The scheduler never starts an attempt before its plan, whatever steps
@@ -144,7 +146,7 @@ func TestWakeGridRoundsUpWithinOneTick(t *testing.T) {
 // delay_loop and 1/10 of its delay_before_retry.
 func TestGridTickIsAFractionOfTheShortestDelay(t *testing.T) {
 	check := func(loop, retry time.Duration) *probe {
-		return &probe{settings: &checkSettings{rules: verdictRules{DelayLoop: loop, RetryDelay: retry}}}
+		return &probe{checker: &hcl.Checker{DelayLoop: loop, RetryDelay: retry}}
 	}
 	for _, tt := range []struct {
 		name   string

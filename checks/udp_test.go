@@ -20,10 +20,10 @@ func probeOnce(t *testing.T, addr netip.AddrPort, block string) Result {
 		vip = "[2001:db8::1]:80"
 	}
 	cfg := load(t, service(vip, real(addr.String(), block)))
-	c := cfg.VirtualServers[0].RealServers[0].Checkers[0]
+	c := &cfg.VirtualServers[0].RealServers[0].Checkers[0]
 	m := NewManager(nil, Options{})
-	p := m.newProbe(c, cfg.VirtualServers[0].RealServers[0].Weight, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), p.settings.timeout)
+	p := m.newProbe(c, cfg.VirtualServers[0].RealServers[0].Weight)
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout())
 	defer cancel()
 	return p.more.prober.probe(ctx)
 }

@@ -22,11 +22,14 @@ type verdictRules struct {
 //   - with misc_dynamic a success may set the weight (Result.Weight >= 0);
 //     a success without a weight (exit status 0) keeps the last one set,
 //     as keepalived keeps the real server's weight; going down keeps it too.
+//
+// Its counts are 32 bits (retry and rise are: hcl.Checker), and so is the
+// weight (-1 or 0..65535): 16 bytes in every check where ints took 32.
 type verdict struct {
+	Weight    int32  // -1 configured, else the last weight misc_dynamic set
+	failures  uint32 // consecutive failures while up: at most 1+Retry
+	successes uint32 // consecutive successes while down: at most Rise
 	Up        bool
-	Weight    int // -1 configured, else the last weight misc_dynamic set
-	failures  int // consecutive failures while up
-	successes int // consecutive successes while down
 }
 
 // step is what applying one Result decided.
@@ -40,20 +43,20 @@ func (v *verdict) apply(rules verdictRules, r Result) step {
 	if r.OK {
 		v.failures = 0
 		if v.Up {
-			if r.Weight >= 0 && r.Weight != v.Weight {
-				v.Weight = r.Weight
+			if r.Weight >= 0 && r.Weight != int(v.Weight) {
+				v.Weight = int32(r.Weight)
 				return step{Changed: true}
 			}
 			return step{}
 		}
 		v.successes++
-		if v.successes < rules.Rise {
+		if int(v.successes) < rules.Rise {
 			return step{Retry: true}
 		}
 		v.successes = 0
 		v.Up = true
 		if r.Weight >= 0 {
-			v.Weight = r.Weight
+			v.Weight = int32(r.Weight)
 		}
 		return step{Changed: true}
 	}
@@ -62,7 +65,7 @@ func (v *verdict) apply(rules verdictRules, r Result) step {
 		return step{}
 	}
 	v.failures++
-	if v.failures <= rules.Retry {
+	if int(v.failures) <= rules.Retry {
 		return step{Retry: true}
 	}
 	v.failures = 0
