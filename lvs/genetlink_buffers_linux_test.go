@@ -83,6 +83,28 @@ func TestTableReaderGivesItsBuffersPagesBackWhenIdle(t *testing.T) {
 	}
 }
 
+// Closing a reader unmaps its buffers, but not under a read that is
+// using them: that read's parse would fault on them.
+func TestTableReaderClosesWithoutUnmappingARead(t *testing.T) {
+	for _, reading := range []bool{false, true} {
+		r := &tableReader{sock: unknownFamilyWriter(t)}
+		r.takeBuffers()
+		if !reading {
+			r.giveBuffersBack()
+		}
+		b := r.rb.bufs[0]
+		if err := r.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if r.mem.mapped != reading {
+			t.Fatalf("a read in progress %v: after Close the buffers are mapped: %v", reading, r.mem.mapped)
+		}
+		if reading {
+			b[0] = 1 // the read's buffer is still there
+		}
+	}
+}
+
 // A write makes its batch buffer at its size and keeps it only when it is
 // small: the start's write of the whole table (here 1,000 real servers,
 // some 160 KB) does not leave its buffer in the steady heap, a health

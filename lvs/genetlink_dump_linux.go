@@ -73,10 +73,16 @@ func newTableReader(netnsPath string) (*tableReader, error) {
 	return &tableReader{sock: sock}, nil
 }
 
+// Close closes the reader's socket and unmaps its buffers, unless a read
+// is using them (a status read the daemon's stop or a reload did not wait
+// for): that read ends on the closed socket, and the mapping goes with the
+// reader (pages' cleanup).
 func (r *tableReader) Close() error {
 	r.bufMu.Lock()
-	r.mem.unmap()
-	r.rb = nil
+	if !r.reading {
+		r.mem.unmap()
+		r.rb = nil
+	}
 	r.bufMu.Unlock()
 	return r.sock.Close()
 }
