@@ -9,11 +9,11 @@ import (
 )
 
 // Quorums reports every configured service's quorum as Status does
-// (QuorumUp, LiveWeight, SorryActive), in every chunk of statusChunk
-// services, and reads nothing of the kernel for it: the start's quorum
-// alerts come from lvsd's own state.
+// (QuorumUp, LiveWeight, SorryActive), in every chunk of services it
+// computes apart (desireInChunks), and reads nothing of the kernel for
+// it: the start's quorum alerts come from lvsd's own state.
 func TestQuorumsAreStatusesWithoutAKernelRead(t *testing.T) {
-	const services, reals = 40, 3 // more than two chunks
+	const services, reals = 150, 3 // more than two chunks
 	cfg := lvstest.SyntheticConfig(services, reals)
 	k := lvstest.NewFakeKernel(nil)
 	m := lvs.NewManager(k, lvs.ManagerOptions{})
@@ -23,7 +23,7 @@ func TestQuorumsAreStatusesWithoutAKernelRead(t *testing.T) {
 	}
 	// Quorum 1: a service whose real servers are all down loses it, one
 	// with one down keeps it with less weight.
-	for _, vs := range []int{3, 20, 39} {
+	for _, vs := range []int{3, 20, 149} {
 		for j, rs := range cfg.VirtualServers[vs].RealServers {
 			if vs != 20 || j == 0 {
 				m.SetVerdict(lvs.VerdictKey{Service: cfg.VirtualServers[vs].Key(), Real: rs.Addr}, lvs.Verdict{Weight: -1, Reason: "down"})

@@ -55,14 +55,14 @@ type DestinationStatus struct {
 
 // Quorums returns each configured virtual service's quorum state by key,
 // as Status reports it (QuorumUp, LiveWeight, SorryActive), from lvsd's
-// own state alone: the configuration and the health verdicts, no read of
-// the kernel's table. The start's quorum alerts need no more: a Status
-// there read the whole table once more after the first write (143 dumps
-// on the checks benchmark's table, 2,000 on the load benchmark's) before
-// the checks started, and its copy of the table, 0.29 MB on the checks
-// benchmark's table, outlived the start's return of its garbage
-// (statusMaxAge) into the steady heap's free spans. It takes mu for
-// statusChunk services at a time, as Status does.
+// own state alone: the configuration and the health verdicts
+// (desireInChunks, mu held a chunk at a time), no read of the kernel's
+// table. The start's quorum alerts need no more: a Status there read the
+// whole table once more after the first write (143 dumps on the checks
+// benchmark's table, 2,000 on the load benchmark's) before the checks
+// started, and its copy of the table, 0.29 MB on the checks benchmark's
+// table, outlived the start's return of its garbage (statusMaxAge) into
+// the steady heap's free spans.
 func (m *Manager) Quorums() map[string]QuorumState {
 	m.mu.Lock()
 	cfg := m.cfg
@@ -70,18 +70,7 @@ func (m *Manager) Quorums() map[string]QuorumState {
 	if cfg == nil {
 		return nil
 	}
-	out := make(map[string]QuorumState, len(cfg.VirtualServers))
-	for c := 0; c < len(cfg.VirtualServers); c += statusChunk {
-		vss := cfg.VirtualServers[c:min(c+statusChunk, len(cfg.VirtualServers))]
-		m.mu.Lock()
-		d := Desire(State{Config: &hcl.Config{Global: cfg.Global, VirtualServers: vss}, Active: m.active, table: m.verdicts, QuorumUp: m.quorumUp})
-		m.mu.Unlock()
-		for i := range vss {
-			key := vss[i].Key()
-			out[key] = d.Quorum[key]
-		}
-	}
-	return out
+	return m.desireInChunks(cfg, nil).Quorum
 }
 
 // Status reads the kernel and describes every configured service and
