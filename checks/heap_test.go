@@ -1,8 +1,6 @@
 package checks
 
 import (
-	"bytes"
-	"fmt"
 	"runtime"
 	"slices"
 	"testing"
@@ -10,26 +8,8 @@ import (
 	"weak"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/checksbench"
 )
-
-// checksBenchConf is the checks benchmark's keepalived.conf (cmd/lvsd's
-// checksBenchKeepalivedConf, integration/vm/scenarios cbKeepalivedConf):
-// vs virtual servers sharing rs real servers evenly, one TCP_CHECK each
-// pointed at a target of its own, delay_loop 6, warmup 6.
-func checksBenchConf(vs, rs int) []byte {
-	var b bytes.Buffer
-	b.WriteString("global_defs {\n  router_id checks-bench\n}\n")
-	for v := range vs {
-		fmt.Fprintf(&b, "virtual_server 10.%d.%d.1 80 {\n  delay_loop 6\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n", v>>8, v&255)
-		for i := v * rs / vs; i < (v+1)*rs/vs; i++ {
-			fmt.Fprintf(&b, "  real_server 10.%d.%d.%d 80 {\n    weight 1\n    TCP_CHECK {\n      connect_ip 127.1.%d.%d\n      connect_port %d\n"+
-				"      connect_timeout 5\n      retry 1\n      delay_before_retry 1\n      warmup 6\n    }\n  }\n",
-				128+i>>16, byte(i>>8), byte(i), (i/100+1)>>8, byte(i/100+1), 20000+i%100)
-		}
-		b.WriteString("}\n")
-	}
-	return b.Bytes()
-}
 
 // liveHeap is the heap's live objects after two collections.
 func liveHeap() int64 {
@@ -56,7 +36,7 @@ const maxKeptPerTCPCheck = 232
 // before and counted out, as are the Events not yet forwarded.
 func TestKeptPerTCPCheck(t *testing.T) {
 	var l hcl.Loader
-	cfg, diags := l.LoadSource("/etc/keepalived/keepalived.conf", checksBenchConf(143, 2326))
+	cfg, diags := l.LoadSource("/etc/keepalived/keepalived.conf", checksbench.KeepalivedConf(checksbench.VirtualServers, checksbench.RealServers))
 	if cfg == nil {
 		t.Fatal(diags)
 	}

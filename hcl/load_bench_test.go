@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/checksbench"
 	"github.com/lvsd/lvsd/lvs/lvstest"
 )
 
@@ -101,27 +102,6 @@ func TestBigKeepalivedConfReadsAsWritten(t *testing.T) {
 	}
 }
 
-// checksBenchConf is the checks benchmark's keepalived.conf
-// (integration/vm/scenarios TestBenchChecksVsKeepalived at its default
-// scale): 143 virtual servers sharing 2,326 real servers, one TCP_CHECK
-// each with its connection and timing settings, read at every start of
-// "start to full table".
-func checksBenchConf() []byte {
-	const vs, rs = 143, 2326
-	var b bytes.Buffer
-	b.WriteString("global_defs {\n  router_id checks-bench\n}\n")
-	for v := range vs {
-		fmt.Fprintf(&b, "virtual_server 10.%d.%d.1 80 {\n  delay_loop 6\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n", v>>8, v&255)
-		for i := v * rs / vs; i < (v+1)*rs/vs; i++ {
-			fmt.Fprintf(&b, "  real_server 10.%d.%d.%d 80 {\n    weight 1\n    TCP_CHECK {\n      connect_ip 127.%d.%d.1\n      connect_port %d\n"+
-				"      connect_timeout 5\n      retry 1\n      delay_before_retry 1\n      warmup 6\n    }\n  }\n",
-				128+i>>16, byte(i>>8), byte(i), i>>8, i&255, 20000+i%1000)
-		}
-		b.WriteString("}\n")
-	}
-	return b.Bytes()
-}
-
 func benchmarkLoadChecks(b *testing.B, path string, src []byte) {
 	b.Helper()
 	b.SetBytes(int64(len(src)))
@@ -138,14 +118,14 @@ func benchmarkLoadChecks(b *testing.B, path string, src []byte) {
 // BenchmarkLoadChecksKeepalivedConf is the read of the checks benchmark's
 // keepalived.conf (2,469 objects).
 func BenchmarkLoadChecksKeepalivedConf(b *testing.B) {
-	benchmarkLoadChecks(b, "/etc/keepalived/keepalived.conf", checksBenchConf())
+	benchmarkLoadChecks(b, "/etc/keepalived/keepalived.conf", checksbench.KeepalivedConf(checksbench.VirtualServers, checksbench.RealServers))
 }
 
 // BenchmarkLoadChecksHCL is the same table as lvsd.hcl (what the
 // benchmark's lvsd reads).
 func BenchmarkLoadChecksHCL(b *testing.B) {
 	var l hcl.Loader
-	cfg, diags := l.LoadSource("/etc/keepalived/keepalived.conf", checksBenchConf())
+	cfg, diags := l.LoadSource("/etc/keepalived/keepalived.conf", checksbench.KeepalivedConf(checksbench.VirtualServers, checksbench.RealServers))
 	if cfg == nil {
 		b.Fatal(diags)
 	}

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/lvsd/lvsd/hcl"
+	"github.com/lvsd/lvsd/internal/checksbench"
 	"github.com/lvsd/lvsd/internal/director"
 	"github.com/lvsd/lvsd/lvs"
 	"github.com/lvsd/lvsd/lvs/lvstest"
@@ -317,32 +318,13 @@ func BenchmarkCompactModel(b *testing.B) {
 	}
 }
 
-// checksBenchKeepalivedConf is the checks benchmark's keepalived.conf
-// (integration/vm/scenarios cbKeepalivedConf) in its shape: vs virtual
-// servers sharing rs real servers evenly, DR, one TCP_CHECK each pointed
-// at a loopback target of its own, delay_loop 6, warmup 6.
-func checksBenchKeepalivedConf(vs, rs int) []byte {
-	var b bytes.Buffer
-	b.WriteString("global_defs {\n  router_id checks-bench\n}\n")
-	for v := range vs {
-		fmt.Fprintf(&b, "virtual_server 10.%d.%d.1 80 {\n  delay_loop 6\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n", v>>8, v&255)
-		for i := v * rs / vs; i < (v+1)*rs/vs; i++ {
-			fmt.Fprintf(&b, "  real_server 10.%d.%d.%d 80 {\n    weight 1\n    TCP_CHECK {\n      connect_ip 127.1.%d.%d\n      connect_port %d\n"+
-				"      connect_timeout 5\n      retry 1\n      delay_before_retry 1\n      warmup 6\n    }\n  }\n",
-				128+i>>16, byte(i>>8), byte(i), (i/100+1)>>8, byte(i/100+1), 20000+i%100)
-		}
-		b.WriteString("}\n")
-	}
-	return b.Bytes()
-}
-
 // checksBenchHCL is the checks benchmark's lvsd.hcl: its keepalived.conf
-// (checksBenchKeepalivedConf) converted by the project's own converter,
+// (checksbench.KeepalivedConf) converted by the project's own converter,
 // as the benchmark converts it (cbKeepalivedConf and lvsd.hcl).
 func checksBenchHCL(t testing.TB, vs, rs int) []byte {
 	t.Helper()
 	var l hcl.Loader
-	cfg, diags := l.LoadSource("/etc/keepalived/keepalived.conf", checksBenchKeepalivedConf(vs, rs))
+	cfg, diags := l.LoadSource("/etc/keepalived/keepalived.conf", checksbench.KeepalivedConf(vs, rs))
 	if cfg == nil {
 		t.Fatalf("loading: %v", diags)
 	}
@@ -359,7 +341,7 @@ func checksBenchFiles(t testing.TB) []struct {
 		path string
 		src  []byte
 	}{
-		{"/etc/keepalived/keepalived.conf", checksBenchKeepalivedConf(143, 2326)},
+		{"/etc/keepalived/keepalived.conf", checksbench.KeepalivedConf(checksbench.VirtualServers, checksbench.RealServers)},
 		{"/etc/lvsd/lvsd.hcl", checksBenchHCL(t, 143, 2326)},
 	}
 }
