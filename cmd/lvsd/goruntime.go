@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"math"
 	"os"
 	"runtime"
@@ -101,12 +100,10 @@ import (
 //     checks benchmark's keepalived.conf (2,326 TCP_CHECKs, a fake IPVS
 //     table) kept 12.9 MB of anonymous memory with Go's default sampling
 //     and 11.9-12.4 MB without (two runs each, 40 s after its start).
-//   - Transparent huge pages are off for the daemon (withoutHugePages):
-//     its heap is a few MB, and 2 MB pages keep resident what the runtime
-//     gave back (2.0 MB of one lvsd's 23.9 MB in the checks benchmark's
-//     VM, before). Where the kernel gives them unasked ("always"), the
-//     daemon sets that and executes itself again, once, so that the
-//     setting covers what the runtime mapped before main.
+//   - Transparent huge pages are off for lvsd from its first page, made
+//     before any of this by the initialiser of internal/hugepages (main.go
+//     imports it for that): its heap is a few MB, and 2 MB pages keep
+//     resident what the runtime gave back.
 //   - LVSD_CPUPROFILE=FILE in the environment (set by the checks benchmark,
 //     docs/benchmarks.md; not a setting for a director) writes a CPU
 //     profile of the steady state to FILE: from the start's end (OnRunning),
@@ -130,55 +127,6 @@ func withoutMemoryProfile() {
 		return
 	}
 	runtime.MemProfileRate = 0
-}
-
-// withoutHugePages turns transparent huge pages off for the daemon
-// (prctl PR_SET_THP_DISABLE; go.dev/issue/64332). Debian's and RHEL's
-// kernels back anonymous memory with 2 MB pages wherever they can
-// (transparent_hugepage "always"; khugepaged also fills a 2 MB range in
-// which a single 4 KB page is in use, max_ptes_none 511): a Go heap of a
-// few MB then keeps whole 2 MB pages for the few of their 4 KB pages in
-// use, and the pages the runtime gives back stay resident inside them.
-// The setting is the process's, and the scripts lvsd runs inherit it
-// (prctl(2): it is kept across fork and execve); a notify script or a
-// MISC_CHECK has no use for huge pages either. A kernel without the
-// prctl (before 3.15) refuses it, and nothing changes.
-//
-// The setting covers the pages faulted after it, and by the time main
-// runs, the runtime and the packages' initialisers have faulted the
-// heap's first pages and the runtime's own: in "always" mode, in 2 MB
-// pages. So it reports again true when the kernel's mode (modeFile, its
-// /sys/kernel/mm/transparent_hugepage/enabled) is "always" and the
-// setting was not already the process's: the daemon then executes itself
-// again (execAgain), and runs from its first page without huge pages. In
-// the checks benchmark's VM (Debian's 6.1, "always"), every lvsd had 2.0
-// MB of its RSS in huge pages with the setting made in main alone, and
-// the same binary with its heap kept from them from the start
-// (GODEBUG=disablethp=1, which leaves the runtime's other mappings
-// alone) had 2.8 MB less RSS, 19.5 MB against 22.3 (docs/benchmarks.md,
-// "Session 14"). keepalived without -n (daemonize) starts the daemon
-// with the setting made, and it needs no second start.
-func withoutHugePages(modeFile string) (again bool) {
-	if set, err := unix.PrctlRetInt(unix.PR_GET_THP_DISABLE, 0, 0, 0, 0); err != nil || set != 0 {
-		return false // before 3.15, or set already: inherited, this is the second start
-	}
-	if unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0) != nil {
-		return false
-	}
-	mode, err := os.ReadFile(modeFile)
-	return err == nil && bytes.Contains(mode, []byte("[always]"))
-}
-
-// thpModeFile is the kernel's transparent huge page mode.
-const thpModeFile = "/sys/kernel/mm/transparent_hugepage/enabled"
-
-// execAgain replaces the process with a new run of its own executable,
-// same arguments and environment, same process ID (execve of
-// /proc/self/exe, the running file even if a package upgrade replaced
-// it since). It returns only if the kernel refuses: the daemon then runs
-// on as it is.
-func execAgain() error {
-	return unix.Exec("/proc/self/exe", os.Args, os.Environ())
 }
 
 // loadOnOneProc sets GOMAXPROCS to 1 unless the environment sets it, and

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestGCPaceIsTightBetweenLoadsAndLooseDuringThem checks the GC pace
@@ -161,90 +158,36 @@ func TestWithoutMemoryProfileUnlessAsked(t *testing.T) {
 	}
 }
 
-// The daemon's memory gets no transparent huge pages. Where the kernel
-// gives them unasked ("always"), the setting is made and the process
-// starts again, once, same process ID, arguments and environment, so that
-// it covers the pages mapped before main; elsewhere the setting is made
-// and the process runs on. The mode file is the test's: the host's mode
-// is whatever it is. Each case runs in a child (the test binary), whose
-// runs print what they see.
-func TestWithoutHugePagesStartsAgainOnceWhenTheKernelGivesThemUnasked(t *testing.T) {
-	if mode := os.Getenv("LVSD_TEST_THP_MODE"); mode != "" {
-		thpChild(mode)
-		return
+// lvsd's transparent huge page setting (internal/hugepages, which has the
+// test of the setting and the second start) is made before the
+// initialisers that a second start would otherwise run again: those of
+// the packages that read configurations, speak BGP and serve metrics,
+// each of which took milliseconds of the start in the test VM. The
+// runtime's inittrace of this test binary, whose imports are lvsd's,
+// shows the order.
+func TestHugePagesSettingComesBeforeTheHeavyInitialisers(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run", "^$")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
-	if set, err := unix.PrctlRetInt(unix.PR_GET_THP_DISABLE, 0, 0, 0, 0); err != nil || set != 0 {
-		t.Skipf("PR_GET_THP_DISABLE = %d, %v: this process has the setting already (its children would inherit it)", set, err)
-	}
-	for _, tc := range []struct {
-		name, mode string
-		starts     int
-	}{
-		{"always", "[always] madvise never\n", 2},
-		{"madvise", "always [madvise] never\n", 1},
-		{"never", "always madvise [never]\n", 1},
-		{"no such file", "", 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			modeFile := filepath.Join(t.TempDir(), "enabled")
-			if tc.mode != "" {
-				if err := os.WriteFile(modeFile, []byte(tc.mode), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			cmd := exec.Command(os.Args[0], "-test.run", "^TestWithoutHugePagesStartsAgainOnceWhenTheKernelGivesThemUnasked$", "-test.v")
-			cmd.Env = append(os.Environ(), "LVSD_TEST_THP_MODE="+modeFile)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("child: %v\n%s", err, out)
-			}
-			var starts []string
-			running := ""
-			for line := range strings.Lines(string(out)) {
-				if f := strings.Fields(line); len(f) > 0 && f[0] == "thp-start" {
-					starts = append(starts, line)
-				} else if len(f) > 0 && f[0] == "thp-running" {
-					running = strings.TrimSpace(line)
-				}
-			}
-			if len(starts) != tc.starts {
-				t.Fatalf("%d starts, want %d:\n%s", len(starts), tc.starts, out)
-			}
-			first := strings.Fields(starts[0])
-			if first[2] != "set=0" {
-				t.Fatalf("the first start found the setting made: %s", starts[0])
-			}
-			if tc.starts == 2 {
-				again := strings.Fields(starts[1])
-				if again[1] != first[1] || again[2] != "set=1" || again[3] != first[3] {
-					t.Fatalf("the second start is not the same process with the setting, arguments and environment:\n%s%s", starts[0], starts[1])
-				}
-			}
-			if running != "thp-running set=1 THP_enabled=0" {
-				t.Fatalf("the child ran on with %q, want the setting made and the kernel saying so:\n%s", running, out)
-			}
-		})
-	}
-}
-
-// thpChild is the test's child: it prints its start (process ID,
-// setting, arguments and an environment variable), makes the setting as
-// the daemon does, starting again when told to, and prints what it runs
-// on with.
-func thpChild(modeFile string) {
-	set, _ := unix.PrctlRetInt(unix.PR_GET_THP_DISABLE, 0, 0, 0, 0)
-	fmt.Printf("thp-start pid=%d set=%d args=%s,mode=%s\n", os.Getpid(), set, strings.Join(os.Args[1:], ","), modeFile)
-	if withoutHugePages(modeFile) {
-		fmt.Println("thp-exec", execAgain())
-	}
-	set, _ = unix.PrctlRetInt(unix.PR_GET_THP_DISABLE, 0, 0, 0, 0)
-	enabled := "?"
-	if status, err := os.ReadFile("/proc/self/status"); err == nil {
-		for line := range strings.Lines(string(status)) {
-			if v, ok := strings.CutPrefix(line, "THP_enabled:"); ok {
-				enabled = strings.TrimSpace(v)
-			}
+	var order []string
+	for line := range strings.Lines(string(out)) {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
+			order = append(order, f[1])
 		}
 	}
-	fmt.Printf("thp-running set=%d THP_enabled=%s\n", set, enabled)
+	at := slices.Index(order, "github.com/lvsd/lvsd/internal/hugepages")
+	if at < 0 {
+		t.Fatalf("no initialiser of internal/hugepages ran:\n%s", out)
+	}
+	for _, heavy := range []string{"github.com/osrg/gobgp/v4/api", "google.golang.org/protobuf/types/known/anypb", "github.com/lvsd/lvsd/hcl", "github.com/prometheus/procfs", "os", "reflect"} {
+		if i := slices.Index(order, heavy); i < 0 {
+			t.Errorf("%s: no initialiser ran", heavy)
+		} else if i < at {
+			t.Errorf("%s initialised before internal/hugepages (%d of %d)", heavy, i, at)
+		}
+	}
+	t.Logf("%d initialisers before internal/hugepages': %s", at, strings.Join(order[:at], " "))
 }

@@ -437,8 +437,6 @@ func daemonize(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer devnull.Close()
-	// The daemon inherits the setting, and needs no second start.
-	withoutHugePages(thpModeFile) // goruntime.go
 	cmd := exec.Command(self, append(append([]string{}, args[1:]...), "--dont-fork")...)
 	cmd.Args[0] = args[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull

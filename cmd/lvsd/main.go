@@ -18,6 +18,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	// For its initialiser alone: transparent huge pages off from the
+	// process's first page (docs/lvsd.md, ENVIRONMENT).
+	_ "github.com/lvsd/lvsd/internal/hugepages"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

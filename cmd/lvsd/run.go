@@ -65,13 +65,8 @@ func newLogger(opts runOptions) *slog.Logger {
 // SIGUSR1/SIGUSR2 dump), the control socket, /metrics and sd_notify; the
 // director owns everything else.
 func runDaemon(opts runOptions) int {
-	again := withoutHugePages(thpModeFile) // goruntime.go
-	withoutMemoryProfile()                 // goruntime.go
+	withoutMemoryProfile() // goruntime.go
 	log := newLogger(opts)
-	if again {
-		err := execAgain() // returns only if refused
-		log.Warn("could not start again without transparent huge pages", "err", err)
-	}
 	var fileSize int64
 	if fi, err := os.Stat(opts.file); err == nil {
 		fileSize = fi.Size()
