@@ -30,6 +30,9 @@
 // and this package imports syscall alone, so its initialiser runs before
 // those of the packages that read configurations, speak BGP (protobuf's
 // registrations) or serve metrics, which import fmt, os or reflect.
-// Made in main, the second start ran every initialiser twice: 17 ms on
-// the host, 0.4 to 0.5 s of the start in the emulated test VM.
+// Made in main, the second start ran every initialiser again: 404 per
+// start in the test VM, 219 since (inittrace); on the host the 203
+// initialisers take 16-17 ms, and `lvsd version` with the mode forced to
+// "always" takes 35.0 ms against 23.7 with the setting inherited
+// (docs/benchmarks.md, "Session 15").
 package hugepages

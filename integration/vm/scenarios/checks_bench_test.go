@@ -270,9 +270,9 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 	// of the same pages: the first start of a binary in a boot paid for
 	// it, which a machine with CPUs of its own never does. lvsd's
 	// initialisers took 296-423 ms of clock in the first pair of its
-	// binary and 70-119 ms in the next pairs, same binary, same boot
+	// binary and 70-174 ms in the next pairs, same binary, same boot
 	// (session 15, docs/benchmarks.md), and the plain keepalived.conf
-	// pair, always the first, started 0.95-1.19x keepalived's time where
+	// pair, always the first, started 0.90-1.19x keepalived's time where
 	// the pairs after it started 0.45-0.67x. The warm-up pair is the
 	// binary's first spec beside keepalived, whose own first start it
 	// also takes, with a window of a second.
