@@ -22,13 +22,18 @@ unit:
 	$(GO) test -race -count=1 ./cmd/... ./internal/... ./hcl/... ./vrrp/... ./lvs/... ./checks/... ./examples/...
 
 # The log's outline is printed as it runs; when a test fails, its digest
-# follows: every failed test, nested ones too (the VM's scenarios are
-# subtests), each with the lines logged before it, so a CI log that keeps
-# only its end still names what failed and why.
+# follows (integration/failures.awk): each failed test with no failed
+# subtest (the VM's scenarios are subtests) and the last lines it logged,
+# then, at the very end, its name and its test files' lines, so a CI log
+# that keeps only its end still names what failed and why. A failure with
+# no such test (a panic, a build error) gets the log's last 60 lines.
 integration: build
 	$(GO) test -count=1 -timeout 40m -v ./integration/... 2>&1 | tee integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|^ +--- FAIL' ; \
 	rc=$${PIPESTATUS[0]}; \
-	if [ $$rc -ne 0 ]; then echo '== failures (integration.log):'; grep -E -B60 '^ *--- FAIL' integration.log | cut -c1-400 | tail -n 400; fi; \
+	if [ $$rc -ne 0 ]; then \
+	  grep -qE '^ *--- FAIL: ' integration.log || { echo '== the end of integration.log:'; tail -n 60 integration.log | cut -c1-400; }; \
+	  awk -f integration/failures.awk integration.log integration.log; \
+	fi; \
 	exit $$rc
 
 bench: build

@@ -407,8 +407,7 @@ func TestPairNAT(t *testing.T) {
 		// Connections held mid-request survive through lvsd's default
 		// connection sync (issue 15): d2's backup daemon has them.
 		held := n.holdConnections(heldPerPhase)
-		time.Sleep(syncFlush)
-		synced := n.heldEntries(d2, held)
+		synced := n.waitSynced(d2, held)
 		w := n.failoverNAT(t, pr, syscall.SIGTERM)
 		r := finishHeld(held)
 		t.Logf("▶ NAT, SIGTERM of the master: held connections %v (%d synced to %s)", r, synced, d2.name)
@@ -557,8 +556,7 @@ func TestPairNAT(t *testing.T) {
 		// (RFC 3768 §6.4.2) and its gratuitous ARPs move both VIPs.
 		pr.settle(t, 10, 30*time.Second)
 		held := n.holdConnections(heldPerPhase)
-		time.Sleep(syncFlush)
-		synced := n.heldEntries(d2, held)
+		synced := n.waitSynced(d2, held)
 		to := takeover{from: time.Now(), logs: [2]int{len(n.logOf(d1)), len(n.logOf(d2))}}
 		n.kill(d1, syscall.SIGKILL)
 		n.ip("-n", d1.name, "link", "set", "eth0", "down")

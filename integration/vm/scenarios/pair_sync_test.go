@@ -29,9 +29,15 @@ const (
 	// heldPerPhase connections are held through each failover.
 	heldPerPhase = 16
 	// syncFlush is a little over the 2 s after which the kernel's master
-	// sync daemon sends a partly filled buffer (IPVS_SYNC_FLUSH_TIME).
+	// sync daemon sends a partly filled buffer (IPVS_SYNC_FLUSH_TIME):
+	// how long a control waits to see that nothing was synced.
 	syncFlush = 3 * time.Second
-	syncOff   = "  lvs_sync_daemon {\n    enabled = false\n  }\n"
+	// syncWithin is how long a backup may take to list every held
+	// connection: the flush time, and room for the kernel threads of an
+	// emulated VM whose host is busy (the daemons' timers are the
+	// kernel's, not lvsd's).
+	syncWithin = 15 * time.Second
+	syncOff    = "  lvs_sync_daemon {\n    enabled = false\n  }\n"
 )
 
 // holdConnections opens n connections to the VIP from the client and
@@ -123,6 +129,18 @@ func (p *pairLab) heldEntries(d *pairDirector, conns []net.Conn) int {
 	return n
 }
 
+// waitSynced waits until d's connection table lists every held
+// connection, or syncWithin passes, and returns how many it lists.
+func (p *pairLab) waitSynced(d *pairDirector, conns []net.Conn) int {
+	n := 0
+	for deadline := time.Now().Add(syncWithin); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if n = p.heldEntries(d, conns); n == len(conns) {
+			break
+		}
+	}
+	return n
+}
+
 // waitDaemons waits until `ipvsadm -L --daemon` on d shows want (a
 // substring of each line, in order) and nothing else.
 func (p *pairLab) waitDaemons(d *pairDirector, within time.Duration, want ...string) string {
@@ -170,8 +188,7 @@ func TestPairSyncKeepsHeldConnections(t *testing.T) {
 		p.waitDaemons(d2, 10*time.Second, backupDaemon)
 		t.Logf("▶ sync on by default: ipvsadm -L --daemon on %s: %s; on %s: %s", d1.name, p.syncDaemons(d1), d2.name, p.syncDaemons(d2))
 		held := p.holdConnections(heldPerPhase)
-		time.Sleep(syncFlush)
-		synced := p.heldEntries(d2, held)
+		synced := p.waitSynced(d2, held)
 		t.Logf("▶ %d connections held mid-request through %s; ipvsadm -Lnc on the backup %s lists %d of them", len(held), d1.name, d2.name, synced)
 		// lvsd's own view (netlink for the daemons, the kernel's
 		// connection table for the count), beside ipvsadm's.
@@ -218,8 +235,7 @@ func TestPairSyncKeepsHeldConnections(t *testing.T) {
 		p.waitState(d1, "BACKUP", 30*time.Second)
 		p.waitDaemons(d1, 10*time.Second, backupDaemon)
 		held := p.holdConnections(heldPerPhase)
-		time.Sleep(syncFlush)
-		synced := p.heldEntries(d1, held)
+		synced := p.waitSynced(d1, held)
 		t.Logf("▶ %s back as BACKUP (preempt_delay 10 s) with %q; %d connections held through %s, %d of them on %s",
 			d1.name, p.syncDaemons(d1), len(held), d2.name, synced, d1.name)
 		p.waitState(d1, "MASTER", 30*time.Second)
@@ -239,8 +255,7 @@ func TestPairSyncKeepsHeldConnections(t *testing.T) {
 	t.Run("NodeLoss", func(t *testing.T) {
 		p.waitState(d1, "MASTER", 30*time.Second)
 		held := p.holdConnections(heldPerPhase)
-		time.Sleep(syncFlush)
-		synced := p.heldEntries(d2, held)
+		synced := p.waitSynced(d2, held)
 		p.kill(d1, syscall.SIGKILL)
 		p.ip("-n", pairSwitch, "link", "set", "d1-p", "down")
 		p.waitState(d2, "MASTER", 30*time.Second)
@@ -312,8 +327,7 @@ func TestPairKeepalivedSyncBothWays(t *testing.T) {
 	p.waitDaemons(a, 10*time.Second, masterDaemon)
 	p.waitDaemons(b, 10*time.Second, backupDaemon)
 	held := p.holdConnections(heldPerPhase)
-	time.Sleep(syncFlush)
-	synced := p.heldEntries(b, held)
+	synced := p.waitSynced(b, held)
 	p.kill(a, syscall.SIGTERM)
 	p.waitState(b, "MASTER", 30*time.Second)
 	p.waitDaemons(b, 10*time.Second, masterDaemon)
@@ -330,8 +344,7 @@ func TestPairKeepalivedSyncBothWays(t *testing.T) {
 	p.waitDaemons(a, 30*time.Second, backupDaemon)
 	pr.settle(t, 10, 30*time.Second)
 	held = p.holdConnections(heldPerPhase)
-	time.Sleep(syncFlush)
-	synced = p.heldEntries(a, held)
+	synced = p.waitSynced(a, held)
 	p.kill(b, syscall.SIGTERM)
 	p.waitState(a, "MASTER", 30*time.Second)
 	p.waitDaemons(a, 10*time.Second, masterDaemon)
