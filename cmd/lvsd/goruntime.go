@@ -100,10 +100,14 @@ import (
 //     checks benchmark's keepalived.conf (2,326 TCP_CHECKs, a fake IPVS
 //     table) kept 12.9 MB of anonymous memory with Go's default sampling
 //     and 11.9-12.4 MB without (two runs each, 40 s after its start).
-//   - Transparent huge pages are off for lvsd from its first page, made
-//     before any of this by the initialiser of internal/hugepages (main.go
-//     imports it for that): its heap is a few MB, and 2 MB pages keep
-//     resident what the runtime gave back.
+//   - Transparent huge pages are off for lvsd from its first page, and
+//     so is the runtime's asynchronous preemption unless GODEBUG names
+//     asyncpreemptoff, made before any of this by the initialiser of
+//     internal/execenv (main.go imports it for that): its heap is a few
+//     MB, and 2 MB pages keep resident what the runtime gave back; each
+//     preemption signal makes the kernel map 64 KB of the binary's PC
+//     tables around what the handler reads, where every function call
+//     is a preemption point anyway.
 //   - LVSD_CPUPROFILE=FILE in the environment (set by the checks benchmark,
 //     docs/benchmarks.md; not a setting for a director) writes a CPU
 //     profile of the steady state to FILE: from the start's end (OnRunning),

@@ -158,14 +158,14 @@ func TestWithoutMemoryProfileUnlessAsked(t *testing.T) {
 	}
 }
 
-// lvsd's transparent huge page setting (internal/hugepages, which has the
-// test of the setting and the second start) is made before the
+// lvsd's settings of its start (internal/execenv, which has the test of
+// the settings and the second start) are made before the
 // initialisers that a second start would otherwise run again: those of
 // the packages that read configurations, speak BGP and serve metrics,
 // each of which took milliseconds of the start in the test VM. The
 // runtime's inittrace of this test binary, whose imports are lvsd's,
 // shows the order.
-func TestHugePagesSettingComesBeforeTheHeavyInitialisers(t *testing.T) {
+func TestExecSettingsComeBeforeTheHeavyInitialisers(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run", "^$")
 	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
 	out, err := cmd.CombinedOutput()
@@ -178,16 +178,16 @@ func TestHugePagesSettingComesBeforeTheHeavyInitialisers(t *testing.T) {
 			order = append(order, f[1])
 		}
 	}
-	at := slices.Index(order, "github.com/lvsd/lvsd/internal/hugepages")
+	at := slices.Index(order, "github.com/lvsd/lvsd/internal/execenv")
 	if at < 0 {
-		t.Fatalf("no initialiser of internal/hugepages ran:\n%s", out)
+		t.Fatalf("no initialiser of internal/execenv ran:\n%s", out)
 	}
 	for _, heavy := range []string{"github.com/osrg/gobgp/v4/api", "google.golang.org/protobuf/types/known/anypb", "github.com/lvsd/lvsd/hcl", "github.com/prometheus/procfs", "os", "reflect"} {
 		if i := slices.Index(order, heavy); i < 0 {
 			t.Errorf("%s: no initialiser ran", heavy)
 		} else if i < at {
-			t.Errorf("%s initialised before internal/hugepages (%d of %d)", heavy, i, at)
+			t.Errorf("%s initialised before internal/execenv (%d of %d)", heavy, i, at)
 		}
 	}
-	t.Logf("%d initialisers before internal/hugepages': %s", at, strings.Join(order[:at], " "))
+	t.Logf("%d initialisers before internal/execenv': %s", at, strings.Join(order[:at], " "))
 }

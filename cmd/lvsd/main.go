@@ -19,9 +19,10 @@ import (
 	"io"
 	"os"
 
-	// For its initialiser alone: transparent huge pages off from the
-	// process's first page (docs/lvsd.md, ENVIRONMENT).
-	_ "github.com/lvsd/lvsd/internal/hugepages"
+	// For its initialiser alone: transparent huge pages and the
+	// runtime's asynchronous preemption off from the process's first
+	// page (docs/lvsd.md, ENVIRONMENT).
+	_ "github.com/lvsd/lvsd/internal/execenv"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

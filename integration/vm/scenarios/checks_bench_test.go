@@ -237,11 +237,12 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 		// One P all along (GOMAXPROCS in the environment overrides
 		// lvsd's own choice, cmd/lvsd/goruntime.go).
 		lvsd("lvsd GOMAXPROCS=1", conf, "GOMAXPROCS=1"),
-		// Without asynchronous preemption (the runtime's signals to a
-		// goroutine that ran 10 ms, each a tgkill and a look into the
-		// pclntab where it stopped): what they cost in CPU and in
-		// resident binary pages.
-		lvsd("lvsd asyncpreemptoff", conf, "GODEBUG=inittrace=1,gctrace=1,scavtrace=1,asyncpreemptoff=1"),
+		// With asynchronous preemption, which lvsd turns off for itself
+		// (internal/execenv) unless GODEBUG names it: the runtime's
+		// signals to a goroutine that ran 10 ms, each a tgkill and a
+		// look into the pclntab where it stopped. What they cost in
+		// CPU and in resident binary pages.
+		lvsd("lvsd asyncpreempt on", conf, "GODEBUG=inittrace=1,gctrace=1,scavtrace=1,asyncpreemptoff=0"),
 		lvsd("lvsd + VRRP", confVRRP),
 		lvsd("lvsd + VRRP GOMAXPROCS=1", confVRRP, "GOMAXPROCS=1"),
 		// A starved machine, made in the guest rather than by loading
