@@ -9,8 +9,9 @@ import (
 // every TCP_CHECK of the operating system's dialer through one connector
 // (connect_linux.go) instead of a goroutine, a context and Go's dialer per
 // attempt: keepalived's syscalls (socket, connect, one poll, getsockopt
-// SO_ERROR, close), one event loop for every attempt in flight, and their
-// deadlines on that loop's single wait. Measured in TestBenchChecksInVM
+// TCP_INFO where keepalived reads SO_ERROR, close), one event loop for
+// every attempt in flight, and their deadlines and ends read on that
+// loop's single timer. Measured in TestBenchChecksInVM
 // and TestBenchChecks37kTargets (docs/benchmarks.md).
 
 // maxKeptBatch bounds the room kept for good for the attempts of a

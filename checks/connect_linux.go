@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,25 +18,36 @@ import (
 // connector runs the connects of TCP_CHECK attempts on one epoll instance,
 // as keepalived's event loop does. The scheduler's goroutine starts each
 // attempt itself (socket, non-blocking connect, and the socket joins the
-// epoll set); the connector's goroutine waits for that epoll instance
-// through Go's own poller (the instance is itself pollable), with the
-// earliest attempt's deadline as the wait's deadline, reads SO_ERROR of
-// every socket that turned writable, closes it and hands the Result over.
-// That is five syscalls per attempt and one wakeup per batch of
-// completions, where Go's dialer spends about a dozen (poller registration
-// and removal, getpeername, getsockname, TCP_NODELAY) plus a goroutine, a
-// context and a timer per attempt.
+// epoll set); the connector's goroutine wakes on a timer, reads the epoll
+// instance without waiting, reads TCP_INFO of every socket that turned
+// writable, closes it and hands the Result over, and fails the attempts
+// past their deadline. That is five syscalls per attempt, where Go's
+// dialer spends about a dozen (poller registration and removal,
+// getpeername, getsockname, TCP_NODELAY) plus a goroutine, a context and a
+// timer per attempt.
+//
+// The loop does not wake when a socket turns writable: it reads them at
+// the wake grid's pace (readEvery, the grid's tick: at most 100 ms, 1/100
+// of the shortest delay_loop, 1/10 of the shortest delay_before_retry),
+// at the earliest attempt's deadline, and at the scheduler's next launch.
+// A connect ends within a millisecond of its start (a handshake on the
+// LAN, or a RST), so waking for each end woke the loop about once per
+// attempt: in the checks benchmark's VM (388 attempts a second) 0.8-0.9
+// voluntary context switches per connection, each the runtime's poller
+// and clock reads around it, where the grid's launches alone wake it 17
+// times a second. A verdict is at most one tick later than the connect's
+// end; the attempt's latency is the kernel's measure of the handshake
+// (TCP_INFO's round-trip time), not the loop's.
 //
 // The connector's wait also serves the scheduler (plan): its deadline is
 // the earlier of the earliest attempt's and the next planned launch, and
 // complete runs at every wakeup, so the Manager launches due attempts on
 // the same wakeup that finishes the ready ones (keepalived's thread
-// master: one event loop for timers and sockets). One TCP_CHECK then
-// costs one goroutine wakeup, not two on two threads.
+// master: one event loop for timers and sockets).
 type connector struct {
 	epfd     int
-	poll     *os.File        // epfd in Go's poller: readable when a socket is ready
-	raw      syscall.RawConn // of poll
+	timer    *time.Timer // the loop's wait, armed for armed
+	quit     chan struct{}
 	complete func(done []connectDone, now time.Time)
 
 	mu       sync.Mutex
@@ -49,10 +59,13 @@ type connector struct {
 	peak int
 	room burstRoom
 	due  time.Time // the scheduler's next launch (plan); zero: none
+	// readEvery: while attempts are in flight, the loop reads the ready
+	// list at least this often (setReadEvery).
+	readEvery time.Duration
 	// schedules: complete always ends with plan, which arms the wait;
 	// set before run starts.
 	schedules bool
-	armed     time.Time // deadline set on poll; zero: none
+	armed     time.Time // the timer's instant; zero: none
 	spent     bool      // armed has passed: set the next, whatever it is
 	stopped   bool
 	// clock is run's: its goroutine alone reads it.
@@ -104,18 +117,21 @@ func newConnector(complete func(done []connectDone, now time.Time)) (*connector,
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
-	// Non-blocking, so that os.NewFile hands it to the runtime's poller.
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("fcntl", err)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	return &connector{epfd: epfd, timer: timer, quit: make(chan struct{}), complete: complete,
+		inflight: map[int32]*connectAttempt{}, readEvery: maxWakeTick}, nil
+}
+
+// setReadEvery sets how often the loop reads the ready list while attempts
+// are in flight: the wake grid's tick (maxWakeTick when d is not above 0).
+func (c *connector) setReadEvery(d time.Duration) {
+	if d <= 0 {
+		d = maxWakeTick
 	}
-	poll := os.NewFile(uintptr(epfd), "TCP_CHECK epoll")
-	raw, err := poll.SyscallConn()
-	if err != nil {
-		poll.Close()
-		return nil, err
-	}
-	return &connector{epfd: epfd, poll: poll, raw: raw, complete: complete, inflight: map[int32]*connectAttempt{}}, nil
+	c.mu.Lock()
+	c.readEvery = d
+	c.mu.Unlock()
 }
 
 // submit starts an attempt on the caller's goroutine. An attempt that ends
@@ -168,52 +184,39 @@ func (c *connector) submit(a *connectAttempt) (r Result, done bool) {
 // closed, no Result).
 func (c *connector) stop() {
 	c.mu.Lock()
-	c.stopped = true
+	if !c.stopped {
+		c.stopped = true
+		close(c.quit)
+	}
 	c.mu.Unlock()
-	c.poll.Close()
 }
 
-// run is the loop: wait until a socket is ready or the earliest deadline
-// passes, finish what is ready or overdue, deliver the batch.
+// run is the loop: wait for the timer, finish what is ready or overdue,
+// deliver the batch.
 func (c *connector) run() {
 	events := make([]unix.EpollEvent, 512)
 	var done batch[connectDone]
-	// Every wakeup looks at the ready list before it waits, even one
-	// right after a wakeup that emptied it: RawRead resets the poller's
-	// notice before its first look, which drops an edge that came while
-	// the last batch was delivered (a socket that turned ready then would
-	// wait for the next deadline). The look is made once: made at each
-	// wakeup, it and what it sets were allocated at each (7 bytes per
-	// connect at 37,205 targets).
-	var n int
-	var read readState
-	look := func(uintptr) bool {
-		read = readBeforeWait
-		n = readyEvents(c.epfd, events)
-		return n > 0
-	}
 	for {
-		n, read = 0, notRead
-		err := c.raw.Read(look)
-		if err == nil {
-			read = readAfterWait
-		}
-		c.mu.Lock()
-		if c.stopped {
+		select {
+		case <-c.quit:
+			c.mu.Lock()
 			for _, a := range c.inflight {
-				unix.Close(a.fd)
+				rawClose(a.fd)
 			}
+			clear(c.inflight)
+			c.pending = nil
+			unix.Close(c.epfd)
 			c.mu.Unlock()
 			return
+		case <-c.timer.C:
 		}
+		c.mu.Lock()
 		now := c.clock.now()
 		done.reuse(now)
-		done.items = c.finishLocked(done.items, events, n, read, now)
+		done.items = c.finishLocked(done.items, events, now)
 		c.giveBackLocked(now)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// Spent: set whatever comes next, even no deadline.
-			c.spent = true
-		}
+		// The timer fired: set whatever comes next, even no deadline.
+		c.spent = true
 		if !c.schedules {
 			c.armLocked(now)
 		}
@@ -222,51 +225,29 @@ func (c *connector) run() {
 	}
 }
 
-// readState says what a wakeup of the connector's loop read of the ready
-// list.
-type readState int
-
-const (
-	// notRead: nothing. Go's RawRead returns a read deadline that has
-	// already passed before it calls its function at all, and a loop
-	// that runs late (a starved machine, one P busy elsewhere) finds the
-	// instant it planned passed at every turn.
-	notRead readState = iota
-	// readBeforeWait: the list was empty before the wait, which its
-	// deadline ended.
-	readBeforeWait
-	// readAfterWait: what the wait woke for is in events[:n].
-	readAfterWait
-)
-
 // finishLocked ends the attempts of one wakeup at now, appending them
 // to done: first every socket the ready list holds, then every attempt
-// past its deadline. A wakeup that has not read the list since its wait
-// reads it first when it holds attempts in flight and read nothing at
-// all (a late loop's turn), or when one of them is past its deadline: a
-// connect that ended while the loop waited for a processor is no
-// timeout of the server's. Before that look, each late turn failed every
-// attempt past its deadline, connected or not.
-func (c *connector) finishLocked(done []connectDone, events []unix.EpollEvent, n int, read readState, now time.Time) []connectDone {
-	if len(c.pending) > 0 && (read == notRead || read == readBeforeWait && !c.pending[0].deadline.After(now)) {
-		n = readyEvents(c.epfd, events)
-	}
-	// The poller's notice is edge-triggered: drain the ready list.
-	for n > 0 {
+// past its deadline. A connect that ended while the loop slept (or waited
+// for a processor, on a starved machine) is no timeout of the server's.
+func (c *connector) finishLocked(done []connectDone, events []unix.EpollEvent, now time.Time) []connectDone {
+	for len(c.inflight) > 0 {
+		n := readyEvents(c.epfd, events)
 		for _, ev := range events[:n] {
 			if a := c.inflight[ev.Fd]; a != nil {
-				e := connectError(a.fd, ev.Events)
+				rtt, e := connectOutcome(a.fd, ev.Events)
 				c.forgetLocked(a)
-				done = append(done, connectDone{a, a.result(e, now), now})
+				r := a.result(e, now)
+				if e == nil && rtt > 0 {
+					r.Latency = rtt
+				}
+				done = append(done, connectDone{a, r, now})
 			}
 		}
 		if n < len(events) {
 			// Drained: every socket reported is closed, which takes
-			// it out of the set (a set whose sockets are
-			// level-triggered would report a socket kept open again).
+			// it out of the set.
 			break
 		}
-		n = readyEvents(c.epfd, events)
 	}
 	for len(c.pending) > 0 && !c.pending[0].deadline.After(now) {
 		a := c.pending[0]
@@ -296,22 +277,31 @@ func readyEvents(epfd int, events []unix.EpollEvent) int {
 }
 
 // armLocked keeps the wait's deadline no later than the earliest
-// attempt's and the scheduler's next launch. It only ever moves the
-// deadline earlier (or sets the next one once the last has passed): an
-// attempt that ends before its deadline leaves the deadline where it was,
-// and the wait then wakes once for nothing. Most attempts end long before
-// connect_timeout, and moving the deadline at each submit and each end
-// cost two runtime timer changes per attempt. A deadline already passed at
-// now is replaced as a spent one is: the wait would only return at once.
+// attempt's, the scheduler's next launch and, while attempts are in
+// flight, readEvery from now. It only ever moves the deadline earlier (or
+// sets the next one once the last has passed): an attempt that ends
+// before its deadline leaves the deadline where it was, and moving it at
+// each submit and each end cost two runtime timer changes per attempt. A
+// deadline already passed at now is replaced as a spent one is: the wait
+// would only return at once.
 func (c *connector) armLocked(now time.Time) {
 	want := c.due
-	if len(c.pending) > 0 && (want.IsZero() || c.pending[0].deadline.Before(want)) {
-		want = c.pending[0].deadline
+	if len(c.pending) > 0 {
+		if want.IsZero() || c.pending[0].deadline.Before(want) {
+			want = c.pending[0].deadline
+		}
+		if read := now.Add(c.readEvery); read.Before(want) {
+			want = read
+		}
 	}
 	passed := !c.armed.IsZero() && !c.armed.After(now)
 	if c.spent || passed || (!want.IsZero() && (c.armed.IsZero() || want.Before(c.armed))) {
 		c.armed, c.spent = want, false
-		c.poll.SetReadDeadline(want)
+		if want.IsZero() {
+			c.timer.Stop()
+		} else {
+			c.timer.Reset(max(want.Sub(now), 0))
+		}
 	}
 }
 
@@ -337,26 +327,44 @@ func (c *connector) giveBackLocked(now time.Time) {
 	c.inflight, c.pending = inflight, slices.Clone(c.pending)
 }
 
-// connectError is the outcome of a connect the socket's epoll events
-// reported: SO_ERROR, as keepalived reads it (tcp_socket_state).
-func connectError(fd int, events uint32) error {
+// connectOutcome is the outcome of a connect the socket's epoll events
+// reported, and the handshake's round-trip time as the kernel measured it
+// (zero when it has none: a SYN sent again has no sample). TCP_INFO's
+// state says connected (established, or closed by the peer since); any
+// other state is read as keepalived reads every end (tcp_socket_state):
+// SO_ERROR.
+func connectOutcome(fd int, events uint32) (time.Duration, error) {
+	info, err := rawTCPInfo(fd)
+	if err != nil {
+		return 0, os.NewSyscallError("getsockopt", err)
+	}
+	switch info.State {
+	case tcpEstablished, tcpCloseWait:
+		return time.Duration(info.Rtt) * time.Microsecond, nil
+	}
 	v, err := rawSoError(fd)
 	if err != nil {
-		return os.NewSyscallError("getsockopt", err)
+		return 0, os.NewSyscallError("getsockopt", err)
 	}
 	if v != 0 {
-		return os.NewSyscallError("connect", unix.Errno(v))
+		return 0, os.NewSyscallError("connect", unix.Errno(v))
 	}
 	if events&unix.EPOLLOUT != 0 {
-		return nil
+		return 0, nil
 	}
 	// Hung up without an error and without turning writable: connected
 	// only if the kernel names a peer.
 	if _, err := unix.Getpeername(fd); err != nil {
-		return os.NewSyscallError("connect", err)
+		return 0, os.NewSyscallError("connect", err)
 	}
-	return nil
+	return 0, nil
 }
+
+// TCP states (include/net/tcp_states.h) that TCP_INFO reports.
+const (
+	tcpEstablished = 1
+	tcpCloseWait   = 8
+)
 
 // connectSocket opens a non-blocking TCP socket marked and bound as ep
 // says and starts its connect. It returns the socket with a nil error

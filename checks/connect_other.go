@@ -26,3 +26,4 @@ func (*connector) submit(*connectAttempt) (Result, bool) { return Result{}, fals
 func (*connector) stop()                                 {}
 func (*connector) run()                                  {}
 func (*connector) plan(next, now time.Time)              {}
+func (*connector) setReadEvery(time.Duration)            {}

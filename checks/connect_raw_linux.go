@@ -8,7 +8,7 @@ import (
 )
 
 // The connector's own system calls (socket, connect, epoll_ctl, getsockopt
-// SO_ERROR, close) go through RawSyscall. Each returns at once: the socket
+// TCP_INFO or SO_ERROR, close) go through RawSyscall. Each returns at once: the socket
 // is non-blocking, so connect answers EINPROGRESS, and closing a socket
 // without SO_LINGER never waits. Through Syscall the runtime would treat
 // each as a call that may block: it marks the P as in a system call on
@@ -76,6 +76,15 @@ func rawSoError(fd int) (int, error) {
 	l := uint32(unsafe.Sizeof(v))
 	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_ERROR, uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&l)), 0)
 	return int(v), rawErr(e)
+}
+
+// rawTCPInfo reads fd's TCP_INFO into a value on the stack
+// (unix.GetsockoptTCPInfo allocates one per call).
+func rawTCPInfo(fd int) (unix.TCPInfo, error) {
+	var info unix.TCPInfo
+	l := uint32(unsafe.Sizeof(info))
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO, uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&l)), 0)
+	return info, rawErr(e)
 }
 
 // rawClose closes fd.

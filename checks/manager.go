@@ -808,6 +808,9 @@ func (m *Manager) applyLocked(ctx context.Context) {
 	}
 	m.probes, m.reals = kept, order
 	m.grid.tick = gridTick(kept)
+	if m.connector != nil {
+		m.connector.setReadEvery(m.grid.tick)
+	}
 	if m.results == nil && slices.ContainsFunc(kept, func(p *probe) bool { return !p.tcp || m.connector == nil }) {
 		m.results = make(chan completion, m.opts.Concurrency)
 	}
