@@ -36,8 +36,9 @@ import (
 // voluntary context switches per connection, each the runtime's poller
 // and clock reads around it, where the grid's launches alone wake it 17
 // times a second. A verdict is at most one tick later than the connect's
-// end; the attempt's latency is the kernel's measure of the handshake
-// (TCP_INFO's round-trip time), not the loop's.
+// end, and so is the close (the real server sees the FIN that much later
+// than keepalived sends it); the attempt's latency is the kernel's measure
+// of the handshake (TCP_INFO's round-trip time), not the loop's.
 //
 // The connector's wait also serves the scheduler (plan): its deadline is
 // the earlier of the earliest attempt's and the next planned launch, and
