@@ -26,7 +26,6 @@ const (
 
 func init() {
 	again := disableHugePages(modeFile)
-	env := syscall.Environ()
 	godebug, set := syscall.Getenv("GODEBUG")
 	if was, wasSet, second := operatorGODEBUG(godebug); second {
 		// The runtime has read the setting; what runs from here on
@@ -38,6 +37,7 @@ func init() {
 		}
 		return
 	}
+	env := syscall.Environ()
 	if !names(godebug, "asyncpreemptoff") {
 		env = withGODEBUG(env, handedOn(godebug, set))
 		again = true
@@ -61,7 +61,7 @@ func operatorGODEBUG(godebug string) (was string, set, second bool) {
 	if godebug == godebugUnset {
 		return "", false, true
 	}
-	if len(godebug) >= len(godebugWas) && godebug[:len(godebugWas)] == godebugWas {
+	if hasPrefix(godebug, godebugWas) {
 		return godebug[len(godebugWas):], true, true
 	}
 	return "", false, false
@@ -75,7 +75,7 @@ func names(godebug, key string) bool {
 			end++
 		}
 		field := godebug[start:end]
-		if len(field) > len(key) && field[:len(key)] == key && field[len(key)] == '=' {
+		if hasPrefix(field, key+"=") {
 			return true
 		}
 		start = end + 1
@@ -87,7 +87,7 @@ func names(godebug, key string) bool {
 func withGODEBUG(env []string, value string) []string {
 	out := make([]string, 0, len(env)+1)
 	for _, kv := range env {
-		if len(kv) >= len("GODEBUG=") && kv[:len("GODEBUG=")] == "GODEBUG=" {
+		if hasPrefix(kv, "GODEBUG=") {
 			continue
 		}
 		out = append(out, kv)
@@ -123,6 +123,12 @@ func modeAlways(name string) bool {
 		return false
 	}
 	return contains(string(buf[:n]), "[always]")
+}
+
+// hasPrefix is strings.HasPrefix, which this package does without (see
+// contains).
+func hasPrefix(s, prefix string) bool {
+	return len(s) >= len(prefix) && s[:len(prefix)] == prefix
 }
 
 // contains is strings.Contains, which this package does without: see
