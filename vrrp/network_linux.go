@@ -31,7 +31,7 @@ import (
 func NewLinuxNetwork() Network {
 	return Network{
 		Adverts:   rawListener{},
-		Addresses: netlinkAddresses{},
+		Addresses: &netlinkAddresses{},
 		Announcer: &announcer{arp: map[string]*arp.Client{}, ndp: map[string]*ndp.Conn{}},
 		Links:     netlinkLinks{},
 		Routing:   newNetlinkRouting(),
@@ -240,13 +240,25 @@ func (c *rawConn6) Write(src, dst netip.Addr, payload []byte) error {
 
 func (c *rawConn6) Close() error { return c.pc.Close() }
 
-// netlinkAddresses manages addresses over rtnetlink.
-type netlinkAddresses struct{}
+// netlinkAddresses manages addresses over rtnetlink. The VIPs go over one
+// socket kept open from their first write to Close (a netlink.Handle), to
+// each device's index as first looked up: a takeover's AddVIP is one
+// request and its answer on that socket. netlink.LinkByName and
+// netlink.AddrAdd opened, bound and closed a socket each, and the lookup
+// decoded the whole link (its statistics among them), on the path from
+// the transition hook to the gratuitous ARP. A device deleted and made
+// again has a new index (the kernel does not reuse one), so a request to
+// the old one fails with ENODEV and is made once more after a new lookup.
+type netlinkAddresses struct {
+	mu    sync.Mutex
+	h     *netlink.Handle // nil until the first VIP request, and after a failed one
+	index map[string]int  // device name -> index
+}
 
 // PrimaryAddr returns the first primary IPv4 address of ifname not in
 // exclude, or its link-local IPv6 address (one past duplicate address
 // detection first).
-func (netlinkAddresses) PrimaryAddr(ifname string, six bool, exclude []netip.Addr) (netip.Addr, error) {
+func (*netlinkAddresses) PrimaryAddr(ifname string, six bool, exclude []netip.Addr) (netip.Addr, error) {
 	link, err := netlink.LinkByName(ifname)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("interface %s: %w", ifname, err)
@@ -295,11 +307,8 @@ func linkLocal(link netlink.Link) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("interface %s has no IPv6 link-local address", name)
 }
 
-func vipAddr(vip hcl.VIP) (netlink.Link, *netlink.Addr, error) {
-	link, err := netlink.LinkByName(vip.Dev)
-	if err != nil {
-		return nil, nil, fmt.Errorf("VIP %s: device %s: %w", vip.Prefix, vip.Dev, err)
-	}
+// vipAddr is the address of vip as netlink adds it.
+func vipAddr(vip hcl.VIP) (*netlink.Addr, error) {
 	a := &netlink.Addr{
 		IPNet: &net.IPNet{IP: net.IP(vip.Prefix.Addr().AsSlice()), Mask: net.CIDRMask(vip.Prefix.Bits(), vip.Prefix.Addr().BitLen())},
 		Label: vip.Label,
@@ -331,24 +340,87 @@ func vipAddr(vip hcl.VIP) (netlink.Link, *netlink.Addr, error) {
 	default:
 		s, err := strconv.Atoi(vip.Scope)
 		if err != nil || s < 0 || s > 255 {
-			return nil, nil, fmt.Errorf("VIP %s: scope %q", vip.Prefix, vip.Scope)
+			return nil, fmt.Errorf("VIP %s: scope %q", vip.Prefix, vip.Scope)
 		}
 		a.Scope = s
 	}
-	return link, a, nil
+	return a, nil
+}
+
+// onDevice makes request with the kept socket and dev's index: once more
+// after a new lookup when the kernel has no device of the index kept
+// (ENODEV), and on a new socket next time after any other failure than
+// the request's own answer (an errno).
+func (a *netlinkAddresses) onDevice(dev string, request func(*netlink.Handle, netlink.Link) error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.h == nil {
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("rtnetlink: %w", err)
+		}
+		a.h = h
+	}
+	for fresh := false; ; fresh = true {
+		idx, ok := a.index[dev]
+		if !ok {
+			link, err := a.h.LinkByName(dev)
+			if err != nil {
+				a.dropOnFailure(err)
+				return fmt.Errorf("device %s: %w", dev, err)
+			}
+			idx = link.Attrs().Index
+			if a.index == nil {
+				a.index = map[string]int{}
+			}
+			a.index[dev] = idx
+			fresh = true
+		}
+		// The name goes too: netlink checks a label against it.
+		err := request(a.h, &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: idx, Name: dev}})
+		if errors.Is(err, unix.ENODEV) && !fresh {
+			delete(a.index, dev)
+			continue
+		}
+		a.dropOnFailure(err)
+		return err
+	}
+}
+
+// dropOnFailure closes the kept socket after a failure that is not an
+// answer of the kernel's to the request: the next request opens another.
+func (a *netlinkAddresses) dropOnFailure(err error) {
+	var errno syscall.Errno
+	var notFound netlink.LinkNotFoundError
+	if err == nil || errors.As(err, &errno) || errors.As(err, &notFound) || a.h == nil {
+		return
+	}
+	a.h.Close()
+	a.h = nil
+}
+
+// Close closes the kept socket.
+func (a *netlinkAddresses) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.h != nil {
+		a.h.Close()
+		a.h = nil
+	}
+	return nil
 }
 
 // HasVIP tells whether the VIP's address is on its device.
-func (netlinkAddresses) HasVIP(vip hcl.VIP) (bool, error) {
-	link, _, err := vipAddr(vip)
-	if err != nil {
-		return false, err
-	}
+func (a *netlinkAddresses) HasVIP(vip hcl.VIP) (bool, error) {
 	fam := netlink.FAMILY_V4
 	if vip.Prefix.Addr().Is6() {
 		fam = netlink.FAMILY_V6
 	}
-	addrs, err := netlink.AddrList(link, fam)
+	var addrs []netlink.Addr
+	err := a.onDevice(vip.Dev, func(h *netlink.Handle, link netlink.Link) (err error) {
+		addrs, err = h.AddrList(link, fam)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("VIP %s: addresses of %s: %w", vip.Prefix, vip.Dev, err)
 	}
@@ -361,24 +433,26 @@ func (netlinkAddresses) HasVIP(vip hcl.VIP) (bool, error) {
 }
 
 // AddVIP adds the address (label, scope, broadcast as configured).
-func (netlinkAddresses) AddVIP(vip hcl.VIP) error {
-	link, a, err := vipAddr(vip)
+func (a *netlinkAddresses) AddVIP(vip hcl.VIP) error {
+	addr, err := vipAddr(vip)
 	if err != nil {
 		return err
 	}
-	if err := netlink.AddrAdd(link, a); err != nil && !errors.Is(err, unix.EEXIST) {
+	err = a.onDevice(vip.Dev, func(h *netlink.Handle, link netlink.Link) error { return h.AddrAdd(link, addr) })
+	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("add VIP %s dev %s: %w", vip.Prefix, vip.Dev, err)
 	}
 	return nil
 }
 
 // RemoveVIP removes the address.
-func (netlinkAddresses) RemoveVIP(vip hcl.VIP) error {
-	link, a, err := vipAddr(vip)
+func (a *netlinkAddresses) RemoveVIP(vip hcl.VIP) error {
+	addr, err := vipAddr(vip)
 	if err != nil {
 		return err
 	}
-	if err := netlink.AddrDel(link, a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
+	err = a.onDevice(vip.Dev, func(h *netlink.Handle, link netlink.Link) error { return h.AddrDel(link, addr) })
+	if err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("remove VIP %s dev %s: %w", vip.Prefix, vip.Dev, err)
 	}
 	return nil

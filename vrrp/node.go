@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -193,6 +194,9 @@ func (n *Node) publish() {
 func (n *Node) Run(ctx context.Context) error {
 	n.net = n.net.orLinux()
 	defer n.net.Announcer.Close()
+	if c, ok := n.net.Addresses.(io.Closer); ok { // network_linux.go's keeps a socket
+		defer c.Close()
+	}
 	notifyCtx, cancelNotify := context.WithCancel(context.WithoutCancel(ctx))
 	n.notes = newNotifier(n.notifySettings, n.log)
 	n.goroutines.Go(func() { n.notes.run(notifyCtx) })

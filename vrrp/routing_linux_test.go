@@ -1,8 +1,10 @@
 package vrrp
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
@@ -206,5 +208,68 @@ func TestRoutesAndRulesReadBackWithIP(t *testing.T) {
 	}
 	if s := ns.ip("route", "show", "table", "all") + ns.ip("rule"); strings.Contains(s, "keepalived") {
 		t.Errorf("left behind:\n%s", s)
+	}
+}
+
+// TestVIPsFollowTheirDeviceMadeAgain: the VIPs go over one kept socket to
+// the index their device had at the first request; a device deleted and
+// made again under its name (a new index) gets them all the same, with
+// their label, and `ip` reads back each step. Adding a VIP twice and
+// removing an absent one are no errors; a VIP on a device that does not
+// exist is, and names it.
+func TestVIPsFollowTheirDeviceMadeAgain(t *testing.T) {
+	ns := newTestNetns(t)
+	vip := hcl.VIP{Prefix: netip.MustParsePrefix("10.7.0.100/32"), Dev: "base", Label: "base:vip"}
+	v6 := hcl.VIP{Prefix: netip.MustParsePrefix("fd00:7::100/128"), Dev: "base"}
+	a := &netlinkAddresses{}
+	defer a.Close()
+	step := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	has := func(v hcl.VIP) bool {
+		t.Helper()
+		var ok bool
+		var err error
+		ns.do(func() { ok, err = a.HasVIP(v) })
+		step("HasVIP", err)
+		return ok
+	}
+	var err error
+	ns.do(func() { err = errors.Join(a.AddVIP(vip), a.AddVIP(vip), a.AddVIP(v6)) })
+	step("AddVIP", err)
+	if out := ns.ip("-4", "addr", "show", "dev", "base"); !strings.Contains(out, "10.7.0.100/32") || !strings.Contains(out, "base:vip") {
+		t.Fatalf("the VIP or its label is not on base:\n%s", out)
+	}
+	if !has(vip) || !has(v6) {
+		t.Fatal("HasVIP does not see the VIPs added")
+	}
+	first := a.index["base"]
+
+	// base made again: another index, the same name.
+	ns.ip("link", "del", "base")
+	ns.ip("link", "add", "base", "type", "veth", "peer", "name", "far")
+	ns.ip("link", "set", "base", "up")
+	if has(vip) {
+		t.Fatal("HasVIP sees the VIP on the new base")
+	}
+	ns.do(func() { err = errors.Join(a.AddVIP(vip), a.AddVIP(v6)) })
+	step("AddVIP on the new base", err)
+	if a.index["base"] == first {
+		t.Fatalf("the index kept is still %d, the deleted device's", first)
+	}
+	if out := ns.ip("addr", "show", "dev", "base"); !strings.Contains(out, "10.7.0.100/32") || !strings.Contains(out, "base:vip") || !strings.Contains(out, "fd00:7::100/128") {
+		t.Fatalf("the VIPs are not on the new base:\n%s", out)
+	}
+	ns.do(func() { err = errors.Join(a.RemoveVIP(vip), a.RemoveVIP(vip), a.RemoveVIP(v6)) })
+	step("RemoveVIP", err)
+	if out := ns.ip("addr", "show", "dev", "base"); strings.Contains(out, "10.7.0.100") || strings.Contains(out, "fd00:7::100") {
+		t.Fatalf("a VIP is still on base:\n%s", out)
+	}
+	ns.do(func() { err = a.AddVIP(hcl.VIP{Prefix: netip.MustParsePrefix("10.7.0.101/32"), Dev: "nosuch"}) })
+	if err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Fatalf("a VIP on a missing device: %v, want an error naming it", err)
 	}
 }
