@@ -713,3 +713,62 @@ func TestConnectorGivesBackTheRoomOfABurst(t *testing.T) {
 		t.Errorf("room within the bound was given back: %d", cap(small.items))
 	}
 }
+
+// At a wakeup the scheduler's launches come before the attempts that ended
+// are finished (their sockets closed): in launch, every attempt that
+// connected is still in flight, and complete then gets them all, at the
+// same instant.
+func TestConnectorLaunchesBeforeItFinishes(t *testing.T) {
+	const attempts = 8
+	target := serve(t, func(net.Conn) {})
+	type wakeup struct {
+		n   int
+		now time.Time
+	}
+	launches, completes := make(chan wakeup, 64), make(chan wakeup, 64)
+	var c *connector
+	c, err := newConnector(func(done []connectDone, now time.Time) {
+		if len(done) > 0 {
+			completes <- wakeup{len(done), now}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.launch = func(now time.Time) {
+		c.mu.Lock()
+		n := len(c.inflight)
+		c.mu.Unlock()
+		launches <- wakeup{n, now}
+	}
+	c.setReadEvery(100 * time.Millisecond)
+	submitted := 0
+	for range attempts {
+		if _, done := c.submit(&connectAttempt{endpoint: Endpoint{Addr: target}, budget: 5 * time.Second}); !done {
+			submitted++
+		}
+	}
+	if submitted == 0 {
+		t.Skip("every connect ended at once: nothing left for the loop")
+	}
+	var wg sync.WaitGroup
+	wg.Go(c.run)
+	t.Cleanup(func() { c.stop(); wg.Wait() })
+	select {
+	case done := <-completes:
+		var l wakeup
+		select {
+		case l = <-launches:
+		default:
+			t.Fatal("the wakeup that finished the attempts launched nothing before")
+		}
+		if l.n != submitted || !l.now.Equal(done.now) {
+			t.Errorf("launch saw %d of %d attempts in flight at %v, finished at %v", l.n, submitted, l.now, done.now)
+		}
+		if done.n != submitted {
+			t.Errorf("the wakeup finished %d attempts, want %d", done.n, submitted)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no wakeup finished the attempts")
+	}
+}

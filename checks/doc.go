@@ -33,8 +33,8 @@
 //     back once it has passed) instead of a goroutine and Go's dialer
 //     per attempt. On the system clock its wait
 //     is also the schedule's timer: the wakeup that finishes ready
-//     attempts launches the due ones, one wakeup per attempt
-//     (keepalived's one thread master). An injected Dialer bypasses it.
+//     attempts launches the due ones, first (keepalived's one thread
+//     master). An injected Dialer bypasses it.
 //   - verdict.go: the pure per-check state machine (retry, delay_before_retry,
 //     rise, alpha) and the real-server aggregate (up when every checker is up).
 //   - schedule.go: a single heap of deadlines computed from the plan

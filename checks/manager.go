@@ -476,6 +476,9 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.connector, m.runCtx = c, ctx
 			m.connectorSchedules = m.systemClock
 			c.schedules = m.connectorSchedules
+			if m.connectorSchedules {
+				c.launch = m.launchDue
+			}
 			m.attempts.Go(c.run)
 		} else {
 			m.log.Warn("TCP_CHECK attempts run on goroutines of their own", "err", err)
@@ -635,13 +638,24 @@ func (m *Manager) launchLocked(ctx context.Context, p *probe, now time.Time) (co
 	return completion{}, false
 }
 
+// launchDue runs at each wakeup of a scheduling connector, on its
+// goroutine, before the connector finishes the attempts that ended
+// (connect_linux.go says why): it launches what is due at the wakeup's
+// instant.
+func (m *Manager) launchDue(now time.Time) {
+	m.mu.Lock()
+	m.launchDueLocked(m.runCtx, now)
+	m.mu.Unlock()
+}
+
 // connected runs at each wakeup of the connector, on its goroutine: it
 // folds the batch of finished attempts in (the loop need not wake for
-// each) and, when the connector schedules, launches what is due at the
-// wakeup's instant and plans the next wakeup: one wakeup per TCP_CHECK
-// attempt, one clock read per wakeup. Otherwise (a fake clock) it wakes
-// Run's loop only when that must launch sooner than its timer says: a
-// retry due before it, or a slot freed under the concurrency bound.
+// each) and, when the connector schedules, launches what became due (a
+// slot the batch freed under the concurrency bound; launchDue made the
+// wakeup's launches before it) and plans the next wakeup: one clock read
+// per wakeup. Otherwise (a fake clock) it wakes Run's loop only when that
+// must launch sooner than its timer says: a retry due before it, or a
+// slot freed under the concurrency bound.
 func (m *Manager) connected(done []connectDone, now time.Time) {
 	if !m.connectorSchedules && len(done) == 0 {
 		return
