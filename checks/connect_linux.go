@@ -52,7 +52,8 @@ import (
 // first, a launch follows only the wakeup's earlier launches, and a
 // loopback connect made at once is finished in the same wakeup: lvsd's
 // voluntary context switches fell from 0.61-0.90 to 0.41-0.42 per
-// connection in the checks benchmark (three boots; docs/benchmarks.md,
+// connection in the checks benchmark (two boots of three; the third was
+// starved and all had 0.39-0.41; docs/benchmarks.md,
 // "Session 17").
 type connector struct {
 	epfd     int
