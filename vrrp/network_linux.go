@@ -347,10 +347,11 @@ func vipAddr(vip hcl.VIP) (*netlink.Addr, error) {
 	return a, nil
 }
 
-// onDevice makes request with the kept socket and dev's index: once more
-// after a new lookup when the kernel has no device of the index kept
-// (ENODEV), and on a new socket next time after any other failure than
-// the request's own answer (an errno).
+// onDevice makes request with the kept socket and dev's index. When the
+// index was kept from an earlier request and the kernel has no device of
+// it (ENODEV: dev was deleted and made again), it looks dev up again and
+// makes the request once more. After a failure other than the kernel's
+// answer, the next request opens a new socket (dropOnFailure).
 func (a *netlinkAddresses) onDevice(dev string, request func(*netlink.Handle, netlink.Link) error) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -361,30 +362,42 @@ func (a *netlinkAddresses) onDevice(dev string, request func(*netlink.Handle, ne
 		}
 		a.h = h
 	}
-	for fresh := false; ; fresh = true {
-		idx, ok := a.index[dev]
-		if !ok {
-			link, err := a.h.LinkByName(dev)
-			if err != nil {
-				a.dropOnFailure(err)
-				return fmt.Errorf("device %s: %w", dev, err)
-			}
-			idx = link.Attrs().Index
-			if a.index == nil {
-				a.index = map[string]int{}
-			}
-			a.index[dev] = idx
-			fresh = true
+	idx, kept := a.index[dev]
+	if !kept {
+		var err error
+		if idx, err = a.lookup(dev); err != nil {
+			return err
 		}
-		// The name goes too: netlink checks a label against it.
-		err := request(a.h, &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: idx, Name: dev}})
-		if errors.Is(err, unix.ENODEV) && !fresh {
-			delete(a.index, dev)
-			continue
-		}
-		a.dropOnFailure(err)
-		return err
 	}
+	err := request(a.h, deviceOf(dev, idx))
+	if kept && errors.Is(err, unix.ENODEV) {
+		if idx, err = a.lookup(dev); err != nil {
+			return err
+		}
+		err = request(a.h, deviceOf(dev, idx))
+	}
+	a.dropOnFailure(err)
+	return err
+}
+
+// lookup reads dev's index and keeps it.
+func (a *netlinkAddresses) lookup(dev string) (int, error) {
+	link, err := a.h.LinkByName(dev)
+	if err != nil {
+		a.dropOnFailure(err)
+		return 0, fmt.Errorf("device %s: %w", dev, err)
+	}
+	if a.index == nil {
+		a.index = map[string]int{}
+	}
+	a.index[dev] = link.Attrs().Index
+	return link.Attrs().Index, nil
+}
+
+// deviceOf is the link a request names: its index, and its name, which
+// netlink checks a label against.
+func deviceOf(dev string, idx int) netlink.Link {
+	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: idx, Name: dev}}
 }
 
 // dropOnFailure closes the kept socket after a failure that is not an
