@@ -49,6 +49,13 @@ type Figures struct {
 	// than by the checker's FIN (a reset, an error).
 	Unclean           int
 	P1, P50, P99, Max int64
+	// LatePerSecond counts, for each second of the window, the
+	// connections that came more than 1 % of the median interval after
+	// their target's one before (by the second they came in): a daemon
+	// late now and then, as a burst of other work makes it, shows its
+	// late ones gathered in a few seconds; the machine's noise spreads
+	// them.
+	LatePerSecond []int `json:",omitempty"`
 }
 
 // Recorder accepts connections on the target ports and notes, per target,
@@ -325,14 +332,21 @@ func handshakeAge(c net.Conn) time.Duration {
 	return age
 }
 
-// fdHandshakeAge is how long ago the kernel took socket c's last ACK
-// (TCP_INFO's tcpi_last_ack_recv: the handshake's, or the checker's FIN
-// right after it; jiffies, 4 ms at HZ=250): a connection counts when it
-// was made, not when this process, starved on an emulated machine, got to
-// accept it.
+// fdHandshakeAge is how long ago the kernel made socket c's connection:
+// TCP_INFO's tcpi_last_data_recv, the time since the segment that last
+// carried data, which the kernel sets to the handshake's when it makes
+// the connection (tcp_create_openreq_child, icsk_ack.lrcvtime) and which
+// a TCP_CHECK, sending none, never moves (jiffies, 4 ms at HZ=250). A
+// connection counts when it was made, not when this process, starved on
+// an emulated machine, got to accept it. tcpi_last_ack_recv, read here
+// before, moves with every ACK, the checker's FIN's too: a checker that
+// closes at its next wakeup (lvsd's connector, up to one wake-grid tick
+// after the connect) was dated at its close whenever this process
+// accepted after the FIN, at its connect otherwise, and the interval
+// between two such checks read a tick long or short.
 func fdHandshakeAge(c int) time.Duration {
 	if info, err := unix.GetsockoptTCPInfo(c, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
-		return time.Duration(info.Last_ack_recv) * time.Millisecond
+		return time.Duration(info.Last_data_recv) * time.Millisecond
 	}
 	return 0
 }
@@ -385,8 +399,19 @@ func Intervals(seen map[netip.AddrPort][]int64, from, accepts int, window time.D
 		}
 		return intervals[min(len(intervals)-1, int(p*float64(len(intervals))))]
 	}
-	return Figures{Accepts: accepts, Targets: len(seen), Count: len(intervals), Window: int64(window),
+	f := Figures{Accepts: accepts, Targets: len(seen), Count: len(intervals), Window: int64(window),
 		P1: pct(0.01), P50: pct(0.50), P99: pct(0.99), Max: pct(1)}
+	if f.P50 > 0 && window > 0 {
+		f.LatePerSecond = make([]int, int(window/time.Second)+1)
+		for _, ts := range seen {
+			for i := max(from, 1); i < len(ts); i++ {
+				if d := ts[i] - ts[i-1]; d > f.P50+f.P50/100 && ts[i] >= 0 {
+					f.LatePerSecond[min(int(ts[i]/int64(time.Second)), len(f.LatePerSecond)-1)]++
+				}
+			}
+		}
+	}
+	return f
 }
 
 // RaiseNofile lifts the soft open-files limit to the hard one (children

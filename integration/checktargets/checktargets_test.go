@@ -36,6 +36,35 @@ func TestHandshakeAgeIsWhenTheConnectionWasMade(t *testing.T) {
 	}
 }
 
+// TestHandshakeAgeIsNotTheFINs makes a connection, closes it 300 ms
+// later (as lvsd's connector closes at its next wakeup) and accepts it 300
+// ms after that: the age is the handshake's, not the FIN's.
+func TestHandshakeAgeIsNotTheFINs(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const gap = 300 * time.Millisecond
+	time.Sleep(gap)
+	conn.Close()
+	time.Sleep(gap)
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	age := handshakeAge(c)
+	t.Logf("closed %v after the connect, accepted %v after that: the handshake's age %v", gap, gap, age)
+	if age < 2*gap-20*time.Millisecond || age > 2*gap+time.Second {
+		t.Errorf("handshake age %v, want about %v (the FIN's would be about %v)", age, 2*gap, gap)
+	}
+}
+
 // TestRecorderHoldsEachConnectionUntilTheCheckerCloses connects to a
 // Recorder's accept loop and checks that the listener never closes first
 // (a checker whose connection the listener closed first could read EPIPE

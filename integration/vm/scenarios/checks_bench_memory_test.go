@@ -266,6 +266,95 @@ func cbResidentGo(pid int, exe string) (sections []cbNamedSize, text []cbFamilyS
 	return sections, text, nil
 }
 
+// cbResidentReadOnly says which regions of a Go binary's read-only data
+// (.rodata and .gopclntab) the resident pages of pid hold, each beside
+// its size: what touches them tells them apart. Type descriptors and
+// strings are read by the code that uses them (maps, interfaces,
+// reflection, the collector's scan of a large object); the function
+// table, the PC-value tables and the functions' data (stack maps) by
+// every walk of a stack (the collector's scan of each goroutine, a stack
+// growing or shrinking, a preemption); function and file names only by
+// a traceback or a caller's frame asked for by name (runtime.Callers
+// with CallersFrames, FuncForPC). The regions are the linker's marker
+// symbols and the pclntab's header (runtime/symtab.go pcHeader, Go 1.20
+// and later: magic, 4 bytes, nfunc, nfiles, textStart, then the offsets
+// of the function names, the compilation units, the file names, the
+// PC-value tables and the function table).
+func cbResidentReadOnly(pid int, exe string) ([]cbNamedSize, error) {
+	ef, err := elf.Open(exe)
+	if err != nil {
+		return nil, err
+	}
+	defer ef.Close()
+	syms, err := ef.Symbols()
+	if err != nil {
+		return nil, err
+	}
+	addr := map[string]uint64{}
+	for _, s := range syms {
+		switch s.Name {
+		case "type:*", "go:string.*", "go:funcdesc", "runtime.erodata", "runtime.pclntab", "runtime.epclntab", "go:func.*", "runtime.findfunctab":
+			addr[s.Name] = s.Value
+		}
+	}
+	pcln := ef.Section(".gopclntab")
+	if pcln == nil || addr["runtime.pclntab"] == 0 {
+		return nil, fmt.Errorf("no pclntab")
+	}
+	hdr := make([]byte, 8+8*8)
+	if _, err := pcln.ReadAt(hdr, int64(addr["runtime.pclntab"]-pcln.Addr)); err != nil {
+		return nil, err
+	}
+	off := func(i int) uint64 { return addr["runtime.pclntab"] + binary.LittleEndian.Uint64(hdr[8+8*i:]) }
+	// pcHeader's words after the first 8 bytes: nfunc, nfiles, textStart,
+	// funcnameOffset, cuOffset, filetabOffset, pctabOffset, pclnOffset.
+	bounds := []struct {
+		name string
+		at   uint64
+	}{
+		{"types", addr["type:*"]},
+		{"strings", addr["go:string.*"]},
+		{"other rodata", addr["go:funcdesc"]},
+		{"(gap)", addr["runtime.erodata"]},
+		{"pclntab header", addr["runtime.pclntab"]},
+		{"function names", off(3)},
+		{"compilation units", off(4)},
+		{"file names", off(5)},
+		{"PC-value tables", off(6)},
+		{"function table", off(7)},
+		{"function data", addr["go:func.*"]},
+		{"findfunctab", addr["runtime.findfunctab"]},
+		{"end", pcln.Addr + pcln.Size},
+	}
+	for i, b := range bounds {
+		if b.at == 0 || (i > 0 && b.at < bounds[i-1].at) {
+			return nil, fmt.Errorf("region %s at %#x out of order", b.name, b.at)
+		}
+	}
+	pm, err := os.Open(fmt.Sprintf("/proc/%d/pagemap", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer pm.Close()
+	const page = 4096
+	var out []cbNamedSize
+	for i := 0; i+1 < len(bounds); i++ {
+		lo, hi := bounds[i].at, bounds[i+1].at
+		if bounds[i].name == "(gap)" || hi <= lo {
+			continue
+		}
+		r := cbNamedSize{name: bounds[i].name, size: int64(hi - lo)}
+		for a := lo &^ (page - 1); a < hi; a += page {
+			var b [8]byte
+			if _, err := pm.ReadAt(b[:], int64(a/page*8)); err == nil && binary.LittleEndian.Uint64(b[:])&(1<<63) != 0 {
+				r.resident += int64(min(a+page, hi) - max(a, lo))
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // cbNamedSize is a section's resident bytes beside its size.
 type cbNamedSize struct {
 	name           string
@@ -446,6 +535,15 @@ func cbMemoryReport(name string, pgid int) ([]string, cbMemRow) {
 			s += fmt.Sprintf(" %s %s/%s", f.name, mb(f.resident), mb(f.size))
 		}
 		lines = append(lines, s)
+		if regions, err := cbResidentReadOnly(p.pid, p.exe); err != nil {
+			lines = append(lines, fmt.Sprintf("  %-24s read-only regions: %v", "", err))
+		} else {
+			s = fmt.Sprintf("  %-24s read-only data resident/size MB by region:", "")
+			for _, r := range regions {
+				s += fmt.Sprintf(" %s %s/%s", r.name, mb(r.resident), mb(r.size))
+			}
+			lines = append(lines, s)
+		}
 	}
 	return lines, sum
 }

@@ -386,6 +386,7 @@ func TestBenchChecksVsKeepalived(t *testing.T) {
 			}
 			fmt.Fprintf(&b, "  %-24s CPU in user space %.3f, in the kernel %.3f core; context switches %.2f voluntary, %.2f involuntary per connection; %d of the window's %d connections ended otherwise than by the checker's FIN\n",
 				r.name, r.user, r.sys, float64(r.voluntary)/float64(max(r.seen.Accepts, 1)), float64(r.involuntary)/float64(max(r.seen.Accepts, 1)), r.seen.Unclean, r.seen.Accepts)
+			fmt.Fprintf(&b, "  %-24s late by more than 1 %% of the median interval, by second of the window:%s\n", r.name, cbLateSeconds(r.seen.LatePerSecond))
 		}
 	}
 	fmt.Fprintf(&b, "system calls after each window (strace -c -f, every process of the daemon):\n")
@@ -434,6 +435,21 @@ type cbSpec struct {
 	// busy: so many busy loops run in the guest beside the pair, from
 	// before the daemons start to the window's end (cbBusyLoops).
 	busy int
+}
+
+// cbLateSeconds prints a window's late connections per second
+// (checktargets.Figures.LatePerSecond) as " SECOND:COUNT" for each second
+// that had any, and their sum.
+func cbLateSeconds(late []int) string {
+	var b strings.Builder
+	sum := 0
+	for s, n := range late {
+		if n > 0 {
+			fmt.Fprintf(&b, " %d:%d", s, n)
+			sum += n
+		}
+	}
+	return fmt.Sprintf("%s (%d in all)", b.String(), sum)
 }
 
 // cbMeasure measures the daemons side by side: a fresh namespace and
