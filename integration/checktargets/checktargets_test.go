@@ -12,15 +12,7 @@ import (
 // after it was made (and closed, as a checker does) and checks that the
 // recorder would count it at the handshake, not at the accept.
 func TestHandshakeAgeIsWhenTheConnectionWasMade(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	conn, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, conn := listenAndDial(t)
 	conn.Close()
 	const late = 300 * time.Millisecond
 	time.Sleep(late)
@@ -40,15 +32,7 @@ func TestHandshakeAgeIsWhenTheConnectionWasMade(t *testing.T) {
 // later (as lvsd's connector closes at its next wakeup) and accepts it 300
 // ms after that: the age is the handshake's, not the FIN's.
 func TestHandshakeAgeIsNotTheFINs(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	conn, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, conn := listenAndDial(t)
 	const gap = 300 * time.Millisecond
 	time.Sleep(gap)
 	conn.Close()
@@ -63,6 +47,22 @@ func TestHandshakeAgeIsNotTheFINs(t *testing.T) {
 	if age < 2*gap-20*time.Millisecond || age > 2*gap+time.Second {
 		t.Errorf("handshake age %v, want about %v (the FIN's would be about %v)", age, 2*gap, gap)
 	}
+}
+
+// listenAndDial listens on a loopback port and connects to it; the
+// listener is closed at the test's end, the connection is the caller's.
+func listenAndDial(t *testing.T) (net.Listener, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	conn, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, conn
 }
 
 // TestRecorderHoldsEachConnectionUntilTheCheckerCloses connects to a
