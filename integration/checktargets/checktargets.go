@@ -14,6 +14,7 @@
 package checktargets
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -22,6 +23,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,6 +51,21 @@ type Figures struct {
 	// than by the checker's FIN (a reset, an error).
 	Unclean           int
 	P1, P50, P99, Max int64
+	// SYN holds the percentiles of the same intervals read from each
+	// connection's SYN: its TCP timestamp option (RFC 7323), the
+	// checker's kernel's millisecond clock when the checker called
+	// connect (plus an offset the kernel keeps for each address pair,
+	// so that two connections to one target differ by their clock's
+	// difference). It is the checker's own schedule, apart from when
+	// the target's side of the kernel got to the handshake (under
+	// emulation the softirq that completes it is squeezed into
+	// ksoftirqd, a thread the daemons and listeners compete with, and
+	// late by tens of milliseconds now and then) and from this
+	// listener. Zero when the SYNs carried no timestamp.
+	SYN struct {
+		Count             int
+		P1, P50, P99, Max int64
+	}
 	// LatePerSecond counts, for each second of the window, the
 	// connections that came more than 1 % of the median interval after
 	// their target's one before (by the second they came in): a daemon
@@ -61,12 +78,15 @@ type Figures struct {
 // Recorder accepts connections on the target ports and notes, per target,
 // when each arrived. It costs the machine little per connection, since it
 // shares the benchmark VM's two emulated CPUs with the daemons it measures:
-// raw accept4, getsockname, TCP_INFO and read calls, no goroutine and no
+// raw accept4, getsockname, TCP_INFO, TCP_SAVED_SYN and read calls, no goroutine and no
 // poller registration per connection (Go's net.Listener spent about twice
 // the system calls and two goroutine switches on each).
 type Recorder struct {
-	mu      sync.Mutex
-	seen    map[netip.AddrPort][]int64
+	mu   sync.Mutex
+	seen map[netip.AddrPort][]int64
+	// synTS is each target's connections' SYN timestamps (TSval, ms),
+	// in the order they came.
+	synTS   map[netip.AddrPort][]uint32
 	accepts int
 	unclean int // connections that ended otherwise than by the checker's FIN
 	epoch   time.Time
@@ -91,7 +111,7 @@ func listenOn(addrs []string, acceptors int) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Recorder{seen: map[netip.AddrPort][]int64{}, epoch: time.Now(), held: held}
+	r := &Recorder{seen: map[netip.AddrPort][]int64{}, synTS: map[netip.AddrPort][]uint32{}, epoch: time.Now(), held: held}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -135,6 +155,10 @@ func listenTCP4(addr string) (*os.File, netip.AddrPort, error) {
 		return nil, netip.AddrPort{}, fmt.Errorf("listen on %s: %w", addr, os.NewSyscallError(what, err))
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	// The kernel keeps each connection's SYN for TCP_SAVED_SYN (took).
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_SAVE_SYN, 1); err != nil {
 		return fail("setsockopt", err)
 	}
 	if err := unix.Bind(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
@@ -191,9 +215,13 @@ func (r *Recorder) took(c int) {
 			local = netip.AddrPortFrom(netip.AddrFrom4(in4.Addr), uint16(in4.Port))
 		}
 	}
+	tsval, hasTS := synTimestamp(c)
 	if local.IsValid() {
 		r.mu.Lock()
 		r.seen[local] = append(r.seen[local], int64(at))
+		if hasTS {
+			r.synTS[local] = append(r.synTS[local], tsval)
+		}
 		r.accepts++
 		r.mu.Unlock()
 	}
@@ -351,11 +379,59 @@ func fdHandshakeAge(c int) time.Duration {
 	return 0
 }
 
+// synTimestamp reads the SYN the kernel saved for accepted socket c
+// (TCP_SAVE_SYN on the listener: its IPv4 and TCP headers, given once)
+// and returns its timestamp option's TSval.
+func synTimestamp(c int) (uint32, bool) {
+	var buf [120]byte // an IPv4 header and a TCP header, options included, at most 60 bytes each
+	n := uint32(len(buf))
+	if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(c), unix.IPPROTO_TCP, unix.TCP_SAVED_SYN,
+		uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&n)), 0); e != 0 {
+		return 0, false
+	}
+	return tsvalOf(buf[:min(int(n), len(buf))])
+}
+
+// tsvalOf finds the TCP timestamp option's TSval in an IPv4 packet's
+// headers (RFC 7323 section 3: kind 8, length 10, TSval, TSecr).
+func tsvalOf(pkt []byte) (uint32, bool) {
+	if len(pkt) < 20 || pkt[0]>>4 != 4 {
+		return 0, false
+	}
+	ihl := int(pkt[0]&0x0f) * 4
+	if ihl < 20 || len(pkt) < ihl+20 {
+		return 0, false
+	}
+	tcp := pkt[ihl:]
+	doff := int(tcp[12]>>4) * 4
+	if doff < 20 || len(tcp) < doff {
+		return 0, false
+	}
+	for opts := tcp[20:doff]; len(opts) > 0; {
+		switch kind := opts[0]; kind {
+		case 0: // end of options
+			return 0, false
+		case 1: // no-operation
+			opts = opts[1:]
+		default:
+			if len(opts) < 2 || opts[1] < 2 || int(opts[1]) > len(opts) {
+				return 0, false
+			}
+			if kind == 8 && opts[1] == 10 {
+				return binary.BigEndian.Uint32(opts[2:6]), true
+			}
+			opts = opts[opts[1]:]
+		}
+	}
+	return 0, false
+}
+
 // Mark forgets everything seen so far and starts a new window.
 func (r *Recorder) Mark() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	clear(r.seen)
+	clear(r.synTS)
 	r.accepts = 0
 	r.unclean = 0
 	r.epoch = time.Now()
@@ -377,6 +453,19 @@ func (r *Recorder) Figures(from int) Figures {
 	defer r.mu.Unlock()
 	f := Intervals(r.seen, from, r.accepts, time.Since(r.epoch))
 	f.Unclean = r.unclean
+	// Each target's SYN timestamps as instants on a timeline of its
+	// own (ms from its first, the 32-bit clock's wrap undone), for
+	// Intervals.
+	byTarget := make(map[netip.AddrPort][]int64, len(r.synTS))
+	for t, ts := range r.synTS {
+		at := make([]int64, len(ts))
+		for i := 1; i < len(ts); i++ {
+			at[i] = at[i-1] + int64(int32(ts[i]-ts[i-1]))*int64(time.Millisecond)
+		}
+		byTarget[t] = at
+	}
+	syn := Intervals(byTarget, from, 0, 0)
+	f.SYN.Count, f.SYN.P1, f.SYN.P50, f.SYN.P99, f.SYN.Max = syn.Count, syn.P1, syn.P50, syn.P99, syn.Max
 	return f
 }
 
