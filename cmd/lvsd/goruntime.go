@@ -27,7 +27,8 @@ import (
 //     goroutine each, and validates 512 or more virtual servers in runs.
 //     loadOnOneProc returns the
 //     function that gives the daemon back its processors once the table is
-//     written. The steady state keeps every P. One P all along was
+//     written. The steady state keeps every P, and one more where VRRP
+//     instances run (steadyProcs). One P all along was
 //     measured again with the fair checks benchmark (docs/benchmarks.md,
 //     "Seventh pass", session 9), a busy loop in the guest starving the
 //     pair: one P cost 1.11-1.17x keepalived's CPU against two Ps'
@@ -134,13 +135,39 @@ func withoutMemoryProfile() {
 }
 
 // loadOnOneProc sets GOMAXPROCS to 1 unless the environment sets it, and
-// returns what restores the previous value.
-func loadOnOneProc() (restore func()) {
+// returns what gives the daemon its steady state's processors:
+// steadyProcs of the runtime's own count.
+func loadOnOneProc(vrrp bool) (restore func()) {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return func() {}
 	}
 	prev := runtime.GOMAXPROCS(1)
-	return func() { runtime.GOMAXPROCS(prev) }
+	return func() { runtime.GOMAXPROCS(steadyProcs(prev, vrrp)) }
+}
+
+// steadyProcs is GOMAXPROCS between loads for a runtime whose own count is
+// n: n, and one more where the configuration runs VRRP instances, so that
+// a VRRP goroutine a timer or an advert wakes (the Master_Down timer, the
+// advert reader, a transition's hook) finds a processor while a repair
+// pass and a /metrics scrape hold every other. With asynchronous
+// preemption off, a goroutine that holds a processor gives it up at its
+// next function call once the runtime's monitor has seen it run 10 ms,
+// and a timer that falls due on a busy processor waits for that; the
+// kernel shares the machine's CPUs between the extra processor's thread
+// and the others, and a thread just woken gets one at once. In the test
+// VM (two CPUs, a repair pass of the 34,000-object table and back-to-back
+// scrapes, TestLvsdTakesOverDuringARepairPassAndScrapes), the VRRP state
+// change came 2.7-23 ms after the Master_Down expiry in 12 takeovers with
+// one processor more (session 17), and up to 108 ms after it on the CPUs'
+// count, where it made two of four takeovers over Master_Down_Interval +
+// 100 ms in 48, and one more in session 18's rehearsal (+76 ms). The
+// decision is the start's: a reload that adds the first VRRP instance
+// keeps the count.
+func steadyProcs(n int, vrrp bool) int {
+	if vrrp {
+		return n + 1
+	}
+	return n
 }
 
 // steadyGCPercent is GOGC between loads.

@@ -191,3 +191,36 @@ func TestExecSettingsComeBeforeTheHeavyInitialisers(t *testing.T) {
 	}
 	t.Logf("%d initialisers before internal/execenv': %s", at, strings.Join(order[:at], " "))
 }
+
+// TestSteadyProcsKeepsOneForVRRP: between loads the daemon runs on the
+// runtime's count of processors, and one more where VRRP instances run;
+// the start's one processor becomes that count.
+func TestSteadyProcsKeepsOneForVRRP(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		vrrp bool
+		want int
+	}{{1, false, 1}, {2, false, 2}, {1, true, 2}, {2, true, 3}, {8, true, 9}} {
+		if got := steadyProcs(c.n, c.vrrp); got != c.want {
+			t.Errorf("steadyProcs(%d, %v) = %d, want %d", c.n, c.vrrp, got, c.want)
+		}
+	}
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Skip("GOMAXPROCS is set: loadOnOneProc keeps it")
+	}
+	was := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(was)
+	restore := loadOnOneProc(true)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("during the load GOMAXPROCS is %d, want 1", got)
+	}
+	restore()
+	if got := runtime.GOMAXPROCS(0); got != was+1 {
+		t.Errorf("after the load with VRRP GOMAXPROCS is %d, want %d", got, was+1)
+	}
+	runtime.GOMAXPROCS(was)
+	loadOnOneProc(false)()
+	if got := runtime.GOMAXPROCS(0); got != was {
+		t.Errorf("after the load without VRRP GOMAXPROCS is %d, want %d", got, was)
+	}
+}

@@ -106,7 +106,7 @@ func runDaemon(opts runOptions) int {
 	start := time.Now()
 	cfg, diags := opts.loader.Load(opts.file)
 	log.Debug("configuration loaded", "file", opts.file, "read", time.Since(start))
-	allProcs := loadOnOneProc() // goruntime.go
+	allProcs := loadOnOneProc(opts.vrrp && cfg != nil && len(cfg.Instances) > 0) // goruntime.go
 	for _, d := range diags {
 		if d.Severity == hcl.Warning {
 			log.Warn("config", "diagnostic", d.String())
