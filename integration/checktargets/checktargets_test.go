@@ -2,14 +2,12 @@ package checktargets
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/lvsd/lvsd/internal/netnstest"
 )
 
 // TestHandshakeAgeIsWhenTheConnectionWasMade accepts a connection 300 ms
@@ -131,45 +129,26 @@ func TestRecorderHoldsEachConnectionUntilTheCheckerCloses(t *testing.T) {
 // each connection).
 func TestSYNTimestampsGiveTheConnectsIntervals(t *testing.T) {
 	var r *Recorder
-	ran := make(chan error, 1)
-	go func() {
-		// The thread stays locked: it dies with the goroutine, and its
-		// namespace with the last socket in it.
-		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			ran <- fmt.Errorf("%w (a network namespace of its own needs root)", err)
-			return
-		}
+	err := netnstest.Run(t, func() error {
 		// /proc/sys/net is the opening thread's namespace's.
 		if err := os.WriteFile("/proc/sys/net/ipv4/tcp_timestamps", []byte("2"), 0); err != nil {
-			ran <- err
-			return
-		}
-		if err := upLoopback(); err != nil {
-			ran <- err
-			return
+			return err
 		}
 		var err error
 		if r, err = listenOn([]string{"127.0.0.1:0"}, 1); err != nil {
-			ran <- err
-			return
+			return err
 		}
 		start := time.Now()
 		for _, at := range []time.Duration{0, 200 * time.Millisecond, 500 * time.Millisecond} {
 			time.Sleep(time.Until(start.Add(at)))
 			c, err := net.Dial("tcp4", r.addrs[0].String())
 			if err != nil {
-				ran <- err
-				return
+				return err
 			}
 			c.Close()
 		}
-		ran <- nil
-	}()
-	err := <-ran
-	if errors.Is(err, unix.EPERM) {
-		t.Skip(err)
-	}
+		return nil
+	})
 	if r != nil {
 		defer r.Close()
 	}
@@ -190,24 +169,6 @@ func TestSYNTimestampsGiveTheConnectsIntervals(t *testing.T) {
 		t.Errorf("SYN intervals %d, shortest %v, longest %v: want 2, about 200ms and 300ms",
 			f.SYN.Count, time.Duration(f.SYN.P1), time.Duration(f.SYN.Max))
 	}
-}
-
-// upLoopback brings up lo in the calling thread's network namespace.
-func upLoopback() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
 // TestTSvalOf reads the timestamp option among others and refuses what is

@@ -1,57 +1,24 @@
 package acceptmode
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/lvsd/lvsd/internal/netnstest"
 )
 
-// inFreshNetns runs f on a locked thread in a new network namespace with
-// lo up (root only); the thread dies with the goroutine, and the
-// namespace with its table with it.
+// inFreshNetns runs f in a new network namespace with lo up (root only);
+// the namespace goes with its table (netnstest).
 func inFreshNetns(t *testing.T, f func() error) error {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a network namespace")
-	}
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			ch <- err
-			return
-		}
-		ch <- errors.Join(loUp(), f())
-	}()
-	return <-ch
-}
-
-func loUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+	return netnstest.Run(t, f)
 }
 
 // reachable dials addr's listener from 127.0.0.1 (or ::1), waiting up

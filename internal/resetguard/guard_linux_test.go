@@ -5,62 +5,20 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/nftables"
-	"golang.org/x/sys/unix"
+	"github.com/lvsd/lvsd/internal/netnstest"
 )
 
-// inFreshNetns runs f on a locked thread in a new network namespace with
-// lo up (root only), so the guard's table and the test's resets stay
-// there.
+// inFreshNetns runs f in a new network namespace with lo up (root
+// only), so the guard's table and the test's resets stay there
+// (netnstest).
 func inFreshNetns(t *testing.T, f func() error) error {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a network namespace")
-	}
-	ch := make(chan error, 1)
-	go func() {
-		// The thread stays locked: it dies with the goroutine, and its
-		// namespace with it.
-		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			ch <- err
-			return
-		}
-		lo, err := net.InterfaceByName("lo")
-		if err == nil {
-			err = setUp(lo.Index)
-		}
-		if err != nil {
-			ch <- err
-			return
-		}
-		ch <- f()
-	}()
-	return <-ch
-}
-
-// setUp sets the link up with an ioctl (no netlink library needed).
-func setUp(index int) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+	return netnstest.Run(t, f)
 }
 
 // dialClosed connects from 127.0.0.1 to a port of 127.0.0.2 nobody
