@@ -1,6 +1,8 @@
 package checktargets
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"net"
 	"os"
@@ -196,6 +198,8 @@ func FuzzTSvalOf(f *testing.F) {
 		0, 1, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 2, 0, 0, 0, 0, 0, 0, 8, 10, 0, 0, 0, 9, 0, 0})
 	f.Add([]byte{0x4f})
 	f.Fuzz(func(t *testing.T, pkt []byte) {
-		tsvalOf(pkt)
+		if ts, ok := tsvalOf(pkt); ok && !bytes.Contains(pkt, binary.BigEndian.AppendUint32(nil, ts)) {
+			t.Errorf("TSval %#x is not in the packet %x", ts, pkt)
+		}
 	})
 }
